@@ -1,0 +1,47 @@
+/*
+ * testutil.h - helpers shared by the tests: reference fixtures and closeness
+ * checks.  Include after <cmocka.h>'s prerequisites.
+ *
+ * Fixture files (tests/fixtures/*.txt) are plain text written by committed
+ * Python scripts:
+ *     # comment
+ *     name ndim d0 d1 ...
+ *     v0 v1 v2 ...            (product of dims values, any whitespace)
+ */
+#ifndef DC_TESTUTIL_H
+#define DC_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "deepc.h"
+
+typedef struct fx_array {
+    char name[128];
+    int ndim;
+    int shape[DC_MAX_DIMS];
+    size_t size;
+    float *data;
+} fx_array;
+
+typedef struct fx_file {
+    int count;
+    fx_array *arrays;
+} fx_file;
+
+/* Loads tests/fixtures/<name>; fails the test if it cannot. */
+fx_file *fx_load(const char *name);
+void fx_free(fx_file *f);
+/* The array called `name`; fails the test if missing. */
+const fx_array *fx_get(const fx_file *f, const char *name);
+
+/* Fails the test naming `what` and the first index where |got - want| >
+ * atol + rtol * |want|. */
+void assert_close(const float *got, const float *want, size_t n, double rtol, double atol, const char *what);
+/* Fails unless dc_errmsg() contains `needle`. */
+void assert_errmsg_contains(const char *needle);
+
+#endif
