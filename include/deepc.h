@@ -164,7 +164,7 @@ typedef enum {
     DC_ACT_TANH,
     DC_ACT_RELU,
     DC_ACT_SOFTMAX,
-    DC_ACT_LEAKY_RELU, /* alpha 0.3 (Keras LeakyReLU layer default) */
+    DC_ACT_LEAKY_RELU, /* negative slope 0.2 (Keras 3 activation default) */
     DC_ACT_ELU,        /* alpha 1 */
     DC_ACT_SELU,
     DC_ACT_GELU,       /* exact (erf) form, Keras' approximate=False */
@@ -194,6 +194,8 @@ dc_node *dc_sub(dc_graph *g, dc_node *a, dc_node *b);   /* same shape */
 dc_node *dc_mul(dc_graph *g, dc_node *a, dc_node *b);   /* same shape */
 dc_node *dc_scale(dc_graph *g, dc_node *a, float s);
 dc_node *dc_activation(dc_graph *g, dc_node *x, dc_act act); /* softmax over the last axis */
+/* Same with the slope of leaky_relu or the alpha of elu given. */
+dc_node *dc_activation_alpha(dc_graph *g, dc_node *x, dc_act act, float alpha);
 dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape); /* per sample when batched */
 dc_node *dc_sum(dc_graph *g, dc_node *x);   /* scalar: sum of all elements */
 dc_node *dc_mean(dc_graph *g, dc_node *x);  /* scalar: mean of all elements */

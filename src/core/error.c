@@ -53,9 +53,16 @@ void *dc_fail_null(dc_status st, const char *fmt, ...)
 
 void dc_err_prefix(const char *where)
 {
-    char tmp[sizeof errbuf];
-    snprintf(tmp, sizeof tmp, "%s: %s", where, errbuf);
-    memcpy(errbuf, tmp, sizeof errbuf);
+    size_t w = strlen(where), len = strlen(errbuf);
+    if (w + 3 >= sizeof errbuf)
+        return;
+    if (len > sizeof errbuf - w - 3)
+        len = sizeof errbuf - w - 3;
+    memmove(errbuf + w + 2, errbuf, len);
+    errbuf[w + 2 + len] = '\0';
+    memcpy(errbuf, where, w);
+    errbuf[w] = ':';
+    errbuf[w + 1] = ' ';
 }
 
 void *dc_malloc(size_t n)

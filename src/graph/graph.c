@@ -1,0 +1,438 @@
+/*
+ * graph.c - building, planning and running the op graph.
+ *
+ * Build: dc_input / dc_param / op constructors append nodes (see graph.h).
+ * Compile: parameters get one flat buffer (values) and another (gradients);
+ * every other buffer is planned for the largest batch in one arena.
+ * Run: forward walks the ancestors of a target in creation order; backward
+ * zeroes the gradients it will write, seeds d(loss)/d(loss) = 1 and walks the
+ * same nodes in reverse, each op adding into its inputs' gradients.
+ */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <string.h>
+
+dc_graph *dc_graph_new(void)
+{
+    dc_graph *g = dc_calloc(1, sizeof *g);
+    if (g)
+        g->batch = 1;
+    return g;
+}
+
+void dc_graph_free(dc_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n_nodes; i++)
+        free(g->nodes[i]);
+    free(g->nodes);
+    dc_free_aligned(g->params);
+    dc_free_aligned(g->grads);
+    dc_free_aligned(g->arena);
+    free(g);
+}
+
+size_t dc_node_numel(const dc_node *n)
+{
+    size_t s = 1;
+    for (int i = 0; i < n->ndim; i++)
+        s *= (size_t)n->shape[i];
+    return s;
+}
+
+size_t dc_node_sample_size(const dc_node *n)
+{
+    size_t s = 1;
+    for (int i = n->batched ? 1 : 0; i < n->ndim; i++)
+        s *= (size_t)n->shape[i];
+    return s;
+}
+
+int dc_node_cols(const dc_node *n) { return n->ndim ? n->shape[n->ndim - 1] : 1; }
+
+size_t dc_node_rows(const dc_node *n) { return dc_node_numel(n) / (size_t)dc_node_cols(n); }
+
+static dc_status append(dc_graph *g, dc_node *n)
+{
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? g->cap_nodes * 2 : 32;
+        dc_node **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes)
+            return dc_fail(DC_ERR_NOMEM, "graph: out of memory adding a node");
+        g->nodes = nodes;
+        g->cap_nodes = cap;
+    }
+    n->id = g->n_nodes;
+    g->nodes[g->n_nodes++] = n;
+    return DC_OK;
+}
+
+dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs,
+                      const int *iargs, int n_iargs, const float *fargs, int n_fargs)
+{
+    if (!g)
+        return dc_fail_null(DC_ERR_ARG, "%s: graph is NULL", op->name);
+    if (g->compiled)
+        return dc_fail_null(DC_ERR_STATE, "%s: the graph is compiled; nodes cannot be added", op->name);
+    if (n_in != op->n_inputs || n_in > DC_MAX_INPUTS)
+        return dc_fail_null(DC_ERR_ARG, "%s: got %d inputs, expected %d", op->name, n_in, op->n_inputs);
+    for (int i = 0; i < n_in; i++) {
+        if (!inputs[i])
+            return dc_fail_null(DC_ERR_ARG, "%s: input %d is NULL (did an earlier call fail?)", op->name, i);
+        if (inputs[i]->graph != g)
+            return dc_fail_null(DC_ERR_ARG, "%s: input %d belongs to another graph", op->name, i);
+    }
+    if (n_iargs > DC_MAX_ARGS || n_fargs > DC_MAX_ARGS)
+        return dc_fail_null(DC_ERR_ARG, "%s: too many attributes", op->name);
+    dc_node *n = dc_calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->op = op;
+    n->graph = g;
+    n->n_in = n_in;
+    for (int i = 0; i < n_in; i++) {
+        n->in[i] = inputs[i];
+        n->requires_grad |= inputs[i]->requires_grad;
+    }
+    if (iargs)
+        memcpy(n->iarg, iargs, (size_t)n_iargs * sizeof(int));
+    if (fargs)
+        memcpy(n->farg, fargs, (size_t)n_fargs * sizeof(float));
+    snprintf(n->name, sizeof n->name, "%s_%d", op->name, g->n_nodes);
+    if (op->infer) {
+        dc_status st = op->infer(n);
+        if (st != DC_OK) {
+            free(n);
+            return NULL;
+        }
+    }
+    if (append(g, n) != DC_OK) {
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+static dc_node *make_leaf(dc_graph *g, const dc_op *op, int batched, int ndim, const int *shape, const char *name)
+{
+    char buf[96];
+    int lead = batched ? 1 : 0;
+    if (ndim < 0 || ndim + lead > DC_MAX_DIMS || (ndim == 0 && !batched))
+        return dc_fail_null(DC_ERR_SHAPE, "%s: %d dimensions, expected 1 to %d", op->name, ndim, DC_MAX_DIMS - lead);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] <= 0)
+            return dc_fail_null(DC_ERR_SHAPE, "%s: shape %s has a non-positive dimension", op->name,
+                                dc_shape_str(ndim, shape, buf, sizeof buf));
+    dc_node *n = dc_node_make(g, op, 0, NULL, NULL, 0, NULL, 0);
+    if (!n)
+        return NULL;
+    n->batched = batched;
+    n->ndim = ndim + lead;
+    if (batched)
+        n->shape[0] = g->batch;
+    memcpy(n->shape + lead, shape, (size_t)ndim * sizeof(int));
+    if (name)
+        snprintf(n->name, sizeof n->name, "%s", name);
+    return n;
+}
+
+dc_node *dc_input(dc_graph *g, int batched, int ndim, const int *shape, const char *name)
+{
+    return make_leaf(g, &dc_op_input, batched, ndim, shape, name);
+}
+
+dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name)
+{
+    dc_node *n = make_leaf(g, &dc_op_param, 0, ndim, shape, name);
+    if (!n)
+        return NULL;
+    n->init = init;
+    n->is_param = 1;
+    n->requires_grad = 1;
+    return n;
+}
+
+static void set_batch_shapes(dc_graph *g, int batch)
+{
+    g->batch = batch;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->batched)
+            g->nodes[i]->shape[0] = batch;
+}
+
+dc_status dc_graph_reserve(dc_graph *g, int max_batch)
+{
+    if (!g->compiled)
+        return dc_fail(DC_ERR_STATE, "graph: reserve before compile");
+    if (max_batch <= g->max_batch)
+        return DC_OK;
+    int saved = g->batch;
+    set_batch_shapes(g, max_batch);
+    /* Sizes first, then one allocation, then hand out 64-byte aligned slices. */
+    size_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t off = 0;
+        for (int i = 0; i < g->n_nodes; i++) {
+            dc_node *n = g->nodes[i];
+            size_t numel = dc_node_numel(n);
+            size_t work = n->work_fixed + n->work_per_sample * (size_t)max_batch;
+            size_t need[3] = {0, 0, work};
+            if (!n->is_param && !n->op->aliases_input) {
+                need[0] = numel;
+                need[1] = n->requires_grad ? numel : 0;
+            }
+            float **dst[3] = {&n->val, &n->grad, &n->work};
+            for (int k = 0; k < 3; k++) {
+                if (pass == 1)
+                    *dst[k] = need[k] ? g->arena + off : (k == 2 ? NULL : *dst[k]);
+                off += (need[k] + 15) & ~(size_t)15;
+            }
+            if (pass == 1 && n->op->aliases_input) {
+                n->val = n->in[0]->val;
+                n->grad = n->in[0]->grad;
+            }
+        }
+        if (pass == 0) {
+            total = off;
+            float *arena = dc_malloc_aligned((total ? total : 16) * sizeof(float));
+            if (!arena) {
+                set_batch_shapes(g, saved);
+                return dc_fail(DC_ERR_NOMEM, "graph: out of memory planning %zu floats for batch %d", total, max_batch);
+            }
+            memset(arena, 0, (total ? total : 16) * sizeof(float));
+            dc_free_aligned(g->arena);
+            g->arena = arena;
+            g->arena_size = total;
+        }
+    }
+    g->max_batch = max_batch;
+    set_batch_shapes(g, saved <= max_batch ? saved : max_batch);
+    return DC_OK;
+}
+
+void dc_compute_fans(int ndim, const int *shape, int *fan_in, int *fan_out)
+{
+    if (ndim < 1) {
+        *fan_in = *fan_out = 1;
+    } else if (ndim == 1) {
+        *fan_in = *fan_out = shape[0];
+    } else if (ndim == 2) {
+        *fan_in = shape[0];
+        *fan_out = shape[1];
+    } else {
+        int receptive = 1;
+        for (int i = 0; i < ndim - 2; i++)
+            receptive *= shape[i];
+        *fan_in = shape[ndim - 2] * receptive;
+        *fan_out = shape[ndim - 1] * receptive;
+    }
+}
+
+/* Keras' truncated normal: redraw values beyond two standard deviations. */
+static float truncated_normal(dc_rng *rng)
+{
+    float z;
+    do
+        z = dc_rng_normal(rng);
+    while (fabsf(z) > 2.0f);
+    return z;
+}
+
+void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng)
+{
+    /* Keras' variance-scaling family; truncated normals are corrected by
+     * .87962566103423978 (the std of a unit normal truncated at 2). */
+    double limit = 0, stddev = 0;
+    int normal = 0;
+    switch (init->kind) {
+    case DC_INIT_ZEROS:
+        memset(dst, 0, count * sizeof(float));
+        return;
+    case DC_INIT_ONES:
+        for (size_t i = 0; i < count; i++)
+            dst[i] = 1.0f;
+        return;
+    case DC_INIT_CONSTANT:
+        for (size_t i = 0; i < count; i++)
+            dst[i] = init->a;
+        return;
+    case DC_INIT_RANDOM_NORMAL:
+        for (size_t i = 0; i < count; i++)
+            dst[i] = init->a + init->b * dc_rng_normal(rng);
+        return;
+    case DC_INIT_RANDOM_UNIFORM:
+        for (size_t i = 0; i < count; i++)
+            dst[i] = init->a + (init->b - init->a) * dc_rng_uniform(rng);
+        return;
+    case DC_INIT_GLOROT_UNIFORM: limit = sqrt(6.0 / (fan_in + fan_out)); break;
+    case DC_INIT_HE_UNIFORM: limit = sqrt(6.0 / fan_in); break;
+    case DC_INIT_LECUN_UNIFORM: limit = sqrt(3.0 / fan_in); break;
+    case DC_INIT_GLOROT_NORMAL: stddev = sqrt(2.0 / (fan_in + fan_out)); normal = 1; break;
+    case DC_INIT_HE_NORMAL: stddev = sqrt(2.0 / fan_in); normal = 1; break;
+    case DC_INIT_LECUN_NORMAL: stddev = sqrt(1.0 / fan_in); normal = 1; break;
+    default:
+        memset(dst, 0, count * sizeof(float));
+        return;
+    }
+    if (normal) {
+        double s = stddev / .87962566103423978;
+        for (size_t i = 0; i < count; i++)
+            dst[i] = (float)(s * truncated_normal(rng));
+    } else {
+        for (size_t i = 0; i < count; i++)
+            dst[i] = (float)(limit * (2.0 * dc_rng_uniform(rng) - 1.0));
+    }
+}
+
+dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
+{
+    if (!g)
+        return dc_fail(DC_ERR_ARG, "graph compile: graph is NULL");
+    if (g->compiled)
+        return dc_fail(DC_ERR_STATE, "graph compile: already compiled");
+    if (max_batch < 1)
+        return dc_fail(DC_ERR_ARG, "graph compile: max_batch is %d, expected >= 1", max_batch);
+    size_t total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (!n->is_param)
+            continue;
+        n->param_offset = total;
+        total += (dc_node_numel(n) + 15) & ~(size_t)15;
+    }
+    g->params = dc_malloc_aligned((total ? total : 16) * sizeof(float));
+    g->grads = dc_malloc_aligned((total ? total : 16) * sizeof(float));
+    if (!g->params || !g->grads)
+        return DC_ERR_NOMEM;
+    memset(g->params, 0, (total ? total : 16) * sizeof(float));
+    memset(g->grads, 0, (total ? total : 16) * sizeof(float));
+    g->n_params = total;
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (!n->is_param)
+            continue;
+        n->val = g->params + n->param_offset;
+        n->grad = g->grads + n->param_offset;
+        int fan_in, fan_out;
+        dc_compute_fans(n->ndim, n->shape, &fan_in, &fan_out);
+        if (rng)
+            dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
+    }
+    g->compiled = 1;
+    return dc_graph_reserve(g, max_batch);
+}
+
+dc_status dc_graph_set_batch(dc_graph *g, int batch)
+{
+    if (!g->compiled)
+        return dc_fail(DC_ERR_STATE, "graph: set_batch before compile");
+    if (batch < 1 || batch > g->max_batch)
+        return dc_fail(DC_ERR_ARG, "graph: batch %d outside the planned range 1..%d", batch, g->max_batch);
+    set_batch_shapes(g, batch);
+    return DC_OK;
+}
+
+unsigned dc_graph_mark_ancestors(dc_graph *g, dc_node *target)
+{
+    unsigned mark = ++g->mark_epoch;
+    target->mark = mark;
+    for (int i = target->id; i >= 0; i--) {
+        dc_node *n = g->nodes[i];
+        if (n->mark != mark)
+            continue;
+        for (int k = 0; k < n->n_in; k++)
+            n->in[k]->mark = mark;
+    }
+    return mark;
+}
+
+dc_status dc_graph_forward(dc_graph *g, dc_node *target, int training)
+{
+    return dc_graph_forward_run(g, target, &(dc_run){.training = training, .rng = NULL});
+}
+
+dc_status dc_graph_forward_run(dc_graph *g, dc_node *target, const dc_run *run)
+{
+    if (!g || !target)
+        return dc_fail(DC_ERR_ARG, "graph forward: NULL argument");
+    if (!g->compiled)
+        return dc_fail(DC_ERR_STATE, "graph forward: the graph is not compiled");
+    unsigned mark = dc_graph_mark_ancestors(g, target);
+    for (int i = 0; i <= target->id; i++) {
+        dc_node *n = g->nodes[i];
+        if (n->mark != mark || !n->op->forward)
+            continue;
+        dc_status st = n->op->forward(n, run);
+        if (st != DC_OK)
+            return st;
+    }
+    return DC_OK;
+}
+
+dc_status dc_graph_backward(dc_graph *g, dc_node *loss)
+{
+    return dc_graph_backward_run(g, loss, &(dc_run){.training = 1, .rng = NULL});
+}
+
+dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run)
+{
+    if (!g || !loss)
+        return dc_fail(DC_ERR_ARG, "graph backward: NULL argument");
+    if (!g->compiled)
+        return dc_fail(DC_ERR_STATE, "graph backward: the graph is not compiled");
+    if (dc_node_numel(loss) != 1)
+        return dc_fail(DC_ERR_SHAPE, "graph backward: %s has %zu values, expected a scalar loss", loss->name,
+                       dc_node_numel(loss));
+    if (!loss->requires_grad)
+        return dc_fail(DC_ERR_ARG, "graph backward: %s does not depend on any parameter", loss->name);
+    unsigned mark = dc_graph_mark_ancestors(g, loss);
+    memset(g->grads, 0, g->n_params * sizeof(float));
+    for (int i = 0; i <= loss->id; i++) {
+        dc_node *n = g->nodes[i];
+        if (n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input)
+            memset(n->grad, 0, dc_node_numel(n) * sizeof(float));
+    }
+    loss->grad[0] = 1.0f;
+    for (int i = loss->id; i >= 0; i--) {
+        dc_node *n = g->nodes[i];
+        if (n->mark == mark && n->requires_grad && n->op->backward)
+            n->op->backward(n, run);
+    }
+    return DC_OK;
+}
+
+float *dc_node_value(dc_node *n) { return n ? n->val : NULL; }
+float *dc_node_grad(dc_node *n) { return n ? n->grad : NULL; }
+size_t dc_node_size(const dc_node *n) { return n ? dc_node_numel(n) : 0; }
+
+int dc_node_shape(const dc_node *n, int *shape)
+{
+    memcpy(shape, n->shape, (size_t)n->ndim * sizeof(int));
+    return n->ndim;
+}
+
+dc_status dc_node_set(dc_node *n, const float *data, size_t count)
+{
+    if (!n || !n->val)
+        return dc_fail(DC_ERR_STATE, "node set: the node has no buffer (compile the graph first)");
+    if (count != dc_node_numel(n))
+        return dc_fail(DC_ERR_SHAPE, "%s: got %zu values, node holds %zu", n->name, count, dc_node_numel(n));
+    memcpy(n->val, data, count * sizeof(float));
+    return DC_OK;
+}
+
+float *dc_graph_params(dc_graph *g, size_t *count)
+{
+    if (count)
+        *count = g->n_params;
+    return g->params;
+}
+
+float *dc_graph_grads(dc_graph *g, size_t *count)
+{
+    if (count)
+        *count = g->n_params;
+    return g->grads;
+}

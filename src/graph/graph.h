@@ -1,0 +1,125 @@
+/*
+ * graph.h - internal definition of the op graph (nodes, ops, the registry).
+ *
+ * A node is the output of one op applied to up to DC_MAX_INPUTS input nodes.
+ * Nodes are created in topological order (an op's inputs exist before it), so
+ * the creation order is a valid forward order and its reverse a valid backward
+ * order.  Each op declares, side by side:
+ *   infer    - checks the inputs and sets the node's shape and scratch size;
+ *   forward  - computes n->val from the inputs' values;
+ *   backward - ADDS d(loss)/d(input) into each input's grad that needs one.
+ * All ops are listed in dc_op_registry (ops/registry.c); the gradient-check
+ * test walks that table, so an op cannot be added without a check.
+ *
+ * Buffers: dc_graph_compile puts every parameter in one flat buffer (and its
+ * gradient in another) and plans every activation, gradient and scratch
+ * buffer for the largest batch in one arena.  Nothing is allocated per step.
+ */
+#ifndef DC_GRAPH_H
+#define DC_GRAPH_H
+
+#include "core/core.h"
+
+#define DC_MAX_INPUTS 4
+#define DC_MAX_ARGS 8
+
+/* Per-run state the ops may read. */
+typedef struct dc_run {
+    int training; /* dropout and batch-norm behave differently */
+    dc_rng *rng;  /* the owner's RNG, for dropout masks */
+} dc_run;
+
+typedef struct dc_op {
+    const char *name;
+    int n_inputs; /* exact number of inputs (leaves: 0) */
+    /* Validates inputs and sets ndim/shape/batched/work_per_sample/work_fixed. */
+    dc_status (*infer)(dc_node *n);
+    /* Computes n->val. May fail only on bad data (e.g. a label out of range). */
+    dc_status (*forward)(dc_node *n, const dc_run *run);
+    /* Adds gradients into inputs that have requires_grad.  NULL: no inputs. */
+    void (*backward)(dc_node *n, const dc_run *run);
+    /* Node shares its input's value and gradient buffers (reshape). */
+    int aliases_input;
+} dc_op;
+
+struct dc_node {
+    const dc_op *op;
+    dc_graph *graph;
+    int id;
+    int n_in;
+    dc_node *in[DC_MAX_INPUTS];
+
+    int batched;              /* shape[0] is the batch axis, set per run */
+    int ndim;
+    int shape[DC_MAX_DIMS];   /* current shape */
+    int requires_grad;        /* a parameter, or depends on one */
+    int is_param;
+
+    int iarg[DC_MAX_ARGS];    /* op attributes */
+    float farg[DC_MAX_ARGS];
+
+    size_t work_per_sample;   /* scratch floats per batch sample */
+    size_t work_fixed;        /* scratch floats independent of the batch */
+    float *work;
+
+    float *val;               /* planned by compile */
+    float *grad;              /* NULL when !requires_grad */
+
+    dc_init init;             /* parameters only */
+    size_t param_offset;      /* parameters only: offset in the flat buffer */
+
+    unsigned mark;            /* scratch for graph walks */
+    char name[64];
+};
+
+struct dc_graph {
+    dc_node **nodes;
+    int n_nodes, cap_nodes;
+    int compiled;
+    int batch, max_batch;
+
+    float *params, *grads;    /* flat, 64-byte aligned */
+    size_t n_params;
+
+    float *arena;             /* activations, gradients, scratch */
+    size_t arena_size;
+
+    unsigned mark_epoch;
+};
+
+extern const dc_op *const dc_op_registry[];
+extern const int dc_op_registry_count;
+
+/* Every op, each defined in its src/ops file. */
+extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_add, dc_op_sub,
+    dc_op_mul, dc_op_scale, dc_op_act, dc_op_reshape, dc_op_sum, dc_op_mean, dc_op_loss, dc_op_dense_nobias,
+    dc_op_regularizer;
+
+/* Creates a node applying `op` to `inputs` and runs its shape inference.
+ * iargs/fargs (may be NULL) are copied before inference.  On failure returns
+ * NULL with the message prefixed by the op name. */
+dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs,
+                      const int *iargs, int n_iargs, const float *fargs, int n_fargs);
+
+/* Number of elements for the current batch, and per sample. */
+size_t dc_node_numel(const dc_node *n);
+size_t dc_node_sample_size(const dc_node *n);
+/* Rows x cols view: cols = last axis, rows = everything before it. */
+size_t dc_node_rows(const dc_node *n);
+int dc_node_cols(const dc_node *n);
+
+/* Forward/backward with an explicit run state (training flag, RNG). */
+dc_status dc_graph_forward_run(dc_graph *g, dc_node *target, const dc_run *run);
+dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run);
+
+/* Re-plans the activation arena for batches up to max_batch (allocates). */
+dc_status dc_graph_reserve(dc_graph *g, int max_batch);
+/* Marks the ancestors of `target` with a new mark value and returns it. */
+unsigned dc_graph_mark_ancestors(dc_graph *g, dc_node *target);
+
+/* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled ones. */
+void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);
+/* Keras' fans of a kernel shape: 2D (in, out); conv (k..., in, out). */
+void dc_compute_fans(int ndim, const int *shape, int *fan_in, int *fan_out);
+
+#endif

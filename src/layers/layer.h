@@ -1,0 +1,38 @@
+/*
+ * layer.h - internal definition of a layer: a class (type name and a build
+ * function that appends the layer's ops to a graph) and the layer's config.
+ * Layers know nothing of training; the model wires them into a graph.
+ */
+#ifndef DC_LAYER_H
+#define DC_LAYER_H
+
+#include "graph/graph.h"
+
+#define DC_LAYER_MAX_PARAMS 4
+
+typedef struct dc_layer_class {
+    const char *type;  /* Keras class name: "Dense" */
+    const char *snake; /* default name stem: "dense" */
+    /* Appends the layer's ops to g with input x; sets l->out (and l->logits,
+     * l->params, l->reg where they apply).  The message names the layer. */
+    dc_status (*build)(dc_layer *l, dc_graph *g, dc_node *x);
+} dc_layer_class;
+
+struct dc_layer {
+    const dc_layer_class *cls;
+    char name[64];
+    union {
+        dc_dense_config dense;
+        dc_act activation;
+    } cfg;
+
+    /* Set by build. */
+    dc_node *out;
+    dc_node *logits;  /* pre-activation when the layer ends in softmax/sigmoid */
+    dc_act out_act;   /* the activation the layer ends with */
+    dc_node *params[DC_LAYER_MAX_PARAMS];
+    int n_params;
+    dc_node *reg;     /* regularisation loss, or NULL */
+};
+
+#endif

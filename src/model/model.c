@@ -1,0 +1,603 @@
+/*
+ * model.c - the Sequential model: add layers, compile, fit, evaluate,
+ * predict.
+ *
+ * compile builds the graph once: input -> layers -> output, a target input,
+ * the loss (fused with a final softmax / sigmoid where Keras' TensorFlow
+ * backend works from logits too) plus regularisers, then plans every buffer.
+ * A training step is then: copy a batch in, forward to the total loss,
+ * backward, one optimiser call over the flat parameter buffer, metrics.
+ */
+#include "model/model.h"
+
+#include <math.h>
+#include <omp.h>
+#include <cblas.h>
+#include <string.h>
+
+#define MAX_METRICS 4
+
+struct dc_model {
+    int in_ndim;
+    int in_shape[DC_MAX_DIMS];
+    dc_layer **layers;
+    int n_layers, cap_layers;
+    dc_rng rng;
+    uint64_t seed;
+    int threads;
+
+    dc_graph *g;
+    dc_node *input, *output, *target, *loss, *total;
+    dc_node *metric_src; /* output, or logits when the loss is fused */
+    int metric_on_logits;
+    int built, compiled;
+
+    dc_loss_kind loss_kind; /* as the user asked */
+    dc_optimizer *opt;
+    dc_metric metrics[MAX_METRICS];
+    int n_metrics;
+    char names[1 + MAX_METRICS][40];
+};
+
+dc_model *dc_sequential_new(int ndim, const int *input_shape)
+{
+    char buf[96];
+    if (ndim < 1 || ndim >= DC_MAX_DIMS)
+        return dc_fail_null(DC_ERR_SHAPE, "sequential: input has %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
+    if (dc_shape_size(ndim, input_shape) == 0)
+        return dc_fail_null(DC_ERR_SHAPE, "sequential: input shape %s has a non-positive dimension",
+                            dc_shape_str(ndim, input_shape, buf, sizeof buf));
+    dc_model *m = dc_calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->in_ndim = ndim;
+    memcpy(m->in_shape, input_shape, (size_t)ndim * sizeof(int));
+    dc_model_set_seed(m, 0);
+    return m;
+}
+
+void dc_model_free(dc_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_layers; i++)
+        dc_layer_free(m->layers[i]);
+    free(m->layers);
+    dc_graph_free(m->g);
+    dc_optimizer_free(m->opt);
+    free(m);
+}
+
+void dc_model_set_seed(dc_model *m, uint64_t seed)
+{
+    m->seed = seed;
+    dc_rng_seed(&m->rng, seed);
+}
+
+void dc_model_set_threads(dc_model *m, int threads) { m->threads = threads < 0 ? 0 : threads; }
+
+int dc_default_threads(void) { return omp_get_num_procs(); }
+
+const char *dc_blas_core(void) { return openblas_get_corename(); }
+
+/* Applies the model's thread count to OpenMP and OpenBLAS (one pool). */
+static void apply_threads(const dc_model *m)
+{
+    int t = m->threads > 0 ? m->threads : dc_default_threads();
+    omp_set_num_threads(t);
+    openblas_set_num_threads(t);
+}
+
+dc_status dc_model_add(dc_model *m, dc_layer *layer)
+{
+    if (!layer)
+        return dc_fail(DC_ERR_ARG, "add: layer is NULL (did its constructor fail? %s)", dc_errmsg());
+    if (m->built) {
+        dc_layer_free(layer);
+        return dc_fail(DC_ERR_STATE, "add: the model is already built; add layers before compile or summary");
+    }
+    if (m->n_layers == m->cap_layers) {
+        int cap = m->cap_layers ? 2 * m->cap_layers : 8;
+        dc_layer **l = realloc(m->layers, (size_t)cap * sizeof *l);
+        if (!l) {
+            dc_layer_free(layer);
+            return dc_fail(DC_ERR_NOMEM, "add: out of memory");
+        }
+        m->layers = l;
+        m->cap_layers = cap;
+    }
+    /* Keras naming: dense, dense_1, dense_2 ... per type. */
+    int same = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        same += m->layers[i]->cls == layer->cls;
+    if (same)
+        snprintf(layer->name, sizeof layer->name, "%s_%d", layer->cls->snake, same);
+    else
+        snprintf(layer->name, sizeof layer->name, "%s", layer->cls->snake);
+    m->layers[m->n_layers++] = layer;
+    return DC_OK;
+}
+
+/* Builds input -> layers -> output (no loss); used by summary and compile. */
+static dc_status build(dc_model *m)
+{
+    if (m->built)
+        return DC_OK;
+    if (m->n_layers == 0)
+        return dc_fail(DC_ERR_STATE, "model: no layers; add at least one layer");
+    m->g = dc_graph_new();
+    if (!m->g)
+        return DC_ERR_NOMEM;
+    m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
+    if (!m->input)
+        return DC_ERR_NOMEM;
+    dc_node *x = m->input;
+    for (int i = 0; i < m->n_layers; i++) {
+        dc_layer *l = m->layers[i];
+        dc_status st = l->cls->build(l, m->g, x);
+        if (st != DC_OK) {
+            if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
+                dc_err_prefix(l->name);
+            return st;
+        }
+        x = l->out;
+    }
+    m->output = x;
+    m->built = 1;
+    return DC_OK;
+}
+
+dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
+{
+    if (m->compiled)
+        return dc_fail(DC_ERR_STATE, "compile: the model is already compiled");
+    dc_status st = build(m);
+    if (st != DC_OK)
+        return st;
+    dc_layer *last = m->layers[m->n_layers - 1];
+    dc_loss_kind k = cfg->loss;
+    if ((unsigned)k >= DC_LOSS_COUNT)
+        return dc_fail(DC_ERR_ARG, "compile: unknown loss %d", (int)k);
+    dc_node *pred = m->output;
+    /* Fuse a final softmax / sigmoid into the loss (stable, and what
+     * Keras' TensorFlow backend computes too). */
+    if (last->logits && last->out_act == DC_ACT_SOFTMAX && (k == DC_LOSS_SPARSE_CE || k == DC_LOSS_CATEGORICAL_CE)) {
+        pred = last->logits;
+        k = k == DC_LOSS_SPARSE_CE ? DC_LOSS_SPARSE_CE_LOGITS : DC_LOSS_CATEGORICAL_CE_LOGITS;
+    } else if (last->logits && last->out_act == DC_ACT_SIGMOID && k == DC_LOSS_BINARY_CE) {
+        pred = last->logits;
+        k = DC_LOSS_BINARY_CE_LOGITS;
+    }
+    m->loss_kind = cfg->loss;
+    m->metric_src = pred;
+    m->metric_on_logits = pred != m->output;
+    int out_ndim = m->output->ndim - 1;
+    const int *out_shape = m->output->shape + 1;
+    if (k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS) {
+        if (out_ndim > 1) /* (T, C) outputs take (T,) labels */
+            m->target = dc_input(m->g, 1, out_ndim - 1, out_shape, "target");
+        else
+            m->target = dc_input(m->g, 1, 1, (int[]){1}, "target");
+    } else {
+        m->target = dc_input(m->g, 1, out_ndim, out_shape, "target");
+    }
+    if (!m->target)
+        return DC_ERR_NOMEM;
+    m->loss = dc_loss(m->g, k, pred, m->target);
+    if (!m->loss) {
+        dc_err_prefix("compile");
+        return DC_ERR_SHAPE;
+    }
+    m->total = m->loss;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i]->reg && !(m->total = dc_add(m->g, m->total, m->layers[i]->reg)))
+            return DC_ERR_NOMEM;
+    m->n_metrics = 0;
+    snprintf(m->names[0], sizeof m->names[0], "loss");
+    for (int i = 0; i < MAX_METRICS && cfg->metrics[i]; i++) {
+        st = dc_metric_resolve(cfg->metrics[i], k, dc_node_cols(m->output), &m->metrics[i]);
+        if (st != DC_OK) {
+            dc_err_prefix("compile");
+            return st;
+        }
+        snprintf(m->names[1 + i], sizeof m->names[0], "%s", cfg->metrics[i]);
+        m->n_metrics++;
+    }
+    st = dc_graph_compile(m->g, 32, &m->rng);
+    if (st != DC_OK)
+        return st;
+    size_t n_params;
+    dc_graph_params(m->g, &n_params);
+    m->opt = dc_optimizer_new(&cfg->optimizer, n_params);
+    if (!m->opt) {
+        dc_err_prefix("compile");
+        return DC_ERR_ARG;
+    }
+    m->compiled = 1;
+    return DC_OK;
+}
+
+dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics)
+{
+    dc_compile_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    dc_status st = dc_optimizer_parse(optimizer, &cfg.optimizer);
+    if (st == DC_OK)
+        st = dc_loss_parse(loss, &cfg.loss);
+    if (st != DC_OK) {
+        dc_err_prefix("compile");
+        return st;
+    }
+    if (n_metrics > MAX_METRICS)
+        return dc_fail(DC_ERR_ARG, "compile: %d metrics, at most %d", n_metrics, MAX_METRICS);
+    for (int i = 0; i < n_metrics; i++)
+        cfg.metrics[i] = metrics[i];
+    return dc_model_compile_ex(m, &cfg);
+}
+
+int dc_model_metric_count(const dc_model *m) { return 1 + m->n_metrics; }
+const char *dc_model_metric_name(const dc_model *m, int i) { return i >= 0 && i <= m->n_metrics ? m->names[i] : NULL; }
+dc_graph *dc_model_graph(dc_model *m) { return m->g; }
+
+/* ---- data checks ---- */
+
+static dc_status check_x(const dc_model *m, const char *where, const dc_tensor *x)
+{
+    char sx[96], se[96];
+    if (!x)
+        return dc_fail(DC_ERR_ARG, "%s: x is NULL", where);
+    int ok = x->ndim == m->in_ndim + 1 && memcmp(x->shape + 1, m->in_shape, (size_t)m->in_ndim * sizeof(int)) == 0;
+    if (ok)
+        return DC_OK;
+    dc_layer *first = m->layers[0];
+    if (first->cls->snake && strcmp(first->cls->snake, "dense") == 0 && m->in_ndim == 1 && x->ndim == 2)
+        return dc_fail(DC_ERR_SHAPE, "%s: %s: input has %d features, layer expects %d (x has shape %s)", where,
+                       first->name, x->shape[1], m->in_shape[0], dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+    return dc_fail(DC_ERR_SHAPE, "%s: x has shape %s, the model expects (N, %s)", where,
+                   dc_shape_str(x->ndim, x->shape, sx, sizeof sx),
+                   dc_shape_str(m->in_ndim, m->in_shape, se, sizeof se) + 1);
+}
+
+static dc_status check_xy(const dc_model *m, const char *where, const dc_tensor *x, const dc_tensor *y)
+{
+    char sy[96], se[96];
+    dc_status st = check_x(m, where, x);
+    if (st != DC_OK)
+        return st;
+    if (!y)
+        return dc_fail(DC_ERR_ARG, "%s: y is NULL", where);
+    if (y->shape[0] != x->shape[0])
+        return dc_fail(DC_ERR_SHAPE, "%s: x has %d samples but y has %d; they must have the same length", where,
+                       x->shape[0], y->shape[0]);
+    size_t per = dc_node_sample_size(m->target);
+    if (y->size / (size_t)y->shape[0] != per)
+        return dc_fail(DC_ERR_SHAPE, "%s: y has shape %s, expected %zu value(s) per sample for loss %s (target %s)", where,
+                       dc_shape_str(y->ndim, y->shape, sy, sizeof sy), per, dc_loss_name(m->loss_kind),
+                       dc_shape_str(m->target->ndim - 1, m->target->shape + 1, se, sizeof se));
+    if (m->loss_kind == DC_LOSS_SPARSE_CE) {
+        int classes = dc_node_cols(m->output);
+        for (size_t i = 0; i < y->size; i++) {
+            float v = y->data[i];
+            if (!(v >= 0.0f && v < (float)classes) || v != floorf(v))
+                return dc_fail(DC_ERR_RANGE, "%s: label y[%zu] = %g is outside the output's range [0, %d)", where, i,
+                               (double)v, classes);
+        }
+    }
+    return DC_OK;
+}
+
+/* Copies rows idx[0..b) (or start..start+b when idx is NULL) into node. */
+static void gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b)
+{
+    size_t per = t->size / (size_t)t->shape[0];
+    for (int i = 0; i < b; i++) {
+        size_t row = idx ? (size_t)idx[start + i] : (size_t)(start + i);
+        memcpy(node->val + (size_t)i * per, t->data + row * per, per * sizeof(float));
+    }
+}
+
+/* ---- evaluate ---- */
+
+static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int count, int batch,
+                          dc_progress *prog, double *results)
+{
+    dc_run run = {.training = 0, .rng = &m->rng};
+    double loss_sum = 0;
+    int steps = (count + batch - 1) / batch;
+    for (int i = 0; i < m->n_metrics; i++)
+        dc_metric_reset(&m->metrics[i]);
+    for (int s = 0; s < steps; s++) {
+        int b = s == steps - 1 ? count - s * batch : batch;
+        dc_graph_set_batch(m->g, b);
+        gather(m->input, x, NULL, start + s * batch, b);
+        gather(m->target, y, NULL, start + s * batch, b);
+        dc_status st = dc_graph_forward_run(m->g, m->total, &run);
+        if (st != DC_OK)
+            return st;
+        loss_sum += (double)m->total->val[0] * b;
+        for (int i = 0; i < m->n_metrics; i++) {
+            dc_node *src = m->metric_src;
+            if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
+                dc_graph_forward_run(m->g, m->output, &run);
+                src = m->output;
+            }
+            dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, dc_node_rows(src),
+                             m->metrics[i].kind == DC_METRIC_SPARSE_ACC ? dc_node_cols(src) : dc_node_cols(src));
+        }
+        results[0] = loss_sum / ((double)s * batch + b);
+        for (int i = 0; i < m->n_metrics; i++)
+            results[1 + i] = dc_metric_value(&m->metrics[i]);
+        if (prog)
+            dc_progress_update(prog, s + 1, (const char *const[]){m->names[0], m->names[1], m->names[2], m->names[3], m->names[4]},
+                               results, 1 + m->n_metrics, s == steps - 1);
+    }
+    return DC_OK;
+}
+
+dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose,
+                            double *results, int n_results)
+{
+    if (!m->compiled)
+        return dc_fail(DC_ERR_STATE, "evaluate: the model is not compiled; call dc_model_compile first");
+    dc_status st = check_xy(m, "evaluate", x, y);
+    if (st != DC_OK)
+        return st;
+    if (n_results < 1 + m->n_metrics)
+        return dc_fail(DC_ERR_ARG, "evaluate: results holds %d values, the model reports %d (loss + metrics)", n_results,
+                       1 + m->n_metrics);
+    int batch = batch_size > 0 ? batch_size : 32;
+    if (batch > x->shape[0])
+        batch = x->shape[0];
+    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
+        return st;
+    apply_threads(m);
+    dc_progress prog;
+    dc_progress_begin(&prog, stdout, verbose, (x->shape[0] + batch - 1) / batch);
+    return run_eval(m, x, y, 0, x->shape[0], batch, verbose ? &prog : NULL, results);
+}
+
+dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out)
+{
+    *out = NULL;
+    dc_status st = build(m);
+    if (st != DC_OK)
+        return st;
+    if (!m->compiled)
+        return dc_fail(DC_ERR_STATE, "predict: the model is not compiled; call dc_model_compile first");
+    if ((st = check_x(m, "predict", x)) != DC_OK)
+        return st;
+    int n = x->shape[0], batch = batch_size > 0 ? batch_size : 32;
+    if (batch > n)
+        batch = n;
+    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
+        return st;
+    int shape[DC_MAX_DIMS];
+    int ndim = dc_node_shape(m->output, shape);
+    shape[0] = n;
+    dc_tensor *y = dc_tensor_new(ndim, shape);
+    if (!y)
+        return DC_ERR_NOMEM;
+    apply_threads(m);
+    dc_run run = {.training = 0, .rng = &m->rng};
+    size_t per = y->size / (size_t)n;
+    for (int s = 0; s < n; s += batch) {
+        int b = n - s < batch ? n - s : batch;
+        dc_graph_set_batch(m->g, b);
+        gather(m->input, x, NULL, s, b);
+        if ((st = dc_graph_forward_run(m->g, m->output, &run)) != DC_OK) {
+            dc_tensor_free(y);
+            return st;
+        }
+        memcpy(y->data + (size_t)s * per, m->output->val, (size_t)b * per * sizeof(float));
+    }
+    *out = y;
+    return DC_OK;
+}
+
+/* ---- fit ---- */
+
+dc_fit_config dc_fit_defaults(void)
+{
+    dc_fit_config c;
+    memset(&c, 0, sizeof c);
+    c.epochs = 1;
+    c.batch_size = 32;
+    c.shuffle = 1;
+    c.verbose = 1;
+    return c;
+}
+
+static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, int n_train, int batch, int *perm,
+                           int epoch, dc_progress *prog, double *values)
+{
+    dc_run run = {.training = 1, .rng = &m->rng};
+    float *params = dc_graph_params(m->g, NULL), *grads = dc_graph_grads(m->g, NULL);
+    int steps = (n_train + batch - 1) / batch;
+    double loss_sum = 0;
+    for (int i = 0; i < m->n_metrics; i++)
+        dc_metric_reset(&m->metrics[i]);
+    for (int s = 0; s < steps; s++) {
+        int b = s == steps - 1 ? n_train - s * batch : batch;
+        dc_graph_set_batch(m->g, b);
+        gather(m->input, x, perm, s * batch, b);
+        gather(m->target, y, perm, s * batch, b);
+        dc_status st = dc_graph_forward_run(m->g, m->total, &run);
+        if (st != DC_OK)
+            return st;
+        float loss = m->total->val[0];
+        if (!isfinite(loss))
+            return dc_fail(DC_ERR_NAN, "fit: loss is %s at epoch %d, batch %d; training stopped (try a lower "
+                                       "learning rate, or check the data for NaN or infinite values)",
+                           isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
+        if ((st = dc_graph_backward_run(m->g, m->total, &run)) != DC_OK)
+            return st;
+        dc_optimizer_step(m->opt, params, grads);
+        loss_sum += (double)loss * b;
+        for (int i = 0; i < m->n_metrics; i++) {
+            dc_node *src = m->metric_src;
+            if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
+                dc_graph_forward_run(m->g, m->output, &run);
+                src = m->output;
+            }
+            dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, dc_node_rows(src),
+                             dc_node_cols(src));
+        }
+        values[0] = loss_sum / ((double)s * batch + b);
+        for (int i = 0; i < m->n_metrics; i++)
+            values[1 + i] = dc_metric_value(&m->metrics[i]);
+        if (prog && s != steps - 1)
+            dc_progress_update(prog, s + 1, (const char *const[]){m->names[0], m->names[1], m->names[2], m->names[3],
+                                                                  m->names[4]},
+                               values, 1 + m->n_metrics, 0);
+    }
+    return DC_OK;
+}
+
+dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_fit_config *cfg_in,
+                       dc_history **history)
+{
+    dc_fit_config cfg = cfg_in ? *cfg_in : dc_fit_defaults();
+    if (history)
+        *history = NULL;
+    if (!m->compiled)
+        return dc_fail(DC_ERR_STATE, "fit: the model is not compiled; call dc_model_compile first");
+    dc_status st = check_xy(m, "fit", x, y);
+    if (st != DC_OK)
+        return st;
+    if (cfg.epochs < 0 || cfg.batch_size < 0)
+        return dc_fail(DC_ERR_ARG, "fit: epochs %d and batch_size %d must not be negative", cfg.epochs, cfg.batch_size);
+    if (!(cfg.validation_split >= 0.0f && cfg.validation_split < 1.0f))
+        return dc_fail(DC_ERR_ARG, "fit: validation_split %g, expected 0 <= split < 1", (double)cfg.validation_split);
+    if (cfg.x_val && (st = check_xy(m, "fit (validation_data)", cfg.x_val, cfg.y_val)) != DC_OK)
+        return st;
+    FILE *out = cfg.out ? cfg.out : stdout;
+    int n = x->shape[0], batch = cfg.batch_size ? cfg.batch_size : 32;
+    /* Keras: the validation split is the last fraction, taken before shuffling. */
+    int n_train = cfg.x_val ? n : (int)floor((double)n * (1.0 - cfg.validation_split));
+    const dc_tensor *xv = cfg.x_val, *yv = cfg.y_val;
+    int val_start = 0, n_val = 0;
+    if (xv) {
+        n_val = xv->shape[0];
+    } else if (n_train < n) {
+        xv = x;
+        yv = y;
+        val_start = n_train;
+        n_val = n - n_train;
+    }
+    if (n_train < 1)
+        return dc_fail(DC_ERR_ARG, "fit: no training samples left after validation_split %g of %d", (double)cfg.validation_split, n);
+    if (batch > n_train)
+        batch = n_train;
+    int eval_batch = n_val && n_val < batch ? n_val : batch;
+    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
+        return st;
+    apply_threads(m);
+
+    int n_keys = (1 + m->n_metrics) * (n_val ? 2 : 1);
+    char keynames[2 * (1 + MAX_METRICS)][48];
+    const char *keys[2 * (1 + MAX_METRICS)];
+    for (int i = 0; i < n_keys; i++) {
+        snprintf(keynames[i], sizeof keynames[i], "%s%s", i > m->n_metrics ? "val_" : "", m->names[i % (1 + m->n_metrics)]);
+        keys[i] = keynames[i];
+    }
+    dc_history *h = dc_history_new(n_keys, keys);
+    int *perm = dc_malloc((size_t)n_train * sizeof(int));
+    if (!h || !perm) {
+        dc_history_free(h);
+        free(perm);
+        return DC_ERR_NOMEM;
+    }
+    for (int i = 0; i < n_train; i++)
+        perm[i] = i;
+    double values[2 * (1 + MAX_METRICS)];
+    for (int epoch = 1; epoch <= cfg.epochs && st == DC_OK; epoch++) {
+        if (cfg.shuffle)
+            for (int i = n_train - 1; i > 0; i--) {
+                int j = (int)dc_rng_below(&m->rng, (uint32_t)i + 1), t = perm[i];
+                perm[i] = perm[j];
+                perm[j] = t;
+            }
+        dc_progress prog;
+        dc_progress_epoch(out, cfg.verbose, epoch, cfg.epochs);
+        dc_progress_begin(&prog, out, cfg.verbose, (n_train + batch - 1) / batch);
+        st = fit_epoch(m, x, y, n_train, batch, perm, epoch, cfg.verbose ? &prog : NULL, values);
+        if (st == DC_OK && n_val)
+            st = run_eval(m, xv, yv, val_start, n_val, eval_batch, NULL, values + 1 + m->n_metrics);
+        if (st == DC_OK) {
+            dc_progress_update(&prog, prog.target, keys, values, n_keys, 1);
+            st = dc_history_append(h, values);
+        }
+    }
+    free(perm);
+    if (st != DC_OK || !history)
+        dc_history_free(h);
+    else
+        *history = h;
+    return st;
+}
+
+/* ---- summary (Keras 2 layout) ---- */
+
+static size_t layer_params(const dc_layer *l)
+{
+    size_t n = 0;
+    for (int i = 0; i < l->n_params; i++)
+        n += dc_node_numel(l->params[i]);
+    return n;
+}
+
+size_t dc_model_param_count(dc_model *m)
+{
+    if (build(m) != DC_OK)
+        return 0;
+    size_t n = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        n += layer_params(m->layers[i]);
+    return n;
+}
+
+/* 101770 -> "101,770" */
+static const char *with_commas(size_t v, char *buf, size_t size)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%zu", v), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+dc_status dc_model_summary(dc_model *m, FILE *out)
+{
+    dc_status st = build(m);
+    if (st != DC_OK)
+        return st;
+    char rule[66], dbl[66], field[96], shape[96], num[32];
+    memset(rule, '_', 65);
+    memset(dbl, '=', 65);
+    rule[65] = dbl[65] = '\0';
+    fprintf(out, "Model: \"sequential\"\n%s\n", rule);
+    fprintf(out, " %-27s %-25s %-9s\n%s\n", "Layer (type)", "Output Shape", "Param #", dbl);
+    size_t total = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dc_layer *l = m->layers[i];
+        int s[DC_MAX_DIMS];
+        int nd = dc_node_shape(l->out, s);
+        int len = snprintf(shape, sizeof shape, "(None");
+        for (int k = 1; k < nd; k++)
+            len += snprintf(shape + len, sizeof shape - (size_t)len, ", %d", s[k]);
+        snprintf(shape + len, sizeof shape - (size_t)len, ")");
+        snprintf(field, sizeof field, "%s (%s)", l->name, l->cls->type);
+        size_t p = layer_params(l);
+        total += p;
+        fprintf(out, " %-27s %-25s %-9zu\n", field, shape, p);
+    }
+    fprintf(out, "%s\n", dbl);
+    fprintf(out, "Total params: %s\n", with_commas(total, num, sizeof num));
+    fprintf(out, "Trainable params: %s\n", with_commas(total, num, sizeof num));
+    fprintf(out, "Non-trainable params: 0\n%s\n", rule);
+    return DC_OK;
+}

@@ -1,0 +1,322 @@
+/*
+ * ops_elementwise.c - add, sub, mul, scale and the activations.
+ *
+ * Activations are one op ("act", iarg[0] = dc_act, farg[0] = alpha where the
+ * function has one); softmax is taken over the last axis.
+ */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Parallelise elementwise loops only where the work outweighs the fork. */
+#define DC_PAR_MIN 65536
+
+/* ---- add / sub / mul ---- */
+
+static int is_suffix_shape(const dc_node *a, const dc_node *b)
+{
+    if (b->ndim > a->ndim)
+        return 0;
+    for (int i = 0; i < b->ndim; i++)
+        if (b->shape[b->ndim - 1 - i] != a->shape[a->ndim - 1 - i])
+            return 0;
+    return 1;
+}
+
+static dc_status binary_infer(dc_node *n)
+{
+    dc_node *a = n->in[0], *b = n->in[1];
+    char sa[96], sb[96];
+    int same = a->ndim == b->ndim && memcmp(a->shape, b->shape, (size_t)a->ndim * sizeof(int)) == 0;
+    /* add also broadcasts b over a's leading axes (a bias). */
+    int bcast = n->op == &dc_op_add && !b->batched && is_suffix_shape(a, b);
+    if (!same && !bcast)
+        return dc_fail(DC_ERR_SHAPE, "%s: shapes %s and %s do not match", n->op->name,
+                       dc_shape_str(a->ndim, a->shape, sa, sizeof sa), dc_shape_str(b->ndim, b->shape, sb, sizeof sb));
+    n->batched = a->batched;
+    n->ndim = a->ndim;
+    memcpy(n->shape, a->shape, sizeof n->shape);
+    return DC_OK;
+}
+
+static dc_status add_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n), nb = dc_node_numel(n->in[1]);
+    const float *a = n->in[0]->val, *b = n->in[1]->val;
+    float *y = n->val;
+#pragma omp parallel for if (total > DC_PAR_MIN)
+    for (size_t i = 0; i < total; i++)
+        y[i] = a[i] + b[i % nb];
+    return DC_OK;
+}
+
+static void add_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n), nb = dc_node_numel(n->in[1]);
+    const float *gy = n->grad;
+    if (n->in[0]->requires_grad) {
+        float *ga = n->in[0]->grad;
+        for (size_t i = 0; i < total; i++)
+            ga[i] += gy[i];
+    }
+    if (n->in[1]->requires_grad) {
+        float *gb = n->in[1]->grad;
+        for (size_t i = 0; i < total; i++)
+            gb[i % nb] += gy[i];
+    }
+}
+
+static dc_status sub_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n);
+    const float *a = n->in[0]->val, *b = n->in[1]->val;
+    for (size_t i = 0; i < total; i++)
+        n->val[i] = a[i] - b[i];
+    return DC_OK;
+}
+
+static void sub_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n);
+    for (size_t i = 0; i < total; i++) {
+        if (n->in[0]->requires_grad)
+            n->in[0]->grad[i] += n->grad[i];
+        if (n->in[1]->requires_grad)
+            n->in[1]->grad[i] -= n->grad[i];
+    }
+}
+
+static dc_status mul_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n);
+    const float *a = n->in[0]->val, *b = n->in[1]->val;
+    for (size_t i = 0; i < total; i++)
+        n->val[i] = a[i] * b[i];
+    return DC_OK;
+}
+
+static void mul_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n);
+    const float *a = n->in[0]->val, *b = n->in[1]->val;
+    for (size_t i = 0; i < total; i++) {
+        if (n->in[0]->requires_grad)
+            n->in[0]->grad[i] += n->grad[i] * b[i];
+        if (n->in[1]->requires_grad)
+            n->in[1]->grad[i] += n->grad[i] * a[i];
+    }
+}
+
+const dc_op dc_op_add = {"add", 2, binary_infer, add_forward, add_backward, 0};
+const dc_op dc_op_sub = {"sub", 2, binary_infer, sub_forward, sub_backward, 0};
+const dc_op dc_op_mul = {"mul", 2, binary_infer, mul_forward, mul_backward, 0};
+
+static dc_node *binary(dc_graph *g, const dc_op *op, dc_node *a, dc_node *b)
+{
+    dc_node *in[2] = {a, b};
+    return dc_node_make(g, op, 2, in, NULL, 0, NULL, 0);
+}
+
+dc_node *dc_add(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_add, a, b); }
+dc_node *dc_sub(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_sub, a, b); }
+dc_node *dc_mul(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_mul, a, b); }
+
+/* ---- scale: y = s x ---- */
+
+static dc_status same_shape_infer(dc_node *n)
+{
+    n->batched = n->in[0]->batched;
+    n->ndim = n->in[0]->ndim;
+    memcpy(n->shape, n->in[0]->shape, sizeof n->shape);
+    return DC_OK;
+}
+
+static dc_status scale_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n);
+    for (size_t i = 0; i < total; i++)
+        n->val[i] = n->farg[0] * n->in[0]->val[i];
+    return DC_OK;
+}
+
+static void scale_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n);
+    for (size_t i = 0; i < total; i++)
+        n->in[0]->grad[i] += n->farg[0] * n->grad[i];
+}
+
+const dc_op dc_op_scale = {"scale", 1, same_shape_infer, scale_forward, scale_backward, 0};
+
+dc_node *dc_scale(dc_graph *g, dc_node *a, float s)
+{
+    return dc_node_make(g, &dc_op_scale, 1, &a, NULL, 0, &s, 1);
+}
+
+/* ---- activations ---- */
+
+#define SELU_ALPHA 1.6732632423543772f
+#define SELU_SCALE 1.0507009873554805f
+
+static float sigmoidf(float x) { return x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
+
+static float act_value(dc_act a, float x, float alpha)
+{
+    switch (a) {
+    case DC_ACT_SIGMOID: return sigmoidf(x);
+    case DC_ACT_TANH: return tanhf(x);
+    case DC_ACT_RELU: return x > 0 ? x : 0.0f;
+    case DC_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
+    case DC_ACT_ELU: return x > 0 ? x : alpha * expm1f(x);
+    case DC_ACT_SELU: return x > 0 ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * expm1f(x);
+    case DC_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case DC_ACT_SOFTPLUS: return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x)));
+    case DC_ACT_SWISH: return x * sigmoidf(x);
+    default: return x;
+    }
+}
+
+/* dy/dx given x and y = f(x). */
+static float act_deriv(dc_act a, float x, float y, float alpha)
+{
+    switch (a) {
+    case DC_ACT_SIGMOID: return y * (1.0f - y);
+    case DC_ACT_TANH: return 1.0f - y * y;
+    case DC_ACT_RELU: return x > 0 ? 1.0f : 0.0f;
+    case DC_ACT_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
+    case DC_ACT_ELU: return x > 0 ? 1.0f : y + alpha;
+    case DC_ACT_SELU: return x > 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * expf(x);
+    case DC_ACT_GELU:
+        return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.39894228040143268f;
+    case DC_ACT_SOFTPLUS: return sigmoidf(x);
+    case DC_ACT_SWISH: {
+        float s = sigmoidf(x);
+        return s * (1.0f + x * (1.0f - s));
+    }
+    default: return 1.0f;
+    }
+}
+
+static void softmax_rows(const float *x, float *y, size_t rows, int cols)
+{
+#pragma omp parallel for if (rows * (size_t)cols > DC_PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * (size_t)cols;
+        float *yr = y + r * (size_t)cols;
+        float mx = xr[0], sum = 0.0f;
+        for (int j = 1; j < cols; j++)
+            mx = xr[j] > mx ? xr[j] : mx;
+        for (int j = 0; j < cols; j++)
+            sum += (yr[j] = expf(xr[j] - mx));
+        float inv = 1.0f / sum;
+        for (int j = 0; j < cols; j++)
+            yr[j] *= inv;
+    }
+}
+
+static dc_status act_infer(dc_node *n)
+{
+    if (n->iarg[0] < 0 || n->iarg[0] >= DC_ACT_COUNT)
+        return dc_fail(DC_ERR_ARG, "activation: unknown activation %d", n->iarg[0]);
+    return same_shape_infer(n);
+}
+
+static dc_status act_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_act a = (dc_act)n->iarg[0];
+    const float *x = n->in[0]->val;
+    float *y = n->val, alpha = n->farg[0];
+    size_t total = dc_node_numel(n);
+    if (a == DC_ACT_SOFTMAX) {
+        softmax_rows(x, y, dc_node_rows(n), dc_node_cols(n));
+    } else if (a == DC_ACT_RELU) {
+#pragma omp parallel for simd if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            y[i] = x[i] > 0 ? x[i] : 0.0f;
+    } else {
+#pragma omp parallel for if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            y[i] = act_value(a, x[i], alpha);
+    }
+    return DC_OK;
+}
+
+static void act_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_act a = (dc_act)n->iarg[0];
+    const float *x = n->in[0]->val, *y = n->val, *gy = n->grad;
+    float *gx = n->in[0]->grad, alpha = n->farg[0];
+    size_t total = dc_node_numel(n);
+    if (a == DC_ACT_SOFTMAX) {
+        size_t rows = dc_node_rows(n);
+        int cols = dc_node_cols(n);
+        for (size_t r = 0; r < rows; r++) {
+            const float *yr = y + r * (size_t)cols, *gr = gy + r * (size_t)cols;
+            float *gxr = gx + r * (size_t)cols;
+            float dot = 0.0f;
+            for (int j = 0; j < cols; j++)
+                dot += yr[j] * gr[j];
+            for (int j = 0; j < cols; j++)
+                gxr[j] += yr[j] * (gr[j] - dot);
+        }
+    } else if (a == DC_ACT_RELU) {
+#pragma omp parallel for simd if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            gx[i] += x[i] > 0 ? gy[i] : 0.0f;
+    } else {
+#pragma omp parallel for if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            gx[i] += gy[i] * act_deriv(a, x[i], y[i], alpha);
+    }
+}
+
+const dc_op dc_op_act = {"activation", 1, act_infer, act_forward, act_backward, 0};
+
+/* Keras 3 defaults: leaky_relu negative_slope 0.2 (the activation function;
+ * the LeakyReLU layer uses 0.3), elu alpha 1. */
+dc_node *dc_activation(dc_graph *g, dc_node *x, dc_act act)
+{
+    return dc_activation_alpha(g, x, act, act == DC_ACT_LEAKY_RELU ? 0.2f : 1.0f);
+}
+
+dc_node *dc_activation_alpha(dc_graph *g, dc_node *x, dc_act act, float alpha)
+{
+    int ia = (int)act;
+    return dc_node_make(g, &dc_op_act, 1, &x, &ia, 1, &alpha, 1);
+}
+
+static const char *const act_names[DC_ACT_COUNT] = {
+    "linear", "sigmoid", "tanh", "relu", "softmax", "leaky_relu", "elu", "selu", "gelu", "softplus", "swish",
+};
+
+const char *dc_act_name(dc_act a) { return (unsigned)a < DC_ACT_COUNT ? act_names[a] : "unknown"; }
+
+dc_status dc_act_parse(const char *name, dc_act *out)
+{
+    if (!name || !*name) {
+        *out = DC_ACT_LINEAR;
+        return DC_OK;
+    }
+    for (int i = 0; i < DC_ACT_COUNT; i++)
+        if (strcmp(name, act_names[i]) == 0) {
+            *out = (dc_act)i;
+            return DC_OK;
+        }
+    if (strcmp(name, "silu") == 0) {
+        *out = DC_ACT_SWISH;
+        return DC_OK;
+    }
+    return dc_fail(DC_ERR_ARG, "unknown activation \"%s\"; expected one of linear, sigmoid, tanh, relu, softmax, "
+                               "leaky_relu, elu, selu, gelu, softplus, swish/silu", name);
+}

@@ -1,0 +1,274 @@
+/*
+ * ops_loss.c - the losses and the L1/L2 regulariser, each a scalar node.
+ *
+ * Keras semantics: a per-sample loss over the last axis, then the mean over
+ * every other position ("sum_over_batch_size").  Probabilities are clipped to
+ * [1e-7, 1 - 1e-7] (Keras 3: clip, then log).  The categorical losses on
+ * probabilities first divide by the row sum, as Keras does.  The *_LOGITS
+ * kinds fuse the sigmoid / softmax into the loss and work from the logits,
+ * the stable form the TensorFlow backend uses after a sigmoid or softmax.
+ */
+#include "graph/graph.h"
+
+#include <math.h>
+#include <string.h>
+
+#define EPS 1e-7f
+
+static const char *const loss_names[DC_LOSS_COUNT] = {
+    "mean_squared_error",
+    "mean_absolute_error",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy(from_logits)",
+    "categorical_crossentropy(from_logits)",
+    "sparse_categorical_crossentropy(from_logits)",
+};
+
+const char *dc_loss_name(dc_loss_kind k) { return (unsigned)k < DC_LOSS_COUNT ? loss_names[k] : "unknown"; }
+
+dc_status dc_loss_parse(const char *name, dc_loss_kind *out)
+{
+    static const struct { const char *name; dc_loss_kind kind; } aliases[] = {
+        {"mse", DC_LOSS_MSE}, {"mean_squared_error", DC_LOSS_MSE},
+        {"mae", DC_LOSS_MAE}, {"mean_absolute_error", DC_LOSS_MAE},
+        {"binary_crossentropy", DC_LOSS_BINARY_CE},
+        {"categorical_crossentropy", DC_LOSS_CATEGORICAL_CE},
+        {"sparse_categorical_crossentropy", DC_LOSS_SPARSE_CE},
+    };
+    for (size_t i = 0; name && i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(name, aliases[i].name) == 0) {
+            *out = aliases[i].kind;
+            return DC_OK;
+        }
+    return dc_fail(DC_ERR_ARG, "unknown loss \"%s\"; expected mse, mae, binary_crossentropy, "
+                               "categorical_crossentropy or sparse_categorical_crossentropy", name ? name : "(null)");
+}
+
+static int is_sparse(dc_loss_kind k) { return k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS; }
+static int is_categorical(dc_loss_kind k)
+{
+    return is_sparse(k) || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_CATEGORICAL_CE_LOGITS;
+}
+
+static dc_status loss_infer(dc_node *n)
+{
+    dc_loss_kind k = (dc_loss_kind)n->iarg[0];
+    dc_node *p = n->in[0], *t = n->in[1];
+    char sp[96], st[96];
+    if ((unsigned)k >= DC_LOSS_COUNT)
+        return dc_fail(DC_ERR_ARG, "loss: unknown kind %d", (int)k);
+    if (is_sparse(k)) {
+        if (dc_node_numel(t) != dc_node_rows(p))
+            return dc_fail(DC_ERR_SHAPE, "%s: labels %s do not fit predictions %s; expected one integer label per row",
+                           loss_names[k], dc_shape_str(t->ndim, t->shape, st, sizeof st),
+                           dc_shape_str(p->ndim, p->shape, sp, sizeof sp));
+    } else if (t->ndim != p->ndim || memcmp(t->shape, p->shape, (size_t)p->ndim * sizeof(int)) != 0) {
+        return dc_fail(DC_ERR_SHAPE, "%s: targets %s and predictions %s differ in shape", loss_names[k],
+                       dc_shape_str(t->ndim, t->shape, st, sizeof st), dc_shape_str(p->ndim, p->shape, sp, sizeof sp));
+    }
+    if (t->requires_grad)
+        return dc_fail(DC_ERR_ARG, "%s: targets must not depend on parameters", loss_names[k]);
+    n->batched = 0;
+    n->ndim = 1;
+    n->shape[0] = 1;
+    /* Logit losses keep the probabilities for the backward pass. */
+    n->work_per_sample = dc_node_sample_size(p);
+    return DC_OK;
+}
+
+static float clipf(float p) { return p < EPS ? EPS : (p > 1.0f - EPS ? 1.0f - EPS : p); }
+
+static dc_status label_of(const dc_node *n, size_t r, int cols, int *label)
+{
+    float v = n->in[1]->val[r];
+    if (!(v >= 0.0f && v < (float)cols) || v != floorf(v))
+        return dc_fail(DC_ERR_RANGE, "%s: label %g at position %zu is outside the output's range [0, %d)",
+                       loss_names[n->iarg[0]], (double)v, r, cols);
+    *label = (int)v;
+    return DC_OK;
+}
+
+static dc_status loss_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_loss_kind k = (dc_loss_kind)n->iarg[0];
+    const float *p = n->in[0]->val, *t = n->in[1]->val;
+    size_t rows = dc_node_rows(n->in[0]), total = dc_node_numel(n->in[0]);
+    int cols = dc_node_cols(n->in[0]);
+    double sum = 0;
+    if (!is_categorical(k)) {
+        for (size_t i = 0; i < total; i++) {
+            float x = p[i], y = t[i];
+            switch (k) {
+            case DC_LOSS_MSE: sum += (double)(x - y) * (x - y); break;
+            case DC_LOSS_MAE: sum += fabs((double)x - y); break;
+            case DC_LOSS_BINARY_CE: {
+                float c = clipf(x);
+                sum -= y * log(c) + (1.0 - y) * log(1.0 - c);
+                break;
+            }
+            default: /* BINARY_CE_LOGITS: max(z,0) - z t + log(1 + e^-|z|) */
+                sum += (x > 0 ? x : 0) - x * y + log1p(exp(-fabs((double)x)));
+                break;
+            }
+        }
+        n->val[0] = (float)(sum / (double)total);
+        return DC_OK;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *pr = p + r * (size_t)cols, *tr = is_sparse(k) ? NULL : t + r * (size_t)cols;
+        float *q = n->work + r * (size_t)cols;
+        int label = -1;
+        if (is_sparse(k)) {
+            dc_status st = label_of(n, r, cols, &label);
+            if (st != DC_OK)
+                return st;
+        }
+        if (k == DC_LOSS_CATEGORICAL_CE_LOGITS || k == DC_LOSS_SPARSE_CE_LOGITS) {
+            float mx = pr[0];
+            double se = 0;
+            for (int j = 1; j < cols; j++)
+                mx = pr[j] > mx ? pr[j] : mx;
+            for (int j = 0; j < cols; j++)
+                se += (q[j] = expf(pr[j] - mx));
+            double lse = mx + log(se);
+            for (int j = 0; j < cols; j++)
+                q[j] = (float)(q[j] / se);
+            if (label >= 0)
+                sum += lse - pr[label];
+            else
+                for (int j = 0; j < cols; j++)
+                    sum += tr[j] * (lse - pr[j]);
+        } else {
+            double s = 0;
+            for (int j = 0; j < cols; j++)
+                s += pr[j];
+            for (int j = 0; j < cols; j++)
+                q[j] = (float)(pr[j] / s);
+            if (label >= 0)
+                sum -= log(clipf(q[label]));
+            else
+                for (int j = 0; j < cols; j++)
+                    sum -= tr[j] * log(clipf(q[j]));
+        }
+    }
+    n->val[0] = (float)(sum / (double)rows);
+    return DC_OK;
+}
+
+static void loss_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_loss_kind k = (dc_loss_kind)n->iarg[0];
+    dc_node *pn = n->in[0];
+    const float *p = pn->val, *t = n->in[1]->val;
+    float *gp = pn->grad;
+    size_t rows = dc_node_rows(pn), total = dc_node_numel(pn);
+    int cols = dc_node_cols(pn);
+    if (!is_categorical(k)) {
+        float scale = n->grad[0] / (float)total;
+        for (size_t i = 0; i < total; i++) {
+            float x = p[i], y = t[i], d;
+            switch (k) {
+            case DC_LOSS_MSE: d = 2.0f * (x - y); break;
+            case DC_LOSS_MAE: d = x > y ? 1.0f : (x < y ? -1.0f : 0.0f); break;
+            case DC_LOSS_BINARY_CE:
+                d = (x < EPS || x > 1.0f - EPS) ? 0.0f : (1.0f - y) / (1.0f - x) - y / x;
+                break;
+            default: d = (x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x))) - y; break;
+            }
+            gp[i] += scale * d;
+        }
+        return;
+    }
+    float scale = n->grad[0] / (float)rows;
+    for (size_t r = 0; r < rows; r++) {
+        const float *pr = p + r * (size_t)cols, *q = n->work + r * (size_t)cols;
+        const float *tr = is_sparse(k) ? NULL : t + r * (size_t)cols;
+        float *gr = gp + r * (size_t)cols;
+        int label = is_sparse(k) ? (int)t[r] : -1;
+        if (k == DC_LOSS_CATEGORICAL_CE_LOGITS || k == DC_LOSS_SPARSE_CE_LOGITS) {
+            /* d/dz = softmax * sum(t) - t */
+            float tsum = 1.0f;
+            if (tr) {
+                tsum = 0.0f;
+                for (int j = 0; j < cols; j++)
+                    tsum += tr[j];
+            }
+            for (int j = 0; j < cols; j++)
+                gr[j] += scale * (q[j] * tsum - (tr ? tr[j] : (j == label ? 1.0f : 0.0f)));
+        } else {
+            /* L = -sum_k t_k log clip(p_k / s): dL/dp_j = (sum_k t_k u_k - t_j u_j / q_j) / s,
+             * u_k = 1 where the clip is inactive. */
+            double s = 0, tu = 0;
+            for (int j = 0; j < cols; j++)
+                s += pr[j];
+            for (int j = 0; j < cols; j++) {
+                float tj = tr ? tr[j] : (j == label ? 1.0f : 0.0f);
+                if (q[j] >= EPS && q[j] <= 1.0f - EPS)
+                    tu += tj;
+            }
+            for (int j = 0; j < cols; j++) {
+                float tj = tr ? tr[j] : (j == label ? 1.0f : 0.0f);
+                int active = q[j] >= EPS && q[j] <= 1.0f - EPS;
+                double d = (tu - (active && tj != 0.0f ? tj / q[j] : 0.0)) / s;
+                gr[j] += scale * (float)d;
+            }
+        }
+    }
+}
+
+const dc_op dc_op_loss = {"loss", 2, loss_infer, loss_forward, loss_backward, 0};
+
+dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target)
+{
+    dc_node *in[2] = {pred, target};
+    int k = (int)kind;
+    return dc_node_make(g, &dc_op_loss, 2, in, &k, 1, NULL, 0);
+}
+
+/* ---- regulariser: l1 * sum|w| + l2 * sum w^2 ---- */
+
+static dc_status reg_infer(dc_node *n)
+{
+    if (!n->in[0]->is_param)
+        return dc_fail(DC_ERR_ARG, "regularizer: applies to parameters only, got %s", n->in[0]->name);
+    n->batched = 0;
+    n->ndim = 1;
+    n->shape[0] = 1;
+    return DC_OK;
+}
+
+static dc_status reg_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *w = n->in[0]->val;
+    size_t total = dc_node_numel(n->in[0]);
+    double a = 0, s = 0;
+    for (size_t i = 0; i < total; i++) {
+        a += fabsf(w[i]);
+        s += (double)w[i] * w[i];
+    }
+    n->val[0] = (float)(n->farg[0] * a + n->farg[1] * s);
+    return DC_OK;
+}
+
+static void reg_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *w = n->in[0]->val;
+    float *gw = n->in[0]->grad, l1 = n->farg[0] * n->grad[0], l2 = 2.0f * n->farg[1] * n->grad[0];
+    size_t total = dc_node_numel(n->in[0]);
+    for (size_t i = 0; i < total; i++)
+        gw[i] += l1 * (w[i] > 0 ? 1.0f : (w[i] < 0 ? -1.0f : 0.0f)) + l2 * w[i];
+}
+
+const dc_op dc_op_regularizer = {"regularizer", 1, reg_infer, reg_forward, reg_backward, 0};
+
+dc_node *dc_regularizer(dc_graph *g, dc_node *param, float l1, float l2)
+{
+    float f[2] = {l1, l2};
+    return dc_node_make(g, &dc_op_regularizer, 1, &param, NULL, 0, f, 2);
+}

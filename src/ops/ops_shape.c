@@ -1,0 +1,79 @@
+/*
+ * ops_shape.c - leaves (input, param), reshape, and the reductions sum and
+ * mean.  Scalars are represented as shape (1,).
+ */
+#include "graph/graph.h"
+
+#include <string.h>
+
+const dc_op dc_op_input = {"input", 0, NULL, NULL, NULL, 0};
+const dc_op dc_op_param = {"param", 0, NULL, NULL, NULL, 0};
+
+/* ---- reshape: per sample when batched; shares its input's buffers ---- */
+
+static dc_status reshape_infer(dc_node *n)
+{
+    dc_node *x = n->in[0];
+    int ndim = n->iarg[0], lead = x->batched ? 1 : 0;
+    char sx[96], sy[96];
+    if (ndim < 1 || ndim + lead > DC_MAX_DIMS)
+        return dc_fail(DC_ERR_SHAPE, "reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - lead);
+    size_t want = dc_shape_size(ndim, &n->iarg[1]);
+    if (want == 0 || want != dc_node_sample_size(x))
+        return dc_fail(DC_ERR_SHAPE, "reshape: cannot reshape %s (%zu values per sample) to %s",
+                       dc_shape_str(x->ndim - lead, x->shape + lead, sx, sizeof sx), dc_node_sample_size(x),
+                       dc_shape_str(ndim, &n->iarg[1], sy, sizeof sy));
+    n->batched = x->batched;
+    n->ndim = ndim + lead;
+    n->shape[0] = x->shape[0];
+    memcpy(n->shape + lead, &n->iarg[1], (size_t)ndim * sizeof(int));
+    return DC_OK;
+}
+
+const dc_op dc_op_reshape = {"reshape", 1, reshape_infer, NULL, NULL, 1};
+
+dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape)
+{
+    int args[DC_MAX_ARGS] = {0};
+    if (ndim < 1 || ndim > DC_MAX_ARGS - 1)
+        return dc_fail_null(DC_ERR_SHAPE, "reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
+    args[0] = ndim;
+    memcpy(args + 1, shape, (size_t)ndim * sizeof(int));
+    return dc_node_make(g, &dc_op_reshape, 1, &x, args, ndim + 1, NULL, 0);
+}
+
+/* ---- sum / mean of all elements -> (1,) ---- */
+
+static dc_status scalar_infer(dc_node *n)
+{
+    n->batched = 0;
+    n->ndim = 1;
+    n->shape[0] = 1;
+    return DC_OK;
+}
+
+static dc_status sum_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n->in[0]);
+    double s = 0;
+    for (size_t i = 0; i < total; i++)
+        s += n->in[0]->val[i];
+    n->val[0] = (float)(n->op == &dc_op_mean ? s / (double)total : s);
+    return DC_OK;
+}
+
+static void sum_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    size_t total = dc_node_numel(n->in[0]);
+    float g = n->op == &dc_op_mean ? n->grad[0] / (float)total : n->grad[0];
+    for (size_t i = 0; i < total; i++)
+        n->in[0]->grad[i] += g;
+}
+
+const dc_op dc_op_sum = {"sum", 1, scalar_infer, sum_forward, sum_backward, 0};
+const dc_op dc_op_mean = {"mean", 1, scalar_infer, sum_forward, sum_backward, 0};
+
+dc_node *dc_sum(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_sum, 1, &x, NULL, 0, NULL, 0); }
+dc_node *dc_mean(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_mean, 1, &x, NULL, 0, NULL, 0); }

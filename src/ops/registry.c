@@ -1,0 +1,14 @@
+/*
+ * registry.c - the table of every op.  The gradient-check test walks it and
+ * fails on any op it has no check for, so a new op must be listed here and
+ * given a check in tests/test_gradcheck.c.
+ */
+#include "graph/graph.h"
+
+const dc_op *const dc_op_registry[] = {
+    &dc_op_input, &dc_op_param, &dc_op_matmul, &dc_op_dense, &dc_op_dense_nobias, &dc_op_add, &dc_op_sub,
+    &dc_op_mul, &dc_op_scale, &dc_op_act, &dc_op_reshape, &dc_op_sum, &dc_op_mean, &dc_op_loss,
+    &dc_op_regularizer,
+};
+
+const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
