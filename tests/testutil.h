@@ -4,7 +4,7 @@
  *
  * Fixture files (tests/fixtures/*.txt) are plain text written by committed
  * Python scripts:
- *     # comment
+ *     (hash) comment
  *     name ndim d0 d1 ...
  *     v0 v1 v2 ...            (product of dims values, any whitespace)
  */

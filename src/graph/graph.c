@@ -11,6 +11,7 @@
 #include "graph/graph.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 dc_graph *dc_graph_new(void)
@@ -436,3 +437,18 @@ float *dc_graph_grads(dc_graph *g, size_t *count)
         *count = g->n_params;
     return g->grads;
 }
+
+void dc_thread_range(size_t n, size_t align, size_t *lo, size_t *hi)
+{
+    size_t nt = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
+    size_t chunk = (n + nt - 1) / nt;
+    chunk = (chunk + align - 1) / align * align;
+    *lo = id * chunk < n ? id * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+
+/* A parallel region costs a few microseconds to open and join here; below
+ * this much work one thread is faster. */
+#define DC_PAR_MIN_FLOPS 2e5
+
+int dc_worth_parallel(double flops) { return flops >= DC_PAR_MIN_FLOPS && omp_get_max_threads() > 1; }

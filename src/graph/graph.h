@@ -117,6 +117,12 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch);
 /* Marks the ancestors of `target` with a new mark value and returns it. */
 unsigned dc_graph_mark_ancestors(dc_graph *g, dc_node *target);
 
+/* Inside an OpenMP parallel region: this thread's slice [*lo, *hi) of n
+ * items, in multiples of `align` items. */
+void dc_thread_range(size_t n, size_t align, size_t *lo, size_t *hi);
+/* Whether work of `flops` is worth a parallel region (and threads > 1). */
+int dc_worth_parallel(double flops);
+
 /* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled ones. */
 void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);
 /* Keras' fans of a kernel shape: 2D (in, out); conv (k..., in, out). */

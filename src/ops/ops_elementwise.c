@@ -230,6 +230,34 @@ static dc_status act_infer(dc_node *n)
     return same_shape_infer(n);
 }
 
+static void act_forward_range(dc_act a, const float *restrict x, float *restrict y, size_t n, float alpha)
+{
+    if (a == DC_ACT_RELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] > 0 ? x[i] : 0.0f;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            y[i] = act_value(a, x[i], alpha);
+    }
+}
+
+static void act_backward_range(dc_act a, const float *restrict x, const float *restrict y, const float *restrict gy,
+                               float *restrict gx, size_t n, float alpha)
+{
+    if (a == DC_ACT_RELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            gx[i] += x[i] > 0 ? gy[i] : 0.0f;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            gx[i] += gy[i] * act_deriv(a, x[i], y[i], alpha);
+    }
+}
+
+/* Cost of one element, in flop-equivalents, for the parallel threshold. */
+static double act_cost(dc_act a) { return a == DC_ACT_RELU ? 1.0 : 20.0; }
+
 static dc_status act_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
@@ -239,14 +267,15 @@ static dc_status act_forward(dc_node *n, const dc_run *run)
     size_t total = dc_node_numel(n);
     if (a == DC_ACT_SOFTMAX) {
         softmax_rows(x, y, dc_node_rows(n), dc_node_cols(n));
-    } else if (a == DC_ACT_RELU) {
-#pragma omp parallel for simd if (total > DC_PAR_MIN)
-        for (size_t i = 0; i < total; i++)
-            y[i] = x[i] > 0 ? x[i] : 0.0f;
+    } else if (dc_worth_parallel(act_cost(a) * (double)total)) {
+#pragma omp parallel
+        {
+            size_t lo, hi;
+            dc_thread_range(total, 16, &lo, &hi);
+            act_forward_range(a, x + lo, y + lo, hi - lo, alpha);
+        }
     } else {
-#pragma omp parallel for if (total > DC_PAR_MIN)
-        for (size_t i = 0; i < total; i++)
-            y[i] = act_value(a, x[i], alpha);
+        act_forward_range(a, x, y, total, alpha);
     }
     return DC_OK;
 }
@@ -270,14 +299,15 @@ static void act_backward(dc_node *n, const dc_run *run)
             for (int j = 0; j < cols; j++)
                 gxr[j] += yr[j] * (gr[j] - dot);
         }
-    } else if (a == DC_ACT_RELU) {
-#pragma omp parallel for simd if (total > DC_PAR_MIN)
-        for (size_t i = 0; i < total; i++)
-            gx[i] += x[i] > 0 ? gy[i] : 0.0f;
+    } else if (dc_worth_parallel(act_cost(a) * (double)total)) {
+#pragma omp parallel
+        {
+            size_t lo, hi;
+            dc_thread_range(total, 16, &lo, &hi);
+            act_backward_range(a, x + lo, y + lo, gy + lo, gx + lo, hi - lo, alpha);
+        }
     } else {
-#pragma omp parallel for if (total > DC_PAR_MIN)
-        for (size_t i = 0; i < total; i++)
-            gx[i] += gy[i] * act_deriv(a, x[i], y[i], alpha);
+        act_backward_range(a, x, y, gy, gx, total, alpha);
     }
 }
 

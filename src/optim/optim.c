@@ -11,6 +11,7 @@
 #include "core/core.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 struct dc_optimizer {
@@ -86,69 +87,105 @@ void dc_optimizer_set_lr(dc_optimizer *o, float lr) { o->cfg.learning_rate = lr;
 float dc_optimizer_get_lr(const dc_optimizer *o) { return o->cfg.learning_rate; }
 long dc_optimizer_iterations(const dc_optimizer *o) { return o->iterations; }
 
-/* Large buffers are split across the threads; small ones stay on one. */
-#define PAR_MIN 262144
+/* Each kernel updates w[0..n) in one vectorisable loop. */
+static void sgd_kernel(float *restrict w, const float *restrict g, size_t n, float lr)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++)
+        w[i] -= lr * g[i];
+}
 
-void dc_optimizer_step(dc_optimizer *o, float *restrict w, const float *restrict g)
+static void momentum_kernel(float *restrict w, const float *restrict g, float *restrict m, size_t n, float lr, float mu,
+                            int nesterov)
+{
+    if (nesterov) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            m[i] = mu * m[i] - lr * g[i];
+            w[i] += mu * m[i] - lr * g[i];
+        }
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            m[i] = mu * m[i] - lr * g[i];
+            w[i] += m[i];
+        }
+    }
+}
+
+static void adam_kernel(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                        float alpha, float b1, float b2, float eps, float decay)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        m[i] += (gi - m[i]) * (1.0f - b1);
+        v[i] += (gi * gi - v[i]) * (1.0f - b2);
+        w[i] = w[i] * decay - alpha * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+static void rms_kernel(float *restrict w, const float *restrict g, float *restrict a, size_t n, float lr, float rho,
+                       float eps, int adagrad)
+{
+    const float keep = adagrad ? 1.0f : rho, add = adagrad ? 1.0f : 1.0f - rho;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        a[i] = keep * a[i] + add * g[i] * g[i];
+        w[i] -= lr * g[i] / sqrtf(a[i] + eps);
+    }
+}
+
+static void update_range(dc_optimizer *o, float *w, const float *g, size_t lo, size_t hi, float alpha)
 {
     const dc_optimizer_config *c = &o->cfg;
-    const size_t n = o->count;
-    float *restrict m = o->m, *restrict v = o->v;
-    const float lr = c->learning_rate, eps = c->epsilon;
-    o->iterations++;
+    size_t n = hi - lo;
+    float *m = o->m + lo, *v = o->v + lo;
+    w += lo;
+    g += lo;
     switch (c->kind) {
-    case DC_OPT_SGD: {
-        const float mu = c->momentum;
-        if (mu == 0.0f) {
-#pragma omp parallel for simd if (n > PAR_MIN)
-            for (size_t i = 0; i < n; i++)
-                w[i] -= lr * g[i];
-        } else if (c->nesterov) {
-#pragma omp parallel for simd if (n > PAR_MIN)
-            for (size_t i = 0; i < n; i++) {
-                m[i] = mu * m[i] - lr * g[i];
-                w[i] += mu * m[i] - lr * g[i];
-            }
-        } else {
-#pragma omp parallel for simd if (n > PAR_MIN)
-            for (size_t i = 0; i < n; i++) {
-                m[i] = mu * m[i] - lr * g[i];
-                w[i] += m[i];
-            }
-        }
+    case DC_OPT_SGD:
+        if (c->momentum == 0.0f)
+            sgd_kernel(w, g, n, c->learning_rate);
+        else
+            momentum_kernel(w, g, m, n, c->learning_rate, c->momentum, c->nesterov);
         break;
-    }
     case DC_OPT_ADAM:
-    case DC_OPT_ADAMW: {
-        const float b1 = c->beta_1, b2 = c->beta_2, t = (float)o->iterations;
-        const float alpha = lr * sqrtf(1.0f - powf(b2, t)) / (1.0f - powf(b1, t));
-        const float decay = c->kind == DC_OPT_ADAMW ? 1.0f - lr * c->weight_decay : 1.0f;
-#pragma omp parallel for simd if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            float gi = g[i];
-            m[i] += (gi - m[i]) * (1.0f - b1);
-            v[i] += (gi * gi - v[i]) * (1.0f - b2);
-            w[i] = w[i] * decay - alpha * m[i] / (sqrtf(v[i]) + eps);
-        }
+    case DC_OPT_ADAMW:
+        adam_kernel(w, g, m, v, n, alpha, c->beta_1, c->beta_2, c->epsilon,
+                    c->kind == DC_OPT_ADAMW ? 1.0f - c->learning_rate * c->weight_decay : 1.0f);
         break;
-    }
-    case DC_OPT_RMSPROP: {
-        const float rho = c->rho;
-#pragma omp parallel for simd if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            m[i] = rho * m[i] + (1.0f - rho) * g[i] * g[i];
-            w[i] -= lr * g[i] / sqrtf(m[i] + eps);
-        }
-        break;
-    }
+    case DC_OPT_RMSPROP:
     case DC_OPT_ADAGRAD:
-#pragma omp parallel for simd if (n > PAR_MIN)
-        for (size_t i = 0; i < n; i++) {
-            m[i] += g[i] * g[i];
-            w[i] -= lr * g[i] / sqrtf(m[i] + eps);
-        }
+        rms_kernel(w, g, m, n, c->learning_rate, c->rho, c->epsilon, c->kind == DC_OPT_ADAGRAD);
         break;
     default:
         break;
+    }
+}
+
+/* Buffers above this many floats are split across the threads. */
+#define PAR_MIN 262144
+
+void dc_optimizer_step(dc_optimizer *o, float *w, const float *g)
+{
+    const dc_optimizer_config *c = &o->cfg;
+    const size_t n = o->count;
+    o->iterations++;
+    float alpha = 0.0f;
+    if (c->kind == DC_OPT_ADAM || c->kind == DC_OPT_ADAMW) {
+        double t = (double)o->iterations;
+        alpha = (float)(c->learning_rate * sqrt(1.0 - pow(c->beta_2, t)) / (1.0 - pow(c->beta_1, t)));
+    }
+    if (n < PAR_MIN) {
+        update_range(o, w, g, 0, n, alpha);
+        return;
+    }
+#pragma omp parallel
+    {
+        size_t nt = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
+        size_t chunk = ((n + nt - 1) / nt + 15) & ~(size_t)15;
+        size_t lo = id * chunk < n ? id * chunk : n, hi = lo + chunk < n ? lo + chunk : n;
+        update_range(o, w, g, lo, hi, alpha);
     }
 }
