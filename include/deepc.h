@@ -240,7 +240,8 @@ int dc_node_shape(const dc_node *n, int *shape); /* returns ndim */
 /* Copies `count` floats into an input node. */
 dc_status dc_node_set(dc_node *n, const float *data, size_t count);
 
-/* The flat parameter and gradient buffers (borrowed). */
+/* The flat parameter and gradient buffers (borrowed).  Each parameter starts
+ * on a 16-float boundary, so count includes padding (whose gradient is 0). */
 float *dc_graph_params(dc_graph *g, size_t *count);
 float *dc_graph_grads(dc_graph *g, size_t *count);
 

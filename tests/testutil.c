@@ -27,7 +27,7 @@ fx_file *fx_load(const char *name)
         f->arrays = realloc(f->arrays, (size_t)(f->count + 1) * sizeof *f->arrays);
         fx_array *a = &f->arrays[f->count++];
         memset(a, 0, sizeof *a);
-        snprintf(a->name, sizeof a->name, "%s", line);
+        snprintf(a->name, sizeof a->name, "%.127s", line);
         if (fscanf(fp, "%d", &a->ndim) != 1 || a->ndim < 0 || a->ndim > DC_MAX_DIMS)
             fail_msg("fixture %s: bad ndim for %s", path, a->name);
         a->size = 1;

@@ -2,7 +2,7 @@
  * testutil.h - helpers shared by the tests: reference fixtures and closeness
  * checks.  Include after <cmocka.h>'s prerequisites.
  *
- * Fixture files (tests/fixtures/*.txt) are plain text written by committed
+ * Fixture files (tests/fixtures/NAME.txt) are plain text written by committed
  * Python scripts:
  *     (hash) comment
  *     name ndim d0 d1 ...

@@ -174,7 +174,7 @@ static float act_value(dc_act a, float x, float alpha)
     switch (a) {
     case DC_ACT_SIGMOID: return sigmoidf(x);
     case DC_ACT_TANH: return tanhf(x);
-    case DC_ACT_RELU: return x > 0 ? x : 0.0f;
+    case DC_ACT_RELU: return x < 0.0f ? 0.0f : x;
     case DC_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
     case DC_ACT_ELU: return x > 0 ? x : alpha * expm1f(x);
     case DC_ACT_SELU: return x > 0 ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * expm1f(x);
@@ -235,7 +235,7 @@ static void act_forward_range(dc_act a, const float *restrict x, float *restrict
     if (a == DC_ACT_RELU) {
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
-            y[i] = x[i] > 0 ? x[i] : 0.0f;
+            y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN propagates */
     } else {
         for (size_t i = 0; i < n; i++)
             y[i] = act_value(a, x[i], alpha);
