@@ -12,7 +12,8 @@
 #   EPOCHS       epochs per run; the median epoch time is reported (default 3)
 #   THREADS      threads for both frameworks (default 2)
 #   PYTHON       interpreter with PyTorch 1.13 (default /usr/bin/python3)
-#   DEEPC_ENV    extra VAR=value assignments for the deepc run (default none)
+#   DEEPC_ENV    extra VAR=value assignments for the deepc run (default: the same
+#                OPENBLAS_CORETYPE=SkylakeX the PyTorch run gets, as ./deepc.sh sets it)
 #   TORCH_ARGS   extra arguments for bench/torch_mlp.py, e.g. --bare to time the
 #                training step alone, without Keras-style running loss/acc
 #
@@ -89,7 +90,7 @@ if [ -x "$DEEPC_BIN" ]; then
     for b in $BATCHES; do
         echo "== deepc   batch $b ($EPOCHS epochs, $THREADS threads)"
         # shellcheck disable=SC2086  # DEEPC_ENV is a list of VAR=value words
-        env ${DEEPC_ENV:-} "$DEEPC_BIN" --data "$DATA" --batch "$b" --epochs "$EPOCHS" \
+        env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$DEEPC_BIN" --data "$DATA" --batch "$b" --epochs "$EPOCHS" \
             --threads "$THREADS" $infer_flag | tee "$LOGDIR/deepc_b$b.log"
     done
 else

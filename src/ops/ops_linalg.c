@@ -78,19 +78,36 @@ static dc_status dense_infer(dc_node *n)
     return DC_OK;
 }
 
+/*
+ * Threading: the tutorial's GEMMs are small (32 x 784 x 128), where
+ * OpenBLAS's own threading costs more than it gains.  Above a size worth a
+ * parallel region deepc splits each product into one slice per thread along
+ * an axis that needs no reduction; OpenBLAS runs single-threaded inside.
+ */
+
 static dc_status dense_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    float beta = 0.0f;
-    if (n->n_in == 3) {
-        const float *b = n->in[2]->val;
+    const float *b = n->n_in == 3 ? n->in[2]->val : NULL;
+    float *y = n->val;
+    if (b)
         for (int i = 0; i < m; i++)
-            memcpy(n->val + (size_t)i * u, b, (size_t)u * sizeof(float));
-        beta = 1.0f;
+            memcpy(y + (size_t)i * u, b, (size_t)u * sizeof(float));
+    float beta = b ? 1.0f : 0.0f;
+    if (!dc_worth_parallel(2.0 * m * k * u)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, u, k, 1.0f, x->val, k, w->val, u, beta, y, u);
+        return DC_OK;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, u, k, 1.0f, x->val, k, w->val, u, beta, n->val, u);
+#pragma omp parallel
+    {
+        size_t lo, hi; /* output columns */
+        dc_thread_range((size_t)u, 16, &lo, &hi);
+        if (hi > lo)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)(hi - lo), k, 1.0f, x->val, k, w->val + lo, u,
+                        beta, y + lo, u);
+    }
     return DC_OK;
 }
 
@@ -99,18 +116,28 @@ static void dense_backward(dc_node *n, const dc_run *run)
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    if (w->requires_grad)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u);
+    const float *gy = n->grad;
     if (n->n_in == 3 && n->in[2]->requires_grad) {
         float *gb = n->in[2]->grad;
-        for (int i = 0; i < m; i++) {
-            const float *gy = n->grad + (size_t)i * u;
+        for (int i = 0; i < m; i++)
             for (int j = 0; j < u; j++)
-                gb[j] += gy[j];
-        }
+                gb[j] += gy[(size_t)i * u + j];
     }
-    if (x->requires_grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, u, 1.0f, n->grad, u, w->val, u, 1.0f, x->grad, k);
+    int par = dc_worth_parallel(2.0 * m * k * u);
+    /* gW (k, u) += x^T gy and gx (m, k) += gy W^T, both sliced along k. */
+#pragma omp parallel if (par)
+    {
+        size_t lo = 0, hi = (size_t)k;
+        if (par)
+            dc_thread_range((size_t)k, 16, &lo, &hi);
+        int kt = (int)(hi - lo);
+        if (kt > 0 && w->requires_grad)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kt, u, m, 1.0f, x->val + lo, k, gy, u, 1.0f,
+                        w->grad + lo * (size_t)u, u);
+        if (kt > 0 && x->requires_grad)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, kt, u, 1.0f, gy, u, w->val + lo * (size_t)u, u, 1.0f,
+                        x->grad + lo, k);
+    }
 }
 
 const dc_op dc_op_dense = {"dense", 3, dense_infer, dense_forward, dense_backward, 0};

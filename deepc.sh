@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# deepc.sh - the two commands of the README.
+#   ./deepc.sh main   install what is missing, build, fetch and verify MNIST,
+#                     train the tutorial MLP and print its test accuracy
+#   ./deepc.sh test   install what is missing, build with warnings as errors,
+#                     run the test suite, then again under ASan + UBSan
+# Extra arguments after `main` go to examples/mnist_mlp (e.g. --epochs 1).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential cmake libopenblas-openmp-dev libcmocka-dev zlib1g-dev npm)
+
+install_missing() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    # npm may come from elsewhere (a Node.js install); only the command matters.
+    if command -v npm >/dev/null 2>&1; then
+        missing=("${missing[@]/npm/}")
+    fi
+    local need=()
+    for p in "${missing[@]}"; do [ -n "$p" ] && need+=("$p"); done
+    [ ${#need[@]} -eq 0 ] && return 0
+    echo "deepc: installing ${need[*]}"
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || { echo "deepc: run as root or install: ${need[*]}" >&2; exit 1; }
+        sudo=sudo
+    fi
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}"
+}
+
+# OpenBLAS 0.3.21 takes AVX-512 CPUs it does not know (Zen 4/5) for Haswell
+# and runs half-speed kernels; name the right core unless the user did.
+blas_env() {
+    if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+        export OPENBLAS_CORETYPE=SkylakeX
+    fi
+}
+
+build() { # build DIR [cmake options...]
+    local dir=$1; shift
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+    cmake --build "$dir" -j"$(nproc)"
+}
+
+case "${1:-}" in
+main)
+    shift
+    install_missing
+    build build
+    blas_env
+    ./build/mnist_mlp "$@"
+    ;;
+test)
+    install_missing
+    blas_env
+    build build -DDEEPC_WERROR=ON
+    ctest --test-dir build --output-on-failure
+    build build-asan -DDEEPC_WERROR=ON -DDEEPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+    ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
+    ;;
+*)
+    echo "usage: $0 main [mnist_mlp options] | test" >&2
+    exit 2
+    ;;
+esac
