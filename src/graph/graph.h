@@ -20,7 +20,7 @@
 
 #include "core/core.h"
 
-#define DC_MAX_INPUTS 4
+#define DC_MAX_INPUTS 6
 #define DC_MAX_ARGS 8
 
 /* Per-run state the ops may read. */
@@ -122,6 +122,12 @@ unsigned dc_graph_mark_ancestors(dc_graph *g, dc_node *target);
 void dc_thread_range(size_t n, size_t align, size_t *lo, size_t *hi);
 /* Whether work of `flops` is worth a parallel region (and threads > 1). */
 int dc_worth_parallel(double flops);
+
+/* Row-major sgemm, threaded by slicing C across the OpenMP threads. */
+void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+              int ldb, float beta, float *c, int ldc);
+/* Adds the column sums of g (rows x cols) into acc (cols). */
+void dc_add_colsums(const float *g, size_t rows, int cols, float *acc);
 
 /* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled ones. */
 void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);

@@ -9,6 +9,36 @@
 #include <cblas.h>
 #include <string.h>
 
+/*
+ * dc_sgemm: C = alpha op(A) op(B) + beta C, row-major.  Small products run as
+ * one OpenBLAS call.  Larger ones are split by deepc into one slice of C per
+ * thread (rows when C is tall, columns when it is wide), OpenBLAS running
+ * single-threaded inside: at the tutorials' sizes OpenBLAS's own threading
+ * costs more than it gains, and it is erratic.
+ */
+void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+              int ldb, float beta, float *c, int ldc)
+{
+    enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
+    if (!dc_worth_parallel(2.0 * m * n * k) || (m < 32 && n < 32)) {
+        cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    int split_rows = m >= n;
+#pragma omp parallel
+    {
+        size_t lo, hi;
+        dc_thread_range((size_t)(split_rows ? m : n), 16, &lo, &hi);
+        int part = (int)(hi - lo);
+        if (part > 0 && split_rows) /* rows of op(A) and of C */
+            cblas_sgemm(CblasRowMajor, ta, tb, part, n, k, alpha, trans_a ? a + lo : a + lo * (size_t)lda, lda, b, ldb,
+                        beta, c + lo * (size_t)ldc, ldc);
+        else if (part > 0) /* columns of op(B) and of C */
+            cblas_sgemm(CblasRowMajor, ta, tb, m, part, k, alpha, a, lda, trans_b ? b + lo * (size_t)ldb : b + lo, ldb,
+                        beta, c + lo, ldc);
+    }
+}
+
 /* ---- matmul: a (m, k) x b (k, n) -> (m, n) ---- */
 
 static dc_status matmul_infer(dc_node *n)
@@ -31,8 +61,7 @@ static dc_status matmul_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     int m = n->shape[0], k = n->in[0]->shape[1], nn = n->shape[1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, k, 1.0f, n->in[0]->val, k, n->in[1]->val, nn, 0.0f,
-                n->val, nn);
+    dc_sgemm(0, 0, m, nn, k, 1.0f, n->in[0]->val, k, n->in[1]->val, nn, 0.0f, n->val, nn);
     return DC_OK;
 }
 
@@ -43,9 +72,9 @@ static void matmul_backward(dc_node *n, const dc_run *run)
     dc_node *a = n->in[0], *b = n->in[1];
     int m = n->shape[0], k = a->shape[1], nn = n->shape[1];
     if (a->requires_grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, nn, 1.0f, n->grad, nn, b->val, nn, 1.0f, a->grad, k);
+        dc_sgemm(0, 1, m, k, nn, 1.0f, n->grad, nn, b->val, nn, 1.0f, a->grad, k);
     if (b->requires_grad)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, nn, m, 1.0f, a->val, k, n->grad, nn, 1.0f, b->grad, nn);
+        dc_sgemm(1, 0, k, nn, m, 1.0f, a->val, k, n->grad, nn, 1.0f, b->grad, nn);
 }
 
 const dc_op dc_op_matmul = {"matmul", 2, matmul_infer, matmul_forward, matmul_backward, 0};
@@ -78,37 +107,25 @@ static dc_status dense_infer(dc_node *n)
     return DC_OK;
 }
 
-/*
- * Threading: the tutorial's GEMMs are small (32 x 784 x 128), where
- * OpenBLAS's own threading costs more than it gains.  Above a size worth a
- * parallel region deepc splits each product into one slice per thread along
- * an axis that needs no reduction; OpenBLAS runs single-threaded inside.
- */
-
 static dc_status dense_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
     const float *b = n->n_in == 3 ? n->in[2]->val : NULL;
-    float *y = n->val;
     if (b)
         for (int i = 0; i < m; i++)
-            memcpy(y + (size_t)i * u, b, (size_t)u * sizeof(float));
-    float beta = b ? 1.0f : 0.0f;
-    if (!dc_worth_parallel(2.0 * m * k * u)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, u, k, 1.0f, x->val, k, w->val, u, beta, y, u);
-        return DC_OK;
-    }
-#pragma omp parallel
-    {
-        size_t lo, hi; /* output columns */
-        dc_thread_range((size_t)u, 16, &lo, &hi);
-        if (hi > lo)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)(hi - lo), k, 1.0f, x->val, k, w->val + lo, u,
-                        beta, y + lo, u);
-    }
+            memcpy(n->val + (size_t)i * u, b, (size_t)u * sizeof(float));
+    dc_sgemm(0, 0, m, u, k, 1.0f, x->val, k, w->val, u, b ? 1.0f : 0.0f, n->val, u);
     return DC_OK;
+}
+
+/* Adds the column sums of g (rows x cols) into acc (cols). */
+void dc_add_colsums(const float *g, size_t rows, int cols, float *acc)
+{
+    for (size_t i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            acc[j] += g[i * (size_t)cols + j];
 }
 
 static void dense_backward(dc_node *n, const dc_run *run)
@@ -116,28 +133,12 @@ static void dense_backward(dc_node *n, const dc_run *run)
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    const float *gy = n->grad;
-    if (n->n_in == 3 && n->in[2]->requires_grad) {
-        float *gb = n->in[2]->grad;
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < u; j++)
-                gb[j] += gy[(size_t)i * u + j];
-    }
-    int par = dc_worth_parallel(2.0 * m * k * u);
-    /* gW (k, u) += x^T gy and gx (m, k) += gy W^T, both sliced along k. */
-#pragma omp parallel if (par)
-    {
-        size_t lo = 0, hi = (size_t)k;
-        if (par)
-            dc_thread_range((size_t)k, 16, &lo, &hi);
-        int kt = (int)(hi - lo);
-        if (kt > 0 && w->requires_grad)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kt, u, m, 1.0f, x->val + lo, k, gy, u, 1.0f,
-                        w->grad + lo * (size_t)u, u);
-        if (kt > 0 && x->requires_grad)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, kt, u, 1.0f, gy, u, w->val + lo * (size_t)u, u, 1.0f,
-                        x->grad + lo, k);
-    }
+    if (n->n_in == 3 && n->in[2]->requires_grad)
+        dc_add_colsums(n->grad, (size_t)m, u, n->in[2]->grad);
+    if (w->requires_grad) /* gW (k, u) += x^T gy */
+        dc_sgemm(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u);
+    if (x->requires_grad) /* gx (m, k) += gy W^T */
+        dc_sgemm(0, 1, m, k, u, 1.0f, n->grad, u, w->val, u, 1.0f, x->grad, k);
 }
 
 const dc_op dc_op_dense = {"dense", 3, dense_infer, dense_forward, dense_backward, 0};

