@@ -185,6 +185,9 @@ void dc_graph_free(dc_graph *g);
 dc_node *dc_input(dc_graph *g, int batched, int ndim, const int *shape, const char *name);
 dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name);
 
+/* A parameter the optimiser leaves alone (trainable 0): moving statistics. */
+dc_node *dc_param_ex(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name, int trainable);
+
 /* Ops.  Each returns a new node, or NULL with dc_errmsg() naming the op and
  * the shapes when they do not fit. */
 dc_node *dc_matmul(dc_graph *g, dc_node *a, dc_node *b);               /* (m,k)x(k,n) */
@@ -198,6 +201,14 @@ dc_node *dc_activation(dc_graph *g, dc_node *x, dc_act act); /* softmax over the
 dc_node *dc_activation_alpha(dc_graph *g, dc_node *x, dc_act act, float alpha);
 dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape); /* per sample when batched */
 dc_node *dc_sum(dc_graph *g, dc_node *x);   /* scalar: sum of all elements */
+/* x (B, H, W, C), kernel (kh, kw, C, F), bias (F) or NULL; same: Keras "same" padding. */
+dc_node *dc_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
+                   int dilation_h, int dilation_w);
+dc_node *dc_pool2d(dc_graph *g, dc_node *x, int is_max, int pool_h, int pool_w, int stride_h, int stride_w, int same);
+dc_node *dc_global_pool(dc_graph *g, dc_node *x, int is_max); /* (B, ..., C) -> (B, C) */
+dc_node *dc_batchnorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,
+                      dc_node *moving_var, float momentum, float epsilon);
+dc_node *dc_dropout(dc_graph *g, dc_node *x, float rate);
 dc_node *dc_mean(dc_graph *g, dc_node *x);  /* scalar: mean of all elements */
 
 /* Losses: scalar nodes, reduced as Keras does (mean over the batch). */
@@ -221,7 +232,8 @@ dc_node *dc_regularizer(dc_graph *g, dc_node *param, float l1, float l2);
 
 /* Plans every buffer for batches up to max_batch (one allocation), lays the
  * parameters out in one flat buffer and their gradients in another, and
- * initialises parameters from `rng`.  Nodes cannot be added afterwards. */
+ * initialises parameters (random initialisers draw from `rng`; with rng NULL
+ * they leave zeros).  Nodes cannot be added afterwards. */
 dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng);
 /* Sets the batch for the next runs (1..max_batch). */
 dc_status dc_graph_set_batch(dc_graph *g, int batch);
@@ -240,6 +252,8 @@ int dc_node_shape(const dc_node *n, int *shape); /* returns ndim */
 /* Copies `count` floats into an input node. */
 dc_status dc_node_set(dc_node *n, const float *data, size_t count);
 
+/* Floats of the flat buffer the optimiser updates (trainable come first). */
+size_t dc_graph_trainable_count(const dc_graph *g);
 /* The flat parameter and gradient buffers (borrowed).  Each parameter starts
  * on a 16-float boundary, so count includes padding (whose gradient is 0). */
 float *dc_graph_params(dc_graph *g, size_t *count);

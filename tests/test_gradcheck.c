@@ -112,6 +112,57 @@ static dc_node *build_regularizer(dc_graph *g, int v)
     return dc_regularizer(g, p2(g, 3, 4), v == 0 ? 0.1f : 0.0f, v == 1 ? 0.2f : 0.0f);
 }
 
+static dc_node *image(dc_graph *g, int h, int w, int c, const char *name)
+{
+    return dc_param(g, 4, (int[]){2, h, w, c}, uniform(-1, 1), name);
+}
+
+/* variants: valid s1, same s1, valid s2, same s2, valid dilation 2, same 2x2 kernel */
+static dc_node *build_conv(dc_graph *g, int v)
+{
+    static const int stride[] = {1, 1, 2, 2, 1, 1}, same[] = {0, 1, 0, 1, 0, 1}, dil[] = {1, 1, 1, 1, 2, 1};
+    int k = v == 5 ? 2 : 3;
+    dc_node *kern = dc_param(g, 4, (int[]){k, k, 3, 4}, uniform(-1, 1), NULL);
+    return dc_conv2d(g, image(g, 7, 6, 3, NULL), kern, dc_param(g, 1, (int[]){4}, uniform(-1, 1), NULL), stride[v],
+                     stride[v], same[v], dil[v], dil[v]);
+}
+
+static dc_node *build_conv_nobias(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_conv2d(g, image(g, 5, 5, 2, NULL), dc_param(g, 4, (int[]){3, 3, 2, 3}, uniform(-1, 1), NULL), NULL, 1, 1, 0,
+                     1, 1);
+}
+
+/* variants: max valid 2x2, avg valid 2x2, max same 3/2, avg same 3/2 */
+static dc_node *build_pool(dc_graph *g, int v)
+{
+    int p = v < 2 ? 2 : 3, s = 2;
+    return dc_pool2d(g, image(g, 6, 7, 3, "distinct"), v % 2 == 0, p, p, s, s, v >= 2);
+}
+
+static dc_node *build_global_pool(dc_graph *g, int v)
+{
+    return dc_global_pool(g, image(g, 3, 4, 5, "distinct"), v);
+}
+
+static dc_node *build_batchnorm(dc_graph *g, int v)
+{
+    (void)v;
+    int c = 3;
+    dc_node *x = dc_param(g, 2, (int[]){6, c}, uniform(-2, 2), NULL);
+    dc_node *gamma = dc_param(g, 1, &c, uniform(0.5f, 1.5f), NULL), *beta = dc_param(g, 1, &c, uniform(-1, 1), NULL);
+    dc_node *mm = dc_param_ex(g, 1, &c, dc_init_make(DC_INIT_ZEROS), NULL, 0);
+    dc_node *mv = dc_param_ex(g, 1, &c, dc_init_make(DC_INIT_ONES), NULL, 0);
+    return dc_batchnorm(g, x, gamma, beta, mm, mv, 0.99f, 1e-3f);
+}
+
+static dc_node *build_dropout(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_dropout(g, p2(g, 4, 5), 0.4f);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -134,6 +185,12 @@ static const gradcase cases[] = {
     {"mean", build_mean, 1},
     {"loss", build_loss, DC_LOSS_COUNT},
     {"regularizer", build_regularizer, 2},
+    {"conv2d", build_conv, 6},
+    {"conv2d_nobias", build_conv_nobias, 1},
+    {"pool2d", build_pool, 4},
+    {"global_pool", build_global_pool, 2},
+    {"batchnorm", build_batchnorm, 1},
+    {"dropout", build_dropout, 1},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)
@@ -181,10 +238,22 @@ static void check_case(const gradcase *c, int variant)
         dc_node *n = g->nodes[i];
         if (n->op == &dc_op_input)
             fill_input(n, &rng);
-        if (n->is_param) /* away from kinks at 0 */
+        if (n->is_param && !strcmp(n->name, "distinct")) {
+            /* max ops: shuffled values 0.01 apart, so no perturbation changes a winner */
+            size_t total = dc_node_numel(n);
+            for (size_t k = 0; k < total; k++)
+                n->val[k] = 0.01f * (float)k - 0.005f * (float)total;
+            for (size_t k = total - 1; k > 0; k--) {
+                size_t j = dc_rng_below(&rng, (uint32_t)k + 1);
+                float t = n->val[k];
+                n->val[k] = n->val[j];
+                n->val[j] = t;
+            }
+        } else if (n->is_param) { /* away from kinks at 0 */
             for (size_t k = 0; k < dc_node_numel(n); k++)
                 if (fabsf(n->val[k]) < 0.1f)
                     n->val[k] = n->val[k] < 0 ? -0.1f : 0.1f;
+        }
     }
     eval_loss(g, loss);
     assert_int_equal(dc_graph_backward(g, loss), DC_OK);

@@ -284,6 +284,124 @@ static void test_optimizers(void **state)
     }
 }
 
+/* ---- convolutional layers (cnn.txt) ---- */
+
+static int setup_cnn(void **state)
+{
+    *state = fx_load("cnn.txt");
+    return 0;
+}
+
+/* Runs y = op(x, params...) and L = sum(y * gy); checks y and every gradient. */
+typedef struct grad_check {
+    dc_node *node;
+    const char *suffix; /* fixture array of its gradient */
+} grad_check;
+
+static void run_and_check(const fx_file *f, const char *prefix, dc_graph *g, dc_node *y, grad_check *grads, int n_grads,
+                          const char *const *fills, dc_node *const *fill_nodes, int n_fills, int training)
+{
+    dc_node *gy;
+    dc_node *loss = dot_with(g, y, get(f, prefix, "gy"), &gy);
+    assert_int_equal(dc_graph_compile(g, 1, NULL), DC_OK);
+    fill(gy, get(f, prefix, "gy"));
+    for (int i = 0; i < n_fills; i++)
+        fill(fill_nodes[i], get(f, prefix, fills[i]));
+    assert_int_equal(dc_graph_forward(g, loss, training), DC_OK);
+    char what[128];
+    snprintf(what, sizeof what, "%s.y%s", prefix, training ? "" : "_infer");
+    check(dc_node_value(y), y, fx_get(f, what), what);
+    if (!training)
+        return;
+    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    for (int i = 0; i < n_grads; i++) {
+        snprintf(what, sizeof what, "%s.%s", prefix, grads[i].suffix);
+        check(dc_node_grad(grads[i].node), grads[i].node, fx_get(f, what), what);
+    }
+}
+
+static void test_conv2d(void **state)
+{
+    static const struct { const char *name; int stride, same, dilation; } cases[] = {
+        {"conv.valid_s1", 1, 0, 1}, {"conv.same_s1", 1, 1, 1},   {"conv.valid_s2", 2, 0, 1},
+        {"conv.same_s2", 2, 1, 1},  {"conv.valid_d2", 1, 0, 2},  {"conv.same_k2s1", 1, 1, 1},
+    };
+    const fx_file *f = *state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *p = cases[c].name;
+        dc_graph *g = dc_graph_new();
+        dc_node *x = param_like(g, get(f, p, "x"), "x"), *k = param_like(g, get(f, p, "k"), "k");
+        dc_node *b = param_like(g, get(f, p, "b"), "b");
+        dc_node *y = dc_conv2d(g, x, k, b, cases[c].stride, cases[c].stride, cases[c].same, cases[c].dilation,
+                               cases[c].dilation);
+        assert_non_null(y);
+        grad_check grads[] = {{x, "gx"}, {k, "gk"}, {b, "gb"}};
+        const char *fills[] = {"x", "k", "b"};
+        dc_node *nodes[] = {x, k, b};
+        run_and_check(f, p, g, y, grads, 3, fills, nodes, 3, 1);
+        dc_graph_free(g);
+    }
+}
+
+static void test_pooling(void **state)
+{
+    static const struct { const char *name; int max, pool, stride, same; } cases[] = {
+        {"maxpool.valid", 1, 2, 2, 0}, {"avgpool.valid", 0, 2, 2, 0},
+        {"maxpool.same_p3s2", 1, 3, 2, 1}, {"avgpool.same_p3s2", 0, 3, 2, 1},
+    };
+    const fx_file *f = *state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *p = cases[c].name;
+        dc_graph *g = dc_graph_new();
+        dc_node *x = param_like(g, get(f, p, "x"), "x");
+        dc_node *y = dc_pool2d(g, x, cases[c].max, cases[c].pool, cases[c].pool, cases[c].stride, cases[c].stride,
+                               cases[c].same);
+        assert_non_null(y);
+        grad_check grads[] = {{x, "gx"}};
+        const char *fills[] = {"x"};
+        run_and_check(f, p, g, y, grads, 1, fills, &x, 1, 1);
+        dc_graph_free(g);
+    }
+    for (int is_max = 0; is_max < 2; is_max++) {
+        const char *p = is_max ? "gmp" : "gap";
+        dc_graph *g = dc_graph_new();
+        dc_node *x = param_like(g, fx_get(f, "gap.x"), "x");
+        dc_node *y = dc_global_pool(g, x, is_max);
+        grad_check grads[] = {{x, "gx"}};
+        const char *fills[] = {"x"};
+        run_and_check(f, p, g, y, grads, 1, fills, &x, 1, 1);
+        dc_graph_free(g);
+    }
+}
+
+static void test_batchnorm(void **state)
+{
+    const fx_file *f = *state;
+    for (int training = 1; training >= 0; training--) {
+        dc_graph *g = dc_graph_new();
+        dc_node *x = param_like(g, fx_get(f, "bn.x"), "x");
+        dc_node *gamma = param_like(g, fx_get(f, "bn.gamma"), "gamma");
+        dc_node *beta = param_like(g, fx_get(f, "bn.beta"), "beta");
+        int c = 2;
+        dc_node *mm = dc_param_ex(g, 1, &c, ZEROS, "mm", 0);
+        dc_node *mv = dc_param_ex(g, 1, &c, (dc_init){DC_INIT_ONES, 0, 0}, "mv", 0);
+        dc_node *y = dc_batchnorm(g, x, gamma, beta, mm, mv, 0.99f, 1e-3f);
+        assert_non_null(y);
+        grad_check grads[] = {{x, "gx"}, {gamma, "ggamma"}, {beta, "gbeta"}};
+        const char *fills_train[] = {"x", "gamma", "beta"};
+        const char *fills_infer[] = {"x", "gamma", "beta", "infer_mean", "infer_var"};
+        dc_node *nodes[] = {x, gamma, beta, mm, mv};
+        if (training) {
+            run_and_check(f, "bn", g, y, grads, 3, fills_train, nodes, 3, 1);
+            check(dc_node_value(mm), mm, fx_get(f, "bn.moving_mean"), "bn.moving_mean");
+            check(dc_node_value(mv), mv, fx_get(f, "bn.moving_var"), "bn.moving_var");
+        } else {
+            run_and_check(f, "bn", g, y, grads, 3, fills_infer, nodes, 5, 0);
+        }
+        dc_graph_free(g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +410,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_losses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_activations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optimizers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conv2d, setup_cnn, teardown),
+        cmocka_unit_test_setup_teardown(test_pooling, setup_cnn, teardown),
+        cmocka_unit_test_setup_teardown(test_batchnorm, setup_cnn, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

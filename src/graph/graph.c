@@ -146,12 +146,18 @@ dc_node *dc_input(dc_graph *g, int batched, int ndim, const int *shape, const ch
 
 dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name)
 {
+    return dc_param_ex(g, ndim, shape, init, name, 1);
+}
+
+dc_node *dc_param_ex(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name, int trainable)
+{
     dc_node *n = make_leaf(g, &dc_op_param, 0, ndim, shape, name);
     if (!n)
         return NULL;
     n->init = init;
     n->is_param = 1;
-    n->requires_grad = 1;
+    n->trainable = trainable;
+    n->requires_grad = trainable;
     return n;
 }
 
@@ -247,6 +253,11 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
      * .87962566103423978 (the std of a unit normal truncated at 2). */
     double limit = 0, stddev = 0;
     int normal = 0;
+    int is_random = init->kind != DC_INIT_ZEROS && init->kind != DC_INIT_ONES && init->kind != DC_INIT_CONSTANT;
+    if (is_random && !rng) { /* no RNG given: random initialisers leave zeros */
+        memset(dst, 0, count * sizeof(float));
+        return;
+    }
     switch (init->kind) {
     case DC_INIT_ZEROS:
         memset(dst, 0, count * sizeof(float));
@@ -295,13 +306,18 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
         return dc_fail(DC_ERR_STATE, "graph compile: already compiled");
     if (max_batch < 1)
         return dc_fail(DC_ERR_ARG, "graph compile: max_batch is %d, expected >= 1", max_batch);
+    /* Trainable parameters first, so the optimiser covers params[0, n_trainable). */
     size_t total = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        dc_node *n = g->nodes[i];
-        if (!n->is_param)
-            continue;
-        n->param_offset = total;
-        total += (dc_node_numel(n) + 15) & ~(size_t)15;
+    for (int pass = 1; pass >= 0; pass--) {
+        for (int i = 0; i < g->n_nodes; i++) {
+            dc_node *n = g->nodes[i];
+            if (!n->is_param || n->trainable != pass)
+                continue;
+            n->param_offset = total;
+            total += (dc_node_numel(n) + 15) & ~(size_t)15;
+        }
+        if (pass == 1)
+            g->n_trainable = total;
     }
     g->params = dc_malloc_aligned((total ? total : 16) * sizeof(float));
     g->grads = dc_malloc_aligned((total ? total : 16) * sizeof(float));
@@ -315,11 +331,10 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
         if (!n->is_param)
             continue;
         n->val = g->params + n->param_offset;
-        n->grad = g->grads + n->param_offset;
+        n->grad = n->trainable ? g->grads + n->param_offset : NULL;
         int fan_in, fan_out;
         dc_compute_fans(n->ndim, n->shape, &fan_in, &fan_out);
-        if (rng)
-            dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
+        dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
     }
     g->compiled = 1;
     return dc_graph_reserve(g, max_batch);
@@ -452,3 +467,5 @@ void dc_thread_range(size_t n, size_t align, size_t *lo, size_t *hi)
 #define DC_PAR_MIN_FLOPS 2e5
 
 int dc_worth_parallel(double flops) { return flops >= DC_PAR_MIN_FLOPS && omp_get_max_threads() > 1; }
+
+size_t dc_graph_trainable_count(const dc_graph *g) { return g->n_trainable; }

@@ -54,6 +54,7 @@ struct dc_node {
     int shape[DC_MAX_DIMS];   /* current shape */
     int requires_grad;        /* a parameter, or depends on one */
     int is_param;
+    int trainable;            /* parameters: updated by the optimiser */
 
     int iarg[DC_MAX_ARGS];    /* op attributes */
     float farg[DC_MAX_ARGS];
@@ -78,8 +79,9 @@ struct dc_graph {
     int compiled;
     int batch, max_batch;
 
-    float *params, *grads;    /* flat, 64-byte aligned */
+    float *params, *grads;    /* flat, 64-byte aligned; trainable ones first */
     size_t n_params;
+    size_t n_trainable;       /* floats of params[] the optimiser updates */
 
     float *arena;             /* activations, gradients, scratch */
     size_t arena_size;
@@ -93,7 +95,8 @@ extern const int dc_op_registry_count;
 /* Every op, each defined in its src/ops file. */
 extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_add, dc_op_sub,
     dc_op_mul, dc_op_scale, dc_op_act, dc_op_reshape, dc_op_sum, dc_op_mean, dc_op_loss, dc_op_dense_nobias,
-    dc_op_regularizer;
+    dc_op_regularizer, dc_op_conv2d, dc_op_conv2d_nobias, dc_op_pool2d, dc_op_global_pool, dc_op_batchnorm,
+    dc_op_dropout;
 
 /* Creates a node applying `op` to `inputs` and runs its shape inference.
  * iargs/fargs (may be NULL) are copied before inference.  On failure returns

@@ -208,7 +208,8 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
         return st;
     size_t n_params;
     dc_graph_params(m->g, &n_params);
-    m->opt = dc_optimizer_new(&cfg->optimizer, n_params);
+    (void)n_params;
+    m->opt = dc_optimizer_new(&cfg->optimizer, dc_graph_trainable_count(m->g));
     if (!m->opt) {
         dc_err_prefix("compile");
         return DC_ERR_ARG;

@@ -1,0 +1,383 @@
+/*
+ * ops_conv.c - 2D convolution and pooling, channels-last (NHWC), with Keras'
+ * output sizes and "same" padding (the odd padding pixel goes bottom/right).
+ *
+ * conv2d: x (B, H, W, C), kernel (kh, kw, C, F), bias (F) -> (B, OH, OW, F),
+ * by im2col + GEMM: each output pixel's receptive field becomes one row of a
+ * (B*OH*OW, kh*kw*C) matrix planned as the node's scratch, so one sgemm with
+ * the kernel seen as (kh*kw*C, F) gives every output.  Backward: gK = cols^T
+ * gy, then the same buffer takes gcols = gy K^T, which col2im adds into gx.
+ *
+ * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
+ *       [4] dilation w (conv) / [3] pool h, [4] pool w, [5] max (pooling).
+ */
+#include "graph/graph.h"
+
+#include <float.h>
+#include <string.h>
+
+/* Output size and leading pad of one axis, as Keras / TensorFlow compute them. */
+static int out_size(int n, int k, int s, int d, int same, int *pad)
+{
+    int span = d * (k - 1) + 1;
+    int out = same ? (n + s - 1) / s : (n - span) / s + 1;
+    if (!same && n < span)
+        out = 0;
+    int total = (out - 1) * s + span - n;
+    *pad = same && total > 0 ? total / 2 : 0;
+    return out;
+}
+
+typedef struct geom {
+    int b, h, w, c;       /* input */
+    int kh, kw, f;        /* window, filters (conv) */
+    int sh, sw, dh, dw;   /* strides, dilations */
+    int oh, ow, ph, pw;   /* output, leading pads */
+} geom;
+
+static void geom_of(const dc_node *n, int kh, int kw, int f, geom *g)
+{
+    const dc_node *x = n->in[0];
+    g->b = x->shape[0];
+    g->h = x->shape[1];
+    g->w = x->shape[2];
+    g->c = x->shape[3];
+    g->kh = kh;
+    g->kw = kw;
+    g->f = f;
+    g->sh = n->iarg[0];
+    g->sw = n->iarg[1];
+    g->dh = n->iarg[3];
+    g->dw = n->iarg[4];
+    g->oh = out_size(g->h, kh, g->sh, g->dh, n->iarg[2], &g->ph);
+    g->ow = out_size(g->w, kw, g->sw, g->dw, n->iarg[2], &g->pw);
+}
+
+/* Scratch is planned per batch sample; an input without a batch axis (the
+ * graph API with parameters as images) is one "sample" of shape[0] images. */
+static size_t images_per_sample(const dc_node *x) { return x->batched ? 1 : (size_t)x->shape[0]; }
+
+static dc_status check_image(const dc_node *n, const char *op)
+{
+    const dc_node *x = n->in[0];
+    char sx[96];
+    if (x->ndim != 4)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected (batch, height, width, channels)%s", op,
+                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim,
+                       x->ndim == 3 ? "; the input has no channel axis: reshape it to (height, width, 1)" : "");
+    for (int i = 0; i < 2; i++)
+        if (n->iarg[i] < 1)
+            return dc_fail(DC_ERR_ARG, "%s: stride %d, expected >= 1", op, n->iarg[i]);
+    return DC_OK;
+}
+
+static dc_status set_output(dc_node *n, const geom *g, int channels, const char *op, const char *what)
+{
+    if (g->oh < 1 || g->ow < 1)
+        return dc_fail(DC_ERR_SHAPE,
+                       "%s: a %dx%d %s (dilated %dx%d) with strides %dx%d leaves an empty output on a %dx%d input under "
+                       "\"%s\" padding",
+                       op, g->kh, g->kw, what, g->dh * (g->kh - 1) + 1, g->dw * (g->kw - 1) + 1, g->sh, g->sw, g->h, g->w,
+                       n->iarg[2] ? "same" : "valid");
+    n->batched = n->in[0]->batched;
+    n->ndim = 4;
+    n->shape[0] = g->b;
+    n->shape[1] = g->oh;
+    n->shape[2] = g->ow;
+    n->shape[3] = channels;
+    return DC_OK;
+}
+
+/* ---- conv2d ---- */
+
+static dc_status conv_infer(dc_node *n)
+{
+    dc_status st = check_image(n, "conv2d");
+    if (st != DC_OK)
+        return st;
+    const dc_node *x = n->in[0], *k = n->in[1];
+    char sk[96];
+    if (k->ndim != 4 || k->shape[2] != x->shape[3])
+        return dc_fail(DC_ERR_SHAPE, "conv2d: kernel %s does not fit an input with %d channels; expected (kh, kw, %d, filters)",
+                       dc_shape_str(k->ndim, k->shape, sk, sizeof sk), x->shape[3], x->shape[3]);
+    if (n->n_in == 3 && (n->in[2]->ndim != 1 || n->in[2]->shape[0] != k->shape[3]))
+        return dc_fail(DC_ERR_SHAPE, "conv2d: bias has %d values, expected %d", n->in[2]->shape[0], k->shape[3]);
+    if (n->iarg[3] < 1 || n->iarg[4] < 1)
+        return dc_fail(DC_ERR_ARG, "conv2d: dilation %dx%d, expected >= 1", n->iarg[3], n->iarg[4]);
+    geom g;
+    geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
+        return st;
+    n->work_per_sample = (size_t)g.oh * g.ow * g.kh * g.kw * g.c * images_per_sample(x);
+    return DC_OK;
+}
+
+/* cols (B*OH*OW, kh*kw*C) from x; zero where the window is in the padding. */
+static void im2col(const geom *g, const float *x, float *cols)
+{
+    size_t kcols = (size_t)g->kh * g->kw * g->c;
+    int rows = g->b * g->oh;
+#pragma omp parallel for if (dc_worth_parallel((double)rows * g->ow * kcols))
+    for (int r = 0; r < rows; r++) {
+        int b = r / g->oh, oy = r % g->oh;
+        for (int ox = 0; ox < g->ow; ox++) {
+            float *dst = cols + ((size_t)r * g->ow + ox) * kcols;
+            for (int i = 0; i < g->kh; i++) {
+                int iy = oy * g->sh - g->ph + i * g->dh;
+                for (int j = 0; j < g->kw; j++, dst += g->c) {
+                    int ix = ox * g->sw - g->pw + j * g->dw;
+                    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                        memset(dst, 0, (size_t)g->c * sizeof(float));
+                    else
+                        memcpy(dst, x + (((size_t)b * g->h + iy) * g->w + ix) * g->c, (size_t)g->c * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+/* gx += col2im(gcols).  Parallel over images: windows overlap only within one. */
+static void col2im(const geom *g, const float *gcols, float *gx)
+{
+    size_t kcols = (size_t)g->kh * g->kw * g->c;
+#pragma omp parallel for if (g->b > 1 && dc_worth_parallel((double)g->b * g->oh * g->ow * kcols))
+    for (int b = 0; b < g->b; b++) {
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ox = 0; ox < g->ow; ox++) {
+                const float *src = gcols + (((size_t)b * g->oh + oy) * g->ow + ox) * kcols;
+                for (int i = 0; i < g->kh; i++) {
+                    int iy = oy * g->sh - g->ph + i * g->dh;
+                    for (int j = 0; j < g->kw; j++, src += g->c) {
+                        int ix = ox * g->sw - g->pw + j * g->dw;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                            continue;
+                        float *dst = gx + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                        for (int c = 0; c < g->c; c++)
+                            dst[c] += src[c];
+                    }
+                }
+            }
+    }
+}
+
+static dc_status conv_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    geom g;
+    const dc_node *k = n->in[1];
+    geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
+    im2col(&g, n->in[0]->val, n->work);
+    float beta = 0.0f;
+    if (n->n_in == 3) {
+        for (int i = 0; i < m; i++)
+            memcpy(n->val + (size_t)i * g.f, n->in[2]->val, (size_t)g.f * sizeof(float));
+        beta = 1.0f;
+    }
+    dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, beta, n->val, g.f);
+    return DC_OK;
+}
+
+static void conv_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    geom g;
+    dc_node *x = n->in[0], *k = n->in[1];
+    geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
+    if (n->n_in == 3 && n->in[2]->requires_grad)
+        dc_add_colsums(n->grad, (size_t)m, g.f, n->in[2]->grad);
+    if (k->requires_grad) /* gK (kk, F) += cols^T gy */
+        dc_sgemm(1, 0, kk, g.f, m, 1.0f, n->work, kk, n->grad, g.f, 1.0f, k->grad, g.f);
+    if (x->requires_grad) { /* gcols (m, kk) = gy K^T, reusing the cols buffer */
+        dc_sgemm(0, 1, m, kk, g.f, 1.0f, n->grad, g.f, k->val, g.f, 0.0f, n->work, kk);
+        col2im(&g, n->work, x->grad);
+    }
+}
+
+const dc_op dc_op_conv2d = {"conv2d", 3, conv_infer, conv_forward, conv_backward, 0};
+const dc_op dc_op_conv2d_nobias = {"conv2d_nobias", 2, conv_infer, conv_forward, conv_backward, 0};
+
+dc_node *dc_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
+                   int dilation_h, int dilation_w)
+{
+    dc_node *in[3] = {x, kernel, bias};
+    int args[5] = {stride_h, stride_w, same, dilation_h, dilation_w};
+    return bias ? dc_node_make(g, &dc_op_conv2d, 3, in, args, 5, NULL, 0)
+                : dc_node_make(g, &dc_op_conv2d_nobias, 2, in, args, 5, NULL, 0);
+}
+
+/* ---- max / average pooling ---- */
+
+static dc_status pool_infer(dc_node *n)
+{
+    const char *op = n->iarg[5] ? "max_pooling2d" : "average_pooling2d";
+    dc_status st = check_image(n, op);
+    if (st != DC_OK)
+        return st;
+    if (n->iarg[3] < 1 || n->iarg[4] < 1)
+        return dc_fail(DC_ERR_ARG, "%s: pool size %dx%d, expected >= 1", op, n->iarg[3], n->iarg[4]);
+    geom g;
+    int ph = n->iarg[3], pw = n->iarg[4];
+    n->iarg[3] = n->iarg[4] = 1; /* geom_of reads dilations there; pooling has none */
+    geom_of(n, ph, pw, 0, &g);
+    n->iarg[3] = ph;
+    n->iarg[4] = pw;
+    if ((st = set_output(n, &g, g.c, op, "pool")) != DC_OK)
+        return st;
+    /* argmax, as exact float indices */
+    n->work_per_sample = n->iarg[5] ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
+    return DC_OK;
+}
+
+static void pool_geom(const dc_node *n, geom *g)
+{
+    geom_of(n, n->iarg[3], n->iarg[4], 0, g);
+    g->dh = g->dw = 1;
+    int pad;
+    g->oh = out_size(g->h, g->kh, g->sh, 1, n->iarg[2], &pad);
+    g->ph = pad;
+    g->ow = out_size(g->w, g->kw, g->sw, 1, n->iarg[2], &pad);
+    g->pw = pad;
+}
+
+static dc_status pool_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    geom g;
+    pool_geom(n, &g);
+    const float *x = n->in[0]->val;
+    int is_max = n->iarg[5], rows = g.b * g.oh;
+#pragma omp parallel for if (dc_worth_parallel((double)rows * g.ow * g.c * g.kh * g.kw))
+    for (int r = 0; r < rows; r++) {
+        int b = r / g.oh, oy = r % g.oh;
+        for (int ox = 0; ox < g.ow; ox++)
+            for (int c = 0; c < g.c; c++) {
+                float best = -FLT_MAX, sum = 0.0f;
+                int arg = -1, count = 0;
+                for (int i = 0; i < g.kh; i++) {
+                    int iy = oy * g.sh - g.ph + i;
+                    for (int j = 0; j < g.kw; j++) {
+                        int ix = ox * g.sw - g.pw + j;
+                        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w)
+                            continue; /* padding never wins a max nor counts in a mean */
+                        int idx = (iy * g.w + ix) * g.c + c;
+                        float v = x[(size_t)b * g.h * g.w * g.c + (size_t)idx];
+                        if (arg < 0 || v > best) {
+                            best = v;
+                            arg = idx;
+                        }
+                        sum += v;
+                        count++;
+                    }
+                }
+                size_t o = (((size_t)b * g.oh + oy) * g.ow + ox) * g.c + c;
+                n->val[o] = is_max ? best : sum / (float)count;
+                if (is_max)
+                    n->work[o] = (float)arg;
+            }
+    }
+    return DC_OK;
+}
+
+static void pool_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    geom g;
+    pool_geom(n, &g);
+    float *gx = n->in[0]->grad;
+    size_t img = (size_t)g.h * g.w * g.c;
+    for (int b = 0; b < g.b; b++)
+        for (int oy = 0; oy < g.oh; oy++)
+            for (int ox = 0; ox < g.ow; ox++)
+                for (int c = 0; c < g.c; c++) {
+                    size_t o = (((size_t)b * g.oh + oy) * g.ow + ox) * g.c + c;
+                    if (n->iarg[5]) {
+                        gx[(size_t)b * img + (size_t)n->work[o]] += n->grad[o];
+                        continue;
+                    }
+                    int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
+                    int ya = y0 < 0 ? 0 : y0, yb = y0 + g.kh > g.h ? g.h : y0 + g.kh;
+                    int xa = x0 < 0 ? 0 : x0, xb = x0 + g.kw > g.w ? g.w : x0 + g.kw;
+                    float share = n->grad[o] / (float)((yb - ya) * (xb - xa));
+                    for (int iy = ya; iy < yb; iy++)
+                        for (int ix = xa; ix < xb; ix++)
+                            gx[(size_t)b * img + ((size_t)iy * g.w + ix) * g.c + c] += share;
+                }
+}
+
+const dc_op dc_op_pool2d = {"pool2d", 1, pool_infer, pool_forward, pool_backward, 0};
+
+dc_node *dc_pool2d(dc_graph *g, dc_node *x, int is_max, int pool_h, int pool_w, int stride_h, int stride_w, int same)
+{
+    int args[6] = {stride_h, stride_w, same, pool_h, pool_w, is_max};
+    return dc_node_make(g, &dc_op_pool2d, 1, &x, args, 6, NULL, 0);
+}
+
+/* ---- global average / max pooling: (B, H, W, C) -> (B, C) ---- */
+
+static dc_status gpool_infer(dc_node *n)
+{
+    const dc_node *x = n->in[0];
+    char sx[96];
+    if (x->ndim < 3)
+        return dc_fail(DC_ERR_SHAPE, "global pooling: input %s has no spatial axis; expected (batch, ..., channels)",
+                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+    n->batched = x->batched;
+    n->ndim = 2;
+    n->shape[0] = x->shape[0];
+    n->shape[1] = x->shape[x->ndim - 1];
+    n->work_per_sample = n->iarg[0] ? (size_t)n->shape[1] * images_per_sample(x) : 0;
+    return DC_OK;
+}
+
+static dc_status gpool_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const dc_node *x = n->in[0];
+    int b = x->shape[0], c = n->shape[1];
+    size_t per = dc_node_numel(x) / ((size_t)b * (size_t)c); /* positions per image */
+    for (int i = 0; i < b; i++)
+        for (int ch = 0; ch < c; ch++) {
+            const float *src = x->val + (size_t)i * per * c + ch;
+            float best = src[0], sum = 0.0f;
+            size_t arg = 0;
+            for (size_t p = 0; p < per; p++) {
+                float v = src[p * c];
+                sum += v;
+                if (v > best) {
+                    best = v;
+                    arg = p;
+                }
+            }
+            n->val[(size_t)i * c + ch] = n->iarg[0] ? best : sum / (float)per;
+            if (n->iarg[0])
+                n->work[(size_t)i * c + ch] = (float)arg;
+        }
+    return DC_OK;
+}
+
+static void gpool_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_node *x = n->in[0];
+    int b = x->shape[0], c = n->shape[1];
+    size_t per = dc_node_numel(x) / ((size_t)b * (size_t)c); /* positions per image */
+    for (int i = 0; i < b; i++)
+        for (int ch = 0; ch < c; ch++) {
+            float g = n->grad[(size_t)i * c + ch];
+            float *dst = x->grad + (size_t)i * per * c + ch;
+            if (n->iarg[0])
+                dst[(size_t)n->work[(size_t)i * c + ch] * c] += g;
+            else
+                for (size_t p = 0; p < per; p++)
+                    dst[p * c] += g / (float)per;
+        }
+}
+
+const dc_op dc_op_global_pool = {"global_pool", 1, gpool_infer, gpool_forward, gpool_backward, 0};
+
+dc_node *dc_global_pool(dc_graph *g, dc_node *x, int is_max)
+{
+    return dc_node_make(g, &dc_op_global_pool, 1, &x, &is_max, 1, NULL, 0);
+}
