@@ -7,7 +7,7 @@
 # Usage: bench/run_mlp.sh            (from anywhere; paths are relative to the repo root)
 # Environment knobs:
 #   DEEPC_CACHE  cache root, MNIST goes to $DEEPC_CACHE/mnist (default ~/.cache/deepc)
-#   BUILD        deepc build folder holding bench_mlp (default build)
+#   BUILD        deepc build folder holding bench_train (default build)
 #   BATCHES      batch sizes to compare (default "32 128")
 #   EPOCHS       epochs per run; the median epoch time is reported (default 3)
 #   THREADS      threads for both frameworks (default 2)
@@ -34,7 +34,7 @@ BATCHES=${BATCHES:-32 128}
 EPOCHS=${EPOCHS:-3}
 THREADS=${THREADS:-2}
 PYTHON=${PYTHON:-/usr/bin/python3}
-DEEPC_BIN=$BUILD/bench_mlp
+DEEPC_BIN=$BUILD/bench_train
 LOGDIR=bench/results/mlp-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$LOGDIR"
 

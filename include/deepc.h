@@ -306,12 +306,57 @@ dc_dense_config dc_dense_defaults(int units);
 dc_init dc_init_make(dc_init_kind kind);
 dc_status dc_init_parse(const char *name, dc_init *out);
 
+typedef enum { DC_PADDING_VALID, DC_PADDING_SAME } dc_padding;
+
+/* Conv2D / Conv1D arguments (Conv1D uses index 0 of kernel, strides, dilation). */
+typedef struct dc_conv_config {
+    int filters;
+    int kernel[2];
+    int strides[2];           /* 1, 1 */
+    dc_padding padding;       /* valid */
+    int dilation[2];          /* 1, 1 */
+    dc_act activation;        /* linear */
+    int use_bias;             /* 1 */
+    dc_init kernel_initializer; /* glorot_uniform */
+    dc_init bias_initializer;   /* zeros */
+    float kernel_l1, kernel_l2;
+} dc_conv_config;
+
+dc_conv_config dc_conv_defaults(int filters, int kernel_h, int kernel_w);
+
 /* Layer constructors: the returned layer is owned by the model it is added
  * to (free it yourself only if it was never added). */
 dc_layer *dc_layer_dense(int units, const char *activation);
 dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg);
 dc_layer *dc_layer_flatten(void);
 dc_layer *dc_layer_activation(const char *activation);
+/* Reshape to `shape` per sample (excluding the batch axis). */
+dc_layer *dc_layer_reshape(int ndim, const int *shape);
+
+/* Convolution, channels last: input (batch, height, width, channels). */
+dc_layer *dc_layer_conv2d(int filters, int kernel_h, int kernel_w, const char *activation);
+dc_layer *dc_layer_conv2d_ex(const dc_conv_config *cfg);
+/* input (batch, steps, channels); kernel[0], strides[0], dilation[0] apply. */
+dc_layer *dc_layer_conv1d(int filters, int kernel, const char *activation);
+dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg);
+
+/* Pooling; strides 0 means equal to the pool size (Keras' strides=None). */
+dc_layer *dc_layer_max_pooling2d(int pool_h, int pool_w);
+dc_layer *dc_layer_average_pooling2d(int pool_h, int pool_w);
+dc_layer *dc_layer_pooling2d_ex(int is_max, int pool_h, int pool_w, int stride_h, int stride_w, dc_padding padding);
+dc_layer *dc_layer_max_pooling1d(int pool);
+dc_layer *dc_layer_average_pooling1d(int pool);
+dc_layer *dc_layer_pooling1d_ex(int is_max, int pool, int stride, dc_padding padding);
+dc_layer *dc_layer_global_average_pooling2d(void);
+dc_layer *dc_layer_global_max_pooling2d(void);
+dc_layer *dc_layer_global_average_pooling1d(void);
+dc_layer *dc_layer_global_max_pooling1d(void);
+
+/* Dropout(rate): active only in fit, drawn from the model's RNG. */
+dc_layer *dc_layer_dropout(float rate);
+/* BatchNormalization over the last axis: momentum 0.99, epsilon 1e-3. */
+dc_layer *dc_layer_batch_normalization(void);
+dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon);
 void dc_layer_free(dc_layer *l);
 
 /* ----------------------------------------------------------------- model */

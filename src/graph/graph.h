@@ -70,6 +70,7 @@ struct dc_node {
     size_t param_offset;      /* parameters only: offset in the flat buffer */
 
     unsigned mark;            /* scratch for graph walks */
+    double time_fwd, time_bwd; /* seconds spent, when profiling */
     char name[64];
 };
 
@@ -87,6 +88,7 @@ struct dc_graph {
     size_t arena_size;
 
     unsigned mark_epoch;
+    int profile;              /* DEEPC_PROFILE set: time every op */
 };
 
 extern const dc_op *const dc_op_registry[];

@@ -10,6 +10,7 @@
 
 #define DC_LAYER_MAX_PARAMS 4
 
+
 typedef struct dc_layer_class {
     const char *type;  /* Keras class name: "Dense" */
     const char *snake; /* default name stem: "dense" */
@@ -24,6 +25,12 @@ struct dc_layer {
     union {
         dc_dense_config dense;
         dc_act activation;
+        dc_conv_config conv;
+        struct { int is_max, pool[2], strides[2], same; } pool;
+        struct { int is_max; } global;
+        struct { float rate; } dropout;
+        struct { float momentum, epsilon; } bn;
+        struct { int ndim, shape[DC_MAX_DIMS]; } reshape;
     } cfg;
 
     /* Set by build. */
@@ -34,5 +41,13 @@ struct dc_layer {
     int n_params;
     dc_node *reg;     /* regularisation loss, or NULL */
 };
+
+/* Shared by the layer files (layers_core.c). */
+dc_layer *dc_layer_new(const dc_layer_class *cls);
+dc_status dc_layer_finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_act act);
+/* Creates "<layer>/kernel" of `shape` and "<layer>/bias" (last axis), and the
+ * regulariser when l1 or l2 is set; records them in the layer. */
+dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *shape, dc_init kernel_init, int use_bias,
+                              dc_init bias_init, float l1, float l2, dc_node **kernel, dc_node **bias);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-static dc_layer *layer_new(const dc_layer_class *cls)
+dc_layer *dc_layer_new(const dc_layer_class *cls)
 {
     dc_layer *l = dc_calloc(1, sizeof *l);
     if (l)
@@ -19,7 +19,7 @@ static dc_layer *layer_new(const dc_layer_class *cls)
 void dc_layer_free(dc_layer *l) { free(l); }
 
 /* Appends the activation; remembers the logits for fused losses. */
-static dc_status finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_act act)
+dc_status dc_layer_finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_act act)
 {
     l->out_act = act;
     if (act == DC_ACT_LINEAR) {
@@ -74,6 +74,31 @@ dc_dense_config dc_dense_defaults(int units)
     return c;
 }
 
+dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *shape, dc_init kernel_init, int use_bias,
+                              dc_init bias_init, float l1, float l2, dc_node **kernel, dc_node **bias)
+{
+    char pname[96];
+    int units = shape[ndim - 1];
+    snprintf(pname, sizeof pname, "%s/kernel", l->name);
+    *kernel = dc_param(g, ndim, shape, kernel_init, pname);
+    *bias = NULL;
+    if (*kernel && use_bias) {
+        snprintf(pname, sizeof pname, "%s/bias", l->name);
+        *bias = dc_param(g, 1, &units, bias_init, pname);
+    }
+    if (!*kernel || (use_bias && !*bias))
+        return DC_ERR_NOMEM;
+    l->params[l->n_params++] = *kernel;
+    if (*bias)
+        l->params[l->n_params++] = *bias;
+    if (l1 != 0.0f || l2 != 0.0f) {
+        l->reg = dc_regularizer(g, *kernel, l1, l2);
+        if (!l->reg)
+            return DC_ERR_NOMEM;
+    }
+    return DC_OK;
+}
+
 static dc_status dense_build(dc_layer *l, dc_graph *g, dc_node *x)
 {
     const dc_dense_config *c = &l->cfg.dense;
@@ -81,29 +106,15 @@ static dc_status dense_build(dc_layer *l, dc_graph *g, dc_node *x)
     if (x->ndim < 2)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has no feature axis", l->name,
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
-    int in = x->shape[x->ndim - 1];
-    char pname[96];
-    snprintf(pname, sizeof pname, "%s/kernel", l->name);
-    dc_node *w = dc_param(g, 2, (int[]){in, c->units}, c->kernel_initializer, pname);
-    dc_node *b = NULL;
-    if (w && c->use_bias) {
-        snprintf(pname, sizeof pname, "%s/bias", l->name);
-        b = dc_param(g, 1, &c->units, c->bias_initializer, pname);
-    }
-    if (!w || (c->use_bias && !b))
-        return DC_ERR_NOMEM;
-    l->params[l->n_params++] = w;
-    if (b)
-        l->params[l->n_params++] = b;
-    if (c->kernel_l1 != 0.0f || c->kernel_l2 != 0.0f) {
-        l->reg = dc_regularizer(g, w, c->kernel_l1, c->kernel_l2);
-        if (!l->reg)
-            return DC_ERR_NOMEM;
-    }
+    dc_node *w, *b;
+    dc_status st = dc_layer_add_kernel(l, g, 2, (int[]){x->shape[x->ndim - 1], c->units}, c->kernel_initializer,
+                                       c->use_bias, c->bias_initializer, c->kernel_l1, c->kernel_l2, &w, &b);
+    if (st != DC_OK)
+        return st;
     dc_node *pre = dc_dense(g, x, w, b);
     if (!pre)
         return DC_ERR_SHAPE;
-    return finish_activation(l, g, pre, c->activation);
+    return dc_layer_finish_activation(l, g, pre, c->activation);
 }
 
 static const dc_layer_class dense_class = {"Dense", "dense", dense_build};
@@ -114,7 +125,7 @@ dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
         return dc_fail_null(DC_ERR_ARG, "Dense: units is %d, expected >= 1", cfg->units);
     if ((unsigned)cfg->activation >= DC_ACT_COUNT)
         return dc_fail_null(DC_ERR_ARG, "Dense: unknown activation %d", (int)cfg->activation);
-    dc_layer *l = layer_new(&dense_class);
+    dc_layer *l = dc_layer_new(&dense_class);
     if (l)
         l->cfg.dense = *cfg;
     return l;
@@ -142,13 +153,13 @@ static dc_status flatten_build(dc_layer *l, dc_graph *g, dc_node *x)
 
 static const dc_layer_class flatten_class = {"Flatten", "flatten", flatten_build};
 
-dc_layer *dc_layer_flatten(void) { return layer_new(&flatten_class); }
+dc_layer *dc_layer_flatten(void) { return dc_layer_new(&flatten_class); }
 
 /* ---- Activation ---- */
 
 static dc_status activation_build(dc_layer *l, dc_graph *g, dc_node *x)
 {
-    return finish_activation(l, g, x, l->cfg.activation);
+    return dc_layer_finish_activation(l, g, x, l->cfg.activation);
 }
 
 static const dc_layer_class activation_class = {"Activation", "activation", activation_build};
@@ -160,8 +171,30 @@ dc_layer *dc_layer_activation(const char *activation)
         dc_err_prefix("Activation");
         return NULL;
     }
-    dc_layer *l = layer_new(&activation_class);
+    dc_layer *l = dc_layer_new(&activation_class);
     if (l)
         l->cfg.activation = a;
+    return l;
+}
+
+/* ---- Reshape ---- */
+
+static dc_status reshape_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    l->out = dc_reshape(g, x, l->cfg.reshape.ndim, l->cfg.reshape.shape);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static const dc_layer_class reshape_class = {"Reshape", "reshape", reshape_build};
+
+dc_layer *dc_layer_reshape(int ndim, const int *shape)
+{
+    if (ndim < 1 || ndim >= DC_MAX_DIMS)
+        return dc_fail_null(DC_ERR_ARG, "Reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
+    dc_layer *l = dc_layer_new(&reshape_class);
+    if (l) {
+        l->cfg.reshape.ndim = ndim;
+        memcpy(l->cfg.reshape.shape, shape, (size_t)ndim * sizeof(int));
+    }
     return l;
 }

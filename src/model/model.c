@@ -86,6 +86,9 @@ static void apply_threads(const dc_model *m)
     int t = m->threads > 0 ? m->threads : dc_default_threads();
     omp_set_num_threads(t);
     openblas_set_num_threads(t);
+    /* OpenBLAS called inside deepc's parallel regions must not open teams of
+     * its own: nested teams oversubscribe the cores (16x slower seen here). */
+    omp_set_max_active_levels(1);
 }
 
 dc_status dc_model_add(dc_model *m, dc_layer *layer)
@@ -167,6 +170,17 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     } else if (last->logits && last->out_act == DC_ACT_SIGMOID && k == DC_LOSS_BINARY_CE) {
         pred = last->logits;
         k = DC_LOSS_BINARY_CE_LOGITS;
+    }
+    if ((k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS || k == DC_LOSS_CATEGORICAL_CE ||
+         k == DC_LOSS_CATEGORICAL_CE_LOGITS) &&
+        m->output->ndim > 2) {
+        char so[96];
+        int s[DC_MAX_DIMS];
+        int nd = dc_node_shape(m->output, s);
+        return dc_fail(DC_ERR_SHAPE,
+                       "compile: the last layer %s outputs %s per sample, but %s expects (classes,); add a Flatten "
+                       "(or a global pooling layer) before the Dense layers",
+                       last->name, dc_shape_str(nd - 1, s + 1, so, sizeof so), dc_loss_name(cfg->loss));
     }
     m->loss_kind = cfg->loss;
     m->metric_src = pred;
@@ -539,11 +553,13 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
 
 /* ---- summary (Keras 2 layout) ---- */
 
-static size_t layer_params(const dc_layer *l)
+/* Parameters of a layer: trainable ones (which == 1), the others (0), all (-1). */
+static size_t layer_params(const dc_layer *l, int which)
 {
     size_t n = 0;
     for (int i = 0; i < l->n_params; i++)
-        n += dc_node_numel(l->params[i]);
+        if (which < 0 || l->params[i]->trainable == which)
+            n += dc_node_numel(l->params[i]);
     return n;
 }
 
@@ -553,7 +569,7 @@ size_t dc_model_param_count(dc_model *m)
         return 0;
     size_t n = 0;
     for (int i = 0; i < m->n_layers; i++)
-        n += layer_params(m->layers[i]);
+        n += layer_params(m->layers[i], -1);
     return n;
 }
 
@@ -582,7 +598,7 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     rule[65] = dbl[65] = '\0';
     fprintf(out, "Model: \"sequential\"\n%s\n", rule);
     fprintf(out, " %-27s %-25s %-9s\n%s\n", "Layer (type)", "Output Shape", "Param #", dbl);
-    size_t total = 0;
+    size_t total = 0, trainable = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
         int s[DC_MAX_DIMS];
@@ -592,13 +608,14 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
             len += snprintf(shape + len, sizeof shape - (size_t)len, ", %d", s[k]);
         snprintf(shape + len, sizeof shape - (size_t)len, ")");
         snprintf(field, sizeof field, "%s (%s)", l->name, l->cls->type);
-        size_t p = layer_params(l);
+        size_t p = layer_params(l, -1);
         total += p;
+        trainable += layer_params(l, 1);
         fprintf(out, " %-27s %-25s %-9zu\n", field, shape, p);
     }
     fprintf(out, "%s\n", dbl);
     fprintf(out, "Total params: %s\n", with_commas(total, num, sizeof num));
-    fprintf(out, "Trainable params: %s\n", with_commas(total, num, sizeof num));
-    fprintf(out, "Non-trainable params: 0\n%s\n", rule);
+    fprintf(out, "Trainable params: %s\n", with_commas(trainable, num, sizeof num));
+    fprintf(out, "Non-trainable params: %s\n%s\n", with_commas(total - trainable, num, sizeof num), rule);
     return DC_OK;
 }

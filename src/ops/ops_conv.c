@@ -73,12 +73,15 @@ static dc_status check_image(const dc_node *n, const char *op)
 
 static dc_status set_output(dc_node *n, const geom *g, int channels, const char *op, const char *what)
 {
-    if (g->oh < 1 || g->ow < 1)
+    if (g->oh < 1 || g->ow < 1) {
+        char dilated[64] = "";
+        if (g->dh > 1 || g->dw > 1)
+            snprintf(dilated, sizeof dilated, " (dilated to %dx%d)", g->dh * (g->kh - 1) + 1, g->dw * (g->kw - 1) + 1);
         return dc_fail(DC_ERR_SHAPE,
-                       "%s: a %dx%d %s (dilated %dx%d) with strides %dx%d leaves an empty output on a %dx%d input under "
-                       "\"%s\" padding",
-                       op, g->kh, g->kw, what, g->dh * (g->kh - 1) + 1, g->dw * (g->kw - 1) + 1, g->sh, g->sw, g->h, g->w,
-                       n->iarg[2] ? "same" : "valid");
+                       "%s: a %dx%d %s%s with strides %dx%d leaves an empty output on a %dx%d input under \"%s\" "
+                       "padding",
+                       op, g->kh, g->kw, what, dilated, g->sh, g->sw, g->h, g->w, n->iarg[2] ? "same" : "valid");
+    }
     n->batched = n->in[0]->batched;
     n->ndim = 4;
     n->shape[0] = g->b;
@@ -89,6 +92,8 @@ static dc_status set_output(dc_node *n, const geom *g, int channels, const char 
 }
 
 /* ---- conv2d ---- */
+
+static int is_small(const geom *g);
 
 static dc_status conv_infer(dc_node *n)
 {
@@ -108,28 +113,40 @@ static dc_status conv_infer(dc_node *n)
     geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
-    n->work_per_sample = (size_t)g.oh * g.ow * g.kh * g.kw * g.c * images_per_sample(x);
+    /* im2col's matrix; the direct path for small kernels needs none */
+    n->work_per_sample = is_small(&g) ? 0 : (size_t)g.oh * g.ow * g.kh * g.kw * g.c * images_per_sample(x);
     return DC_OK;
 }
 
-/* cols (B*OH*OW, kh*kw*C) from x; zero where the window is in the padding. */
+/* cols (B*OH*OW, kh*kw*C) from x; zero where the window is in the padding.
+ * With dilation 1 a kernel row is kw*C contiguous input values: one copy. */
 static void im2col(const geom *g, const float *x, float *cols)
 {
-    size_t kcols = (size_t)g->kh * g->kw * g->c;
+    size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
     int rows = g->b * g->oh;
 #pragma omp parallel for if (dc_worth_parallel((double)rows * g->ow * kcols))
     for (int r = 0; r < rows; r++) {
         int b = r / g->oh, oy = r % g->oh;
+        const float *img = x + (size_t)b * g->h * g->w * g->c;
         for (int ox = 0; ox < g->ow; ox++) {
             float *dst = cols + ((size_t)r * g->ow + ox) * kcols;
-            for (int i = 0; i < g->kh; i++) {
+            int x0 = ox * g->sw - g->pw;
+            int inside = x0 >= 0 && x0 + (g->kw - 1) * g->dw < g->w;
+            for (int i = 0; i < g->kh; i++, dst += krow) {
                 int iy = oy * g->sh - g->ph + i * g->dh;
-                for (int j = 0; j < g->kw; j++, dst += g->c) {
-                    int ix = ox * g->sw - g->pw + j * g->dw;
-                    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
-                        memset(dst, 0, (size_t)g->c * sizeof(float));
-                    else
-                        memcpy(dst, x + (((size_t)b * g->h + iy) * g->w + ix) * g->c, (size_t)g->c * sizeof(float));
+                if (iy < 0 || iy >= g->h) {
+                    memset(dst, 0, krow * sizeof(float));
+                    continue;
+                }
+                const float *src = img + ((size_t)iy * g->w) * g->c;
+                if (inside && g->dw == 1) {
+                    memcpy(dst, src + (size_t)x0 * g->c, krow * sizeof(float));
+                    continue;
+                }
+                for (int j = 0; j < g->kw; j++) {
+                    int ix = x0 + j * g->dw;
+                    for (int c = 0; c < g->c; c++)
+                        dst[j * g->c + c] = ix < 0 || ix >= g->w ? 0.0f : src[(size_t)ix * g->c + c];
                 }
             }
         }
@@ -160,21 +177,128 @@ static void col2im(const geom *g, const float *gcols, float *gx)
     }
 }
 
+/*
+ * A first convolution over 1-3 channels has a tiny inner dimension (3x3x1 =
+ * 9) where im2col and GEMM spend their time copying and packing.  Up to
+ * SMALL_K the convolution runs directly on the image, vectorised along the
+ * filters, and needs no scratch.
+ */
+#define SMALL_K 32
+#define SMALL_F 128
+
+static int is_small(const geom *g) { return g->kh * g->kw * g->c <= SMALL_K && g->f <= SMALL_F; }
+
+/* Input row of kernel row i for output row oy, or -1 in the padding. */
+static int tap_y(const geom *g, int oy, int i)
+{
+    int iy = oy * g->sh - g->ph + i * g->dh;
+    return iy >= 0 && iy < g->h ? iy : -1;
+}
+
+static int tap_x(const geom *g, int ox, int j)
+{
+    int ix = ox * g->sw - g->pw + j * g->dw;
+    return ix >= 0 && ix < g->w ? ix : -1;
+}
+
+static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, float *y)
+{
+    int rows = g->b * g->oh, f = g->f, c = g->c;
+#pragma omp parallel for if (dc_worth_parallel(2.0 * rows * g->ow * g->kh * g->kw * c * f))
+    for (int r = 0; r < rows; r++) {
+        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * c;
+        int oy = r % g->oh;
+        for (int ox = 0; ox < g->ow; ox++) {
+            float *restrict yr = y + ((size_t)r * g->ow + ox) * f;
+            for (int o = 0; o < f; o++)
+                yr[o] = bias ? bias[o] : 0.0f;
+            for (int i = 0; i < g->kh; i++) {
+                int iy = tap_y(g, oy, i);
+                for (int j = 0; iy >= 0 && j < g->kw; j++) {
+                    int ix = tap_x(g, ox, j);
+                    if (ix < 0)
+                        continue;
+                    const float *src = img + ((size_t)iy * g->w + ix) * c;
+                    const float *kq = k + (size_t)(i * g->kw + j) * c * f;
+                    for (int ch = 0; ch < c; ch++) {
+                        const float av = src[ch], *restrict kc = kq + (size_t)ch * f;
+#pragma omp simd
+                        for (int o = 0; o < f; o++)
+                            yr[o] += av * kc[o];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* gK += x (*) gy, each thread summing its images privately; gx += gy (*) K. */
+static void direct_backward(const geom *g, const float *x, const float *k, const float *gy, float *gk, float *gx)
+{
+    int f = g->f, c = g->c, kk = g->kh * g->kw * c;
+#pragma omp parallel if (dc_worth_parallel(4.0 * g->b * g->oh * g->ow * kk * f))
+    {
+        float acc[SMALL_K * SMALL_F];
+        if (gk)
+            memset(acc, 0, (size_t)kk * f * sizeof(float));
+#pragma omp for
+        for (int b = 0; b < g->b; b++) {
+            size_t img = (size_t)b * g->h * g->w * c;
+            for (int oy = 0; oy < g->oh; oy++)
+                for (int ox = 0; ox < g->ow; ox++) {
+                    const float *restrict gr = gy + (((size_t)b * g->oh + oy) * g->ow + ox) * f;
+                    for (int i = 0; i < g->kh; i++) {
+                        int iy = tap_y(g, oy, i);
+                        for (int j = 0; iy >= 0 && j < g->kw; j++) {
+                            int ix = tap_x(g, ox, j);
+                            if (ix < 0)
+                                continue;
+                            size_t at = img + ((size_t)iy * g->w + ix) * c, kq = (size_t)(i * g->kw + j) * c * f;
+                            for (int ch = 0; ch < c; ch++, kq += (size_t)f) {
+                                if (gk) {
+                                    const float av = x[at + (size_t)ch];
+                                    float *restrict aq = acc + kq;
+#pragma omp simd
+                                    for (int o = 0; o < f; o++)
+                                        aq[o] += av * gr[o];
+                                }
+                                if (gx) {
+                                    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                                    for (int o = 0; o < f; o++)
+                                        dot += gr[o] * k[kq + (size_t)o];
+                                    gx[at + (size_t)ch] += dot;
+                                }
+                            }
+                        }
+                    }
+                }
+        }
+        if (gk) {
+#pragma omp critical
+            for (int i = 0; i < kk * f; i++)
+                gk[i] += acc[i];
+        }
+    }
+}
+
 static dc_status conv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     const dc_node *k = n->in[1];
+    const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
     geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    if (is_small(&g)) {
+        direct_forward(&g, n->in[0]->val, k->val, bias, n->val);
+        return DC_OK;
+    }
     int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
     im2col(&g, n->in[0]->val, n->work);
-    float beta = 0.0f;
-    if (n->n_in == 3) {
+    if (bias)
         for (int i = 0; i < m; i++)
-            memcpy(n->val + (size_t)i * g.f, n->in[2]->val, (size_t)g.f * sizeof(float));
-        beta = 1.0f;
-    }
-    dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, beta, n->val, g.f);
+            memcpy(n->val + (size_t)i * g.f, bias, (size_t)g.f * sizeof(float));
+    dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, bias ? 1.0f : 0.0f, n->val, g.f);
     return DC_OK;
 }
 
@@ -187,6 +311,11 @@ static void conv_backward(dc_node *n, const dc_run *run)
     int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
     if (n->n_in == 3 && n->in[2]->requires_grad)
         dc_add_colsums(n->grad, (size_t)m, g.f, n->in[2]->grad);
+    if (is_small(&g)) {
+        direct_backward(&g, x->val, k->val, n->grad, k->requires_grad ? k->grad : NULL,
+                        x->requires_grad ? x->grad : NULL);
+        return;
+    }
     if (k->requires_grad) /* gK (kk, F) += cols^T gy */
         dc_sgemm(1, 0, kk, g.f, m, 1.0f, n->work, kk, n->grad, g.f, 1.0f, k->grad, g.f);
     if (x->requires_grad) { /* gcols (m, kk) = gy K^T, reusing the cols buffer */
@@ -241,69 +370,91 @@ static void pool_geom(const dc_node *n, geom *g)
     g->pw = pad;
 }
 
+/* One output pixel: every channel at once (the inner loops run along C). */
+static void pool_pixel(const geom *g, int is_max, const float *img, int oy, int ox, float *out, float *arg)
+{
+    int count = 0;
+    for (int c = 0; c < g->c; c++)
+        out[c] = is_max ? -FLT_MAX : 0.0f;
+    for (int i = 0; i < g->kh; i++) {
+        int iy = oy * g->sh - g->ph + i;
+        for (int j = 0; j < g->kw; j++) {
+            int ix = ox * g->sw - g->pw + j;
+            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                continue; /* padding never wins a max nor counts in a mean */
+            size_t base = ((size_t)iy * g->w + ix) * g->c;
+            const float *src = img + base;
+            if (is_max && count == 0) {
+                for (int c = 0; c < g->c; c++) {
+                    out[c] = src[c];
+                    arg[c] = (float)(base + (size_t)c);
+                }
+            } else if (is_max) {
+                for (int c = 0; c < g->c; c++) { /* strictly greater: the first maximum wins */
+                    int win = src[c] > out[c];
+                    out[c] = win ? src[c] : out[c];
+                    arg[c] = win ? (float)(base + (size_t)c) : arg[c];
+                }
+            } else {
+                for (int c = 0; c < g->c; c++)
+                    out[c] += src[c];
+            }
+            count++;
+        }
+    }
+    if (!is_max)
+        for (int c = 0; c < g->c; c++)
+            out[c] /= (float)count;
+}
+
 static dc_status pool_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     pool_geom(n, &g);
-    const float *x = n->in[0]->val;
     int is_max = n->iarg[5], rows = g.b * g.oh;
+    size_t img = (size_t)g.h * g.w * g.c;
 #pragma omp parallel for if (dc_worth_parallel((double)rows * g.ow * g.c * g.kh * g.kw))
     for (int r = 0; r < rows; r++) {
         int b = r / g.oh, oy = r % g.oh;
-        for (int ox = 0; ox < g.ow; ox++)
-            for (int c = 0; c < g.c; c++) {
-                float best = -FLT_MAX, sum = 0.0f;
-                int arg = -1, count = 0;
-                for (int i = 0; i < g.kh; i++) {
-                    int iy = oy * g.sh - g.ph + i;
-                    for (int j = 0; j < g.kw; j++) {
-                        int ix = ox * g.sw - g.pw + j;
-                        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w)
-                            continue; /* padding never wins a max nor counts in a mean */
-                        int idx = (iy * g.w + ix) * g.c + c;
-                        float v = x[(size_t)b * g.h * g.w * g.c + (size_t)idx];
-                        if (arg < 0 || v > best) {
-                            best = v;
-                            arg = idx;
-                        }
-                        sum += v;
-                        count++;
-                    }
-                }
-                size_t o = (((size_t)b * g.oh + oy) * g.ow + ox) * g.c + c;
-                n->val[o] = is_max ? best : sum / (float)count;
-                if (is_max)
-                    n->work[o] = (float)arg;
-            }
+        for (int ox = 0; ox < g.ow; ox++) {
+            size_t o = ((size_t)r * g.ow + ox) * g.c;
+            pool_pixel(&g, is_max, n->in[0]->val + (size_t)b * img, oy, ox, n->val + o, is_max ? n->work + o : NULL);
+        }
     }
     return DC_OK;
 }
 
+/* Parallel over images: a window never reaches into another image. */
 static void pool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     pool_geom(n, &g);
-    float *gx = n->in[0]->grad;
-    size_t img = (size_t)g.h * g.w * g.c;
-    for (int b = 0; b < g.b; b++)
+    size_t img = (size_t)g.h * g.w * g.c, out = (size_t)g.oh * g.ow * g.c;
+#pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * 4))
+    for (int b = 0; b < g.b; b++) {
+        float *gx = n->in[0]->grad + (size_t)b * img;
+        const float *gy = n->grad + (size_t)b * out;
         for (int oy = 0; oy < g.oh; oy++)
-            for (int ox = 0; ox < g.ow; ox++)
-                for (int c = 0; c < g.c; c++) {
-                    size_t o = (((size_t)b * g.oh + oy) * g.ow + ox) * g.c + c;
-                    if (n->iarg[5]) {
-                        gx[(size_t)b * img + (size_t)n->work[o]] += n->grad[o];
-                        continue;
-                    }
-                    int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
-                    int ya = y0 < 0 ? 0 : y0, yb = y0 + g.kh > g.h ? g.h : y0 + g.kh;
-                    int xa = x0 < 0 ? 0 : x0, xb = x0 + g.kw > g.w ? g.w : x0 + g.kw;
-                    float share = n->grad[o] / (float)((yb - ya) * (xb - xa));
-                    for (int iy = ya; iy < yb; iy++)
-                        for (int ix = xa; ix < xb; ix++)
-                            gx[(size_t)b * img + ((size_t)iy * g.w + ix) * g.c + c] += share;
+            for (int ox = 0; ox < g.ow; ox++) {
+                size_t o = ((size_t)oy * g.ow + ox) * g.c;
+                if (n->iarg[5]) {
+                    const float *arg = n->work + (size_t)b * out + o;
+                    for (int c = 0; c < g.c; c++)
+                        gx[(size_t)arg[c]] += gy[o + c];
+                    continue;
                 }
+                int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
+                int ya = y0 < 0 ? 0 : y0, yb = y0 + g.kh > g.h ? g.h : y0 + g.kh;
+                int xa = x0 < 0 ? 0 : x0, xb = x0 + g.kw > g.w ? g.w : x0 + g.kw;
+                float inv = 1.0f / (float)((yb - ya) * (xb - xa));
+                for (int iy = ya; iy < yb; iy++)
+                    for (int ix = xa; ix < xb; ix++)
+                        for (int c = 0; c < g.c; c++)
+                            gx[((size_t)iy * g.w + ix) * g.c + c] += gy[o + c] * inv;
+            }
+    }
 }
 
 const dc_op dc_op_pool2d = {"pool2d", 1, pool_infer, pool_forward, pool_backward, 0};

@@ -1,10 +1,14 @@
 /*
- * bench_mlp.c - times the tutorial MLP (Flatten, Dense 128 relu, Dense 10
- * softmax, Adam, sparse categorical cross-entropy) epoch by epoch, and
- * inference over the test set.  Run side by side with bench/torch_mlp.py by
- * bench/run_mlp.sh; prints the same machine-readable lines.
+ * bench_train.c - times the tutorials' models on MNIST epoch by epoch (Adam,
+ * sparse categorical cross-entropy), and inference over the test set:
+ *   mlp   Flatten, Dense 128 relu, Dense 10 softmax          (seeds 000/001/004)
+ *   cnn1  Conv2D 32 3x3 relu, Flatten, Dense 10 softmax      (seed 002)
+ *   cnn2  Conv 32, MaxPool, Conv 64, MaxPool, Dense 128, 10   (seed 003)
+ * Run side by side with PyTorch by bench/run_mlp.sh and bench/run_cnn.sh;
+ * prints the same machine-readable lines as bench/torch_*.py.
  *
- * Usage: bench_mlp --data DIR [--batch N] [--epochs N] [--threads N] [--infer]
+ * Usage: bench_train --data DIR [--model mlp|cnn1|cnn2] [--batch N] [--epochs N]
+ *                    [--threads N] [--max-steps N] [--infer]
  */
 #include <deepc.h>
 
@@ -33,7 +37,7 @@ static dc_tensor *load(const char *dir, const char *name, float scale)
     dc_u8array *a = NULL;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (dc_idx_load(path, &a) != DC_OK) {
-        fprintf(stderr, "bench_mlp: %s\n", dc_errmsg());
+        fprintf(stderr, "bench_train: %s\n", dc_errmsg());
         exit(1);
     }
     dc_tensor *t = dc_tensor_from_u8(a, scale);
@@ -43,8 +47,8 @@ static dc_tensor *load(const char *dir, const char *name, float scale)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL;
-    int batch = 32, epochs = 3, threads = 2, infer = 0;
+    const char *dir = NULL, *model = "mlp";
+    int batch = 32, epochs = 3, threads = 2, infer = 0, max_steps = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc)
             dir = argv[++i];
@@ -54,15 +58,20 @@ int main(int argc, char **argv)
             epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            model = argv[++i];
+        else if (!strcmp(argv[i], "--max-steps") && i + 1 < argc)
+            max_steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--infer"))
             infer = 1;
         else {
-            fprintf(stderr, "usage: %s --data DIR [--batch N] [--epochs N] [--threads N] [--infer]\n", argv[0]);
+            fprintf(stderr, "usage: %s --data DIR [--model mlp|cnn1|cnn2] [--batch N] [--epochs N] [--threads N] "
+                            "[--max-steps N] [--infer]\n", argv[0]);
             return 2;
         }
     }
     if (!dir || epochs < 1 || epochs > 100) {
-        fprintf(stderr, "bench_mlp: --data DIR is required, epochs 1..100\n");
+        fprintf(stderr, "bench_train: --data DIR is required, epochs 1..100\n");
         return 2;
     }
     dc_tensor *x = load(dir, "train-images-idx3-ubyte", 1.0f / 255.0f);
@@ -70,15 +79,46 @@ int main(int argc, char **argv)
     dc_tensor *xt = load(dir, "t10k-images-idx3-ubyte", 1.0f / 255.0f);
     dc_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 1.0f);
 
-    dc_model *m = dc_sequential_new(2, (int[]){28, 28});
+    int cnn = strcmp(model, "mlp") != 0;
+    if (cnn) {
+        int s[4] = {x->shape[0], 28, 28, 1}, st[4] = {xt->shape[0], 28, 28, 1};
+        dc_tensor_reshape(x, 4, s);
+        dc_tensor_reshape(xt, 4, st);
+    }
+    dc_model *m = cnn ? dc_sequential_new(3, (int[]){28, 28, 1}) : dc_sequential_new(2, (int[]){28, 28});
     dc_model_set_seed(m, 1);
     dc_model_set_threads(m, threads);
-    dc_model_add(m, dc_layer_flatten());
-    dc_model_add(m, dc_layer_dense(128, "relu"));
+    if (!strcmp(model, "mlp")) {
+        dc_model_add(m, dc_layer_flatten());
+        dc_model_add(m, dc_layer_dense(128, "relu"));
+    } else if (!strcmp(model, "cnn1")) {
+        dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
+        dc_model_add(m, dc_layer_flatten());
+    } else if (!strcmp(model, "cnn2")) {
+        dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
+        dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+        dc_model_add(m, dc_layer_conv2d(64, 3, 3, "relu"));
+        dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+        dc_model_add(m, dc_layer_flatten());
+        dc_model_add(m, dc_layer_dense(128, "relu"));
+    } else {
+        fprintf(stderr, "bench_train: unknown model %s (mlp, cnn1, cnn2)\n", model);
+        return 2;
+    }
     dc_model_add(m, dc_layer_dense(10, "softmax"));
+    /* --max-steps: time the first N batches of an epoch and scale to the full epoch */
+    dc_tensor *xfit = x, *yfit = y;
+    double scale = 1.0;
+    if (max_steps > 0 && (size_t)max_steps * (size_t)batch < (size_t)x->shape[0]) {
+        int n = max_steps * batch;
+        xfit = dc_tensor_from(x->ndim, cnn ? (int[]){n, 28, 28, 1} : (int[]){n, 28, 28}, x->data);
+        yfit = dc_tensor_from(1, &n, y->data);
+        scale = (double)((x->shape[0] + batch - 1) / batch) / max_steps;
+        printf("timing %d steps per epoch, scaled by %.2f to a full epoch\n", max_steps, scale);
+    }
     const char *metrics[] = {"accuracy"};
     if (dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1)) {
-        fprintf(stderr, "bench_mlp: %s\n", dc_errmsg());
+        fprintf(stderr, "bench_train: %s\n", dc_errmsg());
         return 1;
     }
     printf("blas_core %s\n", dc_blas_core());
@@ -89,11 +129,11 @@ int main(int argc, char **argv)
     for (int e = 0; e < epochs; e++) {
         dc_history *h = NULL;
         double t0 = now();
-        if (dc_model_fit(m, x, y, &fit, &h)) {
-            fprintf(stderr, "bench_mlp: %s\n", dc_errmsg());
+        if (dc_model_fit(m, xfit, yfit, &fit, &h)) {
+            fprintf(stderr, "bench_train: %s\n", dc_errmsg());
             return 1;
         }
-        secs[e] = now() - t0;
+        secs[e] = (now() - t0) * scale;
         printf("epoch %d seconds %.3f loss %.4f acc %.4f\n", e + 1, secs[e], dc_history_get(h, "loss")[0],
                dc_history_get(h, "accuracy")[0]);
         dc_history_free(h);
@@ -119,6 +159,10 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mb %.1f\n", ru.ru_maxrss / 1024.0);
     dc_model_free(m);
+    if (xfit != x) {
+        dc_tensor_free(xfit);
+        dc_tensor_free(yfit);
+    }
     dc_tensor_free(x);
     dc_tensor_free(y);
     dc_tensor_free(xt);

@@ -1,0 +1,72 @@
+/*
+ * example_util.h - what the examples share: their command-line options and
+ * loading MNIST or Fashion-MNIST as float tensors scaled to [0, 1], the way
+ * the tutorials do (x / 255.0).  Header-only so each example stays one file
+ * to read.
+ */
+#ifndef DC_EXAMPLE_UTIL_H
+#define DC_EXAMPLE_UTIL_H
+
+#include <deepc.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct example_opts {
+    int epochs, batch, threads, fashion;
+    unsigned long seed;
+} example_opts;
+
+/* Parses --epochs --batch --seed --threads --fashion; returns 0 on success. */
+static inline int example_parse(int argc, char **argv, example_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--epochs") && i + 1 < argc)
+            o->epochs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            o->batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            o->seed = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            o->threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--fashion"))
+            o->fashion = 1;
+        else {
+            fprintf(stderr, "usage: %s [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion]\n", argv[0]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* Loads the data set; images get a trailing channel axis when `channels`
+ * (x.reshape(-1, 28, 28, 1) in the tutorials).  Returns 0 on success. */
+static inline int example_load(const example_opts *o, int channels, dc_tensor **x_train, dc_tensor **y_train,
+                               dc_tensor **x_test, dc_tensor **y_test)
+{
+    dc_dataset d;
+    if ((o->fashion ? dc_fashion_mnist_load(NULL, &d) : dc_mnist_load(NULL, &d)) != DC_OK)
+        return 1;
+    *x_train = dc_tensor_from_u8(d.x_train, 1.0f / 255.0f);
+    *y_train = dc_tensor_from_u8(d.y_train, 1.0f);
+    *x_test = dc_tensor_from_u8(d.x_test, 1.0f / 255.0f);
+    *y_test = dc_tensor_from_u8(d.y_test, 1.0f);
+    dc_dataset_free(&d);
+    if (!*x_train || !*y_train || !*x_test || !*y_test)
+        return 1;
+    if (channels) {
+        int tr[4] = {(*x_train)->shape[0], 28, 28, 1}, te[4] = {(*x_test)->shape[0], 28, 28, 1};
+        if (dc_tensor_reshape(*x_train, 4, tr) || dc_tensor_reshape(*x_test, 4, te))
+            return 1;
+    }
+    return 0;
+}
+
+static inline int example_fail(const char *prog, const char *what)
+{
+    fprintf(stderr, "%s: %s: %s\n", prog, what, dc_errmsg());
+    return 1;
+}
+
+#endif

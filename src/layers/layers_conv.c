@@ -1,0 +1,277 @@
+/*
+ * layers_conv.c - Conv2D, Conv1D, pooling (2D, 1D, global), Dropout and
+ * BatchNormalization, with Keras' arguments and defaults.
+ *
+ * The 1D layers are the 2D ops on a (batch, 1, steps, channels) view: a
+ * reshape shares buffers, so the view costs nothing.  Conv1D's kernel keeps
+ * Keras' shape (k, in, filters) and is viewed as (1, k, in, filters).
+ */
+#include "layers/layer.h"
+
+#include <string.h>
+
+dc_conv_config dc_conv_defaults(int filters, int kernel_h, int kernel_w)
+{
+    dc_conv_config c;
+    memset(&c, 0, sizeof c);
+    c.filters = filters;
+    c.kernel[0] = kernel_h;
+    c.kernel[1] = kernel_w;
+    c.strides[0] = c.strides[1] = 1;
+    c.dilation[0] = c.dilation[1] = 1;
+    c.padding = DC_PADDING_VALID;
+    c.activation = DC_ACT_LINEAR;
+    c.use_bias = 1;
+    c.kernel_initializer = dc_init_make(DC_INIT_GLOROT_UNIFORM);
+    c.bias_initializer = dc_init_make(DC_INIT_ZEROS);
+    return c;
+}
+
+/* (B, steps, C) -> (B, 1, steps, C), or back. */
+static dc_node *view(dc_graph *g, dc_node *x, int to_2d)
+{
+    int s[3] = {1, x->shape[1], x->shape[2]};
+    if (!to_2d) {
+        s[0] = x->shape[2];
+        s[1] = x->shape[3];
+    }
+    return dc_reshape(g, x, to_2d ? 3 : 2, s);
+}
+
+static dc_status rank_error(const dc_layer *l, const dc_node *x, int want)
+{
+    char sx[96] = "(None";
+    for (int i = 1; i < x->ndim; i++)
+        snprintf(sx + strlen(sx), sizeof sx - strlen(sx), ", %d", x->shape[i]);
+    strcat(sx, ")");
+    return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected %d: %s", l->name, sx, x->ndim, want,
+                   want == 4 ? "(batch, height, width, channels); an image without a channel axis needs a "
+                               "Reshape to (height, width, 1)"
+                             : "(batch, steps, channels)");
+}
+
+/* ---- Conv2D / Conv1D ---- */
+
+static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one_d)
+{
+    const dc_conv_config *c = &l->cfg.conv;
+    if (x->ndim != (one_d ? 3 : 4))
+        return rank_error(l, x, one_d ? 3 : 4);
+    int in = x->shape[x->ndim - 1];
+    dc_node *k, *b;
+    int kshape[4] = {c->kernel[0], c->kernel[1], in, c->filters};
+    if (one_d) {
+        kshape[1] = in;
+        kshape[2] = c->filters;
+    }
+    dc_status st = dc_layer_add_kernel(l, g, one_d ? 3 : 4, kshape, c->kernel_initializer, c->use_bias,
+                                       c->bias_initializer, c->kernel_l1, c->kernel_l2, &k, &b);
+    if (st != DC_OK)
+        return st;
+    dc_node *xin = x, *kin = k, *y;
+    if (one_d) {
+        xin = view(g, x, 1);
+        kin = dc_reshape(g, k, 4, (int[]){1, c->kernel[0], in, c->filters});
+        y = dc_conv2d(g, xin, kin, b, 1, c->strides[0], c->padding == DC_PADDING_SAME, 1, c->dilation[0]);
+        if (y)
+            y = view(g, y, 0);
+    } else {
+        y = dc_conv2d(g, xin, kin, b, c->strides[0], c->strides[1], c->padding == DC_PADDING_SAME, c->dilation[0],
+                      c->dilation[1]);
+    }
+    if (!y)
+        return DC_ERR_SHAPE;
+    return dc_layer_finish_activation(l, g, y, c->activation);
+}
+
+static dc_status conv2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 0); }
+static dc_status conv1d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 1); }
+
+static const dc_layer_class conv2d_class = {"Conv2D", "conv2d", conv2d_build};
+static const dc_layer_class conv1d_class = {"Conv1D", "conv1d", conv1d_build};
+
+static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims)
+{
+    const char *name = cls->type;
+    if (cfg->filters < 1)
+        return dc_fail_null(DC_ERR_ARG, "%s: filters is %d, expected >= 1", name, cfg->filters);
+    for (int i = 0; i < dims; i++)
+        if (cfg->kernel[i] < 1 || cfg->strides[i] < 1 || cfg->dilation[i] < 1)
+            return dc_fail_null(DC_ERR_ARG, "%s: kernel_size, strides and dilation_rate must be >= 1 (got %d, %d, %d)",
+                                name, cfg->kernel[i], cfg->strides[i], cfg->dilation[i]);
+    if ((unsigned)cfg->activation >= DC_ACT_COUNT)
+        return dc_fail_null(DC_ERR_ARG, "%s: unknown activation %d", name, (int)cfg->activation);
+    dc_layer *l = dc_layer_new(cls);
+    if (l)
+        l->cfg.conv = *cfg;
+    return l;
+}
+
+dc_layer *dc_layer_conv2d_ex(const dc_conv_config *cfg) { return conv_new(&conv2d_class, cfg, 2); }
+dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg) { return conv_new(&conv1d_class, cfg, 1); }
+
+static dc_layer *conv_named(const dc_layer_class *cls, int filters, int kh, int kw, const char *activation, int dims)
+{
+    dc_conv_config c = dc_conv_defaults(filters, kh, kw);
+    if (dc_act_parse(activation, &c.activation) != DC_OK) {
+        dc_err_prefix(cls->type);
+        return NULL;
+    }
+    return conv_new(cls, &c, dims);
+}
+
+dc_layer *dc_layer_conv2d(int filters, int kernel_h, int kernel_w, const char *activation)
+{
+    return conv_named(&conv2d_class, filters, kernel_h, kernel_w, activation, 2);
+}
+
+dc_layer *dc_layer_conv1d(int filters, int kernel, const char *activation)
+{
+    return conv_named(&conv1d_class, filters, kernel, 1, activation, 1);
+}
+
+/* ---- pooling ---- */
+
+static dc_status pool_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one_d)
+{
+    const int *p = l->cfg.pool.pool, *s = l->cfg.pool.strides;
+    if (x->ndim != (one_d ? 3 : 4))
+        return rank_error(l, x, one_d ? 3 : 4);
+    dc_node *y;
+    if (one_d) {
+        y = dc_pool2d(g, view(g, x, 1), l->cfg.pool.is_max, 1, p[0], 1, s[0], l->cfg.pool.same);
+        if (y)
+            y = view(g, y, 0);
+    } else {
+        y = dc_pool2d(g, x, l->cfg.pool.is_max, p[0], p[1], s[0], s[1], l->cfg.pool.same);
+    }
+    l->out = y;
+    return y ? DC_OK : DC_ERR_SHAPE;
+}
+
+static dc_status pool2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return pool_build_common(l, g, x, 0); }
+static dc_status pool1d_build(dc_layer *l, dc_graph *g, dc_node *x) { return pool_build_common(l, g, x, 1); }
+
+static const dc_layer_class maxpool2d_class = {"MaxPooling2D", "max_pooling2d", pool2d_build};
+static const dc_layer_class avgpool2d_class = {"AveragePooling2D", "average_pooling2d", pool2d_build};
+static const dc_layer_class maxpool1d_class = {"MaxPooling1D", "max_pooling1d", pool1d_build};
+static const dc_layer_class avgpool1d_class = {"AveragePooling1D", "average_pooling1d", pool1d_build};
+
+static dc_layer *pool_new(int is_max, int dims, const int *pool, const int *strides, dc_padding padding)
+{
+    const dc_layer_class *cls =
+        dims == 2 ? (is_max ? &maxpool2d_class : &avgpool2d_class) : (is_max ? &maxpool1d_class : &avgpool1d_class);
+    for (int i = 0; i < dims; i++)
+        if (pool[i] < 1 || strides[i] < 0)
+            return dc_fail_null(DC_ERR_ARG, "%s: pool_size %d and strides %d, expected >= 1", cls->type, pool[i],
+                                strides[i]);
+    dc_layer *l = dc_layer_new(cls);
+    if (!l)
+        return NULL;
+    l->cfg.pool.is_max = is_max;
+    l->cfg.pool.same = padding == DC_PADDING_SAME;
+    for (int i = 0; i < dims; i++) {
+        l->cfg.pool.pool[i] = pool[i];
+        l->cfg.pool.strides[i] = strides[i] ? strides[i] : pool[i];
+    }
+    return l;
+}
+
+dc_layer *dc_layer_pooling2d_ex(int is_max, int pool_h, int pool_w, int stride_h, int stride_w, dc_padding padding)
+{
+    return pool_new(is_max, 2, (int[]){pool_h, pool_w}, (int[]){stride_h, stride_w}, padding);
+}
+
+dc_layer *dc_layer_pooling1d_ex(int is_max, int pool, int stride, dc_padding padding)
+{
+    return pool_new(is_max, 1, &pool, &stride, padding);
+}
+
+dc_layer *dc_layer_max_pooling2d(int pool_h, int pool_w) { return dc_layer_pooling2d_ex(1, pool_h, pool_w, 0, 0, DC_PADDING_VALID); }
+dc_layer *dc_layer_average_pooling2d(int pool_h, int pool_w) { return dc_layer_pooling2d_ex(0, pool_h, pool_w, 0, 0, DC_PADDING_VALID); }
+dc_layer *dc_layer_max_pooling1d(int pool) { return dc_layer_pooling1d_ex(1, pool, 0, DC_PADDING_VALID); }
+dc_layer *dc_layer_average_pooling1d(int pool) { return dc_layer_pooling1d_ex(0, pool, 0, DC_PADDING_VALID); }
+
+static dc_status global_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    int want = strstr(l->cls->type, "1D") ? 3 : 4;
+    if (x->ndim != want)
+        return rank_error(l, x, want);
+    l->out = dc_global_pool(g, x, l->cfg.global.is_max);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static const dc_layer_class gap2d_class = {"GlobalAveragePooling2D", "global_average_pooling2d", global_build};
+static const dc_layer_class gmp2d_class = {"GlobalMaxPooling2D", "global_max_pooling2d", global_build};
+static const dc_layer_class gap1d_class = {"GlobalAveragePooling1D", "global_average_pooling1d", global_build};
+static const dc_layer_class gmp1d_class = {"GlobalMaxPooling1D", "global_max_pooling1d", global_build};
+
+static dc_layer *global_new(const dc_layer_class *cls, int is_max)
+{
+    dc_layer *l = dc_layer_new(cls);
+    if (l)
+        l->cfg.global.is_max = is_max;
+    return l;
+}
+
+dc_layer *dc_layer_global_average_pooling2d(void) { return global_new(&gap2d_class, 0); }
+dc_layer *dc_layer_global_max_pooling2d(void) { return global_new(&gmp2d_class, 1); }
+dc_layer *dc_layer_global_average_pooling1d(void) { return global_new(&gap1d_class, 0); }
+dc_layer *dc_layer_global_max_pooling1d(void) { return global_new(&gmp1d_class, 1); }
+
+/* ---- Dropout ---- */
+
+static dc_status dropout_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    l->out = dc_dropout(g, x, l->cfg.dropout.rate);
+    return l->out ? DC_OK : DC_ERR_ARG;
+}
+
+static const dc_layer_class dropout_class = {"Dropout", "dropout", dropout_build};
+
+dc_layer *dc_layer_dropout(float rate)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return dc_fail_null(DC_ERR_ARG, "Dropout: rate %g, expected 0 <= rate < 1", (double)rate);
+    dc_layer *l = dc_layer_new(&dropout_class);
+    if (l)
+        l->cfg.dropout.rate = rate;
+    return l;
+}
+
+/* ---- BatchNormalization ---- */
+
+static dc_status bn_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    int c = dc_node_cols(x);
+    static const char *const names[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
+    static const dc_init_kind inits[4] = {DC_INIT_ONES, DC_INIT_ZEROS, DC_INIT_ZEROS, DC_INIT_ONES};
+    for (int i = 0; i < 4; i++) {
+        char pname[96];
+        snprintf(pname, sizeof pname, "%s/%s", l->name, names[i]);
+        l->params[i] = dc_param_ex(g, 1, &c, dc_init_make(inits[i]), pname, i < 2);
+        if (!l->params[i])
+            return DC_ERR_NOMEM;
+    }
+    l->n_params = 4;
+    l->out = dc_batchnorm(g, x, l->params[0], l->params[1], l->params[2], l->params[3], l->cfg.bn.momentum,
+                          l->cfg.bn.epsilon);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static const dc_layer_class bn_class = {"BatchNormalization", "batch_normalization", bn_build};
+
+dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon)
+{
+    if (!(momentum >= 0.0f && momentum <= 1.0f) || !(epsilon > 0.0f))
+        return dc_fail_null(DC_ERR_ARG, "BatchNormalization: momentum %g (expected 0..1), epsilon %g (expected > 0)",
+                            (double)momentum, (double)epsilon);
+    dc_layer *l = dc_layer_new(&bn_class);
+    if (l) {
+        l->cfg.bn.momentum = momentum;
+        l->cfg.bn.epsilon = epsilon;
+    }
+    return l;
+}
+
+dc_layer *dc_layer_batch_normalization(void) { return dc_layer_batch_normalization_ex(0.99f, 1e-3f); }

@@ -1,0 +1,213 @@
+/*
+ * test_cnn.c - the convolutional layers through the Sequential model: error
+ * messages for shapes that cannot work, summary counts (BatchNormalization's
+ * moving statistics are non-trainable), training versus inference behaviour
+ * of Dropout and BatchNormalization, and a small CNN that learns.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static dc_model *model_for(int ndim, const int *shape)
+{
+    dc_model *m = dc_sequential_new(ndim, shape);
+    assert_non_null(m);
+    dc_model_set_seed(m, 3);
+    dc_model_set_threads(m, 1);
+    return m;
+}
+
+static dc_status compile(dc_model *m)
+{
+    const char *metrics[] = {"accuracy"};
+    return dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1);
+}
+
+static void test_conv_without_channel_axis(void **state)
+{
+    (void)state;
+    dc_model *m = model_for(2, (int[]){28, 28});
+    dc_model_add(m, dc_layer_conv2d(8, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(10, "softmax"));
+    assert_int_equal(compile(m), DC_ERR_SHAPE);
+    assert_errmsg_contains("conv2d: input (None, 28, 28) has 3 axes, expected 4");
+    assert_errmsg_contains("Reshape to (height, width, 1)");
+    dc_model_free(m);
+}
+
+static void test_kernel_larger_than_input(void **state)
+{
+    (void)state;
+    dc_model *m = model_for(3, (int[]){3, 3, 1});
+    dc_model_add(m, dc_layer_conv2d(4, 5, 5, NULL));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    assert_int_equal(compile(m), DC_ERR_SHAPE);
+    assert_true(strncmp(dc_errmsg(), "conv2d: ", 8) == 0); /* the layer */
+    assert_errmsg_contains("a 5x5 kernel with strides 1x1");
+    assert_errmsg_contains("empty output on a 3x3 input under \"valid\" padding");
+    dc_model_free(m);
+}
+
+static void test_pool_leaves_empty_output(void **state)
+{
+    (void)state;
+    dc_model *m = model_for(3, (int[]){1, 1, 3});
+    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    assert_int_equal(compile(m), DC_ERR_SHAPE);
+    assert_true(strncmp(dc_errmsg(), "max_pooling2d: ", 15) == 0);
+    assert_errmsg_contains("a 2x2 pool with strides 2x2");
+    assert_errmsg_contains("on a 1x1 input");
+    dc_model_free(m);
+
+    m = model_for(3, (int[]){4, 4, 1});
+    assert_null(dc_layer_conv2d(4, 3, 0, NULL));
+    assert_errmsg_contains("kernel_size, strides and dilation_rate must be >= 1");
+    assert_null(dc_layer_dropout(1.0f));
+    assert_errmsg_contains("rate 1, expected 0 <= rate < 1");
+    dc_model_free(m);
+}
+
+static void test_dense_after_conv_without_flatten(void **state)
+{
+    (void)state;
+    dc_model *m = model_for(3, (int[]){28, 28, 1});
+    dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_dense(10, "softmax"));
+    assert_int_equal(compile(m), DC_ERR_SHAPE);
+    assert_errmsg_contains("the last layer dense outputs (26, 26, 10) per sample");
+    assert_errmsg_contains("add a Flatten");
+    dc_model_free(m);
+}
+
+static char *summary_of(dc_model *m)
+{
+    FILE *f = tmpfile();
+    assert_int_equal(dc_model_summary(m, f), DC_OK);
+    long len = ftell(f);
+    char *s = calloc(1, (size_t)len + 1);
+    rewind(f);
+    assert_int_equal(fread(s, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return s;
+}
+
+static void test_summary_seed_003_and_batchnorm(void **state)
+{
+    (void)state;
+    dc_model *m = model_for(3, (int[]){28, 28, 1});
+    dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(m, dc_layer_conv2d(64, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(m, dc_layer_batch_normalization());
+    dc_model_add(m, dc_layer_dropout(0.5f));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(128, "relu"));
+    dc_model_add(m, dc_layer_dense(10, "softmax"));
+    char *s = summary_of(m);
+    assert_non_null(strstr(s, " conv2d (Conv2D)             (None, 26, 26, 32)        320      \n"));
+    assert_non_null(strstr(s, " conv2d_1 (Conv2D)           (None, 11, 11, 64)        18496    \n"));
+    assert_non_null(strstr(s, "(None, 5, 5, 64)          256      \n")); /* batch_normalization */
+    assert_non_null(strstr(s, " dense (Dense)               (None, 128)               204928   \n"));
+    assert_non_null(strstr(s, "Total params: 225,290\n"));
+    assert_non_null(strstr(s, "Trainable params: 225,162\n"));
+    assert_non_null(strstr(s, "Non-trainable params: 128\n"));
+    free(s);
+    dc_model_free(m);
+}
+
+/* Dropout is the identity in predict; BatchNormalization uses its moving
+ * statistics there, which fit moved away from (0, 1). */
+static void test_training_versus_inference(void **state)
+{
+    (void)state;
+    int in = 4;
+    dc_model *m = model_for(1, &in);
+    dc_model_add(m, dc_layer_dropout(0.5f));
+    dc_model_add(m, dc_layer_batch_normalization());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    assert_int_equal(compile(m), DC_OK);
+    dc_tensor *x = dc_tensor_new4(2, 64, 4, 0, 0), *y = dc_tensor_new4(1, 64, 0, 0, 0);
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = 3.0f + (float)(i % 7);
+    for (int i = 0; i < 64; i++)
+        y->data[i] = (float)(i % 2);
+    dc_tensor *p1 = NULL, *p2 = NULL;
+    assert_int_equal(dc_model_predict(m, x, 16, &p1), DC_OK);
+    assert_int_equal(dc_model_predict(m, x, 16, &p2), DC_OK);
+    assert_memory_equal(p1->data, p2->data, p1->size * sizeof(float)); /* no dropout at inference */
+    dc_fit_config c = dc_fit_defaults();
+    c.verbose = 0;
+    c.epochs = 2;
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    size_t n;
+    float *params = dc_graph_params(dc_model_graph(m), &n);
+    size_t t = dc_graph_trainable_count(dc_model_graph(m));
+    /* non-trainable after trainable: moving_mean (4, padded to 16) then moving_variance */
+    assert_true(params[t] > 0.1f);           /* moving mean moved towards the data (mean 3..9) */
+    assert_true(fabsf(params[t + 16] - 1.0f) > 1e-3f); /* moving variance moved */
+    dc_tensor_free(p1);
+    dc_tensor_free(p2);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+}
+
+/* 8x8 images with a vertical or a horizontal bar: a small CNN tells them apart. */
+static void test_small_cnn_learns(void **state)
+{
+    (void)state;
+    int n = 256;
+    dc_tensor *x = dc_tensor_new4(4, n, 8, 8, 1), *y = dc_tensor_new4(1, n, 0, 0, 0);
+    dc_rng r;
+    dc_rng_seed(&r, 5);
+    for (int i = 0; i < n; i++) {
+        int cls = (int)dc_rng_below(&r, 2), pos = (int)dc_rng_below(&r, 8);
+        for (int k = 0; k < 8; k++) {
+            int row = cls ? pos : k, col = cls ? k : pos;
+            x->data[(size_t)i * 64 + (size_t)row * 8 + col] = 1.0f;
+        }
+        for (int k = 0; k < 64; k++)
+            x->data[(size_t)i * 64 + k] += 0.1f * dc_rng_normal(&r);
+        y->data[i] = (float)cls;
+    }
+    dc_model *m = model_for(3, (int[]){8, 8, 1});
+    dc_model_add(m, dc_layer_conv2d(8, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    assert_int_equal(compile(m), DC_OK);
+    dc_fit_config c = dc_fit_defaults();
+    c.verbose = 0;
+    c.epochs = 30;
+    c.batch_size = 16;
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    double res[2];
+    assert_int_equal(dc_model_evaluate(m, x, y, 32, 0, res, 2), DC_OK);
+    if (res[1] < 0.95)
+        fail_msg("accuracy %.3f after 30 epochs", res[1]);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conv_without_channel_axis),
+        cmocka_unit_test(test_kernel_larger_than_input),
+        cmocka_unit_test(test_pool_leaves_empty_output),
+        cmocka_unit_test(test_dense_after_conv_without_flatten),
+        cmocka_unit_test(test_summary_seed_003_and_batchnorm),
+        cmocka_unit_test(test_training_versus_inference),
+        cmocka_unit_test(test_small_cnn_learns),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
