@@ -40,9 +40,7 @@ For PyTorch at its best on the 2-core benchmark machine run it with
 (see bench/run_cnn.sh, which does this).
 """
 import argparse
-import gzip
 import math
-import os
 import resource
 import statistics
 import sys
@@ -53,38 +51,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def read_idx(path):
-    """Read a raw (or .gz) IDX file into a numpy uint8 array."""
-    for p in (path, path + ".gz"):
-        if os.path.exists(p):
-            opener = gzip.open if p.endswith(".gz") else open
-            with opener(p, "rb") as f:
-                raw = f.read()
-            break
-    else:
-        raise FileNotFoundError(path + "[.gz]")
-    magic = int.from_bytes(raw[0:4], "big")
-    if magic >> 8 != 0x08:  # 0x0000 08 nd: unsigned byte data
-        raise ValueError("%s: bad IDX magic 0x%08x" % (path, magic))
-    ndim = magic & 0xFF
-    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    off = 4 + 4 * ndim
-    n = int(np.prod(dims))
-    if len(raw) - off != n:
-        raise ValueError("%s: expected %d data bytes, got %d" % (path, n, len(raw) - off))
-    return np.frombuffer(raw, dtype=np.uint8, offset=off).reshape(dims)
-
-
-def load_split(data_dir, prefix):
-    """Images as (N, 1, 28, 28) float32 in [0,1] (with C = 1 this is also NHWC), labels int64."""
-    x = read_idx(os.path.join(data_dir, prefix + "-images-idx3-ubyte"))
-    y = read_idx(os.path.join(data_dir, prefix + "-labels-idx1-ubyte"))
-    if x.shape[0] != y.shape[0]:
-        raise ValueError("%s: %d images but %d labels" % (prefix, x.shape[0], y.shape[0]))
-    x = x.reshape(x.shape[0], 1, x.shape[1], x.shape[2]).astype(np.float32)
-    np.divide(x, np.float32(255.0), out=x)  # in place: no second 188 MB copy
-    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+from mnist_idx import load_split
 
 
 def flatten(x, nhwc):
@@ -207,9 +174,9 @@ def main():
     print("# %s, layout %s, batch %d, %d threads" % (args.model, "channels_last" if nhwc else "NCHW",
                                                     args.batch, args.threads), flush=True)
 
-    x_train, y_train = load_split(args.data, "train")
+    x_train, y_train = load_split(args.data, "train", (1, 28, 28))
     try:
-        x_test, y_test = load_split(args.data, "t10k")
+        x_test, y_test = load_split(args.data, "t10k", (1, 28, 28))
     except FileNotFoundError:
         x_test = y_test = None
 
