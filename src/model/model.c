@@ -220,9 +220,6 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     st = dc_graph_compile(m->g, 32, &m->rng);
     if (st != DC_OK)
         return st;
-    size_t n_params;
-    dc_graph_params(m->g, &n_params);
-    (void)n_params;
     m->opt = dc_optimizer_new(&cfg->optimizer, dc_graph_trainable_count(m->g));
     if (!m->opt) {
         dc_err_prefix("compile");
