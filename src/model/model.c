@@ -308,6 +308,21 @@ static void gather(dc_node *node, const dc_tensor *t, const int *idx, int start,
     }
 }
 
+/* Accumulates the batch just run into every metric.  Accuracies read the
+ * logits when the loss is fused; MAE / MSE need the output itself. */
+static void update_metrics(dc_model *m, const dc_run *run)
+{
+    for (int i = 0; i < m->n_metrics; i++) {
+        dc_node *src = m->metric_src;
+        if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
+            dc_graph_forward_run(m->g, m->output, run);
+            src = m->output;
+        }
+        dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, dc_node_rows(src),
+                         dc_node_cols(src));
+    }
+}
+
 /* ---- evaluate ---- */
 
 static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int count, int batch,
@@ -327,15 +342,7 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, i
         if (st != DC_OK)
             return st;
         loss_sum += (double)m->total->val[0] * b;
-        for (int i = 0; i < m->n_metrics; i++) {
-            dc_node *src = m->metric_src;
-            if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
-                dc_graph_forward_run(m->g, m->output, &run);
-                src = m->output;
-            }
-            dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, dc_node_rows(src),
-                             m->metrics[i].kind == DC_METRIC_SPARSE_ACC ? dc_node_cols(src) : dc_node_cols(src));
-        }
+        update_metrics(m, &run);
         results[0] = loss_sum / ((double)s * batch + b);
         for (int i = 0; i < m->n_metrics; i++)
             results[1 + i] = dc_metric_value(&m->metrics[i]);
@@ -445,15 +452,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
             return st;
         dc_optimizer_step(m->opt, params, grads);
         loss_sum += (double)loss * b;
-        for (int i = 0; i < m->n_metrics; i++) {
-            dc_node *src = m->metric_src;
-            if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
-                dc_graph_forward_run(m->g, m->output, &run);
-                src = m->output;
-            }
-            dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, dc_node_rows(src),
-                             dc_node_cols(src));
-        }
+        update_metrics(m, &run);
         values[0] = loss_sum / ((double)s * batch + b);
         for (int i = 0; i < m->n_metrics; i++)
             values[1 + i] = dc_metric_value(&m->metrics[i]);
