@@ -102,6 +102,16 @@ char *dc_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
     return buf;
 }
 
+char *dc_batch_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
+{
+    size_t used = (size_t)snprintf(buf, bufsize, "(None");
+    for (int i = 1; i < ndim && used < bufsize; i++)
+        used += (size_t)snprintf(buf + used, bufsize - used, ", %d", shape[i]);
+    if (used < bufsize)
+        snprintf(buf + used, bufsize - used, ")");
+    return buf;
+}
+
 void dc_u8array_free(dc_u8array *a)
 {
     if (!a)

@@ -131,6 +131,8 @@ int dc_worth_parallel(double flops);
 /* Row-major sgemm, threaded by slicing C across the OpenMP threads. */
 void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
               int ldb, float beta, float *c, int ldc);
+/* Copies the row v (cols) into every row of dst (rows x cols): a bias. */
+void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst);
 /* Adds the column sums of g (rows x cols) into acc (cols). */
 void dc_add_colsums(const float *g, size_t rows, int cols, float *acc);
 

@@ -40,11 +40,9 @@ static dc_node *view(dc_graph *g, dc_node *x, int to_2d)
 
 static dc_status rank_error(const dc_layer *l, const dc_node *x, int want)
 {
-    char sx[96] = "(None";
-    for (int i = 1; i < x->ndim; i++)
-        snprintf(sx + strlen(sx), sizeof sx - strlen(sx), ", %d", x->shape[i]);
-    strcat(sx, ")");
-    return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected %d: %s", l->name, sx, x->ndim, want,
+    char sx[96];
+    return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected %d: %s", l->name,
+                   dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim, want,
                    want == 4 ? "(batch, height, width, channels); an image without a channel axis needs a "
                                "Reshape to (height, width, 1)"
                              : "(batch, steps, channels)");

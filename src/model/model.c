@@ -37,6 +37,7 @@ struct dc_model {
     dc_metric metrics[MAX_METRICS];
     int n_metrics;
     char names[1 + MAX_METRICS][40];
+    const char *name_ptrs[1 + MAX_METRICS]; /* names[i], as the progress bar takes them */
 };
 
 dc_model *dc_sequential_new(int ndim, const int *input_shape)
@@ -208,6 +209,8 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
             return DC_ERR_NOMEM;
     m->n_metrics = 0;
     snprintf(m->names[0], sizeof m->names[0], "loss");
+    for (int i = 0; i <= MAX_METRICS; i++)
+        m->name_ptrs[i] = m->names[i];
     for (int i = 0; i < MAX_METRICS && cfg->metrics[i]; i++) {
         st = dc_metric_resolve(cfg->metrics[i], k, dc_node_cols(m->output), &m->metrics[i]);
         if (st != DC_OK) {
@@ -347,8 +350,7 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, i
         for (int i = 0; i < m->n_metrics; i++)
             results[1 + i] = dc_metric_value(&m->metrics[i]);
         if (prog)
-            dc_progress_update(prog, s + 1, (const char *const[]){m->names[0], m->names[1], m->names[2], m->names[3], m->names[4]},
-                               results, 1 + m->n_metrics, s == steps - 1);
+            dc_progress_update(prog, s + 1, m->name_ptrs, results, 1 + m->n_metrics, s == steps - 1);
     }
     return DC_OK;
 }
@@ -457,9 +459,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
         for (int i = 0; i < m->n_metrics; i++)
             values[1 + i] = dc_metric_value(&m->metrics[i]);
         if (prog && s != steps - 1)
-            dc_progress_update(prog, s + 1, (const char *const[]){m->names[0], m->names[1], m->names[2], m->names[3],
-                                                                  m->names[4]},
-                               values, 1 + m->n_metrics, 0);
+            dc_progress_update(prog, s + 1, m->name_ptrs, values, 1 + m->n_metrics, 0);
     }
     return DC_OK;
 }
@@ -597,12 +597,7 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     size_t total = 0, trainable = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
-        int s[DC_MAX_DIMS];
-        int nd = dc_node_shape(l->out, s);
-        int len = snprintf(shape, sizeof shape, "(None");
-        for (int k = 1; k < nd; k++)
-            len += snprintf(shape + len, sizeof shape - (size_t)len, ", %d", s[k]);
-        snprintf(shape + len, sizeof shape - (size_t)len, ")");
+        dc_batch_shape_str(l->out->ndim, l->out->shape, shape, sizeof shape);
         snprintf(field, sizeof field, "%s (%s)", l->name, l->cls->type);
         size_t p = layer_params(l, -1);
         total += p;

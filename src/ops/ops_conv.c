@@ -35,7 +35,7 @@ typedef struct geom {
     int oh, ow, ph, pw;   /* output, leading pads */
 } geom;
 
-static void geom_of(const dc_node *n, int kh, int kw, int f, geom *g)
+static void geom_of(const dc_node *n, int kh, int kw, int f, int dh, int dw, geom *g)
 {
     const dc_node *x = n->in[0];
     g->b = x->shape[0];
@@ -47,11 +47,20 @@ static void geom_of(const dc_node *n, int kh, int kw, int f, geom *g)
     g->f = f;
     g->sh = n->iarg[0];
     g->sw = n->iarg[1];
-    g->dh = n->iarg[3];
-    g->dw = n->iarg[4];
+    g->dh = dh;
+    g->dw = dw;
     g->oh = out_size(g->h, kh, g->sh, g->dh, n->iarg[2], &g->ph);
     g->ow = out_size(g->w, kw, g->sw, g->dw, n->iarg[2], &g->pw);
 }
+
+static void conv_geom(const dc_node *n, geom *g)
+{
+    const dc_node *k = n->in[1];
+    geom_of(n, k->shape[0], k->shape[1], k->shape[3], n->iarg[3], n->iarg[4], g);
+}
+
+/* Pooling: window iarg[3] x iarg[4], no dilation. */
+static void pool_geom(const dc_node *n, geom *g) { geom_of(n, n->iarg[3], n->iarg[4], 0, 1, 1, g); }
 
 /* Scratch is planned per batch sample; an input without a batch axis (the
  * graph API with parameters as images) is one "sample" of shape[0] images. */
@@ -110,7 +119,7 @@ static dc_status conv_infer(dc_node *n)
     if (n->iarg[3] < 1 || n->iarg[4] < 1)
         return dc_fail(DC_ERR_ARG, "conv2d: dilation %dx%d, expected >= 1", n->iarg[3], n->iarg[4]);
     geom g;
-    geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    conv_geom(n, &g);
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
     /* im2col's matrix; the direct path for small kernels needs none */
@@ -288,7 +297,7 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
     geom g;
     const dc_node *k = n->in[1];
     const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
-    geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    conv_geom(n, &g);
     if (is_small(&g)) {
         direct_forward(&g, n->in[0]->val, k->val, bias, n->val);
         return DC_OK;
@@ -296,8 +305,7 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
     int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
     im2col(&g, n->in[0]->val, n->work);
     if (bias)
-        for (int i = 0; i < m; i++)
-            memcpy(n->val + (size_t)i * g.f, bias, (size_t)g.f * sizeof(float));
+        dc_broadcast_rows(bias, (size_t)m, g.f, n->val);
     dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, bias ? 1.0f : 0.0f, n->val, g.f);
     return DC_OK;
 }
@@ -307,7 +315,7 @@ static void conv_backward(dc_node *n, const dc_run *run)
     (void)run;
     geom g;
     dc_node *x = n->in[0], *k = n->in[1];
-    geom_of(n, k->shape[0], k->shape[1], k->shape[3], &g);
+    conv_geom(n, &g);
     int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
     if (n->n_in == 3 && n->in[2]->requires_grad)
         dc_add_colsums(n->grad, (size_t)m, g.f, n->in[2]->grad);
@@ -347,27 +355,12 @@ static dc_status pool_infer(dc_node *n)
     if (n->iarg[3] < 1 || n->iarg[4] < 1)
         return dc_fail(DC_ERR_ARG, "%s: pool size %dx%d, expected >= 1", op, n->iarg[3], n->iarg[4]);
     geom g;
-    int ph = n->iarg[3], pw = n->iarg[4];
-    n->iarg[3] = n->iarg[4] = 1; /* geom_of reads dilations there; pooling has none */
-    geom_of(n, ph, pw, 0, &g);
-    n->iarg[3] = ph;
-    n->iarg[4] = pw;
+    pool_geom(n, &g);
     if ((st = set_output(n, &g, g.c, op, "pool")) != DC_OK)
         return st;
     /* argmax, as exact float indices */
     n->work_per_sample = n->iarg[5] ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
     return DC_OK;
-}
-
-static void pool_geom(const dc_node *n, geom *g)
-{
-    geom_of(n, n->iarg[3], n->iarg[4], 0, g);
-    g->dh = g->dw = 1;
-    int pad;
-    g->oh = out_size(g->h, g->kh, g->sh, 1, n->iarg[2], &pad);
-    g->ph = pad;
-    g->ow = out_size(g->w, g->kw, g->sw, 1, n->iarg[2], &pad);
-    g->pw = pad;
 }
 
 /* One output pixel: every channel at once (the inner loops run along C). */

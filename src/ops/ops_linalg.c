@@ -114,10 +114,16 @@ static dc_status dense_forward(dc_node *n, const dc_run *run)
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
     const float *b = n->n_in == 3 ? n->in[2]->val : NULL;
     if (b)
-        for (int i = 0; i < m; i++)
-            memcpy(n->val + (size_t)i * u, b, (size_t)u * sizeof(float));
+        dc_broadcast_rows(b, (size_t)m, u, n->val);
     dc_sgemm(0, 0, m, u, k, 1.0f, x->val, k, w->val, u, b ? 1.0f : 0.0f, n->val, u);
     return DC_OK;
+}
+
+/* Copies the row v (cols) into every row of dst (rows x cols): a bias. */
+void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst)
+{
+    for (size_t i = 0; i < rows; i++)
+        memcpy(dst + i * (size_t)cols, v, (size_t)cols * sizeof(float));
 }
 
 /* Adds the column sums of g (rows x cols) into acc (cols). */
