@@ -401,14 +401,19 @@ void dc_history_free(dc_history *h);
 /* The series for a key, or NULL. */
 const double *dc_history_get(const dc_history *h, const char *key);
 
+typedef struct dc_callback dc_callback;
+
 typedef struct dc_fit_config {
-    int epochs;           /* 1 */
+    int epochs;           /* 1: train until this epoch (Keras: the last epoch index, not a count) */
+    int initial_epoch;    /* 0: epoch to start from, to resume a checkpoint (see dc_model_epoch) */
     int batch_size;       /* 32 */
     int shuffle;          /* 1 */
     float validation_split; /* 0 */
     const dc_tensor *x_val, *y_val; /* validation_data, overrides validation_split */
     int verbose;          /* 1: progress bar, 2: one line per epoch, 0: silent */
     FILE *out;            /* where progress goes; NULL = stdout */
+    dc_callback *const *callbacks; /* borrowed; called in order */
+    int n_callbacks;
 } dc_fit_config;
 
 dc_fit_config dc_fit_defaults(void);
@@ -429,6 +434,173 @@ dc_status dc_model_summary(dc_model *m, FILE *out);
 size_t dc_model_param_count(dc_model *m);
 /* Borrowed access to the model's graph (after compile), for advanced use. */
 dc_graph *dc_model_graph(dc_model *m);
+
+/* ------------------------------------------------ saving and loading
+ *
+ * A model file is a safetensors file (readable by PyTorch / Hugging Face
+ * tools): every weight as an F32 tensor named "<layer>/<variable>"
+ * ("dense_1/kernel"), the optimiser's state as "optimizer/<slot>/<layer>/
+ * <variable>", and in __metadata__ the architecture as Keras-style JSON
+ * ("model_config") and the training state ("training_state": epoch,
+ * optimiser iterations, RNG state).  Every save is atomic: a temporary file
+ * beside the target is written, fsync'ed and renamed over it, so a crash or
+ * a full disk leaves the previous file intact.  Every load treats the file
+ * as untrusted: lengths, offsets, dtypes, shapes and names are all checked,
+ * and a mismatch is an error naming the tensor. */
+
+/* Saves architecture, compile configuration and weights, and with
+ * include_optimizer also the optimiser state and the training state (epoch,
+ * RNG), which is what resuming needs.  The model must be compiled. */
+dc_status dc_model_save(dc_model *m, const char *path, int include_optimizer);
+/* Loads a file written by dc_model_save: *out is a new compiled model (the
+ * caller frees it) whose predictions are bit-identical to the saved one's,
+ * with the optimiser and training state restored when the file has them. */
+dc_status dc_model_load(const char *path, dc_model **out);
+/* Weights only ("<layer>/<variable>" tensors).  load_weights checks every
+ * name, dtype and shape against the (compiled) model, and that the file has
+ * no tensor the model lacks. */
+dc_status dc_model_save_weights(dc_model *m, const char *path);
+dc_status dc_model_load_weights(dc_model *m, const char *path);
+/* Restores weights, optimiser state and training state saved with
+ * include_optimizer into a compiled model of the same architecture. */
+dc_status dc_model_load_checkpoint(dc_model *m, const char *path);
+/* The architecture (and compile configuration once compiled) as JSON in
+ * Keras' layout; *json is a new NUL-terminated string the caller frees. */
+dc_status dc_model_to_json(dc_model *m, char **json);
+/* A new uncompiled model from such JSON (len bytes; need not end in NUL).
+ * The caller frees it. */
+dc_status dc_model_from_json(const char *json, size_t len, dc_model **out);
+/* Epochs completed: counted by fit, restored by load (pass it to fit as
+ * initial_epoch to resume). */
+int dc_model_epoch(const dc_model *m);
+
+/* ---------------------------------------------- learning-rate control */
+
+/* The optimiser's current learning rate (after compile). */
+float dc_model_get_lr(const dc_model *m);
+dc_status dc_model_set_lr(dc_model *m, float lr);
+
+/* Keras' LearningRateSchedules: the learning rate as a function of the
+ * optimiser step (iterations), applied before every update. */
+typedef enum { DC_SCHEDULE_EXPONENTIAL, DC_SCHEDULE_PIECEWISE, DC_SCHEDULE_COSINE } dc_schedule_kind;
+#define DC_SCHEDULE_MAX_BOUNDARIES 16
+
+typedef struct dc_lr_schedule {
+    dc_schedule_kind kind;
+    float initial_learning_rate;       /* exponential, cosine */
+    long decay_steps;                  /* exponential, cosine (> 0) */
+    float decay_rate;                  /* exponential */
+    int staircase;                     /* exponential: floor(step / decay_steps) */
+    int n_boundaries;                  /* piecewise: values has n_boundaries + 1 */
+    long boundaries[DC_SCHEDULE_MAX_BOUNDARIES];
+    float values[DC_SCHEDULE_MAX_BOUNDARIES + 1];
+    float alpha;                       /* cosine: floor as a fraction of the initial rate */
+    float warmup_target;               /* cosine: NAN for no warmup */
+    long warmup_steps;                 /* cosine */
+} dc_lr_schedule;
+
+/* lr = initial * rate^(step / decay_steps) (floored with staircase). */
+dc_lr_schedule dc_exponential_decay(float initial_learning_rate, long decay_steps, float decay_rate, int staircase);
+/* values[0] while step <= boundaries[0], values[i] while step <= boundaries[i], then values[n]. */
+dc_lr_schedule dc_piecewise_constant_decay(int n_boundaries, const long *boundaries, const float *values);
+/* Keras' CosineDecay (alpha 0, no warmup by default: set warmup_target and
+ * warmup_steps on the result for a linear warmup first). */
+dc_lr_schedule dc_cosine_decay(float initial_learning_rate, long decay_steps, float alpha);
+/* The schedule's learning rate at an optimiser step. */
+float dc_lr_schedule_value(const dc_lr_schedule *s, long step);
+/* Uses the schedule in fit from now on (copied; NULL removes it).  Errors:
+ * DC_ERR_ARG for decay_steps <= 0, unsorted boundaries, a bad count. */
+dc_status dc_model_set_lr_schedule(dc_model *m, const dc_lr_schedule *s);
+
+/* ------------------------------------------------------------ callbacks
+ *
+ * A callback is a set of hooks fit calls, Keras' way; any hook may be NULL.
+ * Epoch and batch numbers are 0-based as in Keras.  A hook that returns an
+ * error stops fit with that error; dc_model_stop_training ends it cleanly
+ * (after the current batch's epoch ends).  logs holds the running means of
+ * the loss and metrics (epoch end: the History keys, val_ ones included). */
+typedef struct dc_logs {
+    int n;
+    const char *const *keys;
+    const double *values;
+} dc_logs;
+
+/* The value for key, or NULL. */
+const double *dc_logs_get(const dc_logs *logs, const char *key);
+
+struct dc_callback {
+    void *user; /* passed to every hook */
+    dc_status (*on_train_begin)(void *user, dc_model *m);
+    dc_status (*on_train_end)(void *user, dc_model *m, const dc_logs *logs);
+    dc_status (*on_epoch_begin)(void *user, dc_model *m, int epoch);
+    dc_status (*on_epoch_end)(void *user, dc_model *m, int epoch, const dc_logs *logs);
+    dc_status (*on_batch_begin)(void *user, dc_model *m, int batch);
+    dc_status (*on_batch_end)(void *user, dc_model *m, int batch, const dc_logs *logs);
+    void (*destroy)(void *user); /* built-ins: frees user (dc_callback_free) */
+};
+
+/* Asks fit to stop (from a callback). */
+void dc_model_stop_training(dc_model *m);
+
+/* Frees a callback made by one of the constructors below (calls destroy). */
+void dc_callback_free(dc_callback *cb);
+
+/* "auto" picks max for monitors containing "acc", min otherwise. */
+typedef enum { DC_MODE_AUTO, DC_MODE_MIN, DC_MODE_MAX } dc_monitor_mode;
+
+typedef struct dc_checkpoint_config {
+    const char *filepath;  /* may hold {epoch}, {epoch:02d}, {val_loss:.4f} ... (Python format fields) */
+    const char *monitor;   /* "val_loss" */
+    int verbose;           /* 0 */
+    int save_best_only;    /* 0 */
+    int save_weights_only; /* 0: the whole model with optimiser and training state */
+    dc_monitor_mode mode;  /* auto */
+} dc_checkpoint_config;
+
+dc_checkpoint_config dc_checkpoint_defaults(const char *filepath);
+/* ModelCheckpoint: saves at every epoch end (or when the monitor improves,
+ * with save_best_only).  NULL and a message on bad arguments. */
+dc_callback *dc_callback_model_checkpoint(const dc_checkpoint_config *cfg);
+
+typedef struct dc_early_stopping_config {
+    const char *monitor;  /* "val_loss" */
+    float min_delta;      /* 0 */
+    int patience;         /* 0 */
+    int verbose;          /* 0 */
+    dc_monitor_mode mode; /* auto */
+    double baseline;      /* NAN: none */
+    int restore_best_weights; /* 0 */
+    int start_from_epoch; /* 0 */
+} dc_early_stopping_config;
+
+dc_early_stopping_config dc_early_stopping_defaults(void);
+/* EarlyStopping, with Keras 3's rules (restore_best_weights restores the
+ * best epoch's weights when training ends). */
+dc_callback *dc_callback_early_stopping(const dc_early_stopping_config *cfg);
+
+typedef struct dc_reduce_lr_config {
+    const char *monitor;  /* "val_loss" */
+    float factor;         /* 0.1 (must be < 1) */
+    int patience;         /* 10 */
+    int verbose;          /* 0 */
+    dc_monitor_mode mode; /* auto */
+    float min_delta;      /* 1e-4 */
+    int cooldown;         /* 0 */
+    float min_lr;         /* 0 */
+} dc_reduce_lr_config;
+
+dc_reduce_lr_config dc_reduce_lr_defaults(void);
+dc_callback *dc_callback_reduce_lr_on_plateau(const dc_reduce_lr_config *cfg);
+
+/* CSVLogger: a header "epoch,<keys sorted>" then one row per epoch. */
+dc_callback *dc_callback_csv_logger(const char *filename, char separator, int append);
+/* LearningRateScheduler: at each epoch begin, lr = schedule(epoch, lr, user). */
+dc_callback *dc_callback_lr_scheduler(float (*schedule)(int epoch, float lr, void *user), void *user, int verbose);
+/* TerminateOnNaN: stops training cleanly when a batch's loss is NaN or
+ * infinite (that batch's update is not applied). */
+dc_callback *dc_callback_terminate_on_nan(void);
+
+/* ------------------------------------------------------------ runtime */
 
 /* The thread count the library will use when asked for 0 (all cores). */
 int dc_default_threads(void);

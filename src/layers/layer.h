@@ -7,6 +7,7 @@
 #define DC_LAYER_H
 
 #include "graph/graph.h"
+#include "io/json.h"
 
 #define DC_LAYER_MAX_PARAMS 4
 
@@ -17,6 +18,13 @@ typedef struct dc_layer_class {
     /* Appends the layer's ops to g with input x; sets l->out (and l->logits,
      * l->params, l->reg where they apply).  The message names the layer. */
     dc_status (*build)(dc_layer *l, dc_graph *g, dc_node *x);
+    /* Serialisation hooks (Keras' get_config / from_config): to_config
+     * writes the layer's arguments as members of the open JSON object w (the
+     * model writes "name"); from_config makes a new layer from such an object,
+     * missing keys taking Keras' defaults, and on failure returns NULL with a
+     * message naming the key. */
+    void (*to_config)(const dc_layer *l, dc_jw *w);
+    dc_layer *(*from_config)(const struct dc_layer_class *cls, const dc_json *cfg);
 } dc_layer_class;
 
 struct dc_layer {
@@ -49,5 +57,37 @@ dc_status dc_layer_finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_
  * regulariser when l1 or l2 is set; records them in the layer. */
 dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *shape, dc_init kernel_init, int use_bias,
                               dc_init bias_init, float l1, float l2, dc_node **kernel, dc_node **bias);
+
+/* to_config of a layer without arguments (Flatten, global pooling). */
+void dc_no_config(const dc_layer *l, dc_jw *w);
+
+/* Every layer class, for lookup by Keras class name (layers/registry.c). */
+extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activation, dc_class_reshape, dc_class_conv2d,
+    dc_class_conv1d, dc_class_maxpool2d, dc_class_avgpool2d, dc_class_maxpool1d, dc_class_avgpool1d, dc_class_gap2d,
+    dc_class_gmp2d, dc_class_gap1d, dc_class_gmp1d, dc_class_dropout, dc_class_bn;
+/* The class whose type is `type` ("Dense"), or NULL. */
+const dc_layer_class *dc_layer_class_find(const char *type);
+
+/* ---- config helpers (layers/layer_config.c) ----
+ * Readers leave *out unchanged when the key is absent (the default stays),
+ * and fail with "key \"units\": ..." when it has the wrong type or range. */
+dc_status dc_cfg_need(const dc_json *cfg, const char *key);
+dc_status dc_cfg_int(const dc_json *cfg, const char *key, int lo, int hi, int *out);
+dc_status dc_cfg_float(const dc_json *cfg, const char *key, float *out);
+dc_status dc_cfg_bool(const dc_json *cfg, const char *key, int *out);
+/* An integer or an array of n integers (Keras' kernel_size=3 or (3, 3)). */
+dc_status dc_cfg_ints(const dc_json *cfg, const char *key, int n, int lo, int hi, int *out);
+dc_status dc_cfg_act(const dc_json *cfg, const char *key, dc_act *out);
+dc_status dc_cfg_padding(const dc_json *cfg, const char *key, dc_padding *out);
+/* Dense / Conv arguments: activation, use_bias, kernel_initializer,
+ * bias_initializer, kernel_regularizer. */
+typedef struct dc_kernel_args {
+    dc_act *activation;
+    int *use_bias;
+    dc_init *kernel_init, *bias_init;
+    float *l1, *l2;
+} dc_kernel_args;
+dc_status dc_cfg_kernel_args(const dc_json *cfg, const dc_kernel_args *a);
+void dc_cfg_write_kernel_args(dc_jw *w, const dc_kernel_args *a);
 
 #endif

@@ -85,8 +85,56 @@ static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
 static dc_status conv2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 0); }
 static dc_status conv1d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 1); }
 
-static const dc_layer_class conv2d_class = {"Conv2D", "conv2d", conv2d_build};
-static const dc_layer_class conv1d_class = {"Conv1D", "conv1d", conv1d_build};
+static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims);
+
+static void conv_args(dc_conv_config *c, dc_kernel_args *a)
+{
+    *a = (dc_kernel_args){&c->activation, &c->use_bias, &c->kernel_initializer, &c->bias_initializer, &c->kernel_l1,
+                          &c->kernel_l2};
+}
+
+static int dims_of(const dc_layer_class *cls) { return strstr(cls->type, "1D") ? 1 : 2; }
+
+static void conv_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_conv_config c = l->cfg.conv;
+    dc_kernel_args a;
+    int dims = dims_of(l->cls);
+    conv_args(&c, &a);
+    dc_jw_int(w, "filters", c.filters);
+    dc_jw_ints(w, "kernel_size", dims, c.kernel);
+    dc_jw_ints(w, "strides", dims, c.strides);
+    dc_jw_str(w, "padding", c.padding == DC_PADDING_SAME ? "same" : "valid");
+    dc_jw_str(w, "data_format", "channels_last");
+    dc_jw_ints(w, "dilation_rate", dims, c.dilation);
+    dc_cfg_write_kernel_args(w, &a);
+}
+
+/* data_format, when given, must be channels_last: the only layout deepc has. */
+static dc_status channels_last(const dc_json *cfg)
+{
+    const dc_json *v = dc_json_get(cfg, "data_format");
+    if (v && !(v->type == DC_JSON_NULL || (v->type == DC_JSON_STRING && strcmp(v->str, "channels_last") == 0)))
+        return dc_fail(DC_ERR_UNSUPPORTED, "key \"data_format\": only \"channels_last\" is supported");
+    return DC_OK;
+}
+
+static dc_layer *conv_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    int dims = dims_of(cls);
+    dc_conv_config c = dc_conv_defaults(1, 1, 1);
+    dc_kernel_args a;
+    conv_args(&c, &a);
+    if (dc_cfg_need(cfg, "filters") || dc_cfg_need(cfg, "kernel_size") || dc_cfg_int(cfg, "filters", 1, 1 << 30, &c.filters) ||
+        dc_cfg_ints(cfg, "kernel_size", dims, 1, 1 << 20, c.kernel) || dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, c.strides) ||
+        dc_cfg_padding(cfg, "padding", &c.padding) || dc_cfg_ints(cfg, "dilation_rate", dims, 1, 1 << 20, c.dilation) ||
+        channels_last(cfg) || dc_cfg_kernel_args(cfg, &a))
+        return NULL;
+    return conv_new(cls, &c, dims);
+}
+
+const dc_layer_class dc_class_conv2d = {"Conv2D", "conv2d", conv2d_build, conv_to_config, conv_from_config};
+const dc_layer_class dc_class_conv1d = {"Conv1D", "conv1d", conv1d_build, conv_to_config, conv_from_config};
 
 static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims)
 {
@@ -105,8 +153,8 @@ static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, 
     return l;
 }
 
-dc_layer *dc_layer_conv2d_ex(const dc_conv_config *cfg) { return conv_new(&conv2d_class, cfg, 2); }
-dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg) { return conv_new(&conv1d_class, cfg, 1); }
+dc_layer *dc_layer_conv2d_ex(const dc_conv_config *cfg) { return conv_new(&dc_class_conv2d, cfg, 2); }
+dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg) { return conv_new(&dc_class_conv1d, cfg, 1); }
 
 static dc_layer *conv_named(const dc_layer_class *cls, int filters, int kh, int kw, const char *activation, int dims)
 {
@@ -120,12 +168,12 @@ static dc_layer *conv_named(const dc_layer_class *cls, int filters, int kh, int 
 
 dc_layer *dc_layer_conv2d(int filters, int kernel_h, int kernel_w, const char *activation)
 {
-    return conv_named(&conv2d_class, filters, kernel_h, kernel_w, activation, 2);
+    return conv_named(&dc_class_conv2d, filters, kernel_h, kernel_w, activation, 2);
 }
 
 dc_layer *dc_layer_conv1d(int filters, int kernel, const char *activation)
 {
-    return conv_named(&conv1d_class, filters, kernel, 1, activation, 1);
+    return conv_named(&dc_class_conv1d, filters, kernel, 1, activation, 1);
 }
 
 /* ---- pooling ---- */
@@ -150,15 +198,40 @@ static dc_status pool_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
 static dc_status pool2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return pool_build_common(l, g, x, 0); }
 static dc_status pool1d_build(dc_layer *l, dc_graph *g, dc_node *x) { return pool_build_common(l, g, x, 1); }
 
-static const dc_layer_class maxpool2d_class = {"MaxPooling2D", "max_pooling2d", pool2d_build};
-static const dc_layer_class avgpool2d_class = {"AveragePooling2D", "average_pooling2d", pool2d_build};
-static const dc_layer_class maxpool1d_class = {"MaxPooling1D", "max_pooling1d", pool1d_build};
-static const dc_layer_class avgpool1d_class = {"AveragePooling1D", "average_pooling1d", pool1d_build};
+static void pool_to_config(const dc_layer *l, dc_jw *w)
+{
+    int dims = dims_of(l->cls);
+    dc_jw_ints(w, "pool_size", dims, l->cfg.pool.pool);
+    dc_jw_ints(w, "strides", dims, l->cfg.pool.strides);
+    dc_jw_str(w, "padding", l->cfg.pool.same ? "same" : "valid");
+    dc_jw_str(w, "data_format", "channels_last");
+}
+
+static dc_layer *pool_new(int is_max, int dims, const int *pool, const int *strides, dc_padding padding);
+
+static dc_layer *pool_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    int dims = dims_of(cls), pool[2] = {2, 2}, strides[2] = {0, 0};
+    dc_padding padding = DC_PADDING_VALID;
+    const dc_json *s = dc_json_get(cfg, "strides");
+    if (dc_cfg_ints(cfg, "pool_size", dims, 1, 1 << 20, pool) || (s && s->type != DC_JSON_NULL &&
+                                                                  dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, strides)) ||
+        dc_cfg_padding(cfg, "padding", &padding) || channels_last(cfg))
+        return NULL;
+    return pool_new(strstr(cls->type, "Max") != NULL, dims, pool, strides, padding);
+}
+
+const dc_layer_class dc_class_maxpool2d = {"MaxPooling2D", "max_pooling2d", pool2d_build, pool_to_config, pool_from_config};
+const dc_layer_class dc_class_avgpool2d = {"AveragePooling2D", "average_pooling2d", pool2d_build, pool_to_config,
+                                           pool_from_config};
+const dc_layer_class dc_class_maxpool1d = {"MaxPooling1D", "max_pooling1d", pool1d_build, pool_to_config, pool_from_config};
+const dc_layer_class dc_class_avgpool1d = {"AveragePooling1D", "average_pooling1d", pool1d_build, pool_to_config,
+                                           pool_from_config};
 
 static dc_layer *pool_new(int is_max, int dims, const int *pool, const int *strides, dc_padding padding)
 {
     const dc_layer_class *cls =
-        dims == 2 ? (is_max ? &maxpool2d_class : &avgpool2d_class) : (is_max ? &maxpool1d_class : &avgpool1d_class);
+        dims == 2 ? (is_max ? &dc_class_maxpool2d : &dc_class_avgpool2d) : (is_max ? &dc_class_maxpool1d : &dc_class_avgpool1d);
     for (int i = 0; i < dims; i++)
         if (pool[i] < 1 || strides[i] < 0)
             return dc_fail_null(DC_ERR_ARG, "%s: pool_size %d and strides %d, expected >= 1", cls->type, pool[i],
@@ -199,11 +272,6 @@ static dc_status global_build(dc_layer *l, dc_graph *g, dc_node *x)
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
 
-static const dc_layer_class gap2d_class = {"GlobalAveragePooling2D", "global_average_pooling2d", global_build};
-static const dc_layer_class gmp2d_class = {"GlobalMaxPooling2D", "global_max_pooling2d", global_build};
-static const dc_layer_class gap1d_class = {"GlobalAveragePooling1D", "global_average_pooling1d", global_build};
-static const dc_layer_class gmp1d_class = {"GlobalMaxPooling1D", "global_max_pooling1d", global_build};
-
 static dc_layer *global_new(const dc_layer_class *cls, int is_max)
 {
     dc_layer *l = dc_layer_new(cls);
@@ -212,10 +280,29 @@ static dc_layer *global_new(const dc_layer_class *cls, int is_max)
     return l;
 }
 
-dc_layer *dc_layer_global_average_pooling2d(void) { return global_new(&gap2d_class, 0); }
-dc_layer *dc_layer_global_max_pooling2d(void) { return global_new(&gmp2d_class, 1); }
-dc_layer *dc_layer_global_average_pooling1d(void) { return global_new(&gap1d_class, 0); }
-dc_layer *dc_layer_global_max_pooling1d(void) { return global_new(&gmp1d_class, 1); }
+static dc_layer *global_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    const dc_json *k = dc_json_get(cfg, "keepdims");
+    if (channels_last(cfg))
+        return NULL;
+    if (k && !(k->type == DC_JSON_BOOL && !k->boolean))
+        return dc_fail_null(DC_ERR_UNSUPPORTED, "key \"keepdims\": only false is supported");
+    return global_new(cls, strstr(cls->type, "Max") != NULL);
+}
+
+const dc_layer_class dc_class_gap2d = {"GlobalAveragePooling2D", "global_average_pooling2d", global_build, dc_no_config,
+                                       global_from_config};
+const dc_layer_class dc_class_gmp2d = {"GlobalMaxPooling2D", "global_max_pooling2d", global_build, dc_no_config,
+                                       global_from_config};
+const dc_layer_class dc_class_gap1d = {"GlobalAveragePooling1D", "global_average_pooling1d", global_build, dc_no_config,
+                                       global_from_config};
+const dc_layer_class dc_class_gmp1d = {"GlobalMaxPooling1D", "global_max_pooling1d", global_build, dc_no_config,
+                                       global_from_config};
+
+dc_layer *dc_layer_global_average_pooling2d(void) { return global_new(&dc_class_gap2d, 0); }
+dc_layer *dc_layer_global_max_pooling2d(void) { return global_new(&dc_class_gmp2d, 1); }
+dc_layer *dc_layer_global_average_pooling1d(void) { return global_new(&dc_class_gap1d, 0); }
+dc_layer *dc_layer_global_max_pooling1d(void) { return global_new(&dc_class_gmp1d, 1); }
 
 /* ---- Dropout ---- */
 
@@ -225,13 +312,24 @@ static dc_status dropout_build(dc_layer *l, dc_graph *g, dc_node *x)
     return l->out ? DC_OK : DC_ERR_ARG;
 }
 
-static const dc_layer_class dropout_class = {"Dropout", "dropout", dropout_build};
+static void dropout_to_config(const dc_layer *l, dc_jw *w) { dc_jw_float(w, "rate", l->cfg.dropout.rate); }
+
+static dc_layer *dropout_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    float rate = 0.0f;
+    (void)cls;
+    if (dc_cfg_need(cfg, "rate") || dc_cfg_float(cfg, "rate", &rate))
+        return NULL;
+    return dc_layer_dropout(rate);
+}
+
+const dc_layer_class dc_class_dropout = {"Dropout", "dropout", dropout_build, dropout_to_config, dropout_from_config};
 
 dc_layer *dc_layer_dropout(float rate)
 {
     if (!(rate >= 0.0f && rate < 1.0f))
         return dc_fail_null(DC_ERR_ARG, "Dropout: rate %g, expected 0 <= rate < 1", (double)rate);
-    dc_layer *l = dc_layer_new(&dropout_class);
+    dc_layer *l = dc_layer_new(&dc_class_dropout);
     if (l)
         l->cfg.dropout.rate = rate;
     return l;
@@ -257,14 +355,32 @@ static dc_status bn_build(dc_layer *l, dc_graph *g, dc_node *x)
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
 
-static const dc_layer_class bn_class = {"BatchNormalization", "batch_normalization", bn_build};
+static void bn_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_int(w, "axis", -1);
+    dc_jw_float(w, "momentum", l->cfg.bn.momentum);
+    dc_jw_float(w, "epsilon", l->cfg.bn.epsilon);
+}
+
+static dc_layer *bn_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    float momentum = 0.99f, epsilon = 1e-3f;
+    int axis = -1;
+    (void)cls;
+    if (dc_cfg_int(cfg, "axis", -1, -1, &axis) || dc_cfg_float(cfg, "momentum", &momentum) ||
+        dc_cfg_float(cfg, "epsilon", &epsilon))
+        return NULL;
+    return dc_layer_batch_normalization_ex(momentum, epsilon);
+}
+
+const dc_layer_class dc_class_bn = {"BatchNormalization", "batch_normalization", bn_build, bn_to_config, bn_from_config};
 
 dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon)
 {
     if (!(momentum >= 0.0f && momentum <= 1.0f) || !(epsilon > 0.0f))
         return dc_fail_null(DC_ERR_ARG, "BatchNormalization: momentum %g (expected 0..1), epsilon %g (expected > 0)",
                             (double)momentum, (double)epsilon);
-    dc_layer *l = dc_layer_new(&bn_class);
+    dc_layer *l = dc_layer_new(&dc_class_bn);
     if (l) {
         l->cfg.bn.momentum = momentum;
         l->cfg.bn.epsilon = epsilon;

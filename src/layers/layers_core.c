@@ -117,7 +117,33 @@ static dc_status dense_build(dc_layer *l, dc_graph *g, dc_node *x)
     return dc_layer_finish_activation(l, g, pre, c->activation);
 }
 
-static const dc_layer_class dense_class = {"Dense", "dense", dense_build};
+static void dense_args(dc_dense_config *c, dc_kernel_args *a)
+{
+    *a = (dc_kernel_args){&c->activation, &c->use_bias, &c->kernel_initializer, &c->bias_initializer, &c->kernel_l1,
+                          &c->kernel_l2};
+}
+
+static void dense_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_dense_config c = l->cfg.dense;
+    dc_kernel_args a;
+    dense_args(&c, &a);
+    dc_jw_int(w, "units", c.units);
+    dc_cfg_write_kernel_args(w, &a);
+}
+
+static dc_layer *dense_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    dc_dense_config c = dc_dense_defaults(1);
+    dc_kernel_args a;
+    dense_args(&c, &a);
+    if (dc_cfg_need(cfg, "units") || dc_cfg_int(cfg, "units", 1, 1 << 30, &c.units) || dc_cfg_kernel_args(cfg, &a))
+        return NULL;
+    return dc_layer_dense_ex(&c);
+}
+
+const dc_layer_class dc_class_dense = {"Dense", "dense", dense_build, dense_to_config, dense_from_config};
 
 dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
 {
@@ -125,7 +151,7 @@ dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
         return dc_fail_null(DC_ERR_ARG, "Dense: units is %d, expected >= 1", cfg->units);
     if ((unsigned)cfg->activation >= DC_ACT_COUNT)
         return dc_fail_null(DC_ERR_ARG, "Dense: unknown activation %d", (int)cfg->activation);
-    dc_layer *l = dc_layer_new(&dense_class);
+    dc_layer *l = dc_layer_new(&dc_class_dense);
     if (l)
         l->cfg.dense = *cfg;
     return l;
@@ -151,9 +177,23 @@ static dc_status flatten_build(dc_layer *l, dc_graph *g, dc_node *x)
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
 
-static const dc_layer_class flatten_class = {"Flatten", "flatten", flatten_build};
+/* For layers without arguments. */
+void dc_no_config(const dc_layer *l, dc_jw *w)
+{
+    (void)l;
+    (void)w;
+}
 
-dc_layer *dc_layer_flatten(void) { return dc_layer_new(&flatten_class); }
+static dc_layer *flatten_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    (void)cfg;
+    return dc_layer_flatten();
+}
+
+const dc_layer_class dc_class_flatten = {"Flatten", "flatten", flatten_build, dc_no_config, flatten_from_config};
+
+dc_layer *dc_layer_flatten(void) { return dc_layer_new(&dc_class_flatten); }
 
 /* ---- Activation ---- */
 
@@ -162,7 +202,19 @@ static dc_status activation_build(dc_layer *l, dc_graph *g, dc_node *x)
     return dc_layer_finish_activation(l, g, x, l->cfg.activation);
 }
 
-static const dc_layer_class activation_class = {"Activation", "activation", activation_build};
+static void activation_to_config(const dc_layer *l, dc_jw *w) { dc_jw_str(w, "activation", dc_act_name(l->cfg.activation)); }
+
+static dc_layer *activation_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    dc_act a = DC_ACT_LINEAR;
+    if (dc_cfg_need(cfg, "activation") || dc_cfg_act(cfg, "activation", &a))
+        return NULL;
+    return dc_layer_activation(dc_act_name(a));
+}
+
+const dc_layer_class dc_class_activation = {"Activation", "activation", activation_build, activation_to_config,
+                                            activation_from_config};
 
 dc_layer *dc_layer_activation(const char *activation)
 {
@@ -171,7 +223,7 @@ dc_layer *dc_layer_activation(const char *activation)
         dc_err_prefix("Activation");
         return NULL;
     }
-    dc_layer *l = dc_layer_new(&activation_class);
+    dc_layer *l = dc_layer_new(&dc_class_activation);
     if (l)
         l->cfg.activation = a;
     return l;
@@ -185,13 +237,30 @@ static dc_status reshape_build(dc_layer *l, dc_graph *g, dc_node *x)
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
 
-static const dc_layer_class reshape_class = {"Reshape", "reshape", reshape_build};
+static void reshape_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_ints(w, "target_shape", l->cfg.reshape.ndim, l->cfg.reshape.shape);
+}
+
+static dc_layer *reshape_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    const dc_json *t = dc_json_get(cfg, "target_shape");
+    int shape[DC_MAX_DIMS];
+    if (!t || t->type != DC_JSON_ARRAY || t->len < 1 || t->len >= DC_MAX_DIMS)
+        return dc_fail_null(DC_ERR_FORMAT, "key \"target_shape\" must be an array of 1 to %d integers", DC_MAX_DIMS - 1);
+    if (dc_cfg_ints(cfg, "target_shape", (int)t->len, 1, 1 << 30, shape))
+        return NULL;
+    return dc_layer_reshape((int)t->len, shape);
+}
+
+const dc_layer_class dc_class_reshape = {"Reshape", "reshape", reshape_build, reshape_to_config, reshape_from_config};
 
 dc_layer *dc_layer_reshape(int ndim, const int *shape)
 {
     if (ndim < 1 || ndim >= DC_MAX_DIMS)
         return dc_fail_null(DC_ERR_ARG, "Reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
-    dc_layer *l = dc_layer_new(&reshape_class);
+    dc_layer *l = dc_layer_new(&dc_class_reshape);
     if (l) {
         l->cfg.reshape.ndim = ndim;
         memcpy(l->cfg.reshape.shape, shape, (size_t)ndim * sizeof(int));

@@ -15,31 +15,6 @@
 #include <cblas.h>
 #include <string.h>
 
-#define MAX_METRICS 4
-
-struct dc_model {
-    int in_ndim;
-    int in_shape[DC_MAX_DIMS];
-    dc_layer **layers;
-    int n_layers, cap_layers;
-    dc_rng rng;
-    uint64_t seed;
-    int threads;
-
-    dc_graph *g;
-    dc_node *input, *output, *target, *loss, *total;
-    dc_node *metric_src; /* output, or logits when the loss is fused */
-    int metric_on_logits;
-    int built, compiled;
-
-    dc_loss_kind loss_kind; /* as the user asked */
-    dc_optimizer *opt;
-    dc_metric metrics[MAX_METRICS];
-    int n_metrics;
-    char names[1 + MAX_METRICS][40];
-    const char *name_ptrs[1 + MAX_METRICS]; /* names[i], as the progress bar takes them */
-};
-
 dc_model *dc_sequential_new(int ndim, const int *input_shape)
 {
     char buf[96];
@@ -122,8 +97,7 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
     return DC_OK;
 }
 
-/* Builds input -> layers -> output (no loss); used by summary and compile. */
-static dc_status build(dc_model *m)
+dc_status dc_model_build(dc_model *m)
 {
     if (m->built)
         return DC_OK;
@@ -155,7 +129,7 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
 {
     if (m->compiled)
         return dc_fail(DC_ERR_STATE, "compile: the model is already compiled");
-    dc_status st = build(m);
+    dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
     dc_layer *last = m->layers[m->n_layers - 1];
@@ -380,7 +354,7 @@ dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y,
 dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out)
 {
     *out = NULL;
-    dc_status st = build(m);
+    dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
     if (!m->compiled)
@@ -429,29 +403,41 @@ dc_fit_config dc_fit_defaults(void)
 }
 
 static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, int n_train, int batch, int *perm,
-                           int epoch, dc_progress *prog, double *values)
+                           int epoch, const dc_fit_config *cfg, dc_progress *prog, double *values)
 {
     dc_run run = {.training = 1, .rng = &m->rng};
     float *params = dc_graph_params(m->g, NULL), *grads = dc_graph_grads(m->g, NULL);
     int steps = (n_train + batch - 1) / batch;
     double loss_sum = 0;
+    dc_logs logs = {1 + m->n_metrics, m->name_ptrs, values};
     for (int i = 0; i < m->n_metrics; i++)
         dc_metric_reset(&m->metrics[i]);
-    for (int s = 0; s < steps; s++) {
+    for (int s = 0; s < steps && !m->stop_training; s++) {
         int b = s == steps - 1 ? n_train - s * batch : batch;
+        dc_status st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_BEGIN, s, NULL);
+        if (st != DC_OK)
+            return st;
         dc_graph_set_batch(m->g, b);
         gather(m->input, x, perm, s * batch, b);
         gather(m->target, y, perm, s * batch, b);
-        dc_status st = dc_graph_forward_run(m->g, m->total, &run);
-        if (st != DC_OK)
+        if ((st = dc_graph_forward_run(m->g, m->total, &run)) != DC_OK)
             return st;
         float loss = m->total->val[0];
-        if (!isfinite(loss))
+        if (!isfinite(loss)) {
+            /* No update from a non-finite loss; TerminateOnNaN may end training cleanly. */
+            values[0] = loss;
+            if ((st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_END, s, &logs)) != DC_OK)
+                return st;
+            if (m->stop_training)
+                return DC_OK;
             return dc_fail(DC_ERR_NAN, "fit: loss is %s at epoch %d, batch %d; training stopped (try a lower "
                                        "learning rate, or check the data for NaN or infinite values)",
                            isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
+        }
         if ((st = dc_graph_backward_run(m->g, m->total, &run)) != DC_OK)
             return st;
+        if (m->has_schedule)
+            dc_optimizer_set_lr(m->opt, dc_lr_schedule_value(&m->schedule, dc_optimizer_iterations(m->opt)));
         dc_optimizer_step(m->opt, params, grads);
         loss_sum += (double)loss * b;
         update_metrics(m, &run);
@@ -460,6 +446,8 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
             values[1 + i] = dc_metric_value(&m->metrics[i]);
         if (prog && s != steps - 1)
             dc_progress_update(prog, s + 1, m->name_ptrs, values, 1 + m->n_metrics, 0);
+        if ((st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_END, s, &logs)) != DC_OK)
+            return st;
     }
     return DC_OK;
 }
@@ -475,8 +463,14 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     dc_status st = check_xy(m, "fit", x, y);
     if (st != DC_OK)
         return st;
-    if (cfg.epochs < 0 || cfg.batch_size < 0)
-        return dc_fail(DC_ERR_ARG, "fit: epochs %d and batch_size %d must not be negative", cfg.epochs, cfg.batch_size);
+    if (cfg.epochs < 0 || cfg.batch_size < 0 || cfg.initial_epoch < 0)
+        return dc_fail(DC_ERR_ARG, "fit: epochs %d, initial_epoch %d and batch_size %d must not be negative", cfg.epochs,
+                       cfg.initial_epoch, cfg.batch_size);
+    if (cfg.n_callbacks < 0 || (cfg.n_callbacks > 0 && !cfg.callbacks))
+        return dc_fail(DC_ERR_ARG, "fit: %d callbacks but the callbacks array is NULL", cfg.n_callbacks);
+    for (int i = 0; i < cfg.n_callbacks; i++)
+        if (!cfg.callbacks[i])
+            return dc_fail(DC_ERR_ARG, "fit: callbacks[%d] is NULL (did its constructor fail?)", i);
     if (!(cfg.validation_split >= 0.0f && cfg.validation_split < 1.0f))
         return dc_fail(DC_ERR_ARG, "fit: validation_split %g, expected 0 <= split < 1", (double)cfg.validation_split);
     if (cfg.x_val && (st = check_xy(m, "fit (validation_data)", cfg.x_val, cfg.y_val)) != DC_OK)
@@ -518,10 +512,15 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         free(perm);
         return DC_ERR_NOMEM;
     }
-    for (int i = 0; i < n_train; i++)
-        perm[i] = i;
     double values[2 * (1 + MAX_METRICS)];
-    for (int epoch = 1; epoch <= cfg.epochs && st == DC_OK; epoch++) {
+    dc_logs logs = {n_keys, keys, values};
+    m->stop_training = 0;
+    st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_TRAIN_BEGIN, 0, NULL);
+    for (int epoch = cfg.initial_epoch + 1; epoch <= cfg.epochs && st == DC_OK && !m->stop_training; epoch++) {
+        /* A fresh permutation each epoch: the order depends only on the RNG
+         * state, so a run resumed from a checkpoint shuffles the same way. */
+        for (int i = 0; i < n_train; i++)
+            perm[i] = i;
         if (cfg.shuffle)
             for (int i = n_train - 1; i > 0; i--) {
                 int j = (int)dc_rng_below(&m->rng, (uint32_t)i + 1), t = perm[i];
@@ -531,14 +530,22 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         dc_progress prog;
         dc_progress_epoch(out, cfg.verbose, epoch, cfg.epochs);
         dc_progress_begin(&prog, out, cfg.verbose, (n_train + batch - 1) / batch);
-        st = fit_epoch(m, x, y, n_train, batch, perm, epoch, cfg.verbose ? &prog : NULL, values);
+        st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_EPOCH_BEGIN, epoch - 1, NULL);
+        if (st == DC_OK)
+            st = fit_epoch(m, x, y, n_train, batch, perm, epoch, &cfg, cfg.verbose ? &prog : NULL, values);
         if (st == DC_OK && n_val)
             st = run_eval(m, xv, yv, val_start, n_val, eval_batch, NULL, values + 1 + m->n_metrics);
         if (st == DC_OK) {
             dc_progress_update(&prog, prog.target, keys, values, n_keys, 1);
             st = dc_history_append(h, values);
         }
+        if (st == DC_OK) {
+            m->epoch = epoch;
+            st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_EPOCH_END, epoch - 1, &logs);
+        }
     }
+    if (st == DC_OK)
+        st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_TRAIN_END, 0, h->epochs ? &logs : NULL);
     free(perm);
     if (st != DC_OK || !history)
         dc_history_free(h);
@@ -561,7 +568,7 @@ static size_t layer_params(const dc_layer *l, int which)
 
 size_t dc_model_param_count(dc_model *m)
 {
-    if (build(m) != DC_OK)
+    if (dc_model_build(m) != DC_OK)
         return 0;
     size_t n = 0;
     for (int i = 0; i < m->n_layers; i++)
@@ -585,7 +592,7 @@ static const char *with_commas(size_t v, char *buf, size_t size)
 
 dc_status dc_model_summary(dc_model *m, FILE *out)
 {
-    dc_status st = build(m);
+    dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
     char rule[66], dbl[66], field[96], shape[96], num[32];

@@ -55,4 +55,63 @@ void dc_progress_epoch(FILE *out, int verbose, int epoch, int epochs);
 dc_history *dc_history_new(int n_keys, const char *const *keys);
 dc_status dc_history_append(dc_history *h, const double *values);
 
+/* ---- callbacks (callbacks.c) ---- */
+
+typedef enum {
+    DC_CB_TRAIN_BEGIN,
+    DC_CB_TRAIN_END,
+    DC_CB_EPOCH_BEGIN,
+    DC_CB_EPOCH_END,
+    DC_CB_BATCH_BEGIN,
+    DC_CB_BATCH_END,
+} dc_cb_event;
+
+/* Calls the hook for `ev` of every callback in order; the first error wins. */
+dc_status dc_callbacks_run(dc_callback *const *cbs, int n, dc_model *m, dc_cb_event ev, int index, const dc_logs *logs);
+/* Python's pattern.format(epoch=epoch, **logs) for {name} and {name:spec}
+ * fields with specs like 02d, .4f (ModelCheckpoint's filepath). */
+dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs, char *out, size_t size);
+
+/* ---- the model (model.c; saved and loaded by io/model_io.c) ---- */
+
+#define MAX_METRICS 4
+
+struct dc_model {
+    int in_ndim;
+    int in_shape[DC_MAX_DIMS];
+    dc_layer **layers;
+    int n_layers, cap_layers;
+    dc_rng rng;
+    uint64_t seed;
+    int threads;
+
+    dc_graph *g;
+    dc_node *input, *output, *target, *loss, *total;
+    dc_node *metric_src; /* output, or logits when the loss is fused */
+    int metric_on_logits;
+    int built, compiled;
+
+    dc_loss_kind loss_kind; /* as the user asked */
+    dc_optimizer *opt;
+    dc_metric metrics[MAX_METRICS];
+    int n_metrics;
+    char names[1 + MAX_METRICS][40];
+    const char *name_ptrs[1 + MAX_METRICS]; /* names[i], as the progress bar takes them */
+
+    int epoch;              /* epochs completed (fit, or restored by load) */
+    int stop_training;      /* set by a callback: fit ends after this batch / epoch */
+    int has_schedule;
+    dc_lr_schedule schedule; /* learning rate per optimiser step, when has_schedule */
+};
+
+/* Builds input -> layers -> output (no loss); used by summary and compile. */
+dc_status dc_model_build(dc_model *m);
+
+/* Loads a model file held in memory (io/model_io.c); `where` names it in
+ * messages; models planning more than max_sample_floats activation floats
+ * per sample are refused before anything is allocated (the fuzzers set a
+ * small limit). */
+dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_sample_floats,
+                               dc_model **out);
+
 #endif

@@ -8,7 +8,7 @@
  * correction is folded into the step size (Keras), RMSprop and Adagrad take
  * epsilon inside the square root (Keras 3).
  */
-#include "core/core.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <omp.h>
@@ -86,6 +86,28 @@ void dc_optimizer_free(dc_optimizer *o)
 void dc_optimizer_set_lr(dc_optimizer *o, float lr) { o->cfg.learning_rate = lr; }
 float dc_optimizer_get_lr(const dc_optimizer *o) { return o->cfg.learning_rate; }
 long dc_optimizer_iterations(const dc_optimizer *o) { return o->iterations; }
+
+const dc_optimizer_config *dc_optimizer_config_of(const dc_optimizer *o) { return &o->cfg; }
+void dc_optimizer_set_iterations(dc_optimizer *o, long iterations) { o->iterations = iterations; }
+
+int dc_optimizer_slot_count(const dc_optimizer *o)
+{
+    switch (o->cfg.kind) {
+    case DC_OPT_SGD: return o->cfg.momentum != 0.0f;
+    case DC_OPT_ADAM:
+    case DC_OPT_ADAMW: return 2;
+    default: return 1;
+    }
+}
+
+const char *dc_optimizer_slot_name(const dc_optimizer *o, int slot)
+{
+    if (o->cfg.kind == DC_OPT_ADAM || o->cfg.kind == DC_OPT_ADAMW)
+        return slot ? "velocity" : "momentum";
+    return o->cfg.kind == DC_OPT_SGD ? "momentum" : o->cfg.kind == DC_OPT_RMSPROP ? "velocity" : "accumulator";
+}
+
+float *dc_optimizer_slot(dc_optimizer *o, int slot) { return slot ? o->v : o->m; }
 
 /* Each kernel updates w[0..n) in one vectorisable loop. */
 static void sgd_kernel(float *restrict w, const float *restrict g, size_t n, float lr)

@@ -1,0 +1,752 @@
+/*
+ * model_io.c - a model as Keras-style JSON, and whole models, weights and
+ * checkpoints as safetensors files.
+ *
+ * Saving: the architecture JSON comes from each layer class's to_config
+ * hook; the weights are the parameter nodes of the compiled graph, each
+ * written straight from the flat parameter buffer; the optimiser's slots are
+ * written per trainable parameter.  Loading reads the whole file, parses and
+ * checks it (safetensors.c), rebuilds the layers with their from_config
+ * hooks, builds the graph (shapes only, no buffers yet), checks every weight
+ * the model needs against the file by name, dtype and shape - which also
+ * bounds the parameter memory by the file's size - and only then compiles
+ * (allocates) and copies the values in.
+ */
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "model/model.h"
+#include "optim/optim.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MODEL_FORMAT "deepc"
+#define MAX_FILE_BYTES ((size_t)SIZE_MAX / 2)
+/* Activations planned per sample, in floats, above which a loaded model is
+ * refused (it would need more than 32 GiB at fit's batch of 32). */
+#define DEFAULT_MAX_SAMPLE_FLOATS ((size_t)1 << 28)
+
+/* ---- architecture JSON ---- */
+
+static const char *const opt_classes[DC_OPT_COUNT] = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"};
+
+static void write_schedule(dc_jw *w, const dc_lr_schedule *s)
+{
+    static const char *const names[] = {"ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay"};
+    dc_jw_object(w, "learning_rate");
+    dc_jw_str(w, "module", "keras.optimizers.schedules");
+    dc_jw_str(w, "class_name", names[s->kind]);
+    dc_jw_object(w, "config");
+    if (s->kind == DC_SCHEDULE_PIECEWISE) {
+        dc_jw_array(w, "boundaries");
+        for (int i = 0; i < s->n_boundaries; i++)
+            dc_jw_int(w, NULL, s->boundaries[i]);
+        dc_jw_end(w);
+        dc_jw_array(w, "values");
+        for (int i = 0; i <= s->n_boundaries; i++)
+            dc_jw_float(w, NULL, s->values[i]);
+        dc_jw_end(w);
+    } else {
+        dc_jw_float(w, "initial_learning_rate", s->initial_learning_rate);
+        dc_jw_int(w, "decay_steps", s->decay_steps);
+        if (s->kind == DC_SCHEDULE_EXPONENTIAL) {
+            dc_jw_float(w, "decay_rate", s->decay_rate);
+            dc_jw_bool(w, "staircase", s->staircase);
+        } else {
+            dc_jw_float(w, "alpha", s->alpha);
+            if (isnan(s->warmup_target))
+                dc_jw_null(w, "warmup_target");
+            else
+                dc_jw_float(w, "warmup_target", s->warmup_target);
+            dc_jw_int(w, "warmup_steps", s->warmup_steps);
+        }
+    }
+    dc_jw_end(w);
+    dc_jw_end(w);
+}
+
+static void write_compile_config(dc_jw *w, const dc_model *m)
+{
+    const dc_optimizer_config *o = dc_optimizer_config_of(m->opt);
+    dc_jw_object(w, "compile_config");
+    dc_jw_object(w, "optimizer");
+    dc_jw_str(w, "class_name", opt_classes[o->kind]);
+    dc_jw_object(w, "config");
+    if (m->has_schedule)
+        write_schedule(w, &m->schedule);
+    else
+        dc_jw_float(w, "learning_rate", o->learning_rate);
+    dc_jw_float(w, "momentum", o->momentum);
+    dc_jw_bool(w, "nesterov", o->nesterov);
+    dc_jw_float(w, "beta_1", o->beta_1);
+    dc_jw_float(w, "beta_2", o->beta_2);
+    dc_jw_float(w, "epsilon", o->epsilon);
+    dc_jw_float(w, "rho", o->rho);
+    dc_jw_float(w, "initial_accumulator_value", o->initial_accumulator_value);
+    dc_jw_float(w, "weight_decay", o->weight_decay);
+    dc_jw_end(w);
+    dc_jw_end(w);
+    dc_jw_str(w, "loss", dc_loss_name(m->loss_kind));
+    dc_jw_array(w, "metrics");
+    for (int i = 0; i < m->n_metrics; i++)
+        dc_jw_str(w, NULL, m->names[1 + i]);
+    dc_jw_end(w);
+    dc_jw_end(w);
+}
+
+dc_status dc_model_to_json(dc_model *m, char **json)
+{
+    *json = NULL;
+    dc_jw w;
+    dc_jw_init(&w);
+    dc_jw_object(&w, NULL);
+    dc_jw_str(&w, "class_name", "Sequential");
+    dc_jw_object(&w, "config");
+    dc_jw_str(&w, "name", "sequential");
+    dc_jw_array(&w, "layers");
+    dc_jw_object(&w, NULL);
+    dc_jw_str(&w, "class_name", "InputLayer");
+    dc_jw_object(&w, "config");
+    dc_jw_array(&w, "batch_shape");
+    dc_jw_null(&w, NULL);
+    for (int i = 0; i < m->in_ndim; i++)
+        dc_jw_int(&w, NULL, m->in_shape[i]);
+    dc_jw_end(&w);
+    dc_jw_str(&w, "dtype", "float32");
+    dc_jw_str(&w, "name", "input_layer");
+    dc_jw_end(&w);
+    dc_jw_end(&w);
+    for (int i = 0; i < m->n_layers; i++) {
+        const dc_layer *l = m->layers[i];
+        dc_jw_object(&w, NULL);
+        dc_jw_str(&w, "class_name", l->cls->type);
+        dc_jw_object(&w, "config");
+        dc_jw_str(&w, "name", l->name);
+        dc_jw_bool(&w, "trainable", 1);
+        dc_jw_str(&w, "dtype", "float32");
+        l->cls->to_config(l, &w);
+        dc_jw_end(&w);
+        dc_jw_end(&w);
+    }
+    dc_jw_end(&w);
+    dc_jw_end(&w);
+    if (m->compiled)
+        write_compile_config(&w, m);
+    dc_jw_str(&w, "deepc_version", DC_VERSION);
+    dc_jw_end(&w);
+    *json = dc_jw_take(&w, NULL);
+    return *json ? DC_OK : DC_ERR_NOMEM;
+}
+
+static dc_status input_shape(const dc_json *layers, int *ndim, int *shape)
+{
+    const dc_json *first = layers->len ? &layers->items[0] : NULL;
+    const dc_json *cn = dc_json_get(first, "class_name"), *cfg = dc_json_get(first, "config");
+    const dc_json *bs = dc_json_get(cfg, "batch_shape");
+    if (!bs)
+        bs = dc_json_get(cfg, "batch_input_shape"); /* Keras 2 */
+    if (!cn || cn->type != DC_JSON_STRING || strcmp(cn->str, "InputLayer") != 0 || !bs)
+        return dc_fail(DC_ERR_FORMAT, "layer 0 must be an InputLayer with a batch_shape");
+    if (bs->type != DC_JSON_ARRAY || bs->len < 2 || bs->len > DC_MAX_DIMS || bs->items[0].type != DC_JSON_NULL)
+        return dc_fail(DC_ERR_FORMAT, "InputLayer: batch_shape must be [null, d1, ...] with 1 to %d dimensions",
+                       DC_MAX_DIMS - 1);
+    *ndim = (int)bs->len - 1;
+    for (int i = 0; i < *ndim; i++) {
+        if (!dc_json_is_int(&bs->items[i + 1], 1, INT32_MAX))
+            return dc_fail(DC_ERR_FORMAT, "InputLayer: batch_shape[%d] must be a positive integer", i + 1);
+        shape[i] = (int)bs->items[i + 1].num;
+    }
+    if (dc_shape_size(*ndim, shape) == 0 || dc_shape_size(*ndim, shape) > (size_t)INT32_MAX)
+        return dc_fail(DC_ERR_FORMAT, "InputLayer: batch_shape holds more than %d values per sample", INT32_MAX);
+    return DC_OK;
+}
+
+/* Layer names become weight names: printable, short, unique. */
+static dc_status set_name(dc_model *m, dc_layer *l, const dc_json *cfg)
+{
+    const dc_json *v = dc_json_get(cfg, "name");
+    if (!v)
+        return DC_OK;
+    if (v->type != DC_JSON_STRING || v->len < 1 || v->len >= sizeof l->name)
+        return dc_fail(DC_ERR_FORMAT, "key \"name\" must be a string of 1 to %zu characters", sizeof l->name - 1);
+    for (size_t i = 0; i < v->len; i++) {
+        char c = v->str[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.'))
+            return dc_fail(DC_ERR_FORMAT, "key \"name\": \"%s\" may hold only letters, digits, '_', '-' and '.'", v->str);
+    }
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i] != l && strcmp(m->layers[i]->name, v->str) == 0)
+            return dc_fail(DC_ERR_FORMAT, "key \"name\": \"%s\" is also the name of layer %d", v->str, i + 1);
+    memcpy(l->name, v->str, v->len + 1);
+    return DC_OK;
+}
+
+static dc_status add_layer(dc_model *m, const dc_json *item, int index)
+{
+    const dc_json *cn = dc_json_get(item, "class_name"), *cfg = dc_json_get(item, "config");
+    if (!cn || cn->type != DC_JSON_STRING)
+        return dc_fail(DC_ERR_FORMAT, "layer %d: missing \"class_name\"", index);
+    const dc_layer_class *cls = dc_layer_class_find(cn->str);
+    if (!cls)
+        return dc_fail(DC_ERR_UNSUPPORTED, "layer %d: unknown layer class \"%.64s\"", index, cn->str);
+    if (!cfg || cfg->type != DC_JSON_OBJECT)
+        return dc_fail(DC_ERR_FORMAT, "layer %d (%s): missing \"config\" object", index, cls->type);
+    dc_layer *l = cls->from_config(cls, cfg);
+    dc_status st = l ? DC_OK : DC_ERR_FORMAT;
+    if (st == DC_OK && (st = dc_model_add(m, l)) == DC_OK)
+        st = set_name(m, l, cfg);
+    if (st != DC_OK) {
+        char where[96];
+        snprintf(where, sizeof where, "layer %d (%s)", index, cls->type);
+        dc_err_prefix(where);
+    }
+    return st;
+}
+
+static dc_status from_tree(const dc_json *root, dc_model **out)
+{
+    *out = NULL;
+    const dc_json *cn = dc_json_get(root, "class_name"), *cfg = dc_json_get(root, "config");
+    const dc_json *layers = dc_json_get(cfg, "layers");
+    if (!cn || cn->type != DC_JSON_STRING || strcmp(cn->str, "Sequential") != 0)
+        return dc_fail(DC_ERR_UNSUPPORTED, "model JSON: class_name must be \"Sequential\"");
+    if (!layers || layers->type != DC_JSON_ARRAY)
+        return dc_fail(DC_ERR_FORMAT, "model JSON: config.layers must be an array");
+    int ndim = 0, shape[DC_MAX_DIMS] = {0};
+    dc_status st = input_shape(layers, &ndim, shape);
+    if (st != DC_OK) {
+        dc_err_prefix("model JSON");
+        return st;
+    }
+    dc_model *m = dc_sequential_new(ndim, shape);
+    if (!m)
+        return DC_ERR_NOMEM;
+    for (size_t i = 1; i < layers->len && st == DC_OK; i++)
+        st = add_layer(m, &layers->items[i], (int)i);
+    if (st == DC_OK && m->n_layers == 0)
+        st = dc_fail(DC_ERR_FORMAT, "model JSON: no layers after the InputLayer");
+    if (st != DC_OK) {
+        if (strncmp(dc_errmsg(), "model JSON", 10) != 0)
+            dc_err_prefix("model JSON");
+        dc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DC_OK;
+}
+
+dc_status dc_model_from_json(const char *json, size_t len, dc_model **out)
+{
+    dc_json *root;
+    if (!out)
+        return dc_fail(DC_ERR_ARG, "dc_model_from_json: out is NULL");
+    *out = NULL;
+    if (!json)
+        return dc_fail(DC_ERR_ARG, "dc_model_from_json: json is NULL");
+    dc_status st = dc_json_parse(json, len, "model JSON", &root);
+    if (st != DC_OK)
+        return st;
+    st = from_tree(root, out);
+    dc_json_free(root);
+    return st;
+}
+
+/* ---- compile configuration ---- */
+
+static dc_status read_schedule(const dc_json *v, dc_lr_schedule *s)
+{
+    static const char *const names[] = {"ExponentialDecay", "PiecewiseConstantDecay", "CosineDecay"};
+    const dc_json *cn = dc_json_get(v, "class_name"), *c = dc_json_get(v, "config");
+    int kind = -1;
+    for (int i = 0; cn && cn->type == DC_JSON_STRING && i < 3; i++)
+        if (strcmp(cn->str, names[i]) == 0)
+            kind = i;
+    if (kind < 0 || !c || c->type != DC_JSON_OBJECT)
+        return dc_fail(DC_ERR_FORMAT, "learning_rate: expected a number or an ExponentialDecay, "
+                                      "PiecewiseConstantDecay or CosineDecay schedule");
+    int steps = 1, warm = 0;
+    memset(s, 0, sizeof *s);
+    s->kind = (dc_schedule_kind)kind;
+    s->warmup_target = NAN;
+    if (kind == DC_SCHEDULE_PIECEWISE) {
+        const dc_json *b = dc_json_get(c, "boundaries"), *vals = dc_json_get(c, "values");
+        if (!b || !vals || b->type != DC_JSON_ARRAY || vals->type != DC_JSON_ARRAY || b->len > DC_SCHEDULE_MAX_BOUNDARIES ||
+            vals->len != b->len + 1)
+            return dc_fail(DC_ERR_FORMAT, "PiecewiseConstantDecay: boundaries (at most %d) and values (one more)",
+                           DC_SCHEDULE_MAX_BOUNDARIES);
+        s->n_boundaries = (int)b->len;
+        for (size_t i = 0; i < vals->len; i++) {
+            if ((i < b->len && !dc_json_is_int(&b->items[i], 0, 9e15)) || vals->items[i].type != DC_JSON_NUMBER)
+                return dc_fail(DC_ERR_FORMAT, "PiecewiseConstantDecay: boundaries must be integers, values numbers");
+            if (i < b->len)
+                s->boundaries[i] = (long)b->items[i].num;
+            s->values[i] = (float)vals->items[i].num;
+        }
+        return DC_OK;
+    }
+    const dc_json *wt = dc_json_get(c, "warmup_target");
+    dc_status st = dc_cfg_float(c, "initial_learning_rate", &s->initial_learning_rate);
+    if (st == DC_OK)
+        st = dc_cfg_int(c, "decay_steps", 1, INT32_MAX, &steps);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "decay_rate", &s->decay_rate);
+    if (st == DC_OK)
+        st = dc_cfg_bool(c, "staircase", &s->staircase);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "alpha", &s->alpha);
+    if (st == DC_OK)
+        st = dc_cfg_int(c, "warmup_steps", 0, INT32_MAX, &warm);
+    if (st == DC_OK && wt && wt->type != DC_JSON_NULL)
+        st = dc_cfg_float(c, "warmup_target", &s->warmup_target);
+    s->decay_steps = steps;
+    s->warmup_steps = warm;
+    if (st != DC_OK)
+        dc_err_prefix(names[kind]);
+    return st;
+}
+
+static dc_status read_optimizer(const dc_json *v, dc_optimizer_config *o, dc_lr_schedule *s, int *has_schedule)
+{
+    const dc_json *cn = dc_json_get(v, "class_name"), *c = dc_json_get(v, "config");
+    int kind = -1;
+    for (int i = 0; cn && cn->type == DC_JSON_STRING && i < DC_OPT_COUNT; i++)
+        if (strcmp(cn->str, opt_classes[i]) == 0)
+            kind = i;
+    if (kind < 0)
+        return dc_fail(DC_ERR_FORMAT, "optimizer: class_name must be SGD, Adam, AdamW, RMSprop or Adagrad");
+    *o = dc_optimizer_defaults((dc_opt_kind)kind);
+    const dc_json *lr = dc_json_get(c, "learning_rate");
+    dc_status st = DC_OK;
+    *has_schedule = lr && lr->type == DC_JSON_OBJECT;
+    if (*has_schedule)
+        st = read_schedule(lr, s);
+    else
+        st = dc_cfg_float(c, "learning_rate", &o->learning_rate);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "momentum", &o->momentum);
+    if (st == DC_OK)
+        st = dc_cfg_bool(c, "nesterov", &o->nesterov);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "beta_1", &o->beta_1);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "beta_2", &o->beta_2);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "epsilon", &o->epsilon);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "rho", &o->rho);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "initial_accumulator_value", &o->initial_accumulator_value);
+    if (st == DC_OK)
+        st = dc_cfg_float(c, "weight_decay", &o->weight_decay);
+    if (st != DC_OK)
+        dc_err_prefix("optimizer");
+    return st;
+}
+
+static dc_status compile_from_tree(dc_model *m, const dc_json *cc)
+{
+    dc_compile_config cfg;
+    dc_lr_schedule sched;
+    int has_schedule = 0;
+    memset(&cfg, 0, sizeof cfg);
+    const dc_json *loss = dc_json_get(cc, "loss"), *metrics = dc_json_get(cc, "metrics");
+    dc_status st = read_optimizer(dc_json_get(cc, "optimizer"), &cfg.optimizer, &sched, &has_schedule);
+    if (st == DC_OK && (!loss || loss->type != DC_JSON_STRING))
+        st = dc_fail(DC_ERR_FORMAT, "loss must be a string");
+    int k = 0;
+    while (st == DC_OK && k < DC_LOSS_COUNT && strcmp(dc_loss_name((dc_loss_kind)k), loss->str) != 0)
+        k++;
+    cfg.loss = (dc_loss_kind)k;
+    if (st == DC_OK && k == DC_LOSS_COUNT)
+        st = dc_loss_parse(loss->str, &cfg.loss);
+    if (st == DC_OK && metrics && (metrics->type != DC_JSON_ARRAY || metrics->len > 4))
+        st = dc_fail(DC_ERR_FORMAT, "metrics must be an array of at most 4 names");
+    for (size_t i = 0; st == DC_OK && metrics && i < metrics->len; i++) {
+        if (metrics->items[i].type != DC_JSON_STRING)
+            st = dc_fail(DC_ERR_FORMAT, "metrics[%zu] must be a string", i);
+        cfg.metrics[i] = metrics->items[i].str;
+    }
+    if (st == DC_OK)
+        st = dc_model_compile_ex(m, &cfg);
+    if (st == DC_OK && has_schedule)
+        st = dc_model_set_lr_schedule(m, &sched);
+    if (st != DC_OK)
+        dc_err_prefix("compile_config");
+    return st;
+}
+
+/* ---- weights ---- */
+
+/* The tensors a save writes: weights, then (with slots) optimiser slots. */
+typedef struct entries {
+    dc_st_entry *e;
+    char (*names)[160];
+    size_t n;
+} entries;
+
+static void entries_free(entries *es)
+{
+    free(es->e);
+    free(es->names);
+}
+
+static size_t param_count(const dc_model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        n += (size_t)m->layers[i]->n_params;
+    return n;
+}
+
+static dc_status collect(dc_model *m, int with_slots, entries *es)
+{
+    size_t np = param_count(m), slots = with_slots ? (size_t)dc_optimizer_slot_count(m->opt) : 0;
+    es->n = 0;
+    es->e = dc_calloc(np * (1 + slots) + 1, sizeof *es->e);
+    es->names = dc_calloc(np * (1 + slots) + 1, sizeof *es->names);
+    if (!es->e || !es->names) {
+        entries_free(es);
+        return DC_ERR_NOMEM;
+    }
+    float *params = dc_graph_params(m->g, NULL);
+    for (size_t s = 0; s <= slots; s++)
+        for (int i = 0; i < m->n_layers; i++)
+            for (int j = 0; j < m->layers[i]->n_params; j++) {
+                const dc_node *p = m->layers[i]->params[j];
+                if (s && !p->trainable)
+                    continue;
+                dc_st_entry *e = &es->e[es->n];
+                if (s)
+                    snprintf(es->names[es->n], sizeof es->names[0], "optimizer/%s/%s",
+                             dc_optimizer_slot_name(m->opt, (int)s - 1), p->name);
+                else
+                    snprintf(es->names[es->n], sizeof es->names[0], "%s", p->name);
+                e->name = es->names[es->n];
+                e->ndim = p->ndim;
+                e->shape = p->shape;
+                e->data = (s ? dc_optimizer_slot(m->opt, (int)s - 1) : params) + p->param_offset;
+                es->n++;
+            }
+    return DC_OK;
+}
+
+/* Checks the file's tensor `name` against the shape the model expects. */
+static dc_status check_tensor(const dc_st_file *f, const char *path, const char *name, int ndim, const int *shape,
+                              const dc_st_tensor **out)
+{
+    char want[96], got[160] = "(";
+    const dc_st_tensor *t = dc_st_find(f, name);
+    *out = t;
+    if (!t)
+        return dc_fail(DC_ERR_VERIFY, "%s: the model's weight \"%s\" %s is missing from the file", path, name,
+                       dc_shape_str(ndim, shape, want, sizeof want));
+    if (strcmp(t->dtype, "F32") != 0)
+        return dc_fail(DC_ERR_VERIFY, "%s: tensor \"%s\" has dtype %s, the model needs F32", path, name, t->dtype);
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == (uint64_t)shape[i];
+    if (!same) {
+        for (int i = 0; i < t->ndim; i++) {
+            size_t used = strlen(got);
+            snprintf(got + used, sizeof got - used, i ? ", %llu" : "%llu", (unsigned long long)t->shape[i]);
+        }
+        strncat(got, t->ndim == 1 ? ",)" : ")", sizeof got - strlen(got) - 1);
+        return dc_fail(DC_ERR_SHAPE, "%s: tensor \"%s\" has shape %s, the model's weight is %s", path, name, got,
+                       dc_shape_str(ndim, shape, want, sizeof want));
+    }
+    return DC_OK;
+}
+
+/* Every weight present with the right dtype and shape, and no stray
+ * weights (optimizer/ tensors are the optimiser's business). */
+static dc_status check_weights(dc_model *m, const dc_st_file *f, const char *path)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < m->layers[i]->n_params; j++) {
+            const dc_node *p = m->layers[i]->params[j];
+            const dc_st_tensor *t;
+            dc_status st = check_tensor(f, path, p->name, p->ndim, p->shape, &t);
+            if (st != DC_OK)
+                return st;
+        }
+    for (size_t i = 0; i < f->n; i++) {
+        const char *name = f->tensors[i].name;
+        if (strncmp(name, "optimizer/", 10) == 0)
+            continue;
+        int found = 0;
+        for (int l = 0; l < m->n_layers && !found; l++)
+            for (int j = 0; j < m->layers[l]->n_params && !found; j++)
+                found = strcmp(m->layers[l]->params[j]->name, name) == 0;
+        if (!found)
+            return dc_fail(DC_ERR_VERIFY, "%s: the file has a tensor \"%.100s\" that the model lacks (a different "
+                                          "architecture?)",
+                           path, name);
+    }
+    return DC_OK;
+}
+
+static void copy_weights(dc_model *m, const dc_st_file *f)
+{
+    float *params = dc_graph_params(m->g, NULL);
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < m->layers[i]->n_params; j++) {
+            const dc_node *p = m->layers[i]->params[j];
+            const dc_st_tensor *t = dc_st_find(f, p->name);
+            memcpy(params + p->param_offset, t->data, (size_t)(t->end - t->begin));
+        }
+}
+
+/* ---- training state ---- */
+
+static dc_status write_state(dc_model *m, char **out)
+{
+    dc_jw w;
+    char seed[32];
+    dc_jw_init(&w);
+    dc_jw_object(&w, NULL);
+    dc_jw_int(&w, "epoch", m->epoch);
+    dc_jw_int(&w, "iterations", dc_optimizer_iterations(m->opt));
+    dc_jw_array(&w, "rng");
+    for (int i = 0; i < 4; i++)
+        dc_jw_int(&w, NULL, m->rng.s[i]);
+    dc_jw_end(&w);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)m->seed);
+    dc_jw_str(&w, "seed", seed);
+    dc_jw_end(&w);
+    *out = dc_jw_take(&w, NULL);
+    return *out ? DC_OK : DC_ERR_NOMEM;
+}
+
+/* Restores the optimiser slots and the training state from a checked file. */
+static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
+{
+    const char *text = dc_st_meta(f, "training_state");
+    if (!text)
+        return dc_fail(DC_ERR_VERIFY, "%s: no training_state in the file's metadata (saved without the optimizer?)", path);
+    dc_json *root;
+    dc_status st = dc_json_parse(text, strlen(text), "training_state", &root);
+    if (st != DC_OK) {
+        dc_err_prefix(path);
+        return st;
+    }
+    const dc_json *rng = dc_json_get(root, "rng"), *it = dc_json_get(root, "iterations");
+    int epoch = 0;
+    st = dc_cfg_int(root, "epoch", 0, INT32_MAX, &epoch);
+    if (st == DC_OK && (!dc_json_is_int(it, 0, 9e15) || !rng || rng->type != DC_JSON_ARRAY || rng->len != 4))
+        st = dc_fail(DC_ERR_FORMAT, "training_state needs integer iterations and rng [4 integers]");
+    uint32_t s[4] = {0};
+    for (int i = 0; st == DC_OK && i < 4; i++) {
+        if (!dc_json_is_int(&rng->items[i], 0, 4294967295.0))
+            st = dc_fail(DC_ERR_FORMAT, "training_state: rng[%d] is not a 32-bit unsigned integer", i);
+        else
+            s[i] = (uint32_t)rng->items[i].num;
+    }
+    if (st == DC_OK && !(s[0] | s[1] | s[2] | s[3]))
+        st = dc_fail(DC_ERR_FORMAT, "training_state: rng state is all zero");
+    /* The optimiser slots, checked like the weights. */
+    int slots = dc_optimizer_slot_count(m->opt);
+    for (int k = 0; st == DC_OK && k < slots; k++)
+        for (int i = 0; st == DC_OK && i < m->n_layers; i++)
+            for (int j = 0; st == DC_OK && j < m->layers[i]->n_params; j++) {
+                const dc_node *p = m->layers[i]->params[j];
+                char name[160];
+                const dc_st_tensor *t;
+                if (!p->trainable)
+                    continue;
+                snprintf(name, sizeof name, "optimizer/%s/%s", dc_optimizer_slot_name(m->opt, k), p->name);
+                st = check_tensor(f, path, name, p->ndim, p->shape, &t);
+                if (st == DC_OK)
+                    memcpy(dc_optimizer_slot(m->opt, k) + p->param_offset, t->data, (size_t)(t->end - t->begin));
+            }
+    if (st == DC_OK) {
+        m->epoch = epoch;
+        memcpy(m->rng.s, s, sizeof s);
+        dc_optimizer_set_iterations(m->opt, (long)it->num);
+    } else if (strncmp(dc_errmsg(), path, strlen(path)) != 0) {
+        dc_err_prefix(path);
+    }
+    dc_json_free(root);
+    return st;
+}
+
+/* ---- files ---- */
+
+static dc_status need_compiled(const dc_model *m, const char *what)
+{
+    if (!m)
+        return dc_fail(DC_ERR_ARG, "%s: model is NULL", what);
+    return m->compiled ? DC_OK
+                       : dc_fail(DC_ERR_STATE, "%s: the model is not compiled; compile it first (compile creates the "
+                                               "weights)",
+                                 what);
+}
+
+static dc_status save(dc_model *m, const char *path, int with_config, int with_optimizer)
+{
+    entries es;
+    char *config = NULL, *state = NULL;
+    dc_status st = collect(m, with_optimizer, &es);
+    if (st != DC_OK)
+        return st;
+    if (with_config)
+        st = dc_model_to_json(m, &config);
+    if (st == DC_OK && with_optimizer)
+        st = write_state(m, &state);
+    if (st == DC_OK) {
+        const char *meta[] = {"format", MODEL_FORMAT, "deepc_version", DC_VERSION, "model_config", config,
+                              "training_state", state};
+        size_t n_meta = with_optimizer ? 4 : with_config ? 3 : 2;
+        st = dc_st_write(path, es.e, es.n, meta, n_meta);
+    }
+    free(config);
+    free(state);
+    entries_free(&es);
+    return st;
+}
+
+dc_status dc_model_save(dc_model *m, const char *path, int include_optimizer)
+{
+    dc_status st = need_compiled(m, "save");
+    return st != DC_OK ? st : save(m, path, 1, include_optimizer);
+}
+
+dc_status dc_model_save_weights(dc_model *m, const char *path)
+{
+    dc_status st = need_compiled(m, "save_weights");
+    return st != DC_OK ? st : save(m, path, 0, 0);
+}
+
+/* Reads and checks path; *buf and *f are the caller's to free. */
+static dc_status open_file(const char *path, uint8_t **buf, dc_st_file **f)
+{
+    size_t len;
+    *f = NULL;
+    if (!path)
+        return dc_fail(DC_ERR_ARG, "load: path is NULL");
+    dc_status st = dc_file_read_all(path, MAX_FILE_BYTES, buf, &len);
+    if (st == DC_OK && (st = dc_st_parse(*buf, len, path, f)) != DC_OK) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return st;
+}
+
+dc_status dc_model_load_weights(dc_model *m, const char *path)
+{
+    uint8_t *buf;
+    dc_st_file *f;
+    dc_status st = need_compiled(m, "load_weights");
+    if (st == DC_OK && (st = open_file(path, &buf, &f)) == DC_OK) {
+        if ((st = check_weights(m, f, path)) == DC_OK)
+            copy_weights(m, f);
+        dc_st_free(f);
+        free(buf);
+    }
+    return st;
+}
+
+dc_status dc_model_load_checkpoint(dc_model *m, const char *path)
+{
+    uint8_t *buf;
+    dc_st_file *f;
+    dc_status st = need_compiled(m, "load_checkpoint");
+    if (st == DC_OK && (st = open_file(path, &buf, &f)) == DC_OK) {
+        /* Check everything before changing anything. */
+        float *params = dc_graph_params(m->g, NULL);
+        size_t count;
+        dc_graph_params(m->g, &count);
+        float *backup = dc_malloc(count * sizeof *backup);
+        st = backup ? check_weights(m, f, path) : DC_ERR_NOMEM;
+        if (st == DC_OK) {
+            memcpy(backup, params, count * sizeof *backup);
+            copy_weights(m, f);
+            if ((st = read_state(m, f, path)) != DC_OK)
+                memcpy(params, backup, count * sizeof *backup);
+        }
+        free(backup);
+        dc_st_free(f);
+        free(buf);
+    }
+    return st;
+}
+
+/* Planned activation floats per sample: what compile will allocate per
+ * batch row, for values, gradients and scratch. */
+static size_t sample_floats(const dc_graph *g)
+{
+    size_t n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const dc_node *d = g->nodes[i];
+        size_t v = d->batched ? dc_node_sample_size(d) : 0;
+        n += 2 * v + d->work_per_sample + d->work_fixed;
+    }
+    return n;
+}
+
+dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_sample_floats,
+                               dc_model **out)
+{
+    dc_st_file *f;
+    dc_json *root = NULL;
+    dc_model *m = NULL;
+    *out = NULL;
+    dc_status st = dc_st_parse(buf, len, where, &f);
+    if (st != DC_OK)
+        return st;
+    const char *config = dc_st_meta(f, "model_config");
+    if (!config)
+        st = dc_fail(DC_ERR_FORMAT, "%s: no model_config in the file's metadata (a weights-only file? use "
+                                    "dc_model_load_weights)",
+                     where);
+    if (st == DC_OK && (st = dc_json_parse(config, strlen(config), "model_config", &root)) == DC_OK)
+        st = from_tree(root, &m);
+    if (st == DC_OK)
+        st = dc_model_build(m);
+    if (st == DC_OK && sample_floats(m->g) > max_sample_floats)
+        st = dc_fail(DC_ERR_RANGE, "model needs %zu floats of activations per sample, more than the %zu a loaded model "
+                                   "may plan",
+                     sample_floats(m->g), max_sample_floats);
+    if (st == DC_OK)
+        st = check_weights(m, f, where);
+    const dc_json *cc = dc_json_get(root, "compile_config");
+    if (st == DC_OK && !cc)
+        st = dc_fail(DC_ERR_FORMAT, "model_config has no compile_config");
+    if (st == DC_OK)
+        st = compile_from_tree(m, cc);
+    if (st == DC_OK) {
+        copy_weights(m, f);
+        if (dc_st_meta(f, "training_state"))
+            st = read_state(m, f, where);
+    }
+    if (st != DC_OK && strncmp(dc_errmsg(), where, strlen(where)) != 0)
+        dc_err_prefix(where);
+    dc_json_free(root);
+    dc_st_free(f);
+    if (st != DC_OK) {
+        dc_model_free(m);
+        return st;
+    }
+    *out = m;
+    return DC_OK;
+}
+
+dc_status dc_model_load(const char *path, dc_model **out)
+{
+    uint8_t *buf;
+    size_t len;
+    if (!out)
+        return dc_fail(DC_ERR_ARG, "load: out is NULL");
+    *out = NULL;
+    if (!path)
+        return dc_fail(DC_ERR_ARG, "load: path is NULL");
+    dc_status st = dc_file_read_all(path, MAX_FILE_BYTES, &buf, &len);
+    if (st != DC_OK)
+        return st;
+    st = dc_model_load_buffer(buf, len, path, DEFAULT_MAX_SAMPLE_FLOATS, out);
+    free(buf);
+    return st;
+}
+
+int dc_model_epoch(const dc_model *m) { return m->epoch; }

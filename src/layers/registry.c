@@ -1,0 +1,22 @@
+/*
+ * registry.c - every layer class, so a saved model's "class_name" finds the
+ * class that rebuilds it.  A new layer kind adds its class here.
+ */
+#include "layers/layer.h"
+
+#include <string.h>
+
+static const dc_layer_class *const classes[] = {
+    &dc_class_dense,     &dc_class_flatten,   &dc_class_activation, &dc_class_reshape, &dc_class_conv2d,
+    &dc_class_conv1d,    &dc_class_maxpool2d, &dc_class_avgpool2d,  &dc_class_maxpool1d, &dc_class_avgpool1d,
+    &dc_class_gap2d,     &dc_class_gmp2d,     &dc_class_gap1d,      &dc_class_gmp1d,   &dc_class_dropout,
+    &dc_class_bn,
+};
+
+const dc_layer_class *dc_layer_class_find(const char *type)
+{
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+        if (strcmp(classes[i]->type, type) == 0)
+            return classes[i];
+    return NULL;
+}
