@@ -105,6 +105,10 @@ dc_status dc_file_write_atomic(const char *path, const void *const *parts, const
         free(tmp);
         return st;
     }
+    /* mkstemp makes the file private (0600); keep the mode of the file being
+     * replaced, or give a new one the usual 0644. */
+    struct stat sb;
+    fchmod(fd, stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644);
     const char *step = "write";
     int failed = 0;
     for (int i = 0; i < n && !failed; i++)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# fuzz/build.sh - builds the libFuzzer targets with clang, ASan and UBSan.
+#   fuzz/build.sh [OUT]          build every fuzz/fuzz_*.c into OUT (build-fuzz)
+#   fuzz/build.sh OUT run T S    then run target T for S seconds on its corpus
+# The corpus in fuzz/corpus/T is only read; new inputs go to OUT/corpus-T.
+# The normal build replays the committed corpora with gcc (ctest fuzz_replay_*).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-build-fuzz}
+mkdir -p "$OUT/obj"
+BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-openmp
+BLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-openmp
+CFLAGS=(-std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -I"$BLAS_INC" -fopenmp=libgomp
+        -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+objs=()
+for src in $(find src -name '*.c' | sort); do
+    obj="$OUT/obj/$(echo "$src" | tr / _).o"
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+        clang "${CFLAGS[@]}" -c "$src" -o "$obj"
+    fi
+    objs+=("$obj")
+done
+for t in fuzz/fuzz_*.c; do
+    name=$(basename "$t" .c)
+    clang "${CFLAGS[@]}" -fsanitize=fuzzer "$t" "${objs[@]}" -o "$OUT/$name" \
+        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas -lz -lm -lgomp
+done
+echo "fuzz targets in $OUT: $(cd "$OUT" && ls fuzz_* | tr '\n' ' ')"
+if [ "${2:-}" = run ]; then
+    t=$3 secs=${4:-600}
+    mkdir -p "$OUT/corpus-$t"
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$OUT/$t" -max_total_time="$secs" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 "$OUT/corpus-$t" "fuzz/corpus/$t"
+fi

@@ -1,0 +1,80 @@
+/*
+ * make_corpus.c - writes the deepc-made seeds of the fuzz corpora: one small
+ * model of every layer kind and every optimiser, saved as a whole model
+ * (fuzz_model, fuzz_safetensors) and as JSON (fuzz_json).  Run from the
+ * repository root: build/make_fuzz_corpus fuzz/corpus
+ */
+#include "deepc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int save(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss)
+{
+    char path[512];
+    const char *metrics[] = {"accuracy"};
+    if (dc_model_compile(m, optimizer, loss, metrics, strcmp(loss, "mse") ? 1 : 0) != DC_OK)
+        return fprintf(stderr, "%s: %s\n", name, dc_errmsg()), 1;
+    snprintf(path, sizeof path, "%s/fuzz_model/%s.safetensors", dir, name);
+    if (dc_model_save(m, path, 1) != DC_OK)
+        return fprintf(stderr, "%s\n", dc_errmsg()), 1;
+    snprintf(path, sizeof path, "%s/fuzz_safetensors/%s.safetensors", dir, name);
+    if (dc_model_save_weights(m, path) != DC_OK)
+        return fprintf(stderr, "%s\n", dc_errmsg()), 1;
+    char *json;
+    if (dc_model_to_json(m, &json) != DC_OK)
+        return 1;
+    snprintf(path, sizeof path, "%s/fuzz_json/%s.json", dir, name);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return 1;
+    fputs(json, fp);
+    fclose(fp);
+    free(json);
+    dc_model_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "fuzz/corpus";
+    int bad = 0;
+    dc_model *m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(4, "relu"));
+    dc_model_add(m, dc_layer_dropout(0.25f));
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    bad |= save(m, dir, "mlp_adam", "adam", "sparse_categorical_crossentropy");
+
+    m = dc_sequential_new(1, (int[]){2});
+    dc_dense_config dc = dc_dense_defaults(2);
+    dc.kernel_l2 = 0.01f;
+    dc.kernel_initializer = dc_init_make(DC_INIT_RANDOM_NORMAL);
+    dc_model_add(m, dc_layer_dense_ex(&dc));
+    dc_model_add(m, dc_layer_batch_normalization());
+    dc_model_add(m, dc_layer_activation("tanh"));
+    dc_model_add(m, dc_layer_dense(1, NULL));
+    bad |= save(m, dir, "mlp_rmsprop_bn", "rmsprop", "mse");
+
+    m = dc_sequential_new(3, (int[]){5, 5, 1});
+    dc_model_add(m, dc_layer_conv2d(2, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    bad |= save(m, dir, "cnn_sgd", "sgd", "sparse_categorical_crossentropy");
+
+    m = dc_sequential_new(2, (int[]){6, 2});
+    dc_model_add(m, dc_layer_conv1d(2, 2, "relu"));
+    dc_model_add(m, dc_layer_average_pooling1d(2));
+    dc_model_add(m, dc_layer_global_max_pooling1d());
+    dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+    bad |= save(m, dir, "conv1d_adagrad", "adagrad", "binary_crossentropy");
+
+    m = dc_sequential_new(1, (int[]){8});
+    dc_model_add(m, dc_layer_reshape(3, (int[]){2, 2, 2}));
+    dc_model_add(m, dc_layer_average_pooling2d(1, 1));
+    dc_model_add(m, dc_layer_global_average_pooling2d());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    bad |= save(m, dir, "reshape_adamw", "adamw", "categorical_crossentropy");
+    return bad;
+}

@@ -1,0 +1,115 @@
+/*
+ * iotest.h - helpers shared by test_io.c and test_callbacks.c: a scratch
+ * folder per test, small models, and data.  Header-only (static) so the
+ * test glob stays one executable per test file.
+ */
+#ifndef DC_IOTEST_H
+#define DC_IOTEST_H
+
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A new empty folder under /tmp; rm_dir removes it and its files. */
+static inline char *make_dir(void)
+{
+    static char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/deepc_test_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return dir;
+}
+
+static inline int count_files(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static inline void rm_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+static inline char *join(const char *dir, const char *name)
+{
+    static char path[4][512];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s/%s", dir, name);
+    return p;
+}
+
+/* n samples of `features` values in [-1, 1) and integer labels below `classes`. */
+static inline void random_data(int n, int features, int classes, uint64_t seed, dc_tensor **x, dc_tensor **y)
+{
+    dc_rng r;
+    dc_rng_seed(&r, seed);
+    *x = dc_tensor_new4(2, n, features, 0, 0);
+    *y = dc_tensor_new4(1, n, 0, 0, 0);
+    for (size_t i = 0; i < (*x)->size; i++)
+        (*x)->data[i] = 2.0f * dc_rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < n; i++) {
+        float s = (*x)->data[(size_t)i * (size_t)features];
+        (*y)->data[i] = (float)((int)((s + 1.0f) * 0.5f * (float)classes) % classes);
+    }
+}
+
+/* Dense(16, relu) -> BatchNormalization -> Dropout(0.3) -> Dense(classes, softmax), compiled with Adam. */
+static inline dc_model *small_classifier(int features, int classes, uint64_t seed)
+{
+    dc_model *m = dc_sequential_new(1, &features);
+    assert_non_null(m);
+    dc_model_set_seed(m, seed);
+    dc_model_set_threads(m, 1);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(16, "relu")), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_batch_normalization()), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dropout(0.3f)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(classes, "softmax")), DC_OK);
+    const char *metrics[] = {"accuracy"};
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1), DC_OK);
+    return m;
+}
+
+static inline dc_fit_config quiet_fit(int epochs, int batch)
+{
+    dc_fit_config c = dc_fit_defaults();
+    c.epochs = epochs;
+    c.batch_size = batch;
+    c.verbose = 0;
+    return c;
+}
+
+/* Asserts that two models predict exactly the same floats on x. */
+static inline void assert_same_predictions(dc_model *a, dc_model *b, const dc_tensor *x)
+{
+    dc_tensor *pa, *pb;
+    assert_int_equal(dc_model_predict(a, x, 7, &pa), DC_OK);
+    assert_int_equal(dc_model_predict(b, x, 7, &pb), DC_OK);
+    assert_int_equal(pa->size, pb->size);
+    assert_memory_equal(pa->data, pb->data, pa->size * sizeof(float));
+    dc_tensor_free(pa);
+    dc_tensor_free(pb);
+}
+
+#endif
