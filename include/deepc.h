@@ -564,7 +564,7 @@ dc_callback *dc_callback_model_checkpoint(const dc_checkpoint_config *cfg);
 
 typedef struct dc_early_stopping_config {
     const char *monitor;  /* "val_loss" */
-    float min_delta;      /* 0 */
+    double min_delta;     /* 0 */
     int patience;         /* 0 */
     int verbose;          /* 0 */
     dc_monitor_mode mode; /* auto */
@@ -584,7 +584,7 @@ typedef struct dc_reduce_lr_config {
     int patience;         /* 10 */
     int verbose;          /* 0 */
     dc_monitor_mode mode; /* auto */
-    float min_delta;      /* 1e-4 */
+    double min_delta;     /* 1e-4 */
     int cooldown;         /* 0 */
     float min_lr;         /* 0 */
 } dc_reduce_lr_config;

@@ -392,7 +392,7 @@ dc_reduce_lr_config dc_reduce_lr_defaults(void)
     c.monitor = "val_loss";
     c.factor = 0.1f;
     c.patience = 10;
-    c.min_delta = 1e-4f;
+    c.min_delta = 1e-4;
     return c;
 }
 
