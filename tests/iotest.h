@@ -112,4 +112,15 @@ static inline void assert_same_predictions(dc_model *a, dc_model *b, const dc_te
     dc_tensor_free(pb);
 }
 
+/* Sets every parameter to v; the first parameter's value. */
+static inline void fill_params(dc_model *m, float v)
+{
+    size_t n;
+    float *p = dc_graph_params(dc_model_graph(m), &n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = v;
+}
+
+static inline float first_param(dc_model *m) { return dc_graph_params(dc_model_graph(m), NULL)[0]; }
+
 #endif

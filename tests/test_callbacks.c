@@ -16,16 +16,6 @@ static const char *const log_keys[] = {"loss", "val_loss"};
 
 static dc_logs logs_of(double *values) { return (dc_logs){2, log_keys, values}; }
 
-static void fill_params(dc_model *m, float v)
-{
-    size_t n;
-    float *p = dc_graph_params(dc_model_graph(m), &n);
-    for (size_t i = 0; i < n; i++)
-        p[i] = v;
-}
-
-static float first_param(dc_model *m) { return dc_graph_params(dc_model_graph(m), NULL)[0]; }
-
 static int exists(const char *path)
 {
     struct stat sb;

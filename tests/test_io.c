@@ -349,16 +349,6 @@ static void test_hostile_model_json(void **state)
 
 /* ---- atomic saves ---- */
 
-static void fill_params(dc_model *m, float v)
-{
-    size_t n;
-    float *p = dc_graph_params(dc_model_graph(m), &n);
-    for (size_t i = 0; i < n; i++)
-        p[i] = v;
-}
-
-static float first_param(dc_model *m) { return dc_graph_params(dc_model_graph(m), NULL)[0]; }
-
 static void test_full_disk_keeps_previous_file(void **state)
 {
     (void)state;
