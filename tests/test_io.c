@@ -65,12 +65,15 @@ static dc_model *kind_model(int which)
                          dc_layer_dense(3, "softmax")};
         return with_layers(l, 7, "adagrad");
     }
-    default: {
+    case 4: {
         dc_layer *l[] = {dc_layer_reshape(2, (int[]){12, 3}), dc_layer_conv1d(2, 3, NULL),
                          dc_layer_global_max_pooling1d(), dc_layer_dense(3, "softmax")};
-        dc_layer *l2[] = {dc_layer_reshape(2, (int[]){12, 3}), dc_layer_global_average_pooling1d(),
-                          dc_layer_dense(3, "softmax")};
-        return which == 4 ? with_layers(l, 4, "adamw") : with_layers(l2, 3, "adam");
+        return with_layers(l, 4, "adamw");
+    }
+    default: {
+        dc_layer *l[] = {dc_layer_reshape(2, (int[]){12, 3}), dc_layer_global_average_pooling1d(),
+                         dc_layer_dense(3, "softmax")};
+        return with_layers(l, 3, "adam");
     }
     }
 }
