@@ -19,6 +19,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MODEL_FORMAT "deepc"
@@ -531,7 +532,7 @@ static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
         dc_err_prefix(path);
         return st;
     }
-    const dc_json *rng = dc_json_get(root, "rng"), *it = dc_json_get(root, "iterations");
+    const dc_json *rng = dc_json_get(root, "rng"), *it = dc_json_get(root, "iterations"), *seed = dc_json_get(root, "seed");
     int epoch = 0;
     st = dc_cfg_int(root, "epoch", 0, INT32_MAX, &epoch);
     if (st == DC_OK && (!dc_json_is_int(it, 0, 9e15) || !rng || rng->type != DC_JSON_ARRAY || rng->len != 4))
@@ -542,6 +543,14 @@ static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
             st = dc_fail(DC_ERR_FORMAT, "training_state: rng[%d] is not a 32-bit unsigned integer", i);
         else
             s[i] = (uint32_t)rng->items[i].num;
+    }
+    char *end = NULL;
+    unsigned long long seed_value = 0;
+    if (st == DC_OK && seed) {
+        if (seed->type == DC_JSON_STRING && seed->len > 0 && seed->len <= 20 && seed->str[0] >= '0' && seed->str[0] <= '9')
+            seed_value = strtoull(seed->str, &end, 10);
+        if (!end || *end)
+            st = dc_fail(DC_ERR_FORMAT, "training_state: seed must be a string of decimal digits");
     }
     if (st == DC_OK && !(s[0] | s[1] | s[2] | s[3]))
         st = dc_fail(DC_ERR_FORMAT, "training_state: rng state is all zero");
@@ -562,6 +571,8 @@ static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
             }
     if (st == DC_OK) {
         m->epoch = epoch;
+        if (seed)
+            m->seed = seed_value;
         memcpy(m->rng.s, s, sizeof s);
         dc_optimizer_set_iterations(m->opt, (long)it->num);
     } else if (strncmp(dc_errmsg(), path, strlen(path)) != 0) {
