@@ -9,11 +9,12 @@
  * gy, then the same buffer takes gcols = gy K^T, which col2im adds into gx.
  *
  * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
- *       [4] dilation w (conv) / [3] pool h, [4] pool w, [5] max (pooling).
+ *       [4] dilation w, [5] fused ReLU (conv) / [3] pool h, [4] pool w,
+ *       [5] max (pooling).
  */
 #include "graph/graph.h"
 
-#include <float.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Output size and leading pad of one axis, as Keras / TensorFlow compute them. */
@@ -197,45 +198,116 @@ static void col2im(const geom *g, const float *gcols, float *gx)
 
 static int is_small(const geom *g) { return g->kh * g->kw * g->c <= SMALL_K && g->f <= SMALL_F; }
 
-/* Input row of kernel row i for output row oy, or -1 in the padding. */
-static int tap_y(const geom *g, int oy, int i)
+/* The taps of one output pixel that fall inside the image: each one's offset
+ * in the image and its row in the kernel seen as (kh*kw*C, F). */
+typedef struct taps {
+    int n;
+    size_t src[SMALL_K];
+    int k[SMALL_K];
+} taps;
+
+/* Every tap of a window wholly inside the image, relative to its corner. */
+static void window_taps(const geom *g, taps *t)
 {
-    int iy = oy * g->sh - g->ph + i * g->dh;
-    return iy >= 0 && iy < g->h ? iy : -1;
+    t->n = 0;
+    for (int i = 0; i < g->kh; i++)
+        for (int j = 0; j < g->kw; j++) {
+            t->src[t->n] = ((size_t)i * g->dh * g->w + (size_t)j * g->dw) * g->c;
+            t->k[t->n++] = (i * g->kw + j) * g->c;
+        }
 }
 
-static int tap_x(const geom *g, int ox, int j)
+/* The taps of output pixel (oy, ox); `whole` is window_taps(g). */
+static void pixel_taps(const geom *g, const taps *whole, int oy, int ox, taps *t)
 {
-    int ix = ox * g->sw - g->pw + j * g->dw;
-    return ix >= 0 && ix < g->w ? ix : -1;
+    int y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
+    if (y0 >= 0 && y0 + (g->kh - 1) * g->dh < g->h && x0 >= 0 && x0 + (g->kw - 1) * g->dw < g->w) {
+        size_t corner = ((size_t)y0 * g->w + (size_t)x0) * g->c;
+        t->n = whole->n;
+        for (int q = 0; q < whole->n; q++) {
+            t->src[q] = whole->src[q] + corner;
+            t->k[q] = whole->k[q];
+        }
+        return;
+    }
+    t->n = 0;
+    for (int i = 0; i < g->kh; i++) {
+        int iy = y0 + i * g->dh;
+        for (int j = 0; iy >= 0 && iy < g->h && j < g->kw; j++) {
+            int ix = x0 + j * g->dw;
+            if (ix < 0 || ix >= g->w)
+                continue;
+            t->src[t->n] = ((size_t)iy * g->w + ix) * g->c;
+            t->k[t->n++] = (i * g->kw + j) * g->c;
+        }
+    }
 }
 
-static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, float *y)
+/*
+ * Filters go FB at a time, one 512-bit vector: called with width == FB the
+ * inner loops have a constant trip count and the accumulator stays in a
+ * register; a last partial block passes its own width.
+ */
+#define FB 16
+
+/* out[0..width) = bias + sum over taps and channels of x * K[., o0 ..], then ReLU if asked. */
+static inline void direct_pixel(const taps *t, const float *img, int c, const float *k, int f, int o0, int width,
+                                const float *bias, int relu, float *restrict out)
+{
+    float acc[FB] = {0};
+    for (int q = 0; q < t->n; q++)
+        for (int ch = 0; ch < c; ch++) {
+            const float av = img[t->src[q] + (size_t)ch], *restrict kc = k + (size_t)(t->k[q] + ch) * f + o0;
+#pragma omp simd
+            for (int o = 0; o < width; o++)
+                acc[o] += av * kc[o];
+        }
+    if (bias) {
+#pragma omp simd
+        for (int o = 0; o < width; o++)
+            acc[o] += bias[o0 + o];
+    }
+    if (relu) {
+#pragma omp simd
+        for (int o = 0; o < width; o++)
+            acc[o] = acc[o] < 0.0f ? 0.0f : acc[o]; /* keeps NaN */
+    }
+#pragma omp simd
+    for (int o = 0; o < width; o++)
+        out[o] = acc[o];
+}
+
+/* gK[., o0 ..] += x * gy[o0 .. o0 + width) over the taps of one pixel. */
+static inline void direct_pixel_gk(const taps *t, const float *img, int c, const float *restrict gy, int f, int o0,
+                                   int width, float *gk)
+{
+    for (int q = 0; q < t->n; q++)
+        for (int ch = 0; ch < c; ch++) {
+            const float av = img[t->src[q] + (size_t)ch];
+            float *restrict a = gk + (size_t)(t->k[q] + ch) * f + o0;
+#pragma omp simd
+            for (int o = 0; o < width; o++)
+                a[o] += av * gy[o];
+        }
+}
+
+static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, int relu, float *y)
 {
     int rows = g->b * g->oh, f = g->f, c = g->c;
+    taps whole;
+    window_taps(g, &whole);
 #pragma omp parallel for if (dc_worth_parallel(2.0 * rows * g->ow * g->kh * g->kw * c * f))
     for (int r = 0; r < rows; r++) {
         const float *img = x + (size_t)(r / g->oh) * g->h * g->w * c;
-        int oy = r % g->oh;
         for (int ox = 0; ox < g->ow; ox++) {
-            float *restrict yr = y + ((size_t)r * g->ow + ox) * f;
-            for (int o = 0; o < f; o++)
-                yr[o] = bias ? bias[o] : 0.0f;
-            for (int i = 0; i < g->kh; i++) {
-                int iy = tap_y(g, oy, i);
-                for (int j = 0; iy >= 0 && j < g->kw; j++) {
-                    int ix = tap_x(g, ox, j);
-                    if (ix < 0)
-                        continue;
-                    const float *src = img + ((size_t)iy * g->w + ix) * c;
-                    const float *kq = k + (size_t)(i * g->kw + j) * c * f;
-                    for (int ch = 0; ch < c; ch++) {
-                        const float av = src[ch], *restrict kc = kq + (size_t)ch * f;
-#pragma omp simd
-                        for (int o = 0; o < f; o++)
-                            yr[o] += av * kc[o];
-                    }
-                }
+            taps t;
+            pixel_taps(g, &whole, r % g->oh, ox, &t);
+            float *yr = y + ((size_t)r * g->ow + ox) * f;
+            for (int o0 = 0; o0 < f; o0 += FB) {
+                if (f - o0 >= FB)
+                    direct_pixel(&t, img, c, k, f, o0, FB, bias, relu, yr + o0);
+                else
+                    direct_pixel(&t, img, c, k, f, o0, f - o0, bias, relu, yr + o0);
             }
         }
     }
@@ -248,45 +320,72 @@ static void direct_backward(const geom *g, const float *x, const float *k, const
 #pragma omp parallel if (dc_worth_parallel(4.0 * g->b * g->oh * g->ow * kk * f))
     {
         float acc[SMALL_K * SMALL_F];
+        taps whole;
+        window_taps(g, &whole);
         if (gk)
             memset(acc, 0, (size_t)kk * f * sizeof(float));
 #pragma omp for
         for (int b = 0; b < g->b; b++) {
-            size_t img = (size_t)b * g->h * g->w * c;
+            const float *img = x + (size_t)b * g->h * g->w * c;
             for (int oy = 0; oy < g->oh; oy++)
                 for (int ox = 0; ox < g->ow; ox++) {
-                    const float *restrict gr = gy + (((size_t)b * g->oh + oy) * g->ow + ox) * f;
-                    for (int i = 0; i < g->kh; i++) {
-                        int iy = tap_y(g, oy, i);
-                        for (int j = 0; iy >= 0 && j < g->kw; j++) {
-                            int ix = tap_x(g, ox, j);
-                            if (ix < 0)
-                                continue;
-                            size_t at = img + ((size_t)iy * g->w + ix) * c, kq = (size_t)(i * g->kw + j) * c * f;
-                            for (int ch = 0; ch < c; ch++, kq += (size_t)f) {
-                                if (gk) {
-                                    const float av = x[at + (size_t)ch];
-                                    float *restrict aq = acc + kq;
-#pragma omp simd
-                                    for (int o = 0; o < f; o++)
-                                        aq[o] += av * gr[o];
-                                }
-                                if (gx) {
-                                    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-                                    for (int o = 0; o < f; o++)
-                                        dot += gr[o] * k[kq + (size_t)o];
-                                    gx[at + (size_t)ch] += dot;
-                                }
-                            }
-                        }
+                    const float *gr = gy + (((size_t)b * g->oh + oy) * g->ow + ox) * f;
+                    taps t;
+                    pixel_taps(g, &whole, oy, ox, &t);
+                    for (int o0 = 0; gk && o0 < f; o0 += FB) {
+                        if (f - o0 >= FB)
+                            direct_pixel_gk(&t, img, c, gr + o0, f, o0, FB, acc);
+                        else
+                            direct_pixel_gk(&t, img, c, gr + o0, f, o0, f - o0, acc);
                     }
+                    float *gimg = gx ? gx + (size_t)b * g->h * g->w * c : NULL;
+                    for (int q = 0; gx && q < t.n; q++)
+                        for (int ch = 0; ch < c; ch++) {
+                            const float *restrict kc = k + (size_t)(t.k[q] + ch) * f;
+                            float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                            for (int o = 0; o < f; o++)
+                                dot += gr[o] * kc[o];
+                            gimg[t.src[q] + (size_t)ch] += dot;
+                        }
                 }
         }
         if (gk) {
 #pragma omp critical
             for (int i = 0; i < kk * f; i++)
                 gk[i] += acc[i];
+        }
+    }
+}
+
+/* Fused ReLU: y = max(conv, 0) in the forward; backward first zeroes gy where
+ * y is not positive (the node's own gradient, read by no one else). */
+static int has_relu(const dc_node *n) { return n->iarg[5]; }
+
+static void relu_inplace(float *v, size_t count)
+{
+#pragma omp parallel if (dc_worth_parallel((double)count * 8))
+    {
+        size_t lo, hi;
+        dc_thread_range(count, 16, &lo, &hi);
+#pragma omp simd
+        for (size_t i = lo; i < hi; i++) {
+            float x = v[i];
+            v[i] = x < 0.0f ? 0.0f : x; /* keeps NaN */
+        }
+    }
+}
+
+static void relu_mask_grad(const float *y, float *gy, size_t count)
+{
+#pragma omp parallel if (dc_worth_parallel((double)count * 8))
+    {
+        size_t lo, hi;
+        dc_thread_range(count, 16, &lo, &hi);
+#pragma omp simd
+        for (size_t i = lo; i < hi; i++) {
+            float g = gy[i];
+            gy[i] = y[i] > 0.0f ? g : 0.0f;
         }
     }
 }
@@ -299,7 +398,7 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
     const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
     conv_geom(n, &g);
     if (is_small(&g)) {
-        direct_forward(&g, n->in[0]->val, k->val, bias, n->val);
+        direct_forward(&g, n->in[0]->val, k->val, bias, has_relu(n), n->val);
         return DC_OK;
     }
     int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
@@ -307,6 +406,8 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
     if (bias)
         dc_broadcast_rows(bias, (size_t)m, g.f, n->val);
     dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, bias ? 1.0f : 0.0f, n->val, g.f);
+    if (has_relu(n))
+        relu_inplace(n->val, (size_t)m * g.f);
     return DC_OK;
 }
 
@@ -317,6 +418,8 @@ static void conv_backward(dc_node *n, const dc_run *run)
     dc_node *x = n->in[0], *k = n->in[1];
     conv_geom(n, &g);
     int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
+    if (has_relu(n))
+        relu_mask_grad(n->val, n->grad, (size_t)m * g.f);
     if (n->n_in == 3 && n->in[2]->requires_grad)
         dc_add_colsums(n->grad, (size_t)m, g.f, n->in[2]->grad);
     if (is_small(&g)) {
@@ -335,13 +438,25 @@ static void conv_backward(dc_node *n, const dc_run *run)
 const dc_op dc_op_conv2d = {"conv2d", 3, conv_infer, conv_forward, conv_backward, 0};
 const dc_op dc_op_conv2d_nobias = {"conv2d_nobias", 2, conv_infer, conv_forward, conv_backward, 0};
 
+static dc_node *conv_make(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w,
+                          int same, int dilation_h, int dilation_w, int relu)
+{
+    dc_node *in[3] = {x, kernel, bias};
+    int args[6] = {stride_h, stride_w, same, dilation_h, dilation_w, relu};
+    return bias ? dc_node_make(g, &dc_op_conv2d, 3, in, args, 6, NULL, 0)
+                : dc_node_make(g, &dc_op_conv2d_nobias, 2, in, args, 6, NULL, 0);
+}
+
 dc_node *dc_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
                    int dilation_h, int dilation_w)
 {
-    dc_node *in[3] = {x, kernel, bias};
-    int args[5] = {stride_h, stride_w, same, dilation_h, dilation_w};
-    return bias ? dc_node_make(g, &dc_op_conv2d, 3, in, args, 5, NULL, 0)
-                : dc_node_make(g, &dc_op_conv2d_nobias, 2, in, args, 5, NULL, 0);
+    return conv_make(g, x, kernel, bias, stride_h, stride_w, same, dilation_h, dilation_w, 0);
+}
+
+dc_node *dc_conv2d_relu(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
+                        int dilation_h, int dilation_w)
+{
+    return conv_make(g, x, kernel, bias, stride_h, stride_w, same, dilation_h, dilation_w, 1);
 }
 
 /* ---- max / average pooling ---- */
@@ -358,46 +473,57 @@ static dc_status pool_infer(dc_node *n)
     pool_geom(n, &g);
     if ((st = set_output(n, &g, g.c, op, "pool")) != DC_OK)
         return st;
-    /* argmax, as exact float indices */
+    /* the winners of max pooling (int32 window positions) */
     n->work_per_sample = n->iarg[5] ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
     return DC_OK;
 }
 
-/* One output pixel: every channel at once (the inner loops run along C). */
-static void pool_pixel(const geom *g, int is_max, const float *img, int oy, int ox, float *out, float *arg)
+/*
+ * Max pooling records, for every output value, the window position (i * kw +
+ * j) of its winner as an int32 in the scratch; backward sends the gradient
+ * there.  The loops run along channels, so they vectorise.
+ */
+static int pool_tap(int o, int i, int stride, int pad, int size)
 {
-    int count = 0;
-    for (int c = 0; c < g->c; c++)
-        out[c] = is_max ? -FLT_MAX : 0.0f;
+    int v = o * stride - pad + i;
+    return v >= 0 && v < size ? v : -1;
+}
+
+static void pool_pixel(const geom *g, int is_max, const float *img, int oy, int ox, float *restrict out,
+                       int32_t *restrict arg)
+{
+    int count = 0, c = g->c;
     for (int i = 0; i < g->kh; i++) {
-        int iy = oy * g->sh - g->ph + i;
-        for (int j = 0; j < g->kw; j++) {
-            int ix = ox * g->sw - g->pw + j;
-            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+        int iy = pool_tap(oy, i, g->sh, g->ph, g->h);
+        for (int j = 0; iy >= 0 && j < g->kw; j++) {
+            int ix = pool_tap(ox, j, g->sw, g->pw, g->w), pos = i * g->kw + j;
+            if (ix < 0)
                 continue; /* padding never wins a max nor counts in a mean */
-            size_t base = ((size_t)iy * g->w + ix) * g->c;
-            const float *src = img + base;
-            if (is_max && count == 0) {
-                for (int c = 0; c < g->c; c++) {
-                    out[c] = src[c];
-                    arg[c] = (float)(base + (size_t)c);
-                }
+            const float *restrict src = img + ((size_t)iy * g->w + ix) * c;
+            if (count++ == 0) {
+                for (int ch = 0; ch < c; ch++)
+                    out[ch] = src[ch];
+                if (is_max)
+                    for (int ch = 0; ch < c; ch++)
+                        arg[ch] = pos;
             } else if (is_max) {
-                for (int c = 0; c < g->c; c++) { /* strictly greater: the first maximum wins */
-                    int win = src[c] > out[c];
-                    out[c] = win ? src[c] : out[c];
-                    arg[c] = win ? (float)(base + (size_t)c) : arg[c];
+#pragma omp simd
+                for (int ch = 0; ch < c; ch++) { /* strictly greater: the first maximum wins */
+                    float v = src[ch], best = out[ch];
+                    int32_t a = arg[ch];
+                    int win = v > best;
+                    out[ch] = win ? v : best;
+                    arg[ch] = win ? pos : a;
                 }
             } else {
-                for (int c = 0; c < g->c; c++)
-                    out[c] += src[c];
+                for (int ch = 0; ch < c; ch++)
+                    out[ch] += src[ch];
             }
-            count++;
         }
     }
     if (!is_max)
-        for (int c = 0; c < g->c; c++)
-            out[c] /= (float)count;
+        for (int ch = 0; ch < c; ch++)
+            out[ch] /= (float)count;
 }
 
 static dc_status pool_forward(dc_node *n, const dc_run *run)
@@ -407,45 +533,51 @@ static dc_status pool_forward(dc_node *n, const dc_run *run)
     pool_geom(n, &g);
     int is_max = n->iarg[5], rows = g.b * g.oh;
     size_t img = (size_t)g.h * g.w * g.c;
+    int32_t *arg = (int32_t *)n->work;
 #pragma omp parallel for if (dc_worth_parallel((double)rows * g.ow * g.c * g.kh * g.kw))
     for (int r = 0; r < rows; r++) {
         int b = r / g.oh, oy = r % g.oh;
         for (int ox = 0; ox < g.ow; ox++) {
             size_t o = ((size_t)r * g.ow + ox) * g.c;
-            pool_pixel(&g, is_max, n->in[0]->val + (size_t)b * img, oy, ox, n->val + o, is_max ? n->work + o : NULL);
+            pool_pixel(&g, is_max, n->in[0]->val + (size_t)b * img, oy, ox, n->val + o, is_max ? arg + o : NULL);
         }
     }
     return DC_OK;
 }
 
-/* Parallel over images: a window never reaches into another image. */
+/* gx += the window's share of gy: all of it to the max's winner, an equal
+ * part to each real pixel of a mean.  Parallel over images: a window never
+ * reaches into another image. */
 static void pool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     pool_geom(n, &g);
-    size_t img = (size_t)g.h * g.w * g.c, out = (size_t)g.oh * g.ow * g.c;
-#pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * 4))
+    int is_max = n->iarg[5], c = g.c;
+    size_t img = (size_t)g.h * g.w * c, out = (size_t)g.oh * g.ow * c;
+#pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * g.kh * g.kw))
     for (int b = 0; b < g.b; b++) {
         float *gx = n->in[0]->grad + (size_t)b * img;
-        const float *gy = n->grad + (size_t)b * out;
         for (int oy = 0; oy < g.oh; oy++)
             for (int ox = 0; ox < g.ow; ox++) {
-                size_t o = ((size_t)oy * g.ow + ox) * g.c;
-                if (n->iarg[5]) {
-                    const float *arg = n->work + (size_t)b * out + o;
-                    for (int c = 0; c < g.c; c++)
-                        gx[(size_t)arg[c]] += gy[o + c];
-                    continue;
-                }
+                size_t o = (size_t)b * out + ((size_t)oy * g.ow + ox) * c;
+                const float *restrict gy = n->grad + o;
+                const int32_t *restrict arg = (const int32_t *)n->work + o;
                 int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
                 int ya = y0 < 0 ? 0 : y0, yb = y0 + g.kh > g.h ? g.h : y0 + g.kh;
                 int xa = x0 < 0 ? 0 : x0, xb = x0 + g.kw > g.w ? g.w : x0 + g.kw;
-                float inv = 1.0f / (float)((yb - ya) * (xb - xa));
+                float share = is_max ? 1.0f : 1.0f / (float)((yb - ya) * (xb - xa));
                 for (int iy = ya; iy < yb; iy++)
-                    for (int ix = xa; ix < xb; ix++)
-                        for (int c = 0; c < g.c; c++)
-                            gx[((size_t)iy * g.w + ix) * g.c + c] += gy[o + c] * inv;
+                    for (int ix = xa; ix < xb; ix++) {
+                        float *restrict dst = gx + ((size_t)iy * g.w + ix) * c;
+                        int32_t pos = (iy - y0) * g.kw + (ix - x0);
+                        if (is_max)
+                            for (int ch = 0; ch < c; ch++)
+                                dst[ch] += arg[ch] == pos ? gy[ch] : 0.0f;
+                        else
+                            for (int ch = 0; ch < c; ch++)
+                                dst[ch] += gy[ch] * share;
+                    }
             }
     }
 }
