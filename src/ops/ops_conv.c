@@ -4,16 +4,20 @@
  *
  * conv2d: x (B, H, W, C), kernel (kh, kw, C, F), bias (F) -> (B, OH, OW, F),
  * by im2col + GEMM: each output pixel's receptive field becomes one row of a
- * (B*OH*OW, kh*kw*C) matrix planned as the node's scratch, so one sgemm with
- * the kernel seen as (kh*kw*C, F) gives every output.  Backward: gK = cols^T
- * gy, then the same buffer takes gcols = gy K^T, which col2im adds into gx.
+ * (pixels, kh*kw*C) matrix, so an sgemm with the kernel seen as (kh*kw*C, F)
+ * gives the outputs.  This runs a chunk of images at a time per thread (see
+ * CHUNK_ROWS).  Backward: gK += cols^T gy, then the same buffer takes gcols =
+ * gy K^T, which col2im adds into gx.  Kernels with kh*kw*C <= SMALL_K run
+ * directly on the image instead.
  *
  * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
- *       [4] dilation w, [5] fused ReLU (conv) / [3] pool h, [4] pool w,
- *       [5] max (pooling).
+ *       [4] dilation w, [5] fused ReLU, [6] scratch slots (conv) /
+ *       [3] pool h, [4] pool w, [5] max (pooling).
  */
 #include "graph/graph.h"
 
+#include <cblas.h>
+#include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -105,6 +109,27 @@ static dc_status set_output(dc_node *n, const geom *g, int channels, const char 
 
 static int is_small(const geom *g);
 
+/*
+ * The GEMM path works a few images at a time, each thread on its own chunks:
+ * a chunk's im2col matrix (CHUNK_ROWS output pixels or a whole image) stays
+ * in the core's L2 cache between im2col, the GEMM and col2im, and the threads
+ * never wait on each other inside a step.  Each thread has a slot of scratch:
+ * the chunk's matrix, then its private sum of gK.
+ */
+#define CHUNK_ROWS 256
+
+static int chunk_images(const geom *g)
+{
+    int per = g->oh * g->ow;
+    return per >= CHUNK_ROWS ? 1 : CHUNK_ROWS / per;
+}
+
+static size_t slot_floats(const geom *g)
+{
+    size_t kk = (size_t)g->kh * g->kw * g->c;
+    return (size_t)chunk_images(g) * g->oh * g->ow * kk + kk * g->f;
+}
+
 static dc_status conv_infer(dc_node *n)
 {
     dc_status st = check_image(n, "conv2d");
@@ -123,21 +148,21 @@ static dc_status conv_infer(dc_node *n)
     conv_geom(n, &g);
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
-    /* im2col's matrix; the direct path for small kernels needs none */
-    n->work_per_sample = is_small(&g) ? 0 : (size_t)g.oh * g.ow * g.kh * g.kw * g.c * images_per_sample(x);
+    /* one slot per thread for the GEMM path; the direct path needs none */
+    n->iarg[6] = omp_get_max_threads();
+    n->work_fixed = is_small(&g) ? 0 : (size_t)n->iarg[6] * slot_floats(&g);
     return DC_OK;
 }
 
-/* cols (B*OH*OW, kh*kw*C) from x; zero where the window is in the padding.
- * With dilation 1 a kernel row is kw*C contiguous input values: one copy. */
-static void im2col(const geom *g, const float *x, float *cols)
+/* cols (n*OH*OW, kh*kw*C) for images b0 .. b0+n of x; zero where the window
+ * is in the padding.  With dilation 1 a kernel row is kw*C contiguous input
+ * values: one copy. */
+static void im2col(const geom *g, const float *x, int b0, int n, float *cols)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
-    int rows = g->b * g->oh;
-#pragma omp parallel for if (dc_worth_parallel((double)rows * g->ow * kcols))
-    for (int r = 0; r < rows; r++) {
-        int b = r / g->oh, oy = r % g->oh;
-        const float *img = x + (size_t)b * g->h * g->w * g->c;
+    for (int r = 0; r < n * g->oh; r++) {
+        int oy = r % g->oh;
+        const float *img = x + (size_t)(b0 + r / g->oh) * g->h * g->w * g->c;
         for (int ox = 0; ox < g->ow; ox++) {
             float *dst = cols + ((size_t)r * g->ow + ox) * kcols;
             int x0 = ox * g->sw - g->pw;
@@ -163,12 +188,12 @@ static void im2col(const geom *g, const float *x, float *cols)
     }
 }
 
-/* gx += col2im(gcols).  Parallel over images: windows overlap only within one. */
-static void col2im(const geom *g, const float *gcols, float *gx)
+/* gx += col2im(gcols) for images b0 .. b0+n. */
+static void col2im(const geom *g, const float *gcols, int b0, int n, float *gx)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c;
-#pragma omp parallel for if (g->b > 1 && dc_worth_parallel((double)g->b * g->oh * g->ow * kcols))
-    for (int b = 0; b < g->b; b++) {
+    for (int b = 0; b < n; b++) {
+        float *gimg = gx + (size_t)(b0 + b) * g->h * g->w * g->c;
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++) {
                 const float *src = gcols + (((size_t)b * g->oh + oy) * g->ow + ox) * kcols;
@@ -178,7 +203,8 @@ static void col2im(const geom *g, const float *gcols, float *gx)
                         int ix = ox * g->sw - g->pw + j * g->dw;
                         if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
                             continue;
-                        float *dst = gx + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                        float *restrict dst = gimg + ((size_t)iy * g->w + ix) * g->c;
+#pragma omp simd
                         for (int c = 0; c < g->c; c++)
                             dst[c] += src[c];
                     }
@@ -362,17 +388,12 @@ static void direct_backward(const geom *g, const float *x, const float *k, const
  * y is not positive (the node's own gradient, read by no one else). */
 static int has_relu(const dc_node *n) { return n->iarg[5]; }
 
-static void relu_inplace(float *v, size_t count)
+static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread's chunk */
 {
-#pragma omp parallel if (dc_worth_parallel((double)count * 8))
-    {
-        size_t lo, hi;
-        dc_thread_range(count, 16, &lo, &hi);
 #pragma omp simd
-        for (size_t i = lo; i < hi; i++) {
-            float x = v[i];
-            v[i] = x < 0.0f ? 0.0f : x; /* keeps NaN */
-        }
+    for (size_t i = 0; i < count; i++) {
+        float x = v[i];
+        v[i] = x < 0.0f ? 0.0f : x; /* keeps NaN */
     }
 }
 
@@ -390,24 +411,90 @@ static void relu_mask_grad(const float *y, float *gy, size_t count)
     }
 }
 
+/* Threads for the GEMM path: no more than the slots planned at compile. */
+static int gemm_threads(const dc_node *n, const geom *g)
+{
+    int nt = omp_get_max_threads(), chunks = (g->b + chunk_images(g) - 1) / chunk_images(g);
+    nt = nt < n->iarg[6] ? nt : n->iarg[6];
+    nt = nt < chunks ? nt : chunks;
+    double flops = 2.0 * g->b * g->oh * g->ow * g->kh * g->kw * g->c * g->f;
+    return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
+}
+
+static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
+                         float *y)
+{
+    int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
+    int chunks = (g->b + ci - 1) / ci;
+#pragma omp parallel num_threads(gemm_threads(n, g))
+    {
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g);
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < chunks; ch++) {
+            int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
+            float *yc = y + (size_t)b0 * per * f;
+            im2col(g, x, b0, nb, cols);
+            if (bias)
+                dc_broadcast_rows(bias, (size_t)rows, f, yc);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
+                        bias ? 1.0f : 0.0f, yc, f);
+            if (has_relu(n))
+                relu_inplace(yc, (size_t)rows * f);
+        }
+    }
+}
+
+/* gK += sum over chunks of cols^T gy (each thread into its slot, then summed
+ * in slot order, so the result does not depend on timing); gx += col2im(gy K^T). */
+static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *gy,
+                          float *gk, float *gx)
+{
+    int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
+    int chunks = (g->b + ci - 1) / ci, nt = gemm_threads(n, g);
+    size_t slot = slot_floats(g), kf = (size_t)kk * f;
+#pragma omp parallel num_threads(nt)
+    {
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot, *acc = cols + slot - kf;
+        if (gk)
+            memset(acc, 0, kf * sizeof(float));
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < chunks; ch++) {
+            int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
+            const float *gyc = gy + (size_t)b0 * per * f;
+            if (gk) {
+                im2col(g, x, b0, nb, cols);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, f, rows, 1.0f, cols, kk, gyc, f, 1.0f, acc,
+                            f);
+            }
+            if (gx) { /* gcols (rows, kk) = gy K^T, in the same buffer */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, f, 1.0f, gyc, f, k, f, 0.0f, cols,
+                            kk);
+                col2im(g, cols, b0, nb, gx);
+            }
+        }
+        if (gk) { /* the implicit barrier of the loop above: every slot is complete */
+            size_t lo, hi;
+            dc_thread_range(kf, 16, &lo, &hi);
+            for (int t = 0; t < omp_get_num_threads(); t++) {
+                const float *part = n->work + (size_t)t * slot + slot - kf;
+#pragma omp simd
+                for (size_t i = lo; i < hi; i++)
+                    gk[i] += part[i];
+            }
+        }
+    }
+}
+
 static dc_status conv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
-    const dc_node *k = n->in[1];
     const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
     conv_geom(n, &g);
-    if (is_small(&g)) {
-        direct_forward(&g, n->in[0]->val, k->val, bias, has_relu(n), n->val);
-        return DC_OK;
-    }
-    int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
-    im2col(&g, n->in[0]->val, n->work);
-    if (bias)
-        dc_broadcast_rows(bias, (size_t)m, g.f, n->val);
-    dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, bias ? 1.0f : 0.0f, n->val, g.f);
-    if (has_relu(n))
-        relu_inplace(n->val, (size_t)m * g.f);
+    if (is_small(&g))
+        direct_forward(&g, n->in[0]->val, n->in[1]->val, bias, has_relu(n), n->val);
+    else
+        gemm_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     return DC_OK;
 }
 
@@ -417,22 +504,16 @@ static void conv_backward(dc_node *n, const dc_run *run)
     geom g;
     dc_node *x = n->in[0], *k = n->in[1];
     conv_geom(n, &g);
-    int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
+    size_t m = (size_t)g.b * g.oh * g.ow;
     if (has_relu(n))
-        relu_mask_grad(n->val, n->grad, (size_t)m * g.f);
+        relu_mask_grad(n->val, n->grad, m * g.f);
     if (n->n_in == 3 && n->in[2]->requires_grad)
-        dc_add_colsums(n->grad, (size_t)m, g.f, n->in[2]->grad);
-    if (is_small(&g)) {
-        direct_backward(&g, x->val, k->val, n->grad, k->requires_grad ? k->grad : NULL,
-                        x->requires_grad ? x->grad : NULL);
-        return;
-    }
-    if (k->requires_grad) /* gK (kk, F) += cols^T gy */
-        dc_sgemm(1, 0, kk, g.f, m, 1.0f, n->work, kk, n->grad, g.f, 1.0f, k->grad, g.f);
-    if (x->requires_grad) { /* gcols (m, kk) = gy K^T, reusing the cols buffer */
-        dc_sgemm(0, 1, m, kk, g.f, 1.0f, n->grad, g.f, k->val, g.f, 0.0f, n->work, kk);
-        col2im(&g, n->work, x->grad);
-    }
+        dc_add_colsums(n->grad, m, g.f, n->in[2]->grad);
+    float *gk = k->requires_grad ? k->grad : NULL, *gx = x->requires_grad ? x->grad : NULL;
+    if (is_small(&g))
+        direct_backward(&g, x->val, k->val, n->grad, gk, gx);
+    else
+        gemm_backward(n, &g, x->val, k->val, n->grad, gk, gx);
 }
 
 const dc_op dc_op_conv2d = {"conv2d", 3, conv_infer, conv_forward, conv_backward, 0};
