@@ -148,9 +148,10 @@ static dc_status conv_infer(dc_node *n)
     conv_geom(n, &g);
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
-    /* one slot per thread for the GEMM path; the direct path needs none */
+    /* one slot per thread: a chunk's im2col matrix and a partial gK (GEMM
+     * path), or a partial gK (direct path) */
     n->iarg[6] = omp_get_max_threads();
-    n->work_fixed = is_small(&g) ? 0 : (size_t)n->iarg[6] * slot_floats(&g);
+    n->work_fixed = (size_t)n->iarg[6] * (is_small(&g) ? (size_t)g.kh * g.kw * g.c * g.f : slot_floats(&g));
     return DC_OK;
 }
 
@@ -317,70 +318,239 @@ static inline void direct_pixel_gk(const taps *t, const float *img, int c, const
         }
 }
 
-static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, int relu, float *y)
+/*
+ * Interior pixels (window wholly inside the image) go PB at a time with every
+ * input value of the window at a fixed offset from the pixel's corner:
+ * `elem[e]` for e = (i*kw + j)*C + ch, which is also the row of the kernel.
+ * Each kernel vector loaded then serves PB pixels, from registers.
+ */
+#define PB 4
+
+typedef struct window {
+    int n;               /* kh*kw*C */
+    size_t elem[SMALL_K];
+} window;
+
+static void window_of(const geom *g, const taps *whole, window *wn)
 {
-    int rows = g->b * g->oh, f = g->f, c = g->c;
-    taps whole;
-    window_taps(g, &whole);
-#pragma omp parallel for if (dc_worth_parallel(2.0 * rows * g->ow * g->kh * g->kw * c * f))
-    for (int r = 0; r < rows; r++) {
-        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * c;
-        for (int ox = 0; ox < g->ow; ox++) {
-            taps t;
-            pixel_taps(g, &whole, r % g->oh, ox, &t);
-            float *yr = y + ((size_t)r * g->ow + ox) * f;
-            for (int o0 = 0; o0 < f; o0 += FB) {
-                if (f - o0 >= FB)
-                    direct_pixel(&t, img, c, k, f, o0, FB, bias, relu, yr + o0);
-                else
-                    direct_pixel(&t, img, c, k, f, o0, f - o0, bias, relu, yr + o0);
-            }
+    wn->n = 0;
+    for (int q = 0; q < whole->n; q++)
+        for (int ch = 0; ch < g->c; ch++)
+            wn->elem[wn->n++] = whole->src[q] + (size_t)ch;
+}
+
+/* Output columns [*lo, *hi) whose windows lie wholly inside a row of the image. */
+static void interior_cols(const geom *g, int *lo, int *hi)
+{
+    *lo = (g->pw + g->sw - 1) / g->sw;
+    int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw; /* largest window start x0 + pw */
+    *hi = last < 0 ? 0 : last / g->sw + 1;
+    if (*hi > g->ow)
+        *hi = g->ow;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+static int interior_row(const geom *g, int oy)
+{
+    int y0 = oy * g->sh - g->ph;
+    return y0 >= 0 && y0 + (g->kh - 1) * g->dh < g->h;
+}
+
+/* Outputs of PB interior pixels, FB filters from o0; `x0` is the first
+ * pixel's window corner, `step` the distance between corners. */
+static inline void direct_block(const window *wn, const float *x0, size_t step, const float *k, int f, int o0,
+                                const float *bias, int relu, float *out)
+{
+    float acc[PB][FB] = {{0}};
+    for (int e = 0; e < wn->n; e++) {
+        const float *restrict kc = k + (size_t)e * f + o0;
+        for (int p = 0; p < PB; p++) {
+            const float av = x0[p * step + wn->elem[e]];
+#pragma omp simd
+            for (int o = 0; o < FB; o++)
+                acc[p][o] += av * kc[o];
+        }
+    }
+    for (int p = 0; p < PB; p++) {
+        float *restrict y = out + (size_t)p * f;
+#pragma omp simd
+        for (int o = 0; o < FB; o++) {
+            float v = acc[p][o] + (bias ? bias[o0 + o] : 0.0f);
+            y[o] = relu && v < 0.0f ? 0.0f : v; /* keeps NaN */
         }
     }
 }
 
-/* gK += x (*) gy, each thread summing its images privately; gx += gy (*) K. */
-static void direct_backward(const geom *g, const float *x, const float *k, const float *gy, float *gk, float *gx)
+static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, int relu, float *y)
 {
-    int f = g->f, c = g->c, kk = g->kh * g->kw * c;
-#pragma omp parallel if (dc_worth_parallel(4.0 * g->b * g->oh * g->ow * kk * f))
-    {
-        float acc[SMALL_K * SMALL_F];
-        taps whole;
-        window_taps(g, &whole);
-        if (gk)
-            memset(acc, 0, (size_t)kk * f * sizeof(float));
-#pragma omp for
-        for (int b = 0; b < g->b; b++) {
-            const float *img = x + (size_t)b * g->h * g->w * c;
-            for (int oy = 0; oy < g->oh; oy++)
-                for (int ox = 0; ox < g->ow; ox++) {
-                    const float *gr = gy + (((size_t)b * g->oh + oy) * g->ow + ox) * f;
-                    taps t;
-                    pixel_taps(g, &whole, oy, ox, &t);
-                    for (int o0 = 0; gk && o0 < f; o0 += FB) {
-                        if (f - o0 >= FB)
-                            direct_pixel_gk(&t, img, c, gr + o0, f, o0, FB, acc);
-                        else
-                            direct_pixel_gk(&t, img, c, gr + o0, f, o0, f - o0, acc);
-                    }
-                    float *gimg = gx ? gx + (size_t)b * g->h * g->w * c : NULL;
-                    for (int q = 0; gx && q < t.n; q++)
-                        for (int ch = 0; ch < c; ch++) {
-                            const float *restrict kc = k + (size_t)(t.k[q] + ch) * f;
-                            float dot = 0.0f;
+    int rows = g->b * g->oh, f = g->f, c = g->c, lo, hi;
+    taps whole;
+    window wn;
+    window_taps(g, &whole);
+    window_of(g, &whole, &wn);
+    interior_cols(g, &lo, &hi);
+    size_t step = (size_t)g->sw * c;
+#pragma omp parallel for if (dc_worth_parallel(2.0 * rows * g->ow * g->kh * g->kw * c * f))
+    for (int r = 0; r < rows; r++) {
+        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * c;
+        int oy = r % g->oh, blocked = interior_row(g, oy) && f % FB == 0;
+        float *yrow = y + (size_t)r * g->ow * f;
+        int ox = 0;
+        while (ox < g->ow) {
+            if (blocked && ox >= lo && ox + PB <= hi) {
+                const float *x0 = img + ((size_t)(oy * g->sh - g->ph) * g->w + (size_t)(ox * g->sw - g->pw)) * c;
+                for (int o0 = 0; o0 < f; o0 += FB)
+                    direct_block(&wn, x0, step, k, f, o0, bias, relu, yrow + (size_t)ox * f + o0);
+                ox += PB;
+                continue;
+            }
+            taps t;
+            pixel_taps(g, &whole, oy, ox, &t);
+            for (int o0 = 0; o0 < f; o0 += FB) {
+                if (f - o0 >= FB)
+                    direct_pixel(&t, img, c, k, f, o0, FB, bias, relu, yrow + (size_t)ox * f + o0);
+                else
+                    direct_pixel(&t, img, c, k, f, o0, f - o0, bias, relu, yrow + (size_t)ox * f + o0);
+            }
+            ox++;
+        }
+    }
+}
+
+/*
+ * gK rows [e0, e0 + ne) x filters [o0, o0 + FB) += sum over npix interior
+ * pixels of one output row of x * gy, the sums in registers (EB rows at a
+ * time; a last partial block computes EB rows and keeps ne).  `x0` is the
+ * first pixel's window corner, `gy` its gradient row.
+ */
+#define EB 12
+
+static inline void direct_block_gk(const window *wn, int e0, int ne, const float *x0, size_t step, const float *gy,
+                                   int f, int o0, int npix, float *gk)
+{
+    float acc[EB][FB] = {{0}};
+    size_t off[EB];
+    for (int e = 0; e < EB; e++)
+        off[e] = wn->elem[e0 + (e < ne ? e : 0)];
+    for (int p = 0; p < npix; p++) {
+        const float *restrict gr = gy + (size_t)p * f + o0, *xp = x0 + (size_t)p * step;
+        for (int e = 0; e < EB; e++) {
+            const float av = xp[off[e]];
+#pragma omp simd
+            for (int o = 0; o < FB; o++)
+                acc[e][o] += av * gr[o];
+        }
+    }
+    for (int e = 0; e < ne; e++) {
+        float *restrict dst = gk + (size_t)(e0 + e) * f + o0;
+#pragma omp simd
+        for (int o = 0; o < FB; o++)
+            dst[o] += acc[e][o];
+    }
+}
+
+/* gK += x (*) gy for output row oy of one image. */
+static void direct_row_gk(const geom *g, const window *wn, const taps *whole, int lo, int hi, const float *img, int oy,
+                          const float *gyrow, float *gk)
+{
+    int f = g->f, blocked = interior_row(g, oy) && f % FB == 0 && hi > lo;
+    if (blocked) {
+        const float *x0 = img + ((size_t)(oy * g->sh - g->ph) * g->w + (size_t)(lo * g->sw - g->pw)) * g->c;
+        for (int e0 = 0; e0 < wn->n; e0 += EB)
+            for (int o0 = 0; o0 < f; o0 += FB)
+                direct_block_gk(wn, e0, wn->n - e0 < EB ? wn->n - e0 : EB, x0, (size_t)g->sw * g->c,
+                                gyrow + (size_t)lo * f, f, o0, hi - lo, gk);
+    }
+    for (int ox = 0; ox < g->ow; ox++) {
+        if (blocked && ox >= lo && ox < hi)
+            continue;
+        taps t;
+        pixel_taps(g, whole, oy, ox, &t);
+        for (int o0 = 0; o0 < f; o0 += FB) {
+            const float *gr = gyrow + (size_t)ox * f + o0;
+            if (f - o0 >= FB)
+                direct_pixel_gk(&t, img, g->c, gr, f, o0, FB, gk);
+            else
+                direct_pixel_gk(&t, img, g->c, gr, f, o0, f - o0, gk);
+        }
+    }
+}
+
+/* gx += gy (*) K for output row oy of one image. */
+static void direct_row_gx(const geom *g, const taps *whole, const float *k, int oy, const float *gyrow, float *gimg)
+{
+    int f = g->f;
+    for (int ox = 0; ox < g->ow; ox++) {
+        const float *restrict gr = gyrow + (size_t)ox * f;
+        taps t;
+        pixel_taps(g, whole, oy, ox, &t);
+        for (int q = 0; q < t.n; q++)
+            for (int ch = 0; ch < g->c; ch++) {
+                const float *restrict kc = k + (size_t)(t.k[q] + ch) * f;
+                float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-                            for (int o = 0; o < f; o++)
-                                dot += gr[o] * kc[o];
-                            gimg[t.src[q] + (size_t)ch] += dot;
-                        }
-                }
-        }
-        if (gk) {
-#pragma omp critical
-            for (int i = 0; i < kk * f; i++)
-                gk[i] += acc[i];
-        }
+                for (int o = 0; o < f; o++)
+                    dot += gr[o] * kc[o];
+                gimg[t.src[q] + (size_t)ch] += dot;
+            }
+    }
+}
+
+/* Threads for a convolution split into `units` independent parts: no more
+ * than the scratch slots planned at compile. */
+static int conv_threads(const dc_node *n, const geom *g, int units)
+{
+    int nt = omp_get_max_threads();
+    nt = nt < n->iarg[6] ? nt : n->iarg[6];
+    nt = nt < units ? nt : units;
+    double flops = 2.0 * g->b * g->oh * g->ow * g->kh * g->kw * g->c * g->f;
+    return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
+}
+
+/* After a parallel loop (its barrier passed): gk += every thread's partial
+ * sum, slot after slot, so the result does not depend on timing.  Slot t's
+ * sum is at work + t * slot + at. */
+static void add_slot_sums(const float *work, size_t slot, size_t at, size_t count, float *gk)
+{
+    size_t lo, hi;
+    dc_thread_range(count, 16, &lo, &hi);
+    for (int t = 0; t < omp_get_num_threads(); t++) {
+        const float *part = work + (size_t)t * slot + at;
+#pragma omp simd
+        for (size_t i = lo; i < hi; i++)
+            gk[i] += part[i];
+    }
+}
+
+/* gK += x (*) gy, each thread into its slot; gx += gy (*) K.  Parallel over
+ * images: windows overlap only within one. */
+static void direct_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *gy, float *gk,
+                            float *gx)
+{
+    int f = g->f, c = g->c, lo, hi;
+    size_t kf = (size_t)g->kh * g->kw * c * f, img = (size_t)g->h * g->w * c;
+    taps whole;
+    window wn;
+    window_taps(g, &whole);
+    window_of(g, &whole, &wn);
+    interior_cols(g, &lo, &hi);
+#pragma omp parallel num_threads(conv_threads(n, g, g->b))
+    {
+        float *acc = n->work + (size_t)omp_get_thread_num() * kf;
+        if (gk)
+            memset(acc, 0, kf * sizeof(float));
+#pragma omp for schedule(static)
+        for (int b = 0; b < g->b; b++)
+            for (int oy = 0; oy < g->oh; oy++) {
+                const float *gyrow = gy + ((size_t)b * g->oh + oy) * g->ow * f;
+                if (gk)
+                    direct_row_gk(g, &wn, &whole, lo, hi, x + (size_t)b * img, oy, gyrow, acc);
+                if (gx)
+                    direct_row_gx(g, &whole, k, oy, gyrow, gx + (size_t)b * img);
+            }
+        if (gk)
+            add_slot_sums(n->work, kf, 0, kf, gk);
     }
 }
 
@@ -411,22 +581,12 @@ static void relu_mask_grad(const float *y, float *gy, size_t count)
     }
 }
 
-/* Threads for the GEMM path: no more than the slots planned at compile. */
-static int gemm_threads(const dc_node *n, const geom *g)
-{
-    int nt = omp_get_max_threads(), chunks = (g->b + chunk_images(g) - 1) / chunk_images(g);
-    nt = nt < n->iarg[6] ? nt : n->iarg[6];
-    nt = nt < chunks ? nt : chunks;
-    double flops = 2.0 * g->b * g->oh * g->ow * g->kh * g->kw * g->c * g->f;
-    return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
-}
-
 static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                          float *y)
 {
     int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
     int chunks = (g->b + ci - 1) / ci;
-#pragma omp parallel num_threads(gemm_threads(n, g))
+#pragma omp parallel num_threads(conv_threads(n, g, (g->b + ci - 1) / ci))
     {
         float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g);
 #pragma omp for schedule(static)
@@ -450,9 +610,9 @@ static void gemm_backward(const dc_node *n, const geom *g, const float *x, const
                           float *gk, float *gx)
 {
     int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
-    int chunks = (g->b + ci - 1) / ci, nt = gemm_threads(n, g);
+    int chunks = (g->b + ci - 1) / ci;
     size_t slot = slot_floats(g), kf = (size_t)kk * f;
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
         float *cols = n->work + (size_t)omp_get_thread_num() * slot, *acc = cols + slot - kf;
         if (gk)
@@ -472,16 +632,8 @@ static void gemm_backward(const dc_node *n, const geom *g, const float *x, const
                 col2im(g, cols, b0, nb, gx);
             }
         }
-        if (gk) { /* the implicit barrier of the loop above: every slot is complete */
-            size_t lo, hi;
-            dc_thread_range(kf, 16, &lo, &hi);
-            for (int t = 0; t < omp_get_num_threads(); t++) {
-                const float *part = n->work + (size_t)t * slot + slot - kf;
-#pragma omp simd
-                for (size_t i = lo; i < hi; i++)
-                    gk[i] += part[i];
-            }
-        }
+        if (gk)
+            add_slot_sums(n->work, slot, slot - kf, kf, gk);
     }
 }
 
@@ -511,7 +663,7 @@ static void conv_backward(dc_node *n, const dc_run *run)
         dc_add_colsums(n->grad, m, g.f, n->in[2]->grad);
     float *gk = k->requires_grad ? k->grad : NULL, *gx = x->requires_grad ? x->grad : NULL;
     if (is_small(&g))
-        direct_backward(&g, x->val, k->val, n->grad, gk, gx);
+        direct_backward(n, &g, x->val, k->val, n->grad, gk, gx);
     else
         gemm_backward(n, &g, x->val, k->val, n->grad, gk, gx);
 }
