@@ -114,7 +114,8 @@ static int is_small(const geom *g);
  * a chunk's im2col matrix (CHUNK_ROWS output pixels or a whole image) stays
  * in the core's L2 cache between im2col, the GEMM and col2im, and the threads
  * never wait on each other inside a step.  Each thread has a slot of scratch:
- * the chunk's matrix, then its private sum of gK.
+ * the chunk's matrix (GEMM path only), then its private sums of gK and of the
+ * bias gradient, added up in slot order at the end (the same result every run).
  */
 #define CHUNK_ROWS 256
 
@@ -124,11 +125,12 @@ static int chunk_images(const geom *g)
     return per >= CHUNK_ROWS ? 1 : CHUNK_ROWS / per;
 }
 
-static size_t slot_floats(const geom *g)
+static size_t cols_floats(const geom *g)
 {
-    size_t kk = (size_t)g->kh * g->kw * g->c;
-    return (size_t)chunk_images(g) * g->oh * g->ow * kk + kk * g->f;
+    return is_small(g) ? 0 : (size_t)chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
 }
+
+static size_t slot_floats(const geom *g) { return cols_floats(g) + ((size_t)g->kh * g->kw * g->c + 1) * g->f; }
 
 static dc_status conv_infer(dc_node *n)
 {
@@ -148,10 +150,8 @@ static dc_status conv_infer(dc_node *n)
     conv_geom(n, &g);
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
-    /* one slot per thread: a chunk's im2col matrix and a partial gK (GEMM
-     * path), or a partial gK (direct path) */
-    n->iarg[6] = omp_get_max_threads();
-    n->work_fixed = (size_t)n->iarg[6] * (is_small(&g) ? (size_t)g.kh * g.kw * g.c * g.f : slot_floats(&g));
+    n->iarg[6] = omp_get_max_threads(); /* one slot of scratch per thread */
+    n->work_fixed = (size_t)n->iarg[6] * slot_floats(&g);
     return DC_OK;
 }
 
@@ -508,28 +508,78 @@ static int conv_threads(const dc_node *n, const geom *g, int units)
     return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
 }
 
-/* After a parallel loop (its barrier passed): gk += every thread's partial
- * sum, slot after slot, so the result does not depend on timing.  Slot t's
- * sum is at work + t * slot + at. */
-static void add_slot_sums(const float *work, size_t slot, size_t at, size_t count, float *gk)
+/* Gradients a backward fills (NULL: not needed) and the fused ReLU. */
+typedef struct conv_grads {
+    float *gk, *gb, *gx;
+    int relu;
+} conv_grads;
+
+/* A thread's slot: its im2col matrix, then its partial gK and bias sums. */
+typedef struct conv_slot {
+    float *cols, *gk, *gb;
+} conv_slot;
+
+static conv_slot slot_open(const dc_node *n, const geom *g)
+{
+    size_t kf = (size_t)g->kh * g->kw * g->c * g->f;
+    float *base = n->work + (size_t)omp_get_thread_num() * slot_floats(g);
+    conv_slot s = {base, base + cols_floats(g), base + cols_floats(g) + kf};
+    memset(s.gk, 0, (kf + (size_t)g->f) * sizeof(float));
+    return s;
+}
+
+/* dst[0..count) += every slot's values at `at`, slot after slot. */
+static void add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count)
 {
     size_t lo, hi;
+    if (!dst)
+        return;
     dc_thread_range(count, 16, &lo, &hi);
     for (int t = 0; t < omp_get_num_threads(); t++) {
         const float *part = work + (size_t)t * slot + at;
 #pragma omp simd
         for (size_t i = lo; i < hi; i++)
-            gk[i] += part[i];
+            dst[i] += part[i];
     }
 }
 
-/* gK += x (*) gy, each thread into its slot; gx += gy (*) K.  Parallel over
- * images: windows overlap only within one. */
-static void direct_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *gy, float *gk,
-                            float *gx)
+/* After the parallel loop's barrier: the gradients += the threads' partial
+ * sums, in slot order, so the result does not depend on timing. */
+static void slot_close(const dc_node *n, const geom *g, const conv_grads *d)
+{
+    size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g), at = cols_floats(g);
+    add_parts(d->gk, n->work, slot, at, kf);
+    add_parts(d->gb, n->work, slot, at + kf, (size_t)g->f);
+}
+
+/* Rows of gy (rows x f) made ready for the GEMMs: zeroed where the fused
+ * ReLU's output is not positive (the node's own gradient, read by no one
+ * else), and summed into the bias gradient. */
+static void prepare_gy(const float *y, float *gy, size_t rows, int f, const conv_grads *d, float *gb)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict yr = y + r * f;
+        float *restrict g = gy + r * f;
+        if (d->relu) {
+#pragma omp simd
+            for (int o = 0; o < f; o++)
+                g[o] = yr[o] > 0.0f ? g[o] : 0.0f;
+        }
+        if (d->gb) {
+#pragma omp simd
+            for (int o = 0; o < f; o++)
+                gb[o] += g[o];
+        }
+    }
+}
+
+/* Backward of the direct path, parallel over images (windows overlap only
+ * within one). */
+static void direct_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
+                            const conv_grads *d)
 {
     int f = g->f, c = g->c, lo, hi;
-    size_t kf = (size_t)g->kh * g->kw * c * f, img = (size_t)g->h * g->w * c;
+    size_t img = (size_t)g->h * g->w * c;
     taps whole;
     window wn;
     window_taps(g, &whole);
@@ -537,25 +587,22 @@ static void direct_backward(const dc_node *n, const geom *g, const float *x, con
     interior_cols(g, &lo, &hi);
 #pragma omp parallel num_threads(conv_threads(n, g, g->b))
     {
-        float *acc = n->work + (size_t)omp_get_thread_num() * kf;
-        if (gk)
-            memset(acc, 0, kf * sizeof(float));
+        conv_slot s = slot_open(n, g);
 #pragma omp for schedule(static)
         for (int b = 0; b < g->b; b++)
             for (int oy = 0; oy < g->oh; oy++) {
-                const float *gyrow = gy + ((size_t)b * g->oh + oy) * g->ow * f;
-                if (gk)
-                    direct_row_gk(g, &wn, &whole, lo, hi, x + (size_t)b * img, oy, gyrow, acc);
-                if (gx)
-                    direct_row_gx(g, &whole, k, oy, gyrow, gx + (size_t)b * img);
+                size_t at = ((size_t)b * g->oh + oy) * g->ow * f;
+                prepare_gy(y + at, gy + at, (size_t)g->ow, f, d, s.gb);
+                if (d->gk)
+                    direct_row_gk(g, &wn, &whole, lo, hi, x + (size_t)b * img, oy, gy + at, s.gk);
+                if (d->gx)
+                    direct_row_gx(g, &whole, k, oy, gy + at, d->gx + (size_t)b * img);
             }
-        if (gk)
-            add_slot_sums(n->work, kf, 0, kf, gk);
+        slot_close(n, g, d);
     }
 }
 
-/* Fused ReLU: y = max(conv, 0) in the forward; backward first zeroes gy where
- * y is not positive (the node's own gradient, read by no one else). */
+/* ReLU fused in the forward. */
 static int has_relu(const dc_node *n) { return n->iarg[5]; }
 
 static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread's chunk */
@@ -567,20 +614,6 @@ static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread
     }
 }
 
-static void relu_mask_grad(const float *y, float *gy, size_t count)
-{
-#pragma omp parallel if (dc_worth_parallel((double)count * 8))
-    {
-        size_t lo, hi;
-        dc_thread_range(count, 16, &lo, &hi);
-#pragma omp simd
-        for (size_t i = lo; i < hi; i++) {
-            float g = gy[i];
-            gy[i] = y[i] > 0.0f ? g : 0.0f;
-        }
-    }
-}
-
 static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                          float *y)
 {
@@ -588,7 +621,7 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
     int chunks = (g->b + ci - 1) / ci;
 #pragma omp parallel num_threads(conv_threads(n, g, (g->b + ci - 1) / ci))
     {
-        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g);
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g); /* its slot's matrix */
 #pragma omp for schedule(static)
         for (int ch = 0; ch < chunks; ch++) {
             int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
@@ -604,36 +637,33 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
     }
 }
 
-/* gK += sum over chunks of cols^T gy (each thread into its slot, then summed
- * in slot order, so the result does not depend on timing); gx += col2im(gy K^T). */
-static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *gy,
-                          float *gk, float *gx)
+/* Backward of the GEMM path, a chunk at a time: gK += cols^T gy, then the
+ * same buffer takes gcols = gy K^T, which col2im adds into gx. */
+static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
+                          const conv_grads *d)
 {
     int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
     int chunks = (g->b + ci - 1) / ci;
-    size_t slot = slot_floats(g), kf = (size_t)kk * f;
 #pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
-        float *cols = n->work + (size_t)omp_get_thread_num() * slot, *acc = cols + slot - kf;
-        if (gk)
-            memset(acc, 0, kf * sizeof(float));
+        conv_slot s = slot_open(n, g);
 #pragma omp for schedule(static)
         for (int ch = 0; ch < chunks; ch++) {
             int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
-            const float *gyc = gy + (size_t)b0 * per * f;
-            if (gk) {
-                im2col(g, x, b0, nb, cols);
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, f, rows, 1.0f, cols, kk, gyc, f, 1.0f, acc,
-                            f);
+            size_t at = (size_t)b0 * per * f;
+            prepare_gy(y + at, gy + at, (size_t)rows, f, d, s.gb);
+            if (d->gk) {
+                im2col(g, x, b0, nb, s.cols);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, f, rows, 1.0f, s.cols, kk, gy + at, f, 1.0f,
+                            s.gk, f);
             }
-            if (gx) { /* gcols (rows, kk) = gy K^T, in the same buffer */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, f, 1.0f, gyc, f, k, f, 0.0f, cols,
+            if (d->gx) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, f, 1.0f, gy + at, f, k, f, 0.0f, s.cols,
                             kk);
-                col2im(g, cols, b0, nb, gx);
+                col2im(g, s.cols, b0, nb, d->gx);
             }
         }
-        if (gk)
-            add_slot_sums(n->work, slot, slot - kf, kf, gk);
+        slot_close(n, g, d);
     }
 }
 
@@ -654,18 +684,14 @@ static void conv_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
-    dc_node *x = n->in[0], *k = n->in[1];
+    dc_node *x = n->in[0], *k = n->in[1], *b = n->n_in == 3 ? n->in[2] : NULL;
     conv_geom(n, &g);
-    size_t m = (size_t)g.b * g.oh * g.ow;
-    if (has_relu(n))
-        relu_mask_grad(n->val, n->grad, m * g.f);
-    if (n->n_in == 3 && n->in[2]->requires_grad)
-        dc_add_colsums(n->grad, m, g.f, n->in[2]->grad);
-    float *gk = k->requires_grad ? k->grad : NULL, *gx = x->requires_grad ? x->grad : NULL;
+    conv_grads d = {k->requires_grad ? k->grad : NULL, b && b->requires_grad ? b->grad : NULL,
+                    x->requires_grad ? x->grad : NULL, has_relu(n)};
     if (is_small(&g))
-        direct_backward(n, &g, x->val, k->val, n->grad, gk, gx);
+        direct_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
     else
-        gemm_backward(n, &g, x->val, k->val, n->grad, gk, gx);
+        gemm_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
 }
 
 const dc_op dc_op_conv2d = {"conv2d", 3, conv_infer, conv_forward, conv_backward, 0};
