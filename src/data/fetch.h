@@ -14,7 +14,7 @@
 
 #include "deepc.h"
 
-enum { DC_PATH_CAP = 4096, DC_DATA_MAX_FILES = 8 };
+enum { DC_PATH_CAP = 4096, DC_DATA_MAX_FILES = 4 };
 
 typedef struct dc_data_file {
     const char *name;

@@ -40,7 +40,10 @@ dc_status dc_train_test_split(const dc_tensor *x, const dc_tensor *y, float test
                        n, y->shape[0]);
     if (!(test_size > 0.0f && test_size < 1.0f))
         return dc_fail(DC_ERR_ARG, "train_test_split: test_size %g, expected 0 < test_size < 1", (double)test_size);
-    int n_test = (int)ceil((double)test_size * n), n_train = n - n_test;
+    /* test_size arrives as a float (0.2f is 0.2000000030): taken to 7
+     * significant digits, 0.2 of 150 is 30 samples as in sklearn, not 31. */
+    double frac = round((double)test_size * 1e7) / 1e7;
+    int n_test = (int)ceil(frac * n - 1e-9), n_train = n - n_test;
     if (n_train < 1 || n_test < 1)
         return dc_fail(DC_ERR_ARG, "train_test_split: test_size %g of %d samples leaves %d for training and %d for "
                                    "testing; both need at least one",
