@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { MAX_SERIES = 8, TEXT_CAP = 256, MIN_SIDE = 16, MAX_SIDE = 10000, MAX_DEVICES = 128 };
+enum { MAX_SERIES = 8, TEXT_CAP = 256, COLORBAR_STEPS = 64, MIN_SIDE = 16, MAX_SIDE = 10000, MAX_DEVICES = 128 };
 
 /* cmap0: background, foreground, then matplotlib's tab10 colours. */
 static const PLINT PAL_R[] = {255, 0, 31, 255, 44, 214, 148, 127};
@@ -273,12 +273,15 @@ static void draw_confusion(const confusion *c)
     plmtex("b", 3.5, 0.5, 0.5, "predicted label");
     plmtex("l", 8.5, 0.5, 0.5, "true label");
     plmtex("t", 2.0, 0.5, 0.5, esc(c->title, buf));
-    /* The legend of a heat map: a colour bar from 0 to the largest count. */
-    PLFLT values[2] = {0, max}, cw, ch, ticks[1] = {0};
+    /* The legend of a heat map: a colour bar from 0 to the largest count,
+     * drawn as an image (PLplot's cairo gradient leaks its pattern). */
+    PLFLT values[COLORBAR_STEPS], cw, ch, ticks[1] = {0};
+    for (int i = 0; i < COLORBAR_STEPS; i++)
+        values[i] = (double)max * i / (COLORBAR_STEPS - 1);
     const PLFLT *vals[1] = {values};
-    PLINT nv[1] = {2}, lopt[1] = {PL_COLORBAR_LABEL_BOTTOM}, sub[1] = {0};
+    PLINT nv[1] = {COLORBAR_STEPS}, lopt[1] = {PL_COLORBAR_LABEL_BOTTOM}, sub[1] = {0};
     const char *labels[1] = {"count"}, *axis[1] = {"bcvtm"};
-    plcolorbar(&cw, &ch, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.04,
+    plcolorbar(&cw, &ch, PL_COLORBAR_IMAGE, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.04,
                0.0, 0.04, 0.7, COL_BG, COL_FG, 1, 0, 0, 0, 0, 1, lopt, labels, 1, axis, ticks, sub, nv, vals);
     free(counts);
 }
