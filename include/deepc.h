@@ -133,8 +133,9 @@ dc_status dc_fashion_mnist_load(const char *cache_dir, dc_dataset *out);
 
 /* CSV files of numbers, one sample per line (src/data/csv.c).  Blank lines
  * are skipped; an empty cell (or NA, NaN, ?) is a missing value and an
- * error naming its line and column, as are a non-numeric cell, a row with
- * another number of columns than the first, and a file with no data. */
+ * error naming its line and column (both counted from 1 in messages), as
+ * are a non-numeric cell, a row with another number of columns than the
+ * first, and a file with no data. */
 #define DC_CSV_NO_TARGET (-1000000) /* target_col: there is no y column */
 
 typedef struct dc_csv_config {
@@ -196,7 +197,9 @@ dc_status dc_npy_read(const char *path, dc_array **out);
 /* Writes a version 1.0 file, header padded to 64 bytes as NumPy does. */
 dc_status dc_npy_write(const char *path, const dc_array *a);
 /* Reads any supported type into a new float32 tensor (int64 beyond 2^24
- * loses precision, as astype(float32) does).  A 0-d array becomes shape (1). */
+ * loses precision, as astype(float32) does).  A 0-d array becomes shape (1);
+ * one with a zero dimension is DC_ERR_SHAPE (tensors are never empty; use
+ * dc_npy_read). */
 dc_status dc_npy_load(const char *path, dc_tensor **out);
 /* Writes t as '<f4'. */
 dc_status dc_npy_save(const char *path, const dc_tensor *t);

@@ -158,6 +158,12 @@ static void test_npy_load_converts_to_float(void **state)
     assert_int_equal(dc_npy_load(path, &t), DC_OK);
     assert_true(t->data[9] == 225.0f);
     dc_tensor_free(t);
+    /* A tensor cannot be empty: (0, 3) loads as a dc_array only. */
+    fixture_path(path, sizeof path, "f32_0x3.npy");
+    assert_int_equal(dc_npy_load(path, &t), DC_ERR_SHAPE);
+    assert_null(t);
+    assert_errmsg_contains("f32_0x3.npy");
+    assert_errmsg_contains("non-positive dimension");
 }
 
 static void test_npy_round_trip(void **state)
