@@ -3,8 +3,8 @@
  * uint8 images (N, 28, 28) and uint8 labels (N,), 60000 for training and
  * 10000 for testing.
  *
- * Each dataset is one row of data (a dc_data_source, fetch.h): where its files live,
- * their MD5s, and the shell steps that fetch them.  One code path serves
+ * Each dataset is one row of data (a dc_data_source, fetch.h): where its
+ * files live, their MD5s, and the shell steps that fetch them.  One code path serves
  * both: look for the files (a system directory first, if the dataset has one,
  * else <cache>/<subdir>/); fetch the missing ones into a fresh temporary
  * directory inside the cache, check them there and only then move them into

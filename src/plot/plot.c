@@ -304,18 +304,21 @@ static void draw(const job *j)
     plend1();
 }
 
-/* Checks the target, then draws under the lock with the exit handler set. */
+/* Checks the target, then draws with the exit handler set, all under the
+ * lock (asking PLplot for its drivers touches its global state too). */
 static dc_status run(const char *where, job *j)
 {
+    pthread_mutex_lock(&plot_lock);
     dc_status st = pick_device(where, j->path, &j->device);
     if (st == DC_OK && (j->width < MIN_SIDE || j->width > MAX_SIDE || j->height < MIN_SIDE || j->height > MAX_SIDE))
         st = dc_fail(DC_ERR_ARG, "%s: size %d x %d pixels, expected %d to %d each", where, j->width, j->height, MIN_SIDE,
                      MAX_SIDE);
     if (st == DC_OK)
         st = check_writable(where, j->path);
-    if (st != DC_OK)
+    if (st != DC_OK) {
+        pthread_mutex_unlock(&plot_lock);
         return st;
-    pthread_mutex_lock(&plot_lock);
+    }
     plsexit(on_plplot_exit);
     plot_active = 1;
     if (setjmp(plot_jump) == 0) {
@@ -404,7 +407,7 @@ dc_status dc_plot_history(const char *path, const dc_history *h, const char *tit
         if (strncmp(h->keys[k], "val_", 4) != 0)
             continue;
         for (int p = 0; p < n_panels; p++)
-            if (strcmp(panels[p].ylabel, h->keys[k] + 4) == 0)
+            if (strcmp(panels[p].ylabel, h->keys[k] + 4) == 0 && panels[p].n_series < MAX_SERIES)
                 panels[p].s[panels[p].n_series++] = (series){epochs, vals + (size_t)k * (size_t)h->epochs, h->epochs,
                                                              0, 1, COL_FIRST + 1, "validation"};
     }
