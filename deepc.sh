@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(build-essential cmake libopenblas-openmp-dev libcmocka-dev zlib1g-dev)
+PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev libplplot-dev plplot-driver-cairo)
 
 install_missing() { # install_missing [extra packages...]
     local missing=()

@@ -4,6 +4,8 @@
 #   cnn1 (seed 002): Conv2D(32, 3x3, relu, valid) -> Flatten -> Dense(10, softmax)
 #   cnn2 (seed 003): Conv2D(32, 3x3, relu) -> MaxPool(2x2) -> Conv2D(64, 3x3, relu)
 #                    -> MaxPool(2x2) -> Flatten -> Dense(128, relu) -> Dense(10, softmax)
+# then seed 003's two convolutions alone (bench_conv): GFLOP/s against the
+# machine's measured sgemm peak.
 #   Adam(1e-3, eps 1e-7), sparse categorical cross-entropy, MNIST train set
 #   (28x28x1 in [0,1]), batch 32, reshuffled per epoch.
 #
@@ -94,3 +96,12 @@ for m in $MODELS; do
         "$m" "$ds" "$ts" "$(ratio "$ts" "$ds")" "$dm" "$tm" "$da" "$ta"
 done
 echo "(torch/deepc > 1 means deepc is faster; acc is test accuracy, - when not measured)"
+
+# ---- the convolutions alone, against the sgemm peak -----------------------------
+if [ "$have_deepc" = 1 ] && [ -x "$BUILD/bench_conv" ]; then
+    echo
+    echo "seed 003's convolutions alone (batch $BATCH, $THREADS threads), GFLOP/s against OpenBLAS sgemm 1024^3:"
+    # shellcheck disable=SC2086
+    env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$BUILD/bench_conv" --threads "$THREADS" --batch "$BATCH" \
+        | tee "$LOGDIR/deepc_conv.log"
+fi

@@ -14,11 +14,13 @@
 #include <string.h>
 
 typedef struct example_opts {
-    int epochs, batch, threads, fashion;
+    int epochs, batch, threads, fashion, svg;
     unsigned long seed;
+    const char *out; /* where plots go (a file, or a prefix) */
 } example_opts;
 
-/* Parses --epochs --batch --seed --threads --fashion; returns 0 on success. */
+/* Parses --epochs --batch --seed --threads --fashion --out --svg; returns 0
+ * on success. */
 static inline int example_parse(int argc, char **argv, example_opts *o)
 {
     for (int i = 1; i < argc; i++) {
@@ -32,8 +34,13 @@ static inline int example_parse(int argc, char **argv, example_opts *o)
             o->threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--fashion"))
             o->fashion = 1;
+        else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            o->out = argv[++i];
+        else if (!strcmp(argv[i], "--svg"))
+            o->svg = 1;
         else {
-            fprintf(stderr, "usage: %s [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion] [--out PATH] [--svg]\n",
+                    argv[0]);
             return 2;
         }
     }

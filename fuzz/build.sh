@@ -10,7 +10,7 @@ OUT=${1:-build-fuzz}
 mkdir -p "$OUT/obj"
 BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-CFLAGS=(-std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -I"$BLAS_INC" -fopenmp=libgomp
+CFLAGS=(-std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -I"$BLAS_INC" $(pkg-config --cflags plplot) -fopenmp=libgomp
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 objs=()
 for src in $(find src -name '*.c' | sort); do
@@ -23,7 +23,7 @@ done
 for t in fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     clang "${CFLAGS[@]}" -fsanitize=fuzzer "$t" "${objs[@]}" -o "$OUT/$name" \
-        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas -lz -lm -lgomp
+        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lz -lm -lgomp
 done
 echo "fuzz targets in $OUT: $(cd "$OUT" && ls fuzz_* | tr '\n' ' ')"
 if [ "${2:-}" = run ]; then

@@ -129,6 +129,112 @@ dc_status dc_mnist_load(const char *cache_dir, dc_dataset *out);
  * apt-get download + dpkg-deb -x; verified the same way. */
 dc_status dc_fashion_mnist_load(const char *cache_dir, dc_dataset *out);
 
+/* ------------------------------------------- tabular data: CSV, .npy, splits */
+
+/* CSV files of numbers, one sample per line (src/data/csv.c).  Blank lines
+ * are skipped; an empty cell (or NA, NaN, ?) is a missing value and an
+ * error naming its line and column (both counted from 1 in messages), as
+ * are a non-numeric cell, a row with another number of columns than the
+ * first, and a file with no data. */
+#define DC_CSV_NO_TARGET (-1000000) /* target_col: there is no y column */
+
+typedef struct dc_csv_config {
+    char delimiter;          /* ','; ' ' splits on any run of spaces and tabs */
+    int header;              /* 1: the first non-blank line is a header, skipped (default 1) */
+    int target_col;          /* y's column, 0-based; negative counts from the end (default -1, the
+                                last); DC_CSV_NO_TARGET: no y */
+    const int *feature_cols; /* x's columns in order, 0-based (borrowed); NULL (default): every
+                                column but the target */
+    int n_feature_cols;
+} dc_csv_config;
+
+dc_csv_config dc_csv_defaults(void);
+/* Reads a CSV file, plain or gzip'd (detected by content), into *x (rows,
+ * features) and, unless target_col is DC_CSV_NO_TARGET, *y (rows, 1); y may
+ * be NULL then.  New tensors the caller frees; NULL on failure.  cfg NULL
+ * means dc_csv_defaults(). */
+dc_status dc_csv_load(const char *path, const dc_csv_config *cfg, dc_tensor **x, dc_tensor **y);
+/* The same from `len` bytes of text in memory; `name` is used in messages. */
+dc_status dc_csv_parse(const char *text, size_t len, const char *name, const dc_csv_config *cfg, dc_tensor **x,
+                       dc_tensor **y);
+
+/* NumPy .npy files (format versions 1.0, 2.0 and 3.0; src/data/npy.c): C
+ * order, little endian, of these element types. */
+typedef enum {
+    DC_DTYPE_FLOAT32, /* '<f4' */
+    DC_DTYPE_FLOAT64, /* '<f8' */
+    DC_DTYPE_INT32,   /* '<i4' */
+    DC_DTYPE_INT64,   /* '<i8' */
+    DC_DTYPE_UINT8,   /* '|u1' */
+    DC_DTYPE_COUNT
+} dc_dtype;
+
+/* An n-d array of any of those types, as stored.  ndim may be 0 (a scalar,
+ * size 1); dimensions may be 0 (size 0). */
+typedef struct dc_array {
+    dc_dtype dtype;
+    int ndim;
+    int shape[DC_MAX_DIMS];
+    size_t size;  /* product of shape */
+    void *data;   /* owned; size * dc_dtype_size(dtype) bytes */
+} dc_array;
+
+const char *dc_dtype_name(dc_dtype t);   /* "float32", ... */
+size_t dc_dtype_size(dc_dtype t);        /* bytes per element; 0 for an unknown type */
+/* New zero-filled array; caller frees with dc_array_free.  NULL and a message
+ * on a bad type or shape, or out of memory. */
+dc_array *dc_array_new(dc_dtype dtype, int ndim, const int *shape);
+void dc_array_free(dc_array *a);
+
+/* Parses a whole .npy file held in memory (n bytes); `name` is used in
+ * messages.  The header is checked strictly: magic, version, header length,
+ * a dict with exactly the keys 'descr', 'fortran_order' and 'shape'; Fortran
+ * order, big-endian or other element types are DC_ERR_UNSUPPORTED; a body
+ * shorter (truncated) or longer than the shape needs is DC_ERR_FORMAT.
+ * *out is a new array the caller frees. */
+dc_status dc_npy_parse(const void *bytes, size_t n, const char *name, dc_array **out);
+dc_status dc_npy_read(const char *path, dc_array **out);
+/* Writes a version 1.0 file, header padded to 64 bytes as NumPy does. */
+dc_status dc_npy_write(const char *path, const dc_array *a);
+/* Reads any supported type into a new float32 tensor (int64 beyond 2^24
+ * loses precision, as astype(float32) does).  A 0-d array becomes shape (1);
+ * one with a zero dimension is DC_ERR_SHAPE (tensors are never empty; use
+ * dc_npy_read). */
+dc_status dc_npy_load(const char *path, dc_tensor **out);
+/* Writes t as '<f4'. */
+dc_status dc_npy_save(const char *path, const dc_tensor *t);
+
+/* Shuffles the samples (first axis) with `seed` and splits off
+ * ceil(test_size * N) of them for testing, as sklearn's train_test_split
+ * (its shuffle differs).  y may be NULL (then y_train / y_test are left
+ * alone and may be NULL).  Four new tensors the caller frees. */
+dc_status dc_train_test_split(const dc_tensor *x, const dc_tensor *y, float test_size, uint64_t seed,
+                              dc_tensor **x_train, dc_tensor **x_test, dc_tensor **y_train, dc_tensor **y_test);
+
+/* Per-feature (last axis) mean and standard deviation, as sklearn's
+ * StandardScaler: population std (ddof 0), and a feature with std 0 is only
+ * centred.  Caller frees with dc_scaler_free. */
+typedef struct dc_scaler {
+    int n_features;
+    double *mean, *scale; /* owned, n_features each */
+} dc_scaler;
+
+dc_status dc_scaler_fit(const dc_tensor *x, dc_scaler **out);
+/* x = (x - mean) / scale, in place; x's last axis must be n_features. */
+dc_status dc_scaler_transform(const dc_scaler *s, dc_tensor *x);
+void dc_scaler_free(dc_scaler *s);
+
+/* scikit-learn's bundled datasets, from Debian's python3-sklearn package
+ * (apt-get download + dpkg-deb -x, nothing installed) fetched into
+ * cache_dir/sklearn ($DEEPC_CACHE, else ~/.cache/deepc when NULL), MD5
+ * verified, honouring DEEPC_OFFLINE like dc_mnist_load.  name:
+ *   "breast_cancer"  569 x 30, y 0 = malignant, 1 = benign
+ *   "diabetes"       442 x 10 raw (unscaled) features, y disease progression
+ *   "iris"           150 x 4, y 0..2       "wine"  178 x 13, y 0..2
+ *   "digits"         1797 x 64 (8x8 images, 0..16), y 0..9
+ * *x (N, features) and *y (N, 1) are new tensors the caller frees. */
+dc_status dc_sklearn_load(const char *name, const char *cache_dir, dc_tensor **x, dc_tensor **y);
+
 /* ------------------------------------------------------------ graph API */
 
 /* The op graph with reverse-mode autodiff.  Layers build on it; it can also
@@ -204,6 +310,10 @@ dc_node *dc_sum(dc_graph *g, dc_node *x);   /* scalar: sum of all elements */
 /* x (B, H, W, C), kernel (kh, kw, C, F), bias (F) or NULL; same: Keras "same" padding. */
 dc_node *dc_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
                    int dilation_h, int dilation_w);
+/* The same followed by ReLU, fused into one op (one pass less over the output
+ * forward and backward, and no separate activation buffers). */
+dc_node *dc_conv2d_relu(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
+                        int dilation_h, int dilation_w);
 dc_node *dc_pool2d(dc_graph *g, dc_node *x, int is_max, int pool_h, int pool_w, int stride_h, int stride_w, int same);
 dc_node *dc_global_pool(dc_graph *g, dc_node *x, int is_max); /* (B, ..., C) -> (B, C) */
 dc_node *dc_batchnorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,
@@ -435,6 +545,13 @@ size_t dc_model_param_count(dc_model *m);
 /* Borrowed access to the model's graph (after compile), for advanced use. */
 dc_graph *dc_model_graph(dc_model *m);
 
+/* Number of layers, and a copy of weight `index` of layer `layer` (both
+ * 0-based), in Keras' get_weights() order: kernel then bias for Dense and
+ * Conv.  The model must be built (compiled or summarised).  *out is a new
+ * tensor the caller frees. */
+int dc_model_layer_count(const dc_model *m);
+dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out);
+
 /* ------------------------------------------------ saving and loading
  *
  * A model file is a safetensors file (readable by PyTorch / Hugging Face
@@ -606,6 +723,34 @@ dc_callback *dc_callback_terminate_on_nan(void);
 int dc_default_threads(void);
 /* Name of the BLAS core in use (e.g. "SkylakeX"), or "none". */
 const char *dc_blas_core(void);
+
+/* ----------------------------------------------------------------- plots */
+
+/* Plots drawn with PLplot (src/plot/plot.c): the format follows the path's
+ * extension, ".png" (cairo PNG) or ".svg".  Every plot has a title,
+ * labelled axes and a legend (a colour bar for the confusion matrix).
+ * PLplot is not reentrant: deepc serialises its plot calls with a lock. */
+typedef struct dc_plot_config {
+    const char *title, *xlabel, *ylabel;
+    int width, height; /* pixels; default 800 x 600 */
+} dc_plot_config;
+
+dc_plot_config dc_plot_defaults(void);
+/* A scatter of (x[i], y[i]), i < n, and a line through (line_x[j],
+ * line_y[j]), j < n_line, sorted by x (n_line 0: no line), labelled in the
+ * legend by points_label and line_label. */
+dc_status dc_plot_scatter_line(const char *path, const float *x, const float *y, int n, const char *points_label,
+                               const float *line_x, const float *line_y, int n_line, const char *line_label,
+                               const dc_plot_config *cfg);
+/* Training curves from a fit's History, the one-liner of Keras' tutorials:
+ * one panel per metric ("loss", "accuracy", ...), each with the training
+ * series and its "val_" twin when there is one, against the epoch. */
+dc_status dc_plot_history(const char *path, const dc_history *h, const char *title);
+/* A confusion matrix of integer labels (as floats) y_true / y_pred, n of
+ * each, classes 0..n_classes-1: rows true, columns predicted, counts in the
+ * cells.  class_names (n_classes strings) may be NULL. */
+dc_status dc_plot_confusion_matrix(const char *path, const float *y_true, const float *y_pred, int n, int n_classes,
+                                   const char *const *class_names, const char *title);
 
 #ifdef __cplusplus
 }

@@ -118,16 +118,18 @@ static dc_node *image(dc_graph *g, int h, int w, int c, const char *name)
 }
 
 /* variants: valid s1, same s1, valid s2, same s2, valid dilation 2, same 2x2 kernel with 3 channels (the
- * direct path for small kernels), then the same six with 5 channels (im2col + GEMM) */
+ * direct path for small kernels), then the same six with 5 channels (im2col + GEMM); 12 and 13: fused
+ * ReLU on each path, the direct one with 32 filters (its register-blocked interior and its border pixels) */
 static dc_node *build_conv(dc_graph *g, int v)
 {
     static const int stride[] = {1, 1, 2, 2, 1, 1}, same[] = {0, 1, 0, 1, 0, 1}, dil[] = {1, 1, 1, 1, 2, 1};
-    int c = v < 6 ? 3 : 5;
-    v %= 6;
+    int relu = v >= 12, c = relu ? (v == 12 ? 3 : 5) : v < 6 ? 3 : 5, f = v == 12 ? 32 : 4;
+    v = relu ? 1 : v % 6;
     int k = v == 5 ? 2 : 3;
-    dc_node *kern = dc_param(g, 4, (int[]){k, k, c, 4}, uniform(-1, 1), NULL);
-    return dc_conv2d(g, image(g, 7, 6, c, NULL), kern, dc_param(g, 1, (int[]){4}, uniform(-1, 1), NULL), stride[v],
-                     stride[v], same[v], dil[v], dil[v]);
+    dc_node *kern = dc_param(g, 4, (int[]){k, k, c, f}, uniform(-1, 1), NULL);
+    return (relu ? dc_conv2d_relu : dc_conv2d)(g, image(g, 7, 6, c, NULL), kern,
+                                               dc_param(g, 1, (int[]){f}, uniform(-1, 1), NULL), stride[v], stride[v],
+                                               same[v], dil[v], dil[v]);
 }
 
 static dc_node *build_conv_nobias(dc_graph *g, int v)
@@ -188,7 +190,7 @@ static const gradcase cases[] = {
     {"mean", build_mean, 1},
     {"loss", build_loss, DC_LOSS_COUNT},
     {"regularizer", build_regularizer, 2},
-    {"conv2d", build_conv, 12},
+    {"conv2d", build_conv, 14},
     {"conv2d_nobias", build_conv_nobias, 1},
     {"pool2d", build_pool, 4},
     {"global_pool", build_global_pool, 2},

@@ -23,7 +23,7 @@ static dc_status check_shape(int ndim, const int *shape, size_t *size)
 
 dc_tensor *dc_tensor_new(int ndim, const int *shape)
 {
-    size_t size;
+    size_t size = 0;
     if (check_shape(ndim, shape, &size) != DC_OK)
         return NULL;
     if (size > SIZE_MAX / sizeof(float))

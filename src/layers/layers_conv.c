@@ -66,20 +66,26 @@ static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
                                        c->bias_initializer, c->kernel_l1, c->kernel_l2, &k, &b);
     if (st != DC_OK)
         return st;
+    /* ReLU runs inside the convolution */
+    int relu = c->activation == DC_ACT_RELU;
+    dc_node *(*conv)(dc_graph *, dc_node *, dc_node *, dc_node *, int, int, int, int, int) =
+        relu ? dc_conv2d_relu : dc_conv2d;
     dc_node *xin = x, *kin = k, *y;
     if (one_d) {
         xin = view(g, x, 1);
         kin = dc_reshape(g, k, 4, (int[]){1, c->kernel[0], in, c->filters});
-        y = dc_conv2d(g, xin, kin, b, 1, c->strides[0], c->padding == DC_PADDING_SAME, 1, c->dilation[0]);
+        y = conv(g, xin, kin, b, 1, c->strides[0], c->padding == DC_PADDING_SAME, 1, c->dilation[0]);
         if (y)
             y = view(g, y, 0);
     } else {
-        y = dc_conv2d(g, xin, kin, b, c->strides[0], c->strides[1], c->padding == DC_PADDING_SAME, c->dilation[0],
-                      c->dilation[1]);
+        y = conv(g, xin, kin, b, c->strides[0], c->strides[1], c->padding == DC_PADDING_SAME, c->dilation[0],
+                 c->dilation[1]);
     }
     if (!y)
         return DC_ERR_SHAPE;
-    return dc_layer_finish_activation(l, g, y, c->activation);
+    dc_status st2 = dc_layer_finish_activation(l, g, y, relu ? DC_ACT_LINEAR : c->activation);
+    l->out_act = c->activation;
+    return st2;
 }
 
 static dc_status conv2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 0); }

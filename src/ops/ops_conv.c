@@ -4,16 +4,21 @@
  *
  * conv2d: x (B, H, W, C), kernel (kh, kw, C, F), bias (F) -> (B, OH, OW, F),
  * by im2col + GEMM: each output pixel's receptive field becomes one row of a
- * (B*OH*OW, kh*kw*C) matrix planned as the node's scratch, so one sgemm with
- * the kernel seen as (kh*kw*C, F) gives every output.  Backward: gK = cols^T
- * gy, then the same buffer takes gcols = gy K^T, which col2im adds into gx.
+ * (pixels, kh*kw*C) matrix, so an sgemm with the kernel seen as (kh*kw*C, F)
+ * gives the outputs.  This runs a chunk of images at a time per thread (see
+ * CHUNK_ROWS).  Backward: gK += cols^T gy, then the same buffer takes gcols =
+ * gy K^T, which col2im adds into gx.  Kernels with kh*kw*C <= SMALL_K run
+ * directly on the image instead.
  *
  * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
- *       [4] dilation w (conv) / [3] pool h, [4] pool w, [5] max (pooling).
+ *       [4] dilation w, [5] fused ReLU, [6] scratch slots (conv) /
+ *       [3] pool h, [4] pool w, [5] max (pooling).
  */
 #include "graph/graph.h"
 
-#include <float.h>
+#include <cblas.h>
+#include <omp.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Output size and leading pad of one axis, as Keras / TensorFlow compute them. */
@@ -104,6 +109,29 @@ static dc_status set_output(dc_node *n, const geom *g, int channels, const char 
 
 static int is_small(const geom *g);
 
+/*
+ * The GEMM path works a few images at a time, each thread on its own chunks:
+ * a chunk's im2col matrix (CHUNK_ROWS output pixels or a whole image) stays
+ * in the core's L2 cache between im2col, the GEMM and col2im, and the threads
+ * never wait on each other inside a step.  Each thread has a slot of scratch:
+ * the chunk's matrix (GEMM path only), then its private sums of gK and of the
+ * bias gradient, added up in slot order at the end (the same result every run).
+ */
+#define CHUNK_ROWS 256
+
+static int chunk_images(const geom *g)
+{
+    int per = g->oh * g->ow;
+    return per >= CHUNK_ROWS ? 1 : CHUNK_ROWS / per;
+}
+
+static size_t cols_floats(const geom *g)
+{
+    return is_small(g) ? 0 : (size_t)chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+}
+
+static size_t slot_floats(const geom *g) { return cols_floats(g) + ((size_t)g->kh * g->kw * g->c + 1) * g->f; }
+
 static dc_status conv_infer(dc_node *n)
 {
     dc_status st = check_image(n, "conv2d");
@@ -122,21 +150,20 @@ static dc_status conv_infer(dc_node *n)
     conv_geom(n, &g);
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
-    /* im2col's matrix; the direct path for small kernels needs none */
-    n->work_per_sample = is_small(&g) ? 0 : (size_t)g.oh * g.ow * g.kh * g.kw * g.c * images_per_sample(x);
+    n->iarg[6] = omp_get_max_threads(); /* one slot of scratch per thread */
+    n->work_fixed = (size_t)n->iarg[6] * slot_floats(&g);
     return DC_OK;
 }
 
-/* cols (B*OH*OW, kh*kw*C) from x; zero where the window is in the padding.
- * With dilation 1 a kernel row is kw*C contiguous input values: one copy. */
-static void im2col(const geom *g, const float *x, float *cols)
+/* cols (n*OH*OW, kh*kw*C) for images b0 .. b0+n of x; zero where the window
+ * is in the padding.  With dilation 1 a kernel row is kw*C contiguous input
+ * values: one copy. */
+static void im2col(const geom *g, const float *x, int b0, int n, float *cols)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
-    int rows = g->b * g->oh;
-#pragma omp parallel for if (dc_worth_parallel((double)rows * g->ow * kcols))
-    for (int r = 0; r < rows; r++) {
-        int b = r / g->oh, oy = r % g->oh;
-        const float *img = x + (size_t)b * g->h * g->w * g->c;
+    for (int r = 0; r < n * g->oh; r++) {
+        int oy = r % g->oh;
+        const float *img = x + (size_t)(b0 + r / g->oh) * g->h * g->w * g->c;
         for (int ox = 0; ox < g->ow; ox++) {
             float *dst = cols + ((size_t)r * g->ow + ox) * kcols;
             int x0 = ox * g->sw - g->pw;
@@ -162,12 +189,12 @@ static void im2col(const geom *g, const float *x, float *cols)
     }
 }
 
-/* gx += col2im(gcols).  Parallel over images: windows overlap only within one. */
-static void col2im(const geom *g, const float *gcols, float *gx)
+/* gx += col2im(gcols) for images b0 .. b0+n. */
+static void col2im(const geom *g, const float *gcols, int b0, int n, float *gx)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c;
-#pragma omp parallel for if (g->b > 1 && dc_worth_parallel((double)g->b * g->oh * g->ow * kcols))
-    for (int b = 0; b < g->b; b++) {
+    for (int b = 0; b < n; b++) {
+        float *gimg = gx + (size_t)(b0 + b) * g->h * g->w * g->c;
         for (int oy = 0; oy < g->oh; oy++)
             for (int ox = 0; ox < g->ow; ox++) {
                 const float *src = gcols + (((size_t)b * g->oh + oy) * g->ow + ox) * kcols;
@@ -177,7 +204,8 @@ static void col2im(const geom *g, const float *gcols, float *gx)
                         int ix = ox * g->sw - g->pw + j * g->dw;
                         if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
                             continue;
-                        float *dst = gx + (((size_t)b * g->h + iy) * g->w + ix) * g->c;
+                        float *restrict dst = gimg + ((size_t)iy * g->w + ix) * g->c;
+#pragma omp simd
                         for (int c = 0; c < g->c; c++)
                             dst[c] += src[c];
                     }
@@ -197,97 +225,445 @@ static void col2im(const geom *g, const float *gcols, float *gx)
 
 static int is_small(const geom *g) { return g->kh * g->kw * g->c <= SMALL_K && g->f <= SMALL_F; }
 
-/* Input row of kernel row i for output row oy, or -1 in the padding. */
-static int tap_y(const geom *g, int oy, int i)
+/* The taps of one output pixel that fall inside the image: each one's offset
+ * in the image and its row in the kernel seen as (kh*kw*C, F). */
+typedef struct taps {
+    int n;
+    size_t src[SMALL_K];
+    int k[SMALL_K];
+} taps;
+
+/* Every tap of a window wholly inside the image, relative to its corner. */
+static void window_taps(const geom *g, taps *t)
 {
-    int iy = oy * g->sh - g->ph + i * g->dh;
-    return iy >= 0 && iy < g->h ? iy : -1;
+    t->n = 0;
+    for (int i = 0; i < g->kh; i++)
+        for (int j = 0; j < g->kw; j++) {
+            t->src[t->n] = ((size_t)i * g->dh * g->w + (size_t)j * g->dw) * g->c;
+            t->k[t->n++] = (i * g->kw + j) * g->c;
+        }
 }
 
-static int tap_x(const geom *g, int ox, int j)
+/* The taps of output pixel (oy, ox); `whole` is window_taps(g). */
+static void pixel_taps(const geom *g, const taps *whole, int oy, int ox, taps *t)
 {
-    int ix = ox * g->sw - g->pw + j * g->dw;
-    return ix >= 0 && ix < g->w ? ix : -1;
-}
-
-static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, float *y)
-{
-    int rows = g->b * g->oh, f = g->f, c = g->c;
-#pragma omp parallel for if (dc_worth_parallel(2.0 * rows * g->ow * g->kh * g->kw * c * f))
-    for (int r = 0; r < rows; r++) {
-        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * c;
-        int oy = r % g->oh;
-        for (int ox = 0; ox < g->ow; ox++) {
-            float *restrict yr = y + ((size_t)r * g->ow + ox) * f;
-            for (int o = 0; o < f; o++)
-                yr[o] = bias ? bias[o] : 0.0f;
-            for (int i = 0; i < g->kh; i++) {
-                int iy = tap_y(g, oy, i);
-                for (int j = 0; iy >= 0 && j < g->kw; j++) {
-                    int ix = tap_x(g, ox, j);
-                    if (ix < 0)
-                        continue;
-                    const float *src = img + ((size_t)iy * g->w + ix) * c;
-                    const float *kq = k + (size_t)(i * g->kw + j) * c * f;
-                    for (int ch = 0; ch < c; ch++) {
-                        const float av = src[ch], *restrict kc = kq + (size_t)ch * f;
-#pragma omp simd
-                        for (int o = 0; o < f; o++)
-                            yr[o] += av * kc[o];
-                    }
-                }
-            }
+    int y0 = oy * g->sh - g->ph, x0 = ox * g->sw - g->pw;
+    if (y0 >= 0 && y0 + (g->kh - 1) * g->dh < g->h && x0 >= 0 && x0 + (g->kw - 1) * g->dw < g->w) {
+        size_t corner = ((size_t)y0 * g->w + (size_t)x0) * g->c;
+        t->n = whole->n;
+        for (int q = 0; q < whole->n; q++) {
+            t->src[q] = whole->src[q] + corner;
+            t->k[q] = whole->k[q];
+        }
+        return;
+    }
+    t->n = 0;
+    for (int i = 0; i < g->kh; i++) {
+        int iy = y0 + i * g->dh;
+        for (int j = 0; iy >= 0 && iy < g->h && j < g->kw; j++) {
+            int ix = x0 + j * g->dw;
+            if (ix < 0 || ix >= g->w)
+                continue;
+            t->src[t->n] = ((size_t)iy * g->w + ix) * g->c;
+            t->k[t->n++] = (i * g->kw + j) * g->c;
         }
     }
 }
 
-/* gK += x (*) gy, each thread summing its images privately; gx += gy (*) K. */
-static void direct_backward(const geom *g, const float *x, const float *k, const float *gy, float *gk, float *gx)
+/*
+ * Filters go FB at a time, one 512-bit vector: called with width == FB the
+ * inner loops have a constant trip count and the accumulator stays in a
+ * register; a last partial block passes its own width.
+ */
+#define FB 16
+
+/* out[0..width) = bias + sum over taps and channels of x * K[., o0 ..], then ReLU if asked. */
+static inline void direct_pixel(const taps *t, const float *img, int c, const float *k, int f, int o0, int width,
+                                const float *bias, int relu, float *restrict out)
 {
-    int f = g->f, c = g->c, kk = g->kh * g->kw * c;
-#pragma omp parallel if (dc_worth_parallel(4.0 * g->b * g->oh * g->ow * kk * f))
-    {
-        float acc[SMALL_K * SMALL_F];
-        if (gk)
-            memset(acc, 0, (size_t)kk * f * sizeof(float));
-#pragma omp for
-        for (int b = 0; b < g->b; b++) {
-            size_t img = (size_t)b * g->h * g->w * c;
-            for (int oy = 0; oy < g->oh; oy++)
-                for (int ox = 0; ox < g->ow; ox++) {
-                    const float *restrict gr = gy + (((size_t)b * g->oh + oy) * g->ow + ox) * f;
-                    for (int i = 0; i < g->kh; i++) {
-                        int iy = tap_y(g, oy, i);
-                        for (int j = 0; iy >= 0 && j < g->kw; j++) {
-                            int ix = tap_x(g, ox, j);
-                            if (ix < 0)
-                                continue;
-                            size_t at = img + ((size_t)iy * g->w + ix) * c, kq = (size_t)(i * g->kw + j) * c * f;
-                            for (int ch = 0; ch < c; ch++, kq += (size_t)f) {
-                                if (gk) {
-                                    const float av = x[at + (size_t)ch];
-                                    float *restrict aq = acc + kq;
+    float acc[FB] = {0};
+    for (int q = 0; q < t->n; q++)
+        for (int ch = 0; ch < c; ch++) {
+            const float av = img[t->src[q] + (size_t)ch], *restrict kc = k + (size_t)(t->k[q] + ch) * f + o0;
 #pragma omp simd
-                                    for (int o = 0; o < f; o++)
-                                        aq[o] += av * gr[o];
-                                }
-                                if (gx) {
-                                    float dot = 0.0f;
+            for (int o = 0; o < width; o++)
+                acc[o] += av * kc[o];
+        }
+    if (bias) {
+#pragma omp simd
+        for (int o = 0; o < width; o++)
+            acc[o] += bias[o0 + o];
+    }
+    if (relu) {
+#pragma omp simd
+        for (int o = 0; o < width; o++)
+            acc[o] = acc[o] < 0.0f ? 0.0f : acc[o]; /* keeps NaN */
+    }
+#pragma omp simd
+    for (int o = 0; o < width; o++)
+        out[o] = acc[o];
+}
+
+/* gK[., o0 ..] += x * gy[o0 .. o0 + width) over the taps of one pixel. */
+static inline void direct_pixel_gk(const taps *t, const float *img, int c, const float *restrict gy, int f, int o0,
+                                   int width, float *gk)
+{
+    for (int q = 0; q < t->n; q++)
+        for (int ch = 0; ch < c; ch++) {
+            const float av = img[t->src[q] + (size_t)ch];
+            float *restrict a = gk + (size_t)(t->k[q] + ch) * f + o0;
+#pragma omp simd
+            for (int o = 0; o < width; o++)
+                a[o] += av * gy[o];
+        }
+}
+
+/*
+ * Interior pixels (window wholly inside the image) go PB at a time with every
+ * input value of the window at a fixed offset from the pixel's corner:
+ * `elem[e]` for e = (i*kw + j)*C + ch, which is also the row of the kernel.
+ * Each kernel vector loaded then serves PB pixels, from registers.
+ */
+#define PB 4
+
+typedef struct window {
+    int n;               /* kh*kw*C */
+    size_t elem[SMALL_K];
+} window;
+
+static void window_of(const geom *g, const taps *whole, window *wn)
+{
+    wn->n = 0;
+    for (int q = 0; q < whole->n; q++)
+        for (int ch = 0; ch < g->c; ch++)
+            wn->elem[wn->n++] = whole->src[q] + (size_t)ch;
+}
+
+/* Output columns [*lo, *hi) whose windows lie wholly inside a row of the image. */
+static void interior_cols(const geom *g, int *lo, int *hi)
+{
+    *lo = (g->pw + g->sw - 1) / g->sw;
+    int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw; /* largest window start x0 + pw */
+    *hi = last < 0 ? 0 : last / g->sw + 1;
+    if (*hi > g->ow)
+        *hi = g->ow;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+static int interior_row(const geom *g, int oy)
+{
+    int y0 = oy * g->sh - g->ph;
+    return y0 >= 0 && y0 + (g->kh - 1) * g->dh < g->h;
+}
+
+/* Outputs of PB interior pixels, FB filters from o0; `x0` is the first
+ * pixel's window corner, `step` the distance between corners. */
+static inline void direct_block(const window *wn, const float *x0, size_t step, const float *k, int f, int o0,
+                                const float *bias, int relu, float *out)
+{
+    float acc[PB][FB] = {{0}};
+    for (int e = 0; e < wn->n; e++) {
+        const float *restrict kc = k + (size_t)e * f + o0;
+        for (int p = 0; p < PB; p++) {
+            const float av = x0[p * step + wn->elem[e]];
+#pragma omp simd
+            for (int o = 0; o < FB; o++)
+                acc[p][o] += av * kc[o];
+        }
+    }
+    for (int p = 0; p < PB; p++) {
+        float *restrict y = out + (size_t)p * f;
+#pragma omp simd
+        for (int o = 0; o < FB; o++) {
+            float v = acc[p][o] + (bias ? bias[o0 + o] : 0.0f);
+            y[o] = relu && v < 0.0f ? 0.0f : v; /* keeps NaN */
+        }
+    }
+}
+
+static void direct_forward(const geom *g, const float *x, const float *k, const float *bias, int relu, float *y)
+{
+    int rows = g->b * g->oh, f = g->f, c = g->c, lo, hi;
+    taps whole;
+    window wn;
+    window_taps(g, &whole);
+    window_of(g, &whole, &wn);
+    interior_cols(g, &lo, &hi);
+    size_t step = (size_t)g->sw * c;
+#pragma omp parallel for if (dc_worth_parallel(2.0 * rows * g->ow * g->kh * g->kw * c * f))
+    for (int r = 0; r < rows; r++) {
+        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * c;
+        int oy = r % g->oh, blocked = interior_row(g, oy) && f % FB == 0;
+        float *yrow = y + (size_t)r * g->ow * f;
+        int ox = 0;
+        while (ox < g->ow) {
+            if (blocked && ox >= lo && ox + PB <= hi) {
+                const float *x0 = img + ((size_t)(oy * g->sh - g->ph) * g->w + (size_t)(ox * g->sw - g->pw)) * c;
+                for (int o0 = 0; o0 < f; o0 += FB)
+                    direct_block(&wn, x0, step, k, f, o0, bias, relu, yrow + (size_t)ox * f + o0);
+                ox += PB;
+                continue;
+            }
+            taps t;
+            pixel_taps(g, &whole, oy, ox, &t);
+            for (int o0 = 0; o0 < f; o0 += FB) {
+                if (f - o0 >= FB)
+                    direct_pixel(&t, img, c, k, f, o0, FB, bias, relu, yrow + (size_t)ox * f + o0);
+                else
+                    direct_pixel(&t, img, c, k, f, o0, f - o0, bias, relu, yrow + (size_t)ox * f + o0);
+            }
+            ox++;
+        }
+    }
+}
+
+/*
+ * gK rows [e0, e0 + ne) x filters [o0, o0 + FB) += sum over npix interior
+ * pixels of one output row of x * gy, the sums in registers (EB rows at a
+ * time; a last partial block computes EB rows and keeps ne).  `x0` is the
+ * first pixel's window corner, `gy` its gradient row.
+ */
+#define EB 12
+
+static inline void direct_block_gk(const window *wn, int e0, int ne, const float *x0, size_t step, const float *gy,
+                                   int f, int o0, int npix, float *gk)
+{
+    float acc[EB][FB] = {{0}};
+    size_t off[EB];
+    for (int e = 0; e < EB; e++)
+        off[e] = wn->elem[e0 + (e < ne ? e : 0)];
+    for (int p = 0; p < npix; p++) {
+        const float *restrict gr = gy + (size_t)p * f + o0, *xp = x0 + (size_t)p * step;
+        for (int e = 0; e < EB; e++) {
+            const float av = xp[off[e]];
+#pragma omp simd
+            for (int o = 0; o < FB; o++)
+                acc[e][o] += av * gr[o];
+        }
+    }
+    for (int e = 0; e < ne; e++) {
+        float *restrict dst = gk + (size_t)(e0 + e) * f + o0;
+#pragma omp simd
+        for (int o = 0; o < FB; o++)
+            dst[o] += acc[e][o];
+    }
+}
+
+/* gK += x (*) gy for output row oy of one image. */
+static void direct_row_gk(const geom *g, const window *wn, const taps *whole, int lo, int hi, const float *img, int oy,
+                          const float *gyrow, float *gk)
+{
+    int f = g->f, blocked = interior_row(g, oy) && f % FB == 0 && hi > lo;
+    if (blocked) {
+        const float *x0 = img + ((size_t)(oy * g->sh - g->ph) * g->w + (size_t)(lo * g->sw - g->pw)) * g->c;
+        for (int e0 = 0; e0 < wn->n; e0 += EB)
+            for (int o0 = 0; o0 < f; o0 += FB)
+                direct_block_gk(wn, e0, wn->n - e0 < EB ? wn->n - e0 : EB, x0, (size_t)g->sw * g->c,
+                                gyrow + (size_t)lo * f, f, o0, hi - lo, gk);
+    }
+    for (int ox = 0; ox < g->ow; ox++) {
+        if (blocked && ox >= lo && ox < hi)
+            continue;
+        taps t;
+        pixel_taps(g, whole, oy, ox, &t);
+        for (int o0 = 0; o0 < f; o0 += FB) {
+            const float *gr = gyrow + (size_t)ox * f + o0;
+            if (f - o0 >= FB)
+                direct_pixel_gk(&t, img, g->c, gr, f, o0, FB, gk);
+            else
+                direct_pixel_gk(&t, img, g->c, gr, f, o0, f - o0, gk);
+        }
+    }
+}
+
+/* gx += gy (*) K for output row oy of one image. */
+static void direct_row_gx(const geom *g, const taps *whole, const float *k, int oy, const float *gyrow, float *gimg)
+{
+    int f = g->f;
+    for (int ox = 0; ox < g->ow; ox++) {
+        const float *restrict gr = gyrow + (size_t)ox * f;
+        taps t;
+        pixel_taps(g, whole, oy, ox, &t);
+        for (int q = 0; q < t.n; q++)
+            for (int ch = 0; ch < g->c; ch++) {
+                const float *restrict kc = k + (size_t)(t.k[q] + ch) * f;
+                float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-                                    for (int o = 0; o < f; o++)
-                                        dot += gr[o] * k[kq + (size_t)o];
-                                    gx[at + (size_t)ch] += dot;
-                                }
-                            }
-                        }
-                    }
-                }
+                for (int o = 0; o < f; o++)
+                    dot += gr[o] * kc[o];
+                gimg[t.src[q] + (size_t)ch] += dot;
+            }
+    }
+}
+
+/* Threads for a convolution split into `units` independent parts: no more
+ * than the scratch slots planned at compile. */
+static int conv_threads(const dc_node *n, const geom *g, int units)
+{
+    int nt = omp_get_max_threads();
+    nt = nt < n->iarg[6] ? nt : n->iarg[6];
+    nt = nt < units ? nt : units;
+    double flops = 2.0 * g->b * g->oh * g->ow * g->kh * g->kw * g->c * g->f;
+    return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
+}
+
+/* Gradients a backward fills (NULL: not needed) and the fused ReLU. */
+typedef struct conv_grads {
+    float *gk, *gb, *gx;
+    int relu;
+} conv_grads;
+
+/* A thread's slot: its im2col matrix, then its partial gK and bias sums. */
+typedef struct conv_slot {
+    float *cols, *gk, *gb;
+} conv_slot;
+
+static conv_slot slot_open(const dc_node *n, const geom *g)
+{
+    size_t kf = (size_t)g->kh * g->kw * g->c * g->f;
+    float *base = n->work + (size_t)omp_get_thread_num() * slot_floats(g);
+    conv_slot s = {base, base + cols_floats(g), base + cols_floats(g) + kf};
+    memset(s.gk, 0, (kf + (size_t)g->f) * sizeof(float));
+    return s;
+}
+
+/* dst[0..count) += every slot's values at `at`, slot after slot. */
+static void add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count)
+{
+    size_t lo, hi;
+    if (!dst)
+        return;
+    dc_thread_range(count, 16, &lo, &hi);
+    for (int t = 0; t < omp_get_num_threads(); t++) {
+        const float *part = work + (size_t)t * slot + at;
+#pragma omp simd
+        for (size_t i = lo; i < hi; i++)
+            dst[i] += part[i];
+    }
+}
+
+/* After the parallel loop's barrier: the gradients += the threads' partial
+ * sums, in slot order, so the result does not depend on timing. */
+static void slot_close(const dc_node *n, const geom *g, const conv_grads *d)
+{
+    size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g), at = cols_floats(g);
+    add_parts(d->gk, n->work, slot, at, kf);
+    add_parts(d->gb, n->work, slot, at + kf, (size_t)g->f);
+}
+
+/* Rows of gy (rows x f) made ready for the GEMMs: zeroed where the fused
+ * ReLU's output is not positive (the node's own gradient, read by no one
+ * else), and summed into the bias gradient. */
+static void prepare_gy(const float *y, float *gy, size_t rows, int f, const conv_grads *d, float *gb)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict yr = y + r * f;
+        float *restrict g = gy + r * f;
+        if (d->relu) {
+#pragma omp simd
+            for (int o = 0; o < f; o++)
+                g[o] = yr[o] > 0.0f ? g[o] : 0.0f;
         }
-        if (gk) {
-#pragma omp critical
-            for (int i = 0; i < kk * f; i++)
-                gk[i] += acc[i];
+        if (d->gb) {
+#pragma omp simd
+            for (int o = 0; o < f; o++)
+                gb[o] += g[o];
         }
+    }
+}
+
+/* Backward of the direct path, parallel over images (windows overlap only
+ * within one). */
+static void direct_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
+                            const conv_grads *d)
+{
+    int f = g->f, c = g->c, lo, hi;
+    size_t img = (size_t)g->h * g->w * c;
+    taps whole;
+    window wn;
+    window_taps(g, &whole);
+    window_of(g, &whole, &wn);
+    interior_cols(g, &lo, &hi);
+#pragma omp parallel num_threads(conv_threads(n, g, g->b))
+    {
+        conv_slot s = slot_open(n, g);
+#pragma omp for schedule(static)
+        for (int b = 0; b < g->b; b++)
+            for (int oy = 0; oy < g->oh; oy++) {
+                size_t at = ((size_t)b * g->oh + oy) * g->ow * f;
+                prepare_gy(y + at, gy + at, (size_t)g->ow, f, d, s.gb);
+                if (d->gk)
+                    direct_row_gk(g, &wn, &whole, lo, hi, x + (size_t)b * img, oy, gy + at, s.gk);
+                if (d->gx)
+                    direct_row_gx(g, &whole, k, oy, gy + at, d->gx + (size_t)b * img);
+            }
+        slot_close(n, g, d);
+    }
+}
+
+/* ReLU fused in the forward. */
+static int has_relu(const dc_node *n) { return n->iarg[5]; }
+
+static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread's chunk */
+{
+#pragma omp simd
+    for (size_t i = 0; i < count; i++) {
+        float x = v[i];
+        v[i] = x < 0.0f ? 0.0f : x; /* keeps NaN */
+    }
+}
+
+static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
+                         float *y)
+{
+    int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
+    int chunks = (g->b + ci - 1) / ci;
+#pragma omp parallel num_threads(conv_threads(n, g, (g->b + ci - 1) / ci))
+    {
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g); /* its slot's matrix */
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < chunks; ch++) {
+            int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
+            float *yc = y + (size_t)b0 * per * f;
+            im2col(g, x, b0, nb, cols);
+            if (bias)
+                dc_broadcast_rows(bias, (size_t)rows, f, yc);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
+                        bias ? 1.0f : 0.0f, yc, f);
+            if (has_relu(n))
+                relu_inplace(yc, (size_t)rows * f);
+        }
+    }
+}
+
+/* Backward of the GEMM path, a chunk at a time: gK += cols^T gy, then the
+ * same buffer takes gcols = gy K^T, which col2im adds into gx. */
+static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
+                          const conv_grads *d)
+{
+    int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
+    int chunks = (g->b + ci - 1) / ci;
+#pragma omp parallel num_threads(conv_threads(n, g, chunks))
+    {
+        conv_slot s = slot_open(n, g);
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < chunks; ch++) {
+            int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
+            size_t at = (size_t)b0 * per * f;
+            prepare_gy(y + at, gy + at, (size_t)rows, f, d, s.gb);
+            if (d->gk) {
+                im2col(g, x, b0, nb, s.cols);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, f, rows, 1.0f, s.cols, kk, gy + at, f, 1.0f,
+                            s.gk, f);
+            }
+            if (d->gx) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, f, 1.0f, gy + at, f, k, f, 0.0f, s.cols,
+                            kk);
+                col2im(g, s.cols, b0, nb, d->gx);
+            }
+        }
+        slot_close(n, g, d);
     }
 }
 
@@ -295,18 +671,12 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
-    const dc_node *k = n->in[1];
     const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
     conv_geom(n, &g);
-    if (is_small(&g)) {
-        direct_forward(&g, n->in[0]->val, k->val, bias, n->val);
-        return DC_OK;
-    }
-    int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
-    im2col(&g, n->in[0]->val, n->work);
-    if (bias)
-        dc_broadcast_rows(bias, (size_t)m, g.f, n->val);
-    dc_sgemm(0, 0, m, g.f, kk, 1.0f, n->work, kk, k->val, g.f, bias ? 1.0f : 0.0f, n->val, g.f);
+    if (is_small(&g))
+        direct_forward(&g, n->in[0]->val, n->in[1]->val, bias, has_relu(n), n->val);
+    else
+        gemm_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     return DC_OK;
 }
 
@@ -314,34 +684,38 @@ static void conv_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
-    dc_node *x = n->in[0], *k = n->in[1];
+    dc_node *x = n->in[0], *k = n->in[1], *b = n->n_in == 3 ? n->in[2] : NULL;
     conv_geom(n, &g);
-    int m = g.b * g.oh * g.ow, kk = g.kh * g.kw * g.c;
-    if (n->n_in == 3 && n->in[2]->requires_grad)
-        dc_add_colsums(n->grad, (size_t)m, g.f, n->in[2]->grad);
-    if (is_small(&g)) {
-        direct_backward(&g, x->val, k->val, n->grad, k->requires_grad ? k->grad : NULL,
-                        x->requires_grad ? x->grad : NULL);
-        return;
-    }
-    if (k->requires_grad) /* gK (kk, F) += cols^T gy */
-        dc_sgemm(1, 0, kk, g.f, m, 1.0f, n->work, kk, n->grad, g.f, 1.0f, k->grad, g.f);
-    if (x->requires_grad) { /* gcols (m, kk) = gy K^T, reusing the cols buffer */
-        dc_sgemm(0, 1, m, kk, g.f, 1.0f, n->grad, g.f, k->val, g.f, 0.0f, n->work, kk);
-        col2im(&g, n->work, x->grad);
-    }
+    conv_grads d = {k->requires_grad ? k->grad : NULL, b && b->requires_grad ? b->grad : NULL,
+                    x->requires_grad ? x->grad : NULL, has_relu(n)};
+    if (is_small(&g))
+        direct_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
+    else
+        gemm_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
 }
 
 const dc_op dc_op_conv2d = {"conv2d", 3, conv_infer, conv_forward, conv_backward, 0};
 const dc_op dc_op_conv2d_nobias = {"conv2d_nobias", 2, conv_infer, conv_forward, conv_backward, 0};
 
+static dc_node *conv_make(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w,
+                          int same, int dilation_h, int dilation_w, int relu)
+{
+    dc_node *in[3] = {x, kernel, bias};
+    int args[6] = {stride_h, stride_w, same, dilation_h, dilation_w, relu};
+    return bias ? dc_node_make(g, &dc_op_conv2d, 3, in, args, 6, NULL, 0)
+                : dc_node_make(g, &dc_op_conv2d_nobias, 2, in, args, 6, NULL, 0);
+}
+
 dc_node *dc_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
                    int dilation_h, int dilation_w)
 {
-    dc_node *in[3] = {x, kernel, bias};
-    int args[5] = {stride_h, stride_w, same, dilation_h, dilation_w};
-    return bias ? dc_node_make(g, &dc_op_conv2d, 3, in, args, 5, NULL, 0)
-                : dc_node_make(g, &dc_op_conv2d_nobias, 2, in, args, 5, NULL, 0);
+    return conv_make(g, x, kernel, bias, stride_h, stride_w, same, dilation_h, dilation_w, 0);
+}
+
+dc_node *dc_conv2d_relu(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
+                        int dilation_h, int dilation_w)
+{
+    return conv_make(g, x, kernel, bias, stride_h, stride_w, same, dilation_h, dilation_w, 1);
 }
 
 /* ---- max / average pooling ---- */
@@ -358,46 +732,57 @@ static dc_status pool_infer(dc_node *n)
     pool_geom(n, &g);
     if ((st = set_output(n, &g, g.c, op, "pool")) != DC_OK)
         return st;
-    /* argmax, as exact float indices */
+    /* the winners of max pooling (int32 window positions) */
     n->work_per_sample = n->iarg[5] ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
     return DC_OK;
 }
 
-/* One output pixel: every channel at once (the inner loops run along C). */
-static void pool_pixel(const geom *g, int is_max, const float *img, int oy, int ox, float *out, float *arg)
+/*
+ * Max pooling records, for every output value, the window position (i * kw +
+ * j) of its winner as an int32 in the scratch; backward sends the gradient
+ * there.  The loops run along channels, so they vectorise.
+ */
+static int pool_tap(int o, int i, int stride, int pad, int size)
 {
-    int count = 0;
-    for (int c = 0; c < g->c; c++)
-        out[c] = is_max ? -FLT_MAX : 0.0f;
+    int v = o * stride - pad + i;
+    return v >= 0 && v < size ? v : -1;
+}
+
+static void pool_pixel(const geom *g, int is_max, const float *img, int oy, int ox, float *restrict out,
+                       int32_t *restrict arg)
+{
+    int count = 0, c = g->c;
     for (int i = 0; i < g->kh; i++) {
-        int iy = oy * g->sh - g->ph + i;
-        for (int j = 0; j < g->kw; j++) {
-            int ix = ox * g->sw - g->pw + j;
-            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+        int iy = pool_tap(oy, i, g->sh, g->ph, g->h);
+        for (int j = 0; iy >= 0 && j < g->kw; j++) {
+            int ix = pool_tap(ox, j, g->sw, g->pw, g->w), pos = i * g->kw + j;
+            if (ix < 0)
                 continue; /* padding never wins a max nor counts in a mean */
-            size_t base = ((size_t)iy * g->w + ix) * g->c;
-            const float *src = img + base;
-            if (is_max && count == 0) {
-                for (int c = 0; c < g->c; c++) {
-                    out[c] = src[c];
-                    arg[c] = (float)(base + (size_t)c);
-                }
+            const float *restrict src = img + ((size_t)iy * g->w + ix) * c;
+            if (count++ == 0) {
+                for (int ch = 0; ch < c; ch++)
+                    out[ch] = src[ch];
+                if (is_max)
+                    for (int ch = 0; ch < c; ch++)
+                        arg[ch] = pos;
             } else if (is_max) {
-                for (int c = 0; c < g->c; c++) { /* strictly greater: the first maximum wins */
-                    int win = src[c] > out[c];
-                    out[c] = win ? src[c] : out[c];
-                    arg[c] = win ? (float)(base + (size_t)c) : arg[c];
+#pragma omp simd
+                for (int ch = 0; ch < c; ch++) { /* strictly greater: the first maximum wins */
+                    float v = src[ch], best = out[ch];
+                    int32_t a = arg[ch];
+                    int win = v > best;
+                    out[ch] = win ? v : best;
+                    arg[ch] = win ? pos : a;
                 }
             } else {
-                for (int c = 0; c < g->c; c++)
-                    out[c] += src[c];
+                for (int ch = 0; ch < c; ch++)
+                    out[ch] += src[ch];
             }
-            count++;
         }
     }
     if (!is_max)
-        for (int c = 0; c < g->c; c++)
-            out[c] /= (float)count;
+        for (int ch = 0; ch < c; ch++)
+            out[ch] /= (float)count;
 }
 
 static dc_status pool_forward(dc_node *n, const dc_run *run)
@@ -407,45 +792,51 @@ static dc_status pool_forward(dc_node *n, const dc_run *run)
     pool_geom(n, &g);
     int is_max = n->iarg[5], rows = g.b * g.oh;
     size_t img = (size_t)g.h * g.w * g.c;
+    int32_t *arg = (int32_t *)n->work;
 #pragma omp parallel for if (dc_worth_parallel((double)rows * g.ow * g.c * g.kh * g.kw))
     for (int r = 0; r < rows; r++) {
         int b = r / g.oh, oy = r % g.oh;
         for (int ox = 0; ox < g.ow; ox++) {
             size_t o = ((size_t)r * g.ow + ox) * g.c;
-            pool_pixel(&g, is_max, n->in[0]->val + (size_t)b * img, oy, ox, n->val + o, is_max ? n->work + o : NULL);
+            pool_pixel(&g, is_max, n->in[0]->val + (size_t)b * img, oy, ox, n->val + o, is_max ? arg + o : NULL);
         }
     }
     return DC_OK;
 }
 
-/* Parallel over images: a window never reaches into another image. */
+/* gx += the window's share of gy: all of it to the max's winner, an equal
+ * part to each real pixel of a mean.  Parallel over images: a window never
+ * reaches into another image. */
 static void pool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     pool_geom(n, &g);
-    size_t img = (size_t)g.h * g.w * g.c, out = (size_t)g.oh * g.ow * g.c;
-#pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * 4))
+    int is_max = n->iarg[5], c = g.c;
+    size_t img = (size_t)g.h * g.w * c, out = (size_t)g.oh * g.ow * c;
+#pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * g.kh * g.kw))
     for (int b = 0; b < g.b; b++) {
         float *gx = n->in[0]->grad + (size_t)b * img;
-        const float *gy = n->grad + (size_t)b * out;
         for (int oy = 0; oy < g.oh; oy++)
             for (int ox = 0; ox < g.ow; ox++) {
-                size_t o = ((size_t)oy * g.ow + ox) * g.c;
-                if (n->iarg[5]) {
-                    const float *arg = n->work + (size_t)b * out + o;
-                    for (int c = 0; c < g.c; c++)
-                        gx[(size_t)arg[c]] += gy[o + c];
-                    continue;
-                }
+                size_t o = (size_t)b * out + ((size_t)oy * g.ow + ox) * c;
+                const float *restrict gy = n->grad + o;
+                const int32_t *restrict arg = (const int32_t *)n->work + o;
                 int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
                 int ya = y0 < 0 ? 0 : y0, yb = y0 + g.kh > g.h ? g.h : y0 + g.kh;
                 int xa = x0 < 0 ? 0 : x0, xb = x0 + g.kw > g.w ? g.w : x0 + g.kw;
-                float inv = 1.0f / (float)((yb - ya) * (xb - xa));
+                float share = is_max ? 1.0f : 1.0f / (float)((yb - ya) * (xb - xa));
                 for (int iy = ya; iy < yb; iy++)
-                    for (int ix = xa; ix < xb; ix++)
-                        for (int c = 0; c < g.c; c++)
-                            gx[((size_t)iy * g.w + ix) * g.c + c] += gy[o + c] * inv;
+                    for (int ix = xa; ix < xb; ix++) {
+                        float *restrict dst = gx + ((size_t)iy * g.w + ix) * c;
+                        int32_t pos = (iy - y0) * g.kw + (ix - x0);
+                        if (is_max)
+                            for (int ch = 0; ch < c; ch++)
+                                dst[ch] += arg[ch] == pos ? gy[ch] : 0.0f;
+                        else
+                            for (int ch = 0; ch < c; ch++)
+                                dst[ch] += gy[ch] * share;
+                    }
             }
     }
 }

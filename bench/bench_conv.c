@@ -1,0 +1,107 @@
+/*
+ * bench_conv.c - the convolutions of seed 003's CNN alone, as a training step
+ * runs them (batch 32, ReLU fused), against the machine's sgemm peak:
+ *   conv1  (32, 28, 28, 1)  -> 3x3x1  x 32 filters  (direct path; gK only,
+ *          the input needs no gradient)
+ *   conv2  (32, 13, 13, 32) -> 3x3x32 x 64 filters  (im2col + GEMM; gK and gx)
+ * GFLOP/s count 2 flops per multiply-add of the convolution proper.  The peak
+ * is OpenBLAS sgemm 1024^3 on the same threads, best of 5.
+ *
+ * Usage: bench_conv [--threads N] [--batch N] [--reps N]
+ */
+#include <deepc.h>
+
+#include "graph/graph.h" /* per-op timers (dc_node.time_fwd / time_bwd) */
+
+#include <cblas.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double sgemm_peak(void)
+{
+    const int n = 1024;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) {
+        a[i] = (float)(i % 7) * 0.1f;
+        b[i] = (float)(i % 5) * 0.1f;
+    }
+    double best = 1e9;
+    for (int r = 0; r < 6; r++) {
+        double t0 = omp_get_wtime();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        double t = omp_get_wtime() - t0;
+        if (r > 0 && t < best) /* the first call warms up */
+            best = t;
+    }
+    free(a);
+    free(b);
+    free(c);
+    return 2.0 * n * n * n / best * 1e-9;
+}
+
+/* Times forward + backward of one fused conv+ReLU; prints GFLOP/s. */
+static int bench(const char *name, int batch, int h, int w, int c, int f, int input_grad, int reps, double peak)
+{
+    dc_graph *g = dc_graph_new();
+    g->profile = 1; /* time every op (and cleared before the free: no report) */
+    dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
+    dc_node *x = input_grad ? dc_param(g, 4, (int[]){batch, h, w, c}, u, "x")
+                            : dc_input(g, 1, 3, (int[]){h, w, c}, "x");
+    dc_node *k = dc_param(g, 4, (int[]){3, 3, c, f}, u, "kernel");
+    dc_node *b = dc_param(g, 1, &f, u, "bias");
+    dc_node *y = dc_conv2d_relu(g, x, k, b, 1, 1, 0, 1, 1);
+    dc_node *loss = dc_sum(g, y);
+    dc_rng rng;
+    dc_rng_seed(&rng, 1);
+    if (!loss || dc_graph_compile(g, batch, &rng) != DC_OK || dc_graph_set_batch(g, batch) != DC_OK) {
+        fprintf(stderr, "bench_conv: %s\n", dc_errmsg());
+        dc_graph_free(g);
+        return 1;
+    }
+    if (!input_grad)
+        for (size_t i = 0; i < (size_t)batch * h * w * c; i++)
+            dc_node_value(x)[i] = (float)(i % 13) * 0.07f;
+    double best_f = 1e9, best_b = 1e9;
+    for (int r = 0; r < 5; r++) {
+        y->time_fwd = y->time_bwd = 0;
+        for (int i = 0; i < reps; i++)
+            if (dc_graph_forward(g, loss, 1) != DC_OK || dc_graph_backward(g, loss) != DC_OK) {
+                fprintf(stderr, "bench_conv: %s\n", dc_errmsg());
+                dc_graph_free(g);
+                return 1;
+            }
+        best_f = y->time_fwd < best_f ? y->time_fwd : best_f;
+        best_b = y->time_bwd < best_b ? y->time_bwd : best_b;
+    }
+    double fl = 2.0 * batch * y->shape[1] * y->shape[2] * 9 * c * f * reps; /* one pass */
+    double gf = fl / best_f * 1e-9, gb = (input_grad ? 2 : 1) * fl / best_b * 1e-9;
+    printf("%s_forward_us %.1f gflops %.0f of_peak %.0f%%\n", name, best_f / reps * 1e6, gf, 100 * gf / peak);
+    printf("%s_backward_us %.1f gflops %.0f of_peak %.0f%%\n", name, best_b / reps * 1e6, gb, 100 * gb / peak);
+    g->profile = 0;
+    dc_graph_free(g);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 2, batch = 32, reps = 200;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--threads"))
+            threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--batch"))
+            batch = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--reps"))
+            reps = atoi(argv[i + 1]);
+    }
+    if (threads < 1 || batch < 1 || reps < 1) {
+        fprintf(stderr, "usage: %s [--threads N] [--batch N] [--reps N]\n", argv[0]);
+        return 2;
+    }
+    omp_set_num_threads(threads);
+    omp_set_max_active_levels(1);
+    double peak = sgemm_peak();
+    printf("blas_core %s\nthreads %d\nsgemm_peak_gflops %.0f\n", dc_blas_core(), threads, peak);
+    return bench("conv1", batch, 28, 28, 1, 32, 0, reps, peak) || bench("conv2", batch, 13, 13, 32, 64, 1, reps, peak);
+}

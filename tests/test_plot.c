@@ -1,0 +1,217 @@
+/*
+ * test_plot.c - every kind of plot renders to a valid file of the expected
+ * size, and bad arguments get their message instead of reaching PLplot.
+ *
+ * A PNG is checked without looking at its pixels: the 8-byte signature, an
+ * IHDR chunk first with the width and height asked for, and an IEND chunk
+ * (with its fixed CRC) as the last 12 bytes.  An SVG must be an XML document
+ * with an <svg> element of the asked size that is closed at the end.
+ */
+#include "testutil.h"
+
+#include "model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void temp_path(char *out, size_t cap, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(out, cap, "%s/deepc_plot_%d_%s", tmp && *tmp ? tmp : "/tmp", (int)getpid(), name);
+}
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    b[len] = 0;
+    *n = (size_t)len;
+    return b;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Checks and removes the PNG at path. */
+static void assert_png(const char *path, uint32_t width, uint32_t height)
+{
+    static const unsigned char SIG[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char IEND[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    assert_true(n > 8 + 25 + 12);
+    assert_memory_equal(b, SIG, 8);
+    assert_int_equal(be32(b + 8), 13);
+    assert_memory_equal(b + 12, "IHDR", 4);
+    assert_int_equal(be32(b + 16), width);
+    assert_int_equal(be32(b + 20), height);
+    assert_memory_equal(b + n - 12, IEND, 12);
+    free(b);
+    unlink(path);
+}
+
+static void assert_svg(const char *path, const char *size_attr)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    const char *s = (const char *)b;
+    assert_true(strncmp(s, "<?xml", 5) == 0);
+    const char *svg = strstr(s, "<svg");
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, size_attr));
+    while (n && (b[n - 1] == '\n' || b[n - 1] == ' '))
+        n--;
+    assert_true(n > 6 && memcmp(b + n - 6, "</svg>", 6) == 0);
+    free(b);
+    unlink(path);
+}
+
+enum { N = 50 };
+
+static void line_data(float *x, float *y, float *ly)
+{
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)i / N;
+        ly[i] = 2 * x[i] + 1;
+        y[i] = ly[i] + 0.1f * sinf(7.0f * (float)i);
+    }
+}
+
+static void test_scatter_line_png_svg(void **state)
+{
+    (void)state;
+    float x[N], y[N], ly[N];
+    line_data(x, y, ly);
+    char png[512], svg[512];
+    temp_path(png, sizeof png, "scatter.png");
+    temp_path(svg, sizeof svg, "scatter.svg");
+    dc_plot_config c = dc_plot_defaults();
+    c.title = "Scatter #1 & line";
+    c.width = 640;
+    c.height = 480;
+    assert_int_equal(dc_plot_scatter_line(png, x, y, N, "data", x, ly, N, "fit", &c), DC_OK);
+    assert_png(png, 640, 480);
+    assert_int_equal(dc_plot_scatter_line(svg, x, y, N, "data", x, ly, N, "fit", &c), DC_OK);
+    assert_svg(svg, "width=\"640pt\" height=\"480pt\"");
+    /* Points only, default size, a constant series (a flat range). */
+    for (int i = 0; i < N; i++)
+        y[i] = 3;
+    assert_int_equal(dc_plot_scatter_line(png, x, y, N, NULL, NULL, NULL, 0, NULL, NULL), DC_OK);
+    assert_png(png, 800, 600);
+}
+
+static dc_history *history(int with_val, int epochs)
+{
+    const char *keys[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+    dc_history *h = dc_history_new(with_val ? 4 : 2, keys);
+    for (int e = 0; e < epochs; e++) {
+        double v[4] = {1.0 / (e + 1), 1 - 0.5 / (e + 1), 1.2 / (e + 1), 1 - 0.6 / (e + 1)};
+        assert_int_equal(dc_history_append(h, v), DC_OK);
+    }
+    return h;
+}
+
+static void test_history_png(void **state)
+{
+    (void)state;
+    char png[512];
+    temp_path(png, sizeof png, "history.png");
+    dc_history *h = history(1, 20);
+    assert_int_equal(dc_plot_history(png, h, "Training"), DC_OK);
+    assert_png(png, 1200, 450); /* two panels side by side */
+    dc_history_free(h);
+    h = history(0, 1); /* one epoch, no validation */
+    assert_int_equal(dc_plot_history(png, h, NULL), DC_OK);
+    assert_png(png, 1200, 450);
+    dc_history_free(h);
+    const char *keys[] = {"loss", "val_loss"};
+    h = dc_history_new(2, keys);
+    assert_int_equal(dc_history_append(h, (double[]){0.5, 0.6}), DC_OK);
+    assert_int_equal(dc_history_append(h, (double[]){0.4, 0.5}), DC_OK);
+    assert_int_equal(dc_plot_history(png, h, "loss only"), DC_OK);
+    assert_png(png, 600, 450);
+    dc_history_free(h);
+}
+
+static void test_confusion_png(void **state)
+{
+    (void)state;
+    char png[512];
+    temp_path(png, sizeof png, "confusion.png");
+    float t[9] = {0, 0, 1, 1, 2, 2, 2, 0, 1}, p[9] = {0, 1, 1, 1, 2, 0, 2, 0, 1};
+    const char *names[] = {"cat", "dog", "#bird"};
+    assert_int_equal(dc_plot_confusion_matrix(png, t, p, 9, 3, names, "Pets"), DC_OK);
+    assert_png(png, 700, 600);
+    assert_int_equal(dc_plot_confusion_matrix(png, t, p, 9, 3, NULL, NULL), DC_OK);
+    assert_png(png, 700, 600);
+}
+
+static void test_plot_errors(void **state)
+{
+    (void)state;
+    float x[N], y[N], ly[N];
+    line_data(x, y, ly);
+    char png[512];
+    temp_path(png, sizeof png, "err.png");
+    assert_int_equal(dc_plot_scatter_line(NULL, x, y, N, NULL, NULL, NULL, 0, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("path is NULL");
+    assert_int_equal(dc_plot_scatter_line("plot.jpg", x, y, N, NULL, NULL, NULL, 0, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("plot.jpg: unknown image format");
+    assert_int_equal(dc_plot_scatter_line("/nonexistent/dir/p.png", x, y, N, NULL, NULL, NULL, 0, NULL, NULL),
+                     DC_ERR_IO);
+    assert_errmsg_contains("cannot write /nonexistent/dir/p.png");
+    y[3] = NAN;
+    assert_int_equal(dc_plot_scatter_line(png, x, y, N, NULL, NULL, NULL, 0, NULL, NULL), DC_ERR_NAN);
+    assert_errmsg_contains("y[3] is nan");
+    y[3] = 0;
+    assert_int_equal(dc_plot_scatter_line(png, x, y, 0, NULL, NULL, NULL, 0, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("x has 0 values");
+    dc_plot_config c = dc_plot_defaults();
+    c.width = 3;
+    assert_int_equal(dc_plot_scatter_line(png, x, y, N, NULL, NULL, NULL, 0, NULL, &c), DC_ERR_ARG);
+    assert_errmsg_contains("size 3 x 600 pixels");
+
+    assert_int_equal(dc_plot_history(png, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("the history is NULL");
+    dc_history *h = history(1, 0);
+    assert_int_equal(dc_plot_history(png, h, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("the history is empty");
+    dc_history_free(h);
+    h = history(1, 3);
+    h->values[2][1] = INFINITY;
+    assert_int_equal(dc_plot_history(png, h, NULL), DC_ERR_NAN);
+    assert_errmsg_contains("val_loss[1] is inf");
+    dc_history_free(h);
+
+    float t[3] = {0, 1, 2}, p[3] = {0, 1, 3};
+    assert_int_equal(dc_plot_confusion_matrix(png, t, p, 3, 3, NULL, NULL), DC_ERR_RANGE);
+    assert_errmsg_contains("sample 2 has labels true 2, predicted 3");
+    p[2] = 0.5f;
+    assert_int_equal(dc_plot_confusion_matrix(png, t, p, 3, 3, NULL, NULL), DC_ERR_RANGE);
+    assert_int_equal(dc_plot_confusion_matrix(png, t, p, 3, 0, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("n_classes is 0");
+    unlink(png);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_scatter_line_png_svg),
+        cmocka_unit_test(test_history_png),
+        cmocka_unit_test(test_confusion_png),
+        cmocka_unit_test(test_plot_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
