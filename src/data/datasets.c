@@ -18,6 +18,7 @@
  * network is touched.
  */
 #include "core/core.h"
+#include "data/fetch.h"
 #include "data/md5.h"
 
 #include <dirent.h>
@@ -201,7 +202,7 @@ static dc_status run_step(const data_source *src, const char *step, char *workdi
         err = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (err)
-        return dc_fail(DC_ERR_IO, "%s: could not start `%s`: %s; %s, or put the four files in %s by hand",
+        return dc_fail(DC_ERR_IO, "%s: could not start `%s`: %s; %s, or put the files in %s by hand",
                        src->title, step, strerror(err), src->hint, dest);
     int status;
     while (waitpid(pid, &status, 0) < 0) {
@@ -216,7 +217,7 @@ static dc_status run_step(const data_source *src, const char *step, char *workdi
                  WEXITSTATUS(status) == 127 ? " (command not found)" : "");
     else
         snprintf(how, sizeof how, "was killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-    return dc_fail(DC_ERR_IO, "%s: fetching failed: `%s` %s; %s, or put the four files in %s by hand", src->title,
+    return dc_fail(DC_ERR_IO, "%s: fetching failed: `%s` %s; %s, or put the files in %s by hand", src->title,
                    step, how, src->hint, dest);
 }
 
@@ -251,21 +252,21 @@ static dc_status fetch(const data_source *src, const char *root, const char *dir
     dc_status st = DC_OK;
     for (int s = 0; !st && src->steps[s]; s++)
         st = run_step(src, src->steps[s], work, dir);
-    for (int i = 0; !st && i < N_FILES; i++) {
+    for (int i = 0; !st && i < N_FILES && src->files[i].name; i++) {
         if (!missing[i])
             continue;
         n = snprintf(from[i], PATH_CAP, "%s/%s/%s", work, src->unpacked, src->files[i].name);
         if (n < 0 || n >= PATH_CAP)
             st = dc_fail(DC_ERR_ARG, "%s: temporary path under %s is too long", src->title, work);
         else if (!path_exists(from[i]))
-            st = dc_fail(DC_ERR_IO, "%s: fetching ran, but %s/%s was not in what it unpacked; %s, or put the four "
+            st = dc_fail(DC_ERR_IO, "%s: fetching ran, but %s/%s was not in what it unpacked; %s, or put the "
                                     "files in %s by hand",
                          src->title, src->unpacked, src->files[i].name, src->hint, dir);
         else
             st = verify(src, from[i], src->files[i].md5,
                         "The download is damaged or the package has changed; nothing was written to the cache.");
     }
-    for (int i = 0; !st && i < N_FILES; i++) {
+    for (int i = 0; !st && i < N_FILES && src->files[i].name; i++) {
         if (!missing[i])
             continue;
         st = join(to, src->title, dir, src->files[i].name);
@@ -284,7 +285,7 @@ static int offline(void)
     return v && *v && strcmp(v, "0") != 0;
 }
 
-/* Finds (or fetches) the four files and verifies them; dir receives their
+/* Finds (or fetches) the files and verifies them; dir receives their
  * directory. */
 static dc_status locate(const data_source *src, const char *cache_dir, char dir[PATH_CAP])
 {
@@ -301,7 +302,7 @@ static dc_status locate(const data_source *src, const char *cache_dir, char dir[
     } else {
         if ((st = cache_root(src, cache_dir, root)) || (st = join(dir, src->title, root, src->subdir)))
             return st;
-        for (int i = 0; i < N_FILES; i++) {
+        for (int i = 0; i < N_FILES && src->files[i].name; i++) {
             if ((st = join(path, src->title, dir, src->files[i].name)))
                 return st;
             missing[i] = !path_exists(path);
@@ -317,7 +318,7 @@ static dc_status locate(const data_source *src, const char *cache_dir, char dir[
         if ((st = make_dirs(src, dir)) || (st = fetch(src, root, dir, missing, verified)))
             return st;
     }
-    for (int i = 0; i < N_FILES; i++) {
+    for (int i = 0; i < N_FILES && src->files[i].name; i++) {
         if (verified[i])
             continue;
         if ((st = join(path, src->title, dir, src->files[i].name)))
@@ -389,4 +390,21 @@ void dc_dataset_free(dc_dataset *d)
     dc_u8array_free(d->x_test);
     dc_u8array_free(d->y_test);
     d->x_train = d->y_train = d->x_test = d->y_test = NULL;
+}
+
+dc_status dc_fetch_verified(const dc_fetch_spec *spec, const char *cache_dir, char *path, size_t path_cap)
+{
+    data_source src = {.title = spec->title, .subdir = spec->subdir, .unpacked = spec->unpacked, .hint = spec->hint};
+    for (int i = 0; i < 2 && spec->steps[i]; i++)
+        src.steps[i] = spec->steps[i];
+    src.files[0].name = spec->file;
+    src.files[0].md5 = spec->md5;
+    char dir[PATH_CAP];
+    dc_status st = locate(&src, cache_dir, dir);
+    if (st)
+        return st;
+    int n = snprintf(path, path_cap, "%s/%s", dir, spec->file);
+    if (n < 0 || (size_t)n >= path_cap)
+        return dc_fail(DC_ERR_ARG, "%s: path %s/%s is too long", spec->title, dir, spec->file);
+    return DC_OK;
 }

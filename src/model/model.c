@@ -135,9 +135,10 @@ static dc_status build(dc_model *m)
     m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
     if (!m->input)
         return DC_ERR_NOMEM;
-    dc_node *x = m->input;
+    dc_node *x = m->input, *mask = NULL;
     for (int i = 0; i < m->n_layers; i++) {
         dc_layer *l = m->layers[i];
+        l->mask = mask;
         dc_status st = l->cls->build(l, m->g, x);
         if (st != DC_OK) {
             if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
@@ -145,6 +146,8 @@ static dc_status build(dc_model *m)
             return st;
         }
         x = l->out;
+        /* the mask (batch, steps) follows while the output keeps that time axis */
+        mask = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
     }
     m->output = x;
     m->built = 1;
