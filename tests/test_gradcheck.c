@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include "graph/graph.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <string.h>
@@ -230,6 +231,28 @@ static dc_node *build_rnn_state(dc_graph *g, int v)
     return dc_rnn_state(g, rnn_case(g, &c, v == 1), v == 1);
 }
 
+/* Embedding -> Bidirectional, through the layer's own build.  variants: LSTM
+ * concat sequence; the same masked; GRU sum of the last outputs, masked;
+ * SimpleRNN average sequence, masked. */
+static dc_node *build_bidirectional(dc_graph *g, int v)
+{
+    static const dc_rnn_kind kinds[] = {DC_RNN_LSTM, DC_RNN_LSTM, DC_RNN_GRU, DC_RNN_SIMPLE};
+    static const char *const merge[] = {"concat", "concat", "sum", "ave"};
+    dc_node *ids = tokens(g, 2, 4);
+    dc_node *x = dc_embedding(g, ids, dc_param(g, 2, (int[]){5, 3}, uniform(-1, 1), NULL));
+    dc_rnn_config c = dc_rnn_defaults(kinds[v], 3);
+    c.return_sequences = v != 2;
+    dc_layer *l = dc_layer_bidirectional(dc_layer_rnn_ex(&c), merge[v]);
+    if (!l)
+        return NULL;
+    snprintf(l->name, sizeof l->name, "bidirectional");
+    l->mask = v ? ids : NULL;
+    dc_status st = l->cls->build(l, g, x);
+    dc_node *out = st == DC_OK ? l->out : NULL;
+    dc_layer_free(l); /* its nodes belong to the graph */
+    return out;
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -260,6 +283,7 @@ static const gradcase cases[] = {
     {"dropout", build_dropout, 1},
     {"embedding", build_embedding, 1},
     {"concat", build_concat, 1},
+    {"embedding", build_bidirectional, 4},
     {"rnn", build_rnn, 17},
     {"rnn_masked", build_rnn_masked, 10},
     {"rnn_state", build_rnn_state, 3},
