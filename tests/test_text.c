@@ -209,9 +209,11 @@ static void test_spam_real_if_cached(void **state)
     assert_int_equal(d.count, 6046);
     assert_int_equal(spam, 1896);
     assert_true(with_headers < 60); /* bodies only (a few forwarded mails quote headers) */
-    dc_tokenizer *t = dc_tokenizer_new(NULL); /* every body is valid UTF-8 */
-    assert_int_equal(dc_tokenizer_fit_on_texts(t, (const char *const *)d.texts, d.count), DC_OK);
-    dc_tokenizer_free(t);
+    for (int i = 0; i < d.count; i += 10) { /* bodies are valid UTF-8: sanitizing changes nothing */
+        char *again = dc_utf8_sanitize(d.texts[i], strlen(d.texts[i]));
+        assert_string_equal(again, d.texts[i]);
+        free(again);
+    }
     dc_text_dataset_free(&d);
 }
 

@@ -190,6 +190,7 @@ struct dc_tokenizer {
     char *split, *oov;
     uint32_t *filters;
     size_t n_filters;
+    uint64_t ascii_filter[2]; /* bit c set: ASCII character c is a filter */
     entry *entries; /* in first-seen order */
     int n_entries, cap_entries;
     int *table; /* open addressing: entry number + 1, 0 empty */
@@ -246,6 +247,9 @@ dc_tokenizer *dc_tokenizer_new(const dc_tokenizer_config *cfg)
         dc_tokenizer_free(t);
         return NULL;
     }
+    for (size_t i = 0; i < t->n_filters; i++)
+        if (t->filters[i] < 128)
+            t->ascii_filter[t->filters[i] >> 6] |= (uint64_t)1 << (t->filters[i] & 63);
     return t;
 }
 
@@ -321,6 +325,8 @@ static dc_status count_word(dc_tokenizer *t, const char *word)
 
 static int is_filter(const dc_tokenizer *t, uint32_t cp)
 {
+    if (cp < 128)
+        return (int)((t->ascii_filter[cp >> 6] >> (cp & 63)) & 1);
     for (size_t i = 0; i < t->n_filters; i++)
         if (t->filters[i] == cp)
             return 1;
