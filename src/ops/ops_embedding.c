@@ -63,6 +63,7 @@ static void embedding_backward(dc_node *n, const dc_run *run)
     for (size_t i = 0; i < count; i++) {
         float *dst = table->grad + (size_t)ids->val[i] * D;
         const float *g = n->grad + i * (size_t)D;
+#pragma omp simd
         for (int j = 0; j < D; j++)
             dst[j] += g[j];
     }
