@@ -409,12 +409,20 @@ dc_node *dc_rnn(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *recurrent, dc
                 const dc_rnn_config *cfg);
 /* The final state of a dc_rnn node (return_state): which 0 = h, 1 = c (LSTM). */
 dc_node *dc_rnn_state(dc_graph *g, dc_node *rnn, int which);
+/* dc_loss over the rows of pred whose id in mask_ids (one per row, e.g.
+ * (batch, steps) for pred (batch, steps, classes)) is not 0: the mean over
+ * those rows only, as Keras reduces a masked loss (0 when none is left).
+ * mask_ids NULL: dc_loss.  A Sequential model uses it by itself when its
+ * output carries an Embedding(mask_zero) mask. */
+dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids);
 
 /* Embedding(input_dim, output_dim, mask_zero): input (batch, steps) of ids,
  * embeddings uniform(-0.05, 0.05).  With mask_zero the recurrent layers after
  * it skip the steps whose id is 0 (padding): the state and so the loss are
  * unchanged by them.  The mask reaches the next layers while the time axis
- * stays, and ends at a layer that returns one vector per sample. */
+ * stays, and ends at a layer that returns one vector per sample; when it
+ * reaches the output, a per-step loss leaves the padded steps out (the
+ * metrics do not). */
 dc_layer *dc_layer_embedding(int input_dim, int output_dim, int mask_zero);
 dc_layer *dc_layer_embedding_ex(int input_dim, int output_dim, int mask_zero, dc_init embeddings_initializer);
 /* SimpleRNN / LSTM / GRU with the defaults, or any config.  Input must be

@@ -89,8 +89,9 @@ static dc_node *build_mean(dc_graph *g, int v)
     return dc_mean(g, p2(g, 3, 4));
 }
 
-/* Targets are inputs filled by the harness according to their name. */
-static dc_node *build_loss(dc_graph *g, int v)
+/* Targets are inputs filled by the harness according to their name; with
+ * `mask`, ids (one per row, row 1 zero) leave rows out. */
+static dc_node *loss_case(dc_graph *g, int v, int mask)
 {
     dc_loss_kind k = (dc_loss_kind)v;
     int probs = k == DC_LOSS_BINARY_CE || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_SPARSE_CE;
@@ -105,8 +106,13 @@ static dc_node *build_loss(dc_graph *g, int v)
     } else if (k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS) {
         tname = "binary";
     }
-    return dc_loss(g, k, pred, dc_input(g, 0, tnd, tshape, tname));
+    dc_node *ids = mask ? dc_input(g, 0, 2, (int[]){2, 2}, "tokens") : NULL;
+    return dc_loss_masked(g, k, pred, dc_input(g, 0, tnd, tshape, tname), ids);
 }
+
+static dc_node *build_loss(dc_graph *g, int v) { return loss_case(g, v, 0); }
+
+static dc_node *build_loss_masked(dc_graph *g, int v) { return loss_case(g, v, 1); }
 
 static dc_node *build_regularizer(dc_graph *g, int v)
 {
@@ -274,6 +280,7 @@ static const gradcase cases[] = {
     {"sum", build_sum, 1},
     {"mean", build_mean, 1},
     {"loss", build_loss, DC_LOSS_COUNT},
+    {"loss_masked", build_loss_masked, DC_LOSS_COUNT},
     {"regularizer", build_regularizer, 2},
     {"conv2d", build_conv, 12},
     {"conv2d_nobias", build_conv_nobias, 1},

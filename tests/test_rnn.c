@@ -201,6 +201,38 @@ static void test_mask_zero_model(void **state)
     }
 }
 
+/* A per-step loss over a masked sequence leaves the padded steps out: the
+ * loss of [0, 0, 7, 2, 9] equals that of [7, 2, 9] in a shorter model,
+ * whatever the targets at the padded steps. */
+static double per_step_loss(int steps, const float *ids, const float *targets)
+{
+    dc_model *m = dc_sequential_new(1, &steps);
+    dc_model_set_seed(m, 4);
+    dc_rnn_config c = dc_rnn_defaults(DC_RNN_LSTM, 4);
+    c.return_sequences = 1;
+    assert_int_equal(dc_model_add(m, dc_layer_embedding(10, 3, 1)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_rnn_ex(&c)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(2, NULL)), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = dc_tensor_from(2, (int[]){1, steps}, ids), *y = dc_tensor_from(3, (int[]){1, steps, 2}, targets);
+    double loss;
+    assert_int_equal(dc_model_evaluate(m, x, y, 1, 0, &loss, 1), DC_OK);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+    return loss;
+}
+
+static void test_masked_per_step_loss(void **state)
+{
+    (void)state;
+    double want = per_step_loss(3, (float[]){7, 2, 9}, (float[]){1, -1, 2, 0, 0.5f, 1});
+    double a = per_step_loss(5, (float[]){0, 0, 7, 2, 9}, (float[]){0, 0, 0, 0, 1, -1, 2, 0, 0.5f, 1});
+    double b = per_step_loss(5, (float[]){0, 0, 7, 2, 9}, (float[]){9, 9, -9, 3, 1, -1, 2, 0, 0.5f, 1});
+    assert_true(want > 0.1);
+    assert_close((float[]){(float)a, (float)b}, (float[]){(float)want, (float)want}, 2, 1e-6, 1e-7, "masked loss");
+}
+
 /* ---- layers: Keras' shapes and initialisers ---- */
 
 static void test_layer_shapes_and_init(void **state)
@@ -343,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_lstm_go_backwards_matches_pytorch),
         cmocka_unit_test(test_masked_padding_changes_nothing),
         cmocka_unit_test(test_mask_zero_model),
+        cmocka_unit_test(test_masked_per_step_loss),
         cmocka_unit_test(test_layer_shapes_and_init),
         cmocka_unit_test(test_sequence_model_learns),
         cmocka_unit_test(test_token_id_out_of_range),
