@@ -8,7 +8,7 @@
 
 #include "graph/graph.h"
 
-#define DC_LAYER_MAX_PARAMS 4
+#define DC_LAYER_MAX_PARAMS 8
 
 
 typedef struct dc_layer_class {
@@ -31,7 +31,15 @@ struct dc_layer {
         struct { float rate; } dropout;
         struct { float momentum, epsilon; } bn;
         struct { int ndim, shape[DC_MAX_DIMS]; } reshape;
+        struct { int input_dim, output_dim, mask_zero; dc_init init; } embedding;
+        dc_rnn_config rnn;
+        struct { dc_rnn_config rnn; int merge; } bidir;
     } cfg;
+
+    /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
+     * model sets it to the incoming mask before build; Embedding(mask_zero)
+     * replaces it.  The model passes it on while the time axis remains. */
+    dc_node *mask;
 
     /* Set by build. */
     dc_node *out;

@@ -28,6 +28,7 @@ struct dc_model {
 
     dc_graph *g;
     dc_node *input, *output, *target, *loss, *total;
+    dc_node *output_mask; /* token ids masking the output's steps (mask_zero), or NULL */
     dc_node *metric_src; /* output, or logits when the loss is fused */
     int metric_on_logits;
     int built, compiled;
@@ -135,9 +136,10 @@ static dc_status build(dc_model *m)
     m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
     if (!m->input)
         return DC_ERR_NOMEM;
-    dc_node *x = m->input;
+    dc_node *x = m->input, *mask = NULL;
     for (int i = 0; i < m->n_layers; i++) {
         dc_layer *l = m->layers[i];
+        l->mask = mask;
         dc_status st = l->cls->build(l, m->g, x);
         if (st != DC_OK) {
             if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
@@ -145,8 +147,11 @@ static dc_status build(dc_model *m)
             return st;
         }
         x = l->out;
+        /* the mask (batch, steps) follows while the output keeps that time axis */
+        mask = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
     }
     m->output = x;
+    m->output_mask = mask;
     m->built = 1;
     return DC_OK;
 }
@@ -198,7 +203,8 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     }
     if (!m->target)
         return DC_ERR_NOMEM;
-    m->loss = dc_loss(m->g, k, pred, m->target);
+    /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
+    m->loss = dc_loss_masked(m->g, k, pred, m->target, pred->ndim == 3 ? m->output_mask : NULL);
     if (!m->loss) {
         dc_err_prefix("compile");
         return DC_ERR_SHAPE;
