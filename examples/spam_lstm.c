@@ -67,11 +67,7 @@ int main(int argc, char **argv)
     dc_rng_seed(&rng, o.seed);
     for (int i = 0; i < n; i++)
         perm[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)dc_rng_below(&rng, (uint32_t)i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    dc_rng_shuffle(&rng, perm, n);
 
     dc_tokenizer_config tc = dc_tokenizer_defaults();
     tc.num_words = NUM_WORDS;

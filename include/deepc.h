@@ -105,6 +105,8 @@ uint32_t dc_rng_u32(dc_rng *r);
 float dc_rng_uniform(dc_rng *r);           /* [0, 1) */
 float dc_rng_normal(dc_rng *r);            /* N(0, 1) */
 uint32_t dc_rng_below(dc_rng *r, uint32_t n); /* [0, n) without bias */
+/* Shuffles a[0..n) in place (Fisher-Yates from the end, dc_rng_below). */
+void dc_rng_shuffle(dc_rng *r, int *a, int n);
 
 /* ----------------------------------------------------------- data files */
 

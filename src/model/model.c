@@ -529,11 +529,7 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     double values[2 * (1 + MAX_METRICS)];
     for (int epoch = 1; epoch <= cfg.epochs && st == DC_OK; epoch++) {
         if (cfg.shuffle)
-            for (int i = n_train - 1; i > 0; i--) {
-                int j = (int)dc_rng_below(&m->rng, (uint32_t)i + 1), t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
+            dc_rng_shuffle(&m->rng, perm, n_train);
         dc_progress prog;
         dc_progress_epoch(out, cfg.verbose, epoch, cfg.epochs);
         dc_progress_begin(&prog, out, cfg.verbose, (n_train + batch - 1) / batch);
