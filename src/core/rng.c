@@ -67,3 +67,12 @@ uint32_t dc_rng_below(dc_rng *r, uint32_t n)
     }
     return (uint32_t)(m >> 32);
 }
+
+void dc_rng_shuffle(dc_rng *r, int *a, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)dc_rng_below(r, (uint32_t)i + 1), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}

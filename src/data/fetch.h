@@ -1,6 +1,7 @@
 /*
  * fetch.h - finding, fetching and verifying the files of a dataset (the
- * machinery of datasets.c, shared by the other loaders).  Internal.
+ * machinery of datasets.c, shared by the other loaders: sklearn.c, spam.c).
+ * Internal.
  *
  * A dataset is one row of data (a dc_data_source): where its files live,
  * their MD5s, and the shell steps that fetch them.  dc_data_locate looks for

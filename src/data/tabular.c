@@ -55,11 +55,7 @@ dc_status dc_train_test_split(const dc_tensor *x, const dc_tensor *y, float test
     dc_rng_seed(&rng, seed);
     for (int i = 0; i < n; i++)
         perm[i] = i;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)dc_rng_below(&rng, (uint32_t)i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    dc_rng_shuffle(&rng, perm, n);
     *x_train = take_rows(x, perm, n_train);
     *x_test = take_rows(x, perm + n_train, n_test);
     int ok = *x_train && *x_test;

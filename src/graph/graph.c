@@ -278,7 +278,8 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
      * .87962566103423978 (the std of a unit normal truncated at 2). */
     double limit = 0, stddev = 0;
     int normal = 0;
-    int is_random = init->kind != DC_INIT_ZEROS && init->kind != DC_INIT_ONES && init->kind != DC_INIT_CONSTANT;
+    int is_random = init->kind != DC_INIT_ZEROS && init->kind != DC_INIT_ONES && init->kind != DC_INIT_CONSTANT &&
+                    init->kind != DC_INIT_UNIT_FORGET_BIAS;
     if (is_random && !rng) { /* no RNG given: random initialisers leave zeros */
         memset(dst, 0, count * sizeof(float));
         return;
@@ -302,6 +303,13 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
     case DC_INIT_RANDOM_UNIFORM:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a + (init->b - init->a) * dc_rng_uniform(rng);
+        return;
+    case DC_INIT_UNIT_FORGET_BIAS: /* (4u): zeros, the forget gate's quarter ones */
+        for (size_t i = 0; i < count; i++)
+            dst[i] = i >= count / 4 && i < count / 2 ? 1.0f : 0.0f;
+        return;
+    case DC_INIT_ORTHOGONAL: /* flattened to (prod(shape[:-1]), shape[-1]) = (fan_in, count / fan_in) */
+        dc_init_orthogonal(dst, fan_in, (int)(count / (size_t)fan_in), rng);
         return;
     case DC_INIT_GLOROT_UNIFORM: limit = sqrt(6.0 / (fan_in + fan_out)); break;
     case DC_INIT_HE_UNIFORM: limit = sqrt(6.0 / fan_in); break;

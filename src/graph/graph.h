@@ -99,6 +99,10 @@ extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_ad
     dc_op_mul, dc_op_scale, dc_op_act, dc_op_reshape, dc_op_sum, dc_op_mean, dc_op_loss, dc_op_dense_nobias,
     dc_op_regularizer, dc_op_conv2d, dc_op_conv2d_nobias, dc_op_pool2d, dc_op_global_pool, dc_op_batchnorm,
     dc_op_dropout;
+/* Sequence ops (ops_embedding.c, ops_rnn.c). */
+extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, dc_op_rnn_state, dc_op_loss_masked;
+/* Whether a recurrent op supports the activation (derivative from the output). */
+int dc_rnn_act_supported(dc_act a);
 
 /* Creates a node applying `op` to `inputs` and runs its shape inference.
  * iargs/fargs (may be NULL) are copied before inference.  On failure returns
@@ -138,6 +142,8 @@ void dc_add_colsums(const float *g, size_t rows, int cols, float *acc);
 
 /* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled ones. */
 void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);
+/* Keras' orthogonal initialiser on a (rows, cols) matrix (init_orthogonal.c). */
+void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng);
 /* Keras' fans of a kernel shape: 2D (in, out); conv (k..., in, out). */
 void dc_compute_fans(int ndim, const int *shape, int *fan_in, int *fan_out);
 

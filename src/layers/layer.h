@@ -9,7 +9,7 @@
 #include "graph/graph.h"
 #include "io/json.h"
 
-#define DC_LAYER_MAX_PARAMS 4
+#define DC_LAYER_MAX_PARAMS 8
 
 
 typedef struct dc_layer_class {
@@ -39,7 +39,15 @@ struct dc_layer {
         struct { float rate; } dropout;
         struct { float momentum, epsilon; } bn;
         struct { int ndim, shape[DC_MAX_DIMS]; } reshape;
+        struct { int input_dim, output_dim, mask_zero; dc_init init; } embedding;
+        dc_rnn_config rnn;
+        struct { dc_rnn_config rnn; int merge; } bidir;
     } cfg;
+
+    /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
+     * model sets it to the incoming mask before build; Embedding(mask_zero)
+     * replaces it.  The model passes it on while the time axis remains. */
+    dc_node *mask;
 
     /* Set by build. */
     dc_node *out;
@@ -64,7 +72,9 @@ void dc_no_config(const dc_layer *l, dc_jw *w);
 /* Every layer class, for lookup by Keras class name (layers/registry.c). */
 extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activation, dc_class_reshape, dc_class_conv2d,
     dc_class_conv1d, dc_class_maxpool2d, dc_class_avgpool2d, dc_class_maxpool1d, dc_class_avgpool1d, dc_class_gap2d,
-    dc_class_gmp2d, dc_class_gap1d, dc_class_gmp1d, dc_class_dropout, dc_class_bn;
+    dc_class_gmp2d, dc_class_gap1d, dc_class_gmp1d, dc_class_dropout, dc_class_bn, dc_class_embedding,
+    dc_class_bidirectional;
+extern const dc_layer_class dc_class_rnn[DC_RNN_COUNT]; /* SimpleRNN, LSTM, GRU */
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 
@@ -79,6 +89,9 @@ dc_status dc_cfg_bool(const dc_json *cfg, const char *key, int *out);
 dc_status dc_cfg_ints(const dc_json *cfg, const char *key, int n, int lo, int hi, int *out);
 dc_status dc_cfg_act(const dc_json *cfg, const char *key, dc_act *out);
 dc_status dc_cfg_padding(const dc_json *cfg, const char *key, dc_padding *out);
+/* An initializer: a name ("glorot_uniform") or {"class_name": "GlorotUniform", "config": {...}}. */
+dc_status dc_cfg_init(const dc_json *cfg, const char *key, dc_init *out);
+void dc_cfg_write_init(dc_jw *w, const char *key, dc_init init);
 /* Dense / Conv arguments: activation, use_bias, kernel_initializer,
  * bias_initializer, kernel_regularizer. */
 typedef struct dc_kernel_args {

@@ -113,10 +113,12 @@ dc_status dc_cfg_padding(const dc_json *cfg, const char *key, dc_padding *out)
 }
 
 /* Keras' class names of the initialisers, in dc_init_kind order. */
-static const char *const init_classes[DC_INIT_COUNT] = {
+static const char *const init_classes[] = {
     "Zeros", "Ones", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
-    "LecunNormal", "LecunUniform", "RandomNormal", "RandomUniform", "Constant",
+    "LecunNormal", "LecunUniform", "RandomNormal", "RandomUniform", "Constant", "Orthogonal",
+    "UnitForgetBias", /* deepc's name for LSTM's zeros with unit_forget_bias */
 };
+_Static_assert(sizeof init_classes / sizeof init_classes[0] == DC_INIT_COUNT, "one class name per dc_init_kind");
 
 static dc_status read_init(const char *key, const dc_json *v, dc_init *out)
 {
@@ -161,7 +163,13 @@ static dc_status read_init(const char *key, const dc_json *v, dc_init *out)
     return st;
 }
 
-static void write_init(dc_jw *w, const char *key, dc_init init)
+dc_status dc_cfg_init(const dc_json *cfg, const char *key, dc_init *out)
+{
+    const dc_json *v = dc_json_get(cfg, key);
+    return v ? read_init(key, v, out) : DC_OK;
+}
+
+void dc_cfg_write_init(dc_jw *w, const char *key, dc_init init)
 {
     dc_jw_object(w, key);
     dc_jw_str(w, "class_name", (unsigned)init.kind < DC_INIT_COUNT ? init_classes[init.kind] : "Zeros");
@@ -206,10 +214,10 @@ dc_status dc_cfg_kernel_args(const dc_json *cfg, const dc_kernel_args *a)
     if (st == DC_OK)
         st = dc_cfg_bool(cfg, "use_bias", a->use_bias);
     const dc_json *v;
-    if (st == DC_OK && (v = dc_json_get(cfg, "kernel_initializer")))
-        st = read_init("kernel_initializer", v, a->kernel_init);
-    if (st == DC_OK && (v = dc_json_get(cfg, "bias_initializer")))
-        st = read_init("bias_initializer", v, a->bias_init);
+    if (st == DC_OK)
+        st = dc_cfg_init(cfg, "kernel_initializer", a->kernel_init);
+    if (st == DC_OK)
+        st = dc_cfg_init(cfg, "bias_initializer", a->bias_init);
     if (st == DC_OK && (v = dc_json_get(cfg, "kernel_regularizer")))
         st = read_reg("kernel_regularizer", v, a->l1, a->l2);
     return st;
@@ -219,8 +227,8 @@ void dc_cfg_write_kernel_args(dc_jw *w, const dc_kernel_args *a)
 {
     dc_jw_str(w, "activation", dc_act_name(*a->activation));
     dc_jw_bool(w, "use_bias", *a->use_bias);
-    write_init(w, "kernel_initializer", *a->kernel_init);
-    write_init(w, "bias_initializer", *a->bias_init);
+    dc_cfg_write_init(w, "kernel_initializer", *a->kernel_init);
+    dc_cfg_write_init(w, "bias_initializer", *a->bias_init);
     if (*a->l1 == 0.0f && *a->l2 == 0.0f) {
         dc_jw_null(w, "kernel_regularizer");
     } else {

@@ -52,7 +52,8 @@ dc_status dc_init_parse(const char *name, dc_init *out)
 {
     static const char *const names[DC_INIT_COUNT] = {
         "zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-        "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "constant",
+        "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "constant", "orthogonal",
+        "unit_forget_bias",
     };
     for (int i = 0; name && i < DC_INIT_COUNT; i++)
         if (strcmp(name, names[i]) == 0) {

@@ -10,7 +10,8 @@ static const dc_layer_class *const classes[] = {
     &dc_class_dense,     &dc_class_flatten,   &dc_class_activation, &dc_class_reshape, &dc_class_conv2d,
     &dc_class_conv1d,    &dc_class_maxpool2d, &dc_class_avgpool2d,  &dc_class_maxpool1d, &dc_class_avgpool1d,
     &dc_class_gap2d,     &dc_class_gmp2d,     &dc_class_gap1d,      &dc_class_gmp1d,   &dc_class_dropout,
-    &dc_class_bn,
+    &dc_class_bn,        &dc_class_embedding, &dc_class_rnn[0],     &dc_class_rnn[1],  &dc_class_rnn[2],
+    &dc_class_bidirectional,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)

@@ -109,9 +109,10 @@ dc_status dc_model_build(dc_model *m)
     m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
     if (!m->input)
         return DC_ERR_NOMEM;
-    dc_node *x = m->input;
+    dc_node *x = m->input, *mask = NULL;
     for (int i = 0; i < m->n_layers; i++) {
         dc_layer *l = m->layers[i];
+        l->mask = mask;
         dc_status st = l->cls->build(l, m->g, x);
         if (st != DC_OK) {
             if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
@@ -119,8 +120,11 @@ dc_status dc_model_build(dc_model *m)
             return st;
         }
         x = l->out;
+        /* the mask (batch, steps) follows while the output keeps that time axis */
+        mask = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
     }
     m->output = x;
+    m->output_mask = mask;
     m->built = 1;
     return DC_OK;
 }
@@ -172,7 +176,8 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     }
     if (!m->target)
         return DC_ERR_NOMEM;
-    m->loss = dc_loss(m->g, k, pred, m->target);
+    /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
+    m->loss = dc_loss_masked(m->g, k, pred, m->target, pred->ndim == 3 ? m->output_mask : NULL);
     if (!m->loss) {
         dc_err_prefix("compile");
         return DC_ERR_SHAPE;
@@ -522,11 +527,7 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         for (int i = 0; i < n_train; i++)
             perm[i] = i;
         if (cfg.shuffle)
-            for (int i = n_train - 1; i > 0; i--) {
-                int j = (int)dc_rng_below(&m->rng, (uint32_t)i + 1), t = perm[i];
-                perm[i] = perm[j];
-                perm[j] = t;
-            }
+            dc_rng_shuffle(&m->rng, perm, n_train);
         dc_progress prog;
         dc_progress_epoch(out, cfg.verbose, epoch, cfg.epochs);
         dc_progress_begin(&prog, out, cfg.verbose, (n_train + batch - 1) / batch);

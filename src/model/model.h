@@ -87,6 +87,7 @@ struct dc_model {
 
     dc_graph *g;
     dc_node *input, *output, *target, *loss, *total;
+    dc_node *output_mask; /* token ids masking the output's steps (mask_zero), or NULL */
     dc_node *metric_src; /* output, or logits when the loss is fused */
     int metric_on_logits;
     int built, compiled;

@@ -130,6 +130,7 @@ void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst)
 void dc_add_colsums(const float *g, size_t rows, int cols, float *acc)
 {
     for (size_t i = 0; i < rows; i++)
+#pragma omp simd
         for (int j = 0; j < cols; j++)
             acc[j] += g[i * (size_t)cols + j];
 }

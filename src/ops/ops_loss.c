@@ -7,6 +7,10 @@
  * probabilities first divide by the row sum, as Keras does.  The *_LOGITS
  * kinds fuse the sigmoid / softmax into the loss and work from the logits,
  * the stable form the TensorFlow backend uses after a sigmoid or softmax.
+ * "loss_masked" takes a third input, token ids with one id per row of the
+ * prediction (batch, steps): rows whose id is 0 (padding under mask_zero)
+ * are left out, and the mean is over the other rows, as Keras 3 reduces a
+ * masked loss (sum over valid rows / their count; 0 when none is valid).
  */
 #include "graph/graph.h"
 
@@ -70,12 +74,28 @@ static dc_status loss_infer(dc_node *n)
     }
     if (t->requires_grad)
         return dc_fail(DC_ERR_ARG, "%s: targets must not depend on parameters", loss_names[k]);
+    if (n->n_in == 3 && dc_node_numel(n->in[2]) != dc_node_rows(p))
+        return dc_fail(DC_ERR_SHAPE, "%s: the mask %s has not one entry per row of the predictions %s", loss_names[k],
+                       dc_shape_str(n->in[2]->ndim, n->in[2]->shape, st, sizeof st),
+                       dc_shape_str(p->ndim, p->shape, sp, sizeof sp));
     n->batched = 0;
     n->ndim = 1;
     n->shape[0] = 1;
     /* Logit losses keep the probabilities for the backward pass. */
     n->work_per_sample = dc_node_sample_size(p);
     return DC_OK;
+}
+
+/* Whether row r counts (always, without a mask). */
+static int row_on(const dc_node *n, size_t r) { return n->n_in < 3 || n->in[2]->val[r] != 0.0f; }
+
+/* Rows that count: all of them, or the unmasked ones. */
+static size_t rows_on(const dc_node *n, size_t rows)
+{
+    size_t c = 0;
+    for (size_t r = 0; r < rows; r++)
+        c += (size_t)row_on(n, r);
+    return c;
 }
 
 static float clipf(float p) { return p < EPS ? EPS : (p > 1.0f - EPS ? 1.0f - EPS : p); }
@@ -98,9 +118,12 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
     size_t rows = dc_node_rows(n->in[0]), total = dc_node_numel(n->in[0]);
     int cols = dc_node_cols(n->in[0]);
     double sum = 0;
+    size_t valid = rows_on(n, rows);
     if (!is_categorical(k)) {
         for (size_t i = 0; i < total; i++) {
             float x = p[i], y = t[i];
+            if (!row_on(n, i / (size_t)cols))
+                continue;
             switch (k) {
             case DC_LOSS_MSE: sum += (double)(x - y) * (x - y); break;
             case DC_LOSS_MAE: sum += fabs((double)x - y); break;
@@ -114,13 +137,15 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
                 break;
             }
         }
-        n->val[0] = (float)(sum / (double)total);
+        n->val[0] = valid ? (float)(sum / ((double)valid * cols)) : 0.0f;
         return DC_OK;
     }
     for (size_t r = 0; r < rows; r++) {
         const float *pr = p + r * (size_t)cols, *tr = is_sparse(k) ? NULL : t + r * (size_t)cols;
         float *q = n->work + r * (size_t)cols;
         int label = -1;
+        if (!row_on(n, r))
+            continue;
         if (is_sparse(k)) {
             dc_status st = label_of(n, r, cols, &label);
             if (st != DC_OK)
@@ -154,7 +179,7 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
                     sum -= tr[j] * log(clipf(q[j]));
         }
     }
-    n->val[0] = (float)(sum / (double)rows);
+    n->val[0] = valid ? (float)(sum / (double)valid) : 0.0f;
     return DC_OK;
 }
 
@@ -167,10 +192,15 @@ static void loss_backward(dc_node *n, const dc_run *run)
     float *gp = pn->grad;
     size_t rows = dc_node_rows(pn), total = dc_node_numel(pn);
     int cols = dc_node_cols(pn);
+    size_t valid = rows_on(n, rows);
+    if (!valid)
+        return;
     if (!is_categorical(k)) {
-        float scale = n->grad[0] / (float)total;
+        float scale = n->grad[0] / ((float)valid * (float)cols);
         for (size_t i = 0; i < total; i++) {
             float x = p[i], y = t[i], d;
+            if (!row_on(n, i / (size_t)cols))
+                continue;
             switch (k) {
             case DC_LOSS_MSE: d = 2.0f * (x - y); break;
             case DC_LOSS_MAE: d = x > y ? 1.0f : (x < y ? -1.0f : 0.0f); break;
@@ -183,8 +213,10 @@ static void loss_backward(dc_node *n, const dc_run *run)
         }
         return;
     }
-    float scale = n->grad[0] / (float)rows;
+    float scale = n->grad[0] / (float)valid;
     for (size_t r = 0; r < rows; r++) {
+        if (!row_on(n, r))
+            continue;
         const float *pr = p + r * (size_t)cols, *q = n->work + r * (size_t)cols;
         const float *tr = is_sparse(k) ? NULL : t + r * (size_t)cols;
         float *gr = gp + r * (size_t)cols;
@@ -221,12 +253,19 @@ static void loss_backward(dc_node *n, const dc_run *run)
 }
 
 const dc_op dc_op_loss = {"loss", 2, loss_infer, loss_forward, loss_backward, 0};
+const dc_op dc_op_loss_masked = {"loss_masked", 3, loss_infer, loss_forward, loss_backward, 0};
 
 dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target)
 {
-    dc_node *in[2] = {pred, target};
+    return dc_loss_masked(g, kind, pred, target, NULL);
+}
+
+dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids)
+{
+    dc_node *in[3] = {pred, target, mask_ids};
     int k = (int)kind;
-    return dc_node_make(g, &dc_op_loss, 2, in, &k, 1, NULL, 0);
+    return mask_ids ? dc_node_make(g, &dc_op_loss_masked, 3, in, &k, 1, NULL, 0)
+                    : dc_node_make(g, &dc_op_loss, 2, in, &k, 1, NULL, 0);
 }
 
 /* ---- regulariser: l1 * sum|w| + l2 * sum w^2 ---- */
