@@ -12,10 +12,13 @@ BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-openmp
 CFLAGS=(-std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -I"$BLAS_INC" $(pkg-config --cflags plplot) -fopenmp=libgomp
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+# Objects older than their source or than any header are rebuilt (no
+# per-file dependency tracking: a changed header rebuilds everything).
+newest_header=$(find include src -name '*.h' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 objs=()
 for src in $(find src -name '*.c' | sort); do
     obj="$OUT/obj/$(echo "$src" | tr / _).o"
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then
         clang "${CFLAGS[@]}" -c "$src" -o "$obj"
     fi
     objs+=("$obj")

@@ -53,7 +53,8 @@ static inline float fast_exp(float x)
     float r = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
     float f = x - r * 0.693145751953125f - r * 1.428606765330187e-06f;
     float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120 + f * (1.0f / 720))))));
-    int32_t bits = ((int32_t)r + 127) << 23;
+    /* NaN passes the clamp above: keep the int conversion defined (p carries the NaN on). */
+    int32_t bits = ((int32_t)(r == r ? r : 0.0f) + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
