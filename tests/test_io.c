@@ -378,6 +378,10 @@ static void test_hostile_model_json(void **state)
          "{\"class_name\":\"Dense\",\"config\":{\"units\":2,\"name\":\"d\"}}]}}",
          "layer 2 (Dense): key \"name\": \"d\" is also the name of layer 1"},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
+         "\"batch_shape\":[null,4]}},{\"class_name\":\"Dense\",\"config\":{\"units\":2,\"name\":\"dense_1\"}},"
+         "{\"class_name\":\"Dense\",\"config\":{\"units\":2}}]}}",
+         "layer 2 (Dense): default name \"dense_1\" is also the name of layer 1; give this layer a \"name\""},
+        {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
          "\"batch_shape\":[null,4,4,1]}},{\"class_name\":\"Conv2D\",\"config\":{\"filters\":2,\"kernel_size\":[3,3,3]}}]}}",
          "key \"kernel_size\" must be an integer or an array of 2 integers"},
     };

@@ -163,24 +163,26 @@ static dc_status input_shape(const dc_json *layers, int *ndim, int *shape)
     return DC_OK;
 }
 
-/* Layer names become weight names: printable, short, unique. */
+/* Layer names become weight names: printable, short, unique (a default
+ * name may collide with an explicit one given earlier). */
 static dc_status set_name(dc_model *m, dc_layer *l, const dc_json *cfg)
 {
     const dc_json *v = dc_json_get(cfg, "name");
-    if (!v)
-        return DC_OK;
-    if (v->type != DC_JSON_STRING || v->len < 1 || v->len >= sizeof l->name)
+    if (v && (v->type != DC_JSON_STRING || v->len < 1 || v->len >= sizeof l->name))
         return dc_fail(DC_ERR_FORMAT, "key \"name\" must be a string of 1 to %zu characters", sizeof l->name - 1);
-    for (size_t i = 0; i < v->len; i++) {
+    for (size_t i = 0; v && i < v->len; i++) {
         char c = v->str[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
               c == '.'))
             return dc_fail(DC_ERR_FORMAT, "key \"name\": \"%s\" may hold only letters, digits, '_', '-' and '.'", v->str);
     }
+    const char *name = v ? v->str : l->name;
     for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i] != l && strcmp(m->layers[i]->name, v->str) == 0)
-            return dc_fail(DC_ERR_FORMAT, "key \"name\": \"%s\" is also the name of layer %d", v->str, i + 1);
-    memcpy(l->name, v->str, v->len + 1);
+        if (m->layers[i] != l && strcmp(m->layers[i]->name, name) == 0)
+            return dc_fail(DC_ERR_FORMAT, "%s \"%s\" is also the name of layer %d%s", v ? "key \"name\":" : "default name",
+                           name, i + 1, v ? "" : "; give this layer a \"name\"");
+    if (v)
+        memcpy(l->name, v->str, v->len + 1);
     return DC_OK;
 }
 
