@@ -34,26 +34,12 @@ int main(int argc, char **argv)
         dc_model_add(model, dc_layer_dense(10, "softmax")))
         return example_fail(argv[0], "adding layers");
 
-    const char *metrics[] = {"accuracy"};
-    if (dc_model_compile(model, "adam", "sparse_categorical_crossentropy", metrics, 1))
-        return example_fail(argv[0], "compile");
-    dc_model_summary(model, stdout);
-
-    dc_fit_config fit = dc_fit_defaults();
-    fit.epochs = o.epochs;
-    fit.batch_size = o.batch;
-    if (dc_model_fit(model, x_train, y_train, &fit, NULL))
-        return example_fail(argv[0], "fit");
-
-    double results[2];
-    if (dc_model_evaluate(model, x_test, y_test, 32, 1, results, 2))
-        return example_fail(argv[0], "evaluate");
-    printf("Test accuracy: %.4f\n", results[1]);
+    int rc = example_train(argv[0], model, "sparse_categorical_crossentropy", &o, x_train, y_train, x_test, y_test);
 
     dc_model_free(model);
     dc_tensor_free(x_train);
     dc_tensor_free(y_train);
     dc_tensor_free(x_test);
     dc_tensor_free(y_test);
-    return 0;
+    return rc;
 }

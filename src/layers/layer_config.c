@@ -18,6 +18,17 @@ dc_status dc_cfg_need(const dc_json *cfg, const char *key)
     return dc_json_get(cfg, key) ? DC_OK : dc_fail(DC_ERR_FORMAT, "missing key \"%s\"", key);
 }
 
+/* A failure while reading the value of `key`: the message gains the key. */
+static dc_status at_key(const char *key, dc_status st)
+{
+    if (st != DC_OK) {
+        char where[64];
+        snprintf(where, sizeof where, "key \"%s\"", key);
+        dc_err_prefix(where);
+    }
+    return st;
+}
+
 static dc_status bad(const char *key, const dc_json *v, const char *expected)
 {
     return dc_fail(DC_ERR_FORMAT, "key \"%s\" is %s, expected %s", key, dc_json_type_name(v->type), expected);
@@ -93,12 +104,7 @@ dc_status dc_cfg_act(const dc_json *cfg, const char *key, dc_act *out)
     if (v->type != DC_JSON_STRING)
         return bad(key, v, "an activation name");
     dc_status st = dc_act_parse(v->str, out);
-    if (st != DC_OK) {
-        char where[64];
-        snprintf(where, sizeof where, "key \"%s\"", key);
-        dc_err_prefix(where);
-    }
-    return st;
+    return at_key(key, st);
 }
 
 dc_status dc_cfg_padding(const dc_json *cfg, const char *key, dc_padding *out)
@@ -155,12 +161,7 @@ static dc_status read_init(const char *key, const dc_json *v, dc_init *out)
     } else if (out->kind == DC_INIT_CONSTANT) {
         st = dc_cfg_float(args, "value", &out->a);
     }
-    if (st != DC_OK) {
-        char where[64];
-        snprintf(where, sizeof where, "key \"%s\"", key);
-        dc_err_prefix(where);
-    }
-    return st;
+    return at_key(key, st);
 }
 
 dc_status dc_cfg_init(const dc_json *cfg, const char *key, dc_init *out)

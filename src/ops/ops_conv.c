@@ -619,7 +619,7 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
 {
     int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
     int chunks = (g->b + ci - 1) / ci;
-#pragma omp parallel num_threads(conv_threads(n, g, (g->b + ci - 1) / ci))
+#pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
         float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g); /* its slot's matrix */
 #pragma omp for schedule(static)
