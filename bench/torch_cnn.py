@@ -165,6 +165,9 @@ def main():
                     help="memory layout; auto: the faster one measured here per model "
                          "(cnn1 NCHW, cnn2 channels_last)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", choices=("torch", "keras"), default="torch",
+                    help="keras: glorot_uniform weights and zero biases, as Keras initialises "
+                         "Conv2D and Dense (for accuracy comparisons; speed does not depend on it)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -181,6 +184,11 @@ def main():
         x_test = y_test = None
 
     model = MODELS[args.model](nhwc)
+    if args.init == "keras":
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(m.weight)  # fans in*kh*kw / out*kh*kw, as Keras's
+                nn.init.zeros_(m.bias)
     if nhwc:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)

@@ -656,7 +656,9 @@ typedef struct dc_compile_config {
 dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics);
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg);
 
-/* History of a fit: per-epoch values of every metric.  Owned by the caller. */
+/* History of a fit: per-epoch values of every metric, and of every key a
+ * callback added to the epoch's logs (NaN in epochs where it was absent).
+ * Owned by the caller. */
 typedef struct dc_history {
     int epochs;
     int n_keys;
@@ -792,24 +794,34 @@ dc_status dc_model_set_lr_schedule(dc_model *m, const dc_lr_schedule *s);
  * Epoch and batch numbers are 0-based as in Keras.  A hook that returns an
  * error stops fit with that error; dc_model_stop_training ends it cleanly
  * (after the current batch's epoch ends).  logs holds the running means of
- * the loss and metrics (epoch end: the History keys, val_ ones included). */
-typedef struct dc_logs {
+ * the loss and metrics (epoch end: the History keys, val_ ones included).
+ * As in Keras, a hook may add values to logs with dc_logs_set: the callbacks
+ * after it see them, and at epoch end so does the History, which records
+ * after every callback has run (ReduceLROnPlateau and LearningRateScheduler
+ * add "learning_rate" this way).  fit starts each batch's and each epoch's
+ * logs afresh. */
+#define DC_LOGS_MAX 32     /* keys one logs record holds */
+#define DC_LOGS_KEY_LEN 48 /* bytes of a key, its NUL included */
+typedef struct dc_logs { /* a plain value: copy it freely; {0} is empty */
     int n;
-    const char *const *keys;
-    const double *values;
+    char keys[DC_LOGS_MAX][DC_LOGS_KEY_LEN];
+    double values[DC_LOGS_MAX];
 } dc_logs;
 
 /* The value for key, or NULL. */
 const double *dc_logs_get(const dc_logs *logs, const char *key);
+/* Sets key's value, adding the key if it is new.  Errors: DC_ERR_ARG for an
+ * empty key, one of DC_LOGS_KEY_LEN bytes or more, or no room left. */
+dc_status dc_logs_set(dc_logs *logs, const char *key, double value);
 
 struct dc_callback {
     void *user; /* passed to every hook */
     dc_status (*on_train_begin)(void *user, dc_model *m);
-    dc_status (*on_train_end)(void *user, dc_model *m, const dc_logs *logs);
+    dc_status (*on_train_end)(void *user, dc_model *m, dc_logs *logs);
     dc_status (*on_epoch_begin)(void *user, dc_model *m, int epoch);
-    dc_status (*on_epoch_end)(void *user, dc_model *m, int epoch, const dc_logs *logs);
+    dc_status (*on_epoch_end)(void *user, dc_model *m, int epoch, dc_logs *logs);
     dc_status (*on_batch_begin)(void *user, dc_model *m, int batch);
-    dc_status (*on_batch_end)(void *user, dc_model *m, int batch, const dc_logs *logs);
+    dc_status (*on_batch_end)(void *user, dc_model *m, int batch, dc_logs *logs);
     void (*destroy)(void *user); /* built-ins: frees user (dc_callback_free) */
 };
 

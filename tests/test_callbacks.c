@@ -14,7 +14,12 @@
 
 static const char *const log_keys[] = {"loss", "val_loss"};
 
-static dc_logs logs_of(double *values) { return (dc_logs){2, log_keys, values}; }
+static dc_logs logs_of(double *values)
+{
+    dc_logs logs;
+    dc_logs_reset(&logs, 2, log_keys, values);
+    return logs;
+}
 
 static int exists(const char *path)
 {
@@ -144,7 +149,7 @@ static dc_status rec_train_begin(void *u, dc_model *m)
     ((recorder *)u)->train_begin++;
     return DC_OK;
 }
-static dc_status rec_train_end(void *u, dc_model *m, const dc_logs *l)
+static dc_status rec_train_end(void *u, dc_model *m, dc_logs *l)
 {
     (void)m;
     (void)l;
@@ -159,7 +164,7 @@ static dc_status rec_epoch_begin(void *u, dc_model *m, int epoch)
         r->lr[epoch] = dc_model_get_lr(m);
     return DC_OK;
 }
-static dc_status rec_epoch_end(void *u, dc_model *m, int epoch, const dc_logs *l)
+static dc_status rec_epoch_end(void *u, dc_model *m, int epoch, dc_logs *l)
 {
     recorder *r = u;
     r->epoch_end++;
@@ -176,7 +181,7 @@ static dc_status rec_batch_begin(void *u, dc_model *m, int b)
     ((recorder *)u)->batch_begin++;
     return DC_OK;
 }
-static dc_status rec_batch_end(void *u, dc_model *m, int b, const dc_logs *l)
+static dc_status rec_batch_end(void *u, dc_model *m, int b, dc_logs *l)
 {
     recorder *r = u;
     (void)m;
@@ -246,6 +251,10 @@ static void test_reduce_lr_on_plateau_as_keras(void **state)
         double v[2] = {0.0, val[e]};
         dc_logs logs = logs_of(v);
         assert_int_equal(cb->on_epoch_end(cb->user, m, e, &logs), DC_OK);
+        /* Keras 3 logs the rate the epoch ran with, before any reduction. */
+        const double *lr = dc_logs_get(&logs, "learning_rate");
+        assert_non_null(lr);
+        assert_true(*lr == (e ? want[e - 1] : 1.0f));
         if (dc_model_get_lr(m) != want[e])
             fail_msg("epoch %d: lr %.9g, Keras gives %.9g", e, (double)dc_model_get_lr(m), (double)want[e]);
     }
@@ -332,10 +341,16 @@ static void test_lr_scheduler_and_user_callbacks(void **state)
     c.validation_split = 0.25f;
     c.callbacks = cbs;
     c.n_callbacks = 2;
-    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    dc_history *h;
+    assert_int_equal(dc_model_fit(m, x, y, &c, &h), DC_OK);
     const float want[] = {0.001f, 0.001f, 0.0005f, 0.00025f};
-    for (int e = 0; e < 4; e++)
+    const double *logged = dc_history_get(h, "learning_rate");
+    assert_non_null(logged);
+    for (int e = 0; e < 4; e++) {
         assert_true(r.lr[e] == want[e]);
+        assert_true(logged[e] == want[e]);
+    }
+    dc_history_free(h);
     /* 36 training samples at batch 16: 3 steps per epoch. */
     assert_int_equal(r.train_begin, 1);
     assert_int_equal(r.train_end, 1);
@@ -392,6 +407,80 @@ static void test_checkpoint_best_only(void **state)
     assert_errmsg_contains("filepath field {nope} is neither epoch nor a log key");
     dc_callback_free(cb);
     dc_model_free(m);
+    rm_dir(dir);
+}
+
+/* ---- callbacks adding to the logs ---- */
+
+/* Adds "val_score" (10 x the epoch) from epoch 1 on, as a Keras callback
+ * computing a custom validation metric would. */
+static dc_status add_score(void *u, dc_model *m, int epoch, dc_logs *logs)
+{
+    (void)u;
+    (void)m;
+    return epoch >= 1 ? dc_logs_set(logs, "val_score", 10.0 * epoch) : DC_OK;
+}
+
+static void test_callbacks_add_to_logs(void **state)
+{
+    (void)state;
+    char *dir = make_dir(), *path = join(dir, "log.csv");
+    dc_tensor *x, *y;
+    random_data(40, 4, 2, 6, &x, &y);
+    dc_model *m = small_classifier(4, 2, 1);
+    dc_callback adder = {.on_epoch_end = add_score};
+    dc_callback *cbs[3] = {dc_callback_csv_logger(path, ',', 0), &adder, dc_callback_csv_logger(path, ',', 0)};
+    /* The History records after every callback: the key appears from epoch 1, NaN before. */
+    dc_fit_config c = quiet_fit(3, 8);
+    c.callbacks = cbs + 1;
+    c.n_callbacks = 2;
+    dc_history *h;
+    assert_int_equal(dc_model_fit(m, x, y, &c, &h), DC_OK);
+    const double *score = dc_history_get(h, "val_score");
+    assert_non_null(score);
+    assert_true(isnan(score[0]) && score[1] == 10.0 && score[2] == 20.0);
+    assert_non_null(dc_history_get(h, "loss"));
+    dc_history_free(h);
+    /* The CSV logger after the adder took its keys at epoch 0, when there was no val_score; Keras does the same. */
+    FILE *fp = fopen(path, "r");
+    char line[512];
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "epoch,accuracy,loss\n");
+    fclose(fp);
+    /* A logger before the adder never sees the key. */
+    c.callbacks = cbs;
+    c.n_callbacks = 2;
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    fp = fopen(path, "r");
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "epoch,accuracy,loss\n");
+    fclose(fp);
+    dc_callback_free(cbs[0]);
+    dc_callback_free(cbs[2]);
+    /* dc_logs_set: replace, add, and refuse what does not fit. */
+    dc_logs logs = {0};
+    assert_int_equal(dc_logs_set(&logs, "a", 1.0), DC_OK);
+    assert_int_equal(dc_logs_set(&logs, "a", 2.0), DC_OK);
+    assert_int_equal(logs.n, 1);
+    assert_true(*dc_logs_get(&logs, "a") == 2.0);
+    dc_logs copy = logs; /* a plain value */
+    assert_true(*dc_logs_get(&copy, "a") == 2.0);
+    assert_int_equal(dc_logs_set(&logs, "", 1.0), DC_ERR_ARG);
+    assert_errmsg_contains("empty or longer than 47 bytes");
+    char longkey[DC_LOGS_KEY_LEN + 1];
+    memset(longkey, 'k', DC_LOGS_KEY_LEN);
+    longkey[DC_LOGS_KEY_LEN] = '\0';
+    assert_int_equal(dc_logs_set(&logs, longkey, 1.0), DC_ERR_ARG);
+    for (int i = 1; i < DC_LOGS_MAX; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(dc_logs_set(&logs, key, i), DC_OK);
+    }
+    assert_int_equal(dc_logs_set(&logs, "one_more", 1.0), DC_ERR_ARG);
+    assert_errmsg_contains("no room for key \"one_more\"");
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
     rm_dir(dir);
 }
 
@@ -479,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_schedules_as_keras),
         cmocka_unit_test(test_lr_scheduler_and_user_callbacks),
         cmocka_unit_test(test_checkpoint_best_only),
+        cmocka_unit_test(test_callbacks_add_to_logs),
         cmocka_unit_test(test_csv_logger),
         cmocka_unit_test(test_terminate_on_nan),
     };

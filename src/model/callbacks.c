@@ -24,13 +24,40 @@ const double *dc_logs_get(const dc_logs *logs, const char *key)
     return NULL;
 }
 
+dc_status dc_logs_set(dc_logs *logs, const char *key, double value)
+{
+    if (!key || !*key || strlen(key) >= DC_LOGS_KEY_LEN)
+        return dc_fail(DC_ERR_ARG, "logs: key \"%s\" is empty or longer than %d bytes", key ? key : "(null)",
+                       DC_LOGS_KEY_LEN - 1);
+    for (int i = 0; i < logs->n; i++)
+        if (strcmp(logs->keys[i], key) == 0) {
+            logs->values[i] = value;
+            return DC_OK;
+        }
+    if (logs->n == DC_LOGS_MAX)
+        return dc_fail(DC_ERR_ARG, "logs: no room for key \"%s\"; a logs record holds %d keys", key, DC_LOGS_MAX);
+    int i = logs->n++;
+    memcpy(logs->keys[i], key, strlen(key) + 1);
+    logs->values[i] = value;
+    return DC_OK;
+}
+
+void dc_logs_reset(dc_logs *logs, int n, const char *const *keys, const double *values)
+{
+    for (int i = 0; i < n; i++) {
+        snprintf(logs->keys[i], DC_LOGS_KEY_LEN, "%s", keys[i]);
+        logs->values[i] = values[i];
+    }
+    logs->n = n;
+}
+
 void dc_callback_free(dc_callback *cb)
 {
     if (cb && cb->destroy)
         cb->destroy(cb->user);
 }
 
-dc_status dc_callbacks_run(dc_callback *const *cbs, int n, dc_model *m, dc_cb_event ev, int index, const dc_logs *logs)
+dc_status dc_callbacks_run(dc_callback *const *cbs, int n, dc_model *m, dc_cb_event ev, int index, dc_logs *logs)
 {
     for (int i = 0; i < n; i++) {
         dc_callback *c = cbs[i];
@@ -164,7 +191,7 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
     return DC_OK;
 }
 
-static dc_status checkpoint_epoch_end(void *user, dc_model *m, int epoch, const dc_logs *logs)
+static dc_status checkpoint_epoch_end(void *user, dc_model *m, int epoch, dc_logs *logs)
 {
     checkpoint *c = user;
     char path[1024];
@@ -267,7 +294,7 @@ static dc_status keep_weights(early *e, dc_model *m, int epoch)
     return DC_OK;
 }
 
-static dc_status early_epoch_end(void *user, dc_model *m, int epoch, const dc_logs *logs)
+static dc_status early_epoch_end(void *user, dc_model *m, int epoch, dc_logs *logs)
 {
     early *e = user;
     const double *v = dc_logs_get(logs, e->mon.key);
@@ -293,7 +320,7 @@ static dc_status early_epoch_end(void *user, dc_model *m, int epoch, const dc_lo
     return DC_OK;
 }
 
-static dc_status early_train_end(void *user, dc_model *m, const dc_logs *logs)
+static dc_status early_train_end(void *user, dc_model *m, dc_logs *logs)
 {
     early *e = user;
     (void)logs;
@@ -357,9 +384,19 @@ static dc_status plateau_train_begin(void *user, dc_model *m)
     return DC_OK;
 }
 
-static dc_status plateau_epoch_end(void *user, dc_model *m, int epoch, const dc_logs *logs)
+/* Keras 3's ReduceLROnPlateau and LearningRateScheduler record the rate the
+ * epoch ran with in its logs, and so in the History. */
+static dc_status log_learning_rate(dc_model *m, dc_logs *logs)
+{
+    return logs ? dc_logs_set(logs, "learning_rate", dc_model_get_lr(m)) : DC_OK;
+}
+
+static dc_status plateau_epoch_end(void *user, dc_model *m, int epoch, dc_logs *logs)
 {
     plateau *p = user;
+    dc_status st = log_learning_rate(m, logs);
+    if (st != DC_OK)
+        return st;
     const double *v = dc_logs_get(logs, p->mon.key);
     if (!v)
         return DC_OK;
@@ -459,7 +496,7 @@ static dc_status csv_train_begin(void *user, dc_model *m)
 
 static int cmp_keys(const void *a, const void *b) { return strcmp(a, b); }
 
-static dc_status csv_epoch_end(void *user, dc_model *m, int epoch, const dc_logs *logs)
+static dc_status csv_epoch_end(void *user, dc_model *m, int epoch, dc_logs *logs)
 {
     csv_logger *c = user;
     (void)m;
@@ -502,7 +539,7 @@ static dc_status csv_epoch_end(void *user, dc_model *m, int epoch, const dc_logs
     return DC_OK;
 }
 
-static dc_status csv_train_end(void *user, dc_model *m, const dc_logs *logs)
+static dc_status csv_train_end(void *user, dc_model *m, dc_logs *logs)
 {
     csv_logger *c = user;
     (void)m;
@@ -553,6 +590,13 @@ static dc_status scheduler_epoch_begin(void *user, dc_model *m, int epoch)
     return DC_OK;
 }
 
+static dc_status scheduler_epoch_end(void *user, dc_model *m, int epoch, dc_logs *logs)
+{
+    (void)user;
+    (void)epoch;
+    return log_learning_rate(m, logs);
+}
+
 dc_callback *dc_callback_lr_scheduler(float (*schedule)(int epoch, float lr, void *user), void *user, int verbose)
 {
     if (!schedule)
@@ -564,12 +608,13 @@ dc_callback *dc_callback_lr_scheduler(float (*schedule)(int epoch, float lr, voi
     s->user = user;
     s->verbose = verbose;
     s->cb.on_epoch_begin = scheduler_epoch_begin;
+    s->cb.on_epoch_end = scheduler_epoch_end;
     return &s->cb;
 }
 
 /* ---- TerminateOnNaN ---- */
 
-static dc_status nan_batch_end(void *user, dc_model *m, int batch, const dc_logs *logs)
+static dc_status nan_batch_end(void *user, dc_model *m, int batch, dc_logs *logs)
 {
     const double *loss = dc_logs_get(logs, "loss");
     (void)user;

@@ -4,6 +4,7 @@
  */
 #include "model/model.h"
 
+#include <math.h>
 #include <string.h>
 
 dc_history *dc_history_new(int n_keys, const char *const *keys)
@@ -37,6 +38,51 @@ dc_status dc_history_append(dc_history *h, const double *values)
     }
     h->epochs++;
     return DC_OK;
+}
+
+/* A new column for key, NaN in the epochs recorded so far. */
+static dc_status add_key(dc_history *h, const char *key)
+{
+    char **keys = realloc(h->keys, (size_t)(h->n_keys + 1) * sizeof *keys);
+    if (keys)
+        h->keys = keys;
+    double **values = realloc(h->values, (size_t)(h->n_keys + 1) * sizeof *values);
+    if (values)
+        h->values = values;
+    if (!keys || !values)
+        return dc_fail(DC_ERR_NOMEM, "history: out of memory");
+    double *col = dc_malloc((size_t)(h->epochs + 1) * sizeof *col);
+    char *name = dc_strdup(key);
+    if (!col || !name) {
+        free(col);
+        free(name);
+        return DC_ERR_NOMEM;
+    }
+    for (int e = 0; e < h->epochs; e++)
+        col[e] = NAN;
+    h->keys[h->n_keys] = name;
+    h->values[h->n_keys] = col;
+    h->n_keys++;
+    return DC_OK;
+}
+
+dc_status dc_history_record(dc_history *h, const dc_logs *logs)
+{
+    for (int i = 0; i < logs->n; i++) {
+        dc_status st = dc_history_get(h, logs->keys[i]) ? DC_OK : add_key(h, logs->keys[i]);
+        if (st != DC_OK)
+            return st;
+    }
+    double *row = dc_malloc((size_t)h->n_keys * sizeof *row);
+    if (!row)
+        return DC_ERR_NOMEM;
+    for (int k = 0; k < h->n_keys; k++) {
+        const double *v = dc_logs_get(logs, h->keys[k]);
+        row[k] = v ? *v : NAN;
+    }
+    dc_status st = dc_history_append(h, row);
+    free(row);
+    return st;
 }
 
 void dc_history_free(dc_history *h)

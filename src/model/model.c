@@ -414,7 +414,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
     float *params = dc_graph_params(m->g, NULL), *grads = dc_graph_grads(m->g, NULL);
     int steps = (n_train + batch - 1) / batch;
     double loss_sum = 0;
-    dc_logs logs = {1 + m->n_metrics, m->name_ptrs, values};
+    dc_logs logs;
     for (int i = 0; i < m->n_metrics; i++)
         dc_metric_reset(&m->metrics[i]);
     for (int s = 0; s < steps && !m->stop_training; s++) {
@@ -431,6 +431,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
         if (!isfinite(loss)) {
             /* No update from a non-finite loss; TerminateOnNaN may end training cleanly. */
             values[0] = loss;
+            dc_logs_reset(&logs, 1 + m->n_metrics, m->name_ptrs, values);
             if ((st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_END, s, &logs)) != DC_OK)
                 return st;
             if (m->stop_training)
@@ -451,11 +452,18 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
             values[1 + i] = dc_metric_value(&m->metrics[i]);
         if (prog && s != steps - 1)
             dc_progress_update(prog, s + 1, m->name_ptrs, values, 1 + m->n_metrics, 0);
-        if ((st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_END, s, &logs)) != DC_OK)
-            return st;
+        if (cfg->n_callbacks) {
+            dc_logs_reset(&logs, 1 + m->n_metrics, m->name_ptrs, values);
+            if ((st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_END, s, &logs)) != DC_OK)
+                return st;
+        }
     }
     return DC_OK;
 }
+
+/* fit's epoch logs: loss and metrics, then their val_ forms. */
+_Static_assert(2 * (1 + MAX_METRICS) <= DC_LOGS_MAX, "logs too small for the metrics");
+_Static_assert(sizeof "val_" - 1 + sizeof((dc_model *)0)->names[0] <= DC_LOGS_KEY_LEN, "log key too short");
 
 dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_fit_config *cfg_in,
                        dc_history **history)
@@ -518,7 +526,7 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         return DC_ERR_NOMEM;
     }
     double values[2 * (1 + MAX_METRICS)];
-    dc_logs logs = {n_keys, keys, values};
+    dc_logs logs;
     m->stop_training = 0;
     st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_TRAIN_BEGIN, 0, NULL);
     for (int epoch = cfg.initial_epoch + 1; epoch <= cfg.epochs && st == DC_OK && !m->stop_training; epoch++) {
@@ -538,12 +546,13 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
             st = run_eval(m, xv, yv, val_start, n_val, eval_batch, NULL, values + 1 + m->n_metrics);
         if (st == DC_OK) {
             dc_progress_update(&prog, prog.target, keys, values, n_keys, 1);
-            st = dc_history_append(h, values);
-        }
-        if (st == DC_OK) {
             m->epoch = epoch;
+            /* The History records after the callbacks, with what they added (Keras). */
+            dc_logs_reset(&logs, n_keys, keys, values);
             st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_EPOCH_END, epoch - 1, &logs);
         }
+        if (st == DC_OK)
+            st = dc_history_record(h, &logs);
     }
     if (st == DC_OK)
         st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_TRAIN_END, 0, h->epochs ? &logs : NULL);

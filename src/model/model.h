@@ -54,6 +54,9 @@ void dc_progress_epoch(FILE *out, int verbose, int epoch, int epochs);
 
 dc_history *dc_history_new(int n_keys, const char *const *keys);
 dc_status dc_history_append(dc_history *h, const double *values);
+/* Appends an epoch from logs: keys new to h get a column (NaN for the
+ * earlier epochs), h's keys absent from logs get NaN. */
+dc_status dc_history_record(dc_history *h, const dc_logs *logs);
 
 /* ---- callbacks (callbacks.c) ---- */
 
@@ -67,7 +70,10 @@ typedef enum {
 } dc_cb_event;
 
 /* Calls the hook for `ev` of every callback in order; the first error wins. */
-dc_status dc_callbacks_run(dc_callback *const *cbs, int n, dc_model *m, dc_cb_event ev, int index, const dc_logs *logs);
+dc_status dc_callbacks_run(dc_callback *const *cbs, int n, dc_model *m, dc_cb_event ev, int index, dc_logs *logs);
+/* logs holds exactly keys[0..n) and values[0..n) (copied); n <= DC_LOGS_MAX,
+ * keys shorter than DC_LOGS_KEY_LEN. */
+void dc_logs_reset(dc_logs *logs, int n, const char *const *keys, const double *values);
 /* Python's pattern.format(epoch=epoch, **logs) for {name} and {name:spec}
  * fields with specs like 02d, .4f (ModelCheckpoint's filepath). */
 dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs, char *out, size_t size);
