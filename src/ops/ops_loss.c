@@ -103,11 +103,16 @@ static float clipf(float p) { return p < EPS ? EPS : (p > 1.0f - EPS ? 1.0f - EP
 static dc_status label_of(const dc_node *n, size_t r, int cols, int *label)
 {
     float v = n->in[1]->val[r];
-    if (!(v >= 0.0f && v < (float)cols) || v != floorf(v))
-        return dc_fail(DC_ERR_RANGE, "%s: label %g at position %zu is outside the output's range [0, %d)",
-                       loss_names[n->iarg[0]], (double)v, r, cols);
-    *label = (int)v;
-    return DC_OK;
+    const dc_node *p = n->in[0];
+    if (v >= 0.0f && v < (float)cols && v == floorf(v)) {
+        *label = (int)v;
+        return DC_OK;
+    }
+    if (p->ndim == 3) /* (batch, steps, classes): name the sample and the step */
+        return dc_fail(DC_ERR_RANGE, "%s: label %g at sample %zu, step %zu is outside the output's range [0, %d)",
+                       loss_names[n->iarg[0]], (double)v, r / (size_t)p->shape[1], r % (size_t)p->shape[1], cols);
+    return dc_fail(DC_ERR_RANGE, "%s: label %g at position %zu is outside the output's range [0, %d)",
+                   loss_names[n->iarg[0]], (double)v, r, cols);
 }
 
 static dc_status loss_forward(dc_node *n, const dc_run *run)
