@@ -26,7 +26,7 @@ static int is_categorical(dc_loss_kind k)
 /* Per-step output under a categorical loss: y (N, steps[, 1]) or (N, steps, classes). */
 static dc_status check_steps(const dc_model *m, const char *where, const dc_tensor *y)
 {
-    char sy[96], so[96];
+    char sy[96], so[96], se[96];
     int steps = m->output->shape[1], classes = m->output->shape[2], sparse = is_sparse(m->loss_kind);
     int ok = y->ndim >= 2 && y->shape[1] == steps;
     if (sparse)
@@ -38,10 +38,11 @@ static dc_status check_steps(const dc_model *m, const char *where, const dc_tens
     int n = y->shape[0];
     return dc_fail(DC_ERR_SHAPE,
                    "%s: y has shape %s, but the model outputs %s, one prediction per step, so %s expects %s of "
-                   "shape (%d, %d%s)%s",
+                   "shape %s%s",
                    where, dc_shape_str(y->ndim, y->shape, sy, sizeof sy),
                    dc_batch_shape_str(m->output->ndim, m->output->shape, so, sizeof so), dc_loss_name(m->loss_kind),
-                   sparse ? "integer labels" : "one-hot targets", n, steps, sparse ? "" : ", classes",
+                   sparse ? "integer labels" : "one-hot targets",
+                   dc_shape_str(sparse ? 2 : 3, (int[]){n, steps, classes}, se, sizeof se),
                    sparse && y->ndim <= 2 && y->size == (size_t)n
                        ? "; for one label per sequence end the model with a layer that returns one vector per sample "
                          "(a recurrent layer without return_sequences, Flatten or global pooling)"
