@@ -14,7 +14,7 @@
  *   metric           = sum over unpadded steps / their count, over the epoch.
  * Then the errors (labels, shapes) and a short end-to-end fit.
  */
-#include "testutil.h"
+#include "iotest.h"
 
 #include "model/model.h"
 
@@ -168,21 +168,7 @@ static void test_binary_per_step_by_hand(void **state)
 }
 
 /* The tagger of the brief, and what it refuses. */
-static dc_model *tagger(int classes, const char *loss)
-{
-    int steps = T;
-    dc_model *m = dc_sequential_new(1, &steps);
-    dc_model_set_seed(m, 7);
-    dc_model_set_threads(m, 1);
-    dc_rnn_config c = dc_rnn_defaults(DC_RNN_LSTM, 16);
-    c.return_sequences = 1;
-    assert_int_equal(dc_model_add(m, dc_layer_embedding(5, 4, 1)), DC_OK);
-    assert_int_equal(dc_model_add(m, dc_layer_rnn_ex(&c)), DC_OK);
-    assert_int_equal(dc_model_add(m, dc_layer_dense(classes, "softmax")), DC_OK);
-    const char *metrics[] = {"accuracy"};
-    assert_int_equal(dc_model_compile(m, "adam", loss, metrics, 1), DC_OK);
-    return m;
-}
+static dc_model *tagger(int classes, const char *loss) { return tagger_model(T, 5, 4, 16, classes, loss, 7); }
 
 static void test_label_and_shape_errors(void **state)
 {

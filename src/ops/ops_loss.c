@@ -7,6 +7,9 @@
  * probabilities first divide by the row sum, as Keras does.  The *_LOGITS
  * kinds fuse the sigmoid / softmax into the loss and work from the logits,
  * the stable form the TensorFlow backend uses after a sigmoid or softmax.
+ * Rows are every position but the last axis, so a tagger's per-step
+ * predictions (batch, steps, classes) take (batch, steps) labels or
+ * (batch, steps, classes) targets.
  * "loss_masked" takes a third input, token ids with one id per row of the
  * prediction (batch, steps): rows whose id is 0 (padding under mask_zero)
  * are left out, and the mean is over the other rows, as Keras 3 reduces a
