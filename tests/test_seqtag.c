@@ -218,6 +218,35 @@ static void test_label_and_shape_errors(void **state)
     dc_tensor_free(y43);
 }
 
+/* The graph API's loss names the sample and step of a bad label too. */
+static void test_graph_loss_names_sample_and_step(void **state)
+{
+    (void)state;
+    dc_graph *g = dc_graph_new();
+    dc_node *pred = dc_param(g, 3, (int[]){2, 3, 4}, dc_init_make(DC_INIT_ZEROS), "logits");
+    dc_node *labels = dc_input(g, 0, 2, (int[]){2, 3}, "labels");
+    dc_node *loss = dc_loss(g, DC_LOSS_SPARSE_CE_LOGITS, pred, labels);
+    assert_non_null(loss);
+    dc_rng rng;
+    dc_rng_seed(&rng, 1);
+    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    float *y = labels->val;
+    for (int i = 0; i < 6; i++)
+        y[i] = (float)(i % 4);
+    assert_int_equal(dc_graph_forward(g, loss, 0), DC_OK);
+    assert_near(loss->val[0], log(4.0), "uniform logits: log 4 per step");
+    y[5] = 4.0f;
+    assert_int_equal(dc_graph_forward(g, loss, 0), DC_ERR_RANGE);
+    assert_errmsg_contains("label 4 at sample 1, step 2 is outside the output's range [0, 4)");
+    dc_graph_free(g);
+    /* (2, 3, 4) predictions with (2, 4) labels: both shapes named */
+    g = dc_graph_new();
+    pred = dc_param(g, 3, (int[]){2, 3, 4}, dc_init_make(DC_INIT_ZEROS), "logits");
+    assert_null(dc_loss(g, DC_LOSS_SPARSE_CE_LOGITS, pred, dc_input(g, 0, 2, (int[]){2, 4}, "bad")));
+    assert_errmsg_contains("labels (2, 4) do not fit predictions (2, 3, 4)");
+    dc_graph_free(g);
+}
+
 /* Still refused: a Dense after a Conv2D (rank 4) under a categorical loss. */
 static void test_rank4_output_still_refused(void **state)
 {
@@ -282,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_categorical_and_regression_metrics_by_hand),
         cmocka_unit_test(test_binary_per_step_by_hand),
         cmocka_unit_test(test_label_and_shape_errors),
+        cmocka_unit_test(test_graph_loss_names_sample_and_step),
         cmocka_unit_test(test_rank4_output_still_refused),
         cmocka_unit_test(test_fit_tagger),
     };
