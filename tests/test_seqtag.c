@@ -173,7 +173,16 @@ static dc_model *tagger(int classes, const char *loss) { return tagger_model(T, 
 static void test_label_and_shape_errors(void **state)
 {
     (void)state;
-    dc_model *m = tagger(3, "sparse_categorical_crossentropy");
+    /* a metric that compares values needs targets shaped like the output */
+    dc_model *m = dc_sequential_new(1, (int[]){T});
+    assert_int_equal(dc_model_add(m, dc_layer_embedding(3, 2, 1)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(2, "softmax")), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", (const char *[]){"mse"}, 1),
+                     DC_ERR_ARG);
+    assert_errmsg_contains("metric \"mse\" needs targets shaped like the output");
+    dc_model_free(m);
+
+    m = tagger(3, "sparse_categorical_crossentropy");
     dc_tensor *x = ids(3), *y = dc_tensor_from(2, (int[]){3, T}, LABELS);
     double r[2];
     dc_fit_config fit = dc_fit_defaults();

@@ -41,6 +41,11 @@ dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, d
         return dc_fail(DC_ERR_ARG, "unknown metric \"%s\"; expected accuracy, sparse_categorical_accuracy, "
                                    "categorical_accuracy, binary_accuracy, mae or mse", name);
     }
+    /* one label per row cannot be compared value by value with the output */
+    if ((loss == DC_LOSS_SPARSE_CE || loss == DC_LOSS_SPARSE_CE_LOGITS) && out->kind != DC_METRIC_SPARSE_ACC)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\" needs targets shaped like the output, but %s takes one integer "
+                                   "label per row; use \"accuracy\" or \"sparse_categorical_accuracy\"",
+                       name, dc_loss_name(loss));
     return DC_OK;
 }
 
