@@ -533,8 +533,8 @@ dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *
  * it skip the steps whose id is 0 (padding): the state and so the loss are
  * unchanged by them.  The mask reaches the next layers while the time axis
  * stays, and ends at a layer that returns one vector per sample; when it
- * reaches the output, a per-step loss leaves the padded steps out (the
- * metrics do not). */
+ * reaches the output, a per-step loss and every metric leave the padded
+ * steps out, as Keras 3 does (see dc_model_fit). */
 dc_layer *dc_layer_embedding(int input_dim, int output_dim, int mask_zero);
 dc_layer *dc_layer_embedding_ex(int input_dim, int output_dim, int mask_zero, dc_init embeddings_initializer);
 /* SimpleRNN / LSTM / GRU with the defaults, or any config.  Input must be
@@ -688,7 +688,19 @@ typedef struct dc_fit_config {
 dc_fit_config dc_fit_defaults(void);
 
 /* Trains on x (N, input...) and y (N, ...) - integer labels as floats for the
- * sparse loss.  *history (if not NULL) receives a new History. */
+ * sparse loss.  *history (if not NULL) receives a new History.
+ * Per-step classification (a tagger: a model whose output is (N, steps,
+ * classes), e.g. LSTM(return_sequences) -> Dense(classes, softmax)): y is
+ * (N, steps) or (N, steps, 1) labels for sparse_categorical_crossentropy,
+ * (N, steps, classes) one-hot for categorical_crossentropy.  With
+ * Embedding(mask_zero) upstream, padded steps (id 0) count nowhere: a
+ * batch's loss is the sum of the per-step losses at unpadded steps divided
+ * by their number (0 if none), the epoch loss the batch-size weighted mean
+ * of those, and each metric sum(value) / count over the unpadded steps of
+ * the epoch (Keras 3: the mask as sample_weight, "sum_over_batch_size").
+ * Errors: y whose shape does not fit the output (naming both shapes); a
+ * label that is not an integer in [0, classes), padded steps included
+ * (naming the sample and step). */
 dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_fit_config *cfg, dc_history **history);
 /* Loss followed by the metrics, into results[0..n); n = 1 + metric count.
  * batch_size 0 = 32.  verbose as in fit. */

@@ -91,6 +91,26 @@ static inline dc_model *small_classifier(int features, int classes, uint64_t see
     return m;
 }
 
+/* A tagger: Embedding(vocab, embed, mask_zero) -> LSTM(units,
+ * return_sequences) -> Dense(classes, softmax) on every step, compiled with
+ * Adam, `loss` and accuracy; one thread. */
+static inline dc_model *tagger_model(int steps, int vocab, int embed, int units, int classes, const char *loss,
+                                     uint64_t seed)
+{
+    dc_model *m = dc_sequential_new(1, &steps);
+    assert_non_null(m);
+    dc_model_set_seed(m, seed);
+    dc_model_set_threads(m, 1);
+    dc_rnn_config lstm = dc_rnn_defaults(DC_RNN_LSTM, units);
+    lstm.return_sequences = 1;
+    assert_int_equal(dc_model_add(m, dc_layer_embedding(vocab, embed, 1)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_rnn_ex(&lstm)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(classes, "softmax")), DC_OK);
+    const char *metrics[] = {"accuracy"};
+    assert_int_equal(dc_model_compile(m, "adam", loss, metrics, 1), DC_OK);
+    return m;
+}
+
 static inline dc_fit_config quiet_fit(int epochs, int batch)
 {
     dc_fit_config c = dc_fit_defaults();

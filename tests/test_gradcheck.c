@@ -29,10 +29,11 @@ static dc_node *build_matmul(dc_graph *g, int v)
     return dc_matmul(g, p2(g, 3, 4), p2(g, 4, 2));
 }
 
+/* variant 1: a per-step input (2, 3, 4), as Dense after return_sequences */
 static dc_node *build_dense(dc_graph *g, int v)
 {
-    (void)v;
-    return dc_dense(g, p2(g, 3, 4), p2(g, 4, 5), dc_param(g, 1, (int[]){5}, uniform(-1, 1), NULL));
+    dc_node *x = v ? dc_param(g, 3, (int[]){2, 3, 4}, uniform(-1, 1), NULL) : p2(g, 3, 4);
+    return dc_dense(g, x, p2(g, 4, 5), dc_param(g, 1, (int[]){5}, uniform(-1, 1), NULL));
 }
 
 static dc_node *build_dense_nobias(dc_graph *g, int v)
@@ -65,8 +66,11 @@ static dc_node *build_scale(dc_graph *g, int v)
     return dc_scale(g, p2(g, 3, 4), -1.5f);
 }
 
+/* variant DC_ACT_COUNT: softmax over the last axis of a per-step (2, 3, 5) input */
 static dc_node *build_act(dc_graph *g, int v)
 {
+    if (v == DC_ACT_COUNT)
+        return dc_activation(g, dc_param(g, 3, (int[]){2, 3, 5}, uniform(-2.5f, 2.5f), NULL), DC_ACT_SOFTMAX);
     return dc_activation(g, dc_param(g, 2, (int[]){3, 5}, uniform(-2.5f, 2.5f), NULL), (dc_act)v);
 }
 
@@ -90,24 +94,33 @@ static dc_node *build_mean(dc_graph *g, int v)
 }
 
 /* Targets are inputs filled by the harness according to their name; with
- * `mask`, ids (one per row, row 1 zero) leave rows out. */
+ * `mask`, ids (one per row, some of them zero) leave rows out.  Variants
+ * below DC_LOSS_COUNT: predictions (4, 3), one row per sample; from
+ * DC_LOSS_COUNT on: per-step predictions (2, 3, 4) of a tagger, with (2, 3)
+ * labels or (2, 3, 4) one-hot targets and a (2, 3) mask. */
 static dc_node *loss_case(dc_graph *g, int v, int mask)
 {
-    dc_loss_kind k = (dc_loss_kind)v;
+    dc_loss_kind k = (dc_loss_kind)(v % DC_LOSS_COUNT);
+    int steps = v >= DC_LOSS_COUNT;
     int probs = k == DC_LOSS_BINARY_CE || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_SPARSE_CE;
-    dc_node *pred = dc_param(g, 2, (int[]){4, 3}, probs ? uniform(0.1f, 0.9f) : uniform(-2, 2), NULL);
+    int pshape[3] = {4, 3, 0}, pnd = 2;
+    if (steps) {
+        memcpy(pshape, (int[]){2, 3, 4}, sizeof pshape);
+        pnd = 3;
+    }
+    dc_node *pred = dc_param(g, pnd, pshape, probs ? uniform(0.1f, 0.9f) : uniform(-2, 2), NULL);
     const char *tname = "uniform";
-    int tshape[2] = {4, 3}, tnd = 2;
+    int tnd = pnd;
     if (k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS) {
         tname = "labels";
-        tnd = 1;
+        tnd = pnd - 1;
     } else if (k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_CATEGORICAL_CE_LOGITS) {
         tname = "onehot";
     } else if (k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS) {
         tname = "binary";
     }
-    dc_node *ids = mask ? dc_input(g, 0, 2, (int[]){2, 2}, "tokens") : NULL;
-    return dc_loss_masked(g, k, pred, dc_input(g, 0, tnd, tshape, tname), ids);
+    dc_node *ids = mask ? dc_input(g, 0, 2, steps ? (int[]){2, 3} : (int[]){2, 2}, "tokens") : NULL;
+    return dc_loss_masked(g, k, pred, dc_input(g, 0, tnd, pshape, tname), ids);
 }
 
 static dc_node *build_loss(dc_graph *g, int v) { return loss_case(g, v, 0); }
@@ -271,18 +284,18 @@ static const gradcase cases[] = {
     {"input", NULL, 0},
     {"param", NULL, 0},
     {"matmul", build_matmul, 1},
-    {"dense", build_dense, 1},
+    {"dense", build_dense, 2},
     {"dense_nobias", build_dense_nobias, 1},
     {"add", build_add, 2},
     {"sub", build_sub, 1},
     {"mul", build_mul, 1},
     {"scale", build_scale, 1},
-    {"activation", build_act, DC_ACT_COUNT},
+    {"activation", build_act, DC_ACT_COUNT + 1},
     {"reshape", build_reshape, 1},
     {"sum", build_sum, 1},
     {"mean", build_mean, 1},
-    {"loss", build_loss, DC_LOSS_COUNT},
-    {"loss_masked", build_loss_masked, DC_LOSS_COUNT},
+    {"loss", build_loss, 2 * DC_LOSS_COUNT},
+    {"loss_masked", build_loss_masked, 2 * DC_LOSS_COUNT},
     {"regularizer", build_regularizer, 2},
     {"conv2d", build_conv, 14},
     {"conv2d_nobias", build_conv_nobias, 1},

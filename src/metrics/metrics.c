@@ -1,6 +1,13 @@
 /*
  * metrics.c - accuracy (sparse, categorical, binary), MAE and MSE, averaged
  * over every sample seen since the last reset, as Keras' metrics are.
+ *
+ * Per-step outputs (batch, steps, classes) count each step as a row.  With a
+ * mask (Embedding(mask_zero) upstream) the padded steps are left out, as
+ * Keras 3's MeanMetricWrapper does with the mask as sample_weight: a metric
+ * is sum(value * mask) / sum(mask) over every step seen since the reset,
+ * where the value of a step is 1/0 for the accuracies of one label per step
+ * and the mean over the last axis for binary accuracy, MAE and MSE.
  */
 #include "model/model.h"
 
@@ -34,6 +41,11 @@ dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, d
         return dc_fail(DC_ERR_ARG, "unknown metric \"%s\"; expected accuracy, sparse_categorical_accuracy, "
                                    "categorical_accuracy, binary_accuracy, mae or mse", name);
     }
+    /* one label per row cannot be compared value by value with the output */
+    if ((loss == DC_LOSS_SPARSE_CE || loss == DC_LOSS_SPARSE_CE_LOGITS) && out->kind != DC_METRIC_SPARSE_ACC)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\" needs targets shaped like the output, but %s takes one integer "
+                                   "label per row; use \"accuracy\" or \"sparse_categorical_accuracy\"",
+                       name, dc_loss_name(loss));
     return DC_OK;
 }
 
@@ -48,38 +60,42 @@ static int argmax(const float *v, int n)
     return best;
 }
 
-void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, size_t rows, int cols)
+/* Whether row r counts: every row without a mask, else the rows whose id is
+ * not 0 (Keras passes the mask as sample_weight, so padded steps are left
+ * out of both the sum and the count). */
+static int row_on(const float *mask, size_t r) { return !mask || mask[r] != 0.0f; }
+
+void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask, size_t rows,
+                      int cols)
 {
-    size_t total = rows * (size_t)cols;
-    switch (m->kind) {
-    case DC_METRIC_SPARSE_ACC:
-        for (size_t r = 0; r < rows; r++)
-            m->sum += argmax(pred + r * (size_t)cols, cols) == (int)target[r];
-        m->count += (double)rows;
-        break;
-    case DC_METRIC_CATEGORICAL_ACC:
-        for (size_t r = 0; r < rows; r++)
-            m->sum += argmax(pred + r * (size_t)cols, cols) == argmax(target + r * (size_t)cols, cols);
-        m->count += (double)rows;
-        break;
-    case DC_METRIC_BINARY_ACC: {
-        /* p > 0.5, which for logits is z > 0 */
-        float threshold = logits ? 0.0f : 0.5f;
-        for (size_t i = 0; i < total; i++)
-            m->sum += (pred[i] > threshold) == (target[i] > 0.5f);
-        m->count += (double)total;
-        break;
-    }
-    case DC_METRIC_MAE:
-        for (size_t i = 0; i < total; i++)
-            m->sum += fabs((double)pred[i] - target[i]);
-        m->count += (double)total;
-        break;
-    case DC_METRIC_MSE:
-        for (size_t i = 0; i < total; i++)
-            m->sum += ((double)pred[i] - target[i]) * ((double)pred[i] - target[i]);
-        m->count += (double)total;
-        break;
+    /* p > 0.5, which for logits is z > 0 */
+    float threshold = logits ? 0.0f : 0.5f;
+    for (size_t r = 0; r < rows; r++) {
+        if (!row_on(mask, r))
+            continue;
+        const float *p = pred + r * (size_t)cols, *t = target + r * (size_t)cols;
+        switch (m->kind) {
+        case DC_METRIC_SPARSE_ACC:
+            m->sum += argmax(p, cols) == (int)target[r];
+            break;
+        case DC_METRIC_CATEGORICAL_ACC:
+            m->sum += argmax(p, cols) == argmax(t, cols);
+            break;
+        case DC_METRIC_BINARY_ACC:
+            for (int j = 0; j < cols; j++)
+                m->sum += (p[j] > threshold) == (t[j] > 0.5f);
+            break;
+        case DC_METRIC_MAE:
+            for (int j = 0; j < cols; j++)
+                m->sum += fabs((double)p[j] - t[j]);
+            break;
+        case DC_METRIC_MSE:
+            for (int j = 0; j < cols; j++)
+                m->sum += ((double)p[j] - t[j]) * ((double)p[j] - t[j]);
+            break;
+        }
+        /* accuracies of one label per row count rows; the others average each row's values */
+        m->count += m->kind == DC_METRIC_SPARSE_ACC || m->kind == DC_METRIC_CATEGORICAL_ACC ? 1.0 : (double)cols;
     }
 }
 

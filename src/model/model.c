@@ -129,6 +129,10 @@ dc_status dc_model_build(dc_model *m)
     return DC_OK;
 }
 
+/* The mask of a per-step output (batch, steps, features), or NULL: what the
+ * loss and the metrics leave the padded steps out by. */
+static dc_node *step_mask(const dc_model *m) { return m->output->ndim == 3 ? m->output_mask : NULL; }
+
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
 {
     if (m->compiled)
@@ -150,15 +154,16 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
         pred = last->logits;
         k = DC_LOSS_BINARY_CE_LOGITS;
     }
+    /* (classes,) per sample, or (steps, classes): one prediction per step (a tagger) */
     if ((k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS || k == DC_LOSS_CATEGORICAL_CE ||
          k == DC_LOSS_CATEGORICAL_CE_LOGITS) &&
-        m->output->ndim > 2) {
+        m->output->ndim > 3) {
         char so[96];
         int s[DC_MAX_DIMS];
         int nd = dc_node_shape(m->output, s);
         return dc_fail(DC_ERR_SHAPE,
-                       "compile: the last layer %s outputs %s per sample, but %s expects (classes,); add a Flatten "
-                       "(or a global pooling layer) before the Dense layers",
+                       "compile: the last layer %s outputs %s per sample, but %s expects (classes,) or (steps, "
+                       "classes); add a Flatten (or a global pooling layer) before the Dense layers",
                        last->name, dc_shape_str(nd - 1, s + 1, so, sizeof so), dc_loss_name(cfg->loss));
     }
     m->loss_kind = cfg->loss;
@@ -177,7 +182,7 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     if (!m->target)
         return DC_ERR_NOMEM;
     /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
-    m->loss = dc_loss_masked(m->g, k, pred, m->target, pred->ndim == 3 ? m->output_mask : NULL);
+    m->loss = dc_loss_masked(m->g, k, pred, m->target, step_mask(m));
     if (!m->loss) {
         dc_err_prefix("compile");
         return DC_ERR_SHAPE;
@@ -254,7 +259,6 @@ static dc_status check_x(const dc_model *m, const char *where, const dc_tensor *
 
 static dc_status check_xy(const dc_model *m, const char *where, const dc_tensor *x, const dc_tensor *y)
 {
-    char sy[96], se[96];
     dc_status st = check_x(m, where, x);
     if (st != DC_OK)
         return st;
@@ -263,21 +267,7 @@ static dc_status check_xy(const dc_model *m, const char *where, const dc_tensor 
     if (y->shape[0] != x->shape[0])
         return dc_fail(DC_ERR_SHAPE, "%s: x has %d samples but y has %d; they must have the same length", where,
                        x->shape[0], y->shape[0]);
-    size_t per = dc_node_sample_size(m->target);
-    if (y->size / (size_t)y->shape[0] != per)
-        return dc_fail(DC_ERR_SHAPE, "%s: y has shape %s, expected %zu value(s) per sample for loss %s (target %s)", where,
-                       dc_shape_str(y->ndim, y->shape, sy, sizeof sy), per, dc_loss_name(m->loss_kind),
-                       dc_shape_str(m->target->ndim - 1, m->target->shape + 1, se, sizeof se));
-    if (m->loss_kind == DC_LOSS_SPARSE_CE) {
-        int classes = dc_node_cols(m->output);
-        for (size_t i = 0; i < y->size; i++) {
-            float v = y->data[i];
-            if (!(v >= 0.0f && v < (float)classes) || v != floorf(v))
-                return dc_fail(DC_ERR_RANGE, "%s: label y[%zu] = %g is outside the output's range [0, %d)", where, i,
-                               (double)v, classes);
-        }
-    }
-    return DC_OK;
+    return dc_check_targets(m, where, y);
 }
 
 /* Copies rows idx[0..b) (or start..start+b when idx is NULL) into node. */
@@ -294,14 +284,15 @@ static void gather(dc_node *node, const dc_tensor *t, const int *idx, int start,
  * logits when the loss is fused; MAE / MSE need the output itself. */
 static void update_metrics(dc_model *m, const dc_run *run)
 {
+    const dc_node *mask = step_mask(m);
     for (int i = 0; i < m->n_metrics; i++) {
         dc_node *src = m->metric_src;
         if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
             dc_graph_forward_run(m->g, m->output, run);
             src = m->output;
         }
-        dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, dc_node_rows(src),
-                         dc_node_cols(src));
+        dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, mask ? mask->val : NULL,
+                         dc_node_rows(src), dc_node_cols(src));
     }
 }
 

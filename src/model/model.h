@@ -28,8 +28,10 @@ typedef struct dc_metric {
 dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, dc_metric *out);
 void dc_metric_reset(dc_metric *m);
 /* Accumulates a batch: `pred` is the output, or the logits when `logits`
- * (only the accuracies accept logits); rows x cols, targets as the loss sees them. */
-void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, size_t rows, int cols);
+ * (only the accuracies accept logits); rows x cols, targets as the loss sees
+ * them; `mask` (one id per row, or NULL) leaves out the rows whose id is 0. */
+void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask, size_t rows,
+                      int cols);
 double dc_metric_value(const dc_metric *m);
 
 /* ---- progress bar (Keras 2 layout) ---- */
@@ -110,6 +112,11 @@ struct dc_model {
     int has_schedule;
     dc_lr_schedule schedule; /* learning rate per optimiser step, when has_schedule */
 };
+
+/* Checks y (N, ...) against the compiled model's output and loss
+ * (targets.c): the shape per sample, and every label of a sparse loss; the
+ * message names both shapes, or the (sample, step) of a bad label. */
+dc_status dc_check_targets(const dc_model *m, const char *where, const dc_tensor *y);
 
 /* Builds input -> layers -> output (no loss); used by summary and compile. */
 dc_status dc_model_build(dc_model *m);

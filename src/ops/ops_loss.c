@@ -7,6 +7,9 @@
  * probabilities first divide by the row sum, as Keras does.  The *_LOGITS
  * kinds fuse the sigmoid / softmax into the loss and work from the logits,
  * the stable form the TensorFlow backend uses after a sigmoid or softmax.
+ * Rows are every position but the last axis, so a tagger's per-step
+ * predictions (batch, steps, classes) take (batch, steps) labels or
+ * (batch, steps, classes) targets.
  * "loss_masked" takes a third input, token ids with one id per row of the
  * prediction (batch, steps): rows whose id is 0 (padding under mask_zero)
  * are left out, and the mean is over the other rows, as Keras 3 reduces a
@@ -103,11 +106,16 @@ static float clipf(float p) { return p < EPS ? EPS : (p > 1.0f - EPS ? 1.0f - EP
 static dc_status label_of(const dc_node *n, size_t r, int cols, int *label)
 {
     float v = n->in[1]->val[r];
-    if (!(v >= 0.0f && v < (float)cols) || v != floorf(v))
-        return dc_fail(DC_ERR_RANGE, "%s: label %g at position %zu is outside the output's range [0, %d)",
-                       loss_names[n->iarg[0]], (double)v, r, cols);
-    *label = (int)v;
-    return DC_OK;
+    const dc_node *p = n->in[0];
+    if (v >= 0.0f && v < (float)cols && v == floorf(v)) {
+        *label = (int)v;
+        return DC_OK;
+    }
+    if (p->ndim == 3) /* (batch, steps, classes): name the sample and the step */
+        return dc_fail(DC_ERR_RANGE, "%s: label %g at sample %zu, step %zu is outside the output's range [0, %d)",
+                       loss_names[n->iarg[0]], (double)v, r / (size_t)p->shape[1], r % (size_t)p->shape[1], cols);
+    return dc_fail(DC_ERR_RANGE, "%s: label %g at position %zu is outside the output's range [0, %d)",
+                   loss_names[n->iarg[0]], (double)v, r, cols);
 }
 
 static dc_status loss_forward(dc_node *n, const dc_run *run)
