@@ -71,6 +71,8 @@ static dc_status nul_error(const csv_scan *s)
 /* Appends n bytes to the record's buffer. */
 static dc_status put(csv_scan *s, const char *p, size_t n)
 {
+    if (n == 0)
+        return DC_OK; /* buf may still be NULL */
     if (s->buf_len + n > s->buf_cap) {
         size_t cap = s->buf_cap ? s->buf_cap : 256;
         while (cap < s->buf_len + n)
