@@ -133,32 +133,80 @@ dc_status dc_fashion_mnist_load(const char *cache_dir, dc_dataset *out);
 
 /* ------------------------------------------- tabular data: CSV, .npy, splits */
 
-/* CSV files of numbers, one sample per line (src/data/csv.c).  Blank lines
- * are skipped; an empty cell (or NA, NaN, ?) is a missing value and an
- * error naming its line and column (both counted from 1 in messages), as
- * are a non-numeric cell, a row with another number of columns than the
- * first, and a file with no data. */
+/* CSV files, one sample per record (src/data/csv.c, csvscan.c, csvlabels.c).
+ * Quoting follows RFC 4180 and Python's csv module: a cell may be in double
+ * quotes, and inside them the delimiter, line ends and "" (one quote) are
+ * data; a quoted number ("3.5") is a number.  Lines end in LF, CRLF or CR; a
+ * UTF-8 byte order mark at the start is skipped; blank lines are skipped and
+ * blanks around a cell (quoted or not) are trimmed.  Errors, each naming the
+ * line and column (both counted from 1 in messages): a quote never closed,
+ * text after a closing quote, an empty cell (or NA, NaN, N/A, null, none, ?)
+ * in a column that is read (a missing value), a non-numeric cell in a
+ * feature or numeric target column, a row with another number of columns
+ * than the first, a file with no data.  Columns that are not read may hold
+ * anything (text, missing values), as with pandas' usecols. */
 #define DC_CSV_NO_TARGET (-1000000) /* target_col: there is no y column */
 
 typedef struct dc_csv_config {
     char delimiter;          /* ','; ' ' splits on any run of spaces and tabs */
-    int header;              /* 1: the first non-blank line is a header, skipped (default 1) */
+    int header;              /* 1: the first record is a header of column names (default 1) */
     int target_col;          /* y's column, 0-based; negative counts from the end (default -1, the
                                 last); DC_CSV_NO_TARGET: no y */
     const int *feature_cols; /* x's columns in order, 0-based (borrowed); NULL (default): every
                                 column but the target */
     int n_feature_cols;
+    /* The fields below are 0 / NULL in dc_csv_defaults(), which keeps the
+     * behaviour above.  Names match the header's cells exactly (after
+     * unquoting and trimming); an unknown name is DC_ERR_ARG listing the
+     * columns, a name on two columns DC_ERR_FORMAT, and names need header = 1. */
+    const char *target_name;          /* y's column by name (borrowed); overrides target_col */
+    const char *const *feature_names; /* x's columns by name, in order (borrowed); not with feature_cols */
+    int n_feature_names;
+    int target_classes; /* 1: y's column holds class labels (text, or numbers taken as labels),
+                           encoded 0..k-1 like sklearn's LabelEncoder: the distinct labels sorted,
+                           by value when all are numbers, else as text (bytewise, i.e. Unicode
+                           code points); the names come back in dc_csv_info.class_names.  Ready
+                           for sparse_categorical_crossentropy.  The target cannot also be a feature. */
+    const char *const *class_names; /* with target_classes: the classes in order (borrowed), e.g. a
+                                       training file's info.class_names to encode a test file the
+                                       same way; a label not among them is an error.  NULL (default):
+                                       the file's own labels, sorted */
+    int n_class_names;
 } dc_csv_config;
+
+/* What a read found, for dc_csv_load_ex / dc_csv_parse_ex.  The struct is the
+ * caller's; what it points to is new memory the caller frees with
+ * dc_csv_info_free. */
+typedef struct dc_csv_info {
+    int n_columns;       /* columns in every row */
+    char **column_names; /* the header's cells, unquoted (header = 1); NULL without a header */
+    int n_column_names;  /* n_columns, unless the header line has another number of cells */
+    int target_col;      /* y's column, 0-based; -1 without a target */
+    int *feature_cols;   /* x's columns in x's order, 0-based */
+    int n_feature_cols;
+    char **class_names;  /* target_classes: class i's label (y == i); else NULL */
+    int n_classes;
+} dc_csv_info;
 
 dc_csv_config dc_csv_defaults(void);
 /* Reads a CSV file, plain or gzip'd (detected by content), into *x (rows,
- * features) and, unless target_col is DC_CSV_NO_TARGET, *y (rows, 1); y may
- * be NULL then.  New tensors the caller frees; NULL on failure.  cfg NULL
- * means dc_csv_defaults(). */
+ * features) and, unless there is no target, *y (rows, 1); y may be NULL then.
+ * New tensors the caller frees; NULL on failure.  cfg NULL means
+ * dc_csv_defaults(). */
 dc_status dc_csv_load(const char *path, const dc_csv_config *cfg, dc_tensor **x, dc_tensor **y);
 /* The same from `len` bytes of text in memory; `name` is used in messages. */
 dc_status dc_csv_parse(const char *text, size_t len, const char *name, const dc_csv_config *cfg, dc_tensor **x,
                        dc_tensor **y);
+/* As dc_csv_load / dc_csv_parse, and when info is not NULL it receives the
+ * column names, the columns chosen and the class names (free them with
+ * dc_csv_info_free); on failure *info is zeroed and holds nothing. */
+dc_status dc_csv_load_ex(const char *path, const dc_csv_config *cfg, dc_tensor **x, dc_tensor **y,
+                         dc_csv_info *info);
+dc_status dc_csv_parse_ex(const char *text, size_t len, const char *name, const dc_csv_config *cfg, dc_tensor **x,
+                          dc_tensor **y, dc_csv_info *info);
+/* Frees what info holds and zeroes it (the struct itself is the caller's);
+ * NULL does nothing, and so does a zeroed info. */
+void dc_csv_info_free(dc_csv_info *info);
 
 /* NumPy .npy files (format versions 1.0, 2.0 and 3.0; src/data/npy.c): C
  * order, little endian, of these element types. */
