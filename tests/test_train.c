@@ -1,0 +1,126 @@
+/*
+ * test_train.c - fit end to end against a reference written out in PyTorch
+ * (tests/fixtures/make_fixtures_train.py): a small CNN with a regularised
+ * Dense and BatchNormalization, Keras' Adam, 8 steps.  Every step's loss,
+ * every final weight (BatchNormalization's moving statistics included) and
+ * the predictions afterwards (inference mode) must match.  The per-op
+ * fixtures test the ops alone; this tests how fit puts them together.
+ */
+#include "testutil.h"
+#include "model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    double prev_sum;
+    int steps;
+    double loss[16];
+} step_log;
+
+/* fit's logs hold the epoch's running mean; recover each batch's own loss. */
+static dc_status record_loss(void *user, dc_model *m, int batch, dc_logs *logs)
+{
+    (void)m;
+    step_log *l = user;
+    if (batch == 0)
+        l->prev_sum = 0.0;
+    double sum = *dc_logs_get(logs, "loss") * (batch + 1); /* equal batches */
+    if (l->steps < 16)
+        l->loss[l->steps++] = sum - l->prev_sum;
+    l->prev_sum = sum;
+    return DC_OK;
+}
+
+static dc_model *reference_model(void)
+{
+    dc_model *m = dc_sequential_new(3, (int[]){8, 8, 1});
+    dc_dense_config dc = dc_dense_defaults(8);
+    dc.activation = DC_ACT_RELU;
+    dc.kernel_l2 = 0.01f;
+    assert_int_equal(dc_model_add(m, dc_layer_conv2d(4, 3, 3, "relu")), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_max_pooling2d(2, 2)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_flatten()), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense_ex(&dc)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_batch_normalization()), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(3, "softmax")), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    assert_int_equal(dc_model_set_lr(m, 0.01f), DC_OK);
+    dc_model_set_threads(m, 1);
+    return m;
+}
+
+/* Sets (which "init") or checks (which "final") every parameter of m
+ * against the fixture arrays "<which>.<layer>.<variable>". */
+static void params_vs_fixture(dc_model *m, const fx_file *f, const char *which)
+{
+    int seen = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < m->layers[i]->n_params; j++) {
+            dc_node *p = m->layers[i]->params[j];
+            char key[160];
+            snprintf(key, sizeof key, "%s.%s", which, p->name);
+            char *slash = strchr(key, '/');
+            assert_non_null(slash);
+            *slash = '.';
+            const fx_array *a = fx_get(f, key);
+            assert_int_equal(a->size, dc_node_numel(p));
+            if (strcmp(which, "init") == 0)
+                memcpy(p->val, a->data, a->size * sizeof(float));
+            else /* Adam's m / sqrt(v) turns float32's relative error in a tiny gradient
+                  * into up to ~1e-3 of a step (0.01 here): 2e-5 absolute */
+                assert_close(p->val, a->data, a->size, 1e-4, 2e-5, key);
+            seen++;
+        }
+    assert_int_equal(seen, 10); /* 2 conv, 2 dense, 4 batch norm, 2 dense_1 */
+}
+
+static void test_fit_matches_reference(void **state)
+{
+    (void)state;
+    fx_file *f = fx_load("train.txt");
+    const fx_array *ax = fx_get(f, "x"), *ay = fx_get(f, "y"), *axt = fx_get(f, "x_test");
+    dc_tensor *x = dc_tensor_from(ax->ndim, ax->shape, ax->data), *y = dc_tensor_from(ay->ndim, ay->shape, ay->data);
+    dc_tensor *xt = dc_tensor_from(axt->ndim, axt->shape, axt->data), *pred;
+    dc_model *m = reference_model();
+    params_vs_fixture(m, f, "init");
+
+    step_log log = {0};
+    dc_callback cb = {.user = &log, .on_batch_end = record_loss}, *cbs[1] = {&cb};
+    dc_fit_config fc = dc_fit_defaults();
+    fc.epochs = 2;
+    fc.batch_size = 4;
+    fc.shuffle = 0;
+    fc.verbose = 0;
+    fc.callbacks = cbs;
+    fc.n_callbacks = 1;
+    assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_OK);
+
+    const fx_array *want = fx_get(f, "loss");
+    assert_int_equal(log.steps, (int)want->size);
+    float got[16];
+    for (int s = 0; s < log.steps; s++)
+        got[s] = (float)log.loss[s];
+    assert_close(got, want->data, want->size, 1e-5, 1e-6, "per-step loss");
+    params_vs_fixture(m, f, "final");
+    assert_int_equal(dc_model_predict(m, xt, 32, &pred), DC_OK);
+    const fx_array *wp = fx_get(f, "pred");
+    assert_int_equal(pred->size, wp->size);
+    assert_close(pred->data, wp->data, wp->size, 1e-4, 1e-5, "predict after fit (moving statistics)");
+
+    dc_tensor_free(pred);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_tensor_free(xt);
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fit_matches_reference),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
