@@ -973,7 +973,10 @@ dc_status dc_plot_scatter_line(const char *path, const float *x, const float *y,
                                const dc_plot_config *cfg);
 /* Training curves from a fit's History, the one-liner of Keras' tutorials:
  * one panel per metric ("loss", "accuracy", ...), each with the training
- * series and its "val_" twin when there is one, against the epoch. */
+ * series and its "val_" twin when there is one, against the epoch (a "val_"
+ * key without a twin gets its own panel).  Non-finite values are gaps in
+ * the curves, as matplotlib draws them; a key with no finite value at all is
+ * DC_ERR_NAN. */
 dc_status dc_plot_history(const char *path, const dc_history *h, const char *title);
 /* A confusion matrix of integer labels (as floats) y_true / y_pred, n of
  * each, classes 0..n_classes-1: rows true, columns predicted, counts in the

@@ -189,10 +189,24 @@ static void test_plot_errors(void **state)
     assert_int_equal(dc_plot_history(png, h, NULL), DC_ERR_ARG);
     assert_errmsg_contains("the history is empty");
     dc_history_free(h);
+    /* Non-finite values are gaps; a series with nothing else is an error. */
     h = history(1, 3);
     h->values[2][1] = INFINITY;
+    h->values[0][0] = NAN;
+    assert_int_equal(dc_plot_history(png, h, NULL), DC_OK);
+    assert_png(png, 1200, 450); /* two panels: loss, accuracy */
+    for (int e = 0; e < 3; e++)
+        h->values[2][e] = NAN;
     assert_int_equal(dc_plot_history(png, h, NULL), DC_ERR_NAN);
-    assert_errmsg_contains("val_loss[1] is inf");
+    assert_errmsg_contains("val_loss has no finite value in 3 epochs");
+    dc_history_free(h);
+    /* A callback's validation score with no training twin gets its own panel. */
+    const char *keys[] = {"loss", "val_score"};
+    h = dc_history_new(2, keys);
+    assert_int_equal(dc_history_append(h, (double[]){0.5, NAN}), DC_OK);
+    assert_int_equal(dc_history_append(h, (double[]){0.4, 0.7}), DC_OK);
+    assert_int_equal(dc_plot_history(png, h, NULL), DC_OK);
+    assert_png(png, 1200, 450);
     dc_history_free(h);
 
     float t[3] = {0, 1, 2}, p[3] = {0, 1, 3};

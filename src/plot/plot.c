@@ -149,6 +149,8 @@ static void range_of(const panel *p, int use_x, double *lo, double *hi)
     *hi = -INFINITY;
     for (int s = 0; s < p->n_series; s++)
         for (int i = 0; i < p->s[s].n; i++) {
+            if (!isfinite(p->s[s].y[i])) /* a gap (history only) */
+                continue;
             double v = use_x ? p->s[s].x[i] : p->s[s].y[i];
             *lo = v < *lo ? v : *lo;
             *hi = v > *hi ? v : *hi;
@@ -167,8 +169,13 @@ static void range_of(const panel *p, int use_x, double *lo, double *hi)
 static void draw_legend(const panel *p, double y0, double y1)
 {
     double end = 0;
-    for (int s = 0; s < p->n_series; s++)
-        end += (p->s[s].y[p->s[s].n - 1] - y0) / (y1 - y0) / p->n_series;
+    for (int s = 0; s < p->n_series; s++) {
+        int last = p->s[s].n - 1;
+        while (last > 0 && !isfinite(p->s[s].y[last]))
+            last--;
+        if (isfinite(p->s[s].y[last]))
+            end += (p->s[s].y[last] - y0) / (y1 - y0) / p->n_series;
+    }
     PLINT where = (end > 0.5 ? PL_POSITION_BOTTOM : PL_POSITION_TOP) | PL_POSITION_RIGHT | PL_POSITION_INSIDE;
     PLINT opt[MAX_SERIES], tcol[MAX_SERIES], lcol[MAX_SERIES], lsty[MAX_SERIES], scol[MAX_SERIES], snum[MAX_SERIES];
     PLFLT lwid[MAX_SERIES], sscale[MAX_SERIES];
@@ -220,9 +227,20 @@ static void draw_panel(const panel *p)
         if (e->points) {
             plstring(e->n, xs, ys, "•");
         } else {
+            /* Runs of finite values, with gaps between them (matplotlib's
+             * way with NaN); a lone finite value gets a marker. */
             pllsty(e->dashed ? 2 : 1);
             plwidth(2.0);
-            plline(e->n, xs, ys);
+            for (int i = 0; i < e->n;) {
+                int j = i;
+                while (j < e->n && isfinite(ys[j]))
+                    j++;
+                if (j - i > 1)
+                    plline(j - i, xs + i, ys + i);
+                else if (j - i == 1)
+                    plstring(1, xs + i, ys + i, "•");
+                i = j > i ? j : i + 1;
+            }
             pllsty(1);
             plwidth(1.0);
         }
@@ -367,6 +385,15 @@ dc_status dc_plot_scatter_line(const char *path, const float *x, const float *y,
     return run(where, &j);
 }
 
+/* An empty panel of one History key against the epoch, titled
+ * "<title>: <key>" (the text lives in title_buf). */
+static panel *history_panel(panel *p, char title_buf[TEXT_CAP], const char *title, const char *key)
+{
+    snprintf(title_buf, TEXT_CAP, "%s%s%s", title ? title : "", title && *title ? ": " : "", key);
+    *p = (panel){.title = title_buf, .xlabel = "epoch", .ylabel = key};
+    return p;
+}
+
 dc_status dc_plot_history(const char *path, const dc_history *h, const char *title)
 {
     const char *where = "plot_history";
@@ -383,36 +410,48 @@ dc_status dc_plot_history(const char *path, const dc_history *h, const char *tit
         epochs[e] = (float)(e + 1);
     for (int k = 0; st == DC_OK && k < h->n_keys; k++) {
         float *v = vals + (size_t)k * (size_t)h->epochs;
-        for (int e = 0; e < h->epochs; e++)
+        int finite = 0;
+        for (int e = 0; e < h->epochs; e++) {
             v[e] = (float)h->values[k][e];
-        if ((st = check_values(where, h->keys[k], v, h->epochs)) != DC_OK)
+            finite += isfinite(v[e]) != 0;
+        }
+        /* Non-finite values (a diverged loss; NaN for epochs before a
+         * callback added its key) are gaps in the curve, as in matplotlib. */
+        if (!finite) {
+            st = dc_fail(DC_ERR_NAN, "%s: %s has no finite value in %d epochs; nothing to plot", where, h->keys[k],
+                         h->epochs);
             break;
+        }
         if (strncmp(h->keys[k], "val_", 4) == 0)
             continue;
         if (n_panels == MAX_SERIES) {
             st = dc_fail(DC_ERR_ARG, "%s: more than %d metrics", where, MAX_SERIES);
             break;
         }
-        panel *p = &panels[n_panels++];
-        memset(p, 0, sizeof *p);
-        snprintf(titles[n_panels - 1], TEXT_CAP, "%s%s%s", title ? title : "", title && *title ? ": " : "",
-                 h->keys[k]);
-        p->title = titles[n_panels - 1];
-        p->xlabel = "epoch";
-        p->ylabel = h->keys[k];
+        panel *p = history_panel(&panels[n_panels], titles[n_panels], title, h->keys[k]);
+        n_panels++;
         p->s[p->n_series++] = (series){epochs, v, h->epochs, 0, 0, COL_FIRST, "training"};
     }
-    /* Each "val_<name>" joins the panel of <name>, dashed. */
+    /* Each "val_<name>" joins the panel of <name>, dashed; one without a
+     * training twin (a callback's own validation score) gets a panel. */
     for (int k = 0; st == DC_OK && k < h->n_keys; k++) {
         if (strncmp(h->keys[k], "val_", 4) != 0)
             continue;
-        for (int p = 0; p < n_panels; p++)
-            if (strcmp(panels[p].ylabel, h->keys[k] + 4) == 0 && panels[p].n_series < MAX_SERIES)
-                panels[p].s[panels[p].n_series++] = (series){epochs, vals + (size_t)k * (size_t)h->epochs, h->epochs,
-                                                             0, 1, COL_FIRST + 1, "validation"};
+        int p = 0;
+        while (p < n_panels && strcmp(panels[p].ylabel, h->keys[k] + 4) != 0)
+            p++;
+        if (p == n_panels) {
+            if (n_panels == MAX_SERIES) {
+                st = dc_fail(DC_ERR_ARG, "%s: more than %d metrics", where, MAX_SERIES);
+                break;
+            }
+            history_panel(&panels[p], titles[p], title, h->keys[k]);
+            n_panels++;
+        }
+        if (panels[p].n_series < MAX_SERIES)
+            panels[p].s[panels[p].n_series++] = (series){epochs, vals + (size_t)k * (size_t)h->epochs, h->epochs, 0,
+                                                         1, COL_FIRST + 1, "validation"};
     }
-    if (st == DC_OK && n_panels == 0)
-        st = dc_fail(DC_ERR_ARG, "%s: the history has only validation keys", where);
     if (st == DC_OK) {
         int cols = n_panels < 2 ? 1 : 2, rows = (n_panels + cols - 1) / cols;
         job j = {.path = path, .width = 600 * cols, .height = 450 * rows, .cols = cols, .rows = rows,
