@@ -983,6 +983,17 @@ dc_status dc_plot_history(const char *path, const dc_history *h, const char *tit
  * cells.  class_names (n_classes strings) may be NULL. */
 dc_status dc_plot_confusion_matrix(const char *path, const float *y_true, const float *y_pred, int n, int n_classes,
                                    const char *const *class_names, const char *title);
+/* A classifier's decision regions, the picture of matplotlib's contourf
+ * tutorials: the model predicts a 200 x 200 grid covering the points (5%
+ * margin), each cell is shaded with its predicted class's colour, and the
+ * points x (n, 2) are drawn on top coloured by their labels y (n values,
+ * classes 0..k-1).  The model takes 2 inputs and outputs one probability
+ * (sigmoid: class 1 above 0.5) or k = 2 to 10 class scores (argmax).
+ * class_names (k strings) may be NULL; cfg NULL means dc_plot_defaults().
+ * Errors: x not (n, 2), y's length, a label out of range, non-finite x,
+ * a model that does not take (2,) inputs or has another output. */
+dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tensor *x, const dc_tensor *y,
+                                    const char *const *class_names, const dc_plot_config *cfg);
 
 #ifdef __cplusplus
 }

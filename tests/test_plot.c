@@ -158,6 +158,70 @@ static void test_confusion_png(void **state)
     assert_png(png, 700, 600);
 }
 
+/* A compiled, untrained classifier of `inputs` features with `outputs`
+ * softmax units (1: a sigmoid). */
+static dc_model *classifier(int inputs, int outputs)
+{
+    dc_model *m = dc_sequential_new(1, (int[]){inputs});
+    assert_int_equal(dc_model_add(m, dc_layer_dense(8, "relu")), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(outputs, outputs == 1 ? "sigmoid" : "softmax")), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam",
+                                      outputs == 1 ? "binary_crossentropy" : "sparse_categorical_crossentropy", NULL, 0),
+                     DC_OK);
+    return m;
+}
+
+static void test_decision_boundary(void **state)
+{
+    (void)state;
+    char png[512];
+    temp_path(png, sizeof png, "regions.png");
+    enum { P = 30 };
+    dc_tensor *x = dc_tensor_new(2, (int[]){P, 2}), *y = dc_tensor_new(1, (int[]){P});
+    for (int i = 0; i < P; i++) {
+        x->data[2 * i] = (float)cos(i);
+        x->data[2 * i + 1] = (float)sin(0.7 * i);
+        y->data[i] = (float)(i % 3);
+    }
+    dc_model *m3 = classifier(2, 3), *m1 = classifier(2, 1), *wide = classifier(3, 3), *many = classifier(2, 11);
+    dc_plot_config c = dc_plot_defaults();
+    c.width = 640;
+    c.height = 480;
+    assert_int_equal(dc_plot_decision_boundary(png, m3, x, y, (const char *const[]){"a", "b", "c"}, &c), DC_OK);
+    assert_png(png, 640, 480);
+
+    /* Sigmoid output: two classes; a label of 2 is out of range then. */
+    assert_int_equal(dc_plot_decision_boundary(png, m1, x, y, NULL, NULL), DC_ERR_RANGE);
+    assert_errmsg_contains("y[2] is 2; expected a class 0 to 1");
+    for (int i = 0; i < P; i++)
+        y->data[i] = (float)(i % 2);
+    assert_int_equal(dc_plot_decision_boundary(png, m1, x, y, NULL, NULL), DC_OK);
+    assert_png(png, 800, 600);
+
+    assert_int_equal(dc_plot_decision_boundary(png, wide, x, y, NULL, NULL), DC_ERR_SHAPE);
+    assert_errmsg_contains("plot_decision_boundary: ");
+    assert_int_equal(dc_plot_decision_boundary(png, many, x, y, NULL, NULL), DC_ERR_SHAPE);
+    assert_errmsg_contains("the model outputs (11,) per grid point");
+    dc_tensor *x3 = dc_tensor_new(2, (int[]){P / 2, 3});
+    assert_int_equal(dc_plot_decision_boundary(png, m3, x3, y, NULL, NULL), DC_ERR_SHAPE);
+    assert_errmsg_contains("x has shape (15, 3); expected (samples, 2)");
+    x->shape[0] = P - 1;
+    assert_int_equal(dc_plot_decision_boundary(png, m3, x, y, NULL, NULL), DC_ERR_SHAPE);
+    assert_errmsg_contains("x has 29 samples but y has 30 labels");
+    x->shape[0] = P;
+    x->data[7] = INFINITY;
+    assert_int_equal(dc_plot_decision_boundary(png, m3, x, y, NULL, NULL), DC_ERR_NAN);
+    assert_errmsg_contains("x[7] is inf");
+    assert_int_equal(dc_plot_decision_boundary(png, NULL, x, y, NULL, NULL), DC_ERR_ARG);
+    dc_tensor_free(x3);
+    dc_model_free(m3);
+    dc_model_free(m1);
+    dc_model_free(wide);
+    dc_model_free(many);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 static void test_plot_errors(void **state)
 {
     (void)state;
@@ -225,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_scatter_line_png_svg),
         cmocka_unit_test(test_history_png),
         cmocka_unit_test(test_confusion_png),
+        cmocka_unit_test(test_decision_boundary),
         cmocka_unit_test(test_plot_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

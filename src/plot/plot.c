@@ -1,7 +1,8 @@
 /*
  * plot.c - the pictures a Keras tutorial makes with matplotlib, drawn with
  * PLplot's cairo drivers into PNG or SVG: a scatter with a fitted line, the
- * training curves of a History, and a confusion matrix.
+ * training curves of a History, a confusion matrix, and a classifier's
+ * decision regions in the plane of two inputs.
  *
  * PLplot keeps global state and ends the program (plexit) on errors it
  * meets, so every plot here:
@@ -24,13 +25,14 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { MAX_SERIES = 8, TEXT_CAP = 256, COLORBAR_STEPS = 64, MIN_SIDE = 16, MAX_SIDE = 10000, MAX_DEVICES = 128 };
+enum { MAX_SERIES = 10, TEXT_CAP = 256, COLORBAR_STEPS = 64, MIN_SIDE = 16, MAX_SIDE = 10000, MAX_DEVICES = 128 };
 
 /* cmap0: background, foreground, then matplotlib's tab10 colours. */
-static const PLINT PAL_R[] = {255, 0, 31, 255, 44, 214, 148, 127};
-static const PLINT PAL_G[] = {255, 0, 119, 127, 160, 39, 103, 127};
-static const PLINT PAL_B[] = {255, 0, 180, 14, 44, 40, 189, 127};
-enum { COL_BG = 0, COL_FG = 1, COL_FIRST = 2, N_COLORS = 8 };
+static const PLINT PAL_R[] = {255, 0, 31, 255, 44, 214, 148, 140, 227, 127, 188, 23};
+static const PLINT PAL_G[] = {255, 0, 119, 127, 160, 39, 103, 86, 119, 127, 189, 190};
+static const PLINT PAL_B[] = {255, 0, 180, 14, 44, 40, 189, 75, 194, 127, 34, 207};
+enum { COL_BG = 0, COL_FG = 1, COL_FIRST = 2, N_COLORS = 12, MAX_CLASSES = N_COLORS - COL_FIRST };
+_Static_assert((int)MAX_CLASSES <= (int)MAX_SERIES, "a decision-region plot has a series per class");
 
 static pthread_mutex_t plot_lock = PTHREAD_MUTEX_INITIALIZER;
 static jmp_buf plot_jump;
@@ -84,12 +86,22 @@ typedef struct confusion {
     const char *title;
 } confusion;
 
+/* Decision regions: the predicted class on a grid (gx x gy cells over
+ * [x0, x1] x [y0, y1], cls[ix * gy + iy]), shaded, under the points. */
+typedef struct regions {
+    const float *cls;
+    int gx, gy, k;
+    double x0, x1, y0, y1;
+    panel points; /* one series per class */
+} regions;
+
 typedef struct job {
     const char *path, *device;
     int width, height, cols, rows;
     const panel *panels;
     int n_panels;
     const confusion *cm;
+    const regions *rg;
 } job;
 
 /* ---------------------------------------------------------- checks */
@@ -304,6 +316,43 @@ static void draw_confusion(const confusion *c)
     free(counts);
 }
 
+static void draw_regions(const regions *r)
+{
+    PLFLT **z = NULL;
+    plAlloc2dGrid(&z, r->gx, r->gy);
+    if (!z)
+        return;
+    for (int i = 0; i < r->gx; i++)
+        for (int j = 0; j < r->gy; j++)
+            z[i][j] = r->cls[(size_t)i * r->gy + j];
+    /* cmap1: each class's colour at 30% over white, one entry per class. */
+    PLINT cr[MAX_CLASSES], cg[MAX_CLASSES], cb[MAX_CLASSES];
+    for (int c = 0; c < r->k; c++) {
+        cr[c] = (PLINT)lround(255 - 0.3 * (255 - PAL_R[COL_FIRST + c]));
+        cg[c] = (PLINT)lround(255 - 0.3 * (255 - PAL_G[COL_FIRST + c]));
+        cb[c] = (PLINT)lround(255 - 0.3 * (255 - PAL_B[COL_FIRST + c]));
+    }
+    plscmap1n(r->k);
+    plscmap1(cr, cg, cb, r->k);
+    const panel *p = &r->points;
+    char t[TEXT_CAP], xl[TEXT_CAP], yl[TEXT_CAP];
+    pladv(0);
+    plvsta();
+    plwind(r->x0, r->x1, r->y0, r->y1);
+    plimage((PLFLT_MATRIX)z, r->gx, r->gy, r->x0, r->x1, r->y0, r->y1, 0, r->k - 1, r->x0, r->x1, r->y0, r->y1);
+    plFree2dGrid(z, r->gx, r->gy);
+    plcol0(COL_FG);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    pllab(esc(p->xlabel, xl), esc(p->ylabel, yl), esc(p->title, t));
+    for (int s = 0; s < p->n_series; s++) {
+        const series *e = &p->s[s];
+        plcol0(e->color);
+        for (int i = 0; i < e->n; i++)
+            plstring(1, (PLFLT[]){e->x[i]}, (PLFLT[]){e->y[i]}, "•");
+    }
+    draw_legend(p, r->y0, r->y1);
+}
+
 /* Runs the PLplot calls of a job; PLplot errors arrive through the jump. */
 static void draw(const job *j)
 {
@@ -317,6 +366,8 @@ static void draw(const job *j)
     plinit();
     if (j->cm)
         draw_confusion(j->cm);
+    if (j->rg)
+        draw_regions(j->rg);
     for (int p = 0; p < j->n_panels; p++)
         draw_panel(&j->panels[p]);
     plend1();
@@ -483,4 +534,128 @@ dc_status dc_plot_confusion_matrix(const char *path, const float *y_true, const 
     confusion c = {y_true, y_pred, n, n_classes, class_names, title ? title : "Confusion matrix"};
     job j = {.path = path, .width = 700, .height = 600, .cols = 1, .rows = 1, .cm = &c};
     return run(where, &j);
+}
+
+/* The grid's side: 200 x 200 predictions, one batch of work for any model
+ * small enough to have two inputs. */
+enum { REGION_GRID = 200 };
+
+dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tensor *x, const dc_tensor *y,
+                                    const char *const *class_names, const dc_plot_config *cfg_in)
+{
+    const char *where = "plot_decision_boundary";
+    dc_plot_config cfg = cfg_in ? *cfg_in : dc_plot_defaults();
+    if (!m || !x || !y)
+        return dc_fail(DC_ERR_ARG, "%s: the model, x and y must not be NULL", where);
+    if (x->ndim != 2 || x->shape[1] != 2) {
+        char sx[64];
+        return dc_fail(DC_ERR_SHAPE, "%s: x has shape %s; expected (samples, 2): the regions are drawn in the plane of "
+                                     "two inputs",
+                       where, dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+    }
+    int n = x->shape[0];
+    if ((size_t)n != y->size)
+        return dc_fail(DC_ERR_SHAPE, "%s: x has %d samples but y has %zu labels", where, n, y->size);
+    dc_status st = check_values(where, "x", x->data, 2 * n);
+    if (st != DC_OK)
+        return st;
+
+    /* The grid covers the points with a 5% margin, as range_of pads. */
+    double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+    for (int i = 0; i < n; i++)
+        for (int d = 0; d < 2; d++) {
+            double v = x->data[2 * i + d];
+            lo[d] = v < lo[d] ? v : lo[d];
+            hi[d] = v > hi[d] ? v : hi[d];
+        }
+    for (int d = 0; d < 2; d++) {
+        if (hi[d] - lo[d] < 1e-12 * (fabs(lo[d]) + 1)) {
+            lo[d] -= 0.5 * (fabs(lo[d]) + 1e-3);
+            hi[d] += 0.5 * (fabs(hi[d]) + 1e-3);
+        }
+        double pad = 0.05 * (hi[d] - lo[d]);
+        lo[d] -= pad;
+        hi[d] += pad;
+    }
+    const int g = REGION_GRID;
+    dc_tensor *grid = dc_tensor_new(2, (int[]){g * g, 2}), *out = NULL;
+    if (!grid)
+        return DC_ERR_NOMEM;
+    for (int i = 0; i < g; i++)
+        for (int j = 0; j < g; j++) {
+            grid->data[2 * ((size_t)i * g + j)] = (float)(lo[0] + (i + 0.5) * (hi[0] - lo[0]) / g);
+            grid->data[2 * ((size_t)i * g + j) + 1] = (float)(lo[1] + (j + 0.5) * (hi[1] - lo[1]) / g);
+        }
+    st = dc_model_predict(m, grid, 1024, &out);
+    dc_tensor_free(grid);
+    if (st != DC_OK) {
+        dc_err_prefix(where);
+        return st;
+    }
+    int out_cols = out->ndim == 2 ? out->shape[1] : 0, k = out_cols == 1 ? 2 : out_cols;
+    if (k < 2 || k > MAX_CLASSES) {
+        char so[64];
+        st = dc_fail(DC_ERR_SHAPE, "%s: the model outputs %s per grid point; expected one probability (sigmoid) or 2 "
+                                   "to %d class scores",
+                     where, dc_shape_str(out->ndim - 1, out->shape + 1, so, sizeof so), MAX_CLASSES);
+        dc_tensor_free(out);
+        return st;
+    }
+    /* The predicted class of each grid point, in place over the output. */
+    float *cls = out->data;
+    for (size_t p = 0; p < (size_t)g * g; p++) {
+        const float *row = out->data + p * (size_t)out_cols;
+        int best = 0;
+        if (out_cols == 1) {
+            best = row[0] > 0.5f;
+        } else {
+            for (int c = 1; c < out_cols; c++)
+                best = row[c] > row[best] ? c : best;
+        }
+        cls[p] = (float)best;
+    }
+
+    /* The points, grouped by class (a counting sort), one series each. */
+    int counts[MAX_CLASSES + 1] = {0};
+    for (int i = 0; i < n && st == DC_OK; i++) {
+        float c = y->data[i];
+        if (!(c >= 0 && c < k && c == floorf(c)))
+            st = dc_fail(DC_ERR_RANGE, "%s: y[%d] is %g; expected a class 0 to %d (the model has %d)", where, i,
+                         (double)c, k - 1, k);
+        else
+            counts[(int)c + 1]++;
+    }
+    float *px = st == DC_OK ? dc_malloc(2 * (size_t)n * sizeof *px) : NULL;
+    if (st == DC_OK && !px)
+        st = DC_ERR_NOMEM;
+    if (st == DC_OK) {
+        float *py = px + n;
+        for (int c = 0; c < k; c++)
+            counts[c + 1] += counts[c];
+        int fill[MAX_CLASSES];
+        memcpy(fill, counts, sizeof fill);
+        for (int i = 0; i < n; i++) {
+            int c = (int)y->data[i], at = fill[c]++;
+            px[at] = x->data[2 * i];
+            py[at] = x->data[2 * i + 1];
+        }
+        char names[MAX_CLASSES][TEXT_CAP];
+        regions r = {cls, g, g, k, lo[0], hi[0], lo[1], hi[1],
+                     {.title = cfg.title ? cfg.title : "Decision regions", .xlabel = cfg.xlabel ? cfg.xlabel : "x[0]",
+                      .ylabel = cfg.ylabel ? cfg.ylabel : "x[1]"}};
+        for (int c = 0; c < k; c++) {
+            if (class_names)
+                snprintf(names[c], TEXT_CAP, "%s", class_names[c]);
+            else
+                snprintf(names[c], TEXT_CAP, "class %d", c);
+            if (counts[c + 1] > counts[c])
+                r.points.s[r.points.n_series++] = (series){px + counts[c], py + counts[c], counts[c + 1] - counts[c],
+                                                           1, 0, COL_FIRST + c, names[c]};
+        }
+        job j = {.path = path, .width = cfg.width, .height = cfg.height, .cols = 1, .rows = 1, .rg = &r};
+        st = r.points.n_series ? run(where, &j) : dc_fail(DC_ERR_ARG, "%s: no points to plot", where);
+    }
+    free(px);
+    dc_tensor_free(out);
+    return st;
 }
