@@ -111,6 +111,50 @@ static void test_cnn_matches_single_process(void **state)
     dc_tensor_free(y);
 }
 
+/* A tagger: Embedding(mask_zero) -> LSTM(return_sequences, dropout and
+ * recurrent_dropout) -> Dense(3, softmax) per step, on padded sequences of 5
+ * ids.  The slices are weighted by their unpadded steps (the masked loss is
+ * a mean over unpadded steps), and the LSTM's dropout masks are drawn for
+ * the right rows. */
+static dc_model *tagger(uint64_t seed)
+{
+    int in = 5;
+    dc_model *m = dc_sequential_new(1, &in);
+    assert_non_null(m);
+    dc_model_set_seed(m, seed);
+    dc_model_set_threads(m, 1);
+    dc_rnn_config rc = dc_rnn_defaults(DC_RNN_LSTM, 6);
+    rc.return_sequences = 1;
+    rc.dropout = 0.2f;
+    rc.recurrent_dropout = 0.2f;
+    assert_int_equal(dc_model_add(m, dc_layer_embedding(7, 4, 1)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_rnn_ex(&rc)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(3, "softmax")), DC_OK);
+    replica_compile(m);
+    return m;
+}
+
+static void test_masked_tagger_matches_single_process(void **state)
+{
+    (void)state;
+    int n = 41, steps = 5;
+    dc_tensor *x = dc_tensor_new4(2, n, steps, 0, 0), *y = dc_tensor_new4(2, n, steps, 0, 0);
+    dc_rng r;
+    dc_rng_seed(&r, 18);
+    for (int i = 0; i < n; i++) {
+        int len = 1 + (int)dc_rng_below(&r, (uint32_t)steps); /* 1..5 ids, then padding */
+        for (int t = 0; t < len; t++) {
+            int id = 1 + (int)dc_rng_below(&r, 6);
+            x->data[i * steps + t] = (float)id;
+            y->data[i * steps + t] = (float)(id % 3);
+        }
+    }
+    dc_fit_config cfg = replica_fit_config(2, 8, 0.0f); /* last batch 1 */
+    fit_and_compare(tagger, x, y, &cfg);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 /* BatchNormalization normalises per replica, so the run differs from one
  * process; what must hold: every rank identical (moving statistics too),
  * finite, learning, and inference agreeing across ranks. */
@@ -282,6 +326,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_dropout_matches_single_process),
         cmocka_unit_test(test_cnn_matches_single_process),
+        cmocka_unit_test(test_masked_tagger_matches_single_process),
         cmocka_unit_test(test_cnn_batchnorm_stays_identical),
         cmocka_unit_test(test_evaluate_predict_match_single_process),
         cmocka_unit_test(test_fit_broadcasts_rank0_weights),
