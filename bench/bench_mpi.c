@@ -59,14 +59,16 @@ int main(int argc, char **argv)
     }
     dc_model *m = dc_sequential_new(2, (int[]){28, 28});
     const char *metrics[] = {"accuracy"};
+    if (m) {
+        dc_model_set_seed(m, 42);
+        dc_model_set_threads(m, threads);
+    }
     if (!m || dc_model_add(m, dc_layer_flatten()) || dc_model_add(m, dc_layer_dense(128, "relu")) ||
         dc_model_add(m, dc_layer_dense(10, "softmax")) ||
         dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1)) {
         fprintf(stderr, "bench_mpi: %s\n", dc_errmsg());
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    dc_model_set_seed(m, 42);
-    dc_model_set_threads(m, threads);
     if (size > 1)
         dc_model_set_collective(m, dc_mpi_collective(mpi));
     for (int e = 1; e <= epochs; e++) {

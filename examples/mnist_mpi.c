@@ -46,6 +46,10 @@ int main(int argc, char **argv)
     MPI_Allreduce(&loaded, &all_loaded, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     dc_model *model = dc_sequential_new(2, (int[]){28, 28});
     const char *metrics[] = {"accuracy"};
+    if (model) { /* before compile, which draws the initial weights */
+        dc_model_set_seed(model, o.seed);
+        dc_model_set_threads(model, o.threads);
+    }
     if (!all_loaded) {
         example_fail(argv[0], "loading the data");
     } else if (!model || dc_model_add(model, dc_layer_flatten()) || dc_model_add(model, dc_layer_dense(128, "relu")) ||
@@ -53,8 +57,6 @@ int main(int argc, char **argv)
                dc_model_compile(model, "adam", "sparse_categorical_crossentropy", metrics, 1)) {
         example_fail(argv[0], "building the model");
     } else {
-        dc_model_set_seed(model, o.seed);
-        dc_model_set_threads(model, o.threads);
         dc_model_set_collective(model, dc_mpi_collective(mpi));
         if (rank == 0) {
             printf("Data-parallel over %d MPI ranks, global batch %d\n", dc_mpi_size(mpi), o.batch);
