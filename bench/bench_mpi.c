@@ -10,6 +10,9 @@
  * With one rank no collective is installed (the plain single-process path).
  * Rank 0 prints one line per epoch:
  *   bench_mpi ranks=R threads=T batch=B samples=N epoch=E seconds=S loss=L
+ * and, with more than one rank, what the combine alone costs per step (500
+ * repetitions over the model's flat gradient buffer):
+ *   bench_mpi ranks=R combine floats=F microseconds=U steps_per_epoch=S seconds_per_epoch=E
  * Needs MNIST in the cache (run ./deepc.sh main once).
  *
  * Usage: bench_mpi [--threads N] [--epochs N] [--batch N] [--samples N]
@@ -89,6 +92,22 @@ int main(int argc, char **argv)
             printf("bench_mpi ranks=%d threads=%d batch=%d samples=%d epoch=%d seconds=%.3f loss=%.4f\n", size, threads,
                    batch, x->shape[0], e, dt, dc_history_get(h, "loss")[0]);
         dc_history_free(h);
+    }
+    if (size > 1) { /* the combine alone: one float sum over the flat gradient buffer, one of a few doubles */
+        const dc_collective *c = dc_mpi_collective(mpi);
+        size_t n;
+        float *g = dc_graph_grads(dc_model_graph(m), &n);
+        double d[16] = {0};
+        int reps = 500;
+        MPI_Barrier(MPI_COMM_WORLD);
+        double t0 = bench_now();
+        for (int i = 0; i < reps; i++)
+            if (c->sum_f32(g, n, c->user) != DC_OK || c->sum_f64(d, 16, c->user) != DC_OK)
+                MPI_Abort(MPI_COMM_WORLD, 1);
+        double dt = (bench_now() - t0) / reps;
+        if (rank == 0)
+            printf("bench_mpi ranks=%d combine floats=%zu microseconds=%.1f steps_per_epoch=%d seconds_per_epoch=%.3f\n",
+                   size, n, dt * 1e6, (x->shape[0] + batch - 1) / batch, dt * ((x->shape[0] + batch - 1) / batch));
     }
     dc_model_free(m);
     dc_tensor_free(x);
