@@ -237,8 +237,8 @@ static void test_fit_broadcasts_rank0_weights(void **state)
     dc_tensor_free(y);
 }
 
-/* CSVLogger writes on rank 0 only; EarlyStopping stops every rank at the
- * same epoch (its logs are global). */
+/* Progress and CSVLogger come from rank 0 only; EarlyStopping stops every
+ * rank at the same epoch (its logs are global). */
 static void test_callbacks_chief_writes(void **state)
 {
     (void)state;
@@ -255,8 +255,13 @@ static void test_callbacks_chief_writes(void **state)
     dc_fit_config cfg = replica_fit_config(30, 10, 0.0f);
     cfg.callbacks = cbs;
     cfg.n_callbacks = 2;
+    cfg.verbose = 2;
+    cfg.out = tmpfile(); /* progress: rank 0 only */
+    assert_non_null(cfg.out);
     dc_history *h = NULL;
     assert_int_equal(dc_model_fit(m, x, y, &cfg, &h), DC_OK);
+    assert_int_equal(ftell(cfg.out) > 0, g_rank == 0);
+    fclose(cfg.out);
     assert_true(h->epochs < 30);
     assert_same_on_all_ranks(&h->epochs, sizeof h->epochs, "epochs run");
     assert_int_equal(access(path, F_OK) == 0, g_rank == 0);
