@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev libplplot-dev plplot-driver-cairo)
+PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev libplplot-dev plplot-driver-cairo
+          libopenmpi-dev openmpi-bin)
 
 install_missing() { # install_missing [extra packages...]
     local missing=()

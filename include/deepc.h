@@ -946,6 +946,74 @@ dc_callback *dc_callback_lr_scheduler(float (*schedule)(int epoch, float lr, voi
  * infinite (that batch's update is not applied). */
 dc_callback *dc_callback_terminate_on_nan(void);
 
+/* ------------------------------------------------- data-parallel training
+ *
+ * Synchronous data parallelism across processes and machines, as Keras'
+ * MultiWorkerMirroredStrategy or Horovod do it, through a collective the
+ * caller installs on the model.  The library itself depends on no
+ * communication library: deepc_mpi (include/deepc_mpi.h) provides a
+ * collective over an MPI communicator; any other engine can fill the table.
+ *
+ * Contract: every rank builds and compiles the same model (same seed), holds
+ * the SAME x and y arrays (the whole data set on every rank: each rank reads
+ * only its slices, but indexes the full arrays), installs a collective, and
+ * makes the same calls with the same arguments (fit, evaluate and predict
+ * are collective calls; a rank that fails on its own input before the first
+ * exchange leaves the others waiting, as any MPI program would).  Then:
+ *  - batch_size is the GLOBAL batch.  Each batch of the shuffled order (the
+ *    same on every rank) is split into contiguous per-rank slices whose sizes
+ *    differ by at most one, rank 0's first; a short last batch may leave some
+ *    ranks an empty slice.
+ *  - Each rank computes the gradient of its slice; one combine per step
+ *    (over the flat gradient buffer plus a few doubles) weighs them by slice
+ *    size (by unpadded steps for a masked per-step loss), giving the gradient
+ *    of the global batch's mean loss.  The collective's sums are bitwise
+ *    identical on every rank and every rank applies the same optimiser step,
+ *    so the weights stay bitwise identical.  Same History and weights as one
+ *    process with the same global batch, up to float rounding (the per-slice
+ *    sums are added in another order).
+ *  - Dropout gives every row the mask a single process would draw for it
+ *    (each rank advances its RNG as for the whole global batch).
+ *  - BatchNormalization normalises with its own slice's statistics (Keras'
+ *    MirroredStrategy without SyncBatchNormalization); the moving mean and
+ *    variance become the slice-weighted mean of the ranks' updates every
+ *    step (Keras: ON_READ variables aggregated by MEAN), so they stay
+ *    identical too.  With BatchNormalization the result therefore differs
+ *    from a single process with the same global batch.
+ *  - Loss and metrics in the logs, the progress bar and the History are
+ *    global, so callbacks (EarlyStopping ...) decide alike on every rank.
+ *    Validation, evaluate and predict split each batch the same way and
+ *    combine; predict returns every row on every rank.
+ *  - Only rank 0 prints progress (the others run with verbose 0);
+ *    ModelCheckpoint and CSVLogger write only on rank 0 (Keras' chief).
+ *  - fit starts by broadcasting the weights and the RNG state from rank 0
+ *    (weights loaded on rank 0 only are enough).  evaluate and predict do
+ *    not broadcast: without a fit first, load the weights on every rank.
+ *    Optimiser state is not broadcast: to resume, load the checkpoint on
+ *    every rank.
+ *  - A masked per-step loss whose whole global batch is padding gets a zero
+ *    gradient in that step (a single process would still apply the
+ *    regularisers' gradient). */
+typedef struct dc_collective {
+    int rank; /* this process, 0 <= rank < size */
+    int size; /* number of processes */
+    /* Sums buf[0..count) element-wise over all ranks, in place.  The result
+     * MUST be bitwise identical on every rank (an MPI_Allreduce of floats
+     * does not promise that; reduce to one rank and broadcast does).
+     * Returns DC_OK or a status with dc_errmsg() set. */
+    dc_status (*sum_f32)(float *buf, size_t count, void *user);
+    dc_status (*sum_f64)(double *buf, size_t count, void *user);
+    /* Copies rank root's buf[0..count) to every rank. */
+    dc_status (*bcast_f32)(float *buf, size_t count, int root, void *user);
+    void *user; /* passed to the functions */
+} dc_collective;
+
+/* Makes the model one replica of a data-parallel group: *c is copied (its
+ * user pointer is borrowed and must outlive the model's runs); NULL makes
+ * the model a single process again.  Errors: size < 1, rank outside
+ * [0, size), a NULL function. */
+dc_status dc_model_set_collective(dc_model *m, const dc_collective *c);
+
 /* ------------------------------------------------------------ runtime */
 
 /* The thread count the library will use when asked for 0 (all cores). */

@@ -27,7 +27,18 @@
 typedef struct dc_run {
     int training; /* dropout and batch-norm behave differently */
     dc_rng *rng;  /* the owner's RNG, for dropout masks */
+    /* Data parallelism: this replica runs rows [shard_offset, shard_offset +
+     * batch) of a global batch of shard_total rows (0: not sharded).  Ops
+     * that draw per-row random numbers skip the other replicas' draws, so
+     * every replica's RNG advances as for the whole global batch and each
+     * row gets the mask a single process would give it. */
+    int shard_offset, shard_total;
 } dc_run;
+
+/* Advances run->rng past the draws of the global batch's rows before this
+ * replica's slice (before != 0) or after its `rows` rows (before == 0),
+ * `per_row` draws each.  Does nothing when not sharded or without an RNG. */
+void dc_run_rng_skip(const dc_run *run, size_t per_row, int rows, int before);
 
 typedef struct dc_op {
     const char *name;

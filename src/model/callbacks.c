@@ -198,6 +198,8 @@ static dc_status checkpoint_epoch_end(void *user, dc_model *m, int epoch, dc_log
     dc_status st = dc_format_filepath(c->filepath, epoch + 1, logs, path, sizeof path);
     if (st != DC_OK)
         return st;
+    /* data-parallel: every rank tracks the best value, rank 0 alone writes and prints */
+    int chief = dc_replica_chief(m);
     if (c->cfg.save_best_only) {
         monitor *mon = &c->mon;
         const double *v = dc_logs_get(logs, mon->key);
@@ -205,17 +207,19 @@ static dc_status checkpoint_epoch_end(void *user, dc_model *m, int epoch, dc_log
             return DC_OK; /* Keras warns and skips */
         int better = mon->greater ? *v > mon->best : *v < mon->best;
         if (!better) {
-            if (c->cfg.verbose)
+            if (c->cfg.verbose && chief)
                 printf("\nEpoch %d: %s did not improve from %.5f\n", epoch + 1, mon->key, mon->best);
             return DC_OK;
         }
-        if (c->cfg.verbose)
+        if (c->cfg.verbose && chief)
             printf("\nEpoch %d: %s improved from %.5f to %.5f, saving model to %s\n", epoch + 1, mon->key, mon->best,
                    *v, path);
         mon->best = *v;
-    } else if (c->cfg.verbose) {
+    } else if (c->cfg.verbose && chief) {
         printf("\nEpoch %d: saving model to %s\n", epoch + 1, path);
     }
+    if (!chief)
+        return DC_OK;
     st = c->cfg.save_weights_only ? dc_model_save_weights(m, path) : dc_model_save(m, path, 1);
     if (st != DC_OK)
         dc_err_prefix("ModelCheckpoint");
@@ -477,8 +481,9 @@ static void csv_free(void *user)
 static dc_status csv_train_begin(void *user, dc_model *m)
 {
     csv_logger *c = user;
-    (void)m;
     c->header_done = 0;
+    if (!dc_replica_chief(m)) /* data-parallel: rank 0 alone writes */
+        return DC_OK;
     if (c->append) { /* a header only if the file is new or empty */
         FILE *r = fopen(c->filename, "r");
         if (r) {

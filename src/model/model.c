@@ -41,6 +41,7 @@ void dc_model_free(dc_model *m)
     free(m->layers);
     dc_graph_free(m->g);
     dc_optimizer_free(m->opt);
+    free(m->replica_buf);
     free(m);
 }
 
@@ -131,7 +132,7 @@ dc_status dc_model_build(dc_model *m)
 
 /* The mask of a per-step output (batch, steps, features), or NULL: what the
  * loss and the metrics leave the padded steps out by. */
-static dc_node *step_mask(const dc_model *m) { return m->output->ndim == 3 ? m->output_mask : NULL; }
+dc_node *dc_model_step_mask(const dc_model *m) { return m->output->ndim == 3 ? m->output_mask : NULL; }
 
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
 {
@@ -182,7 +183,7 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     if (!m->target)
         return DC_ERR_NOMEM;
     /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
-    m->loss = dc_loss_masked(m->g, k, pred, m->target, step_mask(m));
+    m->loss = dc_loss_masked(m->g, k, pred, m->target, dc_model_step_mask(m));
     if (!m->loss) {
         dc_err_prefix("compile");
         return DC_ERR_SHAPE;
@@ -271,7 +272,7 @@ static dc_status check_xy(const dc_model *m, const char *where, const dc_tensor 
 }
 
 /* Copies rows idx[0..b) (or start..start+b when idx is NULL) into node. */
-static void gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b)
+void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b)
 {
     size_t per = t->size / (size_t)t->shape[0];
     for (int i = 0; i < b; i++) {
@@ -282,9 +283,9 @@ static void gather(dc_node *node, const dc_tensor *t, const int *idx, int start,
 
 /* Accumulates the batch just run into every metric.  Accuracies read the
  * logits when the loss is fused; MAE / MSE need the output itself. */
-static void update_metrics(dc_model *m, const dc_run *run)
+void dc_model_update_metrics(dc_model *m, const dc_run *run)
 {
-    const dc_node *mask = step_mask(m);
+    const dc_node *mask = dc_model_step_mask(m);
     for (int i = 0; i < m->n_metrics; i++) {
         dc_node *src = m->metric_src;
         if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
@@ -298,6 +299,24 @@ static void update_metrics(dc_model *m, const dc_run *run)
 
 /* ---- evaluate ---- */
 
+/* Forward of rows start..start+b (split across the ranks of a collective):
+ * the batch's loss into *loss, its metrics accumulated. */
+static dc_status eval_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, int start, int b,
+                           float *loss)
+{
+    if (dc_replica_on(m))
+        return dc_replica_eval_step(m, x, y, start, b, loss);
+    dc_graph_set_batch(m->g, b);
+    dc_model_gather(m->input, x, NULL, start, b);
+    dc_model_gather(m->target, y, NULL, start, b);
+    dc_status st = dc_graph_forward_run(m->g, m->total, run);
+    if (st != DC_OK)
+        return st;
+    *loss = m->total->val[0];
+    dc_model_update_metrics(m, run);
+    return DC_OK;
+}
+
 static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int count, int batch,
                           dc_progress *prog, double *results)
 {
@@ -308,14 +327,11 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, i
         dc_metric_reset(&m->metrics[i]);
     for (int s = 0; s < steps; s++) {
         int b = s == steps - 1 ? count - s * batch : batch;
-        dc_graph_set_batch(m->g, b);
-        gather(m->input, x, NULL, start + s * batch, b);
-        gather(m->target, y, NULL, start + s * batch, b);
-        dc_status st = dc_graph_forward_run(m->g, m->total, &run);
+        float loss;
+        dc_status st = eval_step(m, &run, x, y, start + s * batch, b, &loss);
         if (st != DC_OK)
             return st;
-        loss_sum += (double)m->total->val[0] * b;
-        update_metrics(m, &run);
+        loss_sum += (double)loss * b;
         results[0] = loss_sum / ((double)s * batch + b);
         for (int i = 0; i < m->n_metrics; i++)
             results[1 + i] = dc_metric_value(&m->metrics[i]);
@@ -323,6 +339,14 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, i
             dc_progress_update(prog, s + 1, m->name_ptrs, results, 1 + m->n_metrics, s == steps - 1);
     }
     return DC_OK;
+}
+
+/* Data-parallel: every rank must pass the same number of samples and batch. */
+static dc_status replica_agree_data(dc_model *m, const char *where, int n, int batch)
+{
+    if (!dc_replica_on(m))
+        return DC_OK;
+    return dc_replica_agree(m, where, "the number of samples and the batch size", (double[]){n, batch}, 2);
 }
 
 dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose,
@@ -341,6 +365,10 @@ dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y,
         batch = x->shape[0];
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
+    if ((st = replica_agree_data(m, "evaluate", x->shape[0], batch)) != DC_OK)
+        return st;
+    if (!dc_replica_chief(m))
+        verbose = 0;
     apply_threads(m);
     dc_progress prog;
     dc_progress_begin(&prog, stdout, verbose, (x->shape[0] + batch - 1) / batch);
@@ -362,6 +390,8 @@ dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_t
         batch = n;
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
+    if ((st = replica_agree_data(m, "predict", n, batch)) != DC_OK)
+        return st;
     int shape[DC_MAX_DIMS];
     int ndim = dc_node_shape(m->output, shape);
     shape[0] = n;
@@ -372,14 +402,23 @@ dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_t
     dc_run run = {.training = 0, .rng = &m->rng};
     size_t per = y->size / (size_t)n;
     for (int s = 0; s < n; s += batch) {
-        int b = n - s < batch ? n - s : batch;
+        /* data-parallel: this rank's slice of the batch; the rest stays 0 */
+        int b = n - s < batch ? n - s : batch, off = 0;
+        if (dc_replica_on(m))
+            dc_replica_slice(m, b, &off, &b);
+        if (b == 0)
+            continue;
         dc_graph_set_batch(m->g, b);
-        gather(m->input, x, NULL, s, b);
+        dc_model_gather(m->input, x, NULL, s + off, b);
         if ((st = dc_graph_forward_run(m->g, m->output, &run)) != DC_OK) {
             dc_tensor_free(y);
             return st;
         }
-        memcpy(y->data + (size_t)s * per, m->output->val, (size_t)b * per * sizeof(float));
+        memcpy(y->data + (size_t)(s + off) * per, m->output->val, (size_t)b * per * sizeof(float));
+    }
+    if (dc_replica_on(m) && (st = dc_replica_gather_output(m, y)) != DC_OK) {
+        dc_tensor_free(y);
+        return st;
     }
     *out = y;
     return DC_OK;
@@ -403,7 +442,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 {
     dc_run run = {.training = 1, .rng = &m->rng};
     float *params = dc_graph_params(m->g, NULL), *grads = dc_graph_grads(m->g, NULL);
-    int steps = (n_train + batch - 1) / batch;
+    int steps = (n_train + batch - 1) / batch, replica = dc_replica_on(m);
     double loss_sum = 0;
     dc_logs logs;
     for (int i = 0; i < m->n_metrics; i++)
@@ -413,12 +452,18 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
         dc_status st = dc_callbacks_run(cfg->callbacks, cfg->n_callbacks, m, DC_CB_BATCH_BEGIN, s, NULL);
         if (st != DC_OK)
             return st;
-        dc_graph_set_batch(m->g, b);
-        gather(m->input, x, perm, s * batch, b);
-        gather(m->target, y, perm, s * batch, b);
-        if ((st = dc_graph_forward_run(m->g, m->total, &run)) != DC_OK)
-            return st;
-        float loss = m->total->val[0];
+        float loss;
+        if (replica) { /* forward, backward, combine: metrics included */
+            if ((st = dc_replica_train_step(m, x, y, perm, s * batch, b, &loss)) != DC_OK)
+                return st;
+        } else {
+            dc_graph_set_batch(m->g, b);
+            dc_model_gather(m->input, x, perm, s * batch, b);
+            dc_model_gather(m->target, y, perm, s * batch, b);
+            if ((st = dc_graph_forward_run(m->g, m->total, &run)) != DC_OK)
+                return st;
+            loss = m->total->val[0];
+        }
         if (!isfinite(loss)) {
             /* No update from a non-finite loss; TerminateOnNaN may end training cleanly. */
             values[0] = loss;
@@ -431,13 +476,14 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
                                        "learning rate, or check the data for NaN or infinite values)",
                            isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
         }
-        if ((st = dc_graph_backward_run(m->g, m->total, &run)) != DC_OK)
+        if (!replica && (st = dc_graph_backward_run(m->g, m->total, &run)) != DC_OK)
             return st;
         if (m->has_schedule)
             dc_optimizer_set_lr(m->opt, dc_lr_schedule_value(&m->schedule, dc_optimizer_iterations(m->opt)));
         dc_optimizer_step(m->opt, params, grads);
         loss_sum += (double)loss * b;
-        update_metrics(m, &run);
+        if (!replica)
+            dc_model_update_metrics(m, &run);
         values[0] = loss_sum / ((double)s * batch + b);
         for (int i = 0; i < m->n_metrics; i++)
             values[1 + i] = dc_metric_value(&m->metrics[i]);
@@ -500,6 +546,17 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     int eval_batch = n_val && n_val < batch ? n_val : batch;
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
+    if (dc_replica_on(m)) {
+        double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0};
+        st = dc_replica_agree(m, "fit", "the number of samples, validation samples, batch size, epochs and shuffle",
+                              same, (int)(sizeof same / sizeof same[0]));
+        if (st == DC_OK)
+            st = dc_replica_fit_begin(m);
+        if (st != DC_OK)
+            return st;
+        if (!dc_replica_chief(m))
+            cfg.verbose = 0;
+    }
     apply_threads(m);
 
     int n_keys = (1 + m->n_metrics) * (n_val ? 2 : 1);

@@ -111,7 +111,49 @@ struct dc_model {
     int stop_training;      /* set by a callback: fit ends after this batch / epoch */
     int has_schedule;
     dc_lr_schedule schedule; /* learning rate per optimiser step, when has_schedule */
+
+    int has_collective;      /* data-parallel replica (replica.c) */
+    dc_collective coll;
+    float *replica_buf;      /* the non-trainable parameters before a step */
 };
+
+/* Copies rows idx[start..start+b) (or start..start+b when idx is NULL) of t
+ * into node (model.c). */
+void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b);
+/* Accumulates the batch just run into every metric (model.c). */
+void dc_model_update_metrics(dc_model *m, const dc_run *run);
+/* The mask node of a per-step output, or NULL (model.c). */
+dc_node *dc_model_step_mask(const dc_model *m);
+
+/* ---- data parallelism over the model's dc_collective (replica.c) ----
+ * A global batch of b rows is split into one contiguous slice per rank;
+ * slices differ by at most one row and rank 0's is never empty when b > 0. */
+
+/* Whether a collective is installed. */
+int dc_replica_on(const dc_model *m);
+/* Whether this process writes files and prints: rank 0, or no collective. */
+int dc_replica_chief(const dc_model *m);
+/* This rank's slice [*off, *off + *len) of a global batch of b rows. */
+void dc_replica_slice(const dc_model *m, int b, int *off, int *len);
+/* Checks that every rank passed the same values[0..n) (fails on every rank
+ * alike, naming `where` and `what`), with one sum of doubles. */
+dc_status dc_replica_agree(dc_model *m, const char *where, const char *what, const double *values, int n);
+/* Start of fit: broadcasts the weights and the RNG state from rank 0. */
+dc_status dc_replica_fit_begin(dc_model *m);
+/* One training step on rows idx[start..start+b) of the global batch: this
+ * rank's slice forward and backward, then one combine, after which the
+ * trainable part of the flat gradient buffer holds the global batch's
+ * gradient, the moving statistics the slice-weighted mean of every rank's
+ * update, the metrics the global counts, *loss the global batch's loss, and
+ * the RNG the state of rank 0.  *loss may be non-finite (nothing applied). */
+dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const int *idx, int start, int b,
+                                float *loss);
+/* The same without training: rows start..start+b, forward only, loss and
+ * metrics combined. */
+dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int b, float *loss);
+/* Combines predict's output: each rank filled its slices' rows of a zeroed
+ * out, the sum gives every rank all rows. */
+dc_status dc_replica_gather_output(dc_model *m, dc_tensor *out);
 
 /* Checks y (N, ...) against the compiled model's output and loss
  * (targets.c): the shape per sample, and every label of a sparse loss; the

@@ -153,11 +153,14 @@ static dc_status dropout_forward(dc_node *n, const dc_run *run)
         memcpy(n->val, x, total * sizeof(float));
         return DC_OK;
     }
+    size_t per_row = dc_node_sample_size(n);
+    dc_run_rng_skip(run, per_row, n->shape[0], 1);
     for (size_t i = 0; i < total; i++) {
         float u = run->rng ? dc_rng_uniform(run->rng) : fixed_uniform(i);
         n->work[i] = u >= rate ? scale : 0.0f;
         n->val[i] = x[i] * n->work[i];
     }
+    dc_run_rng_skip(run, per_row, n->shape[0], 0);
     return DC_OK;
 }
 

@@ -226,14 +226,19 @@ static uint32_t hash32(uint32_t v)
     return v;
 }
 
-/* Keeps with probability 1 - rate, scaled by 1 / (1 - rate). */
-static void draw_mask(float *m, size_t count, float rate, dc_rng *rng, uint32_t salt)
+/* Keeps with probability 1 - rate, scaled by 1 / (1 - rate): rows x per_row
+ * values (a replica of a sharded batch skips the other replicas' draws). */
+static void draw_mask(float *m, int rows, size_t per_row, float rate, const dc_run *run, uint32_t salt)
 {
     float scale = 1.0f / (1.0f - rate);
+    size_t count = (size_t)rows * per_row;
+    dc_rng *rng = run->rng;
+    dc_run_rng_skip(run, per_row, rows, 1);
     for (size_t i = 0; i < count; i++) {
         float u = rng ? dc_rng_uniform(rng) : (float)(hash32((uint32_t)i * 2654435761U + salt) >> 8) / 16777216.0f;
         m[i] = u >= rate ? scale : 0.0f;
     }
+    dc_run_rng_skip(run, per_row, rows, 0);
 }
 
 /* ---- forward ---- */
@@ -377,7 +382,7 @@ static dc_status rnn_forward(dc_node *n, const dc_run *run)
     plan(n, B, run->training, &L);
     int T = L.T, U = L.U;
     if (L.drop) {
-        draw_mask(L.DMASK, (size_t)B * L.F, n->farg[0], run->rng, 0x51u);
+        draw_mask(L.DMASK, B, (size_t)L.F, n->farg[0], run, 0x51u);
         const float *x = n->in[0]->val;
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++)
@@ -387,7 +392,7 @@ static dc_status rnn_forward(dc_node *n, const dc_run *run)
                 }
     }
     if (L.rdrop)
-        draw_mask(L.RMASK, (size_t)B * U, n->farg[1], run->rng, 0xa7u);
+        draw_mask(L.RMASK, B, (size_t)U, n->farg[1], run, 0xa7u);
     memset(L.DSTATE, 0, (size_t)B * 2 * U * sizeof(float));
     run_rows(n, &L, 2.0 * B * T * (double)L.GU * (L.F + U), 0);
     /* outputs */

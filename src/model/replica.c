@@ -1,0 +1,246 @@
+/*
+ * replica.c - synchronous data parallelism (Keras' MultiWorkerMirroredStrategy,
+ * Horovod) over a dc_collective installed on the model.  The core knows no
+ * communication library: the collective is a table of functions (deepc_mpi
+ * implements it over MPI, src/dist/).
+ *
+ * Every rank holds the same x and y and walks the same shuffled order (same
+ * RNG state, broadcast from rank 0 at the start of fit).  A global batch of b
+ * rows is split into contiguous slices, one per rank, sizes differing by at
+ * most one.  A training step on each rank: forward and backward of its slice,
+ * then ONE combine, a sum over the ranks of
+ *   floats  [0, n_trainable)       w * gradient of the slice's mean loss
+ *           [n_trainable, n_params) w * change of the non-trainable
+ *                                  parameters in this step (moving statistics)
+ *   doubles w, w * loss, the RNG state (rank 0 only), and each metric's
+ *           change of sum and count,
+ * where w is the slice's weight: its rows, or its unpadded steps for a
+ * masked per-step loss (the global batch's loss is then sum / count over all
+ * unpadded steps).  Dividing by the total weight gives the gradient of the
+ * global batch's mean loss (regularisers included once: the weights sum to
+ * the total), and the slice-weighted mean of the replicas' moving-statistics
+ * updates.  The collective promises a bitwise identical sum on every rank,
+ * and every rank then does the same arithmetic, so the weights stay bitwise
+ * identical.  The gradient buffer's non-trainable part is free scratch (the
+ * optimiser never reads it), so the floats are combined in place.
+ */
+#include "model/model.h"
+
+#include <string.h>
+
+dc_status dc_model_set_collective(dc_model *m, const dc_collective *c)
+{
+    if (!m)
+        return dc_fail(DC_ERR_ARG, "set_collective: the model is NULL");
+    if (!c) {
+        m->has_collective = 0;
+        return DC_OK;
+    }
+    if (c->size < 1 || c->rank < 0 || c->rank >= c->size)
+        return dc_fail(DC_ERR_ARG, "set_collective: rank %d of size %d, expected size >= 1 and 0 <= rank < size",
+                       c->rank, c->size);
+    if (!c->sum_f32 || !c->sum_f64 || !c->bcast_f32)
+        return dc_fail(DC_ERR_ARG, "set_collective: %s is NULL; every function of the collective is needed",
+                       !c->sum_f32 ? "sum_f32" : !c->sum_f64 ? "sum_f64" : "bcast_f32");
+    m->coll = *c;
+    m->has_collective = 1;
+    return DC_OK;
+}
+
+int dc_replica_on(const dc_model *m) { return m->has_collective; }
+
+int dc_replica_chief(const dc_model *m) { return !m->has_collective || m->coll.rank == 0; }
+
+void dc_replica_slice(const dc_model *m, int b, int *off, int *len)
+{
+    int p = m->coll.size, r = m->coll.rank, base = b / p, rem = b % p;
+    *len = base + (r < rem);
+    *off = r * base + (r < rem ? r : rem);
+}
+
+/* The collective's calls, with the failing one named in the message. */
+static dc_status sum_f32(dc_model *m, float *buf, size_t n)
+{
+    dc_status st = m->coll.sum_f32(buf, n, m->coll.user);
+    if (st != DC_OK)
+        dc_err_prefix("data-parallel sum of floats");
+    return st;
+}
+
+static dc_status sum_f64(dc_model *m, double *buf, size_t n)
+{
+    dc_status st = m->coll.sum_f64(buf, n, m->coll.user);
+    if (st != DC_OK)
+        dc_err_prefix("data-parallel sum of doubles");
+    return st;
+}
+
+#define AGREE_MAX 16
+
+dc_status dc_replica_agree(dc_model *m, const char *where, const char *what, const double *values, int n)
+{
+    /* all equal exactly when size * sum(v^2) == sum(v)^2, for each value;
+     * every rank reads the same sums, so every rank decides alike */
+    double buf[2 * AGREE_MAX];
+    if (n > AGREE_MAX)
+        n = AGREE_MAX;
+    for (int i = 0; i < n; i++) {
+        buf[2 * i] = values[i];
+        buf[2 * i + 1] = values[i] * values[i];
+    }
+    dc_status st = sum_f64(m, buf, 2 * (size_t)n);
+    if (st != DC_OK)
+        return st;
+    for (int i = 0; i < n; i++)
+        if (m->coll.size * buf[2 * i + 1] != buf[2 * i] * buf[2 * i])
+            return dc_fail(DC_ERR_ARG, "%s: the %d ranks disagree on %s (value %d here, on rank %d: %g); every rank "
+                                       "must pass the same data and arguments",
+                           where, m->coll.size, what, i + 1, m->coll.rank, values[i]);
+    return DC_OK;
+}
+
+/* Adds rank 0's RNG state into d[0..4) (the others add 0); after the sum
+ * every rank takes it. */
+static void rng_put(const dc_model *m, double *d)
+{
+    for (int k = 0; k < 4; k++)
+        d[k] = m->coll.rank == 0 ? (double)m->rng.s[k] : 0.0;
+}
+
+static void rng_take(dc_model *m, const double *d)
+{
+    for (int k = 0; k < 4; k++)
+        m->rng.s[k] = (uint32_t)d[k];
+}
+
+dc_status dc_replica_fit_begin(dc_model *m)
+{
+    dc_graph *g = m->g;
+    size_t n_nt = g->n_params - g->n_trainable;
+    float *buf = realloc(m->replica_buf, (n_nt ? n_nt : 1) * sizeof(float));
+    if (!buf)
+        return dc_fail(DC_ERR_NOMEM, "fit: out of memory for the data-parallel buffer");
+    m->replica_buf = buf;
+    dc_status st = m->coll.bcast_f32(g->params, g->n_params, 0, m->coll.user);
+    if (st != DC_OK) {
+        dc_err_prefix("fit: broadcasting the weights from rank 0");
+        return st;
+    }
+    double d[4];
+    rng_put(m, d);
+    if ((st = sum_f64(m, d, 4)) != DC_OK)
+        return st;
+    rng_take(m, d);
+    return DC_OK;
+}
+
+/* Doubles of a combine: weight, weight * loss, RNG state, metric deltas. */
+enum { D_W, D_WLOSS, D_RNG, D_METRICS = D_RNG + 4, D_MAX = D_METRICS + 2 * MAX_METRICS };
+
+/* The slice's weight: its rows, or its unpadded steps under a masked loss. */
+static double slice_weight(const dc_model *m, int rows)
+{
+    const dc_node *mask = dc_model_step_mask(m);
+    if (!mask || rows == 0)
+        return rows;
+    size_t n = dc_node_numel(mask), valid = 0;
+    for (size_t i = 0; i < n; i++)
+        valid += mask->val[i] != 0.0f;
+    return (double)valid;
+}
+
+/* Runs this rank's slice of rows idx[start..start+b) (idx NULL: in order)
+ * forward (and backward when training), and fills d[] with what the slice
+ * adds: weight, weighted loss, metric deltas (metrics themselves untouched). */
+static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, const int *idx, int start, int b,
+                           int training, double *d)
+{
+    int off, len;
+    dc_replica_slice(m, b, &off, &len);
+    memset(d, 0, D_MAX * sizeof *d);
+    if (len == 0)
+        return DC_OK;
+    dc_run run = {.training = training, .rng = &m->rng, .shard_offset = off, .shard_total = b};
+    dc_graph_set_batch(m->g, len);
+    dc_model_gather(m->input, x, idx, start + off, len);
+    dc_model_gather(m->target, y, idx, start + off, len);
+    dc_status st = dc_graph_forward_run(m->g, m->total, &run);
+    if (st == DC_OK && training)
+        st = dc_graph_backward_run(m->g, m->total, &run);
+    if (st != DC_OK)
+        return st;
+    double w = slice_weight(m, len);
+    d[D_W] = w;
+    d[D_WLOSS] = w * m->total->val[0];
+    dc_metric saved[MAX_METRICS];
+    memcpy(saved, m->metrics, sizeof saved);
+    dc_model_update_metrics(m, &run);
+    for (int i = 0; i < m->n_metrics; i++) {
+        d[D_METRICS + 2 * i] = m->metrics[i].sum - saved[i].sum;
+        d[D_METRICS + 2 * i + 1] = m->metrics[i].count - saved[i].count;
+    }
+    memcpy(m->metrics, saved, sizeof saved);
+    return DC_OK;
+}
+
+/* After the sum: the global loss, and every metric advanced by all ranks. */
+static float take_loss_metrics(dc_model *m, const double *d)
+{
+    for (int i = 0; i < m->n_metrics; i++) {
+        m->metrics[i].sum += d[D_METRICS + 2 * i];
+        m->metrics[i].count += d[D_METRICS + 2 * i + 1];
+    }
+    return d[D_W] > 0 ? (float)(d[D_WLOSS] / d[D_W]) : 0.0f;
+}
+
+dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const int *idx, int start, int b,
+                                float *loss)
+{
+    dc_graph *g = m->g;
+    size_t nt = g->n_trainable, np = g->n_params;
+    float *params = g->params, *grads = g->grads, *before = m->replica_buf;
+    memcpy(before, params + nt, (np - nt) * sizeof(float));
+    double d[D_MAX];
+    dc_status st = run_slice(m, x, y, idx, start, b, 1, d);
+    if (st != DC_OK)
+        return st;
+    /* an empty slice adds nothing; a slice of weight 0 (all padding) neither */
+    float w = (float)d[D_W];
+    if (w == 0.0f) {
+        memset(grads, 0, np * sizeof(float));
+    } else {
+        for (size_t i = 0; i < nt; i++)
+            grads[i] *= w;
+        for (size_t i = nt; i < np; i++)
+            grads[i] = w * (params[i] - before[i - nt]);
+    }
+    rng_put(m, d + D_RNG);
+    if ((st = sum_f32(m, grads, np)) != DC_OK || (st = sum_f64(m, d, D_MAX)) != DC_OK)
+        return st;
+    rng_take(m, d + D_RNG);
+    *loss = take_loss_metrics(m, d);
+    float inv = d[D_W] > 0 ? (float)(1.0 / d[D_W]) : 0.0f;
+    for (size_t i = 0; i < nt; i++)
+        grads[i] *= inv;
+    /* the slice-weighted mean update of the moving statistics; parameters
+     * that no rank changed (frozen ones) keep their exact value */
+    for (size_t i = nt; i < np; i++)
+        params[i] = before[i - nt] + grads[i] * inv;
+    return DC_OK;
+}
+
+dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int b, float *loss)
+{
+    double d[D_MAX];
+    dc_status st = run_slice(m, x, y, NULL, start, b, 0, d);
+    if (st == DC_OK)
+        st = sum_f64(m, d, D_MAX);
+    if (st == DC_OK)
+        *loss = take_loss_metrics(m, d);
+    return st;
+}
+
+dc_status dc_replica_gather_output(dc_model *m, dc_tensor *out)
+{
+    return sum_f32(m, out->data, out->size);
+}
