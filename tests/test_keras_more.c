@@ -14,6 +14,7 @@
 
 #include "graph/graph.h"
 #include "model/model.h"
+#include "optim/optim.h"
 
 #include <math.h>
 
@@ -325,28 +326,33 @@ static void binary_data(int n, dc_tensor **x, dc_tensor **y)
         (*y)->data[i] = (*x)->data[4 * i] + 0.3f * (*x)->data[4 * i + 1] > 0.1f ? 1.0f : 0.0f;
 }
 
-/* Each new optimiser: 2 epochs in one run equal 1 epoch, save with the
- * optimiser, load, 1 more epoch - bit for bit. */
+/* Each new optimiser (each with one of the new losses): 2 epochs in one run
+ * equal 1 epoch, save with the optimiser, load, 1 more epoch - bit for bit;
+ * the loss and metric names come back from the file. */
 static void test_resume_new_optimizers(void **state)
 {
     (void)state;
     const char *opts[] = {"nadam", "adamax", "adadelta", "lion"};
+    const char *losses[] = {"binary_crossentropy", "Huber", "squared_hinge", "poisson"};
+    const dc_loss_kind kinds[] = {DC_LOSS_BINARY_CE, DC_LOSS_HUBER, DC_LOSS_SQUARED_HINGE, DC_LOSS_POISSON};
     const char *metrics[] = {"auc", "precision", "recall", "root_mean_squared_error"};
     char *dir = make_dir();
     dc_tensor *x, *y;
     binary_data(40, &x, &y);
     for (int k = 0; k < 4; k++) {
         dc_fit_config c = quiet_fit(2, 8);
-        dc_model *a = regressor(opts[k], "binary_crossentropy", metrics, 4, 1);
+        dc_model *a = regressor(opts[k], losses[k], metrics, 4, 1);
         dc_history *ha, *hb;
         assert_int_equal(dc_model_fit(a, x, y, &c, &ha), DC_OK);
-        dc_model *b = regressor(opts[k], "binary_crossentropy", metrics, 4, 1), *resumed;
+        dc_model *b = regressor(opts[k], losses[k], metrics, 4, 1), *resumed;
         c.epochs = 1;
         assert_int_equal(dc_model_fit(b, x, y, &c, NULL), DC_OK);
         assert_int_equal(dc_model_save(b, join(dir, "m.safetensors"), 1), DC_OK);
         dc_model_free(b);
         assert_int_equal(dc_model_load(join(dir, "m.safetensors"), &resumed), DC_OK);
         dc_model_set_threads(resumed, 1);
+        assert_int_equal(resumed->loss_kind, kinds[k]);
+        assert_int_equal(dc_optimizer_config_of(resumed->opt)->kind, dc_optimizer_config_of(a->opt)->kind);
         assert_string_equal(dc_model_metric_name(resumed, 1), "auc");
         assert_string_equal(dc_model_metric_name(resumed, 4), "root_mean_squared_error");
         c.initial_epoch = 1;

@@ -37,7 +37,7 @@ enum { DC_CM_TP, DC_CM_FP, DC_CM_TN, DC_CM_FN };
  * training sums them across processes.  Unused entries stay 0. */
 typedef struct dc_metric {
     dc_metric_kind kind;
-    char name[32];   /* as the user named it: "accuracy", "mae" ... */
+    char name[40];   /* as the user named it: "accuracy", "mae" ... */
     int k;           /* top-k: k (5) */
     dc_loss_kind row_loss; /* DC_METRIC_LOSS_ROW, DC_METRIC_COSINE: the loss row */
     double sum, count;
