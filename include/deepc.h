@@ -383,10 +383,21 @@ typedef enum {
     DC_LOSS_BINARY_CE_LOGITS,      /* sigmoid fused: input is logits */
     DC_LOSS_CATEGORICAL_CE_LOGITS, /* softmax fused */
     DC_LOSS_SPARSE_CE_LOGITS,      /* softmax fused */
+    /* Keras 3's other losses (losses.py), with its formulas and defaults: */
+    DC_LOSS_HUBER,         /* mean of 0.5 e^2 (|e| <= 1) or |e| - 0.5 (delta 1.0), e = p - y */
+    DC_LOSS_LOG_COSH,      /* mean of e + softplus(-2e) - log 2 */
+    DC_LOSS_HINGE,         /* mean of max(1 - y p, 0); 0/1 labels become -1/1 */
+    DC_LOSS_SQUARED_HINGE, /* mean of max(1 - y p, 0)^2; 0/1 labels become -1/1 */
+    DC_LOSS_KL_DIVERGENCE, /* sum of y log(y / p), both clipped to [1e-7, 1] */
+    DC_LOSS_POISSON,       /* mean of p - y log(p + 1e-7) */
+    DC_LOSS_COSINE_SIMILARITY, /* -cos(y, p), each normalised by max(norm, 1e-7) */
     DC_LOSS_COUNT
 } dc_loss_kind;
 
-dc_status dc_loss_parse(const char *name, dc_loss_kind *out); /* "mse", "sparse_categorical_crossentropy", ... */
+/* Keras' loss names: function names ("mse", "huber", "kl_divergence" ...),
+ * class names ("Huber", "KLDivergence" ...) and aliases ("kld", "bce" ...).
+ * An unknown name is DC_ERR_ARG with the valid names in the message. */
+dc_status dc_loss_parse(const char *name, dc_loss_kind *out);
 const char *dc_loss_name(dc_loss_kind k);
 dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target);
 /* kind: 1 = L1, 2 = L2; adds l1*sum|w| + l2*sum w^2 as a scalar node. */
@@ -425,7 +436,18 @@ float *dc_graph_grads(dc_graph *g, size_t *count);
 
 /* ------------------------------------------------------------ optimisers */
 
-typedef enum { DC_OPT_SGD, DC_OPT_ADAM, DC_OPT_ADAMW, DC_OPT_RMSPROP, DC_OPT_ADAGRAD, DC_OPT_COUNT } dc_opt_kind;
+typedef enum {
+    DC_OPT_SGD,
+    DC_OPT_ADAM,
+    DC_OPT_ADAMW,
+    DC_OPT_RMSPROP,
+    DC_OPT_ADAGRAD,
+    DC_OPT_NADAM,    /* Keras 3 Nadam: lr 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7 */
+    DC_OPT_ADAMAX,   /* lr 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7 */
+    DC_OPT_ADADELTA, /* lr 1e-3, rho 0.95, epsilon 1e-7 */
+    DC_OPT_LION,     /* lr 1e-3, beta_1 0.9, beta_2 0.99 */
+    DC_OPT_COUNT
+} dc_opt_kind;
 
 /* Keras' arguments; dc_optimizer_defaults fills Keras' defaults. */
 typedef struct dc_optimizer_config {
@@ -433,15 +455,18 @@ typedef struct dc_optimizer_config {
     float learning_rate;
     float momentum;   /* SGD */
     int nesterov;     /* SGD */
-    float beta_1, beta_2; /* Adam, AdamW */
-    float epsilon;    /* Adam, AdamW, RMSprop, Adagrad */
-    float rho;        /* RMSprop */
+    float beta_1, beta_2; /* Adam, AdamW, Nadam, Adamax, Lion */
+    float epsilon;    /* Adam, AdamW, RMSprop, Adagrad, Nadam, Adamax, Adadelta */
+    float rho;        /* RMSprop, Adadelta */
     float initial_accumulator_value; /* Adagrad */
     float weight_decay; /* AdamW */
 } dc_optimizer_config;
 
 dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind);
-dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out); /* "adam", "sgd", ... */
+/* Keras' names, any case as Keras' optimizers.get: "adam", "SGD", "nadam",
+ * "Adamax", "adadelta", "lion" ...; unknown: DC_ERR_ARG listing the valid
+ * ones. */
+dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out);
 
 typedef struct dc_optimizer dc_optimizer;
 /* New optimiser state for `count` parameters.  Caller frees. */
@@ -700,7 +725,17 @@ typedef struct dc_compile_config {
 } dc_compile_config;
 
 /* Compile with names, as in model.compile(optimizer="adam", loss=...,
- * metrics=["accuracy"]).  metrics may be NULL. */
+ * metrics=["accuracy"]).  metrics may be NULL.  Metric names (Keras 3's
+ * string, snake_case or class name): accuracy / acc, binary_accuracy,
+ * categorical_accuracy, sparse_categorical_accuracy, mae, mse,
+ * precision, recall (threshold 0.5), auc (ROC, 200 thresholds,
+ * interpolation), top_k_categorical_accuracy,
+ * sparse_top_k_categorical_accuracy (k 5), root_mean_squared_error, hinge,
+ * squared_hinge, kl_divergence, poisson, cosine_similarity (+cos, as Keras'
+ * metric), log_cosh_error.  Errors: an unknown name (the message lists the
+ * valid ones); a metric that cannot apply to the output or loss (precision,
+ * recall or auc on a multi-class softmax; top-k with k >= classes; a
+ * metric needing targets shaped like the output under a sparse loss). */
 dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics);
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg);
 

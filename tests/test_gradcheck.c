@@ -97,12 +97,14 @@ static dc_node *build_mean(dc_graph *g, int v)
  * `mask`, ids (one per row, some of them zero) leave rows out.  Variants
  * below DC_LOSS_COUNT: predictions (4, 3), one row per sample; from
  * DC_LOSS_COUNT on: per-step predictions (2, 3, 4) of a tagger, with (2, 3)
- * labels or (2, 3, 4) one-hot targets and a (2, 3) mask. */
+ * labels or (2, 3, 4) one-hot targets and a (2, 3) mask.  The hinges take
+ * 0/1 targets (converted to -1/1), KLDivergence and Poisson probabilities. */
 static dc_node *loss_case(dc_graph *g, int v, int mask)
 {
     dc_loss_kind k = (dc_loss_kind)(v % DC_LOSS_COUNT);
     int steps = v >= DC_LOSS_COUNT;
-    int probs = k == DC_LOSS_BINARY_CE || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_SPARSE_CE;
+    int probs = k == DC_LOSS_BINARY_CE || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_SPARSE_CE ||
+                k == DC_LOSS_KL_DIVERGENCE || k == DC_LOSS_POISSON;
     int pshape[3] = {4, 3, 0}, pnd = 2;
     if (steps) {
         memcpy(pshape, (int[]){2, 3, 4}, sizeof pshape);
@@ -116,7 +118,8 @@ static dc_node *loss_case(dc_graph *g, int v, int mask)
         tnd = pnd - 1;
     } else if (k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_CATEGORICAL_CE_LOGITS) {
         tname = "onehot";
-    } else if (k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS) {
+    } else if (k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS || k == DC_LOSS_HINGE ||
+               k == DC_LOSS_SQUARED_HINGE) {
         tname = "binary";
     }
     dc_node *ids = mask ? dc_input(g, 0, 2, steps ? (int[]){2, 3} : (int[]){2, 2}, "tokens") : NULL;

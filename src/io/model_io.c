@@ -30,7 +30,8 @@
 
 /* ---- architecture JSON ---- */
 
-static const char *const opt_classes[DC_OPT_COUNT] = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"};
+static const char *const opt_classes[DC_OPT_COUNT] = {"SGD",   "Adam",   "AdamW",    "RMSprop", "Adagrad",
+                                                      "Nadam", "Adamax", "Adadelta", "Lion"};
 
 static void write_schedule(dc_jw *w, const dc_lr_schedule *s)
 {
@@ -318,7 +319,8 @@ static dc_status read_optimizer(const dc_json *v, dc_optimizer_config *o, dc_lr_
         if (strcmp(cn->str, opt_classes[i]) == 0)
             kind = i;
     if (kind < 0)
-        return dc_fail(DC_ERR_FORMAT, "optimizer: class_name must be SGD, Adam, AdamW, RMSprop or Adagrad");
+        return dc_fail(DC_ERR_FORMAT, "optimizer: class_name must be SGD, Adam, AdamW, RMSprop, Adagrad, Nadam, "
+                                      "Adamax, Adadelta or Lion");
     *o = dc_optimizer_defaults((dc_opt_kind)kind);
     const dc_json *lr = dc_json_get(c, "learning_rate");
     dc_status st = DC_OK;

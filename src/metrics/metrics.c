@@ -8,50 +8,139 @@
  * is sum(value * mask) / sum(mask) over every step seen since the reset,
  * where the value of a step is 1/0 for the accuracies of one label per step
  * and the mean over the last axis for binary accuracy, MAE and MSE.
+ * The names of every metric are resolved here; precision, recall, AUC,
+ * top-k, RMSE and the loss-like metrics are updated in metrics_more.c.
  */
 #include "model/model.h"
 
 #include <math.h>
 #include <string.h>
 
+/* Keras 3's metric names: the snake_case and class names of metrics.get,
+ * and the aliases it lists. */
+static const struct {
+    const char *name;
+    dc_metric_kind kind;
+    dc_loss_kind row_loss;
+} NAMES[] = {
+    {"sparse_categorical_accuracy", DC_METRIC_SPARSE_ACC, 0},
+    {"SparseCategoricalAccuracy", DC_METRIC_SPARSE_ACC, 0},
+    {"categorical_accuracy", DC_METRIC_CATEGORICAL_ACC, 0},
+    {"CategoricalAccuracy", DC_METRIC_CATEGORICAL_ACC, 0},
+    {"binary_accuracy", DC_METRIC_BINARY_ACC, 0},
+    {"BinaryAccuracy", DC_METRIC_BINARY_ACC, 0},
+    {"mae", DC_METRIC_MAE, 0},
+    {"MAE", DC_METRIC_MAE, 0},
+    {"mean_absolute_error", DC_METRIC_MAE, 0},
+    {"MeanAbsoluteError", DC_METRIC_MAE, 0},
+    {"mse", DC_METRIC_MSE, 0},
+    {"MSE", DC_METRIC_MSE, 0},
+    {"mean_squared_error", DC_METRIC_MSE, 0},
+    {"MeanSquaredError", DC_METRIC_MSE, 0},
+    {"precision", DC_METRIC_PRECISION, 0},
+    {"Precision", DC_METRIC_PRECISION, 0},
+    {"recall", DC_METRIC_RECALL, 0},
+    {"Recall", DC_METRIC_RECALL, 0},
+    {"auc", DC_METRIC_AUC, 0},
+    {"AUC", DC_METRIC_AUC, 0},
+    {"top_k_categorical_accuracy", DC_METRIC_TOP_K, 0},
+    {"TopKCategoricalAccuracy", DC_METRIC_TOP_K, 0},
+    {"sparse_top_k_categorical_accuracy", DC_METRIC_SPARSE_TOP_K, 0},
+    {"SparseTopKCategoricalAccuracy", DC_METRIC_SPARSE_TOP_K, 0},
+    {"root_mean_squared_error", DC_METRIC_RMSE, 0},
+    {"RootMeanSquaredError", DC_METRIC_RMSE, 0},
+    {"hinge", DC_METRIC_LOSS_ROW, DC_LOSS_HINGE},
+    {"Hinge", DC_METRIC_LOSS_ROW, DC_LOSS_HINGE},
+    {"squared_hinge", DC_METRIC_LOSS_ROW, DC_LOSS_SQUARED_HINGE},
+    {"SquaredHinge", DC_METRIC_LOSS_ROW, DC_LOSS_SQUARED_HINGE},
+    {"kl_divergence", DC_METRIC_LOSS_ROW, DC_LOSS_KL_DIVERGENCE},
+    {"KLDivergence", DC_METRIC_LOSS_ROW, DC_LOSS_KL_DIVERGENCE},
+    {"poisson", DC_METRIC_LOSS_ROW, DC_LOSS_POISSON},
+    {"Poisson", DC_METRIC_LOSS_ROW, DC_LOSS_POISSON},
+    {"log_cosh_error", DC_METRIC_LOSS_ROW, DC_LOSS_LOG_COSH},
+    {"LogCoshError", DC_METRIC_LOSS_ROW, DC_LOSS_LOG_COSH},
+    {"cosine_similarity", DC_METRIC_COSINE, DC_LOSS_COSINE_SIMILARITY},
+    {"CosineSimilarity", DC_METRIC_COSINE, DC_LOSS_COSINE_SIMILARITY},
+};
+
+static int is_sparse(dc_loss_kind k) { return k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS; }
+
+/* Refuses a metric that cannot apply to this output and loss. */
+static dc_status check_applies(const dc_metric *m, const char *name, dc_loss_kind loss, int out_cols)
+{
+    dc_metric_kind k = m->kind;
+    int binary_loss = loss == DC_LOSS_BINARY_CE || loss == DC_LOSS_BINARY_CE_LOGITS || loss == DC_LOSS_HINGE ||
+                      loss == DC_LOSS_SQUARED_HINGE;
+    if (k == DC_METRIC_SPARSE_TOP_K && !is_sparse(loss))
+        return dc_fail(DC_ERR_ARG, "metric \"%s\" takes one integer label per row, but %s takes targets shaped like "
+                                   "the output; use \"top_k_categorical_accuracy\"", name, dc_loss_name(loss));
+    /* one label per row cannot be compared value by value with the output */
+    if (is_sparse(loss) && k != DC_METRIC_SPARSE_ACC && k != DC_METRIC_SPARSE_TOP_K)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\" needs targets shaped like the output, but %s takes one integer "
+                                   "label per row; use \"accuracy\", \"sparse_categorical_accuracy\" or "
+                                   "\"sparse_top_k_categorical_accuracy\"",
+                       name, dc_loss_name(loss));
+    if ((k == DC_METRIC_TOP_K || k == DC_METRIC_SPARSE_TOP_K) && m->k >= out_cols)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\" counts the label among the top %d predictions, but the output "
+                                   "has %d class(es) under %s (k must be smaller than the number of classes)",
+                       name, m->k, out_cols, dc_loss_name(loss));
+    if ((k == DC_METRIC_PRECISION || k == DC_METRIC_RECALL || k == DC_METRIC_AUC) && out_cols > 1 && !binary_loss)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\" is for binary outputs (one sigmoid unit, or independent sigmoid "
+                                   "units under binary_crossentropy), but the output has %d classes per row under "
+                                   "%s; use \"accuracy\" or \"top_k_categorical_accuracy\"",
+                       name, out_cols, dc_loss_name(loss));
+    return DC_OK;
+}
+
 dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, dc_metric *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name ? name : "");
+    out->k = 5;
     if (!name)
         return dc_fail(DC_ERR_ARG, "metric name is NULL");
+    int found = 0;
     if (strcmp(name, "accuracy") == 0 || strcmp(name, "acc") == 0) {
-        if (loss == DC_LOSS_SPARSE_CE || loss == DC_LOSS_SPARSE_CE_LOGITS)
+        found = 1;
+        if (is_sparse(loss))
             out->kind = DC_METRIC_SPARSE_ACC;
         else if (loss == DC_LOSS_BINARY_CE || loss == DC_LOSS_BINARY_CE_LOGITS || out_cols == 1)
             out->kind = DC_METRIC_BINARY_ACC;
         else
             out->kind = DC_METRIC_CATEGORICAL_ACC;
-    } else if (strcmp(name, "sparse_categorical_accuracy") == 0) {
-        out->kind = DC_METRIC_SPARSE_ACC;
-    } else if (strcmp(name, "categorical_accuracy") == 0) {
-        out->kind = DC_METRIC_CATEGORICAL_ACC;
-    } else if (strcmp(name, "binary_accuracy") == 0) {
-        out->kind = DC_METRIC_BINARY_ACC;
-    } else if (strcmp(name, "mae") == 0 || strcmp(name, "mean_absolute_error") == 0) {
-        out->kind = DC_METRIC_MAE;
-    } else if (strcmp(name, "mse") == 0 || strcmp(name, "mean_squared_error") == 0) {
-        out->kind = DC_METRIC_MSE;
-    } else {
-        return dc_fail(DC_ERR_ARG, "unknown metric \"%s\"; expected accuracy, sparse_categorical_accuracy, "
-                                   "categorical_accuracy, binary_accuracy, mae or mse", name);
     }
-    /* one label per row cannot be compared value by value with the output */
-    if ((loss == DC_LOSS_SPARSE_CE || loss == DC_LOSS_SPARSE_CE_LOGITS) && out->kind != DC_METRIC_SPARSE_ACC)
-        return dc_fail(DC_ERR_ARG, "metric \"%s\" needs targets shaped like the output, but %s takes one integer "
-                                   "label per row; use \"accuracy\" or \"sparse_categorical_accuracy\"",
-                       name, dc_loss_name(loss));
-    return DC_OK;
+    for (size_t i = 0; !found && i < sizeof NAMES / sizeof NAMES[0]; i++)
+        if (strcmp(name, NAMES[i].name) == 0) {
+            found = 1;
+            out->kind = NAMES[i].kind;
+            out->row_loss = NAMES[i].row_loss;
+        }
+    if (!found)
+        return dc_fail(DC_ERR_ARG, "unknown metric \"%s\"; expected accuracy, sparse_categorical_accuracy, "
+                                   "categorical_accuracy, binary_accuracy, mae, mse, precision, recall, auc, "
+                                   "top_k_categorical_accuracy, sparse_top_k_categorical_accuracy, "
+                                   "root_mean_squared_error, hinge, squared_hinge, kl_divergence, poisson, "
+                                   "log_cosh_error or cosine_similarity (or their Keras class names: Precision, AUC "
+                                   "...)", name);
+    return check_applies(out, name, loss, out_cols);
 }
 
-void dc_metric_reset(dc_metric *m) { m->sum = m->count = 0; }
+void dc_metric_reset(dc_metric *m)
+{
+    m->sum = m->count = 0;
+    memset(m->cm, 0, sizeof m->cm);
+}
 
-static int argmax(const float *v, int n)
+void dc_metric_merge(dc_metric *into, const dc_metric *from)
+{
+    into->sum += from->sum;
+    into->count += from->count;
+    for (int c = 0; c < 4; c++)
+        for (int i = 0; i < DC_AUC_THRESHOLDS; i++)
+            into->cm[c][i] += from->cm[c][i];
+}
+
+int dc_argmax(const float *v, int n)
 {
     int best = 0;
     for (int j = 1; j < n; j++)
@@ -63,23 +152,27 @@ static int argmax(const float *v, int n)
 /* Whether row r counts: every row without a mask, else the rows whose id is
  * not 0 (Keras passes the mask as sample_weight, so padded steps are left
  * out of both the sum and the count). */
-static int row_on(const float *mask, size_t r) { return !mask || mask[r] != 0.0f; }
+int dc_metric_row_on(const float *mask, size_t r) { return !mask || mask[r] != 0.0f; }
 
 void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask, size_t rows,
                       int cols)
 {
+    if (m->kind >= DC_METRIC_PRECISION) {
+        dc_metric_update_more(m, pred, target, mask, rows, cols);
+        return;
+    }
     /* p > 0.5, which for logits is z > 0 */
     float threshold = logits ? 0.0f : 0.5f;
     for (size_t r = 0; r < rows; r++) {
-        if (!row_on(mask, r))
+        if (!dc_metric_row_on(mask, r))
             continue;
         const float *p = pred + r * (size_t)cols, *t = target + r * (size_t)cols;
         switch (m->kind) {
         case DC_METRIC_SPARSE_ACC:
-            m->sum += argmax(p, cols) == (int)target[r];
+            m->sum += dc_argmax(p, cols) == (int)target[r];
             break;
         case DC_METRIC_CATEGORICAL_ACC:
-            m->sum += argmax(p, cols) == argmax(t, cols);
+            m->sum += dc_argmax(p, cols) == dc_argmax(t, cols);
             break;
         case DC_METRIC_BINARY_ACC:
             for (int j = 0; j < cols; j++)
@@ -93,10 +186,16 @@ void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *
             for (int j = 0; j < cols; j++)
                 m->sum += ((double)p[j] - t[j]) * ((double)p[j] - t[j]);
             break;
+        default: break;
         }
         /* accuracies of one label per row count rows; the others average each row's values */
         m->count += m->kind == DC_METRIC_SPARSE_ACC || m->kind == DC_METRIC_CATEGORICAL_ACC ? 1.0 : (double)cols;
     }
 }
 
-double dc_metric_value(const dc_metric *m) { return m->count > 0 ? m->sum / m->count : 0.0; }
+double dc_metric_value(const dc_metric *m)
+{
+    if (m->kind >= DC_METRIC_PRECISION)
+        return dc_metric_value_more(m);
+    return m->count > 0 ? m->sum / m->count : 0.0;
+}

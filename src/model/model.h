@@ -15,23 +15,55 @@ typedef enum {
     DC_METRIC_BINARY_ACC,
     DC_METRIC_MAE,
     DC_METRIC_MSE,
+    /* from here on the metrics read the output (probabilities), never logits */
+    DC_METRIC_PRECISION,
+    DC_METRIC_RECALL,
+    DC_METRIC_AUC,
+    DC_METRIC_TOP_K,        /* one-hot targets */
+    DC_METRIC_SPARSE_TOP_K, /* integer labels */
+    DC_METRIC_RMSE,
+    DC_METRIC_LOSS_ROW,     /* a loss of loss_rows.h as a metric: hinge, kl_divergence ... */
+    DC_METRIC_COSINE,       /* +cos, Keras' CosineSimilarity metric */
 } dc_metric_kind;
 
+#define DC_AUC_THRESHOLDS 200
+enum { DC_CM_TP, DC_CM_FP, DC_CM_TN, DC_CM_FN };
+
+/* A metric's state is nothing but sums: sum and count (every mean metric),
+ * and the confusion counts cm[tp|fp|tn|fn][threshold] (precision and recall
+ * use threshold 0, AUC all 200).  Two states of the same metric, each
+ * accumulated over part of the data, combine into the state of all of it by
+ * adding every double elementwise (dc_metric_merge): the data-parallel
+ * training sums them across processes.  Unused entries stay 0. */
 typedef struct dc_metric {
     dc_metric_kind kind;
-    char name[32]; /* as the user named it: "accuracy", "mae" ... */
+    char name[40];   /* as the user named it: "accuracy", "mae" ... */
+    int k;           /* top-k: k (5) */
+    dc_loss_kind row_loss; /* DC_METRIC_LOSS_ROW, DC_METRIC_COSINE: the loss row */
     double sum, count;
+    double cm[4][DC_AUC_THRESHOLDS];
 } dc_metric;
 
 /* Resolves a Keras metric name for a loss ("accuracy" depends on the loss and
- * the output width, as in Keras). */
+ * the output width, as in Keras); refuses a metric that cannot apply to the
+ * output (out_cols values per row) or the loss, naming both. */
 dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, dc_metric *out);
 void dc_metric_reset(dc_metric *m);
+/* Adds from's state into into's (same metric): see dc_metric above. */
+void dc_metric_merge(dc_metric *into, const dc_metric *from);
 /* Accumulates a batch: `pred` is the output, or the logits when `logits`
  * (only the accuracies accept logits); rows x cols, targets as the loss sees
  * them; `mask` (one id per row, or NULL) leaves out the rows whose id is 0. */
 void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask, size_t rows,
                       int cols);
+/* The first index of the largest of v[0..n). */
+int dc_argmax(const float *v, int n);
+/* Whether row r counts: every row without a mask, else the rows whose id is not 0. */
+int dc_metric_row_on(const float *mask, size_t r);
+/* The metrics from DC_METRIC_PRECISION on (metrics_more.c), same contract. */
+void dc_metric_update_more(dc_metric *m, const float *pred, const float *target, const float *mask, size_t rows,
+                           int cols);
+double dc_metric_value_more(const dc_metric *m);
 double dc_metric_value(const dc_metric *m);
 
 /* ---- progress bar (Keras 2 layout) ---- */

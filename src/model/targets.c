@@ -12,6 +12,8 @@
  * 1.  Sparse labels must be integers in [0, classes), every one of them,
  * padded steps included (Keras' TensorFlow backend refuses them too); a bad
  * one is named by its index, and by sample and step for a per-step output.
+ * The hinge losses take labels -1, 0 or 1 only (Keras turns 0/1 into -1/1);
+ * any other value is named by its sample and column.
  */
 #include "model/model.h"
 
@@ -68,6 +70,21 @@ static dc_status check_labels(const dc_model *m, const char *where, const dc_ten
     return DC_OK;
 }
 
+static dc_status check_hinge_labels(const dc_model *m, const char *where, const dc_tensor *y)
+{
+    size_t per = y->size / (size_t)y->shape[0];
+    for (size_t i = 0; i < y->size; i++) {
+        float v = y->data[i];
+        if (v == -1.0f || v == 0.0f || v == 1.0f)
+            continue;
+        return dc_fail(DC_ERR_RANGE,
+                       "%s: %s label y[%zu] = %g (sample %zu, value %zu of %zu) is not -1, 0 or 1; hinge losses take "
+                       "-1/1 labels (0/1 labels are converted to -1/1)",
+                       where, dc_loss_name(m->loss_kind), i, (double)v, i / per, i % per, per);
+    }
+    return DC_OK;
+}
+
 dc_status dc_check_targets(const dc_model *m, const char *where, const dc_tensor *y)
 {
     char sy[96], so[96], se[96];
@@ -85,5 +102,7 @@ dc_status dc_check_targets(const dc_model *m, const char *where, const dc_tensor
                            dc_shape_str(m->target->ndim - 1, m->target->shape + 1, se, sizeof se),
                            dc_batch_shape_str(m->output->ndim, m->output->shape, so, sizeof so));
     }
+    if (m->loss_kind == DC_LOSS_HINGE || m->loss_kind == DC_LOSS_SQUARED_HINGE)
+        return check_hinge_labels(m, where, y);
     return is_sparse(m->loss_kind) ? check_labels(m, where, y) : DC_OK;
 }

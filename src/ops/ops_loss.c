@@ -14,8 +14,11 @@
  * prediction (batch, steps): rows whose id is 0 (padding under mask_zero)
  * are left out, and the mean is over the other rows, as Keras 3 reduces a
  * masked loss (sum over valid rows / their count; 0 when none is valid).
+ * Huber, LogCosh, the hinges, KLDivergence, Poisson and CosineSimilarity
+ * are computed row by row in ops_loss_keras.c and reduced the same way.
  */
 #include "graph/graph.h"
+#include "ops/loss_rows.h"
 
 #include <math.h>
 #include <string.h>
@@ -31,18 +34,38 @@ static const char *const loss_names[DC_LOSS_COUNT] = {
     "binary_crossentropy(from_logits)",
     "categorical_crossentropy(from_logits)",
     "sparse_categorical_crossentropy(from_logits)",
+    "huber",
+    "log_cosh",
+    "hinge",
+    "squared_hinge",
+    "kl_divergence",
+    "poisson",
+    "cosine_similarity",
 };
 
 const char *dc_loss_name(dc_loss_kind k) { return (unsigned)k < DC_LOSS_COUNT ? loss_names[k] : "unknown"; }
 
 dc_status dc_loss_parse(const char *name, dc_loss_kind *out)
 {
+    /* Keras 3's losses.get: function names, class names and the aliases */
     static const struct { const char *name; dc_loss_kind kind; } aliases[] = {
-        {"mse", DC_LOSS_MSE}, {"mean_squared_error", DC_LOSS_MSE},
-        {"mae", DC_LOSS_MAE}, {"mean_absolute_error", DC_LOSS_MAE},
-        {"binary_crossentropy", DC_LOSS_BINARY_CE},
-        {"categorical_crossentropy", DC_LOSS_CATEGORICAL_CE},
+        {"mse", DC_LOSS_MSE}, {"MSE", DC_LOSS_MSE}, {"mean_squared_error", DC_LOSS_MSE},
+        {"MeanSquaredError", DC_LOSS_MSE},
+        {"mae", DC_LOSS_MAE}, {"MAE", DC_LOSS_MAE}, {"mean_absolute_error", DC_LOSS_MAE},
+        {"MeanAbsoluteError", DC_LOSS_MAE},
+        {"binary_crossentropy", DC_LOSS_BINARY_CE}, {"bce", DC_LOSS_BINARY_CE}, {"BCE", DC_LOSS_BINARY_CE},
+        {"BinaryCrossentropy", DC_LOSS_BINARY_CE},
+        {"categorical_crossentropy", DC_LOSS_CATEGORICAL_CE}, {"CategoricalCrossentropy", DC_LOSS_CATEGORICAL_CE},
         {"sparse_categorical_crossentropy", DC_LOSS_SPARSE_CE},
+        {"SparseCategoricalCrossentropy", DC_LOSS_SPARSE_CE},
+        {"huber", DC_LOSS_HUBER}, {"Huber", DC_LOSS_HUBER},
+        {"log_cosh", DC_LOSS_LOG_COSH}, {"LogCosh", DC_LOSS_LOG_COSH},
+        {"hinge", DC_LOSS_HINGE}, {"Hinge", DC_LOSS_HINGE},
+        {"squared_hinge", DC_LOSS_SQUARED_HINGE}, {"SquaredHinge", DC_LOSS_SQUARED_HINGE},
+        {"kl_divergence", DC_LOSS_KL_DIVERGENCE}, {"KLDivergence", DC_LOSS_KL_DIVERGENCE},
+        {"kld", DC_LOSS_KL_DIVERGENCE}, {"KLD", DC_LOSS_KL_DIVERGENCE},
+        {"poisson", DC_LOSS_POISSON}, {"Poisson", DC_LOSS_POISSON},
+        {"cosine_similarity", DC_LOSS_COSINE_SIMILARITY}, {"CosineSimilarity", DC_LOSS_COSINE_SIMILARITY},
     };
     for (size_t i = 0; name && i < sizeof aliases / sizeof aliases[0]; i++)
         if (strcmp(name, aliases[i].name) == 0) {
@@ -50,7 +73,10 @@ dc_status dc_loss_parse(const char *name, dc_loss_kind *out)
             return DC_OK;
         }
     return dc_fail(DC_ERR_ARG, "unknown loss \"%s\"; expected mse, mae, binary_crossentropy, "
-                               "categorical_crossentropy or sparse_categorical_crossentropy", name ? name : "(null)");
+                               "categorical_crossentropy, sparse_categorical_crossentropy, huber, log_cosh, hinge, "
+                               "squared_hinge, kl_divergence (kld), poisson or cosine_similarity (or their Keras "
+                               "class names: MeanSquaredError, Huber, KLDivergence ...)",
+                   name ? name : "(null)");
 }
 
 static int is_sparse(dc_loss_kind k) { return k == DC_LOSS_SPARSE_CE || k == DC_LOSS_SPARSE_CE_LOGITS; }
@@ -127,6 +153,14 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
     int cols = dc_node_cols(n->in[0]);
     double sum = 0;
     size_t valid = rows_on(n, rows);
+    if (dc_loss_is_row_kind(k)) {
+        int convert = dc_hinge_converts(k, t, total);
+        for (size_t r = 0; r < rows; r++)
+            if (row_on(n, r))
+                sum += dc_loss_row(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert);
+        n->val[0] = valid ? (float)(sum / (double)valid) : 0.0f;
+        return DC_OK;
+    }
     if (!is_categorical(k)) {
         for (size_t i = 0; i < total; i++) {
             float x = p[i], y = t[i];
@@ -203,6 +237,14 @@ static void loss_backward(dc_node *n, const dc_run *run)
     size_t valid = rows_on(n, rows);
     if (!valid)
         return;
+    if (dc_loss_is_row_kind(k)) {
+        int convert = dc_hinge_converts(k, t, total);
+        for (size_t r = 0; r < rows; r++)
+            if (row_on(n, r))
+                dc_loss_row_grad(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert,
+                                 n->grad[0] / (float)valid, gp + r * (size_t)cols);
+        return;
+    }
     if (!is_categorical(k)) {
         float scale = n->grad[0] / ((float)valid * (float)cols);
         for (size_t i = 0; i < total; i++) {

@@ -1,25 +1,30 @@
 /*
- * optim.c - SGD (momentum, Nesterov), Adam, AdamW, RMSprop and Adagrad with
- * Keras 3's defaults and update rules.
+ * optim.c - SGD (momentum, Nesterov), Adam, AdamW, RMSprop, Adagrad, Nadam,
+ * Adamax, Adadelta and Lion with Keras 3's defaults and update rules
+ * (keras/src/optimizers/), in float32 as Keras computes them.
  *
  * Every parameter of a model lives in one flat buffer and every gradient in
  * another, so a step is one vectorised loop over one buffer.  Differences
  * from PyTorch worth knowing: Adam's epsilon is added after the bias
  * correction is folded into the step size (Keras), RMSprop and Adagrad take
- * epsilon inside the square root (Keras 3).
+ * epsilon inside the square root (Keras 3).  Nadam's running product of
+ * the momentum schedule (u_product) is a function of the step count alone,
+ * so a resumed optimiser recomputes it from `iterations`, bit for bit.
  */
 #include "optim/optim.h"
 
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+#include <strings.h>
 
 struct dc_optimizer {
     dc_optimizer_config cfg;
     size_t count;
     long iterations;
-    float *m; /* momentum / first moment / accumulator */
-    float *v; /* second moment (Adam, AdamW) */
+    float *m; /* momentum / first moment / accumulator / Adadelta's accumulated_grad */
+    float *v; /* second moment (Adam, AdamW, Nadam), Adamax's norm, Adadelta's accumulated_delta_var */
+    float u_product; /* Nadam: product of beta_1 (1 - 0.5 * 0.96^t) over the steps so far */
 };
 
 dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind)
@@ -28,9 +33,9 @@ dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind)
     c.kind = kind;
     c.learning_rate = kind == DC_OPT_SGD ? 0.01f : 0.001f;
     c.beta_1 = 0.9f;
-    c.beta_2 = 0.999f;
+    c.beta_2 = kind == DC_OPT_LION ? 0.99f : 0.999f;
     c.epsilon = 1e-7f;
-    c.rho = 0.9f;
+    c.rho = kind == DC_OPT_ADADELTA ? 0.95f : 0.9f;
     c.initial_accumulator_value = 0.1f;
     c.weight_decay = kind == DC_OPT_ADAMW ? 0.004f : 0.0f;
     return c;
@@ -38,13 +43,16 @@ dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind)
 
 dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out)
 {
-    static const char *const names[DC_OPT_COUNT] = {"sgd", "adam", "adamw", "rmsprop", "adagrad"};
+    /* Keras' optimizers.get lower-cases the name: "Adam" and "adam" alike */
+    static const char *const names[DC_OPT_COUNT] = {"sgd",   "adam",   "adamw",    "rmsprop", "adagrad",
+                                                    "nadam", "adamax", "adadelta", "lion"};
     for (int i = 0; name && i < DC_OPT_COUNT; i++)
-        if (strcmp(name, names[i]) == 0) {
+        if (strcasecmp(name, names[i]) == 0) {
             *out = dc_optimizer_defaults((dc_opt_kind)i);
             return DC_OK;
         }
-    return dc_fail(DC_ERR_ARG, "unknown optimizer \"%s\"; expected sgd, adam, adamw, rmsprop or adagrad",
+    return dc_fail(DC_ERR_ARG, "unknown optimizer \"%s\"; expected sgd, adam, adamw, rmsprop, adagrad, nadam, "
+                               "adamax, adadelta or lion (any case)",
                    name ? name : "(null)");
 }
 
@@ -55,10 +63,13 @@ dc_optimizer *dc_optimizer_new(const dc_optimizer_config *cfg, size_t count)
     if (!(cfg->learning_rate >= 0.0f) || !isfinite(cfg->learning_rate))
         return dc_fail_null(DC_ERR_ARG, "optimizer: learning_rate %g, expected a finite value >= 0",
                             (double)cfg->learning_rate);
+    if (cfg->kind == DC_OPT_LION && !(cfg->beta_1 > 0.0f && cfg->beta_1 <= 1.0f))
+        return dc_fail_null(DC_ERR_ARG, "optimizer: Lion's beta_1 %g must be in (0, 1] (Keras)", (double)cfg->beta_1);
     dc_optimizer *o = dc_calloc(1, sizeof *o);
     if (!o)
         return NULL;
     o->cfg = *cfg;
+    o->u_product = 1.0f;
     o->count = count;
     size_t bytes = (count ? count : 1) * sizeof(float);
     o->m = dc_malloc_aligned(bytes);
@@ -88,22 +99,39 @@ float dc_optimizer_get_lr(const dc_optimizer *o) { return o->cfg.learning_rate; 
 long dc_optimizer_iterations(const dc_optimizer *o) { return o->iterations; }
 
 const dc_optimizer_config *dc_optimizer_config_of(const dc_optimizer *o) { return &o->cfg; }
-void dc_optimizer_set_iterations(dc_optimizer *o, long iterations) { o->iterations = iterations; }
+/* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t), in float32 as Keras. */
+static float nadam_u(float beta_1, long t) { return beta_1 * (1.0f - 0.5f * powf(0.96f, (float)t)); }
+
+void dc_optimizer_set_iterations(dc_optimizer *o, long iterations)
+{
+    o->iterations = iterations;
+    o->u_product = 1.0f;
+    for (long t = 1; t <= iterations; t++)
+        o->u_product = o->u_product * nadam_u(o->cfg.beta_1, t);
+}
 
 int dc_optimizer_slot_count(const dc_optimizer *o)
 {
     switch (o->cfg.kind) {
     case DC_OPT_SGD: return o->cfg.momentum != 0.0f;
-    case DC_OPT_ADAM:
-    case DC_OPT_ADAMW: return 2;
-    default: return 1;
+    case DC_OPT_RMSPROP:
+    case DC_OPT_ADAGRAD:
+    case DC_OPT_LION: return 1;
+    default: return 2;
     }
 }
 
 const char *dc_optimizer_slot_name(const dc_optimizer *o, int slot)
 {
-    if (o->cfg.kind == DC_OPT_ADAM || o->cfg.kind == DC_OPT_ADAMW)
+    /* Keras' variable names */
+    if (o->cfg.kind == DC_OPT_ADAM || o->cfg.kind == DC_OPT_ADAMW || o->cfg.kind == DC_OPT_NADAM)
         return slot ? "velocity" : "momentum";
+    if (o->cfg.kind == DC_OPT_ADAMAX)
+        return slot ? "norm" : "momentum";
+    if (o->cfg.kind == DC_OPT_ADADELTA)
+        return slot ? "accumulated_delta_var" : "accumulated_grad";
+    if (o->cfg.kind == DC_OPT_LION)
+        return "momentum";
     return o->cfg.kind == DC_OPT_SGD ? "momentum" : o->cfg.kind == DC_OPT_RMSPROP ? "velocity" : "accumulator";
 }
 
@@ -158,7 +186,65 @@ static void rms_kernel(float *restrict w, const float *restrict g, float *restri
     }
 }
 
-static void update_range(dc_optimizer *o, float *w, const float *g, size_t lo, size_t hi, float alpha)
+/* Scalars of one step, the same for every parameter. */
+typedef struct step_scalars {
+    float alpha;                /* Adam: lr sqrt(1 - b2^t) / (1 - b1^t) */
+    float u_t, u_t1, up, up1;   /* Nadam */
+    float b1_power, b2_power;   /* beta_1^t, beta_2^t */
+} step_scalars;
+
+static void nadam_kernel(float *restrict w, const float *restrict g, float *restrict m, float *restrict v, size_t n,
+                         float lr, float b1, float b2, float eps, const step_scalars *s)
+{
+    const float u_t = s->u_t, u_t1 = s->u_t1, up = s->up, up1 = s->up1, b2p = s->b2_power;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        m[i] += (gi - m[i]) * (1.0f - b1);
+        v[i] += (gi * gi - v[i]) * (1.0f - b2);
+        float m_hat = u_t1 * m[i] / (1.0f - up1) + (1.0f - u_t) * gi / (1.0f - up);
+        float v_hat = v[i] / (1.0f - b2p);
+        w[i] -= m_hat * lr / (sqrtf(v_hat) + eps);
+    }
+}
+
+static void adamax_kernel(float *restrict w, const float *restrict g, float *restrict m, float *restrict u, size_t n,
+                          float lr, float b1, float b2, float eps, float b1p)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i], a = fabsf(gi), bu = b2 * u[i];
+        m[i] += (gi - m[i]) * (1.0f - b1);
+        u[i] = bu > a ? bu : a;
+        w[i] -= lr * m[i] / ((1.0f - b1p) * (u[i] + eps));
+    }
+}
+
+static void adadelta_kernel(float *restrict w, const float *restrict g, float *restrict ag, float *restrict ad,
+                            size_t n, float lr, float rho, float eps)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        ag[i] = rho * ag[i] + (1.0f - rho) * (gi * gi);
+        float delta = -(sqrtf(ad[i] + eps) * gi / sqrtf(ag[i] + eps));
+        ad[i] = rho * ad[i] + (1.0f - rho) * (delta * delta);
+        w[i] += lr * delta;
+    }
+}
+
+static void lion_kernel(float *restrict w, const float *restrict g, float *restrict m, size_t n, float lr, float b1,
+                        float b2)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) {
+        float c = m[i] * b1 + g[i] * (1.0f - b1);
+        w[i] -= lr * (float)((c > 0.0f) - (c < 0.0f));
+        m[i] = m[i] * b2 + g[i] * (1.0f - b2);
+    }
+}
+
+static void update_range(dc_optimizer *o, float *w, const float *g, size_t lo, size_t hi, const step_scalars *s)
 {
     const dc_optimizer_config *c = &o->cfg;
     size_t n = hi - lo;
@@ -174,13 +260,19 @@ static void update_range(dc_optimizer *o, float *w, const float *g, size_t lo, s
         break;
     case DC_OPT_ADAM:
     case DC_OPT_ADAMW:
-        adam_kernel(w, g, m, v, n, alpha, c->beta_1, c->beta_2, c->epsilon,
+        adam_kernel(w, g, m, v, n, s->alpha, c->beta_1, c->beta_2, c->epsilon,
                     c->kind == DC_OPT_ADAMW ? 1.0f - c->learning_rate * c->weight_decay : 1.0f);
         break;
     case DC_OPT_RMSPROP:
     case DC_OPT_ADAGRAD:
         rms_kernel(w, g, m, n, c->learning_rate, c->rho, c->epsilon, c->kind == DC_OPT_ADAGRAD);
         break;
+    case DC_OPT_NADAM: nadam_kernel(w, g, m, v, n, c->learning_rate, c->beta_1, c->beta_2, c->epsilon, s); break;
+    case DC_OPT_ADAMAX:
+        adamax_kernel(w, g, m, v, n, c->learning_rate, c->beta_1, c->beta_2, c->epsilon, s->b1_power);
+        break;
+    case DC_OPT_ADADELTA: adadelta_kernel(w, g, m, v, n, c->learning_rate, c->rho, c->epsilon); break;
+    case DC_OPT_LION: lion_kernel(w, g, m, n, c->learning_rate, c->beta_1, c->beta_2); break;
     default:
         break;
     }
@@ -195,13 +287,24 @@ void dc_optimizer_step(dc_optimizer *o, float *w, const float *g)
     const dc_optimizer_config *c = &o->cfg;
     const size_t n = o->count;
     o->iterations++;
-    float alpha = 0.0f;
+    step_scalars s = {0};
+    const long t = o->iterations;
     if (c->kind == DC_OPT_ADAM || c->kind == DC_OPT_ADAMW) {
-        double t = (double)o->iterations;
-        alpha = (float)(c->learning_rate * sqrt(1.0 - pow(c->beta_2, t)) / (1.0 - pow(c->beta_1, t)));
+        double td = (double)t;
+        s.alpha = (float)(c->learning_rate * sqrt(1.0 - pow(c->beta_2, td)) / (1.0 - pow(c->beta_1, td)));
+    }
+    s.b1_power = powf(c->beta_1, (float)t);
+    s.b2_power = powf(c->beta_2, (float)t);
+    if (c->kind == DC_OPT_NADAM) {
+        /* Keras advances u_product before the variables' updates */
+        o->u_product = o->u_product * nadam_u(c->beta_1, t);
+        s.u_t = nadam_u(c->beta_1, t);
+        s.u_t1 = nadam_u(c->beta_1, t + 1);
+        s.up = o->u_product;
+        s.up1 = s.up * s.u_t1;
     }
     if (n < PAR_MIN || omp_get_max_threads() == 1) {
-        update_range(o, w, g, 0, n, alpha);
+        update_range(o, w, g, 0, n, &s);
         return;
     }
 #pragma omp parallel
@@ -209,6 +312,6 @@ void dc_optimizer_step(dc_optimizer *o, float *w, const float *g)
         size_t nt = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
         size_t chunk = ((n + nt - 1) / nt + 15) & ~(size_t)15;
         size_t lo = id * chunk < n ? id * chunk : n, hi = lo + chunk < n ? lo + chunk : n;
-        update_range(o, w, g, lo, hi, alpha);
+        update_range(o, w, g, lo, hi, &s);
     }
 }
