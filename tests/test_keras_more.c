@@ -405,6 +405,48 @@ static void test_binary_metrics_through_evaluate(void **state)
 
 /* ----------------------------------------------------------------- errors */
 
+/* Dense -> Dropout -> BatchNormalization -> Dense(1, sigmoid), fused with
+ * binary cross-entropy, with the given metrics. */
+static dc_model *dropout_bn_classifier(const char *const *metrics, int n)
+{
+    int features = 4;
+    dc_model *m = dc_sequential_new(1, &features);
+    dc_model_set_seed(m, 5);
+    dc_model_set_threads(m, 1);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(8, "relu")), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dropout(0.3f)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_batch_normalization()), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(1, "sigmoid")), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "binary_crossentropy", metrics, n), DC_OK);
+    return m;
+}
+
+/* Metrics that read probabilities while the loss reads logits (MAE, AUC on a
+ * fused sigmoid) must not run the model again: training with them gives
+ * the same weights, moving statistics and RNG stream as training without. */
+static void test_probability_metrics_do_not_rerun_the_model(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    binary_data(40, &x, &y);
+    const char *plain[] = {"accuracy"}, *probs[] = {"accuracy", "mae", "auc"};
+    dc_model *a = dropout_bn_classifier(plain, 1), *b = dropout_bn_classifier(probs, 3);
+    dc_fit_config c = dc_fit_defaults();
+    c.epochs = 2;
+    c.batch_size = 8;
+    c.verbose = 0;
+    assert_int_equal(dc_model_fit(a, x, y, &c, NULL), DC_OK);
+    assert_int_equal(dc_model_fit(b, x, y, &c, NULL), DC_OK);
+    size_t n;
+    const float *pa = dc_graph_params(a->g, &n), *pb = dc_graph_params(b->g, NULL);
+    assert_memory_equal(pa, pb, n * sizeof *pa); /* moving statistics included */
+    assert_memory_equal(&a->rng, &b->rng, sizeof a->rng);
+    dc_model_free(a);
+    dc_model_free(b);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -460,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_new_optimizers),
         cmocka_unit_test(test_resume_new_optimizers),
         cmocka_unit_test(test_binary_metrics_through_evaluate),
+        cmocka_unit_test(test_probability_metrics_do_not_rerun_the_model),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,6 +97,33 @@ static void test_mlp_dropout_matches_single_process(void **state)
     dc_tensor_free(y);
 }
 
+/* Dense(8, relu) -> Dense(1, sigmoid) with the metrics whose state is more
+ * than a sum and a count: AUC's 4 x 200 confusion counts, precision's and
+ * recall's at 0.5. */
+static dc_model *binary_auc(uint64_t seed)
+{
+    int in = 6;
+    dc_model *m = dc_sequential_new(1, &in);
+    dc_model_set_seed(m, seed);
+    dc_model_set_threads(m, 1);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(8, "relu")), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(1, "sigmoid")), DC_OK);
+    const char *metrics[] = {"accuracy", "auc", "precision", "recall"};
+    assert_int_equal(dc_model_compile(m, "adam", "binary_crossentropy", metrics, 4), DC_OK);
+    return m;
+}
+
+static void test_auc_precision_recall_match_single_process(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    replica_data(75, 1, (int[]){6}, 2, 12, &x, &y);
+    dc_fit_config cfg = replica_fit_config(2, 16, 0.2f);
+    fit_and_compare(binary_auc, x, y, &cfg);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 static dc_model *cnn_plain(uint64_t seed) { return replica_cnn(seed, 0); }
 
 /* CNN with dropout: 50 images in batches of 16 (last batch 2: uneven). */
@@ -331,6 +358,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_dropout_matches_single_process),
         cmocka_unit_test(test_cnn_matches_single_process),
+        cmocka_unit_test(test_auc_precision_recall_match_single_process),
         cmocka_unit_test(test_masked_tagger_matches_single_process),
         cmocka_unit_test(test_cnn_batchnorm_stays_identical),
         cmocka_unit_test(test_evaluate_predict_match_single_process),

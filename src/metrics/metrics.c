@@ -140,6 +140,37 @@ void dc_metric_merge(dc_metric *into, const dc_metric *from)
             into->cm[c][i] += from->cm[c][i];
 }
 
+/* The confusion counts a metric uses: AUC all thresholds, precision and
+ * recall the one at 0.5 (cm[.][0]), the others none. */
+static int cm_used(const dc_metric *m)
+{
+    return m->kind == DC_METRIC_AUC ? DC_AUC_THRESHOLDS
+           : m->kind == DC_METRIC_PRECISION || m->kind == DC_METRIC_RECALL ? 1
+                                                                          : 0;
+}
+
+int dc_metric_state_len(const dc_metric *m) { return 2 + 4 * cm_used(m); }
+
+void dc_metric_state_diff(const dc_metric *now, const dc_metric *before, double *out)
+{
+    int t = cm_used(now);
+    out[0] = now->sum - before->sum;
+    out[1] = now->count - before->count;
+    for (int c = 0; c < 4; c++)
+        for (int i = 0; i < t; i++)
+            out[2 + c * t + i] = now->cm[c][i] - before->cm[c][i];
+}
+
+void dc_metric_state_add(dc_metric *m, const double *delta)
+{
+    int t = cm_used(m);
+    m->sum += delta[0];
+    m->count += delta[1];
+    for (int c = 0; c < 4; c++)
+        for (int i = 0; i < t; i++)
+            m->cm[c][i] += delta[2 + c * t + i];
+}
+
 int dc_argmax(const float *v, int n)
 {
     int best = 0;

@@ -286,10 +286,18 @@ void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int star
 void dc_model_update_metrics(dc_model *m, const dc_run *run)
 {
     const dc_node *mask = dc_model_step_mask(m);
+    int have_output = 0;
     for (int i = 0; i < m->n_metrics; i++) {
         dc_node *src = m->metric_src;
         if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
-            dc_graph_forward_run(m->g, m->output, run);
+            /* The fused loss read the logits; the output is one activation
+             * op away.  Only that op runs: running the graph up to the
+             * output again would draw dropout masks and update moving
+             * statistics a second time (and, in fit, after the step). */
+            if (!have_output) {
+                m->output->op->forward(m->output, run);
+                have_output = 1;
+            }
             src = m->output;
         }
         dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, mask ? mask->val : NULL,

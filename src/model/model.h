@@ -51,6 +51,13 @@ dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, d
 void dc_metric_reset(dc_metric *m);
 /* Adds from's state into into's (same metric): see dc_metric above. */
 void dc_metric_merge(dc_metric *into, const dc_metric *from);
+/* The state as the doubles that add across processes (the data-parallel
+ * combine): their number (at most DC_METRIC_STATE_MAX), now - before into
+ * out, and adding such a delta. */
+#define DC_METRIC_STATE_MAX (2 + 4 * DC_AUC_THRESHOLDS)
+int dc_metric_state_len(const dc_metric *m);
+void dc_metric_state_diff(const dc_metric *now, const dc_metric *before, double *out);
+void dc_metric_state_add(dc_metric *m, const double *delta);
 /* Accumulates a batch: `pred` is the output, or the logits when `logits`
  * (only the accuracies accept logits); rows x cols, targets as the loss sees
  * them; `mask` (one id per row, or NULL) leaves out the rows whose id is 0. */

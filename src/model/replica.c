@@ -13,7 +13,7 @@
  *           [n_trainable, n_params) w * change of the non-trainable
  *                                  parameters in this step (moving statistics)
  *   doubles w, w * loss, the RNG state (rank 0 only), and each metric's
- *           change of sum and count,
+ *           change of state (sum, count, confusion counts: all sums),
  * where w is the slice's weight: its rows, or its unpadded steps for a
  * masked per-step loss (the global batch's loss is then sum / count over all
  * unpadded steps).  Dividing by the total weight gives the gradient of the
@@ -135,7 +135,16 @@ dc_status dc_replica_fit_begin(dc_model *m)
 }
 
 /* Doubles of a combine: weight, weight * loss, RNG state, metric deltas. */
-enum { D_W, D_WLOSS, D_RNG, D_METRICS = D_RNG + 4, D_MAX = D_METRICS + 2 * MAX_METRICS };
+enum { D_W, D_WLOSS, D_RNG, D_METRICS = D_RNG + 4, D_MAX = D_METRICS + DC_METRIC_STATE_MAX * MAX_METRICS };
+
+/* How many doubles a combine carries: the fixed ones and every metric's state. */
+static int d_len(const dc_model *m)
+{
+    int n = D_METRICS;
+    for (int i = 0; i < m->n_metrics; i++)
+        n += dc_metric_state_len(&m->metrics[i]);
+    return n;
+}
 
 /* The slice's weight: its rows, or its unpadded steps under a masked loss. */
 static double slice_weight(const dc_model *m, int rows)
@@ -157,7 +166,7 @@ static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 {
     int off, len;
     dc_replica_slice(m, b, &off, &len);
-    memset(d, 0, D_MAX * sizeof *d);
+    memset(d, 0, (size_t)d_len(m) * sizeof *d);
     if (len == 0)
         return DC_OK;
     dc_run run = {.training = training, .rng = &m->rng, .shard_offset = off, .shard_total = b};
@@ -175,10 +184,8 @@ static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
     dc_metric saved[MAX_METRICS];
     memcpy(saved, m->metrics, sizeof saved);
     dc_model_update_metrics(m, &run);
-    for (int i = 0; i < m->n_metrics; i++) {
-        d[D_METRICS + 2 * i] = m->metrics[i].sum - saved[i].sum;
-        d[D_METRICS + 2 * i + 1] = m->metrics[i].count - saved[i].count;
-    }
+    for (int i = 0, at = D_METRICS; i < m->n_metrics; at += dc_metric_state_len(&m->metrics[i]), i++)
+        dc_metric_state_diff(&m->metrics[i], &saved[i], d + at);
     memcpy(m->metrics, saved, sizeof saved);
     return DC_OK;
 }
@@ -186,10 +193,8 @@ static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 /* After the sum: the global loss, and every metric advanced by all ranks. */
 static float take_loss_metrics(dc_model *m, const double *d)
 {
-    for (int i = 0; i < m->n_metrics; i++) {
-        m->metrics[i].sum += d[D_METRICS + 2 * i];
-        m->metrics[i].count += d[D_METRICS + 2 * i + 1];
-    }
+    for (int i = 0, at = D_METRICS; i < m->n_metrics; at += dc_metric_state_len(&m->metrics[i]), i++)
+        dc_metric_state_add(&m->metrics[i], d + at);
     return d[D_W] > 0 ? (float)(d[D_WLOSS] / d[D_W]) : 0.0f;
 }
 
@@ -215,7 +220,7 @@ dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor
             grads[i] = w * (params[i] - before[i - nt]);
     }
     rng_put(m, d + D_RNG);
-    if ((st = sum_f32(m, grads, np)) != DC_OK || (st = sum_f64(m, d, D_MAX)) != DC_OK)
+    if ((st = sum_f32(m, grads, np)) != DC_OK || (st = sum_f64(m, d, d_len(m))) != DC_OK)
         return st;
     rng_take(m, d + D_RNG);
     *loss = take_loss_metrics(m, d);
@@ -234,7 +239,7 @@ dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor 
     double d[D_MAX];
     dc_status st = run_slice(m, x, y, NULL, start, b, 0, d);
     if (st == DC_OK)
-        st = sum_f64(m, d, D_MAX);
+        st = sum_f64(m, d, d_len(m));
     if (st == DC_OK)
         *loss = take_loss_metrics(m, d);
     return st;
