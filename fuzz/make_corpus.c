@@ -10,11 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int save(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss)
+/* Compiles m with the metrics (NULL: "accuracy", or none for mse) and
+ * saves it three ways. */
+static int save_with(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss,
+                     const char *const *metrics, int n_metrics)
 {
     char path[512];
-    const char *metrics[] = {"accuracy"};
-    if (dc_model_compile(m, optimizer, loss, metrics, strcmp(loss, "mse") ? 1 : 0) != DC_OK)
+    const char *accuracy[] = {"accuracy"};
+    if (!metrics) {
+        metrics = accuracy;
+        n_metrics = strcmp(loss, "mse") ? 1 : 0;
+    }
+    if (dc_model_compile(m, optimizer, loss, metrics, n_metrics) != DC_OK)
         return fprintf(stderr, "%s: %s\n", name, dc_errmsg()), 1;
     snprintf(path, sizeof path, "%s/fuzz_model/%s.safetensors", dir, name);
     if (dc_model_save(m, path, 1) != DC_OK)
@@ -34,6 +41,11 @@ static int save(dc_model *m, const char *dir, const char *name, const char *opti
     free(json);
     dc_model_free(m);
     return 0;
+}
+
+static int save(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss)
+{
+    return save_with(m, dir, name, optimizer, loss, NULL, 0);
 }
 
 int main(int argc, char **argv)
@@ -85,5 +97,20 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_bidirectional(dc_layer_gru(2), "concat"));
     dc_model_add(m, dc_layer_dense(2, "softmax"));
     bad |= save(m, dir, "embedding_lstm_bigru", "adam", "sparse_categorical_crossentropy");
+
+    /* The optimisers, losses and metrics with more state or names. */
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(4, "relu"));
+    dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+    bad |= save_with(m, dir, "binary_nadam_auc", "nadam", "binary_crossentropy",
+                     (const char *const[]){"accuracy", "auc", "precision", "recall"}, 4);
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(2, "linear"));
+    bad |= save_with(m, dir, "regress_lion_huber", "lion", "huber",
+                     (const char *const[]){"root_mean_squared_error", "log_cosh_error"}, 2);
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(8, "softmax"));
+    bad |= save_with(m, dir, "softmax_adadelta_topk", "adadelta", "categorical_crossentropy",
+                     (const char *const[]){"top_k_categorical_accuracy", "kl_divergence"}, 2);
     return bad;
 }
