@@ -154,7 +154,19 @@ static dc_status check_values(const char *where, const char *what, const float *
 
 /* --------------------------------------------------------- drawing */
 
-/* [lo, hi] over every series, widened when flat and padded by 5%. */
+/* Widens a flat [lo, hi] and pads it by 5% on each side. */
+static void pad_range(double *lo, double *hi)
+{
+    if (*hi - *lo < 1e-12 * (fabs(*lo) + 1)) {
+        *lo -= 0.5 * (fabs(*lo) + 1e-3);
+        *hi += 0.5 * (fabs(*hi) + 1e-3);
+    }
+    double pad = 0.05 * (*hi - *lo);
+    *lo -= pad;
+    *hi += pad;
+}
+
+/* [lo, hi] over every series, padded. */
 static void range_of(const panel *p, int use_x, double *lo, double *hi)
 {
     *lo = INFINITY;
@@ -167,13 +179,7 @@ static void range_of(const panel *p, int use_x, double *lo, double *hi)
             *lo = v < *lo ? v : *lo;
             *hi = v > *hi ? v : *hi;
         }
-    if (*hi - *lo < 1e-12 * (fabs(*lo) + 1)) {
-        *lo -= 0.5 * (fabs(*lo) + 1e-3);
-        *hi += 0.5 * (fabs(*hi) + 1e-3);
-    }
-    double pad = 0.05 * (*hi - *lo);
-    *lo -= pad;
-    *hi += pad;
+    pad_range(lo, hi);
 }
 
 /* The legend goes top right, or bottom right when the series end high
@@ -210,55 +216,67 @@ static void draw_legend(const panel *p, double y0, double y1)
              NULL, lcol, lsty, lwid, scol, sscale, snum, sym);
 }
 
-static void draw_panel(const panel *p)
+/* One series in the current window: markers, or a line (dashed or not)
+ * broken at non-finite values. */
+static void draw_series(const series *e)
+{
+    PLFLT *xs = malloc((size_t)e->n * sizeof *xs), *ys = malloc((size_t)e->n * sizeof *ys);
+    if (!xs || !ys) {
+        free(xs);
+        free(ys);
+        return;
+    }
+    for (int i = 0; i < e->n; i++) {
+        xs[i] = e->x[i];
+        ys[i] = e->y[i];
+    }
+    plcol0(e->color);
+    if (e->points) {
+        plstring(e->n, xs, ys, "•");
+    } else {
+        /* Runs of finite values, with gaps between them (matplotlib's
+         * way with NaN); a lone finite value gets a marker. */
+        pllsty(e->dashed ? 2 : 1);
+        plwidth(2.0);
+        for (int i = 0; i < e->n;) {
+            int j = i;
+            while (j < e->n && isfinite(ys[j]))
+                j++;
+            if (j - i > 1)
+                plline(j - i, xs + i, ys + i);
+            else if (j - i == 1)
+                plstring(1, xs + i, ys + i, "•");
+            i = j > i ? j : i + 1;
+        }
+        pllsty(1);
+        plwidth(1.0);
+    }
+    free(xs);
+    free(ys);
+}
+
+/* The box, ticks, axis labels and title of a panel, over what the window
+ * already shows. */
+static void draw_frame(const panel *p)
 {
     char t[TEXT_CAP], xl[TEXT_CAP], yl[TEXT_CAP];
+    plcol0(COL_FG);
+    plwidth(1.0);
+    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+    pllab(esc(p->xlabel, xl), esc(p->ylabel, yl), esc(p->title, t));
+}
+
+static void draw_panel(const panel *p)
+{
     double x0, x1, y0, y1;
     range_of(p, 1, &x0, &x1);
     range_of(p, 0, &y0, &y1);
     pladv(0);
     plvsta();
     plwind(x0, x1, y0, y1);
-    plcol0(COL_FG);
-    plwidth(1.0);
-    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-    pllab(esc(p->xlabel, xl), esc(p->ylabel, yl), esc(p->title, t));
-    for (int s = 0; s < p->n_series; s++) {
-        const series *e = &p->s[s];
-        PLFLT *xs = malloc((size_t)e->n * sizeof *xs), *ys = malloc((size_t)e->n * sizeof *ys);
-        if (!xs || !ys) {
-            free(xs);
-            free(ys);
-            continue;
-        }
-        for (int i = 0; i < e->n; i++) {
-            xs[i] = e->x[i];
-            ys[i] = e->y[i];
-        }
-        plcol0(e->color);
-        if (e->points) {
-            plstring(e->n, xs, ys, "•");
-        } else {
-            /* Runs of finite values, with gaps between them (matplotlib's
-             * way with NaN); a lone finite value gets a marker. */
-            pllsty(e->dashed ? 2 : 1);
-            plwidth(2.0);
-            for (int i = 0; i < e->n;) {
-                int j = i;
-                while (j < e->n && isfinite(ys[j]))
-                    j++;
-                if (j - i > 1)
-                    plline(j - i, xs + i, ys + i);
-                else if (j - i == 1)
-                    plstring(1, xs + i, ys + i, "•");
-                i = j > i ? j : i + 1;
-            }
-            pllsty(1);
-            plwidth(1.0);
-        }
-        free(xs);
-        free(ys);
-    }
+    draw_frame(p);
+    for (int s = 0; s < p->n_series; s++)
+        draw_series(&p->s[s]);
     draw_legend(p, y0, y1);
 }
 
@@ -335,21 +353,14 @@ static void draw_regions(const regions *r)
     plscmap1n(r->k);
     plscmap1(cr, cg, cb, r->k);
     const panel *p = &r->points;
-    char t[TEXT_CAP], xl[TEXT_CAP], yl[TEXT_CAP];
     pladv(0);
     plvsta();
     plwind(r->x0, r->x1, r->y0, r->y1);
     plimage((PLFLT_MATRIX)z, r->gx, r->gy, r->x0, r->x1, r->y0, r->y1, 0, r->k - 1, r->x0, r->x1, r->y0, r->y1);
     plFree2dGrid(z, r->gx, r->gy);
-    plcol0(COL_FG);
-    plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-    pllab(esc(p->xlabel, xl), esc(p->ylabel, yl), esc(p->title, t));
-    for (int s = 0; s < p->n_series; s++) {
-        const series *e = &p->s[s];
-        plcol0(e->color);
-        for (int i = 0; i < e->n; i++)
-            plstring(1, (PLFLT[]){e->x[i]}, (PLFLT[]){e->y[i]}, "•");
-    }
+    draw_frame(p);
+    for (int s = 0; s < p->n_series; s++)
+        draw_series(&p->s[s]);
     draw_legend(p, r->y0, r->y1);
 }
 
@@ -560,7 +571,7 @@ dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tens
     if (st != DC_OK)
         return st;
 
-    /* The grid covers the points with a 5% margin, as range_of pads. */
+    /* The grid covers the points with a 5% margin, as a panel's axes do. */
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
     for (int i = 0; i < n; i++)
         for (int d = 0; d < 2; d++) {
@@ -568,15 +579,8 @@ dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tens
             lo[d] = v < lo[d] ? v : lo[d];
             hi[d] = v > hi[d] ? v : hi[d];
         }
-    for (int d = 0; d < 2; d++) {
-        if (hi[d] - lo[d] < 1e-12 * (fabs(lo[d]) + 1)) {
-            lo[d] -= 0.5 * (fabs(lo[d]) + 1e-3);
-            hi[d] += 0.5 * (fabs(hi[d]) + 1e-3);
-        }
-        double pad = 0.05 * (hi[d] - lo[d]);
-        lo[d] -= pad;
-        hi[d] += pad;
-    }
+    for (int d = 0; d < 2; d++)
+        pad_range(&lo[d], &hi[d]);
     const int g = REGION_GRID;
     dc_tensor *grid = dc_tensor_new(2, (int[]){g * g, 2}), *out = NULL;
     if (!grid)
