@@ -84,12 +84,7 @@ int main(int argc, char **argv)
         dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
         dc_model_add(m, dc_layer_flatten());
     } else if (!strcmp(model, "cnn2")) {
-        dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
-        dc_model_add(m, dc_layer_max_pooling2d(2, 2));
-        dc_model_add(m, dc_layer_conv2d(64, 3, 3, "relu"));
-        dc_model_add(m, dc_layer_max_pooling2d(2, 2));
-        dc_model_add(m, dc_layer_flatten());
-        dc_model_add(m, dc_layer_dense(128, "relu"));
+        bench_add_cnn2_body(m);
     } else {
         fprintf(stderr, "bench_train: unknown model %s (mlp, cnn1, cnn2)\n", model);
         return 2;

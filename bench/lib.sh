@@ -5,6 +5,8 @@
 #   ensure_mnist "$DATA"        # fetch + verify MNIST into $DATA (exits on failure)
 #   value KEY FILE              # the number after KEY on its line in FILE, or "-"
 #   ratio TORCH_S DEEPC_S       # "1.23x" (torch/deepc), or "-"
+#   fashion_dir                 # where Fashion-MNIST's .gz files are (Debian's
+#                               # package, else deepc's cache, which deepc fills)
 #
 # Callers run under `set -euo pipefail`; nothing here changes shell options.
 
@@ -61,4 +63,11 @@ value() {
 ratio() {
     if [ "$1" = - ] || [ "$2" = - ]; then echo -; return; fi
     awk -v t="$1" -v d="$2" 'BEGIN { if (d > 0) printf "%.2fx\n", t / d; else print "-" }'
+}
+
+# fashion_dir: Debian's dataset-fashion-mnist folder when installed, else the
+# cache folder deepc's loader fetches into (the same order dc_fashion_mnist_load uses).
+fashion_dir() {
+    local sys=/usr/share/datasets/fashion-mnist
+    if [ -s $sys/train-images-idx3-ubyte.gz ]; then echo $sys; else echo "${DEEPC_CACHE:-$HOME/.cache/deepc}/fashion-mnist"; fi
 }

@@ -18,6 +18,8 @@
  */
 #include "deepc.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +64,7 @@ int main(int argc, char **argv)
     dc_model_set_seed(m, (uint64_t)seed);
     const char *th = getenv("PARITY_THREADS");
     dc_model_set_threads(m, th ? atoi(th) : 1);
-    dc_model_add(m, dc_layer_conv2d(32, 3, 3, "relu"));
-    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
-    dc_model_add(m, dc_layer_conv2d(64, 3, 3, "relu"));
-    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
-    dc_model_add(m, dc_layer_flatten());
-    dc_model_add(m, dc_layer_dense(128, "relu"));
+    bench_add_cnn2_body(m);
     dc_model_add(m, dc_layer_dense(10, "softmax"));
     char path[4096];
     dc_status st = dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0);

@@ -20,8 +20,9 @@ SEED=${SEED:-42}
 PYTHON=${PYTHON:-/usr/bin/python3}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
-DATA=/usr/share/datasets/fashion-mnist
-[ -s $DATA/train-images-idx3-ubyte.gz ] || DATA=${DEEPC_CACHE:-$HOME/.cache/deepc}/fashion-mnist
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+DATA=$(fashion_dir)
 
 echo "== deepc: $STEPS steps, seed $SEED"
 "$BUILD/parity_cnn" "$OUT" "$STEPS" "$SEED" > "$OUT/deepc.log"

@@ -14,8 +14,9 @@ BUILD=${BUILD:-build}
 SEEDS=${SEEDS:-1 2 3 4 5}
 EPOCHS=${EPOCHS:-10}
 PYTHON=${PYTHON:-/usr/bin/python3}
-DATA=/usr/share/datasets/fashion-mnist
-[ -s $DATA/train-images-idx3-ubyte.gz ] || DATA=${DEEPC_CACHE:-$HOME/.cache/deepc}/fashion-mnist
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+DATA=$(fashion_dir)
 RES=$(mktemp)
 trap 'rm -f "$RES"' EXIT
 for s in $SEEDS; do
