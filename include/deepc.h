@@ -460,6 +460,16 @@ typedef struct dc_optimizer_config {
     float rho;        /* RMSprop, Adadelta */
     float initial_accumulator_value; /* Adagrad */
     float weight_decay; /* AdamW */
+    /* Gradient clipping before the update (Keras' optimizer arguments; 0 = off,
+     * Keras' None; at most one may be set):
+     *   clipnorm         each variable's gradient g becomes g * c / max(|g|, c)
+     *   global_clipnorm  every gradient is scaled by c * min(1 / |all|, 1 / c),
+     *                    |all| the norm of all gradients together
+     *   clipvalue        each element is clamped to [-c, c]
+     * A model's variables are its weight tensors (kernel, bias ...); a
+     * standalone optimiser's buffer is one variable unless
+     * dc_optimizer_set_variables splits it. */
+    float clipnorm, global_clipnorm, clipvalue;
 } dc_optimizer_config;
 
 dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind);
@@ -469,8 +479,15 @@ dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind);
 dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out);
 
 typedef struct dc_optimizer dc_optimizer;
-/* New optimiser state for `count` parameters.  Caller frees. */
+/* New optimiser state for `count` parameters.  Caller frees.  Errors: an
+ * unknown kind, a negative or non-finite learning rate or clipping value,
+ * more than one clipping argument set. */
 dc_optimizer *dc_optimizer_new(const dc_optimizer_config *cfg, size_t count);
+/* Splits the parameter buffer into n variables for clipnorm: variable i
+ * covers [starts[i], starts[i + 1]) and the last runs to the end.  starts[0]
+ * must be 0 and the starts increasing and below count (copied).  Errors:
+ * starts that break those rules, naming the first bad one. */
+dc_status dc_optimizer_set_variables(dc_optimizer *o, int n, const size_t *starts);
 void dc_optimizer_free(dc_optimizer *o);
 /* One update of params from grads (both `count` floats). */
 void dc_optimizer_step(dc_optimizer *o, float *params, const float *grads);

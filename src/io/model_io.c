@@ -68,6 +68,9 @@ static void write_schedule(dc_jw *w, const dc_lr_schedule *s)
     dc_jw_end(w);
 }
 
+/* The optimiser's clipping arguments, in dc_optimizer_config's order. */
+static const char *const clip_keys[3] = {"clipnorm", "global_clipnorm", "clipvalue"};
+
 static void write_compile_config(dc_jw *w, const dc_model *m)
 {
     const dc_optimizer_config *o = dc_optimizer_config_of(m->opt);
@@ -87,6 +90,14 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
     dc_jw_float(w, "rho", o->rho);
     dc_jw_float(w, "initial_accumulator_value", o->initial_accumulator_value);
     dc_jw_float(w, "weight_decay", o->weight_decay);
+    /* Keras writes None for an unset clipping argument */
+    const float clips[3] = {o->clipnorm, o->global_clipnorm, o->clipvalue};
+    for (int i = 0; i < 3; i++) {
+        if (clips[i] > 0.0f)
+            dc_jw_float(w, clip_keys[i], clips[i]);
+        else
+            dc_jw_null(w, clip_keys[i]);
+    }
     dc_jw_end(w);
     dc_jw_end(w);
     dc_jw_str(w, "loss", dc_loss_name(m->loss_kind));
@@ -345,6 +356,12 @@ static dc_status read_optimizer(const dc_json *v, dc_optimizer_config *o, dc_lr_
         st = dc_cfg_float(c, "initial_accumulator_value", &o->initial_accumulator_value);
     if (st == DC_OK)
         st = dc_cfg_float(c, "weight_decay", &o->weight_decay);
+    float *clips[3] = {&o->clipnorm, &o->global_clipnorm, &o->clipvalue};
+    for (int i = 0; i < 3 && st == DC_OK; i++) {
+        const dc_json *v = dc_json_get(c, clip_keys[i]);
+        if (v && v->type != DC_JSON_NULL)
+            st = dc_cfg_float(c, clip_keys[i], clips[i]);
+    }
     if (st != DC_OK)
         dc_err_prefix("optimizer");
     return st;

@@ -58,6 +58,30 @@ int dc_default_threads(void) { return omp_get_num_procs(); }
 const char *dc_blas_core(void) { return openblas_get_corename(); }
 
 /* Applies the model's thread count to OpenMP and OpenBLAS (one pool). */
+/* Tells the optimiser where each trainable weight starts in the flat buffer
+ * (clipnorm clips each weight on its own, as Keras). */
+static dc_status set_optimizer_variables(dc_model *m)
+{
+    const dc_graph *g = m->g;
+    size_t *starts = dc_malloc((size_t)(g->n_nodes ? g->n_nodes : 1) * sizeof *starts);
+    if (!starts)
+        return DC_ERR_NOMEM;
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i]->is_param && g->nodes[i]->trainable && g->nodes[i]->param_offset < g->n_trainable)
+            starts[n++] = g->nodes[i]->param_offset;
+    /* the nodes are in creation order; the buffer in layout order */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && starts[j - 1] > starts[j]; j--) {
+            size_t t = starts[j];
+            starts[j] = starts[j - 1];
+            starts[j - 1] = t;
+        }
+    dc_status st = n ? dc_optimizer_set_variables(m->opt, n, starts) : DC_OK;
+    free(starts);
+    return st;
+}
+
 static void apply_threads(const dc_model *m)
 {
     int t = m->threads > 0 ? m->threads : dc_default_threads();
@@ -209,9 +233,9 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     if (st != DC_OK)
         return st;
     m->opt = dc_optimizer_new(&cfg->optimizer, dc_graph_trainable_count(m->g));
-    if (!m->opt) {
+    if (!m->opt || (st = set_optimizer_variables(m)) != DC_OK) {
         dc_err_prefix("compile");
-        return DC_ERR_ARG;
+        return m->opt ? st : DC_ERR_ARG;
     }
     m->compiled = 1;
     return DC_OK;

@@ -25,6 +25,9 @@ struct dc_optimizer {
     float *m; /* momentum / first moment / accumulator / Adadelta's accumulated_grad */
     float *v; /* second moment (Adam, AdamW, Nadam), Adamax's norm, Adadelta's accumulated_delta_var */
     float u_product; /* Nadam: product of beta_1 (1 - 0.5 * 0.96^t) over the steps so far */
+    float *clipped;  /* the clipped gradients, when a clipping argument is set */
+    int n_vars;      /* variables for clipnorm: var_start[i] .. var_start[i + 1] (or count) */
+    size_t *var_start;
 };
 
 dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind)
@@ -65,6 +68,19 @@ dc_optimizer *dc_optimizer_new(const dc_optimizer_config *cfg, size_t count)
                             (double)cfg->learning_rate);
     if (cfg->kind == DC_OPT_LION && !(cfg->beta_1 > 0.0f && cfg->beta_1 <= 1.0f))
         return dc_fail_null(DC_ERR_ARG, "optimizer: Lion's beta_1 %g must be in (0, 1] (Keras)", (double)cfg->beta_1);
+    const float clips[3] = {cfg->clipnorm, cfg->global_clipnorm, cfg->clipvalue};
+    static const char *const clip_names[3] = {"clipnorm", "global_clipnorm", "clipvalue"};
+    int n_clips = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!(clips[i] >= 0.0f) || !isfinite(clips[i]))
+            return dc_fail_null(DC_ERR_ARG, "optimizer: %s %g, expected a finite value > 0 (or 0 for none)",
+                                clip_names[i], (double)clips[i]);
+        n_clips += clips[i] > 0.0f;
+    }
+    if (n_clips > 1)
+        return dc_fail_null(DC_ERR_ARG, "optimizer: only one of clipnorm, clipvalue and global_clipnorm can be set "
+                                        "(Keras); got clipnorm %g, clipvalue %g, global_clipnorm %g",
+                            (double)cfg->clipnorm, (double)cfg->clipvalue, (double)cfg->global_clipnorm);
     dc_optimizer *o = dc_calloc(1, sizeof *o);
     if (!o)
         return NULL;
@@ -74,7 +90,11 @@ dc_optimizer *dc_optimizer_new(const dc_optimizer_config *cfg, size_t count)
     size_t bytes = (count ? count : 1) * sizeof(float);
     o->m = dc_malloc_aligned(bytes);
     o->v = dc_malloc_aligned(bytes);
-    if (!o->m || !o->v) {
+    o->var_start = dc_calloc(1, sizeof *o->var_start);
+    o->n_vars = 1;
+    if (n_clips)
+        o->clipped = dc_malloc_aligned(bytes);
+    if (!o->m || !o->v || !o->var_start || (n_clips && !o->clipped)) {
         dc_optimizer_free(o);
         return NULL;
     }
@@ -91,7 +111,30 @@ void dc_optimizer_free(dc_optimizer *o)
         return;
     dc_free_aligned(o->m);
     dc_free_aligned(o->v);
+    dc_free_aligned(o->clipped);
+    free(o->var_start);
     free(o);
+}
+
+dc_status dc_optimizer_set_variables(dc_optimizer *o, int n, const size_t *starts)
+{
+    if (n < 1 || !starts)
+        return dc_fail(DC_ERR_ARG, "optimizer_set_variables: %d variables, expected at least 1", n);
+    for (int i = 0; i < n; i++) {
+        if (i == 0 ? starts[0] != 0 : starts[i] <= starts[i - 1] || starts[i] >= o->count)
+            return dc_fail(DC_ERR_ARG,
+                           "optimizer_set_variables: variable %d starts at %zu; starts must begin at 0 and increase, "
+                           "each below the %zu parameters",
+                           i, starts[i], o->count);
+    }
+    size_t *copy = dc_malloc((size_t)n * sizeof *copy);
+    if (!copy)
+        return DC_ERR_NOMEM;
+    memcpy(copy, starts, (size_t)n * sizeof *copy);
+    free(o->var_start);
+    o->var_start = copy;
+    o->n_vars = n;
+    return DC_OK;
 }
 
 void dc_optimizer_set_lr(dc_optimizer *o, float lr) { o->cfg.learning_rate = lr; }
@@ -282,10 +325,58 @@ static void update_range(dc_optimizer *o, float *w, const float *g, size_t lo, s
  * tutorial MLP's 102k parameters already gain from two). */
 #define PAR_MIN 32768
 
+/* Sum of squares of g[lo, hi), in double, in one fixed order (the same on
+ * every thread count and every MPI rank). */
+static double sum_squares(const float *g, size_t lo, size_t hi)
+{
+    double s = 0.0;
+    for (size_t i = lo; i < hi; i++)
+        s += (double)g[i] * g[i];
+    return s;
+}
+
+/* Keras 3's _clip_gradients (base_optimizer.py), in float32 as it computes:
+ * clipnorm g c / max(norm, c) per variable; global_clipnorm g * (c min(1 /
+ * norm, 1 / c)), NaN everywhere if the norm is not finite; clipvalue
+ * clamps.  Returns the clipped copy, or g when no clipping is set. */
+static const float *clip_gradients(dc_optimizer *o, const float *g)
+{
+    const dc_optimizer_config *c = &o->cfg;
+    float *out = o->clipped;
+    const size_t n = o->count;
+    if (c->clipnorm > 0.0f) {
+        const float cn = c->clipnorm;
+        for (int v = 0; v < o->n_vars; v++) {
+            size_t lo = o->var_start[v], hi = v + 1 < o->n_vars ? o->var_start[v + 1] : n;
+            float norm = (float)sqrt(sum_squares(g, lo, hi)), d = norm > cn ? norm : cn;
+            if (isnan(norm))
+                d = norm;
+            for (size_t i = lo; i < hi; i++)
+                out[i] = g[i] * cn / d;
+        }
+    } else if (c->global_clipnorm > 0.0f) {
+        const float cn = c->global_clipnorm, norm = (float)sqrt(sum_squares(g, 0, n));
+        const float inv = 1.0f / norm, inv_c = 1.0f / cn;
+        const float scale = cn * (inv < inv_c ? inv : inv_c) + (norm - norm);
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            out[i] = g[i] * scale;
+    } else if (c->clipvalue > 0.0f) {
+        const float cv = c->clipvalue;
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            out[i] = g[i] < -cv ? -cv : g[i] > cv ? cv : g[i];
+    } else {
+        return g;
+    }
+    return out;
+}
+
 void dc_optimizer_step(dc_optimizer *o, float *w, const float *g)
 {
     const dc_optimizer_config *c = &o->cfg;
     const size_t n = o->count;
+    g = clip_gradients(o, g);
     o->iterations++;
     step_scalars s = {0};
     const long t = o->iterations;
