@@ -681,6 +681,40 @@ long dc_tokenizer_word_count(const dc_tokenizer *t, const char *word);
 int dc_tokenizer_vocab_size(const dc_tokenizer *t);
 const char *dc_tokenizer_index_word(const dc_tokenizer *t, int index);
 int dc_tokenizer_document_count(const dc_tokenizer *t);
+/* word_docs[word]: the number of fitted texts the word occurs in, 0 when absent. */
+long dc_tokenizer_word_docs(const dc_tokenizer *t, const char *word);
+
+/* Bag-of-words matrices, as Tokenizer.sequences_to_matrix / texts_to_matrix:
+ * *out is a new (count, columns) tensor, columns num_words or, without it,
+ * the vocabulary size + 1; ids at or beyond that are left out.  mode (NULL =
+ * "binary"): "binary" 1 where the id occurs, "count" its count, "freq" its
+ * count / the sequence's length, "tfidf" (1 + ln count) * ln(1 +
+ * documents / (1 + word_docs of the id)).  Errors: an unknown mode (listing
+ * the valid ones), no vocabulary yet, tfidf before any text was fitted. */
+dc_status dc_tokenizer_sequences_to_matrix(const dc_tokenizer *t, const dc_sequences *s, const char *mode,
+                                           dc_tensor **out);
+dc_status dc_tokenizer_texts_to_matrix(const dc_tokenizer *t, const char *const *texts, int n, const char *mode,
+                                       dc_tensor **out);
+/* Tokenizer.sequences_to_texts: each sequence's words joined by spaces; ids
+ * with no word (0, unknown) or at or beyond num_words become the oov_token
+ * when there is one and are dropped otherwise.  *texts is a new array of
+ * s->count new strings; free it with dc_texts_free. */
+dc_status dc_tokenizer_sequences_to_texts(const dc_tokenizer *t, const dc_sequences *s, char ***texts);
+void dc_texts_free(char **texts, int n);
+
+/* The tokenizer as Keras' Tokenizer.to_json() writes it ({"class_name":
+ * "Tokenizer", "config": {...}}, word_counts & co. as JSON strings), so a
+ * vocabulary built here loads in keras_preprocessing's tokenizer_from_json
+ * and back.  *json is a new NUL-terminated string the caller frees. */
+dc_status dc_tokenizer_to_json(const dc_tokenizer *t, char **json);
+/* A new tokenizer from such JSON (len bytes; need not end in NUL); the text
+ * is untrusted: errors name the key that is missing or wrong, and a
+ * word_index that disagrees with word_counts is refused. */
+dc_status dc_tokenizer_from_json(const char *json, size_t len, dc_tokenizer **out);
+/* to_json into a file, written atomically (a failed save leaves the previous
+ * file as it was); and back. */
+dc_status dc_tokenizer_save(const dc_tokenizer *t, const char *path);
+dc_status dc_tokenizer_load(const char *path, dc_tokenizer **out);
 
 /* pad_sequences, as keras_preprocessing.sequence.pad_sequences. */
 #define DC_MAXLEN_NONE (-1) /* pad to the longest sequence (Keras' maxlen=None) */

@@ -60,6 +60,25 @@ static inline char *join(const char *dir, const char *name)
     return p;
 }
 
+/* Runs `/usr/bin/python3 args` with its output in dir/out.txt; returns the
+ * output (a static buffer), failing the test with it if the command failed. */
+static inline const char *run_python_check(const char *dir, const char *args, const char *what)
+{
+    static char text[4096];
+    char cmd[2048], out[512];
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s > %s 2>&1", args, out);
+    int rc = system(cmd);
+    FILE *fp = fopen(out, "r");
+    assert_non_null(fp);
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    text[n] = '\0';
+    fclose(fp);
+    if (rc != 0)
+        fail_msg("%s: %s", what, text);
+    return text;
+}
+
 /* n samples of `features` values in [-1, 1) and integer labels below `classes`. */
 static inline void random_data(int n, int features, int classes, uint64_t seed, dc_tensor **x, dc_tensor **y)
 {

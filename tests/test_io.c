@@ -270,19 +270,11 @@ static void test_python_reader_accepts_deepc_file(void **state)
     (void)state;
     if (access("/usr/bin/python3", X_OK) != 0)
         skip(); /* CI has no Python; the developer run records the result */
-    char *dir = make_dir(), cmd[1024];
+    char *dir = make_dir(), args[1024];
     dc_model *m = kind_model(0);
     assert_int_equal(dc_model_save(m, join(dir, "m.safetensors"), 1), DC_OK);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/safetensors_ref.py check %s > %s", DEEPC_FIXTURES,
-             join(dir, "m.safetensors"), join(dir, "out.txt"));
-    int rc = system(cmd);
-    FILE *fp = fopen(join(dir, "out.txt"), "r");
-    char text[4096] = {0};
-    assert_non_null(fp);
-    assert_true(fread(text, 1, sizeof text - 1, fp) > 0);
-    fclose(fp);
-    if (rc != 0)
-        fail_msg("the reference reader refused deepc's file: %s", text);
+    snprintf(args, sizeof args, "%s/safetensors_ref.py check %s", DEEPC_FIXTURES, join(dir, "m.safetensors"));
+    const char *text = run_python_check(dir, args, "the reference reader refused deepc's file");
     assert_non_null(strstr(text, "dense/kernel F32 [36, 16]"));
     assert_non_null(strstr(text, "optimizer/momentum/dense/kernel F32 [36, 16]"));
     assert_non_null(strstr(text, "batch_normalization/moving_variance F32 [16]"));

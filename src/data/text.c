@@ -19,7 +19,7 @@
  * oov_token (if any) put first; Python builds it with dict(zip(...)), so an
  * oov_token that is also a word ends up with the word's later index.
  */
-#include "core/core.h"
+#include "data/tokenizer.h"
 
 #include <locale.h>
 #include <pthread.h>
@@ -178,27 +178,6 @@ static int lower_cp(uint32_t cp, uint32_t out[2])
 
 /* ------------------------------------------------------------ tokenizer */
 
-typedef struct entry {
-    char *word;
-    long count;
-    int order; /* first seen */
-    int index; /* word_index, 0 = none */
-} entry;
-
-struct dc_tokenizer {
-    int num_words, lower, char_level, fitted, documents;
-    char *split, *oov;
-    uint32_t *filters;
-    size_t n_filters;
-    uint64_t ascii_filter[2]; /* bit c set: ASCII character c is a filter */
-    entry *entries; /* in first-seen order */
-    int n_entries, cap_entries;
-    int *table; /* open addressing: entry number + 1, 0 empty */
-    size_t table_cap;
-    char **index_word; /* [0 .. max_index] */
-    int max_index, oov_index, vocab;
-};
-
 dc_tokenizer_config dc_tokenizer_defaults(void)
 {
     dc_tokenizer_config c = {0, NULL, 1, " ", 0, NULL};
@@ -215,6 +194,7 @@ void dc_tokenizer_free(dc_tokenizer *t)
     free(t->table);
     free(t->index_word);
     free(t->filters);
+    free(t->filters_text);
     free(t->split);
     free(t->oov);
     free(t);
@@ -236,7 +216,8 @@ dc_tokenizer *dc_tokenizer_new(const dc_tokenizer_config *cfg)
     t->char_level = c.char_level != 0;
     t->split = dc_strdup(c.split);
     t->oov = c.oov_token ? dc_strdup(c.oov_token) : NULL;
-    dc_status st = t->split && (!c.oov_token || t->oov) ? DC_OK : DC_ERR_NOMEM;
+    t->filters_text = dc_strdup(filters);
+    dc_status st = t->split && t->filters_text && (!c.oov_token || t->oov) ? DC_OK : DC_ERR_NOMEM;
     uint32_t *tmp;
     size_t count;
     if (!st && (st = decode_text("Tokenizer", 0, c.split, &tmp, &count)) == DC_OK)
@@ -261,8 +242,7 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-/* The entry number of `word`, or -1. */
-static int find(const dc_tokenizer *t, const char *word)
+int dc_tok_find(const dc_tokenizer *t, const char *word)
 {
     if (!t->table_cap)
         return -1;
@@ -293,33 +273,47 @@ static dc_status grow_table(dc_tokenizer *t)
     return DC_OK;
 }
 
-static dc_status count_word(dc_tokenizer *t, const char *word)
+int dc_tok_add(dc_tokenizer *t, const char *word, long count, long docs)
 {
-    int e = find(t, word);
-    if (e >= 0) {
-        t->entries[e].count++;
-        return DC_OK;
-    }
     if ((size_t)(t->n_entries + 1) * 2 > t->table_cap && grow_table(t) != DC_OK)
-        return DC_ERR_NOMEM;
+        return -1;
     if (t->n_entries == t->cap_entries) {
         int cap = t->cap_entries ? 2 * t->cap_entries : 256;
-        entry *en = realloc(t->entries, (size_t)cap * sizeof *en);
-        if (!en)
-            return dc_fail(DC_ERR_NOMEM, "Tokenizer: out of memory");
+        dc_tok_entry *en = realloc(t->entries, (size_t)cap * sizeof *en);
+        if (!en) {
+            dc_fail(DC_ERR_NOMEM, "Tokenizer: out of memory");
+            return -1;
+        }
         t->entries = en;
         t->cap_entries = cap;
     }
-    entry *n = &t->entries[t->n_entries];
+    dc_tok_entry *n = &t->entries[t->n_entries];
     if (!(n->word = dc_strdup(word)))
-        return DC_ERR_NOMEM;
-    n->count = 1;
+        return -1;
+    n->count = count;
+    n->docs = docs;
+    n->last_doc = t->documents;
     n->order = t->n_entries;
     n->index = 0;
     size_t i = hash_str(word) & (t->table_cap - 1);
     while (t->table[i])
         i = (i + 1) & (t->table_cap - 1);
     t->table[i] = ++t->n_entries;
+    return t->n_entries - 1;
+}
+
+/* One occurrence of `word` in document t->documents. */
+static dc_status count_word(dc_tokenizer *t, const char *word)
+{
+    int e = dc_tok_find(t, word);
+    if (e < 0)
+        return dc_tok_add(t, word, 1, 1) < 0 ? DC_ERR_NOMEM : DC_OK;
+    dc_tok_entry *en = &t->entries[e];
+    en->count++;
+    if (en->last_doc != t->documents) { /* first time in this document: word_docs */
+        en->last_doc = t->documents;
+        en->docs++;
+    }
     return DC_OK;
 }
 
@@ -391,16 +385,15 @@ static dc_status count_cb(void *ctx, const char *token) { return count_word(ctx,
 
 static int by_count(const void *a, const void *b)
 {
-    const entry *x = *(entry *const *)a, *y = *(entry *const *)b;
+    const dc_tok_entry *x = *(dc_tok_entry *const *)a, *y = *(dc_tok_entry *const *)b;
     if (x->count != y->count)
         return x->count > y->count ? -1 : 1;
     return x->order - y->order;
 }
 
-/* Rebuilds word_index and index_word from the counts. */
-static dc_status rebuild_index(dc_tokenizer *t)
+dc_status dc_tok_rebuild_index(dc_tokenizer *t)
 {
-    entry **sorted = dc_malloc(((size_t)t->n_entries + 1) * sizeof *sorted);
+    dc_tok_entry **sorted = dc_malloc(((size_t)t->n_entries + 1) * sizeof *sorted);
     char **iw = dc_calloc((size_t)t->n_entries + 2, sizeof *iw);
     if (!sorted || !iw) {
         free(sorted);
@@ -444,7 +437,7 @@ dc_status dc_tokenizer_fit_on_texts(dc_tokenizer *t, const char *const *texts, i
         t->documents++;
     }
     t->fitted = 1;
-    return rebuild_index(t);
+    return dc_tok_rebuild_index(t);
 }
 
 typedef struct seq_ctx {
@@ -457,7 +450,7 @@ static dc_status seq_cb(void *vctx, const char *token)
 {
     seq_ctx *c = vctx;
     const dc_tokenizer *t = c->t;
-    int e = find(t, token), id;
+    int e = dc_tok_find(t, token), id;
     if (e >= 0 && t->entries[e].index)
         id = t->num_words && t->entries[e].index >= t->num_words ? t->oov_index : t->entries[e].index;
     else
@@ -525,13 +518,13 @@ int dc_tokenizer_word_index(const dc_tokenizer *t, const char *word)
         return 0;
     if (t->oov && strcmp(word, t->oov) == 0)
         return t->oov_index;
-    int e = find(t, word);
+    int e = dc_tok_find(t, word);
     return e >= 0 ? t->entries[e].index : 0;
 }
 
 long dc_tokenizer_word_count(const dc_tokenizer *t, const char *word)
 {
-    int e = t && word ? find(t, word) : -1;
+    int e = t && word ? dc_tok_find(t, word) : -1;
     return e >= 0 ? t->entries[e].count : 0;
 }
 
