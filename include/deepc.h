@@ -617,6 +617,13 @@ dc_node *dc_rnn_state(dc_graph *g, dc_node *rnn, int which);
  * mask_ids NULL: dc_loss.  A Sequential model uses it by itself when its
  * output carries an Embedding(mask_zero) mask. */
 dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids);
+/* dc_loss_masked with per-row weights (Keras' sample_weight): weights holds
+ * one value per row of pred, not differentiated; the loss is
+ * sum(w_r * l_r) / N over the N rows that count (all, or the unmasked ones),
+ * Keras 3's "sum_over_batch_size" (NOT divided by sum(w)).  weights NULL:
+ * dc_loss_masked. */
+dc_node *dc_loss_weighted(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
+                          dc_node *weights);
 
 /* Embedding(input_dim, output_dim, mask_zero): input (batch, steps) of ids,
  * embeddings uniform(-0.05, 0.05).  With mask_zero the recurrent layers after
@@ -817,6 +824,27 @@ typedef struct dc_fit_config {
     FILE *out;            /* where progress goes; NULL = stdout */
     dc_callback *const *callbacks; /* borrowed; called in order */
     int n_callbacks;
+    /* Sample weighting (Keras 3's fit(sample_weight=, class_weight=)); all
+     * borrowed, NULL / 0 = none.  Each sample's loss is multiplied by its
+     * weight and a batch's loss is sum(w_i * l_i) / (samples in the batch),
+     * Keras' "sum_over_batch_size", NOT / sum(w) (so weight 0 keeps a sample
+     * in the divisor); under an Embedding(mask_zero) mask,
+     * sum(l * w * mask) / (unpadded steps).  Regularisers are not weighted;
+     * compile's metrics are not weighted either (Keras' `metrics`, not
+     * `weighted_metrics`).  Any finite weight is allowed; NaN / inf is an
+     * error naming the sample. */
+    const dc_tensor *sample_weight; /* (N,) or (N, 1); (N, steps) for a per-step output */
+    /* class_weight[c] weighs the samples of class c: the label of (N,) or
+     * (N, 1) targets rounded half to even, the argmax of one-hot rows (as
+     * Keras converts, whatever the loss); classes outside [0, n) weigh 1.0.
+     * Training batches only (not validation).  Errors: given together with
+     * sample_weight, or for a per-step output / targets of rank > 2. */
+    const float *class_weight;
+    int n_class_weight;
+    /* validation_data's sample weights (x_val, y_val, sample_weight_val);
+     * with validation_split the last fraction of sample_weight weighs the
+     * validation loss. */
+    const dc_tensor *sample_weight_val;
 } dc_fit_config;
 
 dc_fit_config dc_fit_defaults(void);
@@ -839,6 +867,11 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
 /* Loss followed by the metrics, into results[0..n); n = 1 + metric count.
  * batch_size 0 = 32.  verbose as in fit. */
 dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose, double *results, int n_results);
+/* evaluate with sample weights (borrowed; NULL = dc_model_evaluate), shaped
+ * and reduced as fit's sample_weight: the loss is the weighted one, the
+ * metrics stay unweighted (Keras' `metrics`).  Errors as fit's. */
+dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
+                               int batch_size, int verbose, double *results, int n_results);
 /* Outputs for every sample: *out is a new tensor (N, output...). */
 dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out);
 /* Number of values evaluate returns (1 + metrics) and their names. */

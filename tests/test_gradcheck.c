@@ -99,7 +99,7 @@ static dc_node *build_mean(dc_graph *g, int v)
  * DC_LOSS_COUNT on: per-step predictions (2, 3, 4) of a tagger, with (2, 3)
  * labels or (2, 3, 4) one-hot targets and a (2, 3) mask.  The hinges take
  * 0/1 targets (converted to -1/1), KLDivergence and Poisson probabilities. */
-static dc_node *loss_case(dc_graph *g, int v, int mask)
+static dc_node *loss_case(dc_graph *g, int v, int mask, int weighted)
 {
     dc_loss_kind k = (dc_loss_kind)(v % DC_LOSS_COUNT);
     int steps = v >= DC_LOSS_COUNT;
@@ -123,12 +123,17 @@ static dc_node *loss_case(dc_graph *g, int v, int mask)
         tname = "binary";
     }
     dc_node *ids = mask ? dc_input(g, 0, 2, steps ? (int[]){2, 3} : (int[]){2, 2}, "tokens") : NULL;
-    return dc_loss_masked(g, k, pred, dc_input(g, 0, tnd, pshape, tname), ids);
+    dc_node *w = weighted ? dc_input(g, 0, 2, steps ? (int[]){2, 3} : (int[]){4, 1}, "weights") : NULL;
+    return dc_loss_weighted(g, k, pred, dc_input(g, 0, tnd, pshape, tname), ids, w);
 }
 
-static dc_node *build_loss(dc_graph *g, int v) { return loss_case(g, v, 0); }
+static dc_node *build_loss(dc_graph *g, int v) { return loss_case(g, v, 0, 0); }
 
-static dc_node *build_loss_masked(dc_graph *g, int v) { return loss_case(g, v, 1); }
+static dc_node *build_loss_masked(dc_graph *g, int v) { return loss_case(g, v, 1, 0); }
+
+static dc_node *build_loss_weighted(dc_graph *g, int v) { return loss_case(g, v, 0, 1); }
+
+static dc_node *build_loss_masked_weighted(dc_graph *g, int v) { return loss_case(g, v, 1, 1); }
 
 static dc_node *build_regularizer(dc_graph *g, int v)
 {
@@ -299,6 +304,8 @@ static const gradcase cases[] = {
     {"mean", build_mean, 1},
     {"loss", build_loss, 2 * DC_LOSS_COUNT},
     {"loss_masked", build_loss_masked, 2 * DC_LOSS_COUNT},
+    {"loss_weighted", build_loss_weighted, 2 * DC_LOSS_COUNT},
+    {"loss_masked_weighted", build_loss_masked_weighted, 2 * DC_LOSS_COUNT},
     {"regularizer", build_regularizer, 2},
     {"conv2d", build_conv, 14},
     {"conv2d_nobias", build_conv_nobias, 1},
@@ -325,6 +332,8 @@ static void fill_input(dc_node *n, dc_rng *rng)
             n->val[i] = (i % (size_t)cols) == (i / (size_t)cols) % (size_t)cols ? 1.0f : 0.0f;
         else if (!strcmp(n->name, "tokens"))
             n->val[i] = (i * 7) % 5 == 2 ? 0.0f : (float)(1 + dc_rng_below(rng, 4));
+        else if (!strcmp(n->name, "weights")) /* sample weights: some 0, one negative (Keras allows any) */
+            n->val[i] = i % 4 == 1 ? 0.0f : (i % 5 == 3 ? -0.5f : 0.25f + 2.0f * dc_rng_uniform(rng));
         else if (!strcmp(n->name, "binary"))
             n->val[i] = (float)dc_rng_below(rng, 2);
         else

@@ -15,6 +15,7 @@
  *  - BatchNormalization (per-replica batch statistics) keeps every rank
  *    identical, moving statistics included;
  *  - evaluate / predict across ranks equal the single process's;
+ *  - sample weights (per sample, per step, from class_weight) keep all that;
  *  - only rank 0 writes the CSVLogger file; bad use fails on every rank.
  * A rank that cannot start fails the test (mpiexec's status); a rank count
  * other than NP fails too.
@@ -178,6 +179,46 @@ static void test_masked_tagger_matches_single_process(void **state)
     }
     dc_fit_config cfg = replica_fit_config(2, 8, 0.0f); /* last batch 1 */
     fit_and_compare(tagger, x, y, &cfg);
+    /* weighted per step: the slices keep their unpadded steps as divisor */
+    dc_tensor *w = dc_tensor_new4(2, n, steps, 0, 0);
+    for (int i = 0; i < n * steps; i++)
+        w->data[i] = i % 4 == 1 ? 0.0f : 0.25f + 0.5f * (float)(i % 5);
+    cfg.sample_weight = w;
+    fit_and_compare(tagger, x, y, &cfg);
+    dc_tensor_free(w);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+/* Keras' sum_over_batch_size across ranks: each slice's loss is sum(w l) /
+ * its rows, so weighting the slices by their rows gives sum(w l) / global
+ * batch.  The MLP test's uneven slices with sample weights (0 and negative
+ * ones too, the validation part weighted), then class_weight, then a
+ * weighted evaluate. */
+static void test_sample_weights_match_single_process(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y, *w = dc_tensor_new4(1, 82, 0, 0, 0);
+    replica_data(82, 1, (int[]){6}, 3, 19, &x, &y);
+    for (int i = 0; i < 82; i++)
+        w->data[i] = i % 5 == 0 ? 0.0f : (i % 11 == 3 ? -0.25f : 0.5f + 0.3f * (float)(i % 7));
+    dc_fit_config cfg = replica_fit_config(3, 32, 0.2f);
+    cfg.sample_weight = w;
+    fit_and_compare(replica_mlp, x, y, &cfg);
+    cfg.sample_weight = NULL;
+    cfg.class_weight = (const float[]){0.5f, 3.0f};
+    cfg.n_class_weight = 2;
+    fit_and_compare(replica_mlp, x, y, &cfg);
+    dc_model *m = replica_mlp(4);
+    double want[2], got[2];
+    assert_int_equal(dc_model_evaluate_ex(m, x, y, w, 7, 0, want, 2), DC_OK);
+    distributed(m);
+    assert_int_equal(dc_model_evaluate_ex(m, x, y, w, 7, 0, got, 2), DC_OK);
+    assert_close((float[]){(float)got[0], (float)got[1]}, (float[]){(float)want[0], (float)want[1]}, 2, 1e-5, 1e-6,
+                 "weighted evaluate");
+    assert_same_on_all_ranks(got, sizeof got, "weighted evaluate results");
+    dc_model_free(m);
+    dc_tensor_free(w);
     dc_tensor_free(x);
     dc_tensor_free(y);
 }
@@ -360,6 +401,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cnn_matches_single_process),
         cmocka_unit_test(test_auc_precision_recall_match_single_process),
         cmocka_unit_test(test_masked_tagger_matches_single_process),
+        cmocka_unit_test(test_sample_weights_match_single_process),
         cmocka_unit_test(test_cnn_batchnorm_stays_identical),
         cmocka_unit_test(test_evaluate_predict_match_single_process),
         cmocka_unit_test(test_fit_broadcasts_rank0_weights),

@@ -112,6 +112,8 @@ extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_ad
     dc_op_dropout;
 /* Sequence ops (ops_embedding.c, ops_rnn.c). */
 extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, dc_op_rnn_state, dc_op_loss_masked;
+/* Losses with per-row weights (sample_weight), ops_loss.c. */
+extern const dc_op dc_op_loss_weighted, dc_op_loss_masked_weighted;
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

@@ -206,8 +206,15 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     }
     if (!m->target)
         return DC_ERR_NOMEM;
+    /* sample weights, one per row of the loss: per sample, or per step */
+    if (pred->ndim > 2)
+        m->weights = dc_input(m->g, 1, pred->ndim - 2, pred->shape + 1, "sample_weight");
+    else
+        m->weights = dc_input(m->g, 1, 1, (int[]){1}, "sample_weight");
+    if (!m->weights)
+        return DC_ERR_NOMEM;
     /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
-    m->loss = dc_loss_masked(m->g, k, pred, m->target, dc_model_step_mask(m));
+    m->loss = dc_loss_weighted(m->g, k, pred, m->target, dc_model_step_mask(m), m->weights);
     if (!m->loss) {
         dc_err_prefix("compile");
         return DC_ERR_SHAPE;
@@ -305,6 +312,20 @@ void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int star
     }
 }
 
+void dc_model_gather_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, const int *idx,
+                           int start, int b)
+{
+    dc_model_gather(m->input, x, idx, start, b);
+    dc_model_gather(m->target, y, idx, start, b);
+    if (w) {
+        dc_model_gather(m->weights, w, idx, start, b);
+    } else {
+        size_t n = (size_t)b * dc_node_sample_size(m->weights);
+        for (size_t i = 0; i < n; i++)
+            m->weights->val[i] = 1.0f;
+    }
+}
+
 /* Accumulates the batch just run into every metric.  Accuracies read the
  * logits when the loss is fused; MAE / MSE need the output itself. */
 void dc_model_update_metrics(dc_model *m, const dc_run *run)
@@ -333,14 +354,13 @@ void dc_model_update_metrics(dc_model *m, const dc_run *run)
 
 /* Forward of rows start..start+b (split across the ranks of a collective):
  * the batch's loss into *loss, its metrics accumulated. */
-static dc_status eval_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, int start, int b,
-                           float *loss)
+static dc_status eval_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
+                           int start, int b, float *loss)
 {
     if (dc_replica_on(m))
-        return dc_replica_eval_step(m, x, y, start, b, loss);
+        return dc_replica_eval_step(m, x, y, w, start, b, loss);
     dc_graph_set_batch(m->g, b);
-    dc_model_gather(m->input, x, NULL, start, b);
-    dc_model_gather(m->target, y, NULL, start, b);
+    dc_model_gather_batch(m, x, y, w, NULL, start, b);
     dc_status st = dc_graph_forward_run(m->g, m->total, run);
     if (st != DC_OK)
         return st;
@@ -349,8 +369,8 @@ static dc_status eval_step(dc_model *m, const dc_run *run, const dc_tensor *x, c
     return DC_OK;
 }
 
-static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int count, int batch,
-                          dc_progress *prog, double *results)
+static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int count,
+                          int batch, dc_progress *prog, double *results)
 {
     dc_run run = {.training = 0, .rng = &m->rng};
     double loss_sum = 0;
@@ -360,7 +380,7 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, i
     for (int s = 0; s < steps; s++) {
         int b = s == steps - 1 ? count - s * batch : batch;
         float loss;
-        dc_status st = eval_step(m, &run, x, y, start + s * batch, b, &loss);
+        dc_status st = eval_step(m, &run, x, y, w, start + s * batch, b, &loss);
         if (st != DC_OK)
             return st;
         loss_sum += (double)loss * b;
@@ -373,16 +393,24 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, i
     return DC_OK;
 }
 
-/* Data-parallel: every rank must pass the same number of samples and batch. */
-static dc_status replica_agree_data(dc_model *m, const char *where, int n, int batch)
+/* Data-parallel: every rank must pass the same number of samples and batch,
+ * and sample weights on all ranks or none. */
+static dc_status replica_agree_data(dc_model *m, const char *where, int n, int batch, int weighted)
 {
     if (!dc_replica_on(m))
         return DC_OK;
-    return dc_replica_agree(m, where, "the number of samples and the batch size", (double[]){n, batch}, 2);
+    return dc_replica_agree(m, where, "the number of samples, the batch size and whether sample weights are given",
+                            (double[]){n, batch, weighted}, 3);
 }
 
 dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose,
                             double *results, int n_results)
+{
+    return dc_model_evaluate_ex(m, x, y, NULL, batch_size, verbose, results, n_results);
+}
+
+dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
+                               int batch_size, int verbose, double *results, int n_results)
 {
     if (!m->compiled)
         return dc_fail(DC_ERR_STATE, "evaluate: the model is not compiled; call dc_model_compile first");
@@ -397,14 +425,19 @@ dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y,
         batch = x->shape[0];
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
-    if ((st = replica_agree_data(m, "evaluate", x->shape[0], batch)) != DC_OK)
+    dc_tensor *w;
+    if ((st = dc_sample_weights(m, "evaluate", y, sample_weight, NULL, 0, &w)) != DC_OK)
         return st;
-    if (!dc_replica_chief(m))
-        verbose = 0;
-    apply_threads(m);
-    dc_progress prog;
-    dc_progress_begin(&prog, stdout, verbose, (x->shape[0] + batch - 1) / batch);
-    return run_eval(m, x, y, 0, x->shape[0], batch, verbose ? &prog : NULL, results);
+    if ((st = replica_agree_data(m, "evaluate", x->shape[0], batch, w != NULL)) == DC_OK) {
+        if (!dc_replica_chief(m))
+            verbose = 0;
+        apply_threads(m);
+        dc_progress prog;
+        dc_progress_begin(&prog, stdout, verbose, (x->shape[0] + batch - 1) / batch);
+        st = run_eval(m, x, y, w, 0, x->shape[0], batch, verbose ? &prog : NULL, results);
+    }
+    dc_tensor_free(w);
+    return st;
 }
 
 dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out)
@@ -422,7 +455,7 @@ dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_t
         batch = n;
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
-    if ((st = replica_agree_data(m, "predict", n, batch)) != DC_OK)
+    if ((st = replica_agree_data(m, "predict", n, batch, 0)) != DC_OK)
         return st;
     int shape[DC_MAX_DIMS];
     int ndim = dc_node_shape(m->output, shape);
@@ -469,8 +502,9 @@ dc_fit_config dc_fit_defaults(void)
     return c;
 }
 
-static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, int n_train, int batch, int *perm,
-                           int epoch, const dc_fit_config *cfg, dc_progress *prog, double *values)
+static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int n_train,
+                           int batch, int *perm, int epoch, const dc_fit_config *cfg, dc_progress *prog,
+                           double *values)
 {
     dc_run run = {.training = 1, .rng = &m->rng};
     float *params = dc_graph_params(m->g, NULL), *grads = dc_graph_grads(m->g, NULL);
@@ -486,12 +520,11 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
             return st;
         float loss;
         if (replica) { /* forward, backward, combine: metrics included */
-            if ((st = dc_replica_train_step(m, x, y, perm, s * batch, b, &loss)) != DC_OK)
+            if ((st = dc_replica_train_step(m, x, y, w, perm, s * batch, b, &loss)) != DC_OK)
                 return st;
         } else {
             dc_graph_set_batch(m->g, b);
-            dc_model_gather(m->input, x, perm, s * batch, b);
-            dc_model_gather(m->target, y, perm, s * batch, b);
+            dc_model_gather_batch(m, x, y, w, perm, s * batch, b);
             if ((st = dc_graph_forward_run(m->g, m->total, &run)) != DC_OK)
                 return st;
             loss = m->total->val[0];
@@ -534,6 +567,9 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 _Static_assert(2 * (1 + MAX_METRICS) <= DC_LOGS_MAX, "logs too small for the metrics");
 _Static_assert(sizeof "val_" - 1 + sizeof((dc_model *)0)->names[0] <= DC_LOGS_KEY_LEN, "log key too short");
 
+static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc_fit_config cfg, const dc_tensor *w,
+                         const dc_tensor *w_val, dc_history **history);
+
 dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_fit_config *cfg_in,
                        dc_history **history)
 {
@@ -557,11 +593,31 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         return dc_fail(DC_ERR_ARG, "fit: validation_split %g, expected 0 <= split < 1", (double)cfg.validation_split);
     if (cfg.x_val && (st = check_xy(m, "fit (validation_data)", cfg.x_val, cfg.y_val)) != DC_OK)
         return st;
+    if (cfg.sample_weight_val && !cfg.x_val)
+        return dc_fail(DC_ERR_ARG, "fit: sample_weight_val is given without validation data; set x_val and y_val too");
+    dc_tensor *w = NULL, *w_val = NULL;
+    st = dc_sample_weights(m, "fit", y, cfg.sample_weight, cfg.class_weight, cfg.n_class_weight, &w);
+    if (st == DC_OK && cfg.x_val)
+        st = dc_sample_weights(m, "fit (validation_data)", cfg.y_val, cfg.sample_weight_val, NULL, 0, &w_val);
+    if (st == DC_OK)
+        st = fit_run(m, x, y, cfg, w, w_val, history);
+    dc_tensor_free(w);
+    dc_tensor_free(w_val);
+    return st;
+}
+
+/* fit after its checks: w the training weights (NULL: none), w_val those of
+ * validation_data.  A validation_split takes its part of sample_weight
+ * (Keras splits (x, y, sample_weight)); class_weight weighs training only. */
+static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc_fit_config cfg, const dc_tensor *w,
+                         const dc_tensor *w_val, dc_history **history)
+{
+    dc_status st;
     FILE *out = cfg.out ? cfg.out : stdout;
     int n = x->shape[0], batch = cfg.batch_size ? cfg.batch_size : 32;
     /* Keras: the validation split is the last fraction, taken before shuffling. */
     int n_train = cfg.x_val ? n : (int)floor((double)n * (1.0 - cfg.validation_split));
-    const dc_tensor *xv = cfg.x_val, *yv = cfg.y_val;
+    const dc_tensor *xv = cfg.x_val, *yv = cfg.y_val, *wv = cfg.x_val ? w_val : (cfg.sample_weight ? w : NULL);
     int val_start = 0, n_val = 0;
     if (xv) {
         n_val = xv->shape[0];
@@ -579,8 +635,10 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
     if (dc_replica_on(m)) {
-        double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0};
-        st = dc_replica_agree(m, "fit", "the number of samples, validation samples, batch size, epochs and shuffle",
+        double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0, w != NULL, wv != NULL};
+        st = dc_replica_agree(m, "fit",
+                              "the number of samples, validation samples, batch size, epochs, shuffle and whether "
+                              "sample weights are given",
                               same, (int)(sizeof same / sizeof same[0]));
         if (st == DC_OK)
             st = dc_replica_fit_begin(m);
@@ -621,9 +679,9 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         dc_progress_begin(&prog, out, cfg.verbose, (n_train + batch - 1) / batch);
         st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_EPOCH_BEGIN, epoch - 1, NULL);
         if (st == DC_OK)
-            st = fit_epoch(m, x, y, n_train, batch, perm, epoch, &cfg, cfg.verbose ? &prog : NULL, values);
+            st = fit_epoch(m, x, y, w, n_train, batch, perm, epoch, &cfg, cfg.verbose ? &prog : NULL, values);
         if (st == DC_OK && n_val)
-            st = run_eval(m, xv, yv, val_start, n_val, eval_batch, NULL, values + 1 + m->n_metrics);
+            st = run_eval(m, xv, yv, wv, val_start, n_val, eval_batch, NULL, values + 1 + m->n_metrics);
         if (st == DC_OK) {
             dc_progress_update(&prog, prog.target, keys, values, n_keys, 1);
             m->epoch = epoch;

@@ -135,6 +135,7 @@ struct dc_model {
     dc_graph *g;
     dc_node *input, *output, *target, *loss, *total;
     dc_node *output_mask; /* token ids masking the output's steps (mask_zero), or NULL */
+    dc_node *weights;     /* sample weights, one per row of the loss (sample_weight.c) */
     dc_node *metric_src; /* output, or logits when the loss is fused */
     int metric_on_logits;
     int built, compiled;
@@ -159,6 +160,16 @@ struct dc_model {
 /* Copies rows idx[start..start+b) (or start..start+b when idx is NULL) of t
  * into node (model.c). */
 void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b);
+/* Copies rows idx[start..start+b) (idx NULL: start..start+b) of x, y and
+ * the weights w (NULL: every weight 1) into the model's inputs (model.c). */
+void dc_model_gather_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, const int *idx,
+                           int start, int b);
+/* fit's / evaluate's sample_weight or class_weight (sample_weight.c),
+ * checked against y and the model: *out a new (N, rows per sample) tensor
+ * of the loss's row weights for dc_model_gather_batch, or NULL when
+ * neither is given.  The message names `where`. */
+dc_status dc_sample_weights(const dc_model *m, const char *where, const dc_tensor *y, const dc_tensor *sample_weight,
+                            const float *class_weight, int n_class_weight, dc_tensor **out);
 /* Accumulates the batch just run into every metric (model.c). */
 void dc_model_update_metrics(dc_model *m, const dc_run *run);
 /* The mask node of a per-step output, or NULL (model.c). */
@@ -180,16 +191,18 @@ dc_status dc_replica_agree(dc_model *m, const char *where, const char *what, con
 /* Start of fit: broadcasts the weights and the RNG state from rank 0. */
 dc_status dc_replica_fit_begin(dc_model *m);
 /* One training step on rows idx[start..start+b) of the global batch: this
- * rank's slice forward and backward, then one combine, after which the
+ * rank's slice forward and backward (w: the sample weights of
+ * dc_sample_weights, or NULL), then one combine, after which the
  * trainable part of the flat gradient buffer holds the global batch's
  * gradient, the moving statistics the slice-weighted mean of every rank's
  * update, the metrics the global counts, *loss the global batch's loss, and
  * the RNG the state of rank 0.  *loss may be non-finite (nothing applied). */
-dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const int *idx, int start, int b,
-                                float *loss);
+dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
+                                const int *idx, int start, int b, float *loss);
 /* The same without training: rows start..start+b, forward only, loss and
  * metrics combined. */
-dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int b, float *loss);
+dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int b,
+                               float *loss);
 /* Combines predict's output: each rank filled its slices' rows of a zeroed
  * out, the sum gives every rank all rows. */
 dc_status dc_replica_gather_output(dc_model *m, dc_tensor *out);

@@ -16,7 +16,10 @@
  *           change of state (sum, count, confusion counts: all sums),
  * where w is the slice's weight: its rows, or its unpadded steps for a
  * masked per-step loss (the global batch's loss is then sum / count over all
- * unpadded steps).  Dividing by the total weight gives the gradient of the
+ * unpadded steps).  Sample weights leave w alone: a slice's loss is
+ * sum(sw * l) / its rows (Keras' sum_over_batch_size), so w * loss sums to
+ * sum(sw * l) over the global batch and the division by the total rows
+ * gives the global batch's weighted loss, as one process computes it.  Dividing by the total weight gives the gradient of the
  * global batch's mean loss (regularisers included once: the weights sum to
  * the total), and the slice-weighted mean of the replicas' moving-statistics
  * updates.  The collective promises a bitwise identical sum on every rank,
@@ -161,8 +164,8 @@ static double slice_weight(const dc_model *m, int rows)
 /* Runs this rank's slice of rows idx[start..start+b) (idx NULL: in order)
  * forward (and backward when training), and fills d[] with what the slice
  * adds: weight, weighted loss, metric deltas (metrics themselves untouched). */
-static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, const int *idx, int start, int b,
-                           int training, double *d)
+static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, const int *idx,
+                           int start, int b, int training, double *d)
 {
     int off, len;
     dc_replica_slice(m, b, &off, &len);
@@ -171,16 +174,15 @@ static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
         return DC_OK;
     dc_run run = {.training = training, .rng = &m->rng, .shard_offset = off, .shard_total = b};
     dc_graph_set_batch(m->g, len);
-    dc_model_gather(m->input, x, idx, start + off, len);
-    dc_model_gather(m->target, y, idx, start + off, len);
+    dc_model_gather_batch(m, x, y, w, idx, start + off, len);
     dc_status st = dc_graph_forward_run(m->g, m->total, &run);
     if (st == DC_OK && training)
         st = dc_graph_backward_run(m->g, m->total, &run);
     if (st != DC_OK)
         return st;
-    double w = slice_weight(m, len);
-    d[D_W] = w;
-    d[D_WLOSS] = w * m->total->val[0];
+    double sw = slice_weight(m, len);
+    d[D_W] = sw;
+    d[D_WLOSS] = sw * m->total->val[0];
     dc_metric saved[MAX_METRICS];
     memcpy(saved, m->metrics, sizeof saved);
     dc_model_update_metrics(m, &run);
@@ -198,15 +200,15 @@ static float take_loss_metrics(dc_model *m, const double *d)
     return d[D_W] > 0 ? (float)(d[D_WLOSS] / d[D_W]) : 0.0f;
 }
 
-dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const int *idx, int start, int b,
-                                float *loss)
+dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sw,
+                                const int *idx, int start, int b, float *loss)
 {
     dc_graph *g = m->g;
     size_t nt = g->n_trainable, np = g->n_params;
     float *params = g->params, *grads = g->grads, *before = m->replica_buf;
     memcpy(before, params + nt, (np - nt) * sizeof(float));
     double d[D_MAX];
-    dc_status st = run_slice(m, x, y, idx, start, b, 1, d);
+    dc_status st = run_slice(m, x, y, sw, idx, start, b, 1, d);
     if (st != DC_OK)
         return st;
     /* an empty slice adds nothing; a slice of weight 0 (all padding) neither */
@@ -234,10 +236,11 @@ dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor
     return DC_OK;
 }
 
-dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, int start, int b, float *loss)
+dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int b,
+                               float *loss)
 {
     double d[D_MAX];
-    dc_status st = run_slice(m, x, y, NULL, start, b, 0, d);
+    dc_status st = run_slice(m, x, y, w, NULL, start, b, 0, d);
     if (st == DC_OK)
         st = sum_f64(m, d, d_len(m));
     if (st == DC_OK)

@@ -14,6 +14,12 @@
  * prediction (batch, steps): rows whose id is 0 (padding under mask_zero)
  * are left out, and the mean is over the other rows, as Keras 3 reduces a
  * masked loss (sum over valid rows / their count; 0 when none is valid).
+ * "loss_weighted" and "loss_masked_weighted" take per-row weights as their
+ * last input (sample_weight, one per row): each row's loss is multiplied by
+ * its weight and the divisor stays the row count (or the valid rows under a
+ * mask), Keras 3's "sum_over_batch_size": sum(w l) / N, not / sum(w).
+ * Without weights every row weighs exactly 1.0f, so the products are exact
+ * and the unweighted losses come out bitwise as before.
  * Huber, LogCosh, the hinges, KLDivergence, Poisson and CosineSimilarity
  * are computed row by row in ops_loss_keras.c and reduced the same way.
  */
@@ -85,6 +91,17 @@ static int is_categorical(dc_loss_kind k)
     return is_sparse(k) || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_CATEGORICAL_CE_LOGITS;
 }
 
+/* The mask (token ids, one per row) and the per-row weights, or NULL. */
+static const dc_node *row_mask(const dc_node *n)
+{
+    return n->op == &dc_op_loss_masked || n->op == &dc_op_loss_masked_weighted ? n->in[2] : NULL;
+}
+
+static const dc_node *row_weights(const dc_node *n)
+{
+    return n->op == &dc_op_loss_weighted || n->op == &dc_op_loss_masked_weighted ? n->in[n->n_in - 1] : NULL;
+}
+
 static dc_status loss_infer(dc_node *n)
 {
     dc_loss_kind k = (dc_loss_kind)n->iarg[0];
@@ -103,10 +120,16 @@ static dc_status loss_infer(dc_node *n)
     }
     if (t->requires_grad)
         return dc_fail(DC_ERR_ARG, "%s: targets must not depend on parameters", loss_names[k]);
-    if (n->n_in == 3 && dc_node_numel(n->in[2]) != dc_node_rows(p))
-        return dc_fail(DC_ERR_SHAPE, "%s: the mask %s has not one entry per row of the predictions %s", loss_names[k],
-                       dc_shape_str(n->in[2]->ndim, n->in[2]->shape, st, sizeof st),
-                       dc_shape_str(p->ndim, p->shape, sp, sizeof sp));
+    for (int i = 2; i < n->n_in; i++) {
+        const dc_node *e = n->in[i];
+        const char *what = e == row_weights(n) ? "weights" : "mask";
+        if (dc_node_numel(e) != dc_node_rows(p))
+            return dc_fail(DC_ERR_SHAPE, "%s: the %s %s has not one entry per row of the predictions %s", loss_names[k],
+                           what, dc_shape_str(e->ndim, e->shape, st, sizeof st),
+                           dc_shape_str(p->ndim, p->shape, sp, sizeof sp));
+        if (e->requires_grad)
+            return dc_fail(DC_ERR_ARG, "%s: the %s must not depend on parameters", loss_names[k], what);
+    }
     n->batched = 0;
     n->ndim = 1;
     n->shape[0] = 1;
@@ -116,7 +139,18 @@ static dc_status loss_infer(dc_node *n)
 }
 
 /* Whether row r counts (always, without a mask). */
-static int row_on(const dc_node *n, size_t r) { return n->n_in < 3 || n->in[2]->val[r] != 0.0f; }
+static int row_on(const dc_node *n, size_t r)
+{
+    const dc_node *mask = row_mask(n);
+    return !mask || mask->val[r] != 0.0f;
+}
+
+/* Row r's weight: 1 without weights. */
+static float row_w(const dc_node *n, size_t r)
+{
+    const dc_node *w = row_weights(n);
+    return w ? w->val[r] : 1.0f;
+}
 
 /* Rows that count: all of them, or the unmasked ones. */
 static size_t rows_on(const dc_node *n, size_t rows)
@@ -157,25 +191,26 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
         int convert = dc_hinge_converts(k, t, total);
         for (size_t r = 0; r < rows; r++)
             if (row_on(n, r))
-                sum += dc_loss_row(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert);
+                sum += row_w(n, r) * dc_loss_row(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert);
         n->val[0] = valid ? (float)(sum / (double)valid) : 0.0f;
         return DC_OK;
     }
     if (!is_categorical(k)) {
         for (size_t i = 0; i < total; i++) {
             float x = p[i], y = t[i];
+            double w = row_w(n, i / (size_t)cols);
             if (!row_on(n, i / (size_t)cols))
                 continue;
             switch (k) {
-            case DC_LOSS_MSE: sum += (double)(x - y) * (x - y); break;
-            case DC_LOSS_MAE: sum += fabs((double)x - y); break;
+            case DC_LOSS_MSE: sum += w * ((double)(x - y) * (x - y)); break;
+            case DC_LOSS_MAE: sum += w * fabs((double)x - y); break;
             case DC_LOSS_BINARY_CE: {
                 float c = clipf(x);
-                sum -= y * log(c) + (1.0 - y) * log(1.0 - c);
+                sum -= w * (y * log(c) + (1.0 - y) * log(1.0 - c));
                 break;
             }
             default: /* BINARY_CE_LOGITS: max(z,0) - z t + log(1 + e^-|z|) */
-                sum += (x > 0 ? x : 0) - x * y + log1p(exp(-fabs((double)x)));
+                sum += w * ((x > 0 ? x : 0) - x * y + log1p(exp(-fabs((double)x))));
                 break;
             }
         }
@@ -185,6 +220,7 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
     for (size_t r = 0; r < rows; r++) {
         const float *pr = p + r * (size_t)cols, *tr = is_sparse(k) ? NULL : t + r * (size_t)cols;
         float *q = n->work + r * (size_t)cols;
+        double w = row_w(n, r);
         int label = -1;
         if (!row_on(n, r))
             continue;
@@ -204,10 +240,10 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
             for (int j = 0; j < cols; j++)
                 q[j] = (float)(q[j] / se);
             if (label >= 0)
-                sum += lse - pr[label];
+                sum += w * (lse - pr[label]);
             else
                 for (int j = 0; j < cols; j++)
-                    sum += tr[j] * (lse - pr[j]);
+                    sum += w * (tr[j] * (lse - pr[j]));
         } else {
             double s = 0;
             for (int j = 0; j < cols; j++)
@@ -215,10 +251,10 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
             for (int j = 0; j < cols; j++)
                 q[j] = (float)(pr[j] / s);
             if (label >= 0)
-                sum -= log(clipf(q[label]));
+                sum -= w * log(clipf(q[label]));
             else
                 for (int j = 0; j < cols; j++)
-                    sum -= tr[j] * log(clipf(q[j]));
+                    sum -= w * (tr[j] * log(clipf(q[j])));
         }
     }
     n->val[0] = valid ? (float)(sum / (double)valid) : 0.0f;
@@ -242,7 +278,7 @@ static void loss_backward(dc_node *n, const dc_run *run)
         for (size_t r = 0; r < rows; r++)
             if (row_on(n, r))
                 dc_loss_row_grad(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert,
-                                 n->grad[0] / (float)valid, gp + r * (size_t)cols);
+                                 n->grad[0] / (float)valid * row_w(n, r), gp + r * (size_t)cols);
         return;
     }
     if (!is_categorical(k)) {
@@ -259,14 +295,14 @@ static void loss_backward(dc_node *n, const dc_run *run)
                 break;
             default: d = (x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x))) - y; break;
             }
-            gp[i] += scale * d;
+            gp[i] += scale * row_w(n, i / (size_t)cols) * d;
         }
         return;
     }
-    float scale = n->grad[0] / (float)valid;
     for (size_t r = 0; r < rows; r++) {
         if (!row_on(n, r))
             continue;
+        float scale = n->grad[0] / (float)valid * row_w(n, r);
         const float *pr = p + r * (size_t)cols, *q = n->work + r * (size_t)cols;
         const float *tr = is_sparse(k) ? NULL : t + r * (size_t)cols;
         float *gr = gp + r * (size_t)cols;
@@ -304,6 +340,8 @@ static void loss_backward(dc_node *n, const dc_run *run)
 
 const dc_op dc_op_loss = {"loss", 2, loss_infer, loss_forward, loss_backward, 0};
 const dc_op dc_op_loss_masked = {"loss_masked", 3, loss_infer, loss_forward, loss_backward, 0};
+const dc_op dc_op_loss_weighted = {"loss_weighted", 3, loss_infer, loss_forward, loss_backward, 0};
+const dc_op dc_op_loss_masked_weighted = {"loss_masked_weighted", 4, loss_infer, loss_forward, loss_backward, 0};
 
 dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target)
 {
@@ -312,10 +350,17 @@ dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target)
 
 dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids)
 {
-    dc_node *in[3] = {pred, target, mask_ids};
-    int k = (int)kind;
-    return mask_ids ? dc_node_make(g, &dc_op_loss_masked, 3, in, &k, 1, NULL, 0)
-                    : dc_node_make(g, &dc_op_loss, 2, in, &k, 1, NULL, 0);
+    return dc_loss_weighted(g, kind, pred, target, mask_ids, NULL);
+}
+
+dc_node *dc_loss_weighted(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
+                          dc_node *weights)
+{
+    static const dc_op *const ops[2][2] = {{&dc_op_loss, &dc_op_loss_weighted},
+                                           {&dc_op_loss_masked, &dc_op_loss_masked_weighted}};
+    dc_node *in[4] = {pred, target, mask_ids ? mask_ids : weights, weights};
+    int k = (int)kind, n_in = 2 + (mask_ids != NULL) + (weights != NULL);
+    return dc_node_make(g, ops[mask_ids != NULL][weights != NULL], n_in, in, &k, 1, NULL, 0);
 }
 
 /* ---- regulariser: l1 * sum|w| + l2 * sum w^2 ---- */

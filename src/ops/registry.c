@@ -10,7 +10,7 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_mul, &dc_op_scale, &dc_op_act, &dc_op_reshape, &dc_op_sum, &dc_op_mean, &dc_op_loss,
     &dc_op_regularizer, &dc_op_conv2d, &dc_op_conv2d_nobias, &dc_op_pool2d, &dc_op_global_pool, &dc_op_batchnorm,
     &dc_op_dropout, &dc_op_embedding, &dc_op_concat, &dc_op_rnn, &dc_op_rnn_masked, &dc_op_rnn_state,
-    &dc_op_loss_masked,
+    &dc_op_loss_masked, &dc_op_loss_weighted, &dc_op_loss_masked_weighted,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
