@@ -239,6 +239,41 @@ static void test_classifier_learns(void **state)
     dc_model_free(m);
 }
 
+/* validation_split takes floor(n * (1 - split)) training rows computed as
+ * Keras' Python does in double: 50 at 0.2 -> 40 / 10 and 30 at 0.1 -> 27 / 3
+ * (the float 0.2f would give 39 / 11, 0.1f 26 / 4).  val_loss after the
+ * epoch equals evaluate on exactly the last rows. */
+static void test_validation_split_counts_as_keras(void **state)
+{
+    (void)state;
+    const struct { int n; float split; int n_val; } cases[] = {{50, 0.2f, 10}, {30, 0.1f, 3}, {82, 0.2f, 17}};
+    for (int k = 0; k < 3; k++) {
+        dc_model *m = mlp(2, 8, 3, "softmax");
+        compile_sparse(m);
+        dc_tensor *x, *y;
+        blobs(cases[k].n, 3, &x, &y, 5);
+        dc_fit_config c = quiet(1, 8);
+        c.validation_split = cases[k].split;
+        dc_history *h;
+        assert_int_equal(dc_model_fit(m, x, y, &c, &h), DC_OK);
+        int nv = cases[k].n_val, start = cases[k].n - nv;
+        dc_tensor *xv = dc_tensor_from(2, (int[]){nv, 2}, x->data + 2 * start);
+        dc_tensor *yv = dc_tensor_from(1, (int[]){nv}, y->data + start);
+        double res[2];
+        assert_int_equal(dc_model_evaluate(m, xv, yv, 0, 0, res, 2), DC_OK);
+        double got = dc_history_get(h, "val_loss")[0];
+        if (fabs(got - res[0]) > 1e-6 * fabs(res[0]))
+            fail_msg("%d samples, split %g: val_loss %.9g, evaluate on the last %d rows %.9g", cases[k].n,
+                     (double)cases[k].split, got, nv, res[0]);
+        dc_history_free(h);
+        dc_tensor_free(xv);
+        dc_tensor_free(yv);
+        dc_tensor_free(x);
+        dc_tensor_free(y);
+        dc_model_free(m);
+    }
+}
+
 /* y = 2x + 1 recovered by Dense(1) with MSE and SGD. */
 static void test_linear_regression(void **state)
 {
@@ -351,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_bad_names),
         cmocka_unit_test(test_same_seed_same_losses),
         cmocka_unit_test(test_classifier_learns),
+        cmocka_unit_test(test_validation_split_counts_as_keras),
         cmocka_unit_test(test_linear_regression),
         cmocka_unit_test(test_summary_layout),
         cmocka_unit_test(test_progress_when_not_a_terminal),

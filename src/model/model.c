@@ -9,9 +9,11 @@
  * backward, one optimiser call over the flat parameter buffer, metrics.
  */
 #include "model/model.h"
+#include "io/json.h"
 
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <cblas.h>
 #include <string.h>
 
@@ -606,6 +608,16 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     return st;
 }
 
+/* The split as the decimal it was written as: 0.2f is 0.2000000030, and
+ * floor(50 * (1 - 0.2000000030)) is 39, where Keras' Python double 0.2 gives
+ * 40.  The shortest text that reads back as the float is that decimal. */
+static double split_as_written(float split)
+{
+    char text[32];
+    dc_fmt_float(text, sizeof text, split);
+    return strtod(text, NULL);
+}
+
 /* fit after its checks: w the training weights (NULL: none), w_val those of
  * validation_data.  A validation_split takes its part of sample_weight
  * (Keras splits (x, y, sample_weight)); class_weight weighs training only. */
@@ -616,7 +628,7 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     FILE *out = cfg.out ? cfg.out : stdout;
     int n = x->shape[0], batch = cfg.batch_size ? cfg.batch_size : 32;
     /* Keras: the validation split is the last fraction, taken before shuffling. */
-    int n_train = cfg.x_val ? n : (int)floor((double)n * (1.0 - cfg.validation_split));
+    int n_train = cfg.x_val ? n : (int)floor((double)n * (1.0 - split_as_written(cfg.validation_split)));
     const dc_tensor *xv = cfg.x_val, *yv = cfg.y_val, *wv = cfg.x_val ? w_val : (cfg.sample_weight ? w : NULL);
     int val_start = 0, n_val = 0;
     if (xv) {
