@@ -827,7 +827,8 @@ dc_status dc_model_set_weight(dc_model *m, int layer, int index, const float *da
  * without it load as trainable.  deepc compiles a model once, so the flag
  * must be set before compile: to fine-tune a trained model, build (or
  * dc_model_from_json) a new one, freeze layers, compile, then
- * dc_model_load_weights or dc_model_set_weight. */
+ * dc_model_load_weights or dc_model_set_weight.  fit on a model with no
+ * trainable weights is DC_ERR_STATE (Keras warns and trains nothing). */
 
 /* On a layer not yet built into a model (e.g. before dc_model_add).
  * Errors: DC_ERR_ARG for NULL, DC_ERR_STATE once the model is built. */

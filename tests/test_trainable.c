@@ -522,6 +522,16 @@ static void test_errors(void **state)
     assert_int_equal(dc_layer_set_trainable(d, 1), DC_ERR_STATE);
     assert_errmsg_contains("dense is already built into a model; use dc_model_set_trainable");
     assert_int_equal(dc_model_layer_trainable(m, 0), 0);
+    /* every weight frozen: nothing to train (Keras warns; deepc does not print) */
+    assert_int_equal(dc_model_compile(m, "sgd", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = dc_tensor_new4(2, 4, FEATURES, 0, 0), *y = dc_tensor_new4(2, 4, 2, 0, 0), *p;
+    dc_fit_config c = quiet_fit(1, 4);
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_ERR_STATE);
+    assert_errmsg_contains("fit: the model has no trainable weights");
+    assert_int_equal(dc_model_predict(m, x, 0, &p), DC_OK); /* still usable */
+    dc_tensor_free(p);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
     dc_model_free(m);
 }
 

@@ -51,7 +51,7 @@ struct dc_layer {
 
     /* Keras' trainable=False: the model builds the layer's weights as
      * non-trainable (no optimiser update, no regularisation loss), and
-     * BatchNormalization runs in inference mode (trainable.c). */
+     * BatchNormalization runs in inference mode (model/weights.c). */
     int frozen;
 
     /* Set by build (and reset when the model is rebuilt). */

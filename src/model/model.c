@@ -521,6 +521,9 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         *history = NULL;
     if (!m->compiled)
         return dc_fail(DC_ERR_STATE, "fit: the model is not compiled; call dc_model_compile first");
+    if (!m->total->requires_grad) /* Keras warns and trains nothing; deepc never prints */
+        return dc_fail(DC_ERR_STATE, "fit: the model has no trainable weights (every layer with weights is frozen, "
+                                     "or none has weights); unfreeze a layer before compile");
     dc_status st = check_xy(m, "fit", x, y);
     if (st != DC_OK)
         return st;
