@@ -889,6 +889,40 @@ dc_graph *dc_model_graph(dc_model *m);
  * tensor the caller frees. */
 int dc_model_layer_count(const dc_model *m);
 dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out);
+/* Keras' set_weights for one weight: copies data[0..n) (row-major in the
+ * weight's shape) into weight `index` of layer `layer`, numbered as in
+ * dc_model_get_weight; non-trainable weights too (BatchNormalization's
+ * moving_mean and moving_variance).  The model must be compiled.  Errors:
+ * DC_ERR_RANGE for a bad layer or index, DC_ERR_SHAPE when data is NULL or n
+ * is not the weight's size (the message names layer, weight, shape and n),
+ * DC_ERR_STATE before compile. */
+dc_status dc_model_set_weight(dc_model *m, int layer, int index, const float *data, size_t n);
+
+/* ------------------------------------------------ freezing layers
+ *
+ * Keras' layer.trainable = False: a frozen layer's weights are
+ * non-trainable: the optimiser leaves them (and keeps no slots for them),
+ * their regularisers add nothing to the loss, summary counts them as
+ * "Non-trainable params", and a frozen BatchNormalization runs in inference
+ * mode in fit too (moving statistics used and left unchanged; Keras 2+).
+ * Gradients still flow through a frozen layer to trainable layers before
+ * it; Dropout has no weights and still drops when frozen.  The flag is
+ * saved in the layer's config ("trainable") and restored by load; files
+ * without it load as trainable.  deepc compiles a model once, so the flag
+ * must be set before compile: to fine-tune a trained model, build (or
+ * dc_model_from_json) a new one, freeze layers, compile, then
+ * dc_model_load_weights or dc_model_set_weight.  fit on a model with no
+ * trainable weights is DC_ERR_STATE (Keras warns and trains nothing). */
+
+/* On a layer not yet built into a model (e.g. before dc_model_add).
+ * Errors: DC_ERR_ARG for NULL, DC_ERR_STATE once the model is built. */
+dc_status dc_layer_set_trainable(dc_layer *l, int trainable);
+/* Layer `layer` (0-based) of m, any time before compile (a model built for
+ * summary is rebuilt).  Errors: DC_ERR_RANGE for a bad index, DC_ERR_STATE
+ * after compile. */
+dc_status dc_model_set_trainable(dc_model *m, int layer, int trainable);
+/* 1 trainable, 0 frozen, -1 for a bad index or NULL model. */
+int dc_model_layer_trainable(const dc_model *m, int layer);
 
 /* ------------------------------------------------ saving and loading
  *

@@ -55,8 +55,8 @@ static inline dc_model *replica_mlp(uint64_t seed)
     return m;
 }
 
-/* Conv2D(4, 3x3, relu) [-> BatchNormalization] -> MaxPool(2) -> Flatten ->
- * Dropout(0.25) -> Dense(3, softmax) on 6x6x1 images. */
+/* Conv2D(4, 3x3, relu) [-> BatchNormalization (batchnorm 1; 2: frozen)] ->
+ * MaxPool(2) -> Flatten -> Dropout(0.25) -> Dense(3, softmax) on 6x6x1 images. */
 static inline dc_model *replica_cnn(uint64_t seed, int batchnorm)
 {
     int in[3] = {6, 6, 1};
@@ -65,8 +65,11 @@ static inline dc_model *replica_cnn(uint64_t seed, int batchnorm)
     dc_model_set_seed(m, seed);
     dc_model_set_threads(m, 1);
     assert_int_equal(dc_model_add(m, dc_layer_conv2d(4, 3, 3, "relu")), DC_OK);
-    if (batchnorm)
-        assert_int_equal(dc_model_add(m, dc_layer_batch_normalization()), DC_OK);
+    if (batchnorm) {
+        dc_layer *bn = dc_layer_batch_normalization();
+        assert_int_equal(dc_layer_set_trainable(bn, batchnorm != 2), DC_OK);
+        assert_int_equal(dc_model_add(m, bn), DC_OK);
+    }
     assert_int_equal(dc_model_add(m, dc_layer_max_pooling2d(2, 2)), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_flatten()), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_dropout(0.25f)), DC_OK);

@@ -179,15 +179,18 @@ static dc_node *build_global_pool(dc_graph *g, int v)
     return dc_global_pool(g, image(g, 3, 4, 5, "distinct"), v);
 }
 
+/* variant 1: frozen (iarg[0]), so the moving statistics normalise in training too */
 static dc_node *build_batchnorm(dc_graph *g, int v)
 {
-    (void)v;
     int c = 3;
     dc_node *x = dc_param(g, 2, (int[]){6, c}, uniform(-2, 2), NULL);
     dc_node *gamma = dc_param(g, 1, &c, uniform(0.5f, 1.5f), NULL), *beta = dc_param(g, 1, &c, uniform(-1, 1), NULL);
-    dc_node *mm = dc_param_ex(g, 1, &c, dc_init_make(DC_INIT_ZEROS), NULL, 0);
-    dc_node *mv = dc_param_ex(g, 1, &c, dc_init_make(DC_INIT_ONES), NULL, 0);
-    return dc_batchnorm(g, x, gamma, beta, mm, mv, 0.99f, 1e-3f);
+    dc_node *mm = dc_param_ex(g, 1, &c, v ? uniform(-1, 1) : dc_init_make(DC_INIT_ZEROS), NULL, 0);
+    dc_node *mv = dc_param_ex(g, 1, &c, v ? uniform(0.5f, 2) : dc_init_make(DC_INIT_ONES), NULL, 0);
+    dc_node *bn = dc_batchnorm(g, x, gamma, beta, mm, mv, 0.99f, 1e-3f);
+    if (bn)
+        bn->iarg[0] = v;
+    return bn;
 }
 
 static dc_node *build_dropout(dc_graph *g, int v)
@@ -311,7 +314,7 @@ static const gradcase cases[] = {
     {"conv2d_nobias", build_conv_nobias, 1},
     {"pool2d", build_pool, 4},
     {"global_pool", build_global_pool, 2},
-    {"batchnorm", build_batchnorm, 1},
+    {"batchnorm", build_batchnorm, 2},
     {"dropout", build_dropout, 1},
     {"embedding", build_embedding, 1},
     {"concat", build_concat, 1},
@@ -396,7 +399,7 @@ static void check_case(const gradcase *c, int variant)
     const double eps = 1e-3;
     for (int i = 0; i < g->n_nodes; i++) {
         dc_node *n = g->nodes[i];
-        if (!n->is_param)
+        if (!n->is_param || !n->trainable) /* moving statistics get no gradient */
             continue;
         for (size_t k = 0; k < dc_node_numel(n); k++) {
             float v0 = n->val[k];

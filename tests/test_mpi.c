@@ -13,7 +13,8 @@
  *  - the weights are BITWISE identical on every rank (rank 0's copy is
  *    broadcast and compared with memcmp);
  *  - BatchNormalization (per-replica batch statistics) keeps every rank
- *    identical, moving statistics included;
+ *    identical, moving statistics included; a frozen one matches one process
+ *    and keeps its weights bit for bit;
  *  - evaluate / predict across ranks equal the single process's;
  *  - sample weights (per sample, per step, from class_weight) keep all that;
  *  - only rank 0 writes the CSVLogger file; bad use fails on every rank.
@@ -135,6 +136,38 @@ static void test_cnn_matches_single_process(void **state)
     replica_data(50, 3, (int[]){6, 6, 1}, 3, 12, &x, &y);
     dc_fit_config cfg = replica_fit_config(2, 16, 0.0f);
     fit_and_compare(cnn_plain, x, y, &cfg);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+static dc_model *cnn_frozen_bn(uint64_t seed) { return replica_cnn(seed, 2); }
+
+/* A frozen BatchNormalization normalises with its moving statistics, a
+ * per-row op, so unlike a trainable one the run matches one process; its
+ * four weights stay bit for bit on every rank, while the Conv2D before it
+ * learns through it. */
+static void test_frozen_batchnorm_matches_single_process(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y, *before[4], *conv;
+    replica_data(40, 3, (int[]){6, 6, 1}, 3, 14, &x, &y);
+    dc_fit_config cfg = replica_fit_config(2, 12, 0.0f);
+    fit_and_compare(cnn_frozen_bn, x, y, &cfg);
+    dc_model *m = distributed(cnn_frozen_bn(3));
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(dc_model_get_weight(m, 1, i, &before[i]), DC_OK);
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &conv), DC_OK);
+    assert_int_equal(dc_model_fit(m, x, y, &cfg, NULL), DC_OK);
+    for (int i = 0; i < 5; i++) {
+        dc_tensor *w = NULL;
+        assert_int_equal(dc_model_get_weight(m, i < 4 ? 1 : 0, i < 4 ? i : 0, &w), DC_OK);
+        int same = memcmp(w->data, i < 4 ? before[i]->data : conv->data, w->size * sizeof(float)) == 0;
+        if (same != (i < 4))
+            fail_msg("rank %d: %s", g_rank, i < 4 ? "a frozen BatchNormalization weight changed" : "Conv2D did not learn");
+        dc_tensor_free(w);
+        dc_tensor_free(i < 4 ? before[i] : conv);
+    }
+    dc_model_free(m);
     dc_tensor_free(x);
     dc_tensor_free(y);
 }
@@ -403,6 +436,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_masked_tagger_matches_single_process),
         cmocka_unit_test(test_sample_weights_match_single_process),
         cmocka_unit_test(test_cnn_batchnorm_stays_identical),
+        cmocka_unit_test(test_frozen_batchnorm_matches_single_process),
         cmocka_unit_test(test_evaluate_predict_match_single_process),
         cmocka_unit_test(test_fit_broadcasts_rank0_weights),
         cmocka_unit_test(test_callbacks_chief_writes),

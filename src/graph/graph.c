@@ -181,6 +181,7 @@ dc_node *dc_param_ex(dc_graph *g, int ndim, const int *shape, dc_init init, cons
         return NULL;
     n->init = init;
     n->is_param = 1;
+    trainable = trainable && !g->freeze_params;
     n->trainable = trainable;
     n->requires_grad = trainable;
     return n;

@@ -100,6 +100,7 @@ struct dc_graph {
 
     unsigned mark_epoch;
     int profile;              /* DEEPC_PROFILE set: time every op */
+    int freeze_params;        /* set while a frozen layer builds: new parameters are non-trainable */
 };
 
 extern const dc_op *const dc_op_registry[];

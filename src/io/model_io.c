@@ -136,7 +136,7 @@ dc_status dc_model_to_json(dc_model *m, char **json)
         dc_jw_str(&w, "class_name", l->cls->type);
         dc_jw_object(&w, "config");
         dc_jw_str(&w, "name", l->name);
-        dc_jw_bool(&w, "trainable", 1);
+        dc_jw_bool(&w, "trainable", !l->frozen);
         dc_jw_str(&w, "dtype", "float32");
         l->cls->to_config(l, &w);
         dc_jw_end(&w);
@@ -209,9 +209,12 @@ static dc_status add_layer(dc_model *m, const dc_json *item, int index)
     if (!cfg || cfg->type != DC_JSON_OBJECT)
         return dc_fail(DC_ERR_FORMAT, "layer %d (%s): missing \"config\" object", index, cls->type);
     dc_layer *l = cls->from_config(cls, cfg);
+    int trainable = 1; /* Keras' default; older files have no key */
     dc_status st = l ? DC_OK : DC_ERR_FORMAT;
     if (st == DC_OK && (st = dc_model_add(m, l)) == DC_OK)
         st = set_name(m, l, cfg);
+    if (st == DC_OK && (st = dc_cfg_bool(cfg, "trainable", &trainable)) == DC_OK)
+        l->frozen = !trainable;
     if (st != DC_OK) {
         char where[96];
         snprintf(where, sizeof where, "layer %d (%s)", index, cls->type);

@@ -49,7 +49,12 @@ struct dc_layer {
      * replaces it.  The model passes it on while the time axis remains. */
     dc_node *mask;
 
-    /* Set by build. */
+    /* Keras' trainable=False: the model builds the layer's weights as
+     * non-trainable (no optimiser update, no regularisation loss), and
+     * BatchNormalization runs in inference mode (model/weights.c). */
+    int frozen;
+
+    /* Set by build (and reset when the model is rebuilt). */
     dc_node *out;
     dc_node *logits;  /* pre-activation when the layer ends in softmax/sigmoid */
     dc_act out_act;   /* the activation the layer ends with */

@@ -358,7 +358,10 @@ static dc_status bn_build(dc_layer *l, dc_graph *g, dc_node *x)
     l->n_params = 4;
     l->out = dc_batchnorm(g, x, l->params[0], l->params[1], l->params[2], l->params[3], l->cfg.bn.momentum,
                           l->cfg.bn.epsilon);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    if (!l->out)
+        return DC_ERR_SHAPE;
+    l->out->iarg[0] = l->frozen; /* frozen: inference mode, also in fit (Keras) */
+    return DC_OK;
 }
 
 static void bn_to_config(const dc_layer *l, dc_jw *w)

@@ -92,7 +92,8 @@ dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *sha
     l->params[l->n_params++] = *kernel;
     if (*bias)
         l->params[l->n_params++] = *bias;
-    if (l1 != 0.0f || l2 != 0.0f) {
+    /* Keras sums the regularisers of trainable weights only */
+    if (!l->frozen && (l1 != 0.0f || l2 != 0.0f)) {
         l->reg = dc_regularizer(g, *kernel, l1, l2);
         if (!l->reg)
             return DC_ERR_NOMEM;

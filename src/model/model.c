@@ -130,6 +130,7 @@ dc_status dc_model_build(dc_model *m)
         return DC_OK;
     if (m->n_layers == 0)
         return dc_fail(DC_ERR_STATE, "model: no layers; add at least one layer");
+    dc_model_unbuild(m); /* what a failed build left behind */
     m->g = dc_graph_new();
     if (!m->g)
         return DC_ERR_NOMEM;
@@ -140,7 +141,9 @@ dc_status dc_model_build(dc_model *m)
     for (int i = 0; i < m->n_layers; i++) {
         dc_layer *l = m->layers[i];
         l->mask = mask;
+        m->g->freeze_params = l->frozen;
         dc_status st = l->cls->build(l, m->g, x);
+        m->g->freeze_params = 0;
         if (st != DC_OK) {
             if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
                 dc_err_prefix(l->name);
@@ -580,6 +583,9 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
         *history = NULL;
     if (!m->compiled)
         return dc_fail(DC_ERR_STATE, "fit: the model is not compiled; call dc_model_compile first");
+    if (!m->total->requires_grad) /* Keras warns and trains nothing; deepc never prints */
+        return dc_fail(DC_ERR_STATE, "fit: the model has no trainable weights (every layer with weights is frozen, "
+                                     "or none has weights); unfreeze a layer before compile");
     dc_status st = check_xy(m, "fit", x, y);
     if (st != DC_OK)
         return st;
@@ -776,30 +782,4 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     fprintf(out, "Trainable params: %s\n", with_commas(trainable, num, sizeof num));
     fprintf(out, "Non-trainable params: %s\n%s\n", with_commas(total - trainable, num, sizeof num), rule);
     return DC_OK;
-}
-
-/* ---- weights ---- */
-
-int dc_model_layer_count(const dc_model *m) { return m ? m->n_layers : 0; }
-
-dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out)
-{
-    if (!m || !out)
-        return dc_fail(DC_ERR_ARG, "get_weight: %s is NULL", m ? "out" : "the model");
-    *out = NULL;
-    dc_status st = dc_model_build(m);
-    if (st != DC_OK)
-        return st;
-    if (layer < 0 || layer >= m->n_layers)
-        return dc_fail(DC_ERR_RANGE, "get_weight: layer %d, the model has %d (0 to %d)", layer, m->n_layers,
-                       m->n_layers - 1);
-    const dc_layer *l = m->layers[layer];
-    if (index < 0 || index >= l->n_params)
-        return dc_fail(DC_ERR_RANGE, "get_weight: %s has %d weight(s), asked for index %d", l->name, l->n_params, index);
-    if (!m->g->compiled)
-        return dc_fail(DC_ERR_STATE, "get_weight: the model is not compiled, so its weights have no values yet; call "
-                                     "dc_model_compile first");
-    const dc_node *p = l->params[index];
-    *out = dc_tensor_from(p->ndim, p->shape, p->val);
-    return *out ? DC_OK : DC_ERR_NOMEM;
 }

@@ -214,6 +214,9 @@ dc_status dc_check_targets(const dc_model *m, const char *where, const dc_tensor
 
 /* Builds input -> layers -> output (no loss); used by summary and compile. */
 dc_status dc_model_build(dc_model *m);
+/* Frees the graph of a model not compiled and clears what build set in the
+ * layers, so the next build starts afresh (weights.c). */
+void dc_model_unbuild(dc_model *m);
 
 /* Loads a model file held in memory (io/model_io.c); `where` names it in
  * messages; models planning more than max_sample_floats activation floats

@@ -232,7 +232,7 @@ dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor
     /* the slice-weighted mean update of the moving statistics; parameters
      * that no rank changed (frozen ones) keep their exact value */
     for (size_t i = nt; i < np; i++)
-        params[i] = before[i - nt] + grads[i] * inv;
+        params[i] = grads[i] != 0.0f ? before[i - nt] + grads[i] * inv : before[i - nt];
     return DC_OK;
 }
 

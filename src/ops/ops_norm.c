@@ -6,7 +6,10 @@
  * Keras semantics: training normalises with the batch mean and biased
  * variance over every axis but the last, and updates the moving statistics
  * (moving = moving * momentum + batch * (1 - momentum)); inference uses the
- * moving statistics.  farg: [0] momentum, [1] epsilon.
+ * moving statistics.  farg: [0] momentum, [1] epsilon.  iarg[0] = 1: always
+ * the moving statistics, left unchanged, even in training (a frozen layer:
+ * Keras 3 normalises with batch statistics only when `training and
+ * self.trainable`); the input's gradient is then the inference one.
  *
  * dropout: training keeps each value with probability 1 - rate and scales it
  * by 1 / (1 - rate); inference is the identity.  The mask comes from the
@@ -46,7 +49,7 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     size_t rows = dc_node_rows(x);
     int c = dc_node_cols(x);
     float *mean = n->work, *inv = n->work + c;
-    if (run->training) {
+    if (run->training && !n->iarg[0]) {
         for (int j = 0; j < c; j++) {
             double s = 0, s2 = 0;
             for (size_t r = 0; r < rows; r++)
@@ -96,7 +99,7 @@ static void bn_backward(dc_node *n, const dc_run *run)
         if (!x->requires_grad)
             continue;
         float g = gamma->val[j] * inv[j];
-        if (!run->training) { /* the statistics are constants */
+        if (!run->training || n->iarg[0]) { /* the statistics are constants */
             for (size_t r = 0; r < rows; r++)
                 x->grad[r * (size_t)c + j] += g * gy[r * (size_t)c + j];
             continue;
