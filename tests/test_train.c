@@ -69,8 +69,10 @@ static void params_vs_fixture(dc_model *m, const fx_file *f, const char *which)
             if (strcmp(which, "init") == 0)
                 memcpy(p->val, a->data, a->size * sizeof(float));
             else /* Adam's m / sqrt(v) turns float32's relative error in a tiny gradient
-                  * into up to ~1e-3 of a step (0.01 here): 2e-5 absolute */
-                assert_close(p->val, a->data, a->size, 1e-4, 2e-5, key);
+                  * into a visible part of a step (0.01 here): the largest differences
+                  * measured were 1.7e-5 with OpenBLAS' Haswell kernels and 3.4e-5 with
+                  * its SkylakeX ones (another summation order); 1e-4 is 1% of a step */
+                assert_close(p->val, a->data, a->size, 1e-4, 1e-4, key);
             seen++;
         }
     assert_int_equal(seen, 10); /* 2 conv, 2 dense, 4 batch norm, 2 dense_1 */
