@@ -70,6 +70,30 @@ static inline int example_load(const example_opts *o, int channels, dc_tensor **
     return 0;
 }
 
+/* The text examples' split: a seeded shuffle of 0 .. n-1 whose first 80%
+ * (*n_train) is for training.  A new array, or NULL. */
+static inline int *example_split(int n, unsigned long seed, int *n_train)
+{
+    int *perm = malloc((size_t)n * sizeof *perm);
+    dc_rng rng;
+    dc_rng_seed(&rng, seed);
+    for (int i = 0; perm && i < n; i++)
+        perm[i] = i;
+    if (perm)
+        dc_rng_shuffle(&rng, perm, n);
+    *n_train = n * 8 / 10;
+    return perm;
+}
+
+/* The labels all[idx[0 .. n)] as a (n,) tensor. */
+static inline dc_tensor *example_labels(const int *all, const int *idx, int n)
+{
+    dc_tensor *y = dc_tensor_new(1, &n);
+    for (int i = 0; y && i < n; i++)
+        y->data[i] = (float)all[idx[i]];
+    return y;
+}
+
 static inline int example_fail(const char *prog, const char *what)
 {
     fprintf(stderr, "%s: %s: %s\n", prog, what, dc_errmsg());

@@ -41,14 +41,6 @@ static dc_tensor *to_padded(const dc_tokenizer *tok, char **texts, const int *id
     return x;
 }
 
-static dc_tensor *labels(const int *all, const int *idx, int n)
-{
-    dc_tensor *y = dc_tensor_new(1, &n);
-    for (int i = 0; y && i < n; i++)
-        y->data[i] = (float)all[idx[i]];
-    return y;
-}
-
 int main(int argc, char **argv)
 {
     example_opts o = {.epochs = 5, .batch = 32, .seed = 42};
@@ -59,15 +51,9 @@ int main(int argc, char **argv)
         return example_fail(argv[0], "loading the SpamAssassin corpus");
 
     /* a fixed, seeded 80/20 split */
-    int n = d.count, n_train = n * 8 / 10, n_test = n - n_train;
-    int *perm = malloc((size_t)n * sizeof *perm);
+    int n = d.count, n_train, *perm = example_split(n, o.seed, &n_train), n_test = n - n_train;
     if (!perm)
         return 1;
-    dc_rng rng;
-    dc_rng_seed(&rng, o.seed);
-    for (int i = 0; i < n; i++)
-        perm[i] = i;
-    dc_rng_shuffle(&rng, perm, n);
 
     dc_tokenizer_config tc = dc_tokenizer_defaults();
     tc.num_words = NUM_WORDS;
@@ -81,7 +67,7 @@ int main(int argc, char **argv)
         return example_fail(argv[0], "fit_on_texts");
     dc_tensor *x_train = to_padded(tok, d.texts, perm, n_train);
     dc_tensor *x_test = to_padded(tok, d.texts, perm + n_train, n_test);
-    dc_tensor *y_train = labels(d.labels, perm, n_train), *y_test = labels(d.labels, perm + n_train, n_test);
+    dc_tensor *y_train = example_labels(d.labels, perm, n_train), *y_test = example_labels(d.labels, perm + n_train, n_test);
     if (!x_train || !x_test || !y_train || !y_test)
         return example_fail(argv[0], "preparing the sequences");
     printf("%d e-mails: %d for training, %d for testing; %d distinct words, the %d most frequent kept\n", n, n_train,
