@@ -113,7 +113,7 @@ static void test_loss_names(void **state)
 static dc_metric resolved(const char *name, dc_loss_kind loss, int cols)
 {
     dc_metric m;
-    if (dc_metric_resolve(name, loss, cols, &m) != DC_OK)
+    if (dc_metric_resolve(name, NULL, loss, cols, &m) != DC_OK)
         fail_msg("%s: %s", name, dc_errmsg());
     return m;
 }
