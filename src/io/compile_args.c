@@ -167,7 +167,7 @@ static dc_status read_threshold(const dc_json *c, const char *key, float *out)
     if (v->type == DC_JSON_ARRAY && v->len != 1)
         return dc_fail(DC_ERR_FORMAT, "key \"%s\" holds %zu thresholds; deepc takes one", key, v->len);
     if (v->type == DC_JSON_ARRAY && v->items[0].type != DC_JSON_NUMBER)
-        return dc_fail(DC_ERR_FORMAT, "key \"%s\" holds a %s, expected a number", key,
+        return dc_fail(DC_ERR_FORMAT, "key \"%s\" holds %s, expected a number", key,
                        dc_json_type_name(v->items[0].type));
     double x = v->type == DC_JSON_ARRAY ? v->items[0].num : v->num;
     if (v->type != DC_JSON_NUMBER && v->type != DC_JSON_ARRAY)

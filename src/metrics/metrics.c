@@ -108,13 +108,14 @@ static dc_status apply_args(dc_metric *m, const char *name, const dc_metric_args
     if (!a)
         return DC_OK;
     if (a->k != 0 && !top_k)
-        return dc_fail(DC_ERR_ARG, "metric \"%s\"%s%s takes no k (got %d); only the top-k accuracies do", name,
-                       is ? ", here " : "", is ? is : "", a->k);
+        return dc_fail(DC_ERR_ARG, "metric \"%s\"%s%s%s takes no k (got %d); only the top-k accuracies do", name,
+                       is ? ", here " : "", is ? is : "", is ? "," : "", a->k);
     if (a->k < 0)
         return dc_fail(DC_ERR_ARG, "metric \"%s\": k %d must be at least 1", name, a->k);
     if (a->threshold != 0.0f && !binacc && !pr)
-        return dc_fail(DC_ERR_ARG, "metric \"%s\"%s%s takes no threshold (got %g); binary_accuracy, precision and "
-                                   "recall do", name, is ? ", here " : "", is ? is : "", (double)a->threshold);
+        return dc_fail(DC_ERR_ARG, "metric \"%s\"%s%s%s takes no threshold (got %g); binary_accuracy, precision and "
+                                   "recall do", name, is ? ", here " : "", is ? is : "", is ? "," : "",
+                       (double)a->threshold);
     if (binacc && a->threshold != 0.0f && !(a->threshold > 0.0f && a->threshold < 1.0f))
         return dc_fail(DC_ERR_ARG, "metric \"%s\": threshold %g is outside (0, 1), Keras' BinaryAccuracy range", name,
                        (double)a->threshold);
