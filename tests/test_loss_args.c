@@ -85,7 +85,7 @@ static void test_metric_args_match_reference(void **state)
     for (int r = 0; r < rows; r++)
         onehot[r * cols + (int)tl->data[r]] = 1.0f;
     for (int k = 2; k <= 3; k++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "topk.k%d", k);
         double want = fx_get(f, name)->data[0];
         dc_metric_args a = {k, 0.0f};
