@@ -10,19 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Compiles m with the metrics (NULL: "accuracy", or none for mse) and
- * saves it three ways. */
-static int save_with(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss,
-                     const char *const *metrics, int n_metrics)
+/* Saves the compiled m three ways and frees it. */
+static int save_compiled(dc_model *m, const char *dir, const char *name)
 {
     char path[512];
-    const char *accuracy[] = {"accuracy"};
-    if (!metrics) {
-        metrics = accuracy;
-        n_metrics = strcmp(loss, "mse") ? 1 : 0;
-    }
-    if (dc_model_compile(m, optimizer, loss, metrics, n_metrics) != DC_OK)
-        return fprintf(stderr, "%s: %s\n", name, dc_errmsg()), 1;
     snprintf(path, sizeof path, "%s/fuzz_model/%s.safetensors", dir, name);
     if (dc_model_save(m, path, 1) != DC_OK)
         return fprintf(stderr, "%s\n", dc_errmsg()), 1;
@@ -41,6 +32,21 @@ static int save_with(dc_model *m, const char *dir, const char *name, const char 
     free(json);
     dc_model_free(m);
     return 0;
+}
+
+/* Compiles m with the metrics (NULL: "accuracy", or none for mse) and
+ * saves it three ways. */
+static int save_with(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss,
+                     const char *const *metrics, int n_metrics)
+{
+    const char *accuracy[] = {"accuracy"};
+    if (!metrics) {
+        metrics = accuracy;
+        n_metrics = strcmp(loss, "mse") ? 1 : 0;
+    }
+    if (dc_model_compile(m, optimizer, loss, metrics, n_metrics) != DC_OK)
+        return fprintf(stderr, "%s: %s\n", name, dc_errmsg()), 1;
+    return save_compiled(m, dir, name);
 }
 
 static int save(dc_model *m, const char *dir, const char *name, const char *optimizer, const char *loss)
@@ -112,5 +118,25 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_dense(8, "softmax"));
     bad |= save_with(m, dir, "softmax_adadelta_topk", "adadelta", "categorical_crossentropy",
                      (const char *const[]){"top_k_categorical_accuracy", "kl_divergence"}, 2);
+
+    /* Loss and metric arguments: Keras' {class_name, config} objects. */
+    dc_compile_config cfg = {.loss = DC_LOSS_CATEGORICAL_CE, .label_smoothing = 0.1f,
+                             .metrics = {"accuracy", "top_k_categorical_accuracy"}, .metric_args = {{0}, {2, 0}}};
+    dc_optimizer_parse("adam", &cfg.optimizer);
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(4, "softmax"));
+    bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "softmax_adam_smoothing_topk");
+    cfg = (dc_compile_config){.loss = DC_LOSS_BINARY_CE, .label_smoothing = 0.2f,
+                              .metrics = {"accuracy", "precision", "recall"},
+                              .metric_args = {{0, 0.6f}, {0, 0.7f}, {0, 0.3f}}};
+    dc_optimizer_parse("sgd", &cfg.optimizer);
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+    bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "binary_sgd_smoothing_thresholds");
+    cfg = (dc_compile_config){.loss = DC_LOSS_HUBER, .huber_delta = 0.5f, .metrics = {"mae"}};
+    dc_optimizer_parse("rmsprop", &cfg.optimizer);
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(2, "linear"));
+    bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "regress_rmsprop_huber_delta");
     return bad;
 }

@@ -384,7 +384,7 @@ typedef enum {
     DC_LOSS_CATEGORICAL_CE_LOGITS, /* softmax fused */
     DC_LOSS_SPARSE_CE_LOGITS,      /* softmax fused */
     /* Keras 3's other losses (losses.py), with its formulas and defaults: */
-    DC_LOSS_HUBER,         /* mean of 0.5 e^2 (|e| <= 1) or |e| - 0.5 (delta 1.0), e = p - y */
+    DC_LOSS_HUBER,         /* mean of 0.5 e^2 (|e| <= d) or d |e| - 0.5 d^2 (delta d = 1.0), e = p - y */
     DC_LOSS_LOG_COSH,      /* mean of e + softplus(-2e) - log 2 */
     DC_LOSS_HINGE,         /* mean of max(1 - y p, 0); 0/1 labels become -1/1 */
     DC_LOSS_SQUARED_HINGE, /* mean of max(1 - y p, 0)^2; 0/1 labels become -1/1 */
@@ -624,6 +624,21 @@ dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *
  * dc_loss_masked. */
 dc_node *dc_loss_weighted(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
                           dc_node *weights);
+/* Loss arguments (Keras' constructor arguments; 0 = Keras' default):
+ * label_smoothing for the binary and categorical cross-entropies, in
+ * [0, 1]; huber_delta for huber, > 0 (0 = 1.0): 0.5 e^2 where |e| <= delta,
+ * else delta |e| - 0.5 delta^2. */
+typedef struct dc_loss_args {
+    float label_smoothing;
+    float huber_delta;
+} dc_loss_args;
+/* DC_OK, or DC_ERR_ARG naming the loss, the argument and its value when one
+ * is out of range or given to a loss without it (sparse categorical
+ * cross-entropy has no label_smoothing).  args NULL: DC_OK. */
+dc_status dc_loss_args_check(dc_loss_kind kind, const dc_loss_args *args);
+/* dc_loss_weighted with arguments (NULL: the defaults). */
+dc_node *dc_loss_ex(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
+                    dc_node *weights, const dc_loss_args *args);
 
 /* Embedding(input_dim, output_dim, mask_zero): input (batch, steps) of ids,
  * embeddings uniform(-0.05, 0.05).  With mask_zero the recurrent layers after
@@ -775,11 +790,35 @@ void dc_model_set_seed(dc_model *m, uint64_t seed);
 /* Thread count for this model's runs (0 = all cores). Default 0. */
 void dc_model_set_threads(dc_model *m, int threads);
 
-/* Metrics, by Keras name: "accuracy"/"acc", "mae", "mse". */
+/* A metric's constructor arguments (Keras' TopKCategoricalAccuracy(k=3),
+ * BinaryAccuracy(threshold=0.6), Precision(thresholds=0.7)); 0 = Keras'
+ * default.  k: top_k_categorical_accuracy and
+ * sparse_top_k_categorical_accuracy only, 1 <= k < classes (default 5).
+ * threshold: a prediction is positive when p > threshold; binary_accuracy
+ * (and "accuracy" when it resolves to it) in (0, 1), precision and recall in
+ * (0, 1] (Keras allows 0 there too, which 0 = default cannot ask for), 0.5
+ * by default.  One threshold per metric (Keras' list of thresholds is not
+ * supported). */
+typedef struct dc_metric_args {
+    int k;
+    float threshold;
+} dc_metric_args;
+
+/* Metrics, by Keras name: "accuracy"/"acc", "mae", "mse".  The fields after
+ * metrics[] are Keras' loss and metric arguments, 0 meaning Keras' default,
+ * so an initialiser that leaves them out compiles as before. */
 typedef struct dc_compile_config {
     dc_optimizer_config optimizer;
     dc_loss_kind loss;
     const char *metrics[4]; /* NULL-terminated if fewer */
+    /* binary_crossentropy / categorical_crossentropy (also their fused
+     * *_LOGITS forms): targets become y (1 - ls) + 0.5 ls (binary) or
+     * y (1 - ls) + ls / classes (categorical) inside the loss only; the
+     * metrics see the raw targets.  In [0, 1]; 0 = none.  Sparse
+     * categorical cross-entropy has none (as in Keras 3). */
+    float label_smoothing;
+    float huber_delta;  /* huber: > 0; 0 = 1.0 */
+    dc_metric_args metric_args[4]; /* parallel to metrics[] */
 } dc_compile_config;
 
 /* Compile with names, as in model.compile(optimizer="adam", loss=...,
@@ -793,7 +832,9 @@ typedef struct dc_compile_config {
  * metric), log_cosh_error.  Errors: an unknown name (the message lists the
  * valid ones); a metric that cannot apply to the output or loss (precision,
  * recall or auc on a multi-class softmax; top-k with k >= classes; a
- * metric needing targets shaped like the output under a sparse loss). */
+ * metric needing targets shaped like the output under a sparse loss); an
+ * argument out of its range, or given to a loss / metric that has no such
+ * argument (the message names both and the value). */
 dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics);
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg);
 

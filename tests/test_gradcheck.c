@@ -99,10 +99,8 @@ static dc_node *build_mean(dc_graph *g, int v)
  * DC_LOSS_COUNT on: per-step predictions (2, 3, 4) of a tagger, with (2, 3)
  * labels or (2, 3, 4) one-hot targets and a (2, 3) mask.  The hinges take
  * 0/1 targets (converted to -1/1), KLDivergence and Poisson probabilities. */
-static dc_node *loss_case(dc_graph *g, int v, int mask, int weighted)
+static dc_node *loss_case_ex(dc_graph *g, dc_loss_kind k, int steps, int mask, int weighted, const dc_loss_args *args)
 {
-    dc_loss_kind k = (dc_loss_kind)(v % DC_LOSS_COUNT);
-    int steps = v >= DC_LOSS_COUNT;
     int probs = k == DC_LOSS_BINARY_CE || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_SPARSE_CE ||
                 k == DC_LOSS_KL_DIVERGENCE || k == DC_LOSS_POISSON;
     int pshape[3] = {4, 3, 0}, pnd = 2;
@@ -124,8 +122,30 @@ static dc_node *loss_case(dc_graph *g, int v, int mask, int weighted)
     }
     dc_node *ids = mask ? dc_input(g, 0, 2, steps ? (int[]){2, 3} : (int[]){2, 2}, "tokens") : NULL;
     dc_node *w = weighted ? dc_input(g, 0, 2, steps ? (int[]){2, 3} : (int[]){4, 1}, "weights") : NULL;
-    return dc_loss_weighted(g, k, pred, dc_input(g, 0, tnd, pshape, tname), ids, w);
+    return dc_loss_ex(g, k, pred, dc_input(g, 0, tnd, pshape, tname), ids, w, args);
 }
+
+static dc_node *loss_case(dc_graph *g, int v, int mask, int weighted)
+{
+    return loss_case_ex(g, (dc_loss_kind)(v % DC_LOSS_COUNT), v >= DC_LOSS_COUNT, mask, weighted, NULL);
+}
+
+/* The loss arguments: label smoothing on each cross-entropy that takes it
+ * (on probabilities and fused), per row (variants 0-3) and per step (4-7);
+ * Huber's delta below and above 1 (8, 9).  With `mw` (variants 0-3 only)
+ * per step under a mask with weights. */
+static dc_node *loss_args_case(dc_graph *g, int v, int mw)
+{
+    static const dc_loss_kind smoothed[4] = {DC_LOSS_BINARY_CE, DC_LOSS_BINARY_CE_LOGITS, DC_LOSS_CATEGORICAL_CE,
+                                             DC_LOSS_CATEGORICAL_CE_LOGITS};
+    if (v >= 8)
+        return loss_case_ex(g, DC_LOSS_HUBER, v == 9, 0, 0, &(dc_loss_args){0.0f, v == 8 ? 0.5f : 2.0f});
+    return loss_case_ex(g, smoothed[v % 4], v >= 4 || mw, mw, mw, &(dc_loss_args){v >= 4 ? 0.3f : 0.2f, 0.0f});
+}
+
+static dc_node *build_loss_args(dc_graph *g, int v) { return loss_args_case(g, v, 0); }
+
+static dc_node *build_loss_args_masked_weighted(dc_graph *g, int v) { return loss_args_case(g, v, 1); }
 
 static dc_node *build_loss(dc_graph *g, int v) { return loss_case(g, v, 0, 0); }
 
@@ -309,6 +329,8 @@ static const gradcase cases[] = {
     {"loss_masked", build_loss_masked, 2 * DC_LOSS_COUNT},
     {"loss_weighted", build_loss_weighted, 2 * DC_LOSS_COUNT},
     {"loss_masked_weighted", build_loss_masked_weighted, 2 * DC_LOSS_COUNT},
+    {"loss", build_loss_args, 10},
+    {"loss_masked_weighted", build_loss_args_masked_weighted, 4},
     {"regularizer", build_regularizer, 2},
     {"conv2d", build_conv, 14},
     {"conv2d_nobias", build_conv_nobias, 1},

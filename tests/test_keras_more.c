@@ -27,19 +27,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
-    fx_free(*state);
-    return 0;
-}
-
-static const fx_array *get(const fx_file *f, const char *prefix, const char *suffix)
-{
-    char name[128];
-    snprintf(name, sizeof name, "%s.%s", prefix, suffix);
-    return fx_get(f, name);
-}
-
 /* ----------------------------------------------------------------- losses */
 
 static const struct {
@@ -58,29 +45,8 @@ static const struct {
 
 static void test_losses_match_reference(void **state)
 {
-    const fx_file *f = *state;
-    const dc_init zeros = {DC_INIT_ZEROS, 0.0f, 0.0f};
-    for (size_t i = 0; i < sizeof LOSSES / sizeof LOSSES[0]; i++) {
-        const char *px = LOSSES[i].prefix;
-        const fx_array *p = get(f, px, "pred"), *t = get(f, px, "target");
-        char what[64];
-        dc_graph *g = dc_graph_new();
-        dc_node *pn = dc_param(g, p->ndim, p->shape, zeros, "pred");
-        dc_node *tn = dc_input(g, 0, t->ndim, t->shape, "target");
-        dc_node *loss = dc_loss(g, LOSSES[i].kind, pn, tn);
-        if (!loss)
-            fail_msg("%s: %s", px, dc_errmsg());
-        assert_int_equal(dc_graph_compile(g, 1, NULL), DC_OK);
-        assert_int_equal(dc_node_set(pn, p->data, p->size), DC_OK);
-        assert_int_equal(dc_node_set(tn, t->data, t->size), DC_OK);
-        assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
-        assert_int_equal(dc_graph_backward(g, loss), DC_OK);
-        snprintf(what, sizeof what, "%s.loss", px);
-        assert_close(dc_node_value(loss), get(f, px, "loss")->data, 1, RTOL, ATOL, what);
-        snprintf(what, sizeof what, "%s.grad", px);
-        assert_close(dc_node_grad(pn), get(f, px, "grad")->data, p->size, RTOL, ATOL, what);
-        dc_graph_free(g);
-    }
+    for (size_t i = 0; i < sizeof LOSSES / sizeof LOSSES[0]; i++)
+        assert_loss_fixture(*state, LOSSES[i].prefix, LOSSES[i].kind, NULL, RTOL, ATOL);
 }
 
 static void test_loss_names(void **state)
@@ -113,7 +79,7 @@ static void test_loss_names(void **state)
 static dc_metric resolved(const char *name, dc_loss_kind loss, int cols)
 {
     dc_metric m;
-    if (dc_metric_resolve(name, loss, cols, &m) != DC_OK)
+    if (dc_metric_resolve(name, NULL, loss, cols, &m) != DC_OK)
         fail_msg("%s: %s", name, dc_errmsg());
     return m;
 }
@@ -147,7 +113,7 @@ static void test_binary_metrics(void **state)
     size_t n = p->size;
     const char *names[] = {"precision", "recall", "auc"}, *cls[] = {"Precision", "Recall", "AUC"};
     for (int i = 0; i < 3; i++) {
-        double want = get(f, "bin", names[i])->data[0];
+        double want = fx_get_part(f, "bin", names[i])->data[0];
         check_metric(resolved(names[i], DC_LOSS_BINARY_CE_LOGITS, 1), p->data, l->data, n, 1, 1, want, 1e-6);
         check_metric(resolved(cls[i], DC_LOSS_MSE, 1), p->data, l->data, n, 1, 1, want, 1e-6);
     }
@@ -183,15 +149,15 @@ static void test_loss_metrics(void **state)
         {"CosineSimilarity", "cosine", -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const fx_array *p = get(f, cases[i].prefix, "pred"), *t = get(f, cases[i].prefix, "target");
-        double want = cases[i].sign * get(f, cases[i].prefix, "loss")->data[0];
+        const fx_array *p = fx_get_part(f, cases[i].prefix, "pred"), *t = fx_get_part(f, cases[i].prefix, "target");
+        double want = cases[i].sign * fx_get_part(f, cases[i].prefix, "loss")->data[0];
         dc_metric m = resolved(cases[i].metric, DC_LOSS_MSE, 3);
         dc_metric_reset(&m);
         dc_metric_update(&m, p->data, 0, t->data, NULL, 4, 3);
         if (fabs(dc_metric_value(&m) - want) > 1e-5 * (1 + fabs(want)))
             fail_msg("%s: %.9g, expected %.9g", cases[i].metric, dc_metric_value(&m), want);
     }
-    const fx_array *p = get(f, "huber", "pred"), *t = get(f, "huber", "target");
+    const fx_array *p = fx_get_part(f, "huber", "pred"), *t = fx_get_part(f, "huber", "target");
     double se = 0;
     for (size_t i = 0; i < p->size; i++)
         se += ((double)p->data[i] - t->data[i]) * ((double)p->data[i] - t->data[i]);
@@ -493,11 +459,11 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_losses_match_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_losses_match_reference, setup, fx_teardown),
         cmocka_unit_test(test_loss_names),
-        cmocka_unit_test_setup_teardown(test_binary_metrics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_top_k, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_loss_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binary_metrics, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_top_k, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_loss_metrics, setup, fx_teardown),
         cmocka_unit_test(test_metric_mask),
         cmocka_unit_test(test_new_optimizers),
         cmocka_unit_test(test_resume_new_optimizers),

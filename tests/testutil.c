@@ -82,3 +82,40 @@ void assert_errmsg_contains(const char *needle)
     if (!strstr(msg, needle))
         fail_msg("error message \"%s\" does not contain \"%s\"", msg, needle);
 }
+
+const fx_array *fx_get_part(const fx_file *f, const char *prefix, const char *suffix)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", prefix, suffix);
+    return fx_get(f, name);
+}
+
+int fx_teardown(void **state)
+{
+    fx_free(*state);
+    return 0;
+}
+
+void assert_loss_fixture(const fx_file *f, const char *prefix, dc_loss_kind kind, const dc_loss_args *args,
+                         double rtol, double atol)
+{
+    const fx_array *p = fx_get_part(f, prefix, "pred"), *t = fx_get_part(f, prefix, "target");
+    const dc_init zeros = {DC_INIT_ZEROS, 0.0f, 0.0f};
+    char what[160];
+    dc_graph *g = dc_graph_new();
+    dc_node *pn = dc_param(g, p->ndim, p->shape, zeros, "pred");
+    dc_node *tn = dc_input(g, 0, t->ndim, t->shape, "target");
+    dc_node *loss = dc_loss_ex(g, kind, pn, tn, NULL, NULL, args);
+    if (!loss)
+        fail_msg("%s: %s", prefix, dc_errmsg());
+    assert_int_equal(dc_graph_compile(g, 1, NULL), DC_OK);
+    assert_int_equal(dc_node_set(pn, p->data, p->size), DC_OK);
+    assert_int_equal(dc_node_set(tn, t->data, t->size), DC_OK);
+    assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
+    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    snprintf(what, sizeof what, "%s.loss", prefix);
+    assert_close(dc_node_value(loss), fx_get_part(f, prefix, "loss")->data, 1, rtol, atol, what);
+    snprintf(what, sizeof what, "%s.grad", prefix);
+    assert_close(dc_node_grad(pn), fx_get_part(f, prefix, "grad")->data, p->size, rtol, atol, what);
+    dc_graph_free(g);
+}

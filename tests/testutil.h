@@ -37,6 +37,15 @@ fx_file *fx_load(const char *name);
 void fx_free(fx_file *f);
 /* The array called `name`; fails the test if missing. */
 const fx_array *fx_get(const fx_file *f, const char *name);
+/* The array called "<prefix>.<suffix>"; fails the test if missing. */
+const fx_array *fx_get_part(const fx_file *f, const char *prefix, const char *suffix);
+/* A cmocka teardown freeing the fx_file in *state. */
+int fx_teardown(void **state);
+/* Checks the loss `kind` (with args, NULL for none) on <prefix>.pred and
+ * <prefix>.target against <prefix>.loss and d loss / d pred against
+ * <prefix>.grad. */
+void assert_loss_fixture(const fx_file *f, const char *prefix, dc_loss_kind kind, const dc_loss_args *args,
+                         double rtol, double atol);
 
 /* Fails the test naming `what` and the first index where |got - want| >
  * atol + rtol * |want|. */

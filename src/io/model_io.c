@@ -12,6 +12,7 @@
  * bounds the parameter memory by the file's size - and only then compiles
  * (allocates) and copies the values in.
  */
+#include "io/compile_args.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "model/model.h"
@@ -100,10 +101,10 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
     }
     dc_jw_end(w);
     dc_jw_end(w);
-    dc_jw_str(w, "loss", dc_loss_name(m->loss_kind));
+    dc_write_loss(w, m->loss_kind, &m->loss_args);
     dc_jw_array(w, "metrics");
     for (int i = 0; i < m->n_metrics; i++)
-        dc_jw_str(w, NULL, m->names[1 + i]);
+        dc_write_metric(w, m->names[1 + i], &m->metrics[i]);
     dc_jw_end(w);
     dc_jw_end(w);
 }
@@ -378,21 +379,12 @@ static dc_status compile_from_tree(dc_model *m, const dc_json *cc)
     memset(&cfg, 0, sizeof cfg);
     const dc_json *loss = dc_json_get(cc, "loss"), *metrics = dc_json_get(cc, "metrics");
     dc_status st = read_optimizer(dc_json_get(cc, "optimizer"), &cfg.optimizer, &sched, &has_schedule);
-    if (st == DC_OK && (!loss || loss->type != DC_JSON_STRING))
-        st = dc_fail(DC_ERR_FORMAT, "loss must be a string");
-    int k = 0;
-    while (st == DC_OK && k < DC_LOSS_COUNT && strcmp(dc_loss_name((dc_loss_kind)k), loss->str) != 0)
-        k++;
-    cfg.loss = (dc_loss_kind)k;
-    if (st == DC_OK && k == DC_LOSS_COUNT)
-        st = dc_loss_parse(loss->str, &cfg.loss);
+    if (st == DC_OK)
+        st = dc_read_loss(loss, &cfg);
     if (st == DC_OK && metrics && (metrics->type != DC_JSON_ARRAY || metrics->len > 4))
         st = dc_fail(DC_ERR_FORMAT, "metrics must be an array of at most 4 names");
-    for (size_t i = 0; st == DC_OK && metrics && i < metrics->len; i++) {
-        if (metrics->items[i].type != DC_JSON_STRING)
-            st = dc_fail(DC_ERR_FORMAT, "metrics[%zu] must be a string", i);
-        cfg.metrics[i] = metrics->items[i].str;
-    }
+    for (size_t i = 0; st == DC_OK && metrics && i < metrics->len; i++)
+        st = dc_read_metric(&metrics->items[i], i, &cfg);
     if (st == DC_OK)
         st = dc_model_compile_ex(m, &cfg);
     if (st == DC_OK && has_schedule)

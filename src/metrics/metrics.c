@@ -8,6 +8,11 @@
  * is sum(value * mask) / sum(mask) over every step seen since the reset,
  * where the value of a step is 1/0 for the accuracies of one label per step
  * and the mean over the last axis for binary accuracy, MAE and MSE.
+ * Arguments (Keras 3, keras/src/metrics/): k of the top-k accuracies
+ * (1 <= k < classes, default 5); threshold of BinaryAccuracy (p > threshold,
+ * in the open (0, 1) as Keras' constructor demands) and of Precision /
+ * Recall (its `thresholds`, one value in [0, 1], 0 standing for the default
+ * 0.5 here).  A metric given an argument it does not take is refused.
  * The names of every metric are resolved here; precision, recall, AUC,
  * top-k, RMSE and the loss-like metrics are updated in metrics_more.c.
  */
@@ -92,11 +97,46 @@ static dc_status check_applies(const dc_metric *m, const char *name, dc_loss_kin
     return DC_OK;
 }
 
-dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, dc_metric *out)
+/* Sets k and threshold from args, refusing what the metric does not take. */
+static dc_status apply_args(dc_metric *m, const char *name, const dc_metric_args *a)
+{
+    static const char *const kinds[] = {"sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy"};
+    int top_k = m->kind == DC_METRIC_TOP_K || m->kind == DC_METRIC_SPARSE_TOP_K;
+    int binacc = m->kind == DC_METRIC_BINARY_ACC, pr = m->kind == DC_METRIC_PRECISION || m->kind == DC_METRIC_RECALL;
+    /* "accuracy" names what it resolved to, which decides the arguments */
+    const char *is = m->kind <= DC_METRIC_BINARY_ACC && strcmp(name, kinds[m->kind]) != 0 ? kinds[m->kind] : NULL;
+    if (!a)
+        return DC_OK;
+    if (a->k != 0 && !top_k)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\"%s%s%s takes no k (got %d); only the top-k accuracies do", name,
+                       is ? ", here " : "", is ? is : "", is ? "," : "", a->k);
+    if (a->k < 0)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\": k %d must be at least 1", name, a->k);
+    if (a->threshold != 0.0f && !binacc && !pr)
+        return dc_fail(DC_ERR_ARG, "metric \"%s\"%s%s%s takes no threshold (got %g); binary_accuracy, precision and "
+                                   "recall do", name, is ? ", here " : "", is ? is : "", is ? "," : "",
+                       (double)a->threshold);
+    if (binacc && a->threshold != 0.0f && !(a->threshold > 0.0f && a->threshold < 1.0f))
+        return dc_fail(DC_ERR_ARG, "metric \"%s\": threshold %g is outside (0, 1), Keras' BinaryAccuracy range", name,
+                       (double)a->threshold);
+    if (pr && !(a->threshold >= 0.0f && a->threshold <= 1.0f))
+        return dc_fail(DC_ERR_ARG, "metric \"%s\": threshold %g is outside [0, 1]", name, (double)a->threshold);
+    if (a->k)
+        m->k = a->k;
+    if (a->threshold != 0.0f)
+        m->threshold = a->threshold;
+    return DC_OK;
+}
+
+int dc_metric_has_args(const dc_metric *m) { return m->k != 5 || m->threshold != 0.5f; }
+
+dc_status dc_metric_resolve(const char *name, const dc_metric_args *args, dc_loss_kind loss, int out_cols,
+                            dc_metric *out)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->name, sizeof out->name, "%s", name ? name : "");
     out->k = 5;
+    out->threshold = 0.5f;
     if (!name)
         return dc_fail(DC_ERR_ARG, "metric name is NULL");
     int found = 0;
@@ -122,7 +162,8 @@ dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, d
                                    "root_mean_squared_error, hinge, squared_hinge, kl_divergence, poisson, "
                                    "log_cosh_error or cosine_similarity (or their Keras class names: Precision, AUC "
                                    "...)", name);
-    return check_applies(out, name, loss, out_cols);
+    dc_status st = apply_args(out, name, args);
+    return st == DC_OK ? check_applies(out, name, loss, out_cols) : st;
 }
 
 void dc_metric_reset(dc_metric *m)
@@ -192,8 +233,8 @@ void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *
         dc_metric_update_more(m, pred, target, mask, rows, cols);
         return;
     }
-    /* p > 0.5, which for logits is z > 0 */
-    float threshold = logits ? 0.0f : 0.5f;
+    /* p > threshold; logits come only with the default 0.5, which for them is z > 0 */
+    float threshold = logits ? 0.0f : m->threshold;
     for (size_t r = 0; r < rows; r++) {
         if (!dc_metric_row_on(mask, r))
             continue;

@@ -8,7 +8,8 @@
  * the state of the whole.  As in keras/src/metrics/ (metrics_utils.py):
  *   - a label is positive when it is not 0 (cast to bool);
  *   - precision = tp / (tp + fp), recall = tp / (tp + fn), prediction
- *     positive when p > 0.5; 0 when the denominator is 0 (divide_no_nan);
+ *     positive when p > threshold (0.5, or Keras' `thresholds` argument);
+ *     0 when the denominator is 0 (divide_no_nan);
  *   - AUC: thresholds {-1e-7, 1/199, ..., 198/199, 1 + 1e-7}, counted the
  *     way Keras' evenly-spaced path does: p clipped to [0, 1], bucket
  *     max(ceil(p * 199) - 1, 0) in float32, tp/fp[i] = the positives /
@@ -88,7 +89,7 @@ void dc_metric_update_more(dc_metric *m, const float *pred, const float *target,
         case DC_METRIC_PRECISION:
         case DC_METRIC_RECALL:
             for (int j = 0; j < cols; j++) {
-                int label = t[j] != 0.0f, positive = p[j] > 0.5f;
+                int label = t[j] != 0.0f, positive = p[j] > m->threshold;
                 m->cm[label ? (positive ? DC_CM_TP : DC_CM_FN) : (positive ? DC_CM_FP : DC_CM_TN)][0] += 1;
             }
             break;
@@ -107,7 +108,7 @@ void dc_metric_update_more(dc_metric *m, const float *pred, const float *target,
             break;
         case DC_METRIC_LOSS_ROW:
         case DC_METRIC_COSINE: {
-            double v = dc_loss_row(m->row_loss, p, t, cols, convert);
+            double v = dc_loss_row(m->row_loss, p, t, cols, convert, 1.0);
             m->sum += m->kind == DC_METRIC_COSINE ? -v : v;
             m->count += 1;
             break;

@@ -174,6 +174,11 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     dc_loss_kind k = cfg->loss;
     if ((unsigned)k >= DC_LOSS_COUNT)
         return dc_fail(DC_ERR_ARG, "compile: unknown loss %d", (int)k);
+    m->loss_args = (dc_loss_args){cfg->label_smoothing, cfg->huber_delta};
+    if ((st = dc_loss_args_check(k, &m->loss_args)) != DC_OK) {
+        dc_err_prefix("compile: loss");
+        return st;
+    }
     dc_node *pred = m->output;
     /* Fuse a final softmax / sigmoid into the loss (stable, and what
      * Keras' TensorFlow backend computes too). */
@@ -219,7 +224,7 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     if (!m->weights)
         return DC_ERR_NOMEM;
     /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
-    m->loss = dc_loss_weighted(m->g, k, pred, m->target, dc_model_step_mask(m), m->weights);
+    m->loss = dc_loss_ex(m->g, k, pred, m->target, dc_model_step_mask(m), m->weights, &m->loss_args);
     if (!m->loss) {
         dc_err_prefix("compile");
         return DC_ERR_SHAPE;
@@ -233,7 +238,7 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     for (int i = 0; i <= MAX_METRICS; i++)
         m->name_ptrs[i] = m->names[i];
     for (int i = 0; i < MAX_METRICS && cfg->metrics[i]; i++) {
-        st = dc_metric_resolve(cfg->metrics[i], k, dc_node_cols(m->output), &m->metrics[i]);
+        st = dc_metric_resolve(cfg->metrics[i], &cfg->metric_args[i], k, dc_node_cols(m->output), &m->metrics[i]);
         if (st != DC_OK) {
             dc_err_prefix("compile");
             return st;
@@ -332,14 +337,16 @@ void dc_model_gather_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 }
 
 /* Accumulates the batch just run into every metric.  Accuracies read the
- * logits when the loss is fused; MAE / MSE need the output itself. */
+ * logits when the loss is fused; MAE / MSE and a binary accuracy with a
+ * threshold other than 0.5 need the output itself. */
 void dc_model_update_metrics(dc_model *m, const dc_run *run)
 {
     const dc_node *mask = dc_model_step_mask(m);
     int have_output = 0;
     for (int i = 0; i < m->n_metrics; i++) {
         dc_node *src = m->metric_src;
-        if (m->metrics[i].kind >= DC_METRIC_MAE && m->metric_on_logits) {
+        const dc_metric *mt = &m->metrics[i];
+        if ((mt->kind >= DC_METRIC_MAE || mt->threshold != 0.5f) && m->metric_on_logits) {
             /* The fused loss read the logits; the output is one activation
              * op away.  Only that op runs: running the graph up to the
              * output again would draw dropout masks and update moving

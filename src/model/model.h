@@ -39,15 +39,21 @@ typedef struct dc_metric {
     dc_metric_kind kind;
     char name[40];   /* as the user named it: "accuracy", "mae" ... */
     int k;           /* top-k: k (5) */
+    float threshold; /* binary accuracy, precision, recall: positive when p > threshold (0.5) */
     dc_loss_kind row_loss; /* DC_METRIC_LOSS_ROW, DC_METRIC_COSINE: the loss row */
     double sum, count;
     double cm[4][DC_AUC_THRESHOLDS];
 } dc_metric;
 
 /* Resolves a Keras metric name for a loss ("accuracy" depends on the loss and
- * the output width, as in Keras); refuses a metric that cannot apply to the
- * output (out_cols values per row) or the loss, naming both. */
-dc_status dc_metric_resolve(const char *name, dc_loss_kind loss, int out_cols, dc_metric *out);
+ * the output width, as in Keras) with its arguments (args NULL or 0 fields:
+ * Keras' defaults); refuses a metric that cannot apply to the output
+ * (out_cols values per row) or the loss, naming both, and an argument out of
+ * range or one the metric does not take, naming the value. */
+dc_status dc_metric_resolve(const char *name, const dc_metric_args *args, dc_loss_kind loss, int out_cols,
+                            dc_metric *out);
+/* Whether the metric's arguments differ from Keras' defaults. */
+int dc_metric_has_args(const dc_metric *m);
 void dc_metric_reset(dc_metric *m);
 /* Adds from's state into into's (same metric): see dc_metric above. */
 void dc_metric_merge(dc_metric *into, const dc_metric *from);
@@ -141,6 +147,7 @@ struct dc_model {
     int built, compiled;
 
     dc_loss_kind loss_kind; /* as the user asked */
+    dc_loss_args loss_args; /* label_smoothing, huber_delta as compiled (0 = default) */
     dc_optimizer *opt;
     dc_metric metrics[MAX_METRICS];
     int n_metrics;

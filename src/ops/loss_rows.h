@@ -17,9 +17,11 @@ int dc_loss_is_row_kind(dc_loss_kind k);
  * losses other than the hinges. */
 int dc_hinge_converts(dc_loss_kind k, const float *t, size_t n);
 /* The row's loss (the mean over the row, or the sum for KLDivergence and
- * CosineSimilarity, as Keras reduces the last axis). */
-double dc_loss_row(dc_loss_kind k, const float *p, const float *t, int cols, int convert);
+ * CosineSimilarity, as Keras reduces the last axis); delta: Huber's (1.0
+ * by default), unused by the others. */
+double dc_loss_row(dc_loss_kind k, const float *p, const float *t, int cols, int convert, double delta);
 /* Adds scale * d(row loss)/dp to g[0..cols). */
-void dc_loss_row_grad(dc_loss_kind k, const float *p, const float *t, int cols, int convert, float scale, float *g);
+void dc_loss_row_grad(dc_loss_kind k, const float *p, const float *t, int cols, int convert, double delta, float scale,
+                      float *g);
 
 #endif

@@ -22,6 +22,12 @@
  * and the unweighted losses come out bitwise as before.
  * Huber, LogCosh, the hinges, KLDivergence, Poisson and CosineSimilarity
  * are computed row by row in ops_loss_keras.c and reduced the same way.
+ * Arguments (dc_loss_args) ride in farg: farg[0] label_smoothing, which the
+ * cross-entropies apply to the targets inside the loss as Keras 3 does
+ * (losses.py: y (1 - ls) + 0.5 ls binary, y (1 - ls) + ls / classes
+ * categorical, in float32), forward and backward alike; farg[1] Huber's
+ * delta (0 = 1.0).  With ls 0 the targets are read untouched, so the
+ * losses are bitwise those without arguments.
  */
 #include "graph/graph.h"
 #include "ops/loss_rows.h"
@@ -91,6 +97,46 @@ static int is_categorical(dc_loss_kind k)
     return is_sparse(k) || k == DC_LOSS_CATEGORICAL_CE || k == DC_LOSS_CATEGORICAL_CE_LOGITS;
 }
 
+dc_status dc_loss_args_check(dc_loss_kind kind, const dc_loss_args *a)
+{
+    const char *name = dc_loss_name(kind);
+    int smooths = kind == DC_LOSS_BINARY_CE || kind == DC_LOSS_BINARY_CE_LOGITS || kind == DC_LOSS_CATEGORICAL_CE ||
+                  kind == DC_LOSS_CATEGORICAL_CE_LOGITS;
+    if (!a)
+        return DC_OK;
+    if (a->label_smoothing != 0.0f && is_sparse(kind))
+        return dc_fail(DC_ERR_ARG, "%s has no label_smoothing in Keras 3 (got %g); use categorical_crossentropy with "
+                                   "one-hot targets to smooth labels", name, (double)a->label_smoothing);
+    if (a->label_smoothing != 0.0f && !smooths)
+        return dc_fail(DC_ERR_ARG, "%s has no label_smoothing (got %g); only binary_crossentropy and "
+                                   "categorical_crossentropy take it", name, (double)a->label_smoothing);
+    if (!(a->label_smoothing >= 0.0f && a->label_smoothing <= 1.0f))
+        return dc_fail(DC_ERR_ARG, "%s: label_smoothing %g is outside [0, 1]", name, (double)a->label_smoothing);
+    if (a->huber_delta != 0.0f && kind != DC_LOSS_HUBER)
+        return dc_fail(DC_ERR_ARG, "%s has no delta (got huber_delta %g); only huber takes it", name,
+                       (double)a->huber_delta);
+    if (!(a->huber_delta >= 0.0f) || !isfinite(a->huber_delta))
+        return dc_fail(DC_ERR_ARG, "%s: delta %g must be a positive finite number", name, (double)a->huber_delta);
+    return DC_OK;
+}
+
+/* Target j of a row as the loss reads it: the one-hot row tr (or the label
+ * when tr is NULL), label-smoothed by farg[0] over `cols` classes. */
+static float cat_target(const dc_node *n, const float *tr, int label, int j, int cols)
+{
+    float y = tr ? tr[j] : (j == label ? 1.0f : 0.0f), ls = n->farg[0];
+    return ls == 0.0f ? y : y * (1.0f - ls) + ls / (float)cols;
+}
+
+/* A binary target, label-smoothed towards 0.5 by farg[0]. */
+static float bin_target(const dc_node *n, float y)
+{
+    float ls = n->farg[0];
+    return ls == 0.0f ? y : y * (1.0f - ls) + 0.5f * ls;
+}
+
+static double huber_delta(const dc_node *n) { return n->farg[1] > 0.0f ? n->farg[1] : 1.0; }
+
 /* The mask (token ids, one per row) and the per-row weights, or NULL. */
 static const dc_node *row_mask(const dc_node *n)
 {
@@ -109,6 +155,9 @@ static dc_status loss_infer(dc_node *n)
     char sp[96], st[96];
     if ((unsigned)k >= DC_LOSS_COUNT)
         return dc_fail(DC_ERR_ARG, "loss: unknown kind %d", (int)k);
+    dc_status ast = dc_loss_args_check(k, &(dc_loss_args){n->farg[0], n->farg[1]});
+    if (ast != DC_OK)
+        return ast;
     if (is_sparse(k)) {
         if (dc_node_numel(t) != dc_node_rows(p))
             return dc_fail(DC_ERR_SHAPE, "%s: labels %s do not fit predictions %s; expected one integer label per row",
@@ -191,13 +240,14 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
         int convert = dc_hinge_converts(k, t, total);
         for (size_t r = 0; r < rows; r++)
             if (row_on(n, r))
-                sum += row_w(n, r) * dc_loss_row(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert);
+                sum += row_w(n, r) *
+                       dc_loss_row(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert, huber_delta(n));
         n->val[0] = valid ? (float)(sum / (double)valid) : 0.0f;
         return DC_OK;
     }
     if (!is_categorical(k)) {
         for (size_t i = 0; i < total; i++) {
-            float x = p[i], y = t[i];
+            float x = p[i], y = k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS ? bin_target(n, t[i]) : t[i];
             double w = row_w(n, i / (size_t)cols);
             if (!row_on(n, i / (size_t)cols))
                 continue;
@@ -243,7 +293,7 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
                 sum += w * (lse - pr[label]);
             else
                 for (int j = 0; j < cols; j++)
-                    sum += w * (tr[j] * (lse - pr[j]));
+                    sum += w * (cat_target(n, tr, -1, j, cols) * (lse - pr[j]));
         } else {
             double s = 0;
             for (int j = 0; j < cols; j++)
@@ -254,7 +304,7 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
                 sum -= w * log(clipf(q[label]));
             else
                 for (int j = 0; j < cols; j++)
-                    sum -= w * (tr[j] * log(clipf(q[j])));
+                    sum -= w * (cat_target(n, tr, -1, j, cols) * log(clipf(q[j])));
         }
     }
     n->val[0] = valid ? (float)(sum / (double)valid) : 0.0f;
@@ -277,14 +327,14 @@ static void loss_backward(dc_node *n, const dc_run *run)
         int convert = dc_hinge_converts(k, t, total);
         for (size_t r = 0; r < rows; r++)
             if (row_on(n, r))
-                dc_loss_row_grad(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert,
+                dc_loss_row_grad(k, p + r * (size_t)cols, t + r * (size_t)cols, cols, convert, huber_delta(n),
                                  n->grad[0] / (float)valid * row_w(n, r), gp + r * (size_t)cols);
         return;
     }
     if (!is_categorical(k)) {
         float scale = n->grad[0] / ((float)valid * (float)cols);
         for (size_t i = 0; i < total; i++) {
-            float x = p[i], y = t[i], d;
+            float x = p[i], y = k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS ? bin_target(n, t[i]) : t[i], d;
             if (!row_on(n, i / (size_t)cols))
                 continue;
             switch (k) {
@@ -313,10 +363,10 @@ static void loss_backward(dc_node *n, const dc_run *run)
             if (tr) {
                 tsum = 0.0f;
                 for (int j = 0; j < cols; j++)
-                    tsum += tr[j];
+                    tsum += cat_target(n, tr, -1, j, cols);
             }
             for (int j = 0; j < cols; j++)
-                gr[j] += scale * (q[j] * tsum - (tr ? tr[j] : (j == label ? 1.0f : 0.0f)));
+                gr[j] += scale * (q[j] * tsum - cat_target(n, tr, label, j, cols));
         } else {
             /* L = -sum_k t_k log clip(p_k / s): dL/dp_j = (sum_k t_k u_k - t_j u_j / q_j) / s,
              * u_k = 1 where the clip is inactive. */
@@ -324,12 +374,12 @@ static void loss_backward(dc_node *n, const dc_run *run)
             for (int j = 0; j < cols; j++)
                 s += pr[j];
             for (int j = 0; j < cols; j++) {
-                float tj = tr ? tr[j] : (j == label ? 1.0f : 0.0f);
+                float tj = cat_target(n, tr, label, j, cols);
                 if (q[j] >= EPS && q[j] <= 1.0f - EPS)
                     tu += tj;
             }
             for (int j = 0; j < cols; j++) {
-                float tj = tr ? tr[j] : (j == label ? 1.0f : 0.0f);
+                float tj = cat_target(n, tr, label, j, cols);
                 int active = q[j] >= EPS && q[j] <= 1.0f - EPS;
                 double d = (tu - (active && tj != 0.0f ? tj / q[j] : 0.0)) / s;
                 gr[j] += scale * (float)d;
@@ -356,11 +406,18 @@ dc_node *dc_loss_masked(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *
 dc_node *dc_loss_weighted(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
                           dc_node *weights)
 {
+    return dc_loss_ex(g, kind, pred, target, mask_ids, weights, NULL);
+}
+
+dc_node *dc_loss_ex(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
+                    dc_node *weights, const dc_loss_args *args)
+{
     static const dc_op *const ops[2][2] = {{&dc_op_loss, &dc_op_loss_weighted},
                                            {&dc_op_loss_masked, &dc_op_loss_masked_weighted}};
     dc_node *in[4] = {pred, target, mask_ids ? mask_ids : weights, weights};
     int k = (int)kind, n_in = 2 + (mask_ids != NULL) + (weights != NULL);
-    return dc_node_make(g, ops[mask_ids != NULL][weights != NULL], n_in, in, &k, 1, NULL, 0);
+    float f[2] = {args ? args->label_smoothing : 0.0f, args ? args->huber_delta : 0.0f};
+    return dc_node_make(g, ops[mask_ids != NULL][weights != NULL], n_in, in, &k, 1, f, 2);
 }
 
 /* ---- regulariser: l1 * sum|w| + l2 * sum w^2 ---- */

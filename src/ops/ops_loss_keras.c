@@ -5,7 +5,7 @@
  * (sum over the unmasked rows / their count).
  *
  * Per row of predictions p and targets y (cols values, e = p - y):
- *   huber          mean(0.5 e^2 where |e| <= 1 else |e| - 0.5)     (delta 1.0)
+ *   huber          mean(0.5 e^2 where |e| <= d else d |e| - 0.5 d^2)  (delta d, 1.0)
  *   log_cosh       mean(e + softplus(-2 e) - log 2)      d/dp = tanh(e)
  *   hinge          mean(max(1 - y p, 0))
  *   squared_hinge  mean(max(1 - y p, 0)^2)
@@ -46,7 +46,7 @@ static double inv_norm(const float *x, int n)
     return r < 1.0 / KEPS ? r : 1.0 / KEPS;
 }
 
-double dc_loss_row(dc_loss_kind k, const float *p, const float *t, int cols, int convert)
+double dc_loss_row(dc_loss_kind k, const float *p, const float *t, int cols, int convert, double delta)
 {
     double s = 0;
     if (k == DC_LOSS_COSINE_SIMILARITY) {
@@ -58,7 +58,7 @@ double dc_loss_row(dc_loss_kind k, const float *p, const float *t, int cols, int
     for (int j = 0; j < cols; j++) {
         double x = p[j], y = t[j], e = x - y, a = fabs(e);
         switch (k) {
-        case DC_LOSS_HUBER: s += a <= 1.0 ? 0.5 * e * e : a - 0.5; break;
+        case DC_LOSS_HUBER: s += a <= delta ? 0.5 * e * e : delta * a - 0.5 * delta * delta; break;
         case DC_LOSS_LOG_COSH: /* e + softplus(-2e) - log 2, softplus stable */
             s += e + (-2.0 * e > 0 ? -2.0 * e : 0.0) + log1p(exp(-fabs(2.0 * e))) - log(2.0);
             break;
@@ -81,7 +81,8 @@ double dc_loss_row(dc_loss_kind k, const float *p, const float *t, int cols, int
     return k == DC_LOSS_KL_DIVERGENCE ? s : s / cols;
 }
 
-void dc_loss_row_grad(dc_loss_kind k, const float *p, const float *t, int cols, int convert, float scale, float *g)
+void dc_loss_row_grad(dc_loss_kind k, const float *p, const float *t, int cols, int convert, double delta, float scale,
+                      float *g)
 {
     if (k == DC_LOSS_COSINE_SIMILARITY) {
         /* L = -sum(ny_j p_j) r with r = 1/|p|: dL/dp_j = -(ny_j r - (ny . p) r^3 p_j); r clamped: -ny_j r */
@@ -100,7 +101,7 @@ void dc_loss_row_grad(dc_loss_kind k, const float *p, const float *t, int cols, 
     for (int j = 0; j < cols; j++) {
         double x = p[j], y = t[j], e = x - y, d = 0;
         switch (k) {
-        case DC_LOSS_HUBER: d = fabs(e) <= 1.0 ? e : (e > 0 ? 1.0 : -1.0); break;
+        case DC_LOSS_HUBER: d = fabs(e) <= delta ? e : (e > 0 ? delta : -delta); break;
         case DC_LOSS_LOG_COSH: d = tanh(e); break;
         case DC_LOSS_HINGE:
         case DC_LOSS_SQUARED_HINGE: {
