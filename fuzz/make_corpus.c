@@ -138,5 +138,22 @@ int main(int argc, char **argv)
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(2, "linear"));
     bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "regress_rmsprop_huber_delta");
+
+    /* Gradient clipping in the optimiser's config, and frozen layers ("trainable": false). */
+    cfg = (dc_compile_config){.loss = DC_LOSS_SPARSE_CE, .metrics = {"accuracy"}};
+    dc_optimizer_parse("adam", &cfg.optimizer);
+    cfg.optimizer.global_clipnorm = 1.5f;
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(4, "relu"));
+    dc_model_add(m, dc_layer_batch_normalization());
+    dc_model_add(m, dc_layer_dense(3, "softmax"));
+    bad |= dc_model_set_trainable(m, 0, 0) != DC_OK || dc_model_set_trainable(m, 1, 0) != DC_OK;
+    bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "frozen_adam_global_clipnorm");
+    cfg = (dc_compile_config){.loss = DC_LOSS_MSE};
+    dc_optimizer_parse("sgd", &cfg.optimizer);
+    cfg.optimizer.clipvalue = 0.25f;
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(2, "linear"));
+    bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "regress_sgd_clipvalue");
     return bad;
 }
