@@ -4,6 +4,7 @@
  * progress output in Keras' layout, history and validation.
  */
 #include "testutil.h"
+#include "graph/graph.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -274,6 +275,40 @@ static void test_validation_split_counts_as_keras(void **state)
     }
 }
 
+/* A compile that fails (a misspelt metric, then an optimiser refused after
+ * the weights were drawn) leaves nothing behind: compiling again correctly
+ * gives the graph, weights and training of a model compiled right the
+ * first time. */
+static void test_compile_again_after_an_error(void **state)
+{
+    (void)state;
+    dc_model *ref = mlp(2, 8, 3, "softmax"), *m = mlp(2, 8, 3, "softmax");
+    compile_sparse(ref);
+    const char *typo[] = {"acuracy"};
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", typo, 1), DC_ERR_ARG);
+    dc_compile_config bad = {.loss = DC_LOSS_SPARSE_CE, .metrics = {"accuracy"}};
+    bad.optimizer = dc_optimizer_defaults(DC_OPT_ADAM);
+    bad.optimizer.clipnorm = bad.optimizer.clipvalue = 1.0f;
+    assert_int_equal(dc_model_compile_ex(m, &bad), DC_ERR_ARG);
+    assert_errmsg_contains("only one of clipnorm");
+    compile_sparse(m);
+    assert_int_equal(dc_model_graph(m)->n_nodes, dc_model_graph(ref)->n_nodes);
+    size_t n, n_ref;
+    float *p = dc_graph_params(dc_model_graph(m), &n), *p_ref = dc_graph_params(dc_model_graph(ref), &n_ref);
+    assert_int_equal(n, n_ref);
+    assert_memory_equal(p, p_ref, n * sizeof(float));
+    dc_tensor *x, *y;
+    blobs(40, 3, &x, &y, 3);
+    dc_fit_config c = quiet(2, 8);
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    assert_int_equal(dc_model_fit(ref, x, y, &c, NULL), DC_OK);
+    assert_memory_equal(p, p_ref, n * sizeof(float));
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+    dc_model_free(ref);
+}
+
 /* y = 2x + 1 recovered by Dense(1) with MSE and SGD. */
 static void test_linear_regression(void **state)
 {
@@ -387,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_losses),
         cmocka_unit_test(test_classifier_learns),
         cmocka_unit_test(test_validation_split_counts_as_keras),
+        cmocka_unit_test(test_compile_again_after_an_error),
         cmocka_unit_test(test_linear_regression),
         cmocka_unit_test(test_summary_layout),
         cmocka_unit_test(test_progress_when_not_a_terminal),

@@ -163,10 +163,9 @@ dc_status dc_model_build(dc_model *m)
  * loss and the metrics leave the padded steps out by. */
 dc_node *dc_model_step_mask(const dc_model *m) { return m->output->ndim == 3 ? m->output_mask : NULL; }
 
-dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
+/* dc_model_compile_ex's work; on failure it may leave a half-made graph. */
+static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
 {
-    if (m->compiled)
-        return dc_fail(DC_ERR_STATE, "compile: the model is already compiled");
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
@@ -256,6 +255,22 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     }
     m->compiled = 1;
     return DC_OK;
+}
+
+dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
+{
+    if (m->compiled)
+        return dc_fail(DC_ERR_STATE, "compile: the model is already compiled");
+    dc_rng rng = m->rng;
+    dc_status st = compile_model(m, cfg);
+    if (st != DC_OK) { /* nothing half-made stays: a corrected compile starts as the first would have */
+        dc_optimizer_free(m->opt);
+        m->opt = NULL;
+        m->n_metrics = 0;
+        dc_model_unbuild(m);
+        m->rng = rng;
+    }
+    return st;
 }
 
 dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics)

@@ -20,7 +20,7 @@ void dc_model_unbuild(dc_model *m)
 {
     dc_graph_free(m->g);
     m->g = NULL;
-    m->input = m->output = m->target = m->loss = m->total = m->output_mask = m->metric_src = NULL;
+    m->input = m->output = m->target = m->loss = m->total = m->output_mask = m->weights = m->metric_src = NULL;
     m->built = 0;
     for (int i = 0; i < m->n_layers; i++) {
         dc_layer *l = m->layers[i];
