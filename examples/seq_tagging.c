@@ -21,15 +21,18 @@
  * only a step's position (the majority tag per position, measured on the
  * test set): 0.6447 here.  The LSTM tagger reaches 0.9912 on the 1,000 test
  * sequences in 15 epochs at the default seed on one thread (0.987 to 0.997
- * over seeds 1 to 4; about 2.5 s); the program exits 1 when it stays below
- * 0.97, so ctest runs it as a test.
+ * over seeds 1 to 4; about 2.5 s).  How far it gets in 15 epochs depends on
+ * float rounding: the ASan build, whose arithmetic differs, gave 0.953 to
+ * 0.992 over seeds 1 to 6 with either of OpenBLAS' Haswell and SkylakeX
+ * kernels.  The program exits 1 below 0.93, far above what position alone
+ * gives, so ctest runs it as a test.
  *
  * Usage: seq_tagging [--epochs N] [--batch N] [--seed N] [--threads N]
  */
 #include "example_util.h"
 
 enum { VOCAB = 10, MIN_LEN = 4, MAX_LEN = 16, N_TRAIN = 4000, N_TEST = 1000 };
-#define TARGET_ACCURACY 0.97
+#define TARGET_ACCURACY 0.93
 
 /* n random sequences and their tags, padded to MAX_LEN: *x tokens 1..VOCAB
  * (0 = padding), *y tags 0/1 (0 at padding, left out through the mask). */
