@@ -19,13 +19,13 @@
  *
  * For comparison it prints the best accuracy any tagger can reach that sees
  * only a step's position (the majority tag per position, measured on the
- * test set): 0.6447 here.  The LSTM tagger reaches 0.9912 on the 1,000 test
- * sequences in 15 epochs at the default seed on one thread (0.987 to 0.997
- * over seeds 1 to 4; about 2.5 s).  How far it gets in 15 epochs depends on
- * float rounding: the ASan build, whose arithmetic differs, gave 0.953 to
- * 0.992 over seeds 1 to 6 with either of OpenBLAS' Haswell and SkylakeX
- * kernels.  The program exits 1 below 0.93, far above what position alone
- * gives, so ctest runs it as a test.
+ * test set): 0.6447 here.  The LSTM tagger reaches 0.9837 on the 1,000 test
+ * sequences in 15 epochs at the default seed on one thread (0.9766 with
+ * OpenBLAS' SkylakeX kernels; about 2.5 s).  How far it gets in 15 epochs
+ * depends on the seed and on float rounding: 0.956 to 0.992 over seeds 1 to
+ * 4 and both kernels, 0.953 to 0.992 over seeds 1 to 6 in the ASan build.
+ * The program exits 1 below 0.93, far above what position alone gives, so
+ * ctest runs it as a test.
  *
  * Usage: seq_tagging [--epochs N] [--batch N] [--seed N] [--threads N]
  */
