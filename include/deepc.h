@@ -819,6 +819,17 @@ typedef struct dc_compile_config {
     float label_smoothing;
     float huber_delta;  /* huber: > 0; 0 = 1.0 */
     dc_metric_args metric_args[4]; /* parallel to metrics[] */
+    /* Keras 3's weighted_metrics: the same names and arguments as metrics[],
+     * each updated with the sample weights (fit's sample_weight, or
+     * class_weight's weights in training; validation_data's / evaluate's
+     * sample_weight) times the mask of a per-step output: sum(w v) / sum(w),
+     * and weighted confusion counts for precision / recall / auc.  Without
+     * sample weights a weighted metric equals its unweighted twin exactly.
+     * They report after the metrics[], named as Keras names them: the name
+     * as given, or "weighted_<name>" when that name is already taken
+     * ("weighted_<name>_1" ... after that). */
+    const char *weighted_metrics[4]; /* NULL-terminated if fewer */
+    dc_metric_args weighted_metric_args[4]; /* parallel to weighted_metrics[] */
 } dc_compile_config;
 
 /* Compile with names, as in model.compile(optimizer="adam", loss=...,
