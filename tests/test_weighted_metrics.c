@@ -128,7 +128,7 @@ static double reference(const mcase *c, const float *w)
         const float *p = PRED + r * C, *t = c->target + r * c->target_cols;
         sum += w[r] * row_value(c->name, p, t, (int)c->target[r]);
         den += w[r];
-        for (int j = 0; j < C; j++) {
+        for (int j = 0; c->target_cols == C && j < C; j++) { /* targets shaped like the output */
             int label = t[j] != 0, pos = p[j] > 0.5f;
             tp += w[r] * (label && pos);
             fp += w[r] * (!label && pos);
