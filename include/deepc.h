@@ -819,6 +819,17 @@ typedef struct dc_compile_config {
     float label_smoothing;
     float huber_delta;  /* huber: > 0; 0 = 1.0 */
     dc_metric_args metric_args[4]; /* parallel to metrics[] */
+    /* Keras 3's weighted_metrics: the same names and arguments as metrics[],
+     * each updated with the sample weights (fit's sample_weight, or
+     * class_weight's weights in training; validation_data's / evaluate's
+     * sample_weight) times the mask of a per-step output: sum(w v) / sum(w),
+     * and weighted confusion counts for precision / recall / auc.  Without
+     * sample weights a weighted metric equals its unweighted twin exactly.
+     * They report after the metrics[], named as Keras names them: the name
+     * as given, or "weighted_<name>" when that name is already taken
+     * ("weighted_<name>_1" ... after that). */
+    const char *weighted_metrics[4]; /* NULL-terminated if fewer */
+    dc_metric_args weighted_metric_args[4]; /* parallel to weighted_metrics[] */
 } dc_compile_config;
 
 /* Compile with names, as in model.compile(optimizer="adam", loss=...,
@@ -871,8 +882,8 @@ typedef struct dc_fit_config {
      * Keras' "sum_over_batch_size", NOT / sum(w) (so weight 0 keeps a sample
      * in the divisor); under an Embedding(mask_zero) mask,
      * sum(l * w * mask) / (unpadded steps).  Regularisers are not weighted;
-     * compile's metrics are not weighted either (Keras' `metrics`, not
-     * `weighted_metrics`).  Any finite weight is allowed; NaN / inf is an
+     * compile's metrics are not weighted either (Keras' `metrics`); its
+     * weighted_metrics are, class_weight's weights included.  Any finite weight is allowed; NaN / inf is an
      * error naming the sample. */
     const dc_tensor *sample_weight; /* (N,) or (N, 1); (N, steps) for a per-step output */
     /* class_weight[c] weighs the samples of class c: the label of (N,) or
@@ -910,7 +921,9 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
 dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose, double *results, int n_results);
 /* evaluate with sample weights (borrowed; NULL = dc_model_evaluate), shaped
  * and reduced as fit's sample_weight: the loss is the weighted one, the
- * metrics stay unweighted (Keras' `metrics`).  Errors as fit's. */
+ * metrics stay unweighted (Keras' `metrics`), the weighted_metrics after
+ * them are weighted; results holds loss, metrics, weighted metrics.  Errors
+ * as fit's. */
 dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
                                int batch_size, int verbose, double *results, int n_results);
 /* Outputs for every sample: *out is a new tensor (N, output...). */

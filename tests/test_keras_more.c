@@ -93,10 +93,10 @@ static void check_metric(dc_metric m, const float *pred, const float *target, si
     dc_metric_reset(&whole);
     dc_metric_reset(&a);
     dc_metric_reset(&b);
-    dc_metric_update(&whole, pred, 0, target, NULL, rows, cols);
+    dc_metric_update(&whole, pred, 0, target, NULL, NULL, rows, cols);
     size_t cut = rows / 3;
-    dc_metric_update(&a, pred, 0, target, NULL, cut, cols);
-    dc_metric_update(&b, pred + cut * (size_t)cols, 0, target + cut * (size_t)target_cols, NULL, rows - cut, cols);
+    dc_metric_update(&a, pred, 0, target, NULL, NULL, cut, cols);
+    dc_metric_update(&b, pred + cut * (size_t)cols, 0, target + cut * (size_t)target_cols, NULL, NULL, rows - cut, cols);
     dc_metric_merge(&a, &b);
     double v = dc_metric_value(&whole), vm = dc_metric_value(&a);
     if (fabs(v - want) > tol * (1 + fabs(want)))
@@ -153,7 +153,7 @@ static void test_loss_metrics(void **state)
         double want = cases[i].sign * fx_get_part(f, cases[i].prefix, "loss")->data[0];
         dc_metric m = resolved(cases[i].metric, DC_LOSS_MSE, 3);
         dc_metric_reset(&m);
-        dc_metric_update(&m, p->data, 0, t->data, NULL, 4, 3);
+        dc_metric_update(&m, p->data, 0, t->data, NULL, NULL, 4, 3);
         if (fabs(dc_metric_value(&m) - want) > 1e-5 * (1 + fabs(want)))
             fail_msg("%s: %.9g, expected %.9g", cases[i].metric, dc_metric_value(&m), want);
     }
@@ -175,8 +175,8 @@ static void test_metric_mask(void **state)
         dc_metric a = resolved(names[i], DC_LOSS_BINARY_CE, 1), b = a;
         dc_metric_reset(&a);
         dc_metric_reset(&b);
-        dc_metric_update(&a, pred, 0, lab, mask, 4, 1);
-        dc_metric_update(&b, p2, 0, l2, NULL, 2, 1);
+        dc_metric_update(&a, pred, 0, lab, mask, NULL, 4, 1);
+        dc_metric_update(&b, p2, 0, l2, NULL, NULL, 2, 1);
         if (dc_metric_value(&a) != dc_metric_value(&b))
             fail_msg("%s: masked %.9g, rows alone %.9g", names[i], dc_metric_value(&a), dc_metric_value(&b));
     }
@@ -358,7 +358,7 @@ static void test_binary_metrics_through_evaluate(void **state)
     for (int i = 0; i < 3; i++) {
         dc_metric mm = resolved(metrics[i], DC_LOSS_BINARY_CE, 1);
         dc_metric_reset(&mm);
-        dc_metric_update(&mm, pred->data, 0, y->data, NULL, 50, 1);
+        dc_metric_update(&mm, pred->data, 0, y->data, NULL, NULL, 50, 1);
         if (fabs(dc_metric_value(&mm) - res[1 + i]) > 1e-12)
             fail_msg("%s: evaluate %.9g, from predict %.9g", metrics[i], res[1 + i], dc_metric_value(&mm));
     }

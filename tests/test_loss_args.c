@@ -56,7 +56,7 @@ static double metric_value(const char *name, dc_metric_args args, dc_loss_kind l
     dc_metric m;
     if (dc_metric_resolve(name, &args, loss, cols, &m) != DC_OK)
         fail_msg("%s: %s", name, dc_errmsg());
-    dc_metric_update(&m, pred, 0, target, NULL, rows, cols);
+    dc_metric_update(&m, pred, 0, target, NULL, NULL, rows, cols);
     return dc_metric_value(&m);
 }
 

@@ -102,7 +102,7 @@ static void test_mlp_dropout_matches_single_process(void **state)
 /* Dense(8, relu) -> Dense(1, sigmoid) with the metrics whose state is more
  * than a sum and a count: AUC's 4 x 200 confusion counts, precision's and
  * recall's at 0.5. */
-static dc_model *binary_auc(uint64_t seed)
+static dc_model *binary_model(uint64_t seed, const dc_compile_config *cfg)
 {
     int in = 6;
     dc_model *m = dc_sequential_new(1, &in);
@@ -110,9 +110,15 @@ static dc_model *binary_auc(uint64_t seed)
     dc_model_set_threads(m, 1);
     assert_int_equal(dc_model_add(m, dc_layer_dense(8, "relu")), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_dense(1, "sigmoid")), DC_OK);
-    const char *metrics[] = {"accuracy", "auc", "precision", "recall"};
-    assert_int_equal(dc_model_compile(m, "adam", "binary_crossentropy", metrics, 4), DC_OK);
+    assert_int_equal(dc_model_compile_ex(m, cfg), DC_OK);
     return m;
+}
+
+static dc_model *binary_auc(uint64_t seed)
+{
+    dc_compile_config cfg = {.loss = DC_LOSS_BINARY_CE, .metrics = {"accuracy", "auc", "precision", "recall"}};
+    assert_int_equal(dc_optimizer_parse("adam", &cfg.optimizer), DC_OK);
+    return binary_model(seed, &cfg);
 }
 
 static void test_auc_precision_recall_match_single_process(void **state)
@@ -168,6 +174,32 @@ static void test_frozen_batchnorm_matches_single_process(void **state)
         dc_tensor_free(i < 4 ? before[i] : conv);
     }
     dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+/* The same with weighted_metrics (auc, precision, accuracy) next to the
+ * unweighted ones: their weighted confusion counts and sums add across
+ * ranks as the unweighted ones do. */
+static dc_model *binary_weighted_metrics(uint64_t seed)
+{
+    dc_compile_config cfg = {.loss = DC_LOSS_BINARY_CE, .metrics = {"auc"},
+                             .weighted_metrics = {"auc", "precision", "accuracy"}};
+    assert_int_equal(dc_optimizer_parse("adam", &cfg.optimizer), DC_OK);
+    return binary_model(seed, &cfg);
+}
+
+static void test_weighted_metrics_match_single_process(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y, *w = dc_tensor_new4(1, 75, 0, 0, 0);
+    replica_data(75, 1, (int[]){6}, 2, 13, &x, &y);
+    for (int i = 0; i < 75; i++)
+        w->data[i] = i % 6 == 0 ? 0.0f : 0.25f + 0.4f * (float)(i % 5);
+    dc_fit_config cfg = replica_fit_config(2, 16, 0.2f);
+    cfg.sample_weight = w;
+    fit_and_compare(binary_weighted_metrics, x, y, &cfg);
+    dc_tensor_free(w);
     dc_tensor_free(x);
     dc_tensor_free(y);
 }
@@ -433,6 +465,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mlp_dropout_matches_single_process),
         cmocka_unit_test(test_cnn_matches_single_process),
         cmocka_unit_test(test_auc_precision_recall_match_single_process),
+        cmocka_unit_test(test_weighted_metrics_match_single_process),
         cmocka_unit_test(test_masked_tagger_matches_single_process),
         cmocka_unit_test(test_sample_weights_match_single_process),
         cmocka_unit_test(test_cnn_batchnorm_stays_identical),

@@ -178,31 +178,46 @@ static dc_status read_threshold(const dc_json *c, const char *key, float *out)
     return DC_OK;
 }
 
-dc_status dc_read_metric(const dc_json *v, size_t i, dc_compile_config *cfg)
+/* Reads item i of the array `key` into *name and *a. */
+static dc_status read_metric(const dc_json *v, const char *key, size_t i, const char **name, dc_metric_args *a)
 {
     dc_status st = DC_OK;
     const dc_json *c = NULL;
-    dc_metric_args *a = &cfg->metric_args[i];
     if (v->type == DC_JSON_STRING)
-        cfg->metrics[i] = v->str;
+        *name = v->str;
     else if (v->type == DC_JSON_OBJECT)
-        st = class_and_config(v, &cfg->metrics[i], &c);
+        st = class_and_config(v, name, &c);
     else
         st = dc_fail(DC_ERR_FORMAT, "is %s, expected a name or {\"class_name\": ..., \"config\": {...}}",
                      dc_json_type_name(v->type));
     for (size_t j = 0; st == DC_OK && c && j < c->len; j++) {
-        const char *key = c->keys[j];
-        if (!strcmp(key, "k"))
-            st = dc_cfg_int(c, key, 1, INT_MAX, &a->k);
-        else if (!strcmp(key, "threshold") || !strcmp(key, "thresholds"))
-            st = read_threshold(c, key, &a->threshold);
+        const char *k = c->keys[j];
+        if (!strcmp(k, "k"))
+            st = dc_cfg_int(c, k, 1, INT_MAX, &a->k);
+        else if (!strcmp(k, "threshold") || !strcmp(k, "thresholds"))
+            st = read_threshold(c, k, &a->threshold);
         else
-            st = check_other_key(key, &c->items[j]);
+            st = check_other_key(k, &c->items[j]);
     }
     if (st != DC_OK) {
-        char where[32];
-        snprintf(where, sizeof where, "metrics[%zu]", i);
+        char where[40];
+        snprintf(where, sizeof where, "%s[%zu]", key, i);
         dc_err_prefix(where);
     }
+    return st;
+}
+
+dc_status dc_read_metrics(const dc_json *arr, const char *key, const char **names, dc_metric_args *args)
+{
+    if (!arr || arr->type == DC_JSON_NULL)
+        return DC_OK;
+    if (arr->type != DC_JSON_ARRAY)
+        return dc_fail(DC_ERR_FORMAT, "%s is %s, expected an array of at most 4 names", key,
+                       dc_json_type_name(arr->type));
+    if (arr->len > 4)
+        return dc_fail(DC_ERR_FORMAT, "%s holds %zu metrics, at most 4", key, arr->len);
+    dc_status st = DC_OK;
+    for (size_t i = 0; st == DC_OK && i < arr->len; i++)
+        st = read_metric(&arr->items[i], key, i, &names[i], &args[i]);
     return st;
 }

@@ -16,8 +16,9 @@ void dc_write_loss(dc_jw *w, dc_loss_kind k, const dc_loss_args *a);
 void dc_write_metric(dc_jw *w, const char *name, const dc_metric *m);
 /* Reads "loss" into cfg->loss and its arguments; errors start "loss: ". */
 dc_status dc_read_loss(const dc_json *loss, dc_compile_config *cfg);
-/* Reads metrics[i] into cfg->metrics[i] (borrowing the tree's string) and
- * cfg->metric_args[i]; errors start "metrics[i]: ". */
-dc_status dc_read_metric(const dc_json *v, size_t i, dc_compile_config *cfg);
+/* Reads the array `key` ("metrics" or "weighted_metrics"; NULL or a JSON
+ * null: none) of at most 4 metrics into names[] (borrowing the tree's
+ * strings) and args[]; errors start "key[i]: ". */
+dc_status dc_read_metrics(const dc_json *arr, const char *key, const char **names, dc_metric_args *args);
 
 #endif

@@ -102,10 +102,21 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
     dc_jw_end(w);
     dc_jw_end(w);
     dc_write_loss(w, m->loss_kind, &m->loss_args);
+    int n_weighted = 0;
     dc_jw_array(w, "metrics");
-    for (int i = 0; i < m->n_metrics; i++)
-        dc_write_metric(w, m->names[1 + i], &m->metrics[i]);
+    for (int i = 0; i < m->n_metrics; i++) {
+        if (!m->metrics[i].weighted)
+            dc_write_metric(w, m->names[1 + i], &m->metrics[i]);
+        n_weighted += m->metrics[i].weighted;
+    }
     dc_jw_end(w);
+    if (n_weighted) { /* written only when there are some: older files stay as they were */
+        dc_jw_array(w, "weighted_metrics");
+        for (int i = 0; i < m->n_metrics; i++)
+            if (m->metrics[i].weighted)
+                dc_write_metric(w, m->metrics[i].name, &m->metrics[i]);
+        dc_jw_end(w);
+    }
     dc_jw_end(w);
 }
 
@@ -377,14 +388,15 @@ static dc_status compile_from_tree(dc_model *m, const dc_json *cc)
     dc_lr_schedule sched;
     int has_schedule = 0;
     memset(&cfg, 0, sizeof cfg);
-    const dc_json *loss = dc_json_get(cc, "loss"), *metrics = dc_json_get(cc, "metrics");
+    const dc_json *loss = dc_json_get(cc, "loss");
     dc_status st = read_optimizer(dc_json_get(cc, "optimizer"), &cfg.optimizer, &sched, &has_schedule);
     if (st == DC_OK)
         st = dc_read_loss(loss, &cfg);
-    if (st == DC_OK && metrics && (metrics->type != DC_JSON_ARRAY || metrics->len > 4))
-        st = dc_fail(DC_ERR_FORMAT, "metrics must be an array of at most 4 names");
-    for (size_t i = 0; st == DC_OK && metrics && i < metrics->len; i++)
-        st = dc_read_metric(&metrics->items[i], i, &cfg);
+    if (st == DC_OK)
+        st = dc_read_metrics(dc_json_get(cc, "metrics"), "metrics", cfg.metrics, cfg.metric_args);
+    if (st == DC_OK) /* Keras writes null when there are none */
+        st = dc_read_metrics(dc_json_get(cc, "weighted_metrics"), "weighted_metrics", cfg.weighted_metrics,
+                             cfg.weighted_metric_args);
     if (st == DC_OK)
         st = dc_model_compile_ex(m, &cfg);
     if (st == DC_OK && has_schedule)

@@ -8,6 +8,11 @@
  * is sum(value * mask) / sum(mask) over every step seen since the reset,
  * where the value of a step is 1/0 for the accuracies of one label per step
  * and the mean over the last axis for binary accuracy, MAE and MSE.
+ * A weighted metric (compile's weighted_metrics) multiplies each row's
+ * value and count by its sample weight, as Keras' Mean does (sum(w v) /
+ * sum(w), reduction_metrics.py, with the mask folded into the weight by
+ * apply_mask's "sum" reduction); every weight is 1 for the others, which
+ * leaves their sums exactly as they were.  A row of weight 0 is skipped.
  * Arguments (Keras 3, keras/src/metrics/): k of the top-k accuracies
  * (1 <= k < classes, default 5); threshold of BinaryAccuracy (p > threshold,
  * in the open (0, 1) as Keras' constructor demands) and of Precision /
@@ -221,47 +226,53 @@ int dc_argmax(const float *v, int n)
     return best;
 }
 
-/* Whether row r counts: every row without a mask, else the rows whose id is
- * not 0 (Keras passes the mask as sample_weight, so padded steps are left
- * out of both the sum and the count). */
-int dc_metric_row_on(const float *mask, size_t r) { return !mask || mask[r] != 0.0f; }
+/* Row r's weight: 0 for a padded step (Keras passes the mask as
+ * sample_weight, so those are left out of both the sum and the count), else
+ * the sample weight, 1 without. */
+double dc_metric_row_weight(const float *mask, const float *weights, size_t r)
+{
+    if (mask && mask[r] == 0.0f)
+        return 0.0;
+    return weights ? (double)weights[r] : 1.0;
+}
 
-void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask, size_t rows,
-                      int cols)
+void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask,
+                      const float *weights, size_t rows, int cols)
 {
     if (m->kind >= DC_METRIC_PRECISION) {
-        dc_metric_update_more(m, pred, target, mask, rows, cols);
+        dc_metric_update_more(m, pred, target, mask, weights, rows, cols);
         return;
     }
     /* p > threshold; logits come only with the default 0.5, which for them is z > 0 */
     float threshold = logits ? 0.0f : m->threshold;
     for (size_t r = 0; r < rows; r++) {
-        if (!dc_metric_row_on(mask, r))
+        double w = dc_metric_row_weight(mask, weights, r);
+        if (w == 0.0)
             continue;
         const float *p = pred + r * (size_t)cols, *t = target + r * (size_t)cols;
         switch (m->kind) {
         case DC_METRIC_SPARSE_ACC:
-            m->sum += dc_argmax(p, cols) == (int)target[r];
+            m->sum += w * (dc_argmax(p, cols) == (int)target[r]);
             break;
         case DC_METRIC_CATEGORICAL_ACC:
-            m->sum += dc_argmax(p, cols) == dc_argmax(t, cols);
+            m->sum += w * (dc_argmax(p, cols) == dc_argmax(t, cols));
             break;
         case DC_METRIC_BINARY_ACC:
             for (int j = 0; j < cols; j++)
-                m->sum += (p[j] > threshold) == (t[j] > 0.5f);
+                m->sum += w * ((p[j] > threshold) == (t[j] > 0.5f));
             break;
         case DC_METRIC_MAE:
             for (int j = 0; j < cols; j++)
-                m->sum += fabs((double)p[j] - t[j]);
+                m->sum += w * fabs((double)p[j] - t[j]);
             break;
         case DC_METRIC_MSE:
             for (int j = 0; j < cols; j++)
-                m->sum += ((double)p[j] - t[j]) * ((double)p[j] - t[j]);
+                m->sum += w * (((double)p[j] - t[j]) * ((double)p[j] - t[j]));
             break;
         default: break;
         }
         /* accuracies of one label per row count rows; the others average each row's values */
-        m->count += m->kind == DC_METRIC_SPARSE_ACC || m->kind == DC_METRIC_CATEGORICAL_ACC ? 1.0 : (double)cols;
+        m->count += w * (m->kind == DC_METRIC_SPARSE_ACC || m->kind == DC_METRIC_CATEGORICAL_ACC ? 1.0 : (double)cols);
     }
 }
 

@@ -23,7 +23,9 @@
  *   - the loss-like metrics average the row's loss (loss_rows.h) over rows;
  *     the hinges convert 0/1 labels per batch as the loss does, and the
  *     cosine metric is +cos.
- * With a mask the rows whose id is 0 are left out.
+ * With a mask the rows whose id is 0 are left out; a weighted metric adds
+ * each row's counts times its sample weight (Keras' sample_weight of
+ * update_confusion_matrix_variables and of Mean).
  */
 #include "model/model.h"
 #include "ops/loss_rows.h"
@@ -31,11 +33,13 @@
 #include <math.h>
 #include <string.h>
 
-static void update_auc(dc_metric *m, const float *pred, const float *target, const float *mask, size_t rows, int cols)
+static void update_auc(dc_metric *m, const float *pred, const float *target, const float *mask, const float *weights,
+                       size_t rows, int cols)
 {
     double pos[DC_AUC_THRESHOLDS] = {0}, neg[DC_AUC_THRESHOLDS] = {0}, n_pos = 0, n_neg = 0;
     for (size_t r = 0; r < rows; r++) {
-        if (!dc_metric_row_on(mask, r))
+        double w = dc_metric_row_weight(mask, weights, r);
+        if (w == 0.0)
             continue;
         for (int j = 0; j < cols; j++) {
             float p = pred[r * (size_t)cols + j];
@@ -43,11 +47,11 @@ static void update_auc(dc_metric *m, const float *pred, const float *target, con
             int b = (int)ceilf(p * (float)(DC_AUC_THRESHOLDS - 1)) - 1;
             b = b < 0 ? 0 : b;
             if (target[r * (size_t)cols + j] != 0.0f) {
-                pos[b] += 1;
-                n_pos += 1;
+                pos[b] += w;
+                n_pos += w;
             } else {
-                neg[b] += 1;
-                n_neg += 1;
+                neg[b] += w;
+                n_neg += w;
             }
         }
     }
@@ -72,17 +76,18 @@ static int in_top_k(const float *p, int cols, int label, int k)
     return greater < k;
 }
 
-void dc_metric_update_more(dc_metric *m, const float *pred, const float *target, const float *mask, size_t rows,
-                           int cols)
+void dc_metric_update_more(dc_metric *m, const float *pred, const float *target, const float *mask,
+                           const float *weights, size_t rows, int cols)
 {
     if (m->kind == DC_METRIC_AUC) {
-        update_auc(m, pred, target, mask, rows, cols);
+        update_auc(m, pred, target, mask, weights, rows, cols);
         return;
     }
     size_t rows_t = m->kind == DC_METRIC_SPARSE_TOP_K ? rows : rows * (size_t)cols;
     int convert = dc_hinge_converts(m->row_loss, target, rows_t);
     for (size_t r = 0; r < rows; r++) {
-        if (!dc_metric_row_on(mask, r))
+        double w = dc_metric_row_weight(mask, weights, r);
+        if (w == 0.0)
             continue;
         const float *p = pred + r * (size_t)cols, *t = target + r * (size_t)cols;
         switch (m->kind) {
@@ -90,27 +95,27 @@ void dc_metric_update_more(dc_metric *m, const float *pred, const float *target,
         case DC_METRIC_RECALL:
             for (int j = 0; j < cols; j++) {
                 int label = t[j] != 0.0f, positive = p[j] > m->threshold;
-                m->cm[label ? (positive ? DC_CM_TP : DC_CM_FN) : (positive ? DC_CM_FP : DC_CM_TN)][0] += 1;
+                m->cm[label ? (positive ? DC_CM_TP : DC_CM_FN) : (positive ? DC_CM_FP : DC_CM_TN)][0] += w;
             }
             break;
         case DC_METRIC_TOP_K:
-            m->sum += in_top_k(p, cols, dc_argmax(t, cols), m->k);
-            m->count += 1;
+            m->sum += w * in_top_k(p, cols, dc_argmax(t, cols), m->k);
+            m->count += w;
             break;
         case DC_METRIC_SPARSE_TOP_K:
-            m->sum += in_top_k(p, cols, (int)target[r], m->k);
-            m->count += 1;
+            m->sum += w * in_top_k(p, cols, (int)target[r], m->k);
+            m->count += w;
             break;
         case DC_METRIC_RMSE:
             for (int j = 0; j < cols; j++)
-                m->sum += ((double)p[j] - t[j]) * ((double)p[j] - t[j]);
-            m->count += cols;
+                m->sum += w * (((double)p[j] - t[j]) * ((double)p[j] - t[j]));
+            m->count += w * cols;
             break;
         case DC_METRIC_LOSS_ROW:
         case DC_METRIC_COSINE: {
             double v = dc_loss_row(m->row_loss, p, t, cols, convert, 1.0);
-            m->sum += m->kind == DC_METRIC_COSINE ? -v : v;
-            m->count += 1;
+            m->sum += w * (m->kind == DC_METRIC_COSINE ? -v : v);
+            m->count += w;
             break;
         }
         default: break;

@@ -232,19 +232,8 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i]->reg && !(m->total = dc_add(m->g, m->total, m->layers[i]->reg)))
             return DC_ERR_NOMEM;
-    m->n_metrics = 0;
-    snprintf(m->names[0], sizeof m->names[0], "loss");
-    for (int i = 0; i <= MAX_METRICS; i++)
-        m->name_ptrs[i] = m->names[i];
-    for (int i = 0; i < MAX_METRICS && cfg->metrics[i]; i++) {
-        st = dc_metric_resolve(cfg->metrics[i], &cfg->metric_args[i], k, dc_node_cols(m->output), &m->metrics[i]);
-        if (st != DC_OK) {
-            dc_err_prefix("compile");
-            return st;
-        }
-        snprintf(m->names[1 + i], sizeof m->names[0], "%s", cfg->metrics[i]);
-        m->n_metrics++;
-    }
+    if ((st = dc_model_compile_metrics(m, cfg, k)) != DC_OK)
+        return st;
     st = dc_graph_compile(m->g, 32, &m->rng);
     if (st != DC_OK)
         return st;
@@ -373,6 +362,7 @@ void dc_model_update_metrics(dc_model *m, const dc_run *run)
             src = m->output;
         }
         dc_metric_update(&m->metrics[i], src->val, src != m->output, m->target->val, mask ? mask->val : NULL,
+                         mt->weighted ? m->weights->val : NULL,
                          dc_node_rows(src), dc_node_cols(src));
     }
 }
@@ -591,7 +581,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 }
 
 /* fit's epoch logs: loss and metrics, then their val_ forms. */
-_Static_assert(2 * (1 + MAX_METRICS) <= DC_LOGS_MAX, "logs too small for the metrics");
+_Static_assert(2 * (1 + DC_MODEL_METRICS) <= DC_LOGS_MAX, "logs too small for the metrics");
 _Static_assert(sizeof "val_" - 1 + sizeof((dc_model *)0)->names[0] <= DC_LOGS_KEY_LEN, "log key too short");
 
 static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc_fit_config cfg, const dc_tensor *w,
@@ -690,8 +680,8 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     apply_threads(m);
 
     int n_keys = (1 + m->n_metrics) * (n_val ? 2 : 1);
-    char keynames[2 * (1 + MAX_METRICS)][48];
-    const char *keys[2 * (1 + MAX_METRICS)];
+    char keynames[2 * (1 + DC_MODEL_METRICS)][DC_LOGS_KEY_LEN];
+    const char *keys[2 * (1 + DC_MODEL_METRICS)];
     for (int i = 0; i < n_keys; i++) {
         snprintf(keynames[i], sizeof keynames[i], "%s%s", i > m->n_metrics ? "val_" : "", m->names[i % (1 + m->n_metrics)]);
         keys[i] = keynames[i];

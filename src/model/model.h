@@ -41,6 +41,7 @@ typedef struct dc_metric {
     int k;           /* top-k: k (5) */
     float threshold; /* binary accuracy, precision, recall: positive when p > threshold (0.5) */
     dc_loss_kind row_loss; /* DC_METRIC_LOSS_ROW, DC_METRIC_COSINE: the loss row */
+    int weighted;    /* compile's weighted_metrics: updated with the sample weights */
     double sum, count;
     double cm[4][DC_AUC_THRESHOLDS];
 } dc_metric;
@@ -66,16 +67,19 @@ void dc_metric_state_diff(const dc_metric *now, const dc_metric *before, double 
 void dc_metric_state_add(dc_metric *m, const double *delta);
 /* Accumulates a batch: `pred` is the output, or the logits when `logits`
  * (only the accuracies accept logits); rows x cols, targets as the loss sees
- * them; `mask` (one id per row, or NULL) leaves out the rows whose id is 0. */
-void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask, size_t rows,
-                      int cols);
+ * them; `mask` (one id per row, or NULL) leaves out the rows whose id is 0;
+ * `weights` (one per row, or NULL for all 1) weighs every row's values and
+ * its count (Keras' sample_weight; a row of weight 0 is left out). */
+void dc_metric_update(dc_metric *m, const float *pred, int logits, const float *target, const float *mask,
+                      const float *weights, size_t rows, int cols);
 /* The first index of the largest of v[0..n). */
 int dc_argmax(const float *v, int n);
-/* Whether row r counts: every row without a mask, else the rows whose id is not 0. */
-int dc_metric_row_on(const float *mask, size_t r);
+/* Row r's weight: 0 when the mask leaves it out (id 0), else weights[r]
+ * (1 when weights is NULL). */
+double dc_metric_row_weight(const float *mask, const float *weights, size_t r);
 /* The metrics from DC_METRIC_PRECISION on (metrics_more.c), same contract. */
-void dc_metric_update_more(dc_metric *m, const float *pred, const float *target, const float *mask, size_t rows,
-                           int cols);
+void dc_metric_update_more(dc_metric *m, const float *pred, const float *target, const float *mask,
+                           const float *weights, size_t rows, int cols);
 double dc_metric_value_more(const dc_metric *m);
 double dc_metric_value(const dc_metric *m);
 
@@ -127,7 +131,9 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
 
 /* ---- the model (model.c; saved and loaded by io/model_io.c) ---- */
 
-#define MAX_METRICS 4
+#define MAX_METRICS 4                    /* metrics, and weighted metrics, compile takes */
+#define DC_MODEL_METRICS (2 * MAX_METRICS) /* both: the unweighted first */
+#define DC_METRIC_NAME_LEN 44              /* a reported name, "val_" + it fits a logs key */
 
 struct dc_model {
     int in_ndim;
@@ -149,10 +155,10 @@ struct dc_model {
     dc_loss_kind loss_kind; /* as the user asked */
     dc_loss_args loss_args; /* label_smoothing, huber_delta as compiled (0 = default) */
     dc_optimizer *opt;
-    dc_metric metrics[MAX_METRICS];
-    int n_metrics;
-    char names[1 + MAX_METRICS][40];
-    const char *name_ptrs[1 + MAX_METRICS]; /* names[i], as the progress bar takes them */
+    dc_metric metrics[DC_MODEL_METRICS]; /* metrics, then weighted metrics (.weighted) */
+    int n_metrics;                        /* both */
+    char names[1 + DC_MODEL_METRICS][DC_METRIC_NAME_LEN]; /* "loss", then as reported */
+    const char *name_ptrs[1 + DC_MODEL_METRICS]; /* names[i], as the progress bar takes them */
 
     int epoch;              /* epochs completed (fit, or restored by load) */
     int stop_training;      /* set by a callback: fit ends after this batch / epoch */
@@ -164,6 +170,10 @@ struct dc_model {
     float *replica_buf;      /* the non-trainable parameters before a step */
 };
 
+/* Resolves compile's metrics, then its weighted_metrics, for the fused loss
+ * `loss` into m->metrics / m->names (compile_metrics.c): Keras' names;
+ * errors start "compile: " (weighted: "compile: weighted_metrics[i]: "). */
+dc_status dc_model_compile_metrics(dc_model *m, const dc_compile_config *cfg, dc_loss_kind loss);
 /* Copies rows idx[start..start+b) (or start..start+b when idx is NULL) of t
  * into node (model.c). */
 void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b);

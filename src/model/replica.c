@@ -138,7 +138,7 @@ dc_status dc_replica_fit_begin(dc_model *m)
 }
 
 /* Doubles of a combine: weight, weight * loss, RNG state, metric deltas. */
-enum { D_W, D_WLOSS, D_RNG, D_METRICS = D_RNG + 4, D_MAX = D_METRICS + DC_METRIC_STATE_MAX * MAX_METRICS };
+enum { D_W, D_WLOSS, D_RNG, D_METRICS = D_RNG + 4, D_MAX = D_METRICS + DC_METRIC_STATE_MAX * DC_MODEL_METRICS };
 
 /* How many doubles a combine carries: the fixed ones and every metric's state. */
 static int d_len(const dc_model *m)
@@ -183,7 +183,7 @@ static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
     double sw = slice_weight(m, len);
     d[D_W] = sw;
     d[D_WLOSS] = sw * m->total->val[0];
-    dc_metric saved[MAX_METRICS];
+    dc_metric saved[DC_MODEL_METRICS];
     memcpy(saved, m->metrics, sizeof saved);
     dc_model_update_metrics(m, &run);
     for (int i = 0, at = D_METRICS; i < m->n_metrics; at += dc_metric_state_len(&m->metrics[i]), i++)
