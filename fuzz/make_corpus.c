@@ -155,5 +155,14 @@ int main(int argc, char **argv)
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(2, "linear"));
     bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "regress_sgd_clipvalue");
+
+    /* weighted_metrics, one of them a repeat that Keras renames weighted_<name> */
+    cfg = (dc_compile_config){.loss = DC_LOSS_BINARY_CE, .metrics = {"accuracy", "auc"},
+                              .weighted_metrics = {"accuracy", "precision"},
+                              .weighted_metric_args = {{0}, {0, 0.7f}}};
+    dc_optimizer_parse("adam", &cfg.optimizer);
+    m = dc_sequential_new(1, (int[]){3});
+    dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+    bad |= dc_model_compile_ex(m, &cfg) != DC_OK || save_compiled(m, dir, "binary_weighted_metrics");
     return bad;
 }
