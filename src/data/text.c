@@ -292,7 +292,7 @@ int dc_tok_add(dc_tokenizer *t, const char *word, long count, long docs)
         return -1;
     n->count = count;
     n->docs = docs;
-    n->last_doc = t->documents;
+    n->last_doc = -1; /* not counted in any text being fitted yet */
     n->order = t->n_entries;
     n->index = 0;
     size_t i = hash_str(word) & (t->table_cap - 1);
@@ -306,8 +306,8 @@ int dc_tok_add(dc_tokenizer *t, const char *word, long count, long docs)
 static dc_status count_word(dc_tokenizer *t, const char *word)
 {
     int e = dc_tok_find(t, word);
-    if (e < 0)
-        return dc_tok_add(t, word, 1, 1) < 0 ? DC_ERR_NOMEM : DC_OK;
+    if (e < 0 && (e = dc_tok_add(t, word, 0, 0)) < 0)
+        return DC_ERR_NOMEM;
     dc_tok_entry *en = &t->entries[e];
     en->count++;
     if (en->last_doc != t->documents) { /* first time in this document: word_docs */

@@ -17,6 +17,7 @@
 #include "data/tokenizer.h"
 #include "io/file.h"
 #include "io/json.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -293,29 +294,18 @@ static dc_status opt_string(const dc_json *cfg, const char *key, int nullable, c
     return DC_OK;
 }
 
-static dc_status opt_bool(const dc_json *cfg, const char *key, int *out)
-{
-    const dc_json *v = dc_json_get(cfg, key);
-    if (!v)
-        return DC_OK;
-    if (v->type != DC_JSON_BOOL)
-        return dc_fail(DC_ERR_FORMAT, "key \"%s\" is %s, expected true or false", key, dc_json_type_name(v->type));
-    *out = v->boolean;
-    return DC_OK;
-}
-
 /* A required double-encoded member: the string parsed as an object of integers >= lo. */
 static dc_status nested_counts(const dc_json *cfg, const char *key, double lo, dc_json **out)
 {
     const dc_json *v = dc_json_get(cfg, key);
     *out = NULL;
-    if (!v)
-        return dc_fail(DC_ERR_FORMAT, "missing key \"%s\"", key);
+    dc_status st = dc_cfg_need(cfg, key);
+    if (st)
+        return st;
     if (v->type != DC_JSON_STRING)
         return dc_fail(DC_ERR_FORMAT, "key \"%s\" is %s, expected a string holding a JSON object", key,
                        dc_json_type_name(v->type));
-    dc_status st = dc_json_parse(v->str, v->len, key, out);
-    if (st)
+    if ((st = dc_json_parse(v->str, v->len, key, out)) != DC_OK)
         return st;
     if ((*out)->type != DC_JSON_OBJECT)
         st = dc_fail(DC_ERR_FORMAT, "key \"%s\" holds %s, expected an object", key, dc_json_type_name((*out)->type));
@@ -350,9 +340,9 @@ static dc_status read_config(const dc_json *cfg, dc_tokenizer_config *c, int *do
     if (!st)
         st = opt_string(cfg, "oov_token", 1, &c->oov_token);
     if (!st)
-        st = opt_bool(cfg, "lower", &c->lower);
+        st = dc_cfg_bool(cfg, "lower", &c->lower);
     if (!st)
-        st = opt_bool(cfg, "char_level", &c->char_level);
+        st = dc_cfg_bool(cfg, "char_level", &c->char_level);
     return st;
 }
 
@@ -375,8 +365,6 @@ static dc_status read_vocabulary(dc_tokenizer *t, const dc_json *cfg)
                          word, d ? "out of range" : "missing", count, t->documents);
         else if (dc_tok_add(t, word, count, nd) < 0)
             st = DC_ERR_NOMEM;
-        else /* a later fit_on_texts counts its first text for this word too */
-            t->entries[t->n_entries - 1].last_doc = -1;
     }
     if (!st && docs->len != counts->len)
         st = dc_fail(DC_ERR_FORMAT, "word_docs has %zu words and word_counts %zu; they must hold the same words",

@@ -33,7 +33,8 @@ struct dc_tokenizer {
 
 /* The entry number of `word`, or -1. */
 int dc_tok_find(const dc_tokenizer *t, const char *word);
-/* Adds a word not yet present, with its counts; returns its entry number, or -1 (out of memory). */
+/* Adds a word not yet present, with its counts (counted in no text being fitted yet); returns its entry
+ * number, or -1 (out of memory). */
 int dc_tok_add(dc_tokenizer *t, const char *word, long count, long docs);
 /* Rebuilds word_index and index_word from the counts. */
 dc_status dc_tok_rebuild_index(dc_tokenizer *t);

@@ -59,9 +59,10 @@ int dc_default_threads(void) { return omp_get_num_procs(); }
 
 const char *dc_blas_core(void) { return openblas_get_corename(); }
 
-/* Applies the model's thread count to OpenMP and OpenBLAS (one pool). */
 /* Tells the optimiser where each trainable weight starts in the flat buffer
- * (clipnorm clips each weight on its own, as Keras). */
+ * (clipnorm clips each weight on its own, as Keras).  dc_graph_compile lays
+ * the trainable weights out in node order, so the starts come out
+ * increasing. */
 static dc_status set_optimizer_variables(dc_model *m)
 {
     const dc_graph *g = m->g;
@@ -70,20 +71,14 @@ static dc_status set_optimizer_variables(dc_model *m)
         return DC_ERR_NOMEM;
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i]->is_param && g->nodes[i]->trainable && g->nodes[i]->param_offset < g->n_trainable)
+        if (g->nodes[i]->is_param && g->nodes[i]->trainable && dc_node_numel(g->nodes[i]) > 0)
             starts[n++] = g->nodes[i]->param_offset;
-    /* the nodes are in creation order; the buffer in layout order */
-    for (int i = 1; i < n; i++)
-        for (int j = i; j > 0 && starts[j - 1] > starts[j]; j--) {
-            size_t t = starts[j];
-            starts[j] = starts[j - 1];
-            starts[j - 1] = t;
-        }
     dc_status st = n ? dc_optimizer_set_variables(m->opt, n, starts) : DC_OK;
     free(starts);
     return st;
 }
 
+/* Applies the model's thread count to OpenMP and OpenBLAS (one pool). */
 static void apply_threads(const dc_model *m)
 {
     int t = m->threads > 0 ? m->threads : dc_default_threads();
