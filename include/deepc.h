@@ -928,6 +928,25 @@ dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor 
                                int batch_size, int verbose, double *results, int n_results);
 /* Outputs for every sample: *out is a new tensor (N, output...). */
 dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out);
+/* Keras' train_on_batch / test_on_batch / predict_on_batch, for loops of
+ * your own (a GAN, reinforcement learning, data made on the fly): all N
+ * rows of x are one batch.  train_on_batch runs one optimiser step in
+ * training mode (dropout drawn from the model's RNG, BatchNormalization
+ * updating its moving statistics, the learning-rate schedule applied), as
+ * a step of fit does; test_on_batch runs in inference mode and changes
+ * nothing.  results gets the batch's loss (with the regularisation terms,
+ * as fit reports it) and metrics, in dc_model_metric_name's order; the
+ * metrics start afresh for each call (Keras 2's reset_metrics=True).
+ * sample_weight: NULL, or N weights (N x steps for a per-step output), as
+ * fit's sample_weight; for class weights, pass each row's class weight.
+ * Errors as fit's; a non-finite loss is DC_ERR_NAN and nothing is updated.
+ * Not available on a data-parallel model (dc_model_set_collective): use fit.
+ * predict_on_batch is predict with the N rows as one batch. */
+dc_status dc_model_train_on_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
+                                  double *results, int n_results);
+dc_status dc_model_test_on_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
+                                 double *results, int n_results);
+dc_status dc_model_predict_on_batch(dc_model *m, const dc_tensor *x, dc_tensor **out);
 /* Number of values evaluate returns (1 + metrics) and their names. */
 int dc_model_metric_count(const dc_model *m);
 const char *dc_model_metric_name(const dc_model *m, int i);

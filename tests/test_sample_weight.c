@@ -42,16 +42,6 @@ static dc_tensor *tensor(int ndim, const int *shape, const float *data)
 
 static dc_tensor *vec(int n, const float *data) { return tensor(1, &n, data); }
 
-/* Rows [start, start + n) of t. */
-static dc_tensor *rows(const dc_tensor *t, int start, int n)
-{
-    int shape[DC_MAX_DIMS];
-    memcpy(shape, t->shape, sizeof shape);
-    shape[0] = n;
-    size_t per = t->size / (size_t)t->shape[0];
-    return tensor(t->ndim, shape, t->data + (size_t)start * per);
-}
-
 static dc_tensor *inputs(void)
 {
     dc_tensor *x = tensor(2, (int[]){N, IN}, NULL);
@@ -402,7 +392,7 @@ static void test_class_weight_is_sample_weight(void **state)
     assert_same_fit(a, ha, b, hb, "loss");
     /* the validation part: rows 36..47 (0.25 is exact in float, so the
      * split point is Keras' floor(48 * 0.75)) */
-    dc_tensor *xv = rows(x, 36, 12), *yv = rows(y, 36, 12), *wv = rows(sw, 36, 12);
+    dc_tensor *xv = tensor_rows(x, 36, 12), *yv = tensor_rows(y, 36, 12), *wv = tensor_rows(sw, 36, 12);
     double plain[2], weighted[2];
     assert_int_equal(dc_model_evaluate(a, xv, yv, 12, 0, plain, 2), DC_OK);
     assert_int_equal(dc_model_evaluate_ex(b, xv, yv, wv, 12, 0, weighted, 2), DC_OK);
@@ -411,7 +401,7 @@ static void test_class_weight_is_sample_weight(void **state)
                  (float[]){(float)plain[0], (float)weighted[0]}, 2, 1e-6, 0, "val_loss: class_weight, sample_weight");
     /* validation_data with its own weights */
     dc_history *hc = NULL;
-    dc_tensor *xt = rows(x, 0, 36), *yt = rows(y, 0, 36), *wt = rows(sw, 0, 36);
+    dc_tensor *xt = tensor_rows(x, 0, 36), *yt = tensor_rows(y, 0, 36), *wt = tensor_rows(sw, 0, 36);
     cfg = replica_fit_config(2, 16, 0.0f);
     cfg.sample_weight = wt;
     cfg.x_val = xv;

@@ -119,3 +119,14 @@ void assert_loss_fixture(const fx_file *f, const char *prefix, dc_loss_kind kind
     assert_close(dc_node_grad(pn), fx_get_part(f, prefix, "grad")->data, p->size, rtol, atol, what);
     dc_graph_free(g);
 }
+
+dc_tensor *tensor_rows(const dc_tensor *t, int start, int n)
+{
+    int shape[DC_MAX_DIMS];
+    memcpy(shape, t->shape, sizeof shape);
+    shape[0] = n;
+    size_t per = t->size / (size_t)t->shape[0];
+    dc_tensor *r = dc_tensor_from(t->ndim, shape, t->data + (size_t)start * per);
+    assert_non_null(r);
+    return r;
+}

@@ -50,6 +50,8 @@ void assert_loss_fixture(const fx_file *f, const char *prefix, dc_loss_kind kind
 /* Fails the test naming `what` and the first index where |got - want| >
  * atol + rtol * |want|. */
 void assert_close(const float *got, const float *want, size_t n, double rtol, double atol, const char *what);
+/* A new tensor of rows [start, start + n) of t. */
+dc_tensor *tensor_rows(const dc_tensor *t, int start, int n);
 /* Fails unless dc_errmsg() contains `needle`. */
 void assert_errmsg_contains(const char *needle);
 

@@ -43,7 +43,7 @@ void dc_model_free(dc_model *m)
     free(m->layers);
     dc_graph_free(m->g);
     dc_optimizer_free(m->opt);
-    free(m->replica_buf);
+    free(m->step_buf);
     free(m);
 }
 
@@ -452,22 +452,24 @@ dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor 
     return st;
 }
 
-dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out)
+/* predict, and predict_on_batch (batch_size 0: all rows at once); `where`
+ * names the caller in messages. */
+static dc_status predict_run(dc_model *m, const char *where, const dc_tensor *x, int batch_size, dc_tensor **out)
 {
     *out = NULL;
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
     if (!m->compiled)
-        return dc_fail(DC_ERR_STATE, "predict: the model is not compiled; call dc_model_compile first");
-    if ((st = check_x(m, "predict", x)) != DC_OK)
+        return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
+    if ((st = check_x(m, where, x)) != DC_OK)
         return st;
-    int n = x->shape[0], batch = batch_size > 0 ? batch_size : 32;
-    if (batch > n)
+    int n = x->shape[0], batch = batch_size;
+    if (batch > n || batch == 0)
         batch = n;
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
-    if ((st = replica_agree_data(m, "predict", n, batch, 0)) != DC_OK)
+    if ((st = replica_agree_data(m, where, n, batch, 0)) != DC_OK)
         return st;
     int shape[DC_MAX_DIMS];
     int ndim = dc_node_shape(m->output, shape);
@@ -501,6 +503,11 @@ dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_t
     return DC_OK;
 }
 
+dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out)
+{
+    return predict_run(m, "predict", x, batch_size > 0 ? batch_size : 32, out);
+}
+
 /* ---- fit ---- */
 
 dc_fit_config dc_fit_defaults(void)
@@ -514,13 +521,60 @@ dc_fit_config dc_fit_defaults(void)
     return c;
 }
 
+/* One optimiser step on rows idx[start..start+b) (idx NULL: start..start+b)
+ * of x, y and w, split across the ranks of a collective: forward, then, when
+ * the loss is finite, backward, the schedule's learning rate, the update and
+ * the metrics.  *loss may be non-finite: then nothing is applied. */
+dc_status dc_model_reserve_step(dc_model *m, const char *where)
+{
+    size_t n = m->g->n_params - m->g->n_trainable;
+    float *buf = realloc(m->step_buf, (n ? n : 1) * sizeof(float));
+    if (!buf)
+        return dc_fail(DC_ERR_NOMEM, "%s: out of memory for the %zu non-trainable parameters", where, n);
+    m->step_buf = buf;
+    return DC_OK;
+}
+
+static dc_status train_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
+                            const int *idx, int start, int b, float *loss)
+{
+    dc_status st;
+    int replica = dc_replica_on(m);
+    /* the forward pass in training mode moves BatchNormalization's moving
+     * statistics: kept, to be put back if the loss is not finite */
+    size_t n_params = m->g->n_params, n_train = m->g->n_trainable;
+    float *params = m->g->params;
+    memcpy(m->step_buf, params + n_train, (n_params - n_train) * sizeof(float));
+    if (replica) { /* forward, backward, combine: metrics included */
+        if ((st = dc_replica_train_step(m, x, y, w, idx, start, b, loss)) != DC_OK)
+            return st;
+    } else {
+        dc_graph_set_batch(m->g, b);
+        dc_model_gather_batch(m, x, y, w, idx, start, b);
+        if ((st = dc_graph_forward_run(m->g, m->total, run)) != DC_OK)
+            return st;
+        *loss = m->total->val[0];
+    }
+    if (!isfinite(*loss)) {
+        memcpy(params + n_train, m->step_buf, (n_params - n_train) * sizeof(float));
+        return DC_OK;
+    }
+    if (!replica && (st = dc_graph_backward_run(m->g, m->total, run)) != DC_OK)
+        return st;
+    if (m->has_schedule)
+        dc_optimizer_set_lr(m->opt, dc_lr_schedule_value(&m->schedule, dc_optimizer_iterations(m->opt)));
+    dc_optimizer_step(m->opt, params, m->g->grads);
+    if (!replica)
+        dc_model_update_metrics(m, run);
+    return DC_OK;
+}
+
 static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int n_train,
                            int batch, int *perm, int epoch, const dc_fit_config *cfg, dc_progress *prog,
                            double *values)
 {
     dc_run run = {.training = 1, .rng = &m->rng};
-    float *params = dc_graph_params(m->g, NULL), *grads = dc_graph_grads(m->g, NULL);
-    int steps = (n_train + batch - 1) / batch, replica = dc_replica_on(m);
+    int steps = (n_train + batch - 1) / batch;
     double loss_sum = 0;
     dc_logs logs;
     for (int i = 0; i < m->n_metrics; i++)
@@ -531,16 +585,8 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
         if (st != DC_OK)
             return st;
         float loss;
-        if (replica) { /* forward, backward, combine: metrics included */
-            if ((st = dc_replica_train_step(m, x, y, w, perm, s * batch, b, &loss)) != DC_OK)
-                return st;
-        } else {
-            dc_graph_set_batch(m->g, b);
-            dc_model_gather_batch(m, x, y, w, perm, s * batch, b);
-            if ((st = dc_graph_forward_run(m->g, m->total, &run)) != DC_OK)
-                return st;
-            loss = m->total->val[0];
-        }
+        if ((st = train_step(m, &run, x, y, w, perm, s * batch, b, &loss)) != DC_OK)
+            return st;
         if (!isfinite(loss)) {
             /* No update from a non-finite loss; TerminateOnNaN may end training cleanly. */
             values[0] = loss;
@@ -553,14 +599,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
                                        "learning rate, or check the data for NaN or infinite values)",
                            isnan(loss) ? "NaN" : "infinite", epoch, s + 1);
         }
-        if (!replica && (st = dc_graph_backward_run(m->g, m->total, &run)) != DC_OK)
-            return st;
-        if (m->has_schedule)
-            dc_optimizer_set_lr(m->opt, dc_lr_schedule_value(&m->schedule, dc_optimizer_iterations(m->opt)));
-        dc_optimizer_step(m->opt, params, grads);
         loss_sum += (double)loss * b;
-        if (!replica)
-            dc_model_update_metrics(m, &run);
         values[0] = loss_sum / ((double)s * batch + b);
         for (int i = 0; i < m->n_metrics; i++)
             values[1 + i] = dc_metric_value(&m->metrics[i]);
@@ -657,7 +696,7 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     if (batch > n_train)
         batch = n_train;
     int eval_batch = n_val && n_val < batch ? n_val : batch;
-    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
+    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK || (st = dc_model_reserve_step(m, "fit")) != DC_OK)
         return st;
     if (dc_replica_on(m)) {
         double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0, w != NULL, wv != NULL};
@@ -725,6 +764,69 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     else
         *history = h;
     return st;
+}
+
+/* ---- train_on_batch, test_on_batch, predict_on_batch ---- */
+
+/* One batch of all of x's rows, metrics reset first (Keras 2, and Keras 3
+ * since it fixed returning running means): a training step when `train`,
+ * else a forward pass in inference mode. */
+static dc_status on_batch(dc_model *m, const char *where, int train, const dc_tensor *x, const dc_tensor *y,
+                          const dc_tensor *sample_weight, double *results, int n_results)
+{
+    if (!m->compiled)
+        return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
+    if (train && !m->total->requires_grad)
+        return dc_fail(DC_ERR_STATE, "%s: the model has no trainable weights (every layer with weights is frozen, "
+                                     "or none has weights); unfreeze a layer before compile", where);
+    if (dc_replica_on(m))
+        return dc_fail(DC_ERR_STATE, "%s: not available on a data-parallel model (a collective is set); use fit "
+                                     "or evaluate, which split each batch across the ranks", where);
+    dc_status st = check_xy(m, where, x, y);
+    if (st != DC_OK)
+        return st;
+    if (!results || n_results < 1 + m->n_metrics)
+        return dc_fail(DC_ERR_ARG, "%s: results holds %d values, the model reports %d (loss + metrics)", where,
+                       results ? n_results : 0, 1 + m->n_metrics);
+    int n = x->shape[0];
+    if ((st = dc_graph_reserve(m->g, n)) != DC_OK || (train && (st = dc_model_reserve_step(m, where)) != DC_OK))
+        return st;
+    dc_tensor *w;
+    if ((st = dc_sample_weights(m, where, y, sample_weight, NULL, 0, &w)) != DC_OK)
+        return st;
+    apply_threads(m);
+    for (int i = 0; i < m->n_metrics; i++)
+        dc_metric_reset(&m->metrics[i]);
+    dc_run run = {.training = train, .rng = &m->rng};
+    float loss = 0;
+    st = train ? train_step(m, &run, x, y, w, NULL, 0, n, &loss) : eval_step(m, &run, x, y, w, 0, n, &loss);
+    dc_tensor_free(w);
+    if (st == DC_OK && train && !isfinite(loss))
+        return dc_fail(DC_ERR_NAN, "%s: loss is %s; no update was applied (try a lower learning rate, or check "
+                                   "the batch for NaN or infinite values)", where, isnan(loss) ? "NaN" : "infinite");
+    if (st != DC_OK)
+        return st;
+    results[0] = loss;
+    for (int i = 0; i < m->n_metrics; i++)
+        results[1 + i] = dc_metric_value(&m->metrics[i]);
+    return DC_OK;
+}
+
+dc_status dc_model_train_on_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
+                                  double *results, int n_results)
+{
+    return on_batch(m, "train_on_batch", 1, x, y, sample_weight, results, n_results);
+}
+
+dc_status dc_model_test_on_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
+                                 double *results, int n_results)
+{
+    return on_batch(m, "test_on_batch", 0, x, y, sample_weight, results, n_results);
+}
+
+dc_status dc_model_predict_on_batch(dc_model *m, const dc_tensor *x, dc_tensor **out)
+{
+    return predict_run(m, "predict_on_batch", x, 0, out);
 }
 
 /* ---- summary (Keras 2 layout) ---- */

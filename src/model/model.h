@@ -167,7 +167,9 @@ struct dc_model {
 
     int has_collective;      /* data-parallel replica (replica.c) */
     dc_collective coll;
-    float *replica_buf;      /* the non-trainable parameters before a step */
+    float *step_buf;         /* the non-trainable parameters (moving statistics) before a
+                              * training step: put back when its loss is not finite, and
+                              * the baseline of the data-parallel combine */
 };
 
 /* Resolves compile's metrics, then its weighted_metrics, for the fused loss
@@ -187,6 +189,9 @@ void dc_model_gather_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
  * neither is given.  The message names `where`. */
 dc_status dc_sample_weights(const dc_model *m, const char *where, const dc_tensor *y, const dc_tensor *sample_weight,
                             const float *class_weight, int n_class_weight, dc_tensor **out);
+/* Sizes m->step_buf for the compiled graph (fit and train_on_batch call it
+ * before their steps, so that no step allocates); `where` names the caller. */
+dc_status dc_model_reserve_step(dc_model *m, const char *where);
 /* Accumulates the batch just run into every metric (model.c). */
 void dc_model_update_metrics(dc_model *m, const dc_run *run);
 /* The mask node of a per-step output, or NULL (model.c). */

@@ -119,11 +119,6 @@ static void rng_take(dc_model *m, const double *d)
 dc_status dc_replica_fit_begin(dc_model *m)
 {
     dc_graph *g = m->g;
-    size_t n_nt = g->n_params - g->n_trainable;
-    float *buf = realloc(m->replica_buf, (n_nt ? n_nt : 1) * sizeof(float));
-    if (!buf)
-        return dc_fail(DC_ERR_NOMEM, "fit: out of memory for the data-parallel buffer");
-    m->replica_buf = buf;
     dc_status st = m->coll.bcast_f32(g->params, g->n_params, 0, m->coll.user);
     if (st != DC_OK) {
         dc_err_prefix("fit: broadcasting the weights from rank 0");
@@ -205,7 +200,7 @@ dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor
 {
     dc_graph *g = m->g;
     size_t nt = g->n_trainable, np = g->n_params;
-    float *params = g->params, *grads = g->grads, *before = m->replica_buf;
+    float *params = g->params, *grads = g->grads, *before = m->step_buf;
     memcpy(before, params + nt, (np - nt) * sizeof(float));
     double d[D_MAX];
     dc_status st = run_slice(m, x, y, sw, idx, start, b, 1, d);
