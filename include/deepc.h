@@ -1212,11 +1212,11 @@ dc_callback *dc_callback_terminate_on_nan(void);
  *    combine; predict returns every row on every rank.
  *  - Only rank 0 prints progress (the others run with verbose 0);
  *    ModelCheckpoint and CSVLogger write only on rank 0 (Keras' chief).
- *  - fit starts by broadcasting the weights and the RNG state from rank 0
- *    (weights loaded on rank 0 only are enough).  evaluate and predict do
- *    not broadcast: without a fit first, load the weights on every rank.
- *    Optimiser state is not broadcast: to resume, load the checkpoint on
- *    every rank.
+ *  - fit starts by broadcasting from rank 0 the weights, the optimiser's
+ *    state (slots, step count, learning rate) and the RNG state, so a
+ *    checkpoint loaded on rank 0 alone resumes as one process would.
+ *    evaluate and predict do not broadcast: without a fit first, load the
+ *    weights on every rank.
  *  - A masked per-step loss whose whole global batch is padding gets a zero
  *    gradient in that step (a single process would still apply the
  *    regularisers' gradient). */

@@ -370,6 +370,36 @@ static void test_fit_broadcasts_rank0_weights(void **state)
     dc_tensor_free(y);
 }
 
+/* Resuming on rank 0 alone: rank 0 has trained (Adam's slots and step
+ * count filled) and lowered its learning rate; the other ranks hold fresh
+ * models of other seeds.  fit broadcasts rank 0's optimiser state with the
+ * weights, so every rank continues as the single process does. */
+static void test_fit_broadcasts_rank0_optimizer_state(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    replica_data(40, 1, (int[]){6}, 3, 17, &x, &y);
+    dc_fit_config first = replica_fit_config(2, 10, 0.0f), more = replica_fit_config(3, 10, 0.0f);
+    more.initial_epoch = 2;
+    dc_model *ref = replica_mlp(21), *dist = replica_mlp(g_rank == 0 ? 21 : 40 + (uint64_t)g_rank);
+    assert_int_equal(dc_model_fit(ref, x, y, &first, NULL), DC_OK);
+    assert_int_equal(dc_model_set_lr(ref, 0.005f), DC_OK);
+    if (g_rank == 0) { /* alone, before it joins the others */
+        assert_int_equal(dc_model_fit(dist, x, y, &first, NULL), DC_OK);
+        assert_int_equal(dc_model_set_lr(dist, 0.005f), DC_OK);
+    }
+    assert_int_equal(dc_model_fit(ref, x, y, &more, NULL), DC_OK);
+    if (dc_model_fit(distributed(dist), x, y, &more, NULL) != DC_OK)
+        fail_msg("rank %d: %s", g_rank, dc_errmsg());
+    replica_assert_weights(dist, ref, RTOL, ATOL);
+    assert_weights_same_on_all_ranks(dist);
+    assert_true(dc_model_get_lr(dist) == 0.005f);
+    dc_model_free(ref);
+    dc_model_free(dist);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 /* Progress and CSVLogger come from rank 0 only; EarlyStopping stops every
  * rank at the same epoch (its logs are global). */
 static void test_callbacks_chief_writes(void **state)
@@ -472,6 +502,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_frozen_batchnorm_matches_single_process),
         cmocka_unit_test(test_evaluate_predict_match_single_process),
         cmocka_unit_test(test_fit_broadcasts_rank0_weights),
+        cmocka_unit_test(test_fit_broadcasts_rank0_optimizer_state),
         cmocka_unit_test(test_callbacks_chief_writes),
         cmocka_unit_test(test_ranks_disagree),
         cmocka_unit_test(test_mpi_new_errors),

@@ -210,7 +210,8 @@ void dc_replica_slice(const dc_model *m, int b, int *off, int *len);
 /* Checks that every rank passed the same values[0..n) (fails on every rank
  * alike, naming `where` and `what`), with one sum of doubles. */
 dc_status dc_replica_agree(dc_model *m, const char *where, const char *what, const double *values, int n);
-/* Start of fit: broadcasts the weights and the RNG state from rank 0. */
+/* Start of fit: broadcasts the weights, the optimiser's state (slots, step
+ * count, learning rate) and the RNG state from rank 0. */
 dc_status dc_replica_fit_begin(dc_model *m);
 /* One training step on rows idx[start..start+b) of the global batch: this
  * rank's slice forward and backward (w: the sample weights of

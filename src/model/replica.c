@@ -28,7 +28,9 @@
  * optimiser never reads it), so the floats are combined in place.
  */
 #include "model/model.h"
+#include "optim/optim.h"
 
+#include <stdio.h>
 #include <string.h>
 
 dc_status dc_model_set_collective(dc_model *m, const dc_collective *c)
@@ -124,11 +126,26 @@ dc_status dc_replica_fit_begin(dc_model *m)
         dc_err_prefix("fit: broadcasting the weights from rank 0");
         return st;
     }
-    double d[4];
+    /* the optimiser's slots, step count and learning rate too: a checkpoint
+     * loaded on rank 0 alone resumes exactly */
+    for (int s = 0; s < dc_optimizer_slot_count(m->opt); s++)
+        if ((st = m->coll.bcast_f32(dc_optimizer_slot(m->opt, s), g->n_trainable, 0, m->coll.user)) != DC_OK) {
+            char where[96];
+            snprintf(where, sizeof where, "fit: broadcasting the optimiser's %s from rank 0",
+                     dc_optimizer_slot_name(m->opt, s));
+            dc_err_prefix(where);
+            return st;
+        }
+    double d[6];
     rng_put(m, d);
-    if ((st = sum_f64(m, d, 4)) != DC_OK)
+    int chief = m->coll.rank == 0;
+    d[4] = chief ? (double)dc_optimizer_iterations(m->opt) : 0.0;
+    d[5] = chief ? (double)dc_optimizer_get_lr(m->opt) : 0.0;
+    if ((st = sum_f64(m, d, 6)) != DC_OK)
         return st;
     rng_take(m, d);
+    dc_optimizer_set_iterations(m->opt, (long)d[4]);
+    dc_optimizer_set_lr(m->opt, (float)d[5]);
     return DC_OK;
 }
 
