@@ -51,15 +51,8 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     float *mean = n->work, *inv = n->work + c;
     if (run->training && !n->iarg[0]) {
         for (int j = 0; j < c; j++) {
-            double s = 0, s2 = 0;
-            for (size_t r = 0; r < rows; r++)
-                s += x->val[r * (size_t)c + j];
-            double mu = s / (double)rows;
-            for (size_t r = 0; r < rows; r++) {
-                double d = x->val[r * (size_t)c + j] - mu;
-                s2 += d * d;
-            }
-            double var = s2 / (double)rows;
+            double mu, var;
+            dc_column_moments(x->val, rows, c, j, &mu, &var);
             mean[j] = (float)mu;
             inv[j] = (float)(1.0 / sqrt(var + eps));
             mm[j] = mm[j] * momentum + (float)mu * (1.0f - momentum);
