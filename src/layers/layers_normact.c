@@ -20,7 +20,7 @@ static dc_status features(const dc_layer *l, const dc_node *x, int *c)
     char sx[96];
     if (x->ndim < 2)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has no feature axis", l->name,
-                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx));
     *c = dc_node_cols(x);
     return DC_OK;
 }
@@ -32,7 +32,7 @@ static dc_status last_axis(const dc_layer *l, const dc_node *x, int axis)
     if (axis == -1 || axis == x->ndim - 1)
         return DC_OK;
     return dc_fail(DC_ERR_UNSUPPORTED, "%s: axis %d on input %s; only the last axis (-1) is supported", l->name, axis,
-                   dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+                   dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx));
 }
 
 /* "axis": an integer or a list of one integer ([-1], as Keras saves it). */
@@ -280,13 +280,13 @@ static dc_status prelu_build(dc_layer *l, dc_graph *g, dc_node *x)
     int shape[DC_MAX_DIMS], nd = x->ndim - 1;
     if (nd < 1)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has no axis besides the batch", l->name,
-                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx));
     memcpy(shape, x->shape + 1, (size_t)nd * sizeof(int));
     for (int i = 0; i < l->cfg.prelu.n_shared; i++) {
         int a = l->cfg.prelu.shared[i];
         if (a < 1 || a > nd)
             return dc_fail(DC_ERR_SHAPE, "%s: shared axis %d, the input %s has axes 1 to %d besides the batch", l->name,
-                           a, dc_shape_str(x->ndim, x->shape, sx, sizeof sx), nd);
+                           a, dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), nd);
         shape[a - 1] = 1;
     }
     snprintf(pname, sizeof pname, "%s/alpha", l->name);

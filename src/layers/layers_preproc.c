@@ -40,7 +40,7 @@ static dc_status norm_build(dc_layer *l, dc_graph *g, dc_node *x)
     int c = dc_node_cols(x), n = l->cfg.norm.n;
     if (x->ndim < 2)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has no feature axis", l->name,
-                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx));
     if (!l->cfg.norm.stats && !l->cfg.norm.from_file)
         return dc_fail(DC_ERR_STATE, "%s: no mean and variance; call dc_layer_normalization_adapt(layer, data) "
                                      "before the model is built, or give them to dc_layer_normalization_ex",
@@ -48,7 +48,7 @@ static dc_status norm_build(dc_layer *l, dc_graph *g, dc_node *x)
     if (l->cfg.norm.stats && n != c && !(n == 1 && !l->cfg.norm.adapt))
         return dc_fail(DC_ERR_SHAPE, "%s: %s has %d features, the input %s has %d", l->name,
                        l->cfg.norm.adapt ? "the adapted data" : "mean/variance", n,
-                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx), c);
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), c);
     if (l->cfg.norm.stats && n == 1 && c > 1) { /* a scalar broadcast over the features */
         float *s = realloc(l->cfg.norm.stats, 2 * (size_t)c * sizeof(float));
         if (!s)
@@ -69,7 +69,8 @@ static dc_status norm_build(dc_layer *l, dc_graph *g, dc_node *x)
         mean->init = dc_init_make(DC_INIT_ZEROS);
         var->init = dc_init_make(DC_INIT_ONES);
     }
-    if (!mean || !var || (listed && !stat_param(l, g, "count", 0, 1, NULL, 1)))
+    /* count: Keras' shape () int, here one float (always 0, as Keras leaves it) */
+    if (!mean || !var || (listed && !stat_param(l, g, "count", 1, 1, NULL, 1)))
         return DC_ERR_NOMEM;
     l->out = dc_normalize(g, x, mean, var, l->cfg.norm.invert);
     return l->out ? DC_OK : DC_ERR_SHAPE;
