@@ -334,13 +334,13 @@ static void test_noise_in_model(void **state)
     (void)state;
     dc_tensor *x = random_x(32, IN, 1.0f, 5), *y = labels(x);
     dc_model *runs[3];
-    for (int r = 0; r < 3; r++) {
+    for (int r = 0; r < 2; r++) {
         dc_layer *noisy[] = {dc_layer_gaussian_noise(0.5f), dc_layer_gaussian_dropout(0.4f),
                              dc_layer_dense(3, "softmax")};
-        dc_layer *plain[] = {dc_layer_dense(3, "softmax")};
-        runs[r] = r < 2 ? compiled(IN, noisy, 3, "sparse_categorical_crossentropy")
-                        : compiled(IN, plain, 1, "sparse_categorical_crossentropy");
+        runs[r] = compiled(IN, noisy, 3, "sparse_categorical_crossentropy");
     }
+    dc_layer *plain[] = {dc_layer_dense(3, "softmax")};
+    runs[2] = compiled(IN, plain, 1, "sparse_categorical_crossentropy");
     /* before training: the same Dense weights, and predict ignores the noise */
     assert_same_predictions(runs[0], runs[2], x);
     double e0, e2;
