@@ -630,6 +630,12 @@ dc_status dc_layer_normalization_adapt(dc_layer *l, const dc_tensor *data);
  * is drawn from the model's RNG, so a seed reproduces a run. */
 dc_layer *dc_layer_gaussian_noise(float stddev);
 dc_layer *dc_layer_gaussian_dropout(float rate);
+/* SpatialDropout1D(rate) on (batch, steps, channels) and SpatialDropout2D
+ * on (batch, height, width, channels): in fit, drops whole channels of
+ * each sample (kept with probability 1 - rate, scaled by 1 / (1 - rate));
+ * identity otherwise.  rate in [0, 1); channels_last only. */
+dc_layer *dc_layer_spatial_dropout1d(float rate);
+dc_layer *dc_layer_spatial_dropout2d(float rate);
 
 /* ------------------------------------------- sequence models and text */
 

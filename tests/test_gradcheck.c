@@ -258,6 +258,14 @@ static dc_node *build_normalize(dc_graph *g, int v)
 /* variant 0: additive (GaussianNoise); 1: multiplicative (GaussianDropout) */
 static dc_node *build_gaussian_noise(dc_graph *g, int v) { return dc_gaussian_noise(g, p2(g, 4, 5), 0.3f, v); }
 
+/* variant 0: (2, 3, 4), channels of each sample dropped; 1: (2, 2, 2, 3) */
+static dc_node *build_spatial_dropout(dc_graph *g, int v)
+{
+    return dc_spatial_dropout(g, v ? dc_param(g, 4, (int[]){2, 2, 2, 3}, uniform(-1, 1), NULL)
+                                   : dc_param(g, 3, (int[]){2, 3, 4}, uniform(-1, 1), NULL),
+                              0.4f);
+}
+
 static dc_node *build_scale_offset(dc_graph *g, int v)
 {
     (void)v;
@@ -395,6 +403,7 @@ static const gradcase cases[] = {
     {"relu_ex", build_relu_ex, 3},
     {"normalize", build_normalize, 2},
     {"gaussian_noise", build_gaussian_noise, 2},
+    {"spatial_dropout", build_spatial_dropout, 2},
     {"scale", build_scale_offset, 1},
 };
 

@@ -7,7 +7,7 @@
  * make_fixtures_norm_layers.py) forward and backward; Keras' summary names
  * and Param #; save -> load -> the same predictions and config; the noise's
  * statistics over many draws, identity at inference and the same noise for
- * the same seed; Rescaling(1/255) inside the model training exactly as
+ * the same seed; SpatialDropout's whole-channel masks; Rescaling(1/255) inside the model training exactly as
  * dividing beforehand; every error path with its message.
  */
 #include "iotest.h"
@@ -281,6 +281,9 @@ static void test_save_load_roundtrip(void **state)
 }
 
 /* One forward of the noise op on `x` (rows x cols) with training and an RNG. */
+static void expect_null(dc_layer *l, const char *needle);
+static void expect_build_error(int ndim, const int *in, dc_layer *l, const char *needle);
+
 static void noise_forward(dc_graph *g, dc_node *out, int training, uint64_t seed)
 {
     dc_rng rng;
@@ -325,6 +328,84 @@ static void test_noise_statistics(void **state)
         free(first);
         dc_graph_free(g);
     }
+}
+
+/* SpatialDropout: whole channels of a sample dropped together, at the rate
+ * asked; identity at inference; in a model, its names, config and errors. */
+static void test_spatial_dropout(void **state)
+{
+    (void)state;
+    enum { B = 50, T = 8, C = 20 };
+    const float rate = 0.3f, keep = 1.0f / (1.0f - rate);
+    dc_graph *g = dc_graph_new();
+    dc_node *x = dc_input(g, 0, 3, (int[]){B, T, C}, "x"), *out = dc_spatial_dropout(g, x, rate);
+    assert_int_equal(dc_graph_compile(g, 1, NULL), DC_OK);
+    for (size_t i = 0; i < B * T * C; i++)
+        x->val[i] = 1.0f + (float)(i % 7);
+    noise_forward(g, out, 1, 11);
+    int dropped = 0;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < C; c++) {
+            float m = out->val[(size_t)b * T * C + c] / x->val[(size_t)b * T * C + c];
+            assert_true(m == 0.0f || fabsf(m - keep) < 1e-6f);
+            dropped += m == 0.0f;
+            for (int t = 1; t < T; t++) { /* the same factor at every step */
+                size_t i = ((size_t)b * T + (size_t)t) * C + (size_t)c;
+                assert_float_equal(out->val[i], m * x->val[i], 1e-5);
+            }
+        }
+    double frac = (double)dropped / (B * C); /* 1000 channels: standard error 0.0145 */
+    if (fabs(frac - rate) > 0.06)
+        fail_msg("spatial dropout dropped %.3f of the channels, expected %.2f", frac, (double)rate);
+    noise_forward(g, out, 0, 11);
+    assert_memory_equal(out->val, x->val, B * T * C * sizeof(float));
+    dc_graph_free(g);
+
+    int in[3] = {4, 4, 3};
+    dc_model *m = dc_sequential_new(3, in);
+    assert_int_equal(dc_model_add(m, dc_layer_spatial_dropout2d(0.5f)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_reshape(2, (int[]){16, 3})), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_spatial_dropout1d(0.25f)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_flatten()), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(2, "softmax")), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    char *s = summary_string(m);
+    assert_non_null(strstr(s, " spatial_dropout2d (SpatialDropout2D) (None, 4, 4, 3)"));
+    assert_non_null(strstr(s, " spatial_dropout1d (SpatialDropout1D) (None, 16, 3)"));
+    free(s);
+    dc_tensor *xs = dc_tensor_new(4, (int[]){10, 4, 4, 3}), *ys = dc_tensor_new(1, (int[]){10});
+    for (size_t i = 0; i < xs->size; i++)
+        xs->data[i] = (float)(i % 5) - 2.0f;
+    for (int i = 0; i < 10; i++)
+        ys->data[i] = (float)(i % 2);
+    dc_fit_config c = quiet_fit(1, 4);
+    assert_int_equal(dc_model_fit(m, xs, ys, &c, NULL), DC_OK);
+    char *dir = make_dir();
+    char *a = assert_save_load_same(m, join(dir, "s.safetensors"), xs);
+    assert_non_null(strstr(a, "\"class_name\":\"SpatialDropout2D\""));
+    assert_non_null(strstr(a, "\"data_format\":\"channels_last\""));
+    assert_non_null(strstr(a, "\"rate\":0.25"));
+    free(a);
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(xs);
+    dc_tensor_free(ys);
+
+    expect_null(dc_layer_spatial_dropout1d(1.0f), "SpatialDropout1D: rate 1, expected 0 <= rate < 1");
+    expect_null(dc_layer_spatial_dropout2d(-0.1f), "SpatialDropout2D: rate -0.1");
+    int in2[1] = {6};
+    expect_build_error(1, in2, dc_layer_spatial_dropout1d(0.1f),
+                       "spatial_dropout1d: input (None, 6), expected (batch, steps, channels)");
+    expect_build_error(2, (int[]){6, 2}, dc_layer_spatial_dropout2d(0.1f),
+                       "spatial_dropout2d: input (None, 6, 2), expected (batch, height, width, channels)");
+    static const char *const cf =
+        "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4, 4, 3]}},"
+        "{\"class_name\": \"SpatialDropout2D\", \"config\": {\"name\": \"s\", \"rate\": 0.1, "
+        "\"data_format\": \"channels_first\"}}]}}";
+    dc_model *bad = NULL;
+    assert_int_not_equal(dc_model_from_json(cf, strlen(cf), &bad), DC_OK);
+    assert_errmsg_contains("only \"channels_last\" is supported");
 }
 
 /* In a model: predict and evaluate see no noise; fit with the same seed
@@ -572,6 +653,7 @@ int main(void)
         cmocka_unit_test(test_save_load_roundtrip),
         cmocka_unit_test(test_noise_statistics),
         cmocka_unit_test(test_noise_in_model),
+        cmocka_unit_test(test_spatial_dropout),
         cmocka_unit_test(test_rescaling_equals_dividing_first),
         cmocka_unit_test(test_activation_layers_values),
         cmocka_unit_test(test_errors),

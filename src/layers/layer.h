@@ -89,7 +89,8 @@ extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activatio
     dc_class_bidirectional;
 extern const dc_layer_class dc_class_rnn[DC_RNN_COUNT]; /* SimpleRNN, LSTM, GRU */
 extern const dc_layer_class dc_class_layer_norm, dc_class_relu, dc_class_leaky_relu, dc_class_elu, dc_class_prelu,
-    dc_class_softmax, dc_class_rescaling, dc_class_normalization, dc_class_gaussian_noise, dc_class_gaussian_dropout;
+    dc_class_softmax, dc_class_rescaling, dc_class_normalization, dc_class_gaussian_noise, dc_class_gaussian_dropout,
+    dc_class_spatial_dropout1d, dc_class_spatial_dropout2d;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

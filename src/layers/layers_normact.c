@@ -1,7 +1,7 @@
 /*
  * layers_normact.c - LayerNormalization; the activation layers ReLU,
- * LeakyReLU, ELU, Softmax and PReLU; the preprocessing layers Rescaling and
- * Normalization (with adapt); GaussianNoise and GaussianDropout.
+ * LeakyReLU, ELU, Softmax and PReLU; the preprocessing layer Rescaling;
+ * GaussianNoise, GaussianDropout, SpatialDropout1D and SpatialDropout2D.
  *
  * Each follows its Keras 3 class (keras/src/layers/...): the same argument
  * names, defaults and config keys.  ReLU, LeakyReLU, ELU and Softmax reuse
@@ -466,3 +466,56 @@ dc_layer *dc_layer_gaussian_dropout(float rate)
     }
     return l;
 }
+
+/* ---- SpatialDropout1D, SpatialDropout2D ---- */
+
+static int spatial_rank(const dc_layer_class *cls) { return cls == &dc_class_spatial_dropout2d ? 4 : 3; }
+
+static dc_status spatial_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    char sx[96];
+    int rank = spatial_rank(l->cls);
+    if (x->ndim != rank)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s, expected %s", l->name,
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx),
+                       rank == 3 ? "(batch, steps, channels)" : "(batch, height, width, channels)");
+    l->out = dc_spatial_dropout(g, x, l->cfg.dropout.rate);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static void spatial_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_float(w, "rate", l->cfg.dropout.rate);
+    dc_jw_null(w, "seed");
+    if (spatial_rank(l->cls) == 4)
+        dc_jw_str(w, "data_format", "channels_last");
+}
+
+static dc_layer *spatial_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    float rate = 0.0f;
+    const dc_json *f = dc_json_get(cfg, "data_format");
+    if (f && f->type != DC_JSON_NULL && (f->type != DC_JSON_STRING || strcmp(f->str, "channels_last") != 0))
+        return dc_fail_null(DC_ERR_UNSUPPORTED, "key \"data_format\": only \"channels_last\" is supported");
+    if (dc_cfg_need(cfg, "rate") || dc_cfg_float(cfg, "rate", &rate))
+        return NULL;
+    return spatial_rank(cls) == 4 ? dc_layer_spatial_dropout2d(rate) : dc_layer_spatial_dropout1d(rate);
+}
+
+const dc_layer_class dc_class_spatial_dropout1d = {"SpatialDropout1D", "spatial_dropout1d", spatial_build,
+                                                   spatial_to_config, spatial_from_config};
+const dc_layer_class dc_class_spatial_dropout2d = {"SpatialDropout2D", "spatial_dropout2d", spatial_build,
+                                                   spatial_to_config, spatial_from_config};
+
+static dc_layer *spatial_layer(const dc_layer_class *cls, float rate)
+{
+    if (!(rate >= 0.0f && rate < 1.0f))
+        return dc_fail_null(DC_ERR_ARG, "%s: rate %g, expected 0 <= rate < 1", cls->type, (double)rate);
+    dc_layer *l = dc_layer_new(cls);
+    if (l)
+        l->cfg.dropout.rate = rate;
+    return l;
+}
+
+dc_layer *dc_layer_spatial_dropout1d(float rate) { return spatial_layer(&dc_class_spatial_dropout1d, rate); }
+dc_layer *dc_layer_spatial_dropout2d(float rate) { return spatial_layer(&dc_class_spatial_dropout2d, rate); }

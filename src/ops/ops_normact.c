@@ -26,6 +26,11 @@
  * (GaussianDropout, stddev sqrt(rate / (1 - rate))).  The noise comes from
  * the run's RNG (two draws per value); without one (the graph API) it is a
  * fixed function of the position, as dropout's mask is.
+ *
+ * spatial_dropout: x (B, ..., C); training drops whole channels of each
+ * sample (Keras' noise_shape (B, 1, ..., C)): keeps channel c of sample b
+ * with probability 1 - rate, scaled by 1 / (1 - rate), at every position.
+ * One draw per (sample, channel) from the run's RNG.  farg[0] = rate.
  */
 #include "graph/graph.h"
 
@@ -344,15 +349,8 @@ static dc_status noise_infer(dc_node *n)
     return DC_OK;
 }
 
-/* A fixed standard-normal-like value for position i (no RNG given). */
-static float fixed_normal(size_t i)
-{
-    uint32_t h = (uint32_t)i * 2654435761u + 12345u;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    return ((float)(h >> 8) * (1.0f / 16777216.0f) - 0.5f) * 3.4641016f; /* unit variance */
-}
+/* A fixed zero-mean, unit-variance value for position i. */
+static float fixed_normal(size_t i) { return (dc_fixed_uniform(i + 12345) - 0.5f) * 3.4641016f; }
 
 static int noise_active(const dc_node *n, const dc_run *run) { return run->training && n->farg[0] > 0.0f; }
 
@@ -393,4 +391,60 @@ const dc_op dc_op_gaussian_noise = {"gaussian_noise", 1, noise_infer, noise_forw
 dc_node *dc_gaussian_noise(dc_graph *g, dc_node *x, float stddev, int multiplicative)
 {
     return dc_node_make(g, &dc_op_gaussian_noise, 1, &x, &multiplicative, 1, &stddev, 1);
+}
+
+/* ---- spatial_dropout ---- */
+
+static dc_status spatial_dropout_infer(dc_node *n)
+{
+    const dc_node *x = n->in[0];
+    char sx[96];
+    if (!(n->farg[0] >= 0.0f && n->farg[0] < 1.0f))
+        return dc_fail(DC_ERR_ARG, "spatial_dropout: rate %g, expected 0 <= rate < 1", (double)n->farg[0]);
+    if (x->ndim < 3)
+        return dc_fail(DC_ERR_SHAPE, "spatial_dropout: input %s needs a batch, a spatial and a channel axis",
+                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
+    copy_shape(n, x);
+    /* each sample's channel mask, scaled (without a batch axis: the first axis's) */
+    n->work_per_sample = x->batched ? (size_t)dc_node_cols(x) : 0;
+    n->work_fixed = x->batched ? 0 : (size_t)x->shape[0] * (size_t)dc_node_cols(x);
+    return DC_OK;
+}
+
+static dc_status spatial_dropout_forward(dc_node *n, const dc_run *run)
+{
+    size_t total = dc_node_numel(n);
+    const float *x = n->in[0]->val;
+    float rate = n->farg[0], scale = 1.0f / (1.0f - rate);
+    if (dc_dropout_passthrough(n, run))
+        return DC_OK;
+    int b = n->shape[0], c = dc_node_cols(n);
+    size_t per = total / (size_t)b;
+    dc_run_rng_skip(run, (size_t)c, b, 1);
+    for (size_t i = 0; i < (size_t)b * (size_t)c; i++) {
+        float u = run->rng ? dc_rng_uniform(run->rng) : dc_fixed_uniform(i);
+        n->work[i] = u >= rate ? scale : 0.0f;
+    }
+    dc_run_rng_skip(run, (size_t)c, b, 0);
+    for (size_t i = 0; i < total; i++)
+        n->val[i] = x[i] * n->work[i / per * (size_t)c + i % (size_t)c];
+    return DC_OK;
+}
+
+static void spatial_dropout_backward(dc_node *n, const dc_run *run)
+{
+    size_t total = dc_node_numel(n), per = total / (size_t)n->shape[0];
+    size_t c = (size_t)dc_node_cols(n);
+    float *gx = n->in[0]->grad;
+    int masked = run->training && n->farg[0] != 0.0f;
+    for (size_t i = 0; i < total; i++)
+        gx[i] += masked ? n->grad[i] * n->work[i / per * c + i % c] : n->grad[i];
+}
+
+const dc_op dc_op_spatial_dropout = {"spatial_dropout", 1, spatial_dropout_infer, spatial_dropout_forward,
+                                     spatial_dropout_backward, 0};
+
+dc_node *dc_spatial_dropout(dc_graph *g, dc_node *x, float rate)
+{
+    return dc_node_make(g, &dc_op_spatial_dropout, 1, &x, NULL, 0, &rate, 1);
 }
