@@ -5,9 +5,10 @@
  * layernorm: x (..., C), gamma (C), beta (C) -> (..., C); each row (the last
  * axis) is normalised by its own mean and biased variance:
  *     y = (x - mean) / sqrt(var + eps) * gamma + beta     farg[0] = eps
- * Forward is one pass over the rows (threaded), keeping each row's mean and
- * 1/sqrt(var + eps) in the node's scratch; backward is one threaded pass over
- * the rows for dx and one over the columns for dgamma, dbeta:
+ * Forward is one pass over the rows (threaded, vectorised; float sums of a
+ * row, the variance from centred values), keeping each row's mean and
+ * 1/sqrt(var + eps) in the node's scratch; backward is one threaded pass
+ * over the rows for dx and one over blocks of columns for dgamma, dbeta:
  *     dx = inv * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * gamma.
  *
  * prelu: x (B, d1..dk), alpha (d1..dk with 1 on shared axes):
@@ -101,17 +102,18 @@ static dc_status ln_forward(dc_node *n, const dc_run *run)
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x->val + r * (size_t)c;
         float *yr = n->val + r * (size_t)c;
-        double s = 0, s2 = 0;
+        float s = 0, s2 = 0; /* two passes (mean, then centred squares): no cancellation */
+#pragma omp simd reduction(+ : s)
         for (int j = 0; j < c; j++)
             s += xr[j];
-        double mu = s / c;
-        for (int j = 0; j < c; j++) {
-            double d = xr[j] - mu;
-            s2 += d * d;
-        }
-        float m = (float)mu, iv = (float)(1.0 / sqrt(s2 / c + eps));
+        float m = s / (float)c;
+#pragma omp simd reduction(+ : s2)
+        for (int j = 0; j < c; j++)
+            s2 += (xr[j] - m) * (xr[j] - m);
+        float iv = 1.0f / sqrtf(s2 / (float)c + eps);
         mean[r] = m;
         inv[r] = iv;
+#pragma omp simd
         for (int j = 0; j < c; j++)
             yr[j] = (xr[j] - m) * iv * gamma[j] + beta[j];
     }
@@ -131,32 +133,44 @@ static void ln_backward(dc_node *n, const dc_run *run)
         for (size_t r = 0; r < rows; r++) {
             const float *xr = x->val + r * (size_t)c, *gr = gy + r * (size_t)c;
             float *gxr = x->grad + r * (size_t)c;
-            float m = mean[r], iv = inv[r];
-            double sg = 0, sgx = 0;
+            float m = mean[r], iv = inv[r], sg = 0, sgx = 0;
+#pragma omp simd reduction(+ : sg, sgx)
             for (int j = 0; j < c; j++) {
                 float g = gr[j] * gm[j];
                 sg += g;
                 sgx += g * (xr[j] - m) * iv;
             }
-            float mg = (float)(sg / c), mgx = (float)(sgx / c);
+            float mg = sg / (float)c, mgx = sgx / (float)c;
+#pragma omp simd
             for (int j = 0; j < c; j++)
                 gxr[j] += iv * (gr[j] * gm[j] - mg - (xr[j] - m) * iv * mgx);
         }
     }
     if (!gamma->requires_grad && !beta->requires_grad)
         return;
-#pragma omp parallel for if (par)
-    for (int j = 0; j < c; j++) {
-        double sg = 0, sgx = 0;
+    /* dgamma, dbeta: column sums, a block of LN_COLS columns per task so each
+     * row contributes one contiguous run (no per-thread partial buffers) */
+    enum { LN_COLS = 32 };
+    int blocks = (c + LN_COLS - 1) / LN_COLS;
+#pragma omp parallel for if (par && blocks > 1)
+    for (int b = 0; b < blocks; b++) {
+        int j0 = b * LN_COLS, nj = c - j0 < LN_COLS ? c - j0 : LN_COLS;
+        double sg[LN_COLS] = {0}, sgx[LN_COLS] = {0}; /* long sums over the rows */
         for (size_t r = 0; r < rows; r++) {
-            float g = gy[r * (size_t)c + j];
-            sg += g;
-            sgx += g * (x->val[r * (size_t)c + j] - mean[r]) * inv[r];
+            const float *gr = gy + r * (size_t)c + j0, *xr = x->val + r * (size_t)c + j0;
+            float m = mean[r], iv = inv[r];
+#pragma omp simd
+            for (int j = 0; j < nj; j++) {
+                sg[j] += gr[j];
+                sgx[j] += gr[j] * (xr[j] - m) * iv;
+            }
         }
-        if (gamma->requires_grad)
-            gamma->grad[j] += (float)sgx;
-        if (beta->requires_grad)
-            beta->grad[j] += (float)sg;
+        for (int j = 0; j < nj; j++) {
+            if (gamma->requires_grad)
+                gamma->grad[j0 + j] += (float)sgx[j];
+            if (beta->requires_grad)
+                beta->grad[j0 + j] += (float)sg[j];
+        }
     }
 }
 
