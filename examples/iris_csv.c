@@ -20,7 +20,13 @@
  * the same.  Exits 1 if the test accuracy is below 0.9, so the test suite
  * runs it as a check.
  *
- * Usage: iris_csv [FILE.csv] [--epochs N] [--batch N] [--seed N]
+ * --normalization-layer standardises inside the model instead, as Keras'
+ *   norm = Normalization(); norm.adapt(X_train)
+ *   model = Sequential([norm, Dense(3, activation='softmax')])
+ * (the layer keeps the training set's mean and variance as weights, so the
+ * saved model takes raw measurements).
+ *
+ * Usage: iris_csv [FILE.csv] [--normalization-layer] [--epochs N] [--batch N] [--seed N]
  */
 #include "example_util.h"
 
@@ -29,6 +35,11 @@ int main(int argc, char **argv)
     const char *path = "tests/fixtures/csv/iris.csv";
     if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
         path = argv[1];
+        argv++;
+        argc--;
+    }
+    int norm_layer = argc > 1 && strcmp(argv[1], "--normalization-layer") == 0;
+    if (norm_layer) {
         argv++;
         argc--;
     }
@@ -53,12 +64,15 @@ int main(int argc, char **argv)
 
     if (dc_train_test_split(x, y, 0.2f, o.seed, &x_train, &x_test, &y_train, &y_test))
         return example_fail(argv[0], "splitting");
-    dc_scaler *scaler;
-    if (dc_scaler_fit(x_train, &scaler) || dc_scaler_transform(scaler, x_train) || dc_scaler_transform(scaler, x_test))
+    dc_scaler *scaler = NULL;
+    dc_layer *norm = norm_layer ? dc_layer_normalization() : NULL;
+    if (norm_layer ? dc_layer_normalization_adapt(norm, x_train)
+                   : dc_scaler_fit(x_train, &scaler) || dc_scaler_transform(scaler, x_train) ||
+                         dc_scaler_transform(scaler, x_test))
         return example_fail(argv[0], "standardising");
 
     dc_model *model = dc_sequential_new(1, (int[]){x->shape[1]});
-    if (!model || dc_model_add(model, dc_layer_dense(info.n_classes, "softmax")))
+    if (!model || (norm && dc_model_add(model, norm)) || dc_model_add(model, dc_layer_dense(info.n_classes, "softmax")))
         return example_fail(argv[0], "building the model");
     dc_model_set_seed(model, o.seed);
     dc_compile_config cc = {.optimizer = dc_optimizer_defaults(DC_OPT_ADAM), .loss = DC_LOSS_SPARSE_CE,

@@ -565,6 +565,78 @@ dc_layer *dc_layer_batch_normalization(void);
 dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon);
 void dc_layer_free(dc_layer *l);
 
+/* ------------------------- normalisation, activation and noise layers
+ * Keras 3's classes, arguments, defaults and config keys (keras/src/layers/
+ * normalization, activations, preprocessing, regularization).  Each returns
+ * a new layer (owned by the model it is added to), or NULL with a message
+ * naming the class and the bad argument. */
+
+/* LayerNormalization: each sample's last axis normalised by its own mean
+ * and (biased) variance, then * gamma + beta.  Only axis -1 (a build on any
+ * other axis is an error naming it); rms_scaling is not supported. */
+typedef struct dc_layer_norm_config {
+    int axis;                 /* -1 */
+    float epsilon;            /* 1e-3 */
+    int center, scale;        /* 1, 1: beta, gamma (trainable, (features,)) */
+    dc_init beta_initializer; /* zeros */
+    dc_init gamma_initializer; /* ones */
+} dc_layer_norm_config;
+dc_layer_norm_config dc_layer_norm_defaults(void);
+dc_layer *dc_layer_layer_normalization(void);
+dc_layer *dc_layer_layer_normalization_ex(const dc_layer_norm_config *cfg);
+
+/* ReLU(max_value=None, negative_slope=0, threshold=0): x > threshold ->
+ * min(x, max_value), else negative_slope * (x - threshold).  max_value
+ * INFINITY is None; each argument must be >= 0. */
+dc_layer *dc_layer_relu(void);
+dc_layer *dc_layer_relu_ex(float max_value, float negative_slope, float threshold);
+/* LeakyReLU(negative_slope): Keras 3's layer default is 0.3 (the function
+ * leaky_relu's is 0.2).  Must be >= 0. */
+dc_layer *dc_layer_leaky_relu(float negative_slope);
+/* ELU(alpha): x > 0 ? x : alpha (e^x - 1); Keras' default alpha 1. */
+dc_layer *dc_layer_elu(float alpha);
+/* Softmax(axis): only the last axis (-1, or its positive index). */
+dc_layer *dc_layer_softmax(int axis);
+/* PReLU: x > 0 ? x : alpha x, alpha a trainable weight shaped like a
+ * sample, 1 on the shared axes (numbered with the batch axis as 0, as
+ * Keras' shared_axes=[1, 2]).  Defaults: alpha_initializer zeros, no
+ * regulariser, no shared axes. */
+dc_layer *dc_layer_prelu(void);
+dc_layer *dc_layer_prelu_ex(dc_init alpha_initializer, float alpha_l1, float alpha_l2, int n_shared_axes,
+                            const int *shared_axes);
+
+/* Rescaling(scale, offset): x * scale + offset (Rescaling(1/255.) on raw pixels). */
+dc_layer *dc_layer_rescaling(float scale, float offset);
+/* Normalization(axis=-1): (x - mean) / max(sqrt(variance), 1e-7) per feature
+ * of the last axis; with invert, mean + x * max(sqrt(variance), 1e-7).
+ * dc_layer_normalization's layer needs dc_layer_normalization_adapt before
+ * the model is built (summary or compile), else the build fails saying so;
+ * then mean, variance and count are non-trainable weights (2 n + 1 in the
+ * summary, as Keras), saved and loaded with the model.  _ex takes the
+ * statistics (n values each, copied; n = 1 broadcasts over the features)
+ * as constants written into the config, as Keras' mean=, variance= (no
+ * weights); mean and variance NULL is the adapt form. */
+dc_layer *dc_layer_normalization(void);
+dc_layer *dc_layer_normalization_ex(int n, const float *mean, const float *variance, int invert);
+/* Keras' adapt: the mean and population variance of every feature (the
+ * last axis of data, (samples, ..., features)) over all the other axes.
+ * The layer must be a dc_layer_normalization one; when it is already in a
+ * compiled model, its weights change too (the feature count must match). */
+dc_status dc_layer_normalization_adapt(dc_layer *l, const dc_tensor *data);
+
+/* GaussianNoise(stddev): x + N(0, stddev) in fit only; stddev in [0, 1] as
+ * Keras checks.  GaussianDropout(rate): x * N(1, sqrt(rate / (1 - rate)))
+ * in fit only; rate in [0, 1).  Identity in evaluate and predict.  The noise
+ * is drawn from the model's RNG, so a seed reproduces a run. */
+dc_layer *dc_layer_gaussian_noise(float stddev);
+dc_layer *dc_layer_gaussian_dropout(float rate);
+/* SpatialDropout1D(rate) on (batch, steps, channels) and SpatialDropout2D
+ * on (batch, height, width, channels): in fit, drops whole channels of
+ * each sample (kept with probability 1 - rate, scaled by 1 / (1 - rate));
+ * identity otherwise.  rate in [0, 1); channels_last only. */
+dc_layer *dc_layer_spatial_dropout1d(float rate);
+dc_layer *dc_layer_spatial_dropout2d(float rate);
+
 /* ------------------------------------------- sequence models and text */
 
 /* Recurrent layers, Keras' arguments and defaults (dc_rnn_defaults):

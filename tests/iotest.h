@@ -151,6 +151,38 @@ static inline void assert_same_predictions(dc_model *a, dc_model *b, const dc_te
     dc_tensor_free(pb);
 }
 
+/* Saves m to path, loads it back, checks the same predictions on x and the
+ * same JSON; returns that JSON (the caller frees it). */
+static inline char *assert_save_load_same(dc_model *m, const char *path, const dc_tensor *x)
+{
+    dc_model *loaded = NULL;
+    char *a, *b;
+    assert_int_equal(dc_model_save(m, path, 1), DC_OK);
+    if (dc_model_load(path, &loaded) != DC_OK)
+        fail_msg("load %s: %s", path, dc_errmsg());
+    assert_same_predictions(m, loaded, x);
+    assert_int_equal(dc_model_to_json(m, &a), DC_OK);
+    assert_int_equal(dc_model_to_json(loaded, &b), DC_OK);
+    assert_string_equal(a, b);
+    free(b);
+    dc_model_free(loaded);
+    return a;
+}
+
+/* The model's summary as a string (the caller frees it). */
+static inline char *summary_string(dc_model *m)
+{
+    FILE *fp = tmpfile();
+    assert_non_null(fp);
+    assert_int_equal(dc_model_summary(m, fp), DC_OK);
+    long len = ftell(fp);
+    char *s = calloc(1, (size_t)len + 1);
+    rewind(fp);
+    assert_int_equal(fread(s, 1, (size_t)len, fp), (size_t)len);
+    fclose(fp);
+    return s;
+}
+
 /* Sets every parameter to v; the first parameter's value. */
 static inline void fill_params(dc_model *m, float v)
 {

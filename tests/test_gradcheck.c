@@ -219,6 +219,59 @@ static dc_node *build_dropout(dc_graph *g, int v)
     return dc_dropout(g, p2(g, 4, 5), 0.4f);
 }
 
+/* ---- normalisation, activation and noise layers (ops_normact.c) ---- */
+
+/* variant 1: per-step input (2, 3, 4) */
+static dc_node *build_layernorm(dc_graph *g, int v)
+{
+    int c = v ? 4 : 5;
+    dc_node *x = v ? dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2, 2), NULL) : p2(g, 4, 5);
+    return dc_layernorm(g, x, dc_param(g, 1, &c, uniform(0.5f, 1.5f), NULL), dc_param(g, 1, &c, uniform(-1, 1), NULL),
+                        1e-3f);
+}
+
+/* variant 0: alpha per feature of (3, 4); 1: (2, 3, 4) with axis 1 shared, alpha (1, 4) */
+static dc_node *build_prelu(dc_graph *g, int v)
+{
+    if (v)
+        return dc_prelu(g, dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2, 2), NULL),
+                        dc_param(g, 2, (int[]){1, 4}, uniform(0.1f, 0.5f), NULL));
+    return dc_prelu(g, dc_param(g, 2, (int[]){3, 4}, uniform(-2, 2), NULL),
+                    dc_param(g, 1, (int[]){4}, uniform(0.1f, 0.5f), NULL));
+}
+
+/* variant 0: max_value, slope and threshold; 1: threshold only; 2: max_value only */
+static dc_node *build_relu_ex(dc_graph *g, int v)
+{
+    static const float args[3][3] = {{1.45f, 0.2f, 0.35f}, {INFINITY, 0.0f, 0.55f}, {0.75f, 0.0f, 0.0f}};
+    return dc_relu_ex(g, p2(g, 4, 5), args[v][0], args[v][1], args[v][2]);
+}
+
+/* variant 1: invert */
+static dc_node *build_normalize(dc_graph *g, int v)
+{
+    int c = 4;
+    return dc_normalize(g, p2(g, 3, 4), dc_param_ex(g, 1, &c, uniform(-1, 1), NULL, 0),
+                        dc_param_ex(g, 1, &c, uniform(0.2f, 3), NULL, 0), v);
+}
+
+/* variant 0: additive (GaussianNoise); 1: multiplicative (GaussianDropout) */
+static dc_node *build_gaussian_noise(dc_graph *g, int v) { return dc_gaussian_noise(g, p2(g, 4, 5), 0.3f, v); }
+
+/* variant 0: (2, 3, 4), channels of each sample dropped; 1: (2, 2, 2, 3) */
+static dc_node *build_spatial_dropout(dc_graph *g, int v)
+{
+    return dc_spatial_dropout(g, v ? dc_param(g, 4, (int[]){2, 2, 2, 3}, uniform(-1, 1), NULL)
+                                   : dc_param(g, 3, (int[]){2, 3, 4}, uniform(-1, 1), NULL),
+                              0.4f);
+}
+
+static dc_node *build_scale_offset(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_scale_offset(g, p2(g, 3, 4), 1.0f / 255.0f, -0.5f);
+}
+
 /* Token ids 1..4 with zeros (masked steps) at fixed interior positions. */
 static dc_node *tokens(dc_graph *g, int b, int t) { return dc_input(g, 0, 2, (int[]){b, t}, "tokens"); }
 
@@ -344,6 +397,14 @@ static const gradcase cases[] = {
     {"rnn", build_rnn, 17},
     {"rnn_masked", build_rnn_masked, 10},
     {"rnn_state", build_rnn_state, 3},
+    /* normalisation, activation and noise layers */
+    {"layer_normalization", build_layernorm, 2},
+    {"prelu", build_prelu, 2},
+    {"relu_ex", build_relu_ex, 3},
+    {"normalize", build_normalize, 2},
+    {"gaussian_noise", build_gaussian_noise, 2},
+    {"spatial_dropout", build_spatial_dropout, 2},
+    {"scale", build_scale_offset, 1},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -368,7 +368,10 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
         n->grad = n->trainable ? g->grads + n->param_offset : NULL;
         int fan_in, fan_out;
         dc_compute_fans(n->ndim, n->shape, &fan_in, &fan_out);
-        dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
+        if (n->init_values) /* values the layer holds (Normalization's mean and variance) */
+            memcpy(n->val, n->init_values, dc_node_numel(n) * sizeof(float));
+        else
+            dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
     }
     g->compiled = 1;
     return dc_graph_reserve(g, max_batch);

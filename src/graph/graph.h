@@ -78,6 +78,7 @@ struct dc_node {
     float *grad;              /* NULL when !requires_grad */
 
     dc_init init;             /* parameters only */
+    const float *init_values; /* parameters only: when set, compile copies these instead (borrowed) */
     size_t param_offset;      /* parameters only: offset in the flat buffer */
 
     unsigned mark;            /* scratch for graph walks */
@@ -115,6 +116,24 @@ extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_ad
 extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, dc_op_rnn_state, dc_op_loss_masked;
 /* Losses with per-row weights (sample_weight), ops_loss.c. */
 extern const dc_op dc_op_loss_weighted, dc_op_loss_masked_weighted;
+/* Normalisation, activation and noise layers' ops (ops_normact.c). */
+extern const dc_op dc_op_layernorm, dc_op_prelu, dc_op_relu_ex, dc_op_normalize, dc_op_gaussian_noise,
+    dc_op_spatial_dropout;
+dc_node *dc_layernorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, float epsilon);
+dc_node *dc_prelu(dc_graph *g, dc_node *x, dc_node *alpha);
+dc_node *dc_relu_ex(dc_graph *g, dc_node *x, float max_value, float negative_slope, float threshold);
+dc_node *dc_normalize(dc_graph *g, dc_node *x, dc_node *mean, dc_node *variance, int invert);
+dc_node *dc_gaussian_noise(dc_graph *g, dc_node *x, float stddev, int multiplicative);
+dc_node *dc_spatial_dropout(dc_graph *g, dc_node *x, float rate);
+/* Dropout's helpers (ops_norm.c): a fixed value in [0, 1) for position i
+ * (the mask without an RNG), and the identity when not training or rate
+ * farg[0] is 0 (copies the input, returns 1). */
+float dc_fixed_uniform(size_t i);
+int dc_dropout_passthrough(dc_node *n, const dc_run *run);
+/* Mean and population variance of column j of x (rows x cols), two passes in double. */
+void dc_column_moments(const float *x, size_t rows, int cols, int j, double *mean, double *var);
+/* y = scale * x + offset (the scale op with an offset: Rescaling). */
+dc_node *dc_scale_offset(dc_graph *g, dc_node *x, float scale, float offset);
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

@@ -42,6 +42,14 @@ struct dc_layer {
         struct { int input_dim, output_dim, mask_zero; dc_init init; } embedding;
         dc_rnn_config rnn;
         struct { dc_rnn_config rnn; int merge; } bidir;
+        /* normalisation, activation and noise layers (layers_normact.c) */
+        dc_layer_norm_config layer_norm;
+        struct { float max_value, negative_slope, threshold; } relu; /* also LeakyReLU, ELU (negative_slope: alpha) */
+        struct { int axis; } softmax;
+        struct { dc_init init; float l1, l2; int n_shared, shared[DC_MAX_DIMS]; } prelu;
+        struct { float scale, offset; } rescaling;
+        struct { float *stats; int n, adapt, invert, from_file; } norm; /* stats: n means, n variances (owned) */
+        struct { float stddev; int multiplicative; } noise;
     } cfg;
 
     /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
@@ -80,6 +88,9 @@ extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activatio
     dc_class_gmp2d, dc_class_gap1d, dc_class_gmp1d, dc_class_dropout, dc_class_bn, dc_class_embedding,
     dc_class_bidirectional;
 extern const dc_layer_class dc_class_rnn[DC_RNN_COUNT]; /* SimpleRNN, LSTM, GRU */
+extern const dc_layer_class dc_class_layer_norm, dc_class_relu, dc_class_leaky_relu, dc_class_elu, dc_class_prelu,
+    dc_class_softmax, dc_class_rescaling, dc_class_normalization, dc_class_gaussian_noise, dc_class_gaussian_dropout,
+    dc_class_spatial_dropout1d, dc_class_spatial_dropout2d;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 
@@ -107,5 +118,8 @@ typedef struct dc_kernel_args {
 } dc_kernel_args;
 dc_status dc_cfg_kernel_args(const dc_json *cfg, const dc_kernel_args *a);
 void dc_cfg_write_kernel_args(dc_jw *w, const dc_kernel_args *a);
+/* A regulariser (null or L1L2 / L1 / L2) into l1, l2; written as null or L1L2. */
+dc_status dc_cfg_reg(const dc_json *cfg, const char *key, float *l1, float *l2);
+void dc_cfg_write_reg(dc_jw *w, const char *key, float l1, float l2);
 
 #endif

@@ -224,21 +224,32 @@ dc_status dc_cfg_kernel_args(const dc_json *cfg, const dc_kernel_args *a)
     return st;
 }
 
+dc_status dc_cfg_reg(const dc_json *cfg, const char *key, float *l1, float *l2)
+{
+    const dc_json *v = dc_json_get(cfg, key);
+    return v ? read_reg(key, v, l1, l2) : DC_OK;
+}
+
+void dc_cfg_write_reg(dc_jw *w, const char *key, float l1, float l2)
+{
+    if (l1 == 0.0f && l2 == 0.0f) {
+        dc_jw_null(w, key);
+        return;
+    }
+    dc_jw_object(w, key);
+    dc_jw_str(w, "class_name", "L1L2");
+    dc_jw_object(w, "config");
+    dc_jw_float(w, "l1", l1);
+    dc_jw_float(w, "l2", l2);
+    dc_jw_end(w);
+    dc_jw_end(w);
+}
+
 void dc_cfg_write_kernel_args(dc_jw *w, const dc_kernel_args *a)
 {
     dc_jw_str(w, "activation", dc_act_name(*a->activation));
     dc_jw_bool(w, "use_bias", *a->use_bias);
     dc_cfg_write_init(w, "kernel_initializer", *a->kernel_init);
     dc_cfg_write_init(w, "bias_initializer", *a->bias_init);
-    if (*a->l1 == 0.0f && *a->l2 == 0.0f) {
-        dc_jw_null(w, "kernel_regularizer");
-    } else {
-        dc_jw_object(w, "kernel_regularizer");
-        dc_jw_str(w, "class_name", "L1L2");
-        dc_jw_object(w, "config");
-        dc_jw_float(w, "l1", *a->l1);
-        dc_jw_float(w, "l2", *a->l2);
-        dc_jw_end(w);
-        dc_jw_end(w);
-    }
+    dc_cfg_write_reg(w, "kernel_regularizer", *a->l1, *a->l2);
 }

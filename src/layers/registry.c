@@ -12,6 +12,10 @@ static const dc_layer_class *const classes[] = {
     &dc_class_gap2d,     &dc_class_gmp2d,     &dc_class_gap1d,      &dc_class_gmp1d,   &dc_class_dropout,
     &dc_class_bn,        &dc_class_embedding, &dc_class_rnn[0],     &dc_class_rnn[1],  &dc_class_rnn[2],
     &dc_class_bidirectional,
+    /* normalisation, activation and noise layers */
+    &dc_class_layer_norm, &dc_class_relu, &dc_class_leaky_relu, &dc_class_elu, &dc_class_prelu, &dc_class_softmax,
+    &dc_class_rescaling, &dc_class_normalization, &dc_class_gaussian_noise, &dc_class_gaussian_dropout,
+    &dc_class_spatial_dropout1d, &dc_class_spatial_dropout2d,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)

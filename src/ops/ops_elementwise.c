@@ -128,7 +128,7 @@ dc_node *dc_add(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_a
 dc_node *dc_sub(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_sub, a, b); }
 dc_node *dc_mul(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_mul, a, b); }
 
-/* ---- scale: y = s x ---- */
+/* ---- scale: y = s x + o (farg[1], 0 unless Rescaling's offset) ---- */
 
 static dc_status same_shape_infer(dc_node *n)
 {
@@ -143,7 +143,7 @@ static dc_status scale_forward(dc_node *n, const dc_run *run)
     (void)run;
     size_t total = dc_node_numel(n);
     for (size_t i = 0; i < total; i++)
-        n->val[i] = n->farg[0] * n->in[0]->val[i];
+        n->val[i] = n->farg[0] * n->in[0]->val[i] + n->farg[1];
     return DC_OK;
 }
 
@@ -160,6 +160,12 @@ const dc_op dc_op_scale = {"scale", 1, same_shape_infer, scale_forward, scale_ba
 dc_node *dc_scale(dc_graph *g, dc_node *a, float s)
 {
     return dc_node_make(g, &dc_op_scale, 1, &a, NULL, 0, &s, 1);
+}
+
+dc_node *dc_scale_offset(dc_graph *g, dc_node *x, float scale, float offset)
+{
+    float f[2] = {scale, offset};
+    return dc_node_make(g, &dc_op_scale, 1, &x, NULL, 0, f, 2);
 }
 
 /* ---- activations ---- */

@@ -51,15 +51,8 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     float *mean = n->work, *inv = n->work + c;
     if (run->training && !n->iarg[0]) {
         for (int j = 0; j < c; j++) {
-            double s = 0, s2 = 0;
-            for (size_t r = 0; r < rows; r++)
-                s += x->val[r * (size_t)c + j];
-            double mu = s / (double)rows;
-            for (size_t r = 0; r < rows; r++) {
-                double d = x->val[r * (size_t)c + j] - mu;
-                s2 += d * d;
-            }
-            double var = s2 / (double)rows;
+            double mu, var;
+            dc_column_moments(x->val, rows, c, j, &mu, &var);
             mean[j] = (float)mu;
             inv[j] = (float)(1.0 / sqrt(var + eps));
             mm[j] = mm[j] * momentum + (float)mu * (1.0f - momentum);
@@ -137,8 +130,7 @@ static dc_status dropout_infer(dc_node *n)
     return DC_OK;
 }
 
-/* A fixed pseudo-random value in [0, 1) for position i (no RNG given). */
-static float fixed_uniform(size_t i)
+float dc_fixed_uniform(size_t i)
 {
     uint32_t h = (uint32_t)i * 2654435761u;
     h ^= h >> 15;
@@ -147,19 +139,25 @@ static float fixed_uniform(size_t i)
     return (float)(h >> 8) * (1.0f / 16777216.0f);
 }
 
+int dc_dropout_passthrough(dc_node *n, const dc_run *run)
+{
+    if (run->training && n->farg[0] != 0.0f)
+        return 0;
+    memcpy(n->val, n->in[0]->val, dc_node_numel(n) * sizeof(float));
+    return 1;
+}
+
 static dc_status dropout_forward(dc_node *n, const dc_run *run)
 {
     size_t total = dc_node_numel(n);
     const float *x = n->in[0]->val;
     float rate = n->farg[0], scale = 1.0f / (1.0f - rate);
-    if (!run->training || rate == 0.0f) {
-        memcpy(n->val, x, total * sizeof(float));
+    if (dc_dropout_passthrough(n, run))
         return DC_OK;
-    }
     size_t per_row = dc_node_sample_size(n);
     dc_run_rng_skip(run, per_row, n->shape[0], 1);
     for (size_t i = 0; i < total; i++) {
-        float u = run->rng ? dc_rng_uniform(run->rng) : fixed_uniform(i);
+        float u = run->rng ? dc_rng_uniform(run->rng) : dc_fixed_uniform(i);
         n->work[i] = u >= rate ? scale : 0.0f;
         n->val[i] = x[i] * n->work[i];
     }

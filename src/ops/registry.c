@@ -11,6 +11,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_regularizer, &dc_op_conv2d, &dc_op_conv2d_nobias, &dc_op_pool2d, &dc_op_global_pool, &dc_op_batchnorm,
     &dc_op_dropout, &dc_op_embedding, &dc_op_concat, &dc_op_rnn, &dc_op_rnn_masked, &dc_op_rnn_state,
     &dc_op_loss_masked, &dc_op_loss_weighted, &dc_op_loss_masked_weighted,
+    /* normalisation, activation and noise layers (ops_normact.c) */
+    &dc_op_layernorm, &dc_op_prelu, &dc_op_relu_ex, &dc_op_normalize, &dc_op_gaussian_noise, &dc_op_spatial_dropout,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
