@@ -183,6 +183,37 @@ static inline char *summary_string(dc_model *m)
     return s;
 }
 
+/* Whether the summary s has the row `field` (name and type), `shape`,
+ * `params`, reading a field that tf-keras wrapped onto the next lines (whose
+ * shape and Param # columns are blank) as one. */
+static inline int summary_has_row(const char *s, const char *field, const char *shape, long params)
+{
+    enum { SHAPE_AT = 29, PARAMS_AT = 55 };
+    for (const char *line = s; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        size_t len = strcspn(line, "\n");
+        if (len <= PARAMS_AT || line[0] != ' ' || line[SHAPE_AT] == ' ')
+            continue;
+        char got[160] = "", want_shape[32];
+        snprintf(want_shape, sizeof want_shape, "%-25s", shape);
+        if (strncmp(line + SHAPE_AT, want_shape, 25) != 0 || strtol(line + PARAMS_AT, NULL, 10) != params)
+            continue;
+        /* the first column of this line and of its continuation lines */
+        for (const char *l = line; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+            if (l != line && (strcspn(l, "\n") < SHAPE_AT || l[SHAPE_AT] != ' ' || strspn(l + 1, " ") >= 27))
+                break;
+            int n = 27;
+            while (n > 0 && l[n] == ' ')
+                n--;
+            strncat(got, l + 1, (size_t)n);
+            if (l != line && strcspn(l + SHAPE_AT, " \n") != 0)
+                break;
+        }
+        if (strcmp(got, field) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Sets every parameter to v; the first parameter's value. */
 static inline void fill_params(dc_model *m, float v)
 {

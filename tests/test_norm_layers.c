@@ -200,11 +200,7 @@ static void test_summary_names_and_params(void **state)
         {"softmax (Softmax)", "(None, 3)", 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        char head[96];
-        snprintf(head, sizeof head, "\n %s ", rows[i].field);
-        const char *line = strstr(s, head), *shape = line ? strstr(line, rows[i].shape) : NULL;
-        const char *end = line ? strchr(line + 1, '\n') : NULL;
-        if (!line || !shape || shape > end || strtol(shape + strlen(rows[i].shape), NULL, 10) != rows[i].params)
+        if (!summary_has_row(s, rows[i].field, rows[i].shape, rows[i].params))
             fail_msg("summary lacks %s %s %ld:\n%s", rows[i].field, rows[i].shape, rows[i].params, s);
     }
     static const char *const totals[] = {"Total params: 132\n", "Trainable params: 119\n", "Non-trainable params: 13\n"};
@@ -370,8 +366,8 @@ static void test_spatial_dropout(void **state)
     assert_int_equal(dc_model_add(m, dc_layer_dense(2, "softmax")), DC_OK);
     assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
     char *s = summary_string(m);
-    assert_non_null(strstr(s, " spatial_dropout2d (SpatialDropout2D) (None, 4, 4, 3)"));
-    assert_non_null(strstr(s, " spatial_dropout1d (SpatialDropout1D) (None, 16, 3)"));
+    assert_true(summary_has_row(s, "spatial_dropout2d (SpatialDropout2D)", "(None, 4, 4, 3)", 0));
+    assert_true(summary_has_row(s, "spatial_dropout1d (SpatialDropout1D)", "(None, 16, 3)", 0));
     free(s);
     dc_tensor *xs = dc_tensor_new(4, (int[]){10, 4, 4, 3}), *ys = dc_tensor_new(1, (int[]){10});
     for (size_t i = 0; i < xs->size; i++)

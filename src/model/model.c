@@ -865,6 +865,31 @@ static const char *with_commas(size_t v, char *buf, size_t size)
     return buf;
 }
 
+/* A row of the table as tf-keras prints it: each field cut to its column
+ * (26, 23 and 10 characters), sooner after a "),", "},", "]," or "',", and
+ * what is left goes on the next lines ("batch_normalization (Batch" then
+ * "Normalization)"). */
+static void summary_row(FILE *out, const char *name, const char *shape, const char *params)
+{
+    static const size_t width[3] = {26, 23, 10};
+    const char *left[3] = {name, shape, params};
+    while (*left[0] || *left[1] || *left[2]) {
+        char part[3][32];
+        for (int c = 0; c < 3; c++) {
+            size_t n = strnlen(left[c], width[c]);
+            for (size_t i = 0; i + 1 < n; i++)
+                if (strchr(")}]'", left[c][i]) && left[c][i + 1] == ',') {
+                    n = i + 2;
+                    break;
+                }
+            memcpy(part[c], left[c], n);
+            part[c][n] = '\0';
+            left[c] += n;
+        }
+        fprintf(out, " %-27s %-25s %-9s\n", part[0], part[1], part[2]);
+    }
+}
+
 dc_status dc_model_summary(dc_model *m, FILE *out)
 {
     dc_status st = dc_model_build(m);
@@ -875,7 +900,8 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     memset(dbl, '=', 65);
     rule[65] = dbl[65] = '\0';
     fprintf(out, "Model: \"sequential\"\n%s\n", rule);
-    fprintf(out, " %-27s %-25s %-9s\n%s\n", "Layer (type)", "Output Shape", "Param #", dbl);
+    summary_row(out, "Layer (type)", "Output Shape", "Param #");
+    fprintf(out, "%s\n", dbl);
     size_t total = 0, trainable = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
@@ -884,7 +910,8 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
         size_t p = layer_params(l, -1);
         total += p;
         trainable += layer_params(l, 1);
-        fprintf(out, " %-27s %-25s %-9zu\n", field, shape, p);
+        snprintf(num, sizeof num, "%zu", p);
+        summary_row(out, field, shape, num);
     }
     fprintf(out, "%s\n", dbl);
     fprintf(out, "Total params: %s\n", with_commas(total, num, sizeof num));
