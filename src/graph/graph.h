@@ -61,6 +61,7 @@ struct dc_node {
     dc_node *in[DC_MAX_INPUTS];
 
     int batched;              /* shape[0] is the batch axis, set per run */
+    int batch_mult;           /* batched: shape[0] = batch * batch_mult (0 means 1; TimeDistributed's time_fold) */
     int ndim;
     int shape[DC_MAX_DIMS];   /* current shape */
     int requires_grad;        /* a parameter, or depends on one */
@@ -115,6 +116,8 @@ extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_ad
 extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, dc_op_rnn_state, dc_op_loss_masked;
 /* Losses with per-row weights (sample_weight), ops_loss.c. */
 extern const dc_op dc_op_loss_weighted, dc_op_loss_masked_weighted;
+/* RepeatVector, Permute, Masking, TimeDistributed (ops_seq2seq.c). */
+extern const dc_op dc_op_repeat, dc_op_permute, dc_op_step_mask, dc_op_mask_steps, dc_op_time_fold, dc_op_time_unfold;
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

@@ -42,6 +42,10 @@ struct dc_layer {
         struct { int input_dim, output_dim, mask_zero; dc_init init; } embedding;
         dc_rnn_config rnn;
         struct { dc_rnn_config rnn; int merge; } bidir;
+        struct { int n; } repeat;                         /* RepeatVector */
+        struct { int ndims, dims[DC_MAX_DIMS]; } permute; /* Keras' 1-based dims */
+        struct { float mask_value; } masking;
+        struct { dc_layer *inner; } td;                   /* TimeDistributed: owns the wrapped layer */
     } cfg;
 
     /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
@@ -80,6 +84,7 @@ extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activatio
     dc_class_gmp2d, dc_class_gap1d, dc_class_gmp1d, dc_class_dropout, dc_class_bn, dc_class_embedding,
     dc_class_bidirectional;
 extern const dc_layer_class dc_class_rnn[DC_RNN_COUNT]; /* SimpleRNN, LSTM, GRU */
+extern const dc_layer_class dc_class_repeat_vector, dc_class_permute, dc_class_masking, dc_class_time_distributed;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

@@ -16,7 +16,12 @@ dc_layer *dc_layer_new(const dc_layer_class *cls)
     return l;
 }
 
-void dc_layer_free(dc_layer *l) { free(l); }
+void dc_layer_free(dc_layer *l)
+{
+    if (l && l->cls == &dc_class_time_distributed)
+        dc_layer_free(l->cfg.td.inner);
+    free(l);
+}
 
 /* Appends the activation; remembers the logits for fused losses. */
 dc_status dc_layer_finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_act act)

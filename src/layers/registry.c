@@ -12,6 +12,7 @@ static const dc_layer_class *const classes[] = {
     &dc_class_gap2d,     &dc_class_gmp2d,     &dc_class_gap1d,      &dc_class_gmp1d,   &dc_class_dropout,
     &dc_class_bn,        &dc_class_embedding, &dc_class_rnn[0],     &dc_class_rnn[1],  &dc_class_rnn[2],
     &dc_class_bidirectional,
+    &dc_class_repeat_vector, &dc_class_permute, &dc_class_masking, &dc_class_time_distributed,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)
