@@ -23,8 +23,19 @@
  *
  * After each epoch it prints the validation accuracy, the epoch's time and
  * --show validation questions with the model's answers (a check mark where
- * right, a cross where wrong, like Keras).  With --min-acc A it exits 1 when
- * the last validation accuracy is below A (ctest runs a short version).
+ * right, a cross where wrong, like Keras), and at the start the best a model
+ * blind to the question can do (the most frequent answer character at each
+ * position).  With --min-acc A it exits 1 when the last validation accuracy
+ * is below A (ctest runs a short version).
+ *
+ * Measured (seed 1, one thread, OPENBLAS_CORETYPE=SkylakeX, on a shared
+ * 2-core machine, so times are noisy): the defaults (3 digits, 50,000
+ * questions) reach 0.9226 per character after 8 epochs, 0.9926 after 15 and
+ * 0.9919 after 30 (best 0.9994 at epoch 27; single epochs dip to 0.964),
+ * about 2.5 s per epoch when the machine is quiet (1.8 ms per step of 32),
+ * up to 19 s when it is not; the blind baseline is 0.3355.  ctest's
+ * short version (2 digits, 4,500 questions, 15 epochs) ends at 0.61 to 0.65
+ * over seeds 1 to 4 (blind: 0.38 to 0.39) and fails below 0.52.
  *
  * Usage: addition_rnn [--digits N] [--samples N] [--epochs N] [--seed N]
  *                     [--threads N] [--no-reverse] [--show N] [--min-acc A]
@@ -134,24 +145,43 @@ static dc_tensor *rows(const dc_tensor *t, int from, int to)
     return r;
 }
 
+/* Per-character accuracy on (x_val, y_val) of always answering, at each
+ * position, the character most frequent there in the training answers: the
+ * best a model that ignores the question can do. */
+static double blind_baseline(const dc_tensor *y_train, const dc_tensor *y_val)
+{
+    int outlen = y_train->shape[1], best[32] = {0};
+    for (int t = 0; t < outlen && t < 32; t++) {
+        long count[NCHARS] = {0};
+        for (int i = 0; i < y_train->shape[0]; i++)
+            for (int c = 0; c < NCHARS; c++)
+                count[c] += y_train->data[((size_t)i * outlen + (size_t)t) * NCHARS + (size_t)c] != 0.0f;
+        for (int c = 1; c < NCHARS; c++)
+            if (count[c] > count[best[t]])
+                best[t] = c;
+    }
+    long right = 0;
+    for (int i = 0; i < y_val->shape[0]; i++)
+        for (int t = 0; t < outlen && t < 32; t++)
+            right += y_val->data[((size_t)i * outlen + (size_t)t) * NCHARS + (size_t)best[t]] != 0.0f;
+    return (double)right / ((double)y_val->shape[0] * outlen);
+}
+
 static int parse(int argc, char **argv, opts *o)
 {
+    const char *names[] = {"--digits", "--samples", "--epochs", "--threads", "--show"};
+    int *ints[] = {&o->digits, &o->samples, &o->epochs, &o->threads, &o->show};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int k = 0;
+        while (k < 5 && strcmp(a, names[k]) != 0)
+            k++;
         if (!strcmp(a, "--no-reverse"))
             o->reverse = 0;
-        else if (v && !strcmp(a, "--digits") && ++i)
-            o->digits = atoi(v);
-        else if (v && !strcmp(a, "--samples") && ++i)
-            o->samples = atoi(v);
-        else if (v && !strcmp(a, "--epochs") && ++i)
-            o->epochs = atoi(v);
+        else if (v && k < 5 && ++i)
+            *ints[k] = atoi(v);
         else if (v && !strcmp(a, "--seed") && ++i)
             o->seed = strtoul(v, NULL, 10);
-        else if (v && !strcmp(a, "--threads") && ++i)
-            o->threads = atoi(v);
-        else if (v && !strcmp(a, "--show") && ++i)
-            o->show = atoi(v);
         else if (v && !strcmp(a, "--min-acc") && ++i)
             o->min_acc = atof(v);
         else
@@ -240,6 +270,10 @@ int main(int argc, char **argv)
     printf("Questions: %d (%d for training, %d for validation), %d digits%s\n", n, split, n - split, o.digits,
            o.reverse ? ", reversed" : "");
 
+    double blind = blind_baseline(y_train, y_val);
+    printf("A model that ignores the question reaches at best %.4f per character (the most frequent character "
+           "at each position)\n",
+           blind);
     int in_shape[2] = {2 * o.digits + 1, NCHARS};
     dc_model *model = dc_sequential_new(2, in_shape);
     dc_model_set_seed(model, o.seed);
@@ -284,8 +318,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("\nValidation accuracy per character after %d epochs: %.4f (%.2f s per epoch)\n", o.epochs, val_acc,
-           total / o.epochs);
+    printf("\nValidation accuracy per character after %d epochs: %.4f (%.2f s per epoch; blind baseline %.4f)\n",
+           o.epochs, val_acc, total / o.epochs, blind);
     int ok = val_acc >= o.min_acc;
     if (!ok)
         printf("below --min-acc %.4f\n", o.min_acc);

@@ -29,6 +29,10 @@ static void copy_shape(dc_node *n, const dc_node *x)
     memcpy(n->shape, x->shape, sizeof n->shape);
 }
 
+/* Values per row of axis 0 (the batch, or the leading axis of a non-batched
+ * node, which these ops treat alike). */
+static size_t per_row(const dc_node *n) { return n->shape[0] ? dc_node_numel(n) / (size_t)n->shape[0] : 0; }
+
 /* ---- repeat ---- */
 
 static dc_status repeat_infer(dc_node *n)
@@ -51,7 +55,7 @@ static dc_status repeat_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *x = n->in[0];
-    size_t F = dc_node_sample_size(x), B = (size_t)x->shape[0];
+    size_t F = per_row(x), B = (size_t)x->shape[0];
     int reps = n->iarg[0];
     for (size_t b = 0; b < B; b++)
         for (int r = 0; r < reps; r++)
@@ -64,7 +68,7 @@ static void repeat_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0];
-    size_t F = dc_node_sample_size(x), B = (size_t)x->shape[0];
+    size_t F = per_row(x), B = (size_t)x->shape[0];
     int reps = n->iarg[0];
     for (size_t b = 0; b < B; b++)
         for (int r = 0; r < reps; r++) {
@@ -108,7 +112,7 @@ static void permute_sample(const dc_node *n, const float *src, float *dst, int a
 {
     const dc_node *x = n->in[0];
     int k = n->iarg[0], idx[DC_MAX_DIMS] = {0};
-    size_t xstride[DC_MAX_DIMS], step[DC_MAX_DIMS], total = dc_node_sample_size(n), off = 0;
+    size_t xstride[DC_MAX_DIMS], step[DC_MAX_DIMS], total = per_row(n), off = 0;
     xstride[k - 1] = 1;
     for (int a = k - 2; a >= 0; a--)
         xstride[a] = xstride[a + 1] * (size_t)x->shape[a + 2];
@@ -132,7 +136,7 @@ static void permute_sample(const dc_node *n, const float *src, float *dst, int a
 static dc_status permute_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    size_t S = dc_node_sample_size(n);
+    size_t S = per_row(n);
     int B = n->shape[0];
 #pragma omp parallel for schedule(static) if (dc_worth_parallel((double)S * B))
     for (int b = 0; b < B; b++)
@@ -143,7 +147,7 @@ static dc_status permute_forward(dc_node *n, const dc_run *run)
 static void permute_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    size_t S = dc_node_sample_size(n);
+    size_t S = per_row(n);
     int B = n->shape[0];
 #pragma omp parallel for schedule(static) if (dc_worth_parallel((double)S * B))
     for (int b = 0; b < B; b++)
