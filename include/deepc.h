@@ -798,7 +798,8 @@ dc_node *dc_time_unfold(dc_graph *g, dc_node *x, int steps);
 dc_layer *dc_layer_repeat_vector(int n);
 /* Permute(dims): dims 1-based over the axes after the batch, each of
  * 1..ndims once (Keras: Permute((2, 1)) swaps steps and features); the input
- * must have ndims axes after the batch.  dims is copied. */
+ * must have ndims axes after the batch.  dims is copied.  Like Keras' (which
+ * do not support masking), Permute and RepeatVector end an incoming mask. */
 dc_layer *dc_layer_permute(int ndims, const int *dims);
 /* Masking(mask_value=0.0) on (batch, steps, features): a step whose features
  * ALL equal mask_value is padded: its output is zeros and the layers after

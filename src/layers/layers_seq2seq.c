@@ -29,6 +29,7 @@ static dc_status repeat_build(dc_layer *l, dc_graph *g, dc_node *x)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected 2: (batch, features)", l->name,
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
     l->out = dc_repeat(g, x, l->cfg.repeat.n);
+    l->mask = NULL; /* Keras' RepeatVector does not support masking */
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
 
@@ -68,6 +69,7 @@ static dc_status permute_build(dc_layer *l, dc_graph *g, dc_node *x)
     for (int i = 0; i < k; i++)
         perm[i] = l->cfg.permute.dims[i] - 1;
     l->out = dc_permute(g, x, k, perm);
+    l->mask = NULL; /* Keras' Permute does not support masking: the mask ends here */
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
 
