@@ -196,7 +196,8 @@ static int parse(int argc, char **argv, opts *o)
         return 1;
     }
     if (o->samples < 10 || o->samples > range * (range + 1) / 2 * 0.9) {
-        fprintf(stderr, "addition_rnn: --samples %d, expected 10 to %.0f (90%% of the distinct questions of %d digits)\n",
+        fprintf(stderr,
+                "addition_rnn: --samples %d, expected 10 to %.0f (90%% of the distinct questions of %d digits)\n",
                 o->samples, range * (range + 1) / 2 * 0.9, o->digits);
         return 1;
     }

@@ -237,8 +237,8 @@ static void masking_case(float mask_value, int dense_between)
         x->data[k] = mask_value;
     for (int i = 0; i < 4; i++)
         for (int s = 0; s < LEN[i]; s++)
-            memcpy(x->data + ((size_t)i * T + (size_t)padded_step(i, s)) * F, raw->data + ((size_t)i * T + (size_t)s) * F,
-                   F * sizeof(float));
+            memcpy(x->data + ((size_t)i * T + (size_t)padded_step(i, s)) * F,
+                   raw->data + ((size_t)i * T + (size_t)s) * F, F * sizeof(float));
     dc_model *m = dc_sequential_new(2, (int[]){T, F});
     assert_int_equal(dc_model_add(m, dc_layer_masking(mask_value)), DC_OK);
     if (dense_between)
@@ -493,6 +493,8 @@ static void from_json_error(const char *json, const char *needle)
     "\"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 4], \"name\": \"input_layer\"}}, {\"class_name\": \"" cls \
     "\", \"config\": " cfg "}]}}"
 
+#define SIXTY "time_distributed_with_a_name_of_sixty_characters_xxxxxxxxxxx"
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -517,9 +519,23 @@ static void test_errors(void **state)
                        "repeat_vector: input (None, 3, 4) has 3 axes, expected 2");
     expect_build_error(model_with(2, (int[]){3, 4}, dc_layer_permute(3, (int[]){1, 3, 2})),
                        "permute: input (None, 3, 4) has 2 axes after the batch, dims has 3");
-    expect_build_error(model_with(1, (int[]){4}, dc_layer_masking(0)), "masking: input (None, 4) has 2 axes, expected 3");
+    expect_build_error(model_with(1, (int[]){4}, dc_layer_masking(0)),
+                       "masking: input (None, 4) has 2 axes, expected 3");
     expect_build_error(model_with(1, (int[]){4}, dc_layer_time_distributed(dc_layer_dense(2, NULL))),
                        "time_distributed: input (None, 4) has 2 axes, expected at least 3");
+    dc_model *m = dc_sequential_new(2, (int[]){3, 4});
+    assert_int_equal(dc_model_add(m, dc_layer_time_distributed(dc_layer_dense(2, NULL))), DC_OK);
+    char *json = NULL, *at;
+    assert_int_equal(dc_model_to_json(m, &json), DC_OK);
+    dc_model_free(m);
+    assert_non_null(at = strstr(json, "\"name\":\"time_distributed\""));
+    char *longer = malloc(strlen(json) + 64);
+    snprintf(longer, strlen(json) + 64, "%.*s\"name\":\"%s\"%s", (int)(at - json), json, SIXTY,
+             at + strlen("\"name\":\"time_distributed\""));
+    assert_int_equal(dc_model_from_json(longer, strlen(longer), &m), DC_OK);
+    expect_build_error(m, "the name \"" SIXTY "/dense\" of its weights is longer than 63 characters");
+    free(longer);
+    free(json);
     /* the wrapped layer's own error names it inside the wrapper */
     expect_build_error(model_with(2, (int[]){3, 4}, dc_layer_time_distributed(dc_layer_conv2d(2, 3, 3, NULL))),
                        "time_distributed/conv2d");
@@ -535,8 +551,9 @@ static void test_errors(void **state)
     from_json_error(LAYER_JSON("TimeDistributed", "{\"layer\": {\"class_name\": \"Dense\", \"config\": {}}}"),
                     "layer: missing key \"units\"");
     from_json_error(LAYER_JSON("TimeDistributed",
-                               "{\"layer\": {\"class_name\": \"Dense\", \"config\": {\"name\": \"a/b\", \"units\": 2}}}"),
-                    "without '/'");
+                               "{\"layer\": {\"class_name\": \"Dense\", "
+                               "\"config\": {\"name\": \"a/b\", \"units\": 2}}}"),
+                    "its \"name\" must be 1 to 31 letters");
 
     /* graph ops name the shapes */
     dc_graph *g = dc_graph_new();

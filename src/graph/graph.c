@@ -212,7 +212,8 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
         for (int i = 0; i < g->n_nodes; i++) {
             dc_node *n = g->nodes[i];
             size_t numel = dc_node_numel(n);
-            size_t work = n->work_fixed + n->work_per_sample * (size_t)max_batch * (size_t)(n->batch_mult > 0 ? n->batch_mult : 1);
+            size_t rows = (size_t)max_batch * (size_t)(n->batch_mult > 0 ? n->batch_mult : 1);
+            size_t work = n->work_fixed + n->work_per_sample * rows;
             size_t need[3] = {0, 0, work};
             if (!n->is_param && !n->op->aliases_input) {
                 need[0] = numel;

@@ -170,8 +170,14 @@ static dc_status td_build(dc_layer *l, dc_graph *g, dc_node *x)
     dc_node *xin = direct ? x : dc_time_fold(g, x);
     if (!xin)
         return DC_ERR_SHAPE;
+    size_t outer = strlen(l->name), inner = strlen(in->name);
+    if (outer + 1 + inner >= sizeof in->name)
+        return dc_fail(DC_ERR_ARG, "%s: the name \"%s/%s\" of its weights is longer than %zu characters", l->name,
+                       l->name, in->name, sizeof in->name - 1);
     memcpy(own, in->name, sizeof own);
-    snprintf(in->name, sizeof in->name, "%.31s/%.31s", l->name, own);
+    memcpy(in->name, l->name, outer); /* "<wrapper>/<layer>" */
+    in->name[outer] = '/';
+    memcpy(in->name + outer + 1, own, inner + 1);
     in->mask = direct ? l->mask : NULL;
     in->out = in->logits = in->reg = NULL;
     in->n_params = 0;
@@ -215,9 +221,13 @@ static dc_layer *td_from_config(const dc_layer_class *cls, const dc_json *cfg)
     const dc_layer_class *ic = dc_layer_class_find(cn->str);
     if (!ic)
         return dc_fail_null(DC_ERR_UNSUPPORTED, "key \"layer\": unknown layer class \"%.64s\"", cn->str);
-    if (name && (name->type != DC_JSON_STRING || name->len < 1 || name->len > 31 || strchr(name->str, '/')))
-        return dc_fail_null(DC_ERR_FORMAT, "key \"layer\": its \"name\" must be a string of 1 to 31 characters "
-                                           "without '/'");
+    int name_ok = !name || (name->type == DC_JSON_STRING && name->len >= 1 && name->len <= 31);
+    for (size_t i = 0; name && name_ok && i < name->len; i++) /* it becomes part of weight names */
+        name_ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", name->str[i]) != NULL &&
+                  name->str[i] != '\0';
+    if (!name_ok)
+        return dc_fail_null(DC_ERR_FORMAT, "key \"layer\": its \"name\" must be 1 to 31 letters, digits, '_', '-' "
+                                           "or '.'");
     dc_layer *in = ic->from_config(ic, icfg);
     if (!in) {
         dc_err_prefix("layer");

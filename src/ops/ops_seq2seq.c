@@ -211,7 +211,8 @@ static dc_status mask_steps_infer(dc_node *n)
     dc_node *x = n->in[0], *m = n->in[1];
     char sx[96], sm[96];
     if (x->ndim < 3 || m->ndim != 2 || m->shape[0] != x->shape[0] || m->shape[1] != x->shape[1])
-        return dc_fail(DC_ERR_SHAPE, "mask_steps: input %s and mask %s, expected (batch, steps, ...) and (batch, steps)",
+        return dc_fail(DC_ERR_SHAPE,
+                       "mask_steps: input %s and mask %s, expected (batch, steps, ...) and (batch, steps)",
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx), dc_shape_str(m->ndim, m->shape, sm, sizeof sm));
     copy_shape(n, x);
     n->requires_grad = x->requires_grad;
@@ -276,7 +277,8 @@ static dc_status time_unfold_infer(dc_node *n)
     dc_node *x = n->in[0];
     int T = n->iarg[0];
     char sx[96];
-    if (x->ndim < 2 || x->ndim + 1 > DC_MAX_DIMS || T < 1 || x->shape[0] % T != 0 || (x->batched && mult_of(x) % T != 0))
+    if (x->ndim < 2 || x->ndim + 1 > DC_MAX_DIMS || T < 1 || x->shape[0] % T != 0 ||
+        (x->batched && mult_of(x) % T != 0))
         return dc_fail(DC_ERR_SHAPE, "time_unfold: input %s cannot be split into %d steps per sample",
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx), T);
     n->batched = x->batched;
