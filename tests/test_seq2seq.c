@@ -210,6 +210,24 @@ static void test_permute(void **state)
     dc_tensor_free(p);
     dc_tensor_free(t);
     dc_model_free(m);
+
+    /* large enough for the threaded path: Permute((2, 3, 1)) on (64, 16, 32, 8), two threads */
+    enum { NB = 64, E1 = 16, E2 = 32, E3 = 8 };
+    m = dc_sequential_new(3, (int[]){E1, E2, E3});
+    dc_model_set_threads(m, 2);
+    assert_int_equal(dc_model_add(m, dc_layer_permute(3, (int[]){2, 3, 1})), DC_OK);
+    compile(m);
+    t = tensor(4, (int[]){NB, E1, E2, E3}, 3);
+    p = predict(m, t, NB);
+    for (int b = 0; b < NB; b++)
+        for (int i = 0; i < E2; i++)
+            for (int j = 0; j < E3; j++)
+                for (int k = 0; k < E1; k++)
+                    if (p->data[((b * E2 + i) * E3 + j) * E1 + k] != t->data[((b * E1 + k) * E2 + i) * E3 + j])
+                        fail_msg("Permute((2, 3, 1)) on two threads: wrong value at (%d, %d, %d, %d)", b, i, j, k);
+    dc_tensor_free(p);
+    dc_tensor_free(t);
+    dc_model_free(m);
 }
 
 /* ---- Masking ---- */
