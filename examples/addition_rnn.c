@@ -35,7 +35,9 @@
  * about 2.5 s per epoch when the machine is quiet (1.8 ms per step of 32),
  * up to 19 s when it is not; the blind baseline is 0.3355.  ctest's
  * short version (2 digits, 4,500 questions, 15 epochs) ends at 0.61 to 0.65
- * over seeds 1 to 4 (blind: 0.38 to 0.39) and fails below 0.52.
+ * over seeds 1 to 4 (blind: 0.38 to 0.39) and fails below 0.52; run on to
+ * 55 epochs it reaches 0.9526 at 40 and 0.9689 at 55 (0.25 s per epoch;
+ * Keras' notes say 99% in 55 epochs on 5,000 questions).
  *
  * Usage: addition_rnn [--digits N] [--samples N] [--epochs N] [--seed N]
  *                     [--threads N] [--no-reverse] [--show N] [--min-acc A]
