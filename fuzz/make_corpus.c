@@ -104,6 +104,17 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_dense(2, "softmax"));
     bad |= save(m, dir, "embedding_lstm_bigru", "adam", "sparse_categorical_crossentropy");
 
+    /* Sequence to sequence: Masking, TimeDistributed over frames, RepeatVector, Permute. */
+    m = dc_sequential_new(4, (int[]){3, 4, 4, 1});
+    dc_model_add(m, dc_layer_time_distributed(dc_layer_conv2d(2, 3, 3, "relu")));
+    dc_model_add(m, dc_layer_time_distributed(dc_layer_flatten()));
+    dc_model_add(m, dc_layer_masking(0.0f));
+    dc_model_add(m, dc_layer_lstm(3));
+    dc_model_add(m, dc_layer_repeat_vector(2));
+    dc_model_add(m, dc_layer_permute(2, (int[]){2, 1}));
+    dc_model_add(m, dc_layer_time_distributed(dc_layer_dense(2, "softmax")));
+    bad |= save(m, dir, "seq2seq_masking_timedistributed", "adam", "categorical_crossentropy");
+
     /* The optimisers, losses and metrics with more state or names. */
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(4, "relu"));

@@ -846,6 +846,47 @@ void dc_text_dataset_free(dc_text_dataset *d);
  * path order: easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2. */
 dc_status dc_spam_assassin_load(const char *cache_dir, dc_text_dataset *out);
 
+/* -------------------------- sequence-to-sequence: RepeatVector, Permute,
+ * Masking, TimeDistributed (Keras 3's layers, config keys and masks) */
+
+/* Graph ops.  dc_repeat: x (batch, features...) -> (batch, n, features...),
+ * n copies (the gradient sums them).  dc_permute: reorders the axes after the
+ * batch, perm 0-based (y's axis i is x's axis perm[i]).  dc_step_mask: x
+ * (batch, steps, ...) -> (batch, steps) of 1 where some value of the step
+ * differs from mask_value, 0 where all equal it (not differentiated); any
+ * consumer of a mask (dc_rnn's mask_ids, dc_loss_masked) reads 0 as padded.
+ * dc_mask_steps: x with the steps whose mask is 0 set to 0.  dc_time_fold:
+ * (batch, steps, ...) -> (batch * steps, ...) and dc_time_unfold back
+ * (views, no copy), so an op meant for one sample per row runs on each step.
+ * Errors name the op and the shapes. */
+dc_node *dc_repeat(dc_graph *g, dc_node *x, int n);
+dc_node *dc_permute(dc_graph *g, dc_node *x, int ndims, const int *perm);
+dc_node *dc_step_mask(dc_graph *g, dc_node *x, float mask_value);
+dc_node *dc_mask_steps(dc_graph *g, dc_node *x, dc_node *mask);
+dc_node *dc_time_fold(dc_graph *g, dc_node *x);
+dc_node *dc_time_unfold(dc_graph *g, dc_node *x, int steps);
+
+/* RepeatVector(n): (batch, features) -> (batch, n, features); n >= 1. */
+dc_layer *dc_layer_repeat_vector(int n);
+/* Permute(dims): dims 1-based over the axes after the batch, each of
+ * 1..ndims once (Keras: Permute((2, 1)) swaps steps and features); the input
+ * must have ndims axes after the batch.  dims is copied.  Like Keras' (which
+ * do not support masking), Permute and RepeatVector end an incoming mask. */
+dc_layer *dc_layer_permute(int ndims, const int *dims);
+/* Masking(mask_value=0.0) on (batch, steps, features): a step whose features
+ * ALL equal mask_value is padded: its output is zeros and the layers after
+ * it skip it exactly as after Embedding(mask_zero) (the recurrent layers keep
+ * their state; a per-step loss and the metrics leave it out).  NaN is refused. */
+dc_layer *dc_layer_masking(float mask_value);
+/* TimeDistributed(layer): the wrapped layer on every step of (batch, steps,
+ * ...), one set of weights for all steps, named <name>/<layer>/... (the
+ * wrapped layer's name, by default its type's stem: "dense").  Any layer but
+ * Masking and TimeDistributed (e.g. Dense, Dropout, Conv2D, pooling, Flatten
+ * on video-like (batch, steps, h, w, c)).  The incoming mask passes through.
+ * Takes ownership of `layer` (freed also on failure, unless it is already
+ * in a model, which is refused). */
+dc_layer *dc_layer_time_distributed(dc_layer *layer);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct dc_model dc_model;

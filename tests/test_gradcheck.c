@@ -358,6 +358,49 @@ static dc_node *build_bidirectional(dc_graph *g, int v)
     return out;
 }
 
+/* ---- sequence-to-sequence ops (ops_seq2seq.c) ---- */
+
+/* variants: (3, 4) -> (3, 2, 4); (2, 3, 2) -> (2, 3, 3, 2) */
+static dc_node *build_repeat(dc_graph *g, int v)
+{
+    return dc_repeat(g, v ? dc_param(g, 3, (int[]){2, 3, 2}, uniform(-1, 1), NULL) : p2(g, 3, 4), v ? 3 : 2);
+}
+
+/* variants: (2, 3, 4, 5) by (2, 0, 1); (2, 3, 4) by (1, 0); (2, 5) by (0) */
+static dc_node *build_permute(dc_graph *g, int v)
+{
+    static const int perms[3][3] = {{2, 0, 1}, {1, 0}, {0}};
+    dc_node *x = v == 0   ? dc_param(g, 4, (int[]){2, 3, 4, 5}, uniform(-1, 1), NULL)
+                 : v == 1 ? dc_param(g, 3, (int[]){2, 3, 4}, uniform(-1, 1), NULL)
+                          : p2(g, 2, 5);
+    return dc_permute(g, x, 3 - v, perms[v]);
+}
+
+/* x (2, 4, 3) with the steps whose token is 0 zeroed: variant 0 the mask is
+ * the tokens, 1 step_mask of the tokens as one feature per step */
+static dc_node *build_mask_steps(dc_graph *g, int v)
+{
+    dc_node *x = dc_param(g, 3, (int[]){2, 4, 3}, uniform(-1, 1), NULL);
+    dc_node *mask = v ? dc_step_mask(g, dc_input(g, 0, 3, (int[]){2, 4, 1}, "tokens"), 0.0f) : tokens(g, 2, 4);
+    return dc_mask_steps(g, x, mask);
+}
+
+static dc_node *build_step_mask(dc_graph *g, int v)
+{
+    (void)v;
+    return build_mask_steps(g, 1);
+}
+
+/* (2, 3, 5, 4, 2) -> fold -> conv 3x3 -> unfold: a Conv2D inside TimeDistributed */
+static dc_node *build_time_fold(dc_graph *g, int v)
+{
+    (void)v;
+    dc_node *x = dc_param(g, 5, (int[]){2, 3, 5, 4, 2}, uniform(-1, 1), NULL);
+    dc_node *c = dc_conv2d(g, dc_time_fold(g, x), dc_param(g, 4, (int[]){3, 3, 2, 3}, uniform(-1, 1), NULL),
+                           dc_param(g, 1, (int[]){3}, uniform(-1, 1), NULL), 1, 1, 0, 1, 1);
+    return dc_time_unfold(g, c, 3);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -405,6 +448,12 @@ static const gradcase cases[] = {
     {"gaussian_noise", build_gaussian_noise, 2},
     {"spatial_dropout", build_spatial_dropout, 2},
     {"scale", build_scale_offset, 1},
+    {"repeat", build_repeat, 2},
+    {"permute", build_permute, 3},
+    {"mask_steps", build_mask_steps, 2},
+    {"step_mask", build_step_mask, 1},
+    {"time_fold", build_time_fold, 1},
+    {"time_unfold", build_time_fold, 1},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -121,6 +121,8 @@ dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *in
     for (int i = 0; i < n_in; i++) {
         n->in[i] = inputs[i];
         n->requires_grad |= inputs[i]->requires_grad;
+        if (!n->batch_mult && inputs[i]->batched)
+            n->batch_mult = inputs[i]->batch_mult; /* the infer of time_fold / time_unfold may change it */
     }
     if (iargs)
         memcpy(n->iarg, iargs, (size_t)n_iargs * sizeof(int));
@@ -192,7 +194,7 @@ static void set_batch_shapes(dc_graph *g, int batch)
     g->batch = batch;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i]->batched)
-            g->nodes[i]->shape[0] = batch;
+            g->nodes[i]->shape[0] = batch * (g->nodes[i]->batch_mult > 0 ? g->nodes[i]->batch_mult : 1);
 }
 
 dc_status dc_graph_reserve(dc_graph *g, int max_batch)
@@ -210,7 +212,8 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
         for (int i = 0; i < g->n_nodes; i++) {
             dc_node *n = g->nodes[i];
             size_t numel = dc_node_numel(n);
-            size_t work = n->work_fixed + n->work_per_sample * (size_t)max_batch;
+            size_t rows = (size_t)max_batch * (size_t)(n->batch_mult > 0 ? n->batch_mult : 1);
+            size_t work = n->work_fixed + n->work_per_sample * rows;
             size_t need[3] = {0, 0, work};
             if (!n->is_param && !n->op->aliases_input) {
                 need[0] = numel;

@@ -61,6 +61,7 @@ struct dc_node {
     dc_node *in[DC_MAX_INPUTS];
 
     int batched;              /* shape[0] is the batch axis, set per run */
+    int batch_mult;           /* batched: shape[0] = batch * batch_mult (0 means 1; TimeDistributed's time_fold) */
     int ndim;
     int shape[DC_MAX_DIMS];   /* current shape */
     int requires_grad;        /* a parameter, or depends on one */
@@ -134,6 +135,8 @@ int dc_dropout_passthrough(dc_node *n, const dc_run *run);
 void dc_column_moments(const float *x, size_t rows, int cols, int j, double *mean, double *var);
 /* y = scale * x + offset (the scale op with an offset: Rescaling). */
 dc_node *dc_scale_offset(dc_graph *g, dc_node *x, float scale, float offset);
+/* RepeatVector, Permute, Masking, TimeDistributed (ops_seq2seq.c). */
+extern const dc_op dc_op_repeat, dc_op_permute, dc_op_step_mask, dc_op_mask_steps, dc_op_time_fold, dc_op_time_unfold;
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

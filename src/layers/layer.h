@@ -50,6 +50,10 @@ struct dc_layer {
         struct { float scale, offset; } rescaling;
         struct { float *stats; int n, adapt, invert, from_file; } norm; /* stats: n means, n variances (owned) */
         struct { float stddev; int multiplicative; } noise;
+        struct { int n; } repeat;                         /* RepeatVector */
+        struct { int ndims, dims[DC_MAX_DIMS]; } permute; /* Keras' 1-based dims */
+        struct { float mask_value; } masking;
+        struct { dc_layer *inner; } td;                   /* TimeDistributed: owns the wrapped layer */
     } cfg;
 
     /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
@@ -91,6 +95,7 @@ extern const dc_layer_class dc_class_rnn[DC_RNN_COUNT]; /* SimpleRNN, LSTM, GRU 
 extern const dc_layer_class dc_class_layer_norm, dc_class_relu, dc_class_leaky_relu, dc_class_elu, dc_class_prelu,
     dc_class_softmax, dc_class_rescaling, dc_class_normalization, dc_class_gaussian_noise, dc_class_gaussian_dropout,
     dc_class_spatial_dropout1d, dc_class_spatial_dropout2d;
+extern const dc_layer_class dc_class_repeat_vector, dc_class_permute, dc_class_masking, dc_class_time_distributed;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

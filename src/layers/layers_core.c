@@ -20,6 +20,8 @@ void dc_layer_free(dc_layer *l)
 {
     if (l && l->cls == &dc_class_normalization)
         free(l->cfg.norm.stats);
+    if (l && l->cls == &dc_class_time_distributed)
+        dc_layer_free(l->cfg.td.inner);
     free(l);
 }
 

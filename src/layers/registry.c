@@ -16,6 +16,7 @@ static const dc_layer_class *const classes[] = {
     &dc_class_layer_norm, &dc_class_relu, &dc_class_leaky_relu, &dc_class_elu, &dc_class_prelu, &dc_class_softmax,
     &dc_class_rescaling, &dc_class_normalization, &dc_class_gaussian_noise, &dc_class_gaussian_dropout,
     &dc_class_spatial_dropout1d, &dc_class_spatial_dropout2d,
+    &dc_class_repeat_vector, &dc_class_permute, &dc_class_masking, &dc_class_time_distributed,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)

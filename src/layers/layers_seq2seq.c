@@ -1,0 +1,264 @@
+/*
+ * layers_seq2seq.c - RepeatVector, Permute, Masking and TimeDistributed,
+ * with Keras 3's arguments, config keys and masks.
+ *
+ * Masking sets the layer's mask to a (batch, steps) node of 0/1 (0 where
+ * every feature equals mask_value) and zeroes the output there: the model
+ * passes l->mask on exactly as it passes Embedding(mask_zero)'s token ids,
+ * and every consumer (recurrent ops, the masked loss, the metrics) reads a
+ * step as padded where the mask is 0, whichever layer made it.
+ *
+ * TimeDistributed(layer) builds the wrapped layer once, named
+ * "<wrapper>/<layer>" so its weights are "<wrapper>/<layer>/kernel" (Keras 3
+ * paths).  Layers that already act on the last axis alone (Dense, Dropout,
+ * Activation) are built on the (batch, steps, ...) input as it is, which is
+ * the same computation; any other layer sees the steps folded into the batch
+ * (time_fold, a view) and its output is unfolded again.  The incoming mask
+ * passes through (Keras' TimeDistributed supports_masking).
+ */
+#include "layers/layer.h"
+
+#include <string.h>
+
+/* ---- RepeatVector ---- */
+
+static dc_status repeat_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    char sx[96];
+    if (x->ndim != 2)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected 2: (batch, features)", l->name,
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
+    l->out = dc_repeat(g, x, l->cfg.repeat.n);
+    l->mask = NULL; /* Keras' RepeatVector does not support masking */
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static void repeat_to_config(const dc_layer *l, dc_jw *w) { dc_jw_int(w, "n", l->cfg.repeat.n); }
+
+static dc_layer *repeat_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    int n = 0;
+    (void)cls;
+    if (dc_cfg_need(cfg, "n") || dc_cfg_int(cfg, "n", 1, 1 << 30, &n))
+        return NULL;
+    return dc_layer_repeat_vector(n);
+}
+
+const dc_layer_class dc_class_repeat_vector = {"RepeatVector", "repeat_vector", repeat_build, repeat_to_config,
+                                               repeat_from_config};
+
+dc_layer *dc_layer_repeat_vector(int n)
+{
+    if (n < 1)
+        return dc_fail_null(DC_ERR_ARG, "RepeatVector: n is %d, expected >= 1", n);
+    dc_layer *l = dc_layer_new(&dc_class_repeat_vector);
+    if (l)
+        l->cfg.repeat.n = n;
+    return l;
+}
+
+/* ---- Permute ---- */
+
+static dc_status permute_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    char sx[96];
+    int k = l->cfg.permute.ndims, perm[DC_MAX_DIMS];
+    if (x->ndim != k + 1)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes after the batch, dims has %d", l->name,
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim - 1, k);
+    for (int i = 0; i < k; i++)
+        perm[i] = l->cfg.permute.dims[i] - 1;
+    l->out = dc_permute(g, x, k, perm);
+    l->mask = NULL; /* Keras' Permute does not support masking: the mask ends here */
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static void permute_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_ints(w, "dims", l->cfg.permute.ndims, l->cfg.permute.dims);
+}
+
+static dc_layer *permute_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    const dc_json *t = dc_json_get(cfg, "dims");
+    int dims[DC_MAX_DIMS];
+    if (!t || t->type != DC_JSON_ARRAY || t->len < 1 || t->len >= DC_MAX_DIMS)
+        return dc_fail_null(DC_ERR_FORMAT, "key \"dims\" must be an array of 1 to %d integers", DC_MAX_DIMS - 1);
+    if (dc_cfg_ints(cfg, "dims", (int)t->len, 1, DC_MAX_DIMS, dims))
+        return NULL;
+    return dc_layer_permute((int)t->len, dims);
+}
+
+const dc_layer_class dc_class_permute = {"Permute", "permute", permute_build, permute_to_config, permute_from_config};
+
+dc_layer *dc_layer_permute(int ndims, const int *dims)
+{
+    int seen = 0;
+    if (ndims < 1 || ndims >= DC_MAX_DIMS || !dims)
+        return dc_fail_null(DC_ERR_ARG, "Permute: %d dims, expected 1 to %d", ndims, DC_MAX_DIMS - 1);
+    for (int i = 0; i < ndims; i++) {
+        if (dims[i] < 1 || dims[i] > ndims || (seen >> dims[i] & 1))
+            return dc_fail_null(DC_ERR_ARG, "Permute: dims[%d] is %d; dims must hold each of 1..%d once (1-based, "
+                                            "the batch axis left out)",
+                                i, dims[i], ndims);
+        seen |= 1 << dims[i];
+    }
+    dc_layer *l = dc_layer_new(&dc_class_permute);
+    if (l) {
+        l->cfg.permute.ndims = ndims;
+        memcpy(l->cfg.permute.dims, dims, (size_t)ndims * sizeof(int));
+    }
+    return l;
+}
+
+/* ---- Masking ---- */
+
+static dc_status masking_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    char sx[96];
+    if (x->ndim != 3)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected 3: (batch, timesteps, features)", l->name,
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
+    dc_node *mask = dc_step_mask(g, x, l->cfg.masking.mask_value);
+    l->out = mask ? dc_mask_steps(g, x, mask) : NULL;
+    if (!l->out)
+        return DC_ERR_SHAPE;
+    l->mask = mask; /* replaces any incoming mask, as Keras' compute_mask does */
+    return DC_OK;
+}
+
+static void masking_to_config(const dc_layer *l, dc_jw *w) { dc_jw_float(w, "mask_value", l->cfg.masking.mask_value); }
+
+static dc_layer *masking_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    float v = 0.0f;
+    (void)cls;
+    if (dc_cfg_float(cfg, "mask_value", &v))
+        return NULL;
+    return dc_layer_masking(v);
+}
+
+const dc_layer_class dc_class_masking = {"Masking", "masking", masking_build, masking_to_config, masking_from_config};
+
+dc_layer *dc_layer_masking(float mask_value)
+{
+    if (mask_value != mask_value)
+        return dc_fail_null(DC_ERR_ARG, "Masking: mask_value is NaN, which no value equals");
+    dc_layer *l = dc_layer_new(&dc_class_masking);
+    if (l)
+        l->cfg.masking.mask_value = mask_value;
+    return l;
+}
+
+/* ---- TimeDistributed ---- */
+
+/* Layers whose op already treats every leading axis alike. */
+static int acts_per_row(const dc_layer *in)
+{
+    return in->cls == &dc_class_dense || in->cls == &dc_class_dropout || in->cls == &dc_class_activation;
+}
+
+static dc_status td_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    dc_layer *in = l->cfg.td.inner;
+    char sx[96], own[sizeof in->name];
+    if (x->ndim < 3)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected at least 3: (batch, timesteps, ...)", l->name,
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
+    int direct = acts_per_row(in), T = x->shape[1];
+    dc_node *xin = direct ? x : dc_time_fold(g, x);
+    if (!xin)
+        return DC_ERR_SHAPE;
+    size_t outer = strlen(l->name), inner = strlen(in->name);
+    if (outer + 1 + inner >= sizeof in->name)
+        return dc_fail(DC_ERR_ARG, "%s: the name \"%s/%s\" of its weights is longer than %zu characters", l->name,
+                       l->name, in->name, sizeof in->name - 1);
+    memcpy(own, in->name, sizeof own);
+    memcpy(in->name, l->name, outer); /* "<wrapper>/<layer>" */
+    in->name[outer] = '/';
+    memcpy(in->name + outer + 1, own, inner + 1);
+    in->mask = direct ? l->mask : NULL;
+    in->out = in->logits = in->reg = NULL;
+    in->n_params = 0;
+    dc_status st = in->cls->build(in, g, xin);
+    memcpy(in->name, own, sizeof own);
+    if (st != DC_OK)
+        return st;
+    memcpy(l->params, in->params, sizeof l->params);
+    l->n_params = in->n_params;
+    l->reg = in->reg;
+    l->out_act = in->out_act;
+    l->out = direct ? in->out : dc_time_unfold(g, in->out, T);
+    l->logits = !in->logits || direct ? in->logits : dc_time_unfold(g, in->logits, T);
+    return l->out && (l->logits || !in->logits) ? DC_OK : DC_ERR_SHAPE;
+}
+
+/* {"layer": {"class_name": ..., "config": {"name": ..., ...}}}, Keras'
+ * serialize_keras_object of the wrapped layer. */
+static void td_to_config(const dc_layer *l, dc_jw *w)
+{
+    const dc_layer *in = l->cfg.td.inner;
+    dc_jw_object(w, "layer");
+    dc_jw_str(w, "class_name", in->cls->type);
+    dc_jw_object(w, "config");
+    dc_jw_str(w, "name", in->name);
+    dc_jw_bool(w, "trainable", !l->frozen);
+    dc_jw_str(w, "dtype", "float32");
+    in->cls->to_config(in, w);
+    dc_jw_end(w);
+    dc_jw_end(w);
+}
+
+static dc_layer *td_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    const dc_json *inner = dc_json_get(cfg, "layer");
+    const dc_json *cn = dc_json_get(inner, "class_name"), *icfg = dc_json_get(inner, "config");
+    const dc_json *name = dc_json_get(icfg, "name");
+    (void)cls;
+    if (!cn || cn->type != DC_JSON_STRING || !icfg || icfg->type != DC_JSON_OBJECT)
+        return dc_fail_null(DC_ERR_FORMAT, "key \"layer\" must be {\"class_name\": ..., \"config\": {...}}");
+    const dc_layer_class *ic = dc_layer_class_find(cn->str);
+    if (!ic)
+        return dc_fail_null(DC_ERR_UNSUPPORTED, "key \"layer\": unknown layer class \"%.64s\"", cn->str);
+    int name_ok = !name || (name->type == DC_JSON_STRING && name->len >= 1 && name->len <= 31);
+    for (size_t i = 0; name && name_ok && i < name->len; i++) /* it becomes part of weight names */
+        name_ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.", name->str[i]) != NULL &&
+                  name->str[i] != '\0';
+    if (!name_ok)
+        return dc_fail_null(DC_ERR_FORMAT, "key \"layer\": its \"name\" must be 1 to 31 letters, digits, '_', '-' "
+                                           "or '.'");
+    dc_layer *in = ic->from_config(ic, icfg);
+    if (!in) {
+        dc_err_prefix("layer");
+        return NULL;
+    }
+    if (name)
+        snprintf(in->name, sizeof in->name, "%s", name->str);
+    return dc_layer_time_distributed(in);
+}
+
+const dc_layer_class dc_class_time_distributed = {"TimeDistributed", "time_distributed", td_build, td_to_config,
+                                                  td_from_config};
+
+dc_layer *dc_layer_time_distributed(dc_layer *layer)
+{
+    if (!layer)
+        return dc_fail_null(DC_ERR_ARG, "TimeDistributed: layer is NULL (did its constructor fail? %s)", dc_errmsg());
+    if (layer->out || layer->cls == &dc_class_time_distributed || layer->cls == &dc_class_masking) {
+        const char *type = layer->cls->type;
+        int built = layer->out != NULL;
+        if (!built)
+            dc_layer_free(layer);
+        return dc_fail_null(DC_ERR_ARG, "TimeDistributed: cannot wrap %s", built ? "a layer already in a model" : type);
+    }
+    dc_layer *l = dc_layer_new(&dc_class_time_distributed);
+    if (!l) {
+        dc_layer_free(layer);
+        return NULL;
+    }
+    if (!layer->name[0])
+        snprintf(layer->name, sizeof layer->name, "%s", layer->cls->snake);
+    l->cfg.td.inner = layer;
+    return l;
+}
