@@ -151,6 +151,33 @@ static inline void assert_same_predictions(dc_model *a, dc_model *b, const dc_te
     dc_tensor_free(pb);
 }
 
+/* Saves m (with the optimiser when include_optimizer) into dir and loads it
+ * back, then rebuilds it from its JSON with its saved weights (compiled with
+ * adam, `loss` and `metric`, NULL for none): both predict exactly as m on x
+ * and the loaded one gives the same JSON.  Returns m's JSON (caller frees). */
+static inline char *assert_round_trip(dc_model *m, const dc_tensor *x, const char *dir, int include_optimizer,
+                                      const char *loss, const char *metric)
+{
+    dc_model *loaded, *fresh;
+    assert_int_equal(dc_model_save(m, join(dir, "m.safetensors"), include_optimizer), DC_OK);
+    assert_int_equal(dc_model_load(join(dir, "m.safetensors"), &loaded), DC_OK);
+    assert_same_predictions(m, loaded, x);
+    char *a, *b;
+    assert_int_equal(dc_model_to_json(m, &a), DC_OK);
+    assert_int_equal(dc_model_to_json(loaded, &b), DC_OK);
+    assert_string_equal(a, b);
+    /* Weights alone, into a model rebuilt from the JSON. */
+    assert_int_equal(dc_model_save_weights(m, join(dir, "w.safetensors")), DC_OK);
+    assert_int_equal(dc_model_from_json(a, strlen(a), &fresh), DC_OK);
+    assert_int_equal(dc_model_compile(fresh, "adam", loss, metric ? &metric : NULL, metric ? 1 : 0), DC_OK);
+    assert_int_equal(dc_model_load_weights(fresh, join(dir, "w.safetensors")), DC_OK);
+    assert_same_predictions(m, fresh, x);
+    free(b);
+    dc_model_free(loaded);
+    dc_model_free(fresh);
+    return a;
+}
+
 /* Sets every parameter to v; the first parameter's value. */
 static inline void fill_params(dc_model *m, float v)
 {

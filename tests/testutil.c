@@ -119,3 +119,17 @@ void assert_loss_fixture(const fx_file *f, const char *prefix, dc_loss_kind kind
     assert_close(dc_node_grad(pn), fx_get_part(f, prefix, "grad")->data, p->size, rtol, atol, what);
     dc_graph_free(g);
 }
+
+char *summary_of(dc_model *m)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(dc_model_summary(m, f), DC_OK);
+    long len = ftell(f);
+    char *s = calloc(1, (size_t)len + 1);
+    assert_non_null(s);
+    rewind(f);
+    assert_int_equal(fread(s, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return s;
+}

@@ -52,5 +52,7 @@ void assert_loss_fixture(const fx_file *f, const char *prefix, dc_loss_kind kind
 void assert_close(const float *got, const float *want, size_t n, double rtol, double atol, const char *what);
 /* Fails unless dc_errmsg() contains `needle`. */
 void assert_errmsg_contains(const char *needle);
+/* The model's summary as text; the caller frees it. */
+char *summary_of(dc_model *m);
 
 #endif

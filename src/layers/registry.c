@@ -12,6 +12,8 @@ static const dc_layer_class *const classes[] = {
     &dc_class_gap2d,     &dc_class_gmp2d,     &dc_class_gap1d,      &dc_class_gmp1d,   &dc_class_dropout,
     &dc_class_bn,        &dc_class_embedding, &dc_class_rnn[0],     &dc_class_rnn[1],  &dc_class_rnn[2],
     &dc_class_bidirectional,
+    &dc_class_upsampling2d, &dc_class_upsampling1d, &dc_class_zero_padding2d, &dc_class_zero_padding1d,
+    &dc_class_cropping2d, &dc_class_cropping1d, &dc_class_conv2d_transpose, &dc_class_conv1d_transpose,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)

@@ -11,6 +11,7 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_regularizer, &dc_op_conv2d, &dc_op_conv2d_nobias, &dc_op_pool2d, &dc_op_global_pool, &dc_op_batchnorm,
     &dc_op_dropout, &dc_op_embedding, &dc_op_concat, &dc_op_rnn, &dc_op_rnn_masked, &dc_op_rnn_state,
     &dc_op_loss_masked, &dc_op_loss_weighted, &dc_op_loss_masked_weighted,
+    &dc_op_upsample2d, &dc_op_pad2d, &dc_op_conv2d_transpose, &dc_op_conv2d_transpose_nobias,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
