@@ -351,6 +351,44 @@ static void test_1d_values(void **state)
     dc_model_free(m);
 }
 
+/* One and two threads agree (the parallel paths: chunks of images, private
+ * kernel and bias sums added in slot order), after a training epoch too. */
+static void test_threads_agree(void **state)
+{
+    (void)state;
+    dc_tensor *x = dc_tensor_new4(4, 24, 8, 8, 6), *p[2];
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = (float)cos(0.11 * (double)i);
+    for (int t = 0; t < 2; t++) {
+        dc_model *m = model_for(3, (int[]){8, 8, 6});
+        dc_model_set_threads(m, t + 1);
+        dc_conv_config c = dc_conv_defaults(8, 3, 3);
+        c.strides[0] = c.strides[1] = 2;
+        c.padding = DC_PADDING_SAME;
+        c.activation = DC_ACT_RELU;
+        assert_int_equal(dc_model_add(m, dc_layer_conv2d_transpose_ex(&c, NULL)), DC_OK); /* (16, 16, 8) */
+        assert_int_equal(dc_model_add(m, dc_layer_upsampling2d(2, 2, "bilinear")), DC_OK);
+        assert_int_equal(dc_model_add(m, dc_layer_cropping2d(1, 2, 3, 4)), DC_OK);
+        assert_int_equal(dc_model_add(m, dc_layer_zero_padding2d(1, 2, 3, 4)), DC_OK);
+        assert_int_equal(dc_model_add(m, dc_layer_upsampling2d(1, 2, NULL)), DC_OK);
+        assert_int_equal(dc_model_add(m, dc_layer_conv2d_transpose(1, 3, 3, 1, DC_PADDING_SAME, "sigmoid")), DC_OK);
+        assert_int_equal(dc_model_add(m, dc_layer_cropping2d(0, 0, 0, 32)), DC_OK); /* (32, 32, 1) */
+        assert_int_equal(dc_model_compile(m, "adam", "binary_crossentropy", NULL, 0), DC_OK);
+        dc_tensor *y = dc_tensor_new4(4, 24, 32, 32, 1);
+        for (size_t i = 0; i < y->size; i++)
+            y->data[i] = (float)(i % 7) / 6.0f;
+        dc_fit_config f = quiet_fit(1, 8);
+        assert_int_equal(dc_model_fit(m, x, y, &f, NULL), DC_OK);
+        assert_int_equal(dc_model_predict(m, x, 24, &p[t]), DC_OK);
+        dc_tensor_free(y);
+        dc_model_free(m);
+    }
+    assert_close(p[1]->data, p[0]->data, p[0]->size, 1e-5, 1e-6, "2 threads vs 1");
+    dc_tensor_free(p[0]);
+    dc_tensor_free(p[1]);
+    dc_tensor_free(x);
+}
+
 /* Each error names the layer and the shapes. */
 static void test_errors(void **state)
 {
@@ -422,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_config_forms),
         cmocka_unit_test(test_1d_values),
+        cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
