@@ -28,12 +28,15 @@
  *   8->16, Conv2D(16, valid) 16->14, ConvT(16) 14->28, Conv2D(1, sigmoid).
  * --train N / --test N: use the first N images of each set (quick runs).
  * --max-loss L: exit 1 unless the test loss is below L (the ctest's check).
+ * --out FILE.png|FILE.svg: where the picture goes (default autoencoder.png):
+ *   the first 10 test digits, their noisy inputs with --denoise, and the
+ *   reconstructions, as the blog shows them.
  *
  * Prints the test reconstruction loss and, for scale, the loss of always
  * predicting the mean training image.  With DEEPC_OFFLINE set and MNIST not
  * cached it exits 77 (skipped).
  * Usage: autoencoder [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion]
- *                    [--denoise] [--transpose] [--train N] [--test N] [--max-loss L]
+ *                    [--denoise] [--transpose] [--train N] [--test N] [--max-loss L] [--out FILE]
  */
 #include "example_util.h"
 
@@ -120,6 +123,28 @@ static dc_layer *pool(void) { return dc_layer_pooling2d_ex(1, 2, 2, 0, 0, DC_PAD
 
 static dc_layer *up(void) { return dc_layer_upsampling2d(2, 2, NULL); }
 
+/* Draws the first (up to) 10 test digits over their reconstructions (and
+ * the noisy inputs between them with --denoise). */
+static int show(dc_model *m, const dc_tensor *x_test, const dc_tensor *in_test, int denoise, const char *path)
+{
+    int n = x_test->shape[0] < 10 ? x_test->shape[0] : 10;
+    dc_tensor *few = first_images(in_test, n), *rec = NULL;
+    if (!few || dc_model_predict(m, few, n, &rec)) {
+        dc_tensor_free(few);
+        return 1;
+    }
+    const float *rows[3] = {x_test->data, few->data, rec->data};
+    const char *labels[3] = {"original", "noisy input", "reconstructed"};
+    if (!denoise) {
+        rows[1] = rec->data;
+        labels[1] = labels[2];
+    }
+    int rc = dc_plot_images(path, rows, denoise ? 3 : 2, n, 28, 28, labels, "Convolutional autoencoder") != DC_OK;
+    dc_tensor_free(few);
+    dc_tensor_free(rec);
+    return rc;
+}
+
 /* The encoder, then the blog's decoder or the Conv2DTranspose one. */
 static int build(dc_model *m, int transpose)
 {
@@ -153,7 +178,7 @@ static int build(dc_model *m, int transpose)
 int main(int argc, char **argv)
 {
     ae_opts a = {0, 0, 0, 0, 0.0};
-    example_opts o = {.epochs = 10, .batch = 128, .seed = 42};
+    example_opts o = {.epochs = 10, .batch = 128, .seed = 42, .out = "autoencoder.png"};
     if (ae_parse(&argc, argv, &a) || example_parse(argc, argv, &o)) {
         fprintf(stderr, "%s: also [--denoise] [--transpose] [--train N] [--test N] [--max-loss L]\n", argv[0]);
         return 2;
@@ -208,6 +233,10 @@ int main(int argc, char **argv)
     double baseline = mean_image_loss(x_train, x_test);
     printf("Mean-image loss: %.4f\n", baseline);
     printf("Test reconstruction loss: %.4f\n", loss);
+
+    if (show(model, x_test, in_test, a.denoise, o.out))
+        return example_fail(argv[0], "drawing the reconstructions");
+    printf("wrote %s\n", o.out);
 
     int rc = a.max_loss > 0 && !(loss < a.max_loss);
     if (rc)

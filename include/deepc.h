@@ -1310,6 +1310,16 @@ dc_status dc_plot_confusion_matrix(const char *path, const float *y_true, const 
  * a model that does not take (2,) inputs or has another output. */
 dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tensor *x, const dc_tensor *y,
                                     const char *const *class_names, const dc_plot_config *cfg);
+/* A grid of grayscale images (src/plot/plot_images.c), the autoencoder
+ * tutorials' picture of originals above their reconstructions: `rows` rows
+ * of `cols` images of h x w pixels; images[r] points to row r's cols*h*w
+ * floats (image after image, row-major), 0 black to 1 white (values outside
+ * [0, 1] are clipped).  row_labels (rows strings, or NULL) go left of each
+ * row, title (or NULL) above.  The page is 140 + 64*cols by 40 + 64*rows
+ * pixels.  Errors: rows or cols outside 1..100, h or w < 1, a NULL or
+ * non-finite row (DC_ERR_NAN naming it), the path's. */
+dc_status dc_plot_images(const char *path, const float *const *images, int rows, int cols, int h, int w,
+                         const char *const *row_labels, const char *title);
 
 #ifdef __cplusplus
 }
