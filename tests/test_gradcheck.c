@@ -216,9 +216,15 @@ static dc_node *build_pad(dc_graph *g, int v)
 }
 
 /* variants: valid s1, same s1, valid s2, same s2, same s2 output_padding 1, valid s2 output_padding 1,
- * valid dilation 2, same s2 with a 2x2 kernel and output_padding 1, valid s3 (stride > kernel) */
+ * valid dilation 2, same s2 with a 2x2 kernel and output_padding 1, valid s3 (stride > kernel); 9: five
+ * 9x9 images, which the op takes in two chunks (3 + 2 images of 81 pixels) */
 static dc_node *build_conv_transpose(dc_graph *g, int v)
 {
+    if (v == 9)
+        return dc_conv2d_transpose(g, dc_param(g, 4, (int[]){5, 9, 9, 2}, uniform(-1, 1), NULL),
+                                   dc_param(g, 4, (int[]){3, 3, 2, 2}, uniform(-1, 1), NULL),
+                                   dc_param(g, 1, (int[]){2}, uniform(-1, 1), NULL), (int[]){2, 2}, 1, (int[]){1, 1},
+                                   NULL);
     static const int st[] = {1, 1, 2, 2, 2, 2, 1, 2, 3}, same[] = {0, 1, 0, 1, 1, 0, 0, 1, 0};
     static const int dil[] = {1, 1, 1, 1, 1, 1, 2, 1, 1}, opad[] = {-1, -1, -1, -1, 1, 1, -1, 1, -1};
     int k = v == 7 ? 2 : 3, f = 2, c = 3;
@@ -382,7 +388,7 @@ static const gradcase cases[] = {
     {"rnn_state", build_rnn_state, 3},
     {"upsample2d", build_upsample, 4},
     {"pad2d", build_pad, 3},
-    {"conv2d_transpose", build_conv_transpose, 9},
+    {"conv2d_transpose", build_conv_transpose, 10},
     {"conv2d_transpose_nobias", build_conv_transpose_nobias, 1},
 };
 
