@@ -141,6 +141,7 @@ static dc_model *image_model(void)
     c.strides[0] = c.strides[1] = 2;
     c.padding = DC_PADDING_SAME;
     c.activation = DC_ACT_RELU;
+    c.kernel_l2 = 0.01f;
     dc_conv_config c1 = dc_conv_defaults(2, 4, 1);
     c1.use_bias = 0;
     dc_layer *layers[] = {
@@ -220,6 +221,26 @@ static void test_conv_transpose_kernel_layout_and_fans(void **state)
     }
 }
 
+/* kernel_regularizer: L2(0.5) of a 1x1 kernel set to 2 adds 0.5 * 4 to a zero loss. */
+static void test_conv_transpose_regularizer(void **state)
+{
+    (void)state;
+    dc_model *m = model_for(3, (int[]){2, 2, 1});
+    dc_conv_config c = dc_conv_defaults(1, 1, 1);
+    c.use_bias = 0;
+    c.kernel_l2 = 0.5f;
+    assert_int_equal(dc_model_add(m, dc_layer_conv2d_transpose_ex(&c, NULL)), DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_int_equal(dc_model_set_weight(m, 0, 0, (const float[]){2.0f}, 1), DC_OK);
+    dc_tensor *x = dc_tensor_new4(4, 3, 2, 2, 1), *y = dc_tensor_new4(4, 3, 2, 2, 1);
+    double loss;
+    assert_int_equal(dc_model_evaluate(m, x, y, 3, 0, &loss, 1), DC_OK);
+    assert_float_equal(loss, 2.0, 1e-6);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+}
+
 /* Saved and loaded (and rebuilt from its JSON): the same predictions. */
 static void test_save_load_round_trip(void **state)
 {
@@ -237,6 +258,7 @@ static void test_save_load_round_trip(void **state)
     assert_non_null(strstr(a, "\"interpolation\":\"bilinear\""));
     assert_non_null(strstr(a, "\"output_padding\":[1,0]"));
     assert_non_null(strstr(a, "\"output_padding\":null"));
+    assert_non_null(strstr(a, "\"kernel_regularizer\":{"));
     free(a);
     dc_tensor_free(x);
     dc_model_free(m);
@@ -457,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_padding_cropping_vs_torch),
         cmocka_unit_test(test_summary_names_shapes_params),
         cmocka_unit_test(test_conv_transpose_kernel_layout_and_fans),
+        cmocka_unit_test(test_conv_transpose_regularizer),
         cmocka_unit_test(test_save_load_round_trip),
         cmocka_unit_test(test_config_forms),
         cmocka_unit_test(test_1d_values),
