@@ -636,6 +636,46 @@ dc_layer *dc_layer_gaussian_dropout(float rate);
  * identity otherwise.  rate in [0, 1); channels_last only. */
 dc_layer *dc_layer_spatial_dropout1d(float rate);
 dc_layer *dc_layer_spatial_dropout2d(float rate);
+/* --------------------------- image-to-image layers (autoencoders, U-Nets)
+ * Keras' UpSampling2D/1D, ZeroPadding2D/1D, Cropping2D/1D, Conv2DTranspose
+ * and Conv1DTranspose, channels last.  Constructors return NULL with a
+ * message naming the layer on a bad argument; a layer whose output would be
+ * empty fails when the model is built, naming the layer and the shapes. */
+
+/* Graph ops.  upsample2d: (B, H, W, C) -> (B, H*size_h, W*size_w, C),
+ * nearest (bilinear 0) or bilinear with half-pixel centres (Keras 3 /
+ * tf.image.resize).  pad2d: zeros added around the image; a negative amount
+ * crops.  conv2d_transpose: x (B, H, W, Cin), kernel (kh, kw, filters, Cin)
+ * as Keras lays it out, bias (filters) or NULL; strides and dilation 2
+ * values each; output_padding 2 values or NULL (Keras' None); output size
+ * as Keras 3's compute_conv_transpose_output_length. */
+dc_node *dc_upsample2d(dc_graph *g, dc_node *x, int size_h, int size_w, int bilinear);
+dc_node *dc_pad2d(dc_graph *g, dc_node *x, int top, int bottom, int left, int right);
+dc_node *dc_conv2d_transpose(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, const int *strides, int same,
+                             const int *dilation, const int *output_padding);
+
+/* UpSampling2D(size=(size_h, size_w), interpolation): "nearest" (NULL) or
+ * "bilinear"; UpSampling1D(size) repeats each step. */
+dc_layer *dc_layer_upsampling2d(int size_h, int size_w, const char *interpolation);
+dc_layer *dc_layer_upsampling1d(int size);
+/* ZeroPadding2D(((top, bottom), (left, right))), ZeroPadding1D((left, right)):
+ * amounts >= 0.  Keras' padding=1 is (1, 1, 1, 1), (2, 3) is (2, 2, 3, 3). */
+dc_layer *dc_layer_zero_padding2d(int top, int bottom, int left, int right);
+dc_layer *dc_layer_zero_padding1d(int left, int right);
+/* Cropping2D(((top, bottom), (left, right))), Cropping1D((left, right)):
+ * rows / columns (steps) removed from each side, amounts >= 0. */
+dc_layer *dc_layer_cropping2d(int top, int bottom, int left, int right);
+dc_layer *dc_layer_cropping1d(int left, int right);
+/* Conv2DTranspose: the dc_conv_config arguments (strides, padding "valid" /
+ * "same", dilation_rate, activation, use_bias, initialisers, kernel
+ * regulariser) and output_padding (2 values, each < its stride; NULL: None).
+ * Kernel (kh, kw, filters, in_channels), bias (filters).  Conv1DTranspose:
+ * index 0 of each, kernel (k, filters, in_channels), output_padding 1 value. */
+dc_layer *dc_layer_conv2d_transpose(int filters, int kernel_h, int kernel_w, int stride, dc_padding padding,
+                                    const char *activation);
+dc_layer *dc_layer_conv2d_transpose_ex(const dc_conv_config *cfg, const int *output_padding);
+dc_layer *dc_layer_conv1d_transpose(int filters, int kernel, int stride, dc_padding padding, const char *activation);
+dc_layer *dc_layer_conv1d_transpose_ex(const dc_conv_config *cfg, const int *output_padding);
 
 /* ------------------------------------------- sequence models and text */
 
@@ -1401,6 +1441,16 @@ dc_status dc_plot_confusion_matrix(const char *path, const float *y_true, const 
  * a model that does not take (2,) inputs or has another output. */
 dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tensor *x, const dc_tensor *y,
                                     const char *const *class_names, const dc_plot_config *cfg);
+/* A grid of grayscale images (src/plot/plot_images.c), the autoencoder
+ * tutorials' picture of originals above their reconstructions: `rows` rows
+ * of `cols` images of h x w pixels; images[r] points to row r's cols*h*w
+ * floats (image after image, row-major), 0 black to 1 white (values outside
+ * [0, 1] are clipped).  row_labels (rows strings, or NULL) go left of each
+ * row, title (or NULL) above.  The page is 140 + 64*cols by 40 + 64*rows
+ * pixels.  Errors: rows or cols outside 1..100, h or w < 1, a NULL or
+ * non-finite row (DC_ERR_NAN naming it), the path's. */
+dc_status dc_plot_images(const char *path, const float *const *images, int rows, int cols, int h, int w,
+                         const char *const *row_labels, const char *title);
 
 #ifdef __cplusplus
 }

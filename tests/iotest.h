@@ -169,20 +169,6 @@ static inline char *assert_save_load_same(dc_model *m, const char *path, const d
     return a;
 }
 
-/* The model's summary as a string (the caller frees it). */
-static inline char *summary_string(dc_model *m)
-{
-    FILE *fp = tmpfile();
-    assert_non_null(fp);
-    assert_int_equal(dc_model_summary(m, fp), DC_OK);
-    long len = ftell(fp);
-    char *s = calloc(1, (size_t)len + 1);
-    rewind(fp);
-    assert_int_equal(fread(s, 1, (size_t)len, fp), (size_t)len);
-    fclose(fp);
-    return s;
-}
-
 /* Whether the summary s has the row `field` (name and type), `shape`,
  * `params`, reading a field that tf-keras wrapped onto the next lines (whose
  * shape and Param # columns are blank) as one. */
@@ -212,6 +198,33 @@ static inline int summary_has_row(const char *s, const char *field, const char *
             return 1;
     }
     return 0;
+}
+
+/* Saves m (with the optimiser when include_optimizer) into dir and loads it
+ * back, then rebuilds it from its JSON with its saved weights (compiled with
+ * adam, `loss` and `metric`, NULL for none): both predict exactly as m on x
+ * and the loaded one gives the same JSON.  Returns m's JSON (caller frees). */
+static inline char *assert_round_trip(dc_model *m, const dc_tensor *x, const char *dir, int include_optimizer,
+                                      const char *loss, const char *metric)
+{
+    dc_model *loaded, *fresh;
+    assert_int_equal(dc_model_save(m, join(dir, "m.safetensors"), include_optimizer), DC_OK);
+    assert_int_equal(dc_model_load(join(dir, "m.safetensors"), &loaded), DC_OK);
+    assert_same_predictions(m, loaded, x);
+    char *a, *b;
+    assert_int_equal(dc_model_to_json(m, &a), DC_OK);
+    assert_int_equal(dc_model_to_json(loaded, &b), DC_OK);
+    assert_string_equal(a, b);
+    /* Weights alone, into a model rebuilt from the JSON. */
+    assert_int_equal(dc_model_save_weights(m, join(dir, "w.safetensors")), DC_OK);
+    assert_int_equal(dc_model_from_json(a, strlen(a), &fresh), DC_OK);
+    assert_int_equal(dc_model_compile(fresh, "adam", loss, metric ? &metric : NULL, metric ? 1 : 0), DC_OK);
+    assert_int_equal(dc_model_load_weights(fresh, join(dir, "w.safetensors")), DC_OK);
+    assert_same_predictions(m, fresh, x);
+    free(b);
+    dc_model_free(loaded);
+    dc_model_free(fresh);
+    return a;
 }
 
 /* Sets every parameter to v; the first parameter's value. */

@@ -86,18 +86,6 @@ static void test_dense_after_conv_without_flatten(void **state)
     dc_model_free(m);
 }
 
-static char *summary_of(dc_model *m)
-{
-    FILE *f = tmpfile();
-    assert_int_equal(dc_model_summary(m, f), DC_OK);
-    long len = ftell(f);
-    char *s = calloc(1, (size_t)len + 1);
-    rewind(f);
-    assert_int_equal(fread(s, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    return s;
-}
-
 static void test_summary_seed_003_and_batchnorm(void **state)
 {
     (void)state;

@@ -199,6 +199,48 @@ static dc_node *build_global_pool(dc_graph *g, int v)
     return dc_global_pool(g, image(g, 3, 4, 5, "distinct"), v);
 }
 
+/* ---- image-to-image ops (upsampling, padding / cropping, transposed convolution) ---- */
+
+/* variants: nearest 2x2, nearest 2x3, bilinear 2x2, bilinear 3x2 */
+static dc_node *build_upsample(dc_graph *g, int v)
+{
+    static const int sh[] = {2, 2, 2, 3}, sw[] = {2, 3, 2, 2};
+    return dc_upsample2d(g, image(g, 3, 4, 2, NULL), sh[v], sw[v], v >= 2);
+}
+
+/* variants: padding, cropping, both at once */
+static dc_node *build_pad(dc_graph *g, int v)
+{
+    static const int a[3][4] = {{1, 2, 0, 3}, {-1, 0, -2, -1}, {1, -1, -1, 2}};
+    return dc_pad2d(g, image(g, 4, 5, 2, NULL), a[v][0], a[v][1], a[v][2], a[v][3]);
+}
+
+/* variants: valid s1, same s1, valid s2, same s2, same s2 output_padding 1, valid s2 output_padding 1,
+ * valid dilation 2, same s2 with a 2x2 kernel and output_padding 1, valid s3 (stride > kernel); 9: five
+ * 9x9 images, which the op takes in two chunks (3 + 2 images of 81 pixels) */
+static dc_node *build_conv_transpose(dc_graph *g, int v)
+{
+    if (v == 9)
+        return dc_conv2d_transpose(g, dc_param(g, 4, (int[]){5, 9, 9, 2}, uniform(-1, 1), NULL),
+                                   dc_param(g, 4, (int[]){3, 3, 2, 2}, uniform(-1, 1), NULL),
+                                   dc_param(g, 1, (int[]){2}, uniform(-1, 1), NULL), (int[]){2, 2}, 1, (int[]){1, 1},
+                                   NULL);
+    static const int st[] = {1, 1, 2, 2, 2, 2, 1, 2, 3}, same[] = {0, 1, 0, 1, 1, 0, 0, 1, 0};
+    static const int dil[] = {1, 1, 1, 1, 1, 1, 2, 1, 1}, opad[] = {-1, -1, -1, -1, 1, 1, -1, 1, -1};
+    int k = v == 7 ? 2 : 3, f = 2, c = 3;
+    dc_node *kern = dc_param(g, 4, (int[]){k, k, f, c}, uniform(-1, 1), NULL);
+    int strides[2] = {st[v], st[v]}, d[2] = {dil[v], dil[v]}, op[2] = {opad[v], opad[v]};
+    return dc_conv2d_transpose(g, image(g, 3, 4, c, NULL), kern, dc_param(g, 1, &f, uniform(-1, 1), NULL), strides,
+                               same[v], d, opad[v] < 0 ? NULL : op);
+}
+
+static dc_node *build_conv_transpose_nobias(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_conv2d_transpose(g, image(g, 2, 3, 2, NULL), dc_param(g, 4, (int[]){3, 2, 4, 2}, uniform(-1, 1), NULL), NULL,
+                               (int[]){2, 1}, 1, (int[]){1, 1}, NULL);
+}
+
 /* variant 1: frozen (iarg[0]), so the moving statistics normalise in training too */
 static dc_node *build_batchnorm(dc_graph *g, int v)
 {
@@ -454,6 +496,10 @@ static const gradcase cases[] = {
     {"step_mask", build_step_mask, 1},
     {"time_fold", build_time_fold, 1},
     {"time_unfold", build_time_fold, 1},
+    {"upsample2d", build_upsample, 4},
+    {"pad2d", build_pad, 3},
+    {"conv2d_transpose", build_conv_transpose, 10},
+    {"conv2d_transpose_nobias", build_conv_transpose_nobias, 1},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -182,7 +182,7 @@ static void test_summary_names_and_params(void **state)
     (void)state;
     dc_tensor *x = random_x(20, IN, 1.0f, 1);
     dc_model *m = every_layer_model(x);
-    char *s = summary_string(m);
+    char *s = summary_of(m);
     static const struct {
         const char *field, *shape;
         long params;
@@ -365,7 +365,7 @@ static void test_spatial_dropout(void **state)
     assert_int_equal(dc_model_add(m, dc_layer_flatten()), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_dense(2, "softmax")), DC_OK);
     assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
-    char *s = summary_string(m);
+    char *s = summary_of(m);
     assert_true(summary_has_row(s, "spatial_dropout2d (SpatialDropout2D)", "(None, 4, 4, 3)", 0));
     assert_true(summary_has_row(s, "spatial_dropout1d (SpatialDropout1D)", "(None, 16, 3)", 0));
     free(s);

@@ -284,6 +284,36 @@ static void test_plot_errors(void **state)
     unlink(png);
 }
 
+/* dc_plot_images: a grid of originals over reconstructions; its errors. */
+static void test_images_grid(void **state)
+{
+    (void)state;
+    char png[256], bad[256];
+    temp_path(png, sizeof png, "grid.png");
+    temp_path(bad, sizeof bad, "grid.jpg");
+    float a[3 * 6 * 5], b[3 * 6 * 5];
+    for (int i = 0; i < 3 * 6 * 5; i++) {
+        a[i] = (float)(i % 7) / 6.0f;
+        b[i] = 1.5f - a[i]; /* partly outside [0, 1]: clipped */
+    }
+    const float *rows[2] = {a, b};
+    const char *labels[2] = {"original", "reconstructed"};
+    assert_int_equal(dc_plot_images(png, rows, 2, 3, 6, 5, labels, "Autoencoder"), DC_OK);
+    assert_png(png, 140 + 3 * 64, 40 + 2 * 64);
+    assert_int_equal(dc_plot_images(png, rows, 1, 3, 6, 5, NULL, NULL), DC_OK);
+    assert_png(png, 140 + 3 * 64, 40 + 64);
+    assert_int_equal(dc_plot_images(png, rows, 0, 3, 6, 5, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("plot_images: 0 x 3 images of 6 x 5 pixels");
+    assert_int_equal(dc_plot_images(png, NULL, 1, 3, 6, 5, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("plot_images: images is NULL");
+    b[7] = NAN;
+    assert_int_equal(dc_plot_images(png, rows, 2, 3, 6, 5, NULL, NULL), DC_ERR_NAN);
+    assert_errmsg_contains("plot_images: row 1[7] is nan");
+    assert_int_equal(dc_plot_images(bad, rows, 1, 3, 6, 5, NULL, NULL), DC_ERR_ARG);
+    assert_errmsg_contains("plot_images: ");
+    assert_int_equal(access(png, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_confusion_png),
         cmocka_unit_test(test_decision_boundary),
         cmocka_unit_test(test_plot_errors),
+        cmocka_unit_test(test_images_grid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

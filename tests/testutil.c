@@ -130,3 +130,17 @@ dc_tensor *tensor_rows(const dc_tensor *t, int start, int n)
     assert_non_null(r);
     return r;
 }
+
+char *summary_of(dc_model *m)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    assert_int_equal(dc_model_summary(m, f), DC_OK);
+    long len = ftell(f);
+    char *s = calloc(1, (size_t)len + 1);
+    assert_non_null(s);
+    rewind(f);
+    assert_int_equal(fread(s, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    return s;
+}

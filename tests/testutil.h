@@ -54,5 +54,7 @@ void assert_close(const float *got, const float *want, size_t n, double rtol, do
 dc_tensor *tensor_rows(const dc_tensor *t, int start, int n);
 /* Fails unless dc_errmsg() contains `needle`. */
 void assert_errmsg_contains(const char *needle);
+/* The model's summary as text; the caller frees it. */
+char *summary_of(dc_model *m);
 
 #endif

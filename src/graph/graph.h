@@ -115,6 +115,8 @@ extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_ad
     dc_op_dropout;
 /* Sequence ops (ops_embedding.c, ops_rnn.c). */
 extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, dc_op_rnn_state, dc_op_loss_masked;
+/* Image-to-image ops (ops_image.c, ops_conv_transpose.c). */
+extern const dc_op dc_op_upsample2d, dc_op_pad2d, dc_op_conv2d_transpose, dc_op_conv2d_transpose_nobias;
 /* Losses with per-row weights (sample_weight), ops_loss.c. */
 extern const dc_op dc_op_loss_weighted, dc_op_loss_masked_weighted;
 /* Normalisation, activation and noise layers' ops (ops_normact.c). */

@@ -54,6 +54,10 @@ struct dc_layer {
         struct { int ndims, dims[DC_MAX_DIMS]; } permute; /* Keras' 1-based dims */
         struct { float mask_value; } masking;
         struct { dc_layer *inner; } td;                   /* TimeDistributed: owns the wrapped layer */
+        /* image-to-image layers (layers_image.c) */
+        struct { int size[2], bilinear; } upsample;
+        struct { int amount[4]; } pad; /* top, bottom, left, right (1D: left, right only) */
+        struct { dc_conv_config conv; int output_padding[2]; } convt; /* output_padding -1: None */
     } cfg;
 
     /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
@@ -86,6 +90,20 @@ dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *sha
 /* to_config of a layer without arguments (Flatten, global pooling). */
 void dc_no_config(const dc_layer *l, dc_jw *w);
 
+/* Shared by the convolution layers (layers_conv.c). */
+/* (B, steps, C) -> (B, 1, steps, C) (to_2d), or back: a view. */
+dc_node *dc_layer_view_1d(dc_graph *g, dc_node *x, int to_2d);
+/* "<layer>: input ... has N axes, expected want: ..." */
+dc_status dc_layer_rank_error(const dc_layer *l, const dc_node *x, int want);
+/* Checks filters, kernel_size, strides, dilation_rate (dims axes), activation; `name` leads the message. */
+dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims);
+/* Writes / reads filters, kernel_size, strides, padding, data_format,
+ * dilation_rate and the kernel arguments, over 1 or 2 axes (from the class). */
+void dc_conv_write_config(const dc_layer *l, const dc_conv_config *cfg, dc_jw *w);
+dc_status dc_conv_read_config(const dc_json *cfg, int dims, dc_conv_config *c);
+/* data_format, when given, must be channels_last. */
+dc_status dc_cfg_channels_last(const dc_json *cfg);
+
 /* Every layer class, for lookup by Keras class name (layers/registry.c). */
 extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activation, dc_class_reshape, dc_class_conv2d,
     dc_class_conv1d, dc_class_maxpool2d, dc_class_avgpool2d, dc_class_maxpool1d, dc_class_avgpool1d, dc_class_gap2d,
@@ -96,6 +114,9 @@ extern const dc_layer_class dc_class_layer_norm, dc_class_relu, dc_class_leaky_r
     dc_class_softmax, dc_class_rescaling, dc_class_normalization, dc_class_gaussian_noise, dc_class_gaussian_dropout,
     dc_class_spatial_dropout1d, dc_class_spatial_dropout2d;
 extern const dc_layer_class dc_class_repeat_vector, dc_class_permute, dc_class_masking, dc_class_time_distributed;
+extern const dc_layer_class dc_class_upsampling2d, dc_class_upsampling1d, dc_class_zero_padding2d,
+    dc_class_zero_padding1d, dc_class_cropping2d, dc_class_cropping1d, dc_class_conv2d_transpose,
+    dc_class_conv1d_transpose;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

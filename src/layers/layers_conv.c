@@ -28,7 +28,7 @@ dc_conv_config dc_conv_defaults(int filters, int kernel_h, int kernel_w)
 }
 
 /* (B, steps, C) -> (B, 1, steps, C), or back. */
-static dc_node *view(dc_graph *g, dc_node *x, int to_2d)
+dc_node *dc_layer_view_1d(dc_graph *g, dc_node *x, int to_2d)
 {
     int s[3] = {1, x->shape[1], x->shape[2]};
     if (!to_2d) {
@@ -38,7 +38,7 @@ static dc_node *view(dc_graph *g, dc_node *x, int to_2d)
     return dc_reshape(g, x, to_2d ? 3 : 2, s);
 }
 
-static dc_status rank_error(const dc_layer *l, const dc_node *x, int want)
+dc_status dc_layer_rank_error(const dc_layer *l, const dc_node *x, int want)
 {
     char sx[96];
     return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected %d: %s", l->name,
@@ -54,7 +54,7 @@ static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
 {
     const dc_conv_config *c = &l->cfg.conv;
     if (x->ndim != (one_d ? 3 : 4))
-        return rank_error(l, x, one_d ? 3 : 4);
+        return dc_layer_rank_error(l, x, one_d ? 3 : 4);
     int in = x->shape[x->ndim - 1];
     dc_node *k, *b;
     int kshape[4] = {c->kernel[0], c->kernel[1], in, c->filters};
@@ -72,11 +72,11 @@ static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
         relu ? dc_conv2d_relu : dc_conv2d;
     dc_node *xin = x, *kin = k, *y;
     if (one_d) {
-        xin = view(g, x, 1);
+        xin = dc_layer_view_1d(g, x, 1);
         kin = dc_reshape(g, k, 4, (int[]){1, c->kernel[0], in, c->filters});
         y = conv(g, xin, kin, b, 1, c->strides[0], c->padding == DC_PADDING_SAME, 1, c->dilation[0]);
         if (y)
-            y = view(g, y, 0);
+            y = dc_layer_view_1d(g, y, 0);
     } else {
         y = conv(g, xin, kin, b, c->strides[0], c->strides[1], c->padding == DC_PADDING_SAME, c->dilation[0],
                  c->dilation[1]);
@@ -101,9 +101,9 @@ static void conv_args(dc_conv_config *c, dc_kernel_args *a)
 
 static int dims_of(const dc_layer_class *cls) { return strstr(cls->type, "1D") ? 1 : 2; }
 
-static void conv_to_config(const dc_layer *l, dc_jw *w)
+void dc_conv_write_config(const dc_layer *l, const dc_conv_config *cfg, dc_jw *w)
 {
-    dc_conv_config c = l->cfg.conv;
+    dc_conv_config c = *cfg;
     dc_kernel_args a;
     int dims = dims_of(l->cls);
     conv_args(&c, &a);
@@ -117,7 +117,7 @@ static void conv_to_config(const dc_layer *l, dc_jw *w)
 }
 
 /* data_format, when given, must be channels_last: the only layout deepc has. */
-static dc_status channels_last(const dc_json *cfg)
+dc_status dc_cfg_channels_last(const dc_json *cfg)
 {
     const dc_json *v = dc_json_get(cfg, "data_format");
     if (v && !(v->type == DC_JSON_NULL || (v->type == DC_JSON_STRING && strcmp(v->str, "channels_last") == 0)))
@@ -125,34 +125,49 @@ static dc_status channels_last(const dc_json *cfg)
     return DC_OK;
 }
 
+dc_status dc_conv_read_config(const dc_json *cfg, int dims, dc_conv_config *c)
+{
+    dc_kernel_args a;
+    *c = dc_conv_defaults(1, 1, 1);
+    conv_args(c, &a);
+    if (dc_cfg_need(cfg, "filters") || dc_cfg_need(cfg, "kernel_size") || dc_cfg_int(cfg, "filters", 1, 1 << 30, &c->filters) ||
+        dc_cfg_ints(cfg, "kernel_size", dims, 1, 1 << 20, c->kernel) || dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, c->strides) ||
+        dc_cfg_padding(cfg, "padding", &c->padding) || dc_cfg_ints(cfg, "dilation_rate", dims, 1, 1 << 20, c->dilation) ||
+        dc_cfg_channels_last(cfg) || dc_cfg_kernel_args(cfg, &a))
+        return DC_ERR_FORMAT;
+    return DC_OK;
+}
+
+static void conv_to_config(const dc_layer *l, dc_jw *w) { dc_conv_write_config(l, &l->cfg.conv, w); }
+
 static dc_layer *conv_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
-    int dims = dims_of(cls);
-    dc_conv_config c = dc_conv_defaults(1, 1, 1);
-    dc_kernel_args a;
-    conv_args(&c, &a);
-    if (dc_cfg_need(cfg, "filters") || dc_cfg_need(cfg, "kernel_size") || dc_cfg_int(cfg, "filters", 1, 1 << 30, &c.filters) ||
-        dc_cfg_ints(cfg, "kernel_size", dims, 1, 1 << 20, c.kernel) || dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, c.strides) ||
-        dc_cfg_padding(cfg, "padding", &c.padding) || dc_cfg_ints(cfg, "dilation_rate", dims, 1, 1 << 20, c.dilation) ||
-        channels_last(cfg) || dc_cfg_kernel_args(cfg, &a))
+    dc_conv_config c;
+    if (dc_conv_read_config(cfg, dims_of(cls), &c))
         return NULL;
-    return conv_new(cls, &c, dims);
+    return conv_new(cls, &c, dims_of(cls));
 }
 
 const dc_layer_class dc_class_conv2d = {"Conv2D", "conv2d", conv2d_build, conv_to_config, conv_from_config};
 const dc_layer_class dc_class_conv1d = {"Conv1D", "conv1d", conv1d_build, conv_to_config, conv_from_config};
 
-static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims)
+dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims)
 {
-    const char *name = cls->type;
     if (cfg->filters < 1)
-        return dc_fail_null(DC_ERR_ARG, "%s: filters is %d, expected >= 1", name, cfg->filters);
+        return dc_fail(DC_ERR_ARG, "%s: filters is %d, expected >= 1", name, cfg->filters);
     for (int i = 0; i < dims; i++)
         if (cfg->kernel[i] < 1 || cfg->strides[i] < 1 || cfg->dilation[i] < 1)
-            return dc_fail_null(DC_ERR_ARG, "%s: kernel_size, strides and dilation_rate must be >= 1 (got %d, %d, %d)",
-                                name, cfg->kernel[i], cfg->strides[i], cfg->dilation[i]);
+            return dc_fail(DC_ERR_ARG, "%s: kernel_size, strides and dilation_rate must be >= 1 (got %d, %d, %d)", name,
+                           cfg->kernel[i], cfg->strides[i], cfg->dilation[i]);
     if ((unsigned)cfg->activation >= DC_ACT_COUNT)
-        return dc_fail_null(DC_ERR_ARG, "%s: unknown activation %d", name, (int)cfg->activation);
+        return dc_fail(DC_ERR_ARG, "%s: unknown activation %d", name, (int)cfg->activation);
+    return DC_OK;
+}
+
+static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims)
+{
+    if (dc_conv_check(cls->type, cfg, dims) != DC_OK)
+        return NULL;
     dc_layer *l = dc_layer_new(cls);
     if (l)
         l->cfg.conv = *cfg;
@@ -188,12 +203,12 @@ static dc_status pool_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
 {
     const int *p = l->cfg.pool.pool, *s = l->cfg.pool.strides;
     if (x->ndim != (one_d ? 3 : 4))
-        return rank_error(l, x, one_d ? 3 : 4);
+        return dc_layer_rank_error(l, x, one_d ? 3 : 4);
     dc_node *y;
     if (one_d) {
-        y = dc_pool2d(g, view(g, x, 1), l->cfg.pool.is_max, 1, p[0], 1, s[0], l->cfg.pool.same);
+        y = dc_pool2d(g, dc_layer_view_1d(g, x, 1), l->cfg.pool.is_max, 1, p[0], 1, s[0], l->cfg.pool.same);
         if (y)
-            y = view(g, y, 0);
+            y = dc_layer_view_1d(g, y, 0);
     } else {
         y = dc_pool2d(g, x, l->cfg.pool.is_max, p[0], p[1], s[0], s[1], l->cfg.pool.same);
     }
@@ -222,7 +237,7 @@ static dc_layer *pool_from_config(const dc_layer_class *cls, const dc_json *cfg)
     const dc_json *s = dc_json_get(cfg, "strides");
     if (dc_cfg_ints(cfg, "pool_size", dims, 1, 1 << 20, pool) || (s && s->type != DC_JSON_NULL &&
                                                                   dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, strides)) ||
-        dc_cfg_padding(cfg, "padding", &padding) || channels_last(cfg))
+        dc_cfg_padding(cfg, "padding", &padding) || dc_cfg_channels_last(cfg))
         return NULL;
     return pool_new(strstr(cls->type, "Max") != NULL, dims, pool, strides, padding);
 }
@@ -273,7 +288,7 @@ static dc_status global_build(dc_layer *l, dc_graph *g, dc_node *x)
 {
     int want = strstr(l->cls->type, "1D") ? 3 : 4;
     if (x->ndim != want)
-        return rank_error(l, x, want);
+        return dc_layer_rank_error(l, x, want);
     l->out = dc_global_pool(g, x, l->cfg.global.is_max);
     return l->out ? DC_OK : DC_ERR_SHAPE;
 }
@@ -289,7 +304,7 @@ static dc_layer *global_new(const dc_layer_class *cls, int is_max)
 static dc_layer *global_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     const dc_json *k = dc_json_get(cfg, "keepdims");
-    if (channels_last(cfg))
+    if (dc_cfg_channels_last(cfg))
         return NULL;
     if (k && !(k->type == DC_JSON_BOOL && !k->boolean))
         return dc_fail_null(DC_ERR_UNSUPPORTED, "key \"keepdims\": only false is supported");

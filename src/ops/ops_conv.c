@@ -14,7 +14,7 @@
  *       [4] dilation w, [5] fused ReLU, [6] scratch slots (conv) /
  *       [3] pool h, [4] pool w, [5] max (pooling).
  */
-#include "graph/graph.h"
+#include "ops/conv_internal.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -33,12 +33,7 @@ static int out_size(int n, int k, int s, int d, int same, int *pad)
     return out;
 }
 
-typedef struct geom {
-    int b, h, w, c;       /* input */
-    int kh, kw, f;        /* window, filters (conv) */
-    int sh, sw, dh, dw;   /* strides, dilations */
-    int oh, ow, ph, pw;   /* output, leading pads */
-} geom;
+typedef dc_conv_geom geom;
 
 static void geom_of(const dc_node *n, int kh, int kw, int f, int dh, int dw, geom *g)
 {
@@ -119,7 +114,7 @@ static int is_small(const geom *g);
  */
 #define CHUNK_ROWS 256
 
-static int chunk_images(const geom *g)
+int dc_conv_chunk_images(const geom *g)
 {
     int per = g->oh * g->ow;
     return per >= CHUNK_ROWS ? 1 : CHUNK_ROWS / per;
@@ -127,7 +122,7 @@ static int chunk_images(const geom *g)
 
 static size_t cols_floats(const geom *g)
 {
-    return is_small(g) ? 0 : (size_t)chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+    return is_small(g) ? 0 : (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
 static size_t slot_floats(const geom *g) { return cols_floats(g) + ((size_t)g->kh * g->kw * g->c + 1) * g->f; }
@@ -158,7 +153,7 @@ static dc_status conv_infer(dc_node *n)
 /* cols (n*OH*OW, kh*kw*C) for images b0 .. b0+n of x; zero where the window
  * is in the padding.  With dilation 1 a kernel row is kw*C contiguous input
  * values: one copy. */
-static void im2col(const geom *g, const float *x, int b0, int n, float *cols)
+void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
     for (int r = 0; r < n * g->oh; r++) {
@@ -190,7 +185,7 @@ static void im2col(const geom *g, const float *x, int b0, int n, float *cols)
 }
 
 /* gx += col2im(gcols) for images b0 .. b0+n. */
-static void col2im(const geom *g, const float *gcols, int b0, int n, float *gx)
+void dc_conv_col2im(const geom *g, const float *gcols, int b0, int n, float *gx)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c;
     for (int b = 0; b < n; b++) {
@@ -499,14 +494,16 @@ static void direct_row_gx(const geom *g, const taps *whole, const float *k, int 
 
 /* Threads for a convolution split into `units` independent parts: no more
  * than the scratch slots planned at compile. */
-static int conv_threads(const dc_node *n, const geom *g, int units)
+int dc_conv_team(const geom *g, int slots, int units)
 {
     int nt = omp_get_max_threads();
-    nt = nt < n->iarg[6] ? nt : n->iarg[6];
+    nt = nt < slots ? nt : slots;
     nt = nt < units ? nt : units;
     double flops = 2.0 * g->b * g->oh * g->ow * g->kh * g->kw * g->c * g->f;
     return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
 }
+
+static int conv_threads(const dc_node *n, const geom *g, int units) { return dc_conv_team(g, n->iarg[6], units); }
 
 /* Gradients a backward fills (NULL: not needed) and the fused ReLU. */
 typedef struct conv_grads {
@@ -529,7 +526,7 @@ static conv_slot slot_open(const dc_node *n, const geom *g)
 }
 
 /* dst[0..count) += every slot's values at `at`, slot after slot. */
-static void add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count)
+void dc_conv_add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count)
 {
     size_t lo, hi;
     if (!dst)
@@ -548,8 +545,8 @@ static void add_parts(float *dst, const float *work, size_t slot, size_t at, siz
 static void slot_close(const dc_node *n, const geom *g, const conv_grads *d)
 {
     size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g), at = cols_floats(g);
-    add_parts(d->gk, n->work, slot, at, kf);
-    add_parts(d->gb, n->work, slot, at + kf, (size_t)g->f);
+    dc_conv_add_parts(d->gk, n->work, slot, at, kf);
+    dc_conv_add_parts(d->gb, n->work, slot, at + kf, (size_t)g->f);
 }
 
 /* Rows of gy (rows x f) made ready for the GEMMs: zeroed where the fused
@@ -617,7 +614,7 @@ static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread
 static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                          float *y)
 {
-    int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
+    int ci = dc_conv_chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
     int chunks = (g->b + ci - 1) / ci;
 #pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
@@ -626,7 +623,7 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
         for (int ch = 0; ch < chunks; ch++) {
             int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
             float *yc = y + (size_t)b0 * per * f;
-            im2col(g, x, b0, nb, cols);
+            dc_conv_im2col(g, x, b0, nb, cols);
             if (bias)
                 dc_broadcast_rows(bias, (size_t)rows, f, yc);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
@@ -642,7 +639,7 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
 static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
                           const conv_grads *d)
 {
-    int ci = chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
+    int ci = dc_conv_chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
     int chunks = (g->b + ci - 1) / ci;
 #pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
@@ -653,14 +650,14 @@ static void gemm_backward(const dc_node *n, const geom *g, const float *x, const
             size_t at = (size_t)b0 * per * f;
             prepare_gy(y + at, gy + at, (size_t)rows, f, d, s.gb);
             if (d->gk) {
-                im2col(g, x, b0, nb, s.cols);
+                dc_conv_im2col(g, x, b0, nb, s.cols);
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, f, rows, 1.0f, s.cols, kk, gy + at, f, 1.0f,
                             s.gk, f);
             }
             if (d->gx) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, f, 1.0f, gy + at, f, k, f, 0.0f, s.cols,
                             kk);
-                col2im(g, s.cols, b0, nb, d->gx);
+                dc_conv_col2im(g, s.cols, b0, nb, d->gx);
             }
         }
         slot_close(n, g, d);

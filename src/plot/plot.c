@@ -15,7 +15,7 @@
  *     that even an unforeseen PLplot error becomes a returned DC_ERR_IO.
  * Colours follow matplotlib's defaults (tab10) on a white page.
  */
-#include "core/core.h"
+#include "plot/plot_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -102,6 +102,8 @@ typedef struct job {
     int n_panels;
     const confusion *cm;
     const regions *rg;
+    void (*custom)(const void *arg); /* dc_plot_run's drawing (plot_images.c) */
+    const void *custom_arg;
 } job;
 
 /* ---------------------------------------------------------- checks */
@@ -139,7 +141,7 @@ static dc_status check_writable(const char *where, const char *path)
     return DC_OK;
 }
 
-static dc_status check_values(const char *where, const char *what, const float *v, int n)
+dc_status dc_plot_check_values(const char *where, const char *what, const float *v, int n)
 {
     if (n < 1)
         return dc_fail(DC_ERR_ARG, "%s: %s has %d values; expected at least 1", where, what, n);
@@ -379,6 +381,8 @@ static void draw(const job *j)
         draw_confusion(j->cm);
     if (j->rg)
         draw_regions(j->rg);
+    if (j->custom)
+        j->custom(j->custom_arg);
     for (int p = 0; p < j->n_panels; p++)
         draw_panel(&j->panels[p]);
     plend1();
@@ -415,6 +419,13 @@ static dc_status run(const char *where, job *j)
 
 /* ------------------------------------------------------------- API */
 
+dc_status dc_plot_run(const char *where, const char *path, int width, int height, void (*draw_fn)(const void *arg),
+                      const void *arg)
+{
+    job j = {.path = path, .width = width, .height = height, .cols = 1, .rows = 1, .custom = draw_fn, .custom_arg = arg};
+    return run(where, &j);
+}
+
 dc_plot_config dc_plot_defaults(void)
 {
     dc_plot_config c = {NULL, NULL, NULL, 800, 600};
@@ -427,13 +438,13 @@ dc_status dc_plot_scatter_line(const char *path, const float *x, const float *y,
 {
     const char *where = "plot_scatter_line";
     dc_plot_config cfg = cfg_in ? *cfg_in : dc_plot_defaults();
-    dc_status st = check_values(where, "x", x, n);
+    dc_status st = dc_plot_check_values(where, "x", x, n);
     if (st == DC_OK)
-        st = check_values(where, "y", y, n);
+        st = dc_plot_check_values(where, "y", y, n);
     if (st == DC_OK && n_line)
-        st = check_values(where, "line_x", line_x, n_line);
+        st = dc_plot_check_values(where, "line_x", line_x, n_line);
     if (st == DC_OK && n_line)
-        st = check_values(where, "line_y", line_y, n_line);
+        st = dc_plot_check_values(where, "line_y", line_y, n_line);
     if (st != DC_OK)
         return st;
     if (n_line < 0)
@@ -531,9 +542,9 @@ dc_status dc_plot_confusion_matrix(const char *path, const float *y_true, const 
     const char *where = "plot_confusion_matrix";
     if (n_classes < 1 || n_classes > 1000)
         return dc_fail(DC_ERR_ARG, "%s: n_classes is %d, expected 1 to 1000", where, n_classes);
-    dc_status st = check_values(where, "y_true", y_true, n);
+    dc_status st = dc_plot_check_values(where, "y_true", y_true, n);
     if (st == DC_OK)
-        st = check_values(where, "y_pred", y_pred, n);
+        st = dc_plot_check_values(where, "y_pred", y_pred, n);
     for (int i = 0; st == DC_OK && i < n; i++) {
         float t = y_true[i], p = y_pred[i];
         if (t < 0 || t >= n_classes || t != floorf(t) || p < 0 || p >= n_classes || p != floorf(p))
@@ -567,7 +578,7 @@ dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tens
     int n = x->shape[0];
     if ((size_t)n != y->size)
         return dc_fail(DC_ERR_SHAPE, "%s: x has %d samples but y has %zu labels", where, n, y->size);
-    dc_status st = check_values(where, "x", x->data, 2 * n);
+    dc_status st = dc_plot_check_values(where, "x", x->data, 2 * n);
     if (st != DC_OK)
         return st;
 

@@ -1,0 +1,180 @@
+/*
+ * ops_conv_transpose.c - the transposed convolution (Keras' Conv2DTranspose),
+ * channels-last, built from ops_conv.c's im2col + GEMM pieces.
+ *
+ * conv2d_transpose: x (B, H, W, Cin), kernel (kh, kw, F, Cin) (Keras' layout),
+ * bias (F) -> y (B, OH, OW, F).  It is the adjoint of the convolution that
+ * maps an (OH, OW, F) image to (H, W, Cin) with the same kernel seen as
+ * (kh, kw, F, Cin) = (kh, kw, c, f), so in that convolution's geometry:
+ *   forward:  cols = x K^T (one GEMM), y = col2im(cols) (+ bias)
+ *             - the convolution's input-gradient path;
+ *   backward: cols = im2col(gy); gx += cols K (the convolution's forward),
+ *             gK += cols^T x (its kernel-gradient GEMM), gb += sums of gy.
+ * Output size as Keras 3 computes it (compute_conv_transpose_output_length),
+ * the leading pad as TensorFlow's conv2d_transpose places it: "same" pads
+ * max((H-1)*s + dilated k - OH, 0) in all, half of it (rounded down) before.
+ *
+ * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
+ *       [4] dilation w, [5] output_padding h, [6] output_padding w (-1:
+ *       None), [7] scratch slots (one per thread).
+ */
+#include "ops/conv_internal.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+/* Output length of one axis (Keras 3), and the leading pad. */
+static int deconv_length(int n, int k, int s, int d, int same, int out_pad, int *pad)
+{
+    int span = d * (k - 1) + 1, len;
+    if (out_pad < 0)
+        len = same ? n * s : n * s + (span - s > 0 ? span - s : 0);
+    else
+        len = (n - 1) * s + span - 2 * (same ? span / 2 : 0) + out_pad;
+    int total = (n - 1) * s + span - len;
+    *pad = same && total > 0 ? total / 2 : 0;
+    return len;
+}
+
+static void deconv_geom(const dc_node *n, dc_conv_geom *g)
+{
+    const dc_node *x = n->in[0], *k = n->in[1];
+    g->b = x->shape[0];
+    g->oh = x->shape[1];
+    g->ow = x->shape[2];
+    g->f = x->shape[3];
+    g->kh = k->shape[0];
+    g->kw = k->shape[1];
+    g->c = k->shape[2];
+    g->sh = n->iarg[0];
+    g->sw = n->iarg[1];
+    g->dh = n->iarg[3];
+    g->dw = n->iarg[4];
+    g->h = deconv_length(g->oh, g->kh, g->sh, g->dh, n->iarg[2], n->iarg[5], &g->ph);
+    g->w = deconv_length(g->ow, g->kw, g->sw, g->dw, n->iarg[2], n->iarg[6], &g->pw);
+}
+
+static size_t cols_floats(const dc_conv_geom *g)
+{
+    return (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+}
+
+/* A thread's slot: the chunk's column matrix, its partial gK, its partial gb. */
+static size_t slot_floats(const dc_conv_geom *g)
+{
+    return cols_floats(g) + (size_t)g->kh * g->kw * g->c * g->f + (size_t)g->c;
+}
+
+static dc_status deconv_infer(dc_node *n)
+{
+    const dc_node *x = n->in[0], *k = n->in[1];
+    char sx[96], sk[96];
+    const char *op = "conv2d_transpose";
+    if (x->ndim != 4)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected (batch, height, width, channels)", op,
+                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
+    if (k->ndim != 4 || k->shape[3] != x->shape[3])
+        return dc_fail(DC_ERR_SHAPE, "%s: kernel %s does not fit an input with %d channels; expected (kh, kw, filters, %d)",
+                       op, dc_shape_str(k->ndim, k->shape, sk, sizeof sk), x->shape[3], x->shape[3]);
+    if (n->n_in == 3 && (n->in[2]->ndim != 1 || n->in[2]->shape[0] != k->shape[2]))
+        return dc_fail(DC_ERR_SHAPE, "%s: bias has %d values, expected %d", op, n->in[2]->shape[0], k->shape[2]);
+    for (int i = 0; i < 2; i++) {
+        int s = n->iarg[i], d = n->iarg[3 + i], p = n->iarg[5 + i];
+        if (s < 1 || d < 1)
+            return dc_fail(DC_ERR_ARG, "%s: strides %d and dilation %d, expected >= 1", op, s, d);
+        if (p >= s || p < -1)
+            return dc_fail(DC_ERR_ARG, "%s: output_padding %d, expected 0 <= output_padding < stride %d", op, p, s);
+    }
+    dc_conv_geom g;
+    deconv_geom(n, &g);
+    if (g.h < 1 || g.w < 1)
+        return dc_fail(DC_ERR_SHAPE, "%s: a %dx%d kernel with strides %dx%d gives an empty %dx%d output on a %dx%d input",
+                       op, g.kh, g.kw, g.sh, g.sw, g.h, g.w, g.oh, g.ow);
+    n->batched = x->batched;
+    n->ndim = 4;
+    n->shape[0] = g.b;
+    n->shape[1] = g.h;
+    n->shape[2] = g.w;
+    n->shape[3] = g.c;
+    n->iarg[7] = omp_get_max_threads();
+    n->work_fixed = (size_t)n->iarg[7] * slot_floats(&g);
+    return DC_OK;
+}
+
+static dc_status deconv_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_conv_geom g;
+    deconv_geom(n, &g);
+    const float *x = n->in[0]->val, *k = n->in[1]->val, *bias = n->n_in == 3 ? n->in[2]->val : NULL;
+    int ci = dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c, chunks = (g.b + ci - 1) / ci;
+    size_t in_img = (size_t)g.oh * g.ow * g.f, out_img = (size_t)g.h * g.w * g.c;
+#pragma omp parallel num_threads(dc_conv_team(&g, n->iarg[7], chunks))
+    {
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(&g);
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < chunks; ch++) {
+            int b0 = ch * ci, nb = g.b - b0 < ci ? g.b - b0 : ci, rows = nb * g.oh * g.ow;
+            float *yc = n->val + (size_t)b0 * out_img;
+            if (bias)
+                dc_broadcast_rows(bias, (size_t)nb * g.h * g.w, g.c, yc);
+            else
+                memset(yc, 0, (size_t)nb * out_img * sizeof(float));
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kk, g.f, 1.0f, x + (size_t)b0 * in_img, g.f, k,
+                        g.f, 0.0f, cols, kk);
+            dc_conv_col2im(&g, cols, b0, nb, n->val);
+        }
+    }
+    return DC_OK;
+}
+
+static void deconv_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_conv_geom g;
+    deconv_geom(n, &g);
+    dc_node *xn = n->in[0], *kn = n->in[1], *bn = n->n_in == 3 ? n->in[2] : NULL;
+    float *gx = xn->requires_grad ? xn->grad : NULL, *gk = kn->requires_grad ? kn->grad : NULL;
+    float *gb = bn && bn->requires_grad ? bn->grad : NULL;
+    int ci = dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c, chunks = (g.b + ci - 1) / ci;
+    size_t in_img = (size_t)g.oh * g.ow * g.f, out_img = (size_t)g.h * g.w * g.c, slot = slot_floats(&g);
+    size_t at_gk = cols_floats(&g), kf = (size_t)kk * g.f;
+#pragma omp parallel num_threads(dc_conv_team(&g, n->iarg[7], chunks))
+    {
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot, *pk = cols + at_gk, *pb = pk + kf;
+        memset(pk, 0, (kf + (size_t)g.c) * sizeof(float));
+#pragma omp for schedule(static)
+        for (int ch = 0; ch < chunks; ch++) {
+            int b0 = ch * ci, nb = g.b - b0 < ci ? g.b - b0 : ci, rows = nb * g.oh * g.ow;
+            const float *x = xn->val + (size_t)b0 * in_img;
+            if (gb)
+                dc_add_colsums(n->grad + (size_t)b0 * out_img, (size_t)nb * g.h * g.w, g.c, pb);
+            if (!gk && !gx)
+                continue;
+            dc_conv_im2col(&g, n->grad, b0, nb, cols);
+            if (gk)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, g.f, rows, 1.0f, cols, kk, x, g.f, 1.0f, pk,
+                            g.f);
+            if (gx)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.f, kk, 1.0f, cols, kk, kn->val, g.f,
+                            1.0f, gx + (size_t)b0 * in_img, g.f);
+        }
+        dc_conv_add_parts(gk, n->work, slot, at_gk, kf);
+        dc_conv_add_parts(gb, n->work, slot, at_gk + kf, (size_t)g.c);
+    }
+}
+
+const dc_op dc_op_conv2d_transpose = {"conv2d_transpose", 3, deconv_infer, deconv_forward, deconv_backward, 0};
+const dc_op dc_op_conv2d_transpose_nobias = {"conv2d_transpose_nobias", 2, deconv_infer, deconv_forward,
+                                             deconv_backward, 0};
+
+dc_node *dc_conv2d_transpose(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, const int *strides, int same,
+                             const int *dilation, const int *output_padding)
+{
+    dc_node *in[3] = {x, kernel, bias};
+    int args[7] = {strides[0], strides[1], same, dilation[0], dilation[1], output_padding ? output_padding[0] : -1,
+                   output_padding ? output_padding[1] : -1};
+    return bias ? dc_node_make(g, &dc_op_conv2d_transpose, 3, in, args, 7, NULL, 0)
+                : dc_node_make(g, &dc_op_conv2d_transpose_nobias, 2, in, args, 7, NULL, 0);
+}
