@@ -115,6 +115,42 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_time_distributed(dc_layer_dense(2, "softmax")));
     bad |= save(m, dir, "seq2seq_masking_timedistributed", "adam", "categorical_crossentropy");
 
+    /* Normalisation, activation and noise layers (an adapted Normalization holds weights). */
+    m = dc_sequential_new(1, (int[]){3});
+    dc_layer *norm = dc_layer_normalization();
+    dc_tensor *sample = dc_tensor_new4(2, 4, 3, 0, 0);
+    for (size_t i = 0; sample && i < sample->size; i++)
+        sample->data[i] = (float)(i % 5) - 1.5f;
+    if (!sample || dc_layer_normalization_adapt(norm, sample) != DC_OK)
+        bad = 1;
+    dc_tensor_free(sample);
+    dc_model_add(m, dc_layer_rescaling(0.5f, 0.1f));
+    dc_model_add(m, norm);
+    dc_model_add(m, dc_layer_dense(4, NULL));
+    dc_model_add(m, dc_layer_layer_normalization());
+    dc_model_add(m, dc_layer_prelu());
+    dc_model_add(m, dc_layer_relu_ex(2.0f, 0.1f, 0.5f));
+    dc_model_add(m, dc_layer_leaky_relu(0.3f));
+    dc_model_add(m, dc_layer_elu(1.0f));
+    dc_model_add(m, dc_layer_gaussian_noise(0.1f));
+    dc_model_add(m, dc_layer_gaussian_dropout(0.2f));
+    dc_model_add(m, dc_layer_dense(2, NULL));
+    dc_model_add(m, dc_layer_softmax(-1));
+    bad |= save(m, dir, "norm_act_noise", "adam", "sparse_categorical_crossentropy");
+
+    /* Image to image: padding, cropping, upsampling, transposed convolutions. */
+    m = dc_sequential_new(3, (int[]){4, 4, 1});
+    dc_model_add(m, dc_layer_zero_padding2d(1, 1, 0, 1));
+    dc_model_add(m, dc_layer_conv2d_transpose(2, 3, 3, 2, DC_PADDING_SAME, "relu"));
+    dc_model_add(m, dc_layer_cropping2d(1, 0, 1, 1));
+    dc_model_add(m, dc_layer_upsampling2d(2, 1, "bilinear"));
+    dc_model_add(m, dc_layer_spatial_dropout2d(0.25f));
+    dc_model_add(m, dc_layer_reshape(2, (int[]){22 * 8, 2}));
+    dc_model_add(m, dc_layer_upsampling1d(2));
+    dc_model_add(m, dc_layer_conv1d_transpose(1, 2, 1, DC_PADDING_VALID, "sigmoid"));
+    dc_model_add(m, dc_layer_flatten());
+    bad |= save(m, dir, "image_to_image", "rmsprop", "mse");
+
     /* The optimisers, losses and metrics with more state or names. */
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(4, "relu"));
