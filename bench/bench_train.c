@@ -4,15 +4,19 @@
  *   mlp   Flatten, Dense 128 relu, Dense 10 softmax          (seeds 000/001/004)
  *   cnn1  Conv2D 32 3x3 relu, Flatten, Dense 10 softmax      (seed 002)
  *   cnn2  Conv 32, MaxPool, Conv 64, MaxPool, Dense 128, 10   (seed 003)
- * Run side by side with PyTorch by bench/run_mlp.sh and bench/run_cnn.sh;
+ *   autoencoder  the Keras blog's convolutional autoencoder (examples/
+ *         autoencoder.c), x -> x, binary cross-entropy; test_loss, no accuracy
+ * Run side by side with PyTorch by bench/run_mlp.sh, bench/run_cnn.sh and
+ * bench/run_autoencoder.sh;
  * prints the same machine-readable lines as bench/torch_*.py.
  *
- * Usage: bench_train --data DIR [--model mlp|cnn1|cnn2] [--batch N] [--epochs N]
+ * Usage: bench_train --data DIR [--model mlp|cnn1|cnn2|autoencoder] [--batch N] [--epochs N]
  *                    [--threads N] [--max-steps N] [--infer]
  */
 #include <deepc.h>
 
 #include "bench_util.h"
+#include "../examples/autoencoder_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +58,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--infer"))
             infer = 1;
         else {
-            fprintf(stderr, "usage: %s --data DIR [--model mlp|cnn1|cnn2] [--batch N] [--epochs N] [--threads N] "
+            fprintf(stderr, "usage: %s --data DIR [--model mlp|cnn1|cnn2|autoencoder] [--batch N] [--epochs N] [--threads N] "
                             "[--max-steps N] [--infer]\n", argv[0]);
             return 2;
         }
@@ -68,7 +72,7 @@ int main(int argc, char **argv)
     dc_tensor *xt = load(dir, "t10k-images-idx3-ubyte", 1.0f / 255.0f);
     dc_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 1.0f);
 
-    int cnn = strcmp(model, "mlp") != 0;
+    int cnn = strcmp(model, "mlp") != 0, ae = !strcmp(model, "autoencoder");
     if (cnn) {
         int s[4] = {x->shape[0], 28, 28, 1}, st[4] = {xt->shape[0], 28, 28, 1};
         dc_tensor_reshape(x, 4, s);
@@ -85,23 +89,31 @@ int main(int argc, char **argv)
         dc_model_add(m, dc_layer_flatten());
     } else if (!strcmp(model, "cnn2")) {
         bench_add_cnn2_body(m);
+    } else if (ae) {
+        autoencoder_build(m, 0); /* it learns to reproduce its input: the targets are x */
     } else {
-        fprintf(stderr, "bench_train: unknown model %s (mlp, cnn1, cnn2)\n", model);
+        fprintf(stderr, "bench_train: unknown model %s (mlp, cnn1, cnn2, autoencoder)\n", model);
         return 2;
     }
-    dc_model_add(m, dc_layer_dense(10, "softmax"));
+    if (!ae)
+        dc_model_add(m, dc_layer_dense(10, "softmax"));
     /* --max-steps: time the first N batches of an epoch and scale to the full epoch */
     dc_tensor *xfit = x, *yfit = y;
     double scale = 1.0;
     if (max_steps > 0 && (size_t)max_steps * (size_t)batch < (size_t)x->shape[0]) {
         int n = max_steps * batch;
         xfit = dc_tensor_from(x->ndim, cnn ? (int[]){n, 28, 28, 1} : (int[]){n, 28, 28}, x->data);
-        yfit = dc_tensor_from(1, &n, y->data);
+        yfit = ae ? xfit : dc_tensor_from(1, &n, y->data);
         scale = (double)((x->shape[0] + batch - 1) / batch) / max_steps;
         printf("timing %d steps per epoch, scaled by %.2f to a full epoch\n", max_steps, scale);
     }
     const char *metrics[] = {"accuracy"};
-    if (dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1)) {
+    if (ae) { /* the targets are the inputs */
+        yfit = xfit;
+        dc_tensor_free(yt);
+        yt = xt;
+    }
+    if (dc_model_compile(m, "adam", ae ? "binary_crossentropy" : "sparse_categorical_crossentropy", metrics, !ae)) {
         fprintf(stderr, "bench_train: %s\n", dc_errmsg());
         return 1;
     }
@@ -118,15 +130,20 @@ int main(int argc, char **argv)
             return 1;
         }
         secs[e] = (bench_now() - t0) * scale;
-        printf("epoch %d seconds %.3f loss %.4f acc %.4f\n", e + 1, secs[e], dc_history_get(h, "loss")[0],
-               dc_history_get(h, "accuracy")[0]);
+        printf("epoch %d seconds %.3f loss %.4f", e + 1, secs[e], dc_history_get(h, "loss")[0]);
+        if (!ae)
+            printf(" acc %.4f", dc_history_get(h, "accuracy")[0]);
+        printf("\n");
         dc_history_free(h);
     }
     qsort(secs, (size_t)epochs, sizeof secs[0], bench_cmp_double);
     printf("median_epoch_seconds %.4f\n", secs[epochs / 2]);
     double res[2];
-    dc_model_evaluate(m, xt, yt, 100, 0, res, 2); /* batch 100, as torch_*.py evaluate */
-    printf("test_acc %.4f\n", res[1]);
+    dc_model_evaluate(m, xt, yt, 100, 0, res, ae ? 1 : 2); /* batch 100, as torch_*.py evaluate */
+    if (ae)
+        printf("test_loss %.4f\n", res[0]);
+    else
+        printf("test_acc %.4f\n", res[1]);
     if (infer) {
         double best[7];
         for (int r = 0; r < 7; r++) {
@@ -144,12 +161,14 @@ int main(int argc, char **argv)
     printf("peak_rss_mb %.1f\n", ru.ru_maxrss / 1024.0);
     dc_model_free(m);
     if (xfit != x) {
+        if (yfit != xfit)
+            dc_tensor_free(yfit);
         dc_tensor_free(xfit);
-        dc_tensor_free(yfit);
     }
     dc_tensor_free(x);
     dc_tensor_free(y);
+    if (yt != xt)
+        dc_tensor_free(yt);
     dc_tensor_free(xt);
-    dc_tensor_free(yt);
     return 0;
 }

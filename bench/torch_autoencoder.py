@@ -24,6 +24,8 @@ epoch and the last one as "Test reconstruction loss: L".
 import argparse
 import math
 import os
+import resource
+import statistics
 import sys
 import time
 
@@ -109,6 +111,7 @@ def main():
     net = model(a.transpose)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
     n = len(x_train)
+    secs = []
     for epoch in range(1, a.epochs + 1):
         t0 = time.time()
         perm = torch.randperm(n)
@@ -120,9 +123,15 @@ def main():
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        print("epoch %d seconds %.1f loss %.4f val_loss %.4f" % (epoch, time.time() - t0, total / n,
+        secs.append(time.time() - t0)
+        print("epoch %d seconds %.3f loss %.4f val_loss %.4f" % (epoch, secs[-1], total / n,
                                                                  evaluate(net, in_test, x_test)), flush=True)
-    print("Test reconstruction loss: %.4f" % evaluate(net, in_test, x_test))
+    test_loss = evaluate(net, in_test, x_test)
+    print("Test reconstruction loss: %.4f" % test_loss)
+    # the lines bench/run_autoencoder.sh reads, as bench_train prints them
+    print("median_epoch_seconds %.3f" % statistics.median(secs))
+    print("test_loss %.4f" % test_loss)
+    print("peak_rss_mb %.1f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))
 
 
 if __name__ == "__main__":

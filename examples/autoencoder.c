@@ -38,6 +38,7 @@
  * Usage: autoencoder [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion]
  *                    [--denoise] [--transpose] [--train N] [--test N] [--max-loss L] [--out FILE]
  */
+#include "autoencoder_model.h"
 #include "example_util.h"
 
 #include <math.h>
@@ -108,21 +109,6 @@ static double mean_image_loss(const dc_tensor *x_train, const dc_tensor *x_test)
     return loss / ((double)m * 784);
 }
 
-static dc_layer *conv(int filters, const char *activation, dc_padding padding)
-{
-    dc_conv_config c = dc_conv_defaults(filters, 3, 3);
-    c.padding = padding;
-    if (dc_act_parse(activation, &c.activation))
-        return NULL;
-    return dc_layer_conv2d_ex(&c);
-}
-
-static dc_layer *conv_up(int filters) { return dc_layer_conv2d_transpose(filters, 3, 3, 2, DC_PADDING_SAME, "relu"); }
-
-static dc_layer *pool(void) { return dc_layer_pooling2d_ex(1, 2, 2, 0, 0, DC_PADDING_SAME); }
-
-static dc_layer *up(void) { return dc_layer_upsampling2d(2, 2, NULL); }
-
 /* Draws the first (up to) 10 test digits over their reconstructions (and
  * the noisy inputs between them with --denoise). */
 static int show(dc_model *m, const dc_tensor *x_test, const dc_tensor *in_test, int denoise, const char *path)
@@ -143,36 +129,6 @@ static int show(dc_model *m, const dc_tensor *x_test, const dc_tensor *in_test, 
     dc_tensor_free(few);
     dc_tensor_free(rec);
     return rc;
-}
-
-/* The encoder, then the blog's decoder or the Conv2DTranspose one. */
-static int build(dc_model *m, int transpose)
-{
-    dc_layer *layers[13];
-    int n = 0, bad = 0;
-    layers[n++] = conv(16, "relu", DC_PADDING_SAME);
-    layers[n++] = pool();
-    layers[n++] = conv(8, "relu", DC_PADDING_SAME);
-    layers[n++] = pool();
-    layers[n++] = conv(8, "relu", DC_PADDING_SAME);
-    layers[n++] = pool(); /* encoded: (4, 4, 8) */
-    if (transpose) {
-        layers[n++] = conv_up(8);
-        layers[n++] = conv_up(8);
-        layers[n++] = conv(16, "relu", DC_PADDING_VALID);
-        layers[n++] = conv_up(16);
-    } else {
-        layers[n++] = conv(8, "relu", DC_PADDING_SAME);
-        layers[n++] = up();
-        layers[n++] = conv(8, "relu", DC_PADDING_SAME);
-        layers[n++] = up();
-        layers[n++] = conv(16, "relu", DC_PADDING_VALID);
-        layers[n++] = up();
-    }
-    layers[n++] = conv(1, "sigmoid", DC_PADDING_SAME);
-    for (int i = 0; i < n; i++)
-        bad |= dc_model_add(m, layers[i]) != DC_OK;
-    return bad;
 }
 
 int main(int argc, char **argv)
@@ -214,7 +170,7 @@ int main(int argc, char **argv)
         return example_fail(argv[0], "creating the model");
     dc_model_set_seed(model, o.seed);
     dc_model_set_threads(model, o.threads);
-    if (build(model, a.transpose))
+    if (autoencoder_build(model, a.transpose))
         return example_fail(argv[0], "adding layers");
     if (dc_model_compile(model, "adam", "binary_crossentropy", NULL, 0))
         return example_fail(argv[0], "compile");

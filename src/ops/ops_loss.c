@@ -227,6 +227,29 @@ static dc_status label_of(const dc_node *n, size_t r, int cols, int *label)
                    loss_names[n->iarg[0]], (double)v, r, cols);
 }
 
+/* Row sum, in double, of an elementwise loss (MSE, MAE, binary CE on
+ * probabilities or on logits) over the row's cols values. */
+static double elementwise_row(const dc_node *n, dc_loss_kind k, const float *p, const float *t, int cols)
+{
+    double s = 0;
+    for (int j = 0; j < cols; j++) {
+        float x = p[j], y = k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS ? bin_target(n, t[j]) : t[j];
+        switch (k) {
+        case DC_LOSS_MSE: s += (double)(x - y) * (x - y); break;
+        case DC_LOSS_MAE: s += fabs((double)x - y); break;
+        case DC_LOSS_BINARY_CE: {
+            float c = clipf(x);
+            s -= y * log(c) + (1.0 - y) * log(1.0 - c);
+            break;
+        }
+        default: /* BINARY_CE_LOGITS: max(z,0) - z t + log(1 + e^-|z|) */
+            s += (x > 0 ? x : 0) - x * y + log1pf(expf(-fabsf(x)));
+            break;
+        }
+    }
+    return s;
+}
+
 static dc_status loss_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
@@ -246,24 +269,15 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
         return DC_OK;
     }
     if (!is_categorical(k)) {
-        for (size_t i = 0; i < total; i++) {
-            float x = p[i], y = k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS ? bin_target(n, t[i]) : t[i];
-            double w = row_w(n, i / (size_t)cols);
-            if (!row_on(n, i / (size_t)cols))
-                continue;
-            switch (k) {
-            case DC_LOSS_MSE: sum += w * ((double)(x - y) * (x - y)); break;
-            case DC_LOSS_MAE: sum += w * fabs((double)x - y); break;
-            case DC_LOSS_BINARY_CE: {
-                float c = clipf(x);
-                sum -= w * (y * log(c) + (1.0 - y) * log(1.0 - c));
-                break;
-            }
-            default: /* BINARY_CE_LOGITS: max(z,0) - z t + log(1 + e^-|z|) */
-                sum += w * ((x > 0 ? x : 0) - x * y + log1p(exp(-fabs((double)x))));
-                break;
-            }
-        }
+        /* rows in parallel into the scratch, then summed in order: the same
+         * value for every thread count */
+        float *row_sum = n->work;
+#pragma omp parallel for if (dc_worth_parallel(16.0 * (double)total))
+        for (size_t r = 0; r < rows; r++)
+            row_sum[r] = row_on(n, r) ? (float)elementwise_row(n, k, p + r * (size_t)cols, t + r * (size_t)cols, cols)
+                                      : 0.0f;
+        for (size_t r = 0; r < rows; r++)
+            sum += (double)row_w(n, r) * row_sum[r];
         n->val[0] = valid ? (float)(sum / ((double)valid * cols)) : 0.0f;
         return DC_OK;
     }
@@ -333,19 +347,24 @@ static void loss_backward(dc_node *n, const dc_run *run)
     }
     if (!is_categorical(k)) {
         float scale = n->grad[0] / ((float)valid * (float)cols);
-        for (size_t i = 0; i < total; i++) {
-            float x = p[i], y = k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS ? bin_target(n, t[i]) : t[i], d;
-            if (!row_on(n, i / (size_t)cols))
+#pragma omp parallel for if (dc_worth_parallel(8.0 * (double)total))
+        for (size_t r = 0; r < rows; r++) {
+            if (!row_on(n, r))
                 continue;
-            switch (k) {
-            case DC_LOSS_MSE: d = 2.0f * (x - y); break;
-            case DC_LOSS_MAE: d = x > y ? 1.0f : (x < y ? -1.0f : 0.0f); break;
-            case DC_LOSS_BINARY_CE:
-                d = (x < EPS || x > 1.0f - EPS) ? 0.0f : (1.0f - y) / (1.0f - x) - y / x;
-                break;
-            default: d = (x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x))) - y; break;
+            float w = scale * row_w(n, r);
+            for (size_t i = r * (size_t)cols; i < (r + 1) * (size_t)cols; i++) {
+                float x = p[i], y = k == DC_LOSS_BINARY_CE || k == DC_LOSS_BINARY_CE_LOGITS ? bin_target(n, t[i]) : t[i];
+                float d;
+                switch (k) {
+                case DC_LOSS_MSE: d = 2.0f * (x - y); break;
+                case DC_LOSS_MAE: d = x > y ? 1.0f : (x < y ? -1.0f : 0.0f); break;
+                case DC_LOSS_BINARY_CE:
+                    d = (x < EPS || x > 1.0f - EPS) ? 0.0f : (1.0f - y) / (1.0f - x) - y / x;
+                    break;
+                default: d = (x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x))) - y; break;
+                }
+                gp[i] += w * d;
             }
-            gp[i] += scale * row_w(n, i / (size_t)cols) * d;
         }
         return;
     }
