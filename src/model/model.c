@@ -525,9 +525,32 @@ dc_fit_config dc_fit_defaults(void)
  * of x, y and w, split across the ranks of a collective: forward, then, when
  * the loss is finite, backward, the schedule's learning rate, the update and
  * the metrics.  *loss may be non-finite: then nothing is applied. */
+/* Copies every BatchNormalization's moving mean and variance (what a
+ * forward pass in training mode changes) into buf one after the other, or
+ * back from it when `back`; returns their number of floats. */
+static size_t moving_statistics(dc_model *m, float *buf, int back)
+{
+    size_t at = 0;
+    for (int i = 0; i < m->g->n_nodes; i++) {
+        const dc_node *n = m->g->nodes[i];
+        if (n->op != &dc_op_batchnorm)
+            continue;
+        for (int k = 3; k <= 4; k++) {
+            size_t count = dc_node_numel(n->in[k]);
+            if (buf && back)
+                memcpy(n->in[k]->val, buf + at, count * sizeof(float));
+            else if (buf)
+                memcpy(buf + at, n->in[k]->val, count * sizeof(float));
+            at += count;
+        }
+    }
+    return at;
+}
+
 dc_status dc_model_reserve_step(dc_model *m, const char *where)
 {
-    size_t n = m->g->n_params - m->g->n_trainable;
+    size_t n = m->g->n_params - m->g->n_trainable, moving = moving_statistics(m, NULL, 0);
+    n = n > moving ? n : moving;
     float *buf = realloc(m->step_buf, (n ? n : 1) * sizeof(float));
     if (!buf)
         return dc_fail(DC_ERR_NOMEM, "%s: out of memory for the %zu non-trainable parameters", where, n);
@@ -541,10 +564,12 @@ static dc_status train_step(dc_model *m, const dc_run *run, const dc_tensor *x, 
     dc_status st;
     int replica = dc_replica_on(m);
     /* the forward pass in training mode moves BatchNormalization's moving
-     * statistics: kept, to be put back if the loss is not finite */
+     * statistics: kept, to be put back if the loss is not finite (the
+     * data-parallel step keeps every non-trainable parameter itself) */
     size_t n_params = m->g->n_params, n_train = m->g->n_trainable;
     float *params = m->g->params;
-    memcpy(m->step_buf, params + n_train, (n_params - n_train) * sizeof(float));
+    if (!replica)
+        moving_statistics(m, m->step_buf, 0);
     if (replica) { /* forward, backward, combine: metrics included */
         if ((st = dc_replica_train_step(m, x, y, w, idx, start, b, loss)) != DC_OK)
             return st;
@@ -556,7 +581,10 @@ static dc_status train_step(dc_model *m, const dc_run *run, const dc_tensor *x, 
         *loss = m->total->val[0];
     }
     if (!isfinite(*loss)) {
-        memcpy(params + n_train, m->step_buf, (n_params - n_train) * sizeof(float));
+        if (replica)
+            memcpy(params + n_train, m->step_buf, (n_params - n_train) * sizeof(float));
+        else
+            moving_statistics(m, m->step_buf, 1);
         return DC_OK;
     }
     if (!replica && (st = dc_graph_backward_run(m->g, m->total, run)) != DC_OK)

@@ -167,9 +167,10 @@ struct dc_model {
 
     int has_collective;      /* data-parallel replica (replica.c) */
     dc_collective coll;
-    float *step_buf;         /* the non-trainable parameters (moving statistics) before a
-                              * training step: put back when its loss is not finite, and
-                              * the baseline of the data-parallel combine */
+    float *step_buf;         /* before a training step: the moving statistics, put back
+                              * when its loss is not finite (frozen weights, which no
+                              * step changes, are not copied); under data parallelism
+                              * every non-trainable parameter, the combine's baseline */
 };
 
 /* Resolves compile's metrics, then its weighted_metrics, for the fused loss
