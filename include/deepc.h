@@ -677,6 +677,43 @@ dc_layer *dc_layer_conv2d_transpose_ex(const dc_conv_config *cfg, const int *out
 dc_layer *dc_layer_conv1d_transpose(int filters, int kernel, int stride, dc_padding padding, const char *activation);
 dc_layer *dc_layer_conv1d_transpose_ex(const dc_conv_config *cfg, const int *output_padding);
 
+/* ------------------------------------ image augmentation (Keras' Random*)
+ * Keras' RandomFlip and RandomTranslation, channels last (B, H, W, C): each
+ * image is transformed at random in fit (drawn from the model's RNG, so a
+ * seed reproduces a run and data-parallel replicas agree) and passed through
+ * unchanged in evaluate / predict.  Constructors return NULL with a message
+ * naming the layer on a bad argument; an input without (height, width,
+ * channels) fails when the model is built, naming the layer and the shape. */
+
+/* Flip axes of random_flip (a bit set). */
+enum { DC_FLIP_HORIZONTAL = 1, DC_FLIP_VERTICAL = 2 };
+/* Keras' fill_mode: points outside the image read (d c b a | a b c d |
+ * d c b a), fill_value, (a b c d | a b c d | a b c d) or (a a | a b c d | d d). */
+typedef enum { DC_FILL_REFLECT, DC_FILL_CONSTANT, DC_FILL_WRAP, DC_FILL_NEAREST, DC_FILL_COUNT } dc_fill_mode;
+/* The transform random_affine draws per image. */
+typedef enum { DC_AFFINE_TRANSLATE } dc_affine_kind;
+
+/* Graph ops, identity when not training.  random_flip: mode a set of
+ * DC_FLIP_* bits; each image is flipped (both axes together when both bits
+ * are set, as Keras 3) with probability 1/2.  random_affine: per image, a
+ * shift of uniform(height[0], height[1]) * H rows and uniform(width[0],
+ * width[1]) * W columns (positive: down / right), sampled bilinear
+ * (bilinear 1) or nearest, the outside per fill_mode.  Both differentiable. */
+dc_node *dc_random_flip(dc_graph *g, dc_node *x, int mode);
+dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const float height[2], const float width[2],
+                          dc_fill_mode fill_mode, int bilinear, float fill_value);
+
+/* RandomFlip(mode): "horizontal_and_vertical" (NULL, Keras' default),
+ * "horizontal" or "vertical". */
+dc_layer *dc_layer_random_flip(const char *mode);
+/* RandomTranslation(height_factor, width_factor, fill_mode, interpolation,
+ * fill_value): factors as (lower, upper) fractions of the height / width in
+ * [-1, 1], lower <= upper (Keras' single float f is {-f, f}); fill_mode
+ * "reflect" (NULL, Keras' default), "constant", "wrap" or "nearest";
+ * interpolation "bilinear" (NULL) or "nearest". */
+dc_layer *dc_layer_random_translation(const float height_factor[2], const float width_factor[2], const char *fill_mode,
+                                      const char *interpolation, float fill_value);
+
 /* ------------------------------------------- sequence models and text */
 
 /* Recurrent layers, Keras' arguments and defaults (dc_rnn_defaults):

@@ -443,6 +443,20 @@ static dc_node *build_time_fold(dc_graph *g, int v)
     return dc_time_unfold(g, c, 3);
 }
 
+/* ---- image augmentation (ops_augment.c), with the fixed draws of no RNG ---- */
+
+static dc_node *image_param(dc_graph *g) { return dc_param(g, 4, (int[]){3, 4, 5, 2}, uniform(-1, 1), NULL); }
+
+/* variant v: mode v + 1 (horizontal, vertical, both) */
+static dc_node *build_random_flip(dc_graph *g, int v) { return dc_random_flip(g, image_param(g), v + 1); }
+
+/* variant v: fill mode v % 4, bilinear for v < 4, nearest after */
+static dc_node *build_random_affine(dc_graph *g, int v)
+{
+    return dc_random_affine(g, image_param(g), DC_AFFINE_TRANSLATE, (float[]){-0.4f, 0.3f}, (float[]){-0.35f, 0.45f},
+                            (dc_fill_mode)(v % 4), v < 4, 0.7f);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -500,6 +514,9 @@ static const gradcase cases[] = {
     {"pad2d", build_pad, 3},
     {"conv2d_transpose", build_conv_transpose, 10},
     {"conv2d_transpose_nobias", build_conv_transpose_nobias, 1},
+    /* image augmentation */
+    {"random_flip", build_random_flip, 3},
+    {"random_affine", build_random_affine, 8},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

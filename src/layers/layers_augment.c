@@ -1,0 +1,211 @@
+/*
+ * layers_augment.c - Keras' image augmentation layers, channels last, with
+ * Keras 3's arguments, defaults, names and configs: RandomFlip and
+ * RandomTranslation.  Random in fit, the identity in evaluate / predict (the
+ * ops in ops_augment.c look at the run's training flag).  No weights.
+ */
+#include "layers/layer.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const fill_names[DC_FILL_COUNT] = {"reflect", "constant", "wrap", "nearest"};
+
+static dc_status image_input(const dc_layer *l, const dc_node *x)
+{
+    return x->ndim == 4 ? DC_OK : dc_layer_rank_error(l, x, 4);
+}
+
+static void write_seed_format(dc_jw *w)
+{
+    dc_jw_null(w, "seed");
+    dc_jw_str(w, "data_format", "channels_last");
+}
+
+/* A string key, or NULL when absent or null; *bad set on another type. */
+static const char *cfg_str(const dc_json *cfg, const char *key, int *bad)
+{
+    const dc_json *v = dc_json_get(cfg, key);
+    if (!v || v->type == DC_JSON_NULL)
+        return NULL;
+    if (v->type != DC_JSON_STRING) {
+        *bad = 1;
+        dc_fail(DC_ERR_FORMAT, "key \"%s\" must be a string", key);
+        return NULL;
+    }
+    return v->str;
+}
+
+/* ---- RandomFlip ---- */
+
+static const char *const flip_names[4] = {NULL, "horizontal", "vertical", "horizontal_and_vertical"};
+
+static dc_status flip_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    if (image_input(l, x))
+        return DC_ERR_SHAPE;
+    l->out = dc_random_flip(g, x, l->cfg.augment.flip_mode);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static void flip_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_str(w, "mode", flip_names[l->cfg.augment.flip_mode]);
+    write_seed_format(w);
+}
+
+static dc_layer *flip_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    int bad = 0;
+    const char *mode = cfg_str(cfg, "mode", &bad);
+    if (bad || dc_cfg_channels_last(cfg))
+        return NULL;
+    return dc_layer_random_flip(mode);
+}
+
+const dc_layer_class dc_class_random_flip = {"RandomFlip", "random_flip", flip_build, flip_to_config,
+                                             flip_from_config};
+
+dc_layer *dc_layer_random_flip(const char *mode)
+{
+    int m = 3;
+    if (mode) {
+        for (m = 1; m < 4 && strcmp(mode, flip_names[m]) != 0; m++)
+            ;
+        if (m == 4)
+            return dc_fail_null(DC_ERR_ARG,
+                                "RandomFlip: mode \"%s\", expected \"horizontal\", \"vertical\" or "
+                                "\"horizontal_and_vertical\"",
+                                mode);
+    }
+    dc_layer *l = dc_layer_new(&dc_class_random_flip);
+    if (l)
+        l->cfg.augment.flip_mode = m;
+    return l;
+}
+
+/* ---- RandomTranslation ---- */
+
+static dc_status translation_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    if (image_input(l, x))
+        return DC_ERR_SHAPE;
+    l->out = dc_random_affine(g, x, DC_AFFINE_TRANSLATE, l->cfg.augment.height, l->cfg.augment.width,
+                              (dc_fill_mode)l->cfg.augment.fill_mode, l->cfg.augment.bilinear,
+                              l->cfg.augment.fill_value);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+/* Keras writes a factor as given: a symmetric range as its one float. */
+static void write_factor(dc_jw *w, const char *key, const float *r)
+{
+    if (r[0] == -r[1]) {
+        dc_jw_float(w, key, r[1]);
+        return;
+    }
+    dc_jw_array(w, key);
+    dc_jw_float(w, NULL, r[0]);
+    dc_jw_float(w, NULL, r[1]);
+    dc_jw_end(w);
+}
+
+static void translation_to_config(const dc_layer *l, dc_jw *w)
+{
+    write_factor(w, "height_factor", l->cfg.augment.height);
+    write_factor(w, "width_factor", l->cfg.augment.width);
+    dc_jw_str(w, "fill_mode", fill_names[l->cfg.augment.fill_mode]);
+    dc_jw_str(w, "interpolation", l->cfg.augment.bilinear ? "bilinear" : "nearest");
+    dc_jw_float(w, "fill_value", l->cfg.augment.fill_value);
+    write_seed_format(w);
+}
+
+/* Keras' factor forms: a number f is (-|f|, |f|); a pair is sorted. */
+static dc_status cfg_factor(const dc_json *cfg, const char *key, float *r)
+{
+    const dc_json *v = dc_json_get(cfg, key);
+    if (dc_cfg_need(cfg, key))
+        return DC_ERR_FORMAT;
+    if (v->type == DC_JSON_NUMBER) {
+        r[1] = fabsf((float)v->num);
+        r[0] = -r[1];
+        return DC_OK;
+    }
+    if (v->type != DC_JSON_ARRAY || v->len != 2 || v->items[0].type != DC_JSON_NUMBER ||
+        v->items[1].type != DC_JSON_NUMBER)
+        return dc_fail(DC_ERR_FORMAT, "key \"%s\" must be a number or a list of two numbers", key);
+    float a = (float)v->items[0].num, b = (float)v->items[1].num;
+    r[0] = a < b ? a : b;
+    r[1] = a < b ? b : a;
+    return DC_OK;
+}
+
+static dc_layer *translation_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    float h[2], w[2], fill_value = 0.0f;
+    int bad = 0;
+    const char *fill = cfg_str(cfg, "fill_mode", &bad);
+    const char *interp = bad ? NULL : cfg_str(cfg, "interpolation", &bad);
+    if (bad || cfg_factor(cfg, "height_factor", h) || cfg_factor(cfg, "width_factor", w) ||
+        dc_cfg_float(cfg, "fill_value", &fill_value) || dc_cfg_channels_last(cfg))
+        return NULL;
+    return dc_layer_random_translation(h, w, fill, interp, fill_value);
+}
+
+const dc_layer_class dc_class_random_translation = {"RandomTranslation", "random_translation", translation_build,
+                                                    translation_to_config, translation_from_config};
+
+/* Checks a (lower, upper) factor in [lo, hi]. */
+static dc_status check_range(const char *layer, const char *what, const float *r, float lo, float hi)
+{
+    if (!r)
+        return dc_fail(DC_ERR_ARG, "%s: %s is NULL, expected (lower, upper)", layer, what);
+    if (!(r[0] >= lo && r[0] <= hi && r[1] >= lo && r[1] <= hi && r[0] <= r[1]))
+        return dc_fail(DC_ERR_ARG, "%s: %s (%g, %g), expected values in [%g, %g] with lower <= upper", layer, what,
+                       (double)r[0], (double)r[1], (double)lo, (double)hi);
+    return DC_OK;
+}
+
+/* fill_mode and interpolation names into *fill and *bilinear. */
+static dc_status parse_sampling(const char *layer, const char *fill_mode, const char *interpolation, int *fill,
+                                int *bilinear)
+{
+    *fill = DC_FILL_REFLECT;
+    if (fill_mode) {
+        for (*fill = 0; *fill < DC_FILL_COUNT && strcmp(fill_mode, fill_names[*fill]) != 0; (*fill)++)
+            ;
+        if (*fill == DC_FILL_COUNT)
+            return dc_fail(DC_ERR_ARG,
+                           "%s: fill_mode \"%s\" is not supported; expected \"reflect\", \"constant\", \"wrap\" "
+                           "or \"nearest\"",
+                           layer, fill_mode);
+    }
+    *bilinear = !interpolation || strcmp(interpolation, "bilinear") == 0;
+    if (!*bilinear && strcmp(interpolation, "nearest") != 0)
+        return dc_fail(DC_ERR_ARG, "%s: interpolation \"%s\" is not supported; expected \"bilinear\" or \"nearest\"",
+                       layer, interpolation);
+    return DC_OK;
+}
+
+dc_layer *dc_layer_random_translation(const float height_factor[2], const float width_factor[2], const char *fill_mode,
+                                      const char *interpolation, float fill_value)
+{
+    const char *name = dc_class_random_translation.type;
+    int fill, bilinear;
+    if (check_range(name, "height_factor", height_factor, -1.0f, 1.0f) ||
+        check_range(name, "width_factor", width_factor, -1.0f, 1.0f) ||
+        parse_sampling(name, fill_mode, interpolation, &fill, &bilinear))
+        return NULL;
+    if (!isfinite(fill_value))
+        return dc_fail_null(DC_ERR_ARG, "%s: fill_value %g, expected a finite value", name, (double)fill_value);
+    dc_layer *l = dc_layer_new(&dc_class_random_translation);
+    if (l) {
+        memcpy(l->cfg.augment.height, height_factor, 2 * sizeof(float));
+        memcpy(l->cfg.augment.width, width_factor, 2 * sizeof(float));
+        l->cfg.augment.fill_mode = fill;
+        l->cfg.augment.bilinear = bilinear;
+        l->cfg.augment.fill_value = fill_value;
+    }
+    return l;
+}

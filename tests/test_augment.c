@@ -1,0 +1,459 @@
+/*
+ * test_augment.c - Keras' image augmentation layers RandomFlip and
+ * RandomTranslation (ops_augment.c, layers_augment.c).
+ *
+ * The identity at inference (bitwise); pinned transforms against images
+ * computed here by index arithmetic (a flip, an integer shift with each fill
+ * mode, a half-pixel bilinear shift); the distribution of the drawn flips
+ * and shifts over many images; the same seed giving the same output and
+ * training, and a sharded batch (data parallelism) drawing as the whole one;
+ * summary rows, Keras' config keys and forms, a save / load round trip, and
+ * the error paths naming the layer.  Gradients: tests/test_gradcheck.c.
+ */
+#include "iotest.h"
+
+#include "graph/graph.h"
+
+#include <math.h>
+
+/* ---- the ops on a graph, with the run's RNG ---- */
+
+typedef struct aug_graph {
+    dc_graph *g;
+    dc_node *x, *y;
+} aug_graph;
+
+/* x (batch, h, w, c) -> y: flip (mode > 0) or translation (height, width ranges). */
+static aug_graph make_graph(int batch, int h, int w, int c, int flip_mode, const float *height, const float *width,
+                            dc_fill_mode fill, int bilinear, float fill_value)
+{
+    aug_graph a;
+    a.g = dc_graph_new();
+    a.x = dc_input(a.g, 1, 3, (int[]){h, w, c}, "images");
+    a.y = flip_mode ? dc_random_flip(a.g, a.x, flip_mode)
+                    : dc_random_affine(a.g, a.x, DC_AFFINE_TRANSLATE, height, width, fill, bilinear, fill_value);
+    assert_non_null(a.y);
+    assert_int_equal(dc_graph_compile(a.g, batch, NULL), DC_OK);
+    assert_int_equal(dc_graph_set_batch(a.g, batch), DC_OK);
+    for (size_t i = 0; i < dc_node_size(a.x); i++)
+        a.x->val[i] = (float)((i * 37) % 101) - 50.0f;
+    return a;
+}
+
+static void run(aug_graph *a, int training, dc_rng *rng)
+{
+    dc_run r = {.training = training, .rng = rng};
+    assert_int_equal(dc_graph_forward_run(a->g, a->y, &r), DC_OK);
+}
+
+/* Index arithmetic of the fill modes for integer coordinates; -1: fill. */
+static int fill_index(int i, int n, dc_fill_mode fill)
+{
+    if (i >= 0 && i < n)
+        return i;
+    switch (fill) {
+    case DC_FILL_REFLECT: /* d c b a | a b c d | d c b a */
+        return i < 0 ? -i - 1 : 2 * n - i - 1;
+    case DC_FILL_WRAP:
+        return ((i % n) + n) % n;
+    case DC_FILL_NEAREST:
+        return i < 0 ? 0 : n - 1;
+    default:
+        return -1;
+    }
+}
+
+static void test_inference_is_identity(void **state)
+{
+    (void)state;
+    dc_rng rng;
+    dc_rng_seed(&rng, 3);
+    aug_graph f = make_graph(5, 6, 7, 3, DC_FLIP_HORIZONTAL | DC_FLIP_VERTICAL, NULL, NULL, 0, 0, 0);
+    aug_graph t = make_graph(5, 6, 7, 3, 0, (float[]){-0.5f, 0.5f}, (float[]){-0.3f, 0.4f}, DC_FILL_REFLECT, 1, 0);
+    dc_rng before = rng;
+    run(&f, 0, &rng);
+    run(&t, 0, &rng);
+    assert_memory_equal(&rng, &before, sizeof rng); /* no draws */
+    assert_memory_equal(f.y->val, f.x->val, dc_node_size(f.x) * sizeof(float));
+    assert_memory_equal(t.y->val, t.x->val, dc_node_size(t.x) * sizeof(float));
+    dc_graph_free(f.g);
+    dc_graph_free(t.g);
+}
+
+/* Every image is the input or its flip (both axes at once for the default
+ * mode, as Keras 3), about half of them flipped. */
+static void test_flip_values_and_rate(void **state)
+{
+    (void)state;
+    enum { B = 400, H = 3, W = 4, C = 2 };
+    for (int mode = 1; mode <= 3; mode++) {
+        dc_rng rng;
+        dc_rng_seed(&rng, 11 + (uint64_t)mode);
+        aug_graph a = make_graph(B, H, W, C, mode, NULL, NULL, 0, 0, 0);
+        run(&a, 1, &rng);
+        int flipped = 0;
+        for (int i = 0; i < B; i++) {
+            int same = 1, flip = 1;
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    for (int k = 0; k < C; k++) {
+                        int sy = mode & DC_FLIP_VERTICAL ? H - 1 - y : y, sx = mode & DC_FLIP_HORIZONTAL ? W - 1 - x : x;
+                        float got = a.y->val[(((size_t)i * H + y) * W + x) * C + k];
+                        same &= got == a.x->val[(((size_t)i * H + y) * W + x) * C + k];
+                        flip &= got == a.x->val[(((size_t)i * H + sy) * W + sx) * C + k];
+                    }
+            if (!same && !flip)
+                fail_msg("mode %d image %d: neither the input nor its flip", mode, i);
+            flipped += !same;
+        }
+        if (flipped < B * 0.4 || flipped > B * 0.6)
+            fail_msg("mode %d: %d of %d images flipped, expected about half", mode, flipped, B);
+        dc_graph_free(a.g);
+    }
+}
+
+/* height (0.25, 0.25) of 4 rows and width (-0.5, -0.5) of 4 columns: every
+ * image moves exactly 1 row down and 2 columns left, each fill mode and
+ * both interpolations giving the index arithmetic's image. */
+static void test_translation_pinned(void **state)
+{
+    (void)state;
+    enum { B = 2, H = 4, W = 4, C = 2 };
+    for (int fill = 0; fill < DC_FILL_COUNT; fill++)
+        for (int bilinear = 0; bilinear < 2; bilinear++) {
+            dc_rng rng;
+            dc_rng_seed(&rng, 5);
+            aug_graph a = make_graph(B, H, W, C, 0, (float[]){0.25f, 0.25f}, (float[]){-0.5f, -0.5f},
+                                     (dc_fill_mode)fill, bilinear, 7.5f);
+            run(&a, 1, &rng);
+            for (int i = 0; i < B; i++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++)
+                        for (int k = 0; k < C; k++) {
+                            int sy = fill_index(y - 1, H, (dc_fill_mode)fill);
+                            int sx = fill_index(x + 2, W, (dc_fill_mode)fill);
+                            float want = sy < 0 || sx < 0 ? 7.5f : a.x->val[(((size_t)i * H + sy) * W + sx) * C + k];
+                            float got = a.y->val[(((size_t)i * H + y) * W + x) * C + k];
+                            if (got != want)
+                                fail_msg("fill %d bilinear %d image %d (%d, %d, %d): got %g, want %g", fill, bilinear,
+                                         i, y, x, k, got, want);
+                        }
+            dc_graph_free(a.g);
+        }
+}
+
+/* width (0.125, 0.125) of 4 columns: half a pixel right; bilinear averages
+ * the two neighbours, nearest rounds half away from zero (the pixel). */
+static void test_translation_half_pixel(void **state)
+{
+    (void)state;
+    enum { H = 2, W = 4 };
+    for (int bilinear = 0; bilinear < 2; bilinear++) {
+        dc_rng rng;
+        dc_rng_seed(&rng, 6);
+        aug_graph a = make_graph(1, H, W, 1, 0, (float[]){0, 0}, (float[]){0.125f, 0.125f}, DC_FILL_CONSTANT,
+                                 bilinear, 0);
+        run(&a, 1, &rng);
+        for (int y = 0; y < H; y++)
+            for (int x = 1; x < W; x++) {
+                const float *in = a.x->val + y * W;
+                float want = bilinear ? 0.5f * (in[x - 1] + in[x]) : in[x]; /* source x - 0.5 */
+                assert_float_equal(a.y->val[y * W + x], want, 1e-5f);
+            }
+        dc_graph_free(a.g);
+    }
+}
+
+/* The drawn shifts are uniform over the ranges times the image size. */
+static void test_translation_distribution(void **state)
+{
+    (void)state;
+    enum { B = 3000, H = 10, W = 8 };
+    dc_rng rng;
+    dc_rng_seed(&rng, 21);
+    aug_graph a = make_graph(B, H, W, 1, 0, (float[]){-0.2f, 0.3f}, (float[]){-0.1f, 0.1f}, DC_FILL_REFLECT, 1, 0);
+    run(&a, 1, &rng);
+    double sum[2] = {0, 0}, lo[2] = {1, 1}, hi[2] = {-1, -1};
+    for (int i = 0; i < B; i++) {
+        const float *t = a.y->work + 6 * (size_t)i; /* source = output + (t[2], t[5]) */
+        assert_true(t[0] == 1 && t[1] == 0 && t[3] == 0 && t[4] == 1);
+        double f[2] = {-t[5] / H, -t[2] / W}; /* height, width fractions */
+        for (int k = 0; k < 2; k++) {
+            sum[k] += f[k];
+            lo[k] = fmin(lo[k], f[k]);
+            hi[k] = fmax(hi[k], f[k]);
+        }
+    }
+    /* means 0.05 and 0; standard errors 0.0026 and 0.0011 */
+    assert_float_equal(sum[0] / B, 0.05, 0.012);
+    assert_float_equal(sum[1] / B, 0.0, 0.005);
+    assert_true(lo[0] >= -0.2 - 1e-6 && lo[0] < -0.19 && hi[0] <= 0.3 + 1e-6 && hi[0] > 0.29);
+    assert_true(lo[1] >= -0.1 - 1e-6 && lo[1] < -0.09 && hi[1] <= 0.1 + 1e-6 && hi[1] > 0.09);
+    dc_graph_free(a.g);
+}
+
+/* Same seed, same output; another seed, another; rows [4, 8) of a sharded
+ * batch of 8 get the draws the whole batch gives them. */
+static void test_seed_and_shards(void **state)
+{
+    (void)state;
+    for (int flip = 0; flip < 2; flip++) {
+        float *out[3];
+        for (int s = 0; s < 3; s++) {
+            dc_rng rng;
+            dc_rng_seed(&rng, s == 2 ? 8 : 7);
+            aug_graph a = make_graph(8, 5, 6, 2, flip ? 3 : 0, (float[]){-0.3f, 0.3f}, (float[]){-0.3f, 0.3f},
+                                     DC_FILL_WRAP, 1, 0);
+            run(&a, 1, &rng);
+            out[s] = malloc(dc_node_size(a.y) * sizeof(float));
+            memcpy(out[s], a.y->val, dc_node_size(a.y) * sizeof(float));
+            dc_graph_free(a.g);
+        }
+        size_t n = 8 * 5 * 6 * 2, half = n / 2;
+        assert_memory_equal(out[0], out[1], n * sizeof(float));
+        assert_true(memcmp(out[0], out[2], n * sizeof(float)) != 0);
+        dc_rng rng;
+        dc_rng_seed(&rng, 7);
+        aug_graph a = make_graph(4, 5, 6, 2, flip ? 3 : 0, (float[]){-0.3f, 0.3f}, (float[]){-0.3f, 0.3f},
+                                 DC_FILL_WRAP, 1, 0);
+        for (size_t i = 0; i < half; i++) /* rows 4..7 of make_graph(8)'s input */
+            a.x->val[i] = (float)(((i + half) * 37) % 101) - 50.0f;
+        dc_run r = {.training = 1, .rng = &rng, .shard_offset = 4, .shard_total = 8};
+        assert_int_equal(dc_graph_forward_run(a.g, a.y, &r), DC_OK);
+        assert_memory_equal(a.y->val, out[0] + half, half * sizeof(float));
+        dc_graph_free(a.g);
+        for (int s = 0; s < 3; s++)
+            free(out[s]);
+    }
+}
+
+/* ---- the layers in a model ---- */
+
+static dc_model *aug_model(uint64_t seed)
+{
+    dc_model *m = dc_sequential_new(3, (int[]){6, 5, 2});
+    assert_non_null(m);
+    dc_model_set_seed(m, seed);
+    dc_model_set_threads(m, 1);
+    dc_layer *layers[] = {
+        dc_layer_random_flip("horizontal"),
+        dc_layer_random_translation((float[]){-0.1f, 0.2f}, (float[]){-0.1f, 0.1f}, NULL, NULL, 0),
+        dc_layer_random_flip(NULL),
+        dc_layer_random_translation((float[]){-0.3f, 0.3f}, (float[]){0, 0.25f}, "constant", "nearest", 0.5f),
+        dc_layer_flatten(),
+        dc_layer_dense(3, "softmax"),
+    };
+    for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
+        assert_int_equal(dc_model_add(m, layers[i]), DC_OK);
+    return m;
+}
+
+static dc_tensor *images(int n)
+{
+    dc_tensor *x = dc_tensor_new4(4, n, 6, 5, 2);
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = (float)sin(0.37 * (double)i);
+    return x;
+}
+
+static void test_summary_and_predict_identity(void **state)
+{
+    (void)state;
+    dc_model *m = aug_model(1);
+    char *s = summary_of(m);
+    assert_true(summary_has_row(s, "random_flip (RandomFlip)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_translation (RandomTranslation)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_flip_1 (RandomFlip)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_translation_1 (RandomTranslation)", "(None, 6, 5, 2)", 0));
+    free(s);
+    dc_model_free(m);
+    /* a model of augmentation layers alone predicts its input */
+    m = dc_sequential_new(3, (int[]){6, 5, 2});
+    assert_int_equal(dc_model_add(m, dc_layer_random_flip(NULL)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_random_translation((float[]){-1, 1}, (float[]){-1, 1}, NULL, NULL, 0)),
+                     DC_OK);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = images(9), *y;
+    assert_int_equal(dc_model_predict(m, x, 4, &y), DC_OK);
+    assert_memory_equal(y->data, x->data, x->size * sizeof(float));
+    dc_tensor_free(y);
+    dc_tensor_free(x);
+    dc_model_free(m);
+}
+
+/* fit with the same seed twice: the same weights; the augmentation moved them
+ * differently from a run without it. */
+static void test_fit_reproducible(void **state)
+{
+    (void)state;
+    dc_tensor *x = images(16), *y = dc_tensor_new4(2, 16, 3, 0, 0);
+    for (int i = 0; i < 16; i++)
+        y->data[i * 3 + i % 3] = 1.0f;
+    float *w[2];
+    size_t n = 0;
+    for (int r = 0; r < 2; r++) {
+        dc_model *m = aug_model(9);
+        assert_int_equal(dc_model_compile(m, "adam", "categorical_crossentropy", NULL, 0), DC_OK);
+        dc_fit_config fc = quiet_fit(2, 4);
+        assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_OK);
+        float *p = dc_graph_params(dc_model_graph(m), &n);
+        w[r] = malloc(n * sizeof(float));
+        memcpy(w[r], p, n * sizeof(float));
+        dc_model_free(m);
+    }
+    assert_memory_equal(w[0], w[1], n * sizeof(float));
+    free(w[0]);
+    free(w[1]);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+static void test_save_load_round_trip(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    dc_model *m = aug_model(2);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = images(5);
+    char *a = assert_round_trip(m, x, dir, 1, "mse", NULL);
+    static const char *keys[] = {
+        "\"class_name\":\"RandomFlip\"", "\"mode\":\"horizontal\"", "\"mode\":\"horizontal_and_vertical\"",
+        "\"class_name\":\"RandomTranslation\"", "\"height_factor\":[-0.1,0.2]", "\"width_factor\":0.1",
+        "\"fill_mode\":\"reflect\"", "\"interpolation\":\"bilinear\"", "\"height_factor\":0.3",
+        "\"width_factor\":[0,0.25]", "\"fill_mode\":\"constant\"", "\"interpolation\":\"nearest\"",
+        "\"fill_value\":0.5", "\"seed\":null", "\"data_format\":\"channels_last\"",
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strstr(a, keys[i]))
+            fail_msg("the config lacks %s:\n%s", keys[i], a);
+    free(a);
+    dc_tensor_free(x);
+    dc_model_free(m);
+    rm_dir(dir);
+}
+
+/* A one-layer model on (6, 5, 2) from a layer config: from_json's status,
+ * and the layer's config as written back in *json (NULL on failure). */
+static dc_status from_config(const char *class_name, const char *config, char **json)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"sequential\",\"layers\":[{\"class_name\":"
+             "\"InputLayer\",\"config\":{\"batch_shape\":[null,6,5,2]}},{\"class_name\":\"%s\",\"config\":{%s}}]}}",
+             class_name, config);
+    dc_model *m;
+    *json = NULL;
+    dc_status st = dc_model_from_json(text, strlen(text), &m);
+    if (st != DC_OK)
+        return st;
+    assert_int_equal(dc_model_to_json(m, json), DC_OK);
+    dc_model_free(m);
+    return DC_OK;
+}
+
+/* Keras' defaults and factor forms from configs, and bad configs. */
+static void test_config_forms(void **state)
+{
+    (void)state;
+    static const struct { const char *cls, *config, *want; } cases[] = {
+        {"RandomFlip", "", "\"mode\":\"horizontal_and_vertical\""},
+        {"RandomFlip", "\"mode\":\"vertical\",\"seed\":3", "\"mode\":\"vertical\""},
+        {"RandomTranslation", "\"height_factor\":0.2,\"width_factor\":0.3",
+         "\"height_factor\":0.2,\"width_factor\":0.3,\"fill_mode\":\"reflect\",\"interpolation\":\"bilinear\","
+         "\"fill_value\":0"},
+        {"RandomTranslation", "\"height_factor\":-0.2,\"width_factor\":[0.3,-0.1]",
+         "\"height_factor\":0.2,\"width_factor\":[-0.1,0.3]"},
+        {"RandomTranslation", "\"height_factor\":0,\"width_factor\":1,\"fill_mode\":\"wrap\",\"fill_value\":2",
+         "\"fill_mode\":\"wrap\",\"interpolation\":\"bilinear\",\"fill_value\":2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *s;
+        if (from_config(cases[i].cls, cases[i].config, &s) != DC_OK)
+            fail_msg("%s {%s}: %s", cases[i].cls, cases[i].config, dc_errmsg());
+        if (!strstr(s, cases[i].want))
+            fail_msg("%s {%s}: expected %s in\n%s", cases[i].cls, cases[i].config, cases[i].want, s);
+        free(s);
+    }
+    static const struct { const char *cls, *config, *msg; } bad[] = {
+        {"RandomFlip", "\"mode\":\"diagonal\"", "RandomFlip: mode \"diagonal\""},
+        {"RandomFlip", "\"mode\":1", "key \"mode\" must be a string"},
+        {"RandomFlip", "\"data_format\":\"channels_first\"", "only \"channels_last\""},
+        {"RandomTranslation", "\"height_factor\":0.1", "width_factor"},
+        {"RandomTranslation", "\"height_factor\":1.5,\"width_factor\":0", "RandomTranslation: height_factor (-1.5, 1.5)"},
+        {"RandomTranslation", "\"height_factor\":[0.1],\"width_factor\":0", "key \"height_factor\" must be"},
+        {"RandomTranslation", "\"height_factor\":0,\"width_factor\":0,\"fill_mode\":\"mirror\"",
+         "RandomTranslation: fill_mode \"mirror\" is not supported"},
+        {"RandomTranslation", "\"height_factor\":0,\"width_factor\":0,\"interpolation\":\"bicubic\"",
+         "RandomTranslation: interpolation \"bicubic\" is not supported"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *s;
+        if (from_config(bad[i].cls, bad[i].config, &s) == DC_OK)
+            fail_msg("%s {%s} loaded", bad[i].cls, bad[i].config);
+        assert_errmsg_contains(bad[i].msg);
+    }
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    assert_null(dc_layer_random_flip("both"));
+    assert_errmsg_contains("RandomFlip: mode \"both\", expected \"horizontal\", \"vertical\" or");
+    assert_null(dc_layer_random_translation((float[]){0.3f, 0.1f}, (float[]){0, 0}, NULL, NULL, 0));
+    assert_errmsg_contains("RandomTranslation: height_factor (0.3, 0.1), expected values in [-1, 1] with lower <= upper");
+    assert_null(dc_layer_random_translation((float[]){0, 0}, (float[]){-1.2f, 0}, NULL, NULL, 0));
+    assert_errmsg_contains("RandomTranslation: width_factor (-1.2, 0)");
+    assert_null(dc_layer_random_translation(NULL, (float[]){0, 0}, NULL, NULL, 0));
+    assert_errmsg_contains("RandomTranslation: height_factor is NULL");
+    assert_null(dc_layer_random_translation((float[]){0, 0}, (float[]){0, 0}, "mirror", NULL, 0));
+    assert_errmsg_contains("RandomTranslation: fill_mode \"mirror\" is not supported; expected \"reflect\"");
+    assert_null(dc_layer_random_translation((float[]){0, 0}, (float[]){0, 0}, NULL, "area", 0));
+    assert_errmsg_contains("RandomTranslation: interpolation \"area\" is not supported");
+    assert_null(dc_layer_random_translation((float[]){0, 0}, (float[]){0, 0}, "constant", NULL, NAN));
+    assert_errmsg_contains("RandomTranslation: fill_value nan");
+    /* an image without a channel axis */
+    for (int t = 0; t < 2; t++) {
+        dc_model *m = dc_sequential_new(2, (int[]){28, 28});
+        assert_int_equal(dc_model_add(m, t ? dc_layer_random_translation((float[]){0, 0}, (float[]){0, 0}, NULL,
+                                                                         NULL, 0)
+                                           : dc_layer_random_flip(NULL)),
+                         DC_OK);
+        assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_ERR_SHAPE);
+        assert_errmsg_contains(t ? "random_translation: input (None, 28, 28) has 3 axes, expected 4"
+                                 : "random_flip: input (None, 28, 28) has 3 axes, expected 4");
+        assert_errmsg_contains("needs a Reshape to (height, width, 1)");
+        dc_model_free(m);
+    }
+    /* the ops' own checks */
+    dc_graph *g = dc_graph_new();
+    dc_node *x = dc_input(g, 1, 2, (int[]){4, 4}, "x");
+    assert_null(dc_random_flip(g, x, 1));
+    assert_errmsg_contains("random_flip: input (None, 4, 4), expected (batch, height, width, channels)");
+    dc_node *img = dc_input(g, 1, 3, (int[]){4, 4, 1}, "img");
+    assert_null(dc_random_flip(g, img, 4));
+    assert_errmsg_contains("random_flip: mode 4");
+    assert_null(dc_random_affine(g, img, DC_AFFINE_TRANSLATE, (float[]){0.2f, 0.1f}, (float[]){0, 0}, DC_FILL_REFLECT,
+                                 1, 0));
+    assert_errmsg_contains("random_affine: height range (0.2, 0.1)");
+    assert_null(dc_random_affine(g, img, DC_AFFINE_TRANSLATE, (float[]){0, 0}, (float[]){0, 0}, DC_FILL_COUNT, 1, 0));
+    assert_errmsg_contains("random_affine: unknown fill mode");
+    dc_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inference_is_identity),
+        cmocka_unit_test(test_flip_values_and_rate),
+        cmocka_unit_test(test_translation_pinned),
+        cmocka_unit_test(test_translation_half_pixel),
+        cmocka_unit_test(test_translation_distribution),
+        cmocka_unit_test(test_seed_and_shards),
+        cmocka_unit_test(test_summary_and_predict_identity),
+        cmocka_unit_test(test_fit_reproducible),
+        cmocka_unit_test(test_save_load_round_trip),
+        cmocka_unit_test(test_config_forms),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
