@@ -4,7 +4,8 @@
  *
  * The identity at inference (bitwise); pinned transforms against images
  * computed here by index arithmetic (a flip, an integer shift with each fill
- * mode, a half-pixel bilinear shift); the distribution of the drawn flips
+ * mode, a half-pixel bilinear shift, quarter and half turns as np.rot90, a
+ * zoom out and in by 2); the distribution of the drawn flips
  * and shifts over many images; the same seed giving the same output and
  * training, and a sharded batch (data parallelism) drawing as the whole one;
  * summary rows, Keras' config keys and forms, a save / load round trip, and
@@ -23,21 +24,35 @@ typedef struct aug_graph {
     dc_node *x, *y;
 } aug_graph;
 
-/* x (batch, h, w, c) -> y: flip (mode > 0) or translation (height, width ranges). */
-static aug_graph make_graph(int batch, int h, int w, int c, int flip_mode, const float *height, const float *width,
-                            dc_fill_mode fill, int bilinear, float fill_value)
+/* x (batch, h, w, c) -> y: flip (flip_mode > 0) or random_affine of `kind`. */
+static aug_graph build_graph(int batch, int h, int w, int c, int flip_mode, dc_affine_kind kind, const float *height,
+                             const float *width, dc_fill_mode fill, int bilinear, float fill_value)
 {
     aug_graph a;
     a.g = dc_graph_new();
     a.x = dc_input(a.g, 1, 3, (int[]){h, w, c}, "images");
     a.y = flip_mode ? dc_random_flip(a.g, a.x, flip_mode)
-                    : dc_random_affine(a.g, a.x, DC_AFFINE_TRANSLATE, height, width, fill, bilinear, fill_value);
+                    : dc_random_affine(a.g, a.x, kind, height, width, fill, bilinear, fill_value);
     assert_non_null(a.y);
     assert_int_equal(dc_graph_compile(a.g, batch, NULL), DC_OK);
     assert_int_equal(dc_graph_set_batch(a.g, batch), DC_OK);
     for (size_t i = 0; i < dc_node_size(a.x); i++)
         a.x->val[i] = (float)((i * 37) % 101) - 50.0f;
     return a;
+}
+
+/* A flip (flip_mode > 0) or a translation. */
+static aug_graph make_graph(int batch, int h, int w, int c, int flip_mode, const float *height, const float *width,
+                            dc_fill_mode fill, int bilinear, float fill_value)
+{
+    return build_graph(batch, h, w, c, flip_mode, DC_AFFINE_TRANSLATE, height, width, fill, bilinear, fill_value);
+}
+
+/* One channel, random_affine of `kind`. */
+static aug_graph affine_graph(int batch, int h, int w, dc_affine_kind kind, const float *height, const float *width,
+                              dc_fill_mode fill, int bilinear, float fill_value)
+{
+    return build_graph(batch, h, w, 1, 0, kind, height, width, fill, bilinear, fill_value);
 }
 
 static void run(aug_graph *a, int training, dc_rng *rng)
@@ -227,6 +242,104 @@ static void test_seed_and_shards(void **state)
     }
 }
 
+/* A rotation by a quarter turn (factor (0.25, 0.25)) of a square image is
+ * np.rot90 (counter-clockwise), minus a quarter np.rot90(k=-1), a half
+ * turn np.rot90(k=2); both interpolations, any fill (no point outside). */
+static void test_rotation_pinned(void **state)
+{
+    (void)state;
+    enum { B = 2, N = 5, C = 1 };
+    static const float turns[3] = {0.25f, -0.25f, 0.5f};
+    for (int r = 0; r < 3; r++)
+        for (int bilinear = 0; bilinear < 2; bilinear++) {
+            dc_rng rng;
+            dc_rng_seed(&rng, 4);
+            aug_graph a = affine_graph(B, N, N, DC_AFFINE_ROTATE, (float[]){turns[r], turns[r]}, NULL, DC_FILL_CONSTANT,
+                                       bilinear, 100.0f);
+            run(&a, 1, &rng);
+            for (int i = 0; i < B; i++)
+                for (int y = 0; y < N; y++)
+                    for (int x = 0; x < N; x++)
+                        for (int k = 0; k < C; k++) {
+                            /* source (row, column) of np.rot90 */
+                            int sy = r == 0 ? x : (r == 1 ? N - 1 - x : N - 1 - y);
+                            int sx = r == 0 ? N - 1 - y : (r == 1 ? y : N - 1 - x);
+                            float want = a.x->val[(((size_t)i * N + sy) * N + sx) * C + k];
+                            float got = a.y->val[(((size_t)i * N + y) * N + x) * C + k];
+                            if (fabsf(got - want) > 1e-4f)
+                                fail_msg("turn %g bilinear %d image %d (%d, %d, %d): got %g, want %g", turns[r],
+                                         bilinear, i, y, x, k, got, want);
+                        }
+            dc_graph_free(a.g);
+        }
+}
+
+/* Zoom out by 2 (height_factor (1, 1), width None: both axes) of 5 x 5:
+ * output (y, x) reads (2y - 2, 2x - 2), the fill outside; zoom in by 2
+ * (-0.5) on the rows only: row y reads 0.5 y + 1 (halfway rows averaged). */
+static void test_zoom_pinned(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    for (int bilinear = 0; bilinear < 2; bilinear++) {
+        dc_rng rng;
+        dc_rng_seed(&rng, 2);
+        aug_graph a = affine_graph(1, N, N, DC_AFFINE_ZOOM, (float[]){1, 1}, NULL, DC_FILL_CONSTANT, bilinear, -9);
+        run(&a, 1, &rng);
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++) {
+                int sy = 2 * y - 2, sx = 2 * x - 2;
+                float want = sy < 0 || sy >= N || sx < 0 || sx >= N ? -9.0f : a.x->val[sy * N + sx];
+                assert_float_equal(a.y->val[y * N + x], want, 1e-5f);
+            }
+        dc_graph_free(a.g);
+    }
+    dc_rng rng;
+    dc_rng_seed(&rng, 2);
+    aug_graph a = affine_graph(1, N, N, DC_AFFINE_ZOOM, (float[]){-0.5f, -0.5f}, (float[]){0, 0}, DC_FILL_REFLECT, 1, 0);
+    run(&a, 1, &rng);
+    for (int y = 0; y < N; y++)
+        for (int x = 0; x < N; x++) {
+            const float *in = a.x->val;
+            float want = y % 2 ? 0.5f * (in[(y / 2 + 1) * N + x] + in[(y / 2 + 2) * N + x]) : in[(y / 2 + 1) * N + x];
+            assert_float_equal(a.y->val[y * N + x], want, 1e-4f);
+        }
+    dc_graph_free(a.g);
+}
+
+/* Rotation angles uniform in factor * 2 pi; zooms 1 + uniform, the same on
+ * both axes without a width factor. */
+static void test_rotation_zoom_distribution(void **state)
+{
+    (void)state;
+    enum { B = 3000 };
+    dc_rng rng;
+    dc_rng_seed(&rng, 31);
+    aug_graph r = affine_graph(B, 6, 9, DC_AFFINE_ROTATE, (float[]){-0.2f, 0.3f}, NULL, DC_FILL_REFLECT, 1, 0);
+    aug_graph z = affine_graph(B, 6, 9, DC_AFFINE_ZOOM, (float[]){-0.3f, 0.1f}, NULL, DC_FILL_REFLECT, 1, 0);
+    run(&r, 1, &rng);
+    run(&z, 1, &rng);
+    double sum[2] = {0, 0}, lo[2] = {9, 9}, hi[2] = {-9, -9};
+    for (int i = 0; i < B; i++) {
+        const float *t = r.y->work + 6 * (size_t)i, *u = z.y->work + 6 * (size_t)i;
+        assert_float_equal(t[0], t[4], 1e-6f); /* a rotation */
+        assert_float_equal(t[1], -t[3], 1e-6f);
+        assert_true(u[0] == u[4] && u[1] == 0 && u[3] == 0); /* one zoom on both axes */
+        double f[2] = {atan2(t[3], t[0]) / (2 * M_PI), u[4] - 1.0};
+        for (int k = 0; k < 2; k++) {
+            sum[k] += f[k];
+            lo[k] = fmin(lo[k], f[k]);
+            hi[k] = fmax(hi[k], f[k]);
+        }
+    }
+    assert_float_equal(sum[0] / B, 0.05, 0.012); /* standard error 0.0026 */
+    assert_float_equal(sum[1] / B, -0.1, 0.01);  /* 0.0021 */
+    assert_true(lo[0] >= -0.2 - 1e-5 && lo[0] < -0.19 && hi[0] <= 0.3 + 1e-5 && hi[0] > 0.29);
+    assert_true(lo[1] >= -0.3 - 1e-5 && lo[1] < -0.29 && hi[1] <= 0.1 + 1e-5 && hi[1] > 0.09);
+    dc_graph_free(r.g);
+    dc_graph_free(z.g);
+}
+
 /* ---- the layers in a model ---- */
 
 static dc_model *aug_model(uint64_t seed)
@@ -240,6 +353,9 @@ static dc_model *aug_model(uint64_t seed)
         dc_layer_random_translation((float[]){-0.1f, 0.2f}, (float[]){-0.1f, 0.1f}, NULL, NULL, 0),
         dc_layer_random_flip(NULL),
         dc_layer_random_translation((float[]){-0.3f, 0.3f}, (float[]){0, 0.25f}, "constant", "nearest", 0.5f),
+        dc_layer_random_rotation((float[]){-0.05f, 0.1f}, "wrap", NULL, 0),
+        dc_layer_random_zoom((float[]){-0.2f, 0.2f}, NULL, "nearest", NULL, 0),
+        dc_layer_random_zoom((float[]){-0.2f, 0.1f}, (float[]){-0.3f, 0.3f}, NULL, NULL, 0),
         dc_layer_flatten(),
         dc_layer_dense(3, "softmax"),
     };
@@ -265,6 +381,9 @@ static void test_summary_and_predict_identity(void **state)
     assert_true(summary_has_row(s, "random_translation (RandomTranslation)", "(None, 6, 5, 2)", 0));
     assert_true(summary_has_row(s, "random_flip_1 (RandomFlip)", "(None, 6, 5, 2)", 0));
     assert_true(summary_has_row(s, "random_translation_1 (RandomTranslation)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_rotation (RandomRotation)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_zoom (RandomZoom)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_zoom_1 (RandomZoom)", "(None, 6, 5, 2)", 0));
     free(s);
     dc_model_free(m);
     /* a model of augmentation layers alone predicts its input */
@@ -322,6 +441,9 @@ static void test_save_load_round_trip(void **state)
         "\"fill_mode\":\"reflect\"", "\"interpolation\":\"bilinear\"", "\"height_factor\":0.3",
         "\"width_factor\":[0,0.25]", "\"fill_mode\":\"constant\"", "\"interpolation\":\"nearest\"",
         "\"fill_value\":0.5", "\"seed\":null", "\"data_format\":\"channels_last\"",
+        "\"class_name\":\"RandomRotation\"", "\"factor\":[-0.05,0.1],\"fill_mode\":\"wrap\"",
+        "\"class_name\":\"RandomZoom\"", "\"height_factor\":0.2,\"width_factor\":null,\"fill_mode\":\"nearest\"",
+        "\"height_factor\":[-0.2,0.1],\"width_factor\":0.3,\"fill_mode\":\"reflect\"",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strstr(a, keys[i]))
@@ -365,6 +487,11 @@ static void test_config_forms(void **state)
          "\"height_factor\":0.2,\"width_factor\":[-0.1,0.3]"},
         {"RandomTranslation", "\"height_factor\":0,\"width_factor\":1,\"fill_mode\":\"wrap\",\"fill_value\":2",
          "\"fill_mode\":\"wrap\",\"interpolation\":\"bilinear\",\"fill_value\":2"},
+        {"RandomRotation", "\"factor\":0.1", "\"factor\":0.1,\"fill_mode\":\"reflect\",\"interpolation\":\"bilinear\""},
+        {"RandomRotation", "\"factor\":[0.2,-0.3],\"fill_mode\":\"constant\"", "\"factor\":[-0.3,0.2]"},
+        {"RandomZoom", "\"height_factor\":0.2", "\"height_factor\":0.2,\"width_factor\":null"},
+        {"RandomZoom", "\"height_factor\":-0.2,\"width_factor\":[0.1,-0.4],\"interpolation\":\"nearest\"",
+         "\"height_factor\":0.2,\"width_factor\":[-0.4,0.1],\"fill_mode\":\"reflect\",\"interpolation\":\"nearest\""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *s;
@@ -385,6 +512,11 @@ static void test_config_forms(void **state)
          "RandomTranslation: fill_mode \"mirror\" is not supported"},
         {"RandomTranslation", "\"height_factor\":0,\"width_factor\":0,\"interpolation\":\"bicubic\"",
          "RandomTranslation: interpolation \"bicubic\" is not supported"},
+        {"RandomRotation", "", "key \"factor\""},
+        {"RandomRotation", "\"factor\":[-2,0.5]", "RandomRotation: factor (-2, 0.5)"},
+        {"RandomZoom", "\"width_factor\":0.1", "key \"height_factor\""},
+        {"RandomZoom", "\"height_factor\":0.1,\"width_factor\":1.5", "RandomZoom: width_factor (-1.5, 1.5)"},
+        {"RandomZoom", "\"height_factor\":0.1,\"fill_mode\":\"mirror\"", "RandomZoom: fill_mode \"mirror\""},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *s;
@@ -411,16 +543,30 @@ static void test_errors(void **state)
     assert_errmsg_contains("RandomTranslation: interpolation \"area\" is not supported");
     assert_null(dc_layer_random_translation((float[]){0, 0}, (float[]){0, 0}, "constant", NULL, NAN));
     assert_errmsg_contains("RandomTranslation: fill_value nan");
+    assert_null(dc_layer_random_rotation((float[]){0.5f, 1.5f}, NULL, NULL, 0));
+    assert_errmsg_contains("RandomRotation: factor (0.5, 1.5), expected values in [-1, 1]");
+    assert_null(dc_layer_random_rotation(NULL, NULL, NULL, 0));
+    assert_errmsg_contains("RandomRotation: factor is NULL");
+    assert_null(dc_layer_random_rotation((float[]){0, 0}, "edge", NULL, 0));
+    assert_errmsg_contains("RandomRotation: fill_mode \"edge\" is not supported");
+    assert_null(dc_layer_random_zoom((float[]){-0.1f, 0.1f}, (float[]){0.2f, -0.2f}, NULL, NULL, 0));
+    assert_errmsg_contains("RandomZoom: width_factor (0.2, -0.2)");
+    assert_null(dc_layer_random_zoom((float[]){-0.1f, 0.1f}, NULL, NULL, "cubic", 0));
+    assert_errmsg_contains("RandomZoom: interpolation \"cubic\" is not supported");
     /* an image without a channel axis */
-    for (int t = 0; t < 2; t++) {
+    static const char *const names[4] = {"random_flip", "random_translation", "random_rotation", "random_zoom"};
+    for (int t = 0; t < 4; t++) {
         dc_model *m = dc_sequential_new(2, (int[]){28, 28});
-        assert_int_equal(dc_model_add(m, t ? dc_layer_random_translation((float[]){0, 0}, (float[]){0, 0}, NULL,
-                                                                         NULL, 0)
-                                           : dc_layer_random_flip(NULL)),
-                         DC_OK);
+        const float z[2] = {0, 0};
+        dc_layer *l = t == 0   ? dc_layer_random_flip(NULL)
+                      : t == 1 ? dc_layer_random_translation(z, z, NULL, NULL, 0)
+                      : t == 2 ? dc_layer_random_rotation(z, NULL, NULL, 0)
+                               : dc_layer_random_zoom(z, NULL, NULL, NULL, 0);
+        assert_int_equal(dc_model_add(m, l), DC_OK);
         assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_ERR_SHAPE);
-        assert_errmsg_contains(t ? "random_translation: input (None, 28, 28) has 3 axes, expected 4"
-                                 : "random_flip: input (None, 28, 28) has 3 axes, expected 4");
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s: input (None, 28, 28) has 3 axes, expected 4", names[t]);
+        assert_errmsg_contains(msg);
         assert_errmsg_contains("needs a Reshape to (height, width, 1)");
         dc_model_free(m);
     }
@@ -449,6 +595,9 @@ int main(void)
         cmocka_unit_test(test_translation_half_pixel),
         cmocka_unit_test(test_translation_distribution),
         cmocka_unit_test(test_seed_and_shards),
+        cmocka_unit_test(test_rotation_pinned),
+        cmocka_unit_test(test_zoom_pinned),
+        cmocka_unit_test(test_rotation_zoom_distribution),
         cmocka_unit_test(test_summary_and_predict_identity),
         cmocka_unit_test(test_fit_reproducible),
         cmocka_unit_test(test_save_load_round_trip),

@@ -450,11 +450,15 @@ static dc_node *image_param(dc_graph *g) { return dc_param(g, 4, (int[]){3, 4, 5
 /* variant v: mode v + 1 (horizontal, vertical, both) */
 static dc_node *build_random_flip(dc_graph *g, int v) { return dc_random_flip(g, image_param(g), v + 1); }
 
-/* variant v: fill mode v % 4, bilinear for v < 4, nearest after */
+/* variants 0-7: translation, fill mode v % 4, bilinear for v < 4, nearest
+ * after; 8-11: rotation, bilinear, each fill mode; 12: zoom, one factor,
+ * reflect, bilinear; 13: zoom per axis, constant, nearest */
 static dc_node *build_random_affine(dc_graph *g, int v)
 {
-    return dc_random_affine(g, image_param(g), DC_AFFINE_TRANSLATE, (float[]){-0.4f, 0.3f}, (float[]){-0.35f, 0.45f},
-                            (dc_fill_mode)(v % 4), v < 4, 0.7f);
+    const float *h = (float[]){-0.4f, 0.3f}, *w = (float[]){-0.35f, 0.45f};
+    dc_affine_kind kind = v < 8 ? DC_AFFINE_TRANSLATE : (v < 12 ? DC_AFFINE_ROTATE : DC_AFFINE_ZOOM);
+    return dc_random_affine(g, image_param(g), kind, h, v == 12 ? NULL : w, (dc_fill_mode)(v % 4), v < 4 || v >= 8,
+                            0.7f);
 }
 
 typedef struct gradcase {
@@ -516,7 +520,7 @@ static const gradcase cases[] = {
     {"conv2d_transpose_nobias", build_conv_transpose_nobias, 1},
     /* image augmentation */
     {"random_flip", build_random_flip, 3},
-    {"random_affine", build_random_affine, 8},
+    {"random_affine", build_random_affine, 14},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

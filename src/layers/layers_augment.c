@@ -1,7 +1,8 @@
 /*
  * layers_augment.c - Keras' image augmentation layers, channels last, with
- * Keras 3's arguments, defaults, names and configs: RandomFlip and
- * RandomTranslation.  Random in fit, the identity in evaluate / predict (the
+ * Keras 3's arguments, defaults, names and configs: RandomFlip,
+ * RandomTranslation, RandomRotation and RandomZoom (the last three are the
+ * one random_affine op with Keras' transform of each).  Random in fit, the identity in evaluate / predict (the
  * ops in ops_augment.c look at the run's training flag).  No weights.
  */
 #include "layers/layer.h"
@@ -85,13 +86,20 @@ dc_layer *dc_layer_random_flip(const char *mode)
     return l;
 }
 
-/* ---- RandomTranslation ---- */
+/* ---- RandomTranslation, RandomRotation, RandomZoom: the random_affine op ---- */
 
-static dc_status translation_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_affine_kind kind_of(const dc_layer_class *cls)
+{
+    return cls == &dc_class_random_rotation ? DC_AFFINE_ROTATE
+                                            : (cls == &dc_class_random_zoom ? DC_AFFINE_ZOOM : DC_AFFINE_TRANSLATE);
+}
+
+static dc_status affine_build(dc_layer *l, dc_graph *g, dc_node *x)
 {
     if (image_input(l, x))
         return DC_ERR_SHAPE;
-    l->out = dc_random_affine(g, x, DC_AFFINE_TRANSLATE, l->cfg.augment.height, l->cfg.augment.width,
+    l->out = dc_random_affine(g, x, (dc_affine_kind)l->cfg.augment.kind, l->cfg.augment.height,
+                              l->cfg.augment.width_none ? NULL : l->cfg.augment.width,
                               (dc_fill_mode)l->cfg.augment.fill_mode, l->cfg.augment.bilinear,
                               l->cfg.augment.fill_value);
     return l->out ? DC_OK : DC_ERR_SHAPE;
@@ -100,30 +108,41 @@ static dc_status translation_build(dc_layer *l, dc_graph *g, dc_node *x)
 /* Keras writes a factor as given: a symmetric range as its one float. */
 static void write_factor(dc_jw *w, const char *key, const float *r)
 {
-    if (r[0] == -r[1]) {
+    if (!r) {
+        dc_jw_null(w, key);
+    } else if (r[0] == -r[1]) {
         dc_jw_float(w, key, r[1]);
-        return;
+    } else {
+        dc_jw_array(w, key);
+        dc_jw_float(w, NULL, r[0]);
+        dc_jw_float(w, NULL, r[1]);
+        dc_jw_end(w);
     }
-    dc_jw_array(w, key);
-    dc_jw_float(w, NULL, r[0]);
-    dc_jw_float(w, NULL, r[1]);
-    dc_jw_end(w);
 }
 
-static void translation_to_config(const dc_layer *l, dc_jw *w)
+static void affine_to_config(const dc_layer *l, dc_jw *w)
 {
-    write_factor(w, "height_factor", l->cfg.augment.height);
-    write_factor(w, "width_factor", l->cfg.augment.width);
+    if (l->cfg.augment.kind == DC_AFFINE_ROTATE) {
+        write_factor(w, "factor", l->cfg.augment.height);
+    } else {
+        write_factor(w, "height_factor", l->cfg.augment.height);
+        write_factor(w, "width_factor", l->cfg.augment.width_none ? NULL : l->cfg.augment.width);
+    }
     dc_jw_str(w, "fill_mode", fill_names[l->cfg.augment.fill_mode]);
     dc_jw_str(w, "interpolation", l->cfg.augment.bilinear ? "bilinear" : "nearest");
     dc_jw_float(w, "fill_value", l->cfg.augment.fill_value);
     write_seed_format(w);
 }
 
-/* Keras' factor forms: a number f is (-|f|, |f|); a pair is sorted. */
-static dc_status cfg_factor(const dc_json *cfg, const char *key, float *r)
+/* Keras' factor forms: a number f is (-|f|, |f|); a pair is sorted.  With
+ * `optional`, an absent or null key sets *none instead. */
+static dc_status cfg_factor(const dc_json *cfg, const char *key, int optional, float *r, int *none)
 {
     const dc_json *v = dc_json_get(cfg, key);
+    if (optional && (!v || v->type == DC_JSON_NULL)) {
+        *none = 1;
+        return DC_OK;
+    }
     if (dc_cfg_need(cfg, key))
         return DC_ERR_FORMAT;
     if (v->type == DC_JSON_NUMBER) {
@@ -140,30 +159,37 @@ static dc_status cfg_factor(const dc_json *cfg, const char *key, float *r)
     return DC_OK;
 }
 
-static dc_layer *translation_from_config(const dc_layer_class *cls, const dc_json *cfg)
+static dc_layer *affine_new(const dc_layer_class *cls, const float *height, const float *width, const char *fill_mode,
+                            const char *interpolation, float fill_value);
+
+static dc_layer *affine_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
-    (void)cls;
     float h[2], w[2], fill_value = 0.0f;
-    int bad = 0;
+    int bad = 0, none = 0, rotate = kind_of(cls) == DC_AFFINE_ROTATE;
     const char *fill = cfg_str(cfg, "fill_mode", &bad);
     const char *interp = bad ? NULL : cfg_str(cfg, "interpolation", &bad);
-    if (bad || cfg_factor(cfg, "height_factor", h) || cfg_factor(cfg, "width_factor", w) ||
+    if (bad || cfg_factor(cfg, rotate ? "factor" : "height_factor", 0, h, &none) ||
+        (!rotate && cfg_factor(cfg, "width_factor", cls == &dc_class_random_zoom, w, &none)) ||
         dc_cfg_float(cfg, "fill_value", &fill_value) || dc_cfg_channels_last(cfg))
         return NULL;
-    return dc_layer_random_translation(h, w, fill, interp, fill_value);
+    return affine_new(cls, h, rotate || none ? NULL : w, fill, interp, fill_value);
 }
 
-const dc_layer_class dc_class_random_translation = {"RandomTranslation", "random_translation", translation_build,
-                                                    translation_to_config, translation_from_config};
+const dc_layer_class dc_class_random_translation = {"RandomTranslation", "random_translation", affine_build,
+                                                    affine_to_config, affine_from_config};
+const dc_layer_class dc_class_random_rotation = {"RandomRotation", "random_rotation", affine_build, affine_to_config,
+                                                 affine_from_config};
+const dc_layer_class dc_class_random_zoom = {"RandomZoom", "random_zoom", affine_build, affine_to_config,
+                                             affine_from_config};
 
-/* Checks a (lower, upper) factor in [lo, hi]. */
-static dc_status check_range(const char *layer, const char *what, const float *r, float lo, float hi)
+/* Checks a (lower, upper) factor in [-1, 1]. */
+static dc_status check_range(const char *layer, const char *what, const float *r)
 {
     if (!r)
         return dc_fail(DC_ERR_ARG, "%s: %s is NULL, expected (lower, upper)", layer, what);
-    if (!(r[0] >= lo && r[0] <= hi && r[1] >= lo && r[1] <= hi && r[0] <= r[1]))
-        return dc_fail(DC_ERR_ARG, "%s: %s (%g, %g), expected values in [%g, %g] with lower <= upper", layer, what,
-                       (double)r[0], (double)r[1], (double)lo, (double)hi);
+    if (!(r[0] >= -1.0f && r[0] <= 1.0f && r[1] >= -1.0f && r[1] <= 1.0f && r[0] <= r[1]))
+        return dc_fail(DC_ERR_ARG, "%s: %s (%g, %g), expected values in [-1, 1] with lower <= upper", layer, what,
+                       (double)r[0], (double)r[1]);
     return DC_OK;
 }
 
@@ -188,24 +214,45 @@ static dc_status parse_sampling(const char *layer, const char *fill_mode, const 
     return DC_OK;
 }
 
-dc_layer *dc_layer_random_translation(const float height_factor[2], const float width_factor[2], const char *fill_mode,
-                                      const char *interpolation, float fill_value)
+/* width NULL: none (rotation; zoom's width_factor=None). */
+static dc_layer *affine_new(const dc_layer_class *cls, const float *height, const float *width, const char *fill_mode,
+                            const char *interpolation, float fill_value)
 {
-    const char *name = dc_class_random_translation.type;
-    int fill, bilinear;
-    if (check_range(name, "height_factor", height_factor, -1.0f, 1.0f) ||
-        check_range(name, "width_factor", width_factor, -1.0f, 1.0f) ||
-        parse_sampling(name, fill_mode, interpolation, &fill, &bilinear))
+    int fill, bilinear, rotate = kind_of(cls) == DC_AFFINE_ROTATE;
+    if (check_range(cls->type, rotate ? "factor" : "height_factor", height) ||
+        ((width || cls == &dc_class_random_translation) && check_range(cls->type, "width_factor", width)) ||
+        parse_sampling(cls->type, fill_mode, interpolation, &fill, &bilinear))
         return NULL;
     if (!isfinite(fill_value))
-        return dc_fail_null(DC_ERR_ARG, "%s: fill_value %g, expected a finite value", name, (double)fill_value);
-    dc_layer *l = dc_layer_new(&dc_class_random_translation);
+        return dc_fail_null(DC_ERR_ARG, "%s: fill_value %g, expected a finite value", cls->type, (double)fill_value);
+    dc_layer *l = dc_layer_new(cls);
     if (l) {
-        memcpy(l->cfg.augment.height, height_factor, 2 * sizeof(float));
-        memcpy(l->cfg.augment.width, width_factor, 2 * sizeof(float));
+        l->cfg.augment.kind = kind_of(cls);
+        memcpy(l->cfg.augment.height, height, 2 * sizeof(float));
+        l->cfg.augment.width_none = !width;
+        if (width)
+            memcpy(l->cfg.augment.width, width, 2 * sizeof(float));
         l->cfg.augment.fill_mode = fill;
         l->cfg.augment.bilinear = bilinear;
         l->cfg.augment.fill_value = fill_value;
     }
     return l;
+}
+
+dc_layer *dc_layer_random_translation(const float height_factor[2], const float width_factor[2], const char *fill_mode,
+                                      const char *interpolation, float fill_value)
+{
+    return affine_new(&dc_class_random_translation, height_factor, width_factor, fill_mode, interpolation, fill_value);
+}
+
+dc_layer *dc_layer_random_rotation(const float factor[2], const char *fill_mode, const char *interpolation,
+                                   float fill_value)
+{
+    return affine_new(&dc_class_random_rotation, factor, NULL, fill_mode, interpolation, fill_value);
+}
+
+dc_layer *dc_layer_random_zoom(const float height_factor[2], const float width_factor[2], const char *fill_mode,
+                               const char *interpolation, float fill_value)
+{
+    return affine_new(&dc_class_random_zoom, height_factor, width_factor, fill_mode, interpolation, fill_value);
 }

@@ -10,10 +10,11 @@
  * random_affine: output pixel (x, y) reads the input at the source point
  * (a0 x + a1 y + a2, b0 x + b1 y + b2) of a per-image 2x3 transform drawn in
  * the forward (Keras' affine_transform, pixel indices as coordinates).
- * iarg[0] = kind (DC_AFFINE_TRANSLATE: the translation drawn as Keras'
- * RandomTranslation, uniform(lo, hi) * size per axis, source = output - shift),
- * iarg[1] = fill mode (dc_fill_mode), iarg[2] = 1 bilinear / 0 nearest;
- * farg[0..1] = height range, farg[2..3] = width range, farg[4] = fill value.
+ * iarg[0] = kind (dc_affine_kind: the transform of RandomTranslation,
+ * RandomRotation or RandomZoom, see affine_make), iarg[1] = fill mode
+ * (dc_fill_mode), iarg[2] = 1 bilinear / 0 nearest, iarg[3] = 1: no width
+ * range (zoom: the height's zoom on both axes); farg[0..1] = height range
+ * (rotation: the factor range), farg[2..3] = width range, farg[4] = fill value.
  * Points outside the image follow the fill mode as TensorFlow's
  * ImageProjectiveTransform (which Keras' tutorials ran on): reflect, wrap and
  * nearest map the source coordinate into the image first; constant reads
@@ -118,7 +119,7 @@ dc_node *dc_random_flip(dc_graph *g, dc_node *x, int mode)
 static dc_status affine_infer(dc_node *n)
 {
     const float *f = n->farg;
-    if (n->iarg[0] != DC_AFFINE_TRANSLATE)
+    if (n->iarg[0] < DC_AFFINE_TRANSLATE || n->iarg[0] > DC_AFFINE_ZOOM)
         return dc_fail(DC_ERR_ARG, "random_affine: unknown kind %d", n->iarg[0]);
     if (n->iarg[1] < 0 || n->iarg[1] >= DC_FILL_COUNT)
         return dc_fail(DC_ERR_ARG, "random_affine: unknown fill mode %d", n->iarg[1]);
@@ -130,14 +131,32 @@ static dc_status affine_infer(dc_node *n)
     return image_shape(n, "random_affine");
 }
 
-/* The transform of image i from its draws u (AFFINE_DRAWS values in [0, 1)). */
+/* The transform of one image from its draws u (AFFINE_DRAWS values in
+ * [0, 1)), in double, as Keras 3 builds it: RandomTranslation's shift,
+ * RandomRotation's _compute_affine_matrix about the centre ((W-1)/2, (H-1)/2)
+ * (angle uniform(lo, hi) * 2 pi, positive counter-clockwise), RandomZoom's
+ * scale 1 + uniform(lo, hi) per axis about the same centre (iarg[3]: the
+ * width zoom is the height zoom, Keras' width_factor=None). */
 static void affine_make(const dc_node *n, const float *u, float *t)
 {
     const float *f = n->farg;
-    float h = (float)n->shape[1], w = (float)n->shape[2];
-    float dy = (f[0] + (f[1] - f[0]) * u[0]) * h, dx = (f[2] + (f[3] - f[2]) * u[1]) * w;
-    float m[6] = {1, 0, -dx, 0, 1, -dy};
-    memcpy(t, m, sizeof m);
+    double h = n->shape[1], w = n->shape[2], cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
+    double ru = f[0] + (double)(f[1] - f[0]) * u[0], cu = f[2] + (double)(f[3] - f[2]) * u[1];
+    double m[6] = {1, 0, 0, 0, 1, 0};
+    if (n->iarg[0] == DC_AFFINE_TRANSLATE) {
+        m[2] = -cu * w;
+        m[5] = -ru * h;
+    } else if (n->iarg[0] == DC_AFFINE_ROTATE) {
+        double a = ru * 2.0 * 3.14159265358979323846, c = cos(a), sn = sin(a);
+        double mm[6] = {c, -sn, cx - cx * c + cy * sn, sn, c, cy - cx * sn - cy * c};
+        memcpy(m, mm, sizeof m);
+    } else { /* zoom */
+        double zy = 1.0 + ru, zx = n->iarg[3] ? zy : 1.0 + cu;
+        double mm[6] = {zx, 0, cx * (1.0 - zx), 0, zy, cy * (1.0 - zy)};
+        memcpy(m, mm, sizeof m);
+    }
+    for (int k = 0; k < 6; k++)
+        t[k] = (float)m[k];
 }
 
 /* A source coordinate mapped into [0, len - 1] per the fill mode (TF's
@@ -268,7 +287,7 @@ const dc_op dc_op_random_affine = {"random_affine", 1, affine_infer, affine_forw
 dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const float height[2], const float width[2],
                           dc_fill_mode fill_mode, int bilinear, float fill_value)
 {
-    int i[3] = {(int)kind, (int)fill_mode, bilinear};
-    float f[5] = {height[0], height[1], width[0], width[1], fill_value};
-    return dc_node_make(g, &dc_op_random_affine, 1, &x, i, 3, f, 5);
+    int i[4] = {(int)kind, (int)fill_mode, bilinear, width == NULL};
+    float f[5] = {height[0], height[1], width ? width[0] : 0.0f, width ? width[1] : 0.0f, fill_value};
+    return dc_node_make(g, &dc_op_random_affine, 1, &x, i, 4, f, 5);
 }
