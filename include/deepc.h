@@ -678,7 +678,8 @@ dc_layer *dc_layer_conv1d_transpose(int filters, int kernel, int stride, dc_padd
 dc_layer *dc_layer_conv1d_transpose_ex(const dc_conv_config *cfg, const int *output_padding);
 
 /* ------------------------------------ image augmentation (Keras' Random*)
- * Keras' RandomFlip, RandomTranslation, RandomRotation and RandomZoom, channels last (B, H, W, C): each
+ * Keras' RandomFlip, RandomTranslation, RandomRotation, RandomZoom,
+ * RandomBrightness and RandomContrast, channels last (B, H, W, C): each
  * image is transformed at random in fit (drawn from the model's RNG, so a
  * seed reproduces a run and data-parallel replicas agree) and passed through
  * unchanged in evaluate / predict.  Constructors return NULL with a message
@@ -707,6 +708,11 @@ typedef enum { DC_AFFINE_TRANSLATE, DC_AFFINE_ROTATE, DC_AFFINE_ZOOM } dc_affine
 dc_node *dc_random_flip(dc_graph *g, dc_node *x, int mode);
 dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const float height[2], const float width[2],
                           dc_fill_mode fill_mode, int bilinear, float fill_value);
+/* random_color: per image d = uniform(range[0], range[1]); brightness
+ * (contrast 0) adds d * (value_range[1] - value_range[0]), contrast (1) maps
+ * x to (x - mean) * d + mean with each channel's mean over the image; then
+ * clipped to value_range.  Identity when not training; differentiable. */
+dc_node *dc_random_color(dc_graph *g, dc_node *x, int contrast, const float range[2], const float value_range[2]);
 
 /* RandomFlip(mode): "horizontal_and_vertical" (NULL, Keras' default),
  * "horizontal" or "vertical". */
@@ -728,6 +734,14 @@ dc_layer *dc_layer_random_rotation(const float factor[2], const char *fill_mode,
  * width_factor NULL (Keras' None) zooms the width as the height. */
 dc_layer *dc_layer_random_zoom(const float height_factor[2], const float width_factor[2], const char *fill_mode,
                                const char *interpolation, float fill_value);
+/* RandomBrightness(factor, value_range): factor (lower, upper) in [-1, 1]
+ * (Keras' f is {-f, f}), a shift of uniform(lower, upper) times the width
+ * of value_range (NULL: Keras' (0, 255)), then clipped to value_range. */
+dc_layer *dc_layer_random_brightness(const float factor[2], const float value_range[2]);
+/* RandomContrast(factor, value_range): factor (lower, upper) in [0, 1]
+ * (Keras' f is {f, f}), contrast uniform(1 - lower, 1 + upper) about each
+ * channel's mean, then clipped to value_range (NULL: (0, 255)). */
+dc_layer *dc_layer_random_contrast(const float factor[2], const float value_range[2]);
 
 /* ------------------------------------------- sequence models and text */
 

@@ -5,7 +5,8 @@
  * The identity at inference (bitwise); pinned transforms against images
  * computed here by index arithmetic (a flip, an integer shift with each fill
  * mode, a half-pixel bilinear shift, quarter and half turns as np.rot90, a
- * zoom out and in by 2); the distribution of the drawn flips
+ * zoom out and in by 2, a brightness shift with clipping, a contrast
+ * stretch about the channel means); the distribution of the drawn flips
  * and shifts over many images; the same seed giving the same output and
  * training, and a sharded batch (data parallelism) drawing as the whole one;
  * summary rows, Keras' config keys and forms, a save / load round trip, and
@@ -24,6 +25,17 @@ typedef struct aug_graph {
     dc_node *x, *y;
 } aug_graph;
 
+/* Compiles a's graph for `batch` images and fills the input. */
+static aug_graph finish_graph(aug_graph a, int batch)
+{
+    assert_non_null(a.y);
+    assert_int_equal(dc_graph_compile(a.g, batch, NULL), DC_OK);
+    assert_int_equal(dc_graph_set_batch(a.g, batch), DC_OK);
+    for (size_t i = 0; i < dc_node_size(a.x); i++)
+        a.x->val[i] = (float)((i * 37) % 101) - 50.0f;
+    return a;
+}
+
 /* x (batch, h, w, c) -> y: flip (flip_mode > 0) or random_affine of `kind`. */
 static aug_graph build_graph(int batch, int h, int w, int c, int flip_mode, dc_affine_kind kind, const float *height,
                              const float *width, dc_fill_mode fill, int bilinear, float fill_value)
@@ -33,12 +45,7 @@ static aug_graph build_graph(int batch, int h, int w, int c, int flip_mode, dc_a
     a.x = dc_input(a.g, 1, 3, (int[]){h, w, c}, "images");
     a.y = flip_mode ? dc_random_flip(a.g, a.x, flip_mode)
                     : dc_random_affine(a.g, a.x, kind, height, width, fill, bilinear, fill_value);
-    assert_non_null(a.y);
-    assert_int_equal(dc_graph_compile(a.g, batch, NULL), DC_OK);
-    assert_int_equal(dc_graph_set_batch(a.g, batch), DC_OK);
-    for (size_t i = 0; i < dc_node_size(a.x); i++)
-        a.x->val[i] = (float)((i * 37) % 101) - 50.0f;
-    return a;
+    return finish_graph(a, batch);
 }
 
 /* A flip (flip_mode > 0) or a translation. */
@@ -340,6 +347,72 @@ static void test_rotation_zoom_distribution(void **state)
     dc_graph_free(z.g);
 }
 
+/* x -> random_color (one channel set by c) with the given draw range. */
+static aug_graph color_graph(int batch, int c, int contrast, const float *range, const float *value_range)
+{
+    aug_graph a;
+    a.g = dc_graph_new();
+    a.x = dc_input(a.g, 1, 3, (int[]){3, 4, c}, "images");
+    a.y = dc_random_color(a.g, a.x, contrast, range, value_range);
+    return finish_graph(a, batch);
+}
+
+/* Pinned draws: brightness 0.1 of a value range 100 wide adds 10, then
+ * clips; contrast 1.5 stretches each channel about its image mean. */
+static void test_color_pinned(void **state)
+{
+    (void)state;
+    enum { B = 3, C = 2, PIX = 12 };
+    dc_rng rng;
+    dc_rng_seed(&rng, 8);
+    aug_graph a = color_graph(B, C, 0, (float[]){0.1f, 0.1f}, (float[]){-40, 60});
+    run(&a, 1, &rng);
+    for (size_t i = 0; i < dc_node_size(a.x); i++)
+        assert_float_equal(a.y->val[i], fminf(fmaxf(a.x->val[i] + 10.0f, -40.0f), 60.0f), 1e-4f);
+    dc_graph_free(a.g);
+    a = color_graph(B, C, 1, (float[]){1.5f, 1.5f}, (float[]){-1000, 1000});
+    run(&a, 1, &rng);
+    for (int i = 0; i < B; i++)
+        for (int k = 0; k < C; k++) {
+            double mean = 0;
+            for (int p = 0; p < PIX; p++)
+                mean += a.x->val[(i * PIX + p) * C + k] / (double)PIX;
+            for (int p = 0; p < PIX; p++) {
+                size_t j = ((size_t)i * PIX + p) * C + k;
+                assert_float_equal(a.y->val[j], (a.x->val[j] - mean) * 1.5 + mean, 1e-3);
+            }
+        }
+    dc_graph_free(a.g);
+}
+
+/* The layers' draws: RandomBrightness(factor (-0.2, 0.3)) shifts by
+ * uniform(-0.2, 0.3) * 255; RandomContrast(0.4) draws contrasts uniform in
+ * [0.6, 1.4]; read from a model's graph after a training step. */
+static void test_color_distribution(void **state)
+{
+    (void)state;
+    enum { B = 2000 };
+    const float *ranges[2] = {(float[]){-0.2f * 255.0f, 0.3f * 255.0f}, (float[]){0.6f, 1.4f}};
+    for (int contrast = 0; contrast < 2; contrast++) {
+        dc_rng rng;
+        dc_rng_seed(&rng, 40 + (uint64_t)contrast);
+        aug_graph a = color_graph(B, 1, contrast, contrast ? ranges[1] : (float[]){-0.2f, 0.3f}, (float[]){0, 255});
+        run(&a, 1, &rng);
+        double sum = 0, lo = 1e9, hi = -1e9;
+        for (int i = 0; i < B; i++) {
+            double d = a.y->work[(size_t)i * 2] * (contrast ? 1.0 : 255.0);
+            sum += d;
+            lo = fmin(lo, d);
+            hi = fmax(hi, d);
+        }
+        const float *r = ranges[contrast];
+        double width = r[1] - r[0];
+        assert_float_equal(sum / B, 0.5 * (r[0] + r[1]), 0.03 * width); /* standard error 0.0065 width */
+        assert_true(lo >= r[0] - 1e-3 && lo < r[0] + 0.01 * width && hi <= r[1] + 1e-3 && hi > r[1] - 0.01 * width);
+        dc_graph_free(a.g);
+    }
+}
+
 /* ---- the layers in a model ---- */
 
 static dc_model *aug_model(uint64_t seed)
@@ -356,6 +429,8 @@ static dc_model *aug_model(uint64_t seed)
         dc_layer_random_rotation((float[]){-0.05f, 0.1f}, "wrap", NULL, 0),
         dc_layer_random_zoom((float[]){-0.2f, 0.2f}, NULL, "nearest", NULL, 0),
         dc_layer_random_zoom((float[]){-0.2f, 0.1f}, (float[]){-0.3f, 0.3f}, NULL, NULL, 0),
+        dc_layer_random_brightness((float[]){-0.1f, 0.2f}, (float[]){-1, 1}),
+        dc_layer_random_contrast((float[]){0.3f, 0.3f}, (float[]){-1, 1}),
         dc_layer_flatten(),
         dc_layer_dense(3, "softmax"),
     };
@@ -384,6 +459,8 @@ static void test_summary_and_predict_identity(void **state)
     assert_true(summary_has_row(s, "random_rotation (RandomRotation)", "(None, 6, 5, 2)", 0));
     assert_true(summary_has_row(s, "random_zoom (RandomZoom)", "(None, 6, 5, 2)", 0));
     assert_true(summary_has_row(s, "random_zoom_1 (RandomZoom)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_brightness (RandomBrightness)", "(None, 6, 5, 2)", 0));
+    assert_true(summary_has_row(s, "random_contrast (RandomContrast)", "(None, 6, 5, 2)", 0));
     free(s);
     dc_model_free(m);
     /* a model of augmentation layers alone predicts its input */
@@ -391,6 +468,8 @@ static void test_summary_and_predict_identity(void **state)
     assert_int_equal(dc_model_add(m, dc_layer_random_flip(NULL)), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_random_translation((float[]){-1, 1}, (float[]){-1, 1}, NULL, NULL, 0)),
                      DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_random_brightness((float[]){-1, 1}, (float[]){0, 0.5f})), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_random_contrast((float[]){1, 1}, NULL)), DC_OK);
     assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
     dc_tensor *x = images(9), *y;
     assert_int_equal(dc_model_predict(m, x, 4, &y), DC_OK);
@@ -444,6 +523,8 @@ static void test_save_load_round_trip(void **state)
         "\"class_name\":\"RandomRotation\"", "\"factor\":[-0.05,0.1],\"fill_mode\":\"wrap\"",
         "\"class_name\":\"RandomZoom\"", "\"height_factor\":0.2,\"width_factor\":null,\"fill_mode\":\"nearest\"",
         "\"height_factor\":[-0.2,0.1],\"width_factor\":0.3,\"fill_mode\":\"reflect\"",
+        "\"class_name\":\"RandomBrightness\"", "\"factor\":[-0.1,0.2],\"value_range\":[-1,1],\"seed\":null}",
+        "\"class_name\":\"RandomContrast\"", "\"factor\":0.3,\"value_range\":[-1,1],\"seed\":null}",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strstr(a, keys[i]))
@@ -492,6 +573,10 @@ static void test_config_forms(void **state)
         {"RandomZoom", "\"height_factor\":0.2", "\"height_factor\":0.2,\"width_factor\":null"},
         {"RandomZoom", "\"height_factor\":-0.2,\"width_factor\":[0.1,-0.4],\"interpolation\":\"nearest\"",
          "\"height_factor\":0.2,\"width_factor\":[-0.4,0.1],\"fill_mode\":\"reflect\",\"interpolation\":\"nearest\""},
+        {"RandomContrast", "\"factor\":0.2", "\"factor\":0.2,\"value_range\":[0,255]"},
+        {"RandomContrast", "\"factor\":[0.3,0.1],\"value_range\":[0,1]", "\"factor\":[0.1,0.3],\"value_range\":[0,1]"},
+        {"RandomBrightness", "\"factor\":-0.2", "\"factor\":0.2,\"value_range\":[0,255]"},
+        {"RandomBrightness", "\"factor\":[0.1,-0.2],\"value_range\":[1,0]", "\"factor\":[-0.2,0.1],\"value_range\":[0,1]"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *s;
@@ -517,6 +602,10 @@ static void test_config_forms(void **state)
         {"RandomZoom", "\"width_factor\":0.1", "key \"height_factor\""},
         {"RandomZoom", "\"height_factor\":0.1,\"width_factor\":1.5", "RandomZoom: width_factor (-1.5, 1.5)"},
         {"RandomZoom", "\"height_factor\":0.1,\"fill_mode\":\"mirror\"", "RandomZoom: fill_mode \"mirror\""},
+        {"RandomContrast", "", "key \"factor\""},
+        {"RandomContrast", "\"factor\":1.5", "RandomContrast: factor (1.5, 1.5), expected values in [0, 1]"},
+        {"RandomBrightness", "\"factor\":0.1,\"value_range\":2", "key \"value_range\" must be a list of two numbers"},
+        {"RandomBrightness", "\"factor\":0.1,\"value_range\":[2,2]", "RandomBrightness: value_range (2, 2)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *s;
@@ -553,15 +642,26 @@ static void test_errors(void **state)
     assert_errmsg_contains("RandomZoom: width_factor (0.2, -0.2)");
     assert_null(dc_layer_random_zoom((float[]){-0.1f, 0.1f}, NULL, NULL, "cubic", 0));
     assert_errmsg_contains("RandomZoom: interpolation \"cubic\" is not supported");
+    assert_null(dc_layer_random_brightness((float[]){-1.5f, 0}, NULL));
+    assert_errmsg_contains("RandomBrightness: factor (-1.5, 0), expected values in [-1, 1]");
+    assert_null(dc_layer_random_brightness(NULL, NULL));
+    assert_errmsg_contains("RandomBrightness: factor is NULL");
+    assert_null(dc_layer_random_contrast((float[]){0.1f, -0.1f}, NULL));
+    assert_errmsg_contains("RandomContrast: factor (0.1, -0.1), expected values in [0, 1]");
+    assert_null(dc_layer_random_contrast((float[]){0.1f, 0.1f}, (float[]){255, 0}));
+    assert_errmsg_contains("RandomContrast: value_range (255, 0), expected finite low < high");
     /* an image without a channel axis */
-    static const char *const names[4] = {"random_flip", "random_translation", "random_rotation", "random_zoom"};
-    for (int t = 0; t < 4; t++) {
+    static const char *const names[6] = {"random_flip",  "random_translation", "random_rotation",
+                                         "random_zoom", "random_brightness",  "random_contrast"};
+    for (int t = 0; t < 6; t++) {
         dc_model *m = dc_sequential_new(2, (int[]){28, 28});
         const float z[2] = {0, 0};
         dc_layer *l = t == 0   ? dc_layer_random_flip(NULL)
                       : t == 1 ? dc_layer_random_translation(z, z, NULL, NULL, 0)
                       : t == 2 ? dc_layer_random_rotation(z, NULL, NULL, 0)
-                               : dc_layer_random_zoom(z, NULL, NULL, NULL, 0);
+                      : t == 3 ? dc_layer_random_zoom(z, NULL, NULL, NULL, 0)
+                      : t == 4 ? dc_layer_random_brightness(z, NULL)
+                               : dc_layer_random_contrast(z, NULL);
         assert_int_equal(dc_model_add(m, l), DC_OK);
         assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_ERR_SHAPE);
         char msg[128];
@@ -598,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_rotation_pinned),
         cmocka_unit_test(test_zoom_pinned),
         cmocka_unit_test(test_rotation_zoom_distribution),
+        cmocka_unit_test(test_color_pinned),
+        cmocka_unit_test(test_color_distribution),
         cmocka_unit_test(test_summary_and_predict_identity),
         cmocka_unit_test(test_fit_reproducible),
         cmocka_unit_test(test_save_load_round_trip),

@@ -461,6 +461,13 @@ static dc_node *build_random_affine(dc_graph *g, int v)
                             0.7f);
 }
 
+/* variant 0: brightness, 1: contrast; value range (-0.8, 0.9) clips some */
+static dc_node *build_random_color(dc_graph *g, int v)
+{
+    const float *range = v ? (float[]){0.6f, 1.5f} : (float[]){-0.2f, 0.3f};
+    return dc_random_color(g, image_param(g), v, range, (float[]){-0.8f, 0.9f});
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -521,6 +528,7 @@ static const gradcase cases[] = {
     /* image augmentation */
     {"random_flip", build_random_flip, 3},
     {"random_affine", build_random_affine, 14},
+    {"random_color", build_random_color, 2},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -120,7 +120,7 @@ extern const dc_layer_class dc_class_upsampling2d, dc_class_upsampling1d, dc_cla
     dc_class_zero_padding1d, dc_class_cropping2d, dc_class_cropping1d, dc_class_conv2d_transpose,
     dc_class_conv1d_transpose;
 extern const dc_layer_class dc_class_random_flip, dc_class_random_translation, dc_class_random_rotation,
-    dc_class_random_zoom;
+    dc_class_random_zoom, dc_class_random_brightness, dc_class_random_contrast;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

@@ -1,8 +1,9 @@
 /*
  * layers_augment.c - Keras' image augmentation layers, channels last, with
  * Keras 3's arguments, defaults, names and configs: RandomFlip,
- * RandomTranslation, RandomRotation and RandomZoom (the last three are the
- * one random_affine op with Keras' transform of each).  Random in fit, the identity in evaluate / predict (the
+ * RandomTranslation, RandomRotation and RandomZoom (the one random_affine op
+ * with Keras' transform of each), RandomBrightness and RandomContrast (the
+ * random_color op).  Random in fit, the identity in evaluate / predict (the
  * ops in ops_augment.c look at the run's training flag).  No weights.
  */
 #include "layers/layer.h"
@@ -255,4 +256,94 @@ dc_layer *dc_layer_random_zoom(const float height_factor[2], const float width_f
                                const char *interpolation, float fill_value)
 {
     return affine_new(&dc_class_random_zoom, height_factor, width_factor, fill_mode, interpolation, fill_value);
+}
+
+/* ---- RandomBrightness, RandomContrast: the random_color op ----
+ * cfg.augment.height holds Keras' (lower, upper) factor, width the
+ * value_range. */
+
+static int is_contrast(const dc_layer_class *cls) { return cls == &dc_class_random_contrast; }
+
+static dc_status color_build(dc_layer *l, dc_graph *g, dc_node *x)
+{
+    const float *f = l->cfg.augment.height;
+    float range[2] = {f[0], f[1]};
+    if (image_input(l, x))
+        return DC_ERR_SHAPE;
+    if (is_contrast(l->cls)) { /* Keras: uniform(1 - lower, 1 + upper) */
+        range[0] = 1.0f - f[0];
+        range[1] = 1.0f + f[1];
+    }
+    l->out = dc_random_color(g, x, is_contrast(l->cls), range, l->cfg.augment.width);
+    return l->out ? DC_OK : DC_ERR_SHAPE;
+}
+
+static void color_to_config(const dc_layer *l, dc_jw *w)
+{
+    const float *f = l->cfg.augment.height;
+    if (is_contrast(l->cls) && f[0] == f[1])
+        dc_jw_float(w, "factor", f[0]);
+    else
+        write_factor(w, "factor", f);
+    dc_jw_array(w, "value_range");
+    dc_jw_float(w, NULL, l->cfg.augment.width[0]);
+    dc_jw_float(w, NULL, l->cfg.augment.width[1]);
+    dc_jw_end(w);
+    dc_jw_null(w, "seed");
+}
+
+static dc_layer *color_new(const dc_layer_class *cls, const float *factor, const float *value_range);
+
+static dc_layer *color_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    float f[2], vr[2] = {0.0f, 255.0f};
+    int none = 0;
+    const dc_json *v = dc_json_get(cfg, "value_range");
+    if (cfg_factor(cfg, "factor", 0, f, &none))
+        return NULL;
+    if (is_contrast(cls) && dc_json_get(cfg, "factor")->type == DC_JSON_NUMBER)
+        f[0] = f[1]; /* Keras' documented form: lower = upper = f */
+    if (v && v->type != DC_JSON_NULL && cfg_factor(cfg, "value_range", 0, vr, &none))
+        return NULL;
+    if (v && v->type == DC_JSON_NUMBER)
+        return dc_fail_null(DC_ERR_FORMAT, "key \"value_range\" must be a list of two numbers");
+    return color_new(cls, f, vr);
+}
+
+const dc_layer_class dc_class_random_brightness = {"RandomBrightness", "random_brightness", color_build,
+                                                   color_to_config, color_from_config};
+const dc_layer_class dc_class_random_contrast = {"RandomContrast", "random_contrast", color_build, color_to_config,
+                                                 color_from_config};
+
+static dc_layer *color_new(const dc_layer_class *cls, const float *factor, const float *value_range)
+{
+    const float def[2] = {0.0f, 255.0f}, *vr = value_range ? value_range : def;
+    if (!factor)
+        return dc_fail_null(DC_ERR_ARG, "%s: factor is NULL, expected (lower, upper)", cls->type);
+    if (is_contrast(cls)) {
+        if (!(factor[0] >= 0.0f && factor[0] <= 1.0f && factor[1] >= 0.0f && factor[1] <= 1.0f))
+            return dc_fail_null(DC_ERR_ARG, "%s: factor (%g, %g), expected values in [0, 1]", cls->type,
+                                (double)factor[0], (double)factor[1]);
+    } else if (check_range(cls->type, "factor", factor)) {
+        return NULL;
+    }
+    if (!(vr[0] < vr[1]) || !isfinite(vr[0]) || !isfinite(vr[1]))
+        return dc_fail_null(DC_ERR_ARG, "%s: value_range (%g, %g), expected finite low < high", cls->type,
+                            (double)vr[0], (double)vr[1]);
+    dc_layer *l = dc_layer_new(cls);
+    if (l) {
+        memcpy(l->cfg.augment.height, factor, 2 * sizeof(float));
+        memcpy(l->cfg.augment.width, vr, 2 * sizeof(float));
+    }
+    return l;
+}
+
+dc_layer *dc_layer_random_brightness(const float factor[2], const float value_range[2])
+{
+    return color_new(&dc_class_random_brightness, factor, value_range);
+}
+
+dc_layer *dc_layer_random_contrast(const float factor[2], const float value_range[2])
+{
+    return color_new(&dc_class_random_contrast, factor, value_range);
 }

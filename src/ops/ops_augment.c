@@ -291,3 +291,92 @@ dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const fl
     float f[5] = {height[0], height[1], width ? width[0] : 0.0f, width ? width[1] : 0.0f, fill_value};
     return dc_node_make(g, &dc_op_random_affine, 1, &x, i, 4, f, 5);
 }
+
+/* ---- random_color: RandomBrightness (iarg[0] 0) and RandomContrast (1) ----
+ * One draw per image: d = uniform(farg[0], farg[1]).  Brightness adds
+ * d * (farg[3] - farg[2]); contrast maps x to (x - mean) * d + mean with the
+ * mean of each channel over the image.  Both clip to [farg[2], farg[3]]
+ * (Keras' value_range); the clipped values get no gradient. */
+
+static dc_status color_infer(dc_node *n)
+{
+    const float *f = n->farg;
+    if (n->iarg[0] < 0 || n->iarg[0] > 1)
+        return dc_fail(DC_ERR_ARG, "random_color: unknown kind %d", n->iarg[0]);
+    if (!(f[0] <= f[1]) || !(f[2] < f[3]) || !isfinite(f[0]) || !isfinite(f[1]) || !isfinite(f[2]) || !isfinite(f[3]))
+        return dc_fail(DC_ERR_ARG, "random_color: range (%g, %g), value range (%g, %g), expected lower <= upper, low < high",
+                       (double)f[0], (double)f[1], (double)f[2], (double)f[3]);
+    n->work_per_sample = 1 + (size_t)n->in[0]->shape[n->in[0]->ndim - 1]; /* the draw, the channel means */
+    return image_shape(n, "random_color");
+}
+
+static dc_status color_forward(dc_node *n, const dc_run *run)
+{
+    const float *x = n->in[0]->val;
+    int b = n->shape[0], c = n->shape[3];
+    size_t pix = (size_t)n->shape[1] * n->shape[2], per = pix * c;
+    float lo = n->farg[2], hi = n->farg[3];
+    if (!run->training) {
+        memcpy(n->val, x, dc_node_numel(n) * sizeof(float));
+        return DC_OK;
+    }
+    dc_run_rng_skip(run, 1, b, 1);
+    for (int i = 0; i < b; i++)
+        n->work[(size_t)i * (c + 1)] = n->farg[0] + (n->farg[1] - n->farg[0]) * draw(run, (size_t)i);
+    dc_run_rng_skip(run, 1, b, 0);
+#pragma omp parallel for if (dc_worth_parallel(4.0 * (double)dc_node_numel(n)))
+    for (int i = 0; i < b; i++) {
+        float *w = n->work + (size_t)i * (c + 1), d = w[0];
+        const float *src = x + i * per;
+        for (int k = 0; k < c; k++) {
+            double s = 0;
+            for (size_t p = 0; p < pix; p++)
+                s += src[p * c + k];
+            w[1 + k] = (float)(s / (double)pix);
+        }
+        for (size_t p = 0; p < pix; p++)
+            for (int k = 0; k < c; k++) {
+                float v = src[p * c + k];
+                v = n->iarg[0] ? (v - w[1 + k]) * d + w[1 + k] : v + d * (hi - lo);
+                n->val[i * per + p * c + k] = v < lo ? lo : (v > hi ? hi : v);
+            }
+    }
+    return DC_OK;
+}
+
+static void color_backward(dc_node *n, const dc_run *run)
+{
+    int b = n->shape[0], c = n->shape[3];
+    size_t pix = (size_t)n->shape[1] * n->shape[2], per = pix * c;
+    float lo = n->farg[2], hi = n->farg[3], *gx = n->in[0]->grad;
+    if (!run->training) {
+        for (size_t i = 0; i < dc_node_numel(n); i++)
+            gx[i] += n->grad[i];
+        return;
+    }
+#pragma omp parallel for if (dc_worth_parallel(4.0 * (double)dc_node_numel(n)))
+    for (int i = 0; i < b; i++) {
+        const float *w = n->work + (size_t)i * (c + 1), *y = n->val + i * per, *gy = n->grad + i * per;
+        float d = w[0], *g = gx + i * per;
+        for (int k = 0; k < c; k++) {
+            double s = 0; /* sum of the passed gradient: the mean's share */
+            for (size_t p = 0; p < pix; p++) {
+                size_t j = p * c + k;
+                float pass = y[j] > lo && y[j] < hi ? gy[j] : 0.0f;
+                g[j] += n->iarg[0] ? pass * d : pass;
+                s += pass;
+            }
+            if (n->iarg[0])
+                for (size_t p = 0; p < pix; p++)
+                    g[p * c + k] += (float)(s * (1.0 - d) / (double)pix);
+        }
+    }
+}
+
+const dc_op dc_op_random_color = {"random_color", 1, color_infer, color_forward, color_backward, 0};
+
+dc_node *dc_random_color(dc_graph *g, dc_node *x, int contrast, const float range[2], const float value_range[2])
+{
+    float f[4] = {range[0], range[1], value_range[0], value_range[1]};
+    return dc_node_make(g, &dc_op_random_color, 1, &x, &contrast, 1, f, 4);
+}
