@@ -9,6 +9,7 @@
  * stretch about the channel means); the distribution of the drawn flips
  * and shifts over many images; the same seed giving the same output and
  * training, and a sharded batch (data parallelism) drawing as the whole one;
+ * random_affine against PyTorch's grid_sample (fixtures/augment.txt);
  * summary rows, Keras' config keys and forms, a save / load round trip, and
  * the error paths naming the layer.  Gradients: tests/test_gradcheck.c.
  */
@@ -413,6 +414,50 @@ static void test_color_distribution(void **state)
     }
 }
 
+/* random_affine with pinned ranges against PyTorch's grid_sample
+ * (tests/fixtures/augment.txt, make_fixtures_augment.py): forward and the
+ * input's gradient within 1e-5 relative, for a translation, a rotation and
+ * a zoom, fill "constant" (0) and "nearest". */
+static void test_affine_vs_torch(void **state)
+{
+    (void)state;
+    static const struct { const char *name; dc_affine_kind kind; float a, b; } cases[] = {
+        {"translate", DC_AFFINE_TRANSLATE, 0.13f, -0.21f},
+        {"rotate", DC_AFFINE_ROTATE, 0.07f, 0.0f},
+        {"zoom", DC_AFFINE_ZOOM, 0.3f, -0.2f},
+    };
+    fx_file *f = fx_load("augment.txt");
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int border = 0; border < 2; border++) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "%s_%s", cases[c].name, border ? "border" : "zeros");
+            const fx_array *fx = fx_get_part(f, prefix, "x"), *fr = fx_get_part(f, prefix, "r");
+            dc_graph *g = dc_graph_new();
+            dc_node *x = dc_param(g, 4, fx->shape, dc_init_make(DC_INIT_ZEROS), "x");
+            dc_node *r = dc_input(g, 0, 4, fx->shape, "r");
+            float ha[2] = {cases[c].a, cases[c].a}, wb[2] = {cases[c].b, cases[c].b};
+            dc_node *y = dc_random_affine(g, x, cases[c].kind, ha, wb, border ? DC_FILL_NEAREST : DC_FILL_CONSTANT, 1,
+                                          0.0f);
+            dc_node *loss = dc_sum(g, dc_mul(g, y, r));
+            assert_non_null(loss);
+            assert_int_equal(dc_graph_compile(g, 1, NULL), DC_OK);
+            memcpy(x->val, fx->data, fx->size * sizeof(float));
+            memcpy(r->val, fr->data, fr->size * sizeof(float));
+            dc_rng rng;
+            dc_rng_seed(&rng, 1);
+            dc_run run_state = {.training = 1, .rng = &rng};
+            assert_int_equal(dc_graph_forward_run(g, loss, &run_state), DC_OK);
+            assert_int_equal(dc_graph_backward_run(g, loss, &run_state), DC_OK);
+            char what[96];
+            snprintf(what, sizeof what, "%s forward", prefix);
+            assert_close(y->val, fx_get_part(f, prefix, "y")->data, fx->size, 1e-5, 1e-5, what);
+            snprintf(what, sizeof what, "%s input gradient", prefix);
+            assert_close(x->grad, fx_get_part(f, prefix, "gx")->data, fx->size, 1e-5, 1e-5, what);
+            dc_graph_free(g);
+        }
+    fx_free(f);
+}
+
 /* ---- the layers in a model ---- */
 
 static dc_model *aug_model(uint64_t seed)
@@ -698,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_rotation_pinned),
         cmocka_unit_test(test_zoom_pinned),
         cmocka_unit_test(test_rotation_zoom_distribution),
+        cmocka_unit_test(test_affine_vs_torch),
         cmocka_unit_test(test_color_pinned),
         cmocka_unit_test(test_color_distribution),
         cmocka_unit_test(test_summary_and_predict_identity),
