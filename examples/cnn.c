@@ -13,13 +13,39 @@
  *   model.fit(x_train, y_train, epochs=5)
  *
  * On MNIST (default) or Fashion-MNIST (--fashion, 10 epochs by default there).
- * Usage: cnn [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion]
+ * --augment puts the Keras tutorials' augmentation in front (random in fit,
+ * the identity in evaluate):
+ *       RandomFlip('horizontal'), RandomTranslation(0.1, 0.1), RandomRotation(0.05)
+ * Usage: cnn [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion] [--augment]
  */
 #include "example_util.h"
+
+/* Takes --augment out of argv (the common options parse the rest). */
+static int take_augment(int *argc, char **argv)
+{
+    int found = 0, n = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (!strcmp(argv[i], "--augment"))
+            found = 1;
+        else
+            argv[n++] = argv[i];
+    }
+    *argc = n;
+    return found;
+}
+
+static int add_augmentation(dc_model *m)
+{
+    const float t[2] = {-0.1f, 0.1f}, r[2] = {-0.05f, 0.05f};
+    return dc_model_add(m, dc_layer_random_flip("horizontal")) ||
+           dc_model_add(m, dc_layer_random_translation(t, t, NULL, NULL, 0.0f)) ||
+           dc_model_add(m, dc_layer_random_rotation(r, NULL, NULL, 0.0f));
+}
 
 int main(int argc, char **argv)
 {
     example_opts o = {.epochs = 0, .batch = 32, .seed = 42};
+    int augment = take_augment(&argc, argv);
     if (example_parse(argc, argv, &o))
         return 2;
     if (o.epochs == 0)
@@ -33,6 +59,8 @@ int main(int argc, char **argv)
         return example_fail(argv[0], "creating the model");
     dc_model_set_seed(model, o.seed);
     dc_model_set_threads(model, o.threads);
+    if (augment && add_augmentation(model))
+        return example_fail(argv[0], "adding the augmentation layers");
     if (dc_model_add(model, dc_layer_conv2d(32, 3, 3, "relu")) || dc_model_add(model, dc_layer_max_pooling2d(2, 2)) ||
         dc_model_add(model, dc_layer_conv2d(64, 3, 3, "relu")) || dc_model_add(model, dc_layer_max_pooling2d(2, 2)) ||
         dc_model_add(model, dc_layer_flatten()) || dc_model_add(model, dc_layer_dense(128, "relu")) ||

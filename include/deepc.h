@@ -677,6 +677,72 @@ dc_layer *dc_layer_conv2d_transpose_ex(const dc_conv_config *cfg, const int *out
 dc_layer *dc_layer_conv1d_transpose(int filters, int kernel, int stride, dc_padding padding, const char *activation);
 dc_layer *dc_layer_conv1d_transpose_ex(const dc_conv_config *cfg, const int *output_padding);
 
+/* ------------------------------------ image augmentation (Keras' Random*)
+ * Keras' RandomFlip, RandomTranslation, RandomRotation, RandomZoom,
+ * RandomBrightness and RandomContrast, channels last (B, H, W, C): each
+ * image is transformed at random in fit (drawn from the model's RNG, so a
+ * seed reproduces a run and data-parallel replicas agree) and passed through
+ * unchanged in evaluate / predict.  Constructors return NULL with a message
+ * naming the layer on a bad argument; an input without (height, width,
+ * channels) fails when the model is built, naming the layer and the shape. */
+
+/* Flip axes of random_flip (a bit set). */
+enum { DC_FLIP_HORIZONTAL = 1, DC_FLIP_VERTICAL = 2 };
+/* Keras' fill_mode: points outside the image read (d c b a | a b c d |
+ * d c b a), fill_value, (a b c d | a b c d | a b c d) or (a a | a b c d | d d). */
+typedef enum { DC_FILL_REFLECT, DC_FILL_CONSTANT, DC_FILL_WRAP, DC_FILL_NEAREST, DC_FILL_COUNT } dc_fill_mode;
+/* The transform random_affine draws per image. */
+typedef enum { DC_AFFINE_TRANSLATE, DC_AFFINE_ROTATE, DC_AFFINE_ZOOM } dc_affine_kind;
+
+/* Graph ops, identity when not training.  random_flip: mode a set of
+ * DC_FLIP_* bits; each image is flipped (both axes together when both bits
+ * are set, as Keras 3) with probability 1/2.  random_affine: per image,
+ * DC_AFFINE_TRANSLATE: a shift of uniform(height[0], height[1]) * H rows and
+ * uniform(width[0], width[1]) * W columns (positive: down / right);
+ * DC_AFFINE_ROTATE: a rotation by uniform(height[0], height[1]) * 2 pi about
+ * the centre (positive: counter-clockwise; width unused, may be NULL);
+ * DC_AFFINE_ZOOM: source coordinates scaled about the centre by
+ * 1 + uniform(height...) rows and 1 + uniform(width...) columns (positive:
+ * zoom out; width NULL: the rows' zoom on both axes).  Sampled bilinear
+ * (bilinear 1) or nearest, the outside per fill_mode.  Both differentiable. */
+dc_node *dc_random_flip(dc_graph *g, dc_node *x, int mode);
+dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const float height[2], const float width[2],
+                          dc_fill_mode fill_mode, int bilinear, float fill_value);
+/* random_color: per image d = uniform(range[0], range[1]); brightness
+ * (contrast 0) adds d * (value_range[1] - value_range[0]), contrast (1) maps
+ * x to (x - mean) * d + mean with each channel's mean over the image; then
+ * clipped to value_range.  Identity when not training; differentiable. */
+dc_node *dc_random_color(dc_graph *g, dc_node *x, int contrast, const float range[2], const float value_range[2]);
+
+/* RandomFlip(mode): "horizontal_and_vertical" (NULL, Keras' default),
+ * "horizontal" or "vertical". */
+dc_layer *dc_layer_random_flip(const char *mode);
+/* RandomTranslation(height_factor, width_factor, fill_mode, interpolation,
+ * fill_value): factors as (lower, upper) fractions of the height / width in
+ * [-1, 1], lower <= upper (Keras' single float f is {-f, f}); fill_mode
+ * "reflect" (NULL, Keras' default), "constant", "wrap" or "nearest";
+ * interpolation "bilinear" (NULL) or "nearest". */
+dc_layer *dc_layer_random_translation(const float height_factor[2], const float width_factor[2], const char *fill_mode,
+                                      const char *interpolation, float fill_value);
+/* RandomRotation(factor, fill_mode, interpolation, fill_value): factor as
+ * (lower, upper) fractions of a full turn in [-1, 1] (Keras' f is {-f, f});
+ * the other arguments as RandomTranslation's. */
+dc_layer *dc_layer_random_rotation(const float factor[2], const char *fill_mode, const char *interpolation,
+                                   float fill_value);
+/* RandomZoom(height_factor, width_factor, fill_mode, interpolation,
+ * fill_value): factors as RandomTranslation's (positive: zoom out);
+ * width_factor NULL (Keras' None) zooms the width as the height. */
+dc_layer *dc_layer_random_zoom(const float height_factor[2], const float width_factor[2], const char *fill_mode,
+                               const char *interpolation, float fill_value);
+/* RandomBrightness(factor, value_range): factor (lower, upper) in [-1, 1]
+ * (Keras' f is {-f, f}), a shift of uniform(lower, upper) times the width
+ * of value_range (NULL: Keras' (0, 255)), then clipped to value_range. */
+dc_layer *dc_layer_random_brightness(const float factor[2], const float value_range[2]);
+/* RandomContrast(factor, value_range): factor (lower, upper) in [0, 1]
+ * (Keras' f is {f, f}), contrast uniform(1 - lower, 1 + upper) about each
+ * channel's mean, then clipped to value_range (NULL: (0, 255)). */
+dc_layer *dc_layer_random_contrast(const float factor[2], const float value_range[2]);
+
 /* ------------------------------------------- sequence models and text */
 
 /* Recurrent layers, Keras' arguments and defaults (dc_rnn_defaults):

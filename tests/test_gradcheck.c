@@ -443,6 +443,31 @@ static dc_node *build_time_fold(dc_graph *g, int v)
     return dc_time_unfold(g, c, 3);
 }
 
+/* ---- image augmentation (ops_augment.c), with the fixed draws of no RNG ---- */
+
+static dc_node *image_param(dc_graph *g) { return dc_param(g, 4, (int[]){3, 4, 5, 2}, uniform(-1, 1), NULL); }
+
+/* variant v: mode v + 1 (horizontal, vertical, both) */
+static dc_node *build_random_flip(dc_graph *g, int v) { return dc_random_flip(g, image_param(g), v + 1); }
+
+/* variants 0-7: translation, fill mode v % 4, bilinear for v < 4, nearest
+ * after; 8-11: rotation, bilinear, each fill mode; 12: zoom, one factor,
+ * reflect, bilinear; 13: zoom per axis, constant, nearest */
+static dc_node *build_random_affine(dc_graph *g, int v)
+{
+    const float *h = (float[]){-0.4f, 0.3f}, *w = (float[]){-0.35f, 0.45f};
+    dc_affine_kind kind = v < 8 ? DC_AFFINE_TRANSLATE : (v < 12 ? DC_AFFINE_ROTATE : DC_AFFINE_ZOOM);
+    return dc_random_affine(g, image_param(g), kind, h, v == 12 ? NULL : w, (dc_fill_mode)(v % 4), v < 4 || v >= 8,
+                            0.7f);
+}
+
+/* variant 0: brightness, 1: contrast; value range (-0.8, 0.9) clips some */
+static dc_node *build_random_color(dc_graph *g, int v)
+{
+    const float *range = v ? (float[]){0.6f, 1.5f} : (float[]){-0.2f, 0.3f};
+    return dc_random_color(g, image_param(g), v, range, (float[]){-0.8f, 0.9f});
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -500,6 +525,10 @@ static const gradcase cases[] = {
     {"pad2d", build_pad, 3},
     {"conv2d_transpose", build_conv_transpose, 10},
     {"conv2d_transpose_nobias", build_conv_transpose_nobias, 1},
+    /* image augmentation */
+    {"random_flip", build_random_flip, 3},
+    {"random_affine", build_random_affine, 14},
+    {"random_color", build_random_color, 2},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

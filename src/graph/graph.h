@@ -139,6 +139,8 @@ void dc_column_moments(const float *x, size_t rows, int cols, int j, double *mea
 dc_node *dc_scale_offset(dc_graph *g, dc_node *x, float scale, float offset);
 /* RepeatVector, Permute, Masking, TimeDistributed (ops_seq2seq.c). */
 extern const dc_op dc_op_repeat, dc_op_permute, dc_op_step_mask, dc_op_mask_steps, dc_op_time_fold, dc_op_time_unfold;
+/* Image augmentation (ops_augment.c). */
+extern const dc_op dc_op_random_flip, dc_op_random_affine, dc_op_random_color;
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

@@ -58,6 +58,8 @@ struct dc_layer {
         struct { int size[2], bilinear; } upsample;
         struct { int amount[4]; } pad; /* top, bottom, left, right (1D: left, right only) */
         struct { dc_conv_config conv; int output_padding[2]; } convt; /* output_padding -1: None */
+        /* image augmentation (layers_augment.c): flip mode bits; the affine kind, ranges (rotation: height) */
+        struct { int flip_mode, kind, width_none, fill_mode, bilinear; float height[2], width[2], fill_value; } augment;
     } cfg;
 
     /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
@@ -117,6 +119,8 @@ extern const dc_layer_class dc_class_repeat_vector, dc_class_permute, dc_class_m
 extern const dc_layer_class dc_class_upsampling2d, dc_class_upsampling1d, dc_class_zero_padding2d,
     dc_class_zero_padding1d, dc_class_cropping2d, dc_class_cropping1d, dc_class_conv2d_transpose,
     dc_class_conv1d_transpose;
+extern const dc_layer_class dc_class_random_flip, dc_class_random_translation, dc_class_random_rotation,
+    dc_class_random_zoom, dc_class_random_brightness, dc_class_random_contrast;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

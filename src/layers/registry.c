@@ -19,6 +19,8 @@ static const dc_layer_class *const classes[] = {
     &dc_class_repeat_vector, &dc_class_permute, &dc_class_masking, &dc_class_time_distributed,
     &dc_class_upsampling2d, &dc_class_upsampling1d, &dc_class_zero_padding2d, &dc_class_zero_padding1d,
     &dc_class_cropping2d, &dc_class_cropping1d, &dc_class_conv2d_transpose, &dc_class_conv1d_transpose,
+    &dc_class_random_flip, &dc_class_random_translation, &dc_class_random_rotation, &dc_class_random_zoom,
+    &dc_class_random_brightness, &dc_class_random_contrast,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)

@@ -15,6 +15,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_layernorm, &dc_op_prelu, &dc_op_relu_ex, &dc_op_normalize, &dc_op_gaussian_noise, &dc_op_spatial_dropout,
     &dc_op_repeat, &dc_op_permute, &dc_op_step_mask, &dc_op_mask_steps, &dc_op_time_fold, &dc_op_time_unfold,
     &dc_op_upsample2d, &dc_op_pad2d, &dc_op_conv2d_transpose, &dc_op_conv2d_transpose_nobias,
+    /* image augmentation (ops_augment.c) */
+    &dc_op_random_flip, &dc_op_random_affine, &dc_op_random_color,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
