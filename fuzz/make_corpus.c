@@ -151,6 +151,20 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_flatten());
     bad |= save(m, dir, "image_to_image", "rmsprop", "mse");
 
+    /* Image augmentation in front of a small CNN. */
+    m = dc_sequential_new(3, (int[]){6, 6, 1});
+    dc_model_add(m, dc_layer_random_flip("horizontal"));
+    dc_model_add(m, dc_layer_random_translation((const float[]){-0.1f, 0.1f}, (const float[]){-0.2f, 0.1f}, "constant",
+                                                "nearest", 0.5f));
+    dc_model_add(m, dc_layer_random_rotation((const float[]){-0.05f, 0.05f}, NULL, NULL, 0.0f));
+    dc_model_add(m, dc_layer_random_zoom((const float[]){-0.1f, 0.2f}, NULL, "wrap", NULL, 0.0f));
+    dc_model_add(m, dc_layer_random_brightness((const float[]){-0.2f, 0.2f}, (const float[]){0.0f, 1.0f}));
+    dc_model_add(m, dc_layer_random_contrast((const float[]){0.3f, 0.3f}, (const float[]){0.0f, 1.0f}));
+    dc_model_add(m, dc_layer_conv2d(2, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    bad |= save(m, dir, "augment_cnn", "adam", "sparse_categorical_crossentropy");
+
     /* The optimisers, losses and metrics with more state or names. */
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(4, "relu"));
