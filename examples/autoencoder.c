@@ -140,14 +140,9 @@ int main(int argc, char **argv)
         return 2;
     }
     dc_tensor *x_all, *y_all, *x_test_all, *y_test_all;
-    if (example_load(&o, 1, &x_all, &y_all, &x_test_all, &y_test_all)) {
-        const char *offline = getenv("DEEPC_OFFLINE");
-        if (offline && *offline && strcmp(offline, "0") != 0) {
-            printf("skipped: the data is not cached and DEEPC_OFFLINE is set (%s)\n", dc_errmsg());
-            return 77;
-        }
-        return example_fail(argv[0], "loading the data");
-    }
+    int loaded = example_load_or_skip(argv[0], &o, 1, &x_all, &y_all, &x_test_all, &y_test_all);
+    if (loaded != 0)
+        return loaded;
     dc_tensor *x_train = first_images(x_all, a.n_train), *x_test = first_images(x_test_all, a.n_test);
     dc_tensor *in_train = x_train, *in_test = x_test;
     dc_tensor_free(x_all);

@@ -70,6 +70,23 @@ static inline int example_load(const example_opts *o, int channels, dc_tensor **
     return 0;
 }
 
+
+/* example_load for an example ctest runs: on failure, 77 (ctest's skip)
+ * when DEEPC_OFFLINE is set, since the data is then not cached and may not
+ * be fetched, else 1 with the message printed; 0 on success. */
+static inline int example_load_or_skip(const char *prog, const example_opts *o, int channels, dc_tensor **x_train,
+                                       dc_tensor **y_train, dc_tensor **x_test, dc_tensor **y_test)
+{
+    if (example_load(o, channels, x_train, y_train, x_test, y_test) == 0)
+        return 0;
+    const char *offline = getenv("DEEPC_OFFLINE");
+    if (offline && *offline && strcmp(offline, "0") != 0) {
+        printf("skipped: the data is not cached and DEEPC_OFFLINE is set (%s)\n", dc_errmsg());
+        return 77;
+    }
+    fprintf(stderr, "%s: loading the data: %s\n", prog, dc_errmsg());
+    return 1;
+}
 /* The text examples' split: a seeded shuffle of 0 .. n-1 whose first 80%
  * (*n_train) is for training.  A new array, or NULL. */
 static inline int *example_split(int n, unsigned long seed, int *n_train)
