@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     if (!ae)
         dc_model_add(m, dc_layer_dense(10, "softmax"));
     /* --max-steps: time the first N batches of an epoch and scale to the full epoch */
-    dc_tensor *xfit = x, *yfit = y;
+    dc_tensor *xfit = x, *yfit = ae ? x : y; /* the autoencoder's targets are its inputs */
     double scale = 1.0;
     if (max_steps > 0 && (size_t)max_steps * (size_t)batch < (size_t)x->shape[0]) {
         int n = max_steps * batch;
@@ -108,8 +108,7 @@ int main(int argc, char **argv)
         printf("timing %d steps per epoch, scaled by %.2f to a full epoch\n", max_steps, scale);
     }
     const char *metrics[] = {"accuracy"};
-    if (ae) { /* the targets are the inputs */
-        yfit = xfit;
+    if (ae) {
         dc_tensor_free(yt);
         yt = xt;
     }

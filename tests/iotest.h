@@ -191,8 +191,6 @@ static inline int summary_has_row(const char *s, const char *field, const char *
             while (n > 0 && l[n] == ' ')
                 n--;
             strncat(got, l + 1, (size_t)n);
-            if (l != line && strcspn(l + SHAPE_AT, " \n") != 0)
-                break;
         }
         if (strcmp(got, field) == 0)
             return 1;

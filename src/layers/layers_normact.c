@@ -494,10 +494,7 @@ static void spatial_to_config(const dc_layer *l, dc_jw *w)
 static dc_layer *spatial_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     float rate = 0.0f;
-    const dc_json *f = dc_json_get(cfg, "data_format");
-    if (f && f->type != DC_JSON_NULL && (f->type != DC_JSON_STRING || strcmp(f->str, "channels_last") != 0))
-        return dc_fail_null(DC_ERR_UNSUPPORTED, "key \"data_format\": only \"channels_last\" is supported");
-    if (dc_cfg_need(cfg, "rate") || dc_cfg_float(cfg, "rate", &rate))
+    if (dc_cfg_channels_last(cfg) || dc_cfg_need(cfg, "rate") || dc_cfg_float(cfg, "rate", &rate))
         return NULL;
     return spatial_rank(cls) == 4 ? dc_layer_spatial_dropout2d(rate) : dc_layer_spatial_dropout1d(rate);
 }

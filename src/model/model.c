@@ -237,6 +237,12 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         dc_err_prefix("compile");
         return m->opt ? st : DC_ERR_ARG;
     }
+    /* a training step's copy of the non-trainable parameters (model.h) */
+    size_t n_fixed = m->g->n_params - m->g->n_trainable;
+    float *buf = realloc(m->step_buf, (n_fixed ? n_fixed : 1) * sizeof(float));
+    if (!buf)
+        return dc_fail(DC_ERR_NOMEM, "compile: out of memory for the %zu non-trainable parameters", n_fixed);
+    m->step_buf = buf;
     m->compiled = 1;
     return DC_OK;
 }
@@ -527,35 +533,22 @@ dc_fit_config dc_fit_defaults(void)
  * the metrics.  *loss may be non-finite: then nothing is applied. */
 /* Copies every BatchNormalization's moving mean and variance (what a
  * forward pass in training mode changes) into buf one after the other, or
- * back from it when `back`; returns their number of floats. */
-static size_t moving_statistics(dc_model *m, float *buf, int back)
+ * back from it when `back`. */
+static void moving_statistics(dc_model *m, float *buf, int back)
 {
-    size_t at = 0;
     for (int i = 0; i < m->g->n_nodes; i++) {
         const dc_node *n = m->g->nodes[i];
         if (n->op != &dc_op_batchnorm)
             continue;
-        for (int k = 3; k <= 4; k++) {
+        for (int k = 3; k <= 4; k++) { /* inputs 3 and 4: moving mean, moving variance */
             size_t count = dc_node_numel(n->in[k]);
-            if (buf && back)
-                memcpy(n->in[k]->val, buf + at, count * sizeof(float));
-            else if (buf)
-                memcpy(buf + at, n->in[k]->val, count * sizeof(float));
-            at += count;
+            if (back)
+                memcpy(n->in[k]->val, buf, count * sizeof(float));
+            else
+                memcpy(buf, n->in[k]->val, count * sizeof(float));
+            buf += count;
         }
     }
-    return at;
-}
-
-dc_status dc_model_reserve_step(dc_model *m, const char *where)
-{
-    size_t n = m->g->n_params - m->g->n_trainable, moving = moving_statistics(m, NULL, 0);
-    n = n > moving ? n : moving;
-    float *buf = realloc(m->step_buf, (n ? n : 1) * sizeof(float));
-    if (!buf)
-        return dc_fail(DC_ERR_NOMEM, "%s: out of memory for the %zu non-trainable parameters", where, n);
-    m->step_buf = buf;
-    return DC_OK;
 }
 
 static dc_status train_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
@@ -724,7 +717,7 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     if (batch > n_train)
         batch = n_train;
     int eval_batch = n_val && n_val < batch ? n_val : batch;
-    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK || (st = dc_model_reserve_step(m, "fit")) != DC_OK)
+    if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
     if (dc_replica_on(m)) {
         double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0, w != NULL, wv != NULL};
@@ -817,7 +810,7 @@ static dc_status on_batch(dc_model *m, const char *where, int train, const dc_te
         return dc_fail(DC_ERR_ARG, "%s: results holds %d values, the model reports %d (loss + metrics)", where,
                        results ? n_results : 0, 1 + m->n_metrics);
     int n = x->shape[0];
-    if ((st = dc_graph_reserve(m->g, n)) != DC_OK || (train && (st = dc_model_reserve_step(m, where)) != DC_OK))
+    if ((st = dc_graph_reserve(m->g, n)) != DC_OK)
         return st;
     dc_tensor *w;
     if ((st = dc_sample_weights(m, where, y, sample_weight, NULL, 0, &w)) != DC_OK)

@@ -170,7 +170,8 @@ struct dc_model {
     float *step_buf;         /* before a training step: the moving statistics, put back
                               * when its loss is not finite (frozen weights, which no
                               * step changes, are not copied); under data parallelism
-                              * every non-trainable parameter, the combine's baseline */
+                              * every non-trainable parameter, the combine's baseline.
+                              * Sized by compile for all the non-trainable ones */
 };
 
 /* Resolves compile's metrics, then its weighted_metrics, for the fused loss
@@ -190,9 +191,6 @@ void dc_model_gather_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
  * neither is given.  The message names `where`. */
 dc_status dc_sample_weights(const dc_model *m, const char *where, const dc_tensor *y, const dc_tensor *sample_weight,
                             const float *class_weight, int n_class_weight, dc_tensor **out);
-/* Sizes m->step_buf for the compiled graph (fit and train_on_batch call it
- * before their steps, so that no step allocates); `where` names the caller. */
-dc_status dc_model_reserve_step(dc_model *m, const char *where);
 /* Accumulates the batch just run into every metric (model.c). */
 void dc_model_update_metrics(dc_model *m, const dc_run *run);
 /* The mask node of a per-step output, or NULL (model.c). */
