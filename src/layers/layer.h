@@ -10,6 +10,7 @@
 #include "io/json.h"
 
 #define DC_LAYER_MAX_PARAMS 8
+#define DC_MERGE_MAX 8 /* inputs of a merge layer */
 
 
 typedef struct dc_layer_class {
@@ -25,6 +26,10 @@ typedef struct dc_layer_class {
      * message naming the key. */
     void (*to_config)(const dc_layer *l, dc_jw *w);
     dc_layer *(*from_config)(const struct dc_layer_class *cls, const dc_json *cfg);
+    /* Merge layers (Add, Concatenate ...) have this instead of build: appends
+     * the ops joining xs[0..n), 2 <= n <= DC_MERGE_MAX, and sets l->out.  A
+     * functional model calls it (dc_model_merge); build is NULL for them. */
+    dc_status (*build_merge)(dc_layer *l, dc_graph *g, int n, dc_node *const *xs);
 } dc_layer_class;
 
 struct dc_layer {
@@ -66,6 +71,13 @@ struct dc_layer {
      * model sets it to the incoming mask before build; Embedding(mask_zero)
      * replaces it.  The model passes it on while the time axis remains. */
     dc_node *mask;
+
+    /* Where the layer's inputs come from, as the model's references: 0 the
+     * model's input, i + 1 the output of layers[i] (an earlier layer).  A
+     * Sequential model's layer takes the one before it; a merge layer of a
+     * functional model takes 2 to DC_MERGE_MAX. */
+    int in_refs[DC_MERGE_MAX];
+    int n_in_refs;
 
     /* Keras' trainable=False: the model builds the layer's weights as
      * non-trainable (no optimiser update, no regularisation loss), and
