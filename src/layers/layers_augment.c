@@ -67,7 +67,7 @@ static dc_layer *flip_from_config(const dc_layer_class *cls, const dc_json *cfg)
 }
 
 const dc_layer_class dc_class_random_flip = {"RandomFlip", "random_flip", flip_build, flip_to_config,
-                                             flip_from_config};
+                                             flip_from_config, NULL};
 
 dc_layer *dc_layer_random_flip(const char *mode)
 {
@@ -177,11 +177,11 @@ static dc_layer *affine_from_config(const dc_layer_class *cls, const dc_json *cf
 }
 
 const dc_layer_class dc_class_random_translation = {"RandomTranslation", "random_translation", affine_build,
-                                                    affine_to_config, affine_from_config};
+                                                    affine_to_config, affine_from_config, NULL};
 const dc_layer_class dc_class_random_rotation = {"RandomRotation", "random_rotation", affine_build, affine_to_config,
-                                                 affine_from_config};
+                                                 affine_from_config, NULL};
 const dc_layer_class dc_class_random_zoom = {"RandomZoom", "random_zoom", affine_build, affine_to_config,
-                                             affine_from_config};
+                                             affine_from_config, NULL};
 
 /* Checks a (lower, upper) factor in [-1, 1]. */
 static dc_status check_range(const char *layer, const char *what, const float *r)
@@ -311,9 +311,9 @@ static dc_layer *color_from_config(const dc_layer_class *cls, const dc_json *cfg
 }
 
 const dc_layer_class dc_class_random_brightness = {"RandomBrightness", "random_brightness", color_build,
-                                                   color_to_config, color_from_config};
+                                                   color_to_config, color_from_config, NULL};
 const dc_layer_class dc_class_random_contrast = {"RandomContrast", "random_contrast", color_build, color_to_config,
-                                                 color_from_config};
+                                                 color_from_config, NULL};
 
 static dc_layer *color_new(const dc_layer_class *cls, const float *factor, const float *value_range)
 {

@@ -148,8 +148,8 @@ static dc_layer *conv_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return conv_new(cls, &c, dims_of(cls));
 }
 
-const dc_layer_class dc_class_conv2d = {"Conv2D", "conv2d", conv2d_build, conv_to_config, conv_from_config};
-const dc_layer_class dc_class_conv1d = {"Conv1D", "conv1d", conv1d_build, conv_to_config, conv_from_config};
+const dc_layer_class dc_class_conv2d = {"Conv2D", "conv2d", conv2d_build, conv_to_config, conv_from_config, NULL};
+const dc_layer_class dc_class_conv1d = {"Conv1D", "conv1d", conv1d_build, conv_to_config, conv_from_config, NULL};
 
 dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims)
 {
@@ -242,12 +242,12 @@ static dc_layer *pool_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return pool_new(strstr(cls->type, "Max") != NULL, dims, pool, strides, padding);
 }
 
-const dc_layer_class dc_class_maxpool2d = {"MaxPooling2D", "max_pooling2d", pool2d_build, pool_to_config, pool_from_config};
+const dc_layer_class dc_class_maxpool2d = {"MaxPooling2D", "max_pooling2d", pool2d_build, pool_to_config, pool_from_config, NULL};
 const dc_layer_class dc_class_avgpool2d = {"AveragePooling2D", "average_pooling2d", pool2d_build, pool_to_config,
-                                           pool_from_config};
-const dc_layer_class dc_class_maxpool1d = {"MaxPooling1D", "max_pooling1d", pool1d_build, pool_to_config, pool_from_config};
+                                           pool_from_config, NULL};
+const dc_layer_class dc_class_maxpool1d = {"MaxPooling1D", "max_pooling1d", pool1d_build, pool_to_config, pool_from_config, NULL};
 const dc_layer_class dc_class_avgpool1d = {"AveragePooling1D", "average_pooling1d", pool1d_build, pool_to_config,
-                                           pool_from_config};
+                                           pool_from_config, NULL};
 
 static dc_layer *pool_new(int is_max, int dims, const int *pool, const int *strides, dc_padding padding)
 {
@@ -312,13 +312,13 @@ static dc_layer *global_from_config(const dc_layer_class *cls, const dc_json *cf
 }
 
 const dc_layer_class dc_class_gap2d = {"GlobalAveragePooling2D", "global_average_pooling2d", global_build, dc_no_config,
-                                       global_from_config};
+                                       global_from_config, NULL};
 const dc_layer_class dc_class_gmp2d = {"GlobalMaxPooling2D", "global_max_pooling2d", global_build, dc_no_config,
-                                       global_from_config};
+                                       global_from_config, NULL};
 const dc_layer_class dc_class_gap1d = {"GlobalAveragePooling1D", "global_average_pooling1d", global_build, dc_no_config,
-                                       global_from_config};
+                                       global_from_config, NULL};
 const dc_layer_class dc_class_gmp1d = {"GlobalMaxPooling1D", "global_max_pooling1d", global_build, dc_no_config,
-                                       global_from_config};
+                                       global_from_config, NULL};
 
 dc_layer *dc_layer_global_average_pooling2d(void) { return global_new(&dc_class_gap2d, 0); }
 dc_layer *dc_layer_global_max_pooling2d(void) { return global_new(&dc_class_gmp2d, 1); }
@@ -344,7 +344,7 @@ static dc_layer *dropout_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_dropout(rate);
 }
 
-const dc_layer_class dc_class_dropout = {"Dropout", "dropout", dropout_build, dropout_to_config, dropout_from_config};
+const dc_layer_class dc_class_dropout = {"Dropout", "dropout", dropout_build, dropout_to_config, dropout_from_config, NULL};
 
 dc_layer *dc_layer_dropout(float rate)
 {
@@ -397,7 +397,7 @@ static dc_layer *bn_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return dc_layer_batch_normalization_ex(momentum, epsilon);
 }
 
-const dc_layer_class dc_class_bn = {"BatchNormalization", "batch_normalization", bn_build, bn_to_config, bn_from_config};
+const dc_layer_class dc_class_bn = {"BatchNormalization", "batch_normalization", bn_build, bn_to_config, bn_from_config, NULL};
 
 dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon)
 {

@@ -152,7 +152,7 @@ static dc_layer *dense_from_config(const dc_layer_class *cls, const dc_json *cfg
     return dc_layer_dense_ex(&c);
 }
 
-const dc_layer_class dc_class_dense = {"Dense", "dense", dense_build, dense_to_config, dense_from_config};
+const dc_layer_class dc_class_dense = {"Dense", "dense", dense_build, dense_to_config, dense_from_config, NULL};
 
 dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
 {
@@ -200,7 +200,7 @@ static dc_layer *flatten_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_flatten();
 }
 
-const dc_layer_class dc_class_flatten = {"Flatten", "flatten", flatten_build, dc_no_config, flatten_from_config};
+const dc_layer_class dc_class_flatten = {"Flatten", "flatten", flatten_build, dc_no_config, flatten_from_config, NULL};
 
 dc_layer *dc_layer_flatten(void) { return dc_layer_new(&dc_class_flatten); }
 
@@ -223,7 +223,7 @@ static dc_layer *activation_from_config(const dc_layer_class *cls, const dc_json
 }
 
 const dc_layer_class dc_class_activation = {"Activation", "activation", activation_build, activation_to_config,
-                                            activation_from_config};
+                                            activation_from_config, NULL};
 
 dc_layer *dc_layer_activation(const char *activation)
 {
@@ -263,7 +263,7 @@ static dc_layer *reshape_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_reshape((int)t->len, shape);
 }
 
-const dc_layer_class dc_class_reshape = {"Reshape", "reshape", reshape_build, reshape_to_config, reshape_from_config};
+const dc_layer_class dc_class_reshape = {"Reshape", "reshape", reshape_build, reshape_to_config, reshape_from_config, NULL};
 
 dc_layer *dc_layer_reshape(int ndim, const int *shape)
 {

@@ -56,9 +56,9 @@ static dc_layer *upsampling_from_config(const dc_layer_class *cls, const dc_json
 }
 
 const dc_layer_class dc_class_upsampling2d = {"UpSampling2D", "up_sampling2d", upsampling_build, upsampling_to_config,
-                                              upsampling_from_config};
+                                              upsampling_from_config, NULL};
 const dc_layer_class dc_class_upsampling1d = {"UpSampling1D", "up_sampling1d", upsampling_build, upsampling_to_config,
-                                              upsampling_from_config};
+                                              upsampling_from_config, NULL};
 
 static dc_layer *upsampling_new(const dc_layer_class *cls, int size_h, int size_w, int bilinear)
 {
@@ -197,11 +197,11 @@ static dc_layer *pad_from_config(const dc_layer_class *cls, const dc_json *cfg)
 }
 
 const dc_layer_class dc_class_zero_padding2d = {"ZeroPadding2D", "zero_padding2d", pad_build, pad_to_config,
-                                                pad_from_config};
+                                                pad_from_config, NULL};
 const dc_layer_class dc_class_zero_padding1d = {"ZeroPadding1D", "zero_padding1d", pad_build, pad_to_config,
-                                                pad_from_config};
-const dc_layer_class dc_class_cropping2d = {"Cropping2D", "cropping2d", pad_build, pad_to_config, pad_from_config};
-const dc_layer_class dc_class_cropping1d = {"Cropping1D", "cropping1d", pad_build, pad_to_config, pad_from_config};
+                                                pad_from_config, NULL};
+const dc_layer_class dc_class_cropping2d = {"Cropping2D", "cropping2d", pad_build, pad_to_config, pad_from_config, NULL};
+const dc_layer_class dc_class_cropping1d = {"Cropping1D", "cropping1d", pad_build, pad_to_config, pad_from_config, NULL};
 
 dc_layer *dc_layer_zero_padding2d(int top, int bottom, int left, int right)
 {
@@ -307,9 +307,9 @@ static dc_layer *convt_from_config(const dc_layer_class *cls, const dc_json *cfg
 }
 
 const dc_layer_class dc_class_conv2d_transpose = {"Conv2DTranspose", "conv2d_transpose", convt_build, convt_to_config,
-                                                  convt_from_config};
+                                                  convt_from_config, NULL};
 const dc_layer_class dc_class_conv1d_transpose = {"Conv1DTranspose", "conv1d_transpose", convt_build, convt_to_config,
-                                                  convt_from_config};
+                                                  convt_from_config, NULL};
 
 dc_layer *dc_layer_conv2d_transpose_ex(const dc_conv_config *cfg, const int *output_padding)
 {

@@ -120,7 +120,7 @@ static dc_layer *layer_norm_from_config(const dc_layer_class *cls, const dc_json
 }
 
 const dc_layer_class dc_class_layer_norm = {"LayerNormalization", "layer_normalization", layer_norm_build,
-                                            layer_norm_to_config, layer_norm_from_config};
+                                            layer_norm_to_config, layer_norm_from_config, NULL};
 
 dc_layer *dc_layer_layer_normalization_ex(const dc_layer_norm_config *cfg)
 {
@@ -176,7 +176,7 @@ static dc_layer *relu_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return dc_layer_relu_ex(mx, slope, th);
 }
 
-const dc_layer_class dc_class_relu = {"ReLU", "re_lu", relu_build, relu_to_config, relu_from_config};
+const dc_layer_class dc_class_relu = {"ReLU", "re_lu", relu_build, relu_to_config, relu_from_config, NULL};
 
 dc_layer *dc_layer_relu_ex(float max_value, float negative_slope, float threshold)
 {
@@ -223,8 +223,8 @@ static dc_layer *slope_from_config(const dc_layer_class *cls, const dc_json *cfg
 }
 
 const dc_layer_class dc_class_leaky_relu = {"LeakyReLU", "leaky_re_lu", slope_build, slope_to_config,
-                                            slope_from_config};
-const dc_layer_class dc_class_elu = {"ELU", "elu", slope_build, slope_to_config, slope_from_config};
+                                            slope_from_config, NULL};
+const dc_layer_class dc_class_elu = {"ELU", "elu", slope_build, slope_to_config, slope_from_config, NULL};
 
 static dc_layer *slope_layer(const dc_layer_class *cls, float v, int must_be_nonneg)
 {
@@ -260,7 +260,7 @@ static dc_layer *softmax_from_config(const dc_layer_class *cls, const dc_json *c
     return read_axis(cfg, &axis) ? NULL : dc_layer_softmax(axis);
 }
 
-const dc_layer_class dc_class_softmax = {"Softmax", "softmax", softmax_build, softmax_to_config, softmax_from_config};
+const dc_layer_class dc_class_softmax = {"Softmax", "softmax", softmax_build, softmax_to_config, softmax_from_config, NULL};
 
 dc_layer *dc_layer_softmax(int axis)
 {
@@ -337,7 +337,7 @@ static dc_layer *prelu_from_config(const dc_layer_class *cls, const dc_json *cfg
     return dc_layer_prelu_ex(init, l1, l2, n, shared);
 }
 
-const dc_layer_class dc_class_prelu = {"PReLU", "p_re_lu", prelu_build, prelu_to_config, prelu_from_config};
+const dc_layer_class dc_class_prelu = {"PReLU", "p_re_lu", prelu_build, prelu_to_config, prelu_from_config, NULL};
 
 dc_layer *dc_layer_prelu_ex(dc_init alpha_initializer, float alpha_l1, float alpha_l2, int n_shared_axes,
                             const int *shared_axes)
@@ -392,7 +392,7 @@ static dc_layer *rescaling_from_config(const dc_layer_class *cls, const dc_json 
 }
 
 const dc_layer_class dc_class_rescaling = {"Rescaling", "rescaling", rescaling_build, rescaling_to_config,
-                                           rescaling_from_config};
+                                           rescaling_from_config, NULL};
 
 dc_layer *dc_layer_rescaling(float scale, float offset)
 {
@@ -440,9 +440,9 @@ static dc_status dropout_noise_build(dc_layer *l, dc_graph *g, dc_node *x)
 }
 
 const dc_layer_class dc_class_gaussian_noise = {"GaussianNoise", "gaussian_noise", noise_build, noise_to_config,
-                                                noise_from_config};
+                                                noise_from_config, NULL};
 const dc_layer_class dc_class_gaussian_dropout = {"GaussianDropout", "gaussian_dropout", dropout_noise_build,
-                                                  noise_to_config, noise_from_config};
+                                                  noise_to_config, noise_from_config, NULL};
 
 dc_layer *dc_layer_gaussian_noise(float stddev)
 {
@@ -500,9 +500,9 @@ static dc_layer *spatial_from_config(const dc_layer_class *cls, const dc_json *c
 }
 
 const dc_layer_class dc_class_spatial_dropout1d = {"SpatialDropout1D", "spatial_dropout1d", spatial_build,
-                                                   spatial_to_config, spatial_from_config};
+                                                   spatial_to_config, spatial_from_config, NULL};
 const dc_layer_class dc_class_spatial_dropout2d = {"SpatialDropout2D", "spatial_dropout2d", spatial_build,
-                                                   spatial_to_config, spatial_from_config};
+                                                   spatial_to_config, spatial_from_config, NULL};
 
 static dc_layer *spatial_layer(const dc_layer_class *cls, float rate)
 {

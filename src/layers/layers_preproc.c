@@ -151,7 +151,7 @@ static dc_layer *norm_from_config(const dc_layer_class *cls, const dc_json *cfg)
 }
 
 const dc_layer_class dc_class_normalization = {"Normalization", "normalization", norm_build, norm_to_config,
-                                               norm_from_config};
+                                               norm_from_config, NULL};
 
 dc_layer *dc_layer_normalization_ex(int n, const float *mean, const float *variance, int invert)
 {

@@ -52,7 +52,7 @@ static dc_layer *embedding_from_config(const dc_layer_class *cls, const dc_json 
 }
 
 const dc_layer_class dc_class_embedding = {"Embedding", "embedding", embedding_build, embedding_to_config,
-                                           embedding_from_config};
+                                           embedding_from_config, NULL};
 
 dc_layer *dc_layer_embedding_ex(int input_dim, int output_dim, int mask_zero, dc_init embeddings_initializer)
 {
@@ -191,9 +191,9 @@ static dc_layer *rnn_from_config(const dc_layer_class *cls, const dc_json *cfg)
 }
 
 const dc_layer_class dc_class_rnn[DC_RNN_COUNT] = {
-    {"SimpleRNN", "simple_rnn", rnn_build, rnn_to_config, rnn_from_config},
-    {"LSTM", "lstm", rnn_build, rnn_to_config, rnn_from_config},
-    {"GRU", "gru", rnn_build, rnn_to_config, rnn_from_config},
+    {"SimpleRNN", "simple_rnn", rnn_build, rnn_to_config, rnn_from_config, NULL},
+    {"LSTM", "lstm", rnn_build, rnn_to_config, rnn_from_config, NULL},
+    {"GRU", "gru", rnn_build, rnn_to_config, rnn_from_config, NULL},
 };
 
 static const char *check_rnn_config(const dc_rnn_config *c)
@@ -313,7 +313,7 @@ static dc_layer *bidir_from_config(const dc_layer_class *cls, const dc_json *cfg
 }
 
 const dc_layer_class dc_class_bidirectional = {"Bidirectional", "bidirectional", bidir_build, bidir_to_config,
-                                               bidir_from_config};
+                                               bidir_from_config, NULL};
 
 dc_layer *dc_layer_bidirectional(dc_layer *rnn, const char *merge_mode)
 {

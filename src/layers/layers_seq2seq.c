@@ -45,7 +45,7 @@ static dc_layer *repeat_from_config(const dc_layer_class *cls, const dc_json *cf
 }
 
 const dc_layer_class dc_class_repeat_vector = {"RepeatVector", "repeat_vector", repeat_build, repeat_to_config,
-                                               repeat_from_config};
+                                               repeat_from_config, NULL};
 
 dc_layer *dc_layer_repeat_vector(int n)
 {
@@ -90,7 +90,7 @@ static dc_layer *permute_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_permute((int)t->len, dims);
 }
 
-const dc_layer_class dc_class_permute = {"Permute", "permute", permute_build, permute_to_config, permute_from_config};
+const dc_layer_class dc_class_permute = {"Permute", "permute", permute_build, permute_to_config, permute_from_config, NULL};
 
 dc_layer *dc_layer_permute(int ndims, const int *dims)
 {
@@ -139,7 +139,7 @@ static dc_layer *masking_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_masking(v);
 }
 
-const dc_layer_class dc_class_masking = {"Masking", "masking", masking_build, masking_to_config, masking_from_config};
+const dc_layer_class dc_class_masking = {"Masking", "masking", masking_build, masking_to_config, masking_from_config, NULL};
 
 dc_layer *dc_layer_masking(float mask_value)
 {
@@ -239,7 +239,7 @@ static dc_layer *td_from_config(const dc_layer_class *cls, const dc_json *cfg)
 }
 
 const dc_layer_class dc_class_time_distributed = {"TimeDistributed", "time_distributed", td_build, td_to_config,
-                                                  td_from_config};
+                                                  td_from_config, NULL};
 
 dc_layer *dc_layer_time_distributed(dc_layer *layer)
 {
