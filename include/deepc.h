@@ -1004,6 +1004,36 @@ void dc_model_free(dc_model *m);
 /* Takes ownership of `layer`, also on failure. */
 dc_status dc_model_add(dc_model *m, dc_layer *layer);
 
+/* A functional model (Keras' functional API, one input and one output):
+ * layers take the output of any earlier layer, merge layers (Add,
+ * Concatenate ...) the outputs of several, so a model can branch and join
+ * (residual connections, parallel towers).  Outputs are named by
+ * references: DC_MODEL_INPUT (0) is the model's input, and each apply or
+ * merge returns the reference of its layer's output.
+ *
+ *     dc_model *m = dc_functional_new(3, (int[]){28, 28, 1});
+ *     int x = dc_model_apply(m, dc_layer_conv2d(32, 3, 3, "relu"), DC_MODEL_INPUT);
+ *     int y = dc_model_apply(m, dc_layer_conv2d_ex(&same_32), x);
+ *     int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){x, y});
+ *     ... the last layer applied is the model's output.
+ *
+ * Layers are named and saved as Keras names and saves them ("Functional",
+ * inbound_nodes); summary adds Keras' "Connected to" column when the graph
+ * branches.  Every layer but the last must feed a later one. */
+#define DC_MODEL_INPUT 0
+dc_model *dc_functional_new(int ndim, const int *input_shape);
+/* Appends `layer` (owned, also on failure) taking the output `input`;
+ * returns the reference of its output, or -1 when the call fails (a NULL
+ * layer, a merge layer, a reference that does not exist or is -1, a layer
+ * already in a model).  A failure also marks the model: summary, compile and
+ * fit then fail naming the first error, so a chain of calls may be checked
+ * once at the end; the model must be made again. */
+int dc_model_apply(dc_model *m, dc_layer *layer, int input);
+/* The same for a merge layer joining inputs[0..n), 2 <= n <= 8. */
+int dc_model_merge(dc_model *m, dc_layer *layer, int n, const int *inputs);
+/* Whether m was made by dc_functional_new. */
+int dc_model_is_functional(const dc_model *m);
+
 /* Seed of the model's RNG (weights, shuffling, dropout).  Default 0. */
 void dc_model_set_seed(dc_model *m, uint64_t seed);
 /* Thread count for this model's runs (0 = all cores). Default 0. */

@@ -100,13 +100,13 @@ static void test_summary_seed_003_and_batchnorm(void **state)
     dc_model_add(m, dc_layer_dense(128, "relu"));
     dc_model_add(m, dc_layer_dense(10, "softmax"));
     char *s = summary_of(m);
-    assert_non_null(strstr(s, " conv2d (Conv2D)             (None, 26, 26, 32)        320      \n"));
-    assert_non_null(strstr(s, " conv2d_1 (Conv2D)           (None, 11, 11, 64)        18496    \n"));
+    assert_non_null(strstr(s, " conv2d (Conv2D)             (None, 26, 26, 32)        320       \n"));
+    assert_non_null(strstr(s, " conv2d_1 (Conv2D)           (None, 11, 11, 64)        18496     \n"));
     /* a name and type longer than the column go on as tf-keras wraps them */
-    assert_non_null(strstr(s, " batch_normalization (Batch  (None, 5, 5, 64)          256      \n"
-                              " Normalization)                                                 \n"
+    assert_non_null(strstr(s, " batch_normalization (Batch  (None, 5, 5, 64)          256       \n"
+                              " Normalization)                                                  \n"
                               " dropout (Dropout) "));
-    assert_non_null(strstr(s, " dense (Dense)               (None, 128)               204928   \n"));
+    assert_non_null(strstr(s, " dense (Dense)               (None, 128)               204928    \n"));
     assert_non_null(strstr(s, "Total params: 225,290\n"));
     assert_non_null(strstr(s, "Trainable params: 225,162\n"));
     assert_non_null(strstr(s, "Non-trainable params: 128\n"));

@@ -394,7 +394,8 @@ static void test_hostile_model_json(void **state)
         {"\"\xff\"", "invalid UTF-8 in a string"},
         {"{\"a\": 1e999}", "number out of the range of a double"},
         {"{\"a\": \"\\ud800\"}", "unpaired UTF-16 surrogate"},
-        {"{\"class_name\":\"Functional\"}", "class_name must be \"Sequential\""},
+        {"{\"class_name\":\"MyModel\"}", "class_name must be \"Sequential\" or \"Functional\""},
+        {"{\"class_name\":\"Functional\"}", "config.layers must be an array"},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[]}}", "layer 0 must be an InputLayer"},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
          "\"batch_shape\":[null,-3]}}]}}",

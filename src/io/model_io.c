@@ -120,15 +120,79 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
     dc_jw_end(w);
 }
 
+/* A Keras tensor as a functional model's inbound_nodes name it: the
+ * output of reference r (0: the input layer) with its (None, ...) shape. */
+static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
+{
+    const dc_node *x = r ? m->layers[r - 1]->out : m->input;
+    dc_jw_object(w, NULL);
+    dc_jw_str(w, "class_name", "__keras_tensor__");
+    dc_jw_object(w, "config");
+    dc_jw_array(w, "shape");
+    dc_jw_null(w, NULL);
+    for (int i = 1; i < x->ndim; i++)
+        dc_jw_int(w, NULL, x->shape[i]);
+    dc_jw_end(w);
+    dc_jw_str(w, "dtype", "float32");
+    dc_jw_array(w, "keras_history");
+    dc_jw_str(w, NULL, r ? m->layers[r - 1]->name : "input_layer");
+    dc_jw_int(w, NULL, 0);
+    dc_jw_int(w, NULL, 0);
+    dc_jw_end(w);
+    dc_jw_end(w);
+    dc_jw_end(w);
+}
+
+/* ["input_layer", 0, 0]: Keras' input_layers / output_layers entry for one tensor. */
+static void write_history(dc_jw *w, const char *key, const char *name)
+{
+    dc_jw_array(w, key);
+    dc_jw_str(w, NULL, name);
+    dc_jw_int(w, NULL, 0);
+    dc_jw_int(w, NULL, 0);
+    dc_jw_end(w);
+}
+
+/* A functional model's layers also carry their name and the call that
+ * connects them: {"args": [tensor or [tensors]], "kwargs": {}}, Keras 3's
+ * serialize_node. */
+static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l)
+{
+    dc_jw_str(w, "name", l ? l->name : "input_layer");
+    dc_jw_array(w, "inbound_nodes");
+    if (l) {
+        dc_jw_object(w, NULL);
+        dc_jw_array(w, "args");
+        if (l->cls->build_merge)
+            dc_jw_array(w, NULL);
+        for (int k = 0; k < l->n_in_refs; k++)
+            write_keras_tensor(w, m, l->in_refs[k]);
+        if (l->cls->build_merge)
+            dc_jw_end(w);
+        dc_jw_end(w);
+        dc_jw_object(w, "kwargs");
+        dc_jw_end(w);
+        dc_jw_end(w);
+    }
+    dc_jw_end(w);
+}
+
 dc_status dc_model_to_json(dc_model *m, char **json)
 {
     *json = NULL;
+    if (m->functional) { /* the inbound tensors' shapes come from the built graph */
+        dc_status st = dc_model_build(m);
+        if (st != DC_OK)
+            return st;
+    }
     dc_jw w;
     dc_jw_init(&w);
     dc_jw_object(&w, NULL);
-    dc_jw_str(&w, "class_name", "Sequential");
+    dc_jw_str(&w, "class_name", m->functional ? "Functional" : "Sequential");
     dc_jw_object(&w, "config");
-    dc_jw_str(&w, "name", "sequential");
+    dc_jw_str(&w, "name", m->functional ? "functional" : "sequential");
+    if (m->functional)
+        dc_jw_bool(&w, "trainable", 1);
     dc_jw_array(&w, "layers");
     dc_jw_object(&w, NULL);
     dc_jw_str(&w, "class_name", "InputLayer");
@@ -141,6 +205,8 @@ dc_status dc_model_to_json(dc_model *m, char **json)
     dc_jw_str(&w, "dtype", "float32");
     dc_jw_str(&w, "name", "input_layer");
     dc_jw_end(&w);
+    if (m->functional)
+        write_inbound(&w, m, NULL);
     dc_jw_end(&w);
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
@@ -152,9 +218,15 @@ dc_status dc_model_to_json(dc_model *m, char **json)
         dc_jw_str(&w, "dtype", "float32");
         l->cls->to_config(l, &w);
         dc_jw_end(&w);
+        if (m->functional)
+            write_inbound(&w, m, l);
         dc_jw_end(&w);
     }
     dc_jw_end(&w);
+    if (m->functional) {
+        write_history(&w, "input_layers", "input_layer");
+        write_history(&w, "output_layers", m->layers[m->n_layers - 1]->name);
+    }
     dc_jw_end(&w);
     if (m->compiled)
         write_compile_config(&w, m);
@@ -210,7 +282,9 @@ static dc_status set_name(dc_model *m, dc_layer *l, const dc_json *cfg)
     return DC_OK;
 }
 
-static dc_status add_layer(dc_model *m, const dc_json *item, int index)
+/* Appends layer `index` of the file: to a Sequential model after the one
+ * before, to a functional one taking refs[0..n_refs). */
+static dc_status add_layer(dc_model *m, const dc_json *item, int index, int n_refs, const int *refs)
 {
     const dc_json *cn = dc_json_get(item, "class_name"), *cfg = dc_json_get(item, "config");
     if (!cn || cn->type != DC_JSON_STRING)
@@ -220,10 +294,17 @@ static dc_status add_layer(dc_model *m, const dc_json *item, int index)
         return dc_fail(DC_ERR_UNSUPPORTED, "layer %d: unknown layer class \"%.64s\"", index, cn->str);
     if (!cfg || cfg->type != DC_JSON_OBJECT)
         return dc_fail(DC_ERR_FORMAT, "layer %d (%s): missing \"config\" object", index, cls->type);
+    if (m->functional && cls->build && n_refs != 1)
+        return dc_fail(DC_ERR_FORMAT, "layer %d (%s): takes one input tensor, inbound_nodes names %d", index,
+                       cls->type, n_refs);
     dc_layer *l = cls->from_config(cls, cfg);
     int trainable = 1; /* Keras' default; older files have no key */
     dc_status st = l ? DC_OK : DC_ERR_FORMAT;
-    if (st == DC_OK && (st = dc_model_add(m, l)) == DC_OK)
+    if (st == DC_OK && !m->functional)
+        st = dc_model_add(m, l);
+    else if (st == DC_OK && (cls->build ? dc_model_apply(m, l, refs[0]) : dc_model_merge(m, l, n_refs, refs)) < 0)
+        st = DC_ERR_FORMAT;
+    if (st == DC_OK)
         st = set_name(m, l, cfg);
     if (st == DC_OK && (st = dc_cfg_bool(cfg, "trainable", &trainable)) == DC_OK)
         l->frozen = !trainable;
@@ -235,13 +316,93 @@ static dc_status add_layer(dc_model *m, const dc_json *item, int index)
     return st;
 }
 
+/* The reference of the earlier layer a keras_history entry [name, 0, 0]
+ * (or a legacy [name, 0, 0, {}]) names; *ref the layer's place in `layers`
+ * (0: the InputLayer). */
+static dc_status history_ref(const dc_json *layers, size_t before, const dc_json *h, int *ref)
+{
+    if (!h || h->type != DC_JSON_ARRAY || h->len < 3 || h->len > 4 || h->items[0].type != DC_JSON_STRING)
+        return dc_fail(DC_ERR_FORMAT, "an inbound tensor must be [\"layer name\", node index, tensor index]");
+    const char *name = h->items[0].str;
+    if (!dc_json_is_int(&h->items[1], 0, 0) || !dc_json_is_int(&h->items[2], 0, 0))
+        return dc_fail(DC_ERR_UNSUPPORTED, "inbound tensor of \"%.64s\": node and tensor index must be 0 (a layer "
+                                           "called twice, or with several outputs, is not supported)", name);
+    for (size_t i = 0; i < before; i++) {
+        const dc_json *item = &layers->items[i], *n = dc_json_get(item, "name");
+        if (!n)
+            n = dc_json_get(dc_json_get(item, "config"), "name");
+        if (n && n->type == DC_JSON_STRING && strcmp(n->str, name) == 0) {
+            *ref = (int)i;
+            return DC_OK;
+        }
+    }
+    return dc_fail(DC_ERR_FORMAT, "inbound layer \"%.64s\" is not an earlier layer of the model", name);
+}
+
+/* The references a functional model's layer takes, from its inbound_nodes:
+ * Keras 3's [{"args": [tensor or [tensors]], "kwargs": {}}] or Keras 2's
+ * [[[name, 0, 0, {}], ...]]. */
+static dc_status inbound_refs(const dc_json *layers, size_t index, int *n_refs, int *refs)
+{
+    const dc_json *nodes = dc_json_get(&layers->items[index], "inbound_nodes");
+    if (!nodes || nodes->type != DC_JSON_ARRAY || nodes->len == 0)
+        return dc_fail(DC_ERR_FORMAT, "missing \"inbound_nodes\": the layer is connected to nothing");
+    if (nodes->len > 1)
+        return dc_fail(DC_ERR_UNSUPPORTED, "the layer is called %zu times; sharing a layer is not supported",
+                       nodes->len);
+    const dc_json *node = &nodes->items[0], *tensors = node;
+    int keras3 = node->type == DC_JSON_OBJECT;
+    if (keras3) {
+        const dc_json *args = dc_json_get(node, "args");
+        if (!args || args->type != DC_JSON_ARRAY || args->len != 1)
+            return dc_fail(DC_ERR_FORMAT, "inbound_nodes[0].args must hold one tensor or one list of tensors");
+        tensors = &args->items[0];
+    }
+    int single = keras3 && tensors->type == DC_JSON_OBJECT;
+    size_t n = single ? 1 : tensors->type == DC_JSON_ARRAY ? tensors->len : 0;
+    if (n < 1 || n > DC_MERGE_MAX)
+        return dc_fail(DC_ERR_FORMAT, "inbound_nodes[0] must name 1 to %d input tensors", DC_MERGE_MAX);
+    for (size_t k = 0; k < n; k++) {
+        const dc_json *t = single ? tensors : &tensors->items[k], *h = t;
+        if (keras3) {
+            const dc_json *cn = dc_json_get(t, "class_name");
+            if (!cn || cn->type != DC_JSON_STRING || strcmp(cn->str, "__keras_tensor__") != 0)
+                return dc_fail(DC_ERR_FORMAT, "inbound tensor %zu: class_name must be \"__keras_tensor__\"", k);
+            h = dc_json_get(dc_json_get(t, "config"), "keras_history");
+        }
+        dc_status st = history_ref(layers, index, h, &refs[k]);
+        if (st != DC_OK)
+            return st;
+    }
+    *n_refs = (int)n;
+    return DC_OK;
+}
+
+/* input_layers / output_layers: ["name", 0, 0] or [["name", 0, 0]], one tensor. */
+static dc_status io_layer(const dc_json *cfg, const char *key, const dc_json *layers, int want)
+{
+    const dc_json *v = dc_json_get(cfg, key);
+    if (v && v->type == DC_JSON_ARRAY && v->len == 1)
+        v = &v->items[0];
+    int ref = -1;
+    dc_status st = history_ref(layers, layers->len, v, &ref);
+    if (st != DC_OK || ref != want) {
+        const dc_json *n = dc_json_get(&layers->items[want], "name");
+        return dc_fail(st == DC_OK ? DC_ERR_UNSUPPORTED : st, "%s: expected one tensor, the output of \"%.64s\" "
+                       "(a model with several inputs or outputs, or whose output is not its last layer, is not "
+                       "supported)", key, n && n->type == DC_JSON_STRING ? n->str : "?");
+    }
+    return DC_OK;
+}
+
 static dc_status from_tree(const dc_json *root, dc_model **out)
 {
     *out = NULL;
     const dc_json *cn = dc_json_get(root, "class_name"), *cfg = dc_json_get(root, "config");
     const dc_json *layers = dc_json_get(cfg, "layers");
-    if (!cn || cn->type != DC_JSON_STRING || strcmp(cn->str, "Sequential") != 0)
-        return dc_fail(DC_ERR_UNSUPPORTED, "model JSON: class_name must be \"Sequential\"");
+    int functional = cn && cn->type == DC_JSON_STRING && (!strcmp(cn->str, "Functional") || !strcmp(cn->str, "Model"));
+    if (!cn || cn->type != DC_JSON_STRING || (!functional && strcmp(cn->str, "Sequential") != 0))
+        return dc_fail(DC_ERR_UNSUPPORTED, "model JSON: class_name must be \"Sequential\" or \"Functional\"");
     if (!layers || layers->type != DC_JSON_ARRAY)
         return dc_fail(DC_ERR_FORMAT, "model JSON: config.layers must be an array");
     int ndim = 0, shape[DC_MAX_DIMS] = {0};
@@ -250,13 +411,25 @@ static dc_status from_tree(const dc_json *root, dc_model **out)
         dc_err_prefix("model JSON");
         return st;
     }
-    dc_model *m = dc_sequential_new(ndim, shape);
+    dc_model *m = functional ? dc_functional_new(ndim, shape) : dc_sequential_new(ndim, shape);
     if (!m)
         return DC_ERR_NOMEM;
-    for (size_t i = 1; i < layers->len && st == DC_OK; i++)
-        st = add_layer(m, &layers->items[i], (int)i);
+    for (size_t i = 1; i < layers->len && st == DC_OK; i++) {
+        int refs[DC_MERGE_MAX], n_refs = 0;
+        if (functional && (st = inbound_refs(layers, i, &n_refs, refs)) != DC_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "layer %zu", i);
+            dc_err_prefix(where);
+            break;
+        }
+        st = add_layer(m, &layers->items[i], (int)i, n_refs, refs);
+    }
     if (st == DC_OK && m->n_layers == 0)
         st = dc_fail(DC_ERR_FORMAT, "model JSON: no layers after the InputLayer");
+    if (st == DC_OK && functional && (st = io_layer(cfg, "input_layers", layers, 0)) == DC_OK)
+        st = io_layer(cfg, "output_layers", layers, (int)layers->len - 1);
+    if (st == DC_OK && functional)
+        st = dc_functional_check(m);
     if (st != DC_OK) {
         if (strncmp(dc_errmsg(), "model JSON", 10) != 0)
             dc_err_prefix("model JSON");

@@ -17,13 +17,14 @@
 #include <cblas.h>
 #include <string.h>
 
-dc_model *dc_sequential_new(int ndim, const int *input_shape)
+dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape)
 {
     char buf[96];
     if (ndim < 1 || ndim >= DC_MAX_DIMS)
-        return dc_fail_null(DC_ERR_SHAPE, "sequential: input has %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
+        return dc_fail_null(DC_ERR_SHAPE, "%s: input has %d dimensions, expected 1 to %d", where, ndim,
+                            DC_MAX_DIMS - 1);
     if (dc_shape_size(ndim, input_shape) == 0)
-        return dc_fail_null(DC_ERR_SHAPE, "sequential: input shape %s has a non-positive dimension",
+        return dc_fail_null(DC_ERR_SHAPE, "%s: input shape %s has a non-positive dimension", where,
                             dc_shape_str(ndim, input_shape, buf, sizeof buf));
     dc_model *m = dc_calloc(1, sizeof *m);
     if (!m)
@@ -33,6 +34,8 @@ dc_model *dc_sequential_new(int ndim, const int *input_shape)
     dc_model_set_seed(m, 0);
     return m;
 }
+
+dc_model *dc_sequential_new(int ndim, const int *input_shape) { return dc_model_new_as("sequential", ndim, input_shape); }
 
 void dc_model_free(dc_model *m)
 {
@@ -93,16 +96,26 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
 {
     if (!layer)
         return dc_fail(DC_ERR_ARG, "add: layer is NULL (did its constructor fail? %s)", dc_errmsg());
+    if (m->functional) {
+        dc_layer_free(layer);
+        return dc_fail(DC_ERR_STATE, "add: a functional model takes its layers by dc_model_apply / dc_model_merge");
+    }
+    int prev = m->n_layers; /* the layer before, or the input */
+    return dc_model_append(m, "add", layer, 1, &prev);
+}
+
+dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n_in, const int *in_refs)
+{
     if (m->built) {
         dc_layer_free(layer);
-        return dc_fail(DC_ERR_STATE, "add: the model is already built; add layers before compile or summary");
+        return dc_fail(DC_ERR_STATE, "%s: the model is already built; add layers before compile or summary", where);
     }
     if (m->n_layers == m->cap_layers) {
         int cap = m->cap_layers ? 2 * m->cap_layers : 8;
         dc_layer **l = realloc(m->layers, (size_t)cap * sizeof *l);
         if (!l) {
             dc_layer_free(layer);
-            return dc_fail(DC_ERR_NOMEM, "add: out of memory");
+            return dc_fail(DC_ERR_NOMEM, "%s: out of memory", where);
         }
         m->layers = l;
         m->cap_layers = cap;
@@ -115,14 +128,31 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
         snprintf(layer->name, sizeof layer->name, "%s_%d", layer->cls->snake, same);
     else
         snprintf(layer->name, sizeof layer->name, "%s", layer->cls->snake);
+    memcpy(layer->in_refs, in_refs, (size_t)n_in * sizeof *in_refs);
+    layer->n_in_refs = n_in;
     m->layers[m->n_layers++] = layer;
     return DC_OK;
+}
+
+/* The output of reference r (0: the input) and the mask that comes with it. */
+static dc_node *ref_out(const dc_model *m, int r) { return r ? m->layers[r - 1]->out : m->input; }
+
+static dc_node *ref_mask(dc_node *const *masks, const dc_layer *l)
+{
+    dc_node *mask = masks[l->in_refs[0]];
+    for (int k = 1; k < l->n_in_refs; k++) /* a merge keeps a mask only when all its inputs share it */
+        if (masks[l->in_refs[k]] != mask)
+            return NULL;
+    return mask;
 }
 
 dc_status dc_model_build(dc_model *m)
 {
     if (m->built)
         return DC_OK;
+    dc_status checked = dc_functional_check(m); /* before the count: a failed apply explains a missing layer */
+    if (checked != DC_OK)
+        return checked;
     if (m->n_layers == 0)
         return dc_fail(DC_ERR_STATE, "model: no layers; add at least one layer");
     dc_model_unbuild(m); /* what a failed build left behind */
@@ -132,26 +162,35 @@ dc_status dc_model_build(dc_model *m)
     m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
     if (!m->input)
         return DC_ERR_NOMEM;
-    dc_node *x = m->input, *mask = NULL;
-    for (int i = 0; i < m->n_layers; i++) {
+    dc_node **masks = dc_calloc((size_t)m->n_layers + 1, sizeof *masks); /* per reference */
+    if (!masks)
+        return DC_ERR_NOMEM;
+    dc_status st = DC_OK;
+    for (int i = 0; i < m->n_layers && st == DC_OK; i++) {
         dc_layer *l = m->layers[i];
-        l->mask = mask;
+        dc_node *xs[DC_MERGE_MAX];
+        for (int k = 0; k < l->n_in_refs; k++)
+            xs[k] = ref_out(m, l->in_refs[k]);
+        l->mask = ref_mask(masks, l);
         m->g->freeze_params = l->frozen;
-        dc_status st = l->cls->build(l, m->g, x);
+        st = l->cls->build ? l->cls->build(l, m->g, xs[0]) : l->cls->build_merge(l, m->g, l->n_in_refs, xs);
         m->g->freeze_params = 0;
         if (st != DC_OK) {
             if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
                 dc_err_prefix(l->name);
-            return st;
+            break;
         }
-        x = l->out;
         /* the mask (batch, steps) follows while the output keeps that time axis */
-        mask = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
+        dc_node *x = l->out;
+        masks[i + 1] = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
     }
-    m->output = x;
-    m->output_mask = mask;
-    m->built = 1;
-    return DC_OK;
+    if (st == DC_OK) {
+        m->output = m->layers[m->n_layers - 1]->out;
+        m->output_mask = masks[m->n_layers];
+        m->built = 1;
+    }
+    free(masks);
+    return st;
 }
 
 /* The mask of a per-step output (batch, steps, features), or NULL: what the
@@ -886,29 +925,58 @@ static const char *with_commas(size_t v, char *buf, size_t size)
     return buf;
 }
 
-/* A row of the table as tf-keras prints it: each field cut to its column
- * (26, 23 and 10 characters), sooner after a "),", "},", "]," or "',", and
- * what is left goes on the next lines ("batch_normalization (Batch" then
- * "Normalization)"). */
-static void summary_row(FILE *out, const char *name, const char *shape, const char *params)
+/* A table's column ends: tf-keras' print_summary positions for a chain of
+ * layers (line_length 65) and, with "Connected to", for a graph that
+ * branches (98). */
+typedef struct summary_table {
+    int n;
+    int end[4];
+} summary_table;
+static const summary_table seq_table = {3, {29, 55, 65}}, graph_table = {4, {29, 58, 68, 98}};
+
+/* A row of the table as tf-keras prints it (print_row): each field cut to
+ * its column (26, 23 and 10 characters in the chain table), sooner after a
+ * "),", "},", "]," or "',", and what is left goes on the next lines
+ * ("batch_normalization (Batch" then "Normalization)"). */
+static void summary_row(FILE *out, const summary_table *t, const char *const *fields)
 {
-    static const size_t width[3] = {26, 23, 10};
-    const char *left[3] = {name, shape, params};
-    while (*left[0] || *left[1] || *left[2]) {
-        char part[3][32];
-        for (int c = 0; c < 3; c++) {
-            size_t n = strnlen(left[c], width[c]);
+    const char *left[4];
+    int any = 0;
+    for (int c = 0; c < t->n; c++)
+        any |= *(left[c] = fields[c]) != '\0';
+    while (any) {
+        char line[128];
+        int len = 0;
+        any = 0;
+        for (int c = 0; c < t->n; c++) {
+            int last = c == t->n - 1, start = c ? t->end[c - 1] : 0;
+            size_t cut = (size_t)(t->end[c] - start - (last ? 0 : 3)), n = strnlen(left[c], cut);
             for (size_t i = 0; i + 1 < n; i++)
                 if (strchr(")}]'", left[c][i]) && left[c][i + 1] == ',') {
                     n = i + 2;
                     break;
                 }
-            memcpy(part[c], left[c], n);
-            part[c][n] = '\0';
+            len += snprintf(line + len, sizeof line - (size_t)len, "%s%-*.*s", c ? "" : " ", t->end[c] - len - !c,
+                            (int)n, left[c]);
             left[c] += n;
+            any |= *left[c] != '\0';
         }
-        fprintf(out, " %-27s %-25s %-9s\n", part[0], part[1], part[2]);
+        fprintf(out, "%s\n", line);
     }
+}
+
+/* "['conv2d[0][0]', 'input_layer[0][0]']": where a functional model's layer
+ * takes its inputs from, as tf-keras lists them. */
+static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int k = 0; l && k < l->n_in_refs && len < size; k++) {
+        int r = l->in_refs[k];
+        len += (size_t)snprintf(buf + len, size - len, "%s'%s[0][0]'", k ? ", " : "",
+                                r ? m->layers[r - 1]->name : "input_layer");
+    }
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
 }
 
 dc_status dc_model_summary(dc_model *m, FILE *out)
@@ -916,13 +984,20 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
-    char rule[66], dbl[66], field[96], shape[96], num[32];
-    memset(rule, '_', 65);
-    memset(dbl, '=', 65);
-    rule[65] = dbl[65] = '\0';
-    fprintf(out, "Model: \"sequential\"\n%s\n", rule);
-    summary_row(out, "Layer (type)", "Output Shape", "Param #");
+    const summary_table *t = m->functional && dc_functional_has_merge(m) ? &graph_table : &seq_table;
+    int width = t->end[t->n - 1];
+    char rule[100], dbl[100], field[96], shape[96], num[32], conn[512];
+    memset(rule, '_', (size_t)width);
+    memset(dbl, '=', (size_t)width);
+    rule[width] = dbl[width] = '\0';
+    fprintf(out, "Model: \"%s\"\n%s\n", m->functional ? "functional" : "sequential", rule);
+    summary_row(out, t, (const char *[]){"Layer (type)", "Output Shape", "Param #", "Connected to"});
     fprintf(out, "%s\n", dbl);
+    if (m->functional) { /* Keras lists the InputLayer of a functional model */
+        char in_shape[96];
+        snprintf(shape, sizeof shape, "[%s]", dc_batch_shape_str(m->input->ndim, m->input->shape, in_shape, sizeof in_shape));
+        summary_row(out, t, (const char *[]){"input_layer (InputLayer)", shape, "0", "[]"});
+    }
     size_t total = 0, trainable = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
@@ -932,7 +1007,8 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
         total += p;
         trainable += layer_params(l, 1);
         snprintf(num, sizeof num, "%zu", p);
-        summary_row(out, field, shape, num);
+        connected_to(m, l, conn, sizeof conn);
+        summary_row(out, t, (const char *[]){field, shape, num, conn});
     }
     fprintf(out, "%s\n", dbl);
     fprintf(out, "Total params: %s\n", with_commas(total, num, sizeof num));

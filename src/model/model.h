@@ -136,6 +136,8 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
 #define DC_METRIC_NAME_LEN 44              /* a reported name, "val_" + it fits a logs key */
 
 struct dc_model {
+    int functional;      /* made by dc_functional_new: layers form a graph (functional.c) */
+    char broken[256];    /* functional: why an earlier apply / merge failed (build then refuses) */
     int in_ndim;
     int in_shape[DC_MAX_DIMS];
     dc_layer **layers;
@@ -173,6 +175,17 @@ struct dc_model {
                               * every non-trainable parameter, the combine's baseline.
                               * Sized by compile for all the non-trainable ones */
 };
+
+/* A new model with no layers; errors name `where` (model.c). */
+dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape);
+/* Appends `layer` (owned, freed on failure) taking the references
+ * in_refs[0..n_in) (layer.h), named the Keras way (model.c). */
+dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n_in, const int *in_refs);
+/* Before a build: a functional model whose apply / merge failed is refused,
+ * as is one where a layer's output goes nowhere (functional.c). */
+dc_status dc_functional_check(const dc_model *m);
+/* Whether some layer joins several outputs (functional.c). */
+int dc_functional_has_merge(const dc_model *m);
 
 /* Resolves compile's metrics, then its weighted_metrics, for the fused loss
  * `loss` into m->metrics / m->names (compile_metrics.c): Keras' names;

@@ -1,0 +1,292 @@
+/*
+ * test_functional.c - the functional API: layers wired by references.
+ *
+ * A chain built with dc_model_apply is the Sequential model built with
+ * dc_model_add, bit for bit in training; the summary and the JSON follow
+ * Keras' Functional layout, and files written in Keras 3's and Keras 2's
+ * inbound_nodes forms load.  Every misuse (a wrong reference, a failed call
+ * later ignored, a layer whose output goes nowhere, a shared layer) and
+ * every hostile file gets an error naming it.
+ */
+#include "iotest.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define FEATURES 6
+#define CLASSES 3
+
+/* Dense(16, relu) -> BatchNormalization -> Dropout(0.3) -> Dense(3,
+ * softmax), as a Sequential model or a functional chain. */
+static dc_model *chain(int functional)
+{
+    int f = FEATURES;
+    dc_model *m = functional ? dc_functional_new(1, &f) : dc_sequential_new(1, &f);
+    assert_non_null(m);
+    dc_model_set_seed(m, 11);
+    dc_model_set_threads(m, 1);
+    dc_layer *layers[] = {dc_layer_dense(16, "relu"), dc_layer_batch_normalization(), dc_layer_dropout(0.3f),
+                          dc_layer_dense(CLASSES, "softmax")};
+    int ref = DC_MODEL_INPUT;
+    for (int i = 0; i < 4; i++) {
+        if (functional)
+            assert_int_equal(ref = dc_model_apply(m, layers[i], ref), i + 1);
+        else
+            assert_int_equal(dc_model_add(m, layers[i]), DC_OK);
+    }
+    const char *metrics[] = {"accuracy"};
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1), DC_OK);
+    return m;
+}
+
+static void test_chain_trains_as_sequential(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    random_data(96, FEATURES, CLASSES, 5, &x, &y);
+    dc_model *s = chain(0), *f = chain(1);
+    assert_true(dc_model_is_functional(f));
+    assert_false(dc_model_is_functional(s));
+    dc_fit_config c = quiet_fit(3, 16);
+    dc_history *hs = NULL, *hf = NULL;
+    assert_int_equal(dc_model_fit(s, x, y, &c, &hs), DC_OK);
+    assert_int_equal(dc_model_fit(f, x, y, &c, &hf), DC_OK);
+    size_t ns, nf;
+    const float *ps = dc_graph_params(dc_model_graph(s), &ns), *pf = dc_graph_params(dc_model_graph(f), &nf);
+    assert_int_equal(ns, nf);
+    assert_memory_equal(ps, pf, ns * sizeof(float)); /* the moving statistics too */
+    assert_same_predictions(s, f, x);
+    dc_history_free(hs);
+    dc_history_free(hf);
+    dc_model_free(s);
+    dc_model_free(f);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+static void test_chain_summary(void **state)
+{
+    (void)state;
+    dc_model *m = chain(1);
+    char *s = summary_of(m);
+    /* a chain prints tf-keras' Sequential table, with the InputLayer first */
+    const char *want = "Model: \"functional\"\n"
+                       "_________________________________________________________________\n"
+                       " Layer (type)                Output Shape              Param #   \n"
+                       "=================================================================\n"
+                       " input_layer (InputLayer)    [(None, 6)]               0         \n"
+                       " dense (Dense)               (None, 16)                112       \n";
+    assert_memory_equal(s, want, strlen(want));
+    assert_true(summary_has_row(s, "dense_1 (Dense)", "(None, 3)", 51));
+    assert_non_null(strstr(s, "Total params: 227\nTrainable params: 195\nNon-trainable params: 32\n"));
+    free(s);
+    dc_model_free(m);
+}
+
+static void test_chain_round_trip(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    random_data(40, FEATURES, CLASSES, 6, &x, &y);
+    dc_model *m = chain(1);
+    dc_fit_config c = quiet_fit(1, 8);
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    char *dir = make_dir();
+    char *json = assert_round_trip(m, x, dir, 1, "sparse_categorical_crossentropy", "accuracy");
+    assert_non_null(strstr(json, "\"class_name\":\"Functional\""));
+    assert_non_null(strstr(json, "\"input_layers\":[\"input_layer\",0,0],\"output_layers\":[\"dense_1\",0,0]"));
+    assert_non_null(strstr(json, "\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\":"
+                                 "{\"shape\":[null,16],\"dtype\":\"float32\",\"keras_history\":[\"dense\",0,0]}}],"
+                                 "\"kwargs\":{}}]"));
+    free(json);
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+/* A Keras 3 file (as model.to_json() writes it, with keys deepc ignores)
+ * and the Keras 2 form of the same graph load into the same model. */
+static void test_loads_keras_forms(void **state)
+{
+    (void)state;
+    static const char *keras3 =
+        "{\"module\": \"keras\", \"class_name\": \"Functional\", \"config\": {\"name\": \"functional\", "
+        "\"trainable\": true, \"layers\": [{\"module\": \"keras.layers\", \"class_name\": \"InputLayer\", "
+        "\"config\": {\"batch_shape\": [null, 4], \"dtype\": \"float32\", \"sparse\": false, \"name\": \"x\"}, "
+        "\"registered_name\": null, \"name\": \"x\", \"inbound_nodes\": []}, {\"module\": \"keras.layers\", "
+        "\"class_name\": \"Dense\", \"config\": {\"name\": \"hidden\", \"trainable\": true, \"units\": 5, "
+        "\"activation\": \"relu\"}, \"registered_name\": null, \"build_config\": {\"input_shape\": [null, 4]}, "
+        "\"name\": \"hidden\", \"inbound_nodes\": [{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": "
+        "{\"shape\": [null, 4], \"dtype\": \"float32\", \"keras_history\": [\"x\", 0, 0]}}], \"kwargs\": {}}]}, "
+        "{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 2}, "
+        "\"name\": \"out\", \"inbound_nodes\": [{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": "
+        "{\"shape\": [null, 5], \"dtype\": \"float32\", \"keras_history\": [\"hidden\", 0, 0]}}], \"kwargs\": "
+        "{}}]}], \"input_layers\": [[\"x\", 0, 0]], \"output_layers\": [[\"out\", 0, 0]]}}";
+    static const char *keras2 =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"model\", \"layers\": [{\"class_name\": "
+        "\"InputLayer\", \"config\": {\"batch_input_shape\": [null, 4], \"name\": \"x\"}, \"name\": \"x\", "
+        "\"inbound_nodes\": []}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"hidden\", \"units\": 5, "
+        "\"activation\": \"relu\"}, \"name\": \"hidden\", \"inbound_nodes\": [[[\"x\", 0, 0, {}]]]}, "
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"out\", \"units\": 2}, \"name\": \"out\", "
+        "\"inbound_nodes\": [[[\"hidden\", 0, 0, {}]]]}], \"input_layers\": [[\"x\", 0, 0]], \"output_layers\": "
+        "[[\"out\", 0, 0]]}}";
+    dc_model *a = NULL, *b = NULL;
+    if (dc_model_from_json(keras3, strlen(keras3), &a) != DC_OK)
+        fail_msg("keras 3 form: %s", dc_errmsg());
+    if (dc_model_from_json(keras2, strlen(keras2), &b) != DC_OK)
+        fail_msg("keras 2 form: %s", dc_errmsg());
+    char *ja, *jb;
+    assert_int_equal(dc_model_to_json(a, &ja), DC_OK);
+    assert_int_equal(dc_model_to_json(b, &jb), DC_OK);
+    assert_string_equal(ja, jb);
+    assert_int_equal(dc_model_layer_count(a), 2);
+    assert_true(dc_model_is_functional(a));
+    /* the input keeps deepc's name: a weight file names layers, not the input */
+    assert_non_null(strstr(ja, "\"keras_history\":[\"input_layer\",0,0]"));
+    assert_non_null(strstr(ja, "\"output_layers\":[\"out\",0,0]"));
+    free(ja);
+    free(jb);
+    dc_model_free(a);
+    dc_model_free(b);
+}
+
+/* A functional JSON around one layers array: input x (4,), then `layers`. */
+static void expect_bad_file(const char *layers, const char *io, const char *needle)
+{
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\"class_name\": \"Functional\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+             "\"config\": {\"batch_shape\": [null, 4], \"name\": \"x\"}, \"name\": \"x\", \"inbound_nodes\": []}%s], "
+             "%s}}",
+             layers, io ? io : "\"input_layers\": [\"x\", 0, 0], \"output_layers\": [\"b\", 0, 0]");
+    dc_model *m = (dc_model *)1;
+    dc_status st = dc_model_from_json(json, strlen(json), &m);
+    if (st == DC_OK)
+        fail_msg("loaded, expected \"%s\"", needle);
+    assert_null(m);
+    assert_errmsg_contains(needle);
+}
+
+#define DENSE(name, from) \
+    ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"" name "\", \"units\": 3}, \"name\": \"" name "\", " \
+    "\"inbound_nodes\": [[[\"" from "\", 0, 0, {}]]]}"
+
+static void test_hostile_files(void **state)
+{
+    (void)state;
+    expect_bad_file(DENSE("a", "x") DENSE("b", "nowhere"), NULL,
+                    "layer 2: inbound layer \"nowhere\" is not an earlier layer");
+    expect_bad_file(DENSE("a", "b") DENSE("b", "x"), NULL, "layer 1: inbound layer \"b\" is not an earlier layer");
+    expect_bad_file(DENSE("a", "x") DENSE("b", "x"), NULL, "the output of a goes to no layer");
+    expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [\"x\", 0, 0], \"output_layers\": [\"a\", 0, 0]",
+                    "output_layers: expected one tensor, the output of \"b\"");
+    expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [[\"x\", 0, 0], [\"a\", 0, 0]], "
+                                                     "\"output_layers\": [\"b\", 0, 0]",
+                    "input_layers: ");
+    expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
+                    "\"inbound_nodes\": [[[\"x\", 1, 0, {}]]]}",
+                    NULL, "node and tensor index must be 0");
+    expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
+                    "\"inbound_nodes\": [[[\"x\", 0, 0, {}]], [[\"x\", 0, 0, {}]]]}",
+                    NULL, "called 2 times; sharing a layer is not supported");
+    expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\"}", NULL,
+                    "layer 1: missing \"inbound_nodes\"");
+    expect_bad_file(DENSE("a", "x") ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, "
+                                    "\"name\": \"b\", \"inbound_nodes\": [[[\"x\", 0, 0, {}], [\"a\", 0, 0, {}]]]}",
+                    NULL, "layer 2 (Dense): takes one input tensor, inbound_nodes names 2");
+    expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
+                    "\"inbound_nodes\": [{\"args\": [{\"class_name\": \"tensor\"}], \"kwargs\": {}}]}",
+                    NULL, "class_name must be \"__keras_tensor__\"");
+    expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
+                    "\"inbound_nodes\": [{\"args\": [], \"kwargs\": {}}]}",
+                    NULL, "args must hold one tensor or one list of tensors");
+}
+
+static dc_model *functional(void)
+{
+    int f = FEATURES;
+    dc_model *m = dc_functional_new(1, &f);
+    assert_non_null(m);
+    return m;
+}
+
+static void test_misuse(void **state)
+{
+    (void)state;
+    int f = FEATURES;
+    dc_model *s = dc_sequential_new(1, &f), *m = functional();
+    /* each way of building wants its own model kind */
+    assert_int_equal(dc_model_apply(s, dc_layer_dense(2, NULL), DC_MODEL_INPUT), -1);
+    assert_errmsg_contains("apply: Dense: a Sequential model takes its layers by dc_model_add");
+    assert_int_not_equal(dc_model_add(m, dc_layer_dense(2, NULL)), DC_OK);
+    assert_errmsg_contains("add: a functional model takes its layers by dc_model_apply");
+    assert_int_equal(dc_model_merge(m, dc_layer_dense(2, NULL), 2, (int[]){0, 0}), -1);
+    assert_errmsg_contains("merge: Dense: it takes one input: use dc_model_apply");
+    dc_model_free(m);
+    /* a reference that does not exist */
+    m = functional();
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), 0), 1);
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), 2), -1);
+    assert_errmsg_contains("apply: Dense: input 0 is 2, but the model has references 0 (its input) to 1");
+    /* ... marks the model: a later build names the first failure */
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("model: an earlier dc_model_apply / dc_model_merge failed (apply: Dense: input 0 is 2");
+    dc_model_free(m);
+    /* a chain of unchecked calls after a failed constructor */
+    m = functional();
+    int a = dc_model_apply(m, dc_layer_dense(0, NULL), DC_MODEL_INPUT); /* units 0: the constructor fails */
+    int b = dc_model_apply(m, dc_layer_dense(3, NULL), a);
+    assert_int_equal(a, -1);
+    assert_int_equal(b, -1);
+    assert_errmsg_contains("apply: Dense: input 0 is -1, the result of a call that failed");
+    assert_int_not_equal(dc_model_summary(m, stdout), DC_OK);
+    assert_errmsg_contains("apply: layer is NULL (did its constructor fail?");
+    dc_model_free(m);
+    /* the same layer twice */
+    m = functional();
+    dc_layer *d = dc_layer_dense(4, NULL);
+    assert_int_equal(dc_model_apply(m, d, DC_MODEL_INPUT), 1);
+    assert_int_equal(dc_model_apply(m, d, 1), -1);
+    assert_errmsg_contains("apply: layer dense is already in a model; sharing a layer between two calls is not "
+                           "supported");
+    dc_model_free(m); /* frees d once */
+    /* an output that goes nowhere */
+    m = functional();
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(4, NULL), DC_MODEL_INPUT), 1);
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), DC_MODEL_INPUT), 2);
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("model: the output of dense goes to no layer; the model's output is the last layer "
+                           "applied (dense_1)");
+    dc_model_free(m);
+    /* after compile */
+    m = functional();
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), DC_MODEL_INPUT), 1);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), 1), -1);
+    assert_errmsg_contains("apply: Dense: the model is already built");
+    dc_model_free(m);
+    /* NULL model, no layers */
+    assert_int_equal(dc_model_apply(NULL, dc_layer_dense(2, NULL), 0), -1);
+    assert_errmsg_contains("apply: model is NULL");
+    m = functional();
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("no layers");
+    dc_model_free(m);
+    assert_null(dc_functional_new(0, &f));
+    assert_errmsg_contains("functional: input has 0 dimensions");
+    dc_model_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain_trains_as_sequential),
+        cmocka_unit_test(test_chain_summary),
+        cmocka_unit_test(test_chain_round_trip),
+        cmocka_unit_test(test_loads_keras_forms),
+        cmocka_unit_test(test_hostile_files),
+        cmocka_unit_test(test_misuse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
