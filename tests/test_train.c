@@ -6,32 +6,11 @@
  * the predictions afterwards (inference mode) must match.  The per-op
  * fixtures test the ops alone; this tests how fit puts them together.
  */
-#include "testutil.h"
-#include "model/model.h"
+#include "modeltest.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-typedef struct {
-    double prev_sum;
-    int steps;
-    double loss[16];
-} step_log;
-
-/* fit's logs hold the epoch's running mean; recover each batch's own loss. */
-static dc_status record_loss(void *user, dc_model *m, int batch, dc_logs *logs)
-{
-    (void)m;
-    step_log *l = user;
-    if (batch == 0)
-        l->prev_sum = 0.0;
-    double sum = *dc_logs_get(logs, "loss") * (batch + 1); /* equal batches */
-    if (l->steps < 16)
-        l->loss[l->steps++] = sum - l->prev_sum;
-    l->prev_sum = sum;
-    return DC_OK;
-}
 
 /* TOLERANCES.  Adam divides by sqrt(v), so a gradient that is small after
  * cancellation, whose relative rounding error is large, still moves its
@@ -63,28 +42,10 @@ static dc_model *reference_model(void)
     return m;
 }
 
-/* Sets (which "init") or checks (which "final") every parameter of m
- * against the fixture arrays "<which>.<layer>.<variable>". */
-static void params_vs_fixture(dc_model *m, const fx_file *f, const char *which)
+/* Sets or checks every parameter (see TOLERANCES): 2 conv, 2 dense, 4 batch norm, 2 dense_1. */
+static void params_vs_reference(dc_model *m, const fx_file *f, const char *which)
 {
-    int seen = 0;
-    for (int i = 0; i < m->n_layers; i++)
-        for (int j = 0; j < m->layers[i]->n_params; j++) {
-            dc_node *p = m->layers[i]->params[j];
-            char key[160];
-            snprintf(key, sizeof key, "%s.%s", which, p->name);
-            char *slash = strchr(key, '/');
-            assert_non_null(slash);
-            *slash = '.';
-            const fx_array *a = fx_get(f, key);
-            assert_int_equal(a->size, dc_node_numel(p));
-            if (strcmp(which, "init") == 0)
-                memcpy(p->val, a->data, a->size * sizeof(float));
-            else /* see TOLERANCES */
-                assert_close(p->val, a->data, a->size, 1e-4, 2e-4, key);
-            seen++;
-        }
-    assert_int_equal(seen, 10); /* 2 conv, 2 dense, 4 batch norm, 2 dense_1 */
+    assert_int_equal(params_vs_fixture(m, f, which, 1e-4, 2e-4), 10);
 }
 
 static void test_fit_matches_reference(void **state)
@@ -95,7 +56,7 @@ static void test_fit_matches_reference(void **state)
     dc_tensor *x = dc_tensor_from(ax->ndim, ax->shape, ax->data), *y = dc_tensor_from(ay->ndim, ay->shape, ay->data);
     dc_tensor *xt = dc_tensor_from(axt->ndim, axt->shape, axt->data), *pred;
     dc_model *m = reference_model();
-    params_vs_fixture(m, f, "init");
+    params_vs_reference(m, f, "init");
 
     step_log log = {0};
     dc_callback cb = {.user = &log, .on_batch_end = record_loss}, *cbs[1] = {&cb};
@@ -114,7 +75,7 @@ static void test_fit_matches_reference(void **state)
     for (int s = 0; s < log.steps; s++)
         got[s] = (float)log.loss[s];
     assert_close(got, want->data, want->size, 5e-5, 1e-6, "per-step loss");
-    params_vs_fixture(m, f, "final");
+    params_vs_reference(m, f, "final");
     assert_int_equal(dc_model_predict(m, xt, 32, &pred), DC_OK);
     const fx_array *wp = fx_get(f, "pred");
     assert_int_equal(pred->size, wp->size);
