@@ -81,8 +81,8 @@ static dc_status concat_infer(dc_node *n)
     dc_node *a = n->in[0], *b = n->in[1];
     int axis = n->iarg[0], lo = a->batched ? 1 : 0;
     char sa[96], sb[96];
-    dc_shape_str(a->ndim, a->shape, sa, sizeof sa);
-    dc_shape_str(b->ndim, b->shape, sb, sizeof sb);
+    (a->batched ? dc_batch_shape_str : dc_shape_str)(a->ndim, a->shape, sa, sizeof sa);
+    (b->batched ? dc_batch_shape_str : dc_shape_str)(b->ndim, b->shape, sb, sizeof sb);
     if (a->ndim != b->ndim || a->batched != b->batched)
         return dc_fail(DC_ERR_SHAPE, "concat: shapes %s and %s have different ranks or batch axes", sa, sb);
     if (axis < lo || axis >= a->ndim)
