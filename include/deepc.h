@@ -993,6 +993,41 @@ dc_layer *dc_layer_masking(float mask_value);
  * in a model, which is refused). */
 dc_layer *dc_layer_time_distributed(dc_layer *layer);
 
+/* -------------------------- merge layers: Add, Subtract, Multiply, Average,
+ * Maximum, Minimum, Concatenate (Keras 3's keras/src/layers/merging) */
+
+/* Graph ops.  dc_maximum / dc_minimum: a, b of equal shapes -> the
+ * elementwise max / min; the gradient goes all to a where a >= b (maximum) /
+ * a <= b (minimum), else all to b, as TensorFlow's (ties: to a).
+ * dc_concat_axis: a and b equal but on `axis` -> their concatenation on it;
+ * axis counts the batch axis, 1 .. ndim - 1 (0 .. ndim - 1 for nodes without
+ * one); dc_concat is its last-axis call.  Errors name the op, the shapes and
+ * the axis. */
+dc_node *dc_maximum(dc_graph *g, dc_node *a, dc_node *b);
+dc_node *dc_minimum(dc_graph *g, dc_node *a, dc_node *b);
+dc_node *dc_concat_axis(dc_graph *g, dc_node *a, dc_node *b, int axis);
+
+/* Merge layers join the outputs of 2 to 8 layers of a functional model (a
+ * Sequential model, TimeDistributed and Bidirectional refuse them).  The
+ * elementwise ones need inputs of equal shapes: Keras also broadcasts axes of
+ * size 1, which deepc refuses with an error naming the layer and every input
+ * shape.  Add: the sum; Subtract: exactly 2 inputs, the first minus the
+ * second; Multiply: the product; Average: the sum times 1 / n; Maximum /
+ * Minimum: the elementwise max / min.  No weights, no arguments of their own
+ * (config: only the name).  NULL only when memory runs out. */
+dc_layer *dc_layer_add(void);
+dc_layer *dc_layer_subtract(void);
+dc_layer *dc_layer_multiply(void);
+dc_layer *dc_layer_average(void);
+dc_layer *dc_layer_maximum(void);
+dc_layer *dc_layer_minimum(void);
+/* Concatenate(axis=-1): inputs equal but on `axis`, which counts the batch
+ * axis 0 (Keras' convention); negative counts from the end (-1: the last).
+ * axis 0 is refused here (NULL and a message); a negative axis that lands on
+ * the batch axis or outside the inputs' axes is refused when the layer is
+ * built.  Config key "axis". */
+dc_layer *dc_layer_concatenate(int axis);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct dc_model dc_model;

@@ -468,6 +468,45 @@ static dc_node *build_random_color(dc_graph *g, int v)
     return dc_random_color(g, image_param(g), v, range, (float[]){-0.8f, 0.9f});
 }
 
+/* ---- merge layers' ops (ops_merge.c) ---- */
+
+/* a and b (3, 4) with no ties and at least 0.05 apart (eps is 1e-3), each
+ * winning some elements, and away from the harness's kinks at 0. */
+static const float merge_a[12] = {0.5f, -0.3f, 0.9f, -0.7f, 0.2f, 0.45f, -0.15f, 0.8f, -0.6f, 0.35f, -0.25f, 0.65f};
+static const float merge_b[12] = {-0.4f, 0.6f, 0.3f, -0.2f, 0.75f, 0.15f, -0.55f, 0.95f, -0.35f, 0.1f, 0.4f, -0.8f};
+
+static dc_node *merge_operand(dc_graph *g, const float *values)
+{
+    dc_node *p = p2(g, 3, 4);
+    if (p)
+        p->init_values = values;
+    return p;
+}
+
+/* variant 1: the operands swapped */
+static dc_node *build_maximum(dc_graph *g, int v)
+{
+    dc_node *a = merge_operand(g, merge_a), *b = merge_operand(g, merge_b);
+    return v ? dc_maximum(g, b, a) : dc_maximum(g, a, b);
+}
+
+static dc_node *build_minimum(dc_graph *g, int v)
+{
+    dc_node *a = merge_operand(g, merge_a), *b = merge_operand(g, merge_b);
+    return v ? dc_minimum(g, b, a) : dc_minimum(g, a, b);
+}
+
+/* variants: (3, 2) + (3, 4) on axis 1; 4D (2, 3, 4, 2) + (2, 1, 4, 2) on axis 1 and (2, 3, 4, 2) + (2, 3, 2, 2)
+ * on the middle axis 2 */
+static dc_node *build_concat_axis(dc_graph *g, int v)
+{
+    if (v == 0)
+        return dc_concat_axis(g, p2(g, 3, 2), p2(g, 3, 4), 1);
+    dc_node *a = dc_param(g, 4, (int[]){2, 3, 4, 2}, uniform(-1, 1), NULL);
+    dc_node *b = dc_param(g, 4, v == 1 ? (int[]){2, 1, 4, 2} : (int[]){2, 3, 2, 2}, uniform(-1, 1), NULL);
+    return dc_concat_axis(g, a, b, v);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -529,6 +568,10 @@ static const gradcase cases[] = {
     {"random_flip", build_random_flip, 3},
     {"random_affine", build_random_affine, 14},
     {"random_color", build_random_color, 2},
+    /* merge layers */
+    {"maximum", build_maximum, 2},
+    {"minimum", build_minimum, 2},
+    {"concat", build_concat_axis, 3},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

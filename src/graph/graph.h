@@ -141,6 +141,11 @@ dc_node *dc_scale_offset(dc_graph *g, dc_node *x, float scale, float offset);
 extern const dc_op dc_op_repeat, dc_op_permute, dc_op_step_mask, dc_op_mask_steps, dc_op_time_fold, dc_op_time_unfold;
 /* Image augmentation (ops_augment.c). */
 extern const dc_op dc_op_random_flip, dc_op_random_affine, dc_op_random_color;
+/* Merge layers' ops (ops_merge.c; concat, declared above, is there too). */
+extern const dc_op dc_op_maximum, dc_op_minimum;
+/* The shape inference of add, sub, mul, maximum, minimum (ops_elementwise.c):
+ * equal shapes, or for add a b without batch axis that ends a's shape (a bias). */
+dc_status dc_binary_infer(dc_node *n);
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

@@ -65,6 +65,7 @@ struct dc_layer {
         struct { dc_conv_config conv; int output_padding[2]; } convt; /* output_padding -1: None */
         /* image augmentation (layers_augment.c): flip mode bits; the affine kind, ranges (rotation: height) */
         struct { int flip_mode, kind, width_none, fill_mode, bilinear; float height[2], width[2], fill_value; } augment;
+        struct { int axis; } merge; /* merge layers (layers_merge.c): Concatenate's axis, Keras' count */
     } cfg;
 
     /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
@@ -133,6 +134,9 @@ extern const dc_layer_class dc_class_upsampling2d, dc_class_upsampling1d, dc_cla
     dc_class_conv1d_transpose;
 extern const dc_layer_class dc_class_random_flip, dc_class_random_translation, dc_class_random_rotation,
     dc_class_random_zoom, dc_class_random_brightness, dc_class_random_contrast;
+/* Merge layers (layers_merge.c): build is NULL, build_merge set. */
+extern const dc_layer_class dc_class_add, dc_class_subtract, dc_class_multiply, dc_class_average, dc_class_maximum,
+    dc_class_minimum, dc_class_concatenate;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 

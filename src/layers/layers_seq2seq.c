@@ -245,12 +245,14 @@ dc_layer *dc_layer_time_distributed(dc_layer *layer)
 {
     if (!layer)
         return dc_fail_null(DC_ERR_ARG, "TimeDistributed: layer is NULL (did its constructor fail? %s)", dc_errmsg());
-    if (layer->out || layer->cls == &dc_class_time_distributed || layer->cls == &dc_class_masking) {
+    if (layer->out || layer->cls == &dc_class_time_distributed || layer->cls == &dc_class_masking ||
+        !layer->cls->build) {
         const char *type = layer->cls->type;
-        int built = layer->out != NULL;
+        int built = layer->out != NULL, merge = !layer->cls->build;
         if (!built)
             dc_layer_free(layer);
-        return dc_fail_null(DC_ERR_ARG, "TimeDistributed: cannot wrap %s", built ? "a layer already in a model" : type);
+        return dc_fail_null(DC_ERR_ARG, "TimeDistributed: cannot wrap %s%s", built ? "a layer already in a model" : type,
+                            merge && !built ? " (a merge layer: it takes several inputs)" : "");
     }
     dc_layer *l = dc_layer_new(&dc_class_time_distributed);
     if (!l) {

@@ -21,6 +21,9 @@ static const dc_layer_class *const classes[] = {
     &dc_class_cropping2d, &dc_class_cropping1d, &dc_class_conv2d_transpose, &dc_class_conv1d_transpose,
     &dc_class_random_flip, &dc_class_random_translation, &dc_class_random_rotation, &dc_class_random_zoom,
     &dc_class_random_brightness, &dc_class_random_contrast,
+    /* merge layers */
+    &dc_class_add, &dc_class_subtract, &dc_class_multiply, &dc_class_average, &dc_class_maximum, &dc_class_minimum,
+    &dc_class_concatenate,
 };
 
 const dc_layer_class *dc_layer_class_find(const char *type)

@@ -24,7 +24,7 @@ static int is_suffix_shape(const dc_node *a, const dc_node *b)
     return 1;
 }
 
-static dc_status binary_infer(dc_node *n)
+dc_status dc_binary_infer(dc_node *n)
 {
     dc_node *a = n->in[0], *b = n->in[1];
     char sa[96], sb[96];
@@ -59,10 +59,16 @@ static void add_backward(dc_node *n, const dc_run *run)
     const float *gy = n->grad;
     if (n->in[0]->requires_grad) {
         float *ga = n->in[0]->grad;
+#pragma omp parallel for if (total > DC_PAR_MIN)
         for (size_t i = 0; i < total; i++)
             ga[i] += gy[i];
     }
-    if (n->in[1]->requires_grad) {
+    if (n->in[1]->requires_grad && nb == total) {
+        float *gb = n->in[1]->grad;
+#pragma omp parallel for if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            gb[i] += gy[i];
+    } else if (n->in[1]->requires_grad) { /* a broadcast bias: a sum over the rows, kept serial */
         float *gb = n->in[1]->grad;
         for (size_t i = 0; i < total; i++)
             gb[i % nb] += gy[i];
@@ -74,20 +80,28 @@ static dc_status sub_forward(dc_node *n, const dc_run *run)
     (void)run;
     size_t total = dc_node_numel(n);
     const float *a = n->in[0]->val, *b = n->in[1]->val;
+    float *y = n->val;
+#pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++)
-        n->val[i] = a[i] - b[i];
+        y[i] = a[i] - b[i];
     return DC_OK;
 }
 
+/* The input gradients of sub (sign -1 for b) and mul (times the other
+ * input): elementwise, so the threads' slices are disjoint and the results
+ * do not depend on the thread count. */
 static void sub_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     size_t total = dc_node_numel(n);
+    const float *gy = n->grad;
+    float *ga = n->in[0]->requires_grad ? n->in[0]->grad : NULL, *gb = n->in[1]->requires_grad ? n->in[1]->grad : NULL;
+#pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++) {
-        if (n->in[0]->requires_grad)
-            n->in[0]->grad[i] += n->grad[i];
-        if (n->in[1]->requires_grad)
-            n->in[1]->grad[i] -= n->grad[i];
+        if (ga)
+            ga[i] += gy[i];
+        if (gb)
+            gb[i] -= gy[i];
     }
 }
 
@@ -96,8 +110,10 @@ static dc_status mul_forward(dc_node *n, const dc_run *run)
     (void)run;
     size_t total = dc_node_numel(n);
     const float *a = n->in[0]->val, *b = n->in[1]->val;
+    float *y = n->val;
+#pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++)
-        n->val[i] = a[i] * b[i];
+        y[i] = a[i] * b[i];
     return DC_OK;
 }
 
@@ -105,18 +121,20 @@ static void mul_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     size_t total = dc_node_numel(n);
-    const float *a = n->in[0]->val, *b = n->in[1]->val;
+    const float *a = n->in[0]->val, *b = n->in[1]->val, *gy = n->grad;
+    float *ga = n->in[0]->requires_grad ? n->in[0]->grad : NULL, *gb = n->in[1]->requires_grad ? n->in[1]->grad : NULL;
+#pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++) {
-        if (n->in[0]->requires_grad)
-            n->in[0]->grad[i] += n->grad[i] * b[i];
-        if (n->in[1]->requires_grad)
-            n->in[1]->grad[i] += n->grad[i] * a[i];
+        if (ga)
+            ga[i] += gy[i] * b[i];
+        if (gb)
+            gb[i] += gy[i] * a[i];
     }
 }
 
-const dc_op dc_op_add = {"add", 2, binary_infer, add_forward, add_backward, 0};
-const dc_op dc_op_sub = {"sub", 2, binary_infer, sub_forward, sub_backward, 0};
-const dc_op dc_op_mul = {"mul", 2, binary_infer, mul_forward, mul_backward, 0};
+const dc_op dc_op_add = {"add", 2, dc_binary_infer, add_forward, add_backward, 0};
+const dc_op dc_op_sub = {"sub", 2, dc_binary_infer, sub_forward, sub_backward, 0};
+const dc_op dc_op_mul = {"mul", 2, dc_binary_infer, mul_forward, mul_backward, 0};
 
 static dc_node *binary(dc_graph *g, const dc_op *op, dc_node *a, dc_node *b)
 {
@@ -142,8 +160,11 @@ static dc_status scale_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     size_t total = dc_node_numel(n);
+    const float *x = n->in[0]->val, s = n->farg[0], o = n->farg[1];
+    float *y = n->val;
+#pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++)
-        n->val[i] = n->farg[0] * n->in[0]->val[i] + n->farg[1];
+        y[i] = s * x[i] + o;
     return DC_OK;
 }
 
@@ -151,8 +172,11 @@ static void scale_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     size_t total = dc_node_numel(n);
+    const float *gy = n->grad, s = n->farg[0];
+    float *gx = n->in[0]->grad;
+#pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++)
-        n->in[0]->grad[i] += n->farg[0] * n->grad[i];
+        gx[i] += s * gy[i];
 }
 
 const dc_op dc_op_scale = {"scale", 1, same_shape_infer, scale_forward, scale_backward, 0};

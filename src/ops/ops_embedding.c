@@ -1,14 +1,12 @@
 /*
- * ops_embedding.c - the embedding lookup and concatenation on the last axis.
+ * ops_embedding.c - the embedding lookup.
  *
  * embedding: ids (B, T) holding token ids as floats, table (V, D) ->
  * (B, T, D).  Every id must be an integer in [0, V); anything else stops the
  * forward pass with a message naming the id and where it is (a wrong
  * input_dim, or a tokenizer's num_words larger than the Embedding's).
  * Backward scatters the output gradient into the table's rows; ids get none.
- *
- * concat: a (..., Ca) and b (..., Cb) -> (..., Ca + Cb), as Keras'
- * Bidirectional merges with merge_mode="concat".
+ * (concat, which Bidirectional's merge_mode="concat" uses, is in ops_merge.c.)
  */
 #include "graph/graph.h"
 
@@ -75,59 +73,4 @@ dc_node *dc_embedding(dc_graph *g, dc_node *ids, dc_node *table)
 {
     dc_node *in[2] = {ids, table};
     return dc_node_make(g, &dc_op_embedding, 2, in, NULL, 0, NULL, 0);
-}
-
-/* ---- concat on the last axis ---- */
-
-static dc_status concat_infer(dc_node *n)
-{
-    dc_node *a = n->in[0], *b = n->in[1];
-    char sa[96], sb[96];
-    int ok = a->ndim == b->ndim && a->ndim >= 1 && a->batched == b->batched;
-    for (int i = 0; ok && i < a->ndim - 1; i++)
-        ok = a->shape[i] == b->shape[i];
-    if (!ok)
-        return dc_fail(DC_ERR_SHAPE, "concat: shapes %s and %s differ before the last axis",
-                       dc_shape_str(a->ndim, a->shape, sa, sizeof sa), dc_shape_str(b->ndim, b->shape, sb, sizeof sb));
-    n->batched = a->batched;
-    n->ndim = a->ndim;
-    memcpy(n->shape, a->shape, sizeof n->shape);
-    n->shape[n->ndim - 1] = a->shape[a->ndim - 1] + b->shape[b->ndim - 1];
-    return DC_OK;
-}
-
-static dc_status concat_forward(dc_node *n, const dc_run *run)
-{
-    (void)run;
-    size_t rows = dc_node_rows(n);
-    int ca = dc_node_cols(n->in[0]), cb = dc_node_cols(n->in[1]), c = ca + cb;
-    for (size_t r = 0; r < rows; r++) {
-        memcpy(n->val + r * c, n->in[0]->val + r * ca, (size_t)ca * sizeof(float));
-        memcpy(n->val + r * c + ca, n->in[1]->val + r * cb, (size_t)cb * sizeof(float));
-    }
-    return DC_OK;
-}
-
-static void concat_backward(dc_node *n, const dc_run *run)
-{
-    (void)run;
-    size_t rows = dc_node_rows(n);
-    int ca = dc_node_cols(n->in[0]), cb = dc_node_cols(n->in[1]), c = ca + cb;
-    for (int k = 0; k < 2; k++) {
-        dc_node *in = n->in[k];
-        int w = k ? cb : ca, off = k ? ca : 0;
-        if (!in->requires_grad)
-            continue;
-        for (size_t r = 0; r < rows; r++)
-            for (int j = 0; j < w; j++)
-                in->grad[r * w + j] += n->grad[r * c + off + j];
-    }
-}
-
-const dc_op dc_op_concat = {"concat", 2, concat_infer, concat_forward, concat_backward, 0};
-
-dc_node *dc_concat(dc_graph *g, dc_node *a, dc_node *b)
-{
-    dc_node *in[2] = {a, b};
-    return dc_node_make(g, &dc_op_concat, 2, in, NULL, 0, NULL, 0);
 }

@@ -17,6 +17,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_upsample2d, &dc_op_pad2d, &dc_op_conv2d_transpose, &dc_op_conv2d_transpose_nobias,
     /* image augmentation (ops_augment.c) */
     &dc_op_random_flip, &dc_op_random_affine, &dc_op_random_color,
+    /* merge layers (ops_merge.c) */
+    &dc_op_maximum, &dc_op_minimum,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
