@@ -165,6 +165,23 @@ int main(int argc, char **argv)
     dc_model_add(m, dc_layer_dense(2, "softmax"));
     bad |= save(m, dir, "augment_cnn", "adam", "sparse_categorical_crossentropy");
 
+    /* A functional model: a residual branch and every merge layer. */
+    m = dc_functional_new(3, (int[]){4, 4, 2});
+    dc_conv_config same = dc_conv_defaults(2, 3, 3);
+    same.padding = DC_PADDING_SAME;
+    int a = dc_model_apply(m, dc_layer_conv2d_ex(&same), DC_MODEL_INPUT);
+    int b = dc_model_apply(m, dc_layer_batch_normalization(), a);
+    int c = dc_model_merge(m, dc_layer_add(), 3, (int[]){DC_MODEL_INPUT, a, b});
+    int d = dc_model_merge(m, dc_layer_subtract(), 2, (int[]){c, a});
+    int e = dc_model_merge(m, dc_layer_multiply(), 2, (int[]){d, b});
+    int f = dc_model_merge(m, dc_layer_maximum(), 2, (int[]){e, c});
+    int g = dc_model_merge(m, dc_layer_minimum(), 2, (int[]){f, d});
+    int h = dc_model_merge(m, dc_layer_average(), 2, (int[]){g, e});
+    int i = dc_model_merge(m, dc_layer_concatenate(-2), 2, (int[]){h, f});
+    int j = dc_model_apply(m, dc_layer_flatten(), i);
+    dc_model_apply(m, dc_layer_dense(2, "softmax"), j);
+    bad |= save(m, dir, "functional_merge", "adam", "sparse_categorical_crossentropy");
+
     /* The optimisers, losses and metrics with more state or names. */
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(4, "relu"));

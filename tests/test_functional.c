@@ -6,9 +6,12 @@
  * Keras' Functional layout, and files written in Keras 3's and Keras 2's
  * inbound_nodes forms load.  Every misuse (a wrong reference, a failed call
  * later ignored, a layer whose output goes nowhere, a shared layer) and
- * every hostile file gets an error naming it.
+ * every hostile file gets an error naming it.  A model that branches and
+ * joins trains as its PyTorch twin (tests/fixtures/make_fixtures_functional.py):
+ * a layer whose output feeds three layers gets the sum of their gradients.
  */
 #include "iotest.h"
+#include "modeltest.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -201,6 +204,16 @@ static void test_hostile_files(void **state)
     expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
                     "\"inbound_nodes\": [{\"args\": [], \"kwargs\": {}}]}",
                     NULL, "args must hold one tensor or one list of tensors");
+    expect_bad_file(", {\"class_name\": \"Add\", \"config\": {\"name\": \"b\"}, \"name\": \"b\", "
+                    "\"inbound_nodes\": [[[\"x\", 0, 0, {}]]]}",
+                    NULL, "layer 1 (Add): merge: Add: it takes 2 to 8 inputs, not 1");
+    static const char *seq = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+                             "\"InputLayer\", \"config\": {\"batch_shape\": [null, 4]}}, {\"class_name\": "
+                             "\"Add\", \"config\": {}}]}}";
+    dc_model *m = NULL;
+    assert_int_not_equal(dc_model_from_json(seq, strlen(seq), &m), DC_OK);
+    assert_null(m);
+    assert_errmsg_contains("layer 1 (Add): add: Add is a merge layer");
 }
 
 static dc_model *functional(void)
@@ -221,6 +234,18 @@ static void test_misuse(void **state)
     assert_errmsg_contains("apply: Dense: a Sequential model takes its layers by dc_model_add");
     assert_int_not_equal(dc_model_add(m, dc_layer_dense(2, NULL)), DC_OK);
     assert_errmsg_contains("add: a functional model takes its layers by dc_model_apply");
+    assert_int_not_equal(dc_model_add(s, dc_layer_add()), DC_OK);
+    assert_errmsg_contains("add: Add is a merge layer, joining several outputs: make the model with dc_functional_new");
+    assert_int_equal(dc_model_apply(m, dc_layer_concatenate(-1), DC_MODEL_INPUT), -1);
+    assert_errmsg_contains("apply: Concatenate: it is a merge layer: join several outputs with dc_model_merge");
+    dc_model_free(m);
+    m = functional();
+    assert_int_equal(dc_model_merge(m, dc_layer_add(), 1, (int[]){0}), -1);
+    assert_errmsg_contains("merge: Add: it takes 2 to 8 inputs, not 1");
+    dc_model_free(m);
+    m = functional();
+    assert_int_equal(dc_model_merge(m, dc_layer_add(), 2, NULL), -1);
+    assert_errmsg_contains("merge: Add: inputs is NULL");
     assert_int_equal(dc_model_merge(m, dc_layer_dense(2, NULL), 2, (int[]){0, 0}), -1);
     assert_errmsg_contains("merge: Dense: it takes one input: use dc_model_apply");
     dc_model_free(m);
@@ -278,6 +303,91 @@ static void test_misuse(void **state)
     dc_model_free(s);
 }
 
+/* The model of make_fixtures_functional.py: a residual branch (a feeds
+ * conv2d_1, add and concatenate), a concatenation and a sigmoid gate. */
+static dc_model *branching_model(void)
+{
+    dc_model *m = dc_functional_new(3, (int[]){6, 6, 2});
+    assert_non_null(m);
+    dc_conv_config same = dc_conv_defaults(4, 3, 3);
+    same.padding = DC_PADDING_SAME;
+    dc_conv_config same_relu = same;
+    same_relu.activation = DC_ACT_RELU;
+    same.use_bias = 0; /* before BatchNormalization (see the fixture script) */
+    int a = dc_model_apply(m, dc_layer_conv2d_ex(&same_relu), DC_MODEL_INPUT);
+    int b = dc_model_apply(m, dc_layer_conv2d_ex(&same), a);
+    int c = dc_model_apply(m, dc_layer_batch_normalization(), b);
+    int d = dc_model_merge(m, dc_layer_add(), 2, (int[]){a, c});
+    int e = dc_model_apply(m, dc_layer_activation("relu"), d);
+    int f = dc_model_merge(m, dc_layer_concatenate(-1), 2, (int[]){a, e});
+    int g = dc_model_apply(m, dc_layer_max_pooling2d(2, 2), f);
+    int h = dc_model_apply(m, dc_layer_global_average_pooling2d(), g);
+    int s = dc_model_apply(m, dc_layer_dense(8, "sigmoid"), h);
+    int t = dc_model_merge(m, dc_layer_multiply(), 2, (int[]){h, s});
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(3, "softmax"), t), 11);
+    dc_model_set_threads(m, 1);
+    return m;
+}
+
+/* See test_train.c's TOLERANCES: the same bounds, the same reasons. */
+static void test_branching_model_matches_reference(void **state)
+{
+    (void)state;
+    fx_file *f = fx_load("functional.txt");
+    dc_model *m = branching_model();
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    assert_int_equal(dc_model_set_lr(m, 0.01f), DC_OK);
+    fit_vs_fixture(m, f, 11);
+
+    /* the graph saves and loads: same predictions, same JSON */
+    char *dir = make_dir();
+    const fx_array *axt = fx_get(f, "x_test");
+    dc_tensor *xt = dc_tensor_from(axt->ndim, axt->shape, axt->data);
+    char *json = assert_round_trip(m, xt, dir, 1, "sparse_categorical_crossentropy", NULL);
+    assert_non_null(strstr(json, "{\"class_name\":\"Add\",\"config\":{\"name\":\"add\",\"trainable\":true,"
+                                 "\"dtype\":\"float32\"},\"name\":\"add\",\"inbound_nodes\":[{\"args\":[["
+                                 "{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":[null,6,6,4],\"dtype\":"
+                                 "\"float32\",\"keras_history\":[\"conv2d\",0,0]}},{\"class_name\":"
+                                 "\"__keras_tensor__\",\"config\":{\"shape\":[null,6,6,4],\"dtype\":\"float32\","
+                                 "\"keras_history\":[\"batch_normalization\",0,0]}}]],\"kwargs\":{}}]}"));
+    free(json);
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(xt);
+    fx_free(f);
+}
+
+static void test_branching_summary(void **state)
+{
+    (void)state;
+    dc_model *m = branching_model();
+    char *s = summary_of(m);
+    /* tf-keras' table for a graph: 98 wide, with "Connected to" */
+    const char *want =
+        "Model: \"functional\"\n"
+        "__________________________________________________________________________________________________\n"
+        " Layer (type)                Output Shape                 Param #   Connected to                  \n"
+        "==================================================================================================\n"
+        " input_layer (InputLayer)    [(None, 6, 6, 2)]            0         []                            \n"
+        " conv2d (Conv2D)             (None, 6, 6, 4)              76        ['input_layer[0][0]']         \n"
+        " conv2d_1 (Conv2D)           (None, 6, 6, 4)              144       ['conv2d[0][0]']              \n"
+        " batch_normalization (Batch  (None, 6, 6, 4)              16        ['conv2d_1[0][0]']            \n"
+        " Normalization)                                                                                   \n"
+        " add (Add)                   (None, 6, 6, 4)              0         ['conv2d[0][0]',              \n"
+        "                                                                     'batch_normalization[0][0]'] \n"
+        " activation (Activation)     (None, 6, 6, 4)              0         ['add[0][0]']                 \n"
+        " concatenate (Concatenate)   (None, 6, 6, 8)              0         ['conv2d[0][0]',              \n"
+        "                                                                     'activation[0][0]']          \n";
+    assert_memory_equal(s, want, strlen(want));
+    /* a long reference is cut where tf-keras cuts it, after 30 characters */
+    assert_non_null(strstr(s, " multiply (Multiply)         (None, 8)                    0         "
+                              "['global_average_pooling2d[0][\n"
+                              "                                                                    0]',"));
+    assert_non_null(strstr(s, "Total params: 335\nTrainable params: 327\nNon-trainable params: 8\n"));
+    free(s);
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +397,8 @@ int main(void)
         cmocka_unit_test(test_loads_keras_forms),
         cmocka_unit_test(test_hostile_files),
         cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_branching_model_matches_reference),
+        cmocka_unit_test(test_branching_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

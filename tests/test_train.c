@@ -42,50 +42,13 @@ static dc_model *reference_model(void)
     return m;
 }
 
-/* Sets or checks every parameter (see TOLERANCES): 2 conv, 2 dense, 4 batch norm, 2 dense_1. */
-static void params_vs_reference(dc_model *m, const fx_file *f, const char *which)
-{
-    assert_int_equal(params_vs_fixture(m, f, which, 1e-4, 2e-4), 10);
-}
-
 static void test_fit_matches_reference(void **state)
 {
     (void)state;
     fx_file *f = fx_load("train.txt");
-    const fx_array *ax = fx_get(f, "x"), *ay = fx_get(f, "y"), *axt = fx_get(f, "x_test");
-    dc_tensor *x = dc_tensor_from(ax->ndim, ax->shape, ax->data), *y = dc_tensor_from(ay->ndim, ay->shape, ay->data);
-    dc_tensor *xt = dc_tensor_from(axt->ndim, axt->shape, axt->data), *pred;
     dc_model *m = reference_model();
-    params_vs_reference(m, f, "init");
-
-    step_log log = {0};
-    dc_callback cb = {.user = &log, .on_batch_end = record_loss}, *cbs[1] = {&cb};
-    dc_fit_config fc = dc_fit_defaults();
-    fc.epochs = 2;
-    fc.batch_size = 4;
-    fc.shuffle = 0;
-    fc.verbose = 0;
-    fc.callbacks = cbs;
-    fc.n_callbacks = 1;
-    assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_OK);
-
-    const fx_array *want = fx_get(f, "loss");
-    assert_int_equal(log.steps, (int)want->size);
-    float got[16];
-    for (int s = 0; s < log.steps; s++)
-        got[s] = (float)log.loss[s];
-    assert_close(got, want->data, want->size, 5e-5, 1e-6, "per-step loss");
-    params_vs_reference(m, f, "final");
-    assert_int_equal(dc_model_predict(m, xt, 32, &pred), DC_OK);
-    const fx_array *wp = fx_get(f, "pred");
-    assert_int_equal(pred->size, wp->size);
-    assert_close(pred->data, wp->data, wp->size, 1e-4, 1e-5, "predict after fit (moving statistics)");
-
-    dc_tensor_free(pred);
+    fit_vs_fixture(m, f, 10); /* 2 conv, 2 dense, 4 batch norm, 2 dense_1 */
     dc_model_free(m);
-    dc_tensor_free(x);
-    dc_tensor_free(y);
-    dc_tensor_free(xt);
     fx_free(f);
 }
 

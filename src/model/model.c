@@ -96,9 +96,13 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
 {
     if (!layer)
         return dc_fail(DC_ERR_ARG, "add: layer is NULL (did its constructor fail? %s)", dc_errmsg());
-    if (m->functional) {
+    if (m->functional || !layer->cls->build) {
+        const char *type = layer->cls->type;
         dc_layer_free(layer);
-        return dc_fail(DC_ERR_STATE, "add: a functional model takes its layers by dc_model_apply / dc_model_merge");
+        if (m->functional)
+            return dc_fail(DC_ERR_STATE, "add: a functional model takes its layers by dc_model_apply / dc_model_merge");
+        return dc_fail(DC_ERR_ARG, "add: %s is a merge layer, joining several outputs: make the model with "
+                                   "dc_functional_new and join them with dc_model_merge", type);
     }
     int prev = m->n_layers; /* the layer before, or the input */
     return dc_model_append(m, "add", layer, 1, &prev);
