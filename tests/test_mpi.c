@@ -146,6 +146,39 @@ static void test_cnn_matches_single_process(void **state)
     dc_tensor_free(y);
 }
 
+/* A functional model: a residual branch through LayerNormalization (per
+ * sample: BatchNormalization's statistics would be per replica slice, as
+ * in test_cnn_batchnorm_stays_identical) joined by Add, and Dropout. */
+static dc_model *residual(uint64_t seed)
+{
+    dc_model *m = dc_functional_new(3, (int[]){6, 6, 1});
+    assert_non_null(m);
+    dc_model_set_seed(m, seed);
+    dc_model_set_threads(m, 1);
+    dc_conv_config c = dc_conv_defaults(4, 3, 3);
+    c.padding = DC_PADDING_SAME;
+    int a = dc_model_apply(m, dc_layer_conv2d_ex(&c), DC_MODEL_INPUT);
+    int b = dc_model_apply(m, dc_layer_conv2d_ex(&c), a);
+    b = dc_model_apply(m, dc_layer_layer_normalization(), b);
+    int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){a, b});
+    s = dc_model_apply(m, dc_layer_global_average_pooling2d(), s);
+    s = dc_model_apply(m, dc_layer_dropout(0.25f), s);
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(3, "softmax"), s), 7);
+    replica_compile(m);
+    return m;
+}
+
+static void test_functional_matches_single_process(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    replica_data(50, 3, (int[]){6, 6, 1}, 3, 14, &x, &y);
+    dc_fit_config cfg = replica_fit_config(2, 16, 0.2f);
+    fit_and_compare(residual, x, y, &cfg);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 static dc_model *cnn_frozen_bn(uint64_t seed) { return replica_cnn(seed, 2); }
 
 /* A frozen BatchNormalization normalises with its moving statistics, a
@@ -494,6 +527,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp_dropout_matches_single_process),
         cmocka_unit_test(test_cnn_matches_single_process),
+        cmocka_unit_test(test_functional_matches_single_process),
         cmocka_unit_test(test_auc_precision_recall_match_single_process),
         cmocka_unit_test(test_weighted_metrics_match_single_process),
         cmocka_unit_test(test_masked_tagger_matches_single_process),
