@@ -182,6 +182,15 @@ int main(int argc, char **argv)
     dc_model_apply(m, dc_layer_dense(2, "softmax"), j);
     bad |= save(m, dir, "functional_merge", "adam", "sparse_categorical_crossentropy");
 
+    /* A functional model with two inputs. */
+    m = dc_functional_new(1, (int[]){3});
+    int in2 = dc_model_input(m, 2, (int[]){2, 2});
+    int da = dc_model_apply(m, dc_layer_dense(4, "relu"), DC_MODEL_INPUT);
+    int fb = dc_model_apply(m, dc_layer_flatten(), in2);
+    int cat = dc_model_merge(m, dc_layer_concatenate(-1), 2, (int[]){da, fb});
+    dc_model_apply(m, dc_layer_dense(2, "softmax"), cat);
+    bad |= save(m, dir, "functional_two_inputs", "adam", "sparse_categorical_crossentropy");
+
     /* The optimisers, losses and metrics with more state or names. */
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(4, "relu"));

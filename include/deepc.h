@@ -1039,12 +1039,12 @@ void dc_model_free(dc_model *m);
 /* Takes ownership of `layer`, also on failure. */
 dc_status dc_model_add(dc_model *m, dc_layer *layer);
 
-/* A functional model (Keras' functional API, one input and one output):
- * layers take the output of any earlier layer, merge layers (Add,
+/* A functional model (Keras' functional API; one output, one or more
+ * inputs): layers take the output of any earlier layer, merge layers (Add,
  * Concatenate ...) the outputs of several, so a model can branch and join
- * (residual connections, parallel towers).  Outputs are named by
- * references: DC_MODEL_INPUT (0) is the model's input, and each apply or
- * merge returns the reference of its layer's output.
+ * (residual connections, parallel towers, several inputs).  Outputs are
+ * named by references: DC_MODEL_INPUT (0) is the model's first input, each
+ * dc_model_input, apply or merge returns the reference of what it adds.
  *
  *     dc_model *m = dc_functional_new(3, (int[]){28, 28, 1});
  *     int x = dc_model_apply(m, dc_layer_conv2d(32, 3, 3, "relu"), DC_MODEL_INPUT);
@@ -1054,9 +1054,24 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer);
  *
  * Layers are named and saved as Keras names and saves them ("Functional",
  * inbound_nodes); summary adds Keras' "Connected to" column when the graph
- * branches.  Every layer but the last must feed a later one. */
+ * branches.  Every input and every layer but the last must feed a later
+ * layer. */
 #define DC_MODEL_INPUT 0
+#define DC_MODEL_MAX_INPUTS 8
 dc_model *dc_functional_new(int ndim, const int *input_shape);
+/* Adds another input (keras.Input(shape)) before the first layer; returns
+ * its reference (1, 2 ...), or -1 (a Sequential model, a layer already
+ * added, a bad shape, more than DC_MODEL_MAX_INPUTS), marking the model as
+ * dc_model_apply does.  A model with several inputs takes x as the inputs
+ * packed by dc_model_pack_inputs, in fit, evaluate, predict, x_val and the
+ * *_on_batch calls alike. */
+int dc_model_input(dc_model *m, int ndim, const int *shape);
+int dc_model_input_count(const dc_model *m);
+/* Keras' x=[x0, x1, ...]: a new (N, values per sample of every input) tensor
+ * holding each sample's inputs end to end, in input order; checks that
+ * there is one tensor per input, each of the input's shape, all with the
+ * same N (an error names the tensor).  With one input: a copy of xs[0]. */
+dc_tensor *dc_model_pack_inputs(const dc_model *m, int n, const dc_tensor *const *xs);
 /* Appends `layer` (owned, also on failure) taking the output `input`;
  * returns the reference of its output, or -1 when the call fails (a NULL
  * layer, a merge layer, a reference that does not exist or is -1, a layer

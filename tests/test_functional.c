@@ -13,6 +13,7 @@
 #include "iotest.h"
 #include "modeltest.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -179,14 +180,19 @@ static void test_hostile_files(void **state)
 {
     (void)state;
     expect_bad_file(DENSE("a", "x") DENSE("b", "nowhere"), NULL,
-                    "layer 2: inbound layer \"nowhere\" is not an earlier layer");
-    expect_bad_file(DENSE("a", "b") DENSE("b", "x"), NULL, "layer 1: inbound layer \"b\" is not an earlier layer");
+                    "layer 2: inbound layer \"nowhere\" is not an input or an earlier layer");
+    expect_bad_file(DENSE("a", "b") DENSE("b", "x"), NULL, "layer 1: inbound layer \"b\" is not an input or an earlier layer");
     expect_bad_file(DENSE("a", "x") DENSE("b", "x"), NULL, "the output of a goes to no layer");
     expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [\"x\", 0, 0], \"output_layers\": [\"a\", 0, 0]",
-                    "output_layers: expected one tensor, the output of \"b\"");
+                    "output_layers: the output must be the last layer listed, \"b\"");
     expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [[\"x\", 0, 0], [\"a\", 0, 0]], "
                                                      "\"output_layers\": [\"b\", 0, 0]",
-                    "input_layers: ");
+                    "input_layers[1]: \"a\" is not an InputLayer of the model");
+    expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [\"x\", 0, 0], "
+                                                     "\"output_layers\": [[\"b\", 0, 0], [\"a\", 0, 0]]",
+                    "output_layers: more than 1 tensors (a model with several outputs is not supported)");
+    expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"output_layers\": [\"b\", 0, 0]",
+                    "input_layers: expected [\"name\", 0, 0] or a list of them");
     expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
                     "\"inbound_nodes\": [[[\"x\", 1, 0, {}]]]}",
                     NULL, "node and tensor index must be 0");
@@ -253,10 +259,11 @@ static void test_misuse(void **state)
     m = functional();
     assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), 0), 1);
     assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), 2), -1);
-    assert_errmsg_contains("apply: Dense: input 0 is 2, but the model has references 0 (its input) to 1");
+    assert_errmsg_contains("apply: Dense: input 0 is 2, but the model has references 0 to 1 (1 input, then its "
+                           "layers)");
     /* ... marks the model: a later build names the first failure */
     assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
-    assert_errmsg_contains("model: an earlier dc_model_apply / dc_model_merge failed (apply: Dense: input 0 is 2");
+    assert_errmsg_contains("model: an earlier dc_model_apply / dc_model_merge failed (apply: Dense: input 0 is 2,");
     dc_model_free(m);
     /* a chain of unchecked calls after a failed constructor */
     m = functional();
@@ -388,6 +395,201 @@ static void test_branching_summary(void **state)
     dc_model_free(m);
 }
 
+/* Inputs a (3,) and b (2, 2): Dense(4, relu) on a, Flatten on b,
+ * Concatenate, Dense(2, softmax). */
+static dc_model *two_inputs(void)
+{
+    dc_model *m = dc_functional_new(1, (int[]){3});
+    assert_non_null(m);
+    dc_model_set_seed(m, 4);
+    dc_model_set_threads(m, 1);
+    int b = dc_model_input(m, 2, (int[]){2, 2});
+    assert_int_equal(b, 1);
+    int d = dc_model_apply(m, dc_layer_dense(4, "relu"), DC_MODEL_INPUT);
+    int f = dc_model_apply(m, dc_layer_flatten(), b);
+    int c = dc_model_merge(m, dc_layer_concatenate(-1), 2, (int[]){d, f});
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, "softmax"), c), 5);
+    const char *metrics[] = {"accuracy"};
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", metrics, 1), DC_OK);
+    return m;
+}
+
+/* n samples: a in [-1, 1)^3, b in [-1, 1)^(2x2); label 1 when a0 + b00 > 0. */
+static void two_input_data(int n, uint64_t seed, dc_tensor **a, dc_tensor **b, dc_tensor **y)
+{
+    dc_rng r;
+    dc_rng_seed(&r, seed);
+    *a = dc_tensor_new4(2, n, 3, 0, 0);
+    *b = dc_tensor_new4(3, n, 2, 2, 0);
+    *y = dc_tensor_new4(1, n, 0, 0, 0);
+    for (size_t i = 0; i < (*a)->size; i++)
+        (*a)->data[i] = 2.0f * dc_rng_uniform(&r) - 1.0f;
+    for (size_t i = 0; i < (*b)->size; i++)
+        (*b)->data[i] = 2.0f * dc_rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < n; i++)
+        (*y)->data[i] = (*a)->data[3 * i] + (*b)->data[4 * i] > 0.0f;
+}
+
+static void test_two_inputs(void **state)
+{
+    (void)state;
+    dc_tensor *a, *b, *y;
+    two_input_data(200, 8, &a, &b, &y);
+    dc_model *m = two_inputs();
+    dc_tensor *x = dc_model_pack_inputs(m, 2, (const dc_tensor *[]){a, b});
+    assert_non_null(x);
+    assert_int_equal(x->ndim, 2);
+    assert_int_equal(x->shape[1], 7);
+    assert_int_equal(dc_model_input_count(m), 2);
+
+    /* predict by hand from the weights: softmax(concat(relu(a W + c), flat b) V + e) */
+    dc_tensor *p = NULL, *w[4];
+    assert_int_equal(dc_model_predict(m, x, 32, &p), DC_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(dc_model_get_weight(m, i < 2 ? 0 : 3, i % 2, &w[i]), DC_OK);
+    for (int s = 0; s < 5; s++) {
+        float h[8], z[2];
+        for (int j = 0; j < 4; j++) {
+            float v = w[1]->data[j];
+            for (int k = 0; k < 3; k++)
+                v += a->data[3 * s + k] * w[0]->data[4 * k + j];
+            h[j] = v > 0.0f ? v : 0.0f;
+        }
+        for (int j = 0; j < 4; j++)
+            h[4 + j] = b->data[4 * s + j];
+        for (int o = 0; o < 2; o++) {
+            z[o] = w[3]->data[o];
+            for (int j = 0; j < 8; j++)
+                z[o] += h[j] * w[2]->data[2 * j + o];
+        }
+        float e1 = 1.0f / (1.0f + expf(z[0] - z[1]));
+        assert_close(&p->data[2 * s + 1], &e1, 1, 1e-5, 1e-6, "two-input prediction");
+    }
+    for (int i = 0; i < 4; i++)
+        dc_tensor_free(w[i]);
+    dc_tensor_free(p);
+
+    /* fit with a validation split of the packed x: it learns, from both inputs */
+    dc_fit_config c = quiet_fit(30, 16);
+    c.validation_split = 0.25f;
+    assert_int_equal(dc_model_set_lr(m, 0.01f), DC_OK);
+    dc_history *h = NULL;
+    assert_int_equal(dc_model_fit(m, x, y, &c, &h), DC_OK);
+    const double *acc = dc_history_get(h, "val_accuracy");
+    assert_non_null(acc);
+    assert_true(acc[29] >= 0.9); /* 0.94 seen; from a alone no model gets past 0.75 */
+    dc_history_free(h);
+
+    /* the summary lists both inputs; the file keeps them */
+    char *s = summary_of(m);
+    assert_non_null(strstr(s, " input_layer (InputLayer)    [(None, 3)]                  0         []"));
+    assert_non_null(strstr(s, " input_layer_1 (InputLayer)  [(None, 2, 2)]               0         []"));
+    assert_non_null(strstr(s, " flatten (Flatten)           (None, 4)                    0         "
+                              "['input_layer_1[0][0]']"));
+    free(s);
+    char *dir = make_dir();
+    char *json = assert_round_trip(m, x, dir, 1, "sparse_categorical_crossentropy", "accuracy");
+    assert_non_null(strstr(json, "\"input_layers\":[[\"input_layer\",0,0],[\"input_layer_1\",0,0]]"));
+    free(json);
+    rm_dir(dir);
+
+    /* unpacked or badly packed inputs */
+    assert_int_not_equal(dc_model_predict(m, a, 32, &p), DC_OK);
+    assert_errmsg_contains("predict: x has shape (200, 3); the model's 2 inputs take x packed by "
+                           "dc_model_pack_inputs, (N, 7)");
+    assert_null(dc_model_pack_inputs(m, 1, (const dc_tensor *[]){a}));
+    assert_errmsg_contains("pack_inputs: 1 tensors for a model with 2 inputs");
+    assert_null(dc_model_pack_inputs(m, 2, (const dc_tensor *[]){b, a}));
+    assert_errmsg_contains("pack_inputs: xs[0] has shape (200, 2, 2), input 0 expects (N, 3)");
+    dc_tensor *a5 = tensor_rows(a, 0, 5);
+    assert_null(dc_model_pack_inputs(m, 2, (const dc_tensor *[]){a5, b}));
+    assert_errmsg_contains("pack_inputs: xs[1] has 200 samples, xs[0] has 5");
+    dc_tensor_free(a5);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(a);
+    dc_tensor_free(b);
+    dc_tensor_free(y);
+}
+
+static void test_input_misuse(void **state)
+{
+    (void)state;
+    int f = 3;
+    dc_model *s = dc_sequential_new(1, &f), *m = functional();
+    assert_int_equal(dc_model_input(s, 1, &f), -1);
+    assert_errmsg_contains("input 1: a Sequential model has one input");
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), DC_MODEL_INPUT), 1);
+    assert_int_equal(dc_model_input(m, 1, &f), -1);
+    assert_errmsg_contains("input 1: add the inputs before the first layer");
+    dc_model_free(m);
+    m = functional();
+    assert_int_equal(dc_model_input(m, 0, &f), -1);
+    assert_errmsg_contains("input 1: the shape needs 1 to 7 dimensions");
+    dc_model_free(m);
+    /* an input no layer reads */
+    m = functional();
+    assert_int_equal(dc_model_input(m, 1, &f), 1);
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(2, NULL), DC_MODEL_INPUT), 2);
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("model: the output of input_layer_1 goes to no layer");
+    dc_model_free(m);
+    for (int k = 1; k <= DC_MODEL_MAX_INPUTS; k++) {
+        if (k == 1)
+            m = functional();
+        int r = dc_model_input(m, 1, &f);
+        assert_int_equal(r, k < DC_MODEL_MAX_INPUTS ? k : -1);
+    }
+    assert_errmsg_contains("input 8: the model has the most inputs it can take");
+    dc_model_free(m);
+    /* the expected x is (N, ...) once closed (it printed "(N, 4, 4, 1))") */
+    dc_model_free(s);
+    s = dc_sequential_new(3, (int[]){4, 4, 1});
+    assert_int_equal(dc_model_add(s, dc_layer_flatten()), DC_OK);
+    assert_int_equal(dc_model_compile(s, "adam", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = dc_tensor_new4(2, 3, 5, 0, 0), *p = NULL;
+    assert_int_not_equal(dc_model_predict(s, x, 3, &p), DC_OK);
+    assert_string_equal(dc_errmsg(), "predict: x has shape (3, 5), the model expects (N, 4, 4, 1)");
+    dc_tensor_free(x);
+    dc_model_free(s);
+}
+
+/* Keras lists an InputLayer where its depth puts it: here the second input
+ * after the Dense that reads the first. */
+static void test_loads_two_input_file(void **state)
+{
+    (void)state;
+    static const char *json =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"functional\", \"layers\": ["
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3], \"name\": \"a\"}, \"name\": \"a\", "
+        "\"inbound_nodes\": []}, "
+        "{\"class_name\": \"Dense\", \"config\": {\"name\": \"d\", \"units\": 2}, \"name\": \"d\", \"inbound_nodes\": "
+        "[{\"args\": [{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 3], \"dtype\": "
+        "\"float32\", \"keras_history\": [\"a\", 0, 0]}}], \"kwargs\": {}}]}, "
+        "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 2], \"name\": \"b\"}, \"name\": \"b\", "
+        "\"inbound_nodes\": []}, "
+        "{\"class_name\": \"Add\", \"config\": {\"name\": \"s\"}, \"name\": \"s\", \"inbound_nodes\": [{\"args\": [["
+        "{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"d\", 0, 0]}}, "
+        "{\"class_name\": \"__keras_tensor__\", \"config\": {\"keras_history\": [\"b\", 0, 0]}}]], \"kwargs\": {}}]}], "
+        "\"input_layers\": [[\"a\", 0, 0], [\"b\", 0, 0]], \"output_layers\": [[\"s\", 0, 0]]}}";
+    dc_model *m = NULL;
+    if (dc_model_from_json(json, strlen(json), &m) != DC_OK)
+        fail_msg("%s", dc_errmsg());
+    assert_int_equal(dc_model_input_count(m), 2);
+    assert_int_equal(dc_model_layer_count(m), 2);
+    char *s = summary_of(m);
+    assert_non_null(strstr(s, " input_layer_1 (InputLayer)  [(None, 2)]                  0         []"));
+    assert_non_null(strstr(s, " s (Add)                     (None, 2)                    0         ['d[0][0]',"
+                              "                   \n                                                                "
+                              "     'input_layer_1[0][0]']"));
+    free(s);
+    dc_model_free(m);
+    /* input_layers must name every InputLayer */
+    expect_bad_file(", {\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 2], \"name\": \"z\"}, "
+                    "\"name\": \"z\", \"inbound_nodes\": []}" DENSE("b", "x"),
+                    NULL, "input_layers names 1 inputs, the model lists 2 InputLayers");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +601,9 @@ int main(void)
         cmocka_unit_test(test_misuse),
         cmocka_unit_test(test_branching_model_matches_reference),
         cmocka_unit_test(test_branching_summary),
+        cmocka_unit_test(test_two_inputs),
+        cmocka_unit_test(test_input_misuse),
+        cmocka_unit_test(test_loads_two_input_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

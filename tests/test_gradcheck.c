@@ -81,6 +81,12 @@ static dc_node *build_reshape(dc_graph *g, int v)
     return dc_scale(g, dc_reshape(g, p2(g, 2, 6), 2, (int[]){3, 4}), 2.0f);
 }
 
+static dc_node *build_columns(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_columns(g, p2(g, 3, 7), 2, 4);
+}
+
 static dc_node *build_sum(dc_graph *g, int v)
 {
     (void)v;
@@ -525,6 +531,7 @@ static const gradcase cases[] = {
     {"scale", build_scale, 1},
     {"activation", build_act, DC_ACT_COUNT + 1},
     {"reshape", build_reshape, 1},
+    {"columns", build_columns, 1},
     {"sum", build_sum, 1},
     {"mean", build_mean, 1},
     {"loss", build_loss, 2 * DC_LOSS_COUNT},

@@ -34,6 +34,8 @@ char *dc_strdup(const char *s);
 
 /* Keras' way of showing a batched shape: (batch, 28, 28) -> "(None, 28, 28)". */
 char *dc_batch_shape_str(int ndim, const int *shape, char *buf, size_t bufsize);
+/* A per-sample shape as x must have it: (3) -> "(N, 3)". */
+char *dc_samples_shape_str(int ndim, const int *shape, char *buf, size_t bufsize);
 
 /* size = product of shape; 0 on overflow or a non-positive dimension. */
 size_t dc_shape_size(int ndim, const int *shape);

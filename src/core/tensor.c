@@ -102,14 +102,25 @@ char *dc_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
     return buf;
 }
 
-char *dc_batch_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
+/* "(lead, d0, d1 ...)" for the n dims. */
+static char *lead_shape_str(const char *lead, int n, const int *dims, char *buf, size_t bufsize)
 {
-    size_t used = (size_t)snprintf(buf, bufsize, "(None");
-    for (int i = 1; i < ndim && used < bufsize; i++)
-        used += (size_t)snprintf(buf + used, bufsize - used, ", %d", shape[i]);
+    size_t used = (size_t)snprintf(buf, bufsize, "(%s", lead);
+    for (int i = 0; i < n && used < bufsize; i++)
+        used += (size_t)snprintf(buf + used, bufsize - used, ", %d", dims[i]);
     if (used < bufsize)
         snprintf(buf + used, bufsize - used, ")");
     return buf;
+}
+
+char *dc_batch_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
+{
+    return lead_shape_str("None", ndim - 1, shape + 1, buf, bufsize);
+}
+
+char *dc_samples_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
+{
+    return lead_shape_str("N", ndim, shape, buf, bufsize);
 }
 
 void dc_u8array_free(dc_u8array *a)

@@ -109,6 +109,9 @@ extern const dc_op *const dc_op_registry[];
 extern const int dc_op_registry_count;
 
 /* Every op, each defined in its src/ops file. */
+/* Columns [off, off + len) of a (batch, cols) node (ops_shape.c): a packed input's parts. */
+extern const dc_op dc_op_columns;
+dc_node *dc_columns(dc_graph *g, dc_node *x, int off, int len);
 extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_add, dc_op_sub,
     dc_op_mul, dc_op_scale, dc_op_act, dc_op_reshape, dc_op_sum, dc_op_mean, dc_op_loss, dc_op_dense_nobias,
     dc_op_regularizer, dc_op_conv2d, dc_op_conv2d_nobias, dc_op_pool2d, dc_op_global_pool, dc_op_batchnorm,

@@ -121,10 +121,11 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
 }
 
 /* A Keras tensor as a functional model's inbound_nodes name it: the
- * output of reference r (0: the input layer) with its (None, ...) shape. */
+ * output of reference r (an input, or a layer) with its (None, ...) shape. */
 static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
 {
-    const dc_node *x = r ? m->layers[r - 1]->out : m->input;
+    const dc_node *x = r < m->n_inputs ? m->inputs[r] : m->layers[r - m->n_inputs]->out;
+    char name[80];
     dc_jw_object(w, NULL);
     dc_jw_str(w, "class_name", "__keras_tensor__");
     dc_jw_object(w, "config");
@@ -135,7 +136,7 @@ static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
     dc_jw_end(w);
     dc_jw_str(w, "dtype", "float32");
     dc_jw_array(w, "keras_history");
-    dc_jw_str(w, NULL, r ? m->layers[r - 1]->name : "input_layer");
+    dc_jw_str(w, NULL, dc_model_ref_name(m, r, name, sizeof name));
     dc_jw_int(w, NULL, 0);
     dc_jw_int(w, NULL, 0);
     dc_jw_end(w);
@@ -155,10 +156,10 @@ static void write_history(dc_jw *w, const char *key, const char *name)
 
 /* A functional model's layers also carry their name and the call that
  * connects them: {"args": [tensor or [tensors]], "kwargs": {}}, Keras 3's
- * serialize_node. */
-static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l)
+ * serialize_node (an InputLayer, l NULL: `name` and none). */
+static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l, const char *name)
 {
-    dc_jw_str(w, "name", l ? l->name : "input_layer");
+    dc_jw_str(w, "name", l ? l->name : name);
     dc_jw_array(w, "inbound_nodes");
     if (l) {
         dc_jw_object(w, NULL);
@@ -194,20 +195,24 @@ dc_status dc_model_to_json(dc_model *m, char **json)
     if (m->functional)
         dc_jw_bool(&w, "trainable", 1);
     dc_jw_array(&w, "layers");
-    dc_jw_object(&w, NULL);
-    dc_jw_str(&w, "class_name", "InputLayer");
-    dc_jw_object(&w, "config");
-    dc_jw_array(&w, "batch_shape");
-    dc_jw_null(&w, NULL);
-    for (int i = 0; i < m->in_ndim; i++)
-        dc_jw_int(&w, NULL, m->in_shape[i]);
-    dc_jw_end(&w);
-    dc_jw_str(&w, "dtype", "float32");
-    dc_jw_str(&w, "name", "input_layer");
-    dc_jw_end(&w);
-    if (m->functional)
-        write_inbound(&w, m, NULL);
-    dc_jw_end(&w);
+    for (int k = 0; k < m->n_inputs; k++) {
+        char name[80];
+        dc_model_ref_name(m, k, name, sizeof name);
+        dc_jw_object(&w, NULL);
+        dc_jw_str(&w, "class_name", "InputLayer");
+        dc_jw_object(&w, "config");
+        dc_jw_array(&w, "batch_shape");
+        dc_jw_null(&w, NULL);
+        for (int i = 0; i < m->input_ndim[k]; i++)
+            dc_jw_int(&w, NULL, m->input_shape[k][i]);
+        dc_jw_end(&w);
+        dc_jw_str(&w, "dtype", "float32");
+        dc_jw_str(&w, "name", name);
+        dc_jw_end(&w);
+        if (m->functional)
+            write_inbound(&w, m, NULL, name);
+        dc_jw_end(&w);
+    }
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
         dc_jw_object(&w, NULL);
@@ -219,12 +224,19 @@ dc_status dc_model_to_json(dc_model *m, char **json)
         l->cls->to_config(l, &w);
         dc_jw_end(&w);
         if (m->functional)
-            write_inbound(&w, m, l);
+            write_inbound(&w, m, l, NULL);
         dc_jw_end(&w);
     }
     dc_jw_end(&w);
-    if (m->functional) {
-        write_history(&w, "input_layers", "input_layer");
+    if (m->functional) { /* one tensor: ["name", 0, 0]; several: a list of them, as Keras */
+        if (m->n_inputs > 1)
+            dc_jw_array(&w, "input_layers");
+        for (int k = 0; k < m->n_inputs; k++) {
+            char name[80];
+            write_history(&w, m->n_inputs > 1 ? NULL : "input_layers", dc_model_ref_name(m, k, name, sizeof name));
+        }
+        if (m->n_inputs > 1)
+            dc_jw_end(&w);
         write_history(&w, "output_layers", m->layers[m->n_layers - 1]->name);
     }
     dc_jw_end(&w);
@@ -236,15 +248,15 @@ dc_status dc_model_to_json(dc_model *m, char **json)
     return *json ? DC_OK : DC_ERR_NOMEM;
 }
 
-static dc_status input_shape(const dc_json *layers, int *ndim, int *shape)
+/* The shape of an InputLayer entry (`where`: "layer 0" of a Sequential model, an input's name). */
+static dc_status input_shape(const dc_json *item, const char *where, int *ndim, int *shape)
 {
-    const dc_json *first = layers->len ? &layers->items[0] : NULL;
-    const dc_json *cn = dc_json_get(first, "class_name"), *cfg = dc_json_get(first, "config");
+    const dc_json *cn = dc_json_get(item, "class_name"), *cfg = dc_json_get(item, "config");
     const dc_json *bs = dc_json_get(cfg, "batch_shape");
     if (!bs)
         bs = dc_json_get(cfg, "batch_input_shape"); /* Keras 2 */
     if (!cn || cn->type != DC_JSON_STRING || strcmp(cn->str, "InputLayer") != 0 || !bs)
-        return dc_fail(DC_ERR_FORMAT, "layer 0 must be an InputLayer with a batch_shape");
+        return dc_fail(DC_ERR_FORMAT, "%.64s must be an InputLayer with a batch_shape", where);
     if (bs->type != DC_JSON_ARRAY || bs->len < 2 || bs->len > DC_MAX_DIMS || bs->items[0].type != DC_JSON_NULL)
         return dc_fail(DC_ERR_FORMAT, "InputLayer: batch_shape must be [null, d1, ...] with 1 to %d dimensions",
                        DC_MAX_DIMS - 1);
@@ -316,10 +328,33 @@ static dc_status add_layer(dc_model *m, const dc_json *item, int index, int n_re
     return st;
 }
 
-/* The reference of the earlier layer a keras_history entry [name, 0, 0]
- * (or a legacy [name, 0, 0, {}]) names; *ref the layer's place in `layers`
- * (0: the InputLayer). */
-static dc_status history_ref(const dc_json *layers, size_t before, const dc_json *h, int *ref)
+/* A layer entry's name: its own "name", or its config's. */
+static const char *entry_name(const dc_json *item)
+{
+    const dc_json *n = dc_json_get(item, "name");
+    if (!n)
+        n = dc_json_get(dc_json_get(item, "config"), "name");
+    return n && n->type == DC_JSON_STRING ? n->str : NULL;
+}
+
+static int is_input_layer(const dc_json *item)
+{
+    const dc_json *cn = dc_json_get(item, "class_name");
+    return cn && cn->type == DC_JSON_STRING && strcmp(cn->str, "InputLayer") == 0;
+}
+
+/* A functional file's names: its inputs (references 0 .. n_in - 1, in
+ * input_layers' order) and its other layers (n_in on, in list order). */
+typedef struct graph_names {
+    const dc_json *layers;
+    const char *inputs[DC_MODEL_MAX_INPUTS];
+    const dc_json *input_items[DC_MODEL_MAX_INPUTS];
+    int n_in;
+} graph_names;
+
+/* The reference a keras_history entry [name, 0, 0] (or a legacy [name, 0,
+ * 0, {}]) names: an input, or a layer listed before entry `before`. */
+static dc_status history_ref(const graph_names *gn, size_t before, const dc_json *h, int *ref)
 {
     if (!h || h->type != DC_JSON_ARRAY || h->len < 3 || h->len > 4 || h->items[0].type != DC_JSON_STRING)
         return dc_fail(DC_ERR_FORMAT, "an inbound tensor must be [\"layer name\", node index, tensor index]");
@@ -327,24 +362,32 @@ static dc_status history_ref(const dc_json *layers, size_t before, const dc_json
     if (!dc_json_is_int(&h->items[1], 0, 0) || !dc_json_is_int(&h->items[2], 0, 0))
         return dc_fail(DC_ERR_UNSUPPORTED, "inbound tensor of \"%.64s\": node and tensor index must be 0 (a layer "
                                            "called twice, or with several outputs, is not supported)", name);
-    for (size_t i = 0; i < before; i++) {
-        const dc_json *item = &layers->items[i], *n = dc_json_get(item, "name");
-        if (!n)
-            n = dc_json_get(dc_json_get(item, "config"), "name");
-        if (n && n->type == DC_JSON_STRING && strcmp(n->str, name) == 0) {
-            *ref = (int)i;
+    for (int k = 0; k < gn->n_in; k++)
+        if (strcmp(gn->inputs[k], name) == 0) {
+            *ref = k;
             return DC_OK;
         }
+    int r = gn->n_in;
+    for (size_t i = 0; i < before; i++) {
+        const dc_json *item = &gn->layers->items[i];
+        if (is_input_layer(item))
+            continue;
+        const char *n = entry_name(item);
+        if (n && strcmp(n, name) == 0) {
+            *ref = r;
+            return DC_OK;
+        }
+        r++;
     }
-    return dc_fail(DC_ERR_FORMAT, "inbound layer \"%.64s\" is not an earlier layer of the model", name);
+    return dc_fail(DC_ERR_FORMAT, "inbound layer \"%.64s\" is not an input or an earlier layer of the model", name);
 }
 
 /* The references a functional model's layer takes, from its inbound_nodes:
  * Keras 3's [{"args": [tensor or [tensors]], "kwargs": {}}] or Keras 2's
  * [[[name, 0, 0, {}], ...]]. */
-static dc_status inbound_refs(const dc_json *layers, size_t index, int *n_refs, int *refs)
+static dc_status inbound_refs(const graph_names *gn, size_t index, int *n_refs, int *refs)
 {
-    const dc_json *nodes = dc_json_get(&layers->items[index], "inbound_nodes");
+    const dc_json *nodes = dc_json_get(&gn->layers->items[index], "inbound_nodes");
     if (!nodes || nodes->type != DC_JSON_ARRAY || nodes->len == 0)
         return dc_fail(DC_ERR_FORMAT, "missing \"inbound_nodes\": the layer is connected to nothing");
     if (nodes->len > 1)
@@ -370,7 +413,7 @@ static dc_status inbound_refs(const dc_json *layers, size_t index, int *n_refs, 
                 return dc_fail(DC_ERR_FORMAT, "inbound tensor %zu: class_name must be \"__keras_tensor__\"", k);
             h = dc_json_get(dc_json_get(t, "config"), "keras_history");
         }
-        dc_status st = history_ref(layers, index, h, &refs[k]);
+        dc_status st = history_ref(gn, index, h, &refs[k]);
         if (st != DC_OK)
             return st;
     }
@@ -378,21 +421,94 @@ static dc_status inbound_refs(const dc_json *layers, size_t index, int *n_refs, 
     return DC_OK;
 }
 
-/* input_layers / output_layers: ["name", 0, 0] or [["name", 0, 0]], one tensor. */
-static dc_status io_layer(const dc_json *cfg, const char *key, const dc_json *layers, int want)
+/* A tensor entry of input_layers / output_layers: ["name", 0, 0], or a list
+ * of them; *n how many, list[] the entries. */
+static dc_status io_tensors(const dc_json *cfg, const char *key, int max, const dc_json **list, int *n)
 {
     const dc_json *v = dc_json_get(cfg, key);
-    if (v && v->type == DC_JSON_ARRAY && v->len == 1)
-        v = &v->items[0];
-    int ref = -1;
-    dc_status st = history_ref(layers, layers->len, v, &ref);
-    if (st != DC_OK || ref != want) {
-        const dc_json *n = dc_json_get(&layers->items[want], "name");
-        return dc_fail(st == DC_OK ? DC_ERR_UNSUPPORTED : st, "%s: expected one tensor, the output of \"%.64s\" "
-                       "(a model with several inputs or outputs, or whose output is not its last layer, is not "
-                       "supported)", key, n && n->type == DC_JSON_STRING ? n->str : "?");
-    }
+    if (!v || v->type != DC_JSON_ARRAY || v->len == 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: expected [\"name\", 0, 0] or a list of them", key);
+    int leaf = v->items[0].type == DC_JSON_STRING;
+    *n = leaf ? 1 : (int)(v->len < (size_t)max + 1 ? v->len : (size_t)max + 1);
+    if (*n > max)
+        return dc_fail(DC_ERR_UNSUPPORTED, "%s: more than %d tensors (a model with several outputs is not supported)",
+                       key, max);
+    for (int i = 0; i < *n; i++)
+        list[i] = leaf ? v : &v->items[i];
     return DC_OK;
+}
+
+/* The inputs of a functional file: every InputLayer, in input_layers' order. */
+static dc_status read_inputs(const dc_json *cfg, graph_names *gn)
+{
+    const dc_json *list[DC_MODEL_MAX_INPUTS];
+    int n = 0, n_layers_in = 0;
+    dc_status st = io_tensors(cfg, "input_layers", DC_MODEL_MAX_INPUTS, list, &n);
+    for (int k = 0; st == DC_OK && k < n; k++) {
+        const dc_json *h = list[k];
+        if (h->type != DC_JSON_ARRAY || h->len < 1 || h->items[0].type != DC_JSON_STRING)
+            return dc_fail(DC_ERR_FORMAT, "input_layers[%d]: expected [\"name\", 0, 0]", k);
+        gn->inputs[k] = h->items[0].str;
+        gn->input_items[k] = NULL;
+        for (size_t i = 0; i < gn->layers->len; i++) {
+            const dc_json *item = &gn->layers->items[i];
+            const char *name = entry_name(item);
+            if (is_input_layer(item) && name && strcmp(name, gn->inputs[k]) == 0)
+                gn->input_items[k] = item;
+        }
+        if (!gn->input_items[k])
+            return dc_fail(DC_ERR_FORMAT, "input_layers[%d]: \"%.64s\" is not an InputLayer of the model", k,
+                           gn->inputs[k]);
+        for (int j = 0; j < k; j++)
+            if (gn->input_items[j] == gn->input_items[k])
+                return dc_fail(DC_ERR_FORMAT, "input_layers: \"%.64s\" is listed twice", gn->inputs[k]);
+    }
+    for (size_t i = 0; st == DC_OK && i < gn->layers->len; i++)
+        n_layers_in += is_input_layer(&gn->layers->items[i]);
+    if (st == DC_OK && n_layers_in != n)
+        return dc_fail(DC_ERR_FORMAT, "input_layers names %d inputs, the model lists %d InputLayers", n, n_layers_in);
+    gn->n_in = n;
+    return st;
+}
+
+/* A Functional file: its inputs, then every other layer in list order. */
+static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers, dc_model **out)
+{
+    graph_names gn = {.layers = layers};
+    int ndim = 0, shape[DC_MAX_DIMS] = {0};
+    dc_status st = read_inputs(cfg, &gn);
+    for (int k = 0; st == DC_OK && k < gn.n_in; k++) {
+        if ((st = input_shape(gn.input_items[k], gn.inputs[k], &ndim, shape)) != DC_OK)
+            break;
+        if (k == 0 && !(*out = dc_functional_new(ndim, shape)))
+            return DC_ERR_NOMEM;
+        if (k > 0 && dc_model_input(*out, ndim, shape) < 0)
+            st = DC_ERR_FORMAT;
+    }
+    dc_model *m = *out;
+    for (size_t i = 0; st == DC_OK && i < layers->len; i++) {
+        int refs[DC_MERGE_MAX], n_refs = 0;
+        if (is_input_layer(&layers->items[i]))
+            continue;
+        if ((st = inbound_refs(&gn, i, &n_refs, refs)) != DC_OK) {
+            char where[64];
+            snprintf(where, sizeof where, "layer %zu", i);
+            dc_err_prefix(where);
+            break;
+        }
+        st = add_layer(m, &layers->items[i], (int)i, n_refs, refs);
+    }
+    if (st == DC_OK && (!m || m->n_layers == 0))
+        st = dc_fail(DC_ERR_FORMAT, "no layers after the InputLayers");
+    const dc_json *list[1];
+    int n = 0, ref = -1;
+    if (st == DC_OK && (st = io_tensors(cfg, "output_layers", 1, list, &n)) == DC_OK &&
+        (st = history_ref(&gn, layers->len, list[0], &ref)) == DC_OK && ref != m->n_inputs + m->n_layers - 1)
+        st = dc_fail(DC_ERR_UNSUPPORTED, "output_layers: the output must be the last layer listed, \"%s\"",
+                     m->layers[m->n_layers - 1]->name);
+    if (st == DC_OK)
+        st = dc_functional_check(m);
+    return st;
 }
 
 static dc_status from_tree(const dc_json *root, dc_model **out)
@@ -405,38 +521,26 @@ static dc_status from_tree(const dc_json *root, dc_model **out)
         return dc_fail(DC_ERR_UNSUPPORTED, "model JSON: class_name must be \"Sequential\" or \"Functional\"");
     if (!layers || layers->type != DC_JSON_ARRAY)
         return dc_fail(DC_ERR_FORMAT, "model JSON: config.layers must be an array");
-    int ndim = 0, shape[DC_MAX_DIMS] = {0};
-    dc_status st = input_shape(layers, &ndim, shape);
-    if (st != DC_OK) {
-        dc_err_prefix("model JSON");
-        return st;
+    dc_status st;
+    if (functional) {
+        st = functional_from_tree(cfg, layers, out);
+    } else {
+        int ndim = 0, shape[DC_MAX_DIMS] = {0};
+        st = input_shape(layers->len ? &layers->items[0] : NULL, "layer 0", &ndim, shape);
+        if (st == DC_OK && !(*out = dc_sequential_new(ndim, shape)))
+            return DC_ERR_NOMEM;
+        for (size_t i = 1; i < layers->len && st == DC_OK; i++)
+            st = add_layer(*out, &layers->items[i], (int)i, 0, NULL);
+        if (st == DC_OK && (*out)->n_layers == 0)
+            st = dc_fail(DC_ERR_FORMAT, "no layers after the InputLayer");
     }
-    dc_model *m = functional ? dc_functional_new(ndim, shape) : dc_sequential_new(ndim, shape);
-    if (!m)
-        return DC_ERR_NOMEM;
-    for (size_t i = 1; i < layers->len && st == DC_OK; i++) {
-        int refs[DC_MERGE_MAX], n_refs = 0;
-        if (functional && (st = inbound_refs(layers, i, &n_refs, refs)) != DC_OK) {
-            char where[64];
-            snprintf(where, sizeof where, "layer %zu", i);
-            dc_err_prefix(where);
-            break;
-        }
-        st = add_layer(m, &layers->items[i], (int)i, n_refs, refs);
-    }
-    if (st == DC_OK && m->n_layers == 0)
-        st = dc_fail(DC_ERR_FORMAT, "model JSON: no layers after the InputLayer");
-    if (st == DC_OK && functional && (st = io_layer(cfg, "input_layers", layers, 0)) == DC_OK)
-        st = io_layer(cfg, "output_layers", layers, (int)layers->len - 1);
-    if (st == DC_OK && functional)
-        st = dc_functional_check(m);
     if (st != DC_OK) {
         if (strncmp(dc_errmsg(), "model JSON", 10) != 0)
             dc_err_prefix("model JSON");
-        dc_model_free(m);
+        dc_model_free(*out);
+        *out = NULL;
         return st;
     }
-    *out = m;
     return DC_OK;
 }
 

@@ -15,6 +15,7 @@
  */
 #include "model/model.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,9 +73,9 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         if (refs[k] < 0) {
             snprintf(msg, sizeof msg, "input %d is %d, the result of a call that failed", k, refs[k]);
             why = msg;
-        } else if (refs[k] > m->n_layers) {
-            snprintf(msg, sizeof msg, "input %d is %d, but the model has references 0 (its input) to %d", k, refs[k],
-                     m->n_layers);
+        } else if (refs[k] >= m->n_inputs + m->n_layers) {
+            snprintf(msg, sizeof msg, "input %d is %d, but the model has references 0 to %d (%d input%s, then its "
+                     "layers)", k, refs[k], m->n_inputs + m->n_layers - 1, m->n_inputs, m->n_inputs > 1 ? "s" : "");
             why = msg;
         }
     }
@@ -85,7 +86,7 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
     }
     if (dc_model_append(m, where, layer, n, refs) != DC_OK)
         return broken(m);
-    return m->n_layers;
+    return m->n_inputs + m->n_layers - 1;
 }
 
 int dc_model_apply(dc_model *m, dc_layer *layer, int input) { return connect(m, "apply", layer, 1, &input); }
@@ -102,25 +103,118 @@ dc_status dc_functional_check(const dc_model *m)
     if (m->broken[0])
         return dc_fail(DC_ERR_STATE, "model: an earlier dc_model_apply / dc_model_merge failed (%s); make the model "
                                      "again", m->broken);
-    for (int i = 0; i + 1 < m->n_layers; i++) {
+    int n_refs = m->n_inputs + m->n_layers;
+    for (int r = 0; r + 1 < n_refs && m->n_layers; r++) {
         int used = 0;
-        for (int j = i + 1; j < m->n_layers && !used; j++)
+        for (int j = 0; j < m->n_layers && !used; j++)
             for (int k = 0; k < m->layers[j]->n_in_refs; k++)
-                used |= m->layers[j]->in_refs[k] == i + 1;
+                used |= m->layers[j]->in_refs[k] == r;
+        char name[80];
         if (!used)
             return dc_fail(DC_ERR_STATE, "model: the output of %s goes to no layer; the model's output is the last "
-                                         "layer applied (%s) and every other layer must feed a later one",
-                           m->layers[i]->name, m->layers[m->n_layers - 1]->name);
+                                         "layer applied (%s) and every input and other layer must feed a later one",
+                           dc_model_ref_name(m, r, name, sizeof name), m->layers[m->n_layers - 1]->name);
     }
     return DC_OK;
 }
 
+const char *dc_model_ref_name(const dc_model *m, int r, char *buf, size_t size)
+{
+    if (r >= m->n_inputs)
+        snprintf(buf, size, "%s", m->layers[r - m->n_inputs]->name);
+    else if (r)
+        snprintf(buf, size, "input_layer_%d", r); /* Keras' names for the inputs after the first */
+    else
+        snprintf(buf, size, "input_layer");
+    return buf;
+}
+
+int dc_model_input(dc_model *m, int ndim, const int *shape)
+{
+    char buf[96];
+    if (!m) {
+        dc_fail(DC_ERR_ARG, "input: model is NULL");
+        return -1;
+    }
+    const char *why = NULL;
+    if (!m->functional)
+        why = "a Sequential model has one input; make the model with dc_functional_new";
+    else if (m->n_layers || m->built)
+        why = "add the inputs before the first layer";
+    else if (m->n_inputs == DC_MODEL_MAX_INPUTS)
+        why = "the model has the most inputs it can take";
+    else if (ndim < 1 || ndim >= DC_MAX_DIMS || !shape)
+        why = "the shape needs 1 to 7 dimensions";
+    else if (dc_shape_size(ndim, shape) == 0)
+        why = "the shape has a non-positive dimension";
+    if (why) {
+        dc_fail(DC_ERR_ARG, "input %d: %s", m->n_inputs, why);
+        return broken(m);
+    }
+    int k = m->n_inputs++, total = 0;
+    m->input_ndim[k] = ndim;
+    memcpy(m->input_shape[k], shape, (size_t)ndim * sizeof(int));
+    for (int i = 0; i < m->n_inputs; i++) {
+        size_t n = dc_shape_size(m->input_ndim[i], m->input_shape[i]);
+        if (n > (size_t)INT32_MAX - (size_t)total) {
+            m->n_inputs--;
+            dc_fail(DC_ERR_ARG, "input %d: shape %s: the inputs hold more than %d values per sample", k,
+                    dc_shape_str(ndim, shape, buf, sizeof buf), INT32_MAX);
+            return broken(m);
+        }
+        total += (int)n;
+    }
+    m->in_ndim = 1; /* x is the packed inputs (dc_model_pack_inputs) */
+    m->in_shape[0] = total;
+    return k;
+}
+
+int dc_model_input_count(const dc_model *m) { return m ? m->n_inputs : 0; }
+
+dc_tensor *dc_model_pack_inputs(const dc_model *m, int n, const dc_tensor *const *xs)
+{
+    char sx[96], se[96];
+    if (!m || !xs)
+        return dc_fail_null(DC_ERR_ARG, "pack_inputs: %s is NULL", m ? "xs" : "model");
+    if (n != m->n_inputs)
+        return dc_fail_null(DC_ERR_ARG, "pack_inputs: %d tensors for a model with %d inputs", n, m->n_inputs);
+    for (int k = 0; k < n; k++) {
+        const dc_tensor *x = xs[k];
+        if (!x)
+            return dc_fail_null(DC_ERR_ARG, "pack_inputs: xs[%d] is NULL", k);
+        if (x->ndim != m->input_ndim[k] + 1 ||
+            memcmp(x->shape + 1, m->input_shape[k], (size_t)m->input_ndim[k] * sizeof(int)) != 0)
+            return dc_fail_null(DC_ERR_SHAPE, "pack_inputs: xs[%d] has shape %s, input %d expects %s", k,
+                                dc_shape_str(x->ndim, x->shape, sx, sizeof sx), k,
+                                dc_samples_shape_str(m->input_ndim[k], m->input_shape[k], se, sizeof se));
+        if (x->shape[0] != xs[0]->shape[0])
+            return dc_fail_null(DC_ERR_SHAPE, "pack_inputs: xs[%d] has %d samples, xs[0] has %d", k, x->shape[0],
+                                xs[0]->shape[0]);
+    }
+    int rows = xs[0]->shape[0], cols = m->in_shape[0];
+    if (n == 1) /* one input: x as it is */
+        cols = (int)(xs[0]->size / (size_t)(rows ? rows : 1));
+    dc_tensor *out = n == 1 ? dc_tensor_new(xs[0]->ndim, xs[0]->shape) : dc_tensor_new(2, (int[]){rows, cols});
+    if (!out)
+        return NULL;
+    size_t at = 0;
+    for (int k = 0; k < n; k++) {
+        size_t per = xs[k]->size / (size_t)(rows ? rows : 1);
+        for (int r = 0; r < rows; r++)
+            memcpy(out->data + (size_t)r * (size_t)cols + at, xs[k]->data + (size_t)r * per, per * sizeof(float));
+        at += per;
+    }
+    return out;
+}
+
 int dc_model_is_functional(const dc_model *m) { return m && m->functional; }
 
-/* Whether the graph is a chain (no merge layer): tf-keras then prints the
- * Sequential table. */
-int dc_functional_has_merge(const dc_model *m)
+/* Whether the graph is not a chain (several inputs, or a merge layer):
+ * tf-keras prints a chain with the Sequential table. */
+int dc_functional_branches(const dc_model *m)
 {
+    if (m->n_inputs > 1)
+        return 1;
     for (int i = 0; i < m->n_layers; i++)
         if (m->layers[i]->n_in_refs > 1)
             return 1;

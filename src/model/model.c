@@ -29,8 +29,10 @@ dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape)
     dc_model *m = dc_calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->in_ndim = ndim;
+    m->in_ndim = m->input_ndim[0] = ndim;
     memcpy(m->in_shape, input_shape, (size_t)ndim * sizeof(int));
+    memcpy(m->input_shape[0], input_shape, (size_t)ndim * sizeof(int));
+    m->n_inputs = 1;
     dc_model_set_seed(m, 0);
     return m;
 }
@@ -138,8 +140,28 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
     return DC_OK;
 }
 
-/* The output of reference r (0: the input) and the mask that comes with it. */
-static dc_node *ref_out(const dc_model *m, int r) { return r ? m->layers[r - 1]->out : m->input; }
+/* The output of reference r (below n_inputs: an input). */
+static dc_node *ref_out(const dc_model *m, int r)
+{
+    return r < m->n_inputs ? m->inputs[r] : m->layers[r - m->n_inputs]->out;
+}
+
+/* The inputs: one node x takes, split into the model's inputs when several. */
+static dc_status build_inputs(dc_model *m)
+{
+    m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
+    if (!m->input)
+        return DC_ERR_NOMEM;
+    m->inputs[0] = m->input;
+    for (int k = 0, off = 0; m->n_inputs > 1 && k < m->n_inputs; k++) {
+        int len = (int)dc_shape_size(m->input_ndim[k], m->input_shape[k]);
+        dc_node *part = dc_columns(m->g, m->input, off, len);
+        if (!part || !(m->inputs[k] = dc_reshape(m->g, part, m->input_ndim[k], m->input_shape[k])))
+            return DC_ERR_NOMEM;
+        off += len;
+    }
+    return DC_OK;
+}
 
 static dc_node *ref_mask(dc_node *const *masks, const dc_layer *l)
 {
@@ -163,13 +185,12 @@ dc_status dc_model_build(dc_model *m)
     m->g = dc_graph_new();
     if (!m->g)
         return DC_ERR_NOMEM;
-    m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
-    if (!m->input)
-        return DC_ERR_NOMEM;
-    dc_node **masks = dc_calloc((size_t)m->n_layers + 1, sizeof *masks); /* per reference */
+    dc_status st = build_inputs(m);
+    if (st != DC_OK)
+        return st;
+    dc_node **masks = dc_calloc((size_t)(m->n_inputs + m->n_layers), sizeof *masks); /* per reference */
     if (!masks)
         return DC_ERR_NOMEM;
-    dc_status st = DC_OK;
     for (int i = 0; i < m->n_layers && st == DC_OK; i++) {
         dc_layer *l = m->layers[i];
         dc_node *xs[DC_MERGE_MAX];
@@ -186,11 +207,11 @@ dc_status dc_model_build(dc_model *m)
         }
         /* the mask (batch, steps) follows while the output keeps that time axis */
         dc_node *x = l->out;
-        masks[i + 1] = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
+        masks[m->n_inputs + i] = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
     }
     if (st == DC_OK) {
         m->output = m->layers[m->n_layers - 1]->out;
-        m->output_mask = masks[m->n_layers];
+        m->output_mask = masks[m->n_inputs + m->n_layers - 1];
         m->built = 1;
     }
     free(masks);
@@ -338,13 +359,17 @@ static dc_status check_x(const dc_model *m, const char *where, const dc_tensor *
     int ok = x->ndim == m->in_ndim + 1 && memcmp(x->shape + 1, m->in_shape, (size_t)m->in_ndim * sizeof(int)) == 0;
     if (ok)
         return DC_OK;
+    if (m->n_inputs > 1)
+        return dc_fail(DC_ERR_SHAPE, "%s: x has shape %s; the model's %d inputs take x packed by dc_model_pack_inputs, "
+                                     "(N, %d)", where, dc_shape_str(x->ndim, x->shape, sx, sizeof sx), m->n_inputs,
+                       m->in_shape[0]);
     dc_layer *first = m->layers[0];
     if (first->cls->snake && strcmp(first->cls->snake, "dense") == 0 && m->in_ndim == 1 && x->ndim == 2)
         return dc_fail(DC_ERR_SHAPE, "%s: %s: input has %d features, layer expects %d (x has shape %s)", where,
                        first->name, x->shape[1], m->in_shape[0], dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
-    return dc_fail(DC_ERR_SHAPE, "%s: x has shape %s, the model expects (N, %s)", where,
+    return dc_fail(DC_ERR_SHAPE, "%s: x has shape %s, the model expects %s", where,
                    dc_shape_str(x->ndim, x->shape, sx, sizeof sx),
-                   dc_shape_str(m->in_ndim, m->in_shape, se, sizeof se) + 1);
+                   dc_samples_shape_str(m->in_ndim, m->in_shape, se, sizeof se));
 }
 
 static dc_status check_xy(const dc_model *m, const char *where, const dc_tensor *x, const dc_tensor *y)
@@ -975,9 +1000,9 @@ static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t
 {
     size_t len = (size_t)snprintf(buf, size, "[");
     for (int k = 0; l && k < l->n_in_refs && len < size; k++) {
-        int r = l->in_refs[k];
+        char name[80];
         len += (size_t)snprintf(buf + len, size - len, "%s'%s[0][0]'", k ? ", " : "",
-                                r ? m->layers[r - 1]->name : "input_layer");
+                                dc_model_ref_name(m, l->in_refs[k], name, sizeof name));
     }
     if (len < size)
         snprintf(buf + len, size - len, "]");
@@ -988,7 +1013,7 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
-    const summary_table *t = m->functional && dc_functional_has_merge(m) ? &graph_table : &seq_table;
+    const summary_table *t = m->functional && dc_functional_branches(m) ? &graph_table : &seq_table;
     int width = t->end[t->n - 1];
     char rule[100], dbl[100], field[96], shape[96], num[32], conn[512];
     memset(rule, '_', (size_t)width);
@@ -997,10 +1022,12 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     fprintf(out, "Model: \"%s\"\n%s\n", m->functional ? "functional" : "sequential", rule);
     summary_row(out, t, (const char *[]){"Layer (type)", "Output Shape", "Param #", "Connected to"});
     fprintf(out, "%s\n", dbl);
-    if (m->functional) { /* Keras lists the InputLayer of a functional model */
-        char in_shape[96];
-        snprintf(shape, sizeof shape, "[%s]", dc_batch_shape_str(m->input->ndim, m->input->shape, in_shape, sizeof in_shape));
-        summary_row(out, t, (const char *[]){"input_layer (InputLayer)", shape, "0", "[]"});
+    for (int k = 0; m->functional && k < m->n_inputs; k++) { /* Keras lists a functional model's InputLayers */
+        char in_shape[96], name[80];
+        dc_node *x = m->inputs[k];
+        snprintf(shape, sizeof shape, "[%s]", dc_batch_shape_str(x->ndim, x->shape, in_shape, sizeof in_shape));
+        snprintf(field, sizeof field, "%s (InputLayer)", dc_model_ref_name(m, k, name, sizeof name));
+        summary_row(out, t, (const char *[]){field, shape, "0", "[]"});
     }
     size_t total = 0, trainable = 0;
     for (int i = 0; i < m->n_layers; i++) {

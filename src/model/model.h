@@ -138,8 +138,12 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
 struct dc_model {
     int functional;      /* made by dc_functional_new: layers form a graph (functional.c) */
     char broken[256];    /* functional: why an earlier apply / merge failed (build then refuses) */
-    int in_ndim;
-    int in_shape[DC_MAX_DIMS];
+    int in_ndim;                /* the shape x takes: the input's, or with several */
+    int in_shape[DC_MAX_DIMS];  /* inputs (functional) their packed (columns,) */
+    int n_inputs;               /* 1; a functional model's dc_model_input adds more */
+    int input_ndim[DC_MODEL_MAX_INPUTS];
+    int input_shape[DC_MODEL_MAX_INPUTS][DC_MAX_DIMS];
+    dc_node *inputs[DC_MODEL_MAX_INPUTS]; /* after build: input k (a view of `input` when several) */
     dc_layer **layers;
     int n_layers, cap_layers;
     dc_rng rng;
@@ -184,8 +188,10 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
 /* Before a build: a functional model whose apply / merge failed is refused,
  * as is one where a layer's output goes nowhere (functional.c). */
 dc_status dc_functional_check(const dc_model *m);
-/* Whether some layer joins several outputs (functional.c). */
-int dc_functional_has_merge(const dc_model *m);
+/* "input_layer", "input_layer_1" ... or the layer's name: reference r (functional.c). */
+const char *dc_model_ref_name(const dc_model *m, int r, char *buf, size_t size);
+/* Whether the graph is not a chain: several inputs or a merge layer (functional.c). */
+int dc_functional_branches(const dc_model *m);
 
 /* Resolves compile's metrics, then its weighted_metrics, for the fused loss
  * `loss` into m->metrics / m->names (compile_metrics.c): Keras' names;

@@ -1,6 +1,6 @@
 /*
- * ops_shape.c - leaves (input, param), reshape, and the reductions sum and
- * mean.  Scalars are represented as shape (1,).
+ * ops_shape.c - leaves (input, param), reshape, columns, and the
+ * reductions sum and mean.  Scalars are represented as shape (1,).
  */
 #include "graph/graph.h"
 
@@ -40,6 +40,54 @@ dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape)
     args[0] = ndim;
     memcpy(args + 1, shape, (size_t)ndim * sizeof(int));
     return dc_node_make(g, &dc_op_reshape, 1, &x, args, ndim + 1, NULL, 0);
+}
+
+/* ---- columns [off, off + len) of a batched (batch, cols) node ----
+ * How a model with several inputs splits its packed input (one row per
+ * sample: every input's values laid end to end). */
+
+static dc_status columns_infer(dc_node *n)
+{
+    dc_node *x = n->in[0];
+    int off = n->iarg[0], len = n->iarg[1];
+    if (x->ndim != 2 || off < 0 || len < 1 || off + len > x->shape[1])
+        return dc_fail(DC_ERR_SHAPE, "columns: [%d, %d) is not within the %d columns of a (batch, columns) input", off,
+                       off + len, x->ndim == 2 ? x->shape[1] : 0);
+    n->batched = x->batched;
+    n->ndim = 2;
+    n->shape[0] = x->shape[0];
+    n->shape[1] = len;
+    return DC_OK;
+}
+
+static dc_status columns_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const dc_node *x = n->in[0];
+    size_t rows = (size_t)n->shape[0], len = (size_t)n->iarg[1], cols = (size_t)x->shape[1];
+    for (size_t r = 0; r < rows; r++)
+        memcpy(n->val + r * len, x->val + r * cols + (size_t)n->iarg[0], len * sizeof(float));
+    return DC_OK;
+}
+
+static void columns_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dc_node *x = n->in[0];
+    if (!x->requires_grad)
+        return;
+    size_t rows = (size_t)n->shape[0], len = (size_t)n->iarg[1], cols = (size_t)x->shape[1];
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < len; j++)
+            x->grad[r * cols + (size_t)n->iarg[0] + j] += n->grad[r * len + j];
+}
+
+const dc_op dc_op_columns = {"columns", 1, columns_infer, columns_forward, columns_backward, 0};
+
+dc_node *dc_columns(dc_graph *g, dc_node *x, int off, int len)
+{
+    int args[2] = {off, len};
+    return dc_node_make(g, &dc_op_columns, 1, &x, args, 2, NULL, 0);
 }
 
 /* ---- sum / mean of all elements -> (1,) ---- */

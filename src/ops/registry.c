@@ -6,7 +6,7 @@
 #include "graph/graph.h"
 
 const dc_op *const dc_op_registry[] = {
-    &dc_op_input, &dc_op_param, &dc_op_matmul, &dc_op_dense, &dc_op_dense_nobias, &dc_op_add, &dc_op_sub,
+    &dc_op_input, &dc_op_param, &dc_op_columns, &dc_op_matmul, &dc_op_dense, &dc_op_dense_nobias, &dc_op_add, &dc_op_sub,
     &dc_op_mul, &dc_op_scale, &dc_op_act, &dc_op_reshape, &dc_op_sum, &dc_op_mean, &dc_op_loss,
     &dc_op_regularizer, &dc_op_conv2d, &dc_op_conv2d_nobias, &dc_op_pool2d, &dc_op_global_pool, &dc_op_batchnorm,
     &dc_op_dropout, &dc_op_embedding, &dc_op_concat, &dc_op_rnn, &dc_op_rnn_masked, &dc_op_rnn_state,
