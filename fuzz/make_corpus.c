@@ -191,6 +191,15 @@ int main(int argc, char **argv)
     dc_model_apply(m, dc_layer_dense(2, "softmax"), cat);
     bad |= save(m, dir, "functional_two_inputs", "adam", "sparse_categorical_crossentropy");
 
+    /* A Siamese pair: one layer called on two inputs. */
+    m = dc_functional_new(1, (int[]){4});
+    int sb = dc_model_input(m, 1, (int[]){4});
+    dc_layer *twin = dc_layer_dense(3, "tanh");
+    int ta = dc_model_apply(m, twin, DC_MODEL_INPUT), tb = dc_model_apply(m, twin, sb);
+    int diff = dc_model_merge(m, dc_layer_subtract(), 2, (int[]){ta, tb});
+    dc_model_apply(m, dc_layer_dense(1, "sigmoid"), diff);
+    bad |= save(m, dir, "functional_shared_layer", "sgd", "binary_crossentropy");
+
     /* The optimisers, losses and metrics with more state or names. */
     m = dc_sequential_new(1, (int[]){3});
     dc_model_add(m, dc_layer_dense(4, "relu"));

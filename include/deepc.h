@@ -1075,9 +1075,11 @@ dc_tensor *dc_model_pack_inputs(const dc_model *m, int n, const dc_tensor *const
 /* Appends `layer` (owned, also on failure) taking the output `input`;
  * returns the reference of its output, or -1 when the call fails (a NULL
  * layer, a merge layer, a reference that does not exist or is -1, a layer
- * already in a model).  A failure also marks the model: summary, compile and
- * fit then fail naming the first error, so a chain of calls may be checked
- * once at the end; the model must be made again. */
+ * of another model).  A layer of this model applied again is called again
+ * with the same weights (Keras' shared layer, a Siamese network's twin);
+ * the model keeps owning it.  A failure also marks the model: summary,
+ * compile and fit then fail naming the first error, so a chain of calls
+ * may be checked once at the end; the model must be made again. */
 int dc_model_apply(dc_model *m, dc_layer *layer, int input);
 /* The same for a merge layer joining inputs[0..n), 2 <= n <= 8. */
 int dc_model_merge(dc_model *m, dc_layer *layer, int n, const int *inputs);

@@ -180,11 +180,16 @@ static void test_hostile_files(void **state)
 {
     (void)state;
     expect_bad_file(DENSE("a", "x") DENSE("b", "nowhere"), NULL,
-                    "layer 2: inbound layer \"nowhere\" is not an input or an earlier layer");
-    expect_bad_file(DENSE("a", "b") DENSE("b", "x"), NULL, "layer 1: inbound layer \"b\" is not an input or an earlier layer");
+                    "layer 2: inbound tensor [\"nowhere\", 0, 0] is not an input or the output of a layer");
+    expect_bad_file(DENSE("a", "b") DENSE("b", "a"), NULL, "layer 1: inbound tensor [\"b\", 0, 0] is not an input or "
+                                                           "the output of a layer of the model (or the layers form a "
+                                                           "cycle)");
+    /* listed out of order: made when its input exists, so the output is not the last call */
+    expect_bad_file(DENSE("a", "b") DENSE("b", "x"), NULL,
+                    "output_layers: the output must be the last call made, of \"a\"");
     expect_bad_file(DENSE("a", "x") DENSE("b", "x"), NULL, "the output of a goes to no layer");
     expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [\"x\", 0, 0], \"output_layers\": [\"a\", 0, 0]",
-                    "output_layers: the output must be the last layer listed, \"b\"");
+                    "output_layers: the output must be the last call made, of \"b\"");
     expect_bad_file(DENSE("a", "x") DENSE("b", "a"), "\"input_layers\": [[\"x\", 0, 0], [\"a\", 0, 0]], "
                                                      "\"output_layers\": [\"b\", 0, 0]",
                     "input_layers[1]: \"a\" is not an InputLayer of the model");
@@ -195,10 +200,12 @@ static void test_hostile_files(void **state)
                     "input_layers: expected [\"name\", 0, 0] or a list of them");
     expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
                     "\"inbound_nodes\": [[[\"x\", 1, 0, {}]]]}",
-                    NULL, "node and tensor index must be 0");
+                    NULL, "layer 1: inbound tensor [\"x\", 1, 0] is not an input or the output");
+    /* a layer called twice whose first call leads nowhere */
     expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\", "
                     "\"inbound_nodes\": [[[\"x\", 0, 0, {}]], [[\"x\", 0, 0, {}]]]}",
-                    NULL, "called 2 times; sharing a layer is not supported");
+                    "\"input_layers\": [\"x\", 0, 0], \"output_layers\": [\"b\", 1, 0]",
+                    "the output of b goes to no layer");
     expect_bad_file(", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, \"name\": \"b\"}", NULL,
                     "layer 1: missing \"inbound_nodes\"");
     expect_bad_file(DENSE("a", "x") ", {\"class_name\": \"Dense\", \"config\": {\"name\": \"b\", \"units\": 3}, "
@@ -275,14 +282,17 @@ static void test_misuse(void **state)
     assert_int_not_equal(dc_model_summary(m, stdout), DC_OK);
     assert_errmsg_contains("apply: layer is NULL (did its constructor fail?");
     dc_model_free(m);
-    /* the same layer twice */
+    /* a layer of another model */
     m = functional();
+    dc_model *other = functional();
     dc_layer *d = dc_layer_dense(4, NULL);
-    assert_int_equal(dc_model_apply(m, d, DC_MODEL_INPUT), 1);
-    assert_int_equal(dc_model_apply(m, d, 1), -1);
-    assert_errmsg_contains("apply: layer dense is already in a model; sharing a layer between two calls is not "
-                           "supported");
-    dc_model_free(m); /* frees d once */
+    assert_int_equal(dc_model_apply(other, d, DC_MODEL_INPUT), 1);
+    assert_int_equal(dc_model_apply(m, d, DC_MODEL_INPUT), -1);
+    assert_errmsg_contains("apply: layer dense is already in another model");
+    assert_int_not_equal(dc_model_add(s, d), DC_OK);
+    assert_errmsg_contains("add: layer dense is already in a model");
+    dc_model_free(m);
+    dc_model_free(other); /* frees d once */
     /* an output that goes nowhere */
     m = functional();
     assert_int_equal(dc_model_apply(m, dc_layer_dense(4, NULL), DC_MODEL_INPUT), 1);
@@ -590,6 +600,115 @@ static void test_loads_two_input_file(void **state)
                     NULL, "input_layers names 1 inputs, the model lists 2 InputLayers");
 }
 
+/* A Siamese pair: inputs a and b (4,), the same Dense(3, tanh) on each
+ * (Keras' shared layer: one kernel, two calls), Subtract, Dense(1,
+ * sigmoid); plain SGD with learning rate 1, so a step moves every weight by
+ * minus its gradient. */
+static dc_model *siamese(void)
+{
+    dc_model *m = dc_functional_new(1, (int[]){4});
+    assert_non_null(m);
+    dc_model_set_seed(m, 9);
+    dc_model_set_threads(m, 1);
+    int b = dc_model_input(m, 1, (int[]){4});
+    dc_layer *shared = dc_layer_dense(3, "tanh");
+    int ea = dc_model_apply(m, shared, DC_MODEL_INPUT);
+    int eb = dc_model_apply(m, shared, b); /* the same layer again */
+    assert_int_equal(eb, 3);
+    int d = dc_model_merge(m, dc_layer_subtract(), 2, (int[]){ea, eb});
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(1, "sigmoid"), d), 5);
+    assert_int_equal(dc_model_compile(m, "sgd", "binary_crossentropy", NULL, 0), DC_OK);
+    assert_int_equal(dc_model_set_lr(m, 1.0f), DC_OK);
+    return m;
+}
+
+static double batch_loss(dc_model *m, const dc_tensor *x, const dc_tensor *y)
+{
+    double r[1];
+    assert_int_equal(dc_model_test_on_batch(m, x, y, NULL, r, 1), DC_OK);
+    return r[0];
+}
+
+/* Both calls' gradients reach the one kernel: a step of fit moves every
+ * weight as the finite differences of the loss say it should. */
+static void test_shared_layer_gradient(void **state)
+{
+    (void)state;
+    dc_tensor *a, *b, *y, *y_b;
+    random_data(8, 4, 2, 21, &a, &y);
+    random_data(8, 4, 2, 22, &b, &y_b);
+    dc_tensor_free(y_b);
+    dc_model *m = siamese();
+    dc_tensor *x = dc_model_pack_inputs(m, 2, (const dc_tensor *[]){a, b});
+    size_t n;
+    float *p = dc_graph_params(dc_model_graph(m), &n);
+    assert_int_equal(dc_model_param_count(m), 4 * 3 + 3 + 3 + 1); /* the shared kernel once */
+    assert_true(n <= 128); /* the flat buffer pads each weight */
+    double fd[128];
+    const float h = 1e-2f;
+    for (size_t i = 0; i < n; i++) {
+        float keep = p[i];
+        p[i] = keep + h;
+        double up = batch_loss(m, x, y);
+        p[i] = keep - h;
+        double down = batch_loss(m, x, y);
+        p[i] = keep;
+        fd[i] = (up - down) / (2.0 * h);
+    }
+    float before[128], step[128], want[128];
+    memcpy(before, p, n * sizeof(float));
+    double r[1];
+    assert_int_equal(dc_model_train_on_batch(m, x, y, NULL, r, 1), DC_OK);
+    for (size_t i = 0; i < n; i++) {
+        step[i] = before[i] - p[i];
+        want[i] = (float)fd[i];
+    }
+    assert_close(step, want, n, 2e-2, 1e-3, "SGD step of a shared layer vs finite differences");
+    double norm = 0; /* the kernel's gradient is not ~0, or the check would be empty */
+    for (size_t i = 0; i < 12; i++)
+        norm += fabs(fd[i]);
+    assert_true(norm > 1e-2);
+
+    /* one row for the layer, both calls connected; the file keeps both calls */
+    char *s = summary_of(m);
+    assert_non_null(strstr(s, " dense (Dense)               (None, 3)                    15        "
+                              "['input_layer[0][0]',"));
+    assert_non_null(strstr(s, "'input_layer_1[0][0]']"));
+    assert_non_null(strstr(s, " subtract (Subtract)         (None, 3)                    0         "
+                              "['dense[0][0]',               \n"
+                              "                                                                     'dense[1][0]']"));
+    assert_non_null(strstr(s, "Total params: 19\n"));
+    free(s);
+    char *dir = make_dir();
+    char *json = assert_round_trip(m, x, dir, 1, "binary_crossentropy", NULL);
+    assert_non_null(strstr(json, "\"keras_history\":[\"dense\",1,0]"));
+    free(json);
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(a);
+    dc_tensor_free(b);
+    dc_tensor_free(y);
+}
+
+static void test_shared_layer_misuse(void **state)
+{
+    (void)state;
+    /* the second call's input does not fit the weights of the first */
+    dc_model *m = dc_functional_new(1, (int[]){4});
+    int b = dc_model_input(m, 1, (int[]){5});
+    dc_layer *shared = dc_layer_dense(3, NULL);
+    int ea = dc_model_apply(m, shared, DC_MODEL_INPUT), eb = dc_model_apply(m, shared, b);
+    assert_int_equal(dc_model_merge(m, dc_layer_add(), 2, (int[]){ea, eb}), 4);
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("dense: called again on an input of another shape: its weight dense/kernel is (4, 3), "
+                           "this call needs (5, 3)");
+    /* a failed second call does not free the layer the model owns */
+    assert_int_equal(dc_model_merge(m, shared, 2, (int[]){0, 1}), -1);
+    assert_errmsg_contains("merge: dense: it takes one input: use dc_model_apply");
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_two_inputs),
         cmocka_unit_test(test_input_misuse),
         cmocka_unit_test(test_loads_two_input_file),
+        cmocka_unit_test(test_shared_layer_gradient),
+        cmocka_unit_test(test_shared_layer_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,7 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
  * output of reference r (an input, or a layer) with its (None, ...) shape. */
 static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
 {
-    const dc_node *x = r < m->n_inputs ? m->inputs[r] : m->layers[r - m->n_inputs]->out;
+    const dc_node *x = r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].out;
     char name[80];
     dc_jw_object(w, NULL);
     dc_jw_str(w, "class_name", "__keras_tensor__");
@@ -137,7 +137,7 @@ static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
     dc_jw_str(w, "dtype", "float32");
     dc_jw_array(w, "keras_history");
     dc_jw_str(w, NULL, dc_model_ref_name(m, r, name, sizeof name));
-    dc_jw_int(w, NULL, 0);
+    dc_jw_int(w, NULL, dc_model_ref_node(m, r));
     dc_jw_int(w, NULL, 0);
     dc_jw_end(w);
     dc_jw_end(w);
@@ -145,29 +145,32 @@ static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
 }
 
 /* ["input_layer", 0, 0]: Keras' input_layers / output_layers entry for one tensor. */
-static void write_history(dc_jw *w, const char *key, const char *name)
+static void write_history(dc_jw *w, const char *key, const char *name, int node)
 {
     dc_jw_array(w, key);
     dc_jw_str(w, NULL, name);
-    dc_jw_int(w, NULL, 0);
+    dc_jw_int(w, NULL, node);
     dc_jw_int(w, NULL, 0);
     dc_jw_end(w);
 }
 
-/* A functional model's layers also carry their name and the call that
- * connects them: {"args": [tensor or [tensors]], "kwargs": {}}, Keras 3's
- * serialize_node (an InputLayer, l NULL: `name` and none). */
+/* A functional model's layers also carry their name and the calls that
+ * connect them, one {"args": [tensor or [tensors]], "kwargs": {}} per call
+ * (Keras 3's serialize_node); an InputLayer (l NULL) `name` and none. */
 static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l, const char *name)
 {
     dc_jw_str(w, "name", l ? l->name : name);
     dc_jw_array(w, "inbound_nodes");
-    if (l) {
+    for (int j = 0; l && j < m->n_calls; j++) {
+        const dc_call *c = &m->calls[j];
+        if (c->layer != l)
+            continue;
         dc_jw_object(w, NULL);
         dc_jw_array(w, "args");
         if (l->cls->build_merge)
             dc_jw_array(w, NULL);
-        for (int k = 0; k < l->n_in_refs; k++)
-            write_keras_tensor(w, m, l->in_refs[k]);
+        for (int k = 0; k < c->n_in; k++)
+            write_keras_tensor(w, m, c->in_refs[k]);
         if (l->cls->build_merge)
             dc_jw_end(w);
         dc_jw_end(w);
@@ -233,11 +236,12 @@ dc_status dc_model_to_json(dc_model *m, char **json)
             dc_jw_array(&w, "input_layers");
         for (int k = 0; k < m->n_inputs; k++) {
             char name[80];
-            write_history(&w, m->n_inputs > 1 ? NULL : "input_layers", dc_model_ref_name(m, k, name, sizeof name));
+            write_history(&w, m->n_inputs > 1 ? NULL : "input_layers", dc_model_ref_name(m, k, name, sizeof name), 0);
         }
         if (m->n_inputs > 1)
             dc_jw_end(&w);
-        write_history(&w, "output_layers", m->layers[m->n_layers - 1]->name);
+        const dc_call *last = &m->calls[m->n_calls - 1];
+        write_history(&w, "output_layers", last->layer->name, last->node);
     }
     dc_jw_end(&w);
     if (m->compiled)
@@ -344,80 +348,70 @@ static int is_input_layer(const dc_json *item)
 }
 
 /* A functional file's names: its inputs (references 0 .. n_in - 1, in
- * input_layers' order) and its other layers (n_in on, in list order). */
+ * input_layers' order), then the calls made so far (reference n_in + j is
+ * call j: node call_node[j] of the layer listed at call_entry[j]). */
 typedef struct graph_names {
     const dc_json *layers;
     const char *inputs[DC_MODEL_MAX_INPUTS];
     const dc_json *input_items[DC_MODEL_MAX_INPUTS];
     int n_in;
+    int *call_entry, *call_node;
+    int n_calls;
+    int *call_entry_first; /* per listed entry: the call that made its layer */
 } graph_names;
 
-/* The reference a keras_history entry [name, 0, 0] (or a legacy [name, 0,
- * 0, {}]) names: an input, or a layer listed before entry `before`. */
-static dc_status history_ref(const graph_names *gn, size_t before, const dc_json *h, int *ref)
+/* The reference a keras_history entry [name, node, 0] (or a legacy [name,
+ * node, 0, {}]) names, or -1 when no call made so far is that one. */
+static dc_status history_ref(const graph_names *gn, const dc_json *h, int *ref)
 {
-    if (!h || h->type != DC_JSON_ARRAY || h->len < 3 || h->len > 4 || h->items[0].type != DC_JSON_STRING)
+    *ref = -1;
+    if (!h || h->type != DC_JSON_ARRAY || h->len < 3 || h->len > 4 || h->items[0].type != DC_JSON_STRING ||
+        !dc_json_is_int(&h->items[1], 0, INT32_MAX))
         return dc_fail(DC_ERR_FORMAT, "an inbound tensor must be [\"layer name\", node index, tensor index]");
     const char *name = h->items[0].str;
-    if (!dc_json_is_int(&h->items[1], 0, 0) || !dc_json_is_int(&h->items[2], 0, 0))
-        return dc_fail(DC_ERR_UNSUPPORTED, "inbound tensor of \"%.64s\": node and tensor index must be 0 (a layer "
-                                           "called twice, or with several outputs, is not supported)", name);
+    int node = (int)h->items[1].num;
+    if (!dc_json_is_int(&h->items[2], 0, 0))
+        return dc_fail(DC_ERR_UNSUPPORTED, "inbound tensor of \"%.64s\": tensor index must be 0 (a layer with "
+                                           "several outputs is not supported)", name);
     for (int k = 0; k < gn->n_in; k++)
-        if (strcmp(gn->inputs[k], name) == 0) {
+        if (node == 0 && strcmp(gn->inputs[k], name) == 0)
             *ref = k;
-            return DC_OK;
-        }
-    int r = gn->n_in;
-    for (size_t i = 0; i < before; i++) {
-        const dc_json *item = &gn->layers->items[i];
-        if (is_input_layer(item))
-            continue;
-        const char *n = entry_name(item);
-        if (n && strcmp(n, name) == 0) {
-            *ref = r;
-            return DC_OK;
-        }
-        r++;
+    for (int j = 0; j < gn->n_calls && *ref < 0; j++) {
+        const char *n = entry_name(&gn->layers->items[gn->call_entry[j]]);
+        if (gn->call_node[j] == node && n && strcmp(n, name) == 0)
+            *ref = gn->n_in + j;
     }
-    return dc_fail(DC_ERR_FORMAT, "inbound layer \"%.64s\" is not an input or an earlier layer of the model", name);
+    return DC_OK;
 }
 
-/* The references a functional model's layer takes, from its inbound_nodes:
- * Keras 3's [{"args": [tensor or [tensors]], "kwargs": {}}] or Keras 2's
- * [[[name, 0, 0, {}], ...]]. */
-static dc_status inbound_refs(const graph_names *gn, size_t index, int *n_refs, int *refs)
+/* The keras_history entries of one call (node) of a layer: Keras 3's
+ * {"args": [tensor or [tensors]], "kwargs": {}} or Keras 2's [[name, node,
+ * 0, {}], ...]. */
+static dc_status node_histories(const dc_json *node, const dc_json **hist, int *n_hist)
 {
-    const dc_json *nodes = dc_json_get(&gn->layers->items[index], "inbound_nodes");
-    if (!nodes || nodes->type != DC_JSON_ARRAY || nodes->len == 0)
-        return dc_fail(DC_ERR_FORMAT, "missing \"inbound_nodes\": the layer is connected to nothing");
-    if (nodes->len > 1)
-        return dc_fail(DC_ERR_UNSUPPORTED, "the layer is called %zu times; sharing a layer is not supported",
-                       nodes->len);
-    const dc_json *node = &nodes->items[0], *tensors = node;
+    const dc_json *tensors = node;
     int keras3 = node->type == DC_JSON_OBJECT;
     if (keras3) {
         const dc_json *args = dc_json_get(node, "args");
         if (!args || args->type != DC_JSON_ARRAY || args->len != 1)
-            return dc_fail(DC_ERR_FORMAT, "inbound_nodes[0].args must hold one tensor or one list of tensors");
+            return dc_fail(DC_ERR_FORMAT, "inbound_nodes: args must hold one tensor or one list of tensors");
         tensors = &args->items[0];
     }
     int single = keras3 && tensors->type == DC_JSON_OBJECT;
     size_t n = single ? 1 : tensors->type == DC_JSON_ARRAY ? tensors->len : 0;
     if (n < 1 || n > DC_MERGE_MAX)
-        return dc_fail(DC_ERR_FORMAT, "inbound_nodes[0] must name 1 to %d input tensors", DC_MERGE_MAX);
+        return dc_fail(DC_ERR_FORMAT, "inbound_nodes: a call must name 1 to %d input tensors", DC_MERGE_MAX);
     for (size_t k = 0; k < n; k++) {
-        const dc_json *t = single ? tensors : &tensors->items[k], *h = t;
+        const dc_json *t = single ? tensors : &tensors->items[k];
+        hist[k] = t;
         if (keras3) {
             const dc_json *cn = dc_json_get(t, "class_name");
             if (!cn || cn->type != DC_JSON_STRING || strcmp(cn->str, "__keras_tensor__") != 0)
                 return dc_fail(DC_ERR_FORMAT, "inbound tensor %zu: class_name must be \"__keras_tensor__\"", k);
-            h = dc_json_get(dc_json_get(t, "config"), "keras_history");
+            hist[k] = dc_json_get(dc_json_get(t, "config"), "keras_history");
         }
-        dc_status st = history_ref(gn, index, h, &refs[k]);
-        if (st != DC_OK)
-            return st;
     }
-    *n_refs = (int)n;
+    *n_hist = (int)n;
     return DC_OK;
 }
 
@@ -471,7 +465,69 @@ static dc_status read_inputs(const dc_json *cfg, graph_names *gn)
     return st;
 }
 
-/* A Functional file: its inputs, then every other layer in list order. */
+/* Makes the calls of the layers listed, each layer's in order, as soon as
+ * the tensors they take exist: in list order for a file Keras wrote (its
+ * list is sorted by depth), later for a shared layer's call that takes a
+ * layer listed after it.  done[i]: the calls made of entry i. */
+static dc_status make_calls(dc_model *m, graph_names *gn, int *done)
+{
+    const dc_json *layers = gn->layers;
+    for (int progress = 1; progress;) {
+        progress = 0;
+        for (size_t i = 0; i < layers->len; i++) {
+            const dc_json *item = &layers->items[i], *nodes = dc_json_get(item, "inbound_nodes");
+            if (is_input_layer(item))
+                continue;
+            for (; done[i] < (int)nodes->len; done[i]++) {
+                const dc_json *hist[DC_MERGE_MAX];
+                int refs[DC_MERGE_MAX], n = 0, ready = 1;
+                dc_status st = node_histories(&nodes->items[done[i]], hist, &n);
+                for (int k = 0; st == DC_OK && k < n; k++)
+                    if ((st = history_ref(gn, hist[k], &refs[k])) == DC_OK && refs[k] < 0)
+                        ready = 0;
+                if (st == DC_OK && !ready)
+                    break;
+                if (st == DC_OK && done[i] == 0) {
+                    st = add_layer(m, item, (int)i, n, refs);
+                } else if (st == DC_OK) { /* a shared layer's next call */
+                    dc_layer *l = m->calls[gn->call_entry_first[i]].layer;
+                    if ((l->cls->build ? (n == 1 ? dc_model_apply(m, l, refs[0]) : -1) : dc_model_merge(m, l, n, refs)) <
+                        0)
+                        st = l->cls->build && n != 1 ? dc_fail(DC_ERR_FORMAT, "takes one input tensor, inbound_nodes "
+                                                                              "names %d", n) : DC_ERR_FORMAT;
+                }
+                if (st != DC_OK) {
+                    char where[64];
+                    snprintf(where, sizeof where, "layer %zu%s", i, done[i] ? " (a later call)" : "");
+                    if (strncmp(dc_errmsg(), "layer ", 6) != 0)
+                        dc_err_prefix(where);
+                    return st;
+                }
+                if (done[i] == 0)
+                    gn->call_entry_first[i] = gn->n_calls;
+                gn->call_entry[gn->n_calls] = (int)i;
+                gn->call_node[gn->n_calls++] = done[i];
+                progress = 1;
+            }
+        }
+    }
+    for (size_t i = 0; i < layers->len; i++) { /* what is left takes a tensor nothing makes */
+        const dc_json *item = &layers->items[i], *nodes = dc_json_get(item, "inbound_nodes");
+        if (is_input_layer(item) || done[i] == (int)nodes->len)
+            continue;
+        const dc_json *hist[DC_MERGE_MAX];
+        int n = 0, ref = 0;
+        node_histories(&nodes->items[done[i]], hist, &n);
+        for (int k = 0; k < n; k++)
+            if (history_ref(gn, hist[k], &ref) == DC_OK && ref < 0)
+                return dc_fail(DC_ERR_FORMAT, "layer %zu: inbound tensor [\"%.64s\", %d, 0] is not an input or "
+                               "the output of a layer of the model (or the layers form a cycle)", i,
+                               hist[k]->items[0].str, (int)hist[k]->items[1].num);
+    }
+    return DC_OK;
+}
+
+/* A Functional file: its inputs, then its layers' calls. */
 static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers, dc_model **out)
 {
     graph_names gn = {.layers = layers};
@@ -485,29 +541,38 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
         if (k > 0 && dc_model_input(*out, ndim, shape) < 0)
             st = DC_ERR_FORMAT;
     }
-    dc_model *m = *out;
+    size_t n_nodes = 0;
     for (size_t i = 0; st == DC_OK && i < layers->len; i++) {
-        int refs[DC_MERGE_MAX], n_refs = 0;
+        const dc_json *nodes = dc_json_get(&layers->items[i], "inbound_nodes");
         if (is_input_layer(&layers->items[i]))
             continue;
-        if ((st = inbound_refs(&gn, i, &n_refs, refs)) != DC_OK) {
-            char where[64];
-            snprintf(where, sizeof where, "layer %zu", i);
-            dc_err_prefix(where);
-            break;
-        }
-        st = add_layer(m, &layers->items[i], (int)i, n_refs, refs);
+        if (!nodes || nodes->type != DC_JSON_ARRAY || nodes->len == 0)
+            st = dc_fail(DC_ERR_FORMAT, "layer %zu: missing \"inbound_nodes\": the layer is connected to nothing", i);
+        else
+            n_nodes += nodes->len;
     }
+    int *done = NULL;
+    if (st == DC_OK) {
+        done = dc_calloc(3 * layers->len + 2 * n_nodes + 1, sizeof *done);
+        if (!done)
+            return DC_ERR_NOMEM;
+        gn.call_entry_first = done + layers->len;
+        gn.call_entry = done + 2 * layers->len;
+        gn.call_node = gn.call_entry + n_nodes;
+        st = make_calls(*out, &gn, done);
+    }
+    dc_model *m = *out;
     if (st == DC_OK && (!m || m->n_layers == 0))
         st = dc_fail(DC_ERR_FORMAT, "no layers after the InputLayers");
     const dc_json *list[1];
     int n = 0, ref = -1;
     if (st == DC_OK && (st = io_tensors(cfg, "output_layers", 1, list, &n)) == DC_OK &&
-        (st = history_ref(&gn, layers->len, list[0], &ref)) == DC_OK && ref != m->n_inputs + m->n_layers - 1)
-        st = dc_fail(DC_ERR_UNSUPPORTED, "output_layers: the output must be the last layer listed, \"%s\"",
-                     m->layers[m->n_layers - 1]->name);
+        (st = history_ref(&gn, list[0], &ref)) == DC_OK && ref != m->n_inputs + m->n_calls - 1)
+        st = dc_fail(DC_ERR_UNSUPPORTED, "output_layers: the output must be the last call made, of \"%s\"",
+                     m->calls[m->n_calls - 1].layer->name);
     if (st == DC_OK)
         st = dc_functional_check(m);
+    free(done);
     return st;
 }
 

@@ -73,13 +73,6 @@ struct dc_layer {
      * replaces it.  The model passes it on while the time axis remains. */
     dc_node *mask;
 
-    /* Where the layer's inputs come from, as the model's references: 0 the
-     * model's input, i + 1 the output of layers[i] (an earlier layer).  A
-     * Sequential model's layer takes the one before it; a merge layer of a
-     * functional model takes 2 to DC_MERGE_MAX. */
-    int in_refs[DC_MERGE_MAX];
-    int n_in_refs;
-
     /* Keras' trainable=False: the model builds the layer's weights as
      * non-trainable (no optimiser update, no regularisation loss), and
      * BatchNormalization runs in inference mode (model/weights.c). */

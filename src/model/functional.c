@@ -47,9 +47,9 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         return broken(m);
     }
     const char *type = layer->cls->type;
-    if (layer->name[0]) { /* owned by a model: not ours to free */
-        dc_fail(DC_ERR_ARG, "%s: layer %s is already in a model; sharing a layer between two calls is not supported",
-                where, layer->name);
+    int shared = dc_model_has_layer(m, layer); /* a second call: Keras' shared layer */
+    if (layer->name[0] && !shared) { /* owned by another model: not ours to free */
+        dc_fail(DC_ERR_ARG, "%s: layer %s is already in another model", where, layer->name);
         return broken(m);
     }
     int is_merge = layer->cls->build == NULL;
@@ -73,20 +73,21 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         if (refs[k] < 0) {
             snprintf(msg, sizeof msg, "input %d is %d, the result of a call that failed", k, refs[k]);
             why = msg;
-        } else if (refs[k] >= m->n_inputs + m->n_layers) {
+        } else if (refs[k] >= m->n_inputs + m->n_calls) {
             snprintf(msg, sizeof msg, "input %d is %d, but the model has references 0 to %d (%d input%s, then its "
-                     "layers)", k, refs[k], m->n_inputs + m->n_layers - 1, m->n_inputs, m->n_inputs > 1 ? "s" : "");
+                     "layers)", k, refs[k], m->n_inputs + m->n_calls - 1, m->n_inputs, m->n_inputs > 1 ? "s" : "");
             why = msg;
         }
     }
     if (why) {
-        dc_layer_free(layer);
-        dc_fail(DC_ERR_ARG, "%s: %s: %s", where, type, why);
+        if (!shared)
+            dc_layer_free(layer);
+        dc_fail(DC_ERR_ARG, "%s: %s: %s", where, shared ? layer->name : type, why);
         return broken(m);
     }
     if (dc_model_append(m, where, layer, n, refs) != DC_OK)
         return broken(m);
-    return m->n_inputs + m->n_layers - 1;
+    return m->n_inputs + m->n_calls - 1;
 }
 
 int dc_model_apply(dc_model *m, dc_layer *layer, int input) { return connect(m, "apply", layer, 1, &input); }
@@ -103,17 +104,17 @@ dc_status dc_functional_check(const dc_model *m)
     if (m->broken[0])
         return dc_fail(DC_ERR_STATE, "model: an earlier dc_model_apply / dc_model_merge failed (%s); make the model "
                                      "again", m->broken);
-    int n_refs = m->n_inputs + m->n_layers;
-    for (int r = 0; r + 1 < n_refs && m->n_layers; r++) {
+    int n_refs = m->n_inputs + m->n_calls;
+    for (int r = 0; r + 1 < n_refs && m->n_calls; r++) {
         int used = 0;
-        for (int j = 0; j < m->n_layers && !used; j++)
-            for (int k = 0; k < m->layers[j]->n_in_refs; k++)
-                used |= m->layers[j]->in_refs[k] == r;
+        for (int j = 0; j < m->n_calls && !used; j++)
+            for (int k = 0; k < m->calls[j].n_in; k++)
+                used |= m->calls[j].in_refs[k] == r;
         char name[80];
         if (!used)
             return dc_fail(DC_ERR_STATE, "model: the output of %s goes to no layer; the model's output is the last "
                                          "layer applied (%s) and every input and other layer must feed a later one",
-                           dc_model_ref_name(m, r, name, sizeof name), m->layers[m->n_layers - 1]->name);
+                           dc_model_ref_name(m, r, name, sizeof name), m->calls[m->n_calls - 1].layer->name);
     }
     return DC_OK;
 }
@@ -121,13 +122,15 @@ dc_status dc_functional_check(const dc_model *m)
 const char *dc_model_ref_name(const dc_model *m, int r, char *buf, size_t size)
 {
     if (r >= m->n_inputs)
-        snprintf(buf, size, "%s", m->layers[r - m->n_inputs]->name);
+        snprintf(buf, size, "%s", m->calls[r - m->n_inputs].layer->name);
     else if (r)
         snprintf(buf, size, "input_layer_%d", r); /* Keras' names for the inputs after the first */
     else
         snprintf(buf, size, "input_layer");
     return buf;
 }
+
+int dc_model_ref_node(const dc_model *m, int r) { return r >= m->n_inputs ? m->calls[r - m->n_inputs].node : 0; }
 
 int dc_model_input(dc_model *m, int ndim, const int *shape)
 {
@@ -139,7 +142,7 @@ int dc_model_input(dc_model *m, int ndim, const int *shape)
     const char *why = NULL;
     if (!m->functional)
         why = "a Sequential model has one input; make the model with dc_functional_new";
-    else if (m->n_layers || m->built)
+    else if (m->n_calls || m->built)
         why = "add the inputs before the first layer";
     else if (m->n_inputs == DC_MODEL_MAX_INPUTS)
         why = "the model has the most inputs it can take";
@@ -209,14 +212,14 @@ dc_tensor *dc_model_pack_inputs(const dc_model *m, int n, const dc_tensor *const
 
 int dc_model_is_functional(const dc_model *m) { return m && m->functional; }
 
-/* Whether the graph is not a chain (several inputs, or a merge layer):
- * tf-keras prints a chain with the Sequential table. */
+/* Whether the graph is not a chain (several inputs, a merge layer, a shared
+ * layer): tf-keras prints a chain with the Sequential table. */
 int dc_functional_branches(const dc_model *m)
 {
-    if (m->n_inputs > 1)
+    if (m->n_inputs > 1 || m->n_calls > m->n_layers)
         return 1;
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i]->n_in_refs > 1)
+    for (int j = 0; j < m->n_calls; j++)
+        if (m->calls[j].n_in > 1)
             return 1;
     return 0;
 }

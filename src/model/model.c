@@ -46,6 +46,7 @@ void dc_model_free(dc_model *m)
     for (int i = 0; i < m->n_layers; i++)
         dc_layer_free(m->layers[i]);
     free(m->layers);
+    free(m->calls);
     dc_graph_free(m->g);
     dc_optimizer_free(m->opt);
     free(m->step_buf);
@@ -106,26 +107,54 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
         return dc_fail(DC_ERR_ARG, "add: %s is a merge layer, joining several outputs: make the model with "
                                    "dc_functional_new and join them with dc_model_merge", type);
     }
-    int prev = m->n_layers; /* the layer before, or the input */
+    if (layer->name[0]) /* in a model already: not ours to free */
+        return dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name);
+    int prev = m->n_calls; /* the layer before, or the input */
     return dc_model_append(m, "add", layer, 1, &prev);
+}
+
+int dc_model_has_layer(const dc_model *m, const dc_layer *layer)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i] == layer)
+            return 1;
+    return 0;
+}
+
+/* Grows *arr (of *cap items of `size` bytes) to hold n + 1. */
+static int grow(void **arr, int *cap, int n, size_t size)
+{
+    if (n < *cap)
+        return 1;
+    int c = *cap ? 2 * *cap : 8;
+    void *p = realloc(*arr, (size_t)c * size);
+    if (!p)
+        return 0;
+    *arr = p;
+    *cap = c;
+    return 1;
 }
 
 dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n_in, const int *in_refs)
 {
-    if (m->built) {
-        dc_layer_free(layer);
-        return dc_fail(DC_ERR_STATE, "%s: the model is already built; add layers before compile or summary", where);
-    }
-    if (m->n_layers == m->cap_layers) {
-        int cap = m->cap_layers ? 2 * m->cap_layers : 8;
-        dc_layer **l = realloc(m->layers, (size_t)cap * sizeof *l);
-        if (!l) {
+    int shared = dc_model_has_layer(m, layer);
+    if (m->built || !grow((void **)&m->calls, &m->cap_calls, m->n_calls, sizeof *m->calls) ||
+        (!shared && !grow((void **)&m->layers, &m->cap_layers, m->n_layers, sizeof *m->layers))) {
+        if (!shared)
             dc_layer_free(layer);
-            return dc_fail(DC_ERR_NOMEM, "%s: out of memory", where);
-        }
-        m->layers = l;
-        m->cap_layers = cap;
+        if (m->built)
+            return dc_fail(DC_ERR_STATE, "%s: the model is already built; add layers before compile or summary", where);
+        return dc_fail(DC_ERR_NOMEM, "%s: out of memory", where);
     }
+    dc_call *c = &m->calls[m->n_calls++];
+    memset(c, 0, sizeof *c);
+    c->layer = layer;
+    c->n_in = n_in;
+    memcpy(c->in_refs, in_refs, (size_t)n_in * sizeof *in_refs);
+    for (int j = 0; j + 1 < m->n_calls; j++)
+        c->node += m->calls[j].layer == layer;
+    if (shared)
+        return DC_OK;
     /* Keras naming: dense, dense_1, dense_2 ... per type. */
     int same = 0;
     for (int i = 0; i < m->n_layers; i++)
@@ -134,17 +163,12 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
         snprintf(layer->name, sizeof layer->name, "%s_%d", layer->cls->snake, same);
     else
         snprintf(layer->name, sizeof layer->name, "%s", layer->cls->snake);
-    memcpy(layer->in_refs, in_refs, (size_t)n_in * sizeof *in_refs);
-    layer->n_in_refs = n_in;
     m->layers[m->n_layers++] = layer;
     return DC_OK;
 }
 
 /* The output of reference r (below n_inputs: an input). */
-static dc_node *ref_out(const dc_model *m, int r)
-{
-    return r < m->n_inputs ? m->inputs[r] : m->layers[r - m->n_inputs]->out;
-}
+static dc_node *ref_out(const dc_model *m, int r) { return r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].out; }
 
 /* The inputs: one node x takes, split into the model's inputs when several. */
 static dc_status build_inputs(dc_model *m)
@@ -163,13 +187,52 @@ static dc_status build_inputs(dc_model *m)
     return DC_OK;
 }
 
-static dc_node *ref_mask(dc_node *const *masks, const dc_layer *l)
+/* The mask a call gets: its input's; a merge keeps one only when all its inputs share it. */
+static dc_node *call_mask(const dc_model *m, const dc_call *c)
 {
-    dc_node *mask = masks[l->in_refs[0]];
-    for (int k = 1; k < l->n_in_refs; k++) /* a merge keeps a mask only when all its inputs share it */
-        if (masks[l->in_refs[k]] != mask)
+    dc_node *mask = c->in_refs[0] < m->n_inputs ? NULL : m->calls[c->in_refs[0] - m->n_inputs].mask;
+    for (int k = 1; k < c->n_in; k++)
+        if ((c->in_refs[k] < m->n_inputs ? NULL : m->calls[c->in_refs[k] - m->n_inputs].mask) != mask)
             return NULL;
     return mask;
+}
+
+/* Builds call c: a layer's first call makes its weights, a later one
+ * (shared layer) takes them (graph.h's reuse) and leaves the layer's
+ * record of its first call as it was. */
+static dc_status build_call(dc_model *m, dc_call *c)
+{
+    dc_layer *l = c->layer, first = *l;
+    dc_node *xs[DC_MERGE_MAX];
+    for (int k = 0; k < c->n_in; k++)
+        xs[k] = ref_out(m, c->in_refs[k]);
+    if (c->node) {
+        m->g->reuse = first.params;
+        m->g->n_reuse = first.n_params;
+        m->g->next_reuse = 0;
+        l->n_params = 0;
+    }
+    l->mask = call_mask(m, c);
+    m->g->freeze_params = l->frozen;
+    dc_status st = l->cls->build ? l->cls->build(l, m->g, xs[0]) : l->cls->build_merge(l, m->g, c->n_in, xs);
+    m->g->freeze_params = 0;
+    if (st == DC_OK && c->node && m->g->next_reuse != m->g->n_reuse)
+        st = dc_fail(DC_ERR_SHAPE, "called again, it used %d of the %d weights of its first call", m->g->next_reuse,
+                     m->g->n_reuse);
+    m->g->reuse = NULL;
+    if (st != DC_OK) {
+        if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
+            dc_err_prefix(l->name);
+        return st;
+    }
+    c->out = l->out;
+    c->logits = l->logits;
+    c->out_act = l->out_act;
+    /* the mask (batch, steps) follows while the output keeps that time axis */
+    c->mask = l->mask && c->out->ndim >= 3 && c->out->shape[1] == l->mask->shape[1] ? l->mask : NULL;
+    if (c->node) /* the layer goes on describing its first call (summary, weights) */
+        *l = first;
+    return DC_OK;
 }
 
 dc_status dc_model_build(dc_model *m)
@@ -186,35 +249,13 @@ dc_status dc_model_build(dc_model *m)
     if (!m->g)
         return DC_ERR_NOMEM;
     dc_status st = build_inputs(m);
-    if (st != DC_OK)
-        return st;
-    dc_node **masks = dc_calloc((size_t)(m->n_inputs + m->n_layers), sizeof *masks); /* per reference */
-    if (!masks)
-        return DC_ERR_NOMEM;
-    for (int i = 0; i < m->n_layers && st == DC_OK; i++) {
-        dc_layer *l = m->layers[i];
-        dc_node *xs[DC_MERGE_MAX];
-        for (int k = 0; k < l->n_in_refs; k++)
-            xs[k] = ref_out(m, l->in_refs[k]);
-        l->mask = ref_mask(masks, l);
-        m->g->freeze_params = l->frozen;
-        st = l->cls->build ? l->cls->build(l, m->g, xs[0]) : l->cls->build_merge(l, m->g, l->n_in_refs, xs);
-        m->g->freeze_params = 0;
-        if (st != DC_OK) {
-            if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
-                dc_err_prefix(l->name);
-            break;
-        }
-        /* the mask (batch, steps) follows while the output keeps that time axis */
-        dc_node *x = l->out;
-        masks[m->n_inputs + i] = l->mask && x->ndim >= 3 && x->shape[1] == l->mask->shape[1] ? l->mask : NULL;
-    }
+    for (int j = 0; j < m->n_calls && st == DC_OK; j++)
+        st = build_call(m, &m->calls[j]);
     if (st == DC_OK) {
-        m->output = m->layers[m->n_layers - 1]->out;
-        m->output_mask = masks[m->n_inputs + m->n_layers - 1];
+        m->output = m->calls[m->n_calls - 1].out;
+        m->output_mask = m->calls[m->n_calls - 1].mask;
         m->built = 1;
     }
-    free(masks);
     return st;
 }
 
@@ -228,7 +269,7 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
-    dc_layer *last = m->layers[m->n_layers - 1];
+    const dc_call *last = &m->calls[m->n_calls - 1];
     dc_loss_kind k = cfg->loss;
     if ((unsigned)k >= DC_LOSS_COUNT)
         return dc_fail(DC_ERR_ARG, "compile: unknown loss %d", (int)k);
@@ -257,7 +298,7 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         return dc_fail(DC_ERR_SHAPE,
                        "compile: the last layer %s outputs %s per sample, but %s expects (classes,) or (steps, "
                        "classes); add a Flatten (or a global pooling layer) before the Dense layers",
-                       last->name, dc_shape_str(nd - 1, s + 1, so, sizeof so), dc_loss_name(cfg->loss));
+                       last->layer->name, dc_shape_str(nd - 1, s + 1, so, sizeof so), dc_loss_name(cfg->loss));
     }
     m->loss_kind = cfg->loss;
     m->metric_src = pred;
@@ -995,14 +1036,26 @@ static void summary_row(FILE *out, const summary_table *t, const char *const *fi
 }
 
 /* "['conv2d[0][0]', 'input_layer[0][0]']": where a functional model's layer
- * takes its inputs from, as tf-keras lists them. */
-static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t size)
+ * takes its inputs from, every call's, as tf-keras lists them ("name[node
+ * index][tensor index]"); and its output shape, "multiple" when its calls'
+ * differ, as tf-keras prints a shared layer. */
+static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t size, char *shape, size_t shape_size)
 {
     size_t len = (size_t)snprintf(buf, size, "[");
-    for (int k = 0; l && k < l->n_in_refs && len < size; k++) {
-        char name[80];
-        len += (size_t)snprintf(buf + len, size - len, "%s'%s[0][0]'", k ? ", " : "",
-                                dc_model_ref_name(m, l->in_refs[k], name, sizeof name));
+    const dc_node *out = NULL;
+    for (int j = 0; j < m->n_calls; j++) {
+        const dc_call *c = &m->calls[j];
+        if (c->layer != l)
+            continue;
+        if (out && (out->ndim != c->out->ndim || memcmp(out->shape, c->out->shape, sizeof out->shape) != 0))
+            snprintf(shape, shape_size, "multiple");
+        out = c->out;
+        for (int k = 0; k < c->n_in && len < size; k++) {
+            char name[80];
+            len += (size_t)snprintf(buf + len, size - len, "%s'%s[%d][0]'", len > 1 ? ", " : "",
+                                    dc_model_ref_name(m, c->in_refs[k], name, sizeof name),
+                                    dc_model_ref_node(m, c->in_refs[k]));
+        }
     }
     if (len < size)
         snprintf(buf + len, size - len, "]");
@@ -1038,7 +1091,7 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
         total += p;
         trainable += layer_params(l, 1);
         snprintf(num, sizeof num, "%zu", p);
-        connected_to(m, l, conn, sizeof conn);
+        connected_to(m, l, conn, sizeof conn, shape, sizeof shape);
         summary_row(out, t, (const char *[]){field, shape, num, conn});
     }
     fprintf(out, "%s\n", dbl);

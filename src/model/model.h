@@ -135,6 +135,19 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
 #define DC_MODEL_METRICS (2 * MAX_METRICS) /* both: the unweighted first */
 #define DC_METRIC_NAME_LEN 44              /* a reported name, "val_" + it fits a logs key */
 
+/* One call of a layer in the model's graph (Keras' node): which of the
+ * layer's calls it is (0: the first, which made its weights; a shared
+ * layer has more) and the references it takes; the build sets the rest.
+ * A Sequential model calls each layer once, in order. */
+typedef struct dc_call {
+    dc_layer *layer;
+    int node;
+    int n_in;
+    int in_refs[DC_MERGE_MAX];
+    dc_node *out, *logits, *mask; /* the output, its pre-activation (layer.h), the mask that follows it */
+    dc_act out_act;
+} dc_call;
+
 struct dc_model {
     int functional;      /* made by dc_functional_new: layers form a graph (functional.c) */
     char broken[256];    /* functional: why an earlier apply / merge failed (build then refuses) */
@@ -144,8 +157,10 @@ struct dc_model {
     int input_ndim[DC_MODEL_MAX_INPUTS];
     int input_shape[DC_MODEL_MAX_INPUTS][DC_MAX_DIMS];
     dc_node *inputs[DC_MODEL_MAX_INPUTS]; /* after build: input k (a view of `input` when several) */
-    dc_layer **layers;
+    dc_layer **layers;           /* each layer once, in order of its first call */
     int n_layers, cap_layers;
+    dc_call *calls;              /* the graph: reference n_inputs + j is calls[j]'s output */
+    int n_calls, cap_calls;
     dc_rng rng;
     uint64_t seed;
     int threads;
@@ -182,15 +197,20 @@ struct dc_model {
 
 /* A new model with no layers; errors name `where` (model.c). */
 dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape);
-/* Appends `layer` (owned, freed on failure) taking the references
- * in_refs[0..n_in) (layer.h), named the Keras way (model.c). */
+/* Calls `layer` on the references in_refs[0..n_in): a new layer is
+ * appended (owned, freed on failure) and named the Keras way; a layer of
+ * the model already is called again, sharing its weights (model.c). */
 dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n_in, const int *in_refs);
+/* Whether `layer` is one of m's layers. */
+int dc_model_has_layer(const dc_model *m, const dc_layer *layer);
 /* Before a build: a functional model whose apply / merge failed is refused,
  * as is one where a layer's output goes nowhere (functional.c). */
 dc_status dc_functional_check(const dc_model *m);
 /* "input_layer", "input_layer_1" ... or the layer's name: reference r (functional.c). */
 const char *dc_model_ref_name(const dc_model *m, int r, char *buf, size_t size);
-/* Whether the graph is not a chain: several inputs or a merge layer (functional.c). */
+/* Which call of its layer reference r is (Keras' node index; 0 for an input). */
+int dc_model_ref_node(const dc_model *m, int r);
+/* Whether the graph is not a chain: several inputs, a merge or a shared layer (functional.c). */
 int dc_functional_branches(const dc_model *m);
 
 /* Resolves compile's metrics, then its weighted_metrics, for the fused loss
