@@ -270,7 +270,7 @@ static void test_misuse(void **state)
                            "layers)");
     /* ... marks the model: a later build names the first failure */
     assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
-    assert_errmsg_contains("model: an earlier dc_model_apply / dc_model_merge failed (apply: Dense: input 0 is 2,");
+    assert_errmsg_contains("model: an earlier dc_model_input / apply / merge failed (apply: Dense: input 0 is 2,");
     dc_model_free(m);
     /* a chain of unchecked calls after a failed constructor */
     m = functional();
@@ -290,6 +290,8 @@ static void test_misuse(void **state)
     assert_int_equal(dc_model_apply(m, d, DC_MODEL_INPUT), -1);
     assert_errmsg_contains("apply: layer dense is already in another model");
     assert_int_not_equal(dc_model_add(s, d), DC_OK);
+    assert_errmsg_contains("add: layer dense is already in a model");
+    assert_int_not_equal(dc_model_add(m, d), DC_OK); /* m is functional: refused, d not freed */
     assert_errmsg_contains("add: layer dense is already in a model");
     dc_model_free(m);
     dc_model_free(other); /* frees d once */
@@ -709,6 +711,45 @@ static void test_shared_layer_misuse(void **state)
     dc_model_free(m);
 }
 
+/* Layers whose weights are not all listed (a fixed Normalization's
+ * statistics), recurrent ones and BatchNormalization, each called twice:
+ * they build, train, and save and load with one set of weights. */
+static void test_shared_layers_of_other_kinds(void **state)
+{
+    (void)state;
+    dc_model *m = dc_functional_new(2, (int[]){5, 3});
+    int b = dc_model_input(m, 2, (int[]){5, 3});
+    dc_layer *norm = dc_layer_normalization_ex(3, (const float[]){0.5f, 0.0f, -0.5f}, (const float[]){4.0f, 1.0f, 0.25f}, 0);
+    dc_layer *lstm = dc_layer_lstm(4), *bn = dc_layer_batch_normalization();
+    int na = dc_model_apply(m, norm, DC_MODEL_INPUT), nb = dc_model_apply(m, norm, b);
+    int la = dc_model_apply(m, lstm, na), lb = dc_model_apply(m, lstm, nb);
+    int ba = dc_model_apply(m, bn, la), bb = dc_model_apply(m, bn, lb);
+    int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){ba, bb});
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(1, NULL), s), 9);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    /* 4 x (3 + 4 + 1) x 4 LSTM weights + 4 x 4 BatchNormalization + 5 Dense, once each */
+    assert_int_equal(dc_model_param_count(m), 4 * 4 * 8 + 16 + 5);
+    dc_tensor *xa = dc_tensor_new4(3, 12, 5, 3, 0), *xb = dc_tensor_new4(3, 12, 5, 3, 0);
+    dc_tensor *y = dc_tensor_new4(2, 12, 1, 0, 0);
+    for (size_t i = 0; i < xa->size; i++) {
+        xa->data[i] = (float)((i * 7) % 11) / 11.0f;
+        xb->data[i] = (float)((i * 5) % 13) / 13.0f;
+    }
+    for (int i = 0; i < 12; i++)
+        y->data[i] = xa->data[15 * i] - xb->data[15 * i];
+    dc_tensor *x = dc_model_pack_inputs(m, 2, (const dc_tensor *[]){xa, xb});
+    dc_fit_config c = quiet_fit(2, 4);
+    assert_int_equal(dc_model_fit(m, x, y, &c, NULL), DC_OK);
+    char *dir = make_dir();
+    free(assert_round_trip(m, x, dir, 1, "mse", NULL));
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(xa);
+    dc_tensor_free(xb);
+    dc_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -725,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_loads_two_input_file),
         cmocka_unit_test(test_shared_layer_gradient),
         cmocka_unit_test(test_shared_layer_misuse),
+        cmocka_unit_test(test_shared_layers_of_other_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,17 +1,20 @@
 /*
  * functional.c - Keras' functional API on the one model type: layers that
- * take the output of any earlier layer, and merge layers that take several.
+ * take the output of any earlier layer, merge layers that take several,
+ * several inputs, and layers called more than once (shared weights).
  *
- * A layer's inputs are references (layer.h): 0 is the model's input, i + 1
- * the output of layers[i].  A layer can only take references that exist when
- * it is applied, so the layer list is always in topological order and the
- * build in model.c runs it front to back, for a Sequential model too (each
- * of its layers takes the one before).  The output is the last layer
- * applied; every other layer must feed a later one.
+ * The graph is the model's list of calls (model.h's dc_call, Keras' nodes);
+ * outputs are named by references: 0 .. n_inputs - 1 the inputs, then
+ * n_inputs + j the output of calls[j].  A call can only take references
+ * that exist when it is made, so the list is always in topological order
+ * and the build in model.c runs it front to back, for a Sequential model
+ * too (each of its layers is called once, on the one before).  The output
+ * is the last call's; every input and every other call must feed a later
+ * one.
  *
- * A failed apply or merge returns -1 and marks the model broken: a program
- * may chain calls and check once, and a layer lost to an error can never
- * leave a model that compiles without it.
+ * A failed input, apply or merge returns -1 and marks the model broken: a
+ * program may chain calls and check once, and a layer lost to an error can
+ * never leave a model that compiles without it.
  */
 #include "model/model.h"
 
@@ -102,7 +105,7 @@ dc_status dc_functional_check(const dc_model *m)
     if (!m->functional)
         return DC_OK;
     if (m->broken[0])
-        return dc_fail(DC_ERR_STATE, "model: an earlier dc_model_apply / dc_model_merge failed (%s); make the model "
+        return dc_fail(DC_ERR_STATE, "model: an earlier dc_model_input / apply / merge failed (%s); make the model "
                                      "again", m->broken);
     int n_refs = m->n_inputs + m->n_calls;
     for (int r = 0; r + 1 < n_refs && m->n_calls; r++) {

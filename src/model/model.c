@@ -99,6 +99,8 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
 {
     if (!layer)
         return dc_fail(DC_ERR_ARG, "add: layer is NULL (did its constructor fail? %s)", dc_errmsg());
+    if (layer->name[0]) /* in a model already: not ours to free */
+        return dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name);
     if (m->functional || !layer->cls->build) {
         const char *type = layer->cls->type;
         dc_layer_free(layer);
@@ -107,8 +109,6 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
         return dc_fail(DC_ERR_ARG, "add: %s is a merge layer, joining several outputs: make the model with "
                                    "dc_functional_new and join them with dc_model_merge", type);
     }
-    if (layer->name[0]) /* in a model already: not ours to free */
-        return dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name);
     int prev = m->n_calls; /* the layer before, or the input */
     return dc_model_append(m, "add", layer, 1, &prev);
 }
@@ -197,29 +197,49 @@ static dc_node *call_mask(const dc_model *m, const dc_call *c)
     return mask;
 }
 
+/* The weights the first call of c's layer made, in the order it made them
+ * (listed in the layer or not: Normalization's fixed statistics are not),
+ * into a new array; *n their number. */
+static dc_node **first_call_params(const dc_model *m, const dc_call *c, int *n)
+{
+    const dc_call *first = m->calls;
+    while (first->layer != c->layer)
+        first++;
+    dc_node **p = dc_malloc((size_t)(first->nodes_to - first->nodes_from + 1) * sizeof *p);
+    *n = 0;
+    for (int i = first->nodes_from; p && i < first->nodes_to; i++)
+        if (m->g->nodes[i]->is_param)
+            p[(*n)++] = m->g->nodes[i];
+    return p;
+}
+
 /* Builds call c: a layer's first call makes its weights, a later one
  * (shared layer) takes them (graph.h's reuse) and leaves the layer's
  * record of its first call as it was. */
 static dc_status build_call(dc_model *m, dc_call *c)
 {
     dc_layer *l = c->layer, first = *l;
-    dc_node *xs[DC_MERGE_MAX];
+    dc_node *xs[DC_MERGE_MAX], **reuse = NULL;
     for (int k = 0; k < c->n_in; k++)
         xs[k] = ref_out(m, c->in_refs[k]);
     if (c->node) {
-        m->g->reuse = first.params;
-        m->g->n_reuse = first.n_params;
+        if (!(reuse = first_call_params(m, c, &m->g->n_reuse)))
+            return DC_ERR_NOMEM;
+        m->g->reuse = reuse;
         m->g->next_reuse = 0;
         l->n_params = 0;
     }
+    c->nodes_from = m->g->n_nodes;
     l->mask = call_mask(m, c);
     m->g->freeze_params = l->frozen;
     dc_status st = l->cls->build ? l->cls->build(l, m->g, xs[0]) : l->cls->build_merge(l, m->g, c->n_in, xs);
     m->g->freeze_params = 0;
+    c->nodes_to = m->g->n_nodes;
     if (st == DC_OK && c->node && m->g->next_reuse != m->g->n_reuse)
         st = dc_fail(DC_ERR_SHAPE, "called again, it used %d of the %d weights of its first call", m->g->next_reuse,
                      m->g->n_reuse);
     m->g->reuse = NULL;
+    free(reuse);
     if (st != DC_OK) {
         if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
             dc_err_prefix(l->name);

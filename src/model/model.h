@@ -146,6 +146,7 @@ typedef struct dc_call {
     int in_refs[DC_MERGE_MAX];
     dc_node *out, *logits, *mask; /* the output, its pre-activation (layer.h), the mask that follows it */
     dc_act out_act;
+    int nodes_from, nodes_to;     /* the graph nodes its build made: g->nodes[from..to) */
 } dc_call;
 
 struct dc_model {
