@@ -600,6 +600,15 @@ static void test_loads_two_input_file(void **state)
     expect_bad_file(", {\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 2], \"name\": \"z\"}, "
                     "\"name\": \"z\", \"inbound_nodes\": []}" DENSE("b", "x"),
                     NULL, "input_layers names 1 inputs, the model lists 2 InputLayers");
+    /* a shared layer called on inputs of two shapes fails at load (found by fuzz_json) */
+    expect_bad_file(", {\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 2], \"name\": \"z\"}, "
+                    "\"name\": \"z\", \"inbound_nodes\": []}, {\"class_name\": \"Dense\", \"config\": {\"name\": "
+                    "\"a\", \"units\": 3}, \"name\": \"a\", \"inbound_nodes\": [[[\"x\", 0, 0, {}]], [[\"z\", 0, 0, "
+                    "{}]]]}, {\"class_name\": \"Add\", \"config\": {\"name\": \"b\"}, \"name\": \"b\", "
+                    "\"inbound_nodes\": [[[\"a\", 0, 0, {}], [\"a\", 1, 0, {}]]]}",
+                    "\"input_layers\": [[\"x\", 0, 0], [\"z\", 0, 0]], \"output_layers\": [\"b\", 0, 0]",
+                    "model JSON: a: called again on an input of another shape: its weight a/kernel is (4, 3), this "
+                    "call needs (2, 3)");
 }
 
 /* A Siamese pair: inputs a and b (4,), the same Dense(3, tanh) on each

@@ -572,6 +572,11 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
                      m->calls[m->n_calls - 1].layer->name);
     if (st == DC_OK)
         st = dc_functional_check(m);
+    /* Keras calls the layers as it reads them: a graph whose shapes do not
+     * fit (a shared layer called on an input of another shape) fails here,
+     * not later when it is written or compiled. */
+    if (st == DC_OK && (st = dc_model_build(m)) == DC_OK)
+        dc_model_unbuild(m);
     free(done);
     return st;
 }
