@@ -6,17 +6,20 @@
  *   cnn2  Conv 32, MaxPool, Conv 64, MaxPool, Dense 128, 10   (seed 003)
  *   autoencoder  the Keras blog's convolutional autoencoder (examples/
  *         autoencoder.c), x -> x, binary cross-entropy; test_loss, no accuracy
+ *   resnet  the small residual CNN of examples/resnet.c (functional API:
+ *         Conv-BN-ReLU blocks with Add shortcuts, GlobalAveragePooling2D)
  * Run side by side with PyTorch by bench/run_mlp.sh, bench/run_cnn.sh and
- * bench/run_autoencoder.sh;
+ * bench/run_autoencoder.sh and bench/run_resnet.sh;
  * prints the same machine-readable lines as bench/torch_*.py.
  *
- * Usage: bench_train --data DIR [--model mlp|cnn1|cnn2|autoencoder] [--batch N] [--epochs N]
+ * Usage: bench_train --data DIR [--model mlp|cnn1|cnn2|autoencoder|resnet] [--batch N] [--epochs N]
  *                    [--threads N] [--max-steps N] [--infer]
  */
 #include <deepc.h>
 
 #include "bench_util.h"
 #include "../examples/autoencoder_model.h"
+#include "../examples/resnet_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--infer"))
             infer = 1;
         else {
-            fprintf(stderr, "usage: %s --data DIR [--model mlp|cnn1|cnn2|autoencoder] [--batch N] [--epochs N] [--threads N] "
+            fprintf(stderr, "usage: %s --data DIR [--model mlp|cnn1|cnn2|autoencoder|resnet] [--batch N] [--epochs N] [--threads N] "
                             "[--max-steps N] [--infer]\n", argv[0]);
             return 2;
         }
@@ -72,13 +75,15 @@ int main(int argc, char **argv)
     dc_tensor *xt = load(dir, "t10k-images-idx3-ubyte", 1.0f / 255.0f);
     dc_tensor *yt = load(dir, "t10k-labels-idx1-ubyte", 1.0f);
 
-    int cnn = strcmp(model, "mlp") != 0, ae = !strcmp(model, "autoencoder");
+    int cnn = strcmp(model, "mlp") != 0, ae = !strcmp(model, "autoencoder"), resnet = !strcmp(model, "resnet");
     if (cnn) {
         int s[4] = {x->shape[0], 28, 28, 1}, st[4] = {xt->shape[0], 28, 28, 1};
         dc_tensor_reshape(x, 4, s);
         dc_tensor_reshape(xt, 4, st);
     }
-    dc_model *m = cnn ? dc_sequential_new(3, (int[]){28, 28, 1}) : dc_sequential_new(2, (int[]){28, 28});
+    dc_model *m = resnet ? dc_functional_new(3, (int[]){28, 28, 1})
+                  : cnn  ? dc_sequential_new(3, (int[]){28, 28, 1})
+                         : dc_sequential_new(2, (int[]){28, 28});
     dc_model_set_seed(m, 1);
     dc_model_set_threads(m, threads);
     if (!strcmp(model, "mlp")) {
@@ -91,11 +96,13 @@ int main(int argc, char **argv)
         bench_add_cnn2_body(m);
     } else if (ae) {
         autoencoder_build(m, 0); /* it learns to reproduce its input: the targets are x */
+    } else if (resnet) {
+        resnet_build(m, 1, 0.99f); /* ends in its own Dense(10, softmax) */
     } else {
-        fprintf(stderr, "bench_train: unknown model %s (mlp, cnn1, cnn2, autoencoder)\n", model);
+        fprintf(stderr, "bench_train: unknown model %s (mlp, cnn1, cnn2, autoencoder, resnet)\n", model);
         return 2;
     }
-    if (!ae)
+    if (!ae && !resnet)
         dc_model_add(m, dc_layer_dense(10, "softmax"));
     /* --max-steps: time the first N batches of an epoch and scale to the full epoch */
     dc_tensor *xfit = x, *yfit = ae ? x : y; /* the autoencoder's targets are its inputs */

@@ -7,6 +7,9 @@
 #   ratio TORCH_S DEEPC_S       # "1.23x" (torch/deepc), or "-"
 #   fashion_dir                 # where Fashion-MNIST's .gz files are (Debian's
 #                               # package, else deepc's cache, which deepc fills)
+#   bench_setup NAME            # CACHE DATA BUILD THREADS PYTHON LOGDIR, MNIST fetched
+#   run_torch LOG SCRIPT ARGS   # PyTorch tuned (shared DATA.md), teed to LOG
+#   run_deepc LOG ARGS          # bench_train under DEEPC_ENV, teed to LOG
 #
 # Callers run under `set -euo pipefail`; nothing here changes shell options.
 
@@ -70,4 +73,35 @@ ratio() {
 fashion_dir() {
     local sys=/usr/share/datasets/fashion-mnist
     if [ -s $sys/train-images-idx3-ubyte.gz ]; then echo $sys; else echo "${DEEPC_CACHE:-$HOME/.cache/deepc}/fashion-mnist"; fi
+}
+
+# bench_setup NAME: the knobs the run_*.sh scripts share (DEEPC_CACHE, BUILD,
+# THREADS, PYTHON), DATA (MNIST, fetched and verified) and a fresh LOGDIR
+# bench/results/NAME-<time>; exits unless $BUILD/bench_train exists.
+bench_setup() {
+    CACHE=${DEEPC_CACHE:-$HOME/.cache/deepc}
+    DATA=$CACHE/mnist
+    BUILD=${BUILD:-build}
+    THREADS=${THREADS:-2}
+    PYTHON=${PYTHON:-/usr/bin/python3}
+    LOGDIR=bench/results/$1-$(date +%Y%m%d-%H%M%S)
+    mkdir -p "$LOGDIR"
+    ensure_mnist "$DATA"
+    [ -x "$BUILD/bench_train" ] || { echo "error: $BUILD/bench_train not found (build first, or set BUILD=...)" >&2; exit 1; }
+}
+
+# run_torch LOG SCRIPT ARGS...: PyTorch tuned as shared DATA.md says (its
+# OpenBLAS single-threaded, huge pages, AVX-512 kernels), output teed to LOG
+run_torch() {
+    local log=$1; shift
+    OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_CORETYPE=SkylakeX \
+        "$PYTHON" "$@" | tee "$log"
+}
+
+# run_deepc LOG ARGS...: $BUILD/bench_train under DEEPC_ENV (default
+# OPENBLAS_CORETYPE=SkylakeX, as the PyTorch run gets), output teed to LOG
+run_deepc() {
+    local log=$1; shift
+    # shellcheck disable=SC2086  # DEEPC_ENV is a list of words
+    env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$BUILD/bench_train" "$@" | tee "$log"
 }

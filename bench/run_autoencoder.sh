@@ -17,26 +17,16 @@ cd "$ROOT"
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-CACHE=${DEEPC_CACHE:-$HOME/.cache/deepc}
-DATA=$CACHE/mnist
-BUILD=${BUILD:-build}
 BATCH=${BATCH:-128}
 EPOCHS=${EPOCHS:-2}
-THREADS=${THREADS:-2}
-PYTHON=${PYTHON:-/usr/bin/python3}
-LOGDIR=bench/results/autoencoder-$(date +%Y%m%d-%H%M%S)
-mkdir -p "$LOGDIR"
-ensure_mnist "$DATA"
-[ -x "$BUILD/bench_train" ] || { echo "error: $BUILD/bench_train not found (build first, or set BUILD=...)" >&2; exit 1; }
+bench_setup autoencoder
 
 echo "== torch   autoencoder batch $BATCH ($EPOCHS epochs, $THREADS threads)"
-OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_CORETYPE=SkylakeX \
-    "$PYTHON" bench/torch_autoencoder.py --data "$DATA" --batch "$BATCH" --epochs "$EPOCHS" \
-    --threads "$THREADS" | tee "$LOGDIR/torch.log"
+run_torch "$LOGDIR/torch.log" bench/torch_autoencoder.py --data "$DATA" --batch "$BATCH" --epochs "$EPOCHS" \
+    --threads "$THREADS"
 echo "== deepc   autoencoder batch $BATCH ($EPOCHS epochs, $THREADS threads)"
-# shellcheck disable=SC2086  # DEEPC_ENV is a list of words
-env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$BUILD/bench_train" --data "$DATA" --model autoencoder \
-    --batch "$BATCH" --epochs "$EPOCHS" --threads "$THREADS" | tee "$LOGDIR/deepc.log"
+run_deepc "$LOGDIR/deepc.log" --data "$DATA" --model autoencoder --batch "$BATCH" --epochs "$EPOCHS" \
+    --threads "$THREADS"
 
 echo
 echo "convolutional autoencoder, MNIST 60k, batch $BATCH, $EPOCHS epochs, $THREADS threads, median s/epoch (logs: $LOGDIR)"

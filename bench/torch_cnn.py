@@ -5,6 +5,10 @@ Models (the tutorials' Keras CNNs; softmax folded into CrossEntropyLoss on logit
     cnn1 (seed 002): Conv2D(32, 3x3, relu, valid) -> Flatten -> Dense(10)
     cnn2 (seed 003): Conv2D(32, 3x3, relu) -> MaxPool(2x2) -> Conv2D(64, 3x3, relu)
                      -> MaxPool(2x2) -> Flatten -> Dense(128, relu) -> Dense(10)
+    resnet (examples/resnet_model.h): Conv2D(16)-BN-ReLU, then residual blocks of
+                     16, 32 (stride 2) and 64 (stride 2) filters (Conv-BN-ReLU-Conv-BN,
+                     + shortcut, ReLU), GlobalAveragePooling2D -> Dense(10); BN with
+                     Keras' momentum and epsilon; run with --init keras for Keras' init
 Adam(lr 1e-3, betas 0.9/0.999, eps 1e-7), MNIST train set (60000 28x28x1
 images scaled to [0,1]) reshuffled every epoch.
 
@@ -31,6 +35,8 @@ convolutions; best of 3 alternating runs, machine shared with a compile):
     cnn1: NCHW 4.4 s/epoch, channels_last 5.0  -> NCHW
     cnn2: NCHW 9.4 s/epoch, channels_last 8.7  -> channels_last
           (conv1 NCHW + conv2 channels_last: 11.5, worse than either)
+    resnet (--init keras, --max-steps 200, 2 epochs, one run each, machine shared):
+          NCHW 662 s/epoch (sic), channels_last 30.9  -> channels_last
 The faster one differs per model, so --layout auto (the default) picks it per
 model; --layout nchw|nhwc forces one to rerun the comparison.
 
@@ -90,12 +96,53 @@ class CNN2(nn.Module):
         return self.fc2(F.relu(self.fc1(flatten(x, self.nhwc))))
 
 
-MODELS = {"cnn1": CNN1, "cnn2": CNN2}
+class ResBlock(nn.Module):
+    """examples/resnet_model.h's block: Conv-BN-ReLU-Conv-BN, + shortcut (a 1x1 Conv2D
+    projection when the stride or the channels change), ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.stride = stride
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, padding=1 if stride == 1 else 0)
+        self.bn1 = keras_bn(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, padding=1)
+        self.bn2 = keras_bn(cout)
+        self.proj = nn.Conv2d(cin, cout, 1, stride) if stride != 1 or cin != cout else None
+
+    def forward(self, x):
+        # Keras' padding="same" at stride 2 on an even size pads 0 before, 1 after
+        y = self.conv1(x if self.stride == 1 else F.pad(x, (0, 1, 0, 1)))
+        y = self.bn2(self.conv2(F.relu(self.bn1(y))))
+        return F.relu(y + (self.proj(x) if self.proj is not None else x))
+
+
+def keras_bn(c):
+    """BatchNormalization(): Keras' momentum 0.99 is PyTorch's 0.01, epsilon 1e-3 (gamma 1, beta 0).
+    (Keras' moving variance takes the biased batch variance, PyTorch's the unbiased one.)"""
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+class ResNet(nn.Module):
+    """examples/resnet_model.h: Conv(16)-BN-ReLU, blocks 16, 32/2, 64/2, GAP, Dense(10)."""
+
+    def __init__(self, nhwc):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 16, 3, padding=1)
+        self.bn = keras_bn(16)
+        self.blocks = nn.Sequential(ResBlock(16, 16, 1), ResBlock(16, 32, 2), ResBlock(32, 64, 2))
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.bn(self.conv(x))))
+        return self.fc(x.mean((2, 3)))
+
+
+MODELS = {"cnn1": CNN1, "cnn2": CNN2, "resnet": ResNet}
 # Untimed evaluation batch. Small on purpose: at 1000, cnn1's 1000x32x26x26
 # activations alone are 87 MB each and the evaluation, not training, would set
 # peak_rss_mb (648 MB against ~480 MB at 100; torch + the float data are ~450).
 EVAL_BATCH = 100
-BEST_LAYOUT = {"cnn1": "nchw", "cnn2": "nhwc"}  # measured, see the module docstring
+BEST_LAYOUT = {"cnn1": "nchw", "cnn2": "nhwc", "resnet": "nhwc"}  # measured, see the module docstring
 
 
 def batches(x, y, batch, steps, nhwc):
@@ -163,7 +210,7 @@ def main():
                          "loss/acc are then measured on the train set after each epoch, untimed")
     ap.add_argument("--layout", choices=("auto", "nchw", "nhwc"), default="auto",
                     help="memory layout; auto: the faster one measured here per model "
-                         "(cnn1 NCHW, cnn2 channels_last)")
+                         "(cnn1 NCHW, cnn2 and resnet channels_last)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", choices=("torch", "keras"), default="torch",
                     help="keras: glorot_uniform weights and zero biases, as Keras initialises "
