@@ -46,9 +46,16 @@ static dc_status add_forward(dc_node *n, const dc_run *run)
     size_t total = dc_node_numel(n), nb = dc_node_numel(n->in[1]);
     const float *a = n->in[0]->val, *b = n->in[1]->val;
     float *y = n->val;
+    if (nb == total) { /* same shapes (a residual connection): no index arithmetic, vectorised */
+#pragma omp parallel for simd if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            y[i] = a[i] + b[i];
+        return DC_OK;
+    }
 #pragma omp parallel for if (total > DC_PAR_MIN)
-    for (size_t i = 0; i < total; i++)
-        y[i] = a[i] + b[i % nb];
+    for (size_t r = 0; r < total / nb; r++) /* b broadcast over a's leading axes */
+        for (size_t j = 0; j < nb; j++)
+            y[r * nb + j] = a[r * nb + j] + b[j];
     return DC_OK;
 }
 

@@ -19,9 +19,39 @@
 #include "graph/graph.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
-/* ---- batchnorm ---- */
+/* ---- batchnorm ----
+ * NHWC puts a row's channels side by side, so every loop runs over rows
+ * with the channels innermost (contiguous, vectorised).  The per-channel
+ * sums (mean, variance, and the backward's sum gy and sum gy xhat) are
+ * taken in double over BN_BLOCKS blocks of rows fixed by the row count
+ * alone, then added block by block in order: threads share the blocks, and
+ * the result does not depend on how many there are. */
+
+#define BN_BLOCKS 32
+
+/* The node's scratch, doubles first (the planner aligns it to 64 bytes):
+ * two partial sums per channel per block, two totals per channel, then
+ * the last run's mean and 1/sqrt(var + eps) per channel, which the
+ * backward reads. */
+typedef struct bn_work {
+    double *part, *sum;
+    float *mean, *inv;
+} bn_work;
+
+static size_t bn_work_floats(int c) { return 2 * (2 * (size_t)BN_BLOCKS * c + 2 * (size_t)c) + 2 * (size_t)c; }
+
+static bn_work bn_work_of(const dc_node *n, int c)
+{
+    bn_work w;
+    w.part = (double *)(void *)n->work;
+    w.sum = w.part + 2 * (size_t)BN_BLOCKS * c;
+    w.mean = (float *)(void *)(w.sum + 2 * (size_t)c);
+    w.inv = w.mean + c;
+    return w;
+}
 
 static dc_status bn_infer(dc_node *n)
 {
@@ -36,8 +66,69 @@ static dc_status bn_infer(dc_node *n)
     n->batched = x->batched;
     n->ndim = x->ndim;
     memcpy(n->shape, x->shape, sizeof n->shape);
-    n->work_fixed = 2 * (size_t)c; /* mean, 1/sqrt(var + eps) of the last run */
+    n->work_fixed = bn_work_floats(c);
     return DC_OK;
+}
+
+/* Rows [lo, hi) of block b of `blocks` over `rows`. */
+static void bn_block(size_t rows, int blocks, int b, size_t *lo, size_t *hi)
+{
+    *lo = rows * (size_t)b / (size_t)blocks;
+    *hi = rows * (size_t)(b + 1) / (size_t)blocks;
+}
+
+static int bn_threads(size_t rows, int c) { return rows * (size_t)c >= 32768 ? omp_get_max_threads() : 1; }
+
+typedef enum { BN_SUM, BN_SQDEV, BN_GRADS } bn_sum_kind;
+
+/* The per-channel sums over all rows, blocked (above):
+ *   BN_SUM:   s0 = sum x
+ *   BN_SQDEV: s0 = sum (x - mean)^2
+ *   BN_GRADS: s0 = sum gy, s1 = sum gy (x - mean) inv */
+static void bn_sums(bn_sum_kind kind, const float *x, const float *gy, const float *mean, const float *inv,
+                    size_t rows, int c, double *part, double *s0, double *s1)
+{
+    int blocks = rows < BN_BLOCKS ? (int)rows : BN_BLOCKS;
+    double *p0 = part, *p1 = part + (size_t)BN_BLOCKS * c;
+#pragma omp parallel for schedule(static) num_threads(bn_threads(rows, c))
+    for (int b = 0; b < blocks; b++) {
+        size_t lo, hi;
+        bn_block(rows, blocks, b, &lo, &hi);
+        double *a0 = p0 + (size_t)b * c, *a1 = p1 + (size_t)b * c;
+        for (int j = 0; j < c; j++)
+            a0[j] = a1[j] = 0.0;
+        for (size_t r = lo; r < hi; r++) {
+            const float *xr = x + r * (size_t)c;
+            if (kind == BN_SUM) {
+#pragma omp simd
+                for (int j = 0; j < c; j++)
+                    a0[j] += xr[j];
+            } else if (kind == BN_SQDEV) {
+#pragma omp simd
+                for (int j = 0; j < c; j++) {
+                    double d = (double)xr[j] - (double)mean[j];
+                    a0[j] += d * d;
+                }
+            } else {
+                const float *gr = gy + r * (size_t)c;
+#pragma omp simd
+                for (int j = 0; j < c; j++) {
+                    a0[j] += gr[j];
+                    a1[j] += (double)gr[j] * (double)((xr[j] - mean[j]) * inv[j]);
+                }
+            }
+        }
+    }
+    for (int j = 0; j < c; j++) {
+        double t0 = 0.0, t1 = 0.0;
+        for (int b = 0; b < blocks; b++) {
+            t0 += p0[(size_t)b * c + j];
+            t1 += p1[(size_t)b * c + j];
+        }
+        s0[j] = t0;
+        if (s1)
+            s1[j] = t1;
+    }
 }
 
 static dc_status bn_forward(dc_node *n, const dc_run *run)
@@ -48,12 +139,17 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     float momentum = n->farg[0], eps = n->farg[1];
     size_t rows = dc_node_rows(x);
     int c = dc_node_cols(x);
-    float *mean = n->work, *inv = n->work + c;
+    bn_work w = bn_work_of(n, c);
+    float *mean = w.mean, *inv = w.inv;
+    double *part = w.part, *sum = w.sum;
     if (run->training && !n->iarg[0]) {
+        bn_sums(BN_SUM, x->val, NULL, NULL, NULL, rows, c, part, sum, NULL);
+        for (int j = 0; j < c; j++)
+            mean[j] = (float)(sum[j] / (double)rows);
+        /* the deviations from the float mean, in double: the two-pass variance */
+        bn_sums(BN_SQDEV, x->val, NULL, mean, NULL, rows, c, part, sum + c, NULL);
         for (int j = 0; j < c; j++) {
-            double mu, var;
-            dc_column_moments(x->val, rows, c, j, &mu, &var);
-            mean[j] = (float)mu;
+            double mu = sum[j] / (double)rows, var = sum[c + j] / (double)rows;
             inv[j] = (float)(1.0 / sqrt(var + eps));
             mm[j] = mm[j] * momentum + (float)mu * (1.0f - momentum);
             mv[j] = mv[j] * momentum + (float)var * (1.0f - momentum);
@@ -64,11 +160,16 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
             inv[j] = 1.0f / sqrtf(mv[j] + eps);
         }
     }
-    for (size_t r = 0; r < rows; r++)
-        for (int j = 0; j < c; j++) {
-            size_t i = r * (size_t)c + j;
-            n->val[i] = gamma[j] * (x->val[i] - mean[j]) * inv[j] + beta[j];
-        }
+    const float *xv = x->val;
+    float *y = n->val;
+#pragma omp parallel for schedule(static) num_threads(bn_threads(rows, c))
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = xv + r * (size_t)c;
+        float *yr = y + r * (size_t)c;
+#pragma omp simd
+        for (int j = 0; j < c; j++)
+            yr[j] = gamma[j] * (xr[j] - mean[j]) * inv[j] + beta[j];
+    }
     return DC_OK;
 }
 
@@ -77,32 +178,38 @@ static void bn_backward(dc_node *n, const dc_run *run)
     dc_node *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
     size_t rows = dc_node_rows(x);
     int c = dc_node_cols(x);
-    const float *mean = n->work, *inv = n->work + c, *gy = n->grad;
+    bn_work w = bn_work_of(n, c);
+    const float *mean = w.mean, *inv = w.inv, *gy = n->grad;
+    double *part = w.part, *sg = w.sum, *sgx = sg + c;
+    bn_sums(BN_GRADS, x->val, gy, mean, inv, rows, c, part, sg, sgx);
     for (int j = 0; j < c; j++) {
-        double sg = 0, sgx = 0; /* sum gy, sum gy * xhat */
-        for (size_t r = 0; r < rows; r++) {
-            size_t i = r * (size_t)c + j;
-            sg += gy[i];
-            sgx += gy[i] * (x->val[i] - mean[j]) * inv[j];
-        }
         if (gamma->requires_grad)
-            gamma->grad[j] += (float)sgx;
+            gamma->grad[j] += (float)sgx[j];
         if (beta->requires_grad)
-            beta->grad[j] += (float)sg;
-        if (!x->requires_grad)
-            continue;
-        float g = gamma->val[j] * inv[j];
-        if (!run->training || n->iarg[0]) { /* the statistics are constants */
-            for (size_t r = 0; r < rows; r++)
-                x->grad[r * (size_t)c + j] += g * gy[r * (size_t)c + j];
-            continue;
-        }
-        /* gx = gamma * inv / N * (N gy - sum gy - xhat sum(gy xhat)) */
-        float mg = (float)(sg / (double)rows), mgx = (float)(sgx / (double)rows);
-        for (size_t r = 0; r < rows; r++) {
-            size_t i = r * (size_t)c + j;
-            float xhat = (x->val[i] - mean[j]) * inv[j];
-            x->grad[i] += g * (gy[i] - mg - xhat * mgx);
+            beta->grad[j] += (float)sg[j];
+    }
+    if (!x->requires_grad)
+        return;
+    /* with batch statistics: gx = gamma inv / N (N gy - sum gy - xhat sum(gy xhat));
+     * with constant ones (inference, a frozen layer): gx = gamma inv gy */
+    int stats = run->training && !n->iarg[0];
+    /* per channel, in the partial sums' space (added up already) */
+    float *g = (float *)(void *)part, *mg = g + c, *mgx = mg + c;
+    for (int j = 0; j < c; j++) {
+        g[j] = gamma->val[j] * inv[j];
+        mg[j] = stats ? (float)(sg[j] / (double)rows) : 0.0f;
+        mgx[j] = stats ? (float)(sgx[j] / (double)rows) : 0.0f;
+    }
+    const float *xv = x->val;
+    float *gx = x->grad;
+#pragma omp parallel for schedule(static) num_threads(bn_threads(rows, c))
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = xv + r * (size_t)c, *gr = gy + r * (size_t)c;
+        float *dr = gx + r * (size_t)c;
+#pragma omp simd
+        for (int j = 0; j < c; j++) {
+            float xhat = (xr[j] - mean[j]) * inv[j];
+            dr[j] += g[j] * (gr[j] - mg[j] - xhat * mgx[j]);
         }
     }
 }
