@@ -491,10 +491,10 @@ static dc_status make_calls(dc_model *m, graph_names *gn, int *done)
                     st = add_layer(m, item, (int)i, n, refs);
                 } else if (st == DC_OK) { /* a shared layer's next call */
                     dc_layer *l = m->calls[gn->call_entry_first[i]].layer;
-                    if ((l->cls->build ? (n == 1 ? dc_model_apply(m, l, refs[0]) : -1) : dc_model_merge(m, l, n, refs)) <
-                        0)
-                        st = l->cls->build && n != 1 ? dc_fail(DC_ERR_FORMAT, "takes one input tensor, inbound_nodes "
-                                                                              "names %d", n) : DC_ERR_FORMAT;
+                    if (l->cls->build && n != 1)
+                        st = dc_fail(DC_ERR_FORMAT, "takes one input tensor, inbound_nodes names %d", n);
+                    else if ((l->cls->build ? dc_model_apply(m, l, refs[0]) : dc_model_merge(m, l, n, refs)) < 0)
+                        st = DC_ERR_FORMAT;
                 }
                 if (st != DC_OK) {
                     char where[64];

@@ -240,19 +240,18 @@ static dc_status build_call(dc_model *m, dc_call *c)
                      m->g->n_reuse);
     m->g->reuse = NULL;
     free(reuse);
-    if (st != DC_OK) {
-        if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
-            dc_err_prefix(l->name);
-        return st;
+    if (st == DC_OK) {
+        c->out = l->out;
+        c->logits = l->logits;
+        c->out_act = l->out_act;
+        /* the mask (batch, steps) follows while the output keeps that time axis */
+        c->mask = l->mask && c->out->ndim >= 3 && c->out->shape[1] == l->mask->shape[1] ? l->mask : NULL;
+    } else if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0) {
+        dc_err_prefix(l->name);
     }
-    c->out = l->out;
-    c->logits = l->logits;
-    c->out_act = l->out_act;
-    /* the mask (batch, steps) follows while the output keeps that time axis */
-    c->mask = l->mask && c->out->ndim >= 3 && c->out->shape[1] == l->mask->shape[1] ? l->mask : NULL;
     if (c->node) /* the layer goes on describing its first call (summary, weights) */
         *l = first;
-    return DC_OK;
+    return st;
 }
 
 dc_status dc_model_build(dc_model *m)
