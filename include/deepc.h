@@ -1055,7 +1055,9 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer);
  * Layers are named and saved as Keras names and saves them ("Functional",
  * inbound_nodes); summary adds Keras' "Connected to" column when the graph
  * branches.  Every input and every layer but the last must feed a later
- * layer. */
+ * layer.  Layer indices (dc_model_get_weight, dc_model_set_trainable ...)
+ * count each layer once, in the order of its first call, without the
+ * inputs: Keras' functional model.layers[i + n_inputs]. */
 #define DC_MODEL_INPUT 0
 #define DC_MODEL_MAX_INPUTS 8
 dc_model *dc_functional_new(int ndim, const int *input_shape);
