@@ -759,6 +759,38 @@ static void test_shared_layers_of_other_kinds(void **state)
     dc_tensor_free(y);
 }
 
+/* Two token inputs, each with Embedding(mask_zero), added: as Keras'
+ * Merge.compute_mask, a step is kept when either input keeps it (OR), so
+ * the LSTM after the Add sees the steps where a or b has a token. */
+static void test_merge_ors_masks(void **state)
+{
+    (void)state;
+    dc_model *m = dc_functional_new(1, (int[]){5});
+    dc_model_set_seed(m, 3);
+    dc_model_set_threads(m, 1);
+    int b = dc_model_input(m, 1, (int[]){5});
+    int ea = dc_model_apply(m, dc_layer_embedding(10, 3, 1), DC_MODEL_INPUT);
+    int eb = dc_model_apply(m, dc_layer_embedding(10, 3, 1), b);
+    int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){ea, eb});
+    int h = dc_model_apply(m, dc_layer_lstm(3), s);
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(1, NULL), h), 6);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    /* rows: (a, b) with tokens at steps 0 (a only) and 3 (both); the same two
+     * steps moved to the front; only the step where both have a token */
+    static const float a[3][5] = {{1, 0, 0, 2, 0}, {1, 2, 0, 0, 0}, {2, 0, 0, 0, 0}};
+    static const float bb[3][5] = {{0, 0, 0, 3, 0}, {0, 3, 0, 0, 0}, {3, 0, 0, 0, 0}};
+    dc_tensor *xa = dc_tensor_from(2, (int[]){3, 5}, &a[0][0]), *xb = dc_tensor_from(2, (int[]){3, 5}, &bb[0][0]);
+    dc_tensor *x = dc_model_pack_inputs(m, 2, (const dc_tensor *[]){xa, xb}), *p = NULL;
+    assert_int_equal(dc_model_predict(m, x, 3, &p), DC_OK);
+    assert_close(&p->data[0], &p->data[1], 1, 1e-6, 1e-7, "the same kept steps, moved");
+    assert_true(fabsf(p->data[0] - p->data[2]) > 1e-4); /* AND would keep one step: row 2 */
+    dc_tensor_free(p);
+    dc_tensor_free(x);
+    dc_tensor_free(xa);
+    dc_tensor_free(xb);
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -776,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_shared_layer_gradient),
         cmocka_unit_test(test_shared_layer_misuse),
         cmocka_unit_test(test_shared_layers_of_other_kinds),
+        cmocka_unit_test(test_merge_ors_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

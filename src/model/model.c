@@ -187,13 +187,23 @@ static dc_status build_inputs(dc_model *m)
     return DC_OK;
 }
 
-/* The mask a call gets: its input's; a merge keeps one only when all its inputs share it. */
-static dc_node *call_mask(const dc_model *m, const dc_call *c)
+/* The mask that comes with reference r (an input has none). */
+static dc_node *ref_mask(const dc_model *m, int r) { return r < m->n_inputs ? NULL : m->calls[r - m->n_inputs].mask; }
+
+/* The mask a call gets: its input's.  A merge's, as Keras' Merge.compute_mask:
+ * none when an input has none, else a step is kept when any input keeps it
+ * (the masks are token ids, nonnegative, so their maximum is their OR); a
+ * merge whose masks differ in shape (Concatenate on the steps) gets none. */
+static dc_node *call_mask(dc_model *m, const dc_call *c)
 {
-    dc_node *mask = c->in_refs[0] < m->n_inputs ? NULL : m->calls[c->in_refs[0] - m->n_inputs].mask;
-    for (int k = 1; k < c->n_in; k++)
-        if ((c->in_refs[k] < m->n_inputs ? NULL : m->calls[c->in_refs[k] - m->n_inputs].mask) != mask)
+    dc_node *mask = ref_mask(m, c->in_refs[0]);
+    for (int k = 1; k < c->n_in && mask; k++) {
+        dc_node *other = ref_mask(m, c->in_refs[k]);
+        if (!other || other->ndim != mask->ndim || memcmp(other->shape, mask->shape, sizeof mask->shape) != 0)
             return NULL;
+        if (other != mask)
+            mask = dc_maximum(m->g, mask, other);
+    }
     return mask;
 }
 
