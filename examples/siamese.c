@@ -16,7 +16,9 @@
  * The pairs are drawn with a seed: half of them two images of one digit,
  * half two different digits, from the training images for training and
  * from the test images for the test.
- * Usage: siamese [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion] [--pairs N] [--min-acc A]
+ * It draws the model's graph as Keras' plot_model does, into
+ * siamese_model.png (--out PATH for another name, .svg for SVG).
+ * Usage: siamese [--epochs N] [--batch N] [--seed N] [--threads N] [--fashion] [--pairs N] [--min-acc A] [--out PATH]
  *   --pairs N: training pairs (default 60000; the test uses 10000).
  * Defaults, seed 42: test accuracy 0.9602 on 10,000 test pairs (3 epochs of
  * 30,000 pairs: 0.9355), about 10 s on 2 threads.
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
     if (!m)
         return example_fail(argv[0], "model");
     dc_model_summary(m, stdout);
+    const char *picture = o.out ? o.out : "siamese_model.png";
+    if (dc_plot_model(picture, m) != DC_OK)
+        return example_fail(argv[0], "plot_model");
+    printf("The model's graph: %s\n", picture);
     /* Keras' fit([xa, xb], y): the two inputs packed into the one x */
     dc_tensor *x = dc_model_pack_inputs(m, 2, (const dc_tensor *[]){tr_a, tr_b});
     dc_tensor *xt = dc_model_pack_inputs(m, 2, (const dc_tensor *[]){te_a, te_b});

@@ -1601,6 +1601,12 @@ dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tens
  * non-finite row (DC_ERR_NAN naming it), the path's. */
 dc_status dc_plot_images(const char *path, const float *const *images, int rows, int cols, int h, int w,
                          const char *const *row_labels, const char *title);
+/* Keras' plot_model(model, show_shapes=True): the model's graph, a box per
+ * input and per layer ("name (Type)" over the output shape), arrows from
+ * each to the layers that take its output, inputs on top.  PNG or SVG by
+ * the extension.  Builds the model if it is not built (errors as compile's
+ * build, prefixed "plot_model"). */
+dc_status dc_plot_model(const char *path, dc_model *m);
 
 #ifdef __cplusplus
 }

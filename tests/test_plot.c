@@ -314,6 +314,56 @@ static void test_images_grid(void **state)
     assert_int_equal(access(png, F_OK), -1);
 }
 
+/* A Siamese pair: two inputs, a Dense called on both, Subtract. */
+static dc_model *siamese_pair(void)
+{
+    dc_model *m = dc_functional_new(1, (int[]){8});
+    int b = dc_model_input(m, 1, (int[]){8});
+    dc_layer *enc = dc_layer_dense(4, "relu");
+    int ea = dc_model_apply(m, enc, DC_MODEL_INPUT), eb = dc_model_apply(m, enc, b);
+    int d = dc_model_merge(m, dc_layer_subtract(), 2, (int[]){ea, eb});
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(1, "sigmoid"), d), 5);
+    return m;
+}
+
+/* Keras' plot_model: one box per input and layer, rows by depth; the size
+ * follows from the layout: 2 boxes of 26 characters' width in the widest
+ * row, 5 rows. */
+static void test_plot_model(void **state)
+{
+    (void)state;
+    char png[512], svg[512];
+    temp_path(png, sizeof png, "model.png");
+    temp_path(svg, sizeof svg, "model.svg");
+    dc_model *m = siamese_pair();
+    assert_int_equal(dc_plot_model(png, m), DC_OK);
+    assert_png(png, 2 * 24 + 2 * (26 * 8 + 20) + 30, 2 * 24 + 3 * 86 + 46);
+    assert_int_equal(dc_plot_model(svg, m), DC_OK);
+    assert_svg(svg, "width=\"");
+    dc_model_free(m);
+
+    /* a Sequential model is a column of boxes under its input ("input_layer (InputLayer)": 24 characters) */
+    dc_model *s = dc_sequential_new(1, (int[]){3});
+    assert_int_equal(dc_model_add(s, dc_layer_dense(2, NULL)), DC_OK);
+    assert_int_equal(dc_plot_model(png, s), DC_OK);
+    assert_png(png, 2 * 24 + 24 * 8 + 20, 2 * 24 + 86 + 46);
+    dc_model_free(s);
+
+    /* errors: no model, a model that cannot build, a format PLplot cannot write */
+    assert_int_not_equal(dc_plot_model(png, NULL), DC_OK);
+    assert_errmsg_contains("plot_model: model is NULL");
+    m = dc_functional_new(1, (int[]){8});
+    assert_int_equal(dc_model_apply(m, dc_layer_dense(0, NULL), DC_MODEL_INPUT), -1);
+    assert_int_not_equal(dc_plot_model(png, m), DC_OK);
+    assert_errmsg_contains("plot_model: model: an earlier dc_model_input / apply / merge failed");
+    dc_model_free(m);
+    m = siamese_pair();
+    temp_path(png, sizeof png, "model.jpg");
+    assert_int_not_equal(dc_plot_model(png, m), DC_OK);
+    assert_errmsg_contains("plot_model");
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_decision_boundary),
         cmocka_unit_test(test_plot_errors),
         cmocka_unit_test(test_images_grid),
+        cmocka_unit_test(test_plot_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
