@@ -1264,6 +1264,11 @@ dc_graph *dc_model_graph(dc_model *m);
  * Conv.  The model must be built (compiled or summarised).  *out is a new
  * tensor the caller frees. */
 int dc_model_layer_count(const dc_model *m);
+/* Keras' model.get_layer(name): the index of the layer called `name`
+ * ("dense_1"), or -1 with an error naming it; and layer i's name (NULL
+ * when out of range; valid while the model lives). */
+int dc_model_layer_index(const dc_model *m, const char *name);
+const char *dc_model_layer_name(const dc_model *m, int layer);
 dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out);
 /* Keras' set_weights for one weight: copies data[0..n) (row-major in the
  * weight's shape) into weight `index` of layer `layer`, numbered as in

@@ -680,6 +680,14 @@ static void test_shared_layer_gradient(void **state)
         norm += fabs(fd[i]);
     assert_true(norm > 1e-2);
 
+    /* Keras' get_layer: the shared layer is one layer */
+    assert_int_equal(dc_model_layer_count(m), 3);
+    assert_int_equal(dc_model_layer_index(m, "subtract"), 1);
+    assert_string_equal(dc_model_layer_name(m, 2), "dense_1");
+    assert_null(dc_model_layer_name(m, 3));
+    assert_int_equal(dc_model_layer_index(m, "dense_2"), -1);
+    assert_errmsg_contains("get_layer: no layer is called \"dense_2\" (the model has 3 layers: dense ...)");
+
     /* one row for the layer, both calls connected; the file keeps both calls */
     char *s = summary_of(m);
     assert_non_null(strstr(s, " dense (Dense)               (None, 3)                    15        "

@@ -82,6 +82,25 @@ int dc_model_layer_trainable(const dc_model *m, int layer)
 
 int dc_model_layer_count(const dc_model *m) { return m ? m->n_layers : 0; }
 
+int dc_model_layer_index(const dc_model *m, const char *name)
+{
+    if (!m || !name) {
+        dc_fail(DC_ERR_ARG, "get_layer: %s is NULL", m ? "name" : "model");
+        return -1;
+    }
+    for (int i = 0; i < m->n_layers; i++)
+        if (strcmp(m->layers[i]->name, name) == 0)
+            return i;
+    dc_fail(DC_ERR_ARG, "get_layer: no layer is called \"%.64s\" (the model has %d layers%s%s%s)", name,
+            m->n_layers, m->n_layers ? ": " : "", m->n_layers ? m->layers[0]->name : "", m->n_layers > 1 ? " ..." : "");
+    return -1;
+}
+
+const char *dc_model_layer_name(const dc_model *m, int layer)
+{
+    return m && layer >= 0 && layer < m->n_layers ? m->layers[layer]->name : NULL;
+}
+
 /* Weight `index` of layer `layer` of a compiled model, checked; `what`
  * names the caller in the messages. */
 static dc_status weight_at(dc_model *m, const char *what, int layer, int index, dc_node **out)
