@@ -1064,22 +1064,26 @@ static void summary_row(FILE *out, const summary_table *t, const char *const *fi
     }
 }
 
+const char *dc_model_layer_shape(const dc_model *m, const dc_layer *l, char *buf, size_t size)
+{
+    dc_batch_shape_str(l->out->ndim, l->out->shape, buf, size);
+    for (int j = 0; j < m->n_calls; j++) {
+        const dc_node *out = m->calls[j].out;
+        if (m->calls[j].layer == l && (out->ndim != l->out->ndim || memcmp(out->shape, l->out->shape, sizeof out->shape)))
+            snprintf(buf, size, "multiple");
+    }
+    return buf;
+}
+
 /* "['conv2d[0][0]', 'input_layer[0][0]']": where a functional model's layer
  * takes its inputs from, every call's, as tf-keras lists them ("name[node
- * index][tensor index]"); and its output shape, "multiple" when its calls'
- * differ, as tf-keras prints a shared layer. */
-static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t size, char *shape, size_t shape_size)
+ * index][tensor index]"). */
+static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "[");
-    const dc_node *out = NULL;
     for (int j = 0; j < m->n_calls; j++) {
         const dc_call *c = &m->calls[j];
-        if (c->layer != l)
-            continue;
-        if (out && (out->ndim != c->out->ndim || memcmp(out->shape, c->out->shape, sizeof out->shape) != 0))
-            snprintf(shape, shape_size, "multiple");
-        out = c->out;
-        for (int k = 0; k < c->n_in && len < size; k++) {
+        for (int k = 0; c->layer == l && k < c->n_in && len < size; k++) {
             char name[80];
             len += (size_t)snprintf(buf + len, size - len, "%s'%s[%d][0]'", len > 1 ? ", " : "",
                                     dc_model_ref_name(m, c->in_refs[k], name, sizeof name),
@@ -1114,13 +1118,13 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
     size_t total = 0, trainable = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const dc_layer *l = m->layers[i];
-        dc_batch_shape_str(l->out->ndim, l->out->shape, shape, sizeof shape);
+        dc_model_layer_shape(m, l, shape, sizeof shape);
         snprintf(field, sizeof field, "%s (%s)", l->name, l->cls->type);
         size_t p = layer_params(l, -1);
         total += p;
         trainable += layer_params(l, 1);
         snprintf(num, sizeof num, "%zu", p);
-        connected_to(m, l, conn, sizeof conn, shape, sizeof shape);
+        connected_to(m, l, conn, sizeof conn);
         summary_row(out, t, (const char *[]){field, shape, num, conn});
     }
     fprintf(out, "%s\n", dbl);

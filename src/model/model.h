@@ -209,6 +209,9 @@ int dc_model_has_layer(const dc_model *m, const dc_layer *layer);
 dc_status dc_functional_check(const dc_model *m);
 /* "input_layer", "input_layer_1" ... or the layer's name: reference r (functional.c). */
 const char *dc_model_ref_name(const dc_model *m, int r, char *buf, size_t size);
+/* A built layer's output shape as summary prints it, "(None, 3)", or
+ * "multiple" when a shared layer's calls differ (tf-keras) (model.c). */
+const char *dc_model_layer_shape(const dc_model *m, const dc_layer *l, char *buf, size_t size);
 /* Which call of its layer reference r is (Keras' node index; 0 for an input). */
 int dc_model_ref_node(const dc_model *m, int r);
 /* Whether the graph is not a chain: several inputs, a merge or a shared layer (functional.c). */

@@ -143,11 +143,7 @@ static void describe(const dc_model *m, picture *p)
         const dc_layer *l = m->layers[i];
         box *b = &p->boxes[m->n_inputs + i];
         snprintf(b->label, sizeof b->label, "%s (%s)", l->name, l->cls->type);
-        dc_batch_shape_str(l->out->ndim, l->out->shape, b->shape, sizeof b->shape);
-        for (int j = 0; j < m->n_calls; j++) /* a shared layer whose calls differ: Keras' "multiple" */
-            if (m->calls[j].layer == l && (m->calls[j].out->ndim != l->out->ndim ||
-                                            memcmp(m->calls[j].out->shape, l->out->shape, sizeof l->out->shape) != 0))
-                snprintf(b->shape, sizeof b->shape, "multiple");
+        dc_model_layer_shape(m, l, b->shape, sizeof b->shape);
     }
     p->n_edges = 0;
     for (int j = 0; j < m->n_calls; j++)
