@@ -11,7 +11,8 @@
  */
 #include <deepc.h>
 
-#include "graph/graph.h" /* per-op timers (dc_node.time_fwd / time_bwd) */
+#include "graph/graph.h"      /* per-op timers (dc_node.time_fwd / time_bwd) */
+#include "ops/conv_internal.h" /* dc_conv_path_override */
 
 #include <cblas.h>
 #include <omp.h>
@@ -41,17 +42,24 @@ static double sgemm_peak(void)
     return 2.0 * n * n * n / best * 1e-9;
 }
 
-/* Times forward + backward of one fused conv+ReLU; prints GFLOP/s. */
-static int bench(const char *name, int batch, int h, int w, int c, int f, int input_grad, int reps, double peak)
+/* One convolution to time: input (batch, h, w, c), k x k x c x f kernel. */
+typedef struct conv_case {
+    const char *name;
+    int h, w, c, f, k, stride, same, relu, input_grad;
+} conv_case;
+
+/* Times forward + backward of one convolution; prints GFLOP/s. */
+static int bench(const conv_case *cc, int batch, int reps, double peak)
 {
+    int h = cc->h, w = cc->w, c = cc->c, f = cc->f;
     dc_graph *g = dc_graph_new();
     g->profile = 1; /* time every op (and cleared before the free: no report) */
     dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
-    dc_node *x = input_grad ? dc_param(g, 4, (int[]){batch, h, w, c}, u, "x")
-                            : dc_input(g, 1, 3, (int[]){h, w, c}, "x");
-    dc_node *k = dc_param(g, 4, (int[]){3, 3, c, f}, u, "kernel");
+    dc_node *x = cc->input_grad ? dc_param(g, 4, (int[]){batch, h, w, c}, u, "x")
+                                : dc_input(g, 1, 3, (int[]){h, w, c}, "x");
+    dc_node *k = dc_param(g, 4, (int[]){cc->k, cc->k, c, f}, u, "kernel");
     dc_node *b = dc_param(g, 1, &f, u, "bias");
-    dc_node *y = dc_conv2d_relu(g, x, k, b, 1, 1, 0, 1, 1);
+    dc_node *y = (cc->relu ? dc_conv2d_relu : dc_conv2d)(g, x, k, b, cc->stride, cc->stride, cc->same, 1, 1);
     dc_node *loss = dc_sum(g, y);
     dc_rng rng;
     dc_rng_seed(&rng, 1);
@@ -60,7 +68,7 @@ static int bench(const char *name, int batch, int h, int w, int c, int f, int in
         dc_graph_free(g);
         return 1;
     }
-    if (!input_grad)
+    if (!cc->input_grad)
         for (size_t i = 0; i < (size_t)batch * h * w * c; i++)
             dc_node_value(x)[i] = (float)(i % 13) * 0.07f;
     double best_f = 1e9, best_b = 1e9;
@@ -75,33 +83,58 @@ static int bench(const char *name, int batch, int h, int w, int c, int f, int in
         best_f = y->time_fwd < best_f ? y->time_fwd : best_f;
         best_b = y->time_bwd < best_b ? y->time_bwd : best_b;
     }
-    double fl = 2.0 * batch * y->shape[1] * y->shape[2] * 9 * c * f * reps; /* one pass */
-    double gf = fl / best_f * 1e-9, gb = (input_grad ? 2 : 1) * fl / best_b * 1e-9;
-    printf("%s_forward_us %.1f gflops %.0f of_peak %.0f%%\n", name, best_f / reps * 1e6, gf, 100 * gf / peak);
-    printf("%s_backward_us %.1f gflops %.0f of_peak %.0f%%\n", name, best_b / reps * 1e6, gb, 100 * gb / peak);
+    double fl = 2.0 * batch * y->shape[1] * y->shape[2] * cc->k * cc->k * c * f * reps; /* one pass */
+    double gf = fl / best_f * 1e-9, gb = (cc->input_grad ? 2 : 1) * fl / best_b * 1e-9;
+    printf("%s_forward_us %.1f gflops %.0f of_peak %.0f%%\n", cc->name, best_f / reps * 1e6, gf, 100 * gf / peak);
+    printf("%s_backward_us %.1f gflops %.0f of_peak %.0f%%\n", cc->name, best_b / reps * 1e6, gb, 100 * gb / peak);
     g->profile = 0;
     dc_graph_free(g);
     return 0;
 }
 
+/* Seed 003's two convolutions (ReLU fused; the first needs no input gradient). */
+static const conv_case cnn_cases[] = {
+    {"conv1", 28, 28, 1, 32, 3, 1, 0, 1, 0},
+    {"conv2", 13, 13, 32, 64, 3, 1, 0, 1, 1},
+};
+
+/* The convolutions of examples/resnet_model.h after its first (no ReLU: BN follows). */
+static const conv_case resnet_cases[] = {
+    {"res16_3x3", 28, 28, 16, 16, 3, 1, 1, 0, 1},     {"res16to32_3x3s2", 28, 28, 16, 32, 3, 2, 1, 0, 1},
+    {"res16to32_1x1s2", 28, 28, 16, 32, 1, 2, 1, 0, 1}, {"res32_3x3", 14, 14, 32, 32, 3, 1, 1, 0, 1},
+    {"res32to64_3x3s2", 14, 14, 32, 64, 3, 2, 1, 0, 1}, {"res32to64_1x1s2", 14, 14, 32, 64, 1, 2, 1, 0, 1},
+    {"res64_3x3", 7, 7, 64, 64, 3, 1, 1, 0, 1},
+};
+
 int main(int argc, char **argv)
 {
-    int threads = 2, batch = 32, reps = 200;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--threads"))
-            threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--batch"))
-            batch = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--reps"))
-            reps = atoi(argv[i + 1]);
+    int threads = 2, batch = 32, reps = 200, resnet = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc)
+            resnet = !strcmp(argv[++i], "resnet");
+        else if (!strcmp(argv[i], "--gemm")) /* what the blocked path would take goes to im2col + GEMM */
+            dc_conv_path_override = DC_CONV_PATH_GEMM;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else
+            threads = 0;
     }
     if (threads < 1 || batch < 1 || reps < 1) {
-        fprintf(stderr, "usage: %s [--threads N] [--batch N] [--reps N]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--model cnn|resnet] [--gemm] [--threads N] [--batch N] [--reps N]\n", argv[0]);
         return 2;
     }
     omp_set_num_threads(threads);
     omp_set_max_active_levels(1);
     double peak = sgemm_peak();
     printf("blas_core %s\nthreads %d\nsgemm_peak_gflops %.0f\n", dc_blas_core(), threads, peak);
-    return bench("conv1", batch, 28, 28, 1, 32, 0, reps, peak) || bench("conv2", batch, 13, 13, 32, 64, 1, reps, peak);
+    const conv_case *cases = resnet ? resnet_cases : cnn_cases;
+    size_t count = resnet ? sizeof resnet_cases / sizeof *resnet_cases : sizeof cnn_cases / sizeof *cnn_cases;
+    for (size_t i = 0; i < count; i++)
+        if (bench(&cases[i], batch, reps, peak))
+            return 1;
+    return 0;
 }

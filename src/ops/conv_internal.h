@@ -32,4 +32,27 @@ int dc_conv_team(const dc_conv_geom *g, int slots, int units);
  * `at` (slots `slot` floats apart), slot after slot; dst NULL: nothing. */
 void dc_conv_add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count);
 
+/* Which path a Conv2D compiled from now on takes, for tests and benchmarks
+ * that compare them: AUTO (the default) picks by shape; GEMM sends what the
+ * blocked path would take to im2col + GEMM instead. */
+enum { DC_CONV_PATH_AUTO, DC_CONV_PATH_GEMM };
+extern int dc_conv_path_override;
+
+/* The blocked direct convolution (conv_blocked.c), for C and F multiples of 16. */
+int dc_conv_blocked_fits(const dc_conv_geom *g);
+/* Floats of per-thread scratch its image passes need (a padded copy of an
+ * image and of its gradient; 0 when the convolution needs no padding). */
+size_t dc_conv_blocked_scratch(const dc_conv_geom *g);
+/* Floats of shared scratch for the transposed kernel of the input gradient. */
+size_t dc_conv_blocked_shared(const dc_conv_geom *g);
+/* y (oh, ow, f) of one image = bias + img (*) k, then ReLU if asked. */
+void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int relu,
+                             float *scratch, float *y);
+/* kt (kh, kw, f, c) = k (kh, kw, c, f) with each tap's matrix transposed. */
+void dc_conv_blocked_transpose_kernel(const dc_conv_geom *g, const float *k, float *kt);
+/* For one image and its output gradient gy (oh, ow, f): gk += img (*) gy
+ * (gk NULL: skipped) and gimg += gy (*) k, from kt (gimg NULL: skipped). */
+void dc_conv_blocked_backward(const dc_conv_geom *g, const float *img, const float *kt, const float *gy,
+                              float *scratch, float *gk, float *gimg);
+
 #endif

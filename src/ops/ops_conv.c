@@ -8,10 +8,11 @@
  * gives the outputs.  This runs a chunk of images at a time per thread (see
  * CHUNK_ROWS).  Backward: gK += cols^T gy, then the same buffer takes gcols =
  * gy K^T, which col2im adds into gx.  Kernels with kh*kw*C <= SMALL_K run
- * directly on the image instead.
+ * directly on the image instead, and layers whose channels and filters are
+ * multiples of 16 by the register-blocked kernels of conv_blocked.c.
  *
  * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
- *       [4] dilation w, [5] fused ReLU, [6] scratch slots (conv) /
+ *       [4] dilation w, [5] fused ReLU, [6] scratch slots, [7] path (conv) /
  *       [3] pool h, [4] pool w, [5] max (pooling).
  */
 #include "ops/conv_internal.h"
@@ -104,6 +105,18 @@ static dc_status set_output(dc_node *n, const geom *g, int channels, const char 
 
 static int is_small(const geom *g);
 
+/* How a convolution runs, chosen when the graph is compiled (iarg[7]). */
+enum { PATH_GEMM, PATH_SMALL, PATH_BLOCKED };
+
+int dc_conv_path_override = DC_CONV_PATH_AUTO;
+
+static int choose_path(const geom *g)
+{
+    if (dc_conv_blocked_fits(g))
+        return dc_conv_path_override == DC_CONV_PATH_GEMM ? PATH_GEMM : PATH_BLOCKED;
+    return is_small(g) ? PATH_SMALL : PATH_GEMM;
+}
+
 /*
  * The GEMM path works a few images at a time, each thread on its own chunks:
  * a chunk's im2col matrix (CHUNK_ROWS output pixels or a whole image) stays
@@ -120,12 +133,19 @@ int dc_conv_chunk_images(const geom *g)
     return per >= CHUNK_ROWS ? 1 : CHUNK_ROWS / per;
 }
 
-static size_t cols_floats(const geom *g)
+/* The front of a thread's slot: the chunk's im2col matrix (GEMM path) or
+ * the padded image and gradient (blocked path). */
+static size_t cols_floats(const geom *g, int path)
 {
-    return is_small(g) ? 0 : (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+    if (path == PATH_BLOCKED)
+        return dc_conv_blocked_scratch(g);
+    return path == PATH_SMALL ? 0 : (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
-static size_t slot_floats(const geom *g) { return cols_floats(g) + ((size_t)g->kh * g->kw * g->c + 1) * g->f; }
+static size_t slot_floats(const geom *g, int path)
+{
+    return cols_floats(g, path) + ((size_t)g->kh * g->kw * g->c + 1) * g->f;
+}
 
 static dc_status conv_infer(dc_node *n)
 {
@@ -146,7 +166,10 @@ static dc_status conv_infer(dc_node *n)
     if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
     n->iarg[6] = omp_get_max_threads(); /* one slot of scratch per thread */
-    n->work_fixed = (size_t)n->iarg[6] * slot_floats(&g);
+    n->iarg[7] = choose_path(&g);
+    n->work_fixed = (size_t)n->iarg[6] * slot_floats(&g, n->iarg[7]);
+    if (n->iarg[7] == PATH_BLOCKED) /* then the kernel transposed for gx */
+        n->work_fixed += dc_conv_blocked_shared(&g);
     return DC_OK;
 }
 
@@ -519,8 +542,9 @@ typedef struct conv_slot {
 static conv_slot slot_open(const dc_node *n, const geom *g)
 {
     size_t kf = (size_t)g->kh * g->kw * g->c * g->f;
-    float *base = n->work + (size_t)omp_get_thread_num() * slot_floats(g);
-    conv_slot s = {base, base + cols_floats(g), base + cols_floats(g) + kf};
+    int path = n->iarg[7];
+    float *base = n->work + (size_t)omp_get_thread_num() * slot_floats(g, path);
+    conv_slot s = {base, base + cols_floats(g, path), base + cols_floats(g, path) + kf};
     memset(s.gk, 0, (kf + (size_t)g->f) * sizeof(float));
     return s;
 }
@@ -544,7 +568,7 @@ void dc_conv_add_parts(float *dst, const float *work, size_t slot, size_t at, si
  * sums, in slot order, so the result does not depend on timing. */
 static void slot_close(const dc_node *n, const geom *g, const conv_grads *d)
 {
-    size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g), at = cols_floats(g);
+    size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g, n->iarg[7]), at = cols_floats(g, n->iarg[7]);
     dc_conv_add_parts(d->gk, n->work, slot, at, kf);
     dc_conv_add_parts(d->gb, n->work, slot, at + kf, (size_t)g->f);
 }
@@ -618,7 +642,7 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
     int chunks = (g->b + ci - 1) / ci;
 #pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
-        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g); /* its slot's matrix */
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
 #pragma omp for schedule(static)
         for (int ch = 0; ch < chunks; ch++) {
             int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
@@ -664,14 +688,50 @@ static void gemm_backward(const dc_node *n, const geom *g, const float *x, const
     }
 }
 
+/* The blocked path, an image at a time, each thread in its own slot. */
+static void blocked_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
+                            float *y)
+{
+    size_t img = (size_t)g->h * g->w * g->c, out = (size_t)g->oh * g->ow * g->f;
+#pragma omp parallel num_threads(conv_threads(n, g, g->b))
+    {
+        float *scratch = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_BLOCKED);
+#pragma omp for schedule(static)
+        for (int b = 0; b < g->b; b++)
+            dc_conv_blocked_forward(g, x + b * img, k, bias, has_relu(n), scratch, y + b * out);
+    }
+}
+
+static void blocked_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y,
+                             float *gy, const conv_grads *d)
+{
+    size_t img = (size_t)g->h * g->w * g->c, out = (size_t)g->oh * g->ow * g->f;
+    float *kt = n->work + (size_t)n->iarg[6] * slot_floats(g, PATH_BLOCKED); /* after the slots */
+    if (d->gx)
+        dc_conv_blocked_transpose_kernel(g, k, kt);
+#pragma omp parallel num_threads(conv_threads(n, g, g->b))
+    {
+        conv_slot s = slot_open(n, g);
+#pragma omp for schedule(static)
+        for (int b = 0; b < g->b; b++) {
+            prepare_gy(y + b * out, gy + b * out, (size_t)g->oh * g->ow, g->f, d, s.gb);
+            dc_conv_blocked_backward(g, x + b * img, kt, gy + b * out, s.cols, d->gk ? s.gk : NULL,
+                                     d->gx ? d->gx + b * img : NULL);
+        }
+        slot_close(n, g, d);
+    }
+}
+
 static dc_status conv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
     conv_geom(n, &g);
-    if (is_small(&g))
+    if (n->iarg[7] == PATH_SMALL)
         direct_forward(&g, n->in[0]->val, n->in[1]->val, bias, has_relu(n), n->val);
+    else if (n->iarg[7] == PATH_BLOCKED)
+        blocked_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     else
         gemm_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     return DC_OK;
@@ -685,8 +745,10 @@ static void conv_backward(dc_node *n, const dc_run *run)
     conv_geom(n, &g);
     conv_grads d = {k->requires_grad ? k->grad : NULL, b && b->requires_grad ? b->grad : NULL,
                     x->requires_grad ? x->grad : NULL, has_relu(n)};
-    if (is_small(&g))
+    if (n->iarg[7] == PATH_SMALL)
         direct_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
+    else if (n->iarg[7] == PATH_BLOCKED)
+        blocked_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
     else
         gemm_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
 }
