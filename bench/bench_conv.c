@@ -1,13 +1,17 @@
 /*
- * bench_conv.c - the convolutions of seed 003's CNN alone, as a training step
- * runs them (batch 32, ReLU fused), against the machine's sgemm peak:
+ * bench_conv.c - convolutions alone, as a training step runs them, against
+ * the machine's sgemm peak.  The default set is seed 003's CNN (batch 32,
+ * ReLU fused):
  *   conv1  (32, 28, 28, 1)  -> 3x3x1  x 32 filters  (direct path; gK only,
  *          the input needs no gradient)
- *   conv2  (32, 13, 13, 32) -> 3x3x32 x 64 filters  (im2col + GEMM; gK and gx)
+ *   conv2  (32, 13, 13, 32) -> 3x3x32 x 64 filters  (blocked path; gK and gx)
+ * --model resnet: the convolutions of examples/resnet_model.h after its first
+ * (16, 32 and 64 channels, 3x3 and 1x1, strides 1 and 2, "same" padding, no
+ * ReLU), all on the blocked path; --gemm sends them to im2col + GEMM instead.
  * GFLOP/s count 2 flops per multiply-add of the convolution proper.  The peak
  * is OpenBLAS sgemm 1024^3 on the same threads, best of 5.
  *
- * Usage: bench_conv [--threads N] [--batch N] [--reps N]
+ * Usage: bench_conv [--model cnn|resnet] [--gemm] [--threads N] [--batch N] [--reps N]
  */
 #include <deepc.h>
 
