@@ -461,6 +461,32 @@ dc_status dc_graph_backward(dc_graph *g, dc_node *loss)
     return dc_graph_backward_run(g, loss, &(dc_run){.training = 1, .rng = NULL});
 }
 
+/* Zeroes the parameters' gradients and those of every marked activation up
+ * to `loss` (backward adds into them), each thread its own slice of every
+ * buffer: tens of megabytes a step for a CNN at batch 64. */
+static void zero_grads(dc_graph *g, const dc_node *loss, unsigned mark)
+{
+    double total = (double)g->n_params;
+    for (int i = 0; i <= loss->id; i++) {
+        const dc_node *n = g->nodes[i];
+        if (n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input)
+            total += (double)dc_node_numel(n);
+    }
+#pragma omp parallel if (dc_worth_parallel(total))
+    {
+        size_t lo, hi;
+        dc_thread_range(g->n_params, 16, &lo, &hi);
+        memset(g->grads + lo, 0, (hi - lo) * sizeof(float));
+        for (int i = 0; i <= loss->id; i++) {
+            dc_node *n = g->nodes[i];
+            if (n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input) {
+                dc_thread_range(dc_node_numel(n), 16, &lo, &hi);
+                memset(n->grad + lo, 0, (hi - lo) * sizeof(float));
+            }
+        }
+    }
+}
+
 dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run)
 {
     if (!g || !loss)
@@ -473,12 +499,7 @@ dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run)
     if (!loss->requires_grad)
         return dc_fail(DC_ERR_ARG, "graph backward: %s does not depend on any parameter", loss->name);
     unsigned mark = dc_graph_mark_ancestors(g, loss);
-    memset(g->grads, 0, g->n_params * sizeof(float));
-    for (int i = 0; i <= loss->id; i++) {
-        dc_node *n = g->nodes[i];
-        if (n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input)
-            memset(n->grad, 0, dc_node_numel(n) * sizeof(float));
-    }
+    zero_grads(g, loss, mark);
     loss->grad[0] = 1.0f;
     for (int i = loss->id; i >= 0; i--) {
         dc_node *n = g->nodes[i];
