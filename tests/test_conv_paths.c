@@ -3,7 +3,8 @@
  * few channels, im2col + GEMM, the register-blocked kernel for multiples of
  * 16 channels) against a plain seven-loop convolution in double, forward and
  * backward (input, kernel and bias gradients), over strides, paddings,
- * dilations, kernel sizes, odd image sizes, ReLU, and thread counts.
+ * dilations, kernel sizes, odd image sizes, ReLU, and thread counts; and the
+ * transposed convolution (GEMM or blocked) the same way.
  */
 #include "testutil.h"
 
@@ -12,6 +13,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct conv_shape {
@@ -39,6 +41,56 @@ static void check_close(const char *what, const conv_shape *s, const float *got,
                      want[i]);
 }
 
+/* The expected output and gradients, in double. */
+typedef struct expected {
+    size_t ny, nx, nk, nb;
+    double *y, *gx, *gk, *gb;
+} expected;
+
+static expected expected_new(size_t ny, size_t nx, size_t nk, size_t nb)
+{
+    expected e = {ny, nx, nk, nb, calloc(ny, sizeof(double)), calloc(nx, sizeof(double)), calloc(nk, sizeof(double)),
+                  calloc(nb, sizeof(double))};
+    assert_true(e.y && e.gx && e.gk && e.gb);
+    return e;
+}
+
+/* Checks y, x's, k's and bias's gradients against e, then frees e and the graph. */
+static void expected_check(expected *e, const char *what, const conv_shape *s, dc_graph *g, const dc_node *y,
+                           const dc_node *x, const dc_node *k, const dc_node *bias)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%soutput", what);
+    check_close(name, s, y->val, e->y, e->ny);
+    snprintf(name, sizeof name, "%sinput gradient", what);
+    check_close(name, s, x->grad, e->gx, e->nx);
+    snprintf(name, sizeof name, "%skernel gradient", what);
+    check_close(name, s, k->grad, e->gk, e->nk);
+    snprintf(name, sizeof name, "%sbias gradient", what);
+    check_close(name, s, bias->grad, e->gb, e->nb);
+    free(e->y);
+    free(e->gx);
+    free(e->gk);
+    free(e->gb);
+    dc_graph_free(g);
+}
+
+/* loss = sum(y * r) for r of y's shape; compiles g and runs forward and backward. */
+static const dc_node *run_loss(dc_graph *g, dc_node *y, int batch)
+{
+    dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
+    assert_non_null(y);
+    dc_node *r = dc_param(g, 4, y->shape, u, "r");
+    dc_node *loss = dc_sum(g, dc_mul(g, y, r));
+    dc_rng rng;
+    dc_rng_seed(&rng, 7);
+    assert_non_null(loss);
+    assert_int_equal(dc_graph_compile(g, batch, &rng), DC_OK);
+    assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
+    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    return r;
+}
+
 /* Runs one convolution through the graph (loss = sum(y * r)) and checks y,
  * gx, gK and gb against the loops below. */
 static void check_shape(const conv_shape *s)
@@ -50,21 +102,12 @@ static void check_shape(const conv_shape *s)
     dc_node *x = dc_param(g, 4, (int[]){s->b, s->h, s->w, s->c}, u, "x");
     dc_node *k = dc_param(g, 4, (int[]){s->k, s->k, s->c, s->f}, u, "kernel");
     dc_node *bias = dc_param(g, 1, &s->f, u, "bias");
-    dc_node *r = dc_param(g, 4, (int[]){s->b, oh, ow, s->f}, u, "r");
     dc_node *y = (s->relu ? dc_conv2d_relu : dc_conv2d)(g, x, k, bias, s->stride, s->stride, s->same, s->dilation,
                                                         s->dilation);
-    dc_node *loss = dc_sum(g, dc_mul(g, y, r));
-    dc_rng rng;
-    dc_rng_seed(&rng, 7);
-    assert_non_null(loss);
-    assert_int_equal(dc_graph_compile(g, s->b, &rng), DC_OK);
-    assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
-    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
-
-    size_t ny = (size_t)s->b * oh * ow * s->f, nx = (size_t)s->b * s->h * s->w * s->c;
-    size_t nk = (size_t)s->k * s->k * s->c * s->f;
-    double *yw = calloc(ny, sizeof *yw), *gxw = calloc(nx, sizeof *gxw), *gkw = calloc(nk, sizeof *gkw);
-    double *gbw = calloc((size_t)s->f, sizeof *gbw);
+    const dc_node *r = run_loss(g, y, s->b);
+    expected e = expected_new((size_t)s->b * oh * ow * s->f, (size_t)s->b * s->h * s->w * s->c,
+                              (size_t)s->k * s->k * s->c * s->f, (size_t)s->f);
+    double *yw = e.y, *gxw = e.gx, *gkw = e.gk, *gbw = e.gb;
     const float *xv = x->val, *kv = k->val, *bv = bias->val, *rv = r->val;
     for (int b = 0; b < s->b; b++)
         for (int oy = 0; oy < oh; oy++)
@@ -101,15 +144,53 @@ static void check_shape(const conv_shape *s)
                             }
                         }
                 }
-    check_close("output", s, y->val, yw, ny);
-    check_close("input gradient", s, x->grad, gxw, nx);
-    check_close("kernel gradient", s, k->grad, gkw, nk);
-    check_close("bias gradient", s, bias->grad, gbw, (size_t)s->f);
-    free(yw);
-    free(gxw);
-    free(gkw);
-    free(gbw);
-    dc_graph_free(g);
+    expected_check(&e, "", s, g, y, x, k, bias);
+}
+
+/* The transposed convolution (Keras' Conv2DTranspose) of the same shape
+ * list, read as: input (b, h, w, c), kernel k x k x f x c, strides, padding,
+ * dilation; relu unused.  y, gx, gK and gb against the scatter loops. */
+static void check_transpose(const conv_shape *s)
+{
+    dc_graph *g = dc_graph_new();
+    dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
+    int st[2] = {s->stride, s->stride}, dil[2] = {s->dilation, s->dilation};
+    dc_node *x = dc_param(g, 4, (int[]){s->b, s->h, s->w, s->c}, u, "x");
+    dc_node *k = dc_param(g, 4, (int[]){s->k, s->k, s->f, s->c}, u, "kernel");
+    dc_node *bias = dc_param(g, 1, &s->f, u, "bias");
+    dc_node *y = dc_conv2d_transpose(g, x, k, bias, st, s->same, dil, NULL);
+    const dc_node *r = run_loss(g, y, s->b);
+    int oh = y->shape[1], ow = y->shape[2], span = s->dilation * (s->k - 1) + 1;
+    int th = (s->h - 1) * s->stride + span - oh, tw = (s->w - 1) * s->stride + span - ow;
+    int ph = s->same && th > 0 ? th / 2 : 0, pw = s->same && tw > 0 ? tw / 2 : 0;
+    size_t ny = (size_t)s->b * oh * ow * s->f;
+    expected e = expected_new(ny, (size_t)s->b * s->h * s->w * s->c, (size_t)s->k * s->k * s->c * s->f, (size_t)s->f);
+    double *yw = e.y, *gxw = e.gx, *gkw = e.gk, *gbw = e.gb;
+    const float *xv = x->val, *kv = k->val, *bv = bias->val, *rv = r->val;
+    for (size_t i = 0; i < ny; i++) {
+        yw[i] = bv[i % (size_t)s->f];
+        gbw[i % (size_t)s->f] += rv[i];
+    }
+    for (int b = 0; b < s->b; b++)
+        for (int iy = 0; iy < s->h; iy++)
+            for (int ix = 0; ix < s->w; ix++)
+                for (int i = 0; i < s->k; i++)
+                    for (int j = 0; j < s->k; j++) {
+                        int oy = iy * s->stride - ph + i * s->dilation, ox = ix * s->stride - pw + j * s->dilation;
+                        if (oy < 0 || oy >= oh || ox < 0 || ox >= ow)
+                            continue;
+                        for (int o = 0; o < s->f; o++) {
+                            size_t yi = (((size_t)b * oh + oy) * ow + ox) * s->f + o;
+                            for (int c = 0; c < s->c; c++) {
+                                size_t xi = (((size_t)b * s->h + iy) * s->w + ix) * s->c + c;
+                                size_t ki = (((size_t)i * s->k + j) * s->f + o) * s->c + c;
+                                yw[yi] += (double)xv[xi] * kv[ki];
+                                gxw[xi] += (double)rv[yi] * kv[ki];
+                                gkw[ki] += (double)rv[yi] * xv[xi];
+                            }
+                        }
+                    }
+    expected_check(&e, "transposed ", s, g, y, x, k, bias);
 }
 
 static const conv_shape shapes[] = {
@@ -126,8 +207,10 @@ static void run_all(int path, int threads)
     int saved = dc_conv_path_override;
     dc_conv_path_override = path;
     omp_set_num_threads(threads);
-    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         check_shape(&shapes[i]);
+        check_transpose(&shapes[i]);
+    }
     dc_conv_path_override = saved;
 }
 

@@ -99,7 +99,7 @@ static int block_count(int n, int most) { return (n + most - 1) / most; }
  * Always inlined with constant np and nv, so the sums are registers. */
 static inline __attribute__((always_inline)) void fwd_block(const dc_conv_geom *g, const float *xp, int wp, int oy,
                                                             int ox, const float *k, int o0, const float *bias,
-                                                            int relu, float *yrow, const int np, const int nv)
+                                                            int mode, float *yrow, const int np, const int nv)
 {
     v16 acc[NP_MAX][2];
     for (int p = 0; p < np; p++)
@@ -128,8 +128,10 @@ static inline __attribute__((always_inline)) void fwd_block(const dc_conv_geom *
             v16 s = acc[p][v];
             if (bias)
                 s += load16(bias + o0 + 16 * v);
+            if (mode == DC_CONV_ADD)
+                s += load16(out);
             store16(out, s);
-            if (relu)
+            if (mode == DC_CONV_RELU)
                 for (int o = 0; o < 16; o++)
                     out[o] = out[o] < 0.0f ? 0.0f : out[o]; /* keeps NaN */
         }
@@ -138,13 +140,13 @@ static inline __attribute__((always_inline)) void fwd_block(const dc_conv_geom *
 #define FWD_CASE(n)                                                                                                    \
     case n:                                                                                                            \
         if (nv == 2)                                                                                                   \
-            fwd_block(g, xp, wp, oy, ox, k, o0, bias, relu, yrow, n, 2);                                               \
+            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 2);                                               \
         else                                                                                                           \
-            fwd_block(g, xp, wp, oy, ox, k, o0, bias, relu, yrow, n, 1);                                               \
+            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 1);                                               \
         break;
 
 static void fwd_dispatch(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv,
-                         const float *k, int o0, const float *bias, int relu, float *yrow)
+                         const float *k, int o0, const float *bias, int mode, float *yrow)
 {
     switch (np) {
         FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6) FWD_CASE(7)
@@ -155,7 +157,7 @@ static void fwd_dispatch(const dc_conv_geom *g, const float *xp, int wp, int oy,
 /* Two vectors of filters (or channels) where they divide evenly. */
 static int vectors(int n) { return n % 32 == 0 ? 2 : 1; }
 
-void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int relu,
+void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int mode,
                              float *scratch, float *y)
 {
     int wp, nv = vectors(g->f), most = NP_MAX / nv, blocks = block_count(g->ow, most);
@@ -165,7 +167,7 @@ void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const floa
         for (int b = 0; b < blocks; b++) {
             int ox, np = block_size(g->ow, most, b, &ox);
             for (int o0 = 0; o0 < g->f; o0 += 16 * nv)
-                fwd_dispatch(g, xp, wp, oy, ox, np, nv, k, o0, bias, relu, yrow);
+                fwd_dispatch(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
         }
     }
 }
@@ -301,20 +303,20 @@ static void image_gx(const dc_conv_geom *g, float *gxp, int wp, const float *gy,
         }
 }
 
-void dc_conv_blocked_backward(const dc_conv_geom *g, const float *img, const float *kt, const float *gy,
-                              float *scratch, float *gk, float *gimg)
+void dc_conv_blocked_gk(const dc_conv_geom *g, const float *img, const float *gy, float *scratch, float *gk)
 {
     int wp;
     const float *xp = padded_image(g, img, scratch, &wp);
-    if (gk)
-        image_gk(g, xp, wp, gy, gk);
-    if (!gimg)
-        return;
-    if (xp == img) { /* no padding: straight into the image's gradient */
-        image_gx(g, gimg, wp, gy, kt);
+    image_gk(g, xp, wp, gy, gk);
+}
+
+void dc_conv_blocked_gx(const dc_conv_geom *g, const float *kt, const float *gy, float *scratch, float *gimg)
+{
+    int hp, wp;
+    if (!needs_copy(g)) { /* no padding: straight into the image's gradient */
+        image_gx(g, gimg, g->w, gy, kt);
         return;
     }
-    int hp;
     padded_size(g, &hp, &wp);
     float *gxp = scratch + (size_t)hp * wp * g->c;
     memset(gxp, 0, (size_t)hp * wp * g->c * sizeof(float));

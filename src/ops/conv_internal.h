@@ -45,14 +45,16 @@ int dc_conv_blocked_fits(const dc_conv_geom *g);
 size_t dc_conv_blocked_scratch(const dc_conv_geom *g);
 /* Floats of shared scratch for the transposed kernel of the input gradient. */
 size_t dc_conv_blocked_shared(const dc_conv_geom *g);
-/* y (oh, ow, f) of one image = bias + img (*) k, then ReLU if asked. */
-void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int relu,
+/* How the forward writes y: set it, set it then apply ReLU, or add to it. */
+enum { DC_CONV_SET, DC_CONV_RELU, DC_CONV_ADD };
+/* y (oh, ow, f) of one image = bias + img (*) k (bias may be NULL), written as mode says. */
+void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int mode,
                              float *scratch, float *y);
 /* kt (kh, kw, f, c) = k (kh, kw, c, f) with each tap's matrix transposed. */
 void dc_conv_blocked_transpose_kernel(const dc_conv_geom *g, const float *k, float *kt);
-/* For one image and its output gradient gy (oh, ow, f): gk += img (*) gy
- * (gk NULL: skipped) and gimg += gy (*) k, from kt (gimg NULL: skipped). */
-void dc_conv_blocked_backward(const dc_conv_geom *g, const float *img, const float *kt, const float *gy,
-                              float *scratch, float *gk, float *gimg);
+/* gk += img (*) gy for one image and its output gradient gy (oh, ow, f). */
+void dc_conv_blocked_gk(const dc_conv_geom *g, const float *img, const float *gy, float *scratch, float *gk);
+/* gimg += gy (*) k, from kt, for one image's output gradient gy (oh, ow, f). */
+void dc_conv_blocked_gx(const dc_conv_geom *g, const float *kt, const float *gy, float *scratch, float *gimg);
 
 #endif

@@ -698,7 +698,8 @@ static void blocked_forward(const dc_node *n, const geom *g, const float *x, con
         float *scratch = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_BLOCKED);
 #pragma omp for schedule(static)
         for (int b = 0; b < g->b; b++)
-            dc_conv_blocked_forward(g, x + b * img, k, bias, has_relu(n), scratch, y + b * out);
+            dc_conv_blocked_forward(g, x + b * img, k, bias, has_relu(n) ? DC_CONV_RELU : DC_CONV_SET, scratch,
+                                    y + b * out);
     }
 }
 
@@ -715,8 +716,10 @@ static void blocked_backward(const dc_node *n, const geom *g, const float *x, co
 #pragma omp for schedule(static)
         for (int b = 0; b < g->b; b++) {
             prepare_gy(y + b * out, gy + b * out, (size_t)g->oh * g->ow, g->f, d, s.gb);
-            dc_conv_blocked_backward(g, x + b * img, kt, gy + b * out, s.cols, d->gk ? s.gk : NULL,
-                                     d->gx ? d->gx + b * img : NULL);
+            if (d->gk)
+                dc_conv_blocked_gk(g, x + b * img, gy + b * out, s.cols, s.gk);
+            if (d->gx)
+                dc_conv_blocked_gx(g, kt, gy + b * out, s.cols, d->gx + b * img);
         }
         slot_close(n, g, d);
     }

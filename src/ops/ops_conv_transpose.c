@@ -14,9 +14,14 @@
  * the leading pad as TensorFlow's conv2d_transpose places it: "same" pads
  * max((H-1)*s + dilated k - OH, 0) in all, half of it (rounded down) before.
  *
+ * Where channels and filters are both multiples of 16 the same two roles go
+ * to conv_blocked.c's kernels instead, an image at a time: forward is its
+ * input-gradient pass, backward its forward (adding into gx) and its
+ * kernel-gradient pass.
+ *
  * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
  *       [4] dilation w, [5] output_padding h, [6] output_padding w (-1:
- *       None), [7] scratch slots (one per thread).
+ *       None), [7] 2 x scratch slots (one per thread) + 1 on the blocked path.
  */
 #include "ops/conv_internal.h"
 
@@ -55,15 +60,22 @@ static void deconv_geom(const dc_node *n, dc_conv_geom *g)
     g->w = deconv_length(g->ow, g->kw, g->sw, g->dw, n->iarg[2], n->iarg[6], &g->pw);
 }
 
-static size_t cols_floats(const dc_conv_geom *g)
+static int slots_of(const dc_node *n) { return n->iarg[7] / 2; }
+static int blocked(const dc_node *n) { return n->iarg[7] % 2; }
+
+/* The front of a thread's slot: the chunk's column matrix, or the blocked
+ * kernels' padded images. */
+static size_t cols_floats(const dc_conv_geom *g, int is_blocked)
 {
+    if (is_blocked)
+        return dc_conv_blocked_scratch(g);
     return (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
 }
 
-/* A thread's slot: the chunk's column matrix, its partial gK, its partial gb. */
-static size_t slot_floats(const dc_conv_geom *g)
+/* A thread's slot: that front, its partial gK, its partial gb. */
+static size_t slot_floats(const dc_conv_geom *g, int is_blocked)
 {
-    return cols_floats(g) + (size_t)g->kh * g->kw * g->c * g->f + (size_t)g->c;
+    return cols_floats(g, is_blocked) + (size_t)g->kh * g->kw * g->c * g->f + (size_t)g->c;
 }
 
 static dc_status deconv_infer(dc_node *n)
@@ -97,9 +109,34 @@ static dc_status deconv_infer(dc_node *n)
     n->shape[1] = g.h;
     n->shape[2] = g.w;
     n->shape[3] = g.c;
-    n->iarg[7] = omp_get_max_threads();
-    n->work_fixed = (size_t)n->iarg[7] * slot_floats(&g);
+    int is_blocked = dc_conv_blocked_fits(&g) && dc_conv_path_override != DC_CONV_PATH_GEMM;
+    n->iarg[7] = 2 * omp_get_max_threads() + is_blocked;
+    n->work_fixed = (size_t)slots_of(n) * slot_floats(&g, is_blocked);
+    if (is_blocked) /* then the kernel transposed for the forward */
+        n->work_fixed += dc_conv_blocked_shared(&g);
     return DC_OK;
+}
+
+/* Forward on the blocked path: y = bias, then += the convolution's input
+ * gradient of x, an image per thread at a time. */
+static void blocked_forward(dc_node *n, const dc_conv_geom *g, const float *x, const float *k, const float *bias)
+{
+    size_t in_img = (size_t)g->oh * g->ow * g->f, out_img = (size_t)g->h * g->w * g->c;
+    float *kt = n->work + (size_t)slots_of(n) * slot_floats(g, 1);
+    dc_conv_blocked_transpose_kernel(g, k, kt);
+#pragma omp parallel num_threads(dc_conv_team(g, slots_of(n), g->b))
+    {
+        float *scratch = n->work + (size_t)omp_get_thread_num() * slot_floats(g, 1);
+#pragma omp for schedule(static)
+        for (int b = 0; b < g->b; b++) {
+            float *y = n->val + b * out_img;
+            if (bias)
+                dc_broadcast_rows(bias, (size_t)g->h * g->w, g->c, y);
+            else
+                memset(y, 0, out_img * sizeof(float));
+            dc_conv_blocked_gx(g, kt, x + b * in_img, scratch, y);
+        }
+    }
 }
 
 static dc_status deconv_forward(dc_node *n, const dc_run *run)
@@ -108,11 +145,15 @@ static dc_status deconv_forward(dc_node *n, const dc_run *run)
     dc_conv_geom g;
     deconv_geom(n, &g);
     const float *x = n->in[0]->val, *k = n->in[1]->val, *bias = n->n_in == 3 ? n->in[2]->val : NULL;
+    if (blocked(n)) {
+        blocked_forward(n, &g, x, k, bias);
+        return DC_OK;
+    }
     int ci = dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c, chunks = (g.b + ci - 1) / ci;
     size_t in_img = (size_t)g.oh * g.ow * g.f, out_img = (size_t)g.h * g.w * g.c;
-#pragma omp parallel num_threads(dc_conv_team(&g, n->iarg[7], chunks))
+#pragma omp parallel num_threads(dc_conv_team(&g, slots_of(n), chunks))
     {
-        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(&g);
+        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(&g, 0);
 #pragma omp for schedule(static)
         for (int ch = 0; ch < chunks; ch++) {
             int b0 = ch * ci, nb = g.b - b0 < ci ? g.b - b0 : ci, rows = nb * g.oh * g.ow;
@@ -137,15 +178,26 @@ static void deconv_backward(dc_node *n, const dc_run *run)
     dc_node *xn = n->in[0], *kn = n->in[1], *bn = n->n_in == 3 ? n->in[2] : NULL;
     float *gx = xn->requires_grad ? xn->grad : NULL, *gk = kn->requires_grad ? kn->grad : NULL;
     float *gb = bn && bn->requires_grad ? bn->grad : NULL;
-    int ci = dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c, chunks = (g.b + ci - 1) / ci;
-    size_t in_img = (size_t)g.oh * g.ow * g.f, out_img = (size_t)g.h * g.w * g.c, slot = slot_floats(&g);
-    size_t at_gk = cols_floats(&g), kf = (size_t)kk * g.f;
-#pragma omp parallel num_threads(dc_conv_team(&g, n->iarg[7], chunks))
+    int is_blocked = blocked(n), ci = is_blocked ? 1 : dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c;
+    int chunks = (g.b + ci - 1) / ci;
+    size_t in_img = (size_t)g.oh * g.ow * g.f, out_img = (size_t)g.h * g.w * g.c, slot = slot_floats(&g, is_blocked);
+    size_t at_gk = cols_floats(&g, is_blocked), kf = (size_t)kk * g.f;
+#pragma omp parallel num_threads(dc_conv_team(&g, slots_of(n), chunks))
     {
         float *cols = n->work + (size_t)omp_get_thread_num() * slot, *pk = cols + at_gk, *pb = pk + kf;
         memset(pk, 0, (kf + (size_t)g.c) * sizeof(float));
 #pragma omp for schedule(static)
         for (int ch = 0; ch < chunks; ch++) {
+            if (is_blocked) { /* one image: gy is the convolution's input, x its output gradient */
+                const float *gy = n->grad + (size_t)ch * out_img, *x = xn->val + (size_t)ch * in_img;
+                if (gb)
+                    dc_add_colsums(gy, (size_t)g.h * g.w, g.c, pb);
+                if (gk)
+                    dc_conv_blocked_gk(&g, gy, x, cols, pk);
+                if (gx)
+                    dc_conv_blocked_forward(&g, gy, kn->val, NULL, DC_CONV_ADD, cols, gx + (size_t)ch * in_img);
+                continue;
+            }
             int b0 = ch * ci, nb = g.b - b0 < ci ? g.b - b0 : ci, rows = nb * g.oh * g.ow;
             const float *x = xn->val + (size_t)b0 * in_img;
             if (gb)
