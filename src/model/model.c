@@ -455,10 +455,14 @@ static dc_status check_xy(const dc_model *m, const char *where, const dc_tensor 
     return dc_check_targets(m, where, y);
 }
 
-/* Copies rows idx[0..b) (or start..start+b when idx is NULL) into node. */
+/* Copies rows idx[0..b) (or start..start+b when idx is NULL) into node,
+ * on every thread when there are megabytes of them (a batch of 1000 MNIST
+ * images: 3 MB, which one core copies in about a third of the time the
+ * tutorial MLP's inference takes). */
 void dc_model_gather(dc_node *node, const dc_tensor *t, const int *idx, int start, int b)
 {
     size_t per = t->size / (size_t)t->shape[0];
+#pragma omp parallel for schedule(static) if (dc_worth_parallel((double)b * (double)per))
     for (int i = 0; i < b; i++) {
         size_t row = idx ? (size_t)idx[start + i] : (size_t)(start + i);
         memcpy(node->val + (size_t)i * per, t->data + row * per, per * sizeof(float));
