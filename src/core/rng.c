@@ -29,21 +29,44 @@ void dc_rng_seed(dc_rng *r, uint64_t seed)
 
 static uint32_t rotl(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
-uint32_t dc_rng_u32(dc_rng *r)
+/* One xoshiro128** step on a state held in locals (so in registers). */
+static inline uint32_t step(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint32_t *s3)
 {
-    uint32_t *s = r->s;
-    uint32_t result = rotl(s[1] * 5, 7) * 9;
-    uint32_t t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
+    uint32_t result = rotl(*s1 * 5, 7) * 9, t = *s1 << 9;
+    *s2 ^= *s0;
+    *s3 ^= *s1;
+    *s1 ^= *s2;
+    *s0 ^= *s3;
+    *s2 ^= t;
+    *s3 = rotl(*s3, 11);
     return result;
 }
 
+uint32_t dc_rng_u32(dc_rng *r) { return step(&r->s[0], &r->s[1], &r->s[2], &r->s[3]); }
+
 float dc_rng_uniform(dc_rng *r) { return (float)(dc_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+
+void dc_rng_fill_uniform(dc_rng *r, float *out, size_t n)
+{
+    uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(step(&s0, &s1, &s2, &s3) >> 8) * (1.0f / 16777216.0f);
+    r->s[0] = s0;
+    r->s[1] = s1;
+    r->s[2] = s2;
+    r->s[3] = s3;
+}
+
+void dc_rng_skip(dc_rng *r, size_t n)
+{
+    uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
+    for (size_t i = 0; i < n; i++)
+        (void)step(&s0, &s1, &s2, &s3);
+    r->s[0] = s0;
+    r->s[1] = s1;
+    r->s[2] = s2;
+    r->s[3] = s3;
+}
 
 float dc_rng_normal(dc_rng *r)
 {

@@ -426,8 +426,7 @@ void dc_run_rng_skip(const dc_run *run, size_t per_row, int rows, int before)
     if (!run->rng || run->shard_total <= 0)
         return;
     int skip_rows = before ? run->shard_offset : run->shard_total - run->shard_offset - rows;
-    for (size_t i = 0, n = (size_t)(skip_rows > 0 ? skip_rows : 0) * per_row; i < n; i++)
-        dc_rng_u32(run->rng);
+    dc_rng_skip(run->rng, (size_t)(skip_rows > 0 ? skip_rows : 0) * per_row);
 }
 
 dc_status dc_graph_forward(dc_graph *g, dc_node *target, int training)

@@ -263,12 +263,19 @@ static dc_status dropout_forward(dc_node *n, const dc_run *run)
         return DC_OK;
     size_t per_row = dc_node_sample_size(n);
     dc_run_rng_skip(run, per_row, n->shape[0], 1);
-    for (size_t i = 0; i < total; i++) {
-        float u = run->rng ? dc_rng_uniform(run->rng) : dc_fixed_uniform(i);
-        n->work[i] = u >= rate ? scale : 0.0f;
-        n->val[i] = x[i] * n->work[i];
-    }
+    float *restrict mask = n->work;
+    if (run->rng)
+        dc_rng_fill_uniform(run->rng, mask, total);
+    else
+        for (size_t i = 0; i < total; i++)
+            mask[i] = dc_fixed_uniform(i);
     dc_run_rng_skip(run, per_row, n->shape[0], 0);
+#pragma omp simd
+    for (size_t i = 0; i < total; i++) {
+        float keep = mask[i] >= rate ? scale : 0.0f;
+        mask[i] = keep;
+        n->val[i] = x[i] * keep;
+    }
     return DC_OK;
 }
 
@@ -276,9 +283,16 @@ static void dropout_backward(dc_node *n, const dc_run *run)
 {
     size_t total = dc_node_numel(n);
     float *gx = n->in[0]->grad;
-    int masked = run->training && n->farg[0] != 0.0f;
-    for (size_t i = 0; i < total; i++)
-        gx[i] += masked ? n->grad[i] * n->work[i] : n->grad[i];
+    const float *restrict gy = n->grad, *restrict mask = n->work;
+    if (run->training && n->farg[0] != 0.0f) {
+#pragma omp simd
+        for (size_t i = 0; i < total; i++)
+            gx[i] += gy[i] * mask[i];
+    } else {
+#pragma omp simd
+        for (size_t i = 0; i < total; i++)
+            gx[i] += gy[i];
+    }
 }
 
 const dc_op dc_op_dropout = {"dropout", 1, dropout_infer, dropout_forward, dropout_backward, 0};

@@ -434,12 +434,16 @@ static dc_status spatial_dropout_forward(dc_node *n, const dc_run *run)
         return DC_OK;
     int b = n->shape[0], c = dc_node_cols(n);
     size_t per = total / (size_t)b;
+    size_t draws = (size_t)b * (size_t)c;
     dc_run_rng_skip(run, (size_t)c, b, 1);
-    for (size_t i = 0; i < (size_t)b * (size_t)c; i++) {
-        float u = run->rng ? dc_rng_uniform(run->rng) : dc_fixed_uniform(i);
-        n->work[i] = u >= rate ? scale : 0.0f;
-    }
+    if (run->rng)
+        dc_rng_fill_uniform(run->rng, n->work, draws);
+    else
+        for (size_t i = 0; i < draws; i++)
+            n->work[i] = dc_fixed_uniform(i);
     dc_run_rng_skip(run, (size_t)c, b, 0);
+    for (size_t i = 0; i < draws; i++)
+        n->work[i] = n->work[i] >= rate ? scale : 0.0f;
     for (size_t i = 0; i < total; i++)
         n->val[i] = x[i] * n->work[i / per * (size_t)c + i % (size_t)c];
     return DC_OK;
