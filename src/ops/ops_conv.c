@@ -928,29 +928,41 @@ static dc_status gpool_infer(dc_node *n)
     return DC_OK;
 }
 
+/* Positions run outer and channels inner (contiguous, vectorised), an image
+ * per thread; each channel's sum still adds its positions in order, and the
+ * first maximum wins (its position kept as a float in the scratch). */
 static dc_status gpool_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *x = n->in[0];
-    int b = x->shape[0], c = n->shape[1];
+    int b = x->shape[0], c = n->shape[1], is_max = n->iarg[0];
     size_t per = dc_node_numel(x) / ((size_t)b * (size_t)c); /* positions per image */
-    for (int i = 0; i < b; i++)
-        for (int ch = 0; ch < c; ch++) {
-            const float *src = x->val + (size_t)i * per * c + ch;
-            float best = src[0], sum = 0.0f;
-            size_t arg = 0;
-            for (size_t p = 0; p < per; p++) {
-                float v = src[p * c];
-                sum += v;
-                if (v > best) {
-                    best = v;
-                    arg = p;
+#pragma omp parallel for schedule(static) if (b > 1 && dc_worth_parallel((double)b * per * c))
+    for (int i = 0; i < b; i++) {
+        const float *img = x->val + (size_t)i * per * c;
+        float *restrict out = n->val + (size_t)i * c, *restrict arg = is_max ? n->work + (size_t)i * c : NULL;
+        memcpy(out, img, (size_t)c * sizeof(float));
+        if (is_max)
+            memset(arg, 0, (size_t)c * sizeof(float));
+        for (size_t p = 1; p < per; p++) {
+            const float *restrict v = img + p * c;
+            if (is_max) {
+#pragma omp simd
+                for (int ch = 0; ch < c; ch++) {
+                    int win = v[ch] > out[ch];
+                    arg[ch] = win ? (float)p : arg[ch];
+                    out[ch] = win ? v[ch] : out[ch];
                 }
+            } else {
+#pragma omp simd
+                for (int ch = 0; ch < c; ch++)
+                    out[ch] += v[ch];
             }
-            n->val[(size_t)i * c + ch] = n->iarg[0] ? best : sum / (float)per;
-            if (n->iarg[0])
-                n->work[(size_t)i * c + ch] = (float)arg;
         }
+        if (!is_max)
+            for (int ch = 0; ch < c; ch++)
+                out[ch] /= (float)per;
+    }
     return DC_OK;
 }
 
@@ -958,18 +970,24 @@ static void gpool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0];
-    int b = x->shape[0], c = n->shape[1];
+    int b = x->shape[0], c = n->shape[1], is_max = n->iarg[0];
     size_t per = dc_node_numel(x) / ((size_t)b * (size_t)c); /* positions per image */
-    for (int i = 0; i < b; i++)
-        for (int ch = 0; ch < c; ch++) {
-            float g = n->grad[(size_t)i * c + ch];
-            float *dst = x->grad + (size_t)i * per * c + ch;
-            if (n->iarg[0])
-                dst[(size_t)n->work[(size_t)i * c + ch] * c] += g;
-            else
-                for (size_t p = 0; p < per; p++)
-                    dst[p * c] += g / (float)per;
+#pragma omp parallel for schedule(static) if (b > 1 && dc_worth_parallel((double)b * per * c))
+    for (int i = 0; i < b; i++) {
+        const float *g = n->grad + (size_t)i * c;
+        float *dst = x->grad + (size_t)i * per * c;
+        if (is_max) {
+            for (int ch = 0; ch < c; ch++)
+                dst[(size_t)n->work[(size_t)i * c + ch] * c + ch] += g[ch];
+            continue;
         }
+        for (size_t p = 0; p < per; p++) {
+            float *restrict d = dst + p * c;
+#pragma omp simd
+            for (int ch = 0; ch < c; ch++)
+                d[ch] += g[ch] / (float)per;
+        }
+    }
 }
 
 const dc_op dc_op_global_pool = {"global_pool", 1, gpool_infer, gpool_forward, gpool_backward, 0};
