@@ -103,7 +103,7 @@ typedef struct dc_rng { uint32_t s[4]; } dc_rng;
 void dc_rng_seed(dc_rng *r, uint64_t seed);
 uint32_t dc_rng_u32(dc_rng *r);
 float dc_rng_uniform(dc_rng *r);           /* [0, 1) */
-/* out[0..n) = n draws of dc_rng_uniform, the same values, faster. */
+/* out[0..n) = n draws of dc_rng_uniform, the same values, faster (NULL r or out: nothing). */
 void dc_rng_fill_uniform(dc_rng *r, float *out, size_t n);
 /* Advances r as n draws would. */
 void dc_rng_skip(dc_rng *r, size_t n);

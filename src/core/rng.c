@@ -48,6 +48,8 @@ float dc_rng_uniform(dc_rng *r) { return (float)(dc_rng_u32(r) >> 8) * (1.0f / 1
 
 void dc_rng_fill_uniform(dc_rng *r, float *out, size_t n)
 {
+    if (!r || !out)
+        return;
     uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
     for (size_t i = 0; i < n; i++)
         out[i] = (float)(step(&s0, &s1, &s2, &s3) >> 8) * (1.0f / 16777216.0f);
@@ -59,6 +61,8 @@ void dc_rng_fill_uniform(dc_rng *r, float *out, size_t n)
 
 void dc_rng_skip(dc_rng *r, size_t n)
 {
+    if (!r)
+        return;
     uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
     for (size_t i = 0; i < n; i++)
         (void)step(&s0, &s1, &s2, &s3);
