@@ -7,9 +7,10 @@
  * (pixels, kh*kw*C) matrix, so an sgemm with the kernel seen as (kh*kw*C, F)
  * gives the outputs.  This runs a chunk of images at a time per thread (see
  * CHUNK_ROWS).  Backward: gK += cols^T gy, then the same buffer takes gcols =
- * gy K^T, which col2im adds into gx.  Kernels with kh*kw*C <= SMALL_K run
- * directly on the image instead, and layers whose channels and filters are
- * multiples of 16 by the register-blocked kernels of conv_blocked.c.
+ * gy K^T, which col2im adds into gx.  Two cases skip im2col (choose_path):
+ * channels and filters both multiples of 16 take the register-blocked
+ * kernels of conv_blocked.c, and other kernels with kh*kw*C <= SMALL_K (a
+ * first layer over 1-3 channels) run directly on the image.
  *
  * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
  *       [4] dilation w, [5] fused ReLU, [6] scratch slots, [7] path (conv) /
