@@ -99,13 +99,13 @@ static int block_count(int n, int most) { return (n + most - 1) / most; }
  * Always inlined with constant np and nv, so the sums are registers. */
 static inline __attribute__((always_inline)) void fwd_block(const dc_conv_geom *g, const float *xp, int wp, int oy,
                                                             int ox, const float *k, int o0, const float *bias,
-                                                            int mode, float *yrow, const int np, const int nv)
+                                                            int mode, float *yrow, const int np, const int nv,
+                                                            const size_t pstep)
 {
     v16 acc[NP_MAX][2];
     for (int p = 0; p < np; p++)
         for (int v = 0; v < nv; v++)
             acc[p][v] = (v16){0};
-    size_t pstep = (size_t)g->sw * g->c;
     for (int i = 0; i < g->kh; i++)
         for (int j = 0; j < g->kw; j++) {
             const float *xs = xp + (((size_t)oy * g->sh + (size_t)i * g->dh) * wp + (size_t)ox * g->sw +
@@ -137,20 +137,68 @@ static inline __attribute__((always_inline)) void fwd_block(const dc_conv_geom *
         }
 }
 
+/*
+ * The dispatchers instantiate a block for every pixel count (so that each is
+ * fully unrolled) and, for the common distances between the pixels' values
+ * (16, 32 or 64 floats), with that distance a constant: the loads then take
+ * fixed displacements instead of one register per pixel, of which GCC runs
+ * short and spills (13% slower forward on a 16-channel layer).
+ */
+#define BLOCK_CASES(CASE)                                                                                              \
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13) CASE(14)
+
 #define FWD_CASE(n)                                                                                                    \
     case n:                                                                                                            \
         if (nv == 2)                                                                                                   \
-            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 2);                                               \
+            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 2, STEP);                                         \
         else                                                                                                           \
-            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 1);                                               \
+            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 1, STEP);                                         \
         break;
+
+#define STEP 16
+static void fwd_step16(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k,
+                       int o0, const float *bias, int mode, float *yrow)
+{
+    switch (np) { BLOCK_CASES(FWD_CASE) }
+}
+#undef STEP
+#define STEP 32
+static void fwd_step32(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k,
+                       int o0, const float *bias, int mode, float *yrow)
+{
+    switch (np) { BLOCK_CASES(FWD_CASE) }
+}
+#undef STEP
+#define STEP 64
+static void fwd_step64(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k,
+                       int o0, const float *bias, int mode, float *yrow)
+{
+    switch (np) { BLOCK_CASES(FWD_CASE) }
+}
+#undef STEP
+#define STEP ((size_t)g->sw * g->c)
+static void fwd_any_step(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv,
+                         const float *k, int o0, const float *bias, int mode, float *yrow)
+{
+    switch (np) { BLOCK_CASES(FWD_CASE) }
+}
+#undef STEP
 
 static void fwd_dispatch(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv,
                          const float *k, int o0, const float *bias, int mode, float *yrow)
 {
-    switch (np) {
-        FWD_CASE(1) FWD_CASE(2) FWD_CASE(3) FWD_CASE(4) FWD_CASE(5) FWD_CASE(6) FWD_CASE(7)
-        FWD_CASE(8) FWD_CASE(9) FWD_CASE(10) FWD_CASE(11) FWD_CASE(12) FWD_CASE(13) FWD_CASE(14)
+    switch (g->sw * g->c) {
+    case 16:
+        fwd_step16(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
+        break;
+    case 32:
+        fwd_step32(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
+        break;
+    case 64:
+        fwd_step64(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
+        break;
+    default:
+        fwd_any_step(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
     }
 }
 
@@ -232,7 +280,8 @@ static void image_gk(const dc_conv_geom *g, const float *xp, int wp, const float
  * tap's pixels.  kt is the tap's kernel transposed to (F, C). */
 static inline __attribute__((always_inline)) void gx_block(const dc_conv_geom *g, float *gxp, int wp,
                                                            const float *gy, int oy, int ox, int i, int j,
-                                                           const float *kt, int c0, const int np, const int nv)
+                                                           const float *kt, int c0, const int np, const int nv,
+                                                           const size_t fstep)
 {
     v16 acc[NP_MAX][2];
     for (int p = 0; p < np; p++)
@@ -244,7 +293,7 @@ static inline __attribute__((always_inline)) void gx_block(const dc_conv_geom *g
         v16 k0 = load16(ks), k1 = nv > 1 ? load16(ks + 16) : k0;
 #pragma GCC unroll 14
         for (int p = 0; p < np; p++) {
-            float gv = gr[(size_t)p * g->f + o];
+            float gv = gr[p * fstep + o];
             acc[p][0] += gv * k0;
             if (nv > 1)
                 acc[p][1] += gv * k1;
@@ -263,17 +312,55 @@ static inline __attribute__((always_inline)) void gx_block(const dc_conv_geom *g
 #define GX_CASE(n)                                                                                                     \
     case n:                                                                                                            \
         if (nv == 2)                                                                                                   \
-            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 2);                                                      \
+            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 2, STEP);                                                \
         else                                                                                                           \
-            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 1);                                                      \
+            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 1, STEP);                                                \
         break;
+
+#define STEP 16
+static void gx_step16(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i,
+                      int j, const float *kt, int c0)
+{
+    switch (np) { BLOCK_CASES(GX_CASE) }
+}
+#undef STEP
+#define STEP 32
+static void gx_step32(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i,
+                      int j, const float *kt, int c0)
+{
+    switch (np) { BLOCK_CASES(GX_CASE) }
+}
+#undef STEP
+#define STEP 64
+static void gx_step64(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i,
+                      int j, const float *kt, int c0)
+{
+    switch (np) { BLOCK_CASES(GX_CASE) }
+}
+#undef STEP
+#define STEP ((size_t)g->f)
+static void gx_any_step(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv,
+                        int i, int j, const float *kt, int c0)
+{
+    switch (np) { BLOCK_CASES(GX_CASE) }
+}
+#undef STEP
 
 static void gx_dispatch(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv,
                         int i, int j, const float *kt, int c0)
 {
-    switch (np) {
-        GX_CASE(1) GX_CASE(2) GX_CASE(3) GX_CASE(4) GX_CASE(5) GX_CASE(6) GX_CASE(7)
-        GX_CASE(8) GX_CASE(9) GX_CASE(10) GX_CASE(11) GX_CASE(12) GX_CASE(13) GX_CASE(14)
+    switch (g->f) {
+    case 16:
+        gx_step16(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
+        break;
+    case 32:
+        gx_step32(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
+        break;
+    case 64:
+        gx_step64(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
+        break;
+    default:
+        gx_any_step(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
     }
 }
 
