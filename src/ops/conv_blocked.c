@@ -13,7 +13,9 @@
  *            broadcast, the kernel vector loaded once per NP pixels;
  *   gK       gK[t, c, o] += sum over pixels p of x[p + t, c] gy[p, o]:
  *            EB channels x NV vectors of 16 filters over a whole image;
- *   gx       gx[p + t, c] += sum over filters o of gy[p, o] K[t, c, o]:
+ *   gx       with stride 1, the forward's kernel on gy padded, with the
+ *            kernel flipped and each tap transposed; otherwise
+ *            gx[p + t, c] += sum over filters o of gy[p, o] K[t, c, o]:
  *            for each tap, NP pixels x NV vectors of 16 channels, then
  *            added into the image (this form takes any stride).
  *
@@ -59,11 +61,38 @@ static int needs_copy(const dc_conv_geom *g)
     return g->ph > 0 || g->pw > 0 || hp > g->h || wp > g->w;
 }
 
+/* The input gradient of a stride-1 convolution is itself a stride-1
+ * convolution: of gy, padded by the window's reach less the forward's pad,
+ * with the kernel flipped and each tap transposed, onto the image.  Its
+ * geometry, seen as a forward: */
+static int gather_form(const dc_conv_geom *g) { return g->sh == 1 && g->sw == 1; }
+
+static dc_conv_geom gather_geom(const dc_conv_geom *g)
+{
+    dc_conv_geom t = *g;
+    t.h = g->oh;
+    t.w = g->ow;
+    t.c = g->f;
+    t.f = g->c;
+    t.oh = g->h;
+    t.ow = g->w;
+    t.ph = g->dh * (g->kh - 1) - g->ph;
+    t.pw = g->dw * (g->kw - 1) - g->pw;
+    return t;
+}
+
 size_t dc_conv_blocked_scratch(const dc_conv_geom *g)
 {
     int hp, wp;
     padded_size(g, &hp, &wp);
-    return needs_copy(g) ? 2 * (size_t)hp * wp * g->c : 0; /* the padded image, then its gradient */
+    /* the padded image, then its gradient (scatter form) */
+    size_t own = needs_copy(g) ? 2 * (size_t)hp * wp * g->c : 0;
+    if (!gather_form(g))
+        return own;
+    dc_conv_geom t = gather_geom(g); /* or the padded gy (gather form), after gK is done with the image */
+    padded_size(&t, &hp, &wp);
+    size_t gather = needs_copy(&t) ? (size_t)hp * wp * t.c : 0;
+    return own > gather ? own : gather;
 }
 
 /* The image as the kernels read it: img itself, or its padded copy in pad. */
@@ -366,13 +395,14 @@ static void gx_dispatch(const dc_conv_geom *g, float *gxp, int wp, const float *
 
 size_t dc_conv_blocked_shared(const dc_conv_geom *g) { return (size_t)g->kh * g->kw * g->c * g->f; }
 
-void dc_conv_blocked_transpose_kernel(const dc_conv_geom *g, const float *k, float *kt)
+void dc_conv_blocked_gx_kernel(const dc_conv_geom *g, const float *k, float *kt)
 {
     size_t taps = (size_t)g->kh * g->kw, c = (size_t)g->c, f = (size_t)g->f;
+    int flip = gather_form(g); /* tap t reads the kernel's tap taps-1-t (both axes reversed) */
     for (size_t t = 0; t < taps; t++)
         for (size_t ch = 0; ch < c; ch++)
             for (size_t o = 0; o < f; o++)
-                kt[(t * f + o) * c + ch] = k[(t * c + ch) * f + o];
+                kt[(t * f + o) * c + ch] = k[((flip ? taps - 1 - t : t) * c + ch) * f + o];
 }
 
 static void image_gx(const dc_conv_geom *g, float *gxp, int wp, const float *gy, const float *kt)
@@ -399,6 +429,11 @@ void dc_conv_blocked_gk(const dc_conv_geom *g, const float *img, const float *gy
 
 void dc_conv_blocked_gx(const dc_conv_geom *g, const float *kt, const float *gy, float *scratch, float *gimg)
 {
+    if (gather_form(g)) {
+        dc_conv_geom t = gather_geom(g);
+        dc_conv_blocked_forward(&t, gy, kt, NULL, DC_CONV_ADD, scratch, gimg);
+        return;
+    }
     int hp, wp;
     if (!needs_copy(g)) { /* no padding: straight into the image's gradient */
         image_gx(g, gimg, g->w, gy, kt);

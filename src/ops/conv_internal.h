@@ -50,8 +50,9 @@ enum { DC_CONV_SET, DC_CONV_RELU, DC_CONV_ADD };
 /* y (oh, ow, f) of one image = bias + img (*) k (bias may be NULL), written as mode says. */
 void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int mode,
                              float *scratch, float *y);
-/* kt (kh, kw, f, c) = k (kh, kw, c, f) with each tap's matrix transposed. */
-void dc_conv_blocked_transpose_kernel(const dc_conv_geom *g, const float *k, float *kt);
+/* kt (kh, kw, f, c): k (kh, kw, c, f) as dc_conv_blocked_gx reads it, each
+ * tap's matrix transposed (and, at stride 1, the taps in reverse order). */
+void dc_conv_blocked_gx_kernel(const dc_conv_geom *g, const float *k, float *kt);
 /* gk += img (*) gy for one image and its output gradient gy (oh, ow, f). */
 void dc_conv_blocked_gk(const dc_conv_geom *g, const float *img, const float *gy, float *scratch, float *gk);
 /* gimg += gy (*) k, from kt, for one image's output gradient gy (oh, ow, f). */

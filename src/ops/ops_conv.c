@@ -710,7 +710,7 @@ static void blocked_backward(const dc_node *n, const geom *g, const float *x, co
     size_t img = (size_t)g->h * g->w * g->c, out = (size_t)g->oh * g->ow * g->f;
     float *kt = n->work + (size_t)n->iarg[6] * slot_floats(g, PATH_BLOCKED); /* after the slots */
     if (d->gx)
-        dc_conv_blocked_transpose_kernel(g, k, kt);
+        dc_conv_blocked_gx_kernel(g, k, kt);
 #pragma omp parallel num_threads(conv_threads(n, g, g->b))
     {
         conv_slot s = slot_open(n, g);

@@ -123,7 +123,7 @@ static void blocked_forward(dc_node *n, const dc_conv_geom *g, const float *x, c
 {
     size_t in_img = (size_t)g->oh * g->ow * g->f, out_img = (size_t)g->h * g->w * g->c;
     float *kt = n->work + (size_t)slots_of(n) * slot_floats(g, 1);
-    dc_conv_blocked_transpose_kernel(g, k, kt);
+    dc_conv_blocked_gx_kernel(g, k, kt);
 #pragma omp parallel num_threads(dc_conv_team(g, slots_of(n), g->b))
     {
         float *scratch = n->work + (size_t)omp_get_thread_num() * slot_floats(g, 1);
