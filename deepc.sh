@@ -3,7 +3,8 @@
 #   ./deepc.sh main   install what is missing, build, fetch and verify MNIST,
 #                     train the tutorial MLP and print its test accuracy
 #   ./deepc.sh test   install what is missing, build with warnings as errors,
-#                     run the test suite, then again under ASan + UBSan
+#                     run the test suite, then again under ASan + UBSan, and
+#                     once more built without -march=native
 # Extra arguments after `main` go to examples/mnist_mlp (e.g. --epochs 1).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -62,6 +63,9 @@ test)
     ctest --test-dir build --output-on-failure
     build build-asan -DDEEPC_WERROR=ON -DDEEPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
+    # the portable build (no -march=native: other kernels, other warnings)
+    build build-portable -DDEEPC_WERROR=ON -DDEEPC_NATIVE=OFF -DDEEPC_BUILD_EXAMPLES=OFF
+    ctest --test-dir build-portable --output-on-failure
     ;;
 *)
     echo "usage: $0 main [mnist_mlp options] | test" >&2
