@@ -13,6 +13,9 @@
 #include "iotest.h"
 #include "modeltest.h"
 
+#include "graph/graph.h"
+#include "model/model.h" /* dc_model_fuse */
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +46,23 @@ static dc_model *chain(int functional)
     return m;
 }
 
+/* Fits a and b alike (batch 16, quiet) and asserts the same weights, the
+ * moving statistics included, and the same predictions, bit for bit. */
+static void assert_train_alike(dc_model *a, dc_model *b, const dc_tensor *x, const dc_tensor *y, int epochs)
+{
+    dc_fit_config c = quiet_fit(epochs, 16);
+    dc_history *ha = NULL, *hb = NULL;
+    assert_int_equal(dc_model_fit(a, x, y, &c, &ha), DC_OK);
+    assert_int_equal(dc_model_fit(b, x, y, &c, &hb), DC_OK);
+    size_t na, nb;
+    const float *pa = dc_graph_params(dc_model_graph(a), &na), *pb = dc_graph_params(dc_model_graph(b), &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(pa, pb, na * sizeof(float));
+    assert_same_predictions(a, b, x);
+    dc_history_free(ha);
+    dc_history_free(hb);
+}
+
 static void test_chain_trains_as_sequential(void **state)
 {
     (void)state;
@@ -51,17 +71,7 @@ static void test_chain_trains_as_sequential(void **state)
     dc_model *s = chain(0), *f = chain(1);
     assert_true(dc_model_is_functional(f));
     assert_false(dc_model_is_functional(s));
-    dc_fit_config c = quiet_fit(3, 16);
-    dc_history *hs = NULL, *hf = NULL;
-    assert_int_equal(dc_model_fit(s, x, y, &c, &hs), DC_OK);
-    assert_int_equal(dc_model_fit(f, x, y, &c, &hf), DC_OK);
-    size_t ns, nf;
-    const float *ps = dc_graph_params(dc_model_graph(s), &ns), *pf = dc_graph_params(dc_model_graph(f), &nf);
-    assert_int_equal(ns, nf);
-    assert_memory_equal(ps, pf, ns * sizeof(float)); /* the moving statistics too */
-    assert_same_predictions(s, f, x);
-    dc_history_free(hs);
-    dc_history_free(hf);
+    assert_train_alike(s, f, x, y, 3);
     dc_model_free(s);
     dc_model_free(f);
     dc_tensor_free(x);
@@ -799,6 +809,60 @@ static void test_merge_ors_masks(void **state)
     dc_model_free(m);
 }
 
+/* Conv-BN-ReLU whose BN feeds only the ReLU (fused at build), then Conv-BN
+ * whose BN feeds both a ReLU and an Add (not fused), GAP, Dense(3). */
+static dc_model *bn_relu_model(int fuse)
+{
+    int saved = dc_model_fuse, in[3] = {8, 8, 1};
+    dc_model_fuse = fuse;
+    dc_model *m = dc_functional_new(3, in);
+    assert_non_null(m);
+    dc_model_set_seed(m, 5);
+    dc_model_set_threads(m, 2);
+    dc_conv_config c = dc_conv_defaults(16, 3, 3);
+    c.padding = DC_PADDING_SAME;
+    int a = dc_model_apply(m, dc_layer_conv2d_ex(&c), DC_MODEL_INPUT);
+    a = dc_model_apply(m, dc_layer_batch_normalization(), a);
+    a = dc_model_apply(m, dc_layer_activation("relu"), a);
+    int b = dc_model_apply(m, dc_layer_conv2d_ex(&c), a);
+    b = dc_model_apply(m, dc_layer_batch_normalization(), b);
+    int r = dc_model_apply(m, dc_layer_activation("relu"), b);
+    int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){r, b});
+    s = dc_model_apply(m, dc_layer_global_average_pooling2d(), s);
+    assert_true(dc_model_apply(m, dc_layer_dense(3, "softmax"), s) > 0);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    dc_model_fuse = saved;
+    return m;
+}
+
+/* The fused BatchNormalization -> ReLU trains bit for bit as the two ops,
+ * and a BN read by another layer too stays unfused. */
+static void test_bn_relu_fusion_changes_nothing(void **state)
+{
+    (void)state;
+    dc_rng r;
+    dc_rng_seed(&r, 3);
+    dc_tensor *x = dc_tensor_new4(4, 48, 8, 8, 1), *y = dc_tensor_new4(1, 48, 0, 0, 0);
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = dc_rng_uniform(&r);
+    for (int i = 0; i < 48; i++)
+        y->data[i] = (float)(i % 3);
+    dc_model *fused = bn_relu_model(1), *plain = bn_relu_model(0);
+    int fused_bn = 0, plain_bn = 0;
+    const dc_graph *gf = dc_model_graph(fused), *gp = dc_model_graph(plain);
+    for (int i = 0; i < gf->n_nodes; i++)
+        fused_bn += gf->nodes[i]->op == &dc_op_batchnorm && gf->nodes[i]->iarg[1];
+    for (int i = 0; i < gp->n_nodes; i++)
+        plain_bn += gp->nodes[i]->op == &dc_op_batchnorm && gp->nodes[i]->iarg[1];
+    assert_int_equal(fused_bn, 1); /* the first BN only: the second also feeds the Add */
+    assert_int_equal(plain_bn, 0);
+    assert_train_alike(fused, plain, x, y, 2);
+    dc_model_free(fused);
+    dc_model_free(plain);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_shared_layer_misuse),
         cmocka_unit_test(test_shared_layers_of_other_kinds),
         cmocka_unit_test(test_merge_ors_masks),
+        cmocka_unit_test(test_bn_relu_fusion_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

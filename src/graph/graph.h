@@ -127,6 +127,13 @@ extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, d
 extern const dc_op dc_op_upsample2d, dc_op_pad2d, dc_op_conv2d_transpose, dc_op_conv2d_transpose_nobias;
 /* Losses with per-row weights (sample_weight), ops_loss.c. */
 extern const dc_op dc_op_loss_weighted, dc_op_loss_masked_weighted;
+/* Before the graph is compiled: when act is a plain ReLU whose input is a
+ * batchnorm read by nothing else, the batchnorm applies the ReLU itself (its
+ * forward, and its backward on its own gradient) and act becomes a reshape
+ * to its own shape, sharing the batchnorm's buffers: the same values and
+ * gradients, two passes over the data fewer.  Returns 1 if it fused them
+ * (ops_norm.c). */
+int dc_batchnorm_fuse_relu(dc_node *act);
 /* Normalisation, activation and noise layers' ops (ops_normact.c). */
 extern const dc_op dc_op_layernorm, dc_op_prelu, dc_op_relu_ex, dc_op_normalize, dc_op_gaussian_noise,
     dc_op_spatial_dropout;

@@ -264,6 +264,8 @@ static dc_status build_call(dc_model *m, dc_call *c)
     return st;
 }
 
+int dc_model_fuse = 1;
+
 dc_status dc_model_build(dc_model *m)
 {
     if (m->built)
@@ -283,6 +285,8 @@ dc_status dc_model_build(dc_model *m)
     if (st == DC_OK) {
         m->output = m->calls[m->n_calls - 1].out;
         m->output_mask = m->calls[m->n_calls - 1].mask;
+        for (int i = 0; dc_model_fuse && i < m->g->n_nodes; i++) /* BatchNormalization -> ReLU */
+            dc_batchnorm_fuse_relu(m->g->nodes[i]);
         m->built = 1;
     }
     return st;

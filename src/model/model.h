@@ -196,6 +196,10 @@ struct dc_model {
                               * Sized by compile for all the non-trainable ones */
 };
 
+/* Whether a build fuses ops (BatchNormalization with the ReLU after it,
+ * dc_batchnorm_fuse_relu): 1, or 0 for the tests that compare (model.c). */
+extern int dc_model_fuse;
+
 /* A new model with no layers; errors name `where` (model.c). */
 dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape);
 /* Calls `layer` on the references in_refs[0..n_in): a new layer is

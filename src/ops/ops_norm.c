@@ -10,6 +10,7 @@
  * the moving statistics, left unchanged, even in training (a frozen layer:
  * Keras 3 normalises with batch statistics only when `training and
  * self.trainable`); the input's gradient is then the inference one.
+ * iarg[1] = 1: a ReLU follows, fused in (dc_batchnorm_fuse_relu).
  *
  * dropout: training keeps each value with probability 1 - rate and scales it
  * by 1 / (1 - rate); inference is the identity.  The mask comes from the
@@ -162,13 +163,16 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     }
     const float *xv = x->val;
     float *y = n->val;
+    int relu = n->iarg[1];
 #pragma omp parallel for schedule(static) num_threads(bn_threads(rows, c))
     for (size_t r = 0; r < rows; r++) {
         const float *xr = xv + r * (size_t)c;
         float *yr = y + r * (size_t)c;
 #pragma omp simd
-        for (int j = 0; j < c; j++)
-            yr[j] = gamma[j] * (xr[j] - mean[j]) * inv[j] + beta[j];
+        for (int j = 0; j < c; j++) {
+            float v = gamma[j] * (xr[j] - mean[j]) * inv[j] + beta[j];
+            yr[j] = relu && v < 0.0f ? 0.0f : v; /* the ReLU op's own rule: keeps NaN */
+        }
     }
     return DC_OK;
 }
@@ -181,6 +185,14 @@ static void bn_backward(dc_node *n, const dc_run *run)
     bn_work w = bn_work_of(n, c);
     const float *mean = w.mean, *inv = w.inv, *gy = n->grad;
     double *part = w.part, *sg = w.sum, *sgx = sg + c;
+    if (n->iarg[1]) { /* the fused ReLU's backward, in place: the gradient is this node's alone */
+        float *g = n->grad;
+        const float *y = n->val;
+        size_t total = rows * (size_t)c;
+#pragma omp parallel for simd schedule(static) num_threads(bn_threads(rows, c))
+        for (size_t i = 0; i < total; i++)
+            g[i] = y[i] > 0.0f ? g[i] : 0.0f;
+    }
     bn_sums(BN_GRADS, x->val, gy, mean, inv, rows, c, part, sg, sgx);
     for (int j = 0; j < c; j++) {
         if (gamma->requires_grad)
@@ -215,6 +227,30 @@ static void bn_backward(dc_node *n, const dc_run *run)
 }
 
 const dc_op dc_op_batchnorm = {"batchnorm", 5, bn_infer, bn_forward, bn_backward, 0};
+
+int dc_batchnorm_fuse_relu(dc_node *act)
+{
+    if (act->op != &dc_op_act || act->iarg[0] != DC_ACT_RELU)
+        return 0;
+    dc_node *bn = act->in[0];
+    if (bn->op != &dc_op_batchnorm || bn->iarg[1])
+        return 0;
+    const dc_graph *g = act->graph;
+    int consumers = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i]->n_in; k++)
+            consumers += g->nodes[i]->in[k] == bn;
+    if (consumers != 1)
+        return 0;
+    /* The activation becomes a reshape to its own shape: no work, its value
+     * and gradient the batchnorm's buffers. */
+    int lead = act->batched ? 1 : 0;
+    bn->iarg[1] = 1;
+    act->op = &dc_op_reshape;
+    act->iarg[0] = act->ndim - lead;
+    memcpy(&act->iarg[1], act->shape + lead, (size_t)(act->ndim - lead) * sizeof(int));
+    return 1;
+}
 
 dc_node *dc_batchnorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,
                       dc_node *moving_var, float momentum, float epsilon)
