@@ -6,6 +6,8 @@
  */
 #include "testutil.h"
 
+#include "graph/graph.h" /* grad_set, dc_graph_grad_set_enabled */
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +191,63 @@ static void test_small_cnn_learns(void **state)
     dc_model_free(m);
 }
 
+/* Conv(16, relu) 9x9 -> 7x7, MaxPooling2D(2) (3x3: the last row and column
+ * in no window), Conv(16, 2, same, relu), AveragePooling2D(2, same) ->
+ * 2x2, Flatten, Dense(3, softmax); backward writes the pools' input
+ * gradients (grad_set) or, with it off, zeroes them and adds. */
+static dc_model *pooled_cnn(void)
+{
+    dc_model *m = model_for(3, (int[]){9, 9, 1});
+    dc_conv_config c2 = dc_conv_defaults(16, 2, 2);
+    c2.padding = DC_PADDING_SAME;
+    c2.activation = DC_ACT_RELU;
+    assert_int_equal(dc_model_add(m, dc_layer_conv2d(16, 3, 3, "relu")), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_max_pooling2d(2, 2)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_conv2d_ex(&c2)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_pooling2d_ex(0, 2, 2, 2, 2, DC_PADDING_SAME)), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_flatten()), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_dense(3, "softmax")), DC_OK);
+    assert_int_equal(compile(m), DC_OK);
+    return m;
+}
+
+static void test_pool_writes_input_gradient(void **state)
+{
+    (void)state;
+    dc_rng r;
+    dc_rng_seed(&r, 4);
+    dc_tensor *x = dc_tensor_new4(4, 40, 9, 9, 1), *y = dc_tensor_new4(1, 40, 0, 0, 0);
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = dc_rng_uniform(&r);
+    for (int i = 0; i < 40; i++)
+        y->data[i] = (float)(i % 3);
+    dc_model *set = pooled_cnn(), *add = pooled_cnn();
+    dc_fit_config c = dc_fit_defaults();
+    c.epochs = 2;
+    c.batch_size = 8;
+    c.verbose = 0;
+    dc_history *hs = NULL, *ha = NULL;
+    assert_int_equal(dc_model_fit(set, x, y, &c, &hs), DC_OK);
+    int marked = 0;
+    const dc_graph *g = dc_model_graph(set);
+    for (int i = 0; i < g->n_nodes; i++)
+        marked += g->nodes[i]->grad_set;
+    assert_int_equal(marked, 2); /* both pools' inputs */
+    dc_graph_grad_set_enabled = 0;
+    assert_int_equal(dc_model_fit(add, x, y, &c, &ha), DC_OK);
+    dc_graph_grad_set_enabled = 1;
+    size_t ns, na;
+    const float *ps = dc_graph_params(dc_model_graph(set), &ns), *pa = dc_graph_params(dc_model_graph(add), &na);
+    assert_int_equal(ns, na);
+    assert_memory_equal(ps, pa, ns * sizeof(float));
+    dc_history_free(hs);
+    dc_history_free(ha);
+    dc_model_free(set);
+    dc_model_free(add);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_summary_seed_003_and_batchnorm),
         cmocka_unit_test(test_training_versus_inference),
         cmocka_unit_test(test_small_cnn_learns),
+        cmocka_unit_test(test_pool_writes_input_gradient),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

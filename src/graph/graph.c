@@ -140,6 +140,8 @@ dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *in
         free(n);
         return NULL;
     }
+    for (int i = 0; i < n_in; i++)
+        inputs[i]->n_consumers++;
     return n;
 }
 
@@ -462,15 +464,33 @@ dc_status dc_graph_backward(dc_graph *g, dc_node *loss)
 
 /* Zeroes the parameters' gradients and those of every marked activation up
  * to `loss` (backward adds into them), each thread its own slice of every
- * buffer: tens of megabytes a step for a CNN at batch 64. */
+ * buffer: tens of megabytes a step for a CNN at batch 64.  An activation
+ * whose one consumer writes its whole gradient (a max-pool whose windows
+ * tile it) is left alone and marked grad_set for that consumer. */
+int dc_graph_grad_set_enabled = 1;
+
+/* Whether n's gradient is zeroed before a backward: an activation's that
+ * this backward reaches, unless its one consumer writes all of it. */
+static int needs_zero(const dc_node *n, unsigned mark)
+{
+    return n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input && !n->grad_set;
+}
+
 static void zero_grads(dc_graph *g, const dc_node *loss, unsigned mark)
 {
-    double total = (double)g->n_params;
-    for (int i = 0; i <= loss->id; i++) {
-        const dc_node *n = g->nodes[i];
-        if (n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input)
-            total += (double)dc_node_numel(n);
+    for (int i = 0; i <= loss->id; i++)
+        g->nodes[i]->grad_set = 0;
+    for (int i = 0; dc_graph_grad_set_enabled && i <= loss->id; i++) {
+        const dc_node *c = g->nodes[i];
+        dc_node *x = c->n_in > 0 ? c->in[0] : NULL;
+        if (c->mark == mark && c->requires_grad && dc_op_sets_input_grad(c) && x->n_consumers == 1 && x->grad &&
+            !x->is_param && !x->op->aliases_input)
+            x->grad_set = 1;
     }
+    double total = (double)g->n_params;
+    for (int i = 0; i <= loss->id; i++)
+        if (needs_zero(g->nodes[i], mark))
+            total += (double)dc_node_numel(g->nodes[i]);
 #pragma omp parallel if (dc_worth_parallel(total))
     {
         size_t lo, hi;
@@ -478,7 +498,7 @@ static void zero_grads(dc_graph *g, const dc_node *loss, unsigned mark)
         memset(g->grads + lo, 0, (hi - lo) * sizeof(float));
         for (int i = 0; i <= loss->id; i++) {
             dc_node *n = g->nodes[i];
-            if (n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input) {
+            if (needs_zero(n, mark)) {
                 dc_thread_range(dc_node_numel(n), 16, &lo, &hi);
                 memset(n->grad + lo, 0, (hi - lo) * sizeof(float));
             }

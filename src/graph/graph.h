@@ -82,6 +82,8 @@ struct dc_node {
     const float *init_values; /* parameters only: when set, compile copies these instead (borrowed) */
     size_t param_offset;      /* parameters only: offset in the flat buffer */
 
+    int n_consumers;          /* nodes that take this one as an input */
+    int grad_set;             /* this backward: the one consumer writes every value of grad (no zeroing) */
     unsigned mark;            /* scratch for graph walks */
     double time_fwd, time_bwd; /* seconds spent, when profiling */
     char name[64];
@@ -112,6 +114,16 @@ struct dc_graph {
 
 extern const dc_op *const dc_op_registry[];
 extern const int dc_op_registry_count;
+
+/* Whether n's backward writes every value of its input 0's gradient rather
+ * than adding to it, when told to by that input's grad_set (registry.c). */
+int dc_op_sets_input_grad(const dc_node *n);
+/* Whether a pool2d node's windows tile its input (strides = pool size), so
+ * its backward can write its input's gradient (ops_conv.c). */
+int dc_pool_tiles(const dc_node *n);
+/* 1 (the default): backward lets such consumers write their input's
+ * gradient instead of zeroing it first; 0 for the tests that compare. */
+extern int dc_graph_grad_set_enabled;
 
 /* Every op, each defined in its src/ops file. */
 /* Columns [off, off + len) of a (batch, cols) node (ops_shape.c): a packed input's parts. */

@@ -867,19 +867,39 @@ static dc_status pool_forward(dc_node *n, const dc_run *run)
     return DC_OK;
 }
 
+int dc_pool_tiles(const dc_node *n) { return n->iarg[0] == n->iarg[3] && n->iarg[1] == n->iarg[4]; }
+
+/* With the input's grad_set (the windows tile it, nothing else reads it):
+ * zero what no window covers, the rows and columns past the last window of
+ * a "valid" pooling; the windows then write the rest. */
+static void pool_zero_uncovered(const geom *g, float *gx)
+{
+    int ys = g->oh * g->sh - g->ph, xs = g->ow * g->sw - g->pw; /* first row / column past the windows */
+    size_t row = (size_t)g->w * g->c;
+    for (int y = 0; y < g->h; y++) {
+        if (y >= ys)
+            memset(gx + y * row, 0, row * sizeof(float));
+        else if (xs < g->w)
+            memset(gx + y * row + (size_t)xs * g->c, 0, (size_t)(g->w - xs) * g->c * sizeof(float));
+    }
+}
+
 /* gx += the window's share of gy: all of it to the max's winner, an equal
- * part to each real pixel of a mean.  Parallel over images: a window never
- * reaches into another image. */
+ * part to each real pixel of a mean (gx = when the input's grad_set says
+ * this is its only writer and the windows tile it).  Parallel over images: a
+ * window never reaches into another image. */
 static void pool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     pool_geom(n, &g);
-    int is_max = n->iarg[5], c = g.c;
+    int is_max = n->iarg[5], c = g.c, set = n->in[0]->grad_set;
     size_t img = (size_t)g.h * g.w * c, out = (size_t)g.oh * g.ow * c;
 #pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * g.kh * g.kw))
     for (int b = 0; b < g.b; b++) {
         float *gx = n->in[0]->grad + (size_t)b * img;
+        if (set)
+            pool_zero_uncovered(&g, gx);
         for (int oy = 0; oy < g.oh; oy++)
             for (int ox = 0; ox < g.ow; ox++) {
                 size_t o = (size_t)b * out + ((size_t)oy * g.ow + ox) * c;
@@ -893,7 +913,13 @@ static void pool_backward(dc_node *n, const dc_run *run)
                     for (int ix = xa; ix < xb; ix++) {
                         float *restrict dst = gx + ((size_t)iy * g.w + ix) * c;
                         int32_t pos = (iy - y0) * g.kw + (ix - x0);
-                        if (is_max)
+                        if (set && is_max)
+                            for (int ch = 0; ch < c; ch++)
+                                dst[ch] = arg[ch] == pos ? gy[ch] : 0.0f;
+                        else if (set)
+                            for (int ch = 0; ch < c; ch++)
+                                dst[ch] = gy[ch] * share;
+                        else if (is_max)
                             for (int ch = 0; ch < c; ch++)
                                 dst[ch] += arg[ch] == pos ? gy[ch] : 0.0f;
                         else
