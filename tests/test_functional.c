@@ -46,14 +46,19 @@ static dc_model *chain(int functional)
     return m;
 }
 
-/* Fits a and b alike (batch 16, quiet) and asserts the same weights, the
- * moving statistics included, and the same predictions, bit for bit. */
-static void assert_train_alike(dc_model *a, dc_model *b, const dc_tensor *x, const dc_tensor *y, int epochs)
+/* Fits a and b alike (batch 16, quiet; b with dc_graph_grad_set_enabled =
+ * b_grad_set) and asserts the same weights, the moving statistics included,
+ * and the same predictions, bit for bit. */
+static void assert_train_alike(dc_model *a, dc_model *b, const dc_tensor *x, const dc_tensor *y, int epochs,
+                               int b_grad_set)
 {
     dc_fit_config c = quiet_fit(epochs, 16);
     dc_history *ha = NULL, *hb = NULL;
     assert_int_equal(dc_model_fit(a, x, y, &c, &ha), DC_OK);
-    assert_int_equal(dc_model_fit(b, x, y, &c, &hb), DC_OK);
+    dc_graph_grad_set_enabled = b_grad_set;
+    dc_status st = dc_model_fit(b, x, y, &c, &hb);
+    dc_graph_grad_set_enabled = 1;
+    assert_int_equal(st, DC_OK);
     size_t na, nb;
     const float *pa = dc_graph_params(dc_model_graph(a), &na), *pb = dc_graph_params(dc_model_graph(b), &nb);
     assert_int_equal(na, nb);
@@ -71,7 +76,7 @@ static void test_chain_trains_as_sequential(void **state)
     dc_model *s = chain(0), *f = chain(1);
     assert_true(dc_model_is_functional(f));
     assert_false(dc_model_is_functional(s));
-    assert_train_alike(s, f, x, y, 3);
+    assert_train_alike(s, f, x, y, 3, 1);
     dc_model_free(s);
     dc_model_free(f);
     dc_tensor_free(x);
@@ -810,7 +815,9 @@ static void test_merge_ors_masks(void **state)
 }
 
 /* Conv-BN-ReLU whose BN feeds only the ReLU (fused at build), then Conv-BN
- * whose BN feeds both a ReLU and an Add (not fused), GAP, Dense(3). */
+ * whose BN feeds both a ReLU and an Add (not fused), ReLU, GAP, Dense(8),
+ * tanh, Dense(3).  The BNs, the ReLU after the Add and the tanh are their
+ * inputs' only readers: with grad_set they write those gradients. */
 static dc_model *bn_relu_model(int fuse)
 {
     int saved = dc_model_fuse, in[3] = {8, 8, 1};
@@ -828,15 +835,19 @@ static dc_model *bn_relu_model(int fuse)
     b = dc_model_apply(m, dc_layer_batch_normalization(), b);
     int r = dc_model_apply(m, dc_layer_activation("relu"), b);
     int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){r, b});
+    s = dc_model_apply(m, dc_layer_activation("relu"), s);
     s = dc_model_apply(m, dc_layer_global_average_pooling2d(), s);
+    s = dc_model_apply(m, dc_layer_dense(8, NULL), s);
+    s = dc_model_apply(m, dc_layer_activation("tanh"), s);
     assert_true(dc_model_apply(m, dc_layer_dense(3, "softmax"), s) > 0);
     assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
     dc_model_fuse = saved;
     return m;
 }
 
-/* The fused BatchNormalization -> ReLU trains bit for bit as the two ops,
- * and a BN read by another layer too stays unfused. */
+/* The fused BatchNormalization -> ReLU, and the gradients their one reader
+ * writes (grad_set), train bit for bit as the plain ops; a BN read by
+ * another layer too stays unfused. */
 static void test_bn_relu_fusion_changes_nothing(void **state)
 {
     (void)state;
@@ -856,7 +867,11 @@ static void test_bn_relu_fusion_changes_nothing(void **state)
         plain_bn += gp->nodes[i]->op == &dc_op_batchnorm && gp->nodes[i]->iarg[1];
     assert_int_equal(fused_bn, 1); /* the first BN only: the second also feeds the Add */
     assert_int_equal(plain_bn, 0);
-    assert_train_alike(fused, plain, x, y, 2);
+    assert_train_alike(fused, plain, x, y, 2, 0);
+    int set = 0;
+    for (int i = 0; i < gf->n_nodes; i++)
+        set += gf->nodes[i]->grad_set;
+    assert_int_equal(set, 4); /* the two convolutions' outputs, the Add's, the Dense(8)'s */
     dc_model_free(fused);
     dc_model_free(plain);
     dc_tensor_free(x);

@@ -279,16 +279,24 @@ static void act_forward_range(dc_act a, const float *restrict x, float *restrict
     }
 }
 
+/* gx += gy * f'(x), or gx = when `set` (the input's grad_set: this is its
+ * only writer, and nothing zeroed it). */
 static void act_backward_range(dc_act a, const float *restrict x, const float *restrict y, const float *restrict gy,
-                               float *restrict gx, size_t n, float alpha)
+                               float *restrict gx, size_t n, float alpha, int set)
 {
-    if (a == DC_ACT_RELU) {
+    if (a == DC_ACT_RELU && set) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            gx[i] = x[i] > 0 ? gy[i] : 0.0f;
+    } else if (a == DC_ACT_RELU) {
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
             gx[i] += x[i] > 0 ? gy[i] : 0.0f;
     } else {
-        for (size_t i = 0; i < n; i++)
-            gx[i] += gy[i] * act_deriv(a, x[i], y[i], alpha);
+        for (size_t i = 0; i < n; i++) {
+            float v = gy[i] * act_deriv(a, x[i], y[i], alpha);
+            gx[i] = set ? v : gx[i] + v;
+        }
     }
 }
 
@@ -324,6 +332,7 @@ static void act_backward(dc_node *n, const dc_run *run)
     const float *x = n->in[0]->val, *y = n->val, *gy = n->grad;
     float *gx = n->in[0]->grad, alpha = n->farg[0];
     size_t total = dc_node_numel(n);
+    int set = n->in[0]->grad_set;
     if (a == DC_ACT_SOFTMAX) {
         size_t rows = dc_node_rows(n);
         int cols = dc_node_cols(n);
@@ -334,17 +343,17 @@ static void act_backward(dc_node *n, const dc_run *run)
             for (int j = 0; j < cols; j++)
                 dot += yr[j] * gr[j];
             for (int j = 0; j < cols; j++)
-                gxr[j] += yr[j] * (gr[j] - dot);
+                gxr[j] = (set ? 0.0f : gxr[j]) + yr[j] * (gr[j] - dot);
         }
     } else if (dc_worth_parallel(act_cost(a) * (double)total)) {
 #pragma omp parallel
         {
             size_t lo, hi;
             dc_thread_range(total, 16, &lo, &hi);
-            act_backward_range(a, x + lo, y + lo, gy + lo, gx + lo, hi - lo, alpha);
+            act_backward_range(a, x + lo, y + lo, gy + lo, gx + lo, hi - lo, alpha, set);
         }
     } else {
-        act_backward_range(a, x, y, gy, gx, total, alpha);
+        act_backward_range(a, x, y, gy, gx, total, alpha, set);
     }
 }
 

@@ -214,14 +214,15 @@ static void bn_backward(dc_node *n, const dc_run *run)
     }
     const float *xv = x->val;
     float *gx = x->grad;
+    int set = x->grad_set; /* the only writer of gx, which nothing zeroed */
 #pragma omp parallel for schedule(static) num_threads(bn_threads(rows, c))
     for (size_t r = 0; r < rows; r++) {
         const float *xr = xv + r * (size_t)c, *gr = gy + r * (size_t)c;
         float *dr = gx + r * (size_t)c;
 #pragma omp simd
         for (int j = 0; j < c; j++) {
-            float xhat = (xr[j] - mean[j]) * inv[j];
-            dr[j] += g[j] * (gr[j] - mg[j] - xhat * mgx[j]);
+            float xhat = (xr[j] - mean[j]) * inv[j], v = g[j] * (gr[j] - mg[j] - xhat * mgx[j]);
+            dr[j] = set ? v : dr[j] + v;
         }
     }
 }

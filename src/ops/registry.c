@@ -23,4 +23,9 @@ const dc_op *const dc_op_registry[] = {
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
 
-int dc_op_sets_input_grad(const dc_node *n) { return n->op == &dc_op_pool2d && dc_pool_tiles(n); }
+int dc_op_sets_input_grad(const dc_node *n)
+{
+    if (n->op == &dc_op_pool2d)
+        return dc_pool_tiles(n);
+    return n->op == &dc_op_act || n->op == &dc_op_batchnorm;
+}
