@@ -23,8 +23,8 @@
  * Padding is made real: an image that needs it is copied into the thread's
  * scratch with its zero border (and its gradient gathered there), so every
  * pixel has every tap and no loop tests a bound.  The vectors are GCC's
- * vector extension (as in the rest of the build, -march=native picks the
- * width: one AVX-512 register, or two or four narrower ones).
+ * vector extension, each one AVX-512 register: the path is taken only in
+ * builds for AVX-512 (dc_conv_blocked_fits).
  */
 #include "ops/conv_internal.h"
 
@@ -96,8 +96,7 @@ static int gather_form(const dc_conv_geom *g)
     return g->sh == 1 && g->sw == 1 && (size_t)g->h * g->w * 10 <= (size_t)g->oh * g->ow * 11;
 }
 
-/* Its geometry, seen as a forward: */
-
+/* The gather form's geometry, seen as a forward. */
 static dc_conv_geom gather_geom(const dc_conv_geom *g)
 {
     dc_conv_geom t = *g;
