@@ -465,8 +465,8 @@ dc_status dc_graph_backward(dc_graph *g, dc_node *loss)
 /* Zeroes the parameters' gradients and those of every marked activation up
  * to `loss` (backward adds into them), each thread its own slice of every
  * buffer: tens of megabytes a step for a CNN at batch 64.  An activation
- * whose one consumer writes its whole gradient (a max-pool whose windows
- * tile it) is left alone and marked grad_set for that consumer. */
+ * whose one consumer writes its whole gradient (dc_op_sets_input_grad) is
+ * left alone and marked grad_set for that consumer. */
 int dc_graph_grad_set_enabled = 1;
 
 /* Whether n's gradient is zeroed before a backward: an activation's that

@@ -160,6 +160,9 @@ dc_node *dc_spatial_dropout(dc_graph *g, dc_node *x, float rate);
  * farg[0] is 0 (copies the input, returns 1). */
 float dc_fixed_uniform(size_t i);
 int dc_dropout_passthrough(dc_node *n, const dc_run *run);
+/* out[0..n) = n uniform draws from the run's RNG, or dc_fixed_uniform(i)
+ * without one (ops_norm.c). */
+void dc_run_fill_uniform(const dc_run *run, float *out, size_t n);
 /* Mean and population variance of column j of x (rows x cols), two passes in double. */
 void dc_column_moments(const float *x, size_t rows, int cols, int j, double *mean, double *var);
 /* y = scale * x + offset (the scale op with an offset: Rescaling). */

@@ -197,68 +197,41 @@ static inline __attribute__((always_inline)) void fwd_block(const dc_conv_geom *
 }
 
 /*
- * The dispatchers instantiate a block for every pixel count (so that each is
- * fully unrolled) and, for the common distances between the pixels' values
- * (16, 32 or 64 floats), with that distance a constant: the loads then take
+ * Each block is instantiated for every pixel count (so that each is fully
+ * unrolled) and, for the common distances between the pixels' values (16,
+ * 32 or 64 floats), with that distance a constant: the loads then take
  * fixed displacements instead of one register per pixel, of which GCC runs
- * short and spills (13% slower forward on a 16-channel layer).
+ * short and spills (13% slower forward on a 16-channel layer).  The caller
+ * picks the instance for its distance once per image.
  */
-#define BLOCK_CASES(CASE)                                                                                              \
-    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11) CASE(12) CASE(13) CASE(14)
+#define BLOCK_CASES(CASE, S)                                                                                           \
+    CASE(1, S) CASE(2, S) CASE(3, S) CASE(4, S) CASE(5, S) CASE(6, S) CASE(7, S) CASE(8, S) CASE(9, S) CASE(10, S)     \
+        CASE(11, S) CASE(12, S) CASE(13, S) CASE(14, S)
 
-#define FWD_CASE(n)                                                                                                    \
+#define FWD_PARAMS                                                                                                     \
+    const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k, int o0,           \
+        const float *bias, int mode, float *yrow
+#define FWD_CASE(n, S)                                                                                                 \
     case n:                                                                                                            \
         if (nv == 2)                                                                                                   \
-            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 2, STEP);                                         \
+            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 2, S);                                            \
         else                                                                                                           \
-            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 1, STEP);                                         \
+            fwd_block(g, xp, wp, oy, ox, k, o0, bias, mode, yrow, n, 1, S);                                            \
         break;
+#define FWD_FOR_STEP(name, S)                                                                                          \
+    static void name(FWD_PARAMS) { switch (np) { BLOCK_CASES(FWD_CASE, S) } }
 
-#define STEP 16
-static void fwd_step16(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k,
-                       int o0, const float *bias, int mode, float *yrow)
-{
-    switch (np) { BLOCK_CASES(FWD_CASE) }
-}
-#undef STEP
-#define STEP 32
-static void fwd_step32(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k,
-                       int o0, const float *bias, int mode, float *yrow)
-{
-    switch (np) { BLOCK_CASES(FWD_CASE) }
-}
-#undef STEP
-#define STEP 64
-static void fwd_step64(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv, const float *k,
-                       int o0, const float *bias, int mode, float *yrow)
-{
-    switch (np) { BLOCK_CASES(FWD_CASE) }
-}
-#undef STEP
-#define STEP ((size_t)g->sw * g->c)
-static void fwd_any_step(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv,
-                         const float *k, int o0, const float *bias, int mode, float *yrow)
-{
-    switch (np) { BLOCK_CASES(FWD_CASE) }
-}
-#undef STEP
+FWD_FOR_STEP(fwd_step16, 16)
+FWD_FOR_STEP(fwd_step32, 32)
+FWD_FOR_STEP(fwd_step64, 64)
+FWD_FOR_STEP(fwd_any_step, (size_t)g->sw * g->c)
 
-static void fwd_dispatch(const dc_conv_geom *g, const float *xp, int wp, int oy, int ox, int np, int nv,
-                         const float *k, int o0, const float *bias, int mode, float *yrow)
+typedef void (*fwd_fn)(FWD_PARAMS);
+
+/* The instance for pixels `step` floats apart. */
+static fwd_fn fwd_for(int step)
 {
-    switch (g->sw * g->c) {
-    case 16:
-        fwd_step16(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
-        break;
-    case 32:
-        fwd_step32(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
-        break;
-    case 64:
-        fwd_step64(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
-        break;
-    default:
-        fwd_any_step(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
-    }
+    return step == 16 ? fwd_step16 : step == 32 ? fwd_step32 : step == 64 ? fwd_step64 : fwd_any_step;
 }
 
 /* Two vectors of filters (or channels) where they divide evenly. */
@@ -269,12 +242,13 @@ void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const floa
 {
     int wp, nv = vectors(g->f), most = NP_MAX / nv, blocks = block_count(g->ow, most);
     const float *xp = padded_image(g, img, scratch, &wp);
+    fwd_fn block = fwd_for(g->sw * g->c);
     for (int oy = 0; oy < g->oh; oy++) {
         float *yrow = y + (size_t)oy * g->ow * g->f;
         for (int b = 0; b < blocks; b++) {
             int ox, np = block_size(g->ow, most, b, &ox);
             for (int o0 = 0; o0 < g->f; o0 += 16 * nv)
-                fwd_dispatch(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
+                block(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
         }
     }
 }
@@ -368,59 +342,30 @@ static inline __attribute__((always_inline)) void gx_block(const dc_conv_geom *g
         }
 }
 
-#define GX_CASE(n)                                                                                                     \
+#define GX_PARAMS                                                                                                      \
+    const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i, int j,         \
+        const float *kt, int c0
+#define GX_CASE(n, S)                                                                                                  \
     case n:                                                                                                            \
         if (nv == 2)                                                                                                   \
-            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 2, STEP);                                                \
+            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 2, S);                                                   \
         else                                                                                                           \
-            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 1, STEP);                                                \
+            gx_block(g, gxp, wp, gy, oy, ox, i, j, kt, c0, n, 1, S);                                                   \
         break;
+#define GX_FOR_STEP(name, S)                                                                                           \
+    static void name(GX_PARAMS) { switch (np) { BLOCK_CASES(GX_CASE, S) } }
 
-#define STEP 16
-static void gx_step16(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i,
-                      int j, const float *kt, int c0)
-{
-    switch (np) { BLOCK_CASES(GX_CASE) }
-}
-#undef STEP
-#define STEP 32
-static void gx_step32(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i,
-                      int j, const float *kt, int c0)
-{
-    switch (np) { BLOCK_CASES(GX_CASE) }
-}
-#undef STEP
-#define STEP 64
-static void gx_step64(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv, int i,
-                      int j, const float *kt, int c0)
-{
-    switch (np) { BLOCK_CASES(GX_CASE) }
-}
-#undef STEP
-#define STEP ((size_t)g->f)
-static void gx_any_step(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv,
-                        int i, int j, const float *kt, int c0)
-{
-    switch (np) { BLOCK_CASES(GX_CASE) }
-}
-#undef STEP
+GX_FOR_STEP(gx_step16, 16)
+GX_FOR_STEP(gx_step32, 32)
+GX_FOR_STEP(gx_step64, 64)
+GX_FOR_STEP(gx_any_step, (size_t)g->f)
 
-static void gx_dispatch(const dc_conv_geom *g, float *gxp, int wp, const float *gy, int oy, int ox, int np, int nv,
-                        int i, int j, const float *kt, int c0)
+typedef void (*gx_fn)(GX_PARAMS);
+
+/* The instance for gy's pixels `step` floats apart. */
+static gx_fn gx_for(int step)
 {
-    switch (g->f) {
-    case 16:
-        gx_step16(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
-        break;
-    case 32:
-        gx_step32(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
-        break;
-    case 64:
-        gx_step64(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
-        break;
-    default:
-        gx_any_step(g, gxp, wp, gy, oy, ox, np, nv, i, j, kt, c0);
-    }
+    return step == 16 ? gx_step16 : step == 32 ? gx_step32 : step == 64 ? gx_step64 : gx_any_step;
 }
 
 size_t dc_conv_blocked_shared(const dc_conv_geom *g) { return (size_t)g->kh * g->kw * g->c * g->f; }
@@ -438,6 +383,7 @@ void dc_conv_blocked_gx_kernel(const dc_conv_geom *g, const float *k, float *kt)
 static void image_gx(const dc_conv_geom *g, float *gxp, int wp, const float *gy, const float *kt)
 {
     int nv = vectors(g->c), most = NP_MAX / nv, blocks = block_count(g->ow, most);
+    gx_fn block = gx_for(g->f);
     for (int oy = 0; oy < g->oh; oy++)
         for (int b = 0; b < blocks; b++) {
             int ox, np = block_size(g->ow, most, b, &ox);
@@ -445,7 +391,7 @@ static void image_gx(const dc_conv_geom *g, float *gxp, int wp, const float *gy,
                 for (int j = 0; j < g->kw; j++) {
                     const float *ktap = kt + (size_t)(i * g->kw + j) * g->f * g->c;
                     for (int c0 = 0; c0 < g->c; c0 += 16 * nv)
-                        gx_dispatch(g, gxp, wp, gy, oy, ox, np, nv, i, j, ktap, c0);
+                        block(g, gxp, wp, gy, oy, ox, np, nv, i, j, ktap, c0);
                 }
         }
 }

@@ -236,12 +236,7 @@ int dc_batchnorm_fuse_relu(dc_node *act)
     dc_node *bn = act->in[0];
     if (bn->op != &dc_op_batchnorm || bn->iarg[1])
         return 0;
-    const dc_graph *g = act->graph;
-    int consumers = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i]->n_in; k++)
-            consumers += g->nodes[i]->in[k] == bn;
-    if (consumers != 1)
+    if (bn->n_consumers != 1)
         return 0;
     /* The activation becomes a reshape to its own shape: no work, its value
      * and gradient the batchnorm's buffers. */
@@ -283,6 +278,16 @@ float dc_fixed_uniform(size_t i)
     return (float)(h >> 8) * (1.0f / 16777216.0f);
 }
 
+void dc_run_fill_uniform(const dc_run *run, float *out, size_t n)
+{
+    if (run->rng) {
+        dc_rng_fill_uniform(run->rng, out, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = dc_fixed_uniform(i);
+}
+
 int dc_dropout_passthrough(dc_node *n, const dc_run *run)
 {
     if (run->training && n->farg[0] != 0.0f)
@@ -301,11 +306,7 @@ static dc_status dropout_forward(dc_node *n, const dc_run *run)
     size_t per_row = dc_node_sample_size(n);
     dc_run_rng_skip(run, per_row, n->shape[0], 1);
     float *restrict mask = n->work;
-    if (run->rng)
-        dc_rng_fill_uniform(run->rng, mask, total);
-    else
-        for (size_t i = 0; i < total; i++)
-            mask[i] = dc_fixed_uniform(i);
+    dc_run_fill_uniform(run, mask, total);
     dc_run_rng_skip(run, per_row, n->shape[0], 0);
 #pragma omp simd
     for (size_t i = 0; i < total; i++) {

@@ -436,11 +436,7 @@ static dc_status spatial_dropout_forward(dc_node *n, const dc_run *run)
     size_t per = total / (size_t)b;
     size_t draws = (size_t)b * (size_t)c;
     dc_run_rng_skip(run, (size_t)c, b, 1);
-    if (run->rng)
-        dc_rng_fill_uniform(run->rng, n->work, draws);
-    else
-        for (size_t i = 0; i < draws; i++)
-            n->work[i] = dc_fixed_uniform(i);
+    dc_run_fill_uniform(run, n->work, draws);
     dc_run_rng_skip(run, (size_t)c, b, 0);
     for (size_t i = 0; i < draws; i++)
         n->work[i] = n->work[i] >= rate ? scale : 0.0f;
