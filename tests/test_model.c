@@ -430,6 +430,9 @@ static void test_rng_bulk_draws(void **state)
     assert_memory_equal(a.s, b.s, sizeof a.s);
     dc_rng_skip(&a, 0);
     dc_rng_fill_uniform(&a, bulk, 0);
+    dc_rng_fill_uniform(&a, NULL, 5); /* NULL does nothing */
+    dc_rng_fill_uniform(NULL, bulk, 5);
+    dc_rng_skip(NULL, 5);
     assert_memory_equal(a.s, b.s, sizeof a.s);
 }
 
