@@ -45,12 +45,28 @@ static void print_profile(const dc_graph *g)
 
 static double seconds(void) { return omp_get_wtime(); }
 
+/* DEEPC_DIGEST=1: a 64-bit FNV-1a hash of the parameter buffer, printed to
+ * stderr when the graph is freed.  tools/digests.sh compares these across
+ * builds to show that a change leaves training bit for bit the same. */
+static void print_digest(const dc_graph *g)
+{
+    const char *env = getenv("DEEPC_DIGEST");
+    if (!env || !*env || !strcmp(env, "0") || !g->params || !g->n_params)
+        return;
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p = (const unsigned char *)g->params;
+    for (size_t i = 0; i < g->n_params * sizeof(float); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    fprintf(stderr, "deepc digest: %zu params %016llx\n", g->n_params, (unsigned long long)h);
+}
+
 void dc_graph_free(dc_graph *g)
 {
     if (!g)
         return;
     if (g->profile)
         print_profile(g);
+    print_digest(g);
     for (int i = 0; i < g->n_nodes; i++)
         free(g->nodes[i]);
     free(g->nodes);
