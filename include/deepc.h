@@ -58,6 +58,11 @@ const char *dc_status_str(dc_status st);
 /* The detailed message of the last failed call on this thread.  Borrowed:
  * valid until the next failing call on the same thread.  "" if none. */
 const char *dc_errmsg(void);
+/* The status of that failure: it travels with the message, so a caller that
+ * got NULL from a constructor can return what went wrong (DC_ERR_NOMEM,
+ * DC_ERR_SHAPE, ...) instead of guessing.  DC_OK if no call on this thread
+ * has failed. */
+dc_status dc_last_status(void);
 
 /* --------------------------------------------------------------- tensors */
 

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 static _Thread_local char errbuf[1024];
+static _Thread_local dc_status errstat;
 
 static const char *const status_strings[] = {
 #define DC_X_STR(name, str) str,
@@ -28,6 +29,8 @@ const char *dc_status_str(dc_status st)
 
 const char *dc_errmsg(void) { return errbuf; }
 
+dc_status dc_last_status(void) { return errstat; }
+
 static void set_message(const char *fmt, va_list ap)
 {
     vsnprintf(errbuf, sizeof errbuf, fmt, ap);
@@ -39,16 +42,17 @@ dc_status dc_fail(dc_status st, const char *fmt, ...)
     va_start(ap, fmt);
     set_message(fmt, ap);
     va_end(ap);
+    errstat = st;
     return st;
 }
 
 void *dc_fail_null(dc_status st, const char *fmt, ...)
 {
     va_list ap;
-    (void)st;
     va_start(ap, fmt);
     set_message(fmt, ap);
     va_end(ap);
+    errstat = st;
     return NULL;
 }
 
