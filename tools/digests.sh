@@ -8,10 +8,14 @@
 set -uo pipefail
 B=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-export DEEPC_DIGEST=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+export DEEPC_DIGEST=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+# deepc.sh's rule: name the AVX-512 core only where the CPU has AVX-512
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
 run() { # run NAME command...
     local name=$1; shift
-    (cd "$B" && "$@" 2>&1) | grep '^deepc digest:' | sed "s/^deepc digest:/$name/"
+    (cd "$B" && "$@" 2>&1) | grep '^deepc digest:' | sed "s|^deepc digest:|$name|"
 }
 for t in "$B"/test_*; do
     [ -x "$t" ] || continue
@@ -43,5 +47,5 @@ E=(
 for e in "${E[@]}"; do
     set -- $e
     [ -x "$B/$1" ] || { echo "$1 missing"; continue; }
-    run "$(echo "$e" | tr ' ' '_' | sed "s#$B#B#g; s#$SRC#S#g")" "$B/$@"
+    run "$(echo "$e" | tr ' ' '_' | sed "s|$B|B|g; s|$SRC|S|g")" "$B/$@"
 done
