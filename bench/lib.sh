@@ -53,6 +53,12 @@ ensure_mnist() {
     echo "== MNIST: $dir"
 }
 
+# AVX512_CORE: "OPENBLAS_CORETYPE=SkylakeX" where the CPU has AVX-512 (OpenBLAS
+# 0.3.21 takes unknown AVX-512 CPUs for Haswell), else "" (forcing the AVX-512
+# kernels on an AVX2 CPU dies with an illegal instruction).  The same rule as
+# ./deepc.sh.
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then AVX512_CORE=OPENBLAS_CORETYPE=SkylakeX; else AVX512_CORE=; fi
+
 # value KEY FILE: the number after KEY on its line in FILE, or "-"
 value() {
     if [ -r "$2" ]; then
@@ -94,7 +100,8 @@ bench_setup() {
 # OpenBLAS single-threaded, huge pages, AVX-512 kernels), output teed to LOG
 run_torch() {
     local log=$1; shift
-    OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_CORETYPE=SkylakeX \
+    # shellcheck disable=SC2086  # AVX512_CORE is one word or none
+    env OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 $AVX512_CORE \
         "$PYTHON" "$@" | tee "$log"
 }
 
@@ -103,5 +110,5 @@ run_torch() {
 run_deepc() {
     local log=$1; shift
     # shellcheck disable=SC2086  # DEEPC_ENV is a list of words
-    env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$BUILD/bench_train" "$@" | tee "$log"
+    env ${DEEPC_ENV:-$AVX512_CORE} "$BUILD/bench_train" "$@" | tee "$log"
 }

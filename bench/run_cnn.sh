@@ -56,7 +56,7 @@ ensure_mnist "$DATA"
 for m in $MODELS; do
     echo "== torch   $m batch $BATCH ($EPOCHS epochs, $THREADS threads)"
     # shellcheck disable=SC2086  # TORCH_ARGS is a list of words
-    OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_CORETYPE=SkylakeX \
+    env OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 $AVX512_CORE \
         "$PYTHON" bench/torch_cnn.py --data "$DATA" --model "$m" --batch "$BATCH" \
         --epochs "$EPOCHS" --threads "$THREADS" ${TORCH_ARGS:-} | tee "$LOGDIR/torch_$m.log"
 done
@@ -68,7 +68,7 @@ if [ -x "$DEEPC_BIN" ]; then
     for m in $MODELS; do
         echo "== deepc   $m batch $BATCH ($EPOCHS epochs, $THREADS threads)"
         # shellcheck disable=SC2086  # DEEPC_ENV / DEEPC_ARGS are lists of words
-        env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$DEEPC_BIN" --data "$DATA" --model "$m" \
+        env ${DEEPC_ENV:-$AVX512_CORE} "$DEEPC_BIN" --data "$DATA" --model "$m" \
             --batch "$BATCH" --epochs "$EPOCHS" --threads "$THREADS" ${DEEPC_ARGS:-} \
             | tee "$LOGDIR/deepc_$m.log"
     done
@@ -102,6 +102,6 @@ if [ "$have_deepc" = 1 ] && [ -x "$BUILD/bench_conv" ]; then
     echo
     echo "seed 003's convolutions alone (batch $BATCH, $THREADS threads), GFLOP/s against OpenBLAS sgemm 1024^3:"
     # shellcheck disable=SC2086
-    env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$BUILD/bench_conv" --threads "$THREADS" --batch "$BATCH" \
+    env ${DEEPC_ENV:-$AVX512_CORE} "$BUILD/bench_conv" --threads "$THREADS" --batch "$BATCH" \
         | tee "$LOGDIR/deepc_conv.log"
 fi

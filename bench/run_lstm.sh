@@ -35,12 +35,12 @@ mkdir -p "$LOGDIR"
 ARGS=(--steps "$STEPS" --epochs "$EPOCHS" --threads "$THREADS" --batch 32 --seq 100)
 
 echo "== torch   ($EPOCHS x $STEPS steps, $THREADS threads)"
-OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_CORETYPE=SkylakeX \
+env OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 $AVX512_CORE \
     "$PYTHON" bench/torch_lstm.py "${ARGS[@]}" | tee "$LOGDIR/torch.log"
 if [ -x "$BUILD/bench_lstm" ]; then
     echo "== deepc   ($EPOCHS x $STEPS steps, $THREADS threads)"
     # shellcheck disable=SC2086  # DEEPC_ENV is a list of VAR=value words
-    env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$BUILD/bench_lstm" "${ARGS[@]}" | tee "$LOGDIR/deepc.log"
+    env ${DEEPC_ENV:-$AVX512_CORE} "$BUILD/bench_lstm" "${ARGS[@]}" | tee "$LOGDIR/deepc.log"
 else
     echo "== deepc: $BUILD/bench_lstm not found (build it first, or set BUILD=...); torch numbers only"
 fi

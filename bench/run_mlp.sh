@@ -47,7 +47,7 @@ echo "== MNIST: $DATA"
 for b in $BATCHES; do
     echo "== torch   batch $b ($EPOCHS epochs, $THREADS threads)"
     # shellcheck disable=SC2086  # TORCH_ARGS is a list of words
-    OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_CORETYPE=SkylakeX \
+    env OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 $AVX512_CORE \
         "$PYTHON" bench/torch_mlp.py --data "$DATA" --batch "$b" --epochs "$EPOCHS" \
         --threads "$THREADS" --infer ${TORCH_ARGS:-} | tee "$LOGDIR/torch_b$b.log"
 done
@@ -62,7 +62,7 @@ if [ -x "$DEEPC_BIN" ]; then
     for b in $BATCHES; do
         echo "== deepc   batch $b ($EPOCHS epochs, $THREADS threads)"
         # shellcheck disable=SC2086  # DEEPC_ENV is a list of VAR=value words
-        env ${DEEPC_ENV:-OPENBLAS_CORETYPE=SkylakeX} "$DEEPC_BIN" --data "$DATA" --batch "$b" --epochs "$EPOCHS" \
+        env ${DEEPC_ENV:-$AVX512_CORE} "$DEEPC_BIN" --data "$DATA" --batch "$b" --epochs "$EPOCHS" \
             --threads "$THREADS" $infer_flag | tee "$LOGDIR/deepc_b$b.log"
     done
 else

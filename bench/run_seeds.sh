@@ -20,9 +20,9 @@ DATA=$(fashion_dir)
 RES=$(mktemp)
 trap 'rm -f "$RES"' EXIT
 for s in $SEEDS; do
-    a=$(OPENBLAS_CORETYPE=SkylakeX "$BUILD/cnn" --fashion --epochs "$EPOCHS" --seed "$s" | sed -n 's/^Test accuracy: //p')
+    a=$(env $AVX512_CORE "$BUILD/cnn" --fashion --epochs "$EPOCHS" --seed "$s" | sed -n 's/^Test accuracy: //p')
     echo "deepc   seed $s  test accuracy $a" | tee -a "$RES"
-    a=$(OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=SkylakeX "$PYTHON" bench/torch_cnn.py --data "$DATA" --model cnn2 \
+    a=$(env OPENBLAS_NUM_THREADS=1 $AVX512_CORE "$PYTHON" bench/torch_cnn.py --data "$DATA" --model cnn2 \
         --epochs "$EPOCHS" --init keras --seed "$s" | sed -n 's/^test_acc //p')
     echo "pytorch seed $s  test accuracy $a" | tee -a "$RES"
 done

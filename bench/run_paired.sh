@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Paired before/after benchmark of two deepc builds in one window: deepc
+# against deepc, for a change that must not slow anything down.
+#
+# Usage: bench/run_paired.sh BEFORE_BUILD AFTER_BUILD
+# Environment knobs:
+#   ROUNDS     alternating rounds (before, after, before, after ...) (default 3)
+#   STEPS      training steps timed per epoch (--max-steps) (default 150)
+#   THREADS    threads (default 2)
+#   MODELS     bench_train models (default "mlp cnn1 cnn2 autoencoder resnet")
+# Prints, per workload, the median over rounds of each build's median epoch
+# seconds (bench_train, scaled from STEPS steps) or ms per step (bench_lstm),
+# and after/before (< 1: the after build is faster).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BEFORE=${1:?usage: $0 BEFORE_BUILD AFTER_BUILD}
+AFTER=${2:?usage: $0 BEFORE_BUILD AFTER_BUILD}
+ROUNDS=${ROUNDS:-3}
+STEPS=${STEPS:-150}
+THREADS=${THREADS:-2}
+MODELS=${MODELS:-mlp cnn1 cnn2 autoencoder resnet}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+DATA=${DEEPC_CACHE:-$HOME/.cache/deepc}/mnist
+ensure_mnist "$DATA" >/dev/null
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
+
+# one BUILD WORKLOAD: one timing of WORKLOAD (a bench_train model, or lstm)
+one() {
+    # shellcheck disable=SC2086  # AVX512_CORE is one word or none
+    if [ "$2" = lstm ]; then
+        env $AVX512_CORE "$1/bench_lstm" --threads "$THREADS" --epochs 3 | awk '$1 == "median_ms_per_step" { print $2 }'
+    else
+        env $AVX512_CORE "$1/bench_train" --data "$DATA" --model "$2" --epochs 3 --max-steps "$STEPS" \
+            --threads "$THREADS" | awk '$1 == "median_epoch_seconds" { print $2 }'
+    fi
+}
+
+printf '%-12s %12s %12s %12s\n' workload before after after/before
+for w in $MODELS lstm; do
+    b=() a=()
+    for _ in $(seq "$ROUNDS"); do
+        b+=("$(one "$BEFORE" "$w")")
+        a+=("$(one "$AFTER" "$w")")
+    done
+    mb=$(printf '%s\n' "${b[@]}" | median)
+    ma=$(printf '%s\n' "${a[@]}" | median)
+    printf '%-12s %12s %12s %12s   (before: %s; after: %s)\n' "$w" "$mb" "$ma" \
+        "$(awk -v a="$ma" -v b="$mb" 'BEGIN { printf "%.3f", a / b }')" "${b[*]}" "${a[*]}"
+done
