@@ -278,11 +278,62 @@ static void test_every_class_round_trips(void **state)
     rmdir(dir);
 }
 
+/* Expects constructor `made` to have failed on the activation name "rleu". */
+static void expect_unknown_activation(dc_layer *made, const char *who)
+{
+    char want[96];
+    assert_null(made);
+    assert_int_equal(dc_last_status(), DC_ERR_ARG);
+    snprintf(want, sizeof want, "%s: unknown activation \"rleu\"; expected one of linear, sigmoid", who);
+    assert_errmsg_contains(want);
+}
+
+/* The configs take activation names: resolved and copied by the _ex
+ * constructor (the caller's string may change after), NULL for Keras'
+ * default, an unknown name refused there. */
+static void test_activation_names_in_configs(void **state)
+{
+    (void)state;
+    char name[] = "relu";
+    dc_dense_config d = dc_dense_defaults(2);
+    d.activation = name;
+    dc_layer *dense = dc_layer_dense_ex(&d);
+    name[0] = 'X';
+    dc_rnn_config r = dc_rnn_defaults(DC_RNN_GRU, 2);
+    r.activation = NULL;
+    r.recurrent_activation = "sigmoid";
+    dc_model *m = dc_sequential_new(2, (int[]){3, 4});
+    assert_int_equal(dc_model_add(m, dense), DC_OK);
+    assert_int_equal(dc_model_add(m, dc_layer_rnn_ex(&r)), DC_OK);
+    char *json = json_of(m);
+    if (!strstr(json, "\"units\":2,\"activation\":\"relu\"") ||
+        !strstr(json, "\"activation\":\"tanh\",\"recurrent_activation\":\"sigmoid\""))
+        fail_msg("the activations are not the ones given:\n%s", json);
+    free(json);
+    dc_model_free(m);
+
+    d.activation = "rleu";
+    expect_unknown_activation(dc_layer_dense_ex(&d), "Dense");
+    dc_conv_config c = dc_conv_defaults(2, 3, 3);
+    c.activation = "rleu";
+    expect_unknown_activation(dc_layer_conv2d_ex(&c), "Conv2D");
+    expect_unknown_activation(dc_layer_conv1d_ex(&c), "Conv1D");
+    expect_unknown_activation(dc_layer_conv2d_transpose_ex(&c, NULL), "Conv2DTranspose");
+    expect_unknown_activation(dc_layer_conv1d_transpose_ex(&c, NULL), "Conv1DTranspose");
+    r.recurrent_activation = "rleu";
+    expect_unknown_activation(dc_layer_rnn_ex(&r), "GRU");
+    r.recurrent_activation = NULL;
+    r.activation = "rleu";
+    expect_unknown_activation(dc_layer_rnn_ex(&r), "GRU");
+    expect_unknown_activation(dc_layer_dense(2, "rleu"), "Dense");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_registered_class_has_a_case),
         cmocka_unit_test(test_every_class_round_trips),
+        cmocka_unit_test(test_activation_names_in_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

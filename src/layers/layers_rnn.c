@@ -3,7 +3,7 @@
  * Keras' arguments, defaults, weight shapes and names.
  *
  * Each recurrent layer is one fused op (ops_rnn.c) over its kernel,
- * recurrent kernel and bias.  Masking: Embedding(mask_zero) sets the layer's
+ * recurrent kernel and bias.  Masking: Embedding(mask_zero) sets its call's
  * mask to its input ids; the model hands it to the next layers, and a
  * recurrent layer given one skips the steps whose id is 0.
  */

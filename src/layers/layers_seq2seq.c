@@ -2,7 +2,7 @@
  * layers_seq2seq.c - RepeatVector, Permute, Masking and TimeDistributed,
  * with Keras 3's arguments, config keys and masks.
  *
- * Masking sets the layer's mask to a (batch, steps) node of 0/1 (0 where
+ * Masking sets its call's mask to a (batch, steps) node of 0/1 (0 where
  * every feature equals mask_value) and zeroes the output there: the model
  * passes call->mask on exactly as it passes Embedding(mask_zero)'s token ids,
  * and every consumer (recurrent ops, the masked loss, the metrics) reads a
