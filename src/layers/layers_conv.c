@@ -89,8 +89,14 @@ static dc_status conv_build_common(const dc_layer *l, dc_graph *g, dc_node *x, d
     return st2;
 }
 
-static dc_status conv2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call) { return conv_build_common(l, g, x, call, 0); }
-static dc_status conv1d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call) { return conv_build_common(l, g, x, call, 1); }
+static dc_status conv2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return conv_build_common(l, g, x, call, 0);
+}
+static dc_status conv1d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return conv_build_common(l, g, x, call, 1);
+}
 
 static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims);
 
@@ -216,8 +222,14 @@ static dc_status pool_build_common(const dc_layer *l, dc_graph *g, dc_node *x, d
     return y ? DC_OK : DC_ERR_SHAPE;
 }
 
-static dc_status pool2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call) { return pool_build_common(l, g, x, call, 0); }
-static dc_status pool1d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call) { return pool_build_common(l, g, x, call, 1); }
+static dc_status pool2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return pool_build_common(l, g, x, call, 0);
+}
+static dc_status pool1d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return pool_build_common(l, g, x, call, 1);
+}
 
 static void pool_to_config(const dc_layer *l, dc_jw *w)
 {

@@ -206,7 +206,8 @@ static const char *check_rnn_config(const dc_rnn_config *c)
         return "unknown kind";
     if (c->units < 1)
         return "units must be >= 1";
-    if (!dc_rnn_act_supported(dc_layer_act(c->activation)) || !dc_rnn_act_supported(dc_layer_act(c->recurrent_activation)))
+    if (!dc_rnn_act_supported(dc_layer_act(c->activation)) ||
+        !dc_rnn_act_supported(dc_layer_act(c->recurrent_activation)))
         return "activation and recurrent_activation must be linear, sigmoid, tanh or relu";
     if (!(c->dropout >= 0 && c->dropout < 1) || !(c->recurrent_dropout >= 0 && c->recurrent_dropout < 1))
         return "dropout and recurrent_dropout must be in [0, 1)";

@@ -168,7 +168,10 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
 }
 
 /* The output of reference r (below n_inputs: an input). */
-static dc_node *ref_out(const dc_model *m, int r) { return r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].made.out; }
+static dc_node *ref_out(const dc_model *m, int r)
+{
+    return r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].made.out;
+}
 
 /* The inputs: one node x takes, split into the model's inputs when several. */
 static dc_status build_inputs(dc_model *m)
@@ -188,7 +191,10 @@ static dc_status build_inputs(dc_model *m)
 }
 
 /* The mask that comes with reference r (an input has none). */
-static dc_node *ref_mask(const dc_model *m, int r) { return r < m->n_inputs ? NULL : m->calls[r - m->n_inputs].made.mask; }
+static dc_node *ref_mask(const dc_model *m, int r)
+{
+    return r < m->n_inputs ? NULL : m->calls[r - m->n_inputs].made.mask;
+}
 
 /* The mask a call gets: its input's.  A merge's, as Keras' Merge.compute_mask:
  * none when an input has none, else a step is kept when any input keeps it
@@ -243,7 +249,8 @@ static dc_status build_call(dc_model *m, dc_call *c)
         made->shared = shared;
     }
     c->nodes_from = m->g->n_nodes;
-    dc_status st = l->cls->build ? l->cls->build(l, m->g, xs[0], made) : l->cls->build_merge(l, m->g, c->n_in, xs, made);
+    dc_status st = l->cls->build ? l->cls->build(l, m->g, xs[0], made)
+                                 : l->cls->build_merge(l, m->g, c->n_in, xs, made);
     c->nodes_to = m->g->n_nodes;
     if (st == DC_OK && c->node && made->next_shared != made->n_shared)
         st = dc_fail(DC_ERR_SHAPE, "called again, it used %d of the %d weights of its first call", made->next_shared,
@@ -333,7 +340,8 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         return dc_fail(DC_ERR_SHAPE,
                        "compile: the last layer %s outputs %s per sample, but %s expects (classes,) or (steps, "
                        "classes); add a Flatten (or a global pooling layer) before the Dense layers",
-                       m->calls[m->n_calls - 1].layer->name, dc_shape_str(nd - 1, s + 1, so, sizeof so), dc_loss_name(cfg->loss));
+                       m->calls[m->n_calls - 1].layer->name, dc_shape_str(nd - 1, s + 1, so, sizeof so),
+                       dc_loss_name(cfg->loss));
     }
     m->loss_kind = cfg->loss;
     m->metric_src = pred;
@@ -364,10 +372,11 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         return DC_ERR_SHAPE;
     }
     m->total = m->loss;
-    for (int i = 0; i < m->n_layers; i++) /* a layer's regulariser is its first call's */
-        if (dc_model_first_call(m, m->layers[i])->reg &&
-            !(m->total = dc_add(m->g, m->total, dc_model_first_call(m, m->layers[i])->reg)))
+    for (int i = 0; i < m->n_layers; i++) { /* a layer's regulariser is its first call's */
+        dc_node *reg = dc_model_first_call(m, m->layers[i])->reg;
+        if (reg && !(m->total = dc_add(m->g, m->total, reg)))
             return DC_ERR_NOMEM;
+    }
     if ((st = dc_model_compile_metrics(m, cfg, k)) != DC_OK)
         return st;
     st = dc_graph_compile(m->g, 32, &m->rng);

@@ -110,7 +110,8 @@ static dc_status weight_at(dc_model *m, const char *what, int layer, int index, 
         return st;
     const dc_layer_call *made = dc_model_first_call(m, l);
     if (index < 0 || index >= made->n_params)
-        return dc_fail(DC_ERR_RANGE, "%s: %s has %d weight(s), asked for index %d", what, l->name, made->n_params, index);
+        return dc_fail(DC_ERR_RANGE, "%s: %s has %d weight(s), asked for index %d", what, l->name, made->n_params,
+                       index);
     if (!m->g->compiled)
         return dc_fail(DC_ERR_STATE, "%s: the model is not compiled, so its weights have no values yet; call "
                                      "dc_model_compile first",
