@@ -13,8 +13,7 @@ static inline dc_layer *ae_conv(int filters, const char *activation, dc_padding 
 {
     dc_conv_config c = dc_conv_defaults(filters, 3, 3);
     c.padding = padding;
-    if (dc_act_parse(activation, &c.activation))
-        return NULL;
+    c.activation = activation;
     return dc_layer_conv2d_ex(&c);
 }
 

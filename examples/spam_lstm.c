@@ -53,7 +53,7 @@ static dc_layer *text_conv(void)
 {
     dc_conv_config c = dc_conv_defaults(128, 7, 1); /* 1D: kernel[0], strides[0] */
     c.strides[0] = 3;
-    c.activation = DC_ACT_RELU;
+    c.activation = "relu";
     return dc_layer_conv1d_ex(&c);
 }
 

@@ -510,7 +510,7 @@ typedef struct dc_layer dc_layer;
 
 typedef struct dc_dense_config {
     int units;
-    dc_act activation;        /* DC_ACT_LINEAR by default */
+    const char *activation;   /* a name, "relu"; NULL: linear (Keras' default); copied by the constructor */
     int use_bias;             /* 1 by default */
     dc_init kernel_initializer; /* glorot_uniform */
     dc_init bias_initializer;   /* zeros */
@@ -530,7 +530,7 @@ typedef struct dc_conv_config {
     int strides[2];           /* 1, 1 */
     dc_padding padding;       /* valid */
     int dilation[2];          /* 1, 1 */
-    dc_act activation;        /* linear */
+    const char *activation;   /* a name, "relu"; NULL: linear; copied by the constructor */
     int use_bias;             /* 1 */
     dc_init kernel_initializer; /* glorot_uniform */
     dc_init bias_initializer;   /* zeros */
@@ -769,8 +769,8 @@ typedef enum { DC_RNN_SIMPLE, DC_RNN_LSTM, DC_RNN_GRU, DC_RNN_COUNT } dc_rnn_kin
 typedef struct dc_rnn_config {
     dc_rnn_kind kind;
     int units;
-    dc_act activation;           /* tanh */
-    dc_act recurrent_activation; /* sigmoid (unused by SimpleRNN) */
+    const char *activation;           /* a name; NULL: "tanh" (Keras' default); copied by the constructor */
+    const char *recurrent_activation; /* NULL: "sigmoid" (unused by SimpleRNN) */
     int return_sequences;        /* 0: the last output (batch, units); 1: (batch, steps, units) */
     int return_state;            /* graph API only (dc_rnn_state); a Sequential layer refuses it */
     int go_backwards;            /* process the steps last to first; the sequence comes back reversed */

@@ -42,8 +42,8 @@ static inline int params_vs_fixture(dc_model *m, const fx_file *f, const char *w
 {
     int seen = 0;
     for (int i = 0; i < m->n_layers; i++)
-        for (int j = 0; j < m->layers[i]->n_params; j++) {
-            dc_node *p = m->layers[i]->params[j];
+        for (int j = 0; j < m->layers[i]->built->n_params; j++) {
+            dc_node *p = m->layers[i]->built->params[j];
             char key[160];
             snprintf(key, sizeof key, "%s.%s", which, p->name);
             char *slash = strchr(key, '/');

@@ -200,7 +200,7 @@ static dc_model *pooled_cnn(void)
     dc_model *m = model_for(3, (int[]){9, 9, 1});
     dc_conv_config c2 = dc_conv_defaults(16, 2, 2);
     c2.padding = DC_PADDING_SAME;
-    c2.activation = DC_ACT_RELU;
+    c2.activation = "relu";
     assert_int_equal(dc_model_add(m, dc_layer_conv2d(16, 3, 3, "relu")), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_max_pooling2d(2, 2)), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_conv2d_ex(&c2)), DC_OK);

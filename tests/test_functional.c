@@ -346,7 +346,7 @@ static dc_model *branching_model(void)
     dc_conv_config same = dc_conv_defaults(4, 3, 3);
     same.padding = DC_PADDING_SAME;
     dc_conv_config same_relu = same;
-    same_relu.activation = DC_ACT_RELU;
+    same_relu.activation = "relu";
     same.use_bias = 0; /* before BatchNormalization (see the fixture script) */
     int a = dc_model_apply(m, dc_layer_conv2d_ex(&same_relu), DC_MODEL_INPUT);
     int b = dc_model_apply(m, dc_layer_conv2d_ex(&same), a);

@@ -399,9 +399,9 @@ static dc_node *build_bidirectional(dc_graph *g, int v)
     if (!l)
         return NULL;
     snprintf(l->name, sizeof l->name, "bidirectional");
-    l->mask = v ? ids : NULL;
-    dc_status st = l->cls->build(l, g, x);
-    dc_node *out = st == DC_OK ? l->out : NULL;
+    dc_layer_call call = {.mask = v ? ids : NULL};
+    dc_status st = l->cls->build(l, g, x, &call);
+    dc_node *out = st == DC_OK ? call.out : NULL;
     dc_layer_free(l); /* its nodes belong to the graph */
     return out;
 }

@@ -140,7 +140,7 @@ static dc_model *image_model(void)
     dc_conv_config c = dc_conv_defaults(3, 3, 3);
     c.strides[0] = c.strides[1] = 2;
     c.padding = DC_PADDING_SAME;
-    c.activation = DC_ACT_RELU;
+    c.activation = "relu";
     c.kernel_l2 = 0.01f;
     dc_conv_config c1 = dc_conv_defaults(2, 4, 1);
     c1.use_bias = 0;
@@ -387,7 +387,7 @@ static void test_threads_agree(void **state)
         dc_conv_config c = dc_conv_defaults(8, 3, 3);
         c.strides[0] = c.strides[1] = 2;
         c.padding = DC_PADDING_SAME;
-        c.activation = DC_ACT_RELU;
+        c.activation = "relu";
         assert_int_equal(dc_model_add(m, dc_layer_conv2d_transpose_ex(&c, NULL)), DC_OK); /* (16, 16, 8) */
         assert_int_equal(dc_model_add(m, dc_layer_upsampling2d(2, 2, "bilinear")), DC_OK);
         assert_int_equal(dc_model_add(m, dc_layer_cropping2d(1, 2, 3, 4)), DC_OK);

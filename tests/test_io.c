@@ -40,7 +40,7 @@ static dc_model *kind_model(int which)
 {
     dc_conv_config same = dc_conv_defaults(3, 3, 3);
     same.padding = DC_PADDING_SAME;
-    same.activation = DC_ACT_RELU;
+    same.activation = "relu";
     same.kernel_l2 = 0.01f;
     switch (which) {
     case 0: {

@@ -355,7 +355,7 @@ static void test_bad_layer_arguments(void **state)
     assert_null(dc_layer_bidirectional(dc_layer_lstm(3), "max"));
     assert_errmsg_contains("merge_mode \"max\"");
     dc_rnn_config c = dc_rnn_defaults(DC_RNN_LSTM, 3);
-    c.activation = DC_ACT_GELU;
+    c.activation = "gelu";
     assert_null(dc_layer_rnn_ex(&c));
     assert_errmsg_contains("linear, sigmoid, tanh or relu");
     c = dc_rnn_defaults(DC_RNN_LSTM, 3);

@@ -58,12 +58,12 @@ static dc_model *softmax_model(float l2, const char *loss)
     assert_non_null(m);
     dc_model_set_threads(m, 1);
     dc_dense_config c = dc_dense_defaults(C);
-    c.activation = DC_ACT_SOFTMAX;
+    c.activation = "softmax";
     c.kernel_l2 = l2;
     assert_int_equal(dc_model_add(m, dc_layer_dense_ex(&c)), DC_OK);
     const char *metrics[] = {"accuracy"};
     assert_int_equal(dc_model_compile(m, "sgd", loss, metrics, 1), DC_OK);
-    float *k = m->layers[0]->params[0]->val, *b = m->layers[0]->params[1]->val;
+    float *k = m->layers[0]->built->params[0]->val, *b = m->layers[0]->built->params[1]->val;
     for (int i = 0; i < IN * C; i++)
         k[i] = 0.25f * (float)((i * 5) % 7) - 0.7f;
     b[0] = 0.1f, b[1] = -0.2f, b[2] = 0.05f;
@@ -94,7 +94,7 @@ static float loss_and_grads(dc_model *m, const dc_tensor *x, const dc_tensor *y,
  * (p_i - e_label)^T + 2 l2 K, db = (1/N) sum_i w_i (p_i - e_label). */
 static double reference(const dc_model *m, const dc_tensor *x, const float *w, float l2, double *dk, double *db)
 {
-    const float *k = m->layers[0]->params[0]->val, *b = m->layers[0]->params[1]->val;
+    const float *k = m->layers[0]->built->params[0]->val, *b = m->layers[0]->built->params[1]->val;
     double loss = 0, reg = 0;
     memset(dk, 0, IN * C * sizeof(double));
     memset(db, 0, C * sizeof(double));
@@ -146,8 +146,8 @@ static void test_weighted_loss_and_gradient(void **state)
         const float *g;
         float got = loss_and_grads(m, x, y, sw, &g);
         assert_close(&got, (float[]){(float)want}, 1, 1e-6, 1e-7, "weighted loss");
-        assert_close_d(g + m->layers[0]->params[0]->param_offset, dk, IN * C, "kernel gradient");
-        assert_close_d(g + m->layers[0]->params[1]->param_offset, db, C, "bias gradient");
+        assert_close_d(g + m->layers[0]->built->params[0]->param_offset, dk, IN * C, "kernel gradient");
+        assert_close_d(g + m->layers[0]->built->params[1]->param_offset, db, C, "bias gradient");
         /* evaluate: batches of 4 and 2, the batch losses weighted by their sizes */
         double res[2];
         assert_int_equal(dc_model_evaluate_ex(m, x, y, sw, 4, 0, res, 2), DC_OK);
@@ -181,8 +181,8 @@ static void test_zero_weight_is_not_filtering(void **state)
     float scaled[IN * C + C], filtered[IN * C + C];
     double differ = 0;
     for (int i = 0; i < IN * C + C; i++) { /* kernel, then bias */
-        size_t at = i < IN * C ? a->layers[0]->params[0]->param_offset + (size_t)i
-                               : a->layers[0]->params[1]->param_offset + (size_t)(i - IN * C);
+        size_t at = i < IN * C ? a->layers[0]->built->params[0]->param_offset + (size_t)i
+                               : a->layers[0]->built->params[1]->param_offset + (size_t)(i - IN * C);
         scaled[i] = ga[at] * N / 4.0f;
         filtered[i] = gb[at];
         differ = fmax(differ, fabs((double)ga[at] - gb[at]));
@@ -227,9 +227,9 @@ static dc_model *tagger(void)
     const char *metrics[] = {"accuracy"};
     assert_int_equal(dc_model_compile(m, "sgd", "sparse_categorical_crossentropy", metrics, 1), DC_OK);
     float ln3 = logf(3.0f);
-    memcpy(m->layers[0]->params[0]->val, (float[]){0, 0, 0, ln3, ln3, 0}, 6 * sizeof(float));
-    memcpy(m->layers[1]->params[0]->val, (float[]){1, 0, 0, 1}, 4 * sizeof(float));
-    memset(m->layers[1]->params[1]->val, 0, 2 * sizeof(float));
+    memcpy(m->layers[0]->built->params[0]->val, (float[]){0, 0, 0, ln3, ln3, 0}, 6 * sizeof(float));
+    memcpy(m->layers[1]->built->params[0]->val, (float[]){1, 0, 0, 1}, 4 * sizeof(float));
+    memset(m->layers[1]->built->params[1]->val, 0, 2 * sizeof(float));
     return m;
 }
 
@@ -291,8 +291,8 @@ static void test_evaluate_regression_by_hand(void **state)
     const char *metrics[] = {"mae"};
     assert_int_equal(dc_model_compile(m, "sgd", "mse", metrics, 1), DC_OK);
     const float k[6] = {0.5f, -1, 0.25f, 2, -0.75f, 0.1f}, b[2] = {0.3f, -0.1f};
-    memcpy(m->layers[0]->params[0]->val, k, sizeof k);
-    memcpy(m->layers[0]->params[1]->val, b, sizeof b);
+    memcpy(m->layers[0]->built->params[0]->val, k, sizeof k);
+    memcpy(m->layers[0]->built->params[1]->val, b, sizeof b);
     dc_tensor *x = tensor(2, (int[]){5, 3}, NULL), *y = tensor(2, (int[]){5, 2}, NULL);
     const float w[5] = {1, 2, 0, 0.5f, 4};
     dc_tensor *sw = vec(5, w);

@@ -44,7 +44,7 @@ static dc_model *exact_model(int units, const char *act, const char *loss, const
     assert_int_equal(dc_model_add(m, dc_layer_dense(units, act)), DC_OK);
     assert_int_equal(dc_model_compile(m, "sgd", loss, metrics, n_metrics), DC_OK);
     float ln3 = logf(3.0f);
-    float *emb = m->layers[0]->params[0]->val, *k = m->layers[1]->params[0]->val, *b = m->layers[1]->params[1]->val;
+    float *emb = m->layers[0]->built->params[0]->val, *k = m->layers[1]->built->params[0]->val, *b = m->layers[1]->built->params[1]->val;
     const float table[6] = {0, 0, 0, ln3, ln3, 0};
     memcpy(emb, table, sizeof table);
     if (units == 2) {

@@ -28,7 +28,7 @@ static dc_model *reference_model(void)
 {
     dc_model *m = dc_sequential_new(3, (int[]){8, 8, 1});
     dc_dense_config dc = dc_dense_defaults(8);
-    dc.activation = DC_ACT_RELU;
+    dc.activation = "relu";
     dc.kernel_l2 = 0.01f;
     assert_int_equal(dc_model_add(m, dc_layer_conv2d(4, 3, 3, "relu")), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_max_pooling2d(2, 2)), DC_OK);

@@ -264,7 +264,7 @@ static dc_status softmax_model(dc_compile_config cfg, dc_model **out)
     assert_non_null(m);
     dc_model_set_threads(m, 1);
     dc_dense_config d = dc_dense_defaults(C);
-    d.activation = DC_ACT_SOFTMAX;
+    d.activation = "softmax";
     assert_int_equal(dc_model_add(m, dc_layer_dense_ex(&d)), DC_OK);
     assert_int_equal(dc_optimizer_parse("sgd", &cfg.optimizer), DC_OK);
     dc_status st = dc_model_compile_ex(m, &cfg);
@@ -272,7 +272,7 @@ static dc_status softmax_model(dc_compile_config cfg, dc_model **out)
         dc_model_free(m);
         return st;
     }
-    float *k = m->layers[0]->params[0]->val;
+    float *k = m->layers[0]->built->params[0]->val;
     for (int i = 0; i < IN * C; i++)
         k[i] = 0.2f * (float)((i * 3) % 7) - 0.6f;
     *out = m;
@@ -403,7 +403,7 @@ static void test_masked_per_step(void **state)
     assert_non_null(m);
     dc_model_set_threads(m, 1);
     dc_dense_config d = dc_dense_defaults(1);
-    d.activation = DC_ACT_SIGMOID;
+    d.activation = "sigmoid";
     assert_int_equal(dc_model_add(m, dc_layer_embedding(4, 3, 1)), DC_OK);
     assert_int_equal(dc_model_add(m, dc_layer_dense_ex(&d)), DC_OK);
     dc_compile_config cfg;
@@ -412,7 +412,7 @@ static void test_masked_per_step(void **state)
     cfg.loss = DC_LOSS_BINARY_CE;
     cfg.weighted_metrics[0] = "binary_accuracy";
     assert_int_equal(dc_model_compile_ex(m, &cfg), DC_OK);
-    float *emb = m->layers[0]->params[0]->val;
+    float *emb = m->layers[0]->built->params[0]->val;
     for (int i = 0; i < 12; i++)
         emb[i] = 0.3f * (float)(i % 5) - 0.6f;
     dc_tensor *x = filled(2, S, T, 0, ids), *y = filled(3, S, T, 1, tags);

@@ -194,31 +194,13 @@ dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const c
     return dc_param_ex(g, ndim, shape, init, name, 1);
 }
 
-/* A shared layer's second call takes the parameters its first call made. */
-static dc_node *reuse_param(dc_graph *g, int ndim, const int *shape, const char *name)
-{
-    char want[96], have[96];
-    if (g->next_reuse >= g->n_reuse)
-        return dc_fail_null(DC_ERR_SHAPE, "called again, it asks for a weight %s its first call did not make", name);
-    dc_node *n = g->reuse[g->next_reuse];
-    if (n->ndim != ndim || memcmp(n->shape, shape, (size_t)ndim * sizeof(int)) != 0)
-        return dc_fail_null(DC_ERR_SHAPE, "called again on an input of another shape: its weight %s is %s, this call "
-                                          "needs %s", n->name, dc_shape_str(n->ndim, n->shape, have, sizeof have),
-                            dc_shape_str(ndim, shape, want, sizeof want));
-    g->next_reuse++;
-    return n;
-}
-
 dc_node *dc_param_ex(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name, int trainable)
 {
-    if (g->reuse)
-        return reuse_param(g, ndim, shape, name ? name : "?");
     dc_node *n = make_leaf(g, &dc_op_param, 0, ndim, shape, name);
     if (!n)
         return NULL;
     n->init = init;
     n->is_param = 1;
-    trainable = trainable && !g->freeze_params;
     n->trainable = trainable;
     n->requires_grad = trainable;
     return n;

@@ -104,12 +104,6 @@ struct dc_graph {
 
     unsigned mark_epoch;
     int profile;              /* DEEPC_PROFILE set: time every op */
-    int freeze_params;        /* set while a frozen layer builds: new parameters are non-trainable */
-    /* Set while a layer builds for a second call (a shared layer): instead
-     * of making parameters, dc_param / dc_param_ex hand out these, in the
-     * order the first call made them, and fail on a shape that differs. */
-    dc_node *const *reuse;
-    int n_reuse, next_reuse;
 };
 
 extern const dc_op *const dc_op_registry[];

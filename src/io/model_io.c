@@ -124,7 +124,7 @@ static void write_compile_config(dc_jw *w, const dc_model *m)
  * output of reference r (an input, or a layer) with its (None, ...) shape. */
 static void write_keras_tensor(dc_jw *w, const dc_model *m, int r)
 {
-    const dc_node *x = r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].out;
+    const dc_node *x = r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].made.out;
     char name[80];
     dc_jw_object(w, NULL);
     dc_jw_str(w, "class_name", "__keras_tensor__");
@@ -772,7 +772,7 @@ static size_t param_count(const dc_model *m)
 {
     size_t n = 0;
     for (int i = 0; i < m->n_layers; i++)
-        n += (size_t)m->layers[i]->n_params;
+        n += (size_t)dc_model_first_call(m, m->layers[i])->n_params;
     return n;
 }
 
@@ -789,8 +789,8 @@ static dc_status collect(dc_model *m, int with_slots, entries *es)
     float *params = dc_graph_params(m->g, NULL);
     for (size_t s = 0; s <= slots; s++)
         for (int i = 0; i < m->n_layers; i++)
-            for (int j = 0; j < m->layers[i]->n_params; j++) {
-                const dc_node *p = m->layers[i]->params[j];
+            for (int j = 0; j < dc_model_first_call(m, m->layers[i])->n_params; j++) {
+                const dc_node *p = dc_model_first_call(m, m->layers[i])->params[j];
                 if (s && !p->trainable)
                     continue;
                 dc_st_entry *e = &es->e[es->n];
@@ -840,8 +840,8 @@ static dc_status check_tensor(const dc_st_file *f, const char *path, const char 
 static dc_status check_weights(dc_model *m, const dc_st_file *f, const char *path)
 {
     for (int i = 0; i < m->n_layers; i++)
-        for (int j = 0; j < m->layers[i]->n_params; j++) {
-            const dc_node *p = m->layers[i]->params[j];
+        for (int j = 0; j < dc_model_first_call(m, m->layers[i])->n_params; j++) {
+            const dc_node *p = dc_model_first_call(m, m->layers[i])->params[j];
             const dc_st_tensor *t;
             dc_status st = check_tensor(f, path, p->name, p->ndim, p->shape, &t);
             if (st != DC_OK)
@@ -853,8 +853,8 @@ static dc_status check_weights(dc_model *m, const dc_st_file *f, const char *pat
             continue;
         int found = 0;
         for (int l = 0; l < m->n_layers && !found; l++)
-            for (int j = 0; j < m->layers[l]->n_params && !found; j++)
-                found = strcmp(m->layers[l]->params[j]->name, name) == 0;
+            for (int j = 0; j < dc_model_first_call(m, m->layers[l])->n_params && !found; j++)
+                found = strcmp(dc_model_first_call(m, m->layers[l])->params[j]->name, name) == 0;
         if (!found)
             return dc_fail(DC_ERR_VERIFY, "%s: the file has a tensor \"%.100s\" that the model lacks (a different "
                                           "architecture?)",
@@ -867,8 +867,8 @@ static void copy_weights(dc_model *m, const dc_st_file *f)
 {
     float *params = dc_graph_params(m->g, NULL);
     for (int i = 0; i < m->n_layers; i++)
-        for (int j = 0; j < m->layers[i]->n_params; j++) {
-            const dc_node *p = m->layers[i]->params[j];
+        for (int j = 0; j < dc_model_first_call(m, m->layers[i])->n_params; j++) {
+            const dc_node *p = dc_model_first_call(m, m->layers[i])->params[j];
             const dc_st_tensor *t = dc_st_find(f, p->name);
             memcpy(params + p->param_offset, t->data, (size_t)(t->end - t->begin));
         }
@@ -933,8 +933,8 @@ static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
     int slots = dc_optimizer_slot_count(m->opt);
     for (int k = 0; st == DC_OK && k < slots; k++)
         for (int i = 0; st == DC_OK && i < m->n_layers; i++)
-            for (int j = 0; st == DC_OK && j < m->layers[i]->n_params; j++) {
-                const dc_node *p = m->layers[i]->params[j];
+            for (int j = 0; st == DC_OK && j < dc_model_first_call(m, m->layers[i])->n_params; j++) {
+                const dc_node *p = dc_model_first_call(m, m->layers[i])->params[j];
                 char name[160];
                 const dc_st_tensor *t;
                 if (!p->trainable)

@@ -1,7 +1,14 @@
 /*
- * layer.h - internal definition of a layer: a class (type name and a build
- * function that appends the layer's ops to a graph) and the layer's config.
+ * layer.h - internal definition of a layer: a class (type name, hooks that
+ * build the layer's ops into a graph, serialise its config and free what the
+ * config owns) and the layer's config.
  * Layers know nothing of training; the model wires them into a graph.
+ *
+ * A layer holds its config only.  Each call of it (Keras' node: a shared
+ * layer has several) is built into a dc_layer_call, which the model owns:
+ * the build reads the call's inputs there (mask, frozen, the weights of an
+ * earlier call to share) and records what it made (output, weights ...), so
+ * a second call leaves the layer and the first call's record as they were.
  */
 #ifndef DC_LAYER_H
 #define DC_LAYER_H
@@ -12,13 +19,32 @@
 #define DC_LAYER_MAX_PARAMS 8
 #define DC_MERGE_MAX 8 /* inputs of a merge layer */
 
+/* One call of a layer: set by the model, then filled in by the build. */
+typedef struct dc_layer_call {
+    /* set by the model before the build */
+    int frozen;                /* Keras' trainable=False: the weights made are non-trainable, no regulariser */
+    dc_node *const *shared;    /* a later call of a shared layer: the weights its first call made, in order; */
+    int n_shared, next_shared; /* dc_layer_weight hands these out instead of making new ones */
+    /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
+     * incoming mask before the build; a build may replace it (Embedding's
+     * mask_zero, Masking) or end it (RepeatVector, Permute). */
+    dc_node *mask;
+    /* recorded by the build */
+    dc_node *out;
+    dc_node *logits;  /* pre-activation when the layer ends in softmax/sigmoid */
+    dc_act out_act;   /* the activation the layer ends with */
+    dc_node *params[DC_LAYER_MAX_PARAMS]; /* its weights as Keras lists them (summary, get_weight, save) */
+    int n_params;
+    dc_node *reg;     /* regularisation loss, or NULL */
+} dc_layer_call;
 
 typedef struct dc_layer_class {
     const char *type;  /* Keras class name: "Dense" */
     const char *snake; /* default name stem: "dense" */
-    /* Appends the layer's ops to g with input x; sets l->out (and l->logits,
-     * l->params, l->reg where they apply).  The message names the layer. */
-    dc_status (*build)(dc_layer *l, dc_graph *g, dc_node *x);
+    /* Appends the layer's ops to g with input x, recording the output (and
+     * the logits, weights, regulariser, mask where they apply) in `call`.
+     * The message names the layer. */
+    dc_status (*build)(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call);
     /* Serialisation hooks (Keras' get_config / from_config): to_config
      * writes the layer's arguments as members of the open JSON object w (the
      * model writes "name"); from_config makes a new layer from such an object,
@@ -27,9 +53,12 @@ typedef struct dc_layer_class {
     void (*to_config)(const dc_layer *l, dc_jw *w);
     dc_layer *(*from_config)(const struct dc_layer_class *cls, const dc_json *cfg);
     /* Merge layers (Add, Concatenate ...) have this instead of build: appends
-     * the ops joining xs[0..n), 2 <= n <= DC_MERGE_MAX, and sets l->out.  A
-     * functional model calls it (dc_model_merge); build is NULL for them. */
-    dc_status (*build_merge)(dc_layer *l, dc_graph *g, int n, dc_node *const *xs);
+     * the ops joining xs[0..n), 2 <= n <= DC_MERGE_MAX, and records them in
+     * `call` as build does.  A functional model calls it (dc_model_merge);
+     * build is NULL for them. */
+    dc_status (*build_merge)(const dc_layer *l, dc_graph *g, int n, dc_node *const *xs, dc_layer_call *call);
+    /* Frees what the layer's config owns (not the layer), or NULL: it owns nothing. */
+    void (*free)(dc_layer *l);
 } dc_layer_class;
 
 struct dc_layer {
@@ -68,32 +97,39 @@ struct dc_layer {
         struct { int axis; } merge; /* merge layers (layers_merge.c): Concatenate's axis, Keras' count */
     } cfg;
 
-    /* Token ids whose zeros mark padded steps (Keras' mask), or NULL: the
-     * model sets it to the incoming mask before build; Embedding(mask_zero)
-     * replaces it.  The model passes it on while the time axis remains. */
-    dc_node *mask;
-
     /* Keras' trainable=False: the model builds the layer's weights as
      * non-trainable (no optimiser update, no regularisation loss), and
      * BatchNormalization runs in inference mode (model/weights.c). */
     int frozen;
 
-    /* Set by build (and reset when the model is rebuilt). */
-    dc_node *out;
-    dc_node *logits;  /* pre-activation when the layer ends in softmax/sigmoid */
-    dc_act out_act;   /* the activation the layer ends with */
-    dc_node *params[DC_LAYER_MAX_PARAMS];
-    int n_params;
-    dc_node *reg;     /* regularisation loss, or NULL */
+    /* The record of its first call (the one that made its weights) while
+     * the model holding it is built, or NULL: borrowed from the model. */
+    const dc_layer_call *built;
 };
 
 /* Shared by the layer files (layers_core.c). */
 dc_layer *dc_layer_new(const dc_layer_class *cls);
-dc_status dc_layer_finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_act act);
+/* Records `pre` passed through `act` as the call's output (and pre as its
+ * logits before softmax / sigmoid, for fused losses). */
+dc_status dc_layer_finish_activation(dc_layer_call *call, dc_graph *g, dc_node *pre, dc_act act);
+/* The call's weight "<prefix>/<what>" of `shape`: made (non-trainable when
+ * `trainable` is 0 or the call is frozen) or, in a later call of a shared
+ * layer, the next weight of the first call, which must have that shape.
+ * Recorded in call->params when `listed` (Keras lists it: counted, saved);
+ * NULL with the message set on failure. */
+dc_node *dc_layer_weight(dc_graph *g, dc_layer_call *call, const char *prefix, const char *what, int ndim,
+                         const int *shape, dc_init init, int trainable, int listed);
 /* Creates "<layer>/kernel" of `shape` and "<layer>/bias" (last axis), and the
- * regulariser when l1 or l2 is set; records them in the layer. */
-dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *shape, dc_init kernel_init, int use_bias,
-                              dc_init bias_init, float l1, float l2, dc_node **kernel, dc_node **bias);
+ * regulariser when l1 or l2 is set; records them in the call. */
+dc_status dc_layer_add_kernel(const dc_layer *l, dc_graph *g, dc_layer_call *call, int ndim, const int *shape,
+                              dc_init kernel_init, int use_bias, dc_init bias_init, float l1, float l2,
+                              dc_node **kernel, dc_node **bias);
+/* The activation of a name a constructor has already resolved. */
+dc_act dc_layer_act(const char *name);
+/* Resolves an activation name of a public config (NULL: `fallback`, Keras'
+ * default) to the name the layer keeps (static storage); the message
+ * starts with `who`. */
+dc_status dc_layer_act_name(const char *who, const char *name, const char *fallback, const char **out);
 
 /* to_config of a layer without arguments (Flatten, global pooling). */
 void dc_no_config(const dc_layer *l, dc_jw *w);
@@ -103,8 +139,10 @@ void dc_no_config(const dc_layer *l, dc_jw *w);
 dc_node *dc_layer_view_1d(dc_graph *g, dc_node *x, int to_2d);
 /* "<layer>: input ... has N axes, expected want: ..." */
 dc_status dc_layer_rank_error(const dc_layer *l, const dc_node *x, int want);
-/* Checks filters, kernel_size, strides, dilation_rate (dims axes), activation; `name` leads the message. */
-dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims);
+/* Checks filters, kernel_size, strides, dilation_rate (dims axes) and the
+ * activation, and copies cfg to *out with the activation resolved
+ * (dc_layer_act_name); `name` leads the message. */
+dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims, dc_conv_config *out);
 /* Writes / reads filters, kernel_size, strides, padding, data_format,
  * dilation_rate and the kernel arguments, over 1 or 2 axes (from the class). */
 void dc_conv_write_config(const dc_layer *l, const dc_conv_config *cfg, dc_jw *w);
@@ -112,24 +150,30 @@ dc_status dc_conv_read_config(const dc_json *cfg, int dims, dc_conv_config *c);
 /* data_format, when given, must be channels_last. */
 dc_status dc_cfg_channels_last(const dc_json *cfg);
 
-/* Every layer class, for lookup by Keras class name (layers/registry.c). */
-extern const dc_layer_class dc_class_dense, dc_class_flatten, dc_class_activation, dc_class_reshape, dc_class_conv2d,
-    dc_class_conv1d, dc_class_maxpool2d, dc_class_avgpool2d, dc_class_maxpool1d, dc_class_avgpool1d, dc_class_gap2d,
-    dc_class_gmp2d, dc_class_gap1d, dc_class_gmp1d, dc_class_dropout, dc_class_bn, dc_class_embedding,
-    dc_class_bidirectional;
-extern const dc_layer_class dc_class_rnn[DC_RNN_COUNT]; /* SimpleRNN, LSTM, GRU */
-extern const dc_layer_class dc_class_layer_norm, dc_class_relu, dc_class_leaky_relu, dc_class_elu, dc_class_prelu,
-    dc_class_softmax, dc_class_rescaling, dc_class_normalization, dc_class_gaussian_noise, dc_class_gaussian_dropout,
-    dc_class_spatial_dropout1d, dc_class_spatial_dropout2d;
-extern const dc_layer_class dc_class_repeat_vector, dc_class_permute, dc_class_masking, dc_class_time_distributed;
-extern const dc_layer_class dc_class_upsampling2d, dc_class_upsampling1d, dc_class_zero_padding2d,
-    dc_class_zero_padding1d, dc_class_cropping2d, dc_class_cropping1d, dc_class_conv2d_transpose,
-    dc_class_conv1d_transpose;
-extern const dc_layer_class dc_class_random_flip, dc_class_random_translation, dc_class_random_rotation,
-    dc_class_random_zoom, dc_class_random_brightness, dc_class_random_contrast;
-/* Merge layers (layers_merge.c): build is NULL, build_merge set. */
-extern const dc_layer_class dc_class_add, dc_class_subtract, dc_class_multiply, dc_class_average, dc_class_maximum,
-    dc_class_minimum, dc_class_concatenate;
+/* Every layer class, one entry each: X(dense) stands for dc_class_dense,
+ * defined in the class's layers_*.c file.  The registry (registry.c) is
+ * this list; a new class adds its entry here. */
+#define DC_LAYER_CLASSES(X)                                                                                            \
+    X(dense) X(flatten) X(activation) X(reshape) X(conv2d) X(conv1d) X(maxpool2d) X(avgpool2d) X(maxpool1d)            \
+    X(avgpool1d) X(gap2d) X(gmp2d) X(gap1d) X(gmp1d) X(dropout) X(bn) X(embedding) X(simple_rnn) X(lstm) X(gru)        \
+    X(bidirectional)                                                                                                   \
+    /* normalisation, activation and noise layers */                                                                  \
+    X(layer_norm) X(relu) X(leaky_relu) X(elu) X(prelu) X(softmax) X(rescaling) X(normalization) X(gaussian_noise)     \
+    X(gaussian_dropout) X(spatial_dropout1d) X(spatial_dropout2d)                                                      \
+    X(repeat_vector) X(permute) X(masking) X(time_distributed)                                                         \
+    X(upsampling2d) X(upsampling1d) X(zero_padding2d) X(zero_padding1d) X(cropping2d) X(cropping1d)                    \
+    X(conv2d_transpose) X(conv1d_transpose)                                                                            \
+    X(random_flip) X(random_translation) X(random_rotation) X(random_zoom) X(random_brightness) X(random_contrast)     \
+    /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
+    X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)
+
+#define DC_LAYER_CLASS_EXTERN(name) extern const dc_layer_class dc_class_##name;
+DC_LAYER_CLASSES(DC_LAYER_CLASS_EXTERN)
+#undef DC_LAYER_CLASS_EXTERN
+
+/* The registry: every class above, in that order. */
+extern const dc_layer_class *const dc_layer_registry[];
+extern const int dc_layer_registry_count;
 /* The class whose type is `type` ("Dense"), or NULL. */
 const dc_layer_class *dc_layer_class_find(const char *type);
 
@@ -142,7 +186,8 @@ dc_status dc_cfg_float(const dc_json *cfg, const char *key, float *out);
 dc_status dc_cfg_bool(const dc_json *cfg, const char *key, int *out);
 /* An integer or an array of n integers (Keras' kernel_size=3 or (3, 3)). */
 dc_status dc_cfg_ints(const dc_json *cfg, const char *key, int n, int lo, int hi, int *out);
-dc_status dc_cfg_act(const dc_json *cfg, const char *key, dc_act *out);
+/* An activation name, kept as the layer keeps names (dc_layer_act_name). */
+dc_status dc_cfg_act(const dc_json *cfg, const char *key, const char **out);
 dc_status dc_cfg_padding(const dc_json *cfg, const char *key, dc_padding *out);
 /* An initializer: a name ("glorot_uniform") or {"class_name": "GlorotUniform", "config": {...}}. */
 dc_status dc_cfg_init(const dc_json *cfg, const char *key, dc_init *out);
@@ -150,7 +195,7 @@ void dc_cfg_write_init(dc_jw *w, const char *key, dc_init init);
 /* Dense / Conv arguments: activation, use_bias, kernel_initializer,
  * bias_initializer, kernel_regularizer. */
 typedef struct dc_kernel_args {
-    dc_act *activation;
+    const char **activation;
     int *use_bias;
     dc_init *kernel_init, *bias_init;
     float *l1, *l2;

@@ -92,18 +92,17 @@ dc_status dc_cfg_ints(const dc_json *cfg, const char *key, int n, int lo, int hi
     return DC_OK;
 }
 
-dc_status dc_cfg_act(const dc_json *cfg, const char *key, dc_act *out)
+dc_status dc_cfg_act(const dc_json *cfg, const char *key, const char **out)
 {
     const dc_json *v = dc_json_get(cfg, key);
     if (!v)
         return DC_OK;
-    if (v->type == DC_JSON_NULL) {
-        *out = DC_ACT_LINEAR;
-        return DC_OK;
-    }
-    if (v->type != DC_JSON_STRING)
+    if (v->type != DC_JSON_NULL && v->type != DC_JSON_STRING)
         return bad(key, v, "an activation name");
-    dc_status st = dc_act_parse(v->str, out);
+    dc_act a = DC_ACT_LINEAR; /* null: Keras' None, linear */
+    dc_status st = v->type == DC_JSON_STRING ? dc_act_parse(v->str, &a) : DC_OK;
+    if (st == DC_OK)
+        *out = dc_act_name(a);
     return at_key(key, st);
 }
 
@@ -247,7 +246,7 @@ void dc_cfg_write_reg(dc_jw *w, const char *key, float l1, float l2)
 
 void dc_cfg_write_kernel_args(dc_jw *w, const dc_kernel_args *a)
 {
-    dc_jw_str(w, "activation", dc_act_name(*a->activation));
+    dc_jw_str(w, "activation", *a->activation);
     dc_jw_bool(w, "use_bias", *a->use_bias);
     dc_cfg_write_init(w, "kernel_initializer", *a->kernel_init);
     dc_cfg_write_init(w, "bias_initializer", *a->bias_init);

@@ -42,12 +42,12 @@ static const char *cfg_str(const dc_json *cfg, const char *key, int *bad)
 
 static const char *const flip_names[4] = {NULL, "horizontal", "vertical", "horizontal_and_vertical"};
 
-static dc_status flip_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status flip_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     if (image_input(l, x))
         return DC_ERR_SHAPE;
-    l->out = dc_random_flip(g, x, l->cfg.augment.flip_mode);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_random_flip(g, x, l->cfg.augment.flip_mode);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void flip_to_config(const dc_layer *l, dc_jw *w)
@@ -66,8 +66,8 @@ static dc_layer *flip_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return dc_layer_random_flip(mode);
 }
 
-const dc_layer_class dc_class_random_flip = {"RandomFlip", "random_flip", flip_build, flip_to_config,
-                                             flip_from_config, NULL};
+const dc_layer_class dc_class_random_flip = {.type = "RandomFlip", .snake = "random_flip", .build = flip_build,
+                                             .to_config = flip_to_config, .from_config = flip_from_config};
 
 dc_layer *dc_layer_random_flip(const char *mode)
 {
@@ -95,15 +95,15 @@ static dc_affine_kind kind_of(const dc_layer_class *cls)
                                             : (cls == &dc_class_random_zoom ? DC_AFFINE_ZOOM : DC_AFFINE_TRANSLATE);
 }
 
-static dc_status affine_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status affine_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     if (image_input(l, x))
         return DC_ERR_SHAPE;
-    l->out = dc_random_affine(g, x, (dc_affine_kind)l->cfg.augment.kind, l->cfg.augment.height,
+    call->out = dc_random_affine(g, x, (dc_affine_kind)l->cfg.augment.kind, l->cfg.augment.height,
                               l->cfg.augment.width_none ? NULL : l->cfg.augment.width,
                               (dc_fill_mode)l->cfg.augment.fill_mode, l->cfg.augment.bilinear,
                               l->cfg.augment.fill_value);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 /* Keras writes a factor as given: a symmetric range as its one float. */
@@ -176,12 +176,14 @@ static dc_layer *affine_from_config(const dc_layer_class *cls, const dc_json *cf
     return affine_new(cls, h, rotate || none ? NULL : w, fill, interp, fill_value);
 }
 
-const dc_layer_class dc_class_random_translation = {"RandomTranslation", "random_translation", affine_build,
-                                                    affine_to_config, affine_from_config, NULL};
-const dc_layer_class dc_class_random_rotation = {"RandomRotation", "random_rotation", affine_build, affine_to_config,
-                                                 affine_from_config, NULL};
-const dc_layer_class dc_class_random_zoom = {"RandomZoom", "random_zoom", affine_build, affine_to_config,
-                                             affine_from_config, NULL};
+const dc_layer_class dc_class_random_translation = {.type = "RandomTranslation", .snake = "random_translation",
+                                                    .build = affine_build, .to_config = affine_to_config,
+                                                    .from_config = affine_from_config};
+const dc_layer_class dc_class_random_rotation = {.type = "RandomRotation", .snake = "random_rotation",
+                                                 .build = affine_build, .to_config = affine_to_config,
+                                                 .from_config = affine_from_config};
+const dc_layer_class dc_class_random_zoom = {.type = "RandomZoom", .snake = "random_zoom", .build = affine_build,
+                                             .to_config = affine_to_config, .from_config = affine_from_config};
 
 /* Checks a (lower, upper) factor in [-1, 1]. */
 static dc_status check_range(const char *layer, const char *what, const float *r)
@@ -264,7 +266,7 @@ dc_layer *dc_layer_random_zoom(const float height_factor[2], const float width_f
 
 static int is_contrast(const dc_layer_class *cls) { return cls == &dc_class_random_contrast; }
 
-static dc_status color_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status color_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     const float *f = l->cfg.augment.height;
     float range[2] = {f[0], f[1]};
@@ -274,8 +276,8 @@ static dc_status color_build(dc_layer *l, dc_graph *g, dc_node *x)
         range[0] = 1.0f - f[0];
         range[1] = 1.0f + f[1];
     }
-    l->out = dc_random_color(g, x, is_contrast(l->cls), range, l->cfg.augment.width);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_random_color(g, x, is_contrast(l->cls), range, l->cfg.augment.width);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void color_to_config(const dc_layer *l, dc_jw *w)
@@ -310,10 +312,12 @@ static dc_layer *color_from_config(const dc_layer_class *cls, const dc_json *cfg
     return color_new(cls, f, vr);
 }
 
-const dc_layer_class dc_class_random_brightness = {"RandomBrightness", "random_brightness", color_build,
-                                                   color_to_config, color_from_config, NULL};
-const dc_layer_class dc_class_random_contrast = {"RandomContrast", "random_contrast", color_build, color_to_config,
-                                                 color_from_config, NULL};
+const dc_layer_class dc_class_random_brightness = {.type = "RandomBrightness", .snake = "random_brightness",
+                                                   .build = color_build, .to_config = color_to_config,
+                                                   .from_config = color_from_config};
+const dc_layer_class dc_class_random_contrast = {.type = "RandomContrast", .snake = "random_contrast",
+                                                 .build = color_build, .to_config = color_to_config,
+                                                 .from_config = color_from_config};
 
 static dc_layer *color_new(const dc_layer_class *cls, const float *factor, const float *value_range)
 {

@@ -20,7 +20,7 @@ dc_conv_config dc_conv_defaults(int filters, int kernel_h, int kernel_w)
     c.strides[0] = c.strides[1] = 1;
     c.dilation[0] = c.dilation[1] = 1;
     c.padding = DC_PADDING_VALID;
-    c.activation = DC_ACT_LINEAR;
+    c.activation = NULL;
     c.use_bias = 1;
     c.kernel_initializer = dc_init_make(DC_INIT_GLOROT_UNIFORM);
     c.bias_initializer = dc_init_make(DC_INIT_ZEROS);
@@ -50,7 +50,7 @@ dc_status dc_layer_rank_error(const dc_layer *l, const dc_node *x, int want)
 
 /* ---- Conv2D / Conv1D ---- */
 
-static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one_d)
+static dc_status conv_build_common(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call, int one_d)
 {
     const dc_conv_config *c = &l->cfg.conv;
     if (x->ndim != (one_d ? 3 : 4))
@@ -62,12 +62,13 @@ static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
         kshape[1] = in;
         kshape[2] = c->filters;
     }
-    dc_status st = dc_layer_add_kernel(l, g, one_d ? 3 : 4, kshape, c->kernel_initializer, c->use_bias,
+    dc_status st = dc_layer_add_kernel(l, g, call, one_d ? 3 : 4, kshape, c->kernel_initializer, c->use_bias,
                                        c->bias_initializer, c->kernel_l1, c->kernel_l2, &k, &b);
     if (st != DC_OK)
         return st;
     /* ReLU runs inside the convolution */
-    int relu = c->activation == DC_ACT_RELU;
+    dc_act act = dc_layer_act(c->activation);
+    int relu = act == DC_ACT_RELU;
     dc_node *(*conv)(dc_graph *, dc_node *, dc_node *, dc_node *, int, int, int, int, int) =
         relu ? dc_conv2d_relu : dc_conv2d;
     dc_node *xin = x, *kin = k, *y;
@@ -83,13 +84,19 @@ static dc_status conv_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
     }
     if (!y)
         return DC_ERR_SHAPE;
-    dc_status st2 = dc_layer_finish_activation(l, g, y, relu ? DC_ACT_LINEAR : c->activation);
-    l->out_act = c->activation;
+    dc_status st2 = dc_layer_finish_activation(call, g, y, relu ? DC_ACT_LINEAR : act);
+    call->out_act = act;
     return st2;
 }
 
-static dc_status conv2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 0); }
-static dc_status conv1d_build(dc_layer *l, dc_graph *g, dc_node *x) { return conv_build_common(l, g, x, 1); }
+static dc_status conv2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return conv_build_common(l, g, x, call, 0);
+}
+static dc_status conv1d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return conv_build_common(l, g, x, call, 1);
+}
 
 static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims);
 
@@ -148,10 +155,12 @@ static dc_layer *conv_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return conv_new(cls, &c, dims_of(cls));
 }
 
-const dc_layer_class dc_class_conv2d = {"Conv2D", "conv2d", conv2d_build, conv_to_config, conv_from_config, NULL};
-const dc_layer_class dc_class_conv1d = {"Conv1D", "conv1d", conv1d_build, conv_to_config, conv_from_config, NULL};
+const dc_layer_class dc_class_conv2d = {.type = "Conv2D", .snake = "conv2d", .build = conv2d_build,
+                                        .to_config = conv_to_config, .from_config = conv_from_config};
+const dc_layer_class dc_class_conv1d = {.type = "Conv1D", .snake = "conv1d", .build = conv1d_build,
+                                        .to_config = conv_to_config, .from_config = conv_from_config};
 
-dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims)
+dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims, dc_conv_config *out)
 {
     if (cfg->filters < 1)
         return dc_fail(DC_ERR_ARG, "%s: filters is %d, expected >= 1", name, cfg->filters);
@@ -159,18 +168,18 @@ dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims)
         if (cfg->kernel[i] < 1 || cfg->strides[i] < 1 || cfg->dilation[i] < 1)
             return dc_fail(DC_ERR_ARG, "%s: kernel_size, strides and dilation_rate must be >= 1 (got %d, %d, %d)", name,
                            cfg->kernel[i], cfg->strides[i], cfg->dilation[i]);
-    if ((unsigned)cfg->activation >= DC_ACT_COUNT)
-        return dc_fail(DC_ERR_ARG, "%s: unknown activation %d", name, (int)cfg->activation);
-    return DC_OK;
+    *out = *cfg;
+    return dc_layer_act_name(name, cfg->activation, NULL, &out->activation);
 }
 
 static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, int dims)
 {
-    if (dc_conv_check(cls->type, cfg, dims) != DC_OK)
+    dc_conv_config c;
+    if (dc_conv_check(cls->type, cfg, dims, &c) != DC_OK)
         return NULL;
     dc_layer *l = dc_layer_new(cls);
     if (l)
-        l->cfg.conv = *cfg;
+        l->cfg.conv = c;
     return l;
 }
 
@@ -180,10 +189,7 @@ dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg) { return conv_new(&dc_cl
 static dc_layer *conv_named(const dc_layer_class *cls, int filters, int kh, int kw, const char *activation, int dims)
 {
     dc_conv_config c = dc_conv_defaults(filters, kh, kw);
-    if (dc_act_parse(activation, &c.activation) != DC_OK) {
-        dc_err_prefix(cls->type);
-        return NULL;
-    }
+    c.activation = activation;
     return conv_new(cls, &c, dims);
 }
 
@@ -199,7 +205,7 @@ dc_layer *dc_layer_conv1d(int filters, int kernel, const char *activation)
 
 /* ---- pooling ---- */
 
-static dc_status pool_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one_d)
+static dc_status pool_build_common(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call, int one_d)
 {
     const int *p = l->cfg.pool.pool, *s = l->cfg.pool.strides;
     if (x->ndim != (one_d ? 3 : 4))
@@ -212,12 +218,18 @@ static dc_status pool_build_common(dc_layer *l, dc_graph *g, dc_node *x, int one
     } else {
         y = dc_pool2d(g, x, l->cfg.pool.is_max, p[0], p[1], s[0], s[1], l->cfg.pool.same);
     }
-    l->out = y;
+    call->out = y;
     return y ? DC_OK : DC_ERR_SHAPE;
 }
 
-static dc_status pool2d_build(dc_layer *l, dc_graph *g, dc_node *x) { return pool_build_common(l, g, x, 0); }
-static dc_status pool1d_build(dc_layer *l, dc_graph *g, dc_node *x) { return pool_build_common(l, g, x, 1); }
+static dc_status pool2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return pool_build_common(l, g, x, call, 0);
+}
+static dc_status pool1d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    return pool_build_common(l, g, x, call, 1);
+}
 
 static void pool_to_config(const dc_layer *l, dc_jw *w)
 {
@@ -242,12 +254,16 @@ static dc_layer *pool_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return pool_new(strstr(cls->type, "Max") != NULL, dims, pool, strides, padding);
 }
 
-const dc_layer_class dc_class_maxpool2d = {"MaxPooling2D", "max_pooling2d", pool2d_build, pool_to_config, pool_from_config, NULL};
-const dc_layer_class dc_class_avgpool2d = {"AveragePooling2D", "average_pooling2d", pool2d_build, pool_to_config,
-                                           pool_from_config, NULL};
-const dc_layer_class dc_class_maxpool1d = {"MaxPooling1D", "max_pooling1d", pool1d_build, pool_to_config, pool_from_config, NULL};
-const dc_layer_class dc_class_avgpool1d = {"AveragePooling1D", "average_pooling1d", pool1d_build, pool_to_config,
-                                           pool_from_config, NULL};
+const dc_layer_class dc_class_maxpool2d = {.type = "MaxPooling2D", .snake = "max_pooling2d", .build = pool2d_build,
+                                           .to_config = pool_to_config, .from_config = pool_from_config};
+const dc_layer_class dc_class_avgpool2d = {.type = "AveragePooling2D", .snake = "average_pooling2d",
+                                           .build = pool2d_build, .to_config = pool_to_config,
+                                           .from_config = pool_from_config};
+const dc_layer_class dc_class_maxpool1d = {.type = "MaxPooling1D", .snake = "max_pooling1d", .build = pool1d_build,
+                                           .to_config = pool_to_config, .from_config = pool_from_config};
+const dc_layer_class dc_class_avgpool1d = {.type = "AveragePooling1D", .snake = "average_pooling1d",
+                                           .build = pool1d_build, .to_config = pool_to_config,
+                                           .from_config = pool_from_config};
 
 static dc_layer *pool_new(int is_max, int dims, const int *pool, const int *strides, dc_padding padding)
 {
@@ -284,13 +300,13 @@ dc_layer *dc_layer_average_pooling2d(int pool_h, int pool_w) { return dc_layer_p
 dc_layer *dc_layer_max_pooling1d(int pool) { return dc_layer_pooling1d_ex(1, pool, 0, DC_PADDING_VALID); }
 dc_layer *dc_layer_average_pooling1d(int pool) { return dc_layer_pooling1d_ex(0, pool, 0, DC_PADDING_VALID); }
 
-static dc_status global_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status global_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     int want = strstr(l->cls->type, "1D") ? 3 : 4;
     if (x->ndim != want)
         return dc_layer_rank_error(l, x, want);
-    l->out = dc_global_pool(g, x, l->cfg.global.is_max);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_global_pool(g, x, l->cfg.global.is_max);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static dc_layer *global_new(const dc_layer_class *cls, int is_max)
@@ -311,14 +327,18 @@ static dc_layer *global_from_config(const dc_layer_class *cls, const dc_json *cf
     return global_new(cls, strstr(cls->type, "Max") != NULL);
 }
 
-const dc_layer_class dc_class_gap2d = {"GlobalAveragePooling2D", "global_average_pooling2d", global_build, dc_no_config,
-                                       global_from_config, NULL};
-const dc_layer_class dc_class_gmp2d = {"GlobalMaxPooling2D", "global_max_pooling2d", global_build, dc_no_config,
-                                       global_from_config, NULL};
-const dc_layer_class dc_class_gap1d = {"GlobalAveragePooling1D", "global_average_pooling1d", global_build, dc_no_config,
-                                       global_from_config, NULL};
-const dc_layer_class dc_class_gmp1d = {"GlobalMaxPooling1D", "global_max_pooling1d", global_build, dc_no_config,
-                                       global_from_config, NULL};
+const dc_layer_class dc_class_gap2d = {.type = "GlobalAveragePooling2D", .snake = "global_average_pooling2d",
+                                       .build = global_build, .to_config = dc_no_config,
+                                       .from_config = global_from_config};
+const dc_layer_class dc_class_gmp2d = {.type = "GlobalMaxPooling2D", .snake = "global_max_pooling2d",
+                                       .build = global_build, .to_config = dc_no_config,
+                                       .from_config = global_from_config};
+const dc_layer_class dc_class_gap1d = {.type = "GlobalAveragePooling1D", .snake = "global_average_pooling1d",
+                                       .build = global_build, .to_config = dc_no_config,
+                                       .from_config = global_from_config};
+const dc_layer_class dc_class_gmp1d = {.type = "GlobalMaxPooling1D", .snake = "global_max_pooling1d",
+                                       .build = global_build, .to_config = dc_no_config,
+                                       .from_config = global_from_config};
 
 dc_layer *dc_layer_global_average_pooling2d(void) { return global_new(&dc_class_gap2d, 0); }
 dc_layer *dc_layer_global_max_pooling2d(void) { return global_new(&dc_class_gmp2d, 1); }
@@ -327,10 +347,10 @@ dc_layer *dc_layer_global_max_pooling1d(void) { return global_new(&dc_class_gmp1
 
 /* ---- Dropout ---- */
 
-static dc_status dropout_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status dropout_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    l->out = dc_dropout(g, x, l->cfg.dropout.rate);
-    return l->out ? DC_OK : DC_ERR_ARG;
+    call->out = dc_dropout(g, x, l->cfg.dropout.rate);
+    return call->out ? DC_OK : DC_ERR_ARG;
 }
 
 static void dropout_to_config(const dc_layer *l, dc_jw *w) { dc_jw_float(w, "rate", l->cfg.dropout.rate); }
@@ -344,7 +364,8 @@ static dc_layer *dropout_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_dropout(rate);
 }
 
-const dc_layer_class dc_class_dropout = {"Dropout", "dropout", dropout_build, dropout_to_config, dropout_from_config, NULL};
+const dc_layer_class dc_class_dropout = {.type = "Dropout", .snake = "dropout", .build = dropout_build,
+                                         .to_config = dropout_to_config, .from_config = dropout_from_config};
 
 dc_layer *dc_layer_dropout(float rate)
 {
@@ -358,24 +379,20 @@ dc_layer *dc_layer_dropout(float rate)
 
 /* ---- BatchNormalization ---- */
 
-static dc_status bn_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status bn_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     int c = dc_node_cols(x);
     static const char *const names[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
     static const dc_init_kind inits[4] = {DC_INIT_ONES, DC_INIT_ZEROS, DC_INIT_ZEROS, DC_INIT_ONES};
-    for (int i = 0; i < 4; i++) {
-        char pname[96];
-        snprintf(pname, sizeof pname, "%s/%s", l->name, names[i]);
-        l->params[i] = dc_param_ex(g, 1, &c, dc_init_make(inits[i]), pname, i < 2);
-        if (!l->params[i])
+    dc_node *p[4];
+    for (int i = 0; i < 4; i++)
+        if (!(p[i] = dc_layer_weight(g, call, l->name, names[i], 1, &c, dc_init_make(inits[i]), i < 2, 1)))
             return DC_ERR_NOMEM;
-    }
-    l->n_params = 4;
-    l->out = dc_batchnorm(g, x, l->params[0], l->params[1], l->params[2], l->params[3], l->cfg.bn.momentum,
+    call->out = dc_batchnorm(g, x, p[0], p[1], p[2], p[3], l->cfg.bn.momentum,
                           l->cfg.bn.epsilon);
-    if (!l->out)
+    if (!call->out)
         return DC_ERR_SHAPE;
-    l->out->iarg[0] = l->frozen; /* frozen: inference mode, also in fit (Keras) */
+    call->out->iarg[0] = l->frozen; /* frozen: inference mode, also in fit (Keras) */
     return DC_OK;
 }
 
@@ -397,7 +414,8 @@ static dc_layer *bn_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return dc_layer_batch_normalization_ex(momentum, epsilon);
 }
 
-const dc_layer_class dc_class_bn = {"BatchNormalization", "batch_normalization", bn_build, bn_to_config, bn_from_config, NULL};
+const dc_layer_class dc_class_bn = {.type = "BatchNormalization", .snake = "batch_normalization", .build = bn_build,
+                                    .to_config = bn_to_config, .from_config = bn_from_config};
 
 dc_layer *dc_layer_batch_normalization_ex(float momentum, float epsilon)
 {

@@ -6,6 +6,7 @@
  */
 #include "layers/layer.h"
 
+#include <assert.h>
 #include <string.h>
 
 dc_layer *dc_layer_new(const dc_layer_class *cls)
@@ -18,27 +19,73 @@ dc_layer *dc_layer_new(const dc_layer_class *cls)
 
 void dc_layer_free(dc_layer *l)
 {
-    if (l && l->cls == &dc_class_normalization)
-        free(l->cfg.norm.stats);
-    if (l && l->cls == &dc_class_time_distributed)
-        dc_layer_free(l->cfg.td.inner);
+    if (l && l->cls->free)
+        l->cls->free(l);
     free(l);
 }
 
-/* Appends the activation; remembers the logits for fused losses. */
-dc_status dc_layer_finish_activation(dc_layer *l, dc_graph *g, dc_node *pre, dc_act act)
+dc_status dc_layer_finish_activation(dc_layer_call *call, dc_graph *g, dc_node *pre, dc_act act)
 {
-    l->out_act = act;
+    call->out_act = act;
     if (act == DC_ACT_LINEAR) {
-        l->out = pre;
+        call->out = pre;
         return DC_OK;
     }
-    l->out = dc_activation(g, pre, act);
-    if (!l->out)
+    call->out = dc_activation(g, pre, act);
+    if (!call->out)
         return DC_ERR_SHAPE;
     if (act == DC_ACT_SOFTMAX || act == DC_ACT_SIGMOID)
-        l->logits = pre;
+        call->logits = pre;
     return DC_OK;
+}
+
+dc_act dc_layer_act(const char *name)
+{
+    dc_act a = DC_ACT_LINEAR;
+    dc_status st = dc_act_parse(name, &a);
+    assert(st == DC_OK); /* the constructor resolved it */
+    (void)st;
+    return a;
+}
+
+dc_status dc_layer_act_name(const char *who, const char *name, const char *fallback, const char **out)
+{
+    dc_act a;
+    if (dc_act_parse(name ? name : fallback, &a) != DC_OK) {
+        dc_err_prefix(who);
+        return DC_ERR_ARG;
+    }
+    *out = dc_act_name(a);
+    return DC_OK;
+}
+
+/* A later call of a shared layer takes the weights its first call made. */
+static dc_node *shared_weight(dc_layer_call *call, int ndim, const int *shape, const char *name)
+{
+    char want[96], have[96];
+    if (call->next_shared >= call->n_shared)
+        return dc_fail_null(DC_ERR_SHAPE, "called again, it asks for a weight %s its first call did not make", name);
+    dc_node *n = call->shared[call->next_shared];
+    if (n->ndim != ndim || memcmp(n->shape, shape, (size_t)ndim * sizeof(int)) != 0)
+        return dc_fail_null(DC_ERR_SHAPE, "called again on an input of another shape: its weight %s is %s, this call "
+                                          "needs %s", n->name, dc_shape_str(n->ndim, n->shape, have, sizeof have),
+                            dc_shape_str(ndim, shape, want, sizeof want));
+    call->next_shared++;
+    return n;
+}
+
+dc_node *dc_layer_weight(dc_graph *g, dc_layer_call *call, const char *prefix, const char *what, int ndim,
+                         const int *shape, dc_init init, int trainable, int listed)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s/%s", prefix, what);
+    if (listed && call->n_params >= DC_LAYER_MAX_PARAMS)
+        return dc_fail_null(DC_ERR_ARG, "%s: more than %d weights", prefix, DC_LAYER_MAX_PARAMS);
+    dc_node *p = call->shared ? shared_weight(call, ndim, shape, name)
+                              : dc_param_ex(g, ndim, shape, init, name, trainable && !call->frozen);
+    if (p && listed)
+        call->params[call->n_params++] = p;
+    return p;
 }
 
 /* ---- Dense ---- */
@@ -75,40 +122,34 @@ dc_dense_config dc_dense_defaults(int units)
     dc_dense_config c;
     memset(&c, 0, sizeof c);
     c.units = units;
-    c.activation = DC_ACT_LINEAR;
+    c.activation = NULL;
     c.use_bias = 1;
     c.kernel_initializer = dc_init_make(DC_INIT_GLOROT_UNIFORM);
     c.bias_initializer = dc_init_make(DC_INIT_ZEROS);
     return c;
 }
 
-dc_status dc_layer_add_kernel(dc_layer *l, dc_graph *g, int ndim, const int *shape, dc_init kernel_init, int use_bias,
-                              dc_init bias_init, float l1, float l2, dc_node **kernel, dc_node **bias)
+dc_status dc_layer_add_kernel(const dc_layer *l, dc_graph *g, dc_layer_call *call, int ndim, const int *shape,
+                              dc_init kernel_init, int use_bias, dc_init bias_init, float l1, float l2,
+                              dc_node **kernel, dc_node **bias)
 {
-    char pname[96];
     int units = shape[ndim - 1];
-    snprintf(pname, sizeof pname, "%s/kernel", l->name);
-    *kernel = dc_param(g, ndim, shape, kernel_init, pname);
+    *kernel = dc_layer_weight(g, call, l->name, "kernel", ndim, shape, kernel_init, 1, 1);
     *bias = NULL;
-    if (*kernel && use_bias) {
-        snprintf(pname, sizeof pname, "%s/bias", l->name);
-        *bias = dc_param(g, 1, &units, bias_init, pname);
-    }
+    if (*kernel && use_bias)
+        *bias = dc_layer_weight(g, call, l->name, "bias", 1, &units, bias_init, 1, 1);
     if (!*kernel || (use_bias && !*bias))
         return DC_ERR_NOMEM;
-    l->params[l->n_params++] = *kernel;
-    if (*bias)
-        l->params[l->n_params++] = *bias;
     /* Keras sums the regularisers of trainable weights only */
-    if (!l->frozen && (l1 != 0.0f || l2 != 0.0f)) {
-        l->reg = dc_regularizer(g, *kernel, l1, l2);
-        if (!l->reg)
+    if (!call->frozen && (l1 != 0.0f || l2 != 0.0f)) {
+        call->reg = dc_regularizer(g, *kernel, l1, l2);
+        if (!call->reg)
             return DC_ERR_NOMEM;
     }
     return DC_OK;
 }
 
-static dc_status dense_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status dense_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     const dc_dense_config *c = &l->cfg.dense;
     char sx[96];
@@ -116,14 +157,14 @@ static dc_status dense_build(dc_layer *l, dc_graph *g, dc_node *x)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has no feature axis", l->name,
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
     dc_node *w, *b;
-    dc_status st = dc_layer_add_kernel(l, g, 2, (int[]){x->shape[x->ndim - 1], c->units}, c->kernel_initializer,
+    dc_status st = dc_layer_add_kernel(l, g, call, 2, (int[]){x->shape[x->ndim - 1], c->units}, c->kernel_initializer,
                                        c->use_bias, c->bias_initializer, c->kernel_l1, c->kernel_l2, &w, &b);
     if (st != DC_OK)
         return st;
     dc_node *pre = dc_dense(g, x, w, b);
     if (!pre)
         return DC_ERR_SHAPE;
-    return dc_layer_finish_activation(l, g, pre, c->activation);
+    return dc_layer_finish_activation(call, g, pre, dc_layer_act(c->activation));
 }
 
 static void dense_args(dc_dense_config *c, dc_kernel_args *a)
@@ -152,38 +193,38 @@ static dc_layer *dense_from_config(const dc_layer_class *cls, const dc_json *cfg
     return dc_layer_dense_ex(&c);
 }
 
-const dc_layer_class dc_class_dense = {"Dense", "dense", dense_build, dense_to_config, dense_from_config, NULL};
+const dc_layer_class dc_class_dense = {.type = "Dense", .snake = "dense", .build = dense_build,
+                                       .to_config = dense_to_config, .from_config = dense_from_config};
 
 dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
 {
     if (cfg->units < 1)
         return dc_fail_null(DC_ERR_ARG, "Dense: units is %d, expected >= 1", cfg->units);
-    if ((unsigned)cfg->activation >= DC_ACT_COUNT)
-        return dc_fail_null(DC_ERR_ARG, "Dense: unknown activation %d", (int)cfg->activation);
+    dc_dense_config c = *cfg;
+    if (dc_layer_act_name("Dense", cfg->activation, NULL, &c.activation) != DC_OK)
+        return NULL;
     dc_layer *l = dc_layer_new(&dc_class_dense);
     if (l)
-        l->cfg.dense = *cfg;
+        l->cfg.dense = c;
     return l;
 }
 
 dc_layer *dc_layer_dense(int units, const char *activation)
 {
     dc_dense_config c = dc_dense_defaults(units);
-    if (dc_act_parse(activation, &c.activation) != DC_OK) {
-        dc_err_prefix("Dense");
-        return NULL;
-    }
+    c.activation = activation;
     return dc_layer_dense_ex(&c);
 }
 
 /* ---- Flatten ---- */
 
-static dc_status flatten_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status flatten_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
+    (void)l;
     int n = (int)dc_node_sample_size(x);
-    l->out = dc_reshape(g, x, 1, &n);
-    l->out_act = DC_ACT_LINEAR;
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_reshape(g, x, 1, &n);
+    call->out_act = DC_ACT_LINEAR;
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 /* For layers without arguments. */
@@ -200,15 +241,16 @@ static dc_layer *flatten_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_flatten();
 }
 
-const dc_layer_class dc_class_flatten = {"Flatten", "flatten", flatten_build, dc_no_config, flatten_from_config, NULL};
+const dc_layer_class dc_class_flatten = {.type = "Flatten", .snake = "flatten", .build = flatten_build,
+                                         .to_config = dc_no_config, .from_config = flatten_from_config};
 
 dc_layer *dc_layer_flatten(void) { return dc_layer_new(&dc_class_flatten); }
 
 /* ---- Activation ---- */
 
-static dc_status activation_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status activation_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    return dc_layer_finish_activation(l, g, x, l->cfg.activation);
+    return dc_layer_finish_activation(call, g, x, l->cfg.activation);
 }
 
 static void activation_to_config(const dc_layer *l, dc_jw *w) { dc_jw_str(w, "activation", dc_act_name(l->cfg.activation)); }
@@ -216,14 +258,14 @@ static void activation_to_config(const dc_layer *l, dc_jw *w) { dc_jw_str(w, "ac
 static dc_layer *activation_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     (void)cls;
-    dc_act a = DC_ACT_LINEAR;
+    const char *a = NULL;
     if (dc_cfg_need(cfg, "activation") || dc_cfg_act(cfg, "activation", &a))
         return NULL;
-    return dc_layer_activation(dc_act_name(a));
+    return dc_layer_activation(a);
 }
 
-const dc_layer_class dc_class_activation = {"Activation", "activation", activation_build, activation_to_config,
-                                            activation_from_config, NULL};
+const dc_layer_class dc_class_activation = {.type = "Activation", .snake = "activation", .build = activation_build,
+                                            .to_config = activation_to_config, .from_config = activation_from_config};
 
 dc_layer *dc_layer_activation(const char *activation)
 {
@@ -240,10 +282,10 @@ dc_layer *dc_layer_activation(const char *activation)
 
 /* ---- Reshape ---- */
 
-static dc_status reshape_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status reshape_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    l->out = dc_reshape(g, x, l->cfg.reshape.ndim, l->cfg.reshape.shape);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_reshape(g, x, l->cfg.reshape.ndim, l->cfg.reshape.shape);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void reshape_to_config(const dc_layer *l, dc_jw *w)
@@ -263,7 +305,8 @@ static dc_layer *reshape_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_reshape((int)t->len, shape);
 }
 
-const dc_layer_class dc_class_reshape = {"Reshape", "reshape", reshape_build, reshape_to_config, reshape_from_config, NULL};
+const dc_layer_class dc_class_reshape = {.type = "Reshape", .snake = "reshape", .build = reshape_build,
+                                         .to_config = reshape_to_config, .from_config = reshape_from_config};
 
 dc_layer *dc_layer_reshape(int ndim, const int *shape)
 {

@@ -16,7 +16,7 @@ static int dims_of(const dc_layer_class *cls) { return strstr(cls->type, "1D") ?
 
 /* ---- UpSampling2D / UpSampling1D ---- */
 
-static dc_status upsampling_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status upsampling_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     const int *s = l->cfg.upsample.size;
     int one_d = dims_of(l->cls) == 1;
@@ -24,11 +24,11 @@ static dc_status upsampling_build(dc_layer *l, dc_graph *g, dc_node *x)
         return dc_layer_rank_error(l, x, one_d ? 3 : 4);
     if (one_d) {
         dc_node *y = dc_upsample2d(g, dc_layer_view_1d(g, x, 1), 1, s[0], 0);
-        l->out = y ? dc_layer_view_1d(g, y, 0) : NULL;
+        call->out = y ? dc_layer_view_1d(g, y, 0) : NULL;
     } else {
-        l->out = dc_upsample2d(g, x, s[0], s[1], l->cfg.upsample.bilinear);
+        call->out = dc_upsample2d(g, x, s[0], s[1], l->cfg.upsample.bilinear);
     }
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void upsampling_to_config(const dc_layer *l, dc_jw *w)
@@ -55,10 +55,12 @@ static dc_layer *upsampling_from_config(const dc_layer_class *cls, const dc_json
     return dc_layer_upsampling2d(size[0], size[1], interp ? interp->str : NULL);
 }
 
-const dc_layer_class dc_class_upsampling2d = {"UpSampling2D", "up_sampling2d", upsampling_build, upsampling_to_config,
-                                              upsampling_from_config, NULL};
-const dc_layer_class dc_class_upsampling1d = {"UpSampling1D", "up_sampling1d", upsampling_build, upsampling_to_config,
-                                              upsampling_from_config, NULL};
+const dc_layer_class dc_class_upsampling2d = {.type = "UpSampling2D", .snake = "up_sampling2d",
+                                              .build = upsampling_build, .to_config = upsampling_to_config,
+                                              .from_config = upsampling_from_config};
+const dc_layer_class dc_class_upsampling1d = {.type = "UpSampling1D", .snake = "up_sampling1d",
+                                              .build = upsampling_build, .to_config = upsampling_to_config,
+                                              .from_config = upsampling_from_config};
 
 static dc_layer *upsampling_new(const dc_layer_class *cls, int size_h, int size_w, int bilinear)
 {
@@ -89,7 +91,7 @@ dc_layer *dc_layer_upsampling1d(int size) { return upsampling_new(&dc_class_upsa
 
 static int is_cropping(const dc_layer_class *cls) { return strncmp(cls->type, "Cropping", 8) == 0; }
 
-static dc_status pad_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status pad_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     const int *a = l->cfg.pad.amount;
     int one_d = dims_of(l->cls) == 1, sign = is_cropping(l->cls) ? -1 : 1;
@@ -113,7 +115,7 @@ static dc_status pad_build(dc_layer *l, dc_graph *g, dc_node *x)
         y = dc_pad2d(g, y, sign * a[0], sign * a[1], sign * a[2], sign * a[3]);
     if (y && one_d)
         y = dc_layer_view_1d(g, y, 0);
-    l->out = y;
+    call->out = y;
     return y ? DC_OK : DC_ERR_SHAPE;
 }
 
@@ -196,12 +198,14 @@ static dc_layer *pad_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return pad_new(cls, amount);
 }
 
-const dc_layer_class dc_class_zero_padding2d = {"ZeroPadding2D", "zero_padding2d", pad_build, pad_to_config,
-                                                pad_from_config, NULL};
-const dc_layer_class dc_class_zero_padding1d = {"ZeroPadding1D", "zero_padding1d", pad_build, pad_to_config,
-                                                pad_from_config, NULL};
-const dc_layer_class dc_class_cropping2d = {"Cropping2D", "cropping2d", pad_build, pad_to_config, pad_from_config, NULL};
-const dc_layer_class dc_class_cropping1d = {"Cropping1D", "cropping1d", pad_build, pad_to_config, pad_from_config, NULL};
+const dc_layer_class dc_class_zero_padding2d = {.type = "ZeroPadding2D", .snake = "zero_padding2d", .build = pad_build,
+                                                .to_config = pad_to_config, .from_config = pad_from_config};
+const dc_layer_class dc_class_zero_padding1d = {.type = "ZeroPadding1D", .snake = "zero_padding1d", .build = pad_build,
+                                                .to_config = pad_to_config, .from_config = pad_from_config};
+const dc_layer_class dc_class_cropping2d = {.type = "Cropping2D", .snake = "cropping2d", .build = pad_build,
+                                            .to_config = pad_to_config, .from_config = pad_from_config};
+const dc_layer_class dc_class_cropping1d = {.type = "Cropping1D", .snake = "cropping1d", .build = pad_build,
+                                            .to_config = pad_to_config, .from_config = pad_from_config};
 
 dc_layer *dc_layer_zero_padding2d(int top, int bottom, int left, int right)
 {
@@ -219,7 +223,7 @@ dc_layer *dc_layer_cropping1d(int left, int right) { return pad_new(&dc_class_cr
 
 /* ---- Conv2DTranspose / Conv1DTranspose ---- */
 
-static dc_status convt_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status convt_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     const dc_conv_config *c = &l->cfg.convt.conv;
     const int *op = l->cfg.convt.output_padding;
@@ -233,17 +237,12 @@ static dc_status convt_build(dc_layer *l, dc_graph *g, dc_node *x)
         kshape[2] = in;
     }
     dc_node *k, *b = NULL;
-    dc_status st = dc_layer_add_kernel(l, g, one_d ? 3 : 4, kshape, c->kernel_initializer, 0, c->bias_initializer,
+    dc_status st = dc_layer_add_kernel(l, g, call, one_d ? 3 : 4, kshape, c->kernel_initializer, 0, c->bias_initializer,
                                        c->kernel_l1, c->kernel_l2, &k, &b);
     if (st != DC_OK)
         return st;
-    if (c->use_bias) {
-        char pname[96];
-        snprintf(pname, sizeof pname, "%s/bias", l->name);
-        if (!(b = dc_param(g, 1, &c->filters, c->bias_initializer, pname)))
-            return DC_ERR_NOMEM;
-        l->params[l->n_params++] = b;
-    }
+    if (c->use_bias && !(b = dc_layer_weight(g, call, l->name, "bias", 1, &c->filters, c->bias_initializer, 1, 1)))
+        return DC_ERR_NOMEM;
     int strides[2] = {c->strides[0], c->strides[1]}, dil[2] = {c->dilation[0], c->dilation[1]};
     int pads[2] = {op[0], op[1]}, same = c->padding == DC_PADDING_SAME;
     dc_node *xin = x, *y;
@@ -264,7 +263,7 @@ static dc_status convt_build(dc_layer *l, dc_graph *g, dc_node *x)
             dc_err_prefix(l->name);
         return DC_ERR_SHAPE;
     }
-    return dc_layer_finish_activation(l, g, y, c->activation);
+    return dc_layer_finish_activation(call, g, y, dc_layer_act(c->activation));
 }
 
 static void convt_to_config(const dc_layer *l, dc_jw *w)
@@ -280,7 +279,8 @@ static void convt_to_config(const dc_layer *l, dc_jw *w)
 static dc_layer *convt_new(const dc_layer_class *cls, const dc_conv_config *cfg, const int *output_padding)
 {
     int dims = dims_of(cls);
-    if (dc_conv_check(cls->type, cfg, dims) != DC_OK)
+    dc_conv_config c;
+    if (dc_conv_check(cls->type, cfg, dims, &c) != DC_OK)
         return NULL;
     for (int i = 0; output_padding && i < dims; i++)
         if (output_padding[i] < 0 || output_padding[i] >= cfg->strides[i])
@@ -289,7 +289,7 @@ static dc_layer *convt_new(const dc_layer_class *cls, const dc_conv_config *cfg,
     dc_layer *l = dc_layer_new(cls);
     if (!l)
         return NULL;
-    l->cfg.convt.conv = *cfg;
+    l->cfg.convt.conv = c;
     for (int i = 0; i < 2; i++)
         l->cfg.convt.output_padding[i] = output_padding && i < dims ? output_padding[i] : -1;
     return l;
@@ -306,10 +306,12 @@ static dc_layer *convt_from_config(const dc_layer_class *cls, const dc_json *cfg
     return convt_new(cls, &c, has_op ? op : NULL);
 }
 
-const dc_layer_class dc_class_conv2d_transpose = {"Conv2DTranspose", "conv2d_transpose", convt_build, convt_to_config,
-                                                  convt_from_config, NULL};
-const dc_layer_class dc_class_conv1d_transpose = {"Conv1DTranspose", "conv1d_transpose", convt_build, convt_to_config,
-                                                  convt_from_config, NULL};
+const dc_layer_class dc_class_conv2d_transpose = {.type = "Conv2DTranspose", .snake = "conv2d_transpose",
+                                                  .build = convt_build, .to_config = convt_to_config,
+                                                  .from_config = convt_from_config};
+const dc_layer_class dc_class_conv1d_transpose = {.type = "Conv1DTranspose", .snake = "conv1d_transpose",
+                                                  .build = convt_build, .to_config = convt_to_config,
+                                                  .from_config = convt_from_config};
 
 dc_layer *dc_layer_conv2d_transpose_ex(const dc_conv_config *cfg, const int *output_padding)
 {
@@ -327,10 +329,7 @@ static dc_layer *convt_named(const dc_layer_class *cls, int filters, int kh, int
     dc_conv_config c = dc_conv_defaults(filters, kh, kw);
     c.strides[0] = c.strides[1] = stride;
     c.padding = padding;
-    if (dc_act_parse(activation, &c.activation) != DC_OK) {
-        dc_err_prefix(cls->type);
-        return NULL;
-    }
+    c.activation = activation;
     return convt_new(cls, &c, NULL);
 }
 

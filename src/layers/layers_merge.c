@@ -10,7 +10,7 @@
  * size 1 (and inputs of lower rank), which is refused here with an error
  * naming the layer and every input shape.  None has weights.
  *
- * Masks: the model sets l->mask before the build; the elementwise layers
+ * Masks: the model sets call->mask before the build; the elementwise layers
  * pass it on, and Concatenate on the time axis of a sequence (axis 1 of 3 or
  * more axes) ends it, as the steps no longer line up with it.
  */
@@ -99,7 +99,7 @@ static const dc_layer_class *const classes[] = {&dc_class_add,     &dc_class_sub
                                                  &dc_class_concatenate};
 
 /* Every merge class's build_merge: the kind is the class's place in `classes`. */
-static dc_status merge_build(dc_layer *l, dc_graph *g, int n, dc_node *const *xs)
+static dc_status merge_build(const dc_layer *l, dc_graph *g, int n, dc_node *const *xs, dc_layer_call *call)
 {
     int kind = 0, axis = 0;
     while (kind < MERGE_CONCAT && classes[kind] != l->cls)
@@ -126,11 +126,8 @@ static dc_status merge_build(dc_layer *l, dc_graph *g, int n, dc_node *const *xs
         return DC_ERR_SHAPE; /* as the other layers report a failed op */
     }
     if (kind == MERGE_CONCAT && axis == 1 && xs[0]->ndim >= 3)
-        l->mask = NULL; /* the steps were joined: a (batch, steps) mask no longer fits */
-    l->out = y;
-    l->logits = NULL;
-    l->out_act = DC_ACT_LINEAR;
-    l->n_params = 0;
+        call->mask = NULL; /* the steps were joined: a (batch, steps) mask no longer fits */
+    call->out = y;
     return DC_OK;
 }
 
@@ -141,17 +138,18 @@ static dc_layer *elementwise_from_config(const dc_layer_class *cls, const dc_jso
     return dc_layer_new(cls);
 }
 
-const dc_layer_class dc_class_add = {"Add", "add", NULL, dc_no_config, elementwise_from_config, merge_build};
-const dc_layer_class dc_class_subtract = {"Subtract", "subtract", NULL, dc_no_config, elementwise_from_config,
-                                          merge_build};
-const dc_layer_class dc_class_multiply = {"Multiply", "multiply", NULL, dc_no_config, elementwise_from_config,
-                                          merge_build};
-const dc_layer_class dc_class_average = {"Average", "average", NULL, dc_no_config, elementwise_from_config,
-                                         merge_build};
-const dc_layer_class dc_class_maximum = {"Maximum", "maximum", NULL, dc_no_config, elementwise_from_config,
-                                         merge_build};
-const dc_layer_class dc_class_minimum = {"Minimum", "minimum", NULL, dc_no_config, elementwise_from_config,
-                                         merge_build};
+const dc_layer_class dc_class_add = {.type = "Add", .snake = "add", .to_config = dc_no_config,
+                                     .from_config = elementwise_from_config, .build_merge = merge_build};
+const dc_layer_class dc_class_subtract = {.type = "Subtract", .snake = "subtract", .to_config = dc_no_config,
+                                          .from_config = elementwise_from_config, .build_merge = merge_build};
+const dc_layer_class dc_class_multiply = {.type = "Multiply", .snake = "multiply", .to_config = dc_no_config,
+                                          .from_config = elementwise_from_config, .build_merge = merge_build};
+const dc_layer_class dc_class_average = {.type = "Average", .snake = "average", .to_config = dc_no_config,
+                                         .from_config = elementwise_from_config, .build_merge = merge_build};
+const dc_layer_class dc_class_maximum = {.type = "Maximum", .snake = "maximum", .to_config = dc_no_config,
+                                         .from_config = elementwise_from_config, .build_merge = merge_build};
+const dc_layer_class dc_class_minimum = {.type = "Minimum", .snake = "minimum", .to_config = dc_no_config,
+                                         .from_config = elementwise_from_config, .build_merge = merge_build};
 
 dc_layer *dc_layer_add(void) { return dc_layer_new(&dc_class_add); }
 dc_layer *dc_layer_subtract(void) { return dc_layer_new(&dc_class_subtract); }
@@ -173,8 +171,9 @@ static dc_layer *concatenate_from_config(const dc_layer_class *cls, const dc_jso
     return dc_layer_concatenate(axis);
 }
 
-const dc_layer_class dc_class_concatenate = {"Concatenate", "concatenate", NULL, concatenate_to_config,
-                                             concatenate_from_config, merge_build};
+const dc_layer_class dc_class_concatenate = {.type = "Concatenate", .snake = "concatenate",
+                                             .to_config = concatenate_to_config, .from_config = concatenate_from_config,
+                                             .build_merge = merge_build};
 
 dc_layer *dc_layer_concatenate(int axis)
 {

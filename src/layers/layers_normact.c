@@ -58,19 +58,7 @@ dc_layer_norm_config dc_layer_norm_defaults(void)
     return c;
 }
 
-/* A weight "<layer>/<what>" of c values; trainable 0 keeps it out of the
- * optimiser.  Listed in the layer (saved, counted) when `listed`. */
-static dc_node *add_vector(dc_layer *l, dc_graph *g, const char *what, int c, dc_init init, int trainable, int listed)
-{
-    char pname[96];
-    snprintf(pname, sizeof pname, "%s/%s", l->name, what);
-    dc_node *p = dc_param_ex(g, 1, &c, init, pname, trainable);
-    if (p && listed)
-        l->params[l->n_params++] = p;
-    return p;
-}
-
-static dc_status layer_norm_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status layer_norm_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     const dc_layer_norm_config *c = &l->cfg.layer_norm;
     int n = 0;
@@ -80,14 +68,14 @@ static dc_status layer_norm_build(dc_layer *l, dc_graph *g, dc_node *x)
     if (st != DC_OK)
         return st;
     /* Keras' order: gamma, then beta; a disabled one is a constant */
-    dc_node *gamma = add_vector(l, g, "gamma", n, c->scale ? c->gamma_initializer : dc_init_make(DC_INIT_ONES),
-                                c->scale, c->scale);
-    dc_node *beta = add_vector(l, g, "beta", n, c->center ? c->beta_initializer : dc_init_make(DC_INIT_ZEROS),
-                               c->center, c->center);
+    dc_node *gamma = dc_layer_weight(g, call, l->name, "gamma", 1, &n,
+                                     c->scale ? c->gamma_initializer : dc_init_make(DC_INIT_ONES), c->scale, c->scale);
+    dc_node *beta = dc_layer_weight(g, call, l->name, "beta", 1, &n,
+                                    c->center ? c->beta_initializer : dc_init_make(DC_INIT_ZEROS), c->center, c->center);
     if (!gamma || !beta)
         return DC_ERR_NOMEM;
-    l->out = dc_layernorm(g, x, gamma, beta, c->epsilon);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_layernorm(g, x, gamma, beta, c->epsilon);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void layer_norm_to_config(const dc_layer *l, dc_jw *w)
@@ -119,8 +107,9 @@ static dc_layer *layer_norm_from_config(const dc_layer_class *cls, const dc_json
     return dc_layer_layer_normalization_ex(&c);
 }
 
-const dc_layer_class dc_class_layer_norm = {"LayerNormalization", "layer_normalization", layer_norm_build,
-                                            layer_norm_to_config, layer_norm_from_config, NULL};
+const dc_layer_class dc_class_layer_norm = {.type = "LayerNormalization", .snake = "layer_normalization",
+                                            .build = layer_norm_build, .to_config = layer_norm_to_config,
+                                            .from_config = layer_norm_from_config};
 
 dc_layer *dc_layer_layer_normalization_ex(const dc_layer_norm_config *cfg)
 {
@@ -144,15 +133,15 @@ dc_layer *dc_layer_layer_normalization(void)
 
 /* ---- ReLU, LeakyReLU, ELU ---- */
 
-static dc_status relu_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status relu_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     float mx = l->cfg.relu.max_value, slope = l->cfg.relu.negative_slope, th = l->cfg.relu.threshold;
-    l->out_act = DC_ACT_LINEAR;
+    call->out_act = DC_ACT_LINEAR;
     if (isinf(mx) && th == 0.0f) /* plain relu or leaky relu: the activation op */
-        l->out = slope == 0.0f ? dc_activation(g, x, DC_ACT_RELU) : dc_activation_alpha(g, x, DC_ACT_LEAKY_RELU, slope);
+        call->out = slope == 0.0f ? dc_activation(g, x, DC_ACT_RELU) : dc_activation_alpha(g, x, DC_ACT_LEAKY_RELU, slope);
     else
-        l->out = dc_relu_ex(g, x, mx, slope, th);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+        call->out = dc_relu_ex(g, x, mx, slope, th);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void relu_to_config(const dc_layer *l, dc_jw *w)
@@ -176,7 +165,8 @@ static dc_layer *relu_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return dc_layer_relu_ex(mx, slope, th);
 }
 
-const dc_layer_class dc_class_relu = {"ReLU", "re_lu", relu_build, relu_to_config, relu_from_config, NULL};
+const dc_layer_class dc_class_relu = {.type = "ReLU", .snake = "re_lu", .build = relu_build,
+                                      .to_config = relu_to_config, .from_config = relu_from_config};
 
 dc_layer *dc_layer_relu_ex(float max_value, float negative_slope, float threshold)
 {
@@ -197,12 +187,12 @@ dc_layer *dc_layer_relu_ex(float max_value, float negative_slope, float threshol
 dc_layer *dc_layer_relu(void) { return dc_layer_relu_ex(INFINITY, 0.0f, 0.0f); }
 
 /* LeakyReLU and ELU: one argument kept in relu.negative_slope. */
-static dc_status slope_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status slope_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     dc_act a = l->cls == &dc_class_elu ? DC_ACT_ELU : DC_ACT_LEAKY_RELU;
-    l->out_act = DC_ACT_LINEAR;
-    l->out = dc_activation_alpha(g, x, a, l->cfg.relu.negative_slope);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out_act = DC_ACT_LINEAR;
+    call->out = dc_activation_alpha(g, x, a, l->cfg.relu.negative_slope);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static const char *slope_key(const dc_layer_class *cls) { return cls == &dc_class_elu ? "alpha" : "negative_slope"; }
@@ -222,9 +212,10 @@ static dc_layer *slope_from_config(const dc_layer_class *cls, const dc_json *cfg
     return elu ? dc_layer_elu(v) : dc_layer_leaky_relu(v);
 }
 
-const dc_layer_class dc_class_leaky_relu = {"LeakyReLU", "leaky_re_lu", slope_build, slope_to_config,
-                                            slope_from_config, NULL};
-const dc_layer_class dc_class_elu = {"ELU", "elu", slope_build, slope_to_config, slope_from_config, NULL};
+const dc_layer_class dc_class_leaky_relu = {.type = "LeakyReLU", .snake = "leaky_re_lu", .build = slope_build,
+                                            .to_config = slope_to_config, .from_config = slope_from_config};
+const dc_layer_class dc_class_elu = {.type = "ELU", .snake = "elu", .build = slope_build, .to_config = slope_to_config,
+                                     .from_config = slope_from_config};
 
 static dc_layer *slope_layer(const dc_layer_class *cls, float v, int must_be_nonneg)
 {
@@ -242,13 +233,13 @@ dc_layer *dc_layer_elu(float alpha) { return slope_layer(&dc_class_elu, alpha, 0
 
 /* ---- Softmax ---- */
 
-static dc_status softmax_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status softmax_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     dc_status st = last_axis(l, x, l->cfg.softmax.axis);
     if (st != DC_OK)
         return st;
     /* out_act softmax: a following cross-entropy fuses with the logits, as after Dense(softmax) */
-    return dc_layer_finish_activation(l, g, x, DC_ACT_SOFTMAX);
+    return dc_layer_finish_activation(call, g, x, DC_ACT_SOFTMAX);
 }
 
 static void softmax_to_config(const dc_layer *l, dc_jw *w) { dc_jw_int(w, "axis", l->cfg.softmax.axis); }
@@ -260,7 +251,8 @@ static dc_layer *softmax_from_config(const dc_layer_class *cls, const dc_json *c
     return read_axis(cfg, &axis) ? NULL : dc_layer_softmax(axis);
 }
 
-const dc_layer_class dc_class_softmax = {"Softmax", "softmax", softmax_build, softmax_to_config, softmax_from_config, NULL};
+const dc_layer_class dc_class_softmax = {.type = "Softmax", .snake = "softmax", .build = softmax_build,
+                                         .to_config = softmax_to_config, .from_config = softmax_from_config};
 
 dc_layer *dc_layer_softmax(int axis)
 {
@@ -274,9 +266,9 @@ dc_layer *dc_layer_softmax(int axis)
 
 /* ---- PReLU ---- */
 
-static dc_status prelu_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status prelu_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    char sx[96], pname[96];
+    char sx[96];
     int shape[DC_MAX_DIMS], nd = x->ndim - 1;
     if (nd < 1)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has no axis besides the batch", l->name,
@@ -289,16 +281,14 @@ static dc_status prelu_build(dc_layer *l, dc_graph *g, dc_node *x)
                            a, dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), nd);
         shape[a - 1] = 1;
     }
-    snprintf(pname, sizeof pname, "%s/alpha", l->name);
-    dc_node *alpha = dc_param(g, nd, shape, l->cfg.prelu.init, pname);
+    dc_node *alpha = dc_layer_weight(g, call, l->name, "alpha", nd, shape, l->cfg.prelu.init, 1, 1);
     if (!alpha)
         return DC_ERR_NOMEM;
-    l->params[l->n_params++] = alpha;
-    if (!l->frozen && (l->cfg.prelu.l1 != 0.0f || l->cfg.prelu.l2 != 0.0f) &&
-        !(l->reg = dc_regularizer(g, alpha, l->cfg.prelu.l1, l->cfg.prelu.l2)))
+    if (!call->frozen && (l->cfg.prelu.l1 != 0.0f || l->cfg.prelu.l2 != 0.0f) &&
+        !(call->reg = dc_regularizer(g, alpha, l->cfg.prelu.l1, l->cfg.prelu.l2)))
         return DC_ERR_NOMEM;
-    l->out = dc_prelu(g, x, alpha);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_prelu(g, x, alpha);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void prelu_to_config(const dc_layer *l, dc_jw *w)
@@ -337,7 +327,8 @@ static dc_layer *prelu_from_config(const dc_layer_class *cls, const dc_json *cfg
     return dc_layer_prelu_ex(init, l1, l2, n, shared);
 }
 
-const dc_layer_class dc_class_prelu = {"PReLU", "p_re_lu", prelu_build, prelu_to_config, prelu_from_config, NULL};
+const dc_layer_class dc_class_prelu = {.type = "PReLU", .snake = "p_re_lu", .build = prelu_build,
+                                       .to_config = prelu_to_config, .from_config = prelu_from_config};
 
 dc_layer *dc_layer_prelu_ex(dc_init alpha_initializer, float alpha_l1, float alpha_l2, int n_shared_axes,
                             const int *shared_axes)
@@ -370,10 +361,10 @@ dc_layer *dc_layer_prelu(void) { return dc_layer_prelu_ex(dc_init_make(DC_INIT_Z
 
 /* ---- Rescaling ---- */
 
-static dc_status rescaling_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status rescaling_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    l->out = dc_scale_offset(g, x, l->cfg.rescaling.scale, l->cfg.rescaling.offset);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_scale_offset(g, x, l->cfg.rescaling.scale, l->cfg.rescaling.offset);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void rescaling_to_config(const dc_layer *l, dc_jw *w)
@@ -391,8 +382,8 @@ static dc_layer *rescaling_from_config(const dc_layer_class *cls, const dc_json 
     return dc_layer_rescaling(scale, offset);
 }
 
-const dc_layer_class dc_class_rescaling = {"Rescaling", "rescaling", rescaling_build, rescaling_to_config,
-                                           rescaling_from_config, NULL};
+const dc_layer_class dc_class_rescaling = {.type = "Rescaling", .snake = "rescaling", .build = rescaling_build,
+                                           .to_config = rescaling_to_config, .from_config = rescaling_from_config};
 
 dc_layer *dc_layer_rescaling(float scale, float offset)
 {
@@ -409,10 +400,10 @@ dc_layer *dc_layer_rescaling(float scale, float offset)
 
 /* ---- GaussianNoise, GaussianDropout ---- */
 
-static dc_status noise_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status noise_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    l->out = dc_gaussian_noise(g, x, l->cfg.noise.stddev, l->cfg.noise.multiplicative);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_gaussian_noise(g, x, l->cfg.noise.stddev, l->cfg.noise.multiplicative);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 /* GaussianDropout keeps its rate in stddev's place until build: rate. */
@@ -432,17 +423,19 @@ static dc_layer *noise_from_config(const dc_layer_class *cls, const dc_json *cfg
     return mul ? dc_layer_gaussian_dropout(v) : dc_layer_gaussian_noise(v);
 }
 
-static dc_status dropout_noise_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status dropout_noise_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     float rate = l->cfg.noise.stddev;
-    l->out = dc_gaussian_noise(g, x, sqrtf(rate / (1.0f - rate)), 1);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_gaussian_noise(g, x, sqrtf(rate / (1.0f - rate)), 1);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
-const dc_layer_class dc_class_gaussian_noise = {"GaussianNoise", "gaussian_noise", noise_build, noise_to_config,
-                                                noise_from_config, NULL};
-const dc_layer_class dc_class_gaussian_dropout = {"GaussianDropout", "gaussian_dropout", dropout_noise_build,
-                                                  noise_to_config, noise_from_config, NULL};
+const dc_layer_class dc_class_gaussian_noise = {.type = "GaussianNoise", .snake = "gaussian_noise",
+                                                .build = noise_build, .to_config = noise_to_config,
+                                                .from_config = noise_from_config};
+const dc_layer_class dc_class_gaussian_dropout = {.type = "GaussianDropout", .snake = "gaussian_dropout",
+                                                  .build = dropout_noise_build, .to_config = noise_to_config,
+                                                  .from_config = noise_from_config};
 
 dc_layer *dc_layer_gaussian_noise(float stddev)
 {
@@ -471,7 +464,7 @@ dc_layer *dc_layer_gaussian_dropout(float rate)
 
 static int spatial_rank(const dc_layer_class *cls) { return cls == &dc_class_spatial_dropout2d ? 4 : 3; }
 
-static dc_status spatial_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status spatial_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     char sx[96];
     int rank = spatial_rank(l->cls);
@@ -479,8 +472,8 @@ static dc_status spatial_build(dc_layer *l, dc_graph *g, dc_node *x)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s, expected %s", l->name,
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx),
                        rank == 3 ? "(batch, steps, channels)" : "(batch, height, width, channels)");
-    l->out = dc_spatial_dropout(g, x, l->cfg.dropout.rate);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_spatial_dropout(g, x, l->cfg.dropout.rate);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void spatial_to_config(const dc_layer *l, dc_jw *w)
@@ -499,10 +492,12 @@ static dc_layer *spatial_from_config(const dc_layer_class *cls, const dc_json *c
     return spatial_rank(cls) == 4 ? dc_layer_spatial_dropout2d(rate) : dc_layer_spatial_dropout1d(rate);
 }
 
-const dc_layer_class dc_class_spatial_dropout1d = {"SpatialDropout1D", "spatial_dropout1d", spatial_build,
-                                                   spatial_to_config, spatial_from_config, NULL};
-const dc_layer_class dc_class_spatial_dropout2d = {"SpatialDropout2D", "spatial_dropout2d", spatial_build,
-                                                   spatial_to_config, spatial_from_config, NULL};
+const dc_layer_class dc_class_spatial_dropout1d = {.type = "SpatialDropout1D", .snake = "spatial_dropout1d",
+                                                   .build = spatial_build, .to_config = spatial_to_config,
+                                                   .from_config = spatial_from_config};
+const dc_layer_class dc_class_spatial_dropout2d = {.type = "SpatialDropout2D", .snake = "spatial_dropout2d",
+                                                   .build = spatial_build, .to_config = spatial_to_config,
+                                                   .from_config = spatial_from_config};
 
 static dc_layer *spatial_layer(const dc_layer_class *cls, float rate)
 {

@@ -13,7 +13,8 @@
  *    model.  Its config has mean and variance null; loading builds it with
  *    zeros and ones and the weights file fills them.
  * The layer keeps its statistics (2 n floats, owned, freed with the layer);
- * the graph's parameters start from them (dc_node.init_values).
+ * the graph's parameters start from them (dc_node.init_values), or, for a
+ * scalar mean and variance, are constants over the features.
  */
 #include "layers/layer.h"
 
@@ -21,20 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static dc_node *stat_param(dc_layer *l, dc_graph *g, const char *what, int ndim, int n, const float *values, int listed)
+/* A non-trainable weight "<layer>/<what>" of n values starting from
+ * `values` (borrowed from the layer) or, when NULL, from init. */
+static dc_node *stat_param(const dc_layer *l, dc_graph *g, dc_layer_call *call, const char *what, int n,
+                           const float *values, dc_init init, int listed)
 {
-    char pname[96];
-    snprintf(pname, sizeof pname, "%s/%s", l->name, what);
-    dc_node *p = dc_param_ex(g, ndim, &n, dc_init_make(DC_INIT_ZEROS), pname, 0);
-    if (!p)
-        return NULL;
-    p->init_values = values;
-    if (listed)
-        l->params[l->n_params++] = p;
+    dc_node *p = dc_layer_weight(g, call, l->name, what, 1, &n, init, 0, listed);
+    if (p)
+        p->init_values = values;
     return p;
 }
 
-static dc_status norm_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status norm_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     char sx[96];
     int c = dc_node_cols(x), n = l->cfg.norm.n;
@@ -49,31 +48,22 @@ static dc_status norm_build(dc_layer *l, dc_graph *g, dc_node *x)
         return dc_fail(DC_ERR_SHAPE, "%s: %s has %d features, the input %s has %d", l->name,
                        l->cfg.norm.adapt ? "the adapted data" : "mean/variance", n,
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), c);
-    if (l->cfg.norm.stats && n == 1 && c > 1) { /* a scalar broadcast over the features */
-        float *s = realloc(l->cfg.norm.stats, 2 * (size_t)c * sizeof(float));
-        if (!s)
-            return dc_fail(DC_ERR_NOMEM, "%s: out of memory", l->name);
-        float m = s[0], v = s[1];
-        for (int j = 0; j < c; j++) {
-            s[j] = m;
-            s[c + j] = v;
-        }
-        l->cfg.norm.stats = s;
-        l->cfg.norm.n = c;
-    }
     const float *stats = l->cfg.norm.stats;
     int listed = l->cfg.norm.adapt;
-    dc_node *mean = stat_param(l, g, "mean", 1, c, stats, listed);
-    dc_node *var = stat_param(l, g, "variance", 1, c, stats ? stats + c : NULL, listed);
-    if (mean && var && !stats) { /* from a file: zeros and ones until the weights are read */
-        mean->init = dc_init_make(DC_INIT_ZEROS);
-        var->init = dc_init_make(DC_INIT_ONES);
+    /* from a file: zeros and ones until the weights are read */
+    dc_init mean_init = dc_init_make(DC_INIT_ZEROS), var_init = dc_init_make(DC_INIT_ONES);
+    if (stats && n == 1 && c > 1) { /* a scalar: a constant over the features */
+        mean_init = (dc_init){DC_INIT_CONSTANT, stats[0], 0.0f};
+        var_init = (dc_init){DC_INIT_CONSTANT, stats[1], 0.0f};
+        stats = NULL;
     }
+    dc_node *mean = stat_param(l, g, call, "mean", c, stats, mean_init, listed);
+    dc_node *var = stat_param(l, g, call, "variance", c, stats ? stats + c : NULL, var_init, listed);
     /* count: Keras' shape () int, here one float (always 0, as Keras leaves it) */
-    if (!mean || !var || (listed && !stat_param(l, g, "count", 1, 1, NULL, 1)))
+    if (!mean || !var || (listed && !stat_param(l, g, call, "count", 1, NULL, dc_init_make(DC_INIT_ZEROS), 1)))
         return DC_ERR_NOMEM;
-    l->out = dc_normalize(g, x, mean, var, l->cfg.norm.invert);
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_normalize(g, x, mean, var, l->cfg.norm.invert);
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void write_floats(dc_jw *w, const char *key, int n, const float *v)
@@ -150,8 +140,11 @@ static dc_layer *norm_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return l;
 }
 
-const dc_layer_class dc_class_normalization = {"Normalization", "normalization", norm_build, norm_to_config,
-                                               norm_from_config, NULL};
+static void norm_free(dc_layer *l) { free(l->cfg.norm.stats); }
+
+const dc_layer_class dc_class_normalization = {.type = "Normalization", .snake = "normalization", .build = norm_build,
+                                               .to_config = norm_to_config, .from_config = norm_from_config,
+                                               .free = norm_free};
 
 dc_layer *dc_layer_normalization_ex(int n, const float *mean, const float *variance, int invert)
 {
@@ -203,7 +196,8 @@ dc_status dc_layer_normalization_adapt(dc_layer *l, const dc_tensor *data)
                        dc_shape_str(data->ndim, data->shape, sd, sizeof sd), data->shape[0]);
     int c = data->shape[data->ndim - 1];
     size_t rows = data->size / (size_t)c;
-    int built = l->out != NULL, want = built ? l->params[0]->shape[0] : c;
+    const dc_layer_call *built = l->built;
+    int want = built ? built->params[0]->shape[0] : c;
     if (c != want)
         return dc_fail(DC_ERR_SHAPE, "normalization_adapt: %s was built for %d features, data %s has %d", l->name,
                        want, dc_shape_str(data->ndim, data->shape, sd, sizeof sd), c);
@@ -230,9 +224,9 @@ dc_status dc_layer_normalization_adapt(dc_layer *l, const dc_tensor *data)
     l->cfg.norm.stats = s;
     l->cfg.norm.n = c;
     l->cfg.norm.from_file = 0;
-    if (built && l->params[0]->val) { /* in a compiled model: the weights change now */
-        memcpy(l->params[0]->val, s, (size_t)c * sizeof(float));
-        memcpy(l->params[1]->val, s + c, (size_t)c * sizeof(float));
+    if (built && built->params[0]->val) { /* in a compiled model: the weights change now */
+        memcpy(built->params[0]->val, s, (size_t)c * sizeof(float));
+        memcpy(built->params[1]->val, s + c, (size_t)c * sizeof(float));
     }
     return DC_OK;
 }

@@ -3,7 +3,7 @@
  * Keras' arguments, defaults, weight shapes and names.
  *
  * Each recurrent layer is one fused op (ops_rnn.c) over its kernel,
- * recurrent kernel and bias.  Masking: Embedding(mask_zero) sets the layer's
+ * recurrent kernel and bias.  Masking: Embedding(mask_zero) sets its call's
  * mask to its input ids; the model hands it to the next layers, and a
  * recurrent layer given one skips the steps whose id is 0.
  */
@@ -13,21 +13,19 @@
 
 /* ---- Embedding ---- */
 
-static dc_status embedding_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status embedding_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    char pname[96];
-    snprintf(pname, sizeof pname, "%s/embeddings", l->name);
-    dc_node *table = dc_param(g, 2, (int[]){l->cfg.embedding.input_dim, l->cfg.embedding.output_dim},
-                              l->cfg.embedding.init, pname);
+    dc_node *table = dc_layer_weight(g, call, l->name, "embeddings", 2,
+                                     (int[]){l->cfg.embedding.input_dim, l->cfg.embedding.output_dim},
+                                     l->cfg.embedding.init, 1, 1);
     if (!table)
         return DC_ERR_NOMEM;
-    l->params[l->n_params++] = table;
-    l->out = dc_embedding(g, x, table);
-    if (!l->out)
+    call->out = dc_embedding(g, x, table);
+    if (!call->out)
         return DC_ERR_SHAPE;
-    snprintf(l->out->name, sizeof l->out->name, "%s", l->name); /* errors name the layer */
-    l->out_act = DC_ACT_LINEAR;
-    l->mask = l->cfg.embedding.mask_zero && x->ndim == 2 ? x : NULL;
+    snprintf(call->out->name, sizeof call->out->name, "%s", l->name); /* errors name the layer */
+    call->out_act = DC_ACT_LINEAR;
+    call->mask = l->cfg.embedding.mask_zero && x->ndim == 2 ? x : NULL;
     return DC_OK;
 }
 
@@ -51,8 +49,8 @@ static dc_layer *embedding_from_config(const dc_layer_class *cls, const dc_json 
     return dc_layer_embedding_ex(in, out, mask, init);
 }
 
-const dc_layer_class dc_class_embedding = {"Embedding", "embedding", embedding_build, embedding_to_config,
-                                           embedding_from_config, NULL};
+const dc_layer_class dc_class_embedding = {.type = "Embedding", .snake = "embedding", .build = embedding_build,
+                                           .to_config = embedding_to_config, .from_config = embedding_from_config};
 
 dc_layer *dc_layer_embedding_ex(int input_dim, int output_dim, int mask_zero, dc_init embeddings_initializer)
 {
@@ -81,8 +79,8 @@ dc_rnn_config dc_rnn_defaults(dc_rnn_kind kind, int units)
     memset(&c, 0, sizeof c);
     c.kind = kind;
     c.units = units;
-    c.activation = DC_ACT_TANH;
-    c.recurrent_activation = DC_ACT_SIGMOID;
+    c.activation = "tanh";
+    c.recurrent_activation = "sigmoid";
     c.reset_after = 1;
     c.kernel_initializer = dc_init_make(DC_INIT_GLOROT_UNIFORM);
     c.recurrent_initializer = dc_init_make(DC_INIT_ORTHOGONAL);
@@ -92,12 +90,21 @@ dc_rnn_config dc_rnn_defaults(dc_rnn_kind kind, int units)
 
 static const char *const KIND_TYPE[DC_RNN_COUNT] = {"SimpleRNN", "LSTM", "GRU"};
 static const char *const KIND_SNAKE[DC_RNN_COUNT] = {"simple_rnn", "lstm", "gru"};
+static const dc_layer_class *const rnn_classes[DC_RNN_COUNT] = {&dc_class_simple_rnn, &dc_class_lstm, &dc_class_gru};
+
+static dc_rnn_kind kind_of(const dc_layer_class *cls)
+{
+    int k = 0;
+    while (rnn_classes[k] != cls)
+        k++;
+    return (dc_rnn_kind)k;
+}
 
 /* Kernel, recurrent kernel and bias named <prefix>/..., then the op. */
-static dc_status build_rnn(dc_layer *l, dc_graph *g, dc_node *x, const dc_rnn_config *c, const char *prefix,
-                           dc_node **out)
+static dc_status build_rnn(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call, const dc_rnn_config *c,
+                           const char *prefix, dc_node **out)
 {
-    char sx[96], pname[160];
+    char sx[96];
     if (x->ndim != 3)
         return dc_fail(DC_ERR_SHAPE,
                        "%s: input %s has %d axes, expected 3: (batch, timesteps, features); token ids need an "
@@ -110,16 +117,11 @@ static dc_status build_rnn(dc_layer *l, dc_graph *g, dc_node *x, const dc_rnn_co
     int ndims[3] = {2, 2, two ? 2 : 1};
     const dc_init *inits[3] = {&c->kernel_initializer, &c->recurrent_initializer, &c->bias_initializer};
     dc_node *p[3];
-    for (int i = 0; i < 3; i++) {
-        snprintf(pname, sizeof pname, "%s/%s", prefix, suffix[i]);
-        p[i] = dc_param(g, ndims[i], ndims[i] == 1 ? shapes[i] + 1 : shapes[i], *inits[i], pname);
-        if (!p[i])
+    for (int i = 0; i < 3; i++)
+        if (!(p[i] = dc_layer_weight(g, call, prefix, suffix[i], ndims[i], ndims[i] == 1 ? shapes[i] + 1 : shapes[i],
+                                     *inits[i], 1, 1)))
             return DC_ERR_NOMEM;
-        if (l->n_params >= DC_LAYER_MAX_PARAMS)
-            return dc_fail(DC_ERR_ARG, "%s: too many parameters", l->name);
-        l->params[l->n_params++] = p[i];
-    }
-    *out = dc_rnn(g, x, p[0], p[1], p[2], l->mask, c);
+    *out = dc_rnn(g, x, p[0], p[1], p[2], call->mask, c);
     if (!*out) {
         dc_err_prefix(l->name);
         return DC_ERR_SHAPE;
@@ -127,23 +129,23 @@ static dc_status build_rnn(dc_layer *l, dc_graph *g, dc_node *x, const dc_rnn_co
     return DC_OK;
 }
 
-static dc_status rnn_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status rnn_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     if (l->cfg.rnn.return_state)
         return dc_fail(DC_ERR_UNSUPPORTED, "%s: return_state gives several outputs, which a Sequential model cannot "
                                            "pass on; use the graph API (dc_rnn and dc_rnn_state)",
                        l->name);
-    l->out_act = DC_ACT_LINEAR;
-    return build_rnn(l, g, x, &l->cfg.rnn, l->name, &l->out);
+    call->out_act = DC_ACT_LINEAR;
+    return build_rnn(l, g, x, call, &l->cfg.rnn, l->name, &call->out);
 }
 
 /* Keras' SimpleRNN / LSTM / GRU config keys. */
 static void rnn_write(const dc_rnn_config *c, dc_jw *w)
 {
     dc_jw_int(w, "units", c->units);
-    dc_jw_str(w, "activation", dc_act_name(c->activation));
+    dc_jw_str(w, "activation", c->activation);
     if (c->kind != DC_RNN_SIMPLE)
-        dc_jw_str(w, "recurrent_activation", dc_act_name(c->recurrent_activation));
+        dc_jw_str(w, "recurrent_activation", c->recurrent_activation);
     dc_jw_bool(w, "use_bias", 1);
     dc_jw_bool(w, "return_sequences", c->return_sequences);
     dc_jw_bool(w, "return_state", c->return_state);
@@ -185,24 +187,27 @@ static dc_status rnn_read(const dc_json *cfg, dc_rnn_kind kind, dc_rnn_config *c
 static dc_layer *rnn_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     dc_rnn_config c;
-    if (rnn_read(cfg, (dc_rnn_kind)(cls - dc_class_rnn), &c) != DC_OK)
+    if (rnn_read(cfg, kind_of(cls), &c) != DC_OK)
         return NULL;
     return dc_layer_rnn_ex(&c);
 }
 
-const dc_layer_class dc_class_rnn[DC_RNN_COUNT] = {
-    {"SimpleRNN", "simple_rnn", rnn_build, rnn_to_config, rnn_from_config, NULL},
-    {"LSTM", "lstm", rnn_build, rnn_to_config, rnn_from_config, NULL},
-    {"GRU", "gru", rnn_build, rnn_to_config, rnn_from_config, NULL},
-};
+const dc_layer_class dc_class_simple_rnn = {.type = "SimpleRNN", .snake = "simple_rnn", .build = rnn_build,
+                                            .to_config = rnn_to_config, .from_config = rnn_from_config};
+const dc_layer_class dc_class_lstm = {.type = "LSTM", .snake = "lstm", .build = rnn_build, .to_config = rnn_to_config,
+                                      .from_config = rnn_from_config};
+const dc_layer_class dc_class_gru = {.type = "GRU", .snake = "gru", .build = rnn_build, .to_config = rnn_to_config,
+                                     .from_config = rnn_from_config};
 
+/* What is wrong with c (its activation names resolved), or NULL. */
 static const char *check_rnn_config(const dc_rnn_config *c)
 {
     if ((unsigned)c->kind >= DC_RNN_COUNT)
         return "unknown kind";
     if (c->units < 1)
         return "units must be >= 1";
-    if (!dc_rnn_act_supported(c->activation) || !dc_rnn_act_supported(c->recurrent_activation))
+    if (!dc_rnn_act_supported(dc_layer_act(c->activation)) ||
+        !dc_rnn_act_supported(dc_layer_act(c->recurrent_activation)))
         return "activation and recurrent_activation must be linear, sigmoid, tanh or relu";
     if (!(c->dropout >= 0 && c->dropout < 1) || !(c->recurrent_dropout >= 0 && c->recurrent_dropout < 1))
         return "dropout and recurrent_dropout must be in [0, 1)";
@@ -213,13 +218,17 @@ dc_layer *dc_layer_rnn_ex(const dc_rnn_config *cfg)
 {
     if (!cfg)
         return dc_fail_null(DC_ERR_ARG, "RNN layer: cfg is NULL");
-    const char *bad = check_rnn_config(cfg);
+    const char *type = (unsigned)cfg->kind < DC_RNN_COUNT ? KIND_TYPE[cfg->kind] : "RNN";
+    dc_rnn_config c = *cfg;
+    if (dc_layer_act_name(type, cfg->activation, "tanh", &c.activation) != DC_OK ||
+        dc_layer_act_name(type, cfg->recurrent_activation, "sigmoid", &c.recurrent_activation) != DC_OK)
+        return NULL;
+    const char *bad = check_rnn_config(&c);
     if (bad)
-        return dc_fail_null(DC_ERR_ARG, "%s: %s (units %d)", (unsigned)cfg->kind < DC_RNN_COUNT ? KIND_TYPE[cfg->kind] : "RNN",
-                            bad, cfg->units);
-    dc_layer *l = dc_layer_new(&dc_class_rnn[cfg->kind]);
+        return dc_fail_null(DC_ERR_ARG, "%s: %s (units %d)", type, bad, cfg->units);
+    dc_layer *l = dc_layer_new(rnn_classes[cfg->kind]);
     if (l)
-        l->cfg.rnn = *cfg;
+        l->cfg.rnn = c;
     return l;
 }
 
@@ -245,7 +254,7 @@ dc_layer *dc_layer_gru(int units)
 
 enum { MERGE_CONCAT, MERGE_SUM, MERGE_MUL, MERGE_AVE };
 
-static dc_status bidir_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status bidir_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     dc_rnn_config fw = l->cfg.bidir.rnn, bw = fw;
     char prefix[160];
@@ -260,20 +269,20 @@ static dc_status bidir_build(dc_layer *l, dc_graph *g, dc_node *x)
     }
     dc_node *a, *b;
     snprintf(prefix, sizeof prefix, "%s/forward_%s", l->name, KIND_SNAKE[fw.kind]);
-    dc_status st = build_rnn(l, g, x, &fw, prefix, &a);
+    dc_status st = build_rnn(l, g, x, call, &fw, prefix, &a);
     if (st != DC_OK)
         return st;
     snprintf(prefix, sizeof prefix, "%s/backward_%s", l->name, KIND_SNAKE[fw.kind]);
-    if ((st = build_rnn(l, g, x, &bw, prefix, &b)) != DC_OK)
+    if ((st = build_rnn(l, g, x, call, &bw, prefix, &b)) != DC_OK)
         return st;
     switch (l->cfg.bidir.merge) {
-    case MERGE_SUM: l->out = dc_add(g, a, b); break;
-    case MERGE_MUL: l->out = dc_mul(g, a, b); break;
-    case MERGE_AVE: l->out = dc_scale(g, dc_add(g, a, b), 0.5f); break;
-    default: l->out = dc_concat(g, a, b); break;
+    case MERGE_SUM: call->out = dc_add(g, a, b); break;
+    case MERGE_MUL: call->out = dc_mul(g, a, b); break;
+    case MERGE_AVE: call->out = dc_scale(g, dc_add(g, a, b), 0.5f); break;
+    default: call->out = dc_concat(g, a, b); break;
     }
-    l->out_act = DC_ACT_LINEAR;
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out_act = DC_ACT_LINEAR;
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static const char *const merge_modes[] = {"concat", "sum", "mul", "ave"};
@@ -282,7 +291,7 @@ static void bidir_to_config(const dc_layer *l, dc_jw *w)
 {
     const dc_rnn_config *c = &l->cfg.bidir.rnn;
     dc_jw_object(w, "layer");
-    dc_jw_str(w, "class_name", dc_class_rnn[c->kind].type);
+    dc_jw_str(w, "class_name", KIND_TYPE[c->kind]);
     dc_jw_object(w, "config");
     rnn_write(c, w);
     dc_jw_end(w);
@@ -297,7 +306,7 @@ static dc_layer *bidir_from_config(const dc_layer_class *cls, const dc_json *cfg
     (void)cls;
     int kind = -1;
     for (int i = 0; cn && cn->type == DC_JSON_STRING && i < DC_RNN_COUNT; i++)
-        if (strcmp(cn->str, dc_class_rnn[i].type) == 0)
+        if (strcmp(cn->str, KIND_TYPE[i]) == 0)
             kind = i;
     if (kind < 0 || !icfg || icfg->type != DC_JSON_OBJECT)
         return dc_fail_null(DC_ERR_FORMAT, "key \"layer\" must be {\"class_name\": \"SimpleRNN\", \"LSTM\" or \"GRU\", "
@@ -312,14 +321,14 @@ static dc_layer *bidir_from_config(const dc_layer_class *cls, const dc_json *cfg
     return dc_layer_bidirectional(dc_layer_rnn_ex(&c), mode ? mode->str : NULL);
 }
 
-const dc_layer_class dc_class_bidirectional = {"Bidirectional", "bidirectional", bidir_build, bidir_to_config,
-                                               bidir_from_config, NULL};
+const dc_layer_class dc_class_bidirectional = {.type = "Bidirectional", .snake = "bidirectional", .build = bidir_build,
+                                               .to_config = bidir_to_config, .from_config = bidir_from_config};
 
 dc_layer *dc_layer_bidirectional(dc_layer *rnn, const char *merge_mode)
 {
     if (!rnn)
         return dc_fail_null(DC_ERR_ARG, "Bidirectional: layer is NULL (did its constructor fail? %s)", dc_errmsg());
-    int is_rnn = rnn->cls == &dc_class_rnn[0] || rnn->cls == &dc_class_rnn[1] || rnn->cls == &dc_class_rnn[2];
+    int is_rnn = rnn->cls == &dc_class_simple_rnn || rnn->cls == &dc_class_lstm || rnn->cls == &dc_class_gru;
     const char *type = rnn->cls->type;
     dc_rnn_config cfg = rnn->cfg.rnn;
     dc_layer_free(rnn);

@@ -2,9 +2,9 @@
  * layers_seq2seq.c - RepeatVector, Permute, Masking and TimeDistributed,
  * with Keras 3's arguments, config keys and masks.
  *
- * Masking sets the layer's mask to a (batch, steps) node of 0/1 (0 where
+ * Masking sets its call's mask to a (batch, steps) node of 0/1 (0 where
  * every feature equals mask_value) and zeroes the output there: the model
- * passes l->mask on exactly as it passes Embedding(mask_zero)'s token ids,
+ * passes call->mask on exactly as it passes Embedding(mask_zero)'s token ids,
  * and every consumer (recurrent ops, the masked loss, the metrics) reads a
  * step as padded where the mask is 0, whichever layer made it.
  *
@@ -22,15 +22,15 @@
 
 /* ---- RepeatVector ---- */
 
-static dc_status repeat_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status repeat_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     char sx[96];
     if (x->ndim != 2)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected 2: (batch, features)", l->name,
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
-    l->out = dc_repeat(g, x, l->cfg.repeat.n);
-    l->mask = NULL; /* Keras' RepeatVector does not support masking */
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_repeat(g, x, l->cfg.repeat.n);
+    call->mask = NULL; /* Keras' RepeatVector does not support masking */
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void repeat_to_config(const dc_layer *l, dc_jw *w) { dc_jw_int(w, "n", l->cfg.repeat.n); }
@@ -44,8 +44,8 @@ static dc_layer *repeat_from_config(const dc_layer_class *cls, const dc_json *cf
     return dc_layer_repeat_vector(n);
 }
 
-const dc_layer_class dc_class_repeat_vector = {"RepeatVector", "repeat_vector", repeat_build, repeat_to_config,
-                                               repeat_from_config, NULL};
+const dc_layer_class dc_class_repeat_vector = {.type = "RepeatVector", .snake = "repeat_vector", .build = repeat_build,
+                                               .to_config = repeat_to_config, .from_config = repeat_from_config};
 
 dc_layer *dc_layer_repeat_vector(int n)
 {
@@ -59,7 +59,7 @@ dc_layer *dc_layer_repeat_vector(int n)
 
 /* ---- Permute ---- */
 
-static dc_status permute_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status permute_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     char sx[96];
     int k = l->cfg.permute.ndims, perm[DC_MAX_DIMS];
@@ -68,9 +68,9 @@ static dc_status permute_build(dc_layer *l, dc_graph *g, dc_node *x)
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim - 1, k);
     for (int i = 0; i < k; i++)
         perm[i] = l->cfg.permute.dims[i] - 1;
-    l->out = dc_permute(g, x, k, perm);
-    l->mask = NULL; /* Keras' Permute does not support masking: the mask ends here */
-    return l->out ? DC_OK : DC_ERR_SHAPE;
+    call->out = dc_permute(g, x, k, perm);
+    call->mask = NULL; /* Keras' Permute does not support masking: the mask ends here */
+    return call->out ? DC_OK : DC_ERR_SHAPE;
 }
 
 static void permute_to_config(const dc_layer *l, dc_jw *w)
@@ -90,7 +90,8 @@ static dc_layer *permute_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_permute((int)t->len, dims);
 }
 
-const dc_layer_class dc_class_permute = {"Permute", "permute", permute_build, permute_to_config, permute_from_config, NULL};
+const dc_layer_class dc_class_permute = {.type = "Permute", .snake = "permute", .build = permute_build,
+                                         .to_config = permute_to_config, .from_config = permute_from_config};
 
 dc_layer *dc_layer_permute(int ndims, const int *dims)
 {
@@ -114,17 +115,17 @@ dc_layer *dc_layer_permute(int ndims, const int *dims)
 
 /* ---- Masking ---- */
 
-static dc_status masking_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status masking_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     char sx[96];
     if (x->ndim != 3)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected 3: (batch, timesteps, features)", l->name,
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
     dc_node *mask = dc_step_mask(g, x, l->cfg.masking.mask_value);
-    l->out = mask ? dc_mask_steps(g, x, mask) : NULL;
-    if (!l->out)
+    call->out = mask ? dc_mask_steps(g, x, mask) : NULL;
+    if (!call->out)
         return DC_ERR_SHAPE;
-    l->mask = mask; /* replaces any incoming mask, as Keras' compute_mask does */
+    call->mask = mask; /* replaces any incoming mask, as Keras' compute_mask does */
     return DC_OK;
 }
 
@@ -139,7 +140,8 @@ static dc_layer *masking_from_config(const dc_layer_class *cls, const dc_json *c
     return dc_layer_masking(v);
 }
 
-const dc_layer_class dc_class_masking = {"Masking", "masking", masking_build, masking_to_config, masking_from_config, NULL};
+const dc_layer_class dc_class_masking = {.type = "Masking", .snake = "masking", .build = masking_build,
+                                         .to_config = masking_to_config, .from_config = masking_from_config};
 
 dc_layer *dc_layer_masking(float mask_value)
 {
@@ -159,39 +161,35 @@ static int acts_per_row(const dc_layer *in)
     return in->cls == &dc_class_dense || in->cls == &dc_class_dropout || in->cls == &dc_class_activation;
 }
 
-static dc_status td_build(dc_layer *l, dc_graph *g, dc_node *x)
+static dc_status td_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
-    dc_layer *in = l->cfg.td.inner;
-    char sx[96], own[sizeof in->name];
+    dc_layer in = *l->cfg.td.inner; /* a copy, named for this build */
+    char sx[96];
     if (x->ndim < 3)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected at least 3: (batch, timesteps, ...)", l->name,
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
-    int direct = acts_per_row(in), T = x->shape[1];
+    int direct = acts_per_row(&in), T = x->shape[1];
     dc_node *xin = direct ? x : dc_time_fold(g, x);
     if (!xin)
         return DC_ERR_SHAPE;
-    size_t outer = strlen(l->name), inner = strlen(in->name);
-    if (outer + 1 + inner >= sizeof in->name)
+    size_t outer = strlen(l->name), inner = strlen(in.name);
+    if (outer + 1 + inner >= sizeof in.name)
         return dc_fail(DC_ERR_ARG, "%s: the name \"%s/%s\" of its weights is longer than %zu characters", l->name,
-                       l->name, in->name, sizeof in->name - 1);
-    memcpy(own, in->name, sizeof own);
-    memcpy(in->name, l->name, outer); /* "<wrapper>/<layer>" */
-    in->name[outer] = '/';
-    memcpy(in->name + outer + 1, own, inner + 1);
-    in->mask = direct ? l->mask : NULL;
-    in->out = in->logits = in->reg = NULL;
-    in->n_params = 0;
-    dc_status st = in->cls->build(in, g, xin);
-    memcpy(in->name, own, sizeof own);
-    if (st != DC_OK)
+                       l->name, in.name, sizeof in.name - 1);
+    memcpy(in.name, l->name, outer); /* "<wrapper>/<layer>" */
+    in.name[outer] = '/';
+    memcpy(in.name + outer + 1, l->cfg.td.inner->name, inner + 1);
+    /* the wrapped layer records its weights and output in this call; the incoming mask passes it by */
+    dc_node *mask = call->mask;
+    call->mask = direct ? mask : NULL;
+    dc_status st = in.cls->build(&in, g, xin, call);
+    call->mask = mask;
+    if (st != DC_OK || direct)
         return st;
-    memcpy(l->params, in->params, sizeof l->params);
-    l->n_params = in->n_params;
-    l->reg = in->reg;
-    l->out_act = in->out_act;
-    l->out = direct ? in->out : dc_time_unfold(g, in->out, T);
-    l->logits = !in->logits || direct ? in->logits : dc_time_unfold(g, in->logits, T);
-    return l->out && (l->logits || !in->logits) ? DC_OK : DC_ERR_SHAPE;
+    dc_node *logits = call->logits;
+    call->out = dc_time_unfold(g, call->out, T);
+    call->logits = logits ? dc_time_unfold(g, logits, T) : NULL;
+    return call->out && (call->logits || !logits) ? DC_OK : DC_ERR_SHAPE;
 }
 
 /* {"layer": {"class_name": ..., "config": {"name": ..., ...}}}, Keras'
@@ -238,17 +236,20 @@ static dc_layer *td_from_config(const dc_layer_class *cls, const dc_json *cfg)
     return dc_layer_time_distributed(in);
 }
 
-const dc_layer_class dc_class_time_distributed = {"TimeDistributed", "time_distributed", td_build, td_to_config,
-                                                  td_from_config, NULL};
+static void td_free(dc_layer *l) { dc_layer_free(l->cfg.td.inner); }
+
+const dc_layer_class dc_class_time_distributed = {.type = "TimeDistributed", .snake = "time_distributed",
+                                                  .build = td_build, .to_config = td_to_config,
+                                                  .from_config = td_from_config, .free = td_free};
 
 dc_layer *dc_layer_time_distributed(dc_layer *layer)
 {
     if (!layer)
         return dc_fail_null(DC_ERR_ARG, "TimeDistributed: layer is NULL (did its constructor fail? %s)", dc_errmsg());
-    if (layer->out || layer->cls == &dc_class_time_distributed || layer->cls == &dc_class_masking ||
+    if (layer->built || layer->cls == &dc_class_time_distributed || layer->cls == &dc_class_masking ||
         !layer->cls->build) {
         const char *type = layer->cls->type;
-        int built = layer->out != NULL, merge = !layer->cls->build;
+        int built = layer->built != NULL, merge = !layer->cls->build;
         if (!built)
             dc_layer_free(layer);
         return dc_fail_null(DC_ERR_ARG, "TimeDistributed: cannot wrap %s%s", built ? "a layer already in a model" : type,

@@ -100,6 +100,14 @@ int dc_model_merge(dc_model *m, dc_layer *layer, int n, const int *inputs)
     return connect(m, "merge", layer, n, inputs);
 }
 
+const dc_layer_call *dc_model_first_call(const dc_model *m, const dc_layer *l)
+{
+    int j = 0;
+    while (m->calls[j].layer != l) /* every layer of m has a call */
+        j++;
+    return &m->calls[j].made;
+}
+
 dc_status dc_functional_check(const dc_model *m)
 {
     if (!m->functional)

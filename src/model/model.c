@@ -168,7 +168,10 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
 }
 
 /* The output of reference r (below n_inputs: an input). */
-static dc_node *ref_out(const dc_model *m, int r) { return r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].out; }
+static dc_node *ref_out(const dc_model *m, int r)
+{
+    return r < m->n_inputs ? m->inputs[r] : m->calls[r - m->n_inputs].made.out;
+}
 
 /* The inputs: one node x takes, split into the model's inputs when several. */
 static dc_status build_inputs(dc_model *m)
@@ -188,7 +191,10 @@ static dc_status build_inputs(dc_model *m)
 }
 
 /* The mask that comes with reference r (an input has none). */
-static dc_node *ref_mask(const dc_model *m, int r) { return r < m->n_inputs ? NULL : m->calls[r - m->n_inputs].mask; }
+static dc_node *ref_mask(const dc_model *m, int r)
+{
+    return r < m->n_inputs ? NULL : m->calls[r - m->n_inputs].made.mask;
+}
 
 /* The mask a call gets: its input's.  A merge's, as Keras' Merge.compute_mask:
  * none when an input has none, else a step is kept when any input keeps it
@@ -208,7 +214,7 @@ static dc_node *call_mask(dc_model *m, const dc_call *c)
 }
 
 /* The weights the first call of c's layer made, in the order it made them
- * (listed in the layer or not: Normalization's fixed statistics are not),
+ * (listed in its record or not: Normalization's fixed statistics are not),
  * into a new array; *n their number. */
 static dc_node **first_call_params(const dc_model *m, const dc_call *c, int *n)
 {
@@ -223,44 +229,47 @@ static dc_node **first_call_params(const dc_model *m, const dc_call *c, int *n)
     return p;
 }
 
-/* Builds call c: a layer's first call makes its weights, a later one
- * (shared layer) takes them (graph.h's reuse) and leaves the layer's
- * record of its first call as it was. */
+/* Builds call c into its record: a layer's first call makes its weights, a
+ * later one (shared layer) takes the first call's (dc_layer_call.shared);
+ * the layer itself is left as it was. */
 static dc_status build_call(dc_model *m, dc_call *c)
 {
-    dc_layer *l = c->layer, first = *l;
-    dc_node *xs[DC_MERGE_MAX], **reuse = NULL;
+    const dc_layer *l = c->layer;
+    dc_layer_call *made = &c->made;
+    dc_node *xs[DC_MERGE_MAX], **shared = NULL;
     for (int k = 0; k < c->n_in; k++)
         xs[k] = ref_out(m, c->in_refs[k]);
+    memset(made, 0, sizeof *made);
+    made->out_act = DC_ACT_LINEAR;
+    made->frozen = l->frozen;
+    made->mask = call_mask(m, c);
     if (c->node) {
-        if (!(reuse = first_call_params(m, c, &m->g->n_reuse)))
+        if (!(shared = first_call_params(m, c, &made->n_shared)))
             return DC_ERR_NOMEM;
-        m->g->reuse = reuse;
-        m->g->next_reuse = 0;
-        l->n_params = 0;
+        made->shared = shared;
     }
     c->nodes_from = m->g->n_nodes;
-    l->mask = call_mask(m, c);
-    m->g->freeze_params = l->frozen;
-    dc_status st = l->cls->build ? l->cls->build(l, m->g, xs[0]) : l->cls->build_merge(l, m->g, c->n_in, xs);
-    m->g->freeze_params = 0;
+    dc_status st = l->cls->build ? l->cls->build(l, m->g, xs[0], made)
+                                 : l->cls->build_merge(l, m->g, c->n_in, xs, made);
     c->nodes_to = m->g->n_nodes;
-    if (st == DC_OK && c->node && m->g->next_reuse != m->g->n_reuse)
-        st = dc_fail(DC_ERR_SHAPE, "called again, it used %d of the %d weights of its first call", m->g->next_reuse,
-                     m->g->n_reuse);
-    m->g->reuse = NULL;
-    free(reuse);
+    if (st == DC_OK && c->node && made->next_shared != made->n_shared)
+        st = dc_fail(DC_ERR_SHAPE, "called again, it used %d of the %d weights of its first call", made->next_shared,
+                     made->n_shared);
+    made->shared = NULL;
+    made->n_shared = made->next_shared = 0;
+    free(shared);
     if (st == DC_OK) {
-        c->out = l->out;
-        c->logits = l->logits;
-        c->out_act = l->out_act;
         /* the mask (batch, steps) follows while the output keeps that time axis */
-        c->mask = l->mask && c->out->ndim >= 3 && c->out->shape[1] == l->mask->shape[1] ? l->mask : NULL;
-    } else if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0) {
-        dc_err_prefix(l->name);
+        if (made->mask && !(made->out->ndim >= 3 && made->out->shape[1] == made->mask->shape[1]))
+            made->mask = NULL;
+        if (!c->node)
+            c->layer->built = made;
+        return DC_OK;
     }
-    if (c->node) /* the layer goes on describing its first call (summary, weights) */
-        *l = first;
+    if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
+        dc_err_prefix(l->name);
+    for (int i = 0; i < m->n_layers; i++) /* no layer points into a failed build */
+        m->layers[i]->built = NULL;
     return st;
 }
 
@@ -283,8 +292,8 @@ dc_status dc_model_build(dc_model *m)
     for (int j = 0; j < m->n_calls && st == DC_OK; j++)
         st = build_call(m, &m->calls[j]);
     if (st == DC_OK) {
-        m->output = m->calls[m->n_calls - 1].out;
-        m->output_mask = m->calls[m->n_calls - 1].mask;
+        m->output = m->calls[m->n_calls - 1].made.out;
+        m->output_mask = m->calls[m->n_calls - 1].made.mask;
         for (int i = 0; dc_model_fuse && i < m->g->n_nodes; i++) /* BatchNormalization -> ReLU */
             dc_batchnorm_fuse_relu(m->g->nodes[i]);
         m->built = 1;
@@ -302,7 +311,7 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
-    const dc_call *last = &m->calls[m->n_calls - 1];
+    const dc_layer_call *last = &m->calls[m->n_calls - 1].made;
     dc_loss_kind k = cfg->loss;
     if ((unsigned)k >= DC_LOSS_COUNT)
         return dc_fail(DC_ERR_ARG, "compile: unknown loss %d", (int)k);
@@ -331,7 +340,8 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         return dc_fail(DC_ERR_SHAPE,
                        "compile: the last layer %s outputs %s per sample, but %s expects (classes,) or (steps, "
                        "classes); add a Flatten (or a global pooling layer) before the Dense layers",
-                       last->layer->name, dc_shape_str(nd - 1, s + 1, so, sizeof so), dc_loss_name(cfg->loss));
+                       m->calls[m->n_calls - 1].layer->name, dc_shape_str(nd - 1, s + 1, so, sizeof so),
+                       dc_loss_name(cfg->loss));
     }
     m->loss_kind = cfg->loss;
     m->metric_src = pred;
@@ -362,9 +372,11 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         return DC_ERR_SHAPE;
     }
     m->total = m->loss;
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i]->reg && !(m->total = dc_add(m->g, m->total, m->layers[i]->reg)))
+    for (int i = 0; i < m->n_layers; i++) { /* a layer's regulariser is its first call's */
+        dc_node *reg = dc_model_first_call(m, m->layers[i])->reg;
+        if (reg && !(m->total = dc_add(m->g, m->total, reg)))
             return DC_ERR_NOMEM;
+    }
     if ((st = dc_model_compile_metrics(m, cfg, k)) != DC_OK)
         return st;
     st = dc_graph_compile(m->g, 32, &m->rng);
@@ -999,12 +1011,13 @@ dc_status dc_model_predict_on_batch(dc_model *m, const dc_tensor *x, dc_tensor *
 /* ---- summary (Keras 2 layout) ---- */
 
 /* Parameters of a layer: trainable ones (which == 1), the others (0), all (-1). */
-static size_t layer_params(const dc_layer *l, int which)
+static size_t layer_params(const dc_model *m, const dc_layer *l, int which)
 {
+    const dc_layer_call *c = dc_model_first_call(m, l);
     size_t n = 0;
-    for (int i = 0; i < l->n_params; i++)
-        if (which < 0 || l->params[i]->trainable == which)
-            n += dc_node_numel(l->params[i]);
+    for (int i = 0; i < c->n_params; i++)
+        if (which < 0 || c->params[i]->trainable == which)
+            n += dc_node_numel(c->params[i]);
     return n;
 }
 
@@ -1014,7 +1027,7 @@ size_t dc_model_param_count(dc_model *m)
         return 0;
     size_t n = 0;
     for (int i = 0; i < m->n_layers; i++)
-        n += layer_params(m->layers[i], -1);
+        n += layer_params(m, m->layers[i], -1);
     return n;
 }
 
@@ -1074,10 +1087,11 @@ static void summary_row(FILE *out, const summary_table *t, const char *const *fi
 
 const char *dc_model_layer_shape(const dc_model *m, const dc_layer *l, char *buf, size_t size)
 {
-    dc_batch_shape_str(l->out->ndim, l->out->shape, buf, size);
+    const dc_node *first = dc_model_first_call(m, l)->out;
+    dc_batch_shape_str(first->ndim, first->shape, buf, size);
     for (int j = 0; j < m->n_calls; j++) {
-        const dc_node *out = m->calls[j].out;
-        if (m->calls[j].layer == l && (out->ndim != l->out->ndim || memcmp(out->shape, l->out->shape, sizeof out->shape)))
+        const dc_node *out = m->calls[j].made.out;
+        if (m->calls[j].layer == l && (out->ndim != first->ndim || memcmp(out->shape, first->shape, sizeof out->shape)))
             snprintf(buf, size, "multiple");
     }
     return buf;
@@ -1128,9 +1142,9 @@ dc_status dc_model_summary(dc_model *m, FILE *out)
         const dc_layer *l = m->layers[i];
         dc_model_layer_shape(m, l, shape, sizeof shape);
         snprintf(field, sizeof field, "%s (%s)", l->name, l->cls->type);
-        size_t p = layer_params(l, -1);
+        size_t p = layer_params(m, l, -1);
         total += p;
-        trainable += layer_params(l, 1);
+        trainable += layer_params(m, l, 1);
         snprintf(num, sizeof num, "%zu", p);
         connected_to(m, l, conn, sizeof conn);
         summary_row(out, t, (const char *[]){field, shape, num, conn});

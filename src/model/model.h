@@ -144,9 +144,9 @@ typedef struct dc_call {
     int node;
     int n_in;
     int in_refs[DC_MERGE_MAX];
-    dc_node *out, *logits, *mask; /* the output, its pre-activation (layer.h), the mask that follows it */
-    dc_act out_act;
-    int nodes_from, nodes_to;     /* the graph nodes its build made: g->nodes[from..to) */
+    dc_layer_call made;       /* what its build made (layer.h): the output, its pre-activation, the mask that
+                               * follows it, the weights (the first call's are the layer's, for summary and save) */
+    int nodes_from, nodes_to; /* the graph nodes its build made: g->nodes[from..to) */
 } dc_call;
 
 struct dc_model {
@@ -206,6 +206,10 @@ dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape);
  * appended (owned, freed on failure) and named the Keras way; a layer of
  * the model already is called again, sharing its weights (model.c). */
 dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n_in, const int *in_refs);
+/* What the first call of m's layer l made (functional.c): its output and
+ * weights, which summary, get_weight and save take as the layer's (all
+ * zero before a build). */
+const dc_layer_call *dc_model_first_call(const dc_model *m, const dc_layer *l);
 /* Whether `layer` is one of m's layers. */
 int dc_model_has_layer(const dc_model *m, const dc_layer *layer);
 /* Before a build: a functional model whose apply / merge failed is refused,

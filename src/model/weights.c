@@ -2,8 +2,8 @@
  * weights.c - freezing layers (Keras' layer.trainable = False) and reading
  * or writing a layer's weights by hand (get_weights / set_weights).
  *
- * A frozen layer is built with its weights non-trainable (graph.h's
- * freeze_params): compile lays them out after the trainable ones, so the
+ * A frozen layer is built with its weights non-trainable (layer.h's
+ * dc_layer_call.frozen): compile lays them out after the trainable ones, so the
  * optimiser, its slots and the saved optimiser state never cover them; a
  * node that depends only on frozen weights and the input needs no gradient,
  * so backward skips their gradients, yet a trainable layer before a frozen
@@ -22,20 +22,17 @@ void dc_model_unbuild(dc_model *m)
     m->g = NULL;
     m->input = m->output = m->target = m->loss = m->total = m->output_mask = m->weights = m->metric_src = NULL;
     m->built = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        dc_layer *l = m->layers[i];
-        l->mask = l->out = l->logits = l->reg = NULL;
-        memset(l->params, 0, sizeof l->params);
-        l->n_params = 0;
-        l->out_act = DC_ACT_LINEAR;
-    }
+    for (int i = 0; i < m->n_layers; i++)
+        m->layers[i]->built = NULL;
+    for (int j = 0; j < m->n_calls; j++)
+        memset(&m->calls[j].made, 0, sizeof m->calls[j].made);
 }
 
 dc_status dc_layer_set_trainable(dc_layer *l, int trainable)
 {
     if (!l)
         return dc_fail(DC_ERR_ARG, "set_trainable: the layer is NULL (did its constructor fail? %s)", dc_errmsg());
-    if (l->out)
+    if (l->built)
         return dc_fail(DC_ERR_STATE, "set_trainable: %s is already built into a model; use dc_model_set_trainable "
                                      "(before dc_model_compile)",
                        l->name[0] ? l->name : l->cls->type);
@@ -111,13 +108,15 @@ static dc_status weight_at(dc_model *m, const char *what, int layer, int index, 
         st = dc_model_build(m);
     if (st != DC_OK)
         return st;
-    if (index < 0 || index >= l->n_params)
-        return dc_fail(DC_ERR_RANGE, "%s: %s has %d weight(s), asked for index %d", what, l->name, l->n_params, index);
+    const dc_layer_call *made = dc_model_first_call(m, l);
+    if (index < 0 || index >= made->n_params)
+        return dc_fail(DC_ERR_RANGE, "%s: %s has %d weight(s), asked for index %d", what, l->name, made->n_params,
+                       index);
     if (!m->g->compiled)
         return dc_fail(DC_ERR_STATE, "%s: the model is not compiled, so its weights have no values yet; call "
                                      "dc_model_compile first",
                        what);
-    *out = l->params[index];
+    *out = made->params[index];
     return DC_OK;
 }
 

@@ -666,10 +666,16 @@ dc_node *dc_rnn(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *recurrent, dc
     if (!(cfg->dropout >= 0 && cfg->dropout < 1) || !(cfg->recurrent_dropout >= 0 && cfg->recurrent_dropout < 1))
         return dc_fail_null(DC_ERR_ARG, "rnn: dropout %g and recurrent_dropout %g must be in [0, 1)",
                             (double)cfg->dropout, (double)cfg->recurrent_dropout);
+    dc_act act = DC_ACT_TANH, rec = DC_ACT_SIGMOID; /* NULL names: Keras' defaults */
+    if ((cfg->activation && dc_act_parse(cfg->activation, &act) != DC_OK) ||
+        (cfg->recurrent_activation && dc_act_parse(cfg->recurrent_activation, &rec) != DC_OK)) {
+        dc_err_prefix("rnn");
+        return NULL;
+    }
     int flags = (cfg->return_sequences ? F_SEQ : 0) | (cfg->go_backwards ? F_BACKWARDS : 0) |
                 (cfg->reset_after ? F_RESET_AFTER : 0) | (cfg->reverse_output ? F_REVERSE_OUT : 0) |
                 (cfg->zero_output_for_mask ? F_ZERO_MASKED : 0);
-    int iargs[5] = {(int)cfg->kind, cfg->units, flags, (int)cfg->activation, (int)cfg->recurrent_activation};
+    int iargs[5] = {(int)cfg->kind, cfg->units, flags, (int)act, (int)rec};
     float fargs[2] = {cfg->dropout, cfg->recurrent_dropout};
     dc_node *in[5] = {x, kernel, recurrent, bias, mask_ids};
     return dc_node_make(g, mask_ids ? &dc_op_rnn_masked : &dc_op_rnn, mask_ids ? 5 : 4, in, iargs, 5, fargs, 2);
