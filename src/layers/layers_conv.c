@@ -371,11 +371,11 @@ static dc_status bn_build(dc_layer *l, dc_graph *g, dc_node *x)
             return DC_ERR_NOMEM;
     }
     l->n_params = 4;
-    l->out = dc_batchnorm(g, x, l->params[0], l->params[1], l->params[2], l->params[3], l->cfg.bn.momentum,
-                          l->cfg.bn.epsilon);
+    /* frozen: inference mode, also in fit (Keras) */
+    l->out = dc_batchnorm_ex(g, x, l->params[0], l->params[1], l->params[2], l->params[3], l->cfg.bn.momentum,
+                             l->cfg.bn.epsilon, l->frozen);
     if (!l->out)
         return DC_ERR_SHAPE;
-    l->out->iarg[0] = l->frozen; /* frozen: inference mode, also in fit (Keras) */
     return DC_OK;
 }
 
