@@ -18,7 +18,6 @@
 #include <deepc.h>
 
 #include "graph/graph.h"      /* per-op timers (dc_node.time_fwd / time_bwd) */
-#include "ops/conv_internal.h" /* dc_conv_path_override */
 
 #include <cblas.h>
 #include <omp.h>
@@ -54,11 +53,13 @@ typedef struct conv_case {
     int h, w, c, f, k, stride, same, relu, input_grad, transpose; /* transpose: Conv2DTranspose, no ReLU */
 } conv_case;
 
-/* Times forward + backward of one convolution; prints GFLOP/s. */
-static int bench(const conv_case *cc, int batch, int reps, double peak)
+/* Times forward + backward of one convolution; prints GFLOP/s.  gemm: the
+ * graph's opts.conv_gemm. */
+static int bench(const conv_case *cc, int batch, int reps, double peak, int gemm)
 {
     int h = cc->h, w = cc->w, c = cc->c, f = cc->f;
     dc_graph *g = dc_graph_new();
+    g->opts.conv_gemm = gemm;
     g->profile = 1; /* time every op (and cleared before the free: no report) */
     dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
     dc_node *x = cc->input_grad ? dc_param(g, 4, (int[]){batch, h, w, c}, u, "x")
@@ -124,14 +125,14 @@ static const conv_case deconv_cases[] = {
 
 int main(int argc, char **argv)
 {
-    int threads = 2, batch = 32, reps = 200, set = 0;
+    int threads = 2, batch = 32, reps = 200, set = 0, gemm = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) {
             i++;
             set = !strcmp(argv[i], "resnet") ? 1 : !strcmp(argv[i], "deconv") ? 2 : 0;
         }
         else if (!strcmp(argv[i], "--gemm")) /* what the blocked path would take goes to im2col + GEMM */
-            dc_conv_path_override = DC_CONV_PATH_GEMM;
+            gemm = 1;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
@@ -154,7 +155,7 @@ int main(int argc, char **argv)
                    : set == 2 ? sizeof deconv_cases / sizeof *deconv_cases
                                  : sizeof cnn_cases / sizeof *cnn_cases;
     for (size_t i = 0; i < count; i++)
-        if (bench(&cases[i], batch, reps, peak))
+        if (bench(&cases[i], batch, reps, peak, gemm))
             return 1;
     return 0;
 }

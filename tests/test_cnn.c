@@ -6,7 +6,7 @@
  */
 #include "testutil.h"
 
-#include "graph/graph.h" /* grad_set, dc_graph_grad_set_enabled */
+#include "graph/graph.h" /* grad_set, opts.no_grad_set */
 
 #include <math.h>
 #include <stdio.h>
@@ -233,9 +233,8 @@ static void test_pool_writes_input_gradient(void **state)
     for (int i = 0; i < g->n_nodes; i++)
         marked += g->nodes[i]->grad_set;
     assert_int_equal(marked, 2); /* both pools' inputs */
-    dc_graph_grad_set_enabled = 0;
+    dc_model_graph(add)->opts.no_grad_set = 1;
     assert_int_equal(dc_model_fit(add, x, y, &c, &ha), DC_OK);
-    dc_graph_grad_set_enabled = 1;
     size_t ns, na;
     const float *ps = dc_graph_params(dc_model_graph(set), &ns), *pa = dc_graph_params(dc_model_graph(add), &na);
     assert_int_equal(ns, na);

@@ -9,7 +9,6 @@
 #include "testutil.h"
 
 #include "graph/graph.h"
-#include "ops/conv_internal.h"
 
 #include <math.h>
 #include <omp.h>
@@ -92,12 +91,13 @@ static const dc_node *run_loss(dc_graph *g, dc_node *y, int batch)
 }
 
 /* Runs one convolution through the graph (loss = sum(y * r)) and checks y,
- * gx, gK and gb against the loops below. */
-static void check_shape(const conv_shape *s)
+ * gx, gK and gb against the loops below; gemm: the graph's opts.conv_gemm. */
+static void check_shape(const conv_shape *s, int gemm)
 {
     int ph, pw, oh = out_size(s->h, s->k, s->stride, s->dilation, s->same, &ph);
     int ow = out_size(s->w, s->k, s->stride, s->dilation, s->same, &pw);
     dc_graph *g = dc_graph_new();
+    g->opts.conv_gemm = gemm;
     dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
     dc_node *x = dc_param(g, 4, (int[]){s->b, s->h, s->w, s->c}, u, "x");
     dc_node *k = dc_param(g, 4, (int[]){s->k, s->k, s->c, s->f}, u, "kernel");
@@ -150,9 +150,10 @@ static void check_shape(const conv_shape *s)
 /* The transposed convolution (Keras' Conv2DTranspose) of the same shape
  * list, read as: input (b, h, w, c), kernel k x k x f x c, strides, padding,
  * dilation; relu unused.  y, gx, gK and gb against the scatter loops. */
-static void check_transpose(const conv_shape *s)
+static void check_transpose(const conv_shape *s, int gemm)
 {
     dc_graph *g = dc_graph_new();
+    g->opts.conv_gemm = gemm;
     dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
     int st[2] = {s->stride, s->stride}, dil[2] = {s->dilation, s->dilation};
     dc_node *x = dc_param(g, 4, (int[]){s->b, s->h, s->w, s->c}, u, "x");
@@ -202,34 +203,32 @@ static const conv_shape shapes[] = {
     {2, 7, 5, 5, 8, 3, 2, 1, 1, 0},
 };
 
-static void run_all(int path, int threads)
+/* gemm: what the blocked path would take runs im2col + GEMM instead. */
+static void run_all(int gemm, int threads)
 {
-    int saved = dc_conv_path_override;
-    dc_conv_path_override = path;
     omp_set_num_threads(threads);
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-        check_shape(&shapes[i]);
-        check_transpose(&shapes[i]);
+        check_shape(&shapes[i], gemm);
+        check_transpose(&shapes[i], gemm);
     }
-    dc_conv_path_override = saved;
 }
 
 static void test_default_paths_one_thread(void **state)
 {
     (void)state;
-    run_all(DC_CONV_PATH_AUTO, 1);
+    run_all(0, 1);
 }
 
 static void test_default_paths_two_threads(void **state)
 {
     (void)state;
-    run_all(DC_CONV_PATH_AUTO, 2);
+    run_all(0, 2);
 }
 
 static void test_gemm_path(void **state)
 {
     (void)state;
-    run_all(DC_CONV_PATH_GEMM, 2);
+    run_all(1, 2);
 }
 
 int main(void)

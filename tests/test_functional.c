@@ -14,7 +14,7 @@
 #include "modeltest.h"
 
 #include "graph/graph.h"
-#include "model/model.h" /* dc_model_fuse */
+#include "model/model.h" /* no_fuse */
 
 #include <math.h>
 #include <stdio.h>
@@ -46,8 +46,8 @@ static dc_model *chain(int functional)
     return m;
 }
 
-/* Fits a and b alike (batch 16, quiet; b with dc_graph_grad_set_enabled =
- * b_grad_set) and asserts the same weights, the moving statistics included,
+/* Fits a and b alike (batch 16, quiet; b's graph with opts.no_grad_set =
+ * !b_grad_set) and asserts the same weights, the moving statistics included,
  * and the same predictions, bit for bit. */
 static void assert_train_alike(dc_model *a, dc_model *b, const dc_tensor *x, const dc_tensor *y, int epochs,
                                int b_grad_set)
@@ -55,10 +55,8 @@ static void assert_train_alike(dc_model *a, dc_model *b, const dc_tensor *x, con
     dc_fit_config c = quiet_fit(epochs, 16);
     dc_history *ha = NULL, *hb = NULL;
     assert_int_equal(dc_model_fit(a, x, y, &c, &ha), DC_OK);
-    dc_graph_grad_set_enabled = b_grad_set;
-    dc_status st = dc_model_fit(b, x, y, &c, &hb);
-    dc_graph_grad_set_enabled = 1;
-    assert_int_equal(st, DC_OK);
+    dc_model_graph(b)->opts.no_grad_set = !b_grad_set;
+    assert_int_equal(dc_model_fit(b, x, y, &c, &hb), DC_OK);
     size_t na, nb;
     const float *pa = dc_graph_params(dc_model_graph(a), &na), *pb = dc_graph_params(dc_model_graph(b), &nb);
     assert_int_equal(na, nb);
@@ -814,16 +812,16 @@ static void test_merge_ors_masks(void **state)
     dc_model_free(m);
 }
 
-/* Conv-BN-ReLU whose BN feeds only the ReLU (fused at build), then Conv-BN
+/* Conv-BN-ReLU whose BN feeds only the ReLU (fused at compile), then Conv-BN
  * whose BN feeds both a ReLU and an Add (not fused), ReLU, GAP, Dense(8),
  * tanh, Dense(3).  The BNs, the ReLU after the Add and the tanh are their
  * inputs' only readers: with grad_set they write those gradients. */
 static dc_model *bn_relu_model(int fuse)
 {
-    int saved = dc_model_fuse, in[3] = {8, 8, 1};
-    dc_model_fuse = fuse;
+    int in[3] = {8, 8, 1};
     dc_model *m = dc_functional_new(3, in);
     assert_non_null(m);
+    m->no_fuse = !fuse;
     dc_model_set_seed(m, 5);
     dc_model_set_threads(m, 2);
     dc_conv_config c = dc_conv_defaults(16, 3, 3);
@@ -841,7 +839,6 @@ static dc_model *bn_relu_model(int fuse)
     s = dc_model_apply(m, dc_layer_activation("tanh"), s);
     assert_true(dc_model_apply(m, dc_layer_dense(3, "softmax"), s) > 0);
     assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
-    dc_model_fuse = saved;
     return m;
 }
 
@@ -862,9 +859,9 @@ static void test_bn_relu_fusion_changes_nothing(void **state)
     int fused_bn = 0, plain_bn = 0;
     const dc_graph *gf = dc_model_graph(fused), *gp = dc_model_graph(plain);
     for (int i = 0; i < gf->n_nodes; i++)
-        fused_bn += gf->nodes[i]->op == &dc_op_batchnorm && gf->nodes[i]->iarg[1];
+        fused_bn += gf->nodes[i]->op == &dc_op_batchnorm && gf->nodes[i]->attr.batchnorm.relu;
     for (int i = 0; i < gp->n_nodes; i++)
-        plain_bn += gp->nodes[i]->op == &dc_op_batchnorm && gp->nodes[i]->iarg[1];
+        plain_bn += gp->nodes[i]->op == &dc_op_batchnorm && gp->nodes[i]->attr.batchnorm.relu;
     assert_int_equal(fused_bn, 1); /* the first BN only: the second also feeds the Add */
     assert_int_equal(plain_bn, 0);
     assert_train_alike(fused, plain, x, y, 2, 0);

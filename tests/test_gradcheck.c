@@ -7,7 +7,9 @@
  * R, compares every analytic gradient dL/dparam with a central difference
  * (computed in double from float forwards), and keeps inputs away from the
  * kinks of relu, abs and the clips.  A registry op without a case fails the
- * test, so a new op cannot be forgotten.
+ * test, as does an op with optional inputs (a bias, a mask) when some
+ * combination of them present and absent is in no case: a new op, or a new
+ * optional input, cannot be forgotten.
  */
 #include "testutil.h"
 
@@ -247,7 +249,7 @@ static dc_node *build_conv_transpose_nobias(dc_graph *g, int v)
                                (int[]){2, 1}, 1, (int[]){1, 1}, NULL);
 }
 
-/* variant 1: frozen (iarg[0]), so the moving statistics normalise in training too */
+/* variant 1: frozen, so the moving statistics normalise in training too */
 static dc_node *build_batchnorm(dc_graph *g, int v)
 {
     int c = 3;
@@ -255,10 +257,7 @@ static dc_node *build_batchnorm(dc_graph *g, int v)
     dc_node *gamma = dc_param(g, 1, &c, uniform(0.5f, 1.5f), NULL), *beta = dc_param(g, 1, &c, uniform(-1, 1), NULL);
     dc_node *mm = dc_param_ex(g, 1, &c, v ? uniform(-1, 1) : dc_init_make(DC_INIT_ZEROS), NULL, 0);
     dc_node *mv = dc_param_ex(g, 1, &c, v ? uniform(0.5f, 2) : dc_init_make(DC_INIT_ONES), NULL, 0);
-    dc_node *bn = dc_batchnorm(g, x, gamma, beta, mm, mv, 0.99f, 1e-3f);
-    if (bn)
-        bn->iarg[0] = v;
-    return bn;
+    return dc_batchnorm_ex(g, x, gamma, beta, mm, mv, 0.99f, 1e-3f, v);
 }
 
 static dc_node *build_dropout(dc_graph *g, int v)
@@ -524,7 +523,7 @@ static const gradcase cases[] = {
     {"param", NULL, 0},
     {"matmul", build_matmul, 1},
     {"dense", build_dense, 2},
-    {"dense_nobias", build_dense_nobias, 1},
+    {"dense", build_dense_nobias, 1},
     {"add", build_add, 2},
     {"sub", build_sub, 1},
     {"mul", build_mul, 1},
@@ -535,14 +534,14 @@ static const gradcase cases[] = {
     {"sum", build_sum, 1},
     {"mean", build_mean, 1},
     {"loss", build_loss, 2 * DC_LOSS_COUNT},
-    {"loss_masked", build_loss_masked, 2 * DC_LOSS_COUNT},
-    {"loss_weighted", build_loss_weighted, 2 * DC_LOSS_COUNT},
-    {"loss_masked_weighted", build_loss_masked_weighted, 2 * DC_LOSS_COUNT},
+    {"loss", build_loss_masked, 2 * DC_LOSS_COUNT},
+    {"loss", build_loss_weighted, 2 * DC_LOSS_COUNT},
+    {"loss", build_loss_masked_weighted, 2 * DC_LOSS_COUNT},
     {"loss", build_loss_args, 10},
-    {"loss_masked_weighted", build_loss_args_masked_weighted, 4},
+    {"loss", build_loss_args_masked_weighted, 4},
     {"regularizer", build_regularizer, 2},
     {"conv2d", build_conv, 14},
-    {"conv2d_nobias", build_conv_nobias, 1},
+    {"conv2d", build_conv_nobias, 1},
     {"pool2d", build_pool, 4},
     {"global_pool", build_global_pool, 2},
     {"batchnorm", build_batchnorm, 2},
@@ -551,7 +550,7 @@ static const gradcase cases[] = {
     {"concat", build_concat, 1},
     {"embedding", build_bidirectional, 4},
     {"rnn", build_rnn, 17},
-    {"rnn_masked", build_rnn_masked, 10},
+    {"rnn", build_rnn_masked, 10},
     {"rnn_state", build_rnn_state, 3},
     /* normalisation, activation and noise layers */
     {"layer_normalization", build_layernorm, 2},
@@ -570,7 +569,7 @@ static const gradcase cases[] = {
     {"upsample2d", build_upsample, 4},
     {"pad2d", build_pad, 3},
     {"conv2d_transpose", build_conv_transpose, 10},
-    {"conv2d_transpose_nobias", build_conv_transpose_nobias, 1},
+    {"conv2d_transpose", build_conv_transpose_nobias, 1},
     /* image augmentation */
     {"random_flip", build_random_flip, 3},
     {"random_affine", build_random_affine, 14},
@@ -689,6 +688,54 @@ static void test_every_registry_op_has_a_case(void **state)
     }
 }
 
+/* DC_OPTIONAL(i) for each optional input i that n has. */
+static unsigned optional_present(const dc_node *n)
+{
+    unsigned present = 0;
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] && (n->op->optional & DC_OPTIONAL(i)))
+            present |= DC_OPTIONAL(i);
+    return present;
+}
+
+/* Builds every case (no gradients) and records, per registry op, which
+ * combinations of its optional inputs the nodes of the op under test have:
+ * bit `present` of seen[op]. */
+static void optional_combinations_seen(uint64_t *seen)
+{
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int v = 0; cases[c].build && v < cases[c].variants; v++) {
+            dc_graph *g = dc_graph_new();
+            if (!cases[c].build(g, v))
+                fail_msg("%s variant %d: build failed: %s", cases[c].op, v, dc_errmsg());
+            for (int i = 0; i < g->n_nodes; i++)
+                for (int r = 0; r < dc_op_registry_count; r++)
+                    if (g->nodes[i]->op == dc_op_registry[r] && !strcmp(dc_op_registry[r]->name, cases[c].op))
+                        seen[r] |= (uint64_t)1 << optional_present(g->nodes[i]);
+            dc_graph_free(g);
+        }
+}
+
+static void test_every_optional_input_combination_has_a_case(void **state)
+{
+    (void)state;
+    uint64_t seen[64] = {0};
+    assert_true(dc_op_registry_count <= 64);
+    assert_true(DC_MAX_INPUTS <= 6); /* a combination is a bit of a uint64_t */
+    optional_combinations_seen(seen);
+    for (int r = 0; r < dc_op_registry_count; r++) {
+        unsigned opt = dc_op_registry[r]->optional, s = opt;
+        if (!opt)
+            continue;
+        do { /* every subset s of opt, opt itself first, 0 last */
+            if (!(seen[r] >> s & 1))
+                fail_msg("op \"%s\": no gradient check case has exactly the optional inputs 0x%x present (optional: "
+                         "0x%x)", dc_op_registry[r]->name, s, opt);
+            s = (s - 1) & opt;
+        } while (s != opt);
+    }
+}
+
 static void test_gradients(void **state)
 {
     (void)state;
@@ -701,6 +748,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_registry_op_has_a_case),
+        cmocka_unit_test(test_every_optional_input_combination_has_a_case),
         cmocka_unit_test(test_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

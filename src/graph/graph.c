@@ -111,23 +111,28 @@ static dc_status append(dc_graph *g, dc_node *n)
     return DC_OK;
 }
 
-dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs,
-                      const int *iargs, int n_iargs, const float *fargs, int n_fargs)
+/* Checks n_in against op and each input against its slot. */
+static dc_status check_inputs(const dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs)
+{
+    if (n_in != op->n_inputs || n_in > DC_MAX_INPUTS)
+        return dc_fail(DC_ERR_ARG, "%s: got %d inputs, expected %d", op->name, n_in, op->n_inputs);
+    for (int i = 0; i < n_in; i++) {
+        if (!inputs[i] && !(op->optional & DC_OPTIONAL(i)))
+            return dc_fail(DC_ERR_ARG, "%s: input %d is NULL (did an earlier call fail?)", op->name, i);
+        if (inputs[i] && inputs[i]->graph != g)
+            return dc_fail(DC_ERR_ARG, "%s: input %d belongs to another graph", op->name, i);
+    }
+    return DC_OK;
+}
+
+dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs, const dc_attr *attr)
 {
     if (!g)
         return dc_fail_null(DC_ERR_ARG, "%s: graph is NULL", op->name);
     if (g->compiled)
         return dc_fail_null(DC_ERR_STATE, "%s: the graph is compiled; nodes cannot be added", op->name);
-    if (n_in != op->n_inputs || n_in > DC_MAX_INPUTS)
-        return dc_fail_null(DC_ERR_ARG, "%s: got %d inputs, expected %d", op->name, n_in, op->n_inputs);
-    for (int i = 0; i < n_in; i++) {
-        if (!inputs[i])
-            return dc_fail_null(DC_ERR_ARG, "%s: input %d is NULL (did an earlier call fail?)", op->name, i);
-        if (inputs[i]->graph != g)
-            return dc_fail_null(DC_ERR_ARG, "%s: input %d belongs to another graph", op->name, i);
-    }
-    if (n_iargs > DC_MAX_ARGS || n_fargs > DC_MAX_ARGS)
-        return dc_fail_null(DC_ERR_ARG, "%s: too many attributes", op->name);
+    if (check_inputs(g, op, n_in, inputs) != DC_OK)
+        return NULL;
     dc_node *n = dc_calloc(1, sizeof *n);
     if (!n)
         return NULL;
@@ -136,14 +141,14 @@ dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *in
     n->n_in = n_in;
     for (int i = 0; i < n_in; i++) {
         n->in[i] = inputs[i];
+        if (!inputs[i])
+            continue;
         n->requires_grad |= inputs[i]->requires_grad;
         if (!n->batch_mult && inputs[i]->batched)
             n->batch_mult = inputs[i]->batch_mult; /* the infer of time_fold / time_unfold may change it */
     }
-    if (iargs)
-        memcpy(n->iarg, iargs, (size_t)n_iargs * sizeof(int));
-    if (fargs)
-        memcpy(n->farg, fargs, (size_t)n_fargs * sizeof(float));
+    if (attr)
+        n->attr = *attr;
     snprintf(n->name, sizeof n->name, "%s_%d", op->name, g->n_nodes);
     if (op->infer) {
         dc_status st = op->infer(n);
@@ -157,7 +162,8 @@ dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *in
         return NULL;
     }
     for (int i = 0; i < n_in; i++)
-        inputs[i]->n_consumers++;
+        if (inputs[i])
+            inputs[i]->n_consumers++;
     return n;
 }
 
@@ -171,7 +177,7 @@ static dc_node *make_leaf(dc_graph *g, const dc_op *op, int batched, int ndim, c
         if (shape[i] <= 0)
             return dc_fail_null(DC_ERR_SHAPE, "%s: shape %s has a non-positive dimension", op->name,
                                 dc_shape_str(ndim, shape, buf, sizeof buf));
-    dc_node *n = dc_node_make(g, op, 0, NULL, NULL, 0, NULL, 0);
+    dc_node *n = dc_node_make(g, op, 0, NULL, NULL);
     if (!n)
         return NULL;
     n->batched = batched;
@@ -232,7 +238,8 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
             size_t rows = (size_t)max_batch * (size_t)(n->batch_mult > 0 ? n->batch_mult : 1);
             size_t work = n->work_fixed + n->work_per_sample * rows;
             size_t need[3] = {0, 0, work};
-            if (!n->is_param && !n->op->aliases_input) {
+            int aliases = n->op->flags & DC_OP_ALIASES_INPUT;
+            if (!n->is_param && !aliases) {
                 need[0] = numel;
                 need[1] = n->requires_grad ? numel : 0;
             }
@@ -242,7 +249,7 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
                     *dst[k] = need[k] ? g->arena + off : (k == 2 ? NULL : *dst[k]);
                 off += (need[k] + 15) & ~(size_t)15;
             }
-            if (pass == 1 && n->op->aliases_input) {
+            if (pass == 1 && aliases) {
                 n->val = n->in[0]->val;
                 n->grad = n->in[0]->grad;
             }
@@ -352,6 +359,14 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
     }
 }
 
+/* The rewrite passes, before any buffer is planned: a fused-away node
+ * must not get buffers of its own. */
+static void fuse(dc_graph *g)
+{
+    for (int i = 0; !g->opts.no_fuse && i < g->n_nodes; i++) /* BatchNormalization -> ReLU */
+        dc_batchnorm_fuse_relu(g->nodes[i]);
+}
+
 dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
 {
     if (!g)
@@ -360,6 +375,7 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
         return dc_fail(DC_ERR_STATE, "graph compile: already compiled");
     if (max_batch < 1)
         return dc_fail(DC_ERR_ARG, "graph compile: max_batch is %d, expected >= 1", max_batch);
+    fuse(g);
     /* Trainable parameters first, so the optimiser covers params[0, n_trainable). */
     size_t total = 0;
     for (int pass = 1; pass >= 0; pass--) {
@@ -416,7 +432,8 @@ unsigned dc_graph_mark_ancestors(dc_graph *g, dc_node *target)
         if (n->mark != mark)
             continue;
         for (int k = 0; k < n->n_in; k++)
-            n->in[k]->mark = mark;
+            if (n->in[k])
+                n->in[k]->mark = mark;
     }
     return mark;
 }
@@ -460,31 +477,35 @@ dc_status dc_graph_backward(dc_graph *g, dc_node *loss)
     return dc_graph_backward_run(g, loss, &(dc_run){.training = 1, .rng = NULL});
 }
 
-/* Zeroes the parameters' gradients and those of every marked activation up
- * to `loss` (backward adds into them), each thread its own slice of every
- * buffer: tens of megabytes a step for a CNN at batch 64.  An activation
- * whose one consumer writes its whole gradient (dc_op_sets_input_grad) is
- * left alone and marked grad_set for that consumer. */
-int dc_graph_grad_set_enabled = 1;
-
 /* Whether n's gradient is zeroed before a backward: an activation's that
  * this backward reaches, unless its one consumer writes all of it. */
 static int needs_zero(const dc_node *n, unsigned mark)
 {
-    return n->mark == mark && n->grad && !n->is_param && !n->op->aliases_input && !n->grad_set;
+    return n->mark == mark && n->grad && !n->is_param && !(n->op->flags & DC_OP_ALIASES_INPUT) && !n->grad_set;
 }
 
-static void zero_grads(dc_graph *g, const dc_node *loss, unsigned mark)
+/* Marks grad_set the activations whose one consumer this backward writes
+ * their whole gradient (dc_op.writes_input_grad), unless opts.no_grad_set. */
+static void mark_grad_set(dc_graph *g, const dc_node *loss, unsigned mark)
 {
     for (int i = 0; i <= loss->id; i++)
         g->nodes[i]->grad_set = 0;
-    for (int i = 0; dc_graph_grad_set_enabled && i <= loss->id; i++) {
+    for (int i = 0; !g->opts.no_grad_set && i <= loss->id; i++) {
         const dc_node *c = g->nodes[i];
         dc_node *x = c->n_in > 0 ? c->in[0] : NULL;
-        if (c->mark == mark && c->requires_grad && dc_op_sets_input_grad(c) && x->n_consumers == 1 && x->grad &&
-            !x->is_param && !x->op->aliases_input)
+        if (c->mark == mark && c->requires_grad && c->op->writes_input_grad && c->op->writes_input_grad(c) &&
+            x->n_consumers == 1 && x->grad && !x->is_param && !(x->op->flags & DC_OP_ALIASES_INPUT))
             x->grad_set = 1;
     }
+}
+
+/* Zeroes the parameters' gradients and those of every marked activation up
+ * to `loss` (backward adds into them), each thread its own slice of every
+ * buffer: tens of megabytes a step for a CNN at batch 64.  An activation
+ * whose one consumer writes its whole gradient is left alone (grad_set). */
+static void zero_grads(dc_graph *g, const dc_node *loss, unsigned mark)
+{
+    mark_grad_set(g, loss, mark);
     double total = (double)g->n_params;
     for (int i = 0; i <= loss->id; i++)
         if (needs_zero(g->nodes[i], mark))

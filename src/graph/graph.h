@@ -11,6 +11,10 @@
  * All ops are listed in dc_op_registry (ops/registry.c); the gradient-check
  * test walks that table, so an op cannot be added without a check.
  *
+ * An op's attributes are its family's member of the node's dc_attr union
+ * (op_attr.h).  Inputs sit in fixed slots; an op may declare some optional
+ * (dc_op.optional), and a node lacking one holds NULL in that slot.
+ *
  * Buffers: dc_graph_compile puts every parameter in one flat buffer (and its
  * gradient in another) and plans every activation, gradient and scratch
  * buffer for the largest batch in one arena.  Nothing is allocated per step.
@@ -19,9 +23,9 @@
 #define DC_GRAPH_H
 
 #include "core/core.h"
+#include "graph/op_attr.h"
 
 #define DC_MAX_INPUTS 6
-#define DC_MAX_ARGS 8
 
 /* Per-run state the ops may read. */
 typedef struct dc_run {
@@ -40,25 +44,37 @@ typedef struct dc_run {
  * `per_row` draws each.  Does nothing when not sharded or without an RNG. */
 void dc_run_rng_skip(const dc_run *run, size_t per_row, int rows, int before);
 
+/* Bit i of dc_op.optional: input i may be NULL. */
+#define DC_OPTIONAL(i) (1u << (i))
+
+/* dc_op.flags: what an op is, for the graph's planning. */
+enum {
+    DC_OP_ALIASES_INPUT = 1u << 0, /* the node shares its input 0's value and gradient buffers (reshape) */
+};
+
 typedef struct dc_op {
     const char *name;
-    int n_inputs; /* exact number of inputs (leaves: 0) */
+    int n_inputs;      /* input slots (leaves: 0) */
+    unsigned optional; /* DC_OPTIONAL(i) for each slot i that may hold NULL */
+    unsigned flags;    /* DC_OP_* */
     /* Validates inputs and sets ndim/shape/batched/work_per_sample/work_fixed. */
     dc_status (*infer)(dc_node *n);
     /* Computes n->val. May fail only on bad data (e.g. a label out of range). */
     dc_status (*forward)(dc_node *n, const dc_run *run);
     /* Adds gradients into inputs that have requires_grad.  NULL: no inputs. */
     void (*backward)(dc_node *n, const dc_run *run);
-    /* Node shares its input's value and gradient buffers (reshape). */
-    int aliases_input;
+    /* Whether n's backward, told so by its input 0's grad_set, writes every
+     * value of that input's gradient instead of adding to it (so backward
+     * need not zero it first).  NULL: never. */
+    int (*writes_input_grad)(const dc_node *n);
 } dc_op;
 
 struct dc_node {
     const dc_op *op;
     dc_graph *graph;
     int id;
-    int n_in;
-    dc_node *in[DC_MAX_INPUTS];
+    int n_in;                 /* op->n_inputs */
+    dc_node *in[DC_MAX_INPUTS]; /* NULL in an optional slot left empty */
 
     int batched;              /* shape[0] is the batch axis, set per run */
     int batch_mult;           /* batched: shape[0] = batch * batch_mult (0 means 1; TimeDistributed's time_fold) */
@@ -68,8 +84,7 @@ struct dc_node {
     int is_param;
     int trainable;            /* parameters: updated by the optimiser */
 
-    int iarg[DC_MAX_ARGS];    /* op attributes */
-    float farg[DC_MAX_ARGS];
+    dc_attr attr;             /* the op family's attributes (op_attr.h) */
 
     size_t work_per_sample;   /* scratch floats per batch sample */
     size_t work_fixed;        /* scratch floats independent of the batch */
@@ -89,6 +104,16 @@ struct dc_node {
     char name[64];
 };
 
+/* How a graph compiles and runs; zero is the default, so a graph made by
+ * dc_graph_new has the defaults.  Set before the nodes they concern are
+ * made (conv_gemm) or before compile (the others); tests that compare the
+ * paths set them through this header. */
+typedef struct dc_graph_options {
+    int no_fuse;     /* compile leaves BatchNormalization -> ReLU unfused */
+    int no_grad_set; /* backward zeroes every gradient, letting no consumer write its input's */
+    int conv_gemm;   /* a Conv2D the blocked path would take runs im2col + GEMM instead */
+} dc_graph_options;
+
 struct dc_graph {
     dc_node **nodes;
     int n_nodes, cap_nodes;
@@ -103,42 +128,34 @@ struct dc_graph {
     size_t arena_size;
 
     unsigned mark_epoch;
+    dc_graph_options opts;
     int profile;              /* DEEPC_PROFILE set: time every op */
 };
 
 extern const dc_op *const dc_op_registry[];
 extern const int dc_op_registry_count;
 
-/* Whether n's backward writes every value of its input 0's gradient rather
- * than adding to it, when told to by that input's grad_set (registry.c). */
-int dc_op_sets_input_grad(const dc_node *n);
-/* Whether a pool2d node's windows tile its input (strides = pool size), so
- * its backward can write its input's gradient (ops_conv.c). */
-int dc_pool_tiles(const dc_node *n);
-/* 1 (the default): backward lets such consumers write their input's
- * gradient instead of zeroing it first; 0 for the tests that compare. */
-extern int dc_graph_grad_set_enabled;
-
 /* Every op, each defined in its src/ops file. */
 /* Columns [off, off + len) of a (batch, cols) node (ops_shape.c): a packed input's parts. */
 extern const dc_op dc_op_columns;
 dc_node *dc_columns(dc_graph *g, dc_node *x, int off, int len);
 extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_add, dc_op_sub,
-    dc_op_mul, dc_op_scale, dc_op_act, dc_op_reshape, dc_op_sum, dc_op_mean, dc_op_loss, dc_op_dense_nobias,
-    dc_op_regularizer, dc_op_conv2d, dc_op_conv2d_nobias, dc_op_pool2d, dc_op_global_pool, dc_op_batchnorm,
-    dc_op_dropout;
+    dc_op_mul, dc_op_scale, dc_op_act, dc_op_reshape, dc_op_sum, dc_op_mean, dc_op_loss,
+    dc_op_regularizer, dc_op_conv2d, dc_op_pool2d, dc_op_global_pool, dc_op_batchnorm, dc_op_dropout;
 /* Sequence ops (ops_embedding.c, ops_rnn.c). */
-extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_masked, dc_op_rnn_state, dc_op_loss_masked;
+extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_state;
 /* Image-to-image ops (ops_image.c, ops_conv_transpose.c). */
-extern const dc_op dc_op_upsample2d, dc_op_pad2d, dc_op_conv2d_transpose, dc_op_conv2d_transpose_nobias;
-/* Losses with per-row weights (sample_weight), ops_loss.c. */
-extern const dc_op dc_op_loss_weighted, dc_op_loss_masked_weighted;
-/* Before the graph is compiled: when act is a plain ReLU whose input is a
- * batchnorm read by nothing else, the batchnorm applies the ReLU itself (its
- * forward, and its backward on its own gradient) and act becomes a reshape
- * to its own shape, sharing the batchnorm's buffers: the same values and
- * gradients, two passes over the data fewer.  Returns 1 if it fused them
- * (ops_norm.c). */
+extern const dc_op dc_op_upsample2d, dc_op_pad2d, dc_op_conv2d_transpose;
+/* dc_batchnorm with the frozen attribute: frozen != 0 normalises with the
+ * moving statistics, left unchanged, in training too (ops_norm.c). */
+dc_node *dc_batchnorm_ex(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,
+                         dc_node *moving_var, float momentum, float epsilon, int frozen);
+/* A compile pass (dc_graph_compile runs it unless opts.no_fuse): when act
+ * is a plain ReLU whose input is a batchnorm read by nothing else, the
+ * batchnorm applies the ReLU itself (its forward, and its backward on its
+ * own gradient) and act becomes a reshape to its own shape, sharing the
+ * batchnorm's buffers: the same values and gradients, two passes over the
+ * data fewer.  Returns 1 if it fused them (ops_norm.c). */
 int dc_batchnorm_fuse_relu(dc_node *act);
 /* Normalisation, activation and noise layers' ops (ops_normact.c). */
 extern const dc_op dc_op_layernorm, dc_op_prelu, dc_op_relu_ex, dc_op_normalize, dc_op_gaussian_noise,
@@ -150,8 +167,8 @@ dc_node *dc_normalize(dc_graph *g, dc_node *x, dc_node *mean, dc_node *variance,
 dc_node *dc_gaussian_noise(dc_graph *g, dc_node *x, float stddev, int multiplicative);
 dc_node *dc_spatial_dropout(dc_graph *g, dc_node *x, float rate);
 /* Dropout's helpers (ops_norm.c): a fixed value in [0, 1) for position i
- * (the mask without an RNG), and the identity when not training or rate
- * farg[0] is 0 (copies the input, returns 1). */
+ * (the mask without an RNG), and the identity when not training or the
+ * rate is 0 (copies the input, returns 1). */
 float dc_fixed_uniform(size_t i);
 int dc_dropout_passthrough(dc_node *n, const dc_run *run);
 /* out[0..n) = n uniform draws from the run's RNG, or dc_fixed_uniform(i)
@@ -173,11 +190,11 @@ dc_status dc_binary_infer(dc_node *n);
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 
-/* Creates a node applying `op` to `inputs` and runs its shape inference.
- * iargs/fargs (may be NULL) are copied before inference.  On failure returns
+/* Creates a node applying `op` to `inputs` (n_in = op->n_inputs slots,
+ * NULL only in the optional ones) and runs its shape inference.  attr (NULL:
+ * all zero) is copied into the node before inference.  On failure returns
  * NULL with the message prefixed by the op name. */
-dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs,
-                      const int *iargs, int n_iargs, const float *fargs, int n_fargs);
+dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs, const dc_attr *attr);
 
 /* Number of elements for the current batch, and per sample. */
 size_t dc_node_numel(const dc_node *n);

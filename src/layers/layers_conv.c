@@ -388,11 +388,10 @@ static dc_status bn_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_c
     for (int i = 0; i < 4; i++)
         if (!(p[i] = dc_layer_weight(g, call, l->name, names[i], 1, &c, dc_init_make(inits[i]), i < 2, 1)))
             return DC_ERR_NOMEM;
-    call->out = dc_batchnorm(g, x, p[0], p[1], p[2], p[3], l->cfg.bn.momentum,
-                          l->cfg.bn.epsilon);
+    /* frozen: inference mode, also in fit (Keras) */
+    call->out = dc_batchnorm_ex(g, x, p[0], p[1], p[2], p[3], l->cfg.bn.momentum, l->cfg.bn.epsilon, l->frozen);
     if (!call->out)
-        return DC_ERR_SHAPE;
-    call->out->iarg[0] = l->frozen; /* frozen: inference mode, also in fit (Keras) */
+        return dc_last_status();
     return DC_OK;
 }
 

@@ -273,8 +273,6 @@ static dc_status build_call(dc_model *m, dc_call *c)
     return st;
 }
 
-int dc_model_fuse = 1;
-
 dc_status dc_model_build(dc_model *m)
 {
     if (m->built)
@@ -288,14 +286,13 @@ dc_status dc_model_build(dc_model *m)
     m->g = dc_graph_new();
     if (!m->g)
         return DC_ERR_NOMEM;
+    m->g->opts.no_fuse = m->no_fuse; /* the graph's compile fuses BatchNormalization -> ReLU */
     dc_status st = build_inputs(m);
     for (int j = 0; j < m->n_calls && st == DC_OK; j++)
         st = build_call(m, &m->calls[j]);
     if (st == DC_OK) {
         m->output = m->calls[m->n_calls - 1].made.out;
         m->output_mask = m->calls[m->n_calls - 1].made.mask;
-        for (int i = 0; dc_model_fuse && i < m->g->n_nodes; i++) /* BatchNormalization -> ReLU */
-            dc_batchnorm_fuse_relu(m->g->nodes[i]);
         m->built = 1;
     }
     return st;

@@ -165,6 +165,7 @@ struct dc_model {
     dc_rng rng;
     uint64_t seed;
     int threads;
+    int no_fuse; /* the graph's compile leaves BatchNormalization -> ReLU unfused (tests that compare) */
 
     dc_graph *g;
     dc_node *input, *output, *target, *loss, *total;
@@ -195,10 +196,6 @@ struct dc_model {
                               * every non-trainable parameter, the combine's baseline.
                               * Sized by compile for all the non-trainable ones */
 };
-
-/* Whether a build fuses ops (BatchNormalization with the ReLU after it,
- * dc_batchnorm_fuse_relu): 1, or 0 for the tests that compare (model.c). */
-extern int dc_model_fuse;
 
 /* A new model with no layers; errors name `where` (model.c). */
 dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape);

@@ -32,12 +32,6 @@ int dc_conv_team(const dc_conv_geom *g, int slots, int units);
  * `at` (slots `slot` floats apart), slot after slot; dst NULL: nothing. */
 void dc_conv_add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count);
 
-/* Which path a Conv2D compiled from now on takes, for tests and benchmarks
- * that compare them: AUTO (the default) picks by shape; GEMM sends what the
- * blocked path would take to im2col + GEMM instead. */
-enum { DC_CONV_PATH_AUTO, DC_CONV_PATH_GEMM };
-extern int dc_conv_path_override;
-
 /* The blocked direct convolution (conv_blocked.c), for C and F multiples of 16. */
 int dc_conv_blocked_fits(const dc_conv_geom *g);
 /* Floats of per-thread scratch its image passes need (a padded copy of an

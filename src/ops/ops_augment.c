@@ -2,7 +2,7 @@
  * ops_augment.c - Keras' image augmentation as graph ops: random in training,
  * the identity at inference (no draws), channels last (B, H, W, C).
  *
- * random_flip: iarg[0] = mode (DC_FLIP_HORIZONTAL | DC_FLIP_VERTICAL).  As
+ * random_flip: attr.flip.mode (DC_FLIP_HORIZONTAL | DC_FLIP_VERTICAL).  As
  * Keras 3's RandomFlip, one uniform u per image; the image is flipped when
  * u <= 0.5 (with both bits, one draw flips both axes together).  The draw is
  * kept per image (scratch) for the backward, which flips the gradient back.
@@ -10,11 +10,11 @@
  * random_affine: output pixel (x, y) reads the input at the source point
  * (a0 x + a1 y + a2, b0 x + b1 y + b2) of a per-image 2x3 transform drawn in
  * the forward (Keras' affine_transform, pixel indices as coordinates).
- * iarg[0] = kind (dc_affine_kind: the transform of RandomTranslation,
- * RandomRotation or RandomZoom, see affine_make), iarg[1] = fill mode
- * (dc_fill_mode), iarg[2] = 1 bilinear / 0 nearest, iarg[3] = 1: no width
- * range (zoom: the height's zoom on both axes); farg[0..1] = height range
- * (rotation: the factor range), farg[2..3] = width range, farg[4] = fill value.
+ * attr.affine: kind (dc_affine_kind: the transform of RandomTranslation,
+ * RandomRotation or RandomZoom, see affine_make), fill mode (dc_fill_mode),
+ * bilinear or nearest, zoom_same: no width range (zoom: the height's zoom on
+ * both axes); the height range (rotation: the factor range), the width
+ * range, the fill value.
  * Points outside the image follow the fill mode as TensorFlow's
  * ImageProjectiveTransform (which Keras' tutorials ran on): reflect, wrap and
  * nearest map the source coordinate into the image first; constant reads
@@ -56,9 +56,9 @@ static float draw(const dc_run *run, size_t i) { return run->rng ? dc_rng_unifor
 
 static dc_status flip_infer(dc_node *n)
 {
-    if (n->iarg[0] < 1 || n->iarg[0] > 3)
+    if (n->attr.flip.mode < 1 || n->attr.flip.mode > 3)
         return dc_fail(DC_ERR_ARG, "random_flip: mode %d, expected 1 (horizontal), 2 (vertical) or 3 (both)",
-                       n->iarg[0]);
+                       n->attr.flip.mode);
     n->work_per_sample = 1; /* 1: this image is flipped */
     return image_shape(n, "random_flip");
 }
@@ -91,7 +91,7 @@ static dc_status flip_forward(dc_node *n, const dc_run *run)
     dc_run_rng_skip(run, 1, b, 0);
 #pragma omp parallel for if (dc_worth_parallel((double)dc_node_numel(n)))
     for (int i = 0; i < b; i++)
-        flip_image(x + i * per, n->val + i * per, h, w, c, n->work[i] != 0.0f ? n->iarg[0] : 0, 0);
+        flip_image(x + i * per, n->val + i * per, h, w, c, n->work[i] != 0.0f ? n->attr.flip.mode : 0, 0);
     return DC_OK;
 }
 
@@ -101,15 +101,18 @@ static void flip_backward(dc_node *n, const dc_run *run)
     size_t per = (size_t)h * w * c;
     float *gx = n->in[0]->grad;
 #pragma omp parallel for if (dc_worth_parallel((double)dc_node_numel(n)))
-    for (int i = 0; i < b; i++) /* a flip is its own inverse */
-        flip_image(n->grad + i * per, gx + i * per, h, w, c, run->training && n->work[i] != 0.0f ? n->iarg[0] : 0, 1);
+    for (int i = 0; i < b; i++) { /* a flip is its own inverse */
+        int mode = run->training && n->work[i] != 0.0f ? n->attr.flip.mode : 0;
+        flip_image(n->grad + i * per, gx + i * per, h, w, c, mode, 1);
+    }
 }
 
-const dc_op dc_op_random_flip = {"random_flip", 1, flip_infer, flip_forward, flip_backward, 0};
+const dc_op dc_op_random_flip = {.name = "random_flip", .n_inputs = 1, .infer = flip_infer, .forward = flip_forward,
+                                 .backward = flip_backward};
 
 dc_node *dc_random_flip(dc_graph *g, dc_node *x, int mode)
 {
-    return dc_node_make(g, &dc_op_random_flip, 1, &x, &mode, 1, NULL, 0);
+    return dc_node_make(g, &dc_op_random_flip, 1, &x, &(dc_attr){.flip = {mode}});
 }
 
 /* ---- random_affine ---- */
@@ -118,15 +121,17 @@ dc_node *dc_random_flip(dc_graph *g, dc_node *x, int mode)
 
 static dc_status affine_infer(dc_node *n)
 {
-    const float *f = n->farg;
-    if (n->iarg[0] < DC_AFFINE_TRANSLATE || n->iarg[0] > DC_AFFINE_ZOOM)
-        return dc_fail(DC_ERR_ARG, "random_affine: unknown kind %d", n->iarg[0]);
-    if (n->iarg[1] < 0 || n->iarg[1] >= DC_FILL_COUNT)
-        return dc_fail(DC_ERR_ARG, "random_affine: unknown fill mode %d", n->iarg[1]);
-    for (int a = 0; a < 2; a++)
-        if (!(f[2 * a] <= f[2 * a + 1]) || !isfinite(f[2 * a]) || !isfinite(f[2 * a + 1]))
+    const dc_affine_attr *at = &n->attr.affine;
+    if (at->kind < DC_AFFINE_TRANSLATE || at->kind > DC_AFFINE_ZOOM)
+        return dc_fail(DC_ERR_ARG, "random_affine: unknown kind %d", at->kind);
+    if (at->fill < 0 || at->fill >= DC_FILL_COUNT)
+        return dc_fail(DC_ERR_ARG, "random_affine: unknown fill mode %d", at->fill);
+    for (int a = 0; a < 2; a++) {
+        const float *f = a ? at->width : at->height;
+        if (!(f[0] <= f[1]) || !isfinite(f[0]) || !isfinite(f[1]))
             return dc_fail(DC_ERR_ARG, "random_affine: %s range (%g, %g), expected finite lower <= upper",
-                           a ? "width" : "height", (double)f[2 * a], (double)f[2 * a + 1]);
+                           a ? "width" : "height", (double)f[0], (double)f[1]);
+    }
     n->work_per_sample = 6; /* the image's 2x3 transform */
     return image_shape(n, "random_affine");
 }
@@ -135,23 +140,24 @@ static dc_status affine_infer(dc_node *n)
  * [0, 1)), in double, as Keras 3 builds it: RandomTranslation's shift,
  * RandomRotation's _compute_affine_matrix about the centre ((W-1)/2, (H-1)/2)
  * (angle uniform(lo, hi) * 2 pi, positive counter-clockwise), RandomZoom's
- * scale 1 + uniform(lo, hi) per axis about the same centre (iarg[3]: the
+ * scale 1 + uniform(lo, hi) per axis about the same centre (zoom_same: the
  * width zoom is the height zoom, Keras' width_factor=None). */
 static void affine_make(const dc_node *n, const float *u, float *t)
 {
-    const float *f = n->farg;
+    const dc_affine_attr *at = &n->attr.affine;
+    const float *fh = at->height, *fw = at->width;
     double h = n->shape[1], w = n->shape[2], cx = 0.5 * (w - 1), cy = 0.5 * (h - 1);
-    double ru = f[0] + (double)(f[1] - f[0]) * u[0], cu = f[2] + (double)(f[3] - f[2]) * u[1];
+    double ru = fh[0] + (double)(fh[1] - fh[0]) * u[0], cu = fw[0] + (double)(fw[1] - fw[0]) * u[1];
     double m[6] = {1, 0, 0, 0, 1, 0};
-    if (n->iarg[0] == DC_AFFINE_TRANSLATE) {
+    if (at->kind == DC_AFFINE_TRANSLATE) {
         m[2] = -cu * w;
         m[5] = -ru * h;
-    } else if (n->iarg[0] == DC_AFFINE_ROTATE) {
+    } else if (at->kind == DC_AFFINE_ROTATE) {
         double a = ru * 2.0 * 3.14159265358979323846, c = cos(a), sn = sin(a);
         double mm[6] = {c, -sn, cx - cx * c + cy * sn, sn, c, cy - cx * sn - cy * c};
         memcpy(m, mm, sizeof m);
     } else { /* zoom */
-        double zy = 1.0 + ru, zx = n->iarg[3] ? zy : 1.0 + cu;
+        double zy = 1.0 + ru, zx = at->zoom_same ? zy : 1.0 + cu;
         double mm[6] = {zx, 0, cx * (1.0 - zx), 0, zy, cy * (1.0 - zy)};
         memcpy(m, mm, sizeof m);
     }
@@ -216,8 +222,8 @@ static dc_status affine_forward(dc_node *n, const dc_run *run)
 {
     const float *x = n->in[0]->val;
     int b = n->shape[0], h = n->shape[1], w = n->shape[2], c = n->shape[3];
-    int fill = n->iarg[1], bilinear = n->iarg[2];
-    float fv = n->farg[4];
+    int fill = n->attr.affine.fill, bilinear = n->attr.affine.bilinear;
+    float fv = n->attr.affine.fill_value;
     size_t per = (size_t)h * w * c;
     if (!run->training) {
         memcpy(n->val, x, dc_node_numel(n) * sizeof(float));
@@ -255,7 +261,7 @@ static dc_status affine_forward(dc_node *n, const dc_run *run)
 static void affine_backward(dc_node *n, const dc_run *run)
 {
     int b = n->shape[0], h = n->shape[1], w = n->shape[2], c = n->shape[3];
-    int fill = n->iarg[1], bilinear = n->iarg[2];
+    int fill = n->attr.affine.fill, bilinear = n->attr.affine.bilinear;
     size_t per = (size_t)h * w * c;
     float *gx = n->in[0]->grad;
     if (!run->training) {
@@ -282,30 +288,33 @@ static void affine_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_random_affine = {"random_affine", 1, affine_infer, affine_forward, affine_backward, 0};
+const dc_op dc_op_random_affine = {.name = "random_affine", .n_inputs = 1, .infer = affine_infer,
+                                   .forward = affine_forward, .backward = affine_backward};
 
 dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const float height[2], const float width[2],
                           dc_fill_mode fill_mode, int bilinear, float fill_value)
 {
-    int i[4] = {(int)kind, (int)fill_mode, bilinear, width == NULL};
-    float f[5] = {height[0], height[1], width ? width[0] : 0.0f, width ? width[1] : 0.0f, fill_value};
-    return dc_node_make(g, &dc_op_random_affine, 1, &x, i, 4, f, 5);
+    dc_attr a = {.affine = {.kind = (int)kind, .fill = (int)fill_mode, .bilinear = bilinear, .zoom_same = width == NULL,
+                            .height = {height[0], height[1]},
+                            .width = {width ? width[0] : 0.0f, width ? width[1] : 0.0f}, .fill_value = fill_value}};
+    return dc_node_make(g, &dc_op_random_affine, 1, &x, &a);
 }
 
-/* ---- random_color: RandomBrightness (iarg[0] 0) and RandomContrast (1) ----
- * One draw per image: d = uniform(farg[0], farg[1]).  Brightness adds
- * d * (farg[3] - farg[2]); contrast maps x to (x - mean) * d + mean with the
- * mean of each channel over the image.  Both clip to [farg[2], farg[3]]
- * (Keras' value_range); the clipped values get no gradient. */
+/* ---- random_color: RandomBrightness (contrast 0) and RandomContrast (1) ----
+ * One draw per image: d = uniform(range[0], range[1]).  Brightness adds
+ * d * (hi - lo) with [lo, hi] the value range; contrast maps x to
+ * (x - mean) * d + mean with the mean of each channel over the image.  Both
+ * clip to [lo, hi] (Keras' value_range); the clipped values get no gradient. */
 
 static dc_status color_infer(dc_node *n)
 {
-    const float *f = n->farg;
-    if (n->iarg[0] < 0 || n->iarg[0] > 1)
-        return dc_fail(DC_ERR_ARG, "random_color: unknown kind %d", n->iarg[0]);
-    if (!(f[0] <= f[1]) || !(f[2] < f[3]) || !isfinite(f[0]) || !isfinite(f[1]) || !isfinite(f[2]) || !isfinite(f[3]))
+    const dc_color_attr *a = &n->attr.color;
+    const float *f = a->range, *v = a->value_range;
+    if (a->contrast < 0 || a->contrast > 1)
+        return dc_fail(DC_ERR_ARG, "random_color: unknown kind %d", a->contrast);
+    if (!(f[0] <= f[1]) || !(v[0] < v[1]) || !isfinite(f[0]) || !isfinite(f[1]) || !isfinite(v[0]) || !isfinite(v[1]))
         return dc_fail(DC_ERR_ARG, "random_color: range (%g, %g), value range (%g, %g), expected lower <= upper, low < high",
-                       (double)f[0], (double)f[1], (double)f[2], (double)f[3]);
+                       (double)f[0], (double)f[1], (double)v[0], (double)v[1]);
     n->work_per_sample = 1 + (size_t)n->in[0]->shape[n->in[0]->ndim - 1]; /* the draw, the channel means */
     return image_shape(n, "random_color");
 }
@@ -315,14 +324,15 @@ static dc_status color_forward(dc_node *n, const dc_run *run)
     const float *x = n->in[0]->val;
     int b = n->shape[0], c = n->shape[3];
     size_t pix = (size_t)n->shape[1] * n->shape[2], per = pix * c;
-    float lo = n->farg[2], hi = n->farg[3];
+    const dc_color_attr *a = &n->attr.color;
+    float lo = a->value_range[0], hi = a->value_range[1];
     if (!run->training) {
         memcpy(n->val, x, dc_node_numel(n) * sizeof(float));
         return DC_OK;
     }
     dc_run_rng_skip(run, 1, b, 1);
     for (int i = 0; i < b; i++)
-        n->work[(size_t)i * (c + 1)] = n->farg[0] + (n->farg[1] - n->farg[0]) * draw(run, (size_t)i);
+        n->work[(size_t)i * (c + 1)] = a->range[0] + (a->range[1] - a->range[0]) * draw(run, (size_t)i);
     dc_run_rng_skip(run, 1, b, 0);
 #pragma omp parallel for if (dc_worth_parallel(4.0 * (double)dc_node_numel(n)))
     for (int i = 0; i < b; i++) {
@@ -337,7 +347,7 @@ static dc_status color_forward(dc_node *n, const dc_run *run)
         for (size_t p = 0; p < pix; p++)
             for (int k = 0; k < c; k++) {
                 float v = src[p * c + k];
-                v = n->iarg[0] ? (v - w[1 + k]) * d + w[1 + k] : v + d * (hi - lo);
+                v = a->contrast ? (v - w[1 + k]) * d + w[1 + k] : v + d * (hi - lo);
                 n->val[i * per + p * c + k] = v < lo ? lo : (v > hi ? hi : v);
             }
     }
@@ -348,7 +358,8 @@ static void color_backward(dc_node *n, const dc_run *run)
 {
     int b = n->shape[0], c = n->shape[3];
     size_t pix = (size_t)n->shape[1] * n->shape[2], per = pix * c;
-    float lo = n->farg[2], hi = n->farg[3], *gx = n->in[0]->grad;
+    const dc_color_attr *a = &n->attr.color;
+    float lo = a->value_range[0], hi = a->value_range[1], *gx = n->in[0]->grad;
     if (!run->training) {
         for (size_t i = 0; i < dc_node_numel(n); i++)
             gx[i] += n->grad[i];
@@ -363,20 +374,21 @@ static void color_backward(dc_node *n, const dc_run *run)
             for (size_t p = 0; p < pix; p++) {
                 size_t j = p * c + k;
                 float pass = y[j] > lo && y[j] < hi ? gy[j] : 0.0f;
-                g[j] += n->iarg[0] ? pass * d : pass;
+                g[j] += a->contrast ? pass * d : pass;
                 s += pass;
             }
-            if (n->iarg[0])
+            if (a->contrast)
                 for (size_t p = 0; p < pix; p++)
                     g[p * c + k] += (float)(s * (1.0 - d) / (double)pix);
         }
     }
 }
 
-const dc_op dc_op_random_color = {"random_color", 1, color_infer, color_forward, color_backward, 0};
+const dc_op dc_op_random_color = {.name = "random_color", .n_inputs = 1, .infer = color_infer, .forward = color_forward,
+                                  .backward = color_backward};
 
 dc_node *dc_random_color(dc_graph *g, dc_node *x, int contrast, const float range[2], const float value_range[2])
 {
-    float f[4] = {range[0], range[1], value_range[0], value_range[1]};
-    return dc_node_make(g, &dc_op_random_color, 1, &x, &contrast, 1, f, 4);
+    dc_attr a = {.color = {contrast, {range[0], range[1]}, {value_range[0], value_range[1]}}};
+    return dc_node_make(g, &dc_op_random_color, 1, &x, &a);
 }

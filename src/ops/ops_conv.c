@@ -12,9 +12,9 @@
  * kernels of conv_blocked.c, and other kernels with kh*kw*C <= SMALL_K (a
  * first layer over 1-3 channels) run directly on the image.
  *
- * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
- *       [4] dilation w, [5] fused ReLU, [6] scratch slots, [7] path (conv) /
- *       [3] pool h, [4] pool w, [5] max (pooling).
+ * Attributes: attr.conv (conv2d: the bias, input 2, is optional), attr.pool
+ * and attr.global_pool (op_attr.h).  A pooling whose windows tile its input
+ * may write that input's gradient (pool_writes_input_grad).
  */
 #include "ops/conv_internal.h"
 
@@ -37,38 +37,40 @@ static int out_size(int n, int k, int s, int d, int same, int *pad)
 
 typedef dc_conv_geom geom;
 
-static void geom_of(const dc_node *n, int kh, int kw, int f, int dh, int dw, geom *g)
+/* The rest of g, whose window, filters, strides and dilations are set, for
+ * the image x. */
+static void image_geom(const dc_node *x, int same, geom *g)
 {
-    const dc_node *x = n->in[0];
     g->b = x->shape[0];
     g->h = x->shape[1];
     g->w = x->shape[2];
     g->c = x->shape[3];
-    g->kh = kh;
-    g->kw = kw;
-    g->f = f;
-    g->sh = n->iarg[0];
-    g->sw = n->iarg[1];
-    g->dh = dh;
-    g->dw = dw;
-    g->oh = out_size(g->h, kh, g->sh, g->dh, n->iarg[2], &g->ph);
-    g->ow = out_size(g->w, kw, g->sw, g->dw, n->iarg[2], &g->pw);
+    g->oh = out_size(g->h, g->kh, g->sh, g->dh, same, &g->ph);
+    g->ow = out_size(g->w, g->kw, g->sw, g->dw, same, &g->pw);
 }
 
 static void conv_geom(const dc_node *n, geom *g)
 {
     const dc_node *k = n->in[1];
-    geom_of(n, k->shape[0], k->shape[1], k->shape[3], n->iarg[3], n->iarg[4], g);
+    const dc_conv_attr *a = &n->attr.conv;
+    *g = (geom){.kh = k->shape[0], .kw = k->shape[1], .f = k->shape[3], .sh = a->stride_h, .sw = a->stride_w,
+                .dh = a->dilation_h, .dw = a->dilation_w};
+    image_geom(n->in[0], a->same, g);
 }
 
-/* Pooling: window iarg[3] x iarg[4], no dilation. */
-static void pool_geom(const dc_node *n, geom *g) { geom_of(n, n->iarg[3], n->iarg[4], 0, 1, 1, g); }
+/* Pooling: a pool_h x pool_w window, no dilation. */
+static void pool_geom(const dc_node *n, geom *g)
+{
+    const dc_pool_attr *a = &n->attr.pool;
+    *g = (geom){.kh = a->pool_h, .kw = a->pool_w, .sh = a->stride_h, .sw = a->stride_w, .dh = 1, .dw = 1};
+    image_geom(n->in[0], a->same, g);
+}
 
 /* Scratch is planned per batch sample; an input without a batch axis (the
  * graph API with parameters as images) is one "sample" of shape[0] images. */
 static size_t images_per_sample(const dc_node *x) { return x->batched ? 1 : (size_t)x->shape[0]; }
 
-static dc_status check_image(const dc_node *n, const char *op)
+static dc_status check_image(const dc_node *n, const char *op, int stride_h, int stride_w)
 {
     const dc_node *x = n->in[0];
     char sx[96];
@@ -76,13 +78,12 @@ static dc_status check_image(const dc_node *n, const char *op)
         return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d axes, expected (batch, height, width, channels)%s", op,
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim,
                        x->ndim == 3 ? "; the input has no channel axis: reshape it to (height, width, 1)" : "");
-    for (int i = 0; i < 2; i++)
-        if (n->iarg[i] < 1)
-            return dc_fail(DC_ERR_ARG, "%s: stride %d, expected >= 1", op, n->iarg[i]);
+    if (stride_h < 1 || stride_w < 1)
+        return dc_fail(DC_ERR_ARG, "%s: stride %d, expected >= 1", op, stride_h < 1 ? stride_h : stride_w);
     return DC_OK;
 }
 
-static dc_status set_output(dc_node *n, const geom *g, int channels, const char *op, const char *what)
+static dc_status set_output(dc_node *n, const geom *g, int same, int channels, const char *op, const char *what)
 {
     if (g->oh < 1 || g->ow < 1) {
         char dilated[64] = "";
@@ -91,7 +92,7 @@ static dc_status set_output(dc_node *n, const geom *g, int channels, const char 
         return dc_fail(DC_ERR_SHAPE,
                        "%s: a %dx%d %s%s with strides %dx%d leaves an empty output on a %dx%d input under \"%s\" "
                        "padding",
-                       op, g->kh, g->kw, what, dilated, g->sh, g->sw, g->h, g->w, n->iarg[2] ? "same" : "valid");
+                       op, g->kh, g->kw, what, dilated, g->sh, g->sw, g->h, g->w, same ? "same" : "valid");
     }
     n->batched = n->in[0]->batched;
     n->ndim = 4;
@@ -106,15 +107,14 @@ static dc_status set_output(dc_node *n, const geom *g, int channels, const char 
 
 static int is_small(const geom *g);
 
-/* How a convolution runs, chosen when the graph is compiled (iarg[7]). */
+/* How a convolution runs (attr.conv.path), chosen when its node is made. */
 enum { PATH_GEMM, PATH_SMALL, PATH_BLOCKED };
 
-int dc_conv_path_override = DC_CONV_PATH_AUTO;
-
-static int choose_path(const geom *g)
+/* gemm_only: the graph's opts.conv_gemm, for the tests and benchmarks that compare the paths. */
+static int choose_path(const geom *g, int gemm_only)
 {
     if (dc_conv_blocked_fits(g))
-        return dc_conv_path_override == DC_CONV_PATH_GEMM ? PATH_GEMM : PATH_BLOCKED;
+        return gemm_only ? PATH_GEMM : PATH_BLOCKED;
     return is_small(g) ? PATH_SMALL : PATH_GEMM;
 }
 
@@ -150,7 +150,8 @@ static size_t slot_floats(const geom *g, int path)
 
 static dc_status conv_infer(dc_node *n)
 {
-    dc_status st = check_image(n, "conv2d");
+    dc_conv_attr *a = &n->attr.conv;
+    dc_status st = check_image(n, "conv2d", a->stride_h, a->stride_w);
     if (st != DC_OK)
         return st;
     const dc_node *x = n->in[0], *k = n->in[1];
@@ -158,18 +159,18 @@ static dc_status conv_infer(dc_node *n)
     if (k->ndim != 4 || k->shape[2] != x->shape[3])
         return dc_fail(DC_ERR_SHAPE, "conv2d: kernel %s does not fit an input with %d channels; expected (kh, kw, %d, filters)",
                        dc_shape_str(k->ndim, k->shape, sk, sizeof sk), x->shape[3], x->shape[3]);
-    if (n->n_in == 3 && (n->in[2]->ndim != 1 || n->in[2]->shape[0] != k->shape[3]))
+    if (n->in[2] && (n->in[2]->ndim != 1 || n->in[2]->shape[0] != k->shape[3]))
         return dc_fail(DC_ERR_SHAPE, "conv2d: bias has %d values, expected %d", n->in[2]->shape[0], k->shape[3]);
-    if (n->iarg[3] < 1 || n->iarg[4] < 1)
-        return dc_fail(DC_ERR_ARG, "conv2d: dilation %dx%d, expected >= 1", n->iarg[3], n->iarg[4]);
+    if (a->dilation_h < 1 || a->dilation_w < 1)
+        return dc_fail(DC_ERR_ARG, "conv2d: dilation %dx%d, expected >= 1", a->dilation_h, a->dilation_w);
     geom g;
     conv_geom(n, &g);
-    if ((st = set_output(n, &g, g.f, "conv2d", "kernel")) != DC_OK)
+    if ((st = set_output(n, &g, a->same, g.f, "conv2d", "kernel")) != DC_OK)
         return st;
-    n->iarg[6] = omp_get_max_threads(); /* one slot of scratch per thread */
-    n->iarg[7] = choose_path(&g);
-    n->work_fixed = (size_t)n->iarg[6] * slot_floats(&g, n->iarg[7]);
-    if (n->iarg[7] == PATH_BLOCKED) /* then the kernel transposed for gx */
+    a->slots = omp_get_max_threads(); /* one slot of scratch per thread */
+    a->path = choose_path(&g, n->graph->opts.conv_gemm);
+    n->work_fixed = (size_t)a->slots * slot_floats(&g, a->path);
+    if (a->path == PATH_BLOCKED) /* then the kernel transposed for gx */
         n->work_fixed += dc_conv_blocked_shared(&g);
     return DC_OK;
 }
@@ -527,7 +528,10 @@ int dc_conv_team(const geom *g, int slots, int units)
     return dc_worth_parallel(flops) && nt > 1 ? nt : 1;
 }
 
-static int conv_threads(const dc_node *n, const geom *g, int units) { return dc_conv_team(g, n->iarg[6], units); }
+static int conv_threads(const dc_node *n, const geom *g, int units)
+{
+    return dc_conv_team(g, n->attr.conv.slots, units);
+}
 
 /* Gradients a backward fills (NULL: not needed) and the fused ReLU. */
 typedef struct conv_grads {
@@ -543,7 +547,7 @@ typedef struct conv_slot {
 static conv_slot slot_open(const dc_node *n, const geom *g)
 {
     size_t kf = (size_t)g->kh * g->kw * g->c * g->f;
-    int path = n->iarg[7];
+    int path = n->attr.conv.path;
     float *base = n->work + (size_t)omp_get_thread_num() * slot_floats(g, path);
     conv_slot s = {base, base + cols_floats(g, path), base + cols_floats(g, path) + kf};
     memset(s.gk, 0, (kf + (size_t)g->f) * sizeof(float));
@@ -569,7 +573,8 @@ void dc_conv_add_parts(float *dst, const float *work, size_t slot, size_t at, si
  * sums, in slot order, so the result does not depend on timing. */
 static void slot_close(const dc_node *n, const geom *g, const conv_grads *d)
 {
-    size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g, n->iarg[7]), at = cols_floats(g, n->iarg[7]);
+    size_t kf = (size_t)g->kh * g->kw * g->c * g->f, slot = slot_floats(g, n->attr.conv.path),
+           at = cols_floats(g, n->attr.conv.path);
     dc_conv_add_parts(d->gk, n->work, slot, at, kf);
     dc_conv_add_parts(d->gb, n->work, slot, at + kf, (size_t)g->f);
 }
@@ -625,7 +630,7 @@ static void direct_backward(const dc_node *n, const geom *g, const float *x, con
 }
 
 /* ReLU fused in the forward. */
-static int has_relu(const dc_node *n) { return n->iarg[5]; }
+static int has_relu(const dc_node *n) { return n->attr.conv.relu; }
 
 static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread's chunk */
 {
@@ -708,7 +713,7 @@ static void blocked_backward(const dc_node *n, const geom *g, const float *x, co
                              float *gy, const conv_grads *d)
 {
     size_t img = (size_t)g->h * g->w * g->c, out = (size_t)g->oh * g->ow * g->f;
-    float *kt = n->work + (size_t)n->iarg[6] * slot_floats(g, PATH_BLOCKED); /* after the slots */
+    float *kt = n->work + (size_t)n->attr.conv.slots * slot_floats(g, PATH_BLOCKED); /* after the slots */
     if (d->gx)
         dc_conv_blocked_gx_kernel(g, k, kt);
 #pragma omp parallel num_threads(conv_threads(n, g, g->b))
@@ -730,11 +735,11 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
-    const float *bias = n->n_in == 3 ? n->in[2]->val : NULL;
+    const float *bias = n->in[2] ? n->in[2]->val : NULL;
     conv_geom(n, &g);
-    if (n->iarg[7] == PATH_SMALL)
+    if (n->attr.conv.path == PATH_SMALL)
         direct_forward(&g, n->in[0]->val, n->in[1]->val, bias, has_relu(n), n->val);
-    else if (n->iarg[7] == PATH_BLOCKED)
+    else if (n->attr.conv.path == PATH_BLOCKED)
         blocked_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     else
         gemm_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
@@ -745,28 +750,28 @@ static void conv_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
-    dc_node *x = n->in[0], *k = n->in[1], *b = n->n_in == 3 ? n->in[2] : NULL;
+    dc_node *x = n->in[0], *k = n->in[1], *b = n->in[2];
     conv_geom(n, &g);
     conv_grads d = {k->requires_grad ? k->grad : NULL, b && b->requires_grad ? b->grad : NULL,
                     x->requires_grad ? x->grad : NULL, has_relu(n)};
-    if (n->iarg[7] == PATH_SMALL)
+    if (n->attr.conv.path == PATH_SMALL)
         direct_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
-    else if (n->iarg[7] == PATH_BLOCKED)
+    else if (n->attr.conv.path == PATH_BLOCKED)
         blocked_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
     else
         gemm_backward(n, &g, x->val, k->val, n->val, n->grad, &d);
 }
 
-const dc_op dc_op_conv2d = {"conv2d", 3, conv_infer, conv_forward, conv_backward, 0};
-const dc_op dc_op_conv2d_nobias = {"conv2d_nobias", 2, conv_infer, conv_forward, conv_backward, 0};
+const dc_op dc_op_conv2d = {.name = "conv2d", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = conv_infer,
+                            .forward = conv_forward, .backward = conv_backward};
 
 static dc_node *conv_make(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w,
                           int same, int dilation_h, int dilation_w, int relu)
 {
     dc_node *in[3] = {x, kernel, bias};
-    int args[6] = {stride_h, stride_w, same, dilation_h, dilation_w, relu};
-    return bias ? dc_node_make(g, &dc_op_conv2d, 3, in, args, 6, NULL, 0)
-                : dc_node_make(g, &dc_op_conv2d_nobias, 2, in, args, 6, NULL, 0);
+    dc_attr a = {.conv = {.stride_h = stride_h, .stride_w = stride_w, .same = same, .dilation_h = dilation_h,
+                          .dilation_w = dilation_w, .relu = relu}};
+    return dc_node_make(g, &dc_op_conv2d, 3, in, &a);
 }
 
 dc_node *dc_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w, int same,
@@ -785,18 +790,19 @@ dc_node *dc_conv2d_relu(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias,
 
 static dc_status pool_infer(dc_node *n)
 {
-    const char *op = n->iarg[5] ? "max_pooling2d" : "average_pooling2d";
-    dc_status st = check_image(n, op);
+    const dc_pool_attr *a = &n->attr.pool;
+    const char *op = a->is_max ? "max_pooling2d" : "average_pooling2d";
+    dc_status st = check_image(n, op, a->stride_h, a->stride_w);
     if (st != DC_OK)
         return st;
-    if (n->iarg[3] < 1 || n->iarg[4] < 1)
-        return dc_fail(DC_ERR_ARG, "%s: pool size %dx%d, expected >= 1", op, n->iarg[3], n->iarg[4]);
+    if (a->pool_h < 1 || a->pool_w < 1)
+        return dc_fail(DC_ERR_ARG, "%s: pool size %dx%d, expected >= 1", op, a->pool_h, a->pool_w);
     geom g;
     pool_geom(n, &g);
-    if ((st = set_output(n, &g, g.c, op, "pool")) != DC_OK)
+    if ((st = set_output(n, &g, a->same, g.c, op, "pool")) != DC_OK)
         return st;
     /* the winners of max pooling (int32 window positions) */
-    n->work_per_sample = n->iarg[5] ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
+    n->work_per_sample = a->is_max ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
     return DC_OK;
 }
 
@@ -853,7 +859,7 @@ static dc_status pool_forward(dc_node *n, const dc_run *run)
     (void)run;
     geom g;
     pool_geom(n, &g);
-    int is_max = n->iarg[5], rows = g.b * g.oh;
+    int is_max = n->attr.pool.is_max, rows = g.b * g.oh;
     size_t img = (size_t)g.h * g.w * g.c;
     int32_t *arg = (int32_t *)n->work;
 #pragma omp parallel for if (dc_worth_parallel((double)rows * g.ow * g.c * g.kh * g.kw))
@@ -867,7 +873,13 @@ static dc_status pool_forward(dc_node *n, const dc_run *run)
     return DC_OK;
 }
 
-int dc_pool_tiles(const dc_node *n) { return n->iarg[0] == n->iarg[3] && n->iarg[1] == n->iarg[4]; }
+/* Whether the windows tile the input (strides = pool size): then backward
+ * can write the input's gradient, zeroing only what no window covers. */
+static int pool_writes_input_grad(const dc_node *n)
+{
+    const dc_pool_attr *a = &n->attr.pool;
+    return a->stride_h == a->pool_h && a->stride_w == a->pool_w;
+}
 
 /* With the input's grad_set (the windows tile it, nothing else reads it):
  * zero what no window covers, the rows and columns past the last window of
@@ -893,7 +905,7 @@ static void pool_backward(dc_node *n, const dc_run *run)
     (void)run;
     geom g;
     pool_geom(n, &g);
-    int is_max = n->iarg[5], c = g.c, set = n->in[0]->grad_set;
+    int is_max = n->attr.pool.is_max, c = g.c, set = n->in[0]->grad_set;
     size_t img = (size_t)g.h * g.w * c, out = (size_t)g.oh * g.ow * c;
 #pragma omp parallel for if (g.b > 1 && dc_worth_parallel((double)g.b * out * g.kh * g.kw))
     for (int b = 0; b < g.b; b++) {
@@ -930,12 +942,14 @@ static void pool_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_pool2d = {"pool2d", 1, pool_infer, pool_forward, pool_backward, 0};
+const dc_op dc_op_pool2d = {.name = "pool2d", .n_inputs = 1, .infer = pool_infer, .forward = pool_forward,
+                            .backward = pool_backward, .writes_input_grad = pool_writes_input_grad};
 
 dc_node *dc_pool2d(dc_graph *g, dc_node *x, int is_max, int pool_h, int pool_w, int stride_h, int stride_w, int same)
 {
-    int args[6] = {stride_h, stride_w, same, pool_h, pool_w, is_max};
-    return dc_node_make(g, &dc_op_pool2d, 1, &x, args, 6, NULL, 0);
+    dc_attr a = {.pool = {.stride_h = stride_h, .stride_w = stride_w, .same = same, .pool_h = pool_h,
+                          .pool_w = pool_w, .is_max = is_max}};
+    return dc_node_make(g, &dc_op_pool2d, 1, &x, &a);
 }
 
 /* ---- global average / max pooling: (B, H, W, C) -> (B, C) ---- */
@@ -951,7 +965,7 @@ static dc_status gpool_infer(dc_node *n)
     n->ndim = 2;
     n->shape[0] = x->shape[0];
     n->shape[1] = x->shape[x->ndim - 1];
-    n->work_per_sample = n->iarg[0] ? (size_t)n->shape[1] * images_per_sample(x) : 0;
+    n->work_per_sample = n->attr.global_pool.is_max ? (size_t)n->shape[1] * images_per_sample(x) : 0;
     return DC_OK;
 }
 
@@ -962,7 +976,7 @@ static dc_status gpool_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *x = n->in[0];
-    int b = x->shape[0], c = n->shape[1], is_max = n->iarg[0];
+    int b = x->shape[0], c = n->shape[1], is_max = n->attr.global_pool.is_max;
     size_t per = dc_node_numel(x) / ((size_t)b * (size_t)c); /* positions per image */
 #pragma omp parallel for schedule(static) if (b > 1 && dc_worth_parallel((double)b * per * c))
     for (int i = 0; i < b; i++) {
@@ -997,7 +1011,7 @@ static void gpool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0];
-    int b = x->shape[0], c = n->shape[1], is_max = n->iarg[0];
+    int b = x->shape[0], c = n->shape[1], is_max = n->attr.global_pool.is_max;
     size_t per = dc_node_numel(x) / ((size_t)b * (size_t)c); /* positions per image */
 #pragma omp parallel for schedule(static) if (b > 1 && dc_worth_parallel((double)b * per * c))
     for (int i = 0; i < b; i++) {
@@ -1017,9 +1031,10 @@ static void gpool_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_global_pool = {"global_pool", 1, gpool_infer, gpool_forward, gpool_backward, 0};
+const dc_op dc_op_global_pool = {.name = "global_pool", .n_inputs = 1, .infer = gpool_infer,
+                                 .forward = gpool_forward, .backward = gpool_backward};
 
 dc_node *dc_global_pool(dc_graph *g, dc_node *x, int is_max)
 {
-    return dc_node_make(g, &dc_op_global_pool, 1, &x, &is_max, 1, NULL, 0);
+    return dc_node_make(g, &dc_op_global_pool, 1, &x, &(dc_attr){.global_pool = {is_max}});
 }

@@ -19,9 +19,7 @@
  * input-gradient pass, backward its forward (adding into gx) and its
  * kernel-gradient pass.
  *
- * iarg: [0] stride h, [1] stride w, [2] same padding, [3] dilation h,
- *       [4] dilation w, [5] output_padding h, [6] output_padding w (-1:
- *       None), [7] 2 x scratch slots (one per thread) + 1 on the blocked path.
+ * Attributes: attr.deconv (op_attr.h).  The bias (input 2) is optional.
  */
 #include "ops/conv_internal.h"
 
@@ -52,16 +50,17 @@ static void deconv_geom(const dc_node *n, dc_conv_geom *g)
     g->kh = k->shape[0];
     g->kw = k->shape[1];
     g->c = k->shape[2];
-    g->sh = n->iarg[0];
-    g->sw = n->iarg[1];
-    g->dh = n->iarg[3];
-    g->dw = n->iarg[4];
-    g->h = deconv_length(g->oh, g->kh, g->sh, g->dh, n->iarg[2], n->iarg[5], &g->ph);
-    g->w = deconv_length(g->ow, g->kw, g->sw, g->dw, n->iarg[2], n->iarg[6], &g->pw);
+    const dc_deconv_attr *a = &n->attr.deconv;
+    g->sh = a->stride[0];
+    g->sw = a->stride[1];
+    g->dh = a->dilation[0];
+    g->dw = a->dilation[1];
+    g->h = deconv_length(g->oh, g->kh, g->sh, g->dh, a->same, a->out_pad[0], &g->ph);
+    g->w = deconv_length(g->ow, g->kw, g->sw, g->dw, a->same, a->out_pad[1], &g->pw);
 }
 
-static int slots_of(const dc_node *n) { return n->iarg[7] / 2; }
-static int blocked(const dc_node *n) { return n->iarg[7] % 2; }
+static int slots_of(const dc_node *n) { return n->attr.deconv.slots; }
+static int blocked(const dc_node *n) { return n->attr.deconv.blocked; }
 
 /* The front of a thread's slot: the chunk's column matrix, or the blocked
  * kernels' padded images. */
@@ -89,10 +88,10 @@ static dc_status deconv_infer(dc_node *n)
     if (k->ndim != 4 || k->shape[3] != x->shape[3])
         return dc_fail(DC_ERR_SHAPE, "%s: kernel %s does not fit an input with %d channels; expected (kh, kw, filters, %d)",
                        op, dc_shape_str(k->ndim, k->shape, sk, sizeof sk), x->shape[3], x->shape[3]);
-    if (n->n_in == 3 && (n->in[2]->ndim != 1 || n->in[2]->shape[0] != k->shape[2]))
+    if (n->in[2] && (n->in[2]->ndim != 1 || n->in[2]->shape[0] != k->shape[2]))
         return dc_fail(DC_ERR_SHAPE, "%s: bias has %d values, expected %d", op, n->in[2]->shape[0], k->shape[2]);
     for (int i = 0; i < 2; i++) {
-        int s = n->iarg[i], d = n->iarg[3 + i], p = n->iarg[5 + i];
+        int s = n->attr.deconv.stride[i], d = n->attr.deconv.dilation[i], p = n->attr.deconv.out_pad[i];
         if (s < 1 || d < 1)
             return dc_fail(DC_ERR_ARG, "%s: strides %d and dilation %d, expected >= 1", op, s, d);
         if (p >= s || p < -1)
@@ -109,8 +108,9 @@ static dc_status deconv_infer(dc_node *n)
     n->shape[1] = g.h;
     n->shape[2] = g.w;
     n->shape[3] = g.c;
-    int is_blocked = dc_conv_blocked_fits(&g) && dc_conv_path_override != DC_CONV_PATH_GEMM;
-    n->iarg[7] = 2 * omp_get_max_threads() + is_blocked;
+    int is_blocked = dc_conv_blocked_fits(&g) && !n->graph->opts.conv_gemm;
+    n->attr.deconv.slots = omp_get_max_threads(); /* one slot of scratch per thread */
+    n->attr.deconv.blocked = is_blocked;
     n->work_fixed = (size_t)slots_of(n) * slot_floats(&g, is_blocked);
     if (is_blocked) /* then the kernel transposed for the forward */
         n->work_fixed += dc_conv_blocked_shared(&g);
@@ -144,7 +144,7 @@ static dc_status deconv_forward(dc_node *n, const dc_run *run)
     (void)run;
     dc_conv_geom g;
     deconv_geom(n, &g);
-    const float *x = n->in[0]->val, *k = n->in[1]->val, *bias = n->n_in == 3 ? n->in[2]->val : NULL;
+    const float *x = n->in[0]->val, *k = n->in[1]->val, *bias = n->in[2] ? n->in[2]->val : NULL;
     if (blocked(n)) {
         blocked_forward(n, &g, x, k, bias);
         return DC_OK;
@@ -175,7 +175,7 @@ static void deconv_backward(dc_node *n, const dc_run *run)
     (void)run;
     dc_conv_geom g;
     deconv_geom(n, &g);
-    dc_node *xn = n->in[0], *kn = n->in[1], *bn = n->n_in == 3 ? n->in[2] : NULL;
+    dc_node *xn = n->in[0], *kn = n->in[1], *bn = n->in[2];
     float *gx = xn->requires_grad ? xn->grad : NULL, *gk = kn->requires_grad ? kn->grad : NULL;
     float *gb = bn && bn->requires_grad ? bn->grad : NULL;
     int is_blocked = blocked(n), ci = is_blocked ? 1 : dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c;
@@ -217,16 +217,15 @@ static void deconv_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_conv2d_transpose = {"conv2d_transpose", 3, deconv_infer, deconv_forward, deconv_backward, 0};
-const dc_op dc_op_conv2d_transpose_nobias = {"conv2d_transpose_nobias", 2, deconv_infer, deconv_forward,
-                                             deconv_backward, 0};
+const dc_op dc_op_conv2d_transpose = {.name = "conv2d_transpose", .n_inputs = 3, .optional = DC_OPTIONAL(2),
+                                      .infer = deconv_infer, .forward = deconv_forward, .backward = deconv_backward};
 
 dc_node *dc_conv2d_transpose(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, const int *strides, int same,
                              const int *dilation, const int *output_padding)
 {
     dc_node *in[3] = {x, kernel, bias};
-    int args[7] = {strides[0], strides[1], same, dilation[0], dilation[1], output_padding ? output_padding[0] : -1,
-                   output_padding ? output_padding[1] : -1};
-    return bias ? dc_node_make(g, &dc_op_conv2d_transpose, 3, in, args, 7, NULL, 0)
-                : dc_node_make(g, &dc_op_conv2d_transpose_nobias, 2, in, args, 7, NULL, 0);
+    dc_attr a = {.deconv = {.stride = {strides[0], strides[1]}, .same = same, .dilation = {dilation[0], dilation[1]},
+                            .out_pad = {output_padding ? output_padding[0] : -1,
+                                        output_padding ? output_padding[1] : -1}}};
+    return dc_node_make(g, &dc_op_conv2d_transpose, 3, in, &a);
 }

@@ -1,8 +1,9 @@
 /*
  * ops_elementwise.c - add, sub, mul, scale and the activations.
  *
- * Activations are one op ("act", iarg[0] = dc_act, farg[0] = alpha where the
- * function has one); softmax is taken over the last axis.
+ * Activations are one op ("activation", attr.act: the function and its alpha
+ * where it has one); softmax is taken over the last axis.  An activation may
+ * write its input's gradient (backward zeroes nothing for it: grad_set).
  */
 #include "graph/graph.h"
 
@@ -139,21 +140,24 @@ static void mul_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_add = {"add", 2, dc_binary_infer, add_forward, add_backward, 0};
-const dc_op dc_op_sub = {"sub", 2, dc_binary_infer, sub_forward, sub_backward, 0};
-const dc_op dc_op_mul = {"mul", 2, dc_binary_infer, mul_forward, mul_backward, 0};
+const dc_op dc_op_add = {.name = "add", .n_inputs = 2, .infer = dc_binary_infer, .forward = add_forward,
+                         .backward = add_backward};
+const dc_op dc_op_sub = {.name = "sub", .n_inputs = 2, .infer = dc_binary_infer, .forward = sub_forward,
+                         .backward = sub_backward};
+const dc_op dc_op_mul = {.name = "mul", .n_inputs = 2, .infer = dc_binary_infer, .forward = mul_forward,
+                         .backward = mul_backward};
 
 static dc_node *binary(dc_graph *g, const dc_op *op, dc_node *a, dc_node *b)
 {
     dc_node *in[2] = {a, b};
-    return dc_node_make(g, op, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, op, 2, in, NULL);
 }
 
 dc_node *dc_add(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_add, a, b); }
 dc_node *dc_sub(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_sub, a, b); }
 dc_node *dc_mul(dc_graph *g, dc_node *a, dc_node *b) { return binary(g, &dc_op_mul, a, b); }
 
-/* ---- scale: y = s x + o (farg[1], 0 unless Rescaling's offset) ---- */
+/* ---- scale: y = s x + o (o 0 unless Rescaling's offset) ---- */
 
 static dc_status same_shape_infer(dc_node *n)
 {
@@ -167,7 +171,7 @@ static dc_status scale_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     size_t total = dc_node_numel(n);
-    const float *x = n->in[0]->val, s = n->farg[0], o = n->farg[1];
+    const float *x = n->in[0]->val, s = n->attr.scale.scale, o = n->attr.scale.offset;
     float *y = n->val;
 #pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++)
@@ -179,24 +183,24 @@ static void scale_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     size_t total = dc_node_numel(n);
-    const float *gy = n->grad, s = n->farg[0];
+    const float *gy = n->grad, s = n->attr.scale.scale;
     float *gx = n->in[0]->grad;
 #pragma omp parallel for if (total > DC_PAR_MIN)
     for (size_t i = 0; i < total; i++)
         gx[i] += s * gy[i];
 }
 
-const dc_op dc_op_scale = {"scale", 1, same_shape_infer, scale_forward, scale_backward, 0};
+const dc_op dc_op_scale = {.name = "scale", .n_inputs = 1, .infer = same_shape_infer, .forward = scale_forward,
+                           .backward = scale_backward};
 
 dc_node *dc_scale(dc_graph *g, dc_node *a, float s)
 {
-    return dc_node_make(g, &dc_op_scale, 1, &a, NULL, 0, &s, 1);
+    return dc_node_make(g, &dc_op_scale, 1, &a, &(dc_attr){.scale = {s, 0.0f}});
 }
 
 dc_node *dc_scale_offset(dc_graph *g, dc_node *x, float scale, float offset)
 {
-    float f[2] = {scale, offset};
-    return dc_node_make(g, &dc_op_scale, 1, &x, NULL, 0, f, 2);
+    return dc_node_make(g, &dc_op_scale, 1, &x, &(dc_attr){.scale = {scale, offset}});
 }
 
 /* ---- activations ---- */
@@ -262,8 +266,8 @@ static void softmax_rows(const float *x, float *y, size_t rows, int cols)
 
 static dc_status act_infer(dc_node *n)
 {
-    if (n->iarg[0] < 0 || n->iarg[0] >= DC_ACT_COUNT)
-        return dc_fail(DC_ERR_ARG, "activation: unknown activation %d", n->iarg[0]);
+    if (n->attr.act.fn < 0 || n->attr.act.fn >= DC_ACT_COUNT)
+        return dc_fail(DC_ERR_ARG, "activation: unknown activation %d", n->attr.act.fn);
     return same_shape_infer(n);
 }
 
@@ -306,9 +310,9 @@ static double act_cost(dc_act a) { return a == DC_ACT_RELU ? 1.0 : 20.0; }
 static dc_status act_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    dc_act a = (dc_act)n->iarg[0];
+    dc_act a = (dc_act)n->attr.act.fn;
     const float *x = n->in[0]->val;
-    float *y = n->val, alpha = n->farg[0];
+    float *y = n->val, alpha = n->attr.act.alpha;
     size_t total = dc_node_numel(n);
     if (a == DC_ACT_SOFTMAX) {
         softmax_rows(x, y, dc_node_rows(n), dc_node_cols(n));
@@ -328,9 +332,9 @@ static dc_status act_forward(dc_node *n, const dc_run *run)
 static void act_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    dc_act a = (dc_act)n->iarg[0];
+    dc_act a = (dc_act)n->attr.act.fn;
     const float *x = n->in[0]->val, *y = n->val, *gy = n->grad;
-    float *gx = n->in[0]->grad, alpha = n->farg[0];
+    float *gx = n->in[0]->grad, alpha = n->attr.act.alpha;
     size_t total = dc_node_numel(n);
     int set = n->in[0]->grad_set;
     if (a == DC_ACT_SOFTMAX) {
@@ -357,7 +361,15 @@ static void act_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_act = {"activation", 1, act_infer, act_forward, act_backward, 0};
+/* Every activation's backward can write its input's gradient. */
+static int act_writes_input_grad(const dc_node *n)
+{
+    (void)n;
+    return 1;
+}
+
+const dc_op dc_op_act = {.name = "activation", .n_inputs = 1, .infer = act_infer, .forward = act_forward,
+                         .backward = act_backward, .writes_input_grad = act_writes_input_grad};
 
 /* Keras 3 defaults: leaky_relu negative_slope 0.2 (the activation function;
  * the LeakyReLU layer uses 0.3), elu alpha 1. */
@@ -368,8 +380,7 @@ dc_node *dc_activation(dc_graph *g, dc_node *x, dc_act act)
 
 dc_node *dc_activation_alpha(dc_graph *g, dc_node *x, dc_act act, float alpha)
 {
-    int ia = (int)act;
-    return dc_node_make(g, &dc_op_act, 1, &x, &ia, 1, &alpha, 1);
+    return dc_node_make(g, &dc_op_act, 1, &x, &(dc_attr){.act = {(int)act, alpha}});
 }
 
 static const char *const act_names[DC_ACT_COUNT] = {

@@ -67,10 +67,11 @@ static void embedding_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_embedding = {"embedding", 2, embedding_infer, embedding_forward, embedding_backward, 0};
+const dc_op dc_op_embedding = {.name = "embedding", .n_inputs = 2, .infer = embedding_infer,
+                               .forward = embedding_forward, .backward = embedding_backward};
 
 dc_node *dc_embedding(dc_graph *g, dc_node *ids, dc_node *table)
 {
     dc_node *in[2] = {ids, table};
-    return dc_node_make(g, &dc_op_embedding, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, &dc_op_embedding, 2, in, NULL);
 }

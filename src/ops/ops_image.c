@@ -7,11 +7,11 @@
  * pixel centres, as Keras 3 resizes (tf.image.resize, antialias off; PyTorch's
  * interpolate with align_corners=False): the source of output row o is
  * (o + 0.5) / sh - 0.5, clamped at 0, between rows floor and floor + 1
- * (clamped at H - 1).  iarg: [0] sh, [1] sw, [2] bilinear.
+ * (clamped at H - 1).  attr.upsample.
  *
  * pad2d: (B, H, W, C) -> (B, H + top + bottom, W + left + right, C), zeros
  * in the new border; a negative amount crops (ZeroPadding2D and Cropping2D
- * are the one op).  iarg: [0] top, [1] bottom, [2] left, [3] right.
+ * are the one op).  attr.pad: pixels per side.
  *
  * Both are parallel over output rows forward and over images backward.
  */
@@ -47,9 +47,10 @@ static dc_status up_infer(dc_node *n)
     dc_status st = check_image4(n, "upsample2d");
     if (st != DC_OK)
         return st;
-    if (n->iarg[0] < 1 || n->iarg[1] < 1)
-        return dc_fail(DC_ERR_ARG, "upsample2d: size %dx%d, expected >= 1", n->iarg[0], n->iarg[1]);
-    set_image(n, n->in[0]->shape[1] * n->iarg[0], n->in[0]->shape[2] * n->iarg[1]);
+    const dc_upsample_attr *a = &n->attr.upsample;
+    if (a->size_h < 1 || a->size_w < 1)
+        return dc_fail(DC_ERR_ARG, "upsample2d: size %dx%d, expected >= 1", a->size_h, a->size_w);
+    set_image(n, n->in[0]->shape[1] * a->size_h, n->in[0]->shape[2] * a->size_w);
     return DC_OK;
 }
 
@@ -77,8 +78,9 @@ static dc_status up_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *x = n->in[0];
-    int b = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3], sh = n->iarg[0], sw = n->iarg[1];
-    int oh = n->shape[1], ow = n->shape[2], rows = b * oh, bilinear = n->iarg[2];
+    int b = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3], sh = n->attr.upsample.size_h;
+    int sw = n->attr.upsample.size_w, oh = n->shape[1], ow = n->shape[2], rows = b * oh;
+    int bilinear = n->attr.upsample.bilinear;
 #pragma omp parallel for if (dc_worth_parallel((double)rows * ow * c * (bilinear ? 8 : 1)))
     for (int r = 0; r < rows; r++) {
         const float *img = x->val + (size_t)(r / oh) * h * w * c;
@@ -110,8 +112,8 @@ static void up_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0];
-    int b = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3], sh = n->iarg[0], sw = n->iarg[1];
-    int oh = n->shape[1], ow = n->shape[2], bilinear = n->iarg[2];
+    int b = x->shape[0], h = x->shape[1], w = x->shape[2], c = x->shape[3], sh = n->attr.upsample.size_h;
+    int sw = n->attr.upsample.size_w, oh = n->shape[1], ow = n->shape[2], bilinear = n->attr.upsample.bilinear;
 #pragma omp parallel for if (b > 1 && dc_worth_parallel((double)b * oh * ow * c * (bilinear ? 8 : 1)))
     for (int i = 0; i < b; i++) {
         float *gimg = x->grad + (size_t)i * h * w * c;
@@ -138,12 +140,12 @@ static void up_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_upsample2d = {"upsample2d", 1, up_infer, up_forward, up_backward, 0};
+const dc_op dc_op_upsample2d = {.name = "upsample2d", .n_inputs = 1, .infer = up_infer, .forward = up_forward,
+                                .backward = up_backward};
 
 dc_node *dc_upsample2d(dc_graph *g, dc_node *x, int size_h, int size_w, int bilinear)
 {
-    int args[3] = {size_h, size_w, bilinear != 0};
-    return dc_node_make(g, &dc_op_upsample2d, 1, &x, args, 3, NULL, 0);
+    return dc_node_make(g, &dc_op_upsample2d, 1, &x, &(dc_attr){.upsample = {size_h, size_w, bilinear != 0}});
 }
 
 /* ---- pad2d (zero padding, cropping) ---- */
@@ -154,11 +156,12 @@ static dc_status pad_infer(dc_node *n)
     if (st != DC_OK)
         return st;
     const dc_node *x = n->in[0];
-    int h = x->shape[1] + n->iarg[0] + n->iarg[1], w = x->shape[2] + n->iarg[2] + n->iarg[3];
+    const dc_pad_attr *a = &n->attr.pad;
+    int h = x->shape[1] + a->top + a->bottom, w = x->shape[2] + a->left + a->right;
     char sx[96];
     if (h < 1 || w < 1)
         return dc_fail(DC_ERR_SHAPE, "pad2d: padding (%d, %d), (%d, %d) leaves an empty %dx%d output of input %s",
-                       n->iarg[0], n->iarg[1], n->iarg[2], n->iarg[3], h, w,
+                       a->top, a->bottom, a->left, a->right, h, w,
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
     set_image(n, h, w);
     return DC_OK;
@@ -178,7 +181,7 @@ static dc_status pad_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *x = n->in[0];
-    int h = x->shape[1], w = x->shape[2], c = x->shape[3], top = n->iarg[0], left = n->iarg[2];
+    int h = x->shape[1], w = x->shape[2], c = x->shape[3], top = n->attr.pad.top, left = n->attr.pad.left;
     int oh = n->shape[1], ow = n->shape[2], rows = x->shape[0] * oh, lo, hi;
     copied_cols(w, left, ow, &lo, &hi);
 #pragma omp parallel for if (dc_worth_parallel((double)rows * ow * c * 0.25))
@@ -201,7 +204,7 @@ static void pad_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0];
-    int h = x->shape[1], w = x->shape[2], c = x->shape[3], top = n->iarg[0], left = n->iarg[2];
+    int h = x->shape[1], w = x->shape[2], c = x->shape[3], top = n->attr.pad.top, left = n->attr.pad.left;
     int oh = n->shape[1], ow = n->shape[2], rows = x->shape[0] * oh, lo, hi;
     copied_cols(w, left, ow, &lo, &hi);
     size_t count = (size_t)(hi - lo) * c;
@@ -218,10 +221,10 @@ static void pad_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_pad2d = {"pad2d", 1, pad_infer, pad_forward, pad_backward, 0};
+const dc_op dc_op_pad2d = {.name = "pad2d", .n_inputs = 1, .infer = pad_infer, .forward = pad_forward,
+                           .backward = pad_backward};
 
 dc_node *dc_pad2d(dc_graph *g, dc_node *x, int top, int bottom, int left, int right)
 {
-    int args[4] = {top, bottom, left, right};
-    return dc_node_make(g, &dc_op_pad2d, 1, &x, args, 4, NULL, 0);
+    return dc_node_make(g, &dc_op_pad2d, 1, &x, &(dc_attr){.pad = {top, bottom, left, right}});
 }

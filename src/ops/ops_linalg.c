@@ -77,12 +77,13 @@ static void matmul_backward(dc_node *n, const dc_run *run)
         dc_sgemm(1, 0, k, nn, m, 1.0f, a->val, k, n->grad, nn, 1.0f, b->grad, nn);
 }
 
-const dc_op dc_op_matmul = {"matmul", 2, matmul_infer, matmul_forward, matmul_backward, 0};
+const dc_op dc_op_matmul = {.name = "matmul", .n_inputs = 2, .infer = matmul_infer, .forward = matmul_forward,
+                            .backward = matmul_backward};
 
 dc_node *dc_matmul(dc_graph *g, dc_node *a, dc_node *b)
 {
     dc_node *in[2] = {a, b};
-    return dc_node_make(g, &dc_op_matmul, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, &dc_op_matmul, 2, in, NULL);
 }
 
 /* ---- dense: x (..., in) W (in, units) + b (units) -> (..., units) ---- */
@@ -112,7 +113,7 @@ static dc_status dense_forward(dc_node *n, const dc_run *run)
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    const float *b = n->n_in == 3 ? n->in[2]->val : NULL;
+    const float *b = n->in[2] ? n->in[2]->val : NULL;
     if (b)
         dc_broadcast_rows(b, (size_t)m, u, n->val);
     dc_sgemm(0, 0, m, u, k, 1.0f, x->val, k, w->val, u, b ? 1.0f : 0.0f, n->val, u);
@@ -140,7 +141,7 @@ static void dense_backward(dc_node *n, const dc_run *run)
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    if (n->n_in == 3 && n->in[2]->requires_grad)
+    if (n->in[2] && n->in[2]->requires_grad)
         dc_add_colsums(n->grad, (size_t)m, u, n->in[2]->grad);
     if (w->requires_grad) /* gW (k, u) += x^T gy */
         dc_sgemm(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u);
@@ -148,13 +149,12 @@ static void dense_backward(dc_node *n, const dc_run *run)
         dc_sgemm(0, 1, m, k, u, 1.0f, n->grad, u, w->val, u, 1.0f, x->grad, k);
 }
 
-const dc_op dc_op_dense = {"dense", 3, dense_infer, dense_forward, dense_backward, 0};
-/* Same op without a bias input. */
-const dc_op dc_op_dense_nobias = {"dense_nobias", 2, dense_infer, dense_forward, dense_backward, 0};
+/* The bias (input 2) is optional. */
+const dc_op dc_op_dense = {.name = "dense", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = dense_infer,
+                           .forward = dense_forward, .backward = dense_backward};
 
 dc_node *dc_dense(dc_graph *g, dc_node *x, dc_node *w, dc_node *bias)
 {
     dc_node *in[3] = {x, w, bias};
-    return bias ? dc_node_make(g, &dc_op_dense, 3, in, NULL, 0, NULL, 0)
-                : dc_node_make(g, &dc_op_dense_nobias, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, &dc_op_dense, 3, in, NULL);
 }

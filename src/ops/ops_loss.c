@@ -10,23 +10,23 @@
  * Rows are every position but the last axis, so a tagger's per-step
  * predictions (batch, steps, classes) take (batch, steps) labels or
  * (batch, steps, classes) targets.
- * "loss_masked" takes a third input, token ids with one id per row of the
- * prediction (batch, steps): rows whose id is 0 (padding under mask_zero)
- * are left out, and the mean is over the other rows, as Keras 3 reduces a
- * masked loss (sum over valid rows / their count; 0 when none is valid).
- * "loss_weighted" and "loss_masked_weighted" take per-row weights as their
- * last input (sample_weight, one per row): each row's loss is multiplied by
- * its weight and the divisor stays the row count (or the valid rows under a
- * mask), Keras 3's "sum_over_batch_size": sum(w l) / N, not / sum(w).
+ * Inputs 2 and 3 are optional (NULL when absent).  Input 2, the mask: token
+ * ids with one id per row of the prediction (batch, steps): rows whose id is
+ * 0 (padding under mask_zero) are left out, and the mean is over the other
+ * rows, as Keras 3 reduces a masked loss (sum over valid rows / their count;
+ * 0 when none is valid).  Input 3, per-row weights (sample_weight, one per
+ * row): each row's loss is multiplied by its weight and the divisor stays
+ * the row count (or the valid rows under a mask), Keras 3's
+ * "sum_over_batch_size": sum(w l) / N, not / sum(w).
  * Without weights every row weighs exactly 1.0f, so the products are exact
  * and the unweighted losses come out bitwise as before.
  * Huber, LogCosh, the hinges, KLDivergence, Poisson and CosineSimilarity
  * are computed row by row in ops_loss_keras.c and reduced the same way.
- * Arguments (dc_loss_args) ride in farg: farg[0] label_smoothing, which the
+ * Arguments (dc_loss_args) ride in attr.loss: label_smoothing, which the
  * cross-entropies apply to the targets inside the loss as Keras 3 does
  * (losses.py: y (1 - ls) + 0.5 ls binary, y (1 - ls) + ls / classes
- * categorical, in float32), forward and backward alike; farg[1] Huber's
- * delta (0 = 1.0).  With ls 0 the targets are read untouched, so the
+ * categorical, in float32), forward and backward alike; huber_delta (0 =
+ * 1.0).  With ls 0 the targets are read untouched, so the
  * losses are bitwise those without arguments.
  */
 #include "graph/graph.h"
@@ -121,41 +121,38 @@ dc_status dc_loss_args_check(dc_loss_kind kind, const dc_loss_args *a)
 }
 
 /* Target j of a row as the loss reads it: the one-hot row tr (or the label
- * when tr is NULL), label-smoothed by farg[0] over `cols` classes. */
+ * when tr is NULL), label-smoothed over `cols` classes. */
 static float cat_target(const dc_node *n, const float *tr, int label, int j, int cols)
 {
-    float y = tr ? tr[j] : (j == label ? 1.0f : 0.0f), ls = n->farg[0];
+    float y = tr ? tr[j] : (j == label ? 1.0f : 0.0f), ls = n->attr.loss.label_smoothing;
     return ls == 0.0f ? y : y * (1.0f - ls) + ls / (float)cols;
 }
 
-/* A binary target, label-smoothed towards 0.5 by farg[0]. */
+/* A binary target, label-smoothed towards 0.5. */
 static float bin_target(const dc_node *n, float y)
 {
-    float ls = n->farg[0];
+    float ls = n->attr.loss.label_smoothing;
     return ls == 0.0f ? y : y * (1.0f - ls) + 0.5f * ls;
 }
 
-static double huber_delta(const dc_node *n) { return n->farg[1] > 0.0f ? n->farg[1] : 1.0; }
+static double huber_delta(const dc_node *n)
+{
+    return n->attr.loss.huber_delta > 0.0f ? n->attr.loss.huber_delta : 1.0;
+}
 
 /* The mask (token ids, one per row) and the per-row weights, or NULL. */
-static const dc_node *row_mask(const dc_node *n)
-{
-    return n->op == &dc_op_loss_masked || n->op == &dc_op_loss_masked_weighted ? n->in[2] : NULL;
-}
+static const dc_node *row_mask(const dc_node *n) { return n->in[2]; }
 
-static const dc_node *row_weights(const dc_node *n)
-{
-    return n->op == &dc_op_loss_weighted || n->op == &dc_op_loss_masked_weighted ? n->in[n->n_in - 1] : NULL;
-}
+static const dc_node *row_weights(const dc_node *n) { return n->in[3]; }
 
 static dc_status loss_infer(dc_node *n)
 {
-    dc_loss_kind k = (dc_loss_kind)n->iarg[0];
+    dc_loss_kind k = (dc_loss_kind)n->attr.loss.kind;
     dc_node *p = n->in[0], *t = n->in[1];
     char sp[96], st[96];
     if ((unsigned)k >= DC_LOSS_COUNT)
         return dc_fail(DC_ERR_ARG, "loss: unknown kind %d", (int)k);
-    dc_status ast = dc_loss_args_check(k, &(dc_loss_args){n->farg[0], n->farg[1]});
+    dc_status ast = dc_loss_args_check(k, &(dc_loss_args){n->attr.loss.label_smoothing, n->attr.loss.huber_delta});
     if (ast != DC_OK)
         return ast;
     if (is_sparse(k)) {
@@ -171,7 +168,9 @@ static dc_status loss_infer(dc_node *n)
         return dc_fail(DC_ERR_ARG, "%s: targets must not depend on parameters", loss_names[k]);
     for (int i = 2; i < n->n_in; i++) {
         const dc_node *e = n->in[i];
-        const char *what = e == row_weights(n) ? "weights" : "mask";
+        const char *what = i == 3 ? "weights" : "mask";
+        if (!e)
+            continue;
         if (dc_node_numel(e) != dc_node_rows(p))
             return dc_fail(DC_ERR_SHAPE, "%s: the %s %s has not one entry per row of the predictions %s", loss_names[k],
                            what, dc_shape_str(e->ndim, e->shape, st, sizeof st),
@@ -222,9 +221,10 @@ static dc_status label_of(const dc_node *n, size_t r, int cols, int *label)
     }
     if (p->ndim == 3) /* (batch, steps, classes): name the sample and the step */
         return dc_fail(DC_ERR_RANGE, "%s: label %g at sample %zu, step %zu is outside the output's range [0, %d)",
-                       loss_names[n->iarg[0]], (double)v, r / (size_t)p->shape[1], r % (size_t)p->shape[1], cols);
+                       loss_names[n->attr.loss.kind], (double)v, r / (size_t)p->shape[1], r % (size_t)p->shape[1],
+                       cols);
     return dc_fail(DC_ERR_RANGE, "%s: label %g at position %zu is outside the output's range [0, %d)",
-                   loss_names[n->iarg[0]], (double)v, r, cols);
+                   loss_names[n->attr.loss.kind], (double)v, r, cols);
 }
 
 /* Row sum, in double, of an elementwise loss (MSE, MAE, binary CE on
@@ -253,7 +253,7 @@ static double elementwise_row(const dc_node *n, dc_loss_kind k, const float *p, 
 static dc_status loss_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    dc_loss_kind k = (dc_loss_kind)n->iarg[0];
+    dc_loss_kind k = (dc_loss_kind)n->attr.loss.kind;
     const float *p = n->in[0]->val, *t = n->in[1]->val;
     size_t rows = dc_node_rows(n->in[0]), total = dc_node_numel(n->in[0]);
     int cols = dc_node_cols(n->in[0]);
@@ -328,7 +328,7 @@ static dc_status loss_forward(dc_node *n, const dc_run *run)
 static void loss_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    dc_loss_kind k = (dc_loss_kind)n->iarg[0];
+    dc_loss_kind k = (dc_loss_kind)n->attr.loss.kind;
     dc_node *pn = n->in[0];
     const float *p = pn->val, *t = n->in[1]->val;
     float *gp = pn->grad;
@@ -407,10 +407,9 @@ static void loss_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_loss = {"loss", 2, loss_infer, loss_forward, loss_backward, 0};
-const dc_op dc_op_loss_masked = {"loss_masked", 3, loss_infer, loss_forward, loss_backward, 0};
-const dc_op dc_op_loss_weighted = {"loss_weighted", 3, loss_infer, loss_forward, loss_backward, 0};
-const dc_op dc_op_loss_masked_weighted = {"loss_masked_weighted", 4, loss_infer, loss_forward, loss_backward, 0};
+/* Inputs: predictions, targets, the mask (optional), the weights (optional). */
+const dc_op dc_op_loss = {.name = "loss", .n_inputs = 4, .optional = DC_OPTIONAL(2) | DC_OPTIONAL(3),
+                          .infer = loss_infer, .forward = loss_forward, .backward = loss_backward};
 
 dc_node *dc_loss(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target)
 {
@@ -431,12 +430,9 @@ dc_node *dc_loss_weighted(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node
 dc_node *dc_loss_ex(dc_graph *g, dc_loss_kind kind, dc_node *pred, dc_node *target, dc_node *mask_ids,
                     dc_node *weights, const dc_loss_args *args)
 {
-    static const dc_op *const ops[2][2] = {{&dc_op_loss, &dc_op_loss_weighted},
-                                           {&dc_op_loss_masked, &dc_op_loss_masked_weighted}};
-    dc_node *in[4] = {pred, target, mask_ids ? mask_ids : weights, weights};
-    int k = (int)kind, n_in = 2 + (mask_ids != NULL) + (weights != NULL);
-    float f[2] = {args ? args->label_smoothing : 0.0f, args ? args->huber_delta : 0.0f};
-    return dc_node_make(g, ops[mask_ids != NULL][weights != NULL], n_in, in, &k, 1, f, 2);
+    dc_node *in[4] = {pred, target, mask_ids, weights};
+    dc_attr a = {.loss = {(int)kind, args ? args->label_smoothing : 0.0f, args ? args->huber_delta : 0.0f}};
+    return dc_node_make(g, &dc_op_loss, 4, in, &a);
 }
 
 /* ---- regulariser: l1 * sum|w| + l2 * sum w^2 ---- */
@@ -461,7 +457,7 @@ static dc_status reg_forward(dc_node *n, const dc_run *run)
         a += fabsf(w[i]);
         s += (double)w[i] * w[i];
     }
-    n->val[0] = (float)(n->farg[0] * a + n->farg[1] * s);
+    n->val[0] = (float)(n->attr.regularizer.l1 * a + n->attr.regularizer.l2 * s);
     return DC_OK;
 }
 
@@ -469,16 +465,17 @@ static void reg_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const float *w = n->in[0]->val;
-    float *gw = n->in[0]->grad, l1 = n->farg[0] * n->grad[0], l2 = 2.0f * n->farg[1] * n->grad[0];
+    float *gw = n->in[0]->grad, l1 = n->attr.regularizer.l1 * n->grad[0];
+    float l2 = 2.0f * n->attr.regularizer.l2 * n->grad[0];
     size_t total = dc_node_numel(n->in[0]);
     for (size_t i = 0; i < total; i++)
         gw[i] += l1 * (w[i] > 0 ? 1.0f : (w[i] < 0 ? -1.0f : 0.0f)) + l2 * w[i];
 }
 
-const dc_op dc_op_regularizer = {"regularizer", 1, reg_infer, reg_forward, reg_backward, 0};
+const dc_op dc_op_regularizer = {.name = "regularizer", .n_inputs = 1, .infer = reg_infer, .forward = reg_forward,
+                                 .backward = reg_backward};
 
 dc_node *dc_regularizer(dc_graph *g, dc_node *param, float l1, float l2)
 {
-    float f[2] = {l1, l2};
-    return dc_node_make(g, &dc_op_regularizer, 1, &param, NULL, 0, f, 2);
+    return dc_node_make(g, &dc_op_regularizer, 1, &param, &(dc_attr){.regularizer = {l1, l2}});
 }

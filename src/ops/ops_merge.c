@@ -7,8 +7,8 @@
  * a >= b (maximum) or a <= b (minimum), all of it to b elsewhere, so a tie
  * sends it to the first input (PyTorch would split it in halves).
  *
- * concat: a and b equal but on axis iarg[0] -> their concatenation on that
- * axis.  Seen as rows x cols with rows the product of the axes before it,
+ * concat: a and b equal but on one axis (attr.concat) -> their concatenation
+ * on that axis.  Seen as rows x cols with rows the product of the axes before it,
  * each output row is a's row (cols_a) followed by b's row (cols_b); the
  * last axis (dc_concat, Bidirectional's merge) is the case of 1-wide cols.
  * Rows are copied in parallel when the copy is large.
@@ -59,19 +59,21 @@ static void minmax_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_maximum = {"maximum", 2, dc_binary_infer, minmax_forward, minmax_backward, 0};
-const dc_op dc_op_minimum = {"minimum", 2, dc_binary_infer, minmax_forward, minmax_backward, 0};
+const dc_op dc_op_maximum = {.name = "maximum", .n_inputs = 2, .infer = dc_binary_infer, .forward = minmax_forward,
+                             .backward = minmax_backward};
+const dc_op dc_op_minimum = {.name = "minimum", .n_inputs = 2, .infer = dc_binary_infer, .forward = minmax_forward,
+                             .backward = minmax_backward};
 
 dc_node *dc_maximum(dc_graph *g, dc_node *a, dc_node *b)
 {
     dc_node *in[2] = {a, b};
-    return dc_node_make(g, &dc_op_maximum, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, &dc_op_maximum, 2, in, NULL);
 }
 
 dc_node *dc_minimum(dc_graph *g, dc_node *a, dc_node *b)
 {
     dc_node *in[2] = {a, b};
-    return dc_node_make(g, &dc_op_minimum, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, &dc_op_minimum, 2, in, NULL);
 }
 
 /* ---- concat along an axis ---- */
@@ -79,7 +81,7 @@ dc_node *dc_minimum(dc_graph *g, dc_node *a, dc_node *b)
 static dc_status concat_infer(dc_node *n)
 {
     dc_node *a = n->in[0], *b = n->in[1];
-    int axis = n->iarg[0], lo = a->batched ? 1 : 0;
+    int axis = n->attr.concat.axis, lo = a->batched ? 1 : 0;
     char sa[96], sb[96];
     (a->batched ? dc_batch_shape_str : dc_shape_str)(a->ndim, a->shape, sa, sizeof sa);
     (b->batched ? dc_batch_shape_str : dc_shape_str)(b->ndim, b->shape, sb, sizeof sb);
@@ -103,7 +105,7 @@ static dc_status concat_infer(dc_node *n)
  * the product of that axis and the ones after it. */
 static size_t concat_view(const dc_node *n, size_t *ca, size_t *cb)
 {
-    int axis = n->iarg[0];
+    int axis = n->attr.concat.axis;
     size_t rows = 1, inner = 1;
     for (int i = 0; i < axis; i++)
         rows *= (size_t)n->shape[i];
@@ -146,12 +148,13 @@ static void concat_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_concat = {"concat", 2, concat_infer, concat_forward, concat_backward, 0};
+const dc_op dc_op_concat = {.name = "concat", .n_inputs = 2, .infer = concat_infer, .forward = concat_forward,
+                            .backward = concat_backward};
 
 dc_node *dc_concat_axis(dc_graph *g, dc_node *a, dc_node *b, int axis)
 {
     dc_node *in[2] = {a, b};
-    return dc_node_make(g, &dc_op_concat, 2, in, &axis, 1, NULL, 0);
+    return dc_node_make(g, &dc_op_concat, 2, in, &(dc_attr){.concat = {axis}});
 }
 
 dc_node *dc_concat(dc_graph *g, dc_node *a, dc_node *b)

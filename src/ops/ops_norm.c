@@ -6,11 +6,12 @@
  * Keras semantics: training normalises with the batch mean and biased
  * variance over every axis but the last, and updates the moving statistics
  * (moving = moving * momentum + batch * (1 - momentum)); inference uses the
- * moving statistics.  farg: [0] momentum, [1] epsilon.  iarg[0] = 1: always
- * the moving statistics, left unchanged, even in training (a frozen layer:
+ * moving statistics.  attr.batchnorm: momentum, epsilon; frozen: always the
+ * moving statistics, left unchanged, even in training (a frozen layer:
  * Keras 3 normalises with batch statistics only when `training and
  * self.trainable`); the input's gradient is then the inference one.
- * iarg[1] = 1: a ReLU follows, fused in (dc_batchnorm_fuse_relu).
+ * relu: a ReLU follows, fused in by the compile pass dc_batchnorm_fuse_relu.
+ * Its backward may write its input's gradient (grad_set).
  *
  * dropout: training keeps each value with probability 1 - rate and scales it
  * by 1 / (1 - rate); inference is the identity.  The mask comes from the
@@ -137,13 +138,14 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     const dc_node *x = n->in[0];
     const float *gamma = n->in[1]->val, *beta = n->in[2]->val;
     float *mm = n->in[3]->val, *mv = n->in[4]->val;
-    float momentum = n->farg[0], eps = n->farg[1];
+    const dc_batchnorm_attr *a = &n->attr.batchnorm;
+    float momentum = a->momentum, eps = a->epsilon;
     size_t rows = dc_node_rows(x);
     int c = dc_node_cols(x);
     bn_work w = bn_work_of(n, c);
     float *mean = w.mean, *inv = w.inv;
     double *part = w.part, *sum = w.sum;
-    if (run->training && !n->iarg[0]) {
+    if (run->training && !a->frozen) {
         bn_sums(BN_SUM, x->val, NULL, NULL, NULL, rows, c, part, sum, NULL);
         for (int j = 0; j < c; j++)
             mean[j] = (float)(sum[j] / (double)rows);
@@ -163,7 +165,7 @@ static dc_status bn_forward(dc_node *n, const dc_run *run)
     }
     const float *xv = x->val;
     float *y = n->val;
-    int relu = n->iarg[1];
+    int relu = a->relu;
 #pragma omp parallel for schedule(static) num_threads(bn_threads(rows, c))
     for (size_t r = 0; r < rows; r++) {
         const float *xr = xv + r * (size_t)c;
@@ -185,7 +187,7 @@ static void bn_backward(dc_node *n, const dc_run *run)
     bn_work w = bn_work_of(n, c);
     const float *mean = w.mean, *inv = w.inv, *gy = n->grad;
     double *part = w.part, *sg = w.sum, *sgx = sg + c;
-    if (n->iarg[1]) { /* the fused ReLU's backward, in place: the gradient is this node's alone */
+    if (n->attr.batchnorm.relu) { /* the fused ReLU's backward, in place: the gradient is this node's alone */
         float *g = n->grad;
         const float *y = n->val;
         size_t total = rows * (size_t)c;
@@ -204,7 +206,7 @@ static void bn_backward(dc_node *n, const dc_run *run)
         return;
     /* with batch statistics: gx = gamma inv / N (N gy - sum gy - xhat sum(gy xhat));
      * with constant ones (inference, a frozen layer): gx = gamma inv gy */
-    int stats = run->training && !n->iarg[0];
+    int stats = run->training && !n->attr.batchnorm.frozen;
     /* per channel, in the partial sums' space (added up already) */
     float *g = (float *)(void *)part, *mg = g + c, *mgx = mg + c;
     for (int j = 0; j < c; j++) {
@@ -227,41 +229,55 @@ static void bn_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_batchnorm = {"batchnorm", 5, bn_infer, bn_forward, bn_backward, 0};
+/* The backward writes every value of its input's gradient when told to. */
+static int bn_writes_input_grad(const dc_node *n)
+{
+    (void)n;
+    return 1;
+}
+
+const dc_op dc_op_batchnorm = {.name = "batchnorm", .n_inputs = 5, .infer = bn_infer, .forward = bn_forward,
+                               .backward = bn_backward, .writes_input_grad = bn_writes_input_grad};
 
 int dc_batchnorm_fuse_relu(dc_node *act)
 {
-    if (act->op != &dc_op_act || act->iarg[0] != DC_ACT_RELU)
+    if (act->op != &dc_op_act || act->attr.act.fn != DC_ACT_RELU)
         return 0;
     dc_node *bn = act->in[0];
-    if (bn->op != &dc_op_batchnorm || bn->iarg[1])
+    if (bn->op != &dc_op_batchnorm || bn->attr.batchnorm.relu)
         return 0;
     if (bn->n_consumers != 1)
         return 0;
     /* The activation becomes a reshape to its own shape: no work, its value
      * and gradient the batchnorm's buffers. */
     int lead = act->batched ? 1 : 0;
-    bn->iarg[1] = 1;
+    bn->attr.batchnorm.relu = 1;
     act->op = &dc_op_reshape;
-    act->iarg[0] = act->ndim - lead;
-    memcpy(&act->iarg[1], act->shape + lead, (size_t)(act->ndim - lead) * sizeof(int));
+    act->attr = (dc_attr){.reshape = {.ndim = act->ndim - lead}};
+    memcpy(act->attr.reshape.shape, act->shape + lead, (size_t)(act->ndim - lead) * sizeof(int));
     return 1;
+}
+
+dc_node *dc_batchnorm_ex(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,
+                         dc_node *moving_var, float momentum, float epsilon, int frozen)
+{
+    dc_node *in[5] = {x, gamma, beta, moving_mean, moving_var};
+    dc_attr a = {.batchnorm = {.frozen = frozen, .momentum = momentum, .epsilon = epsilon}};
+    return dc_node_make(g, &dc_op_batchnorm, 5, in, &a);
 }
 
 dc_node *dc_batchnorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,
                       dc_node *moving_var, float momentum, float epsilon)
 {
-    dc_node *in[5] = {x, gamma, beta, moving_mean, moving_var};
-    float f[2] = {momentum, epsilon};
-    return dc_node_make(g, &dc_op_batchnorm, 5, in, NULL, 0, f, 2);
+    return dc_batchnorm_ex(g, x, gamma, beta, moving_mean, moving_var, momentum, epsilon, 0);
 }
 
 /* ---- dropout ---- */
 
 static dc_status dropout_infer(dc_node *n)
 {
-    if (!(n->farg[0] >= 0.0f && n->farg[0] < 1.0f))
-        return dc_fail(DC_ERR_ARG, "dropout: rate %g, expected 0 <= rate < 1", (double)n->farg[0]);
+    if (!(n->attr.dropout.rate >= 0.0f && n->attr.dropout.rate < 1.0f))
+        return dc_fail(DC_ERR_ARG, "dropout: rate %g, expected 0 <= rate < 1", (double)n->attr.dropout.rate);
     n->batched = n->in[0]->batched;
     n->ndim = n->in[0]->ndim;
     memcpy(n->shape, n->in[0]->shape, sizeof n->shape);
@@ -290,7 +306,7 @@ void dc_run_fill_uniform(const dc_run *run, float *out, size_t n)
 
 int dc_dropout_passthrough(dc_node *n, const dc_run *run)
 {
-    if (run->training && n->farg[0] != 0.0f)
+    if (run->training && n->attr.dropout.rate != 0.0f)
         return 0;
     memcpy(n->val, n->in[0]->val, dc_node_numel(n) * sizeof(float));
     return 1;
@@ -300,7 +316,7 @@ static dc_status dropout_forward(dc_node *n, const dc_run *run)
 {
     size_t total = dc_node_numel(n);
     const float *x = n->in[0]->val;
-    float rate = n->farg[0], scale = 1.0f / (1.0f - rate);
+    float rate = n->attr.dropout.rate, scale = 1.0f / (1.0f - rate);
     if (dc_dropout_passthrough(n, run))
         return DC_OK;
     size_t per_row = dc_node_sample_size(n);
@@ -322,7 +338,7 @@ static void dropout_backward(dc_node *n, const dc_run *run)
     size_t total = dc_node_numel(n);
     float *gx = n->in[0]->grad;
     const float *restrict gy = n->grad, *restrict mask = n->work;
-    if (run->training && n->farg[0] != 0.0f) {
+    if (run->training && n->attr.dropout.rate != 0.0f) {
 #pragma omp simd
         for (size_t i = 0; i < total; i++)
             gx[i] += gy[i] * mask[i];
@@ -333,9 +349,10 @@ static void dropout_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_dropout = {"dropout", 1, dropout_infer, dropout_forward, dropout_backward, 0};
+const dc_op dc_op_dropout = {.name = "dropout", .n_inputs = 1, .infer = dropout_infer, .forward = dropout_forward,
+                             .backward = dropout_backward};
 
 dc_node *dc_dropout(dc_graph *g, dc_node *x, float rate)
 {
-    return dc_node_make(g, &dc_op_dropout, 1, &x, NULL, 0, &rate, 1);
+    return dc_node_make(g, &dc_op_dropout, 1, &x, &(dc_attr){.dropout = {rate}});
 }

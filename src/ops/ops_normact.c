@@ -4,7 +4,7 @@
  *
  * layernorm: x (..., C), gamma (C), beta (C) -> (..., C); each row (the last
  * axis) is normalised by its own mean and biased variance:
- *     y = (x - mean) / sqrt(var + eps) * gamma + beta     farg[0] = eps
+ *     y = (x - mean) / sqrt(var + eps) * gamma + beta     (attr.layernorm)
  * Forward is one pass over the rows (threaded, vectorised; float sums of a
  * row, the variance from centred values), keeping each row's mean and
  * 1/sqrt(var + eps) in the node's scratch; backward is one threaded pass
@@ -16,14 +16,14 @@
  *
  * relu_ex: Keras' relu(x, negative_slope, max_value, threshold):
  *     y = min(x, max_value) for x > threshold, negative_slope * (x - threshold)
- *     otherwise.  farg: [0] max_value (+inf: none), [1] slope, [2] threshold.
+ *     otherwise (attr.relu_ex; max_value +inf: none).
  *
  * normalize: x (..., C), mean (C), variance (C) -> (x - mean) / d, or with
- * iarg[0] (invert) mean + x * d, where d = max(sqrt(variance), 1e-7) (Keras'
+ * attr.normalize.invert mean + x * d, where d = max(sqrt(variance), 1e-7) (Keras'
  * backend.epsilon()).  The statistics are constants: no gradient to them.
  *
- * gaussian_noise: training only, identity otherwise.  iarg[0] = 0: x + n,
- * n ~ N(0, farg[0]) (GaussianNoise); 1: x * n, n ~ N(1, farg[0])
+ * gaussian_noise: training only, identity otherwise (attr.noise).  Additive:
+ * x + n, n ~ N(0, stddev) (GaussianNoise); multiplicative: x * n, n ~ N(1, stddev)
  * (GaussianDropout, stddev sqrt(rate / (1 - rate))).  The noise comes from
  * the run's RNG (two draws per value); without one (the graph API) it is a
  * fixed function of the position, as dropout's mask is.
@@ -31,7 +31,7 @@
  * spatial_dropout: x (B, ..., C); training drops whole channels of each
  * sample (Keras' noise_shape (B, 1, ..., C)): keeps channel c of sample b
  * with probability 1 - rate, scaled by 1 / (1 - rate), at every position.
- * One draw per (sample, channel) from the run's RNG.  farg[0] = rate.
+ * One draw per (sample, channel) from the run's RNG.  attr.dropout.rate.
  */
 #include "graph/graph.h"
 
@@ -83,8 +83,8 @@ static dc_status ln_infer(dc_node *n)
     dc_status st = check_vectors(n, 1, 2, "layer_normalization");
     if (st != DC_OK)
         return st;
-    if (!(n->farg[0] > 0.0f))
-        return dc_fail(DC_ERR_ARG, "layer_normalization: epsilon %g, expected > 0", (double)n->farg[0]);
+    if (!(n->attr.layernorm.epsilon > 0.0f))
+        return dc_fail(DC_ERR_ARG, "layer_normalization: epsilon %g, expected > 0", (double)n->attr.layernorm.epsilon);
     /* mean and 1/sqrt(var + eps) of every row */
     n->work_per_sample = 2 * (dc_node_sample_size(n->in[0]) / (size_t)dc_node_cols(n->in[0]));
     return DC_OK;
@@ -97,7 +97,7 @@ static dc_status ln_forward(dc_node *n, const dc_run *run)
     const float *gamma = n->in[1]->val, *beta = n->in[2]->val;
     size_t rows = dc_node_rows(x);
     int c = dc_node_cols(x);
-    float eps = n->farg[0], *mean = n->work, *inv = n->work + rows;
+    float eps = n->attr.layernorm.epsilon, *mean = n->work, *inv = n->work + rows;
 #pragma omp parallel for if (dc_worth_parallel(8.0 * (double)rows * c))
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x->val + r * (size_t)c;
@@ -174,18 +174,19 @@ static void ln_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_layernorm = {"layer_normalization", 3, ln_infer, ln_forward, ln_backward, 0};
+const dc_op dc_op_layernorm = {.name = "layer_normalization", .n_inputs = 3, .infer = ln_infer,
+                               .forward = ln_forward, .backward = ln_backward};
 
 dc_node *dc_layernorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, float epsilon)
 {
     dc_node *in[3] = {x, gamma, beta};
-    return dc_node_make(g, &dc_op_layernorm, 3, in, NULL, 0, &epsilon, 1);
+    return dc_node_make(g, &dc_op_layernorm, 3, in, &(dc_attr){.layernorm = {epsilon}});
 }
 
 /* ---- prelu ---- */
 
-/* iarg[i] (i < ndim - 1): alpha's stride for the per-sample axis i + 1, 0
- * where alpha is shared along it; iarg[7]: alpha covers the whole sample. */
+/* Sets attr.prelu: alpha's stride for each per-sample axis, and whether it
+ * covers the whole sample. */
 static dc_status prelu_infer(dc_node *n)
 {
     const dc_node *x = n->in[0], *a = n->in[1];
@@ -199,10 +200,10 @@ static dc_status prelu_infer(dc_node *n)
                        dc_shape_str(a->ndim, a->shape, sa, sizeof sa), dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
     int stride = 1;
     for (int i = a->ndim - 1; i >= 0; i--) {
-        n->iarg[i] = a->shape[i] == 1 ? 0 : stride;
+        n->attr.prelu.stride[i] = a->shape[i] == 1 ? 0 : stride;
         stride *= a->shape[i];
     }
-    n->iarg[7] = (size_t)stride == dc_node_numel(x) / (size_t)x->shape[0];
+    n->attr.prelu.whole_sample = (size_t)stride == dc_node_numel(x) / (size_t)x->shape[0];
     copy_shape(n, x);
     return DC_OK;
 }
@@ -211,12 +212,12 @@ static dc_status prelu_infer(dc_node *n)
 static size_t prelu_index(const dc_node *n, size_t i)
 {
     const dc_node *x = n->in[0];
-    if (n->iarg[7])
+    if (n->attr.prelu.whole_sample)
         return i;
     size_t idx = 0;
     for (int d = x->ndim - 1; d >= 1; d--) {
         size_t dim = (size_t)x->shape[d];
-        idx += (i % dim) * (size_t)n->iarg[d - 1];
+        idx += (i % dim) * (size_t)n->attr.prelu.stride[d - 1];
         i /= dim;
     }
     return idx;
@@ -250,21 +251,23 @@ static void prelu_backward(dc_node *n, const dc_run *run)
                 an->grad[prelu_index(n, i % per)] += gy[i] * x[i];
 }
 
-const dc_op dc_op_prelu = {"prelu", 2, prelu_infer, prelu_forward, prelu_backward, 0};
+const dc_op dc_op_prelu = {.name = "prelu", .n_inputs = 2, .infer = prelu_infer, .forward = prelu_forward,
+                           .backward = prelu_backward};
 
 dc_node *dc_prelu(dc_graph *g, dc_node *x, dc_node *alpha)
 {
     dc_node *in[2] = {x, alpha};
-    return dc_node_make(g, &dc_op_prelu, 2, in, NULL, 0, NULL, 0);
+    return dc_node_make(g, &dc_op_prelu, 2, in, NULL);
 }
 
 /* ---- relu_ex ---- */
 
 static dc_status relu_ex_infer(dc_node *n)
 {
-    if (!(n->farg[0] >= 0.0f) || !(n->farg[1] >= 0.0f) || !(n->farg[2] >= 0.0f))
+    const dc_relu_ex_attr *a = &n->attr.relu_ex;
+    if (!(a->max_value >= 0.0f) || !(a->slope >= 0.0f) || !(a->threshold >= 0.0f))
         return dc_fail(DC_ERR_ARG, "relu: max_value %g, negative_slope %g, threshold %g; each must be >= 0",
-                       (double)n->farg[0], (double)n->farg[1], (double)n->farg[2]);
+                       (double)a->max_value, (double)a->slope, (double)a->threshold);
     copy_shape(n, n->in[0]);
     return DC_OK;
 }
@@ -273,7 +276,8 @@ static dc_status relu_ex_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const float *x = n->in[0]->val;
-    float mx = n->farg[0], slope = n->farg[1], th = n->farg[2];
+    const dc_relu_ex_attr *a = &n->attr.relu_ex;
+    float mx = a->max_value, slope = a->slope, th = a->threshold;
     size_t total = dc_node_numel(n);
 #pragma omp parallel for if (dc_worth_parallel(2.0 * (double)total))
     for (size_t i = 0; i < total; i++)
@@ -285,19 +289,20 @@ static void relu_ex_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const float *x = n->in[0]->val, *gy = n->grad;
-    float *gx = n->in[0]->grad, mx = n->farg[0], slope = n->farg[1], th = n->farg[2];
+    const dc_relu_ex_attr *a = &n->attr.relu_ex;
+    float *gx = n->in[0]->grad, mx = a->max_value, slope = a->slope, th = a->threshold;
     size_t total = dc_node_numel(n);
 #pragma omp parallel for if (dc_worth_parallel(2.0 * (double)total))
     for (size_t i = 0; i < total; i++)
         gx[i] += x[i] > th ? (x[i] < mx ? gy[i] : 0.0f) : slope * gy[i];
 }
 
-const dc_op dc_op_relu_ex = {"relu_ex", 1, relu_ex_infer, relu_ex_forward, relu_ex_backward, 0};
+const dc_op dc_op_relu_ex = {.name = "relu_ex", .n_inputs = 1, .infer = relu_ex_infer, .forward = relu_ex_forward,
+                             .backward = relu_ex_backward};
 
 dc_node *dc_relu_ex(dc_graph *g, dc_node *x, float max_value, float negative_slope, float threshold)
 {
-    float f[3] = {max_value, negative_slope, threshold};
-    return dc_node_make(g, &dc_op_relu_ex, 1, &x, NULL, 0, f, 3);
+    return dc_node_make(g, &dc_op_relu_ex, 1, &x, &(dc_attr){.relu_ex = {max_value, negative_slope, threshold}});
 }
 
 /* ---- normalize ---- */
@@ -317,7 +322,7 @@ static dc_status normalize_forward(dc_node *n, const dc_run *run)
     (void)run;
     const float *x = n->in[0]->val, *mean = n->in[1]->val, *var = n->in[2]->val;
     size_t rows = dc_node_rows(n);
-    int c = dc_node_cols(n), invert = n->iarg[0];
+    int c = dc_node_cols(n), invert = n->attr.normalize.invert;
 #pragma omp parallel for if (dc_worth_parallel(2.0 * (double)rows * c))
     for (size_t r = 0; r < rows; r++)
         for (int j = 0; j < c; j++) {
@@ -334,7 +339,7 @@ static void normalize_backward(dc_node *n, const dc_run *run)
     const float *var = n->in[2]->val, *gy = n->grad;
     float *gx = n->in[0]->grad;
     size_t rows = dc_node_rows(n);
-    int c = dc_node_cols(n), invert = n->iarg[0];
+    int c = dc_node_cols(n), invert = n->attr.normalize.invert;
     if (!n->in[0]->requires_grad)
         return;
     for (size_t r = 0; r < rows; r++)
@@ -344,20 +349,22 @@ static void normalize_backward(dc_node *n, const dc_run *run)
         }
 }
 
-const dc_op dc_op_normalize = {"normalize", 3, normalize_infer, normalize_forward, normalize_backward, 0};
+const dc_op dc_op_normalize = {.name = "normalize", .n_inputs = 3, .infer = normalize_infer,
+                               .forward = normalize_forward, .backward = normalize_backward};
 
 dc_node *dc_normalize(dc_graph *g, dc_node *x, dc_node *mean, dc_node *variance, int invert)
 {
     dc_node *in[3] = {x, mean, variance};
-    return dc_node_make(g, &dc_op_normalize, 3, in, &invert, 1, NULL, 0);
+    return dc_node_make(g, &dc_op_normalize, 3, in, &(dc_attr){.normalize = {invert}});
 }
 
 /* ---- gaussian_noise ---- */
 
 static dc_status noise_infer(dc_node *n)
 {
-    if (!(n->farg[0] >= 0.0f) || !isfinite(n->farg[0]))
-        return dc_fail(DC_ERR_ARG, "gaussian_noise: stddev %g, expected a finite value >= 0", (double)n->farg[0]);
+    float sd = n->attr.noise.stddev;
+    if (!(sd >= 0.0f) || !isfinite(sd))
+        return dc_fail(DC_ERR_ARG, "gaussian_noise: stddev %g, expected a finite value >= 0", (double)sd);
     copy_shape(n, n->in[0]);
     n->work_per_sample = dc_node_sample_size(n->in[0]); /* the noise (multiplicative: the factor) */
     return DC_OK;
@@ -366,13 +373,13 @@ static dc_status noise_infer(dc_node *n)
 /* A fixed zero-mean, unit-variance value for position i. */
 static float fixed_normal(size_t i) { return (dc_fixed_uniform(i + 12345) - 0.5f) * 3.4641016f; }
 
-static int noise_active(const dc_node *n, const dc_run *run) { return run->training && n->farg[0] > 0.0f; }
+static int noise_active(const dc_node *n, const dc_run *run) { return run->training && n->attr.noise.stddev > 0.0f; }
 
 static dc_status noise_forward(dc_node *n, const dc_run *run)
 {
     size_t total = dc_node_numel(n);
     const float *x = n->in[0]->val;
-    float sd = n->farg[0], base = n->iarg[0] ? 1.0f : 0.0f;
+    float sd = n->attr.noise.stddev, base = n->attr.noise.multiplicative ? 1.0f : 0.0f;
     if (!noise_active(n, run)) {
         memcpy(n->val, x, total * sizeof(float));
         return DC_OK;
@@ -382,7 +389,7 @@ static dc_status noise_forward(dc_node *n, const dc_run *run)
     for (size_t i = 0; i < total; i++)
         n->work[i] = base + sd * (run->rng ? dc_rng_normal(run->rng) : fixed_normal(i));
     dc_run_rng_skip(run, draws, n->shape[0], 0);
-    if (n->iarg[0])
+    if (n->attr.noise.multiplicative)
         for (size_t i = 0; i < total; i++)
             n->val[i] = x[i] * n->work[i];
     else
@@ -395,16 +402,17 @@ static void noise_backward(dc_node *n, const dc_run *run)
 {
     size_t total = dc_node_numel(n);
     float *gx = n->in[0]->grad;
-    int scaled = noise_active(n, run) && n->iarg[0];
+    int scaled = noise_active(n, run) && n->attr.noise.multiplicative;
     for (size_t i = 0; i < total; i++)
         gx[i] += scaled ? n->grad[i] * n->work[i] : n->grad[i];
 }
 
-const dc_op dc_op_gaussian_noise = {"gaussian_noise", 1, noise_infer, noise_forward, noise_backward, 0};
+const dc_op dc_op_gaussian_noise = {.name = "gaussian_noise", .n_inputs = 1, .infer = noise_infer,
+                                    .forward = noise_forward, .backward = noise_backward};
 
 dc_node *dc_gaussian_noise(dc_graph *g, dc_node *x, float stddev, int multiplicative)
 {
-    return dc_node_make(g, &dc_op_gaussian_noise, 1, &x, &multiplicative, 1, &stddev, 1);
+    return dc_node_make(g, &dc_op_gaussian_noise, 1, &x, &(dc_attr){.noise = {multiplicative, stddev}});
 }
 
 /* ---- spatial_dropout ---- */
@@ -413,8 +421,8 @@ static dc_status spatial_dropout_infer(dc_node *n)
 {
     const dc_node *x = n->in[0];
     char sx[96];
-    if (!(n->farg[0] >= 0.0f && n->farg[0] < 1.0f))
-        return dc_fail(DC_ERR_ARG, "spatial_dropout: rate %g, expected 0 <= rate < 1", (double)n->farg[0]);
+    if (!(n->attr.dropout.rate >= 0.0f && n->attr.dropout.rate < 1.0f))
+        return dc_fail(DC_ERR_ARG, "spatial_dropout: rate %g, expected 0 <= rate < 1", (double)n->attr.dropout.rate);
     if (x->ndim < 3)
         return dc_fail(DC_ERR_SHAPE, "spatial_dropout: input %s needs a batch, a spatial and a channel axis",
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
@@ -429,7 +437,7 @@ static dc_status spatial_dropout_forward(dc_node *n, const dc_run *run)
 {
     size_t total = dc_node_numel(n);
     const float *x = n->in[0]->val;
-    float rate = n->farg[0], scale = 1.0f / (1.0f - rate);
+    float rate = n->attr.dropout.rate, scale = 1.0f / (1.0f - rate);
     if (dc_dropout_passthrough(n, run))
         return DC_OK;
     int b = n->shape[0], c = dc_node_cols(n);
@@ -450,15 +458,15 @@ static void spatial_dropout_backward(dc_node *n, const dc_run *run)
     size_t total = dc_node_numel(n), per = total / (size_t)n->shape[0];
     size_t c = (size_t)dc_node_cols(n);
     float *gx = n->in[0]->grad;
-    int masked = run->training && n->farg[0] != 0.0f;
+    int masked = run->training && n->attr.dropout.rate != 0.0f;
     for (size_t i = 0; i < total; i++)
         gx[i] += masked ? n->grad[i] * n->work[i / per * c + i % c] : n->grad[i];
 }
 
-const dc_op dc_op_spatial_dropout = {"spatial_dropout", 1, spatial_dropout_infer, spatial_dropout_forward,
-                                     spatial_dropout_backward, 0};
+const dc_op dc_op_spatial_dropout = {.name = "spatial_dropout", .n_inputs = 1, .infer = spatial_dropout_infer,
+                                     .forward = spatial_dropout_forward, .backward = spatial_dropout_backward};
 
 dc_node *dc_spatial_dropout(dc_graph *g, dc_node *x, float rate)
 {
-    return dc_node_make(g, &dc_op_spatial_dropout, 1, &x, NULL, 0, &rate, 1);
+    return dc_node_make(g, &dc_op_spatial_dropout, 1, &x, &(dc_attr){.dropout = {rate}});
 }

@@ -1,6 +1,6 @@
 /*
  * ops_rnn.c - the recurrent layers as fused whole-sequence ops: SimpleRNN,
- * LSTM and GRU ("rnn", "rnn_masked") and the final state of one ("rnn_state").
+ * LSTM and GRU ("rnn") and the final state of one ("rnn_state").
  *
  * One op runs the whole time loop.  Forward: the input projection of every
  * step is ONE GEMM, x (B*T, F) W (F, G*U) + b, into Z; then each step adds
@@ -14,7 +14,7 @@
  * bias (4U)); GRU gates z, r, h with reset_after (bias (2, 3U): input and
  * recurrent rows) or reset before (bias (3U)); SimpleRNN one gate.
  *
- * Masking ("rnn_masked", 5th input = the token ids feeding the Embedding,
+ * Masking (the optional 5th input: the token ids feeding the Embedding, a
  * step masked where the id is 0): a masked step leaves h and c unchanged and
  * outputs the carried h (Keras' zero_output_for_mask=False), or zeros when
  * the flag ZERO_MASKED is set (what Keras' Bidirectional asks for).
@@ -37,8 +37,8 @@
 #include <omp.h>
 #include <string.h>
 
+/* attr.rnn.flags */
 enum { F_SEQ = 1, F_BACKWARDS = 2, F_RESET_AFTER = 4, F_REVERSE_OUT = 8, F_ZERO_MASKED = 16 };
-enum { A_KIND, A_UNITS, A_FLAGS, A_ACT, A_RECACT };
 
 static int gates_of(int kind) { return kind == DC_RNN_LSTM ? 4 : kind == DC_RNN_GRU ? 3 : 1; }
 
@@ -110,24 +110,26 @@ static size_t plan(const dc_node *n, int B, int training, layout *L)
     L->B = B;
     L->T = x->shape[1];
     L->F = x->shape[2];
-    L->kind = n->iarg[A_KIND];
-    L->U = n->iarg[A_UNITS];
-    L->flags = n->iarg[A_FLAGS];
-    L->act = n->iarg[A_ACT];
-    L->ract = n->iarg[A_RECACT];
+    const dc_rnn_attr *a = &n->attr.rnn;
+    L->kind = a->kind;
+    L->U = a->units;
+    L->flags = a->flags;
+    L->act = a->act;
+    L->ract = a->recurrent_act;
     L->G = gates_of(L->kind);
     L->GU = L->G * L->U;
-    L->masked = n->n_in == 5;
-    L->drop = training && n->farg[0] > 0;
-    L->rdrop = training && n->farg[1] > 0;
+    L->masked = n->in[4] != NULL;
+    L->drop = training && a->dropout > 0;
+    L->rdrop = training && a->recurrent_dropout > 0;
     int gru_after = L->kind == DC_RNN_GRU && (L->flags & F_RESET_AFTER);
     int gru_before = L->kind == DC_RNN_GRU && !(L->flags & F_RESET_AFTER);
     int lstm = L->kind == DC_RNN_LSTM;
     size_t T = (size_t)L->T, U = (size_t)L->U, GU = (size_t)L->GU;
     /* sizes per sample; always planned for the worst case (dropout on) */
     size_t sz[17] = {T * GU, T * GU, gru_after ? T * GU : 0, gru_after ? T * GU : 0, T * U,
-                     n->farg[1] > 0 ? T * U : 0, lstm ? T * U : 0, lstm ? T * U : 0, T * U, gru_before ? T * U : 0,
-                     n->farg[0] > 0 ? T * (size_t)L->F : 0, (size_t)L->F, U, U, U, U, U};
+                     a->recurrent_dropout > 0 ? T * U : 0, lstm ? T * U : 0, lstm ? T * U : 0, T * U,
+                     gru_before ? T * U : 0,
+                     a->dropout > 0 ? T * (size_t)L->F : 0, (size_t)L->F, U, U, U, U, U};
     size_t dstate = 2 * U;
     float **dst[17] = {&L->Z, &L->DZ, &L->REC, &L->DREC, &L->HP, &L->HD, &L->CP, &L->CS, &L->HS, &L->RH, &L->XD,
                        &L->DMASK, &L->RMASK, &L->DH, &L->DC, &L->TMP, &L->TMP2};
@@ -169,7 +171,8 @@ static dc_status rnn_infer(dc_node *n)
 {
     dc_node *x = n->in[0], *w = n->in[1], *r = n->in[2], *b = n->in[3];
     char sx[96], sw[96];
-    int kind = n->iarg[A_KIND], U = n->iarg[A_UNITS];
+    const dc_rnn_attr *a = &n->attr.rnn;
+    int kind = a->kind, U = a->units;
     if (kind < 0 || kind >= DC_RNN_COUNT || U < 1)
         return dc_fail(DC_ERR_ARG, "rnn: kind %d, units %d", kind, U);
     if (x->ndim != 3)
@@ -182,22 +185,22 @@ static dc_status rnn_infer(dc_node *n)
     if (r->ndim != 2 || r->shape[0] != U || r->shape[1] != GU)
         return dc_fail(DC_ERR_SHAPE, "rnn: recurrent kernel has shape %s, expected (%d, %d)",
                        dc_shape_str(r->ndim, r->shape, sw, sizeof sw), U, GU);
-    int two = kind == DC_RNN_GRU && (n->iarg[A_FLAGS] & F_RESET_AFTER);
+    int two = kind == DC_RNN_GRU && (a->flags & F_RESET_AFTER);
     if (two ? (b->ndim != 2 || b->shape[0] != 2 || b->shape[1] != GU) : (b->ndim != 1 || b->shape[0] != GU))
         return dc_fail(DC_ERR_SHAPE, "rnn: bias has shape %s, expected %s(%d%s)",
                        dc_shape_str(b->ndim, b->shape, sw, sizeof sw), two ? "(2, " : "", GU, two ? ")" : ",");
-    if (n->n_in == 5) {
+    if (n->in[4]) {
         dc_node *ids = n->in[4];
         if (ids->ndim != 2 || ids->shape[0] != x->shape[0] || ids->shape[1] != x->shape[1])
             return dc_fail(DC_ERR_SHAPE, "rnn: mask ids have shape %s, expected (batch, %d)",
                            dc_shape_str(ids->ndim, ids->shape, sw, sizeof sw), x->shape[1]);
     }
-    if (!dc_rnn_act_supported((dc_act)n->iarg[A_ACT]) || !dc_rnn_act_supported((dc_act)n->iarg[A_RECACT]))
+    if (!dc_rnn_act_supported((dc_act)a->act) || !dc_rnn_act_supported((dc_act)a->recurrent_act))
         return dc_fail(DC_ERR_ARG, "rnn: activations %s / %s: recurrent layers support linear, sigmoid, tanh, relu",
-                       dc_act_name((dc_act)n->iarg[A_ACT]), dc_act_name((dc_act)n->iarg[A_RECACT]));
+                       dc_act_name((dc_act)a->act), dc_act_name((dc_act)a->recurrent_act));
     n->batched = x->batched;
     n->shape[0] = x->shape[0];
-    if (n->iarg[A_FLAGS] & F_SEQ) {
+    if (a->flags & F_SEQ) {
         n->ndim = 3;
         n->shape[1] = x->shape[1];
         n->shape[2] = U;
@@ -382,7 +385,7 @@ static dc_status rnn_forward(dc_node *n, const dc_run *run)
     plan(n, B, run->training, &L);
     int T = L.T, U = L.U;
     if (L.drop) {
-        draw_mask(L.DMASK, B, (size_t)L.F, n->farg[0], run, 0x51u);
+        draw_mask(L.DMASK, B, (size_t)L.F, n->attr.rnn.dropout, run, 0x51u);
         const float *x = n->in[0]->val;
         for (int b = 0; b < B; b++)
             for (int t = 0; t < T; t++)
@@ -392,7 +395,7 @@ static dc_status rnn_forward(dc_node *n, const dc_run *run)
                 }
     }
     if (L.rdrop)
-        draw_mask(L.RMASK, B, (size_t)U, n->farg[1], run, 0xa7u);
+        draw_mask(L.RMASK, B, (size_t)U, n->attr.rnn.recurrent_dropout, run, 0xa7u);
     memset(L.DSTATE, 0, (size_t)B * 2 * U * sizeof(float));
     run_rows(n, &L, 2.0 * B * T * (double)L.GU * (L.F + U), 0);
     /* outputs */
@@ -611,23 +614,25 @@ static void rnn_backward(dc_node *n, const dc_run *run)
     }
 }
 
-const dc_op dc_op_rnn = {"rnn", 4, rnn_infer, rnn_forward, rnn_backward, 0};
-/* The same with a 5th input: token ids whose zeros mask steps. */
-const dc_op dc_op_rnn_masked = {"rnn_masked", 5, rnn_infer, rnn_forward, rnn_backward, 0};
+/* Inputs: x, kernel, recurrent kernel, bias, and optionally the token ids
+ * whose zeros mask steps. */
+const dc_op dc_op_rnn = {.name = "rnn", .n_inputs = 5, .optional = DC_OPTIONAL(4), .infer = rnn_infer,
+                         .forward = rnn_forward, .backward = rnn_backward};
 
 /* ---- rnn_state: the final h (which 0) or c (which 1, LSTM) ---- */
 
 static dc_status state_infer(dc_node *n)
 {
     dc_node *r = n->in[0];
-    if (r->op != &dc_op_rnn && r->op != &dc_op_rnn_masked)
+    int which = n->attr.rnn_state.which;
+    if (r->op != &dc_op_rnn)
         return dc_fail(DC_ERR_ARG, "rnn_state: input %s is not a recurrent op", r->name);
-    if (n->iarg[0] < 0 || n->iarg[0] > 1 || (n->iarg[0] == 1 && r->iarg[A_KIND] != DC_RNN_LSTM))
-        return dc_fail(DC_ERR_ARG, "rnn_state: state %d does not exist: 0 is h, 1 is c (LSTM only)", n->iarg[0]);
+    if (which < 0 || which > 1 || (which == 1 && r->attr.rnn.kind != DC_RNN_LSTM))
+        return dc_fail(DC_ERR_ARG, "rnn_state: state %d does not exist: 0 is h, 1 is c (LSTM only)", which);
     n->batched = r->batched;
     n->ndim = 2;
     n->shape[0] = r->shape[0];
-    n->shape[1] = r->iarg[A_UNITS];
+    n->shape[1] = r->attr.rnn.units;
     return DC_OK;
 }
 
@@ -637,7 +642,7 @@ static dc_status state_forward(dc_node *n, const dc_run *run)
     layout L;
     plan(r, r->shape[0], run->training, &L);
     int tlast = time_of(&L, L.T - 1), U = L.U;
-    const float *src = n->iarg[0] ? L.CS : L.HS;
+    const float *src = n->attr.rnn_state.which ? L.CS : L.HS;
     for (int b = 0; b < L.B; b++)
         memcpy(n->val + (size_t)b * U, src + ((size_t)b * L.T + tlast) * U, (size_t)U * sizeof(float));
     return DC_OK;
@@ -651,10 +656,11 @@ static void state_backward(dc_node *n, const dc_run *run)
     int U = L.U;
     for (int b = 0; b < L.B; b++)
         for (int j = 0; j < U; j++)
-            L.DSTATE[(size_t)b * 2 * U + (size_t)n->iarg[0] * U + j] += n->grad[(size_t)b * U + j];
+            L.DSTATE[(size_t)b * 2 * U + (size_t)n->attr.rnn_state.which * U + j] += n->grad[(size_t)b * U + j];
 }
 
-const dc_op dc_op_rnn_state = {"rnn_state", 1, state_infer, state_forward, state_backward, 0};
+const dc_op dc_op_rnn_state = {.name = "rnn_state", .n_inputs = 1, .infer = state_infer, .forward = state_forward,
+                               .backward = state_backward};
 
 /* ---- constructors ---- */
 
@@ -675,13 +681,13 @@ dc_node *dc_rnn(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *recurrent, dc
     int flags = (cfg->return_sequences ? F_SEQ : 0) | (cfg->go_backwards ? F_BACKWARDS : 0) |
                 (cfg->reset_after ? F_RESET_AFTER : 0) | (cfg->reverse_output ? F_REVERSE_OUT : 0) |
                 (cfg->zero_output_for_mask ? F_ZERO_MASKED : 0);
-    int iargs[5] = {(int)cfg->kind, cfg->units, flags, (int)act, (int)rec};
-    float fargs[2] = {cfg->dropout, cfg->recurrent_dropout};
+    dc_attr a = {.rnn = {(int)cfg->kind, cfg->units, flags, (int)act, (int)rec, cfg->dropout,
+                         cfg->recurrent_dropout}};
     dc_node *in[5] = {x, kernel, recurrent, bias, mask_ids};
-    return dc_node_make(g, mask_ids ? &dc_op_rnn_masked : &dc_op_rnn, mask_ids ? 5 : 4, in, iargs, 5, fargs, 2);
+    return dc_node_make(g, &dc_op_rnn, 5, in, &a);
 }
 
 dc_node *dc_rnn_state(dc_graph *g, dc_node *rnn, int which)
 {
-    return dc_node_make(g, &dc_op_rnn_state, 1, &rnn, &which, 1, NULL, 0);
+    return dc_node_make(g, &dc_op_rnn_state, 1, &rnn, &(dc_attr){.rnn_state = {which}});
 }

@@ -6,40 +6,40 @@
 
 #include <string.h>
 
-const dc_op dc_op_input = {"input", 0, NULL, NULL, NULL, 0};
-const dc_op dc_op_param = {"param", 0, NULL, NULL, NULL, 0};
+const dc_op dc_op_input = {.name = "input", .n_inputs = 0};
+const dc_op dc_op_param = {.name = "param", .n_inputs = 0};
 
 /* ---- reshape: per sample when batched; shares its input's buffers ---- */
 
 static dc_status reshape_infer(dc_node *n)
 {
     dc_node *x = n->in[0];
-    int ndim = n->iarg[0], lead = x->batched ? 1 : 0;
+    const dc_reshape_attr *a = &n->attr.reshape;
+    int ndim = a->ndim, lead = x->batched ? 1 : 0;
     char sx[96], sy[96];
     if (ndim < 1 || ndim + lead > DC_MAX_DIMS)
         return dc_fail(DC_ERR_SHAPE, "reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - lead);
-    size_t want = dc_shape_size(ndim, &n->iarg[1]);
+    size_t want = dc_shape_size(ndim, a->shape);
     if (want == 0 || want != dc_node_sample_size(x))
         return dc_fail(DC_ERR_SHAPE, "reshape: cannot reshape %s (%zu values per sample) to %s",
                        dc_shape_str(x->ndim - lead, x->shape + lead, sx, sizeof sx), dc_node_sample_size(x),
-                       dc_shape_str(ndim, &n->iarg[1], sy, sizeof sy));
+                       dc_shape_str(ndim, a->shape, sy, sizeof sy));
     n->batched = x->batched;
     n->ndim = ndim + lead;
     n->shape[0] = x->shape[0];
-    memcpy(n->shape + lead, &n->iarg[1], (size_t)ndim * sizeof(int));
+    memcpy(n->shape + lead, a->shape, (size_t)ndim * sizeof(int));
     return DC_OK;
 }
 
-const dc_op dc_op_reshape = {"reshape", 1, reshape_infer, NULL, NULL, 1};
+const dc_op dc_op_reshape = {.name = "reshape", .n_inputs = 1, .flags = DC_OP_ALIASES_INPUT, .infer = reshape_infer};
 
 dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape)
 {
-    int args[DC_MAX_ARGS] = {0};
-    if (ndim < 1 || ndim > DC_MAX_ARGS - 1)
+    dc_attr a = {.reshape = {.ndim = ndim}};
+    if (ndim < 1 || ndim > DC_MAX_DIMS)
         return dc_fail_null(DC_ERR_SHAPE, "reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
-    args[0] = ndim;
-    memcpy(args + 1, shape, (size_t)ndim * sizeof(int));
-    return dc_node_make(g, &dc_op_reshape, 1, &x, args, ndim + 1, NULL, 0);
+    memcpy(a.reshape.shape, shape, (size_t)ndim * sizeof(int));
+    return dc_node_make(g, &dc_op_reshape, 1, &x, &a);
 }
 
 /* ---- columns [off, off + len) of a batched (batch, cols) node ----
@@ -49,7 +49,7 @@ dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape)
 static dc_status columns_infer(dc_node *n)
 {
     dc_node *x = n->in[0];
-    int off = n->iarg[0], len = n->iarg[1];
+    int off = n->attr.columns.off, len = n->attr.columns.len;
     if (x->ndim != 2 || off < 0 || len < 1 || off + len > x->shape[1])
         return dc_fail(DC_ERR_SHAPE, "columns: [%d, %d) is not within the %d columns of a (batch, columns) input", off,
                        off + len, x->ndim == 2 ? x->shape[1] : 0);
@@ -64,9 +64,9 @@ static dc_status columns_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *x = n->in[0];
-    size_t rows = (size_t)n->shape[0], len = (size_t)n->iarg[1], cols = (size_t)x->shape[1];
+    size_t rows = (size_t)n->shape[0], len = (size_t)n->attr.columns.len, cols = (size_t)x->shape[1];
     for (size_t r = 0; r < rows; r++)
-        memcpy(n->val + r * len, x->val + r * cols + (size_t)n->iarg[0], len * sizeof(float));
+        memcpy(n->val + r * len, x->val + r * cols + (size_t)n->attr.columns.off, len * sizeof(float));
     return DC_OK;
 }
 
@@ -76,18 +76,18 @@ static void columns_backward(dc_node *n, const dc_run *run)
     dc_node *x = n->in[0];
     if (!x->requires_grad)
         return;
-    size_t rows = (size_t)n->shape[0], len = (size_t)n->iarg[1], cols = (size_t)x->shape[1];
+    size_t rows = (size_t)n->shape[0], len = (size_t)n->attr.columns.len, cols = (size_t)x->shape[1];
     for (size_t r = 0; r < rows; r++)
         for (size_t j = 0; j < len; j++)
-            x->grad[r * cols + (size_t)n->iarg[0] + j] += n->grad[r * len + j];
+            x->grad[r * cols + (size_t)n->attr.columns.off + j] += n->grad[r * len + j];
 }
 
-const dc_op dc_op_columns = {"columns", 1, columns_infer, columns_forward, columns_backward, 0};
+const dc_op dc_op_columns = {.name = "columns", .n_inputs = 1, .infer = columns_infer, .forward = columns_forward,
+                             .backward = columns_backward};
 
 dc_node *dc_columns(dc_graph *g, dc_node *x, int off, int len)
 {
-    int args[2] = {off, len};
-    return dc_node_make(g, &dc_op_columns, 1, &x, args, 2, NULL, 0);
+    return dc_node_make(g, &dc_op_columns, 1, &x, &(dc_attr){.columns = {off, len}});
 }
 
 /* ---- sum / mean of all elements -> (1,) ---- */
@@ -120,8 +120,10 @@ static void sum_backward(dc_node *n, const dc_run *run)
         n->in[0]->grad[i] += g;
 }
 
-const dc_op dc_op_sum = {"sum", 1, scalar_infer, sum_forward, sum_backward, 0};
-const dc_op dc_op_mean = {"mean", 1, scalar_infer, sum_forward, sum_backward, 0};
+const dc_op dc_op_sum = {.name = "sum", .n_inputs = 1, .infer = scalar_infer, .forward = sum_forward,
+                         .backward = sum_backward};
+const dc_op dc_op_mean = {.name = "mean", .n_inputs = 1, .infer = scalar_infer, .forward = sum_forward,
+                          .backward = sum_backward};
 
-dc_node *dc_sum(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_sum, 1, &x, NULL, 0, NULL, 0); }
-dc_node *dc_mean(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_mean, 1, &x, NULL, 0, NULL, 0); }
+dc_node *dc_sum(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_sum, 1, &x, NULL); }
+dc_node *dc_mean(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_mean, 1, &x, NULL); }

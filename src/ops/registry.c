@@ -1,20 +1,20 @@
 /*
  * registry.c - the table of every op.  The gradient-check test walks it and
- * fails on any op it has no check for, so a new op must be listed here and
+ * fails on any op it has no check for, or on any combination of an op's
+ * optional inputs that no check uses, so a new op must be listed here and
  * given a check in tests/test_gradcheck.c.
  */
 #include "graph/graph.h"
 
 const dc_op *const dc_op_registry[] = {
-    &dc_op_input, &dc_op_param, &dc_op_columns, &dc_op_matmul, &dc_op_dense, &dc_op_dense_nobias, &dc_op_add, &dc_op_sub,
-    &dc_op_mul, &dc_op_scale, &dc_op_act, &dc_op_reshape, &dc_op_sum, &dc_op_mean, &dc_op_loss,
-    &dc_op_regularizer, &dc_op_conv2d, &dc_op_conv2d_nobias, &dc_op_pool2d, &dc_op_global_pool, &dc_op_batchnorm,
-    &dc_op_dropout, &dc_op_embedding, &dc_op_concat, &dc_op_rnn, &dc_op_rnn_masked, &dc_op_rnn_state,
-    &dc_op_loss_masked, &dc_op_loss_weighted, &dc_op_loss_masked_weighted,
+    &dc_op_input, &dc_op_param, &dc_op_columns, &dc_op_matmul, &dc_op_dense, &dc_op_add, &dc_op_sub, &dc_op_mul,
+    &dc_op_scale, &dc_op_act, &dc_op_reshape, &dc_op_sum, &dc_op_mean, &dc_op_loss, &dc_op_regularizer,
+    &dc_op_conv2d, &dc_op_pool2d, &dc_op_global_pool, &dc_op_batchnorm, &dc_op_dropout, &dc_op_embedding,
+    &dc_op_concat, &dc_op_rnn, &dc_op_rnn_state,
     /* normalisation, activation and noise layers (ops_normact.c) */
     &dc_op_layernorm, &dc_op_prelu, &dc_op_relu_ex, &dc_op_normalize, &dc_op_gaussian_noise, &dc_op_spatial_dropout,
     &dc_op_repeat, &dc_op_permute, &dc_op_step_mask, &dc_op_mask_steps, &dc_op_time_fold, &dc_op_time_unfold,
-    &dc_op_upsample2d, &dc_op_pad2d, &dc_op_conv2d_transpose, &dc_op_conv2d_transpose_nobias,
+    &dc_op_upsample2d, &dc_op_pad2d, &dc_op_conv2d_transpose,
     /* image augmentation (ops_augment.c) */
     &dc_op_random_flip, &dc_op_random_affine, &dc_op_random_color,
     /* merge layers (ops_merge.c) */
@@ -22,10 +22,3 @@ const dc_op *const dc_op_registry[] = {
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
-
-int dc_op_sets_input_grad(const dc_node *n)
-{
-    if (n->op == &dc_op_pool2d)
-        return dc_pool_tiles(n);
-    return n->op == &dc_op_act || n->op == &dc_op_batchnorm;
-}
