@@ -118,11 +118,10 @@ static dc_status add_error(const dc_model *m)
 /* Before fit, evaluate, predict and the *_on_batch calls. */
 static dc_status check_compiled(const dc_model *m, const char *where)
 {
-    if (m->broken_status != DC_OK)
-        return add_error(m);
-    if (!m->compiled)
-        return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
-    return DC_OK;
+    dc_status st = add_error(m);
+    if (st == DC_OK && !m->compiled)
+        st = dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
+    return st;
 }
 
 dc_status dc_model_add(dc_model *m, dc_layer *layer)
