@@ -1045,7 +1045,18 @@ typedef struct dc_model dc_model;
  * MNIST images. Caller frees with dc_model_free. */
 dc_model *dc_sequential_new(int ndim, const int *input_shape);
 void dc_model_free(dc_model *m);
-/* Takes ownership of `layer`, also on failure. */
+/* Takes ownership of `layer`, also on failure.  Given NULL (a constructor
+ * failed), returns that constructor's status (dc_last_status) with its
+ * message prefixed "add: ".  A failed add is remembered: every later add
+ * frees its layer and returns the first failure's status, as do build,
+ * summary, compile, fit, evaluate and predict, with the first failure's
+ * message, so a program may check only its compile:
+ *
+ *     dc_model_add(m, dc_layer_dense(128, "relu"));
+ *     dc_model_add(m, dc_layer_dense(10, "softmax"));
+ *     if (dc_model_compile(m, "adam", ...) != DC_OK) ... dc_errmsg()
+ *
+ * The model must then be made again. */
 dc_status dc_model_add(dc_model *m, dc_layer *layer);
 
 /* A functional model (Keras' functional API; one output, one or more
@@ -1119,10 +1130,11 @@ typedef struct dc_metric_args {
 /* Metrics, by Keras name: "accuracy"/"acc", "mae", "mse".  The fields after
  * metrics[] are Keras' loss and metric arguments, 0 meaning Keras' default,
  * so an initialiser that leaves them out compiles as before. */
+#define DC_COMPILE_METRICS 4 /* metrics, and weighted metrics, a compile takes */
 typedef struct dc_compile_config {
     dc_optimizer_config optimizer;
     dc_loss_kind loss;
-    const char *metrics[4]; /* NULL-terminated if fewer */
+    const char *metrics[DC_COMPILE_METRICS]; /* NULL-terminated if fewer */
     /* binary_crossentropy / categorical_crossentropy (also their fused
      * *_LOGITS forms): targets become y (1 - ls) + 0.5 ls (binary) or
      * y (1 - ls) + ls / classes (categorical) inside the loss only; the
@@ -1130,7 +1142,7 @@ typedef struct dc_compile_config {
      * categorical cross-entropy has none (as in Keras 3). */
     float label_smoothing;
     float huber_delta;  /* huber: > 0; 0 = 1.0 */
-    dc_metric_args metric_args[4]; /* parallel to metrics[] */
+    dc_metric_args metric_args[DC_COMPILE_METRICS]; /* parallel to metrics[] */
     /* Keras 3's weighted_metrics: the same names and arguments as metrics[],
      * each updated with the sample weights (fit's sample_weight, or
      * class_weight's weights in training; validation_data's / evaluate's
@@ -1140,8 +1152,8 @@ typedef struct dc_compile_config {
      * They report after the metrics[], named as Keras names them: the name
      * as given, or "weighted_<name>" when that name is already taken
      * ("weighted_<name>_1" ... after that). */
-    const char *weighted_metrics[4]; /* NULL-terminated if fewer */
-    dc_metric_args weighted_metric_args[4]; /* parallel to weighted_metrics[] */
+    const char *weighted_metrics[DC_COMPILE_METRICS]; /* NULL-terminated if fewer */
+    dc_metric_args weighted_metric_args[DC_COMPILE_METRICS]; /* parallel to weighted_metrics[] */
 } dc_compile_config;
 
 /* Compile with names, as in model.compile(optimizer="adam", loss=...,
@@ -1159,6 +1171,11 @@ typedef struct dc_compile_config {
  * argument out of its range, or given to a loss / metric that has no such
  * argument (the message names both and the value). */
 dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics);
+/* The same with the optimizer's learning rate (Keras' compile(optimizer=
+ * Adam(learning_rate=0.01), ...)); the optimizer's other settings are its
+ * defaults.  learning_rate must be finite and > 0. */
+dc_status dc_model_compile_lr(dc_model *m, const char *optimizer, float learning_rate, const char *loss,
+                              const char *const *metrics, int n_metrics);
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg);
 
 /* History of a fit: per-epoch values of every metric, and of every key a

@@ -344,7 +344,7 @@ static dc_status read_all(csv_reader *r, size_t len, dc_tensor **x, dc_tensor **
         *y = dc_tensor_from(2, (int[]){r->rows, 1}, r->ys);
     if (!*x || (r->target >= 0 && !*y)) {
         csv_free_names(classes, n_classes);
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     }
     if (!info) {
         csv_free_names(classes, n_classes);

@@ -406,7 +406,7 @@ dc_status dc_tokenizer_from_json(const char *json, size_t len, dc_tokenizer **ou
     if (!st)
         st = read_config(cfg, &c, &documents);
     if (!st && !(t = dc_tokenizer_new(&c)))
-        st = DC_ERR_ARG;
+        st = dc_last_status();
     if (!st) {
         t->documents = documents;
         t->fitted = 1;

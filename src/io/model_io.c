@@ -537,7 +537,7 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
         if ((st = input_shape(gn.input_items[k], gn.inputs[k], &ndim, shape)) != DC_OK)
             break;
         if (k == 0 && !(*out = dc_functional_new(ndim, shape)))
-            return DC_ERR_NOMEM;
+            return dc_last_status();
         if (k > 0 && dc_model_input(*out, ndim, shape) < 0)
             st = DC_ERR_FORMAT;
     }
@@ -598,7 +598,7 @@ static dc_status from_tree(const dc_json *root, dc_model **out)
         int ndim = 0, shape[DC_MAX_DIMS] = {0};
         st = input_shape(layers->len ? &layers->items[0] : NULL, "layer 0", &ndim, shape);
         if (st == DC_OK && !(*out = dc_sequential_new(ndim, shape)))
-            return DC_ERR_NOMEM;
+            return dc_last_status();
         for (size_t i = 1; i < layers->len && st == DC_OK; i++)
             st = add_layer(*out, &layers->items[i], (int)i, 0, NULL);
         if (st == DC_OK && (*out)->n_layers == 0)

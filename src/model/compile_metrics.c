@@ -67,12 +67,12 @@ dc_status dc_model_compile_metrics(dc_model *m, const dc_compile_config *cfg, dc
 {
     m->n_metrics = 0;
     snprintf(m->names[0], sizeof m->names[0], "loss");
-    for (int i = 0; i <= DC_MODEL_METRICS; i++)
+    for (int i = 0; i < DC_MODEL_REPORTS; i++)
         m->name_ptrs[i] = m->names[i];
     dc_status st = DC_OK;
-    for (int i = 0; st == DC_OK && i < MAX_METRICS && cfg->metrics[i]; i++)
+    for (int i = 0; st == DC_OK && i < DC_COMPILE_METRICS && cfg->metrics[i]; i++)
         st = add_metric(m, "metrics", i, cfg->metrics[i], &cfg->metric_args[i], loss, 0);
-    for (int i = 0; st == DC_OK && i < MAX_METRICS && cfg->weighted_metrics[i]; i++)
+    for (int i = 0; st == DC_OK && i < DC_COMPILE_METRICS && cfg->weighted_metrics[i]; i++)
         st = add_metric(m, "weighted_metrics", i, cfg->weighted_metrics[i], &cfg->weighted_metric_args[i], loss, 1);
     return st;
 }

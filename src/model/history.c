@@ -66,10 +66,20 @@ static dc_status add_key(dc_history *h, const char *key)
     return DC_OK;
 }
 
+/* Where key's column is, or -1.  The keys alone say which columns exist:
+ * a column has no values before the first epoch is appended. */
+static int key_index(const dc_history *h, const char *key)
+{
+    for (int i = 0; h && i < h->n_keys; i++)
+        if (strcmp(h->keys[i], key) == 0)
+            return i;
+    return -1;
+}
+
 dc_status dc_history_record(dc_history *h, const dc_logs *logs)
 {
     for (int i = 0; i < logs->n; i++) {
-        dc_status st = dc_history_get(h, logs->keys[i]) ? DC_OK : add_key(h, logs->keys[i]);
+        dc_status st = key_index(h, logs->keys[i]) >= 0 ? DC_OK : add_key(h, logs->keys[i]);
         if (st != DC_OK)
             return st;
     }
@@ -102,8 +112,6 @@ void dc_history_free(dc_history *h)
 
 const double *dc_history_get(const dc_history *h, const char *key)
 {
-    for (int i = 0; h && i < h->n_keys; i++)
-        if (strcmp(h->keys[i], key) == 0)
-            return h->values[i];
-    return NULL;
+    int i = key_index(h, key);
+    return i >= 0 ? h->values[i] : NULL;
 }

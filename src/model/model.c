@@ -5,8 +5,8 @@
  * compile builds the graph once: input -> layers -> output, a target input,
  * the loss (fused with a final softmax / sigmoid where Keras' TensorFlow
  * backend works from logits too) plus regularisers, then plans every buffer.
- * A training step is then: copy a batch in, forward to the total loss,
- * backward, one optimiser call over the flat parameter buffer, metrics.
+ * A training step (step.c) is then: copy a batch in, forward to the total
+ * loss, backward, metrics, one optimiser call over the flat parameter buffer.
  */
 #include "model/model.h"
 #include "io/json.h"
@@ -33,6 +33,7 @@ dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape)
     memcpy(m->in_shape, input_shape, (size_t)ndim * sizeof(int));
     memcpy(m->input_shape[0], input_shape, (size_t)ndim * sizeof(int));
     m->n_inputs = 1;
+    dc_replica_single(m);
     dc_model_set_seed(m, 0);
     return m;
 }
@@ -95,22 +96,59 @@ static void apply_threads(const dc_model *m)
     omp_set_max_active_levels(1);
 }
 
+/* A failed add (its message set) marks a Sequential model: the first
+ * failure's status and message are what every later add, build, compile,
+ * fit ... returns, so a program may check only the last call, and a model
+ * that lost a layer to an error never trains without it.  Returns st. */
+static dc_status add_failed(dc_model *m, dc_status st)
+{
+    if (!m->functional && m->broken_status == DC_OK) {
+        snprintf(m->broken, sizeof m->broken, "%s", dc_errmsg());
+        m->broken_status = st;
+    }
+    return st;
+}
+
+/* The first failed add's error, again (DC_OK when none failed). */
+static dc_status add_error(const dc_model *m)
+{
+    return m->broken_status == DC_OK ? DC_OK : dc_fail(m->broken_status, "%s", m->broken);
+}
+
+/* Before fit, evaluate, predict and the *_on_batch calls. */
+static dc_status check_compiled(const dc_model *m, const char *where)
+{
+    dc_status st = add_error(m);
+    if (st == DC_OK && !m->compiled)
+        st = dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
+    return st;
+}
+
 dc_status dc_model_add(dc_model *m, dc_layer *layer)
 {
-    if (!layer)
-        return dc_fail(DC_ERR_ARG, "add: layer is NULL (did its constructor fail? %s)", dc_errmsg());
-    if (layer->name[0]) /* in a model already: not ours to free */
-        return dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name);
+    if (layer && layer->name[0]) /* in a model already: not ours to free */
+        return add_failed(m, dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name));
+    if (m->broken_status != DC_OK) {
+        dc_layer_free(layer);
+        return add_error(m);
+    }
+    if (!layer) { /* its constructor failed: pass its message and status on */
+        if (dc_last_status() == DC_OK)
+            dc_fail(DC_ERR_ARG, "layer is NULL");
+        dc_err_prefix("add");
+        return add_failed(m, dc_last_status());
+    }
     if (m->functional || !layer->cls->build) {
         const char *type = layer->cls->type;
         dc_layer_free(layer);
         if (m->functional)
             return dc_fail(DC_ERR_STATE, "add: a functional model takes its layers by dc_model_apply / dc_model_merge");
-        return dc_fail(DC_ERR_ARG, "add: %s is a merge layer, joining several outputs: make the model with "
-                                   "dc_functional_new and join them with dc_model_merge", type);
+        return add_failed(m, dc_fail(DC_ERR_ARG, "add: %s is a merge layer, joining several outputs: make the model "
+                                                 "with dc_functional_new and join them with dc_model_merge", type));
     }
     int prev = m->n_calls; /* the layer before, or the input */
-    return dc_model_append(m, "add", layer, 1, &prev);
+    dc_status st = dc_model_append(m, "add", layer, 1, &prev);
+    return st == DC_OK ? DC_OK : add_failed(m, st);
 }
 
 int dc_model_has_layer(const dc_model *m, const dc_layer *layer)
@@ -178,13 +216,13 @@ static dc_status build_inputs(dc_model *m)
 {
     m->input = dc_input(m->g, 1, m->in_ndim, m->in_shape, "input");
     if (!m->input)
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     m->inputs[0] = m->input;
     for (int k = 0, off = 0; m->n_inputs > 1 && k < m->n_inputs; k++) {
         int len = (int)dc_shape_size(m->input_ndim[k], m->input_shape[k]);
         dc_node *part = dc_columns(m->g, m->input, off, len);
         if (!part || !(m->inputs[k] = dc_reshape(m->g, part, m->input_ndim[k], m->input_shape[k])))
-            return DC_ERR_NOMEM;
+            return dc_last_status();
         off += len;
     }
     return DC_OK;
@@ -275,6 +313,8 @@ static dc_status build_call(dc_model *m, dc_call *c)
 
 dc_status dc_model_build(dc_model *m)
 {
+    if (m->broken_status != DC_OK)
+        return add_error(m);
     if (m->built)
         return DC_OK;
     dc_status checked = dc_functional_check(m); /* before the count: a failed apply explains a missing layer */
@@ -354,25 +394,25 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
         m->target = dc_input(m->g, 1, out_ndim, out_shape, "target");
     }
     if (!m->target)
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     /* sample weights, one per row of the loss: per sample, or per step */
     if (pred->ndim > 2)
         m->weights = dc_input(m->g, 1, pred->ndim - 2, pred->shape + 1, "sample_weight");
     else
         m->weights = dc_input(m->g, 1, 1, (int[]){1}, "sample_weight");
     if (!m->weights)
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     /* a per-step loss on a masked sequence leaves the padded steps out (Keras) */
     m->loss = dc_loss_ex(m->g, k, pred, m->target, dc_model_step_mask(m), m->weights, &m->loss_args);
     if (!m->loss) {
         dc_err_prefix("compile");
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     }
     m->total = m->loss;
     for (int i = 0; i < m->n_layers; i++) { /* a layer's regulariser is its first call's */
         dc_node *reg = dc_model_first_call(m, m->layers[i])->reg;
         if (reg && !(m->total = dc_add(m->g, m->total, reg)))
-            return DC_ERR_NOMEM;
+            return dc_last_status();
     }
     if ((st = dc_model_compile_metrics(m, cfg, k)) != DC_OK)
         return st;
@@ -382,9 +422,9 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
     m->opt = dc_optimizer_new(&cfg->optimizer, dc_graph_trainable_count(m->g));
     if (!m->opt || (st = set_optimizer_variables(m)) != DC_OK) {
         dc_err_prefix("compile");
-        return m->opt ? st : DC_ERR_ARG;
+        return m->opt ? st : dc_last_status();
     }
-    /* a training step's copy of the non-trainable parameters (model.h) */
+    /* a training step's copy of the non-trainable parameters (step.c) */
     size_t n_fixed = m->g->n_params - m->g->n_trainable;
     float *buf = realloc(m->step_buf, (n_fixed ? n_fixed : 1) * sizeof(float));
     if (!buf)
@@ -396,10 +436,13 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
 
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
 {
+    dc_status st = add_error(m);
+    if (st != DC_OK)
+        return st;
     if (m->compiled)
         return dc_fail(DC_ERR_STATE, "compile: the model is already compiled");
     dc_rng rng = m->rng;
-    dc_status st = compile_model(m, cfg);
+    st = compile_model(m, cfg);
     if (st != DC_OK) { /* nothing half-made stays: a corrected compile starts as the first would have */
         dc_optimizer_free(m->opt);
         m->opt = NULL;
@@ -410,21 +453,49 @@ dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
     return st;
 }
 
-dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics)
+/* The configuration compile's names ask for: the optimizer with its
+ * defaults, the loss, the metrics. */
+static dc_status named_config(const char *optimizer, const char *loss, const char *const *metrics, int n_metrics,
+                              dc_compile_config *cfg)
 {
-    dc_compile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    dc_status st = dc_optimizer_parse(optimizer, &cfg.optimizer);
+    memset(cfg, 0, sizeof *cfg);
+    dc_status st = dc_optimizer_parse(optimizer, &cfg->optimizer);
     if (st == DC_OK)
-        st = dc_loss_parse(loss, &cfg.loss);
+        st = dc_loss_parse(loss, &cfg->loss);
     if (st != DC_OK) {
         dc_err_prefix("compile");
         return st;
     }
-    if (n_metrics > MAX_METRICS)
-        return dc_fail(DC_ERR_ARG, "compile: %d metrics, at most %d", n_metrics, MAX_METRICS);
+    if (n_metrics < 0 || n_metrics > DC_COMPILE_METRICS)
+        return dc_fail(DC_ERR_ARG, "compile: %d metrics, expected 0 to %d", n_metrics, DC_COMPILE_METRICS);
+    if (n_metrics > 0 && !metrics)
+        return dc_fail(DC_ERR_ARG, "compile: %d metrics but the metrics array is NULL", n_metrics);
     for (int i = 0; i < n_metrics; i++)
-        cfg.metrics[i] = metrics[i];
+        cfg->metrics[i] = metrics[i];
+    return DC_OK;
+}
+
+dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics)
+{
+    dc_compile_config cfg;
+    dc_status st = add_error(m);
+    if (st == DC_OK)
+        st = named_config(optimizer, loss, metrics, n_metrics, &cfg);
+    return st == DC_OK ? dc_model_compile_ex(m, &cfg) : st;
+}
+
+dc_status dc_model_compile_lr(dc_model *m, const char *optimizer, float learning_rate, const char *loss,
+                              const char *const *metrics, int n_metrics)
+{
+    dc_compile_config cfg;
+    dc_status st = add_error(m);
+    if (st != DC_OK)
+        return st;
+    if (!(learning_rate > 0.0f) || isinf(learning_rate))
+        return dc_fail(DC_ERR_ARG, "compile: learning_rate %g, expected a finite value > 0", (double)learning_rate);
+    if ((st = named_config(optimizer, loss, metrics, n_metrics, &cfg)) != DC_OK)
+        return st;
+    cfg.optimizer.learning_rate = learning_rate;
     return dc_model_compile_ex(m, &cfg);
 }
 
@@ -525,27 +596,9 @@ void dc_model_update_metrics(dc_model *m, const dc_run *run)
 
 /* ---- evaluate ---- */
 
-/* Forward of rows start..start+b (split across the ranks of a collective):
- * the batch's loss into *loss, its metrics accumulated. */
-static dc_status eval_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
-                           int start, int b, float *loss)
-{
-    if (dc_replica_on(m))
-        return dc_replica_eval_step(m, x, y, w, start, b, loss);
-    dc_graph_set_batch(m->g, b);
-    dc_model_gather_batch(m, x, y, w, NULL, start, b);
-    dc_status st = dc_graph_forward_run(m->g, m->total, run);
-    if (st != DC_OK)
-        return st;
-    *loss = m->total->val[0];
-    dc_model_update_metrics(m, run);
-    return DC_OK;
-}
-
 static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int count,
                           int batch, dc_progress *prog, double *results)
 {
-    dc_run run = {.training = 0, .rng = &m->rng};
     double loss_sum = 0;
     int steps = (count + batch - 1) / batch;
     for (int i = 0; i < m->n_metrics; i++)
@@ -553,7 +606,7 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, c
     for (int s = 0; s < steps; s++) {
         int b = s == steps - 1 ? count - s * batch : batch;
         float loss;
-        dc_status st = eval_step(m, &run, x, y, w, start + s * batch, b, &loss);
+        dc_status st = dc_model_eval_step(m, x, y, w, start + s * batch, b, &loss);
         if (st != DC_OK)
             return st;
         loss_sum += (double)loss * b;
@@ -570,8 +623,6 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, c
  * and sample weights on all ranks or none. */
 static dc_status replica_agree_data(dc_model *m, const char *where, int n, int batch, int weighted)
 {
-    if (!dc_replica_on(m))
-        return DC_OK;
     return dc_replica_agree(m, where, "the number of samples, the batch size and whether sample weights are given",
                             (double[]){n, batch, weighted}, 3);
 }
@@ -585,9 +636,10 @@ dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y,
 dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
                                int batch_size, int verbose, double *results, int n_results)
 {
-    if (!m->compiled)
-        return dc_fail(DC_ERR_STATE, "evaluate: the model is not compiled; call dc_model_compile first");
-    dc_status st = check_xy(m, "evaluate", x, y);
+    dc_status st = check_compiled(m, "evaluate");
+    if (st != DC_OK)
+        return st;
+    st = check_xy(m, "evaluate", x, y);
     if (st != DC_OK)
         return st;
     if (n_results < 1 + m->n_metrics)
@@ -621,9 +673,7 @@ static dc_status predict_run(dc_model *m, const char *where, const dc_tensor *x,
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;
-    if (!m->compiled)
-        return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
-    if ((st = check_x(m, where, x)) != DC_OK)
+    if ((st = check_compiled(m, where)) != DC_OK || (st = check_x(m, where, x)) != DC_OK)
         return st;
     int n = x->shape[0], batch = batch_size;
     if (batch > n || batch == 0)
@@ -637,15 +687,14 @@ static dc_status predict_run(dc_model *m, const char *where, const dc_tensor *x,
     shape[0] = n;
     dc_tensor *y = dc_tensor_new(ndim, shape);
     if (!y)
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     apply_threads(m);
     dc_run run = {.training = 0, .rng = &m->rng};
     size_t per = y->size / (size_t)n;
     for (int s = 0; s < n; s += batch) {
         /* data-parallel: this rank's slice of the batch; the rest stays 0 */
-        int b = n - s < batch ? n - s : batch, off = 0;
-        if (dc_replica_on(m))
-            dc_replica_slice(m, b, &off, &b);
+        int b = n - s < batch ? n - s : batch, off;
+        dc_replica_slice(m, b, &off, &b);
         if (b == 0)
             continue;
         dc_graph_set_batch(m->g, b);
@@ -656,7 +705,7 @@ static dc_status predict_run(dc_model *m, const char *where, const dc_tensor *x,
         }
         memcpy(y->data + (size_t)(s + off) * per, m->output->val, (size_t)b * per * sizeof(float));
     }
-    if (dc_replica_on(m) && (st = dc_replica_gather_output(m, y)) != DC_OK) {
+    if ((st = dc_replica_gather_output(m, y)) != DC_OK) {
         dc_tensor_free(y);
         return st;
     }
@@ -682,74 +731,10 @@ dc_fit_config dc_fit_defaults(void)
     return c;
 }
 
-/* One optimiser step on rows idx[start..start+b) (idx NULL: start..start+b)
- * of x, y and w, split across the ranks of a collective: forward, then, when
- * the loss is finite, backward, the schedule's learning rate, the update and
- * the metrics.  *loss may be non-finite: then nothing is applied. */
-/* Copies every BatchNormalization's moving mean and variance (what a
- * forward pass in training mode changes) into buf one after the other, or
- * back from it when `back`. */
-static void moving_statistics(dc_model *m, float *buf, int back)
-{
-    for (int i = 0; i < m->g->n_nodes; i++) {
-        const dc_node *n = m->g->nodes[i];
-        if (n->op != &dc_op_batchnorm)
-            continue;
-        for (int k = 3; k <= 4; k++) { /* inputs 3 and 4: moving mean, moving variance */
-            size_t count = dc_node_numel(n->in[k]);
-            if (back)
-                memcpy(n->in[k]->val, buf, count * sizeof(float));
-            else
-                memcpy(buf, n->in[k]->val, count * sizeof(float));
-            buf += count;
-        }
-    }
-}
-
-static dc_status train_step(dc_model *m, const dc_run *run, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
-                            const int *idx, int start, int b, float *loss)
-{
-    dc_status st;
-    int replica = dc_replica_on(m);
-    /* the forward pass in training mode moves BatchNormalization's moving
-     * statistics: kept, to be put back if the loss is not finite (the
-     * data-parallel step keeps every non-trainable parameter itself) */
-    size_t n_params = m->g->n_params, n_train = m->g->n_trainable;
-    float *params = m->g->params;
-    if (!replica)
-        moving_statistics(m, m->step_buf, 0);
-    if (replica) { /* forward, backward, combine: metrics included */
-        if ((st = dc_replica_train_step(m, x, y, w, idx, start, b, loss)) != DC_OK)
-            return st;
-    } else {
-        dc_graph_set_batch(m->g, b);
-        dc_model_gather_batch(m, x, y, w, idx, start, b);
-        if ((st = dc_graph_forward_run(m->g, m->total, run)) != DC_OK)
-            return st;
-        *loss = m->total->val[0];
-    }
-    if (!isfinite(*loss)) {
-        if (replica)
-            memcpy(params + n_train, m->step_buf, (n_params - n_train) * sizeof(float));
-        else
-            moving_statistics(m, m->step_buf, 1);
-        return DC_OK;
-    }
-    if (!replica && (st = dc_graph_backward_run(m->g, m->total, run)) != DC_OK)
-        return st;
-    if (m->has_schedule)
-        dc_optimizer_set_lr(m->opt, dc_lr_schedule_value(&m->schedule, dc_optimizer_iterations(m->opt)));
-    dc_optimizer_step(m->opt, params, m->g->grads);
-    if (!replica)
-        dc_model_update_metrics(m, run);
-    return DC_OK;
-}
-
 static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int n_train,
                            int batch, int *perm, int epoch, const dc_fit_config *cfg, dc_progress *prog,
                            double *values)
 {
-    dc_run run = {.training = 1, .rng = &m->rng};
     int steps = (n_train + batch - 1) / batch;
     double loss_sum = 0;
     dc_logs logs;
@@ -761,7 +746,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
         if (st != DC_OK)
             return st;
         float loss;
-        if ((st = train_step(m, &run, x, y, w, perm, s * batch, b, &loss)) != DC_OK)
+        if ((st = dc_model_train_step(m, x, y, w, perm, s * batch, b, &loss)) != DC_OK)
             return st;
         if (!isfinite(loss)) {
             /* No update from a non-finite loss; TerminateOnNaN may end training cleanly. */
@@ -791,7 +776,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
 }
 
 /* fit's epoch logs: loss and metrics, then their val_ forms. */
-_Static_assert(2 * (1 + DC_MODEL_METRICS) <= DC_LOGS_MAX, "logs too small for the metrics");
+_Static_assert(DC_FIT_KEYS <= DC_LOGS_MAX, "logs too small for the metrics");
 _Static_assert(sizeof "val_" - 1 + sizeof((dc_model *)0)->names[0] <= DC_LOGS_KEY_LEN, "log key too short");
 
 static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc_fit_config cfg, const dc_tensor *w,
@@ -803,12 +788,13 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     dc_fit_config cfg = cfg_in ? *cfg_in : dc_fit_defaults();
     if (history)
         *history = NULL;
-    if (!m->compiled)
-        return dc_fail(DC_ERR_STATE, "fit: the model is not compiled; call dc_model_compile first");
+    dc_status st = check_compiled(m, "fit");
+    if (st != DC_OK)
+        return st;
     if (!m->total->requires_grad) /* Keras warns and trains nothing; deepc never prints */
         return dc_fail(DC_ERR_STATE, "fit: the model has no trainable weights (every layer with weights is frozen, "
                                      "or none has weights); unfreeze a layer before compile");
-    dc_status st = check_xy(m, "fit", x, y);
+    st = check_xy(m, "fit", x, y);
     if (st != DC_OK)
         return st;
     if (cfg.epochs < 0 || cfg.batch_size < 0 || cfg.initial_epoch < 0)
@@ -874,24 +860,22 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     int eval_batch = n_val && n_val < batch ? n_val : batch;
     if ((st = dc_graph_reserve(m->g, batch)) != DC_OK)
         return st;
-    if (dc_replica_on(m)) {
-        double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0, w != NULL, wv != NULL};
-        st = dc_replica_agree(m, "fit",
-                              "the number of samples, validation samples, batch size, epochs, shuffle and whether "
-                              "sample weights are given",
-                              same, (int)(sizeof same / sizeof same[0]));
-        if (st == DC_OK)
-            st = dc_replica_fit_begin(m);
-        if (st != DC_OK)
-            return st;
-        if (!dc_replica_chief(m))
-            cfg.verbose = 0;
-    }
+    double same[] = {n, n_train, n_val, batch, cfg.epochs, cfg.initial_epoch, cfg.shuffle != 0, w != NULL, wv != NULL};
+    st = dc_replica_agree(m, "fit",
+                          "the number of samples, validation samples, batch size, epochs, shuffle and whether sample "
+                          "weights are given",
+                          same, (int)(sizeof same / sizeof same[0]));
+    if (st == DC_OK)
+        st = dc_replica_fit_begin(m);
+    if (st != DC_OK)
+        return st;
+    if (!dc_replica_chief(m))
+        cfg.verbose = 0;
     apply_threads(m);
 
     int n_keys = (1 + m->n_metrics) * (n_val ? 2 : 1);
-    char keynames[2 * (1 + DC_MODEL_METRICS)][DC_LOGS_KEY_LEN];
-    const char *keys[2 * (1 + DC_MODEL_METRICS)];
+    char keynames[DC_FIT_KEYS][DC_LOGS_KEY_LEN];
+    const char *keys[DC_FIT_KEYS];
     for (int i = 0; i < n_keys; i++) {
         snprintf(keynames[i], sizeof keynames[i], "%s%s", i > m->n_metrics ? "val_" : "", m->names[i % (1 + m->n_metrics)]);
         keys[i] = keynames[i];
@@ -901,9 +885,9 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     if (!h || !perm) {
         dc_history_free(h);
         free(perm);
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     }
-    double values[2 * (1 + MAX_METRICS)];
+    double values[DC_FIT_KEYS];
     dc_logs logs;
     m->stop_training = 0;
     st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_TRAIN_BEGIN, 0, NULL);
@@ -950,15 +934,16 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
 static dc_status on_batch(dc_model *m, const char *where, int train, const dc_tensor *x, const dc_tensor *y,
                           const dc_tensor *sample_weight, double *results, int n_results)
 {
-    if (!m->compiled)
-        return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
+    dc_status st = check_compiled(m, where);
+    if (st != DC_OK)
+        return st;
     if (train && !m->total->requires_grad)
         return dc_fail(DC_ERR_STATE, "%s: the model has no trainable weights (every layer with weights is frozen, "
                                      "or none has weights); unfreeze a layer before compile", where);
     if (dc_replica_on(m))
         return dc_fail(DC_ERR_STATE, "%s: not available on a data-parallel model (a collective is set); use fit "
                                      "or evaluate, which split each batch across the ranks", where);
-    dc_status st = check_xy(m, where, x, y);
+    st = check_xy(m, where, x, y);
     if (st != DC_OK)
         return st;
     if (!results || n_results < 1 + m->n_metrics)
@@ -973,9 +958,8 @@ static dc_status on_batch(dc_model *m, const char *where, int train, const dc_te
     apply_threads(m);
     for (int i = 0; i < m->n_metrics; i++)
         dc_metric_reset(&m->metrics[i]);
-    dc_run run = {.training = train, .rng = &m->rng};
     float loss = 0;
-    st = train ? train_step(m, &run, x, y, w, NULL, 0, n, &loss) : eval_step(m, &run, x, y, w, 0, n, &loss);
+    st = train ? dc_model_train_step(m, x, y, w, NULL, 0, n, &loss) : dc_model_eval_step(m, x, y, w, 0, n, &loss);
     dc_tensor_free(w);
     if (st == DC_OK && train && !isfinite(loss))
         return dc_fail(DC_ERR_NAN, "%s: loss is %s; no update was applied (try a lower learning rate, or check "

@@ -131,9 +131,11 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
 
 /* ---- the model (model.c; saved and loaded by io/model_io.c) ---- */
 
-#define MAX_METRICS 4                    /* metrics, and weighted metrics, compile takes */
-#define DC_MODEL_METRICS (2 * MAX_METRICS) /* both: the unweighted first */
-#define DC_METRIC_NAME_LEN 44              /* a reported name, "val_" + it fits a logs key */
+/* Every count of metrics comes from DC_COMPILE_METRICS (deepc.h). */
+#define DC_MODEL_METRICS (2 * DC_COMPILE_METRICS) /* metrics and weighted metrics: the unweighted first */
+#define DC_MODEL_REPORTS (1 + DC_MODEL_METRICS)   /* what a model reports: the loss, then the metrics */
+#define DC_FIT_KEYS (2 * DC_MODEL_REPORTS)         /* fit's epoch logs: the reports, then their val_ forms */
+#define DC_METRIC_NAME_LEN 44                      /* a reported name, "val_" + it fits a logs key */
 
 /* One call of a layer in the model's graph (Keras' node): which of the
  * layer's calls it is (0: the first, which made its weights; a shared
@@ -151,7 +153,9 @@ typedef struct dc_call {
 
 struct dc_model {
     int functional;      /* made by dc_functional_new: layers form a graph (functional.c) */
-    char broken[256];    /* functional: why an earlier apply / merge failed (build then refuses) */
+    char broken[1024];   /* why an earlier add (Sequential) or apply / merge (functional) failed:
+                          * build, compile, fit ... then refuse, naming it */
+    dc_status broken_status; /* Sequential: the first failed add's status, which they return */
     int in_ndim;                /* the shape x takes: the input's, or with several */
     int in_shape[DC_MAX_DIMS];  /* inputs (functional) their packed (columns,) */
     int n_inputs;               /* 1; a functional model's dc_model_input adds more */
@@ -180,21 +184,23 @@ struct dc_model {
     dc_optimizer *opt;
     dc_metric metrics[DC_MODEL_METRICS]; /* metrics, then weighted metrics (.weighted) */
     int n_metrics;                        /* both */
-    char names[1 + DC_MODEL_METRICS][DC_METRIC_NAME_LEN]; /* "loss", then as reported */
-    const char *name_ptrs[1 + DC_MODEL_METRICS]; /* names[i], as the progress bar takes them */
+    char names[DC_MODEL_REPORTS][DC_METRIC_NAME_LEN]; /* "loss", then as reported */
+    const char *name_ptrs[DC_MODEL_REPORTS]; /* names[i], as the progress bar takes them */
 
     int epoch;              /* epochs completed (fit, or restored by load) */
     int stop_training;      /* set by a callback: fit ends after this batch / epoch */
     int has_schedule;
     dc_lr_schedule schedule; /* learning rate per optimiser step, when has_schedule */
 
-    int has_collective;      /* data-parallel replica (replica.c) */
+    int has_collective;      /* a collective is installed (replica.c); without one, coll is
+                              * the single process: rank 0 of 1, whose combine does nothing */
     dc_collective coll;
-    float *step_buf;         /* before a training step: the moving statistics, put back
-                              * when its loss is not finite (frozen weights, which no
-                              * step changes, are not copied); under data parallelism
-                              * every non-trainable parameter, the combine's baseline.
-                              * Sized by compile for all the non-trainable ones */
+    /* The state before a step (step.c): the non-trainable part of the flat
+     * parameter buffer, g->params[n_trainable, n_params) (sized by compile),
+     * which a non-finite loss puts back and the combine takes its changes
+     * from; and the metrics, the combine's baseline for theirs. */
+    float *step_buf;
+    dc_metric step_metrics[DC_MODEL_METRICS];
 };
 
 /* A new model with no layers; errors name `where` (model.c). */
@@ -250,32 +256,48 @@ dc_node *dc_model_step_mask(const dc_model *m);
 
 /* Whether a collective is installed. */
 int dc_replica_on(const dc_model *m);
+/* The single process's collective: rank 0 of 1 (set by dc_model_new_as). */
+void dc_replica_single(dc_model *m);
 /* Whether this process writes files and prints: rank 0, or no collective. */
 int dc_replica_chief(const dc_model *m);
 /* This rank's slice [*off, *off + *len) of a global batch of b rows. */
 void dc_replica_slice(const dc_model *m, int b, int *off, int *len);
 /* Checks that every rank passed the same values[0..n) (fails on every rank
- * alike, naming `where` and `what`), with one sum of doubles. */
+ * alike, naming `where` and `what`), with one sum of doubles; a single
+ * process agrees with itself. */
 dc_status dc_replica_agree(dc_model *m, const char *where, const char *what, const double *values, int n);
 /* Start of fit: broadcasts the weights, the optimiser's state (slots, step
- * count, learning rate) and the RNG state from rank 0. */
+ * count, learning rate) and the RNG state from rank 0 (a single process:
+ * nothing). */
 dc_status dc_replica_fit_begin(dc_model *m);
-/* One training step on rows idx[start..start+b) of the global batch: this
- * rank's slice forward and backward (w: the sample weights of
- * dc_sample_weights, or NULL), then one combine, after which the
- * trainable part of the flat gradient buffer holds the global batch's
- * gradient, the moving statistics the slice-weighted mean of every rank's
- * update, the metrics the global counts, *loss the global batch's loss, and
- * the RNG the state of rank 0.  *loss may be non-finite (nothing applied). */
-dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w,
-                                const int *idx, int start, int b, float *loss);
-/* The same without training: rows start..start+b, forward only, loss and
- * metrics combined. */
-dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int b,
-                               float *loss);
+/* A step's combine, after this rank ran its slice of a global batch of b
+ * rows forward (backward too when `training`) into the metrics, with loss
+ * `local` (step.c): one sum over the ranks, after which the trainable part
+ * of the flat gradient buffer holds the global batch's gradient, the
+ * non-trainable parameters the slice-weighted mean of every rank's change
+ * from m->step_buf (moving statistics), the metrics m->step_metrics plus
+ * every rank's change, *loss the global batch's loss and (training) the RNG
+ * rank 0's state.  A single process: *loss = local, nothing else. */
+dc_status dc_replica_combine(dc_model *m, int b, int training, float local, float *loss);
 /* Combines predict's output: each rank filled its slices' rows of a zeroed
- * out, the sum gives every rank all rows. */
+ * out, the sum gives every rank all rows (a single process: nothing). */
 dc_status dc_replica_gather_output(dc_model *m, dc_tensor *out);
+
+/* ---- one step, the same for a single process and a collective (step.c) ---- */
+
+/* One optimiser step on rows idx[start..start+b) (idx NULL: start..start+b)
+ * of x, y and the sample weights w (NULL: all 1): saves the state before it
+ * (step_buf, step_metrics), runs this process's slice forward, backward and
+ * into the metrics, combines (dc_replica_combine), then, if the combined
+ * loss is finite, the schedule's learning rate and the update; else puts
+ * the non-trainable parameters back and applies nothing.  *loss is the
+ * batch's loss, maybe non-finite. */
+dc_status dc_model_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, const int *idx,
+                              int start, int b, float *loss);
+/* Rows start..start+b forward in inference mode: *loss the batch's loss,
+ * the metrics accumulated, combined likewise. */
+dc_status dc_model_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int b,
+                             float *loss);
 
 /* Checks y (N, ...) against the compiled model's output and loss
  * (targets.c): the shape per sample, and every label of a sparse loss; the

@@ -26,6 +26,11 @@
  * and every rank then does the same arithmetic, so the weights stay bitwise
  * identical.  The gradient buffer's non-trainable part is free scratch (the
  * optimiser never reads it), so the floats are combined in place.
+ *
+ * The step itself (step.c) is the same with or without a collective: a
+ * single process is rank 0 of 1, its slice is the whole batch, and every
+ * function here does nothing for it (a sum over one process is the value
+ * itself, and doing the arithmetic above would round it).
  */
 #include "model/model.h"
 #include "optim/optim.h"
@@ -33,12 +38,18 @@
 #include <stdio.h>
 #include <string.h>
 
+void dc_replica_single(dc_model *m)
+{
+    m->coll = (dc_collective){.rank = 0, .size = 1};
+    m->has_collective = 0;
+}
+
 dc_status dc_model_set_collective(dc_model *m, const dc_collective *c)
 {
     if (!m)
         return dc_fail(DC_ERR_ARG, "set_collective: the model is NULL");
     if (!c) {
-        m->has_collective = 0;
+        dc_replica_single(m);
         return DC_OK;
     }
     if (c->size < 1 || c->rank < 0 || c->rank >= c->size)
@@ -54,7 +65,7 @@ dc_status dc_model_set_collective(dc_model *m, const dc_collective *c)
 
 int dc_replica_on(const dc_model *m) { return m->has_collective; }
 
-int dc_replica_chief(const dc_model *m) { return !m->has_collective || m->coll.rank == 0; }
+int dc_replica_chief(const dc_model *m) { return m->coll.rank == 0; }
 
 void dc_replica_slice(const dc_model *m, int b, int *off, int *len)
 {
@@ -87,6 +98,8 @@ dc_status dc_replica_agree(dc_model *m, const char *where, const char *what, con
     /* all equal exactly when size * sum(v^2) == sum(v)^2, for each value;
      * every rank reads the same sums, so every rank decides alike */
     double buf[2 * AGREE_MAX];
+    if (!m->has_collective)
+        return DC_OK;
     if (n > AGREE_MAX)
         n = AGREE_MAX;
     for (int i = 0; i < n; i++) {
@@ -120,6 +133,8 @@ static void rng_take(dc_model *m, const double *d)
 
 dc_status dc_replica_fit_begin(dc_model *m)
 {
+    if (!m->has_collective)
+        return DC_OK;
     dc_graph *g = m->g;
     dc_status st = m->coll.bcast_f32(g->params, g->n_params, 0, m->coll.user);
     if (st != DC_OK) {
@@ -173,37 +188,6 @@ static double slice_weight(const dc_model *m, int rows)
     return (double)valid;
 }
 
-/* Runs this rank's slice of rows idx[start..start+b) (idx NULL: in order)
- * forward (and backward when training), and fills d[] with what the slice
- * adds: weight, weighted loss, metric deltas (metrics themselves untouched). */
-static dc_status run_slice(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, const int *idx,
-                           int start, int b, int training, double *d)
-{
-    int off, len;
-    dc_replica_slice(m, b, &off, &len);
-    memset(d, 0, (size_t)d_len(m) * sizeof *d);
-    if (len == 0)
-        return DC_OK;
-    dc_run run = {.training = training, .rng = &m->rng, .shard_offset = off, .shard_total = b};
-    dc_graph_set_batch(m->g, len);
-    dc_model_gather_batch(m, x, y, w, idx, start + off, len);
-    dc_status st = dc_graph_forward_run(m->g, m->total, &run);
-    if (st == DC_OK && training)
-        st = dc_graph_backward_run(m->g, m->total, &run);
-    if (st != DC_OK)
-        return st;
-    double sw = slice_weight(m, len);
-    d[D_W] = sw;
-    d[D_WLOSS] = sw * m->total->val[0];
-    dc_metric saved[DC_MODEL_METRICS];
-    memcpy(saved, m->metrics, sizeof saved);
-    dc_model_update_metrics(m, &run);
-    for (int i = 0, at = D_METRICS; i < m->n_metrics; at += dc_metric_state_len(&m->metrics[i]), i++)
-        dc_metric_state_diff(&m->metrics[i], &saved[i], d + at);
-    memcpy(m->metrics, saved, sizeof saved);
-    return DC_OK;
-}
-
 /* After the sum: the global loss, and every metric advanced by all ranks. */
 static float take_loss_metrics(dc_model *m, const double *d)
 {
@@ -212,55 +196,77 @@ static float take_loss_metrics(dc_model *m, const double *d)
     return d[D_W] > 0 ? (float)(d[D_WLOSS] / d[D_W]) : 0.0f;
 }
 
-dc_status dc_replica_train_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sw,
-                                const int *idx, int start, int b, float *loss)
+/* The combine's floats, before the sum: the trainable part of the gradient
+ * times the slice's weight w, the non-trainable part w times the change of
+ * each non-trainable parameter since the step began (step_buf).  A weight
+ * of 0 (an empty slice, or all padding) adds nothing: its gradient buffer
+ * may hold an earlier step's values. */
+static void weigh_gradient(dc_model *m, float w)
 {
     dc_graph *g = m->g;
     size_t nt = g->n_trainable, np = g->n_params;
     float *params = g->params, *grads = g->grads, *before = m->step_buf;
-    memcpy(before, params + nt, (np - nt) * sizeof(float));
-    double d[D_MAX];
-    dc_status st = run_slice(m, x, y, sw, idx, start, b, 1, d);
-    if (st != DC_OK)
-        return st;
-    /* an empty slice adds nothing; a slice of weight 0 (all padding) neither */
-    float w = (float)d[D_W];
     if (w == 0.0f) {
         memset(grads, 0, np * sizeof(float));
-    } else {
-        for (size_t i = 0; i < nt; i++)
-            grads[i] *= w;
-        for (size_t i = nt; i < np; i++)
-            grads[i] = w * (params[i] - before[i - nt]);
+        return;
     }
-    rng_put(m, d + D_RNG);
-    if ((st = sum_f32(m, grads, np)) != DC_OK || (st = sum_f64(m, d, d_len(m))) != DC_OK)
-        return st;
-    rng_take(m, d + D_RNG);
-    *loss = take_loss_metrics(m, d);
-    float inv = d[D_W] > 0 ? (float)(1.0 / d[D_W]) : 0.0f;
     for (size_t i = 0; i < nt; i++)
-        grads[i] *= inv;
-    /* the slice-weighted mean update of the moving statistics; parameters
-     * that no rank changed (frozen ones) keep their exact value */
+        grads[i] *= w;
     for (size_t i = nt; i < np; i++)
-        params[i] = grads[i] != 0.0f ? before[i - nt] + grads[i] * inv : before[i - nt];
-    return DC_OK;
+        grads[i] = w * (params[i] - before[i - nt]);
 }
 
-dc_status dc_replica_eval_step(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *w, int start, int b,
-                               float *loss)
+/* After the sum, with inv = 1 / the total weight: the global batch's
+ * gradient, and the slice-weighted mean update of the non-trainable
+ * parameters; parameters that no rank changed (frozen ones) keep their
+ * exact value. */
+static void take_gradient(dc_model *m, float inv)
 {
+    dc_graph *g = m->g;
+    size_t nt = g->n_trainable, np = g->n_params;
+    float *params = g->params, *grads = g->grads, *before = m->step_buf;
+    for (size_t i = 0; i < nt; i++)
+        grads[i] *= inv;
+    for (size_t i = nt; i < np; i++)
+        params[i] = grads[i] != 0.0f ? before[i - nt] + grads[i] * inv : before[i - nt];
+}
+
+dc_status dc_replica_combine(dc_model *m, int b, int training, float local, float *loss)
+{
+    if (!m->has_collective) { /* a single process: its slice is the batch */
+        *loss = local;
+        return DC_OK;
+    }
+    int off, len;
+    dc_replica_slice(m, b, &off, &len);
     double d[D_MAX];
-    dc_status st = run_slice(m, x, y, w, NULL, start, b, 0, d);
+    memset(d, 0, (size_t)d_len(m) * sizeof *d);
+    d[D_W] = slice_weight(m, len);
+    d[D_WLOSS] = d[D_W] * local;
+    /* the metrics' changes go into the sum; each metric restarts from its
+     * state before the step and takes every rank's change */
+    for (int i = 0, at = D_METRICS; len > 0 && i < m->n_metrics; at += dc_metric_state_len(&m->metrics[i]), i++)
+        dc_metric_state_diff(&m->metrics[i], &m->step_metrics[i], d + at);
+    memcpy(m->metrics, m->step_metrics, (size_t)m->n_metrics * sizeof *m->metrics);
+    dc_status st = DC_OK;
+    if (training) {
+        weigh_gradient(m, (float)d[D_W]);
+        rng_put(m, d + D_RNG);
+        st = sum_f32(m, m->g->grads, m->g->n_params);
+    }
     if (st == DC_OK)
         st = sum_f64(m, d, d_len(m));
-    if (st == DC_OK)
-        *loss = take_loss_metrics(m, d);
-    return st;
+    if (st != DC_OK)
+        return st;
+    *loss = take_loss_metrics(m, d);
+    if (training) {
+        rng_take(m, d + D_RNG);
+        take_gradient(m, d[D_W] > 0 ? (float)(1.0 / d[D_W]) : 0.0f);
+    }
+    return DC_OK;
 }
 
 dc_status dc_replica_gather_output(dc_model *m, dc_tensor *out)
 {
-    return sum_f32(m, out->data, out->size);
+    return m->has_collective ? sum_f32(m, out->data, out->size) : DC_OK;
 }

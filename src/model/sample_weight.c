@@ -114,7 +114,7 @@ dc_status dc_sample_weights(const dc_model *m, const char *where, const dc_tenso
     int n = y->shape[0], rows = rows_per_sample(m);
     dc_tensor *w = dc_tensor_new(2, (int[]){n, rows});
     if (!w)
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     for (int i = 0; i < n; i++) {
         float *wr = w->data + (size_t)i * rows;
         if (use_cw) {

@@ -130,7 +130,7 @@ dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out
     if (st != DC_OK)
         return st;
     *out = dc_tensor_from(p->ndim, p->shape, p->val);
-    return *out ? DC_OK : DC_ERR_NOMEM;
+    return *out ? DC_OK : dc_last_status();
 }
 
 dc_status dc_model_set_weight(dc_model *m, int layer, int index, const float *data, size_t n)
