@@ -117,27 +117,4 @@ static inline int example_fail(const char *prog, const char *what)
     return 1;
 }
 
-/* The tutorials' closing lines: compile with Adam, `loss` and accuracy,
- * print the summary, fit for o->epochs at o->batch, evaluate on the test
- * set and print "Test accuracy: ...".  Returns 0 on success. */
-static inline int example_train(const char *prog, dc_model *model, const char *loss, const example_opts *o,
-                                const dc_tensor *x_train, const dc_tensor *y_train, const dc_tensor *x_test,
-                                const dc_tensor *y_test)
-{
-    const char *metrics[] = {"accuracy"};
-    if (dc_model_compile(model, "adam", loss, metrics, 1))
-        return example_fail(prog, "compile");
-    dc_model_summary(model, stdout);
-    dc_fit_config fit = dc_fit_defaults();
-    fit.epochs = o->epochs;
-    fit.batch_size = o->batch;
-    if (dc_model_fit(model, x_train, y_train, &fit, NULL))
-        return example_fail(prog, "fit");
-    double results[2];
-    if (dc_model_evaluate(model, x_test, y_test, 32, 1, results, 2))
-        return example_fail(prog, "evaluate");
-    printf("Test accuracy: %.4f\n", results[1]);
-    return 0;
-}
-
 #endif

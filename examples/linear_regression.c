@@ -45,15 +45,18 @@ int main(int argc, char **argv)
         y->data[i] = 2.0f * x->data[i] + 1.0f + 0.33f * dc_rng_normal(&rng);
     }
 
+    // model = Sequential([Dense(1, input_shape=(1,))])
     dc_model *model = dc_sequential_new(1, (int[]){1});
-    if (!model || dc_model_add(model, dc_layer_dense(1, NULL)))
-        return example_fail(argv[0], "building the model");
+    if (!model)
+        return example_fail(argv[0], "creating the model");
+    dc_model_add(model, dc_layer_dense(1, NULL));
     dc_model_set_seed(model, seed);
-    dc_compile_config cc = {.optimizer = dc_optimizer_defaults(DC_OPT_SGD), .loss = DC_LOSS_MSE};
-    cc.optimizer.learning_rate = 0.1f;
-    if (dc_model_compile_ex(model, &cc))
+
+    // model.compile(optimizer=SGD(learning_rate=0.1), loss='mse')
+    if (dc_model_compile_lr(model, "sgd", 0.1f, "mse", NULL, 0))
         return example_fail(argv[0], "compile");
 
+    // model.fit(X, y, epochs=500, batch_size=len(X))
     dc_fit_config fit = dc_fit_defaults();
     fit.epochs = epochs;
     fit.batch_size = N; /* full batch: one gradient step per epoch */
@@ -62,12 +65,14 @@ int main(int argc, char **argv)
     if (dc_model_fit(model, x, y, &fit, &h))
         return example_fail(argv[0], "fit");
 
+    // w, b = model.layers[0].get_weights()
     dc_tensor *w, *b, *pred;
     if (dc_model_get_weight(model, 0, 0, &w) || dc_model_get_weight(model, 0, 1, &b))
         return example_fail(argv[0], "reading the weights");
     printf("after %d epochs: loss %.4f, slope %.4f, intercept %.4f (data made with slope 2, intercept 1)\n", epochs,
            dc_history_get(h, "loss")[h->epochs - 1], (double)w->data[0], (double)b->data[0]);
 
+    // plt.scatter(X, y); plt.plot(X, model.predict(X)); plt.savefig(...)
     if (dc_model_predict(model, x, N, &pred))
         return example_fail(argv[0], "predict");
     dc_plot_config pc = dc_plot_defaults();

@@ -33,6 +33,9 @@ int main(int argc, char **argv)
     unsigned long seed = o.seed;
     const char *prefix = o.out;
 
+    // X, y = load_breast_cancer(return_X_y=True)
+    // X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+    // scaler = StandardScaler().fit(X_train); X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     dc_tensor *x, *y, *x_train, *x_test, *y_train, *y_test;
     if (dc_sklearn_load("breast_cancer", NULL, &x, &y))
         return example_fail(argv[0], "loading the data");
@@ -44,17 +47,19 @@ int main(int argc, char **argv)
     printf("breast cancer: %d training and %d test samples, %d features\n", x_train->shape[0], x_test->shape[0],
            x_train->shape[1]);
 
+    // model = Sequential([Dense(1, activation='sigmoid', input_shape=(30,))])
     dc_model *model = dc_sequential_new(1, (int[]){x->shape[1]});
-    if (!model || dc_model_add(model, dc_layer_dense(1, "sigmoid")))
-        return example_fail(argv[0], "building the model");
+    if (!model)
+        return example_fail(argv[0], "creating the model");
+    dc_model_add(model, dc_layer_dense(1, "sigmoid"));
     dc_model_set_seed(model, seed);
-    dc_compile_config cc = {.optimizer = dc_optimizer_defaults(DC_OPT_ADAM), .loss = DC_LOSS_BINARY_CE,
-                            .metrics = {"accuracy"}};
-    cc.optimizer.learning_rate = 0.01f;
-    if (dc_model_compile_ex(model, &cc))
+
+    // model.compile(optimizer=Adam(0.01), loss='binary_crossentropy', metrics=['accuracy'])
+    if (dc_model_compile_lr(model, "adam", 0.01f, "binary_crossentropy", (const char *[]){"accuracy"}, 1))
         return example_fail(argv[0], "compile");
     dc_model_summary(model, stdout);
 
+    // history = model.fit(X_train, y_train, epochs=100, validation_split=0.2)
     dc_fit_config fit = dc_fit_defaults();
     fit.epochs = epochs;
     fit.validation_split = 0.2f;
@@ -64,6 +69,7 @@ int main(int argc, char **argv)
     if (dc_model_fit(model, x_train, y_train, &fit, &h))
         return example_fail(argv[0], "fit");
 
+    // model.evaluate(X_test, y_test)
     double res[2];
     if (dc_model_evaluate(model, x_test, y_test, 32, 0, res, 2))
         return example_fail(argv[0], "evaluate");
@@ -73,6 +79,7 @@ int main(int argc, char **argv)
     const char *ext = svg ? "svg" : "png";
     snprintf(history_png, sizeof history_png, "%s_history.%s", prefix, ext);
     snprintf(confusion_png, sizeof confusion_png, "%s_confusion.%s", prefix, ext);
+    // plot(history); ConfusionMatrixDisplay.from_predictions(y_test, y_pred)
     if (dc_plot_history(history_png, h, "Logistic regression, breast cancer"))
         return example_fail(argv[0], "plotting the history");
 

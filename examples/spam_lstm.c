@@ -57,17 +57,6 @@ static dc_layer *text_conv(void)
     return dc_layer_conv1d_ex(&c);
 }
 
-static int add_layers(dc_model *m, int conv1d)
-{
-    if (!conv1d)
-        return dc_model_add(m, dc_layer_embedding(NUM_WORDS, 64, 0)) || dc_model_add(m, dc_layer_lstm(64)) ||
-               dc_model_add(m, dc_layer_dense(1, "sigmoid"));
-    return dc_model_add(m, dc_layer_embedding(NUM_WORDS, 64, 0)) || dc_model_add(m, dc_layer_dropout(0.5f)) ||
-           dc_model_add(m, text_conv()) || dc_model_add(m, text_conv()) ||
-           dc_model_add(m, dc_layer_global_max_pooling1d()) || dc_model_add(m, dc_layer_dense(128, "relu")) ||
-           dc_model_add(m, dc_layer_dropout(0.5f)) || dc_model_add(m, dc_layer_dense(1, "sigmoid"));
-}
-
 int main(int argc, char **argv)
 {
     example_opts o = {.epochs = 5, .batch = 32, .seed = 42};
@@ -109,11 +98,44 @@ int main(int argc, char **argv)
     dc_model *model = dc_sequential_new(1, (int[]){MAXLEN});
     if (!model)
         return example_fail(argv[0], "creating the model");
+    if (!conv1d) {
+        // model = Sequential([Embedding(10000, 64), LSTM(64), Dense(1, activation='sigmoid')])
+        dc_model_add(model, dc_layer_embedding(NUM_WORDS, 64, 0));
+        dc_model_add(model, dc_layer_lstm(64));
+        dc_model_add(model, dc_layer_dense(1, "sigmoid"));
+    } else {
+        // Embedding(10000, 64), Dropout(0.5),
+        // Conv1D(128, 7, strides=3, activation='relu') twice, GlobalMaxPooling1D(),
+        // Dense(128, activation='relu'), Dropout(0.5), Dense(1, activation='sigmoid')
+        dc_model_add(model, dc_layer_embedding(NUM_WORDS, 64, 0));
+        dc_model_add(model, dc_layer_dropout(0.5f));
+        dc_model_add(model, text_conv());
+        dc_model_add(model, text_conv());
+        dc_model_add(model, dc_layer_global_max_pooling1d());
+        dc_model_add(model, dc_layer_dense(128, "relu"));
+        dc_model_add(model, dc_layer_dropout(0.5f));
+        dc_model_add(model, dc_layer_dense(1, "sigmoid"));
+    }
     dc_model_set_seed(model, o.seed);
     dc_model_set_threads(model, o.threads);
-    if (add_layers(model, conv1d))
-        return example_fail(argv[0], "adding layers");
-    int rc = example_train(argv[0], model, "binary_crossentropy", &o, x_train, y_train, x_test, y_test);
+
+    // model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])
+    if (dc_model_compile(model, "adam", "binary_crossentropy", (const char *[]){"accuracy"}, 1))
+        return example_fail(argv[0], "compile");
+    dc_model_summary(model, stdout);
+
+    // model.fit(x_train, y_train, epochs=5, batch_size=32)
+    dc_fit_config fit = dc_fit_defaults();
+    fit.epochs = o.epochs;
+    fit.batch_size = o.batch;
+    if (dc_model_fit(model, x_train, y_train, &fit, NULL))
+        return example_fail(argv[0], "fit");
+
+    // model.evaluate(x_test, y_test)
+    double test[2];
+    if (dc_model_evaluate(model, x_test, y_test, 32, 1, test, 2))
+        return example_fail(argv[0], "evaluate");
+    printf("Test accuracy: %.4f\n", test[1]);
 
     dc_model_free(model);
     dc_tokenizer_free(tok);
@@ -124,5 +146,5 @@ int main(int argc, char **argv)
     dc_tensor_free(y_train);
     dc_tensor_free(y_test);
     dc_text_dataset_free(&d);
-    return rc;
+    return 0;
 }

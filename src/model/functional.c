@@ -45,8 +45,10 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         dc_fail(DC_ERR_ARG, "%s: model is NULL", where);
         return -1;
     }
-    if (!layer) {
-        dc_fail(DC_ERR_ARG, "%s: layer is NULL (did its constructor fail? %s)", where, dc_errmsg());
+    if (!layer) { /* the constructor failed: keep its message, say where it surfaced */
+        if (dc_last_status() == DC_OK)
+            dc_fail(DC_ERR_ARG, "layer is NULL");
+        dc_err_prefix(where);
         return broken(m);
     }
     const char *type = layer->cls->type;
