@@ -49,6 +49,7 @@ writable() {
 }
 
 report=$(for lib in "$@"; do
+    [ -n "$(writable "$lib")" ] || echo "$lib: no writable data"
     writable "$lib" | while read -r obj sym sec; do
         if echo "$allowlist" | grep -Eq "^$obj +$sym( |$)"; then
             echo "$lib: allowed $obj $sym ($sec)"
