@@ -3,8 +3,10 @@
 #   ./deepc.sh main   install what is missing, build, fetch and verify MNIST,
 #                     train the tutorial MLP and print its test accuracy
 #   ./deepc.sh test   install what is missing, build with warnings as errors,
-#                     run the test suite, then again under ASan + UBSan, and
-#                     once more built without -march=native
+#                     run the test suite, install into a scratch prefix and
+#                     build a user's program against it (tests/install), run
+#                     the suite again under ASan + UBSan, and once more built
+#                     without -march=native
 # Extra arguments after `main` go to examples/mnist_mlp (e.g. --epochs 1).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -61,6 +63,11 @@ test)
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure
+    # install into a scratch prefix and build a user's program against it
+    prefix=$(mktemp -d)
+    trap 'rm -rf "$prefix"' EXIT
+    cmake --install build --prefix "$prefix" >/dev/null
+    tests/install/check.sh "$prefix"
     build build-asan -DDEEPC_WERROR=ON -DDEEPC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
     ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure
     # the portable build (no -march=native: other kernels, other warnings)

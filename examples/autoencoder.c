@@ -41,6 +41,8 @@
 #include "autoencoder_model.h"
 #include "example_util.h"
 
+#include <deepc_plot.h>
+
 #include <math.h>
 
 typedef struct ae_opts {

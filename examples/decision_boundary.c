@@ -16,6 +16,8 @@
  */
 #include "example_util.h"
 
+#include <deepc_plot.h>
+
 #include <math.h>
 
 /* make_moons: the upper half circle, and a lower one shifted to (1, -0.5)

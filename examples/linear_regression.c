@@ -21,6 +21,8 @@
  */
 #include "example_util.h"
 
+#include <deepc_plot.h>
+
 #include <math.h>
 
 enum { N = 100 };

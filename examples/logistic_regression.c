@@ -24,6 +24,8 @@
  */
 #include "example_util.h"
 
+#include <deepc_plot.h>
+
 int main(int argc, char **argv)
 {
     example_opts o = {.epochs = 100, .batch = 32, .seed = 42, .out = "logistic_regression"};

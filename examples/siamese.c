@@ -27,6 +27,8 @@
  */
 #include "example_util.h"
 
+#include <deepc_plot.h>
+
 /* n pairs of rows of x (N, 784): xa, xb and same (1 when both show one
  * class), half of them same, drawn from rng. */
 static int make_pairs(const dc_tensor *x, const dc_tensor *y, int n, dc_rng *rng, dc_tensor **xa, dc_tensor **xb,

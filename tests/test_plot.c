@@ -9,6 +9,7 @@
  */
 #include "testutil.h"
 
+#include "deepc_plot.h"
 #include "model/model.h"
 
 #include <math.h>

@@ -7,6 +7,7 @@
 #define DC_PLOT_INTERNAL_H
 
 #include "core/core.h"
+#include "deepc_plot.h"
 
 /* DC_ERR_ARG unless v has n >= 1 values, DC_ERR_NAN on a non-finite one; the message names where and what. */
 dc_status dc_plot_check_values(const char *where, const char *what, const float *v, int n);
