@@ -30,12 +30,8 @@ void dc_model_unbuild(dc_model *m)
 
 dc_status dc_layer_set_trainable(dc_layer *l, int trainable)
 {
-    if (!l) { /* the constructor failed: keep its message */
-        if (dc_last_status() == DC_OK)
-            return dc_fail(DC_ERR_ARG, "set_trainable: the layer is NULL");
-        dc_err_prefix("set_trainable");
-        return dc_last_status();
-    }
+    if (!l)
+        return dc_fail(DC_ERR_ARG, "set_trainable: the layer is NULL");
     if (l->built)
         return dc_fail(DC_ERR_STATE, "set_trainable: %s is already built into a model; use dc_model_set_trainable "
                                      "(before dc_model_compile)",
