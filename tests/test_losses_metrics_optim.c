@@ -1,8 +1,8 @@
 /*
- * test_keras_more.c - Keras 3's further losses, metrics and optimisers:
+ * test_losses_metrics_optim.c - Keras 3's further losses, metrics and optimisers:
  * Huber, LogCosh, Hinge, SquaredHinge, KLDivergence, Poisson and
- * CosineSimilarity against tests/fixtures/keras_more.txt
- * (make_fixtures_keras_more.py: the Keras formulas, cross-checked with
+ * CosineSimilarity against tests/fixtures/losses_metrics.txt
+ * (make_fixtures_losses_metrics.py: the Keras formulas, cross-checked with
  * PyTorch); Precision, Recall, AUC and top-k against the same file; the
  * loss-like metrics and RMSE against the losses; states that add up
  * (dc_metric_merge) and respect the mask; Nadam, Adamax, Adadelta and Lion
@@ -23,7 +23,7 @@
 
 static int setup(void **state)
 {
-    *state = fx_load("keras_more.txt");
+    *state = fx_load("losses_metrics.txt");
     return 0;
 }
 

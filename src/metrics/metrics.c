@@ -19,7 +19,7 @@
  * Recall (its `thresholds`, one value in [0, 1], 0 standing for the default
  * 0.5 here).  A metric given an argument it does not take is refused.
  * The names of every metric are resolved here; precision, recall, AUC,
- * top-k, RMSE and the loss-like metrics are updated in metrics_more.c.
+ * top-k, RMSE and the loss-like metrics are updated in metrics_confusion.c.
  */
 #include "model/model.h"
 

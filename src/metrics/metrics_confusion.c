@@ -1,5 +1,5 @@
 /*
- * metrics_more.c - Keras 3's Precision, Recall, AUC, TopKCategoricalAccuracy,
+ * metrics_confusion.c - Keras 3's Precision, Recall, AUC, TopKCategoricalAccuracy,
  * SparseTopKCategoricalAccuracy, RootMeanSquaredError and the losses that
  * are also metrics (Hinge, SquaredHinge, KLDivergence, Poisson, LogCoshError,
  * CosineSimilarity), accumulated since the last reset.

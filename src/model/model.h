@@ -77,7 +77,7 @@ int dc_argmax(const float *v, int n);
 /* Row r's weight: 0 when the mask leaves it out (id 0), else weights[r]
  * (1 when weights is NULL). */
 double dc_metric_row_weight(const float *mask, const float *weights, size_t r);
-/* The metrics from DC_METRIC_PRECISION on (metrics_more.c), same contract. */
+/* The metrics from DC_METRIC_PRECISION on (metrics_confusion.c), same contract. */
 void dc_metric_update_more(dc_metric *m, const float *pred, const float *target, const float *mask,
                            const float *weights, size_t rows, int cols);
 double dc_metric_value_more(const dc_metric *m);

@@ -1,5 +1,5 @@
 /*
- * ops_loss_keras.c - Keras 3's regression, hinge and probabilistic losses
+ * loss_rows.c - Keras 3's regression, hinge and probabilistic losses
  * (keras/src/losses/losses.py), one row at a time, forward and backward
  * side by side.  The loss op in ops_loss.c reduces the rows as Keras does
  * (sum over the unmasked rows / their count).

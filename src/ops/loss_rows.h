@@ -3,7 +3,7 @@
  * (Huber, LogCosh, Hinge, SquaredHinge, KLDivergence, Poisson,
  * CosineSimilarity): the value of one row (one sample, or one step of a
  * per-step output) and its gradient.  The loss op (ops_loss.c) averages rows
- * over the batch; the metrics (metrics_more.c) reuse the same rows.
+ * over the batch; the metrics (metrics_confusion.c) reuse the same rows.
  */
 #ifndef DC_LOSS_ROWS_H
 #define DC_LOSS_ROWS_H

@@ -21,7 +21,7 @@
  * Without weights every row weighs exactly 1.0f, so the products are exact
  * and the unweighted losses come out bitwise as before.
  * Huber, LogCosh, the hinges, KLDivergence, Poisson and CosineSimilarity
- * are computed row by row in ops_loss_keras.c and reduced the same way.
+ * are computed row by row in loss_rows.c and reduced the same way.
  * Arguments (dc_loss_args) ride in attr.loss: label_smoothing, which the
  * cross-entropies apply to the targets inside the loss as Keras 3 does
  * (losses.py: y (1 - ls) + 0.5 ls binary, y (1 - ls) + ls / classes
