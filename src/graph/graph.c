@@ -9,6 +9,7 @@
  * same nodes in reverse, each op adding into its inputs' gradients.
  */
 #include "graph/graph.h"
+#include "core/checked.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -96,6 +97,23 @@ int dc_node_cols(const dc_node *n) { return n->ndim ? n->shape[n->ndim - 1] : 1;
 
 size_t dc_node_rows(const dc_node *n) { return dc_node_numel(n) / (size_t)dc_node_cols(n); }
 
+dc_status dc_node_check_size(const dc_node *n)
+{
+    char sn[128];
+    int lead = n->batched ? 1 : 0;
+    for (int i = 0; i < n->ndim; i++)
+        if (n->shape[i] < 0)
+            return dc_fail(DC_ERR_SHAPE, "%s: output has a negative dimension %d on axis %d", n->name, n->shape[i], i);
+    if (dc_size_prod(n->ndim - lead, n->shape + lead) > (size_t)DC_NUMEL_LIMIT)
+        return dc_fail(DC_ERR_SHAPE, "%s: %s %s has more than %d values%s", n->name, lead ? "output" : "shape",
+                       (lead ? dc_batch_shape_str : dc_shape_str)(n->ndim, n->shape, sn, sizeof sn), DC_NUMEL_LIMIT,
+                       lead ? " per sample" : "");
+    if (n->work_per_sample == SIZE_MAX || n->work_fixed == SIZE_MAX)
+        return dc_fail(DC_ERR_SHAPE, "%s: the scratch size of output %s overflows", n->name,
+                       (lead ? dc_batch_shape_str : dc_shape_str)(n->ndim, n->shape, sn, sizeof sn));
+    return DC_OK;
+}
+
 static dc_status append(dc_graph *g, dc_node *n)
 {
     if (g->n_nodes == g->cap_nodes) {
@@ -152,6 +170,8 @@ dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *in
     snprintf(n->name, sizeof n->name, "%s_%d", op->name, g->n_nodes);
     if (op->infer) {
         dc_status st = op->infer(n);
+        if (st == DC_OK)
+            st = dc_node_check_size(n);
         if (st != DC_OK) {
             free(n);
             return NULL;
@@ -187,6 +207,11 @@ static dc_node *make_leaf(dc_graph *g, const dc_op *op, int batched, int ndim, c
     memcpy(n->shape + lead, shape, (size_t)ndim * sizeof(int));
     if (name)
         snprintf(n->name, sizeof n->name, "%s", name);
+    if (dc_node_check_size(n) != DC_OK) { /* the last node: made just now, read by nothing */
+        g->n_nodes--;
+        free(n);
+        return NULL;
+    }
     return n;
 }
 
@@ -227,6 +252,12 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
     if (max_batch <= g->max_batch)
         return DC_OK;
     int saved = g->batch;
+    for (int i = 0; i < g->n_nodes; i++) { /* a batch axis holds batch * batch_mult rows, an int */
+        int rows;
+        if (g->nodes[i]->batched && dc_ckd_mul(&rows, max_batch, g->nodes[i]->batch_mult > 0 ? g->nodes[i]->batch_mult : 1))
+            return dc_fail(DC_ERR_SHAPE, "graph: batch %d x %d rows per sample of %s overflows", max_batch,
+                           g->nodes[i]->batch_mult, g->nodes[i]->name);
+    }
     set_batch_shapes(g, max_batch);
     /* Sizes first, then one allocation, then hand out 64-byte aligned slices. */
     size_t total = 0;
@@ -236,7 +267,7 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
             dc_node *n = g->nodes[i];
             size_t numel = dc_node_numel(n);
             size_t rows = (size_t)max_batch * (size_t)(n->batch_mult > 0 ? n->batch_mult : 1);
-            size_t work = n->work_fixed + n->work_per_sample * rows;
+            size_t work = dc_size_add(n->work_fixed, dc_size_mul(n->work_per_sample, rows));
             size_t need[3] = {0, 0, work};
             int aliases = n->op->flags & DC_OP_ALIASES_INPUT;
             if (!n->is_param && !aliases) {
@@ -247,7 +278,12 @@ dc_status dc_graph_reserve(dc_graph *g, int max_batch)
             for (int k = 0; k < 3; k++) {
                 if (pass == 1)
                     *dst[k] = need[k] ? g->arena + off : (k == 2 ? NULL : *dst[k]);
-                off += (need[k] + 15) & ~(size_t)15;
+                off = dc_size_add(off, dc_size_add(need[k], 15) & ~(size_t)15);
+            }
+            if (pass == 0 && dc_size_mul(off, sizeof(float)) == SIZE_MAX) {
+                set_batch_shapes(g, saved);
+                return dc_fail(DC_ERR_SHAPE, "graph: the buffers up to %s for batch %d overflow a size_t", n->name,
+                               max_batch);
             }
             if (pass == 1 && aliases) {
                 n->val = n->in[0]->val;
@@ -300,7 +336,8 @@ static float truncated_normal(dc_rng *rng)
     return z;
 }
 
-void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng)
+dc_status dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng,
+                       const dc_graph_options *opts, const char *what)
 {
     /* Keras' variance-scaling family; truncated normals are corrected by
      * .87962566103423978 (the std of a unit normal truncated at 2). */
@@ -310,35 +347,34 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
                     init->kind != DC_INIT_UNIT_FORGET_BIAS;
     if (is_random && !rng) { /* no RNG given: random initialisers leave zeros */
         memset(dst, 0, count * sizeof(float));
-        return;
+        return DC_OK;
     }
     switch (init->kind) {
     case DC_INIT_ZEROS:
         memset(dst, 0, count * sizeof(float));
-        return;
+        return DC_OK;
     case DC_INIT_ONES:
         for (size_t i = 0; i < count; i++)
             dst[i] = 1.0f;
-        return;
+        return DC_OK;
     case DC_INIT_CONSTANT:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a;
-        return;
+        return DC_OK;
     case DC_INIT_RANDOM_NORMAL:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a + init->b * dc_rng_normal(rng);
-        return;
+        return DC_OK;
     case DC_INIT_RANDOM_UNIFORM:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a + (init->b - init->a) * dc_rng_uniform(rng);
-        return;
+        return DC_OK;
     case DC_INIT_UNIT_FORGET_BIAS: /* (4u): zeros, the forget gate's quarter ones */
         for (size_t i = 0; i < count; i++)
             dst[i] = i >= count / 4 && i < count / 2 ? 1.0f : 0.0f;
-        return;
+        return DC_OK;
     case DC_INIT_ORTHOGONAL: /* flattened to (prod(shape[:-1]), shape[-1]) = (fan_in, count / fan_in) */
-        dc_init_orthogonal(dst, fan_in, (int)(count / (size_t)fan_in), rng);
-        return;
+        return dc_init_orthogonal(dst, fan_in, (int)(count / (size_t)fan_in), rng, opts, what);
     case DC_INIT_GLOROT_UNIFORM: limit = sqrt(6.0 / (fan_in + fan_out)); break;
     case DC_INIT_HE_UNIFORM: limit = sqrt(6.0 / fan_in); break;
     case DC_INIT_LECUN_UNIFORM: limit = sqrt(3.0 / fan_in); break;
@@ -347,7 +383,7 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
     case DC_INIT_LECUN_NORMAL: stddev = sqrt(1.0 / fan_in); normal = 1; break;
     default:
         memset(dst, 0, count * sizeof(float));
-        return;
+        return DC_OK;
     }
     if (normal) {
         double s = stddev / .87962566103423978;
@@ -357,6 +393,7 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
         for (size_t i = 0; i < count; i++)
             dst[i] = (float)(limit * (2.0 * dc_rng_uniform(rng) - 1.0));
     }
+    return DC_OK;
 }
 
 /* The rewrite passes, before any buffer is planned: a fused-away node
@@ -384,19 +421,24 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
             if (!n->is_param || n->trainable != pass)
                 continue;
             n->param_offset = total;
-            total += (dc_node_numel(n) + 15) & ~(size_t)15;
+            total = dc_size_add(total, dc_size_add(dc_node_numel(n), 15) & ~(size_t)15);
         }
         if (pass == 1)
             g->n_trainable = total;
     }
+    if (dc_size_mul(total, sizeof(float)) == SIZE_MAX)
+        return dc_fail(DC_ERR_SHAPE, "graph compile: the parameters' sizes overflow a size_t");
     g->params = dc_malloc_aligned((total ? total : 16) * sizeof(float));
     g->grads = dc_malloc_aligned((total ? total : 16) * sizeof(float));
+    dc_status st = DC_OK;
     if (!g->params || !g->grads)
-        return DC_ERR_NOMEM;
-    memset(g->params, 0, (total ? total : 16) * sizeof(float));
-    memset(g->grads, 0, (total ? total : 16) * sizeof(float));
-    g->n_params = total;
-    for (int i = 0; i < g->n_nodes; i++) {
+        st = dc_fail(DC_ERR_NOMEM, "graph compile: out of memory for %zu parameters", total);
+    else {
+        memset(g->params, 0, (total ? total : 16) * sizeof(float));
+        memset(g->grads, 0, (total ? total : 16) * sizeof(float));
+        g->n_params = total;
+    }
+    for (int i = 0; st == DC_OK && i < g->n_nodes; i++) {
         dc_node *n = g->nodes[i];
         if (!n->is_param)
             continue;
@@ -407,7 +449,17 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
         if (n->init_values) /* values the layer holds (Normalization's mean and variance) */
             memcpy(n->val, n->init_values, dc_node_numel(n) * sizeof(float));
         else
-            dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
+            st = dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng, &g->opts, n->name);
+    }
+    if (st != DC_OK) { /* nothing half-made stays: a later compile starts afresh */
+        dc_free_aligned(g->params);
+        dc_free_aligned(g->grads);
+        g->params = g->grads = NULL;
+        g->n_params = g->n_trainable = 0;
+        for (int i = 0; i < g->n_nodes; i++)
+            if (g->nodes[i]->is_param)
+                g->nodes[i]->val = g->nodes[i]->grad = NULL;
+        return st;
     }
     g->compiled = 1;
     return dc_graph_reserve(g, max_batch);

@@ -22,6 +22,7 @@
 #ifndef DC_GRAPH_H
 #define DC_GRAPH_H
 
+#include "core/checked.h"
 #include "core/core.h"
 #include "graph/op_attr.h"
 
@@ -112,6 +113,7 @@ typedef struct dc_graph_options {
     int no_fuse;     /* compile leaves BatchNormalization -> ReLU unfused */
     int no_grad_set; /* backward zeroes every gradient, letting no consumer write its input's */
     int conv_gemm;   /* a Conv2D the blocked path would take runs im2col + GEMM instead */
+    int fail_init_scratch; /* tests: the initialisers' scratch allocation fails, as without memory */
 } dc_graph_options;
 
 struct dc_graph {
@@ -196,6 +198,13 @@ int dc_rnn_act_supported(dc_act a);
  * NULL with the message prefixed by the op name. */
 dc_node *dc_node_make(dc_graph *g, const dc_op *op, int n_in, dc_node *const *inputs, const dc_attr *attr);
 
+/* The size rule of core/checked.h for a node whose shape and scratch are
+ * set: no negative axis, at most DC_NUMEL_LIMIT values per sample (all of
+ * them without a batch axis) and no scratch size that saturated.
+ * dc_node_make runs it after every infer; an infer may run it early, before
+ * it sizes scratch from the shape it just set. */
+dc_status dc_node_check_size(const dc_node *n);
+
 /* Number of elements for the current batch, and per sample. */
 size_t dc_node_numel(const dc_node *n);
 size_t dc_node_sample_size(const dc_node *n);
@@ -226,10 +235,16 @@ void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst);
 /* Adds the column sums of g (rows x cols) into acc (cols). */
 void dc_add_colsums(const float *g, size_t rows, int cols, float *acc);
 
-/* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled ones. */
-void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);
-/* Keras' orthogonal initialiser on a (rows, cols) matrix (init_orthogonal.c). */
-void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng);
+/* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled
+ * ones.  Without an RNG the random initialisers leave zeros.  Fails only
+ * when the orthogonal initialiser cannot allocate its scratch (DC_ERR_NOMEM;
+ * always when opts->fail_init_scratch), naming `what` (the parameter). */
+dc_status dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng,
+                       const dc_graph_options *opts, const char *what);
+/* Keras' orthogonal initialiser on a (rows, cols) matrix (init_orthogonal.c);
+ * the same failure. */
+dc_status dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng, const dc_graph_options *opts,
+                             const char *what);
 /* Keras' fans of a kernel shape: 2D (in, out); conv (k..., in, out). */
 void dc_compute_fans(int ndim, const int *shape, int *fan_in, int *fan_out);
 

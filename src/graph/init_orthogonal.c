@@ -10,19 +10,25 @@
  * has orthonormal rows.
  */
 #include "graph/graph.h"
+#include "core/checked.h"
 
 #include <math.h>
 #include <string.h>
 
-void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng)
+dc_status dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng, const dc_graph_options *opts,
+                             const char *what)
 {
     int tall = rows >= cols, m = tall ? rows : cols, k = tall ? cols : rows;
-    double *q = dc_malloc((size_t)m * k * sizeof(double));
-    if (!q || !rng) { /* no memory or no RNG: zeros (the caller's convention) */
+    if (!rng) { /* no RNG: zeros, as every random initialiser leaves (dc_init_fill) */
         memset(dst, 0, (size_t)rows * cols * sizeof(float));
-        free(q);
-        return;
+        return DC_OK;
     }
+    /* (m, k) has rows * cols values, which the caller's buffer holds: the byte count fits a size_t */
+    size_t bytes = dc_size_mul(dc_size_mul((size_t)m, (size_t)k), sizeof(double));
+    double *q = opts && opts->fail_init_scratch ? NULL : malloc(bytes);
+    if (!q)
+        return dc_fail(DC_ERR_NOMEM, "%s: out of memory for the orthogonal initialiser's %zu-byte scratch (a %dx%d matrix)",
+                       what, bytes, rows, cols);
     for (size_t i = 0; i < (size_t)m * k; i++) /* column j is q[j*m .. j*m + m) */
         q[i] = dc_rng_normal(rng);
     for (int j = 0; j < k; j++) {
@@ -48,4 +54,5 @@ void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng)
         for (int j = 0; j < cols; j++)
             dst[(size_t)i * cols + j] = (float)(tall ? q[(size_t)j * m + i] : q[(size_t)i * m + j]);
     free(q);
+    return DC_OK;
 }

@@ -13,6 +13,7 @@
 #ifndef DC_LAYER_H
 #define DC_LAYER_H
 
+#include "core/checked.h"
 #include "graph/graph.h"
 #include "io/json.h"
 

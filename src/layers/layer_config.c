@@ -41,7 +41,7 @@ dc_status dc_cfg_int(const dc_json *cfg, const char *key, int lo, int hi, int *o
         return DC_OK;
     if (!dc_json_is_int(v, lo, hi))
         return v->type == DC_JSON_NUMBER
-                   ? dc_fail(DC_ERR_FORMAT, "key \"%s\" is %g, expected an integer from %d to %d", key, v->num, lo, hi)
+                   ? dc_fail(DC_ERR_FORMAT, "key \"%s\" is %.15g, expected an integer from %d to %d", key, v->num, lo, hi)
                    : bad(key, v, "an integer");
     *out = (int)v->num;
     return DC_OK;
@@ -86,7 +86,10 @@ dc_status dc_cfg_ints(const dc_json *cfg, const char *key, int n, int lo, int hi
         return dc_fail(DC_ERR_FORMAT, "key \"%s\" must be an integer or an array of %d integers", key, n);
     for (int i = 0; i < n; i++) {
         if (!dc_json_is_int(&v->items[i], lo, hi))
-            return dc_fail(DC_ERR_FORMAT, "key \"%s\"[%d] must be an integer from %d to %d", key, i, lo, hi);
+            return v->items[i].type == DC_JSON_NUMBER
+                       ? dc_fail(DC_ERR_FORMAT, "key \"%s\"[%d] is %.15g, expected an integer from %d to %d", key, i,
+                                 v->items[i].num, lo, hi)
+                       : dc_fail(DC_ERR_FORMAT, "key \"%s\"[%d] must be an integer from %d to %d", key, i, lo, hi);
         out[i] = (int)v->items[i].num;
     }
     return DC_OK;

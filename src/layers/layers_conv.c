@@ -137,9 +137,10 @@ dc_status dc_conv_read_config(const dc_json *cfg, int dims, dc_conv_config *c)
     dc_kernel_args a;
     *c = dc_conv_defaults(1, 1, 1);
     conv_args(c, &a);
-    if (dc_cfg_need(cfg, "filters") || dc_cfg_need(cfg, "kernel_size") || dc_cfg_int(cfg, "filters", 1, 1 << 30, &c->filters) ||
-        dc_cfg_ints(cfg, "kernel_size", dims, 1, 1 << 20, c->kernel) || dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, c->strides) ||
-        dc_cfg_padding(cfg, "padding", &c->padding) || dc_cfg_ints(cfg, "dilation_rate", dims, 1, 1 << 20, c->dilation) ||
+    if (dc_cfg_need(cfg, "filters") || dc_cfg_need(cfg, "kernel_size") || dc_cfg_int(cfg, "filters", 1, DC_DIM_LIMIT, &c->filters) ||
+        dc_cfg_ints(cfg, "kernel_size", dims, 1, DC_DIM_LIMIT, c->kernel) ||
+        dc_cfg_ints(cfg, "strides", dims, 1, DC_DIM_LIMIT, c->strides) ||
+        dc_cfg_padding(cfg, "padding", &c->padding) || dc_cfg_ints(cfg, "dilation_rate", dims, 1, DC_DIM_LIMIT, c->dilation) ||
         dc_cfg_channels_last(cfg) || dc_cfg_kernel_args(cfg, &a))
         return DC_ERR_FORMAT;
     return DC_OK;
@@ -162,12 +163,11 @@ const dc_layer_class dc_class_conv1d = {.type = "Conv1D", .snake = "conv1d", .bu
 
 dc_status dc_conv_check(const char *name, const dc_conv_config *cfg, int dims, dc_conv_config *out)
 {
-    if (cfg->filters < 1)
-        return dc_fail(DC_ERR_ARG, "%s: filters is %d, expected >= 1", name, cfg->filters);
-    for (int i = 0; i < dims; i++)
-        if (cfg->kernel[i] < 1 || cfg->strides[i] < 1 || cfg->dilation[i] < 1)
-            return dc_fail(DC_ERR_ARG, "%s: kernel_size, strides and dilation_rate must be >= 1 (got %d, %d, %d)", name,
-                           cfg->kernel[i], cfg->strides[i], cfg->dilation[i]);
+    if (dc_check_dim(name, "filters", -1, cfg->filters, 1) || dc_check_dims(name, "kernel_size", dims, cfg->kernel, 1) ||
+        dc_check_dims(name, "strides", dims, cfg->strides, 1) ||
+        dc_check_dims(name, "dilation_rate", dims, cfg->dilation, 1) ||
+        dc_check_spans(name, dims, cfg->kernel, cfg->dilation))
+        return dc_last_status();
     *out = *cfg;
     return dc_layer_act_name(name, cfg->activation, NULL, &out->activation);
 }
@@ -247,8 +247,8 @@ static dc_layer *pool_from_config(const dc_layer_class *cls, const dc_json *cfg)
     int dims = dims_of(cls), pool[2] = {2, 2}, strides[2] = {0, 0};
     dc_padding padding = DC_PADDING_VALID;
     const dc_json *s = dc_json_get(cfg, "strides");
-    if (dc_cfg_ints(cfg, "pool_size", dims, 1, 1 << 20, pool) || (s && s->type != DC_JSON_NULL &&
-                                                                  dc_cfg_ints(cfg, "strides", dims, 1, 1 << 20, strides)) ||
+    if (dc_cfg_ints(cfg, "pool_size", dims, 1, DC_DIM_LIMIT, pool) ||
+        (s && s->type != DC_JSON_NULL && dc_cfg_ints(cfg, "strides", dims, 1, DC_DIM_LIMIT, strides)) ||
         dc_cfg_padding(cfg, "padding", &padding) || dc_cfg_channels_last(cfg))
         return NULL;
     return pool_new(strstr(cls->type, "Max") != NULL, dims, pool, strides, padding);
@@ -269,10 +269,8 @@ static dc_layer *pool_new(int is_max, int dims, const int *pool, const int *stri
 {
     const dc_layer_class *cls =
         dims == 2 ? (is_max ? &dc_class_maxpool2d : &dc_class_avgpool2d) : (is_max ? &dc_class_maxpool1d : &dc_class_avgpool1d);
-    for (int i = 0; i < dims; i++)
-        if (pool[i] < 1 || strides[i] < 0)
-            return dc_fail_null(DC_ERR_ARG, "%s: pool_size %d and strides %d, expected >= 1", cls->type, pool[i],
-                                strides[i]);
+    if (dc_check_dims(cls->type, "pool_size", dims, pool, 1) || dc_check_dims(cls->type, "strides", dims, strides, 0))
+        return NULL; /* strides 0: the pool size */
     dc_layer *l = dc_layer_new(cls);
     if (!l)
         return NULL;
@@ -387,7 +385,7 @@ static dc_status bn_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_c
     dc_node *p[4];
     for (int i = 0; i < 4; i++)
         if (!(p[i] = dc_layer_weight(g, call, l->name, names[i], 1, &c, dc_init_make(inits[i]), i < 2, 1)))
-            return DC_ERR_NOMEM;
+            return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     /* frozen: inference mode, also in fit (Keras) */
     call->out = dc_batchnorm_ex(g, x, p[0], p[1], p[2], p[3], l->cfg.bn.momentum, l->cfg.bn.epsilon, l->frozen);
     if (!call->out)

@@ -139,12 +139,12 @@ dc_status dc_layer_add_kernel(const dc_layer *l, dc_graph *g, dc_layer_call *cal
     if (*kernel && use_bias)
         *bias = dc_layer_weight(g, call, l->name, "bias", 1, &units, bias_init, 1, 1);
     if (!*kernel || (use_bias && !*bias))
-        return DC_ERR_NOMEM;
+        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     /* Keras sums the regularisers of trainable weights only */
     if (!call->frozen && (l1 != 0.0f || l2 != 0.0f)) {
         call->reg = dc_regularizer(g, *kernel, l1, l2);
         if (!call->reg)
-            return DC_ERR_NOMEM;
+            return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     }
     return DC_OK;
 }
@@ -188,7 +188,7 @@ static dc_layer *dense_from_config(const dc_layer_class *cls, const dc_json *cfg
     dc_dense_config c = dc_dense_defaults(1);
     dc_kernel_args a;
     dense_args(&c, &a);
-    if (dc_cfg_need(cfg, "units") || dc_cfg_int(cfg, "units", 1, 1 << 30, &c.units) || dc_cfg_kernel_args(cfg, &a))
+    if (dc_cfg_need(cfg, "units") || dc_cfg_int(cfg, "units", 1, DC_DIM_LIMIT, &c.units) || dc_cfg_kernel_args(cfg, &a))
         return NULL;
     return dc_layer_dense_ex(&c);
 }
@@ -198,8 +198,8 @@ const dc_layer_class dc_class_dense = {.type = "Dense", .snake = "dense", .build
 
 dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
 {
-    if (cfg->units < 1)
-        return dc_fail_null(DC_ERR_ARG, "Dense: units is %d, expected >= 1", cfg->units);
+    if (dc_check_dim("Dense", "units", -1, cfg->units, 1) != DC_OK)
+        return NULL;
     dc_dense_config c = *cfg;
     if (dc_layer_act_name("Dense", cfg->activation, NULL, &c.activation) != DC_OK)
         return NULL;

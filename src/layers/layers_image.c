@@ -46,11 +46,11 @@ static dc_layer *upsampling_from_config(const dc_layer_class *cls, const dc_json
 {
     int size[2] = {2, 2};
     if (dims_of(cls) == 1)
-        return dc_cfg_int(cfg, "size", 1, 1 << 20, size) ? NULL : dc_layer_upsampling1d(size[0]);
+        return dc_cfg_int(cfg, "size", 1, DC_DIM_LIMIT, size) ? NULL : dc_layer_upsampling1d(size[0]);
     const dc_json *interp = dc_json_get(cfg, "interpolation");
     if (interp && interp->type != DC_JSON_STRING)
         return dc_fail_null(DC_ERR_FORMAT, "key \"interpolation\" must be a string");
-    if (dc_cfg_ints(cfg, "size", 2, 1, 1 << 20, size) || dc_cfg_channels_last(cfg))
+    if (dc_cfg_ints(cfg, "size", 2, 1, DC_DIM_LIMIT, size) || dc_cfg_channels_last(cfg))
         return NULL;
     return dc_layer_upsampling2d(size[0], size[1], interp ? interp->str : NULL);
 }
@@ -64,8 +64,8 @@ const dc_layer_class dc_class_upsampling1d = {.type = "UpSampling1D", .snake = "
 
 static dc_layer *upsampling_new(const dc_layer_class *cls, int size_h, int size_w, int bilinear)
 {
-    if (size_h < 1 || size_w < 1)
-        return dc_fail_null(DC_ERR_ARG, "%s: size (%d, %d), expected >= 1", cls->type, size_h, size_w);
+    if (dc_check_dims(cls->type, "size", cls == &dc_class_upsampling1d ? 1 : 2, (int[]){size_h, size_w}, 1))
+        return NULL;
     dc_layer *l = dc_layer_new(cls);
     if (l) {
         l->cfg.upsample.size[0] = size_h;
@@ -97,7 +97,12 @@ static dc_status pad_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_
     int one_d = dims_of(l->cls) == 1, sign = is_cropping(l->cls) ? -1 : 1;
     if (x->ndim != (one_d ? 3 : 4))
         return dc_layer_rank_error(l, x, one_d ? 3 : 4);
-    int h = one_d ? 1 : x->shape[1] + sign * (a[0] + a[1]), w = x->shape[one_d ? 1 : 2] + sign * (a[2] + a[3]);
+    /* each amount is at most DC_DIM_LIMIT (pad_new), so a pair's sum fits; the sum with the input may not */
+    int h = 1, w;
+    if ((!one_d && dc_ckd_add(&h, x->shape[1], sign * (a[0] + a[1]))) ||
+        dc_ckd_add(&w, x->shape[one_d ? 1 : 2], sign * (a[2] + a[3])))
+        return dc_fail(DC_ERR_SHAPE, "%s: input (None, %d, %d, ...) padded by %d and %d overflows", l->name,
+                       x->shape[1], one_d ? x->shape[2] : x->shape[2], a[0] + a[1], a[2] + a[3]);
     if (h < 1 || w < 1) {
         char sx[96], sy[96], amounts[64];
         int out[4] = {x->shape[0], h, w, x->shape[x->ndim - 1]};
@@ -144,7 +149,7 @@ static dc_status read_amounts(const dc_json *cfg, const char *key, int dims, int
         return DC_OK;
     if (v->type == DC_JSON_NUMBER || (v->type == DC_JSON_ARRAY && v->len == 2 && v->items[0].type == DC_JSON_NUMBER)) {
         int two[2];
-        dc_status st = dc_cfg_ints(cfg, key, 2, 0, 1 << 20, two);
+        dc_status st = dc_cfg_ints(cfg, key, 2, 0, DC_DIM_LIMIT, two);
         if (st != DC_OK)
             return st;
         if (dims == 1) {
@@ -159,8 +164,8 @@ static dc_status read_amounts(const dc_json *cfg, const char *key, int dims, int
     if (dims == 2 && v->type == DC_JSON_ARRAY && v->len == 2) {
         for (int i = 0; i < 2; i++) {
             const dc_json *p = &v->items[i];
-            if (p->type != DC_JSON_ARRAY || p->len != 2 || !dc_json_is_int(&p->items[0], 0, 1 << 20) ||
-                !dc_json_is_int(&p->items[1], 0, 1 << 20))
+            if (p->type != DC_JSON_ARRAY || p->len != 2 || !dc_json_is_int(&p->items[0], 0, DC_DIM_LIMIT) ||
+                !dc_json_is_int(&p->items[1], 0, DC_DIM_LIMIT))
                 break;
             pair[i][0] = (int)p->items[0].num;
             pair[i][1] = (int)p->items[1].num;
@@ -176,10 +181,11 @@ static dc_status read_amounts(const dc_json *cfg, const char *key, int dims, int
 
 static dc_layer *pad_new(const dc_layer_class *cls, const int *amount)
 {
-    for (int i = 0; i < 4; i++)
-        if (amount[i] < 0)
-            return dc_fail_null(DC_ERR_ARG, "%s: %s %d, expected >= 0", cls->type,
-                                is_cropping(cls) ? "cropping" : "padding", amount[i]);
+    /* amount: (top, bottom, left, right); a 1D layer's (left, right) are 2 and 3 */
+    int from = dims_of(cls) == 1 ? 2 : 0;
+    for (int i = from; i < 4; i++)
+        if (dc_check_dim(cls->type, is_cropping(cls) ? "cropping" : "padding", i - from, amount[i], 0))
+            return NULL;
     dc_layer *l = dc_layer_new(cls);
     if (l)
         memcpy(l->cfg.pad.amount, amount, sizeof l->cfg.pad.amount);
@@ -242,7 +248,7 @@ static dc_status convt_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     if (st != DC_OK)
         return st;
     if (c->use_bias && !(b = dc_layer_weight(g, call, l->name, "bias", 1, &c->filters, c->bias_initializer, 1, 1)))
-        return DC_ERR_NOMEM;
+        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     int strides[2] = {c->strides[0], c->strides[1]}, dil[2] = {c->dilation[0], c->dilation[1]};
     int pads[2] = {op[0], op[1]}, same = c->padding == DC_PADDING_SAME;
     dc_node *xin = x, *y;
@@ -301,7 +307,7 @@ static dc_layer *convt_from_config(const dc_layer_class *cls, const dc_json *cfg
     dc_conv_config c;
     const dc_json *v = dc_json_get(cfg, "output_padding");
     int has_op = v && v->type != DC_JSON_NULL;
-    if (dc_conv_read_config(cfg, dims, &c) || (has_op && dc_cfg_ints(cfg, "output_padding", dims, 0, 1 << 20, op)))
+    if (dc_conv_read_config(cfg, dims, &c) || (has_op && dc_cfg_ints(cfg, "output_padding", dims, 0, DC_DIM_LIMIT, op)))
         return NULL;
     return convt_new(cls, &c, has_op ? op : NULL);
 }

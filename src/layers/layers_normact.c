@@ -73,7 +73,7 @@ static dc_status layer_norm_build(const dc_layer *l, dc_graph *g, dc_node *x, dc
     dc_node *beta = dc_layer_weight(g, call, l->name, "beta", 1, &n,
                                     c->center ? c->beta_initializer : dc_init_make(DC_INIT_ZEROS), c->center, c->center);
     if (!gamma || !beta)
-        return DC_ERR_NOMEM;
+        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     call->out = dc_layernorm(g, x, gamma, beta, c->epsilon);
     return call->out ? DC_OK : DC_ERR_SHAPE;
 }
@@ -283,10 +283,10 @@ static dc_status prelu_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     }
     dc_node *alpha = dc_layer_weight(g, call, l->name, "alpha", nd, shape, l->cfg.prelu.init, 1, 1);
     if (!alpha)
-        return DC_ERR_NOMEM;
+        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     if (!call->frozen && (l->cfg.prelu.l1 != 0.0f || l->cfg.prelu.l2 != 0.0f) &&
         !(call->reg = dc_regularizer(g, alpha, l->cfg.prelu.l1, l->cfg.prelu.l2)))
-        return DC_ERR_NOMEM;
+        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     call->out = dc_prelu(g, x, alpha);
     return call->out ? DC_OK : DC_ERR_SHAPE;
 }

@@ -61,7 +61,7 @@ static dc_status norm_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer
     dc_node *var = stat_param(l, g, call, "variance", c, stats ? stats + c : NULL, var_init, listed);
     /* count: Keras' shape () int, here one float (always 0, as Keras leaves it) */
     if (!mean || !var || (listed && !stat_param(l, g, call, "count", 1, NULL, dc_init_make(DC_INIT_ZEROS), 1)))
-        return DC_ERR_NOMEM;
+        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     call->out = dc_normalize(g, x, mean, var, l->cfg.norm.invert);
     return call->out ? DC_OK : DC_ERR_SHAPE;
 }

@@ -42,8 +42,8 @@ static dc_layer *embedding_from_config(const dc_layer_class *cls, const dc_json 
     int in = 0, out = 0, mask = 0;
     dc_init init = dc_init_make(DC_INIT_RANDOM_UNIFORM);
     (void)cls;
-    if (dc_cfg_need(cfg, "input_dim") || dc_cfg_need(cfg, "output_dim") || dc_cfg_int(cfg, "input_dim", 1, 1 << 30, &in) ||
-        dc_cfg_int(cfg, "output_dim", 1, 1 << 30, &out) || dc_cfg_bool(cfg, "mask_zero", &mask) ||
+    if (dc_cfg_need(cfg, "input_dim") || dc_cfg_need(cfg, "output_dim") || dc_cfg_int(cfg, "input_dim", 1, DC_DIM_LIMIT, &in) ||
+        dc_cfg_int(cfg, "output_dim", 1, DC_DIM_LIMIT, &out) || dc_cfg_bool(cfg, "mask_zero", &mask) ||
         dc_cfg_init(cfg, "embeddings_initializer", &init))
         return NULL;
     return dc_layer_embedding_ex(in, out, mask, init);
@@ -54,8 +54,8 @@ const dc_layer_class dc_class_embedding = {.type = "Embedding", .snake = "embedd
 
 dc_layer *dc_layer_embedding_ex(int input_dim, int output_dim, int mask_zero, dc_init embeddings_initializer)
 {
-    if (input_dim < 1 || output_dim < 1)
-        return dc_fail_null(DC_ERR_ARG, "Embedding: input_dim %d and output_dim %d must be >= 1", input_dim, output_dim);
+    if (dc_check_dim("Embedding", "input_dim", -1, input_dim, 1) || dc_check_dim("Embedding", "output_dim", -1, output_dim, 1))
+        return NULL;
     dc_layer *l = dc_layer_new(&dc_class_embedding);
     if (l) {
         l->cfg.embedding.input_dim = input_dim;
@@ -120,7 +120,7 @@ static dc_status build_rnn(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_
     for (int i = 0; i < 3; i++)
         if (!(p[i] = dc_layer_weight(g, call, prefix, suffix[i], ndims[i], ndims[i] == 1 ? shapes[i] + 1 : shapes[i],
                                      *inits[i], 1, 1)))
-            return DC_ERR_NOMEM;
+            return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
     *out = dc_rnn(g, x, p[0], p[1], p[2], call->mask, c);
     if (!*out) {
         dc_err_prefix(l->name);
@@ -167,7 +167,7 @@ static dc_status rnn_read(const dc_json *cfg, dc_rnn_kind kind, dc_rnn_config *c
     const dc_json *ub = dc_json_get(cfg, "use_bias");
     dc_status st = dc_cfg_need(cfg, "units");
     if (st == DC_OK)
-        st = dc_cfg_int(cfg, "units", 1, 1 << 30, &units);
+        st = dc_cfg_int(cfg, "units", 1, DC_DIM_LIMIT, &units);
     if (st != DC_OK)
         return st;
     *c = dc_rnn_defaults(kind, units);
@@ -222,6 +222,8 @@ dc_layer *dc_layer_rnn_ex(const dc_rnn_config *cfg)
     dc_rnn_config c = *cfg;
     if (dc_layer_act_name(type, cfg->activation, "tanh", &c.activation) != DC_OK ||
         dc_layer_act_name(type, cfg->recurrent_activation, "sigmoid", &c.recurrent_activation) != DC_OK)
+        return NULL;
+    if ((unsigned)cfg->kind < DC_RNN_COUNT && dc_check_dim(type, "units", -1, cfg->units, 1) != DC_OK)
         return NULL;
     const char *bad = check_rnn_config(&c);
     if (bad)

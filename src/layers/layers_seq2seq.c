@@ -39,7 +39,7 @@ static dc_layer *repeat_from_config(const dc_layer_class *cls, const dc_json *cf
 {
     int n = 0;
     (void)cls;
-    if (dc_cfg_need(cfg, "n") || dc_cfg_int(cfg, "n", 1, 1 << 30, &n))
+    if (dc_cfg_need(cfg, "n") || dc_cfg_int(cfg, "n", 1, DC_DIM_LIMIT, &n))
         return NULL;
     return dc_layer_repeat_vector(n);
 }
@@ -49,8 +49,8 @@ const dc_layer_class dc_class_repeat_vector = {.type = "RepeatVector", .snake = 
 
 dc_layer *dc_layer_repeat_vector(int n)
 {
-    if (n < 1)
-        return dc_fail_null(DC_ERR_ARG, "RepeatVector: n is %d, expected >= 1", n);
+    if (dc_check_dim("RepeatVector", "n", -1, n, 1) != DC_OK)
+        return NULL;
     dc_layer *l = dc_layer_new(&dc_class_repeat_vector);
     if (l)
         l->cfg.repeat.n = n;

@@ -17,53 +17,68 @@
  * may write that input's gradient (pool_writes_input_grad).
  */
 #include "ops/conv_internal.h"
+#include "core/checked.h"
 
 #include <cblas.h>
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
-/* Output size and leading pad of one axis, as Keras / TensorFlow compute them. */
-static int out_size(int n, int k, int s, int d, int same, int *pad)
+/* Output size and leading pad of one axis, as Keras / TensorFlow compute
+ * them.  Returns nonzero, with a message naming `op`, when the window's
+ * span or n + stride + span (the furthest a window position or tap index
+ * reaches) does not fit an int; then every index the loops compute does. */
+static int out_size(const char *op, int n, int k, int s, int d, int same, int *out, int *pad)
 {
-    int span = d * (k - 1) + 1;
-    int out = same ? (n + s - 1) / s : (n - span) / s + 1;
+    int span, reach;
+    if (dc_ckd_span(&span, k, d)) {
+        dc_fail(DC_ERR_SHAPE, "%s: dilation %d x (kernel %d - 1) + 1 overflows", op, d, k);
+        return 1;
+    }
+    if (dc_ckd_add(&reach, n, s) || dc_ckd_add(&reach, reach, span)) {
+        dc_fail(DC_ERR_SHAPE, "%s: input %d + stride %d + window %d overflows", op, n, s, span);
+        return 1;
+    }
+    int o = same ? (n + s - 1) / s : (n - span) / s + 1;
     if (!same && n < span)
-        out = 0;
-    int total = (out - 1) * s + span - n;
+        o = 0;
+    int total = (o - 1) * s + span - n;
     *pad = same && total > 0 ? total / 2 : 0;
-    return out;
+    *out = o;
+    return 0;
 }
 
 typedef dc_conv_geom geom;
 
 /* The rest of g, whose window, filters, strides and dilations are set, for
- * the image x. */
-static void image_geom(const dc_node *x, int same, geom *g)
+ * the image x; nonzero (with the message) when an axis overflows. */
+static int image_geom(const dc_node *x, int same, geom *g, const char *op)
 {
     g->b = x->shape[0];
     g->h = x->shape[1];
     g->w = x->shape[2];
     g->c = x->shape[3];
-    g->oh = out_size(g->h, g->kh, g->sh, g->dh, same, &g->ph);
-    g->ow = out_size(g->w, g->kw, g->sw, g->dw, same, &g->pw);
+    return out_size(op, g->h, g->kh, g->sh, g->dh, same, &g->oh, &g->ph) ||
+           out_size(op, g->w, g->kw, g->sw, g->dw, same, &g->ow, &g->pw);
 }
 
-static void conv_geom(const dc_node *n, geom *g)
+/* The geometry of a conv2d node: nonzero when its infer would fail (which
+ * then did; forward and backward run only on nodes whose infer passed). */
+static int conv_geom(const dc_node *n, geom *g)
 {
     const dc_node *k = n->in[1];
     const dc_conv_attr *a = &n->attr.conv;
     *g = (geom){.kh = k->shape[0], .kw = k->shape[1], .f = k->shape[3], .sh = a->stride_h, .sw = a->stride_w,
                 .dh = a->dilation_h, .dw = a->dilation_w};
-    image_geom(n->in[0], a->same, g);
+    return image_geom(n->in[0], a->same, g, "conv2d");
 }
 
 /* Pooling: a pool_h x pool_w window, no dilation. */
-static void pool_geom(const dc_node *n, geom *g)
+static int pool_geom(const dc_node *n, geom *g)
 {
     const dc_pool_attr *a = &n->attr.pool;
     *g = (geom){.kh = a->pool_h, .kw = a->pool_w, .sh = a->stride_h, .sw = a->stride_w, .dh = 1, .dw = 1};
-    image_geom(n->in[0], a->same, g);
+    return image_geom(n->in[0], a->same, g, a->is_max ? "max_pooling2d" : "average_pooling2d");
 }
 
 /* Scratch is planned per batch sample; an input without a batch axis (the
@@ -140,12 +155,15 @@ static size_t cols_floats(const geom *g, int path)
 {
     if (path == PATH_BLOCKED)
         return dc_conv_blocked_scratch(g);
-    return path == PATH_SMALL ? 0 : (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+    if (path == PATH_SMALL)
+        return 0;
+    size_t rows = dc_size_mul((size_t)dc_conv_chunk_images(g), (size_t)g->oh * (size_t)g->ow);
+    return dc_size_mul(rows, dc_size_prod(3, (int[]){g->kh, g->kw, g->c}));
 }
 
 static size_t slot_floats(const geom *g, int path)
 {
-    return cols_floats(g, path) + ((size_t)g->kh * g->kw * g->c + 1) * g->f;
+    return dc_size_add(cols_floats(g, path), dc_size_mul(dc_size_prod(3, (int[]){g->kh, g->kw, g->c}) + 1, (size_t)g->f));
 }
 
 static dc_status conv_infer(dc_node *n)
@@ -164,14 +182,15 @@ static dc_status conv_infer(dc_node *n)
     if (a->dilation_h < 1 || a->dilation_w < 1)
         return dc_fail(DC_ERR_ARG, "conv2d: dilation %dx%d, expected >= 1", a->dilation_h, a->dilation_w);
     geom g;
-    conv_geom(n, &g);
-    if ((st = set_output(n, &g, a->same, g.f, "conv2d", "kernel")) != DC_OK)
-        return st;
+    if (conv_geom(n, &g))
+        return dc_last_status();
+    if ((st = set_output(n, &g, a->same, g.f, "conv2d", "kernel")) != DC_OK || (st = dc_node_check_size(n)) != DC_OK)
+        return st; /* then oh * ow fits an int, and the scratch sizes below saturate rather than wrap */
     a->slots = omp_get_max_threads(); /* one slot of scratch per thread */
     a->path = choose_path(&g, n->graph->opts.conv_gemm);
-    n->work_fixed = (size_t)a->slots * slot_floats(&g, a->path);
+    n->work_fixed = dc_size_mul((size_t)a->slots, slot_floats(&g, a->path));
     if (a->path == PATH_BLOCKED) /* then the kernel transposed for gx */
-        n->work_fixed += dc_conv_blocked_shared(&g);
+        n->work_fixed = dc_size_add(n->work_fixed, dc_conv_blocked_shared(&g));
     return DC_OK;
 }
 
@@ -797,12 +816,16 @@ static dc_status pool_infer(dc_node *n)
         return st;
     if (a->pool_h < 1 || a->pool_w < 1)
         return dc_fail(DC_ERR_ARG, "%s: pool size %dx%d, expected >= 1", op, a->pool_h, a->pool_w);
+    int positions; /* a window position i * pool_w + j is an int32 (the winner of max pooling) */
+    if (dc_ckd_mul(&positions, a->pool_h, a->pool_w))
+        return dc_fail(DC_ERR_SHAPE, "%s: pool %d x %d overflows the window positions", op, a->pool_h, a->pool_w);
     geom g;
-    pool_geom(n, &g);
-    if ((st = set_output(n, &g, a->same, g.c, op, "pool")) != DC_OK)
+    if (pool_geom(n, &g))
+        return dc_last_status();
+    if ((st = set_output(n, &g, a->same, g.c, op, "pool")) != DC_OK || (st = dc_node_check_size(n)) != DC_OK)
         return st;
     /* the winners of max pooling (int32 window positions) */
-    n->work_per_sample = a->is_max ? (size_t)g.oh * g.ow * g.c * images_per_sample(n->in[0]) : 0;
+    n->work_per_sample = a->is_max ? dc_size_mul(dc_node_sample_size(n), images_per_sample(n->in[0])) : 0;
     return DC_OK;
 }
 
@@ -965,7 +988,7 @@ static dc_status gpool_infer(dc_node *n)
     n->ndim = 2;
     n->shape[0] = x->shape[0];
     n->shape[1] = x->shape[x->ndim - 1];
-    n->work_per_sample = n->attr.global_pool.is_max ? (size_t)n->shape[1] * images_per_sample(x) : 0;
+    n->work_per_sample = n->attr.global_pool.is_max ? dc_size_mul((size_t)n->shape[1], images_per_sample(x)) : 0;
     return DC_OK;
 }
 

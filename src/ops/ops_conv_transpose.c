@@ -22,25 +22,42 @@
  * Attributes: attr.deconv (op_attr.h).  The bias (input 2) is optional.
  */
 #include "ops/conv_internal.h"
+#include "core/checked.h"
 
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
-/* Output length of one axis (Keras 3), and the leading pad. */
-static int deconv_length(int n, int k, int s, int d, int same, int out_pad, int *pad)
+/* Output length of one axis (Keras 3), and the leading pad.  Returns
+ * nonzero, with a message, when the length or the reach of a window past
+ * it (len + stride + span, as the convolution's loops index it) does not
+ * fit an int. */
+static int deconv_length(int n, int k, int s, int d, int same, int out_pad, int *out, int *pad)
 {
-    int span = d * (k - 1) + 1, len;
-    if (out_pad < 0)
-        len = same ? n * s : n * s + (span - s > 0 ? span - s : 0);
-    else
-        len = (n - 1) * s + span - 2 * (same ? span / 2 : 0) + out_pad;
+    const char *op = "conv2d_transpose";
+    int span, len, reach;
+    if (dc_ckd_span(&span, k, d))
+        return dc_fail(DC_ERR_SHAPE, "%s: dilation %d x (kernel %d - 1) + 1 overflows", op, d, k), 1;
+    if (dc_ckd_mul(&len, n, s))
+        return dc_fail(DC_ERR_SHAPE, "%s: input %d x stride %d overflows", op, n, s), 1;
+    if (out_pad < 0) {
+        if (!same && dc_ckd_add(&len, len, span - s > 0 ? span - s : 0))
+            return dc_fail(DC_ERR_SHAPE, "%s: input %d x stride %d + window %d overflows", op, n, s, span), 1;
+    } else { /* (n - 1) * s <= n * s fits; the rest is at most span + out_pad (< s) */
+        if (dc_ckd_add(&len, len - s, span - 2 * (same ? span / 2 : 0)) || dc_ckd_add(&len, len, out_pad))
+            return dc_fail(DC_ERR_SHAPE, "%s: input %d x stride %d + window %d overflows", op, n, s, span), 1;
+    }
+    if (dc_ckd_add(&reach, len, s) || dc_ckd_add(&reach, reach, span))
+        return dc_fail(DC_ERR_SHAPE, "%s: output %d + stride %d + window %d overflows", op, len, s, span), 1;
     int total = (n - 1) * s + span - len;
     *pad = same && total > 0 ? total / 2 : 0;
-    return len;
+    *out = len;
+    return 0;
 }
 
-static void deconv_geom(const dc_node *n, dc_conv_geom *g)
+/* The geometry of a conv2d_transpose node: nonzero when its infer would
+ * fail (which then did; forward and backward run only after it passed). */
+static int deconv_geom(const dc_node *n, dc_conv_geom *g)
 {
     const dc_node *x = n->in[0], *k = n->in[1];
     g->b = x->shape[0];
@@ -55,8 +72,8 @@ static void deconv_geom(const dc_node *n, dc_conv_geom *g)
     g->sw = a->stride[1];
     g->dh = a->dilation[0];
     g->dw = a->dilation[1];
-    g->h = deconv_length(g->oh, g->kh, g->sh, g->dh, a->same, a->out_pad[0], &g->ph);
-    g->w = deconv_length(g->ow, g->kw, g->sw, g->dw, a->same, a->out_pad[1], &g->pw);
+    return deconv_length(g->oh, g->kh, g->sh, g->dh, a->same, a->out_pad[0], &g->h, &g->ph) ||
+           deconv_length(g->ow, g->kw, g->sw, g->dw, a->same, a->out_pad[1], &g->w, &g->pw);
 }
 
 static int slots_of(const dc_node *n) { return n->attr.deconv.slots; }
@@ -68,13 +85,14 @@ static size_t cols_floats(const dc_conv_geom *g, int is_blocked)
 {
     if (is_blocked)
         return dc_conv_blocked_scratch(g);
-    return (size_t)dc_conv_chunk_images(g) * g->oh * g->ow * g->kh * g->kw * g->c;
+    size_t rows = dc_size_mul((size_t)dc_conv_chunk_images(g), (size_t)g->oh * (size_t)g->ow);
+    return dc_size_mul(rows, dc_size_prod(3, (int[]){g->kh, g->kw, g->c}));
 }
 
 /* A thread's slot: that front, its partial gK, its partial gb. */
 static size_t slot_floats(const dc_conv_geom *g, int is_blocked)
 {
-    return cols_floats(g, is_blocked) + (size_t)g->kh * g->kw * g->c * g->f + (size_t)g->c;
+    return dc_size_add(cols_floats(g, is_blocked), dc_size_add(dc_size_prod(4, (int[]){g->kh, g->kw, g->c, g->f}), (size_t)g->c));
 }
 
 static dc_status deconv_infer(dc_node *n)
@@ -98,7 +116,8 @@ static dc_status deconv_infer(dc_node *n)
             return dc_fail(DC_ERR_ARG, "%s: output_padding %d, expected 0 <= output_padding < stride %d", op, p, s);
     }
     dc_conv_geom g;
-    deconv_geom(n, &g);
+    if (deconv_geom(n, &g))
+        return dc_last_status();
     if (g.h < 1 || g.w < 1)
         return dc_fail(DC_ERR_SHAPE, "%s: a %dx%d kernel with strides %dx%d gives an empty %dx%d output on a %dx%d input",
                        op, g.kh, g.kw, g.sh, g.sw, g.h, g.w, g.oh, g.ow);
@@ -108,12 +127,15 @@ static dc_status deconv_infer(dc_node *n)
     n->shape[1] = g.h;
     n->shape[2] = g.w;
     n->shape[3] = g.c;
+    dc_status st = dc_node_check_size(n); /* then oh * ow fits an int, and the sizes below saturate */
+    if (st != DC_OK)
+        return st;
     int is_blocked = dc_conv_blocked_fits(&g) && !n->graph->opts.conv_gemm;
     n->attr.deconv.slots = omp_get_max_threads(); /* one slot of scratch per thread */
     n->attr.deconv.blocked = is_blocked;
-    n->work_fixed = (size_t)slots_of(n) * slot_floats(&g, is_blocked);
+    n->work_fixed = dc_size_mul((size_t)slots_of(n), slot_floats(&g, is_blocked));
     if (is_blocked) /* then the kernel transposed for the forward */
-        n->work_fixed += dc_conv_blocked_shared(&g);
+        n->work_fixed = dc_size_add(n->work_fixed, dc_conv_blocked_shared(&g));
     return DC_OK;
 }
 

@@ -16,6 +16,7 @@
  * Both are parallel over output rows forward and over images backward.
  */
 #include "graph/graph.h"
+#include "core/checked.h"
 
 #include <string.h>
 
@@ -50,7 +51,13 @@ static dc_status up_infer(dc_node *n)
     const dc_upsample_attr *a = &n->attr.upsample;
     if (a->size_h < 1 || a->size_w < 1)
         return dc_fail(DC_ERR_ARG, "upsample2d: size %dx%d, expected >= 1", a->size_h, a->size_w);
-    set_image(n, n->in[0]->shape[1] * a->size_h, n->in[0]->shape[2] * a->size_w);
+    const dc_node *x = n->in[0];
+    int h, w;
+    if (dc_ckd_mul(&h, x->shape[1], a->size_h))
+        return dc_fail(DC_ERR_SHAPE, "upsample2d: height %d x size %d overflows", x->shape[1], a->size_h);
+    if (dc_ckd_mul(&w, x->shape[2], a->size_w))
+        return dc_fail(DC_ERR_SHAPE, "upsample2d: width %d x size %d overflows", x->shape[2], a->size_w);
+    set_image(n, h, w);
     return DC_OK;
 }
 
@@ -157,8 +164,12 @@ static dc_status pad_infer(dc_node *n)
         return st;
     const dc_node *x = n->in[0];
     const dc_pad_attr *a = &n->attr.pad;
-    int h = x->shape[1] + a->top + a->bottom, w = x->shape[2] + a->left + a->right;
+    int h, w;
     char sx[96];
+    if (dc_ckd_add(&h, x->shape[1], a->top) || dc_ckd_add(&h, h, a->bottom))
+        return dc_fail(DC_ERR_SHAPE, "pad2d: height %d + %d + %d overflows", x->shape[1], a->top, a->bottom);
+    if (dc_ckd_add(&w, x->shape[2], a->left) || dc_ckd_add(&w, w, a->right))
+        return dc_fail(DC_ERR_SHAPE, "pad2d: width %d + %d + %d overflows", x->shape[2], a->left, a->right);
     if (h < 1 || w < 1)
         return dc_fail(DC_ERR_SHAPE, "pad2d: padding (%d, %d), (%d, %d) leaves an empty %dx%d output of input %s",
                        a->top, a->bottom, a->left, a->right, h, w,

@@ -14,6 +14,7 @@
  * Rows are copied in parallel when the copy is large.
  */
 #include "graph/graph.h"
+#include "core/checked.h"
 
 #include <string.h>
 
@@ -97,7 +98,9 @@ static dc_status concat_infer(dc_node *n)
     n->batched = a->batched;
     n->ndim = a->ndim;
     memcpy(n->shape, a->shape, sizeof n->shape);
-    n->shape[axis] = a->shape[axis] + b->shape[axis];
+    if (dc_ckd_add(&n->shape[axis], a->shape[axis], b->shape[axis]))
+        return dc_fail(DC_ERR_SHAPE, "concat: shapes %s and %s: axis %d of %d + %d overflows", sa, sb, axis,
+                       a->shape[axis], b->shape[axis]);
     return DC_OK;
 }
 

@@ -126,10 +126,12 @@ static size_t plan(const dc_node *n, int B, int training, layout *L)
     int lstm = L->kind == DC_RNN_LSTM;
     size_t T = (size_t)L->T, U = (size_t)L->U, GU = (size_t)L->GU;
     /* sizes per sample; always planned for the worst case (dropout on) */
-    size_t sz[17] = {T * GU, T * GU, gru_after ? T * GU : 0, gru_after ? T * GU : 0, T * U,
-                     a->recurrent_dropout > 0 ? T * U : 0, lstm ? T * U : 0, lstm ? T * U : 0, T * U,
-                     gru_before ? T * U : 0,
-                     a->dropout > 0 ? T * (size_t)L->F : 0, (size_t)L->F, U, U, U, U, U};
+    /* saturating (core/checked.h): infer refuses a plan that saturated */
+    size_t TGU = dc_size_mul(T, GU), TU = dc_size_mul(T, U);
+    size_t sz[17] = {TGU, TGU, gru_after ? TGU : 0, gru_after ? TGU : 0, TU,
+                     a->recurrent_dropout > 0 ? TU : 0, lstm ? TU : 0, lstm ? TU : 0, TU,
+                     gru_before ? TU : 0,
+                     a->dropout > 0 ? dc_size_mul(T, (size_t)L->F) : 0, (size_t)L->F, U, U, U, U, U};
     size_t dstate = 2 * U;
     float **dst[17] = {&L->Z, &L->DZ, &L->REC, &L->DREC, &L->HP, &L->HD, &L->CP, &L->CS, &L->HS, &L->RH, &L->XD,
                        &L->DMASK, &L->RMASK, &L->DH, &L->DC, &L->TMP, &L->TMP2};
@@ -137,7 +139,7 @@ static size_t plan(const dc_node *n, int B, int training, layout *L)
     for (int i = 0; i < 17; i++) {
         if (n->work)
             *dst[i] = sz[i] ? n->work + off : NULL;
-        off += sz[i] * (size_t)B;
+        off = dc_size_add(off, dc_size_mul(sz[i], (size_t)B));
     }
     if (n->work)
         L->DSTATE = n->work + off;
@@ -147,8 +149,8 @@ static size_t plan(const dc_node *n, int B, int training, layout *L)
         L->XD = x->val;
     size_t per = 0;
     for (int i = 0; i < 17; i++)
-        per += sz[i];
-    return per + dstate;
+        per = dc_size_add(per, sz[i]);
+    return dc_size_add(per, dstate);
 }
 
 /* Input time of processing step k. */
@@ -178,7 +180,9 @@ static dc_status rnn_infer(dc_node *n)
     if (x->ndim != 3)
         return dc_fail(DC_ERR_SHAPE, "rnn: input %s has %d axes, expected 3: (batch, timesteps, features)",
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
-    int GU = gates_of(kind) * U, F = x->shape[2];
+    int GU, F = x->shape[2];
+    if (dc_ckd_mul(&GU, gates_of(kind), U))
+        return dc_fail(DC_ERR_SHAPE, "rnn: %d gates x units %d overflows", gates_of(kind), U);
     if (w->ndim != 2 || w->shape[0] != F || w->shape[1] != GU)
         return dc_fail(DC_ERR_SHAPE, "rnn: kernel has shape %s, expected (%d, %d)",
                        dc_shape_str(w->ndim, w->shape, sw, sizeof sw), F, GU);
@@ -213,7 +217,7 @@ static dc_status rnn_infer(dc_node *n)
     if (x->batched)
         n->work_per_sample = per;
     else
-        n->work_fixed = per * (size_t)x->shape[0];
+        n->work_fixed = dc_size_mul(per, (size_t)x->shape[0]);
     return DC_OK;
 }
 

@@ -271,9 +271,10 @@ static dc_status time_fold_infer(dc_node *n)
         return dc_fail(DC_ERR_SHAPE, "time_fold: input %s, expected (batch, steps, ...) with at least 3 axes",
                        dc_shape_str(x->ndim, x->shape, sx, sizeof sx));
     n->batched = x->batched;
-    n->batch_mult = mult_of(x) * x->shape[1];
+    if (dc_ckd_mul(&n->batch_mult, mult_of(x), x->shape[1]) || dc_ckd_mul(&n->shape[0], x->shape[0], x->shape[1]))
+        return dc_fail(DC_ERR_SHAPE, "time_fold: input %s: %d rows x %d steps overflows",
+                       dc_shape_str(x->ndim, x->shape, sx, sizeof sx), x->shape[0], x->shape[1]);
     n->ndim = x->ndim - 1;
-    n->shape[0] = x->shape[0] * x->shape[1];
     memcpy(n->shape + 1, x->shape + 2, (size_t)(x->ndim - 2) * sizeof(int));
     return DC_OK;
 }
