@@ -70,7 +70,7 @@ static void test_pool_leaves_empty_output(void **state)
 
     m = model_for(3, (int[]){4, 4, 1});
     assert_null(dc_layer_conv2d(4, 3, 0, NULL));
-    assert_errmsg_contains("kernel_size, strides and dilation_rate must be >= 1");
+    assert_errmsg_contains("Conv2D: kernel_size[1] 0 is below 1");
     assert_null(dc_layer_dropout(1.0f));
     assert_errmsg_contains("rate 1, expected 0 <= rate < 1");
     dc_model_free(m);

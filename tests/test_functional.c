@@ -294,7 +294,7 @@ static void test_misuse(void **state)
     assert_errmsg_contains("apply: Dense: input 0 is -1, the result of a call that failed");
     assert_int_not_equal(dc_model_summary(m, stdout), DC_OK);
     /* the constructor's own message, once, with where it surfaced */
-    assert_errmsg_contains("apply: Dense: units is 0, expected >= 1");
+    assert_errmsg_contains("apply: Dense: units 0 is below 1");
     dc_model_free(m);
     /* a layer of another model */
     m = functional();

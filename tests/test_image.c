@@ -454,7 +454,7 @@ static void test_errors(void **state)
     assert_null(dc_layer_upsampling2d(2, 2, "bicubic"));
     assert_errmsg_contains("UpSampling2D: interpolation \"bicubic\" is not supported");
     assert_null(dc_layer_upsampling2d(0, 2, NULL));
-    assert_errmsg_contains("UpSampling2D: size (0, 2), expected >= 1");
+    assert_errmsg_contains("UpSampling2D: size[0] 0 is below 1");
     assert_null(dc_layer_upsampling1d(-1));
     assert_errmsg_contains("UpSampling1D: size");
     assert_null(dc_layer_zero_padding2d(1, -1, 0, 0));

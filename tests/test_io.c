@@ -414,7 +414,7 @@ static void test_hostile_model_json(void **state)
          "layer 1 (Dense): key \"units\" is a string, expected an integer"},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
          "\"batch_shape\":[null,4]}},{\"class_name\":\"Dense\",\"config\":{\"units\":1e12}}]}}",
-         "key \"units\" is 1e+12, expected an integer from 1 to 1073741824"},
+         "key \"units\" is 1000000000000, expected an integer from 1 to 16777216"},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
          "\"batch_shape\":[null,4]}},{\"class_name\":\"Dense\",\"config\":{\"units\":2,\"activation\":\"relu6\"}}]}}",
          "key \"activation\": unknown activation"},
