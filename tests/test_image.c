@@ -458,9 +458,9 @@ static void test_errors(void **state)
     assert_null(dc_layer_upsampling1d(-1));
     assert_errmsg_contains("UpSampling1D: size");
     assert_null(dc_layer_zero_padding2d(1, -1, 0, 0));
-    assert_errmsg_contains("ZeroPadding2D: padding -1, expected >= 0");
+    assert_errmsg_contains("ZeroPadding2D: padding[1] -1 is below 0");
     assert_null(dc_layer_cropping1d(0, -2));
-    assert_errmsg_contains("Cropping1D: cropping -2, expected >= 0");
+    assert_errmsg_contains("Cropping1D: cropping[1] -2 is below 0");
     c = dc_conv_defaults(2, 3, 3);
     c.strides[0] = 2;
     assert_null(dc_layer_conv2d_transpose_ex(&c, (int[]){2, 0}));

@@ -166,7 +166,7 @@ static void test_bad_names(void **state)
     assert_null(dc_layer_dense(4, "relux"));
     assert_errmsg_contains("unknown activation \"relux\"");
     assert_null(dc_layer_dense(0, "relu"));
-    assert_errmsg_contains("units is 0");
+    assert_errmsg_contains("units 0 is below 1");
     dc_model_free(m);
     dc_model_free(NULL);
     dc_tensor_free(NULL);

@@ -521,7 +521,7 @@ static void test_errors(void **state)
 {
     (void)state;
     assert_null(dc_layer_repeat_vector(0));
-    assert_errmsg_contains("RepeatVector: n is 0");
+    assert_errmsg_contains("RepeatVector: n 0 is below 1");
     assert_null(dc_layer_permute(2, (int[]){1, 1}));
     assert_errmsg_contains("Permute: dims[1] is 1");
     assert_null(dc_layer_permute(2, (int[]){0, 1}));
