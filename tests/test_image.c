@@ -466,7 +466,7 @@ static void test_errors(void **state)
     assert_null(dc_layer_conv2d_transpose_ex(&c, (int[]){2, 0}));
     assert_errmsg_contains("Conv2DTranspose: output_padding 2 must be >= 0 and smaller than the stride 2");
     assert_null(dc_layer_conv2d_transpose(0, 3, 3, 1, DC_PADDING_VALID, NULL));
-    assert_errmsg_contains("Conv2DTranspose: filters is 0");
+    assert_errmsg_contains("Conv2DTranspose: filters 0 is below 1");
     assert_null(dc_layer_conv1d_transpose(2, 3, 1, DC_PADDING_VALID, "swishy"));
     assert_errmsg_contains("Conv1DTranspose");
 }
