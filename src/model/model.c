@@ -304,7 +304,8 @@ static dc_status build_call(dc_model *m, dc_call *c)
             c->layer->built = made;
         return DC_OK;
     }
-    if (strncmp(dc_errmsg(), l->name, strlen(l->name)) != 0)
+    size_t len = strlen(l->name); /* "up: ..." already names layer "up"; "upsample2d_1: ..." does not */
+    if (strncmp(dc_errmsg(), l->name, len) != 0 || dc_errmsg()[len] != ':')
         dc_err_prefix(l->name);
     for (int i = 0; i < m->n_layers; i++) /* no layer points into a failed build */
         m->layers[i]->built = NULL;
