@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(build-essential cmake pkg-config libopenblas-openmp-dev libcmocka-dev zlib1g-dev libplplot-dev plplot-driver-cairo
+PACKAGES=(build-essential cmake pkg-config python3 libopenblas-openmp-dev libcmocka-dev zlib1g-dev libplplot-dev plplot-driver-cairo
           libopenmpi-dev openmpi-bin)
 
 install_missing() { # install_missing [extra packages...]

@@ -15,6 +15,32 @@
  *    _free(NULL) does nothing.
  *  - Tensors are float32, row-major, channels-last; the first axis of data
  *    passed to fit/evaluate/predict is the sample axis.
+ *
+ * NULL arguments: one rule for every function below and in deepc_plot.h /
+ * deepc_mpi.h.  A pointer argument may be NULL only where its comment says
+ * so ("may be NULL", "NULL: the defaults", optional outputs such as fit's
+ * history, a node's name, dc_graph_params' count).  Any other NULL is
+ * refused at the top of the call, before anything changes, with the
+ * message "<function>: <parameter> is NULL" (or an older wording that names
+ * the argument) in dc_errmsg(), and:
+ *  - a function returning dc_status returns DC_ERR_ARG;
+ *  - a constructor or a function returning a pointer returns NULL;
+ *  - a function returning a number returns a neutral value: NaN for a
+ *    float, 0 for a size_t or uint32_t and for the counts and lookups
+ *    where 0 already means none (dc_model_layer_count, dc_model_input_count, dc_mpi_size,
+ *    dc_model_is_functional, the dc_tokenizer_* counts and word_index), -1
+ *    for any other int or long (dc_model_epoch, dc_node_shape ...);
+ *    dc_piecewise_constant_decay returns a schedule of -1 boundaries, which
+ *    dc_model_set_lr_schedule refuses;
+ *  - a void function does nothing;
+ *  - a _free function given NULL does nothing and sets no message, as free().
+ * A function that takes ownership of an argument (dc_model_add,
+ * dc_model_apply, dc_model_merge, Bidirectional, TimeDistributed) frees it
+ * also when another argument is NULL.  A NULL layer given to dc_model_add,
+ * apply or merge is a constructor that failed: the call fails with that
+ * constructor's status and message.  tests/gen_null_test.py generates the
+ * test of this rule from these headers (every function, every pointer
+ * argument NULL in turn), so a new function is tested without being listed.
  */
 #ifndef DEEPC_H
 #define DEEPC_H
@@ -348,7 +374,8 @@ dc_graph *dc_graph_new(void);
 void dc_graph_free(dc_graph *g);
 
 /* Leaf nodes.  `shape` excludes the batch axis when `batched` is nonzero:
- * the node then has shape (batch, shape...) and the batch is set per run. */
+ * the node then has shape (batch, shape...) and the batch is set per run.
+ * name may be NULL (an unnamed node). */
 dc_node *dc_input(dc_graph *g, int batched, int ndim, const int *shape, const char *name);
 dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name);
 
@@ -439,7 +466,8 @@ dc_status dc_node_set(dc_node *n, const float *data, size_t count);
 /* Floats of the flat buffer the optimiser updates (trainable come first). */
 size_t dc_graph_trainable_count(const dc_graph *g);
 /* The flat parameter and gradient buffers (borrowed).  Each parameter starts
- * on a 16-float boundary, so count includes padding (whose gradient is 0). */
+ * on a 16-float boundary, so count includes padding (whose gradient is 0);
+ * count may be NULL. */
 float *dc_graph_params(dc_graph *g, size_t *count);
 float *dc_graph_grads(dc_graph *g, size_t *count);
 
@@ -936,7 +964,8 @@ typedef struct dc_pad_config {
 } dc_pad_config;
 
 dc_pad_config dc_pad_defaults(void);
-/* *out is a new (count, maxlen) tensor of ids as floats (the model's x). */
+/* *out is a new (count, maxlen) tensor of ids as floats (the model's x).
+ * cfg NULL: dc_pad_defaults(). */
 dc_status dc_pad_sequences(const dc_sequences *s, const dc_pad_config *cfg, dc_tensor **out);
 
 /* A copy of n bytes with every invalid UTF-8 sequence replaced by U+FFFD
@@ -1231,7 +1260,8 @@ typedef struct dc_fit_config {
 dc_fit_config dc_fit_defaults(void);
 
 /* Trains on x (N, input...) and y (N, ...) - integer labels as floats for the
- * sparse loss.  *history (if not NULL) receives a new History.
+ * sparse loss.  *history (if not NULL) receives a new History; cfg NULL
+ * means dc_fit_defaults().
  * Per-step classification (a tagger: a model whose output is (N, steps,
  * classes), e.g. LSTM(return_sequences) -> Dense(classes, softmax)): y is
  * (N, steps) or (N, steps, 1) labels for sparse_categorical_crossentropy,
@@ -1300,7 +1330,7 @@ dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out
  * weight's shape) into weight `index` of layer `layer`, numbered as in
  * dc_model_get_weight; non-trainable weights too (BatchNormalization's
  * moving_mean and moving_variance).  The model must be compiled.  Errors:
- * DC_ERR_RANGE for a bad layer or index, DC_ERR_SHAPE when data is NULL or n
+ * DC_ERR_RANGE for a bad layer or index, DC_ERR_ARG when data is NULL, DC_ERR_SHAPE when n
  * is not the weight's size (the message names layer, weight, shape and n),
  * DC_ERR_STATE before compile. */
 dc_status dc_model_set_weight(dc_model *m, int layer, int index, const float *data, size_t n);

@@ -19,6 +19,8 @@
  *     MPI_Finalize();
  *
  *     mpirun -np 2 ./program
+ *
+ * NULL arguments follow the rule at the top of deepc.h.
  */
 #ifndef DEEPC_MPI_H
 #define DEEPC_MPI_H

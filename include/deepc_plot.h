@@ -7,6 +7,7 @@
  * labelled axes and a legend (a colour bar for the confusion matrix).
  * PLplot is not reentrant: deepc serialises its plot calls with a lock.
  * A program that never plots links only deepc, and so no PLplot or cairo.
+ * NULL arguments follow the rule at the top of deepc.h.
  */
 #ifndef DEEPC_PLOT_H
 #define DEEPC_PLOT_H

@@ -214,7 +214,7 @@ static void test_decision_boundary(void **state)
     assert_int_equal(dc_plot_decision_boundary(png, m3, x, y, NULL, NULL), DC_ERR_NAN);
     assert_errmsg_contains("x[7] is inf");
     assert_int_equal(dc_plot_decision_boundary(png, NULL, x, y, NULL, NULL), DC_ERR_ARG);
-    assert_errmsg_contains("the model, x and y must not be NULL");
+    assert_errmsg_contains("dc_plot_decision_boundary: m is NULL");
     dc_tensor_free(x3);
     dc_model_free(m3);
     dc_model_free(m1);

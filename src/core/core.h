@@ -21,6 +21,31 @@
 dc_status dc_fail(dc_status st, const char *fmt, ...) DC_PRINTF(2, 3);
 /* Same, for constructors that return NULL on failure. */
 void *dc_fail_null(dc_status st, const char *fmt, ...) DC_PRINTF(2, 3);
+/* The NULL policy (include/deepc.h), at the top of a public function: a
+ * NULL pointer argument `p` fails with DC_ERR_ARG and the message
+ * "<function>: <p> is NULL"; DC_CHECK_NULL returns the status (functions
+ * returning dc_status), DC_CHECK_NULL_OR returns `value` (NULL for a
+ * constructor, the documented neutral value for a getter), DC_CHECK_NULL_VOID
+ * returns nothing. */
+#define DC_CHECK_NULL(p)                                                  \
+    do {                                                                  \
+        if (!(p))                                                         \
+            return dc_fail(DC_ERR_ARG, "%s: %s is NULL", __func__, #p);   \
+    } while (0)
+#define DC_CHECK_NULL_OR(p, value)                                        \
+    do {                                                                  \
+        if (!(p)) {                                                       \
+            dc_fail(DC_ERR_ARG, "%s: %s is NULL", __func__, #p);          \
+            return value;                                                 \
+        }                                                                 \
+    } while (0)
+#define DC_CHECK_NULL_VOID(p)                                             \
+    do {                                                                  \
+        if (!(p)) {                                                       \
+            dc_fail(DC_ERR_ARG, "%s: %s is NULL", __func__, #p);          \
+            return;                                                       \
+        }                                                                 \
+    } while (0)
 /* Prepends "where: " to the current message (for context added by callers). */
 void dc_err_prefix(const char *where);
 

@@ -17,6 +17,7 @@ static uint64_t splitmix64(uint64_t *x)
 
 void dc_rng_seed(dc_rng *r, uint64_t seed)
 {
+    DC_CHECK_NULL_VOID(r);
     uint64_t x = seed;
     uint64_t a = splitmix64(&x), b = splitmix64(&x);
     r->s[0] = (uint32_t)a;
@@ -42,12 +43,22 @@ static inline uint32_t step(uint32_t *s0, uint32_t *s1, uint32_t *s2, uint32_t *
     return result;
 }
 
-uint32_t dc_rng_u32(dc_rng *r) { return step(&r->s[0], &r->s[1], &r->s[2], &r->s[3]); }
+uint32_t dc_rng_u32(dc_rng *r)
+{
+    DC_CHECK_NULL_OR(r, 0);
+    return step(&r->s[0], &r->s[1], &r->s[2], &r->s[3]);
+}
 
-float dc_rng_uniform(dc_rng *r) { return (float)(dc_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+float dc_rng_uniform(dc_rng *r)
+{
+    DC_CHECK_NULL_OR(r, NAN);
+    return (float)(dc_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
 
 void dc_rng_fill_uniform(dc_rng *r, float *out, size_t n)
 {
+    DC_CHECK_NULL_VOID(r);
+    DC_CHECK_NULL_VOID(out);
     if (!r || !out)
         return;
     uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
@@ -61,6 +72,7 @@ void dc_rng_fill_uniform(dc_rng *r, float *out, size_t n)
 
 void dc_rng_skip(dc_rng *r, size_t n)
 {
+    DC_CHECK_NULL_VOID(r);
     if (!r)
         return;
     uint32_t s0 = r->s[0], s1 = r->s[1], s2 = r->s[2], s3 = r->s[3];
@@ -74,6 +86,7 @@ void dc_rng_skip(dc_rng *r, size_t n)
 
 float dc_rng_normal(dc_rng *r)
 {
+    DC_CHECK_NULL_OR(r, NAN);
     /* Box-Muller; u1 in (0, 1] so log is finite. */
     double u1 = ((double)(dc_rng_u32(r) >> 8) + 1.0) / 16777216.0;
     double u2 = (double)(dc_rng_u32(r) >> 8) / 16777216.0;
@@ -82,6 +95,7 @@ float dc_rng_normal(dc_rng *r)
 
 uint32_t dc_rng_below(dc_rng *r, uint32_t n)
 {
+    DC_CHECK_NULL_OR(r, 0);
     /* Lemire's multiply-shift with rejection. */
     uint64_t m = (uint64_t)dc_rng_u32(r) * n;
     uint32_t lo = (uint32_t)m;
@@ -97,6 +111,8 @@ uint32_t dc_rng_below(dc_rng *r, uint32_t n)
 
 void dc_rng_shuffle(dc_rng *r, int *a, int n)
 {
+    DC_CHECK_NULL_VOID(r);
+    DC_CHECK_NULL_VOID(a);
     for (int i = n - 1; i > 0; i--) {
         int j = (int)dc_rng_below(r, (uint32_t)i + 1), t = a[i];
         a[i] = a[j];

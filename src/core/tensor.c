@@ -23,6 +23,7 @@ static dc_status check_shape(int ndim, const int *shape, size_t *size)
 
 dc_tensor *dc_tensor_new(int ndim, const int *shape)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
     size_t size = 0;
     if (check_shape(ndim, shape, &size) != DC_OK)
         return NULL;
@@ -53,6 +54,8 @@ dc_tensor *dc_tensor_new4(int ndim, int d0, int d1, int d2, int d3)
 
 dc_tensor *dc_tensor_from(int ndim, const int *shape, const float *data)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
+    DC_CHECK_NULL_OR(data, NULL);
     dc_tensor *t = dc_tensor_new(ndim, shape);
     if (t)
         memcpy(t->data, data, t->size * sizeof(float));
@@ -61,6 +64,7 @@ dc_tensor *dc_tensor_from(int ndim, const int *shape, const float *data)
 
 dc_tensor *dc_tensor_clone(const dc_tensor *src)
 {
+    DC_CHECK_NULL_OR(src, NULL);
     return dc_tensor_from(src->ndim, src->shape, src->data);
 }
 
@@ -74,6 +78,8 @@ void dc_tensor_free(dc_tensor *t)
 
 dc_status dc_tensor_reshape(dc_tensor *t, int ndim, const int *shape)
 {
+    DC_CHECK_NULL(t);
+    DC_CHECK_NULL(shape);
     size_t size;
     char a[96], b[96];
     dc_status st = check_shape(ndim, shape, &size);
@@ -90,6 +96,8 @@ dc_status dc_tensor_reshape(dc_tensor *t, int ndim, const int *shape)
 
 char *dc_shape_str(int ndim, const int *shape, char *buf, size_t bufsize)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
+    DC_CHECK_NULL_OR(buf, NULL);
     size_t used = 0;
     if (bufsize == 0)
         return buf;
@@ -133,6 +141,7 @@ void dc_u8array_free(dc_u8array *a)
 
 dc_tensor *dc_tensor_from_u8(const dc_u8array *a, float scale)
 {
+    DC_CHECK_NULL_OR(a, NULL);
     dc_tensor *t = dc_tensor_new(a->ndim, a->shape);
     if (!t)
         return NULL;

@@ -367,6 +367,8 @@ static dc_status read_all(csv_reader *r, size_t len, dc_tensor **x, dc_tensor **
 dc_status dc_csv_parse_ex(const char *text, size_t len, const char *name, const dc_csv_config *cfg_in, dc_tensor **x,
                           dc_tensor **y, dc_csv_info *info)
 {
+    DC_CHECK_NULL(text);
+    DC_CHECK_NULL(name);
     dc_csv_config cfg = cfg_in ? *cfg_in : dc_csv_defaults();
     name = name ? name : "csv";
     if (info)
@@ -409,6 +411,8 @@ dc_status dc_csv_parse_ex(const char *text, size_t len, const char *name, const 
 dc_status dc_csv_parse(const char *text, size_t len, const char *name, const dc_csv_config *cfg, dc_tensor **x,
                        dc_tensor **y)
 {
+    DC_CHECK_NULL(text);
+    DC_CHECK_NULL(name);
     return dc_csv_parse_ex(text, len, name, cfg, x, y, NULL);
 }
 

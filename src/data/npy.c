@@ -62,6 +62,8 @@ static size_t shape_elems(int ndim, const int *shape, size_t itemsize, int *ok)
 
 dc_array *dc_array_new(dc_dtype dtype, int ndim, const int *shape)
 {
+    if (ndim > 0 && !shape)
+        return dc_fail_null(DC_ERR_ARG, "%s: shape is NULL", __func__);
     char buf[96];
     if ((unsigned)dtype >= DC_DTYPE_COUNT)
         return dc_fail_null(DC_ERR_ARG, "array: unknown dtype %d", (int)dtype);

@@ -62,6 +62,7 @@ static dc_status read_file(const char *dir, const sk_set *s, int i, int with_tar
 
 dc_status dc_sklearn_load(const char *name, const char *cache_dir, dc_tensor **x, dc_tensor **y)
 {
+    DC_CHECK_NULL(name);
     if (!x || !y)
         return dc_fail(DC_ERR_ARG, "sklearn_load: x and y must not be NULL");
     *x = *y = NULL;

@@ -101,6 +101,7 @@ static int utf8_encode(uint32_t cp, char *out)
 
 char *dc_utf8_sanitize(const char *bytes, size_t n)
 {
+    DC_CHECK_NULL_OR(bytes, NULL);
     char *out = dc_malloc(3 * n + 1); /* a lone byte becomes 3 bytes at most */
     if (!out)
         return NULL;
@@ -514,6 +515,8 @@ dc_status dc_tokenizer_texts_to_sequences(const dc_tokenizer *t, const char *con
 
 int dc_tokenizer_word_index(const dc_tokenizer *t, const char *word)
 {
+    DC_CHECK_NULL_OR(t, 0);
+    DC_CHECK_NULL_OR(word, 0);
     if (!t || !word)
         return 0;
     if (t->oov && strcmp(word, t->oov) == 0)
@@ -524,18 +527,29 @@ int dc_tokenizer_word_index(const dc_tokenizer *t, const char *word)
 
 long dc_tokenizer_word_count(const dc_tokenizer *t, const char *word)
 {
+    DC_CHECK_NULL_OR(t, 0);
+    DC_CHECK_NULL_OR(word, 0);
     int e = t && word ? dc_tok_find(t, word) : -1;
     return e >= 0 ? t->entries[e].count : 0;
 }
 
-int dc_tokenizer_vocab_size(const dc_tokenizer *t) { return t ? t->vocab : 0; }
+int dc_tokenizer_vocab_size(const dc_tokenizer *t)
+{
+    DC_CHECK_NULL_OR(t, 0);
+    return t->vocab;
+}
 
 const char *dc_tokenizer_index_word(const dc_tokenizer *t, int index)
 {
+    DC_CHECK_NULL_OR(t, NULL);
     return t && t->index_word && index >= 1 && index <= t->max_index ? t->index_word[index] : NULL;
 }
 
-int dc_tokenizer_document_count(const dc_tokenizer *t) { return t ? t->documents : 0; }
+int dc_tokenizer_document_count(const dc_tokenizer *t)
+{
+    DC_CHECK_NULL_OR(t, 0);
+    return t->documents;
+}
 
 /* -------------------------------------------------------- pad_sequences */
 

@@ -27,6 +27,8 @@
 
 long dc_tokenizer_word_docs(const dc_tokenizer *t, const char *word)
 {
+    DC_CHECK_NULL_OR(t, 0);
+    DC_CHECK_NULL_OR(word, 0);
     int e = t && word ? dc_tok_find(t, word) : -1;
     return e >= 0 ? t->entries[e].docs : 0;
 }

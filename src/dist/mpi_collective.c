@@ -108,6 +108,19 @@ void dc_mpi_free(dc_mpi *mpi)
     free(mpi);
 }
 
-const dc_collective *dc_mpi_collective(const dc_mpi *mpi) { return mpi ? &mpi->coll : NULL; }
-int dc_mpi_rank(const dc_mpi *mpi) { return mpi ? mpi->coll.rank : -1; }
-int dc_mpi_size(const dc_mpi *mpi) { return mpi ? mpi->coll.size : 0; }
+const dc_collective *dc_mpi_collective(const dc_mpi *mpi)
+{
+    DC_CHECK_NULL_OR(mpi, NULL);
+    return &mpi->coll;
+}
+int dc_mpi_rank(const dc_mpi *mpi)
+{
+    DC_CHECK_NULL_OR(mpi, -1);
+    return mpi->coll.rank;
+}
+/* 0 for NULL: a count */
+int dc_mpi_size(const dc_mpi *mpi)
+{
+    DC_CHECK_NULL_OR(mpi, 0);
+    return mpi->coll.size;
+}

@@ -217,6 +217,7 @@ static dc_node *make_leaf(dc_graph *g, const dc_op *op, int batched, int ndim, c
 
 dc_node *dc_input(dc_graph *g, int batched, int ndim, const int *shape, const char *name)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
     return make_leaf(g, &dc_op_input, batched, ndim, shape, name);
 }
 
@@ -227,6 +228,7 @@ dc_node *dc_param(dc_graph *g, int ndim, const int *shape, dc_init init, const c
 
 dc_node *dc_param_ex(dc_graph *g, int ndim, const int *shape, dc_init init, const char *name, int trainable)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
     dc_node *n = make_leaf(g, &dc_op_param, 0, ndim, shape, name);
     if (!n)
         return NULL;
@@ -467,6 +469,7 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
 
 dc_status dc_graph_set_batch(dc_graph *g, int batch)
 {
+    DC_CHECK_NULL(g);
     if (!g->compiled)
         return dc_fail(DC_ERR_STATE, "graph: set_batch before compile");
     if (batch < 1 || batch > g->max_batch)
@@ -500,6 +503,8 @@ void dc_run_rng_skip(const dc_run *run, size_t per_row, int rows, int before)
 
 dc_status dc_graph_forward(dc_graph *g, dc_node *target, int training)
 {
+    DC_CHECK_NULL(g);
+    DC_CHECK_NULL(target);
     return dc_graph_forward_run(g, target, &(dc_run){.training = training, .rng = NULL});
 }
 
@@ -526,6 +531,8 @@ dc_status dc_graph_forward_run(dc_graph *g, dc_node *target, const dc_run *run)
 
 dc_status dc_graph_backward(dc_graph *g, dc_node *loss)
 {
+    DC_CHECK_NULL(g);
+    DC_CHECK_NULL(loss);
     return dc_graph_backward_run(g, loss, &(dc_run){.training = 1, .rng = NULL});
 }
 
@@ -603,18 +610,34 @@ dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run)
     return DC_OK;
 }
 
-float *dc_node_value(dc_node *n) { return n ? n->val : NULL; }
-float *dc_node_grad(dc_node *n) { return n ? n->grad : NULL; }
-size_t dc_node_size(const dc_node *n) { return n ? dc_node_numel(n) : 0; }
+float *dc_node_value(dc_node *n)
+{
+    DC_CHECK_NULL_OR(n, NULL);
+    return n->val;
+}
+float *dc_node_grad(dc_node *n)
+{
+    DC_CHECK_NULL_OR(n, NULL);
+    return n->grad;
+}
+size_t dc_node_size(const dc_node *n)
+{
+    DC_CHECK_NULL_OR(n, 0);
+    return dc_node_numel(n);
+}
 
 int dc_node_shape(const dc_node *n, int *shape)
 {
+    DC_CHECK_NULL_OR(n, -1);
+    DC_CHECK_NULL_OR(shape, -1);
     memcpy(shape, n->shape, (size_t)n->ndim * sizeof(int));
     return n->ndim;
 }
 
 dc_status dc_node_set(dc_node *n, const float *data, size_t count)
 {
+    DC_CHECK_NULL(n);
+    DC_CHECK_NULL(data);
     if (!n || !n->val)
         return dc_fail(DC_ERR_STATE, "node set: the node has no buffer (compile the graph first)");
     if (count != dc_node_numel(n))
@@ -625,6 +648,7 @@ dc_status dc_node_set(dc_node *n, const float *data, size_t count)
 
 float *dc_graph_params(dc_graph *g, size_t *count)
 {
+    DC_CHECK_NULL_OR(g, NULL);
     if (count)
         *count = g->n_params;
     return g->params;
@@ -632,6 +656,7 @@ float *dc_graph_params(dc_graph *g, size_t *count)
 
 float *dc_graph_grads(dc_graph *g, size_t *count)
 {
+    DC_CHECK_NULL_OR(g, NULL);
     if (count)
         *count = g->n_params;
     return g->grads;
@@ -652,4 +677,8 @@ void dc_thread_range(size_t n, size_t align, size_t *lo, size_t *hi)
 
 int dc_worth_parallel(double flops) { return flops >= DC_PAR_MIN_FLOPS && omp_get_max_threads() > 1; }
 
-size_t dc_graph_trainable_count(const dc_graph *g) { return g->n_trainable; }
+size_t dc_graph_trainable_count(const dc_graph *g)
+{
+    DC_CHECK_NULL_OR(g, 0);
+    return g->n_trainable;
+}

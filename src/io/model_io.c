@@ -183,6 +183,8 @@ static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l, const 
 
 dc_status dc_model_to_json(dc_model *m, char **json)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(json);
     *json = NULL;
     if (m->functional) { /* the inbound tensors' shapes come from the built graph */
         dc_status st = dc_model_build(m);
@@ -994,12 +996,16 @@ static dc_status save(dc_model *m, const char *path, int with_config, int with_o
 
 dc_status dc_model_save(dc_model *m, const char *path, int include_optimizer)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(path);
     dc_status st = need_compiled(m, "save");
     return st != DC_OK ? st : save(m, path, 1, include_optimizer);
 }
 
 dc_status dc_model_save_weights(dc_model *m, const char *path)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(path);
     dc_status st = need_compiled(m, "save_weights");
     return st != DC_OK ? st : save(m, path, 0, 0);
 }
@@ -1135,4 +1141,8 @@ dc_status dc_model_load(const char *path, dc_model **out)
     return st;
 }
 
-int dc_model_epoch(const dc_model *m) { return m->epoch; }
+int dc_model_epoch(const dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, -1);
+    return m->epoch;
+}

@@ -183,8 +183,16 @@ static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, 
     return l;
 }
 
-dc_layer *dc_layer_conv2d_ex(const dc_conv_config *cfg) { return conv_new(&dc_class_conv2d, cfg, 2); }
-dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg) { return conv_new(&dc_class_conv1d, cfg, 1); }
+dc_layer *dc_layer_conv2d_ex(const dc_conv_config *cfg)
+{
+    DC_CHECK_NULL_OR(cfg, NULL);
+    return conv_new(&dc_class_conv2d, cfg, 2);
+}
+dc_layer *dc_layer_conv1d_ex(const dc_conv_config *cfg)
+{
+    DC_CHECK_NULL_OR(cfg, NULL);
+    return conv_new(&dc_class_conv1d, cfg, 1);
+}
 
 static dc_layer *conv_named(const dc_layer_class *cls, int filters, int kh, int kw, const char *activation, int dims)
 {

@@ -104,6 +104,8 @@ dc_init dc_init_make(dc_init_kind kind)
 
 dc_status dc_init_parse(const char *name, dc_init *out)
 {
+    DC_CHECK_NULL(name);
+    DC_CHECK_NULL(out);
     static const char *const names[DC_INIT_COUNT] = {
         "zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
         "lecun_normal", "lecun_uniform", "random_normal", "random_uniform", "constant", "orthogonal",
@@ -198,6 +200,7 @@ const dc_layer_class dc_class_dense = {.type = "Dense", .snake = "dense", .build
 
 dc_layer *dc_layer_dense_ex(const dc_dense_config *cfg)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     if (dc_check_dim("Dense", "units", -1, cfg->units, 1) != DC_OK)
         return NULL;
     dc_dense_config c = *cfg;
@@ -310,6 +313,7 @@ const dc_layer_class dc_class_reshape = {.type = "Reshape", .snake = "reshape", 
 
 dc_layer *dc_layer_reshape(int ndim, const int *shape)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
     if (ndim < 1 || ndim >= DC_MAX_DIMS)
         return dc_fail_null(DC_ERR_ARG, "Reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);
     dc_layer *l = dc_layer_new(&dc_class_reshape);

@@ -321,11 +321,13 @@ const dc_layer_class dc_class_conv1d_transpose = {.type = "Conv1DTranspose", .sn
 
 dc_layer *dc_layer_conv2d_transpose_ex(const dc_conv_config *cfg, const int *output_padding)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     return convt_new(&dc_class_conv2d_transpose, cfg, output_padding);
 }
 
 dc_layer *dc_layer_conv1d_transpose_ex(const dc_conv_config *cfg, const int *output_padding)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     return convt_new(&dc_class_conv1d_transpose, cfg, output_padding);
 }
 

@@ -95,6 +95,7 @@ const dc_layer_class dc_class_permute = {.type = "Permute", .snake = "permute", 
 
 dc_layer *dc_layer_permute(int ndims, const int *dims)
 {
+    DC_CHECK_NULL_OR(dims, NULL);
     int seen = 0;
     if (ndims < 1 || ndims >= DC_MAX_DIMS || !dims)
         return dc_fail_null(DC_ERR_ARG, "Permute: %d dims, expected 1 to %d", ndims, DC_MAX_DIMS - 1);

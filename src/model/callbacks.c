@@ -18,6 +18,8 @@
 
 const double *dc_logs_get(const dc_logs *logs, const char *key)
 {
+    DC_CHECK_NULL_OR(logs, NULL);
+    DC_CHECK_NULL_OR(key, NULL);
     for (int i = 0; logs && i < logs->n; i++)
         if (strcmp(logs->keys[i], key) == 0)
             return &logs->values[i];
@@ -26,6 +28,8 @@ const double *dc_logs_get(const dc_logs *logs, const char *key)
 
 dc_status dc_logs_set(dc_logs *logs, const char *key, double value)
 {
+    DC_CHECK_NULL(logs);
+    DC_CHECK_NULL(key);
     if (!key || !*key || strlen(key) >= DC_LOGS_KEY_LEN)
         return dc_fail(DC_ERR_ARG, "logs: key \"%s\" is empty or longer than %d bytes", key ? key : "(null)",
                        DC_LOGS_KEY_LEN - 1);
@@ -238,6 +242,7 @@ dc_checkpoint_config dc_checkpoint_defaults(const char *filepath)
 
 dc_callback *dc_callback_model_checkpoint(const dc_checkpoint_config *cfg)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     if (!cfg->filepath || !*cfg->filepath || strlen(cfg->filepath) >= 1024)
         return dc_fail_null(DC_ERR_ARG, "ModelCheckpoint: filepath must be 1 to 1023 characters");
     if (check_monitor("ModelCheckpoint", cfg->monitor, cfg->mode) != DC_OK)
@@ -353,6 +358,7 @@ dc_early_stopping_config dc_early_stopping_defaults(void)
 
 dc_callback *dc_callback_early_stopping(const dc_early_stopping_config *cfg)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     if (check_monitor("EarlyStopping", cfg->monitor, cfg->mode) != DC_OK)
         return NULL;
     if (cfg->patience < 0 || cfg->start_from_epoch < 0 || !isfinite(cfg->min_delta))
@@ -439,6 +445,7 @@ dc_reduce_lr_config dc_reduce_lr_defaults(void)
 
 dc_callback *dc_callback_reduce_lr_on_plateau(const dc_reduce_lr_config *cfg)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     if (check_monitor("ReduceLROnPlateau", cfg->monitor, cfg->mode) != DC_OK)
         return NULL;
     if (!(cfg->factor >= 0.0f && cfg->factor < 1.0f))
@@ -556,6 +563,7 @@ static dc_status csv_train_end(void *user, dc_model *m, dc_logs *logs)
 
 dc_callback *dc_callback_csv_logger(const char *filename, char separator, int append)
 {
+    DC_CHECK_NULL_OR(filename, NULL);
     if (!filename || !*filename || strlen(filename) >= 1024)
         return dc_fail_null(DC_ERR_ARG, "CSVLogger: filename must be 1 to 1023 characters");
     if (separator == '\0' || separator == '\n')

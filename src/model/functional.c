@@ -24,6 +24,7 @@
 
 dc_model *dc_functional_new(int ndim, const int *input_shape)
 {
+    DC_CHECK_NULL_OR(input_shape, NULL);
     dc_model *m = dc_model_new_as("functional", ndim, input_shape);
     if (m)
         m->functional = 1;
@@ -159,7 +160,9 @@ int dc_model_input(dc_model *m, int ndim, const int *shape)
         why = "add the inputs before the first layer";
     else if (m->n_inputs == DC_MODEL_MAX_INPUTS)
         why = "the model has the most inputs it can take";
-    else if (ndim < 1 || ndim >= DC_MAX_DIMS || !shape)
+    else if (!shape)
+        why = "shape is NULL";
+    else if (ndim < 1 || ndim >= DC_MAX_DIMS)
         why = "the shape needs 1 to 7 dimensions";
     else if (dc_shape_size(ndim, shape) == 0)
         why = "the shape has a non-positive dimension";
@@ -185,7 +188,11 @@ int dc_model_input(dc_model *m, int ndim, const int *shape)
     return k;
 }
 
-int dc_model_input_count(const dc_model *m) { return m ? m->n_inputs : 0; }
+int dc_model_input_count(const dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, 0);
+    return m->n_inputs;
+}
 
 dc_tensor *dc_model_pack_inputs(const dc_model *m, int n, const dc_tensor *const *xs)
 {
@@ -223,7 +230,11 @@ dc_tensor *dc_model_pack_inputs(const dc_model *m, int n, const dc_tensor *const
     return out;
 }
 
-int dc_model_is_functional(const dc_model *m) { return m && m->functional; }
+int dc_model_is_functional(const dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, 0);
+    return m->functional;
+}
 
 /* Whether the graph is not a chain (several inputs, a merge layer, a shared
  * layer): tf-keras prints a chain with the Sequential table. */

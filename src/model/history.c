@@ -112,6 +112,8 @@ void dc_history_free(dc_history *h)
 
 const double *dc_history_get(const dc_history *h, const char *key)
 {
+    DC_CHECK_NULL_OR(h, NULL);
+    DC_CHECK_NULL_OR(key, NULL);
     int i = key_index(h, key);
     return i >= 0 ? h->values[i] : NULL;
 }

@@ -38,7 +38,11 @@ dc_model *dc_model_new_as(const char *where, int ndim, const int *input_shape)
     return m;
 }
 
-dc_model *dc_sequential_new(int ndim, const int *input_shape) { return dc_model_new_as("sequential", ndim, input_shape); }
+dc_model *dc_sequential_new(int ndim, const int *input_shape)
+{
+    DC_CHECK_NULL_OR(input_shape, NULL);
+    return dc_model_new_as("sequential", ndim, input_shape);
+}
 
 void dc_model_free(dc_model *m)
 {
@@ -56,11 +60,16 @@ void dc_model_free(dc_model *m)
 
 void dc_model_set_seed(dc_model *m, uint64_t seed)
 {
+    DC_CHECK_NULL_VOID(m);
     m->seed = seed;
     dc_rng_seed(&m->rng, seed);
 }
 
-void dc_model_set_threads(dc_model *m, int threads) { m->threads = threads < 0 ? 0 : threads; }
+void dc_model_set_threads(dc_model *m, int threads)
+{
+    DC_CHECK_NULL_VOID(m);
+    m->threads = threads < 0 ? 0 : threads;
+}
 
 int dc_default_threads(void) { return omp_get_num_procs(); }
 
@@ -126,6 +135,11 @@ static dc_status check_compiled(const dc_model *m, const char *where)
 
 dc_status dc_model_add(dc_model *m, dc_layer *layer)
 {
+    if (!m) { /* the layer is ours, as on every failure (unless it is in a model) */
+        if (layer && !layer->name[0])
+            dc_layer_free(layer);
+        return dc_fail(DC_ERR_ARG, "%s: m is NULL", __func__);
+    }
     if (layer && layer->name[0]) /* in a model already: not ours to free */
         return add_failed(m, dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name));
     if (m->broken_status != DC_OK) {
@@ -437,6 +451,8 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
 
 dc_status dc_model_compile_ex(dc_model *m, const dc_compile_config *cfg)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(cfg);
     dc_status st = add_error(m);
     if (st != DC_OK)
         return st;
@@ -478,6 +494,9 @@ static dc_status named_config(const char *optimizer, const char *loss, const cha
 
 dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss, const char *const *metrics, int n_metrics)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(optimizer);
+    DC_CHECK_NULL(loss);
     dc_compile_config cfg;
     dc_status st = add_error(m);
     if (st == DC_OK)
@@ -488,6 +507,9 @@ dc_status dc_model_compile(dc_model *m, const char *optimizer, const char *loss,
 dc_status dc_model_compile_lr(dc_model *m, const char *optimizer, float learning_rate, const char *loss,
                               const char *const *metrics, int n_metrics)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(optimizer);
+    DC_CHECK_NULL(loss);
     dc_compile_config cfg;
     dc_status st = add_error(m);
     if (st != DC_OK)
@@ -500,9 +522,21 @@ dc_status dc_model_compile_lr(dc_model *m, const char *optimizer, float learning
     return dc_model_compile_ex(m, &cfg);
 }
 
-int dc_model_metric_count(const dc_model *m) { return 1 + m->n_metrics; }
-const char *dc_model_metric_name(const dc_model *m, int i) { return i >= 0 && i <= m->n_metrics ? m->names[i] : NULL; }
-dc_graph *dc_model_graph(dc_model *m) { return m->g; }
+int dc_model_metric_count(const dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, -1);
+    return 1 + m->n_metrics;
+}
+const char *dc_model_metric_name(const dc_model *m, int i)
+{
+    DC_CHECK_NULL_OR(m, NULL);
+    return i >= 0 && i <= m->n_metrics ? m->names[i] : NULL;
+}
+dc_graph *dc_model_graph(dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, NULL);
+    return m->g;
+}
 
 /* ---- data checks ---- */
 
@@ -631,12 +665,20 @@ static dc_status replica_agree_data(dc_model *m, const char *where, int n, int b
 dc_status dc_model_evaluate(dc_model *m, const dc_tensor *x, const dc_tensor *y, int batch_size, int verbose,
                             double *results, int n_results)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(y);
+    DC_CHECK_NULL(results);
     return dc_model_evaluate_ex(m, x, y, NULL, batch_size, verbose, results, n_results);
 }
 
 dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
                                int batch_size, int verbose, double *results, int n_results)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(y);
+    DC_CHECK_NULL(results);
     dc_status st = check_compiled(m, "evaluate");
     if (st != DC_OK)
         return st;
@@ -716,6 +758,9 @@ static dc_status predict_run(dc_model *m, const char *where, const dc_tensor *x,
 
 dc_status dc_model_predict(dc_model *m, const dc_tensor *x, int batch_size, dc_tensor **out)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(out);
     return predict_run(m, "predict", x, batch_size > 0 ? batch_size : 32, out);
 }
 
@@ -786,6 +831,9 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
 dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_fit_config *cfg_in,
                        dc_history **history)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(y);
     dc_fit_config cfg = cfg_in ? *cfg_in : dc_fit_defaults();
     if (history)
         *history = NULL;
@@ -976,17 +1024,28 @@ static dc_status on_batch(dc_model *m, const char *where, int train, const dc_te
 dc_status dc_model_train_on_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
                                   double *results, int n_results)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(y);
+    DC_CHECK_NULL(results);
     return on_batch(m, "train_on_batch", 1, x, y, sample_weight, results, n_results);
 }
 
 dc_status dc_model_test_on_batch(dc_model *m, const dc_tensor *x, const dc_tensor *y, const dc_tensor *sample_weight,
                                  double *results, int n_results)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(y);
+    DC_CHECK_NULL(results);
     return on_batch(m, "test_on_batch", 0, x, y, sample_weight, results, n_results);
 }
 
 dc_status dc_model_predict_on_batch(dc_model *m, const dc_tensor *x, dc_tensor **out)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(out);
     return predict_run(m, "predict_on_batch", x, 0, out);
 }
 
@@ -1005,6 +1064,7 @@ static size_t layer_params(const dc_model *m, const dc_layer *l, int which)
 
 size_t dc_model_param_count(dc_model *m)
 {
+    DC_CHECK_NULL_OR(m, 0);
     if (dc_model_build(m) != DC_OK)
         return 0;
     size_t n = 0;
@@ -1100,6 +1160,8 @@ static void connected_to(const dc_model *m, const dc_layer *l, char *buf, size_t
 
 dc_status dc_model_summary(dc_model *m, FILE *out)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(out);
     dc_status st = dc_model_build(m);
     if (st != DC_OK)
         return st;

@@ -72,12 +72,17 @@ dc_status dc_model_set_trainable(dc_model *m, int layer, int trainable)
 
 int dc_model_layer_trainable(const dc_model *m, int layer)
 {
+    DC_CHECK_NULL_OR(m, -1);
     return m && layer >= 0 && layer < m->n_layers ? !m->layers[layer]->frozen : -1;
 }
 
 /* ---- weights ---- */
 
-int dc_model_layer_count(const dc_model *m) { return m ? m->n_layers : 0; }
+int dc_model_layer_count(const dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, 0);
+    return m->n_layers;
+}
 
 int dc_model_layer_index(const dc_model *m, const char *name)
 {
@@ -95,6 +100,7 @@ int dc_model_layer_index(const dc_model *m, const char *name)
 
 const char *dc_model_layer_name(const dc_model *m, int layer)
 {
+    DC_CHECK_NULL_OR(m, NULL);
     return m && layer >= 0 && layer < m->n_layers ? m->layers[layer]->name : NULL;
 }
 
@@ -135,6 +141,8 @@ dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out
 
 dc_status dc_model_set_weight(dc_model *m, int layer, int index, const float *data, size_t n)
 {
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(data);
     dc_node *p = NULL;
     dc_status st = weight_at(m, "set_weight", layer, index, &p);
     if (st != DC_OK)

@@ -294,6 +294,7 @@ const dc_op dc_op_random_affine = {.name = "random_affine", .n_inputs = 1, .infe
 dc_node *dc_random_affine(dc_graph *g, dc_node *x, dc_affine_kind kind, const float height[2], const float width[2],
                           dc_fill_mode fill_mode, int bilinear, float fill_value)
 {
+    DC_CHECK_NULL_OR(height, NULL);
     dc_attr a = {.affine = {.kind = (int)kind, .fill = (int)fill_mode, .bilinear = bilinear, .zoom_same = width == NULL,
                             .height = {height[0], height[1]},
                             .width = {width ? width[0] : 0.0f, width ? width[1] : 0.0f}, .fill_value = fill_value}};
@@ -389,6 +390,8 @@ const dc_op dc_op_random_color = {.name = "random_color", .n_inputs = 1, .infer 
 
 dc_node *dc_random_color(dc_graph *g, dc_node *x, int contrast, const float range[2], const float value_range[2])
 {
+    DC_CHECK_NULL_OR(range, NULL);
+    DC_CHECK_NULL_OR(value_range, NULL);
     dc_attr a = {.color = {contrast, {range[0], range[1]}, {value_range[0], value_range[1]}}};
     return dc_node_make(g, &dc_op_random_color, 1, &x, &a);
 }

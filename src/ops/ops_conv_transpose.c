@@ -245,6 +245,8 @@ const dc_op dc_op_conv2d_transpose = {.name = "conv2d_transpose", .n_inputs = 3,
 dc_node *dc_conv2d_transpose(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, const int *strides, int same,
                              const int *dilation, const int *output_padding)
 {
+    DC_CHECK_NULL_OR(strides, NULL);
+    DC_CHECK_NULL_OR(dilation, NULL);
     dc_node *in[3] = {x, kernel, bias};
     dc_attr a = {.deconv = {.stride = {strides[0], strides[1]}, .same = same, .dilation = {dilation[0], dilation[1]},
                             .out_pad = {output_padding ? output_padding[0] : -1,

@@ -391,6 +391,7 @@ const char *dc_act_name(dc_act a) { return (unsigned)a < DC_ACT_COUNT ? act_name
 
 dc_status dc_act_parse(const char *name, dc_act *out)
 {
+    DC_CHECK_NULL(out);
     if (!name || !*name) {
         *out = DC_ACT_LINEAR;
         return DC_OK;

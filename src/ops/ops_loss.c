@@ -59,6 +59,8 @@ const char *dc_loss_name(dc_loss_kind k) { return (unsigned)k < DC_LOSS_COUNT ? 
 
 dc_status dc_loss_parse(const char *name, dc_loss_kind *out)
 {
+    DC_CHECK_NULL(name);
+    DC_CHECK_NULL(out);
     /* Keras 3's losses.get: function names, class names and the aliases */
     static const struct { const char *name; dc_loss_kind kind; } aliases[] = {
         {"mse", DC_LOSS_MSE}, {"MSE", DC_LOSS_MSE}, {"mean_squared_error", DC_LOSS_MSE},

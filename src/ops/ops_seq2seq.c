@@ -163,6 +163,7 @@ const dc_op dc_op_permute = {.name = "permute", .n_inputs = 1, .infer = permute_
 
 dc_node *dc_permute(dc_graph *g, dc_node *x, int ndims, const int *perm)
 {
+    DC_CHECK_NULL_OR(perm, NULL);
     dc_attr a = {.permute = {.ndims = ndims}};
     if (ndims < 1 || ndims > DC_MAX_DIMS - 1 || !perm)
         return dc_fail_null(DC_ERR_ARG, "permute: %d axes, expected 1 to %d and a permutation", ndims, DC_MAX_DIMS - 1);

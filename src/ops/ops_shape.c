@@ -35,6 +35,7 @@ const dc_op dc_op_reshape = {.name = "reshape", .n_inputs = 1, .flags = DC_OP_AL
 
 dc_node *dc_reshape(dc_graph *g, dc_node *x, int ndim, const int *shape)
 {
+    DC_CHECK_NULL_OR(shape, NULL);
     dc_attr a = {.reshape = {.ndim = ndim}};
     if (ndim < 1 || ndim > DC_MAX_DIMS)
         return dc_fail_null(DC_ERR_SHAPE, "reshape: %d dimensions, expected 1 to %d", ndim, DC_MAX_DIMS - 1);

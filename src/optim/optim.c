@@ -46,6 +46,8 @@ dc_optimizer_config dc_optimizer_defaults(dc_opt_kind kind)
 
 dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out)
 {
+    DC_CHECK_NULL(name);
+    DC_CHECK_NULL(out);
     /* Keras' optimizers.get lower-cases the name: "Adam" and "adam" alike */
     static const char *const names[DC_OPT_COUNT] = {"sgd",   "adam",   "adamw",    "rmsprop", "adagrad",
                                                     "nadam", "adamax", "adadelta", "lion"};
@@ -61,6 +63,7 @@ dc_status dc_optimizer_parse(const char *name, dc_optimizer_config *out)
 
 dc_optimizer *dc_optimizer_new(const dc_optimizer_config *cfg, size_t count)
 {
+    DC_CHECK_NULL_OR(cfg, NULL);
     if ((unsigned)cfg->kind >= DC_OPT_COUNT)
         return dc_fail_null(DC_ERR_ARG, "optimizer: unknown kind %d", (int)cfg->kind);
     if (!(cfg->learning_rate >= 0.0f) || !isfinite(cfg->learning_rate))
@@ -118,6 +121,8 @@ void dc_optimizer_free(dc_optimizer *o)
 
 dc_status dc_optimizer_set_variables(dc_optimizer *o, int n, const size_t *starts)
 {
+    DC_CHECK_NULL(o);
+    DC_CHECK_NULL(starts);
     if (n < 1 || !starts)
         return dc_fail(DC_ERR_ARG, "optimizer_set_variables: %d variables, expected at least 1", n);
     for (int i = 0; i < n; i++) {
@@ -137,9 +142,21 @@ dc_status dc_optimizer_set_variables(dc_optimizer *o, int n, const size_t *start
     return DC_OK;
 }
 
-void dc_optimizer_set_lr(dc_optimizer *o, float lr) { o->cfg.learning_rate = lr; }
-float dc_optimizer_get_lr(const dc_optimizer *o) { return o->cfg.learning_rate; }
-long dc_optimizer_iterations(const dc_optimizer *o) { return o->iterations; }
+void dc_optimizer_set_lr(dc_optimizer *o, float lr)
+{
+    DC_CHECK_NULL_VOID(o);
+    o->cfg.learning_rate = lr;
+}
+float dc_optimizer_get_lr(const dc_optimizer *o)
+{
+    DC_CHECK_NULL_OR(o, NAN);
+    return o->cfg.learning_rate;
+}
+long dc_optimizer_iterations(const dc_optimizer *o)
+{
+    DC_CHECK_NULL_OR(o, -1);
+    return o->iterations;
+}
 
 const dc_optimizer_config *dc_optimizer_config_of(const dc_optimizer *o) { return &o->cfg; }
 /* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t), in float32 as Keras. */
@@ -374,6 +391,9 @@ static const float *clip_gradients(dc_optimizer *o, const float *g)
 
 void dc_optimizer_step(dc_optimizer *o, float *w, const float *g)
 {
+    DC_CHECK_NULL_VOID(o);
+    DC_CHECK_NULL_VOID(w);
+    DC_CHECK_NULL_VOID(g);
     const dc_optimizer_config *c = &o->cfg;
     const size_t n = o->count;
     g = clip_gradients(o, g);

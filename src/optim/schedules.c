@@ -24,6 +24,11 @@ dc_lr_schedule dc_exponential_decay(float initial_learning_rate, long decay_step
 
 dc_lr_schedule dc_piecewise_constant_decay(int n_boundaries, const long *boundaries, const float *values)
 {
+    if (!boundaries || !values) { /* a schedule dc_model_set_lr_schedule refuses */
+        dc_lr_schedule bad = {.kind = DC_SCHEDULE_PIECEWISE, .n_boundaries = -1, .warmup_target = NAN};
+        dc_fail(DC_ERR_ARG, "%s: %s is NULL", __func__, boundaries ? "values" : "boundaries");
+        return bad;
+    }
     dc_lr_schedule s;
     memset(&s, 0, sizeof s);
     s.kind = DC_SCHEDULE_PIECEWISE;
@@ -53,6 +58,7 @@ static double cosine(double step, double decay_steps, double from, double alpha)
 
 float dc_lr_schedule_value(const dc_lr_schedule *s, long step)
 {
+    DC_CHECK_NULL_OR(s, NAN);
     double t = (double)(step < 0 ? 0 : step);
     switch (s->kind) {
     case DC_SCHEDULE_EXPONENTIAL: {
@@ -79,6 +85,7 @@ float dc_lr_schedule_value(const dc_lr_schedule *s, long step)
 
 dc_status dc_model_set_lr_schedule(dc_model *m, const dc_lr_schedule *s)
 {
+    DC_CHECK_NULL(m);
     if (!s) {
         m->has_schedule = 0;
         return DC_OK;
@@ -103,10 +110,15 @@ dc_status dc_model_set_lr_schedule(dc_model *m, const dc_lr_schedule *s)
     return DC_OK;
 }
 
-float dc_model_get_lr(const dc_model *m) { return m->opt ? dc_optimizer_get_lr(m->opt) : 0.0f; }
+float dc_model_get_lr(const dc_model *m)
+{
+    DC_CHECK_NULL_OR(m, NAN);
+    return m->opt ? dc_optimizer_get_lr(m->opt) : 0.0f;
+}
 
 dc_status dc_model_set_lr(dc_model *m, float lr)
 {
+    DC_CHECK_NULL(m);
     if (!m->opt)
         return dc_fail(DC_ERR_STATE, "set_lr: the model is not compiled");
     if (!(lr >= 0.0f) || !isfinite(lr))
@@ -115,4 +127,8 @@ dc_status dc_model_set_lr(dc_model *m, float lr)
     return DC_OK;
 }
 
-void dc_model_stop_training(dc_model *m) { m->stop_training = 1; }
+void dc_model_stop_training(dc_model *m)
+{
+    DC_CHECK_NULL_VOID(m);
+    m->stop_training = 1;
+}

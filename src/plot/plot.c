@@ -565,6 +565,10 @@ enum { REGION_GRID = 200 };
 dc_status dc_plot_decision_boundary(const char *path, dc_model *m, const dc_tensor *x, const dc_tensor *y,
                                     const char *const *class_names, const dc_plot_config *cfg_in)
 {
+    DC_CHECK_NULL(path);
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(y);
     const char *where = "plot_decision_boundary";
     dc_plot_config cfg = cfg_in ? *cfg_in : dc_plot_defaults();
     if (!m || !x || !y)
