@@ -21,6 +21,11 @@ enum { FIRST_CHUNK = 1 << 16, MAX_READ = 1 << 30 };
 
 dc_status dc_read_all(const char *path, char **buf, size_t *len)
 {
+    return dc_read_all_limit(path, DC_INFLATE_MAX_BYTES, buf, len);
+}
+
+dc_status dc_read_all_limit(const char *path, size_t max_inflate, char **buf, size_t *len)
+{
     *buf = NULL;
     *len = 0;
     int fd;
@@ -36,8 +41,8 @@ dc_status dc_read_all(const char *path, char **buf, size_t *len)
     /* gzip'd: up to the inflate cap; plain: the file's size, one byte more
      * only to notice a file that grows while it is read. */
     int plain = gzdirect(gz);
-    size_t limit = plain ? size : DC_INFLATE_MAX_BYTES;
-    size_t cap = plain ? size + 1 : FIRST_CHUNK, n = 0;
+    size_t limit = plain ? size : max_inflate;
+    size_t cap = plain ? size + 1 : limit < FIRST_CHUNK ? limit + 1 : FIRST_CHUNK, n = 0;
     char *b = dc_malloc(cap + 1);
     st = b ? DC_OK : DC_ERR_NOMEM;
     while (st == DC_OK) {
@@ -45,7 +50,8 @@ dc_status dc_read_all(const char *path, char **buf, size_t *len)
             st = plain ? dc_fail(DC_ERR_IO, "%s: the file grew while it was read (%zu bytes at the start)", path, size)
                        : dc_fail(DC_ERR_FORMAT,
                                  "%s: the gzip'd data inflates to more than %zu bytes, the most deepc inflates from "
-                                 "one file (DC_INFLATE_MAX_BYTES); unpack it and read the plain file",
+                                 "one file (DC_INFLATE_MAX_BYTES in src/data/readall.h); unpack it and read the "
+                                 "plain file",
                                  path, limit);
             break;
         }

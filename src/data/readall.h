@@ -17,5 +17,7 @@
  * that inflates past DC_INFLATE_MAX_BYTES is DC_ERR_FORMAT, naming the file
  * and the limit.  DC_ERR_IO names the path and the reason. */
 dc_status dc_read_all(const char *path, char **buf, size_t *len);
+/* The same with max_inflate in place of DC_INFLATE_MAX_BYTES. */
+dc_status dc_read_all_limit(const char *path, size_t max_inflate, char **buf, size_t *len);
 
 #endif
