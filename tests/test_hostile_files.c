@@ -265,7 +265,8 @@ static void test_csv_tab_first_column_and_hex(void **state)
     assert_true(dc_parse_decimal("-Infinity", &v) && isinf(v) && v < 0);
     assert_true(dc_parse_decimal("NaN", &v) && isnan(v));
     assert_false(dc_parse_decimal("0x10", &v));
-    assert_false(dc_parse_decimal(" 1", &v));
+    assert_true(dc_parse_decimal(" 1\t", &v) && v == 1.0); /* as Python's float(" 1\t") */
+    assert_false(dc_parse_decimal("1 2", &v));
 }
 
 /* ------------------------------------------------- locale */

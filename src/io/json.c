@@ -544,14 +544,13 @@ static pthread_once_t c_once = PTHREAD_ONCE_INIT;
 
 static void make_c_locale(void) { c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
 
-/* Switches the calling thread to the "C" locale; returns what to restore. */
-static locale_t enter_c_locale(void)
+locale_t dc_c_locale_enter(void)
 {
     pthread_once(&c_once, make_c_locale);
     return c_loc ? uselocale(c_loc) : (locale_t)0;
 }
 
-static void leave_c_locale(locale_t old)
+void dc_c_locale_leave(locale_t old)
 {
     if (old)
         uselocale(old);
@@ -559,31 +558,31 @@ static void leave_c_locale(locale_t old)
 
 void dc_fmt_float(char *buf, size_t size, float v)
 {
-    locale_t old = enter_c_locale();
+    locale_t old = dc_c_locale_enter();
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(buf, size, "%.*g", prec, (double)v);
         if (strtof(buf, NULL) == v)
             break;
     }
-    leave_c_locale(old);
+    dc_c_locale_leave(old);
 }
 
 void dc_fmt_double(char *buf, size_t size, double v)
 {
-    locale_t old = enter_c_locale();
+    locale_t old = dc_c_locale_enter();
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, size, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
             break;
     }
-    leave_c_locale(old);
+    dc_c_locale_leave(old);
 }
 
 double dc_strtod_c(const char *s, char **end)
 {
-    locale_t old = enter_c_locale();
+    locale_t old = dc_c_locale_enter();
     double v = strtod(s, end);
-    leave_c_locale(old);
+    dc_c_locale_leave(old);
     return v;
 }
 
@@ -601,8 +600,23 @@ static int special_word(const char *s)
     return 0;
 }
 
+static int is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 int dc_parse_decimal(const char *s, double *v)
 {
+    char text[128];
+    while (is_ascii_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && is_ascii_space(s[n - 1]))
+        n--;
+    if (n < sizeof text) { /* a bounded copy without the trailing spaces */
+        memcpy(text, s, n);
+        text[n] = '\0';
+        s = text;
+    } else if (n != strlen(s)) {
+        return 0;
+    }
     const char *p = s + (*s == '+' || *s == '-');
     if (!special_word(p)) {
         size_t digits = 0;
