@@ -615,7 +615,7 @@ int dc_parse_decimal(const char *s, double *v)
         text[n] = '\0';
         s = text;
     } else if (n != strlen(s)) {
-        return 0;
+        return 0; /* 128 characters and more, then blanks: no number is that long */
     }
     const char *p = s + (*s == '+' || *s == '-');
     if (!special_word(p)) {
