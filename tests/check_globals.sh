@@ -28,6 +28,8 @@ error.c errbuf     thread-local: the calling thread'"'"'s last error message (dc
 error.c errstat    thread-local: the status that goes with that message (dc_last_status)
 text.c  utf8_loc   the C.UTF-8 locale, made once (pthread_once) and only read after
 text.c  utf8_once  the pthread_once flag of utf8_loc
+json.c  c_loc      the "C" locale for number text (dc_strtod_c, dc_fmt_double), made once
+json.c  c_once       (pthread_once) and only read after; c_once is its pthread_once flag
 plot.c  plot_lock  PLplot is one process-wide, non-reentrant library with one exit handler; its
 plot.c  plot_jump    session state is process-wide too, and read or written only under
 plot.c  plot_active  plot_lock (where the exit handler jumps back to, whether a plot runs,

@@ -7,7 +7,9 @@
  * record fixes the number of columns, every later one must have the same,
  * and it is there that the target and feature columns are resolved (by
  * index or by name).  Only those columns are read: each such cell must
- * parse to a finite float32 (quoted or not), except the target's when it
+ * parse to a finite float32 (quoted or not) written in decimal, as Python's
+ * float() reads it whatever the locale (dc_parse_decimal: no hexadecimal
+ * "0x1p3", no "0,5"), except the target's when it
  * holds class labels, which are gathered as text and encoded at the end
  * (csvlabels.c).  Columns left out may hold anything, as with pandas'
  * usecols.  Every failure names the file, the line and the column (both
@@ -17,6 +19,7 @@
 #include "data/csvlabels.h"
 #include "data/csvscan.h"
 #include "data/readall.h"
+#include "io/json.h"
 
 #include <float.h>
 #include <limits.h>
@@ -80,9 +83,8 @@ static dc_status parse_cell(const csv_reader *r, int line, int col, const char *
     char note[96];
     if (csv_is_missing(cell))
         return csv_missing_error(r->name, line, col + 1, cell);
-    char *end;
-    double v = strtod(cell, &end);
-    if (end == cell || *end != '\0') {
+    double v;
+    if (!dc_parse_decimal(cell, &v)) {
         const char *hint = col == r->target ? "; to read class names as the target, set target_classes = 1"
                                             : "; leave text columns out with feature_cols or feature_names";
         size_t len = strlen(cell);

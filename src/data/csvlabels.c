@@ -16,6 +16,7 @@
  */
 #include "core/core.h"
 #include "data/csvlabels.h"
+#include "io/json.h"
 
 #include <float.h>
 #include <math.h>
@@ -47,9 +48,7 @@ dc_status csv_missing_error(const char *name, int line, int col, const char *cel
 
 int csv_number(const char *cell, double *v)
 {
-    char *end;
-    *v = strtod(cell, &end);
-    return end != cell && *end == '\0' && isfinite(*v) && fabs(*v) <= FLT_MAX;
+    return dc_parse_decimal(cell, v) && isfinite(*v) && fabs(*v) <= FLT_MAX;
 }
 
 void csv_list_names(const char *const *names, int n, char *buf, size_t cap)

@@ -200,9 +200,8 @@ dc_status csv_scan_next(csv_scan *s, int *got)
     *got = 0;
     s->n_cells = 0;
     s->buf_len = 0;
-    for (;;) { /* blank lines */
-        while (s->pos < s->len && is_space(s->text[s->pos]))
-            s->pos++;
+    for (;;) { /* blank lines; a tab that is the delimiter is not blank */
+        skip_blanks(s);
         if (s->pos == s->len)
             return DC_OK;
         if (!is_line_end(s->text[s->pos]))

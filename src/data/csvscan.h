@@ -5,7 +5,9 @@
  * A cell may be quoted: between double quotes the delimiter, line ends and
  * "" (one quote) are data.  Outside quotes, a line ends at LF, CRLF or a lone
  * CR; lines of nothing but blanks are skipped; blanks around a cell are
- * trimmed (blanks inside quotes are kept).  A UTF-8 byte order mark at the
+ * trimmed (blanks inside quotes are kept).  A blank is a space or a tab
+ * that is not the delimiter: with '\t' a line's leading tab starts an empty
+ * first cell, as with ',' a leading comma does.  A UTF-8 byte order mark at the
  * very start is skipped.  With the delimiter ' ' any run of spaces and tabs
  * separates cells.
  */

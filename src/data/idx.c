@@ -7,12 +7,15 @@
  * unchanged, so one path serves both.  Every header field is checked before
  * it is used, the body buffer grows as bytes actually arrive (a header that
  * promises terabytes costs nothing until the data is there), and a short or
- * over-long body is an error, never silently accepted.
+ * over-long body is an error, never silently accepted.  Only a regular file
+ * is opened (dc_file_open_read), and a gzip'd body may inflate to at most
+ * DC_INFLATE_MAX_BYTES.
  */
 #include "core/core.h"
+#include "data/readall.h"
+#include "io/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,20 +175,25 @@ dc_status dc_idx_load(const char *path, dc_u8array **out)
     *out = NULL;
     if (!path)
         return dc_fail(DC_ERR_ARG, "dc_idx_load: path is NULL");
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return dc_fail(DC_ERR_IO, "%s: cannot open IDX file: %s", path, strerror(errno));
+    int fd;
+    dc_status st = dc_file_open_read(path, "IDX file", &fd, NULL);
+    if (st != DC_OK)
+        return st;
     gzFile gz = gzdopen(fd, "rb");
     if (!gz) {
         close(fd);
         return dc_fail(DC_ERR_NOMEM, "%s: out of memory opening the file with zlib", path);
     }
     dc_u8array *a = dc_calloc(1, sizeof *a);
-    dc_status st = a ? DC_OK : DC_ERR_NOMEM;
+    st = a ? DC_OK : DC_ERR_NOMEM;
     if (!st)
         st = gzbuffer(gz, GZ_BUFFER) == 0 ? DC_OK : dc_fail(DC_ERR_NOMEM, "%s: zlib refused a %d-byte buffer", path, GZ_BUFFER);
     if (!st)
         st = read_header(gz, path, a);
+    if (!st && !gzdirect(gz) && a->size > DC_INFLATE_MAX_BYTES)
+        st = dc_fail(DC_ERR_FORMAT, "%s: the gzip'd IDX body would inflate to %zu bytes, more than %zu, the most "
+                                    "deepc inflates from one file (DC_INFLATE_MAX_BYTES)",
+                     path, a->size, DC_INFLATE_MAX_BYTES);
     if (!st)
         st = read_body(gz, path, a);
     gzclose(gz);

@@ -7,10 +7,12 @@
 #include "md5.h"
 
 #include "core/core.h"
+#include "io/file.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Per-step left-rotation amounts, four per round. */
 static const uint8_t shifts[64] = {
@@ -132,24 +134,29 @@ void dc_md5_buffer(const void *data, size_t n, char hex[33])
 dc_status dc_md5_file(const char *path, char hex[33])
 {
     enum { CHUNK = 1 << 16 };
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return dc_fail(DC_ERR_IO, "%s: cannot open for checksumming: %s", path, strerror(errno));
+    int fd;
+    dc_status st = dc_file_open_read(path, "for checksumming", &fd, NULL);
+    if (st != DC_OK)
+        return st;
     uint8_t *buf = dc_malloc(CHUNK);
     if (!buf) {
-        fclose(fp);
+        close(fd);
         return DC_ERR_NOMEM;
     }
     dc_md5 m;
     dc_md5_init(&m);
-    size_t n;
-    while ((n = fread(buf, 1, CHUNK, fp)) > 0)
-        dc_md5_update(&m, buf, n);
-    int failed = ferror(fp);
+    ssize_t n;
+    while ((n = read(fd, buf, CHUNK)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        dc_md5_update(&m, buf, (size_t)n);
+    }
     int saved_errno = errno;
     free(buf);
-    fclose(fp);
-    if (failed)
+    close(fd);
+    if (n < 0)
         return dc_fail(DC_ERR_IO, "%s: read error while checksumming: %s", path, strerror(saved_errno));
     dc_md5_final(&m, hex);
     return DC_OK;

@@ -17,12 +17,13 @@
  * The writer produces the bytes NumPy 1.24 writes for the same array
  * (version 1.0, the dict keys sorted, 21 - len(str(shape[0])) spare spaces
  * for growth, padding to a multiple of 64 bytes), so its files are
- * byte-for-byte NumPy's.
+ * byte-for-byte NumPy's.  It writes atomically (dc_file_write_atomic): a
+ * failed save leaves the previous file whole.
  */
 #include "core/core.h"
 #include "data/readall.h"
+#include "io/file.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -381,22 +382,15 @@ dc_status dc_npy_write(const char *path, const dc_array *a)
     memset(head + len, ' ', (size_t)pad);
     len += pad;
     head[len++] = '\n';
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return dc_fail(DC_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
     unsigned char pre[MAGIC_LEN + 4];
     memcpy(pre, MAGIC, MAGIC_LEN);
     pre[6] = 1;
     pre[7] = 0;
     pre[8] = (unsigned char)(len & 0xff);
     pre[9] = (unsigned char)(len >> 8);
-    size_t body = a->size * DTYPES[a->dtype].size;
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre && fwrite(head, 1, (size_t)len, f) == (size_t)len &&
-             (body == 0 || fwrite(a->data, 1, body, f) == body);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok)
-        return dc_fail(DC_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-    return DC_OK;
+    const void *parts[] = {pre, head, a->data};
+    size_t sizes[] = {sizeof pre, (size_t)len, a->size * DTYPES[a->dtype].size};
+    return dc_file_write_atomic(path, parts, sizes, sizes[2] ? 3 : 2);
 }
 
 /* ------------------------------------------------- float32 tensors */

@@ -14,9 +14,11 @@
  */
 #include "core/core.h"
 #include "data/fetch.h"
+#include "io/file.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #define SPAM_COUNT 6046 /* 4,150 ham + 1,896 spam */
@@ -100,9 +102,15 @@ static int by_path(const void *a, const void *b) { return strcmp(((const mail *)
 /* Reads every e-mail of the tarball into mails (count *n). */
 static dc_status read_tar(const char *path, mail *mails, int cap, int *n)
 {
-    gzFile f = gzopen(path, "rb");
-    if (!f)
-        return dc_fail(DC_ERR_IO, "SpamAssassin: cannot open %s", path);
+    int fd;
+    dc_status opened = dc_file_open_read(path, "SpamAssassin tarball", &fd, NULL);
+    if (opened != DC_OK)
+        return opened;
+    gzFile f = gzdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return dc_fail(DC_ERR_NOMEM, "SpamAssassin: out of memory opening %s with zlib", path);
+    }
     unsigned char h[512];
     char *buf = NULL;
     dc_status st = DC_OK;

@@ -1,6 +1,7 @@
 /*
- * file.c - reading a whole untrusted file with a size limit, and writing a
- * file so that a crash or a full disk never leaves a half-written one in
+ * file.c - opening a file to read only when it is a regular one (a FIFO or a
+ * device would block or never end), reading a whole untrusted file with a
+ * size limit, and writing a file so that a crash or a full disk never leaves a half-written one in
  * place: write a temporary file beside it, fsync, rename, fsync the folder.
  * rename() within one folder is atomic on POSIX file systems, so a reader
  * sees either the previous file or the new one, whole.
@@ -9,29 +10,80 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What a file that is not regular is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a plain file";
+}
+
+dc_status dc_file_open_read(const char *path, const char *what, int *fd, size_t *size)
+{
+    *fd = -1;
+    if (size)
+        *size = 0;
+    if (!path)
+        return dc_fail(DC_ERR_ARG, "read: path is NULL");
+    /* O_NONBLOCK: opening a FIFO that no one writes to would block here. */
+    int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (f < 0)
+        return dc_fail(DC_ERR_IO, "%s: cannot open%s%s: %s", path, what ? " " : "", what ? what : "", strerror(errno));
+    struct stat sb;
+    if (fstat(f, &sb) != 0) {
+        int e = errno;
+        close(f);
+        return dc_fail(DC_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(f);
+        return dc_fail(DC_ERR_IO, "%s: is not a regular file (%s); deepc reads only regular files", path,
+                       file_kind(sb.st_mode));
+    }
+    int flags = fcntl(f, F_GETFL);
+    if (flags < 0 || fcntl(f, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(f);
+        return dc_fail(DC_ERR_IO, "%s: cannot set the descriptor's flags: %s", path, strerror(e));
+    }
+    if (sb.st_size < 0 || (unsigned long long)sb.st_size > SIZE_MAX) {
+        close(f);
+        return dc_fail(DC_ERR_FORMAT, "%s: file size %lld does not fit in memory", path, (long long)sb.st_size);
+    }
+    *fd = f;
+    if (size)
+        *size = (size_t)sb.st_size;
+    return DC_OK;
+}
+
 dc_status dc_file_read_all(const char *path, size_t max_bytes, uint8_t **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return dc_fail(DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    int fd;
+    size_t size, have = 0;
+    dc_status st = dc_file_open_read(path, NULL, &fd, &size);
+    if (st != DC_OK)
+        return st;
+    if (size > max_bytes) {
         close(fd);
-        return dc_fail(DC_ERR_IO, "%s: not a regular file", path);
+        return dc_fail(DC_ERR_FORMAT, "%s: file is %zu bytes, more than the %zu this reader accepts", path, size,
+                       max_bytes);
     }
-    if ((unsigned long long)sb.st_size > max_bytes) {
-        close(fd);
-        return dc_fail(DC_ERR_FORMAT, "%s: file is %lld bytes, more than the %zu this reader accepts", path,
-                       (long long)sb.st_size, max_bytes);
-    }
-    size_t size = (size_t)sb.st_size, have = 0;
     uint8_t *buf = dc_malloc(size);
     if (!buf) {
         close(fd);

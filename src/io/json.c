@@ -3,14 +3,17 @@
  *
  * The reader is a recursive-descent parser over (text, len) with a cursor;
  * nothing reads past len.  Numbers follow the JSON grammar exactly before
- * strtod sees a bounded copy of them; strings are checked as UTF-8 and their
- * escapes decoded (surrogate pairs joined, lone surrogates rejected).
+ * strtod (in the "C" locale) sees a bounded copy of them; strings are
+ * checked as UTF-8 and their escapes decoded (surrogate pairs joined, lone
+ * surrogates rejected).
  * Duplicate keys are found by sorting the keys of each object, so a hostile
  * object with many keys costs n log n, not n^2.
  */
 #include "io/json.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,7 +99,7 @@ static dc_status parse_number(parser *p, dc_json *v)
     memcpy(buf, p->s + start, n);
     buf[n] = '\0';
     v->type = DC_JSON_NUMBER;
-    v->num = strtod(buf, NULL);
+    v->num = dc_strtod_c(buf, NULL);
     if (!isfinite(v->num)) {
         p->pos = start;
         return perr(p, "number out of the range of a double");
@@ -533,22 +536,110 @@ void dc_jw_int(dc_jw *w, const char *key, long long v)
     puts_raw(w, b);
 }
 
+/* The "C" locale, made once and only read after.  newlocale cannot fail for
+ * "C" with every category (glibc and musl hand back a built-in object); were
+ * it ever to, the conversions below would run in the thread's own locale. */
+static locale_t c_loc;
+static pthread_once_t c_once = PTHREAD_ONCE_INIT;
+
+static void make_c_locale(void) { c_loc = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+locale_t dc_c_locale_enter(void)
+{
+    pthread_once(&c_once, make_c_locale);
+    return c_loc ? uselocale(c_loc) : (locale_t)0;
+}
+
+void dc_c_locale_leave(locale_t old)
+{
+    if (old)
+        uselocale(old);
+}
+
 void dc_fmt_float(char *buf, size_t size, float v)
 {
+    locale_t old = dc_c_locale_enter();
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(buf, size, "%.*g", prec, (double)v);
         if (strtof(buf, NULL) == v)
-            return;
+            break;
     }
+    dc_c_locale_leave(old);
 }
 
 void dc_fmt_double(char *buf, size_t size, double v)
 {
+    locale_t old = dc_c_locale_enter();
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(buf, size, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
-            return;
+            break;
     }
+    dc_c_locale_leave(old);
+}
+
+double dc_strtod_c(const char *s, char **end)
+{
+    locale_t old = dc_c_locale_enter();
+    double v = strtod(s, end);
+    dc_c_locale_leave(old);
+    return v;
+}
+
+/* Whether s is "inf", "infinity" or "nan" in any case. */
+static int special_word(const char *s)
+{
+    static const char *const words[] = {"inf", "infinity", "nan"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+        size_t k = 0;
+        while (words[i][k] && (s[k] | 0x20) == words[i][k])
+            k++;
+        if (!words[i][k] && !s[k])
+            return 1;
+    }
+    return 0;
+}
+
+static int is_ascii_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+int dc_parse_decimal(const char *s, double *v)
+{
+    char text[128];
+    while (is_ascii_space(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && is_ascii_space(s[n - 1]))
+        n--;
+    if (n < sizeof text) { /* a bounded copy without the trailing spaces */
+        memcpy(text, s, n);
+        text[n] = '\0';
+        s = text;
+    } else if (n != strlen(s)) {
+        return 0; /* 128 characters and more, then blanks: no number is that long */
+    }
+    const char *p = s + (*s == '+' || *s == '-');
+    if (!special_word(p)) {
+        size_t digits = 0;
+        while (is_digit((unsigned char)*p))
+            p++, digits++;
+        if (*p == '.')
+            for (p++; is_digit((unsigned char)*p); p++)
+                digits++;
+        if (digits == 0)
+            return 0;
+        if (*p == 'e' || *p == 'E') {
+            p += 1 + (p[1] == '+' || p[1] == '-');
+            if (!is_digit((unsigned char)*p))
+                return 0;
+            while (is_digit((unsigned char)*p))
+                p++;
+        }
+        if (*p)
+            return 0;
+    }
+    char *end;
+    *v = dc_strtod_c(s, &end);
+    return *end == '\0';
 }
 
 void dc_jw_float(dc_jw *w, const char *key, float v)

@@ -13,6 +13,8 @@
 
 #include "core/core.h"
 
+#include <locale.h>
+
 #define DC_JSON_MAX_DEPTH 64
 
 typedef enum { DC_JSON_NULL, DC_JSON_BOOL, DC_JSON_NUMBER, DC_JSON_STRING, DC_JSON_ARRAY, DC_JSON_OBJECT } dc_json_type;
@@ -68,8 +70,31 @@ void dc_jw_pad(dc_jw *w, size_t multiple);
  * memory ran out.  The caller frees it. */
 char *dc_jw_take(dc_jw *w, size_t *len);
 
+/* ---- numbers as text, whatever the process locale ----
+ *
+ * Every number deepc writes to or reads from a file or a string goes through
+ * these, never through bare printf("%g") or strtod: a program that calls
+ * setlocale(LC_ALL, "") under de_DE.UTF-8 makes those write "0,001" and stop
+ * reading "0.001" at the '.'.  They run the C library's conversions under
+ * the "C" locale (uselocale, per thread, made once), so the text is exactly
+ * what the C locale gives. */
+
 /* Shortest "%.*g" text of v that reads back to the same float / double. */
 void dc_fmt_float(char *buf, size_t size, float v);
 void dc_fmt_double(char *buf, size_t size, double v);
+/* strtod in the "C" locale ('.' is the decimal point). */
+double dc_strtod_c(const char *s, char **end);
+/* Whether all of s is a decimal number as Python's float() and pandas read
+ * it: blanks around it (space, \t, \n, \v, \f, \r), an optional sign,
+ * digits with an optional '.' (at least one digit), an optional exponent, or
+ * one of inf, infinity, nan in any case.  Hexadecimal ("0x1p3"), a decimal
+ * comma and Python's underscores ("1_000") are not numbers.
+ * On success *v is its value (correctly rounded, as strtod gives). */
+int dc_parse_decimal(const char *s, double *v);
+/* For other conversions (a printf of numbers into a file): switches the
+ * calling thread to the "C" locale and returns what dc_c_locale_leave
+ * restores.  Nothing between may return without leaving. */
+locale_t dc_c_locale_enter(void);
+void dc_c_locale_leave(locale_t old);
 
 #endif

@@ -878,7 +878,7 @@ static double split_as_written(float split)
 {
     char text[32];
     dc_fmt_float(text, sizeof text, split);
-    return strtod(text, NULL);
+    return dc_strtod_c(text, NULL);
 }
 
 /* fit after its checks: w the training weights (NULL: none), w_val those of
