@@ -1352,6 +1352,17 @@ dc_status dc_model_save(dc_model *m, const char *path, int include_optimizer);
  * caller frees it) whose predictions are bit-identical to the saved one's,
  * with the optimiser and training state restored when the file has them. */
 dc_status dc_model_load(const char *path, dc_model **out);
+/* The load budget: what a file may make deepc allocate.  A loaded model's
+ * activations (values, gradients and scratch, planned for compile's batch
+ * of 32) may take at most DC_LOAD_MAX_BYTES (1 GiB), and no tensor more
+ * than 2^31 - 1 floats; a file asking for more is refused before anything
+ * is allocated, with DC_ERR_RANGE and a message naming the file and the
+ * limit.  Weights are bounded by the file itself (each must be in it), and
+ * a training state may declare at most 2^31 - 1 optimiser steps.
+ * dc_model_load_ex is dc_model_load with another activation budget in
+ * bytes (0: the default). */
+#define DC_LOAD_MAX_BYTES ((size_t)1 << 30)
+dc_status dc_model_load_ex(const char *path, size_t max_activation_bytes, dc_model **out);
 /* Weights only ("<layer>/<variable>" tensors).  load_weights checks every
  * name, dtype and shape against the (compiled) model, and that the file has
  * no tensor the model lacks. */
