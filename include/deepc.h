@@ -1110,7 +1110,9 @@ int dc_model_is_functional(const dc_model *m);
 
 /* Seed of the model's RNG (weights, shuffling, dropout).  Default 0. */
 void dc_model_set_seed(dc_model *m, uint64_t seed);
-/* Thread count for this model's runs (0 = all cores). Default 0. */
+/* Thread count for this model's runs (0 = all cores). Default 0.  What
+ * deepc asks of OpenMP and OpenBLAS is capped at the processors the
+ * machine has (omp_get_num_procs): OpenBLAS sizes a buffer per thread. */
 void dc_model_set_threads(dc_model *m, int threads);
 
 /* A metric's constructor arguments (Keras' TopKCategoricalAccuracy(k=3),

@@ -158,10 +158,11 @@ static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l, const 
 {
     dc_jw_str(w, "name", l ? l->name : name);
     dc_jw_array(w, "inbound_nodes");
-    for (int j = 0; l && j < m->n_calls; j++) {
+    for (int j = l ? l->first_call : 0, left = l ? l->n_calls : 0; left > 0; j++) { /* from its first call on */
         const dc_call *c = &m->calls[j];
         if (c->layer != l)
             continue;
+        left--;
         dc_jw_object(w, NULL);
         dc_jw_array(w, "args");
         if (l->cls->build_merge)
@@ -397,11 +398,32 @@ typedef struct graph_names {
     int n_calls;
     int *call_entry_first; /* per listed entry: the call that made its layer */
     name_table names;
+    int *call_slot;        /* hash table of the calls by (entry name, node): call index + 1, 0 empty */
+    size_t call_mask;
 } graph_names;
+
+static size_t call_hash(const char *name, int node) { return name_hash(name) ^ (size_t)node * 0x9E3779B97F4A7C15ull; }
+
+/* The call of the layer named `name` at `node`, or -1; with add >= 0 and
+ * no such call, records call `add` under them.  O(1): a functional file of
+ * n calls is connected in O(n). */
+static int calls_find(graph_names *gn, const char *name, int node, int add)
+{
+    size_t i = call_hash(name, node) & gn->call_mask;
+    for (; gn->call_slot[i]; i = (i + 1) & gn->call_mask) {
+        int j = gn->call_slot[i] - 1;
+        const char *n = entry_name(&gn->layers->items[gn->call_entry[j]]);
+        if (gn->call_node[j] == node && n && strcmp(n, name) == 0)
+            return j;
+    }
+    if (add >= 0)
+        gn->call_slot[i] = add + 1;
+    return -1;
+}
 
 /* The reference a keras_history entry [name, node, 0] (or a legacy [name,
  * node, 0, {}]) names, or -1 when no call made so far is that one. */
-static dc_status history_ref(const graph_names *gn, const dc_json *h, int *ref)
+static dc_status history_ref(graph_names *gn, const dc_json *h, int *ref)
 {
     *ref = -1;
     if (!h || h->type != DC_JSON_ARRAY || h->len < 3 || h->len > 4 || h->items[0].type != DC_JSON_STRING ||
@@ -415,9 +437,9 @@ static dc_status history_ref(const graph_names *gn, const dc_json *h, int *ref)
     for (int k = 0; k < gn->n_in; k++)
         if (node == 0 && strcmp(gn->inputs[k], name) == 0)
             *ref = k;
-    for (int j = 0; j < gn->n_calls && *ref < 0; j++) {
-        const char *n = entry_name(&gn->layers->items[gn->call_entry[j]]);
-        if (gn->call_node[j] == node && n && strcmp(n, name) == 0)
+    if (*ref < 0) {
+        int j = calls_find(gn, name, node, -1);
+        if (j >= 0)
             *ref = gn->n_in + j;
     }
     return DC_OK;
@@ -545,7 +567,11 @@ static dc_status make_calls(dc_model *m, graph_names *gn, int *done)
                 if (done[i] == 0)
                     gn->call_entry_first[i] = gn->n_calls;
                 gn->call_entry[gn->n_calls] = (int)i;
-                gn->call_node[gn->n_calls++] = done[i];
+                gn->call_node[gn->n_calls] = done[i];
+                const char *name = entry_name(item);
+                if (name)
+                    calls_find(gn, name, done[i], gn->n_calls);
+                gn->n_calls++;
                 progress = 1;
             }
         }
@@ -600,7 +626,11 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
         gn.call_entry_first = done + layers->len;
         gn.call_entry = done + 2 * layers->len;
         gn.call_node = gn.call_entry + n_nodes;
-        st = make_calls(*out, &gn, done);
+        size_t cap = 16;
+        while (cap < 2 * n_nodes + 2)
+            cap *= 2;
+        gn.call_mask = cap - 1;
+        st = (gn.call_slot = dc_calloc(cap, sizeof *gn.call_slot)) ? make_calls(*out, &gn, done) : DC_ERR_NOMEM;
     }
     dc_model *m = *out;
     if (st == DC_OK && (!m || m->n_layers == 0))
@@ -620,6 +650,7 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
         dc_model_unbuild(m);
     free(done);
     free(gn.names.slot);
+    free(gn.call_slot);
     return st;
 }
 

@@ -58,10 +58,10 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         dc_fail(DC_ERR_ARG, "%s: layer %s is already in another model", where, layer->name);
         return broken(m);
     }
-    if (m->broken[0]) { /* an earlier call failed: keep the layer (it may come again), change nothing */
-        dc_model_keep_layer(m, layer);
-        dc_fail(DC_ERR_ARG, "%s: the model is broken by an earlier failed call: %s", where, m->broken);
-        return -1;
+    if (layer->owner == m && layer->n_calls == 0) { /* kept after a failed call: the model is broken */
+        dc_fail(DC_ERR_ARG, "%s: %s: the layer was given to this model in a call that failed (%s)", where,
+                layer->cls->type, m->broken);
+        return broken(m);
     }
     const char *type = layer->cls->type;
     int shared = dc_model_has_layer(m, layer); /* a second call: Keras' shared layer */
