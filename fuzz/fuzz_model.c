@@ -10,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     dc_model *m;
-    if (dc_model_load_buffer(data, size, "fuzz", (size_t)1 << 20, &m) != DC_OK)
+    if (dc_model_load_buffer(data, size, "fuzz", (size_t)64 << 20, &m) != DC_OK)
         return 0;
     dc_tensor *x = dc_tensor_new(m->in_ndim + 1, (int[]){1, m->in_shape[0], m->in_shape[1], m->in_shape[2],
                                                          m->in_shape[3], m->in_shape[4]});

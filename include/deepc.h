@@ -1139,7 +1139,9 @@ int dc_model_is_functional(const dc_model *m);
 
 /* Seed of the model's RNG (weights, shuffling, dropout).  Default 0. */
 void dc_model_set_seed(dc_model *m, uint64_t seed);
-/* Thread count for this model's runs (0 = all cores). Default 0. */
+/* Thread count for this model's runs (0 = all cores). Default 0.  What
+ * deepc asks of OpenMP and OpenBLAS is capped at the processors the
+ * machine has (omp_get_num_procs): OpenBLAS sizes a buffer per thread. */
 void dc_model_set_threads(dc_model *m, int threads);
 
 /* A metric's constructor arguments (Keras' TopKCategoricalAccuracy(k=3),
@@ -1382,6 +1384,17 @@ dc_status dc_model_save(dc_model *m, const char *path, int include_optimizer);
  * caller frees it) whose predictions are bit-identical to the saved one's,
  * with the optimiser and training state restored when the file has them. */
 dc_status dc_model_load(const char *path, dc_model **out);
+/* The load budget: what a file may make deepc allocate.  A loaded model's
+ * activations (values, gradients and scratch, planned for compile's batch
+ * of 32) may take at most DC_LOAD_MAX_BYTES (1 GiB), and no tensor more
+ * than 2^31 - 1 floats; a file asking for more is refused before anything
+ * is allocated, with DC_ERR_RANGE and a message naming the file and the
+ * limit.  Weights are bounded by the file itself (each must be in it), and
+ * a training state may declare at most 2^31 - 1 optimiser steps.
+ * dc_model_load_ex is dc_model_load with another activation budget in
+ * bytes (0: the default). */
+#define DC_LOAD_MAX_BYTES ((size_t)1 << 30)
+dc_status dc_model_load_ex(const char *path, size_t max_activation_bytes, dc_model **out);
 /* Weights only ("<layer>/<variable>" tensors).  load_weights checks every
  * name, dtype and shape against the (compiled) model, and that the file has
  * no tensor the model lacks. */

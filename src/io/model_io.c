@@ -25,9 +25,6 @@
 
 #define MODEL_FORMAT "deepc"
 #define MAX_FILE_BYTES ((size_t)SIZE_MAX / 2)
-/* Activations planned per sample, in floats, above which a loaded model is
- * refused (it would need more than 32 GiB at fit's batch of 32). */
-#define DEFAULT_MAX_SAMPLE_FLOATS ((size_t)1 << 28)
 
 /* ---- architecture JSON ---- */
 
@@ -161,10 +158,11 @@ static void write_inbound(dc_jw *w, const dc_model *m, const dc_layer *l, const 
 {
     dc_jw_str(w, "name", l ? l->name : name);
     dc_jw_array(w, "inbound_nodes");
-    for (int j = 0; l && j < m->n_calls; j++) {
+    for (int j = l ? l->first_call : 0, left = l ? l->n_calls : 0; left > 0; j++) { /* from its first call on */
         const dc_call *c = &m->calls[j];
         if (c->layer != l)
             continue;
+        left--;
         dc_jw_object(w, NULL);
         dc_jw_array(w, "args");
         if (l->cls->build_merge)
@@ -277,9 +275,48 @@ static dc_status input_shape(const dc_json *item, const char *where, int *ndim, 
     return DC_OK;
 }
 
+/* The names of the layers loaded so far, an open-addressing hash table of
+ * layer indices + 1 (0: empty), so that checking a name is O(1) and a file
+ * of n layers loads in O(n), not O(n^2). */
+typedef struct name_table {
+    int *slot;
+    size_t mask;
+} name_table;
+
+static dc_status names_init(name_table *t, size_t n_layers)
+{
+    size_t cap = 16;
+    while (cap < 2 * n_layers + 2)
+        cap *= 2;
+    t->mask = cap - 1;
+    t->slot = dc_calloc(cap, sizeof *t->slot);
+    return t->slot ? DC_OK : DC_ERR_NOMEM;
+}
+
+static size_t name_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The index of the layer named `name`, or -1; with add >= 0 and no such
+ * layer, records layer `add` under that name. */
+static int names_find(name_table *t, const dc_model *m, const char *name, int add)
+{
+    size_t i = name_hash(name) & t->mask;
+    for (; t->slot[i]; i = (i + 1) & t->mask)
+        if (strcmp(m->layers[t->slot[i] - 1]->name, name) == 0)
+            return t->slot[i] - 1;
+    if (add >= 0)
+        t->slot[i] = add + 1;
+    return -1;
+}
+
 /* Layer names become weight names: printable, short, unique (a default
  * name may collide with an explicit one given earlier). */
-static dc_status set_name(dc_model *m, dc_layer *l, const dc_json *cfg)
+static dc_status set_name(dc_model *m, dc_layer *l, const dc_json *cfg, name_table *names)
 {
     const dc_json *v = dc_json_get(cfg, "name");
     if (v && (v->type != DC_JSON_STRING || v->len < 1 || v->len >= sizeof l->name))
@@ -291,18 +328,20 @@ static dc_status set_name(dc_model *m, dc_layer *l, const dc_json *cfg)
             return dc_fail(DC_ERR_FORMAT, "key \"name\": \"%s\" may hold only letters, digits, '_', '-' and '.'", v->str);
     }
     const char *name = v ? v->str : l->name;
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i] != l && strcmp(m->layers[i]->name, name) == 0)
-            return dc_fail(DC_ERR_FORMAT, "%s \"%s\" is also the name of layer %d%s", v ? "key \"name\":" : "default name",
-                           name, i + 1, v ? "" : "; give this layer a \"name\"");
+    int i = names_find(names, m, name, -1);
+    if (i >= 0)
+        return dc_fail(DC_ERR_FORMAT, "%s \"%s\" is also the name of layer %d%s", v ? "key \"name\":" : "default name",
+                       name, i + 1, v ? "" : "; give this layer a \"name\"");
     if (v)
         memcpy(l->name, v->str, v->len + 1);
+    names_find(names, m, l->name, m->n_layers - 1); /* l is the model's last layer */
     return DC_OK;
 }
 
 /* Appends layer `index` of the file: to a Sequential model after the one
  * before, to a functional one taking refs[0..n_refs). */
-static dc_status add_layer(dc_model *m, const dc_json *item, int index, int n_refs, const int *refs)
+static dc_status add_layer(dc_model *m, const dc_json *item, int index, int n_refs, const int *refs,
+                           name_table *names)
 {
     const dc_json *cn = dc_json_get(item, "class_name"), *cfg = dc_json_get(item, "config");
     if (!cn || cn->type != DC_JSON_STRING)
@@ -323,7 +362,7 @@ static dc_status add_layer(dc_model *m, const dc_json *item, int index, int n_re
     else if (st == DC_OK && (cls->build ? dc_model_apply(m, l, refs[0]) : dc_model_merge(m, l, n_refs, refs)) < 0)
         st = DC_ERR_FORMAT;
     if (st == DC_OK)
-        st = set_name(m, l, cfg);
+        st = set_name(m, l, cfg, names);
     if (st == DC_OK && (st = dc_cfg_bool(cfg, "trainable", &trainable)) == DC_OK)
         l->frozen = !trainable;
     if (st != DC_OK) {
@@ -360,11 +399,33 @@ typedef struct graph_names {
     int *call_entry, *call_node;
     int n_calls;
     int *call_entry_first; /* per listed entry: the call that made its layer */
+    name_table names;
+    int *call_slot;        /* hash table of the calls by (entry name, node): call index + 1, 0 empty */
+    size_t call_mask;
 } graph_names;
+
+static size_t call_hash(const char *name, int node) { return name_hash(name) ^ (size_t)node * 0x9E3779B97F4A7C15ull; }
+
+/* The call of the layer named `name` at `node`, or -1; with add >= 0 and
+ * no such call, records call `add` under them.  O(1): a functional file of
+ * n calls is connected in O(n). */
+static int calls_find(graph_names *gn, const char *name, int node, int add)
+{
+    size_t i = call_hash(name, node) & gn->call_mask;
+    for (; gn->call_slot[i]; i = (i + 1) & gn->call_mask) {
+        int j = gn->call_slot[i] - 1;
+        const char *n = entry_name(&gn->layers->items[gn->call_entry[j]]);
+        if (gn->call_node[j] == node && n && strcmp(n, name) == 0)
+            return j;
+    }
+    if (add >= 0)
+        gn->call_slot[i] = add + 1;
+    return -1;
+}
 
 /* The reference a keras_history entry [name, node, 0] (or a legacy [name,
  * node, 0, {}]) names, or -1 when no call made so far is that one. */
-static dc_status history_ref(const graph_names *gn, const dc_json *h, int *ref)
+static dc_status history_ref(graph_names *gn, const dc_json *h, int *ref)
 {
     *ref = -1;
     if (!h || h->type != DC_JSON_ARRAY || h->len < 3 || h->len > 4 || h->items[0].type != DC_JSON_STRING ||
@@ -378,9 +439,9 @@ static dc_status history_ref(const graph_names *gn, const dc_json *h, int *ref)
     for (int k = 0; k < gn->n_in; k++)
         if (node == 0 && strcmp(gn->inputs[k], name) == 0)
             *ref = k;
-    for (int j = 0; j < gn->n_calls && *ref < 0; j++) {
-        const char *n = entry_name(&gn->layers->items[gn->call_entry[j]]);
-        if (gn->call_node[j] == node && n && strcmp(n, name) == 0)
+    if (*ref < 0) {
+        int j = calls_find(gn, name, node, -1);
+        if (j >= 0)
             *ref = gn->n_in + j;
     }
     return DC_OK;
@@ -490,7 +551,7 @@ static dc_status make_calls(dc_model *m, graph_names *gn, int *done)
                 if (st == DC_OK && !ready)
                     break;
                 if (st == DC_OK && done[i] == 0) {
-                    st = add_layer(m, item, (int)i, n, refs);
+                    st = add_layer(m, item, (int)i, n, refs, &gn->names);
                 } else if (st == DC_OK) { /* a shared layer's next call */
                     dc_layer *l = m->calls[gn->call_entry_first[i]].layer;
                     if (l->cls->build && n != 1)
@@ -508,7 +569,11 @@ static dc_status make_calls(dc_model *m, graph_names *gn, int *done)
                 if (done[i] == 0)
                     gn->call_entry_first[i] = gn->n_calls;
                 gn->call_entry[gn->n_calls] = (int)i;
-                gn->call_node[gn->n_calls++] = done[i];
+                gn->call_node[gn->n_calls] = done[i];
+                const char *name = entry_name(item);
+                if (name)
+                    calls_find(gn, name, done[i], gn->n_calls);
+                gn->n_calls++;
                 progress = 1;
             }
         }
@@ -554,14 +619,20 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
             n_nodes += nodes->len;
     }
     int *done = NULL;
-    if (st == DC_OK) {
+    if (st == DC_OK && (st = names_init(&gn.names, layers->len)) == DC_OK) {
         done = dc_calloc(3 * layers->len + 2 * n_nodes + 1, sizeof *done);
-        if (!done)
+        if (!done) {
+            free(gn.names.slot);
             return DC_ERR_NOMEM;
+        }
         gn.call_entry_first = done + layers->len;
         gn.call_entry = done + 2 * layers->len;
         gn.call_node = gn.call_entry + n_nodes;
-        st = make_calls(*out, &gn, done);
+        size_t cap = 16;
+        while (cap < 2 * n_nodes + 2)
+            cap *= 2;
+        gn.call_mask = cap - 1;
+        st = (gn.call_slot = dc_calloc(cap, sizeof *gn.call_slot)) ? make_calls(*out, &gn, done) : DC_ERR_NOMEM;
     }
     dc_model *m = *out;
     if (st == DC_OK && (!m || m->n_layers == 0))
@@ -580,6 +651,8 @@ static dc_status functional_from_tree(const dc_json *cfg, const dc_json *layers,
     if (st == DC_OK && (st = dc_model_build(m)) == DC_OK)
         dc_model_unbuild(m);
     free(done);
+    free(gn.names.slot);
+    free(gn.call_slot);
     return st;
 }
 
@@ -601,8 +674,12 @@ static dc_status from_tree(const dc_json *root, dc_model **out)
         st = input_shape(layers->len ? &layers->items[0] : NULL, "layer 0", &ndim, shape);
         if (st == DC_OK && !(*out = dc_sequential_new(ndim, shape)))
             return dc_last_status();
+        name_table names = {0};
+        if (st == DC_OK)
+            st = names_init(&names, layers->len);
         for (size_t i = 1; i < layers->len && st == DC_OK; i++)
-            st = add_layer(*out, &layers->items[i], (int)i, 0, NULL);
+            st = add_layer(*out, &layers->items[i], (int)i, 0, NULL, &names);
+        free(names.slot);
         if (st == DC_OK && (*out)->n_layers == 0)
             st = dc_fail(DC_ERR_FORMAT, "no layers after the InputLayer");
     }
@@ -849,20 +926,22 @@ static dc_status check_weights(dc_model *m, const dc_st_file *f, const char *pat
             if (st != DC_OK)
                 return st;
         }
-    for (size_t i = 0; i < f->n; i++) {
-        const char *name = f->tensors[i].name;
-        if (strncmp(name, "optimizer/", 10) == 0)
-            continue;
-        int found = 0;
-        for (int l = 0; l < m->n_layers && !found; l++)
-            for (int j = 0; j < dc_model_first_call(m, m->layers[l])->n_params && !found; j++)
-                found = strcmp(dc_model_first_call(m, m->layers[l])->params[j]->name, name) == 0;
-        if (!found)
-            return dc_fail(DC_ERR_VERIFY, "%s: the file has a tensor \"%.100s\" that the model lacks (a different "
-                                          "architecture?)",
-                           path, name);
-    }
-    return DC_OK;
+    /* Every weight was found above, each under its own name: a tensor not
+     * marked is one the model lacks. */
+    unsigned char *found = dc_calloc(f->n + 1, 1);
+    if (!found)
+        return DC_ERR_NOMEM;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < dc_model_first_call(m, m->layers[i])->n_params; j++)
+            found[dc_st_find(f, dc_model_first_call(m, m->layers[i])->params[j]->name) - f->tensors] = 1;
+    dc_status st = DC_OK;
+    for (size_t i = 0; i < f->n && st == DC_OK; i++)
+        if (!found[i] && strncmp(f->tensors[i].name, "optimizer/", 10) != 0)
+            st = dc_fail(DC_ERR_VERIFY, "%s: the file has a tensor \"%.100s\" that the model lacks (a different "
+                                        "architecture?)",
+                         path, f->tensors[i].name);
+    free(found);
+    return st;
 }
 
 static void copy_weights(dc_model *m, const dc_st_file *f)
@@ -897,8 +976,18 @@ static dc_status write_state(dc_model *m, char **out)
     return *out ? DC_OK : DC_ERR_NOMEM;
 }
 
-/* Restores the optimiser slots and the training state from a checked file. */
-static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
+/* A training state read and checked, not yet applied. */
+typedef struct state {
+    int epoch;
+    long iterations;
+    uint32_t rng[4];
+    int has_seed;
+    unsigned long long seed;
+} state;
+
+/* Reads the training state and checks it and every optimiser slot tensor
+ * against the model, changing nothing (commit_state applies it). */
+static dc_status check_state(dc_model *m, const dc_st_file *f, const char *path, state *out)
 {
     const char *text = dc_st_meta(f, "training_state");
     if (!text)
@@ -910,26 +999,31 @@ static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
         return st;
     }
     const dc_json *rng = dc_json_get(root, "rng"), *it = dc_json_get(root, "iterations"), *seed = dc_json_get(root, "seed");
-    int epoch = 0;
-    st = dc_cfg_int(root, "epoch", 0, INT32_MAX, &epoch);
+    memset(out, 0, sizeof *out);
+    st = dc_cfg_int(root, "epoch", 0, INT32_MAX, &out->epoch);
     if (st == DC_OK && (!dc_json_is_int(it, 0, 9e15) || !rng || rng->type != DC_JSON_ARRAY || rng->len != 4))
         st = dc_fail(DC_ERR_FORMAT, "training_state needs integer iterations and rng [4 integers]");
-    uint32_t s[4] = {0};
+    if (st == DC_OK && it->num > (double)DC_OPTIMIZER_MAX_ITERATIONS)
+        st = dc_fail(DC_ERR_RANGE, "training_state: \"iterations\" is %.0f, more than the %ld optimiser steps a file "
+                                   "may declare",
+                     it->num, (long)DC_OPTIMIZER_MAX_ITERATIONS);
+    if (st == DC_OK)
+        out->iterations = (long)it->num;
     for (int i = 0; st == DC_OK && i < 4; i++) {
         if (!dc_json_is_int(&rng->items[i], 0, 4294967295.0))
             st = dc_fail(DC_ERR_FORMAT, "training_state: rng[%d] is not a 32-bit unsigned integer", i);
         else
-            s[i] = (uint32_t)rng->items[i].num;
+            out->rng[i] = (uint32_t)rng->items[i].num;
     }
     char *end = NULL;
-    unsigned long long seed_value = 0;
     if (st == DC_OK && seed) {
         if (seed->type == DC_JSON_STRING && seed->len > 0 && seed->len <= 20 && seed->str[0] >= '0' && seed->str[0] <= '9')
-            seed_value = strtoull(seed->str, &end, 10);
+            out->seed = strtoull(seed->str, &end, 10);
         if (!end || *end)
             st = dc_fail(DC_ERR_FORMAT, "training_state: seed must be a string of decimal digits");
+        out->has_seed = 1;
     }
-    if (st == DC_OK && !(s[0] | s[1] | s[2] | s[3]))
+    if (st == DC_OK && !(out->rng[0] | out->rng[1] | out->rng[2] | out->rng[3]))
         st = dc_fail(DC_ERR_FORMAT, "training_state: rng state is all zero");
     /* The optimiser slots, checked like the weights. */
     int slots = dc_optimizer_slot_count(m->opt);
@@ -943,20 +1037,34 @@ static dc_status read_state(dc_model *m, const dc_st_file *f, const char *path)
                     continue;
                 snprintf(name, sizeof name, "optimizer/%s/%s", dc_optimizer_slot_name(m->opt, k), p->name);
                 st = check_tensor(f, path, name, p->ndim, p->shape, &t);
-                if (st == DC_OK)
-                    memcpy(dc_optimizer_slot(m->opt, k) + p->param_offset, t->data, (size_t)(t->end - t->begin));
             }
-    if (st == DC_OK) {
-        m->epoch = epoch;
-        if (seed)
-            m->seed = seed_value;
-        memcpy(m->rng.s, s, sizeof s);
-        dc_optimizer_set_iterations(m->opt, (long)it->num);
-    } else if (strncmp(dc_errmsg(), path, strlen(path)) != 0) {
+    if (st != DC_OK && strncmp(dc_errmsg(), path, strlen(path)) != 0)
         dc_err_prefix(path);
-    }
     dc_json_free(root);
     return st;
+}
+
+/* Applies a state check_state accepted: the optimiser slots from the file,
+ * the step count, epoch and RNG.  Nothing here can fail. */
+static void commit_state(dc_model *m, const dc_st_file *f, const state *s)
+{
+    int slots = dc_optimizer_slot_count(m->opt);
+    for (int k = 0; k < slots; k++)
+        for (int i = 0; i < m->n_layers; i++)
+            for (int j = 0; j < dc_model_first_call(m, m->layers[i])->n_params; j++) {
+                const dc_node *p = dc_model_first_call(m, m->layers[i])->params[j];
+                char name[160];
+                if (!p->trainable)
+                    continue;
+                snprintf(name, sizeof name, "optimizer/%s/%s", dc_optimizer_slot_name(m->opt, k), p->name);
+                const dc_st_tensor *t = dc_st_find(f, name);
+                memcpy(dc_optimizer_slot(m->opt, k) + p->param_offset, t->data, (size_t)(t->end - t->begin));
+            }
+    m->epoch = s->epoch;
+    if (s->has_seed)
+        m->seed = s->seed;
+    memcpy(m->rng.s, s->rng, sizeof s->rng);
+    dc_optimizer_set_iterations(m->opt, s->iterations); /* checked against its limit above */
 }
 
 /* ---- files ---- */
@@ -1045,40 +1153,65 @@ dc_status dc_model_load_checkpoint(dc_model *m, const char *path)
     dc_st_file *f;
     dc_status st = need_compiled(m, "load_checkpoint");
     if (st == DC_OK && (st = open_file(path, &buf, &f)) == DC_OK) {
-        /* Check everything before changing anything. */
-        float *params = dc_graph_params(m->g, NULL);
-        size_t count;
-        dc_graph_params(m->g, &count);
-        float *backup = dc_malloc(count * sizeof *backup);
-        st = backup ? check_weights(m, f, path) : DC_ERR_NOMEM;
-        if (st == DC_OK) {
-            memcpy(backup, params, count * sizeof *backup);
+        /* Check everything, then change everything: a load that fails
+         * leaves the weights, the optimiser and the training state as they
+         * were. */
+        state s;
+        if ((st = check_weights(m, f, path)) == DC_OK && (st = check_state(m, f, path, &s)) == DC_OK) {
             copy_weights(m, f);
-            if ((st = read_state(m, f, path)) != DC_OK)
-                memcpy(params, backup, count * sizeof *backup);
+            commit_state(m, f, &s);
         }
-        free(backup);
         dc_st_free(f);
         free(buf);
     }
     return st;
 }
 
-/* Planned activation floats per sample: what compile will allocate per
- * batch row, for values, gradients and scratch. */
-static size_t sample_floats(const dc_graph *g)
+/* a + b and a * b, saturating at SIZE_MAX: a hostile shape cannot wrap a
+ * total below the budget. */
+static size_t sat_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+static size_t sat_mul(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
+/* The load budget: the floats compile will plan for the activations at its
+ * batch (values, gradients and scratch of every node that is not a
+ * weight, as dc_graph_reserve lays them out), and the largest single
+ * tensor.  Weights are not counted: every saved weight must be in the file
+ * (check_weights), so the file's size bounds them and their optimiser
+ * slots. */
+static void planned_floats(const dc_graph *g, int batch, size_t *total, size_t *largest)
 {
-    size_t n = 0;
+    *total = *largest = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const dc_node *d = g->nodes[i];
-        size_t v = d->batched ? dc_node_sample_size(d) : 0;
-        n += 2 * v + d->work_per_sample + d->work_fixed;
+        size_t rows = sat_mul((size_t)batch, (size_t)(d->batch_mult > 0 ? d->batch_mult : 1));
+        size_t values = d->batched ? sat_mul(dc_node_sample_size(d), rows) : dc_node_numel(d);
+        size_t work = sat_add(d->work_fixed, sat_mul(d->work_per_sample, rows));
+        if (values > *largest)
+            *largest = values;
+        if (work > *largest)
+            *largest = work;
+        if (d->is_param || (d->op->flags & DC_OP_ALIASES_INPUT))
+            values = 0;
+        *total = sat_add(*total, sat_add(sat_mul(values, d->requires_grad ? 2 : 1), work));
     }
-    return n;
 }
 
-dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_sample_floats,
-                               dc_model **out)
+static dc_status check_budget(const dc_model *m, const char *where, size_t max_bytes)
+{
+    size_t total, largest;
+    planned_floats(m->g, DC_COMPILE_BATCH, &total, &largest);
+    if (largest > DC_LOAD_MAX_TENSOR_FLOATS)
+        return dc_fail(DC_ERR_RANGE, "%s: the model has a tensor of %zu floats at a batch of %d, more than the %zu a "
+                                     "loaded model may have (DC_LOAD_MAX_TENSOR_FLOATS)",
+                       where, largest, DC_COMPILE_BATCH, (size_t)DC_LOAD_MAX_TENSOR_FLOATS);
+    if (total > max_bytes / sizeof(float))
+        return dc_fail(DC_ERR_RANGE, "%s: the model would plan %zu MiB of activations at a batch of %d, more than the "
+                                     "%zu MiB a loaded model may (the load budget; raise it with dc_model_load_ex)",
+                       where, sat_mul(total, sizeof(float)) >> 20, DC_COMPILE_BATCH, max_bytes >> 20);
+    return DC_OK;
+}
+
+dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_bytes, dc_model **out)
 {
     dc_st_file *f;
     dc_json *root = NULL;
@@ -1096,10 +1229,8 @@ dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where
         st = from_tree(root, &m);
     if (st == DC_OK)
         st = dc_model_build(m);
-    if (st == DC_OK && sample_floats(m->g) > max_sample_floats)
-        st = dc_fail(DC_ERR_RANGE, "model needs %zu floats of activations per sample, more than the %zu a loaded model "
-                                   "may plan",
-                     sample_floats(m->g), max_sample_floats);
+    if (st == DC_OK)
+        st = check_budget(m, where, max_bytes);
     if (st == DC_OK)
         st = check_weights(m, f, where);
     const dc_json *cc = dc_json_get(root, "compile_config");
@@ -1107,10 +1238,14 @@ dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where
         st = dc_fail(DC_ERR_FORMAT, "model_config has no compile_config");
     if (st == DC_OK)
         st = compile_from_tree(m, cc);
+    state s;
+    int has_state = dc_st_meta(f, "training_state") != NULL;
+    if (st == DC_OK && has_state)
+        st = check_state(m, f, where, &s);
     if (st == DC_OK) {
         copy_weights(m, f);
-        if (dc_st_meta(f, "training_state"))
-            st = read_state(m, f, where);
+        if (has_state)
+            commit_state(m, f, &s);
     }
     if (st != DC_OK && strncmp(dc_errmsg(), where, strlen(where)) != 0)
         dc_err_prefix(where);
@@ -1124,7 +1259,9 @@ dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where
     return DC_OK;
 }
 
-dc_status dc_model_load(const char *path, dc_model **out)
+dc_status dc_model_load(const char *path, dc_model **out) { return dc_model_load_ex(path, 0, out); }
+
+dc_status dc_model_load_ex(const char *path, size_t max_activation_bytes, dc_model **out)
 {
     uint8_t *buf;
     size_t len;
@@ -1136,7 +1273,7 @@ dc_status dc_model_load(const char *path, dc_model **out)
     dc_status st = dc_file_read_all(path, MAX_FILE_BYTES, &buf, &len);
     if (st != DC_OK)
         return st;
-    st = dc_model_load_buffer(buf, len, path, DEFAULT_MAX_SAMPLE_FLOATS, out);
+    st = dc_model_load_buffer(buf, len, path, max_activation_bytes ? max_activation_bytes : DC_LOAD_MAX_BYTES, out);
     free(buf);
     return st;
 }

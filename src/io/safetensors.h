@@ -33,6 +33,7 @@ typedef struct dc_st_file {
     dc_json *header;
     const dc_json *metadata; /* the __metadata__ object, or NULL */
     dc_st_tensor *tensors;   /* in header order */
+    dc_st_tensor **by_name;  /* the same, sorted by name (dc_st_find) */
     size_t n;
 } dc_st_file;
 
@@ -41,6 +42,7 @@ typedef struct dc_st_file {
  * starts every message.  *out is freed with dc_st_free. */
 dc_status dc_st_parse(const uint8_t *buf, size_t len, const char *where, dc_st_file **out);
 void dc_st_free(dc_st_file *f);
+/* The tensor named `name`, or NULL; O(log n). */
 const dc_st_tensor *dc_st_find(const dc_st_file *f, const char *name);
 /* A __metadata__ value, or NULL. */
 const char *dc_st_meta(const dc_st_file *f, const char *key);

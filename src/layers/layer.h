@@ -106,6 +106,12 @@ struct dc_layer {
     /* The record of its first call (the one that made its weights) while
      * the model holding it is built, or NULL: borrowed from the model. */
     const dc_layer_call *built;
+
+    /* The model it was given to (add, apply, merge: also when that call
+     * failed), which frees it; its calls there and the index of the first
+     * in the model's calls (model.c). */
+    const struct dc_model *owner;
+    int n_calls, first_call;
 };
 
 /* Shared by the layer files (layers_core.c). */

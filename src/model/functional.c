@@ -14,7 +14,10 @@
  *
  * A failed input, apply or merge returns -1 and marks the model broken: a
  * program may chain calls and check once, and a layer lost to an error can
- * never leave a model that compiles without it.
+ * never leave a model that compiles without it.  The layer is the model's
+ * from the call on, also when it fails (dc_model_keep_layer): it stays
+ * alive until the model is freed, so a shared layer passed again after a
+ * failure meets a broken model (-1), never freed memory.
  */
 #include "model/model.h"
 
@@ -52,12 +55,17 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         dc_err_prefix(where);
         return broken(m);
     }
-    const char *type = layer->cls->type;
-    int shared = dc_model_has_layer(m, layer); /* a second call: Keras' shared layer */
-    if (layer->name[0] && !shared) { /* owned by another model: not ours to free */
+    if (layer->owner != m && (layer->owner || layer->name[0])) { /* another model's: not ours to keep */
         dc_fail(DC_ERR_ARG, "%s: layer %s is already in another model", where, layer->name);
         return broken(m);
     }
+    if (layer->owner == m && layer->n_calls == 0) { /* kept after a failed call: the model is broken */
+        dc_fail(DC_ERR_ARG, "%s: %s: the layer was given to this model in a call that failed (%s)", where,
+                layer->cls->type, m->broken);
+        return broken(m);
+    }
+    const char *type = layer->cls->type;
+    int shared = dc_model_has_layer(m, layer); /* a second call: Keras' shared layer */
     int is_merge = layer->cls->build == NULL;
     const char *why = NULL;
     char msg[160];
@@ -86,8 +94,7 @@ static int connect(dc_model *m, const char *where, dc_layer *layer, int n, const
         }
     }
     if (why) {
-        if (!shared)
-            dc_layer_free(layer);
+        dc_model_keep_layer(m, layer);
         dc_fail(DC_ERR_ARG, "%s: %s: %s", where, shared ? layer->name : type, why);
         return broken(m);
     }
@@ -105,10 +112,7 @@ int dc_model_merge(dc_model *m, dc_layer *layer, int n, const int *inputs)
 
 const dc_layer_call *dc_model_first_call(const dc_model *m, const dc_layer *l)
 {
-    int j = 0;
-    while (m->calls[j].layer != l) /* every layer of m has a call */
-        j++;
-    return &m->calls[j].made;
+    return &m->calls[l->first_call].made; /* every layer of m has a call */
 }
 
 dc_status dc_functional_check(const dc_model *m)
@@ -119,18 +123,22 @@ dc_status dc_functional_check(const dc_model *m)
         return dc_fail(DC_ERR_STATE, "model: an earlier dc_model_input / apply / merge failed (%s); make the model "
                                      "again", m->broken);
     int n_refs = m->n_inputs + m->n_calls;
-    for (int r = 0; r + 1 < n_refs && m->n_calls; r++) {
-        int used = 0;
-        for (int j = 0; j < m->n_calls && !used; j++)
-            for (int k = 0; k < m->calls[j].n_in; k++)
-                used |= m->calls[j].in_refs[k] == r;
+    unsigned char *used = dc_calloc((size_t)n_refs, 1); /* one pass over the calls: linear in the model's size */
+    if (!used)
+        return DC_ERR_NOMEM;
+    for (int j = 0; j < m->n_calls; j++)
+        for (int k = 0; k < m->calls[j].n_in; k++)
+            used[m->calls[j].in_refs[k]] = 1;
+    dc_status st = DC_OK;
+    for (int r = 0; r + 1 < n_refs && m->n_calls && st == DC_OK; r++) {
         char name[80];
-        if (!used)
-            return dc_fail(DC_ERR_STATE, "model: the output of %s goes to no layer; the model's output is the last "
-                                         "layer applied (%s) and every input and other layer must feed a later one",
-                           dc_model_ref_name(m, r, name, sizeof name), m->calls[m->n_calls - 1].layer->name);
+        if (!used[r])
+            st = dc_fail(DC_ERR_STATE, "model: the output of %s goes to no layer; the model's output is the last "
+                                       "layer applied (%s) and every input and other layer must feed a later one",
+                         dc_model_ref_name(m, r, name, sizeof name), m->calls[m->n_calls - 1].layer->name);
     }
-    return DC_OK;
+    free(used);
+    return st;
 }
 
 const char *dc_model_ref_name(const dc_model *m, int r, char *buf, size_t size)

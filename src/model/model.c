@@ -50,7 +50,11 @@ void dc_model_free(dc_model *m)
         return;
     for (int i = 0; i < m->n_layers; i++)
         dc_layer_free(m->layers[i]);
+    for (int i = 0; i < m->n_kept; i++)
+        dc_layer_free(m->kept[i]);
     free(m->layers);
+    free(m->kept);
+    free(m->class_count);
     free(m->calls);
     dc_graph_free(m->g);
     dc_optimizer_free(m->opt);
@@ -94,10 +98,18 @@ static dc_status set_optimizer_variables(dc_model *m)
     return st;
 }
 
-/* Applies the model's thread count to OpenMP and OpenBLAS (one pool). */
+/* Steps of `batch` that cover n samples: ceil(n / batch) without the
+ * n + batch - 1 that overflows near INT_MAX. */
+static int steps_of(int n, int batch) { return n > 0 ? (n - 1) / batch + 1 : 0; }
+
+/* Applies the model's thread count to OpenMP and OpenBLAS (one pool),
+ * capped at the processors the machine has: OpenBLAS sizes a buffer per
+ * thread it is told of, so set_threads(100000) must not make it allocate
+ * (or, under a memory limit, hang in its allocator) for threads that
+ * cannot run. */
 static void apply_threads(const dc_model *m)
 {
-    int t = m->threads > 0 ? m->threads : dc_default_threads();
+    int t = m->threads > 0 && m->threads < dc_default_threads() ? m->threads : dc_default_threads();
     omp_set_num_threads(t);
     openblas_set_num_threads(t);
     /* OpenBLAS called inside deepc's parallel regions must not open teams of
@@ -143,9 +155,11 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
     if (layer && layer->name[0]) /* in a model already: not ours to free */
         return add_failed(m, dc_fail(DC_ERR_ARG, "add: layer %s is already in a model", layer->name));
     if (m->broken_status != DC_OK) {
-        dc_layer_free(layer);
+        dc_model_keep_layer(m, layer);
         return add_error(m);
     }
+    if (layer && layer->owner) /* kept by a model after a failed call */
+        return add_failed(m, dc_fail(DC_ERR_ARG, "add: the layer was given to a model before, in a call that failed"));
     if (!layer) { /* its constructor failed: pass its message and status on */
         if (dc_last_status() == DC_OK)
             dc_fail(DC_ERR_ARG, "layer is NULL");
@@ -154,7 +168,7 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
     }
     if (m->functional || !layer->cls->build) {
         const char *type = layer->cls->type;
-        dc_layer_free(layer);
+        dc_model_keep_layer(m, layer);
         if (m->functional)
             return dc_fail(DC_ERR_STATE, "add: a functional model takes its layers by dc_model_apply / dc_model_merge");
         return add_failed(m, dc_fail(DC_ERR_ARG, "add: %s is a merge layer, joining several outputs: make the model "
@@ -167,10 +181,7 @@ dc_status dc_model_add(dc_model *m, dc_layer *layer)
 
 int dc_model_has_layer(const dc_model *m, const dc_layer *layer)
 {
-    for (int i = 0; i < m->n_layers; i++)
-        if (m->layers[i] == layer)
-            return 1;
-    return 0;
+    return layer && layer->owner == m && layer->n_calls > 0;
 }
 
 /* Grows *arr (of *cap items of `size` bytes) to hold n + 1. */
@@ -187,15 +198,50 @@ static int grow(void **arr, int *cap, int n, size_t size)
     return 1;
 }
 
+dc_status dc_model_keep_layer(dc_model *m, dc_layer *layer)
+{
+    if (!layer || layer->owner == m)
+        return DC_OK;
+    if (layer->owner || layer->name[0]) /* another model's: not ours to keep or free */
+        return DC_OK;
+    if (!grow((void **)&m->kept, &m->cap_kept, m->n_kept, sizeof *m->kept)) {
+        dc_layer_free(layer); /* nowhere to keep it: the one case a later call with it is unsafe */
+        return DC_ERR_NOMEM;
+    }
+    layer->owner = m;
+    m->kept[m->n_kept++] = layer;
+    return DC_OK;
+}
+
+/* How many layers of class `cls` the model has had (Keras' name counter),
+ * counting this one: O(classes), not O(layers). */
+static int count_class(dc_model *m, const dc_layer_class *cls)
+{
+    int i = 0;
+    while (i < m->n_classes && m->class_count[i].cls != cls)
+        i++;
+    if (i == m->n_classes) {
+        if (!grow((void **)&m->class_count, &m->cap_classes, m->n_classes, sizeof *m->class_count))
+            return -1;
+        m->class_count[m->n_classes++] = (dc_class_count){cls, 0};
+    }
+    return m->class_count[i].n++;
+}
+
 dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n_in, const int *in_refs)
 {
     int shared = dc_model_has_layer(m, layer);
     if (m->built || !grow((void **)&m->calls, &m->cap_calls, m->n_calls, sizeof *m->calls) ||
         (!shared && !grow((void **)&m->layers, &m->cap_layers, m->n_layers, sizeof *m->layers))) {
         if (!shared)
-            dc_layer_free(layer);
+            dc_model_keep_layer(m, layer);
         if (m->built)
             return dc_fail(DC_ERR_STATE, "%s: the model is already built; add layers before compile or summary", where);
+        return dc_fail(DC_ERR_NOMEM, "%s: out of memory", where);
+    }
+    int same = shared ? 0 : count_class(m, layer->cls);
+    if (same < 0) {
+        dc_model_keep_layer(m, layer);
         return dc_fail(DC_ERR_NOMEM, "%s: out of memory", where);
     }
     dc_call *c = &m->calls[m->n_calls++];
@@ -203,14 +249,19 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
     c->layer = layer;
     c->n_in = n_in;
     memcpy(c->in_refs, in_refs, (size_t)n_in * sizeof *in_refs);
-    for (int j = 0; j + 1 < m->n_calls; j++)
-        c->node += m->calls[j].layer == layer;
-    if (shared)
+    c->node = layer->owner == m ? layer->n_calls : 0;
+    if (shared) {
+        layer->n_calls++;
         return DC_OK;
+    }
+    if (layer->owner == m) /* kept from a failed call: it joins the layers now */
+        for (int i = 0; i < m->n_kept; i++)
+            if (m->kept[i] == layer)
+                m->kept[i] = m->kept[--m->n_kept];
+    layer->owner = m;
+    layer->n_calls = 1;
+    layer->first_call = m->n_calls - 1;
     /* Keras naming: dense, dense_1, dense_2 ... per type. */
-    int same = 0;
-    for (int i = 0; i < m->n_layers; i++)
-        same += m->layers[i]->cls == layer->cls;
     if (same)
         snprintf(layer->name, sizeof layer->name, "%s_%d", layer->cls->snake, same);
     else
@@ -431,7 +482,7 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
     }
     if ((st = dc_model_compile_metrics(m, cfg, k)) != DC_OK)
         return st;
-    st = dc_graph_compile(m->g, 32, &m->rng);
+    st = dc_graph_compile(m->g, DC_COMPILE_BATCH, &m->rng);
     if (st != DC_OK)
         return st;
     m->opt = dc_optimizer_new(&cfg->optimizer, dc_graph_trainable_count(m->g));
@@ -635,7 +686,7 @@ static dc_status run_eval(dc_model *m, const dc_tensor *x, const dc_tensor *y, c
                           int batch, dc_progress *prog, double *results)
 {
     double loss_sum = 0;
-    int steps = (count + batch - 1) / batch;
+    int steps = steps_of(count, batch);
     for (int i = 0; i < m->n_metrics; i++)
         dc_metric_reset(&m->metrics[i]);
     for (int s = 0; s < steps; s++) {
@@ -701,7 +752,7 @@ dc_status dc_model_evaluate_ex(dc_model *m, const dc_tensor *x, const dc_tensor 
             verbose = 0;
         apply_threads(m);
         dc_progress prog;
-        dc_progress_begin(&prog, stdout, verbose, (x->shape[0] + batch - 1) / batch);
+        dc_progress_begin(&prog, stdout, verbose, steps_of(x->shape[0], batch));
         st = run_eval(m, x, y, w, 0, x->shape[0], batch, verbose ? &prog : NULL, results);
     }
     dc_tensor_free(w);
@@ -734,7 +785,7 @@ static dc_status predict_run(dc_model *m, const char *where, const dc_tensor *x,
     apply_threads(m);
     dc_run run = {.training = 0, .rng = &m->rng};
     size_t per = y->size / (size_t)n;
-    for (int s = 0; s < n; s += batch) {
+    for (int s = 0; s < n; s = n - s > batch ? s + batch : n) { /* never past INT_MAX */
         /* data-parallel: this rank's slice of the batch; the rest stays 0 */
         int b = n - s < batch ? n - s : batch, off;
         dc_replica_slice(m, b, &off, &b);
@@ -781,7 +832,7 @@ static dc_status fit_epoch(dc_model *m, const dc_tensor *x, const dc_tensor *y, 
                            int batch, int *perm, int epoch, const dc_fit_config *cfg, dc_progress *prog,
                            double *values)
 {
-    int steps = (n_train + batch - 1) / batch;
+    int steps = steps_of(n_train, batch);
     double loss_sum = 0;
     dc_logs logs;
     for (int i = 0; i < m->n_metrics; i++)
@@ -940,7 +991,9 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
     dc_logs logs;
     m->stop_training = 0;
     st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_TRAIN_BEGIN, 0, NULL);
-    for (int epoch = cfg.initial_epoch + 1; epoch <= cfg.epochs && st == DC_OK && !m->stop_training; epoch++) {
+    /* counted from initial_epoch to epochs - 1, so epochs = INT_MAX ends (epoch, 1-based, is at most INT_MAX) */
+    for (int done = cfg.initial_epoch; done < cfg.epochs && st == DC_OK && !m->stop_training; done++) {
+        const int epoch = done + 1;
         /* A fresh permutation each epoch: the order depends only on the RNG
          * state, so a run resumed from a checkpoint shuffles the same way. */
         for (int i = 0; i < n_train; i++)
@@ -949,7 +1002,7 @@ static dc_status fit_run(dc_model *m, const dc_tensor *x, const dc_tensor *y, dc
             dc_rng_shuffle(&m->rng, perm, n_train);
         dc_progress prog;
         dc_progress_epoch(out, cfg.verbose, epoch, cfg.epochs);
-        dc_progress_begin(&prog, out, cfg.verbose, (n_train + batch - 1) / batch);
+        dc_progress_begin(&prog, out, cfg.verbose, steps_of(n_train, batch));
         st = dc_callbacks_run(cfg.callbacks, cfg.n_callbacks, m, DC_CB_EPOCH_BEGIN, epoch - 1, NULL);
         if (st == DC_OK)
             st = fit_epoch(m, x, y, w, n_train, batch, perm, epoch, &cfg, cfg.verbose ? &prog : NULL, values);

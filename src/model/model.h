@@ -141,6 +141,8 @@ dc_status dc_format_filepath(const char *pattern, int epoch, const dc_logs *logs
  * layer's calls it is (0: the first, which made its weights; a shared
  * layer has more) and the references it takes; the build sets the rest.
  * A Sequential model calls each layer once, in order. */
+typedef struct dc_class_count dc_class_count;
+
 typedef struct dc_call {
     dc_layer *layer;
     int node;
@@ -164,6 +166,13 @@ struct dc_model {
     dc_node *inputs[DC_MODEL_MAX_INPUTS]; /* after build: input k (a view of `input` when several) */
     dc_layer **layers;           /* each layer once, in order of its first call */
     int n_layers, cap_layers;
+    dc_layer **kept;             /* layers given to a call that failed: owned, freed with the model */
+    int n_kept, cap_kept;
+    struct dc_class_count {      /* layers of each class so far, for Keras' names dense, dense_1 ... */
+        const dc_layer_class *cls;
+        int n;
+    } *class_count;
+    int n_classes, cap_classes;
     dc_call *calls;              /* the graph: reference n_inputs + j is calls[j]'s output */
     int n_calls, cap_calls;
     dc_rng rng;
@@ -215,6 +224,13 @@ dc_status dc_model_append(dc_model *m, const char *where, dc_layer *layer, int n
 const dc_layer_call *dc_model_first_call(const dc_model *m, const dc_layer *l);
 /* Whether `layer` is one of m's layers. */
 int dc_model_has_layer(const dc_model *m, const dc_layer *layer);
+/* The ownership rule for failed calls: a layer given to add, apply or merge
+ * is the model's from then on, also when the call fails.  A failed call
+ * keeps it here (not freed) so that the same pointer passed again - a
+ * shared layer in a chain of calls checked once at the end - finds a live
+ * layer and a broken model, and it is freed with the model.  A layer of
+ * another model is left alone. */
+dc_status dc_model_keep_layer(dc_model *m, dc_layer *layer);
 /* Before a build: a functional model whose apply / merge failed is refused,
  * as is one where a layer's output goes nowhere (functional.c). */
 dc_status dc_functional_check(const dc_model *m);
@@ -310,11 +326,18 @@ dc_status dc_model_build(dc_model *m);
  * layers, so the next build starts afresh (weights.c). */
 void dc_model_unbuild(dc_model *m);
 
+/* The batch compile plans buffers for (fit, evaluate and predict reserve
+ * more when they are given a larger one). */
+#define DC_COMPILE_BATCH 32
+/* The largest tensor a loaded model may have, in floats at compile's batch:
+ * what the kernels' int indices reach. */
+#define DC_LOAD_MAX_TENSOR_FLOATS ((size_t)INT32_MAX)
+
 /* Loads a model file held in memory (io/model_io.c); `where` names it in
- * messages; models planning more than max_sample_floats activation floats
- * per sample are refused before anything is allocated (the fuzzers set a
- * small limit). */
-dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_sample_floats,
-                               dc_model **out);
+ * messages; models planning more than max_bytes of activations at compile's
+ * batch (see dc_model_load_ex), or a tensor above DC_LOAD_MAX_TENSOR_FLOATS,
+ * are refused before anything is allocated (the fuzzers set a small
+ * limit). */
+dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_bytes, dc_model **out);
 
 #endif

@@ -159,7 +159,8 @@ dc_status dc_replica_fit_begin(dc_model *m)
     if ((st = sum_f64(m, d, 6)) != DC_OK)
         return st;
     rng_take(m, d);
-    dc_optimizer_set_iterations(m->opt, (long)d[4]);
+    if ((st = dc_optimizer_set_iterations(m->opt, (long)d[4])) != DC_OK)
+        return st;
     dc_optimizer_set_lr(m->opt, (float)d[5]);
     return DC_OK;
 }

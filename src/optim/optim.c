@@ -15,6 +15,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -162,13 +163,56 @@ const dc_optimizer_config *dc_optimizer_config_of(const dc_optimizer *o) { retur
 /* Nadam's u_t = beta_1 (1 - 0.5 * 0.96^t), in float32 as Keras. */
 static float nadam_u(float beta_1, long t) { return beta_1 * (1.0f - 0.5f * powf(0.96f, (float)t)); }
 
-void dc_optimizer_set_iterations(dc_optimizer *o, long iterations)
+/* Steps after which 0.96^t is below 2^-60, so 1 - 0.5 * 0.96^t rounds to 1
+ * in float32 and every later nadam_u(beta_1, t) is beta_1 * 1.0f. */
+#define NADAM_U_SETTLED 1024
+
+static uint32_t float_bits(float f)
 {
-    o->iterations = iterations;
-    o->u_product = 1.0f;
-    for (long t = 1; t <= iterations; t++)
-        o->u_product = o->u_product * nadam_u(o->cfg.beta_1, t);
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
 }
+
+/* Nadam's u_product after `iterations` steps, bit for bit what the
+ * step-by-step product gives.  The first NADAM_U_SETTLED factors are
+ * multiplied as the steps multiply them; after that every factor is the
+ * same c, and u <- u * c in float32 settles into a fixed point or a
+ * two-cycle (it shrinks to a subnormal fixed point or 0, grows to
+ * infinity, or flips sign with c < 0): once u repeats the value it had
+ * two steps before, the rest of the product is known from the parity of
+ * the steps left.  A few thousand steps for any sane beta_1. */
+static float nadam_u_product(float beta_1, long iterations)
+{
+    float u = 1.0f;
+    long t = 1;
+    for (; t <= iterations && t <= NADAM_U_SETTLED; t++)
+        u = u * nadam_u(beta_1, t);
+    if (t > iterations)
+        return u;
+    const float c = nadam_u(beta_1, NADAM_U_SETTLED + 1);
+    float before = 0.0f, last = u; /* u after steps t - 2 and t - 1 */
+    for (int have_before = 0; t <= iterations; t++, have_before = 1) {
+        u = last * c;
+        if (have_before && float_bits(u) == float_bits(before)) /* u_t == u_{t-2}: period 1 or 2 from here */
+            return (iterations - t) % 2 == 0 ? u : last;
+        before = last;
+        last = u;
+    }
+    return u;
+}
+
+dc_status dc_optimizer_set_iterations(dc_optimizer *o, long iterations)
+{
+    if (iterations < 0 || iterations > DC_OPTIMIZER_MAX_ITERATIONS)
+        return dc_fail(DC_ERR_RANGE, "optimizer: %ld iterations, expected 0 to %ld", iterations,
+                       (long)DC_OPTIMIZER_MAX_ITERATIONS);
+    o->iterations = iterations;
+    o->u_product = o->cfg.kind == DC_OPT_NADAM ? nadam_u_product(o->cfg.beta_1, iterations) : 1.0f;
+    return DC_OK;
+}
+
+float dc_optimizer_nadam_u_product(const dc_optimizer *o) { return o->u_product; }
 
 int dc_optimizer_slot_count(const dc_optimizer *o)
 {

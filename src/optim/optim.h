@@ -14,6 +14,16 @@ int dc_optimizer_slot_count(const dc_optimizer *o);
 const char *dc_optimizer_slot_name(const dc_optimizer *o, int slot);
 /* The slot's buffer (count floats, laid out like the parameters). */
 float *dc_optimizer_slot(dc_optimizer *o, int slot);
-void dc_optimizer_set_iterations(dc_optimizer *o, long iterations);
+/* The most optimiser steps a saved training state may declare (a file
+ * claiming more is refused, naming the file and this limit): 2^31 - 1,
+ * years of training at any speed deepc runs. */
+#define DC_OPTIMIZER_MAX_ITERATIONS 2147483647L
+/* Sets the step count as if `iterations` steps had run (Nadam's running
+ * u_product recomputed bit for bit, in a few thousand multiplications at
+ * most for any beta_1 in [0, 1]); DC_ERR_RANGE outside 0 ..
+ * DC_OPTIMIZER_MAX_ITERATIONS, the optimiser unchanged. */
+dc_status dc_optimizer_set_iterations(dc_optimizer *o, long iterations);
+/* Nadam's running product of u_t (1 for the other kinds), for tests. */
+float dc_optimizer_nadam_u_product(const dc_optimizer *o);
 
 #endif
