@@ -113,6 +113,39 @@ static void test_fifo_and_device_paths(void **state)
     rm_dir(dir);
 }
 
+/* CSVLogger given a FIFO (with or without a reader) fails fit with an error
+ * instead of blocking in open or write. */
+static void test_csv_logger_fifo(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    const char *fifo = join(dir, "log.csv");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    dc_model *m = small_classifier(4, 3, 1);
+    dc_tensor *x, *y;
+    random_data(16, 4, 3, 2, &x, &y);
+    for (int append = 0; append <= 1; append++) {
+        dc_callback *cb = dc_callback_csv_logger(fifo, ',', append);
+        assert_non_null(cb);
+        dc_fit_config fit = dc_fit_defaults();
+        fit.epochs = 1;
+        fit.verbose = 0;
+        fit.callbacks = &cb;
+        fit.n_callbacks = 1;
+        arm();
+        dc_status st = dc_model_fit(m, x, y, &fit, NULL);
+        disarm();
+        assert_int_equal(st, DC_ERR_IO);
+        assert_errmsg_contains("CSVLogger");
+        assert_errmsg_contains(fifo);
+        dc_callback_free(cb);
+    }
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+    rm_dir(dir);
+}
+
 /* A FIFO in the data cache, where the MNIST files go, fails the load. */
 static void test_fifo_in_data_cache(void **state)
 {
@@ -432,6 +465,7 @@ int main(int argc, char **argv)
         cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_and_device_paths), cmocka_unit_test(test_fifo_in_data_cache),
+        cmocka_unit_test(test_csv_logger_fifo),
         cmocka_unit_test(test_inflate_cap),           cmocka_unit_test(test_csv_tab_first_column_and_hex),
         cmocka_unit_test(test_numbers_ignore_locale), cmocka_unit_test(test_npy_save_atomic),
     };

@@ -14,7 +14,11 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const double *dc_logs_get(const dc_logs *logs, const char *key)
 {
@@ -485,22 +489,39 @@ static void csv_free(void *user)
     free(c);
 }
 
+/* Opens the log for appending or writing without ever blocking: a FIFO (or
+ * any other path that is not a regular file) is refused, as the readers
+ * refuse one (src/io/file.h); *was_empty says whether it held nothing. */
+static dc_status csv_open(csv_logger *c, int *was_empty)
+{
+    int fd = open(c->filename, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (c->append ? O_APPEND : O_TRUNC), 0666);
+    if (fd < 0)
+        return dc_fail(DC_ERR_IO, "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return dc_fail(DC_ERR_IO, "CSVLogger: %s is not a regular file", c->filename);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    *was_empty = st.st_size == 0;
+    if (!(c->fp = fdopen(fd, c->append ? "a" : "w"))) {
+        close(fd);
+        return dc_fail(DC_ERR_NOMEM, "CSVLogger: cannot open %s for writing", c->filename);
+    }
+    return DC_OK;
+}
+
 static dc_status csv_train_begin(void *user, dc_model *m)
 {
     csv_logger *c = user;
     c->header_done = 0;
     if (!dc_replica_chief(m)) /* data-parallel: rank 0 alone writes */
         return DC_OK;
-    if (c->append) { /* a header only if the file is new or empty */
-        FILE *r = fopen(c->filename, "r");
-        if (r) {
-            c->header_done = fgetc(r) != EOF;
-            fclose(r);
-        }
-    }
-    c->fp = fopen(c->filename, c->append ? "a" : "w");
-    if (!c->fp)
-        return dc_fail(DC_ERR_IO, "CSVLogger: cannot open %s for writing", c->filename);
+    int was_empty;
+    dc_status st = csv_open(c, &was_empty);
+    if (st != DC_OK)
+        return st;
+    c->header_done = c->append && !was_empty; /* a header only if the file is new or empty */
     free(c->keys);
     c->keys = NULL;
     return DC_OK;
