@@ -300,7 +300,7 @@ static float truncated_normal(dc_rng *rng)
     return z;
 }
 
-void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng)
+dc_status dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng)
 {
     /* Keras' variance-scaling family; truncated normals are corrected by
      * .87962566103423978 (the std of a unit normal truncated at 2). */
@@ -310,35 +310,34 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
                     init->kind != DC_INIT_UNIT_FORGET_BIAS;
     if (is_random && !rng) { /* no RNG given: random initialisers leave zeros */
         memset(dst, 0, count * sizeof(float));
-        return;
+        return DC_OK;
     }
     switch (init->kind) {
     case DC_INIT_ZEROS:
         memset(dst, 0, count * sizeof(float));
-        return;
+        return DC_OK;
     case DC_INIT_ONES:
         for (size_t i = 0; i < count; i++)
             dst[i] = 1.0f;
-        return;
+        return DC_OK;
     case DC_INIT_CONSTANT:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a;
-        return;
+        return DC_OK;
     case DC_INIT_RANDOM_NORMAL:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a + init->b * dc_rng_normal(rng);
-        return;
+        return DC_OK;
     case DC_INIT_RANDOM_UNIFORM:
         for (size_t i = 0; i < count; i++)
             dst[i] = init->a + (init->b - init->a) * dc_rng_uniform(rng);
-        return;
+        return DC_OK;
     case DC_INIT_UNIT_FORGET_BIAS: /* (4u): zeros, the forget gate's quarter ones */
         for (size_t i = 0; i < count; i++)
             dst[i] = i >= count / 4 && i < count / 2 ? 1.0f : 0.0f;
-        return;
+        return DC_OK;
     case DC_INIT_ORTHOGONAL: /* flattened to (prod(shape[:-1]), shape[-1]) = (fan_in, count / fan_in) */
-        dc_init_orthogonal(dst, fan_in, (int)(count / (size_t)fan_in), rng);
-        return;
+        return dc_init_orthogonal(dst, fan_in, (int)(count / (size_t)fan_in), rng);
     case DC_INIT_GLOROT_UNIFORM: limit = sqrt(6.0 / (fan_in + fan_out)); break;
     case DC_INIT_HE_UNIFORM: limit = sqrt(6.0 / fan_in); break;
     case DC_INIT_LECUN_UNIFORM: limit = sqrt(3.0 / fan_in); break;
@@ -347,7 +346,7 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
     case DC_INIT_LECUN_NORMAL: stddev = sqrt(1.0 / fan_in); normal = 1; break;
     default:
         memset(dst, 0, count * sizeof(float));
-        return;
+        return DC_OK;
     }
     if (normal) {
         double s = stddev / .87962566103423978;
@@ -357,6 +356,7 @@ void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int
         for (size_t i = 0; i < count; i++)
             dst[i] = (float)(limit * (2.0 * dc_rng_uniform(rng) - 1.0));
     }
+    return DC_OK;
 }
 
 /* The rewrite passes, before any buffer is planned: a fused-away node
@@ -406,8 +406,8 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
         dc_compute_fans(n->ndim, n->shape, &fan_in, &fan_out);
         if (n->init_values) /* values the layer holds (Normalization's mean and variance) */
             memcpy(n->val, n->init_values, dc_node_numel(n) * sizeof(float));
-        else
-            dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng);
+        else if (dc_init_fill(&n->init, n->val, dc_node_numel(n), fan_in, fan_out, rng) != DC_OK)
+            return dc_last_status();
     }
     g->compiled = 1;
     return dc_graph_reserve(g, max_batch);

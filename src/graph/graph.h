@@ -226,10 +226,13 @@ void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst);
 /* Adds the column sums of g (rows x cols) into acc (cols). */
 void dc_add_colsums(const float *g, size_t rows, int cols, float *acc);
 
-/* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled ones. */
-void dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);
-/* Keras' orthogonal initialiser on a (rows, cols) matrix (init_orthogonal.c). */
-void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng);
+/* Fills `count` floats per the initialiser; fan_in/fan_out for the scaled
+ * ones.  Fails (DC_ERR_NOMEM) only where the orthogonal one cannot get its
+ * scratch matrix. */
+dc_status dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in, int fan_out, dc_rng *rng);
+/* Keras' orthogonal initialiser on a (rows, cols) matrix (init_orthogonal.c);
+ * DC_ERR_NOMEM when its (rows, cols) double scratch cannot be allocated. */
+dc_status dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng);
 /* Keras' fans of a kernel shape: 2D (in, out); conv (k..., in, out). */
 void dc_compute_fans(int ndim, const int *shape, int *fan_in, int *fan_out);
 

@@ -14,15 +14,16 @@
 #include <math.h>
 #include <string.h>
 
-void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng)
+dc_status dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng)
 {
     int tall = rows >= cols, m = tall ? rows : cols, k = tall ? cols : rows;
-    double *q = dc_malloc((size_t)m * k * sizeof(double));
-    if (!q || !rng) { /* no memory or no RNG: zeros (the caller's convention) */
+    if (!rng) { /* no RNG: zeros (the caller's convention) */
         memset(dst, 0, (size_t)rows * cols * sizeof(float));
-        free(q);
-        return;
+        return DC_OK;
     }
+    double *q = dc_malloc((size_t)m * k * sizeof(double));
+    if (!q)
+        return DC_ERR_NOMEM;
     for (size_t i = 0; i < (size_t)m * k; i++) /* column j is q[j*m .. j*m + m) */
         q[i] = dc_rng_normal(rng);
     for (int j = 0; j < k; j++) {
@@ -48,4 +49,5 @@ void dc_init_orthogonal(float *dst, int rows, int cols, dc_rng *rng)
         for (int j = 0; j < cols; j++)
             dst[(size_t)i * cols + j] = (float)(tall ? q[(size_t)j * m + i] : q[(size_t)i * m + j]);
     free(q);
+    return DC_OK;
 }
