@@ -25,6 +25,7 @@
  */
 #include "iotest.h"
 
+#include <execinfo.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +43,8 @@ static atomic_long live_blocks;  /* allocated and not yet freed, always counted 
 static atomic_long calls_armed;  /* allocation calls since arm() */
 static atomic_long fail_at;      /* the call number that fails; 0 = none */
 static atomic_int failed_one;    /* the injected failure happened */
+static void *failed_stack[24];   /* where: printed when a check fails */
+static int failed_depth;
 
 static int should_fail(void)
 {
@@ -51,6 +54,7 @@ static int should_fail(void)
     if (atomic_fetch_add(&calls_armed, 1) + 1 != n)
         return 0;
     atomic_store(&failed_one, 1);
+    failed_depth = backtrace(failed_stack, 24);
     return 1;
 }
 
@@ -99,6 +103,14 @@ void __wrap_free(void *p)
     if (p)
         atomic_fetch_sub(&live_blocks, 1);
     __real_free(p);
+}
+
+/* The stack of the failed allocation, for the message of a failed check
+ * (addresses: addr2line -f -e test_alloc_failures ADDR names them). */
+static void print_failed_stack(void)
+{
+    fprintf(stderr, "the failed allocation was made from:\n");
+    backtrace_symbols_fd(failed_stack, failed_depth, 2);
 }
 
 static void arm(long n)
@@ -319,6 +331,7 @@ typedef struct phase {
 static long run_phase(world *w, const phase *ph)
 {
     long n;
+    world_free_run(w); /* what a failed test left */
     for (n = 1;; n++) {
         long live_before = atomic_load(&live_blocks);
         if (ph->setup)
@@ -332,6 +345,8 @@ static long run_phase(world *w, const phase *ph)
             if (ph->after_success)
                 ph->after_success(w);
         } else {
+            if (st != DC_ERR_NOMEM || dc_last_status() != DC_ERR_NOMEM)
+                print_failed_stack();
             if (st == DC_OK)
                 fail_msg("%s: allocation %ld failed, yet the call returned DC_OK", ph->name, n);
             if (st != DC_ERR_NOMEM || dc_last_status() != DC_ERR_NOMEM || !strstr(dc_errmsg(), "memory"))
@@ -342,6 +357,8 @@ static long run_phase(world *w, const phase *ph)
         }
         world_free_run(w);
         long leaked = atomic_load(&live_blocks) - live_before;
+        if (leaked != 0 && injected)
+            print_failed_stack();
         if (leaked != 0)
             fail_msg("%s: allocation %ld failed: %ld block(s) not freed afterwards", ph->name, n, leaked);
         if (!injected)
