@@ -47,7 +47,7 @@ static dc_status flip_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer
     if (image_input(l, x))
         return DC_ERR_SHAPE;
     call->out = dc_random_flip(g, x, l->cfg.augment.flip_mode);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void flip_to_config(const dc_layer *l, dc_jw *w)
@@ -103,7 +103,7 @@ static dc_status affine_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_lay
                               l->cfg.augment.width_none ? NULL : l->cfg.augment.width,
                               (dc_fill_mode)l->cfg.augment.fill_mode, l->cfg.augment.bilinear,
                               l->cfg.augment.fill_value);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 /* Keras writes a factor as given: a symmetric range as its one float. */
@@ -277,7 +277,7 @@ static dc_status color_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
         range[1] = 1.0f + f[1];
     }
     call->out = dc_random_color(g, x, is_contrast(l->cls), range, l->cfg.augment.width);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void color_to_config(const dc_layer *l, dc_jw *w)

@@ -83,7 +83,7 @@ static dc_status conv_build_common(const dc_layer *l, dc_graph *g, dc_node *x, d
                  c->dilation[1]);
     }
     if (!y)
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     dc_status st2 = dc_layer_finish_activation(call, g, y, relu ? DC_ACT_LINEAR : act);
     call->out_act = act;
     return st2;
@@ -227,7 +227,7 @@ static dc_status pool_build_common(const dc_layer *l, dc_graph *g, dc_node *x, d
         y = dc_pool2d(g, x, l->cfg.pool.is_max, p[0], p[1], s[0], s[1], l->cfg.pool.same);
     }
     call->out = y;
-    return y ? DC_OK : DC_ERR_SHAPE;
+    return y ? DC_OK : dc_last_status();
 }
 
 static dc_status pool2d_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
@@ -312,7 +312,7 @@ static dc_status global_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_lay
     if (x->ndim != want)
         return dc_layer_rank_error(l, x, want);
     call->out = dc_global_pool(g, x, l->cfg.global.is_max);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static dc_layer *global_new(const dc_layer_class *cls, int is_max)
@@ -356,7 +356,7 @@ dc_layer *dc_layer_global_max_pooling1d(void) { return global_new(&dc_class_gmp1
 static dc_status dropout_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     call->out = dc_dropout(g, x, l->cfg.dropout.rate);
-    return call->out ? DC_OK : DC_ERR_ARG;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void dropout_to_config(const dc_layer *l, dc_jw *w) { dc_jw_float(w, "rate", l->cfg.dropout.rate); }
@@ -393,7 +393,7 @@ static dc_status bn_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_c
     dc_node *p[4];
     for (int i = 0; i < 4; i++)
         if (!(p[i] = dc_layer_weight(g, call, l->name, names[i], 1, &c, dc_init_make(inits[i]), i < 2, 1)))
-            return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+            return dc_last_status();
     /* frozen: inference mode, also in fit (Keras) */
     call->out = dc_batchnorm_ex(g, x, p[0], p[1], p[2], p[3], l->cfg.bn.momentum, l->cfg.bn.epsilon, l->frozen);
     if (!call->out)

@@ -33,7 +33,7 @@ dc_status dc_layer_finish_activation(dc_layer_call *call, dc_graph *g, dc_node *
     }
     call->out = dc_activation(g, pre, act);
     if (!call->out)
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     if (act == DC_ACT_SOFTMAX || act == DC_ACT_SIGMOID)
         call->logits = pre;
     return DC_OK;
@@ -141,12 +141,12 @@ dc_status dc_layer_add_kernel(const dc_layer *l, dc_graph *g, dc_layer_call *cal
     if (*kernel && use_bias)
         *bias = dc_layer_weight(g, call, l->name, "bias", 1, &units, bias_init, 1, 1);
     if (!*kernel || (use_bias && !*bias))
-        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+        return dc_last_status();
     /* Keras sums the regularisers of trainable weights only */
     if (!call->frozen && (l1 != 0.0f || l2 != 0.0f)) {
         call->reg = dc_regularizer(g, *kernel, l1, l2);
         if (!call->reg)
-            return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+            return dc_last_status();
     }
     return DC_OK;
 }
@@ -165,7 +165,7 @@ static dc_status dense_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
         return st;
     dc_node *pre = dc_dense(g, x, w, b);
     if (!pre)
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     return dc_layer_finish_activation(call, g, pre, dc_layer_act(c->activation));
 }
 
@@ -227,7 +227,7 @@ static dc_status flatten_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_la
     int n = (int)dc_node_sample_size(x);
     call->out = dc_reshape(g, x, 1, &n);
     call->out_act = DC_ACT_LINEAR;
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 /* For layers without arguments. */
@@ -288,7 +288,7 @@ dc_layer *dc_layer_activation(const char *activation)
 static dc_status reshape_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     call->out = dc_reshape(g, x, l->cfg.reshape.ndim, l->cfg.reshape.shape);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void reshape_to_config(const dc_layer *l, dc_jw *w)

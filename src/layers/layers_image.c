@@ -28,7 +28,7 @@ static dc_status upsampling_build(const dc_layer *l, dc_graph *g, dc_node *x, dc
     } else {
         call->out = dc_upsample2d(g, x, s[0], s[1], l->cfg.upsample.bilinear);
     }
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void upsampling_to_config(const dc_layer *l, dc_jw *w)
@@ -121,7 +121,7 @@ static dc_status pad_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_
     if (y && one_d)
         y = dc_layer_view_1d(g, y, 0);
     call->out = y;
-    return y ? DC_OK : DC_ERR_SHAPE;
+    return y ? DC_OK : dc_last_status();
 }
 
 static void pad_to_config(const dc_layer *l, dc_jw *w)
@@ -248,7 +248,7 @@ static dc_status convt_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     if (st != DC_OK)
         return st;
     if (c->use_bias && !(b = dc_layer_weight(g, call, l->name, "bias", 1, &c->filters, c->bias_initializer, 1, 1)))
-        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+        return dc_last_status();
     int strides[2] = {c->strides[0], c->strides[1]}, dil[2] = {c->dilation[0], c->dilation[1]};
     int pads[2] = {op[0], op[1]}, same = c->padding == DC_PADDING_SAME;
     dc_node *xin = x, *y;
@@ -267,7 +267,7 @@ static dc_status convt_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     if (!y) {
         if (strcmp(l->name, "conv2d_transpose") != 0) /* the op's message starts with its own name */
             dc_err_prefix(l->name);
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     }
     return dc_layer_finish_activation(call, g, y, dc_layer_act(c->activation));
 }

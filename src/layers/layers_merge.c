@@ -123,7 +123,7 @@ static dc_status merge_build(const dc_layer *l, dc_graph *g, int n, dc_node *con
         y = dc_scale(g, y, 1.0f / (float)n);
     if (!y) {
         dc_err_prefix(merge_name(l));
-        return DC_ERR_SHAPE; /* as the other layers report a failed op */
+        return dc_last_status();
     }
     if (kind == MERGE_CONCAT && axis == 1 && xs[0]->ndim >= 3)
         call->mask = NULL; /* the steps were joined: a (batch, steps) mask no longer fits */

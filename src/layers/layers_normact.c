@@ -73,9 +73,9 @@ static dc_status layer_norm_build(const dc_layer *l, dc_graph *g, dc_node *x, dc
     dc_node *beta = dc_layer_weight(g, call, l->name, "beta", 1, &n,
                                     c->center ? c->beta_initializer : dc_init_make(DC_INIT_ZEROS), c->center, c->center);
     if (!gamma || !beta)
-        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+        return dc_last_status();
     call->out = dc_layernorm(g, x, gamma, beta, c->epsilon);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void layer_norm_to_config(const dc_layer *l, dc_jw *w)
@@ -141,7 +141,7 @@ static dc_status relu_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer
         call->out = slope == 0.0f ? dc_activation(g, x, DC_ACT_RELU) : dc_activation_alpha(g, x, DC_ACT_LEAKY_RELU, slope);
     else
         call->out = dc_relu_ex(g, x, mx, slope, th);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void relu_to_config(const dc_layer *l, dc_jw *w)
@@ -192,7 +192,7 @@ static dc_status slope_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     dc_act a = l->cls == &dc_class_elu ? DC_ACT_ELU : DC_ACT_LEAKY_RELU;
     call->out_act = DC_ACT_LINEAR;
     call->out = dc_activation_alpha(g, x, a, l->cfg.relu.negative_slope);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static const char *slope_key(const dc_layer_class *cls) { return cls == &dc_class_elu ? "alpha" : "negative_slope"; }
@@ -283,12 +283,12 @@ static dc_status prelu_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     }
     dc_node *alpha = dc_layer_weight(g, call, l->name, "alpha", nd, shape, l->cfg.prelu.init, 1, 1);
     if (!alpha)
-        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+        return dc_last_status();
     if (!call->frozen && (l->cfg.prelu.l1 != 0.0f || l->cfg.prelu.l2 != 0.0f) &&
         !(call->reg = dc_regularizer(g, alpha, l->cfg.prelu.l1, l->cfg.prelu.l2)))
-        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+        return dc_last_status();
     call->out = dc_prelu(g, x, alpha);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void prelu_to_config(const dc_layer *l, dc_jw *w)
@@ -364,7 +364,7 @@ dc_layer *dc_layer_prelu(void) { return dc_layer_prelu_ex(dc_init_make(DC_INIT_Z
 static dc_status rescaling_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     call->out = dc_scale_offset(g, x, l->cfg.rescaling.scale, l->cfg.rescaling.offset);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void rescaling_to_config(const dc_layer *l, dc_jw *w)
@@ -403,7 +403,7 @@ dc_layer *dc_layer_rescaling(float scale, float offset)
 static dc_status noise_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     call->out = dc_gaussian_noise(g, x, l->cfg.noise.stddev, l->cfg.noise.multiplicative);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 /* GaussianDropout keeps its rate in stddev's place until build: rate. */
@@ -427,7 +427,7 @@ static dc_status dropout_noise_build(const dc_layer *l, dc_graph *g, dc_node *x,
 {
     float rate = l->cfg.noise.stddev;
     call->out = dc_gaussian_noise(g, x, sqrtf(rate / (1.0f - rate)), 1);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 const dc_layer_class dc_class_gaussian_noise = {.type = "GaussianNoise", .snake = "gaussian_noise",
@@ -473,7 +473,7 @@ static dc_status spatial_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_la
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx),
                        rank == 3 ? "(batch, steps, channels)" : "(batch, height, width, channels)");
     call->out = dc_spatial_dropout(g, x, l->cfg.dropout.rate);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void spatial_to_config(const dc_layer *l, dc_jw *w)

@@ -61,9 +61,9 @@ static dc_status norm_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer
     dc_node *var = stat_param(l, g, call, "variance", c, stats ? stats + c : NULL, var_init, listed);
     /* count: Keras' shape () int, here one float (always 0, as Keras leaves it) */
     if (!mean || !var || (listed && !stat_param(l, g, call, "count", 1, NULL, dc_init_make(DC_INIT_ZEROS), 1)))
-        return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+        return dc_last_status();
     call->out = dc_normalize(g, x, mean, var, l->cfg.norm.invert);
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void write_floats(dc_jw *w, const char *key, int n, const float *v)

@@ -19,10 +19,10 @@ static dc_status embedding_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_
                                      (int[]){l->cfg.embedding.input_dim, l->cfg.embedding.output_dim},
                                      l->cfg.embedding.init, 1, 1);
     if (!table)
-        return DC_ERR_NOMEM;
+        return dc_last_status();
     call->out = dc_embedding(g, x, table);
     if (!call->out)
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     snprintf(call->out->name, sizeof call->out->name, "%s", l->name); /* errors name the layer */
     call->out_act = DC_ACT_LINEAR;
     call->mask = l->cfg.embedding.mask_zero && x->ndim == 2 ? x : NULL;
@@ -120,11 +120,11 @@ static dc_status build_rnn(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_
     for (int i = 0; i < 3; i++)
         if (!(p[i] = dc_layer_weight(g, call, prefix, suffix[i], ndims[i], ndims[i] == 1 ? shapes[i] + 1 : shapes[i],
                                      *inits[i], 1, 1)))
-            return dc_last_status(); /* the failed call's status: a weight too big is a shape error */
+            return dc_last_status();
     *out = dc_rnn(g, x, p[0], p[1], p[2], call->mask, c);
     if (!*out) {
         dc_err_prefix(l->name);
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     }
     return DC_OK;
 }
@@ -284,7 +284,7 @@ static dc_status bidir_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_laye
     default: call->out = dc_concat(g, a, b); break;
     }
     call->out_act = DC_ACT_LINEAR;
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static const char *const merge_modes[] = {"concat", "sum", "mul", "ave"};

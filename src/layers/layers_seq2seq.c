@@ -30,7 +30,7 @@ static dc_status repeat_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_lay
                        dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), x->ndim);
     call->out = dc_repeat(g, x, l->cfg.repeat.n);
     call->mask = NULL; /* Keras' RepeatVector does not support masking */
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void repeat_to_config(const dc_layer *l, dc_jw *w) { dc_jw_int(w, "n", l->cfg.repeat.n); }
@@ -70,7 +70,7 @@ static dc_status permute_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_la
         perm[i] = l->cfg.permute.dims[i] - 1;
     call->out = dc_permute(g, x, k, perm);
     call->mask = NULL; /* Keras' Permute does not support masking: the mask ends here */
-    return call->out ? DC_OK : DC_ERR_SHAPE;
+    return call->out ? DC_OK : dc_last_status();
 }
 
 static void permute_to_config(const dc_layer *l, dc_jw *w)
@@ -125,7 +125,7 @@ static dc_status masking_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_la
     dc_node *mask = dc_step_mask(g, x, l->cfg.masking.mask_value);
     call->out = mask ? dc_mask_steps(g, x, mask) : NULL;
     if (!call->out)
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     call->mask = mask; /* replaces any incoming mask, as Keras' compute_mask does */
     return DC_OK;
 }
@@ -172,7 +172,7 @@ static dc_status td_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_c
     int direct = acts_per_row(&in), T = x->shape[1];
     dc_node *xin = direct ? x : dc_time_fold(g, x);
     if (!xin)
-        return DC_ERR_SHAPE;
+        return dc_last_status();
     size_t outer = strlen(l->name), inner = strlen(in.name);
     if (outer + 1 + inner >= sizeof in.name)
         return dc_fail(DC_ERR_ARG, "%s: the name \"%s/%s\" of its weights is longer than %zu characters", l->name,
@@ -190,7 +190,7 @@ static dc_status td_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_c
     dc_node *logits = call->logits;
     call->out = dc_time_unfold(g, call->out, T);
     call->logits = logits ? dc_time_unfold(g, logits, T) : NULL;
-    return call->out && (call->logits || !logits) ? DC_OK : DC_ERR_SHAPE;
+    return call->out && (call->logits || !logits) ? DC_OK : dc_last_status();
 }
 
 /* {"layer": {"class_name": ..., "config": {"name": ..., ...}}}, Keras'
