@@ -356,7 +356,8 @@ static dc_status add_layer(dc_model *m, const dc_json *item, int index, int n_re
                        cls->type, n_refs);
     dc_layer *l = cls->from_config(cls, cfg);
     int trainable = 1; /* Keras' default; older files have no key */
-    dc_status st = l ? DC_OK : dc_last_status();
+    /* a value the class refuses makes the file malformed; running out of memory stays what it is */
+    dc_status st = l ? DC_OK : dc_last_status() == DC_ERR_NOMEM ? DC_ERR_NOMEM : DC_ERR_FORMAT;
     if (st == DC_OK && !m->functional)
         st = dc_model_add(m, l);
     else if (st == DC_OK && (cls->build ? dc_model_apply(m, l, refs[0]) : dc_model_merge(m, l, n_refs, refs)) < 0)

@@ -517,7 +517,7 @@ static dc_status csv_train_begin(void *user, dc_model *m)
     c->header_done = 0;
     if (!dc_replica_chief(m)) /* data-parallel: rank 0 alone writes */
         return DC_OK;
-    int was_empty;
+    int was_empty = 1;
     dc_status st = csv_open(c, &was_empty);
     if (st != DC_OK)
         return st;
