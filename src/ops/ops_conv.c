@@ -926,6 +926,8 @@ static void pool_zero_uncovered(const geom *g, float *gx)
 static void pool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
+    if (!n->in[0]->grad) /* the input needs no gradient, or has no values (a zero-sized axis) */
+        return;
     geom g;
     pool_geom(n, &g);
     int is_max = n->attr.pool.is_max, c = g.c, set = n->in[0]->grad_set;
