@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void temp_path(char *out, size_t cap, const char *name)
@@ -111,6 +113,44 @@ static void test_scatter_line_png_svg(void **state)
         y[i] = 3;
     assert_int_equal(dc_plot_scatter_line(png, x, y, N, NULL, NULL, NULL, 0, NULL, NULL), DC_OK);
     assert_png(png, 800, 600);
+}
+
+/* A plot is drawn beside its target and renamed over it: a FIFO sitting at
+ * the target is replaced, never opened (the old code blocked in fopen until
+ * a reader came), the mode of a picture it replaces is kept, and no
+ * temporary file is left behind. */
+static void test_plot_replaces_atomically(void **state)
+{
+    (void)state;
+    float x[N], y[N], ly[N];
+    line_data(x, y, ly);
+    char png[512];
+    temp_path(png, sizeof png, "atomic.png");
+    remove(png);
+    assert_int_equal(mkfifo(png, 0600), 0);
+    alarm(20); /* a blocked open ends the test instead of hanging it */
+    assert_int_equal(dc_plot_scatter_line(png, x, y, N, "data", x, ly, N, "fit", NULL), DC_OK);
+    alarm(0);
+    struct stat sb;
+    assert_int_equal(stat(png, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_png(png, 800, 600); /* (and removes it) */
+    FILE *f = fopen(png, "w"); /* a previous picture, mode 0640 */
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(chmod(png, 0640), 0);
+    assert_int_equal(dc_plot_scatter_line(png, x, y, N, NULL, NULL, NULL, 0, NULL, NULL), DC_OK);
+    assert_int_equal(stat(png, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0640);
+    const char *slash = strrchr(png, '/'), *base = slash ? slash + 1 : png;
+    char *dir = slash ? strndup(png, (size_t)(slash - png)) : strdup(".");
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (!strncmp(e->d_name, base, strlen(base)) && strlen(e->d_name) > strlen(base))
+            fail_msg("a temporary file was left: %s", e->d_name);
+    closedir(d);
+    free(dir);
 }
 
 static dc_history *history(int with_val, int epochs)
@@ -373,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_confusion_png),
         cmocka_unit_test(test_decision_boundary),
         cmocka_unit_test(test_plot_errors),
+        cmocka_unit_test(test_plot_replaces_atomically),
         cmocka_unit_test(test_images_grid),
         cmocka_unit_test(test_plot_model),
     };

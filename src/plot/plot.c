@@ -23,7 +23,10 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum { MAX_SERIES = 10, TEXT_CAP = 256, COLORBAR_STEPS = 64, MIN_SIDE = 16, MAX_SIDE = 10000, MAX_DEVICES = 128 };
 
@@ -132,12 +135,22 @@ static dc_status pick_device(const char *where, const char *path, const char **d
                    where, *device);
 }
 
-static dc_status check_writable(const char *where, const char *path)
+/* A new empty file "<path>.XXXXXX" beside path, named in tmp (tmp_size
+ * bytes): the picture is drawn there and renamed over path only once PLplot
+ * has finished, so a failed plot never destroys the previous picture (the
+ * savers' rule, src/io/file.h). */
+static dc_status make_temp(const char *where, const char *path, char *tmp, size_t tmp_size)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
+    if ((size_t)snprintf(tmp, tmp_size, "%s.XXXXXX", path) >= tmp_size)
+        return dc_fail(DC_ERR_ARG, "%s: path too long: %s", where, path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
         return dc_fail(DC_ERR_IO, "%s: cannot write %s: %s", where, path, strerror(errno));
-    fclose(f);
+    /* mkstemp makes the file private (0600): keep the mode of the picture
+     * being replaced, or give a new one the usual 0644 (as the savers do) */
+    struct stat sb;
+    fchmod(fd, stat(path, &sb) == 0 ? (sb.st_mode & 07777) : 0644);
+    close(fd);
     return DC_OK;
 }
 
@@ -367,12 +380,12 @@ static void draw_regions(const regions *r)
 }
 
 /* Runs the PLplot calls of a job; PLplot errors arrive through the jump. */
-static void draw(const job *j)
+static void draw(const job *j, const char *file)
 {
     PLINT strm;
     plmkstrm(&strm);
     plsdev(j->device);
-    plsfnam(j->path);
+    plsfnam(file);
     plspage(0, 0, j->width, j->height, 0, 0);
     plscmap0(PAL_R, PAL_G, PAL_B, N_COLORS);
     plssub(j->cols, j->rows);
@@ -397,8 +410,9 @@ static dc_status run(const char *where, job *j)
     if (st == DC_OK && (j->width < MIN_SIDE || j->width > MAX_SIDE || j->height < MIN_SIDE || j->height > MAX_SIDE))
         st = dc_fail(DC_ERR_ARG, "%s: size %d x %d pixels, expected %d to %d each", where, j->width, j->height, MIN_SIDE,
                      MAX_SIDE);
+    char tmp[4096];
     if (st == DC_OK)
-        st = check_writable(where, j->path);
+        st = make_temp(where, j->path, tmp, sizeof tmp);
     if (st != DC_OK) {
         pthread_mutex_unlock(&plot_lock);
         return st;
@@ -406,12 +420,15 @@ static dc_status run(const char *where, job *j)
     plsexit(on_plplot_exit);
     plot_active = 1;
     if (setjmp(plot_jump) == 0) {
-        draw(j);
+        draw(j, tmp);
         plot_active = 0;
+        if (rename(tmp, j->path) != 0)
+            st = dc_fail(DC_ERR_IO, "%s: cannot write %s: %s", where, j->path, strerror(errno));
     } else {
         st = dc_fail(DC_ERR_IO, "%s: PLplot failed writing %s: %s", where, j->path, plot_error);
-        remove(j->path);
     }
+    if (st != DC_OK)
+        remove(tmp);
     plsexit(NULL);
     pthread_mutex_unlock(&plot_lock);
     return st;
