@@ -926,8 +926,6 @@ static void pool_zero_uncovered(const geom *g, float *gx)
 static void pool_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
-    if (!n->in[0]->grad) /* the input needs no gradient, or has no values (a zero-sized axis) */
-        return;
     geom g;
     pool_geom(n, &g);
     int is_max = n->attr.pool.is_max, c = g.c, set = n->in[0]->grad_set;
@@ -941,7 +939,7 @@ static void pool_backward(dc_node *n, const dc_run *run)
             for (int ox = 0; ox < g.ow; ox++) {
                 size_t o = (size_t)b * out + ((size_t)oy * g.ow + ox) * c;
                 const float *restrict gy = n->grad + o;
-                const int32_t *restrict arg = (const int32_t *)n->work + o;
+                const int32_t *restrict arg = is_max ? (const int32_t *)n->work + o : NULL; /* average: no argmax */
                 int y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
                 int ya = y0 < 0 ? 0 : y0, yb = y0 + g.kh > g.h ? g.h : y0 + g.kh;
                 int xa = x0 < 0 ? 0 : x0, xb = x0 + g.kw > g.w ? g.w : x0 + g.kw;
