@@ -16,16 +16,21 @@
 #include <string.h>
 
 /* Fails unless the last call failed with `want` and a message holding each
- * of the NULL-terminated needles. */
-static void expect_error(dc_status got, dc_status want, ...)
+ * of the NULL-terminated needles in ap. */
+static void expect_failure(dc_status got, dc_status want, va_list ap)
 {
     if (got != want)
         fail_msg("status %d (%s), expected %d", (int)got, dc_errmsg(), (int)want);
-    va_list ap;
-    va_start(ap, want);
     for (const char *needle; (needle = va_arg(ap, const char *)) != NULL;)
         if (!strstr(dc_errmsg(), needle))
             fail_msg("message \"%s\" lacks \"%s\"", dc_errmsg(), needle);
+}
+
+static void expect_error(dc_status got, dc_status want, ...)
+{
+    va_list ap;
+    va_start(ap, want);
+    expect_failure(got, want, ap);
     va_end(ap);
 }
 
@@ -61,13 +66,9 @@ static void expect_bad_sequential(const char *shape, const char *class_name, con
     } else {
         assert_null(m);
     }
-    if (st != want)
-        fail_msg("status %d (%s), expected %d", (int)st, dc_errmsg(), (int)want);
     va_list ap;
     va_start(ap, want);
-    for (const char *needle; (needle = va_arg(ap, const char *)) != NULL;)
-        if (!strstr(dc_errmsg(), needle))
-            fail_msg("message \"%s\" lacks \"%s\"", dc_errmsg(), needle);
+    expect_failure(st, want, ap);
     va_end(ap);
 }
 
@@ -80,13 +81,9 @@ static void expect_bad_add(int ndim, const int *shape, dc_layer *layer, dc_statu
     if (st == DC_OK)
         st = dc_model_build(m);
     dc_model_free(m);
-    if (st != want)
-        fail_msg("status %d (%s), expected %d", (int)st, dc_errmsg(), (int)want);
     va_list ap;
     va_start(ap, want);
-    for (const char *needle; (needle = va_arg(ap, const char *)) != NULL;)
-        if (!strstr(dc_errmsg(), needle))
-            fail_msg("message \"%s\" lacks \"%s\"", dc_errmsg(), needle);
+    expect_failure(st, want, ap);
     va_end(ap);
 }
 
