@@ -28,6 +28,7 @@
  * cache folder) or python3-onnx is absent.
  */
 #include "deepc.h"
+#include "model/model.h" /* the layer classes a model holds: the coverage check */
 
 #include "../examples/autoencoder_model.h"
 #include "../examples/resnet_model.h"
@@ -58,6 +59,7 @@ typedef struct suite {
     char node_path[1024];
     dc_rng rng;
     int have_mnist;
+    unsigned char seen[128]; /* layer classes exported, by registry index */
     dc_tensor *mnist_x; /* 64 test images (64, 28, 28, 1) / 255 */
     dc_tensor *mnist_train_x, *mnist_train_y;
 } suite;
@@ -150,6 +152,18 @@ static void write_f32(suite *s, const char *path, const float *v, size_t n)
         fclose(f);
 }
 
+/* Marks the classes of m's layers (and of a TimeDistributed's inner one) as exported. */
+static void mark_classes(suite *s, const dc_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        for (int r = 0; r < dc_layer_registry_count && r < 128; r++) {
+            const dc_layer *l = m->layers[i];
+            if (dc_layer_registry[r] == l->cls ||
+                (l->cls == &dc_class_time_distributed && dc_layer_registry[r] == l->cfg.td.inner->cls))
+                s->seen[r] = 1;
+        }
+}
+
 /* Predicts, exports and queues the model for the tools; frees m and the xs. */
 static void add_case(suite *s, const char *name, dc_model *m, int n_in, dc_tensor **xs, int classify,
                      const dc_onnx_export_config *cfg)
@@ -182,6 +196,7 @@ static void add_case(suite *s, const char *name, dc_model *m, int n_in, dc_tenso
         }
         fprintf(s->jobs, "\n");
         s->n++;
+        mark_classes(s, m);
     }
     dc_tensor_free(packed);
     for (int k = 0; k < n_in; k++)
@@ -487,6 +502,9 @@ int main(void)
     for (int i = 0; i < s.n; i++)
         compare(&s, &s.cases[i]);
     check_names(&s);
+    for (int r = 0; r < dc_layer_registry_count; r++) /* a new class needs its case here */
+        if (r >= 128 || !s.seen[r])
+            fail(&s, "layer class %s is in no exported model", dc_layer_registry[r]->type);
     for (int i = 0; i < s.n; i++)
         dc_tensor_free(s.cases[i].y);
     dc_tensor_free(s.mnist_x);

@@ -3,13 +3,15 @@
 // the same way.  Used by tests/test_onnx_export.c and bench/onnx_predict.sh.
 //
 //   node ort_run.js MODEL.onnx OUT_PREFIX IN0.f32:D0xD1x... [IN1.f32:...]
-//        [--threads N] [--repeat R]
+//        [--threads N] [--repeat R] [--print]
 //
 // Input k goes to the model's k-th graph input, with the shape given after
 // the colon (batch first).  Output j is written to OUT_PREFIX<j>.f32 and
 // its shape printed as "output <j> <name> D0xD1x...".  --repeat R runs the
 // model R more times after a warm-up run and prints "seconds_per_run S"
-// (the benchmark's timing).
+// (the benchmark's timing).  --print prints, for each row of the first
+// output's last axis, its largest value and where it is (a classifier's
+// class and probability).
 //
 //   node ort_run.js --jobs JOBS.txt
 //
@@ -21,11 +23,12 @@
 const fs = require('fs');
 
 async function run(args) {
-  let threads = 1, repeat = 0;
+  let threads = 1, repeat = 0, print = false;
   const pos = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--threads') threads = parseInt(args[++i], 10);
     else if (args[i] === '--repeat') repeat = parseInt(args[++i], 10);
+    else if (args[i] === '--print') print = true;
     else pos.push(args[i]);
   }
   if (pos.length < 3) throw new Error('usage: ort_run.js MODEL OUT_PREFIX IN.f32:SHAPE... [--threads N] [--repeat R]');
@@ -55,6 +58,12 @@ async function run(args) {
     const t = results[name];
     fs.writeFileSync(`${pos[1]}${j}.f32`, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
     console.log(`output ${pos[0]} ${j} ${name} ${t.dims.join('x')}`);
+    const cols = t.dims[t.dims.length - 1];
+    for (let r = 0; print && j === 0 && r < t.data.length / cols; r++) {
+      const row = Array.from(t.data.subarray(r * cols, (r + 1) * cols));
+      const k = row.indexOf(Math.max(...row));
+      console.log(`  row ${r}: class ${k} (p ${row[k].toFixed(6)})`);
+    }
   });
 }
 
