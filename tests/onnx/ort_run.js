@@ -8,8 +8,8 @@
 // Input k goes to the model's k-th graph input, with the shape given after
 // the colon (batch first).  Output j is written to OUT_PREFIX<j>.f32 and
 // its shape printed as "output <j> <name> D0xD1x...".  --repeat R runs the
-// model R more times after a warm-up run and prints "seconds_per_run S"
-// (the benchmark's timing).  --print prints, for each row of the first
+// model R more times after a warm-up run and prints "seconds_per_run S",
+// the median of the R runs (the benchmark's timing).  --print prints, for each row of the first
 // output's last axis, its largest value and where it is (a classifier's
 // class and probability).
 //
@@ -49,10 +49,14 @@ async function run(args) {
   });
   let results = await session.run(feeds);
   if (repeat > 0) {
-    const t0 = process.hrtime.bigint();
-    for (let r = 0; r < repeat; r++) results = await session.run(feeds);
-    const t1 = process.hrtime.bigint();
-    console.log(`seconds_per_run ${Number(t1 - t0) / 1e9 / repeat}`);
+    const times = [];
+    for (let r = 0; r < repeat; r++) {
+      const t0 = process.hrtime.bigint();
+      results = await session.run(feeds);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`seconds_per_run ${times[Math.floor(times.length / 2)]}`);
   }
   session.outputNames.forEach((name, j) => {
     const t = results[name];
