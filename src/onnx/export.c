@@ -439,6 +439,8 @@ static dc_status export_one(void *vctx, const dc_node *n, int call)
         for (int k = 0; k < m->n_inputs; k++)
             if (n == m->inputs[k])
                 w->names[n->id] = x->in_names[k];
+        if (!w->names[n->id])
+            return dc_fail(DC_ERR_STATE, "save_onnx: node %d (%s) belongs to no layer", n->id, n->op->name);
         return DC_OK;
     }
     if (dc_ox_const_values(n)) /* a weight: an initializer when a node reads it */
@@ -545,6 +547,16 @@ static dc_status check_config(const dc_model *m, const dc_onnx_export_config *cf
     }
     if (cfg->output_name && !cfg->output_name[0])
         return dc_fail(DC_ERR_ARG, "save_onnx: output_name is empty");
+    /* a graph input or the output named like a layer's tensor would be two tensors of one name */
+    for (int i = 0; i < m->n_layers; i++) {
+        const char *l = m->layers[i]->name;
+        for (int k = 0; k < m->n_inputs; k++)
+            if (cfg->input_names[k] && strcmp(cfg->input_names[k], l) == 0)
+                return dc_fail(DC_ERR_ARG, "save_onnx: input_names[%d] \"%s\" is a layer's name", k, l);
+        if (cfg->output_name && i + 1 < m->n_layers && strcmp(cfg->output_name, l) == 0 &&
+            m->layers[i] != m->calls[m->n_calls - 1].layer)
+            return dc_fail(DC_ERR_ARG, "save_onnx: output_name \"%s\" is another layer's name", l);
+    }
     return DC_OK;
 }
 
@@ -602,6 +614,10 @@ static dc_status build_model(const dc_model *m, const dc_onnx_export_config *cfg
     model->doc_string = (char *)cfg->doc_string;
     model->graph = g;
     *len = onnx__model_proto__get_packed_size(model);
+    if (*len > (size_t)INT32_MAX) /* protobuf's limit; ONNX puts bigger models' weights in external files */
+        return dc_fail(DC_ERR_UNSUPPORTED, "save_onnx: the model takes %zu bytes, over protobuf's 2 GiB; external "
+                                           "data files are not written",
+                       *len);
     *bytes = dc_malloc(*len ? *len : 1);
     if (!*bytes)
         return DC_ERR_NOMEM;

@@ -364,5 +364,11 @@ static void error_cases(suite *s)
         fail(s, "errors: compile: %s", dc_errmsg());
     cfg.input_names[0] = cfg.input_names[1] = "same";
     expect(s, "duplicate input names", dc_model_save_onnx(m, path, &cfg), DC_ERR_ARG, "input_names", "same");
+    cfg.input_names[0] = "add";
+    cfg.input_names[1] = NULL;
+    expect(s, "input named like a layer", dc_model_save_onnx(m, path, &cfg), DC_ERR_ARG, "input_names[0]", "add");
+    cfg.input_names[0] = NULL;
+    cfg.output_name = "add";
+    expect(s, "output named like a layer", dc_model_save_onnx(m, path, &cfg), DC_ERR_ARG, "output_name", "add");
     dc_model_free(m);
 }
