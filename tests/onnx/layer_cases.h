@@ -264,6 +264,18 @@ static void layer_models(suite *s)
     dc_tensor *two[2] = {X(3, 3, 6, 6, 2), X(3, 3, 6, 6, 2)};
     add_case(s, "shared_conv", m, 2, two, 0, NULL);
 
+    /* two masked sequences joined: the merge's mask is the elementwise max of both (Keras' OR) */
+    m = dc_functional_new(1, V(7));
+    b = dc_model_input(m, 1, V(7));
+    int ea = dc_model_apply(m, dc_layer_embedding(9, 3, 1), DC_MODEL_INPUT);
+    int eb = dc_model_apply(m, dc_layer_embedding(9, 3, 1), b);
+    dc_model_apply(m, rnn(DC_RNN_GRU, 4, 1, 0, NULL, 1), dc_model_merge(m, dc_layer_add(), 2, V(ea, eb)));
+    if (dc_model_compile(m, "adam", "mse", NULL, 0) != DC_OK)
+        fail(s, "merged_masks: compile: %s", dc_errmsg());
+    randomize(s, m);
+    dc_tensor *ids[2] = {rand_ids(s, 6, 7, 9, 1), rand_ids(s, 6, 7, 9, 0)};
+    add_case(s, "merged_masks_gru", m, 2, ids, 0, NULL);
+
     /* opset 13, a fixed batch and the names a config asks for */
     dc_onnx_export_config cfg;
     memset(&cfg, 0, sizeof cfg);
