@@ -171,7 +171,8 @@ void dc_ox_attr_ints(dc_ox *w, const char *name, int n, const int64_t *v)
     Onnx__AttributeProto *a = attr(w, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     int64_t *copy = dc_ox_alloc(w, (size_t)n * sizeof *copy);
     if (a && copy) {
-        memcpy(copy, v, (size_t)n * sizeof *copy);
+        if (n)
+            memcpy(copy, v, (size_t)n * sizeof *copy);
         a->n_ints = (size_t)n;
         a->ints = copy;
     }
@@ -218,7 +219,8 @@ static Onnx__TensorProto *tensor(dc_ox *w, const char *name, int ndim, const int
     if (!t || !d)
         return NULL;
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, (size_t)ndim * sizeof *d);
+    if (ndim) /* a scalar has no dims (and dims may be NULL) */
+        memcpy(d, dims, (size_t)ndim * sizeof *d);
     t->n_dims = (size_t)ndim;
     t->dims = d;
     t->has_data_type = 1;
