@@ -92,7 +92,8 @@ typedef struct conv_case {
 static const conv_case dw_cases[] = {
     {"m1_same_s1", 1, 1, 1, 0},  {"m2_valid_s1", 1, 0, 1, 0}, {"m1_same_s2", 2, 1, 1, 0},
     {"m2_valid_s2", 2, 0, 1, 0}, {"m2_same_s2", 2, 1, 1, 0},  {"m1_same_d2", 1, 1, 2, 0},
-    {"m2_valid_d2", 1, 0, 2, 0}, {"m1_valid_k5s2_c19", 2, 0, 1, 0},
+    {"m2_valid_d2", 1, 0, 2, 0}, {"m1_valid_k5s2_c19", 2, 0, 1, 0}, {"m1_same_s1_c32_wide", 1, 1, 1, 0},
+    {"m1_same_s2_c16_wide", 2, 1, 1, 0}, {"m1_valid_d2_c16_wide", 1, 0, 2, 0},
 };
 static const conv_case sep_cases[] = {{"m1_same_s1", 1, 1, 1, 0}, {"m2_valid_s2", 2, 0, 1, 0}};
 static const conv_case grp_cases[] = {

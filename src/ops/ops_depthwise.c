@@ -38,6 +38,23 @@ typedef dc_conv_geom geom;
 
 #define CB 16
 
+/* CB floats: one AVX-512 register, or 2-4 narrower ones (GCC's vector
+ * extension, as conv_blocked.c; a * b + c contracts to an FMA). */
+typedef float v16 __attribute__((vector_size(64)));
+
+static inline v16 load16(const float *p)
+{
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+/* Output pixels per block of the multiplier-1 forward: PB independent sums
+ * hide the FMA latency of each pixel's chain over its taps. */
+#define PB 4
+
 /* A node's geometry (its infer passed): g.c the input channels, g.f = C*M. */
 static int dw_geom(const dc_node *n, geom *g)
 {
@@ -139,14 +156,82 @@ static inline void row_block(const geom *g, const float *img, int oy, int c0, in
     }
 }
 
+/* Output columns [*lo, *hi) whose windows lie inside the image's width. */
+static void interior_cols(const geom *g, int *lo, int *hi)
+{
+    *lo = (g->pw + g->sw - 1) / g->sw;
+    int last = g->w - 1 - (g->kw - 1) * g->dw + g->pw; /* the largest window start x0 + pw */
+    *hi = last < 0 ? 0 : last / g->sw + 1;
+    if (*hi > g->ow)
+        *hi = g->ow;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/*
+ * row_block for M = 1 and a whole block of CB channels: the kernel's tap
+ * vectors are read in place (k + tap*C + c0), and the pixels whose windows
+ * lie inside the image's width [lo, hi) go PB at a time, each tap's kernel
+ * vector serving PB sums.  The same sums in the same order as row_block.
+ */
+static void row_block_m1(const geom *g, const float *img, int oy, int c0, const float *k, const float *bias, int lo,
+                         int hi, float *yrow)
+{
+    size_t c = (size_t)g->c, step = (size_t)g->sw * c;
+    v16 b = bias ? load16(bias + c0) : (v16){0};
+    int y0 = oy * g->sh - g->ph;
+    for (int ox = 0; ox < g->ow;) {
+        int x0 = ox * g->sw - g->pw;
+        if (ox >= lo && ox + PB <= hi) {
+            v16 a0 = b, a1 = b, a2 = b, a3 = b;
+            for (int i = 0; i < g->kh; i++) {
+                int iy = y0 + i * g->dh;
+                if (iy < 0 || iy >= g->h)
+                    continue;
+                const float *xr = img + ((size_t)iy * g->w + (size_t)x0) * c + c0, *kr = k + (size_t)i * g->kw * c + c0;
+                for (int j = 0; j < g->kw; j++) {
+                    v16 kv = load16(kr + (size_t)j * c);
+                    const float *xp = xr + (size_t)j * g->dw * c;
+                    a0 += load16(xp) * kv;
+                    a1 += load16(xp + step) * kv;
+                    a2 += load16(xp + 2 * step) * kv;
+                    a3 += load16(xp + 3 * step) * kv;
+                }
+            }
+            float *out = yrow + (size_t)ox * c + c0;
+            store16(out, a0);
+            store16(out + c, a1);
+            store16(out + 2 * c, a2);
+            store16(out + 3 * c, a3);
+            ox += PB;
+            continue;
+        }
+        v16 a = b;
+        for (int i = 0; i < g->kh; i++) {
+            int iy = y0 + i * g->dh;
+            if (iy < 0 || iy >= g->h)
+                continue;
+            for (int j = 0; j < g->kw; j++) {
+                int ix = x0 + j * g->dw;
+                if (ix >= 0 && ix < g->w)
+                    a += load16(img + ((size_t)iy * g->w + (size_t)ix) * c + c0) *
+                         load16(k + ((size_t)i * g->kw + (size_t)j) * c + c0);
+            }
+        }
+        store16(yrow + (size_t)ox * c + c0, a);
+        ox++;
+    }
+}
+
 static dc_status dw_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     dw_geom(n, &g);
     const float *x = n->in[0]->val, *k = n->in[1]->val, *bias = n->in[2] ? n->in[2]->val : NULL;
-    int dm = n->in[1]->shape[3], rows = g.b * g.oh;
+    int dm = n->in[1]->shape[3], rows = g.b * g.oh, lo, hi;
     size_t img = (size_t)g.h * g.w * g.c, yr = (size_t)g.ow * g.f;
+    interior_cols(&g, &lo, &hi);
 #pragma omp parallel num_threads(team(n, &g, rows))
     {
         float *kv = n->work + (size_t)omp_get_thread_num() * slot_floats(&g);
@@ -156,11 +241,13 @@ static dc_status dw_forward(dc_node *n, const dc_run *run)
             float *yrow = n->val + (size_t)r * yr;
             for (int c0 = 0; c0 < g.c; c0 += CB) {
                 int width = g.c - c0 < CB ? g.c - c0 : CB;
+                if (dm == 1 && width == CB) {
+                    row_block_m1(&g, im, r % g.oh, c0, k, bias, lo, hi, yrow);
+                    continue;
+                }
                 for (int m = 0; m < dm; m++) {
                     block_taps(&g, k, dm, c0, width, m, kv);
-                    if (dm == 1 && width == CB)
-                        row_block(&g, im, r % g.oh, c0, CB, 1, 0, kv, bias, yrow);
-                    else if (width == CB)
+                    if (width == CB)
                         row_block(&g, im, r % g.oh, c0, CB, dm, m, kv, bias, yrow);
                     else
                         row_block(&g, im, r % g.oh, c0, width, dm, m, kv, bias, yrow);
@@ -240,6 +327,63 @@ static void gk_block(const geom *g, const float *x, int dm, const float *gy, int
         }
 }
 
+/*
+ * gx_block for M = 1 and a whole block, as a gather: each input pixel sums
+ * gy * k over the output pixels whose windows cover it (an output row oy
+ * covers input row iy through tap i when iy + ph - i*dh = oy*sh), in
+ * registers, then adds the sum into gx once.  The taps' products go into
+ * one sum per kernel row (up to 4, added at the end): independent chains.
+ */
+static void gx_block_m1(const geom *g, const float *k, const float *gy, int c0, float *gimg)
+{
+    size_t c = (size_t)g->c;
+    for (int iy = 0; iy < g->h; iy++)
+        for (int ix = 0; ix < g->w; ix++) {
+            v16 acc[4] = {{0}, {0}, {0}, {0}};
+            for (int i = 0; i < g->kh; i++) {
+                int ny = iy + g->ph - i * g->dh, oy = ny / g->sh;
+                if (ny < 0 || ny % g->sh != 0 || oy >= g->oh)
+                    continue;
+                for (int j = 0; j < g->kw; j++) {
+                    int nx = ix + g->pw - j * g->dw, ox = nx / g->sw;
+                    if (nx < 0 || nx % g->sw != 0 || ox >= g->ow)
+                        continue;
+                    acc[i & 3] += load16(gy + ((size_t)oy * g->ow + (size_t)ox) * c + c0) *
+                                  load16(k + ((size_t)i * g->kw + (size_t)j) * c + c0);
+                }
+            }
+            float *dst = gimg + ((size_t)iy * g->w + (size_t)ix) * c + c0;
+            store16(dst, load16(dst) + ((acc[0] + acc[1]) + (acc[2] + acc[3])));
+        }
+}
+
+/* gk_block for M = 1 and a whole block: the same sums as vectors. */
+static void gk_block_m1(const geom *g, const float *x, const float *gy, int c0, float *ka, float *ba)
+{
+    size_t c = (size_t)g->c, img = (size_t)g->h * g->w * c;
+    for (int b = 0; b < g->b; b++)
+        for (int oy = 0; oy < g->oh; oy++) {
+            int y0 = oy * g->sh - g->ph;
+            for (int ox = 0; ox < g->ow; ox++) {
+                v16 gv = load16(gy + (((size_t)b * g->oh + oy) * g->ow + ox) * c + c0);
+                store16(ba, load16(ba) + gv);
+                int x0 = ox * g->sw - g->pw;
+                for (int i = 0; i < g->kh; i++) {
+                    int iy = y0 + i * g->dh;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *xr = x + (size_t)b * img + (size_t)iy * g->w * c + c0;
+                    float *kr = ka + (size_t)i * g->kw * CB;
+                    for (int j = 0; j < g->kw; j++) {
+                        int ix = x0 + j * g->dw;
+                        if (ix >= 0 && ix < g->w)
+                            store16(kr + (size_t)j * CB, load16(kr + (size_t)j * CB) + load16(xr + (size_t)ix * c) * gv);
+                    }
+                }
+            }
+        }
+}
+
 static void dw_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
@@ -259,7 +403,10 @@ static void dw_backward(dc_node *n, const dc_run *run)
 #pragma omp for schedule(static)
             for (int u = 0; u < units; u++) {
                 int b = u / blocks, c0 = (u % blocks) * CB, width = g.c - c0 < CB ? g.c - c0 : CB;
-                gx_block(&g, k, dm, gy + (size_t)b * out, c0, width, kv, gx + (size_t)b * img);
+                if (dm == 1 && width == CB)
+                    gx_block_m1(&g, k, gy + (size_t)b * out, c0, gx + (size_t)b * img);
+                else
+                    gx_block(&g, k, dm, gy + (size_t)b * out, c0, width, kv, gx + (size_t)b * img);
             }
         }
     }
@@ -272,7 +419,10 @@ static void dw_backward(dc_node *n, const dc_run *run)
             for (int u = 0; u < units; u++) {
                 int c0 = (u / dm) * CB, m = u % dm, width = g.c - c0 < CB ? g.c - c0 : CB;
                 memset(ka, 0, ((size_t)taps + 1) * CB * sizeof(float));
-                gk_block(&g, x, dm, gy, c0, width, m, ka, ba);
+                if (dm == 1 && width == CB)
+                    gk_block_m1(&g, x, gy, c0, ka, ba);
+                else
+                    gk_block(&g, x, dm, gy, c0, width, m, ka, ba);
                 for (int t = 0; gk && t < taps; t++)
                     for (int q = 0; q < width; q++)
                         gk[((size_t)t * g.c + (size_t)(c0 + q)) * dm + m] += ka[(size_t)t * CB + q];
