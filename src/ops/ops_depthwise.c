@@ -63,11 +63,19 @@ static int dw_geom(const dc_node *n, geom *g)
 }
 
 /* A thread's scratch: the block's kernel taps (kh*kw x CB), the block's
- * kernel-gradient sums (kh*kw x CB) and bias-gradient sums (CB). */
+ * kernel-gradient sums (kh*kw x CB) and bias-gradient sums (CB), then the
+ * input gradient's tables (w*kw + kh ints, gx_block_m1). */
 static size_t slot_floats(const geom *g)
 {
     size_t taps = dc_size_mul((size_t)g->kh, (size_t)g->kw);
-    return dc_size_add(dc_size_mul(2 * (size_t)CB, taps), CB);
+    size_t sums = dc_size_add(dc_size_mul(2 * (size_t)CB, taps), CB);
+    return dc_size_add(sums, dc_size_add(dc_size_mul((size_t)g->w, (size_t)g->kw), (size_t)g->kh));
+}
+
+/* Where slot_floats' tables start in a slot. */
+static int *slot_tables(float *slot, const geom *g)
+{
+    return (int *)(void *)(slot + 2 * (size_t)CB * g->kh * g->kw + CB);
 }
 
 static dc_status dw_infer(dc_node *n)
@@ -329,56 +337,100 @@ static void gk_block(const geom *g, const float *x, int dm, const float *gy, int
 
 /*
  * gx_block for M = 1 and a whole block, as a gather: each input pixel sums
- * gy * k over the output pixels whose windows cover it (an output row oy
+ * gy * k over the output pixels whose windows cover it (output row oy
  * covers input row iy through tap i when iy + ph - i*dh = oy*sh), in
- * registers, then adds the sum into gx once.  The taps' products go into
- * one sum per kernel row (up to 4, added at the end): independent chains.
+ * registers, then adds the sum into gx once.  `cols` (w x kw, then kh)
+ * says for each input column and tap j the output column covering it, or
+ * -1 (made once per call), then for each tap row the output row covering
+ * the current input row (once per row): no division in the pixel loop.  The taps' products go into one
+ * sum per kernel row (up to 4, added at the end): independent chains.
  */
-static void gx_block_m1(const geom *g, const float *k, const float *gy, int c0, float *gimg)
+static void gx_block_m1(const geom *g, const float *k, const float *gy, int c0, int *cols, float *gimg)
 {
     size_t c = (size_t)g->c;
-    for (int iy = 0; iy < g->h; iy++)
+    for (int ix = 0; ix < g->w; ix++)
+        for (int j = 0; j < g->kw; j++) {
+            int nx = ix + g->pw - j * g->dw;
+            cols[ix * g->kw + j] = nx >= 0 && nx % g->sw == 0 && nx / g->sw < g->ow ? nx / g->sw : -1;
+        }
+    int *oys = cols + (size_t)g->w * g->kw; /* per tap row i: the output row covering iy, or -1 */
+    for (int iy = 0; iy < g->h; iy++) {
+        for (int i = 0; i < g->kh; i++) {
+            int ny = iy + g->ph - i * g->dh;
+            oys[i] = ny >= 0 && ny % g->sh == 0 && ny / g->sh < g->oh ? ny / g->sh : -1;
+        }
         for (int ix = 0; ix < g->w; ix++) {
-            v16 acc[4] = {{0}, {0}, {0}, {0}};
-            for (int i = 0; i < g->kh; i++) {
-                int ny = iy + g->ph - i * g->dh, oy = ny / g->sh;
-                if (ny < 0 || ny % g->sh != 0 || oy >= g->oh)
-                    continue;
-                for (int j = 0; j < g->kw; j++) {
-                    int nx = ix + g->pw - j * g->dw, ox = nx / g->sw;
-                    if (nx < 0 || nx % g->sw != 0 || ox >= g->ow)
+            /* stride 1, PB pixels whose every tap column lands inside the output: one kernel load serves PB */
+            if (g->sw == 1 && ix + g->pw - (g->kw - 1) * g->dw >= 0 && ix + PB - 1 + g->pw < g->ow &&
+                ix + PB <= g->w) {
+                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                for (int i = 0; i < g->kh; i++) {
+                    if (oys[i] < 0)
                         continue;
-                    acc[i & 3] += load16(gy + ((size_t)oy * g->ow + (size_t)ox) * c + c0) *
-                                  load16(k + ((size_t)i * g->kw + (size_t)j) * c + c0);
+                    const float *gr = gy + ((size_t)oys[i] * g->ow + (size_t)(ix + g->pw)) * c + c0,
+                                *kr = k + (size_t)i * g->kw * c + c0;
+                    for (int j = 0; j < g->kw; j++) {
+                        v16 kv = load16(kr + (size_t)j * c);
+                        const float *gp = gr - (size_t)j * g->dw * c;
+                        a0 += load16(gp) * kv;
+                        a1 += load16(gp + c) * kv;
+                        a2 += load16(gp + 2 * c) * kv;
+                        a3 += load16(gp + 3 * c) * kv;
+                    }
                 }
+                float *dst = gimg + ((size_t)iy * g->w + (size_t)ix) * c + c0;
+                store16(dst, load16(dst) + a0);
+                store16(dst + c, load16(dst + c) + a1);
+                store16(dst + 2 * c, load16(dst + 2 * c) + a2);
+                store16(dst + 3 * c, load16(dst + 3 * c) + a3);
+                ix += PB - 1;
+                continue;
+            }
+            v16 acc[4] = {{0}, {0}, {0}, {0}};
+            const int *cj = cols + (size_t)ix * g->kw;
+            for (int i = 0; i < g->kh; i++) {
+                if (oys[i] < 0)
+                    continue;
+                const float *gr = gy + (size_t)oys[i] * g->ow * c + c0, *kr = k + (size_t)i * g->kw * c + c0;
+                for (int j = 0; j < g->kw; j++)
+                    if (cj[j] >= 0)
+                        acc[i & 3] += load16(gr + (size_t)cj[j] * c) * load16(kr + (size_t)j * c);
             }
             float *dst = gimg + ((size_t)iy * g->w + (size_t)ix) * c + c0;
             store16(dst, load16(dst) + ((acc[0] + acc[1]) + (acc[2] + acc[3])));
         }
+    }
 }
 
-/* gk_block for M = 1 and a whole block: the same sums as vectors. */
+/* gk_block for M = 1 and a whole block: for each output row and tap, the
+ * dot product of the tap's input pixels and the row's gradients along the
+ * row (4 sums, then added into the tap's vector), and the bias gradient. */
 static void gk_block_m1(const geom *g, const float *x, const float *gy, int c0, float *ka, float *ba)
 {
     size_t c = (size_t)g->c, img = (size_t)g->h * g->w * c;
     for (int b = 0; b < g->b; b++)
         for (int oy = 0; oy < g->oh; oy++) {
+            const float *grow = gy + ((size_t)b * g->oh + oy) * g->ow * c + c0;
+            v16 bs = load16(ba);
+            for (int ox = 0; ox < g->ow; ox++)
+                bs += load16(grow + (size_t)ox * c);
+            store16(ba, bs);
             int y0 = oy * g->sh - g->ph;
-            for (int ox = 0; ox < g->ow; ox++) {
-                v16 gv = load16(gy + (((size_t)b * g->oh + oy) * g->ow + ox) * c + c0);
-                store16(ba, load16(ba) + gv);
-                int x0 = ox * g->sw - g->pw;
-                for (int i = 0; i < g->kh; i++) {
-                    int iy = y0 + i * g->dh;
-                    if (iy < 0 || iy >= g->h)
-                        continue;
-                    const float *xr = x + (size_t)b * img + (size_t)iy * g->w * c + c0;
-                    float *kr = ka + (size_t)i * g->kw * CB;
-                    for (int j = 0; j < g->kw; j++) {
-                        int ix = x0 + j * g->dw;
-                        if (ix >= 0 && ix < g->w)
-                            store16(kr + (size_t)j * CB, load16(kr + (size_t)j * CB) + load16(xr + (size_t)ix * c) * gv);
-                    }
+            for (int i = 0; i < g->kh; i++) {
+                int iy = y0 + i * g->dh;
+                if (iy < 0 || iy >= g->h)
+                    continue;
+                const float *xr = x + (size_t)b * img + (size_t)iy * g->w * c + c0;
+                for (int j = 0; j < g->kw; j++) {
+                    /* output columns whose tap j lands inside the row: ox*sw - pw + j*dw in [0, w) */
+                    int off = j * g->dw - g->pw, lo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
+                    int hi = g->w - 1 - off < 0 ? 0 : (g->w - 1 - off) / g->sw + 1;
+                    hi = hi < g->ow ? hi : g->ow;
+                    v16 a[4] = {{0}, {0}, {0}, {0}};
+                    for (int ox = lo; ox < hi; ox++)
+                        a[ox & 3] += load16(xr + (size_t)(ox * g->sw + off) * c) * load16(grow + (size_t)ox * c);
+                    float *kt = ka + ((size_t)i * g->kw + (size_t)j) * CB;
+                    store16(kt, load16(kt) + ((a[0] + a[1]) + (a[2] + a[3])));
                 }
             }
         }
@@ -404,7 +456,7 @@ static void dw_backward(dc_node *n, const dc_run *run)
             for (int u = 0; u < units; u++) {
                 int b = u / blocks, c0 = (u % blocks) * CB, width = g.c - c0 < CB ? g.c - c0 : CB;
                 if (dm == 1 && width == CB)
-                    gx_block_m1(&g, k, gy + (size_t)b * out, c0, gx + (size_t)b * img);
+                    gx_block_m1(&g, k, gy + (size_t)b * out, c0, slot_tables(kv, &g), gx + (size_t)b * img);
                 else
                     gx_block(&g, k, dm, gy + (size_t)b * out, c0, width, kv, gx + (size_t)b * img);
             }
