@@ -7,11 +7,17 @@
  * is bound by memory, not arithmetic: the least it can move is its input
  * once and its output once forward (x + y), and backward gy and gx (read
  * and written: gx is added into) for the input gradient plus x and gy again
- * for the kernel gradient.  GB/s below is that least traffic over the time;
- * of_bw compares it with the bandwidth given by --bw (default 36 GB/s, the
+ * for the kernel gradient.  GB/s below is that least traffic over the
+ * time, compared with the bandwidth given by --bw (default 36 GB/s, the
  * triad figure of one thread on the benchmark machine, /work/shared/DATA.md;
  * ~70 on two).  The grouped cases report GFLOP/s (2 per multiply-add)
  * instead: with groups of 16+ channels they are bound by arithmetic.
+ *
+ * The op's forward and backward are called directly (after one whole step),
+ * timed by the wall clock and by the process's CPU clock, best of 5 rounds:
+ * on a shared machine the wall clock counts the time other processes had
+ * the core, the CPU clock (with one thread) does not; rates use the CPU
+ * clock, so run it with --threads 1 where the machine is shared.
  *
  * Cases (NHWC, 3x3 "same" unless said): MobileNet v1's depthwise layers at
  * 112/56/28/14 pixels, a stride-2 one, depth multiplier 2, and a batch-1
@@ -23,12 +29,13 @@
  */
 #include <deepc.h>
 
-#include "graph/graph.h" /* per-op timers (dc_node.time_fwd / time_bwd) */
+#include "graph/graph.h" /* the node's op, called directly */
 
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct dw_case {
     const char *name;
@@ -44,10 +51,35 @@ static const dw_case cases[] = {
     {"conv_28_c64", 8, 28, 28, 64, 0, 3, 1, 1, 64},
 };
 
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Best of 5 rounds of `reps` calls of the node's forward (backward 0) or
+ * backward (1), by the wall clock and by the process's CPU clock. */
+static void time_op(dc_node *y, int backward, int reps, double *wall, double *cpu)
+{
+    *wall = *cpu = 1e9;
+    for (int r = 0; r < 5; r++) {
+        double w0 = omp_get_wtime(), c0 = cpu_now();
+        for (int i = 0; i < reps; i++) {
+            if (backward)
+                y->op->backward(y, NULL);
+            else
+                y->op->forward(y, NULL);
+        }
+        double w = (omp_get_wtime() - w0) / reps, c = (cpu_now() - c0) / reps;
+        *wall = w < *wall ? w : *wall;
+        *cpu = c < *cpu ? c : *cpu;
+    }
+}
+
 static int bench(const dw_case *cc, int reps, double bw)
 {
     dc_graph *g = dc_graph_new();
-    g->profile = 1; /* time every op (cleared before the free: no report) */
     dc_init u = {DC_INIT_RANDOM_UNIFORM, -1.0f, 1.0f};
     int out_c = cc->groups ? cc->f : cc->c * cc->m;
     dc_node *x = dc_param(g, 4, (int[]){cc->batch, cc->h, cc->w, cc->c}, u, "x"), *y;
@@ -64,35 +96,29 @@ static int bench(const dw_case *cc, int reps, double bw)
     dc_node *loss = dc_sum(g, y);
     dc_rng rng;
     dc_rng_seed(&rng, 1);
-    if (!loss || dc_graph_compile(g, 1, &rng) != DC_OK) {
+    /* one whole step first: every buffer touched, y's gradient set (the timed backwards add into the others) */
+    if (!loss || dc_graph_compile(g, 1, &rng) != DC_OK || dc_graph_forward(g, loss, 1) != DC_OK ||
+        dc_graph_backward(g, loss) != DC_OK) {
         fprintf(stderr, "depthwise_bench: %s\n", dc_errmsg());
         dc_graph_free(g);
         return 1;
     }
-    double best_f = 1e9, best_b = 1e9;
-    for (int r = 0; r < 5; r++) {
-        y->time_fwd = y->time_bwd = 0;
-        for (int i = 0; i < reps; i++)
-            if (dc_graph_forward(g, loss, 1) != DC_OK || dc_graph_backward(g, loss) != DC_OK) {
-                fprintf(stderr, "depthwise_bench: %s\n", dc_errmsg());
-                dc_graph_free(g);
-                return 1;
-            }
-        best_f = y->time_fwd < best_f ? y->time_fwd : best_f;
-        best_b = y->time_bwd < best_b ? y->time_bwd : best_b;
-    }
+    double fw, fc, bw_, bc;
+    time_op(y, 0, reps, &fw, &fc);
+    time_op(y, 1, reps, &bw_, &bc);
     double xs = 4.0 * cc->batch * cc->h * cc->w * cc->c, ys = 4.0 * dc_node_size(y);
-    double tf = best_f / reps, tb = best_b / reps;
     if (cc->groups == 0) {
-        double gf = (xs + ys) / tf * 1e-9, gb = (ys + 2 * xs + xs + ys) / tb * 1e-9;
-        printf("%s_forward_us %.1f gbs %.1f of_bw %.0f%%\n", cc->name, tf * 1e6, gf, 100 * gf / bw);
-        printf("%s_backward_us %.1f gbs %.1f of_bw %.0f%%\n", cc->name, tb * 1e6, gb, 100 * gb / bw);
+        double f_bytes = xs + ys, b_bytes = 3 * xs + 2 * ys;
+        printf("%-16s forward  wall %8.1f us cpu %8.1f us  %5.1f GB/s  %3.0f%% of %.0f\n", cc->name, fw * 1e6, fc * 1e6,
+               f_bytes / fc * 1e-9, 100 * f_bytes / fc * 1e-9 / bw, bw);
+        printf("%-16s backward wall %8.1f us cpu %8.1f us  %5.1f GB/s  %3.0f%% of %.0f\n", cc->name, bw_ * 1e6, bc * 1e6,
+               b_bytes / bc * 1e-9, 100 * b_bytes / bc * 1e-9 / bw, bw);
     } else {
         double fl = 2.0 * dc_node_size(y) * cc->k * cc->k * (cc->c / cc->groups);
-        printf("%s_forward_us %.1f gflops %.1f\n", cc->name, tf * 1e6, fl / tf * 1e-9);
-        printf("%s_backward_us %.1f gflops %.1f\n", cc->name, tb * 1e6, 2 * fl / tb * 1e-9);
+        printf("%-16s forward  wall %8.1f us cpu %8.1f us  %5.1f GFLOP/s\n", cc->name, fw * 1e6, fc * 1e6, fl / fc * 1e-9);
+        printf("%-16s backward wall %8.1f us cpu %8.1f us  %5.1f GFLOP/s\n", cc->name, bw_ * 1e6, bc * 1e6,
+               2 * fl / bc * 1e-9);
     }
-    g->profile = 0;
     dc_graph_free(g);
     return 0;
 }

@@ -177,57 +177,61 @@ static void interior_cols(const geom *g, int *lo, int *hi)
 }
 
 /*
- * row_block for M = 1 and a whole block of CB channels: the kernel's tap
+ * row_block for M = 1 over the channel blocks [0, blocks): the kernel's tap
  * vectors are read in place (k + tap*C + c0), and the pixels whose windows
  * lie inside the image's width [lo, hi) go PB at a time, each tap's kernel
- * vector serving PB sums.  The same sums in the same order as row_block.
+ * vector serving PB sums; for each pixel (or PB) every block in turn, so
+ * the image and the output are walked in memory order.  The same sums in
+ * the same order as row_block.
  */
-static void row_block_m1(const geom *g, const float *img, int oy, int c0, const float *k, const float *bias, int lo,
-                         int hi, float *yrow)
+static void row_m1(const geom *g, const float *img, int oy, int blocks, const float *k, const float *bias, int lo,
+                   int hi, float *yrow)
 {
     size_t c = (size_t)g->c, step = (size_t)g->sw * c;
-    v16 b = bias ? load16(bias + c0) : (v16){0};
     int y0 = oy * g->sh - g->ph;
     for (int ox = 0; ox < g->ow;) {
-        int x0 = ox * g->sw - g->pw;
-        if (ox >= lo && ox + PB <= hi) {
-            v16 a0 = b, a1 = b, a2 = b, a3 = b;
+        int x0 = ox * g->sw - g->pw, whole = ox >= lo && ox + PB <= hi;
+        for (int c0 = 0; c0 < blocks * CB; c0 += CB) {
+            v16 b = bias ? load16(bias + c0) : (v16){0};
+            if (whole) {
+                v16 a0 = b, a1 = b, a2 = b, a3 = b;
+                for (int i = 0; i < g->kh; i++) {
+                    int iy = y0 + i * g->dh;
+                    if (iy < 0 || iy >= g->h)
+                        continue;
+                    const float *xr = img + ((size_t)iy * g->w + (size_t)x0) * c + c0,
+                                *kr = k + (size_t)i * g->kw * c + c0;
+                    for (int j = 0; j < g->kw; j++) {
+                        v16 kv = load16(kr + (size_t)j * c);
+                        const float *xp = xr + (size_t)j * g->dw * c;
+                        a0 += load16(xp) * kv;
+                        a1 += load16(xp + step) * kv;
+                        a2 += load16(xp + 2 * step) * kv;
+                        a3 += load16(xp + 3 * step) * kv;
+                    }
+                }
+                float *out = yrow + (size_t)ox * c + c0;
+                store16(out, a0);
+                store16(out + c, a1);
+                store16(out + 2 * c, a2);
+                store16(out + 3 * c, a3);
+                continue;
+            }
+            v16 a = b;
             for (int i = 0; i < g->kh; i++) {
                 int iy = y0 + i * g->dh;
                 if (iy < 0 || iy >= g->h)
                     continue;
-                const float *xr = img + ((size_t)iy * g->w + (size_t)x0) * c + c0, *kr = k + (size_t)i * g->kw * c + c0;
                 for (int j = 0; j < g->kw; j++) {
-                    v16 kv = load16(kr + (size_t)j * c);
-                    const float *xp = xr + (size_t)j * g->dw * c;
-                    a0 += load16(xp) * kv;
-                    a1 += load16(xp + step) * kv;
-                    a2 += load16(xp + 2 * step) * kv;
-                    a3 += load16(xp + 3 * step) * kv;
+                    int ix = x0 + j * g->dw;
+                    if (ix >= 0 && ix < g->w)
+                        a += load16(img + ((size_t)iy * g->w + (size_t)ix) * c + c0) *
+                             load16(k + ((size_t)i * g->kw + (size_t)j) * c + c0);
                 }
             }
-            float *out = yrow + (size_t)ox * c + c0;
-            store16(out, a0);
-            store16(out + c, a1);
-            store16(out + 2 * c, a2);
-            store16(out + 3 * c, a3);
-            ox += PB;
-            continue;
+            store16(yrow + (size_t)ox * c + c0, a);
         }
-        v16 a = b;
-        for (int i = 0; i < g->kh; i++) {
-            int iy = y0 + i * g->dh;
-            if (iy < 0 || iy >= g->h)
-                continue;
-            for (int j = 0; j < g->kw; j++) {
-                int ix = x0 + j * g->dw;
-                if (ix >= 0 && ix < g->w)
-                    a += load16(img + ((size_t)iy * g->w + (size_t)ix) * c + c0) *
-                         load16(k + ((size_t)i * g->kw + (size_t)j) * c + c0);
-            }
-        }
-        store16(yrow + (size_t)ox * c + c0, a);
-        ox++;
+        ox += whole ? PB : 1;
     }
 }
 
@@ -247,12 +251,11 @@ static dc_status dw_forward(dc_node *n, const dc_run *run)
         for (int r = 0; r < rows; r++) {
             const float *im = x + (size_t)(r / g.oh) * img;
             float *yrow = n->val + (size_t)r * yr;
-            for (int c0 = 0; c0 < g.c; c0 += CB) {
+            int full = dm == 1 ? g.c / CB : 0; /* blocks row_m1 takes */
+            if (full)
+                row_m1(&g, im, r % g.oh, full, k, bias, lo, hi, yrow);
+            for (int c0 = full * CB; c0 < g.c; c0 += CB) {
                 int width = g.c - c0 < CB ? g.c - c0 : CB;
-                if (dm == 1 && width == CB) {
-                    row_block_m1(&g, im, r % g.oh, c0, k, bias, lo, hi, yrow);
-                    continue;
-                }
                 for (int m = 0; m < dm; m++) {
                     block_taps(&g, k, dm, c0, width, m, kv);
                     if (width == CB)
