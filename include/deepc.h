@@ -563,6 +563,11 @@ typedef struct dc_conv_config {
     dc_init kernel_initializer; /* glorot_uniform */
     dc_init bias_initializer;   /* zeros */
     float kernel_l1, kernel_l2;
+    /* Conv2D / Conv1D only: channels and filters each split into `groups`
+     * parts, group g's filters reading only group g's channels (Keras'
+     * groups); 1 (0 also means 1). The kernel is (kh, kw, channels / groups,
+     * filters). */
+    int groups;
 } dc_conv_config;
 
 dc_conv_config dc_conv_defaults(int filters, int kernel_h, int kernel_w);
@@ -1065,6 +1070,54 @@ dc_layer *dc_layer_minimum(void);
  * the batch axis or outside the inputs' axes is refused when the layer is
  * built.  Config key "axis". */
 dc_layer *dc_layer_concatenate(int axis);
+
+/* ------------------- depthwise and grouped convolutions: DepthwiseConv2D,
+ * SeparableConv2D, Conv2D groups (Keras 3's keras/src/layers/convolutional) */
+
+/* Graph ops, channels last.  dc_depthwise_conv2d: x (B, H, W, C), kernel
+ * (kh, kw, C, M), bias (C*M) or NULL -> (B, OH, OW, C*M), output channel
+ * c*M + m the image's channel c through kernel[:, :, c, m] (M: the depth
+ * multiplier).  dc_conv2d_grouped: x (B, H, W, C), kernel (kh, kw, C/groups,
+ * F), bias (F) or NULL -> (B, OH, OW, F), C and F multiples of groups, the
+ * filters of group g reading its channels [g*C/groups, (g+1)*C/groups) only.
+ * Strides, "same" (1) or "valid" (0) padding and dilations as dc_conv2d.
+ * Errors name the op and the shapes. */
+dc_node *dc_depthwise_conv2d(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int stride_h, int stride_w,
+                             int same, int dilation_h, int dilation_w);
+dc_node *dc_conv2d_grouped(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias, int groups, int stride_h,
+                           int stride_w, int same, int dilation_h, int dilation_w);
+
+/* DepthwiseConv2D and SeparableConv2D arguments, Keras 3's names and
+ * defaults (dc_depthwise_defaults).  filters and the pointwise ones are
+ * SeparableConv2D's only. */
+typedef struct dc_depthwise_config {
+    int filters;                  /* SeparableConv2D: the pointwise convolution's filters */
+    int kernel[2];
+    int strides[2];               /* 1, 1 */
+    dc_padding padding;           /* valid */
+    int depth_multiplier;         /* 1 */
+    int dilation[2];              /* 1, 1 */
+    const char *activation;       /* a name; NULL: linear; copied by the constructor */
+    int use_bias;                 /* 1 */
+    dc_init depthwise_initializer; /* glorot_uniform */
+    dc_init pointwise_initializer; /* glorot_uniform */
+    dc_init bias_initializer;      /* zeros */
+    float depthwise_l1, depthwise_l2; /* depthwise_regularizer (L1L2), 0: none */
+    float pointwise_l1, pointwise_l2; /* pointwise_regularizer */
+} dc_depthwise_config;
+
+dc_depthwise_config dc_depthwise_defaults(int kernel_h, int kernel_w);
+/* DepthwiseConv2D: input (batch, height, width, C); weights "kernel" (kh,
+ * kw, C, depth_multiplier) (Keras 3's name; Keras 2 called it
+ * depthwise_kernel) and "bias" (C * depth_multiplier). */
+dc_layer *dc_layer_depthwise_conv2d(int kernel_h, int kernel_w, const char *activation);
+dc_layer *dc_layer_depthwise_conv2d_ex(const dc_depthwise_config *cfg);
+/* SeparableConv2D: the depthwise convolution (strides, padding, dilation)
+ * then a 1x1 convolution to `filters`, then bias and activation; weights
+ * "depthwise_kernel" (kh, kw, C, depth_multiplier), "pointwise_kernel" (1,
+ * 1, C * depth_multiplier, filters), "bias" (filters). */
+dc_layer *dc_layer_separable_conv2d(int filters, int kernel_h, int kernel_w, const char *activation);
+dc_layer *dc_layer_separable_conv2d_ex(const dc_depthwise_config *cfg);
 
 /* ----------------------------------------------------------------- model */
 

@@ -80,6 +80,7 @@ typedef struct fx {
     dc_layer_norm_config ln_cfg;
     dc_dense_config dense_cfg;
     dc_conv_config conv_cfg;
+    dc_depthwise_config dw_cfg; /* DepthwiseConv2D / SeparableConv2D */
     dc_rnn_config rnn_cfg;
     dc_loss_args loss_args;
     dc_tokenizer_config tok_cfg;
@@ -253,6 +254,8 @@ static int fx_setup(void **state)
     F->ln_cfg = dc_layer_norm_defaults();
     F->dense_cfg = dc_dense_defaults(2);
     F->conv_cfg = dc_conv_defaults(2, 2, 2);
+    F->dw_cfg = dc_depthwise_defaults(2, 2);
+    F->dw_cfg.filters = 2;
     F->rnn_cfg = dc_rnn_defaults(DC_RNN_LSTM, 2);
     F->tok_cfg = dc_tokenizer_defaults();
     F->pad_cfg = dc_pad_defaults();

@@ -512,6 +512,57 @@ static dc_node *build_concat_axis(dc_graph *g, int v)
     return dc_concat_axis(g, a, b, v);
 }
 
+/* ---- depthwise and grouped convolutions (ops_depthwise.c, ops_conv_grouped.c) ---- */
+
+/* variants: multiplier 1 valid s1, same s1, valid s2, same s2, valid dilation 2, then multiplier 2 the same
+ * five; 10: 19 channels (a full block of 16 and a partial one), same s2; 11: a 2x3 kernel, strides 2x1;
+ * 12, 13: 16 channels, 4x10 same s1 and 6x12 valid s2 dilation 2 */
+static dc_node *build_depthwise(dc_graph *g, int v)
+{
+    static const int stride[] = {1, 1, 2, 2, 1}, same[] = {0, 1, 0, 1, 0}, dil[] = {1, 1, 1, 1, 2};
+    if (v == 10)
+        return dc_depthwise_conv2d(g, image(g, 5, 6, 19, NULL), dc_param(g, 4, (int[]){3, 3, 19, 1}, uniform(-1, 1), NULL),
+                                   dc_param(g, 1, (int[]){19}, uniform(-1, 1), NULL), 2, 2, 1, 1, 1);
+    if (v == 12 || v == 13) /* 16 channels over wide rows: the multiplier-1 blocks of 4 interior pixels */
+        return dc_depthwise_conv2d(g, dc_param(g, 4, (int[]){1, v == 12 ? 4 : 6, v == 12 ? 10 : 12, 16}, uniform(-1, 1), NULL),
+                                   dc_param(g, 4, (int[]){3, 3, 16, 1}, uniform(-1, 1), NULL),
+                                   dc_param(g, 1, (int[]){16}, uniform(-1, 1), NULL), v == 12 ? 1 : 2, v == 12 ? 1 : 2,
+                                   v == 12, v == 12 ? 1 : 2, v == 12 ? 1 : 2);
+    if (v == 11)
+        return dc_depthwise_conv2d(g, image(g, 5, 6, 3, NULL), dc_param(g, 4, (int[]){2, 3, 3, 2}, uniform(-1, 1), NULL),
+                                   dc_param(g, 1, (int[]){6}, uniform(-1, 1), NULL), 2, 1, 1, 1, 1);
+    int m = v < 5 ? 1 : 2, c = 3, u = v % 5;
+    return dc_depthwise_conv2d(g, image(g, 7, 6, c, NULL), dc_param(g, 4, (int[]){3, 3, c, m}, uniform(-1, 1), NULL),
+                               dc_param(g, 1, (int[]){c * m}, uniform(-1, 1), NULL), stride[u], stride[u], same[u],
+                               dil[u], dil[u]);
+}
+
+static dc_node *build_depthwise_nobias(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_depthwise_conv2d(g, image(g, 5, 5, 2, NULL), dc_param(g, 4, (int[]){3, 3, 2, 2}, uniform(-1, 1), NULL),
+                               NULL, 1, 1, 1, 1, 1);
+}
+
+/* variants: 2 groups valid s1, same s2, valid dilation 2; 3: 3 groups of 2 channels and 2 filters, same s1 */
+static dc_node *build_conv_grouped(dc_graph *g, int v)
+{
+    static const int stride[] = {1, 2, 1}, same[] = {0, 1, 0}, dil[] = {1, 1, 2};
+    if (v == 3)
+        return dc_conv2d_grouped(g, image(g, 5, 5, 6, NULL), dc_param(g, 4, (int[]){3, 3, 2, 6}, uniform(-1, 1), NULL),
+                                 dc_param(g, 1, (int[]){6}, uniform(-1, 1), NULL), 3, 1, 1, 1, 1, 1);
+    return dc_conv2d_grouped(g, image(g, 7, 6, 4, NULL), dc_param(g, 4, (int[]){3, 3, 2, 6}, uniform(-1, 1), NULL),
+                             dc_param(g, 1, (int[]){6}, uniform(-1, 1), NULL), 2, stride[v], stride[v], same[v], dil[v],
+                             dil[v]);
+}
+
+static dc_node *build_conv_grouped_nobias(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_conv2d_grouped(g, image(g, 5, 5, 4, NULL), dc_param(g, 4, (int[]){3, 3, 2, 4}, uniform(-1, 1), NULL),
+                             NULL, 2, 1, 1, 0, 1, 1);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -578,6 +629,11 @@ static const gradcase cases[] = {
     {"maximum", build_maximum, 2},
     {"minimum", build_minimum, 2},
     {"concat", build_concat_axis, 3},
+    /* depthwise and grouped convolutions */
+    {"depthwise_conv2d", build_depthwise, 14},
+    {"depthwise_conv2d", build_depthwise_nobias, 1},
+    {"conv2d_grouped", build_conv_grouped, 4},
+    {"conv2d_grouped", build_conv_grouped_nobias, 1},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -70,6 +70,22 @@ static dc_layer *make_zero_padding2d(void) { return dc_layer_zero_padding2d(1, 0
 static dc_layer *make_zero_padding1d(void) { return dc_layer_zero_padding1d(1, 2); }
 static dc_layer *make_cropping2d(void) { return dc_layer_cropping2d(1, 0, 0, 1); }
 static dc_layer *make_cropping1d(void) { return dc_layer_cropping1d(1, 1); }
+/* depthwise and grouped convolutions (layers_depthwise.c) */
+static dc_layer *make_depthwise_conv2d(void)
+{
+    dc_depthwise_config c = dc_depthwise_defaults(3, 3);
+    c.depth_multiplier = 2;
+    c.padding = DC_PADDING_SAME;
+    c.activation = "relu";
+    return dc_layer_depthwise_conv2d_ex(&c);
+}
+static dc_layer *make_separable_conv2d(void) { return dc_layer_separable_conv2d(3, 3, 3, "tanh"); }
+static dc_layer *make_conv2d_groups(void)
+{
+    dc_conv_config c = dc_conv_defaults(4, 3, 3);
+    c.groups = 2;
+    return dc_layer_conv2d_ex(&c);
+}
 static dc_layer *make_conv2d_transpose(void) { return dc_layer_conv2d_transpose(3, 3, 3, 2, DC_PADDING_SAME, "relu"); }
 static dc_layer *make_conv1d_transpose(void) { return dc_layer_conv1d_transpose(2, 3, 2, DC_PADDING_VALID, NULL); }
 static dc_layer *make_random_flip(void) { return dc_layer_random_flip("horizontal"); }
@@ -155,6 +171,9 @@ static const layer_case cases[] = {
     {"Maximum", make_maximum, 1, {4}, 0},
     {"Minimum", make_minimum, 1, {4}, 0},
     {"Concatenate", make_concatenate, 1, {4}, 0},
+    {"DepthwiseConv2D", make_depthwise_conv2d, 3, {5, 5, 2}, 0},
+    {"SeparableConv2D", make_separable_conv2d, 3, {5, 5, 2}, 0},
+    {"Conv2D", make_conv2d_groups, 3, {5, 5, 4}, 0}, /* groups 2 */
 };
 enum { N_CASES = sizeof cases / sizeof cases[0], ROWS = 3 };
 
@@ -320,6 +339,11 @@ static void test_activation_names_in_configs(void **state)
     expect_unknown_activation(dc_layer_conv1d_ex(&c), "Conv1D");
     expect_unknown_activation(dc_layer_conv2d_transpose_ex(&c, NULL), "Conv2DTranspose");
     expect_unknown_activation(dc_layer_conv1d_transpose_ex(&c, NULL), "Conv1DTranspose");
+    dc_depthwise_config dw = dc_depthwise_defaults(3, 3);
+    dw.filters = 2;
+    dw.activation = "rleu";
+    expect_unknown_activation(dc_layer_depthwise_conv2d_ex(&dw), "DepthwiseConv2D");
+    expect_unknown_activation(dc_layer_separable_conv2d_ex(&dw), "SeparableConv2D");
     r.recurrent_activation = "rleu";
     expect_unknown_activation(dc_layer_rnn_ex(&r), "GRU");
     r.recurrent_activation = NULL;

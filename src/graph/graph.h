@@ -148,6 +148,8 @@ extern const dc_op dc_op_input, dc_op_param, dc_op_matmul, dc_op_dense, dc_op_ad
 extern const dc_op dc_op_embedding, dc_op_concat, dc_op_rnn, dc_op_rnn_state;
 /* Image-to-image ops (ops_image.c, ops_conv_transpose.c). */
 extern const dc_op dc_op_upsample2d, dc_op_pad2d, dc_op_conv2d_transpose;
+/* Depthwise and grouped convolutions (ops_depthwise.c, ops_conv_grouped.c). */
+extern const dc_op dc_op_depthwise_conv2d, dc_op_conv2d_grouped;
 /* dc_batchnorm with the frozen attribute: frozen != 0 normalises with the
  * moving statistics, left unchanged, in training too (ops_norm.c). */
 dc_node *dc_batchnorm_ex(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, dc_node *moving_mean,

@@ -96,6 +96,7 @@ struct dc_layer {
         /* image augmentation (layers_augment.c): flip mode bits; the affine kind, ranges (rotation: height) */
         struct { int flip_mode, kind, width_none, fill_mode, bilinear; float height[2], width[2], fill_value; } augment;
         struct { int axis; } merge; /* merge layers (layers_merge.c): Concatenate's axis, Keras' count */
+        dc_depthwise_config depthwise; /* DepthwiseConv2D, SeparableConv2D (layers_depthwise.c) */
     } cfg;
 
     /* Keras' trainable=False: the model builds the layer's weights as
@@ -171,6 +172,7 @@ dc_status dc_cfg_channels_last(const dc_json *cfg);
     X(upsampling2d) X(upsampling1d) X(zero_padding2d) X(zero_padding1d) X(cropping2d) X(cropping1d)                    \
     X(conv2d_transpose) X(conv1d_transpose)                                                                            \
     X(random_flip) X(random_translation) X(random_rotation) X(random_zoom) X(random_brightness) X(random_contrast)     \
+    X(depthwise_conv2d) X(separable_conv2d) /* layers_depthwise.c */                                                  \
     /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
     X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)
 

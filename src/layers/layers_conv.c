@@ -24,6 +24,7 @@ dc_conv_config dc_conv_defaults(int filters, int kernel_h, int kernel_w)
     c.use_bias = 1;
     c.kernel_initializer = dc_init_make(DC_INIT_GLOROT_UNIFORM);
     c.bias_initializer = dc_init_make(DC_INIT_ZEROS);
+    c.groups = 1;
     return c;
 }
 
@@ -55,7 +56,10 @@ static dc_status conv_build_common(const dc_layer *l, dc_graph *g, dc_node *x, d
     const dc_conv_config *c = &l->cfg.conv;
     if (x->ndim != (one_d ? 3 : 4))
         return dc_layer_rank_error(l, x, one_d ? 3 : 4);
-    int in = x->shape[x->ndim - 1];
+    int in = x->shape[x->ndim - 1], groups = c->groups > 1 ? c->groups : 1;
+    if (in % groups != 0)
+        return dc_fail(DC_ERR_SHAPE, "%s: input has %d channels, not a multiple of groups %d", l->name, in, groups);
+    in /= groups; /* the kernel's input channels */
     dc_node *k, *b;
     int kshape[4] = {c->kernel[0], c->kernel[1], in, c->filters};
     if (one_d) {
@@ -68,20 +72,24 @@ static dc_status conv_build_common(const dc_layer *l, dc_graph *g, dc_node *x, d
         return st;
     /* ReLU runs inside the convolution */
     dc_act act = dc_layer_act(c->activation);
-    int relu = act == DC_ACT_RELU;
+    int relu = act == DC_ACT_RELU && groups == 1;
     dc_node *(*conv)(dc_graph *, dc_node *, dc_node *, dc_node *, int, int, int, int, int) =
         relu ? dc_conv2d_relu : dc_conv2d;
     dc_node *xin = x, *kin = k, *y;
+    int sh = c->strides[0], sw = c->strides[1], dh = c->dilation[0], dw = c->dilation[1];
     if (one_d) {
         xin = dc_layer_view_1d(g, x, 1);
         kin = dc_reshape(g, k, 4, (int[]){1, c->kernel[0], in, c->filters});
-        y = conv(g, xin, kin, b, 1, c->strides[0], c->padding == DC_PADDING_SAME, 1, c->dilation[0]);
-        if (y)
-            y = dc_layer_view_1d(g, y, 0);
-    } else {
-        y = conv(g, xin, kin, b, c->strides[0], c->strides[1], c->padding == DC_PADDING_SAME, c->dilation[0],
-                 c->dilation[1]);
+        sh = dh = 1;
+        sw = c->strides[0];
+        dw = c->dilation[0];
     }
+    if (groups > 1) /* Keras' groups: ops_conv_grouped.c */
+        y = xin && kin ? dc_conv2d_grouped(g, xin, kin, b, groups, sh, sw, c->padding == DC_PADDING_SAME, dh, dw) : NULL;
+    else
+        y = conv(g, xin, kin, b, sh, sw, c->padding == DC_PADDING_SAME, dh, dw);
+    if (y && one_d)
+        y = dc_layer_view_1d(g, y, 0);
     if (!y)
         return dc_last_status();
     dc_status st2 = dc_layer_finish_activation(call, g, y, relu ? DC_ACT_LINEAR : act);
@@ -146,12 +154,16 @@ dc_status dc_conv_read_config(const dc_json *cfg, int dims, dc_conv_config *c)
     return DC_OK;
 }
 
-static void conv_to_config(const dc_layer *l, dc_jw *w) { dc_conv_write_config(l, &l->cfg.conv, w); }
+static void conv_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_conv_write_config(l, &l->cfg.conv, w);
+    dc_jw_int(w, "groups", l->cfg.conv.groups); /* Conv1D / Conv2D only (not the transposed ones) */
+}
 
 static dc_layer *conv_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     dc_conv_config c;
-    if (dc_conv_read_config(cfg, dims_of(cls), &c))
+    if (dc_conv_read_config(cfg, dims_of(cls), &c) || dc_cfg_int(cfg, "groups", 1, DC_DIM_LIMIT, &c.groups))
         return NULL;
     return conv_new(cls, &c, dims_of(cls));
 }
@@ -177,6 +189,11 @@ static dc_layer *conv_new(const dc_layer_class *cls, const dc_conv_config *cfg, 
     dc_conv_config c;
     if (dc_conv_check(cls->type, cfg, dims, &c) != DC_OK)
         return NULL;
+    if (c.groups == 0) /* a config made without dc_conv_defaults */
+        c.groups = 1;
+    if (c.groups < 0 || c.filters % c.groups != 0)
+        return dc_fail_null(DC_ERR_ARG, "%s: groups %d, expected >= 1 and dividing filters %d", cls->type, c.groups,
+                            c.filters);
     dc_layer *l = dc_layer_new(cls);
     if (l)
         l->cfg.conv = c;

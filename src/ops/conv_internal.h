@@ -32,6 +32,16 @@ int dc_conv_team(const dc_conv_geom *g, int slots, int units);
  * `at` (slots `slot` floats apart), slot after slot; dst NULL: nothing. */
 void dc_conv_add_parts(float *dst, const float *work, size_t slot, size_t at, size_t count);
 
+/* For the grouped and depthwise convolutions (ops_conv_grouped.c,
+ * ops_depthwise.c), whose nodes hold attr.conv and a kernel (kh, kw, ., .):
+ * the node's geometry with f output channels (nonzero, with the message
+ * naming op, when an axis overflows); the check that input 0 is an image
+ * and the strides positive; the output shape (B, OH, OW, f), or the error
+ * for an empty output. */
+int dc_conv_node_geom(const dc_node *n, int f, dc_conv_geom *g, const char *op);
+dc_status dc_conv_check_image(const dc_node *n, const char *op);
+dc_status dc_conv_set_output(dc_node *n, const dc_conv_geom *g, const char *op);
+
 /* The blocked direct convolution (conv_blocked.c), for C and F multiples of 16. */
 int dc_conv_blocked_fits(const dc_conv_geom *g);
 /* Floats of per-thread scratch its image passes need (a padded copy of an

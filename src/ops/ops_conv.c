@@ -805,6 +805,27 @@ dc_node *dc_conv2d_relu(dc_graph *g, dc_node *x, dc_node *kernel, dc_node *bias,
     return conv_make(g, x, kernel, bias, stride_h, stride_w, same, dilation_h, dilation_w, 1);
 }
 
+/* ---- shared with the grouped and depthwise convolutions (conv_internal.h) ---- */
+
+int dc_conv_node_geom(const dc_node *n, int f, dc_conv_geom *g, const char *op)
+{
+    const dc_node *k = n->in[1];
+    const dc_conv_attr *a = &n->attr.conv;
+    *g = (geom){.kh = k->shape[0], .kw = k->shape[1], .f = f, .sh = a->stride_h, .sw = a->stride_w,
+                .dh = a->dilation_h, .dw = a->dilation_w};
+    return image_geom(n->in[0], a->same, g, op);
+}
+
+dc_status dc_conv_check_image(const dc_node *n, const char *op)
+{
+    return check_image(n, op, n->attr.conv.stride_h, n->attr.conv.stride_w);
+}
+
+dc_status dc_conv_set_output(dc_node *n, const dc_conv_geom *g, const char *op)
+{
+    return set_output(n, g, n->attr.conv.same, g->f, op, "kernel");
+}
+
 /* ---- max / average pooling ---- */
 
 static dc_status pool_infer(dc_node *n)

@@ -19,6 +19,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_random_flip, &dc_op_random_affine, &dc_op_random_color,
     /* merge layers (ops_merge.c) */
     &dc_op_maximum, &dc_op_minimum,
+    /* depthwise and grouped convolutions (ops_depthwise.c, ops_conv_grouped.c) */
+    &dc_op_depthwise_conv2d, &dc_op_conv2d_grouped,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
