@@ -1654,6 +1654,10 @@ dc_onnx_import_config dc_onnx_import_defaults(void);
 dc_status dc_model_load_onnx(const char *path, dc_model **out);
 /* cfg NULL: dc_onnx_import_defaults(). */
 dc_status dc_model_load_onnx_ex(const char *path, const dc_onnx_import_config *cfg, dc_model **out);
+/* LogSoftmax (ONNX's, PyTorch's log_softmax): log(softmax(x)) over the last
+ * axis, computed stably; no arguments, no weights.  Imported graphs use it;
+ * any model may (config: only the name). */
+dc_layer *dc_layer_log_softmax(void);
 
 #ifdef __cplusplus
 }

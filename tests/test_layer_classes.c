@@ -85,6 +85,7 @@ static dc_layer *make_average(void) { return dc_layer_average(); }
 static dc_layer *make_maximum(void) { return dc_layer_maximum(); }
 static dc_layer *make_minimum(void) { return dc_layer_minimum(); }
 static dc_layer *make_concatenate(void) { return dc_layer_concatenate(-1); }
+static dc_layer *make_log_softmax(void) { return dc_layer_log_softmax(); }
 
 /* Normalization adapted on fixed data: its statistics are saved weights. */
 static dc_layer *make_normalization(void)
@@ -155,6 +156,7 @@ static const layer_case cases[] = {
     {"Maximum", make_maximum, 1, {4}, 0},
     {"Minimum", make_minimum, 1, {4}, 0},
     {"Concatenate", make_concatenate, 1, {4}, 0},
+    {"LogSoftmax", make_log_softmax, 1, {4}, 0},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0], ROWS = 3 };
 

@@ -189,8 +189,7 @@ dc_status dc_onnx_tr_matmul(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_pad(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
 
-/* LogSoftmax over the last axis (layers_onnx.c): the layer and its op. */
-dc_layer *dc_layer_log_softmax(void);
+/* The op of the LogSoftmax layer (layers_onnx.c). */
 extern const dc_op dc_op_log_softmax;
 
 #endif /* DC_ONNX_INTERNAL_H */
