@@ -272,6 +272,8 @@ static dc_status read_external(dc_onnx_importer *im, const Onnx__TensorProto *t,
             st = parse_u64(tname, "length", e->value, &length), has_length = 1;
     }
     char path[PATH_MAX];
+    if (st == DC_OK && !im->dir[0])
+        st = dc_fail(DC_ERR_FORMAT, "tensor '%s': external data, but this model was given in memory", tname);
     if (st == DC_OK)
         st = external_path(im, tname, location, path, sizeof path);
     if (st != DC_OK)
@@ -721,45 +723,40 @@ dc_onnx_import_config dc_onnx_import_defaults(void)
     return c;
 }
 
-dc_status dc_model_load_onnx_ex(const char *path, const dc_onnx_import_config *cfg, dc_model **out)
+static dc_onnx_import_config resolve(const dc_onnx_import_config *cfg)
 {
-    DC_CHECK_NULL(out);
-    *out = NULL;
-    DC_CHECK_NULL(path);
     dc_onnx_import_config c = cfg ? *cfg : dc_onnx_import_defaults();
     if (!c.max_activation_bytes)
         c.max_activation_bytes = DC_LOAD_MAX_BYTES;
     if (!c.max_file_bytes)
         c.max_file_bytes = DC_ONNX_MAX_FILE_BYTES;
-    uint8_t *buf;
-    size_t len;
-    dc_status st = dc_file_read_all(path, c.max_file_bytes, &buf, &len);
-    if (st != DC_OK)
-        return st;
+    return c;
+}
+
+dc_status dc_onnx_load_buffer(const uint8_t *buf, size_t len, const char *where, const char *dir,
+                              const dc_onnx_import_config *cfg, dc_model **out)
+{
+    *out = NULL;
+    dc_onnx_import_config c = resolve(cfg);
     /* protobuf-c allocates a bounded multiple of the input (a repeated
      * field's element from one byte of input): 64 x plus 1 MiB */
     budget b = {0, dc_size_add(dc_size_mul(len, 64), (size_t)1 << 20)};
     ProtobufCAllocator alloc = {budget_alloc, budget_free, &b};
     Onnx__ModelProto *mp = onnx__model_proto__unpack(&alloc, len, buf);
-    free(buf);
     if (!mp)
         return dc_fail(DC_ERR_FORMAT, "%s: not an ONNX model (the protobuf does not parse: truncated or damaged, or "
-                                      "over the parser's budget of %zu MiB)", path, b.limit >> 20);
+                                      "over the parser's budget of %zu MiB)", where, b.limit >> 20);
     dc_onnx_importer *im = calloc(1, sizeof *im);
     if (!im) {
         onnx__model_proto__free_unpacked(mp, &alloc);
         return dc_fail(DC_ERR_NOMEM, "out of memory");
     }
-    im->where = path;
-    snprintf(im->dir, sizeof im->dir, "%s", path);
-    char *slash = strrchr(im->dir, '/');
-    if (slash)
-        *(slash == im->dir ? slash + 1 : slash) = '\0';
-    else
-        snprintf(im->dir, sizeof im->dir, ".");
-    st = run_import(im, mp, &c);
-    if (st != DC_OK && strncmp(dc_errmsg(), path, strlen(path)) != 0)
-        dc_err_prefix(path);
+    im->where = where;
+    snprintf(im->dir, sizeof im->dir, "%s", dir ? dir : "");
+    im->fold_limit = dc_size_add(dc_size_mul(len, 4), (size_t)64 << 20);
+    dc_status st = run_import(im, mp, &c);
+    if (st != DC_OK && strncmp(dc_errmsg(), where, strlen(where)) != 0)
+        dc_err_prefix(where);
     for (int i = 0; i < im->n_vals; i++)
         free(im->vals[i].data);
     for (int i = 0; i < im->n_weights; i++)
@@ -775,6 +772,29 @@ dc_status dc_model_load_onnx_ex(const char *path, const dc_onnx_import_config *c
         *out = im->m;
     free(im);
     onnx__model_proto__free_unpacked(mp, &alloc);
+    return st;
+}
+
+dc_status dc_model_load_onnx_ex(const char *path, const dc_onnx_import_config *cfg, dc_model **out)
+{
+    DC_CHECK_NULL(out);
+    *out = NULL;
+    DC_CHECK_NULL(path);
+    dc_onnx_import_config c = resolve(cfg);
+    uint8_t *buf;
+    size_t len;
+    dc_status st = dc_file_read_all(path, c.max_file_bytes, &buf, &len);
+    if (st != DC_OK)
+        return st;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    st = dc_onnx_load_buffer(buf, len, path, dir, &c, out);
+    free(buf);
     return st;
 }
 

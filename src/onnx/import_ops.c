@@ -106,7 +106,7 @@ double dc_onnx_at(const dc_onnx_value *v, size_t i) { return v->data ? v->data[i
 
 int dc_onnx_special(double x) { return x <= DC_ONNX_UNKNOWN; }
 
-dc_status dc_onnx_const_new(dc_onnx_value *v, int ndim, const int64_t *dims, int is_int)
+dc_status dc_onnx_const_new(dc_onnx_importer *im, dc_onnx_value *v, int ndim, const int64_t *dims, int is_int)
 {
     if (ndim > DC_ONNX_MAX_RANK)
         return dc_fail(DC_ERR_FORMAT, "'%s': %d dimensions, at most %d", v->name, ndim, DC_ONNX_MAX_RANK);
@@ -118,10 +118,11 @@ dc_status dc_onnx_const_new(dc_onnx_value *v, int ndim, const int64_t *dims, int
             return dc_fail(DC_ERR_FORMAT, "'%s': dimension %d is %lld", v->name, i, (long long)dims[i]);
         v->dims[i] = dims[i];
     }
-    size_t n = dc_onnx_numel(v);
-    if (n > DC_ONNX_MAX_CONST)
-        return dc_fail(DC_ERR_FORMAT, "'%s': %zu values, more than a constant may hold (%zu)", v->name, n,
-                       DC_ONNX_MAX_CONST);
+    size_t n = dc_onnx_numel(v), bytes = dc_size_mul(n ? n : 1, sizeof(double));
+    if (n > DC_ONNX_MAX_CONST || dc_size_add(im->fold_bytes, bytes) > im->fold_limit)
+        return dc_fail(DC_ERR_RANGE, "'%s': a computed constant of %zu values; the constants computed at import may "
+                                     "take %zu MiB (4 x the file + 64 MiB)", v->name, n, im->fold_limit >> 20);
+    im->fold_bytes += bytes;
     v->data = calloc(n ? n : 1, sizeof(double));
     return v->data ? DC_OK : dc_fail(DC_ERR_NOMEM, "'%s': out of memory for %zu values", v->name, n);
 }
@@ -274,6 +275,17 @@ dc_status dc_onnx_axis(const Onnx__NodeProto *n, int64_t a, int ndim, int *out)
     return DC_OK;
 }
 
+/* A constant only a fill value stands for, with the batch size among its
+ * dims (ConstantOfShape of a shape read from a value): not foldable. */
+static dc_status foldable(const Onnx__NodeProto *n, const dc_onnx_value *v)
+{
+    for (int i = 0; i < v->ndim; i++)
+        if (v->dims[i] < 0)
+            return dc_fail(DC_ERR_FORMAT, "%s: '%s' is a constant whose size depends on the batch; deepc folds only "
+                                          "constants of known size", n->op_type, v->name);
+    return DC_OK;
+}
+
 /* Strides of a constant's dims (in values). */
 static void strides_of(int ndim, const int64_t *dims, size_t *st)
 {
@@ -305,6 +317,8 @@ static dc_status fold_binary(dc_onnx_importer *im, const Onnx__NodeProto *n, int
 {
     int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
     int64_t dims[DC_ONNX_MAX_RANK], da[DC_ONNX_MAX_RANK], db[DC_ONNX_MAX_RANK];
+    if (foldable(n, a) != DC_OK || foldable(n, b) != DC_OK)
+        return dc_last_status();
     for (int i = 0; i < nd; i++) {
         int ia = i - (nd - a->ndim), ib = i - (nd - b->ndim);
         da[i] = ia >= 0 ? a->dims[ia] : 1;
@@ -315,7 +329,7 @@ static dc_status fold_binary(dc_onnx_importer *im, const Onnx__NodeProto *n, int
         dims[i] = da[i] > db[i] ? da[i] : db[i];
     }
     dc_onnx_value *o = dc_onnx_out(im, n, 0);
-    dc_status st = o ? dc_onnx_const_new(o, nd, dims, a->is_int && b->is_int) : dc_last_status();
+    dc_status st = o ? dc_onnx_const_new(im, o, nd, dims, a->is_int && b->is_int) : dc_last_status();
     if (st != DC_OK)
         return st;
     size_t sa[DC_ONNX_MAX_RANK], sb[DC_ONNX_MAX_RANK], so[DC_ONNX_MAX_RANK], total = dc_onnx_numel(o);
@@ -338,8 +352,10 @@ static dc_status fold_binary(dc_onnx_importer *im, const Onnx__NodeProto *n, int
 static dc_status fold_copy(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *v, int ndim,
                            const int64_t *dims)
 {
+    if (foldable(n, v) != DC_OK)
+        return dc_last_status();
     dc_onnx_value *o = dc_onnx_out(im, n, 0);
-    dc_status st = o ? dc_onnx_const_new(o, ndim, dims, v->is_int) : dc_last_status();
+    dc_status st = o ? dc_onnx_const_new(im, o, ndim, dims, v->is_int) : dc_last_status();
     if (st != DC_OK)
         return st;
     size_t k = dc_onnx_numel(o);
@@ -356,10 +372,12 @@ static dc_status fold_take(dc_onnx_importer *im, const Onnx__NodeProto *n, const
                            const int64_t *idx, int64_t count, int keep_axis, int out_ndim, const int64_t *out_dims)
 {
     int64_t dims[DC_ONNX_MAX_RANK];
+    if (foldable(n, v) != DC_OK)
+        return dc_last_status();
     memcpy(dims, v->dims, sizeof dims);
     dims[axis] = count;
     dc_onnx_value *o = dc_onnx_out(im, n, 0);
-    dc_status st = o ? dc_onnx_const_new(o, keep_axis ? v->ndim : out_ndim, keep_axis ? dims : out_dims, v->is_int)
+    dc_status st = o ? dc_onnx_const_new(im, o, keep_axis ? v->ndim : out_ndim, keep_axis ? dims : out_dims, v->is_int)
                      : dc_last_status();
     if (st != DC_OK)
         return st;
@@ -385,7 +403,7 @@ static dc_status tr_constant(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if (a && a->t)
         return dc_onnx_tensor(im, a->t, o);
     if ((a = dc_onnx_attr(n, "value_float")) || (a = dc_onnx_attr(n, "value_int"))) {
-        dc_status st = dc_onnx_const_new(o, 0, NULL, a->has_i);
+        dc_status st = dc_onnx_const_new(im, o, 0, NULL, a->has_i);
         if (st == DC_OK)
             o->data[0] = a->has_i ? (double)a->i : a->f;
         return st;
@@ -393,7 +411,7 @@ static dc_status tr_constant(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if ((a = dc_onnx_attr(n, "value_floats")) || (a = dc_onnx_attr(n, "value_ints"))) {
         int is_int = !strcmp(a->name, "value_ints");
         int64_t len = is_int ? (int64_t)a->n_ints : (int64_t)a->n_floats;
-        dc_status st = dc_onnx_const_new(o, 1, &len, is_int);
+        dc_status st = dc_onnx_const_new(im, o, 1, &len, is_int);
         for (int64_t i = 0; i < len && st == DC_OK; i++)
             o->data[i] = is_int ? (double)a->ints[i] : a->floats[i];
         return st;
@@ -445,7 +463,7 @@ static dc_status tr_shape(dc_onnx_importer *im, const Onnx__NodeProto *n)
         end = start;
     int64_t len = end - start;
     dc_onnx_value *o = dc_onnx_out(im, n, 0);
-    if (!o || (st = dc_onnx_const_new(o, 1, &len, 1)) != DC_OK)
+    if (!o || (st = dc_onnx_const_new(im, o, 1, &len, 1)) != DC_OK)
         return o ? st : dc_last_status();
     for (int i = start; i < end; i++)
         o->data[i - start] = v->kind == DC_ONNX_DYN && v->pos[i] == 0 ? DC_ONNX_BATCH : (double)v->dims[i];
@@ -474,23 +492,14 @@ static dc_status tr_constant_of_shape(dc_onnx_importer *im, const Onnx__NodeProt
     dc_onnx_value *o = dc_onnx_out(im, n, 0);
     if (!o)
         return dc_last_status();
-    int batch = 0;
-    for (int i = 0; i < nd; i++)
-        batch |= dims[i] < 0;
-    if (batch) { /* a batch-sized constant (an RNN's initial state): only its fill is kept */
-        o->kind = DC_ONNX_CONST;
-        o->ndim = nd;
-        for (int i = 0; i < nd; i++)
-            o->dims[i] = dims[i] < 0 ? -1 : dims[i];
-        o->fill = fill;
-        return DC_OK;
+    o->kind = DC_ONNX_CONST; /* only the fill is kept; a shape read from a value may hold the batch size */
+    o->ndim = nd;
+    for (int i = 0; i < nd; i++) {
+        if (dims[i] > (int64_t)DC_ONNX_MAX_CONST)
+            return dc_fail(DC_ERR_FORMAT, "ConstantOfShape: dimension %d is %lld", i, (long long)dims[i]);
+        o->dims[i] = dims[i] < 0 ? -1 : dims[i];
     }
-    if ((st = dc_onnx_const_new(o, nd, dims, 0)) != DC_OK)
-        return st;
-    o->data[0] = fill;
     o->fill = fill;
-    free(o->data);
-    o->data = NULL;
     return DC_OK;
 }
 
@@ -613,6 +622,8 @@ static dc_status tr_concat(dc_onnx_importer *im, const Onnx__NodeProto *n)
         dc_onnx_value *v;
         if ((st = dc_onnx_need(im, n, k, v0->kind, &v)) != DC_OK)
             return st;
+        if (v->kind == DC_ONNX_CONST && (st = foldable(n, v)) != DC_OK)
+            return st;
         if (v->ndim != v0->ndim)
             return dc_fail(DC_ERR_FORMAT, "Concat: input %zu has rank %d, input 0 rank %d", k, v->ndim, v0->ndim);
         for (int i = 0; i < v->ndim; i++)
@@ -625,7 +636,7 @@ static dc_status tr_concat(dc_onnx_importer *im, const Onnx__NodeProto *n)
         int is_int = 1;
         for (size_t k = 0; k < n->n_input; k++)
             is_int &= dc_onnx_in(im, n, k)->is_int;
-        if (!o || (st = dc_onnx_const_new(o, v0->ndim, dims, is_int)) != DC_OK)
+        if (!o || (st = dc_onnx_const_new(im, o, v0->ndim, dims, is_int)) != DC_OK)
             return o ? st : dc_last_status();
         size_t outer = 1, inner = 1, w = 0;
         for (int i = 0; i < axis; i++)
@@ -832,6 +843,8 @@ static dc_status tr_reshape(dc_onnx_importer *im, const Onnx__NodeProto *n)
     dc_status st = dc_onnx_need(im, n, 0, 0, &v);
     if (st == DC_OK)
         st = dc_onnx_need(im, n, 1, DC_ONNX_CONST, &s);
+    if (st == DC_OK && v->kind == DC_ONNX_CONST)
+        st = foldable(n, v);
     if (st == DC_OK)
         st = dc_onnx_ints(n, s, t, DC_ONNX_MAX_RANK, &nt);
     if (st == DC_OK)
@@ -890,7 +903,7 @@ static dc_status tr_transpose(dc_onnx_importer *im, const Onnx__NodeProto *n)
         dc_onnx_set_dyn(o, v->ref, v->ndim, dims, pos);
         return DC_OK;
     }
-    if ((st = dc_onnx_const_new(o, v->ndim, dims, v->is_int)) != DC_OK)
+    if ((st = foldable(n, v)) != DC_OK || (st = dc_onnx_const_new(im, o, v->ndim, dims, v->is_int)) != DC_OK)
         return st;
     size_t sv[DC_ONNX_MAX_RANK], so[DC_ONNX_MAX_RANK], total = dc_onnx_numel(o);
     strides_of(v->ndim, v->dims, sv);

@@ -82,7 +82,7 @@ typedef struct dc_onnx_slot {
 
 typedef struct dc_onnx_importer {
     const char *where; /* the file, for messages */
-    char dir[4096];    /* its folder, for external data */
+    char dir[4096];    /* its folder, for external data ("": none allowed) */
     int opset;
     Onnx__GraphProto *graph;
     dc_onnx_value *vals;
@@ -96,7 +96,14 @@ typedef struct dc_onnx_importer {
     int n_layers;
     dc_onnx_weight *weights;
     int n_weights, cap_weights;
+    size_t fold_bytes, fold_limit; /* constants computed at import: a multiple of the file's size */
 } dc_onnx_importer;
+
+/* Reads a model held in memory; `where` names it in messages, `dir` is the
+ * folder external data may come from (NULL: none allowed).  The fuzz
+ * target's entry; dc_model_load_onnx_ex reads the file and calls it. */
+dc_status dc_onnx_load_buffer(const uint8_t *buf, size_t len, const char *where, const char *dir,
+                              const dc_onnx_import_config *cfg, dc_model **out);
 
 /* The value called `name`, or NULL. */
 dc_onnx_value *dc_onnx_find(dc_onnx_importer *im, const char *name);
@@ -141,8 +148,8 @@ dc_onnx_value *dc_onnx_out(dc_onnx_importer *im, const Onnx__NodeProto *n, size_
 /* Value i of a constant; whether a folded value is DC_ONNX_BATCH / _UNKNOWN. */
 double dc_onnx_at(const dc_onnx_value *v, size_t i);
 int dc_onnx_special(double x);
-/* Makes v a zeroed constant of dims. */
-dc_status dc_onnx_const_new(dc_onnx_value *v, int ndim, const int64_t *dims, int is_int);
+/* Makes v a zeroed constant of dims, within the folding budget. */
+dc_status dc_onnx_const_new(dc_onnx_importer *im, dc_onnx_value *v, int ndim, const int64_t *dims, int is_int);
 /* A constant's values as integers (the batch: INT64_MIN). */
 dc_status dc_onnx_ints(const Onnx__NodeProto *n, const dc_onnx_value *v, int64_t *out, int max, int *count);
 dc_status dc_onnx_axis(const Onnx__NodeProto *n, int64_t a, int ndim, int *out);
