@@ -62,6 +62,11 @@ test)
     # locales: the sources localedef builds de_DE.UTF-8 from for
     # test_hostile_files' decimal-comma check (it skips, saying so, without)
     install_missing locales
+    # ONNX export (issue 17): test_onnx_export runs the files in ONNX Runtime
+    # (node + onnxruntime-node, into ~/.cache/deepc) and the onnx checker
+    # (python3-onnx); it skips, saying which is missing, without them.
+    install_missing nodejs npm python3-onnx
+    if ort_modules=$(sh tests/onnx/install_ort.sh); then export NODE_PATH="$ort_modules"; fi
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure

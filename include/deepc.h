@@ -1413,6 +1413,46 @@ dc_status dc_model_from_json(const char *json, size_t len, dc_model **out);
  * initial_epoch to resume). */
 int dc_model_epoch(const dc_model *m);
 
+/* ------------------------------------------------ ONNX export
+ *
+ * dc_model_save_onnx writes a compiled model as an ONNX file (protobuf,
+ * written by protobuf-c from the onnx.proto that libonnx-dev ships) that
+ * ONNX Runtime and other ONNX tools run: the inference graph (Dropout, the
+ * noise and augmentation layers are the identity there), every weight as
+ * an initializer, each layer's main node named after the layer.  Inputs and
+ * output keep deepc's layout (images NHWC, sequences (batch, steps,
+ * features), token ids as float), so the file takes the arrays predict
+ * takes; a model with several inputs has one graph input per
+ * dc_model_input, unpacked.  Channels-first ONNX ops (Conv, pooling,
+ * BatchNormalization, Resize) get Transposes around them inside the graph.
+ * Recurrent layers become ONNX RNN / LSTM / GRU (gates and biases put in
+ * ONNX's order; Keras' GRU reset_after is ONNX's linear_before_reset = 1),
+ * or, under a mask (Embedding(mask_zero), Masking) or with a linear
+ * activation, the same cell unrolled over the steps in small ops.  A layer
+ * that cannot be exported is DC_ERR_UNSUPPORTED naming the layer and the
+ * reason; nothing is written then.  The write is atomic (a failed save
+ * leaves an existing file as it was).  See docs/onnx.md. */
+
+/* Zero fields take the defaults. */
+typedef struct dc_onnx_export_config {
+    int opset;            /* ai.onnx operator set, 13 to 17; 0: 17 */
+    int batch;            /* the batch axis: 0 dynamic (named batch_name), > 0 that fixed size */
+    const char *batch_name; /* NULL: "batch" */
+    /* Graph input names, one per model input; NULL: Keras' names
+     * "input_layer", "input_layer_1" ...  The output's name; NULL: the
+     * last layer's name ("dense_1"). */
+    const char *input_names[DC_MODEL_MAX_INPUTS];
+    const char *output_name;
+    const char *doc_string; /* NULL: none */
+} dc_onnx_export_config;
+
+/* Writes m (compiled) to path as ONNX; cfg NULL: the defaults.  The file
+ * records producer "deepc" and DC_VERSION, IR version 8.  Errors:
+ * DC_ERR_STATE before compile, DC_ERR_ARG for a bad config (opset out of
+ * range, names), DC_ERR_UNSUPPORTED for a layer that cannot be exported
+ * (naming it), DC_ERR_IO when the file cannot be written. */
+dc_status dc_model_save_onnx(dc_model *m, const char *path, const dc_onnx_export_config *cfg);
+
 /* ---------------------------------------------- learning-rate control */
 
 /* The optimiser's current learning rate (after compile). */

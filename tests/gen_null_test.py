@@ -352,6 +352,10 @@ CLEANUP_BY_RETURN = {
     "char *": "free(r)",
 }
 
+# ONNX export (issue 17): the config may be NULL (the defaults).
+ALLOWED[("dc_model_save_onnx", "cfg")] = "NULL: the defaults"
+VALID_BY_TYPE["const dc_onnx_export_config *"] = "NULL"
+
 # ------------------------------------------------------------ the parser
 
 
