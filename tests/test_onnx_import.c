@@ -156,12 +156,116 @@ static void test_fine_tune_save_load(void **s)
     fx_free(f);
 }
 
+/* ---- deepc -> ONNX (dc_model_save_onnx) -> deepc: the same bits ---- */
+
+static dc_model *seq(int ndim, const int *shape, dc_layer *const *layers, int n)
+{
+    dc_model *m = dc_sequential_new(ndim, shape);
+    for (int i = 0; i < n; i++)
+        dc_model_add(m, layers[i]);
+    return m;
+}
+
+static dc_model *round_trip_model(int which)
+{
+    dc_conv_config same = dc_conv_defaults(6, 3, 3);
+    same.padding = DC_PADDING_SAME;
+    same.activation = "relu";
+    switch (which) {
+    case 0: /* the tutorial MLP */
+        return seq(2, (int[]){6, 5},
+                   (dc_layer *[]){dc_layer_flatten(), dc_layer_dense(16, "relu"), dc_layer_dropout(0.2f),
+                                  dc_layer_dense(4, "softmax")}, 4);
+    case 1: /* a CNN with BatchNormalization, pooling and a Flatten after the convolutions */
+        return seq(3, (int[]){8, 8, 2},
+                   (dc_layer *[]){dc_layer_conv2d(4, 3, 3, "relu"), dc_layer_batch_normalization(),
+                                  dc_layer_max_pooling2d(2, 2), dc_layer_conv2d_ex(&same), dc_layer_flatten(),
+                                  dc_layer_dense(3, NULL)}, 6);
+    case 2: /* a text model: Embedding, LSTM, Dense */
+        return seq(1, (int[]){7},
+                   (dc_layer *[]){dc_layer_embedding(20, 5, 0), dc_layer_lstm(6), dc_layer_dense(2, "sigmoid")}, 3);
+    case 3: /* GRU returning sequences, then a per-step Dense and global pooling */
+        return seq(1, (int[]){6},
+                   (dc_layer *[]){dc_layer_embedding(15, 4, 0), dc_layer_gru(5), dc_layer_dense(3, "tanh")}, 3);
+    default: { /* a residual block (functional, Add) with LayerNormalization and global pooling */
+        dc_model *m = dc_functional_new(3, (int[]){6, 6, 3});
+        int a = dc_model_apply(m, dc_layer_conv2d_ex(&same), DC_MODEL_INPUT);
+        int b = dc_model_apply(m, dc_layer_conv2d_ex(&same), a);
+        int c = dc_model_merge(m, dc_layer_add(), 2, (int[]){a, b});
+        int d = dc_model_apply(m, dc_layer_global_average_pooling2d(), c);
+        int e = dc_model_apply(m, dc_layer_layer_normalization(), d);
+        dc_model_apply(m, dc_layer_dense(3, "softmax"), e);
+        return m;
+    }
+    }
+}
+
+static void test_round_trip(void **s)
+{
+    (void)s;
+    for (int which = 0; which < 5; which++) {
+        dc_model *m = round_trip_model(which);
+        dc_model_set_seed(m, (uint64_t)which + 1);
+        dc_model_set_threads(m, 1);
+        if (dc_model_compile(m, "adam", "mse", NULL, 0) != DC_OK)
+            fail_msg("model %d: %s", which, dc_errmsg());
+        int nd = 0, shape[DC_MAX_DIMS] = {5};
+        dc_tensor *w0 = NULL;
+        /* the input: ids for the text models, values otherwise */
+        int text = which == 2 || which == 3;
+        int dims[4][4] = {{6, 5}, {8, 8, 2}, {7}, {6}}, ndims[4] = {2, 3, 1, 1};
+        if (which < 4) {
+            nd = ndims[which];
+            memcpy(shape + 1, dims[which], (size_t)nd * sizeof(int));
+        } else {
+            nd = 3;
+            memcpy(shape + 1, (int[]){6, 6, 3}, 3 * sizeof(int));
+        }
+        dc_tensor *x = dc_tensor_new(nd + 1, shape), *a = NULL, *b = NULL;
+        for (size_t i = 0; i < x->size; i++)
+            x->data[i] = text ? (float)((i * 7 + 3) % 15) : (float)((i * 37) % 17) / 8.0f - 1.0f;
+        /* a few steps of training so BatchNormalization's statistics move */
+        dc_tensor *y = NULL;
+        assert_int_equal(dc_model_predict(m, x, 8, &y), DC_OK);
+        for (size_t i = 0; i < y->size; i++)
+            y->data[i] = (float)(i % 2);
+        double loss;
+        if (dc_model_train_on_batch(m, x, y, NULL, &loss, 1) != DC_OK)
+            fail_msg("model %d: train: %s", which, dc_errmsg());
+        assert_int_equal(dc_model_predict(m, x, 8, &a), DC_OK);
+        char path[] = "/tmp/deepc_onnx_rtXXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        close(fd);
+        if (dc_model_save_onnx(m, path, NULL) != DC_OK)
+            fail_msg("model %d: save_onnx: %s", which, dc_errmsg());
+        dc_model *back = NULL;
+        if (dc_model_load_onnx(path, &back) != DC_OK)
+            fail_msg("model %d: load_onnx: %s", which, dc_errmsg());
+        dc_model_set_threads(back, 1);
+        if (dc_model_predict(back, x, 8, &b) != DC_OK)
+            fail_msg("model %d: predict: %s", which, dc_errmsg());
+        assert_int_equal(a->size, b->size);
+        if (memcmp(a->data, b->data, a->size * sizeof(float)) != 0) {
+            size_t i = 0;
+            while (a->data[i] == b->data[i])
+                i++;
+            fail_msg("model %d: value %zu: %.9g before, %.9g after the round trip", which, i, a->data[i], b->data[i]);
+        }
+        unlink(path);
+        (void)w0;
+        dc_tensor_free(x), dc_tensor_free(y), dc_tensor_free(a), dc_tensor_free(b);
+        dc_model_free(m), dc_model_free(back);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp),          cmocka_unit_test(test_mlp_norm),  cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_res_cnn),      cmocka_unit_test(test_text_lstm), cmocka_unit_test(test_text_gru),
         cmocka_unit_test(test_text_rnn),     cmocka_unit_test(test_fine_tune_save_load),
+        cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -383,10 +383,14 @@ dc_status dc_onnx_tensor(dc_onnx_importer *im, const Onnx__TensorProto *t, dc_on
 /* ------------------------------------------------------------ graph input */
 
 /* A graph input becomes a model input: the first axis is the batch, the
- * others must be fixed.  A 4-D input (N, C, H, W) is stored NHWC (deepc's
- * layout), a 3-D one read by a Conv (N, C, L) as (N, L, C): the only layout
- * change an NCHW model needs; every later value follows through pos. */
-static dc_status add_input(dc_onnx_importer *im, const Onnx__ValueInfoProto *vi, int conv_1d)
+ * others must be fixed.  An input that a Conv, a pooling or a
+ * BatchNormalization reads directly is (N, C, H, W) or (N, C, L) by ONNX's
+ * definition: it is stored channels last, (N, H, W, C) or (N, L, C), the
+ * only layout change an NCHW model needs (every later value follows through
+ * pos).  Any other input is stored as it is: a model exported from an NHWC
+ * framework (deepc, Keras), whose graph starts with a Transpose to NCHW,
+ * keeps its NHWC input, and that Transpose costs nothing. */
+static dc_status add_input(dc_onnx_importer *im, const Onnx__ValueInfoProto *vi, int spatial)
 {
     const char *name = vi->name;
     const Onnx__TypeProto *type = vi->type;
@@ -419,7 +423,7 @@ static dc_status add_input(dc_onnx_importer *im, const Onnx__ValueInfoProto *vi,
     }
     for (int i = 0; i < v->ndim; i++)
         v->pos[i] = i;
-    if (v->ndim == 4 || (v->ndim == 3 && conv_1d)) /* channels last */
+    if (spatial && v->ndim >= 3) /* channels last */
         for (int i = 1; i < v->ndim; i++)
             v->pos[i] = i == 1 ? v->ndim - 1 : i - 1;
     int shape[DC_ONNX_MAX_RANK];
@@ -641,12 +645,15 @@ static dc_status run_import(dc_onnx_importer *im, const Onnx__ModelProto *mp, co
     for (size_t i = 0; i < g->n_input && st == DC_OK; i++) {
         if (dc_onnx_find(im, g->input[i]->name))
             continue;
-        int conv_1d = 0; /* a 3-D input read by a Conv is (N, C, L) */
+        int spatial = 0; /* read by an op whose input ONNX defines as (N, C, spatial...) */
+        static const char *const nchw_ops[] = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool",
+                                               "GlobalMaxPool", "BatchNormalization"};
         for (size_t j = 0; j < g->n_node; j++)
-            if (!strcmp(g->node[j]->op_type, "Conv") && g->node[j]->n_input &&
-                !strcmp(g->node[j]->input[0], g->input[i]->name))
-                conv_1d = 1;
-        st = add_input(im, g->input[i], conv_1d);
+            for (size_t k = 0; k < sizeof nchw_ops / sizeof nchw_ops[0]; k++)
+                if (!strcmp(g->node[j]->op_type, nchw_ops[k]) && g->node[j]->n_input &&
+                    !strcmp(g->node[j]->input[0], g->input[i]->name))
+                    spatial = 1;
+        st = add_input(im, g->input[i], spatial);
         n_inputs++;
     }
     if (st == DC_OK && !n_inputs)

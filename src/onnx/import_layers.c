@@ -504,6 +504,52 @@ dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n)
     return define_dyn(im, n, 0, w.ref, x->ndim, dims, (int[]){0, 1, -1, -1}); /* (N, C, 1, 1): 1s virtual */
 }
 
+/* ReduceMean / ReduceMax over every axis but the batch and one channel
+ * axis: global average / max pooling (how NHWC exporters write it). */
+dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n)
+{
+    dc_onnx_value *x, *ax = dc_onnx_in(im, n, 1);
+    dc_status st = need_batch_first(im, n, &x, 3, 4);
+    if (st != DC_OK)
+        return st;
+    int64_t axes[DC_ONNX_MAX_RANK];
+    int na = -1, red[DC_ONNX_MAX_RANK] = {0}, keep = -1;
+    if (ax)
+        st = dc_onnx_ints(n, ax, axes, DC_ONNX_MAX_RANK, &na);
+    else
+        na = dc_onnx_attr_ints(n, "axes", axes, DC_ONNX_MAX_RANK);
+    for (int i = 0; i < na && st == DC_OK; i++) {
+        int a;
+        if ((st = dc_onnx_axis(n, axes[i], x->ndim, &a)) == DC_OK)
+            red[a] = 1;
+    }
+    if (st != DC_OK)
+        return st;
+    for (int i = 1; i < x->ndim; i++)
+        if (!red[i] && x->pos[i] > 0)
+            keep = keep == -1 ? i : -2;
+    if (na < 1 || red[0] || keep < 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: deepc reduces every axis but the batch and one other (global pooling)",
+                       n->op_type);
+    int is_max = !strcmp(n->op_type, "ReduceMax");
+    dc_onnx_value w = *x;
+    if ((st = dc_onnx_axis_last(im, n, &w, keep)) != DC_OK)
+        return st;
+    int ord[DC_ONNX_MAX_RANK], sn = dc_onnx_stored(&w, ord);
+    dc_layer *l = sn == 4 ? (is_max ? dc_layer_global_max_pooling2d() : dc_layer_global_average_pooling2d())
+                          : (is_max ? dc_layer_global_max_pooling1d() : dc_layer_global_average_pooling1d());
+    if ((st = apply1(im, n, l, &w)) != DC_OK)
+        return st;
+    int64_t dims[DC_ONNX_MAX_RANK];
+    int pos[DC_ONNX_MAX_RANK], nd = 0, keepdims = (int)dc_onnx_attr_int(n, "keepdims", 1);
+    for (int i = 0; i < x->ndim; i++) /* the batch, the kept axis; reduced ones virtual (keepdims) or gone */
+        if (!red[i] || keepdims) {
+            dims[nd] = red[i] ? 1 : x->dims[i];
+            pos[nd++] = i == 0 ? 0 : i == keep ? 1 : -1;
+        }
+    return define_dyn(im, n, 0, w.ref, nd, dims, pos);
+}
+
 /* -------------------------------------------------------- normalisation */
 
 dc_status dc_onnx_tr_batchnorm(dc_onnx_importer *im, const Onnx__NodeProto *n)

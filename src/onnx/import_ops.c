@@ -950,7 +950,8 @@ static const entry table[] = {
     {"GlobalMaxPool", dc_onnx_tr_global_pool}, {"Identity", tr_identity},
     {"LSTM", dc_onnx_tr_rnn}, {"LayerNormalization", dc_onnx_tr_layernorm}, {"LeakyRelu", dc_onnx_tr_activation},
     {"LogSoftmax", dc_onnx_tr_softmax}, {"MatMul", dc_onnx_tr_matmul}, {"MaxPool", dc_onnx_tr_pool},
-    {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"RNN", dc_onnx_tr_rnn}, {"Relu", dc_onnx_tr_activation},
+    {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"RNN", dc_onnx_tr_rnn}, {"ReduceMax", dc_onnx_tr_reduce},
+    {"ReduceMean", dc_onnx_tr_reduce}, {"Relu", dc_onnx_tr_activation},
     {"Reshape", tr_reshape}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
     {"Sigmoid", dc_onnx_tr_activation}, {"Slice", tr_slice}, {"Softmax", dc_onnx_tr_softmax},
     {"Softplus", dc_onnx_tr_activation}, {"Squeeze", tr_squeeze}, {"Sub", tr_binary},
@@ -978,6 +979,6 @@ const char *dc_onnx_supported_ops(void)
     return "Add, AveragePool, BatchNormalization, Cast, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
            "GlobalMaxPool, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
-           "RNN, Relu, Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Squeeze, Sub, Tanh, Transpose, "
+           "RNN, ReduceMax and ReduceMean (as global pooling), Relu, Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Squeeze, Sub, Tanh, Transpose, "
            "Unsqueeze";
 }

@@ -269,6 +269,7 @@ dc_status dc_onnx_binary_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int
                              dc_onnx_value *b);
 dc_status dc_onnx_tr_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_batchnorm(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_layernorm(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n);
