@@ -641,6 +641,14 @@ static dc_status run_import(dc_onnx_importer *im, const Onnx__ModelProto *mp, co
     }
     if (st == DC_OK && g->n_output != 1)
         st = dc_fail(DC_ERR_FORMAT, "the graph has %zu outputs; deepc models have one", g->n_output);
+    for (size_t i = 0; i < g->n_node && st == DC_OK; i++)
+        if (!g->node[i]->op_type || !g->node[i]->n_output)
+            st = dc_fail(DC_ERR_FORMAT, "node %zu ('%s'): no op type or no output", i, node_label(g->node[i]));
+    for (size_t i = 0; i < g->n_input && st == DC_OK; i++)
+        if (!g->input[i]->name || !g->input[i]->name[0])
+            st = dc_fail(DC_ERR_FORMAT, "graph input %zu has no name", i);
+    if (st == DC_OK && !g->output[0]->name)
+        st = dc_fail(DC_ERR_FORMAT, "the graph output has no name");
     int n_inputs = 0;
     for (size_t i = 0; i < g->n_input && st == DC_OK; i++) {
         if (dc_onnx_find(im, g->input[i]->name))

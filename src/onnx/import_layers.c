@@ -47,7 +47,7 @@ static dc_status weight_copy(dc_onnx_importer *im, int index, const dc_onnx_valu
     if (!w)
         return dc_fail(DC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++)
-        w[i] = (float)(scale * v->data[i]);
+        w[i] = dc_onnx_f32(scale * v->data[i]);
     return dc_onnx_weight_add(im, index, w, n);
 }
 
@@ -157,7 +157,7 @@ dc_status dc_onnx_tr_gemm(dc_onnx_importer *im, const Onnx__NodeProto *n)
         return dc_fail(DC_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < k; i++)
         for (int64_t j = 0; j < u; j++)
-            kern[i * u + j] = (float)(alpha * b->data[trans_b ? j * k + i : i * u + j]);
+            kern[i * u + j] = dc_onnx_f32(alpha * b->data[trans_b ? j * k + i : i * u + j]);
     if ((st = dc_onnx_weight_add(im, 0, kern, nk)) != DC_OK)
         return st;
     if (c) {
@@ -165,7 +165,7 @@ dc_status dc_onnx_tr_gemm(dc_onnx_importer *im, const Onnx__NodeProto *n)
         if (!bias)
             return dc_fail(DC_ERR_NOMEM, "out of memory");
         for (int64_t j = 0; j < u; j++)
-            bias[j] = (float)(beta * c->data[dc_onnx_numel(c) == 1 ? 0 : j]);
+            bias[j] = dc_onnx_f32(beta * c->data[dc_onnx_numel(c) == 1 ? 0 : j]);
         if ((st = dc_onnx_weight_add(im, 1, bias, (size_t)u)) != DC_OK)
             return st;
     }
@@ -256,12 +256,16 @@ static dc_status read_spatial(const Onnx__NodeProto *n, const dc_onnx_value *x, 
         sp->in[i] = x->dims[2 + i];
     }
     int64_t tmp[4];
-    if ((c = dc_onnx_attr_ints(n, "strides", tmp, 2)) >= 0 && c == ns)
-        memcpy(sp->s, tmp, (size_t)ns * sizeof(int64_t));
-    if ((c = dc_onnx_attr_ints(n, "dilations", tmp, 2)) >= 0 && c == ns)
-        memcpy(sp->d, tmp, (size_t)ns * sizeof(int64_t));
-    if ((c = dc_onnx_attr_ints(n, "pads", tmp, 4)) >= 0 && c == 2 * ns)
-        memcpy(sp->pads, tmp, (size_t)(2 * ns) * sizeof(int64_t));
+    static const char *const keys[3] = {"strides", "dilations", "pads"};
+    int64_t *dst[3] = {sp->s, sp->d, sp->pads};
+    for (int a = 0; a < 3; a++) {
+        int want = a == 2 ? 2 * ns : ns;
+        if ((c = dc_onnx_attr_ints(n, keys[a], tmp, 4)) != -1 && c != want)
+            return dc_fail(DC_ERR_FORMAT, "%s: %s has %d values; a %d-D input needs %d", n->op_type, keys[a], c, ns,
+                           want);
+        if (c == want)
+            memcpy(dst[a], tmp, (size_t)want * sizeof(int64_t));
+    }
     char buf[32];
     const char *ap = dc_onnx_attr_str(n, "auto_pad", "NOTSET", buf, sizeof buf);
     for (int i = 0; i < ns; i++) {
@@ -362,7 +366,7 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
         for (int64_t i = 0; i < ci; i++)
             for (int64_t y = 0; y < kh; y++)
                 for (int64_t z = 0; z < kw; z++)
-                    kern[((y * kw + z) * ci + i) * co + o] = (float)wt->data[((o * ci + i) * kh + y) * kw + z];
+                    kern[((y * kw + z) * ci + i) * co + o] = dc_onnx_f32(wt->data[((o * ci + i) * kh + y) * kw + z]);
     if ((st = dc_onnx_weight_add(im, 0, kern, nk)) != DC_OK)
         return st;
     if (b && (st = weight_copy(im, 1, b, (size_t)co, 1.0)) != DC_OK)
@@ -431,7 +435,7 @@ dc_status dc_onnx_tr_conv_transpose(dc_onnx_importer *im, const Onnx__NodeProto 
         for (int64_t o = 0; o < co; o++)
             for (int64_t y = 0; y < kh; y++)
                 for (int64_t z = 0; z < kw; z++)
-                    kern[((y * kw + z) * co + o) * ci + i] = (float)wt->data[((i * co + o) * kh + y) * kw + z];
+                    kern[((y * kw + z) * co + o) * ci + i] = dc_onnx_f32(wt->data[((i * co + o) * kh + y) * kw + z]);
     if ((st = dc_onnx_weight_add(im, 0, kern, nk)) != DC_OK)
         return st;
     if (b && (st = weight_copy(im, 1, b, (size_t)co, 1.0)) != DC_OK)

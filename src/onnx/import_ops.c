@@ -21,6 +21,7 @@
  */
 #include "onnx/onnx_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,15 @@ dc_onnx_value *dc_onnx_out(dc_onnx_importer *im, const Onnx__NodeProto *n, size_
 
 double dc_onnx_at(const dc_onnx_value *v, size_t i) { return v->data ? v->data[i] : v->fill; }
 
+float dc_onnx_f32(double x)
+{
+    if (x > FLT_MAX)
+        return INFINITY;
+    if (x < -FLT_MAX)
+        return -INFINITY;
+    return (float)x; /* NaN stays NaN */
+}
+
 int dc_onnx_special(double x) { return x <= DC_ONNX_UNKNOWN; }
 
 dc_status dc_onnx_const_new(dc_onnx_importer *im, dc_onnx_value *v, int ndim, const int64_t *dims, int is_int)
@@ -135,7 +145,7 @@ dc_status dc_onnx_ints(const Onnx__NodeProto *n, const dc_onnx_value *v, int64_t
         return dc_fail(DC_ERR_FORMAT, "%s: '%s' must be a constant of at most %d values", n->op_type, v->name, max);
     for (size_t i = 0; i < k; i++) {
         double x = dc_onnx_at(v, i);
-        out[i] = dc_onnx_special(x) ? (x == DC_ONNX_BATCH ? INT64_MIN : INT64_MIN + 1)
+        out[i] = dc_onnx_special(x) || isnan(x) ? (x == DC_ONNX_BATCH ? INT64_MIN : INT64_MIN + 1)
                  : x > 9e18 ? INT64_MAX : x < -9e18 ? -INT64_MAX : (int64_t)x;
     }
     *count = (int)k;
@@ -166,6 +176,8 @@ dc_status dc_onnx_relayout(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_on
         for (int i = 0; i < v->ndim; i++)
             if (want[i] == s)
                 logical = i;
+        if (logical < 0)
+            return dc_fail(DC_ERR_FORMAT, "%s: internal layout error on '%s'", n->op_type, v->name);
         dims[s - 1] = v->pos[logical]; /* Keras' 1-based dims over the axes after the batch */
         same &= dims[s - 1] == s;
     }
@@ -444,7 +456,7 @@ static dc_status tr_identity(dc_onnx_importer *im, const Onnx__NodeProto *n)
     size_t k = dc_onnx_numel(o);
     for (size_t i = 0; i < k; i++)
         if (!dc_onnx_special(o->data[i]))
-            o->data[i] = o->is_int ? trunc(o->data[i]) : (double)(float)o->data[i];
+            o->data[i] = o->is_int ? trunc(o->data[i]) : (double)dc_onnx_f32(o->data[i]);
     return DC_OK;
 }
 
@@ -458,9 +470,8 @@ static dc_status tr_shape(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if ((st = dc_onnx_axis(n, dc_onnx_attr_int(n, "start", 0), v->ndim + 1, &start)) != DC_OK)
         return st;
     int64_t e = dc_onnx_attr_int(n, "end", v->ndim);
-    end = (int)(e < 0 ? e + v->ndim : e > v->ndim ? v->ndim : e);
-    if (end < start)
-        end = start;
+    e = e < 0 ? e + v->ndim : e;
+    end = e < start ? start : e > v->ndim ? v->ndim : (int)e;
     int64_t len = end - start;
     dc_onnx_value *o = dc_onnx_out(im, n, 0);
     if (!o || (st = dc_onnx_const_new(im, o, 1, &len, 1)) != DC_OK)

@@ -109,11 +109,11 @@ static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, i
     if (x_first && gelu_chain(im, n, op, x, v, &def))
         l = dc_layer_activation("gelu");
     else if (op == '+' || op == '-')
-        l = dc_layer_rescaling(op == '-' && !x_first ? -1.0f : 1.0f, (float)(op == '-' && x_first ? -v : v));
+        l = dc_layer_rescaling(op == '-' && !x_first ? -1.0f : 1.0f, dc_onnx_f32(op == '-' && x_first ? -v : v));
     else if (op == '*')
-        l = dc_layer_rescaling((float)v, 0.0f);
+        l = dc_layer_rescaling(dc_onnx_f32(v), 0.0f);
     else if (x_first && v != 0)
-        l = dc_layer_rescaling((float)(1.0 / v), 0.0f);
+        l = dc_layer_rescaling(dc_onnx_f32(1.0 / v), 0.0f);
     else
         return dc_fail(DC_ERR_FORMAT, "Div: a constant divided by a value, or by 0, is not supported");
     int r = dc_onnx_apply(im, n, l, 1, &x->ref);
@@ -218,7 +218,9 @@ dc_status dc_onnx_take_into(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_o
         int shape[DC_ONNX_MAX_RANK], ns = dc_onnx_sample_shape(w, shape), full = shape[0], rest = 1, ref = w->ref;
         int cur[DC_ONNX_MAX_RANK], nc = ns, target[DC_ONNX_MAX_RANK], nt = 0;
         for (int i = 1; i < ns; i++)
-            rest *= shape[i];
+            if (dc_ckd_mul(&rest, rest, shape[i]))
+                return dc_fail(DC_ERR_FORMAT, "%s: '%s' holds more than %d values per sample", n->op_type, w->name,
+                               INT32_MAX);
         if (drop && ns == 1)
             return dc_fail(DC_ERR_FORMAT, "%s: the result would have no axis but the batch", n->op_type);
         memcpy(cur, shape, sizeof cur);
@@ -282,7 +284,7 @@ dc_status dc_onnx_embedding(dc_onnx_importer *im, const Onnx__NodeProto *n, cons
     if (!t)
         return dc_fail(DC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < k; i++)
-        t[i] = (float)table->data[i];
+        t[i] = dc_onnx_f32(table->data[i]);
     if ((st = dc_onnx_weight_add(im, 0, t, k)) != DC_OK)
         return st;
     int64_t dims[3] = {-1, ids->dims[1], table->dims[1]};
@@ -397,15 +399,15 @@ dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n)
         for (int64_t j = 0; j < h; j++) {
             size_t col = (size_t)(g * h + j), row = (size_t)(og * h + j);
             for (int64_t i = 0; i < f; i++)
-                kern[(size_t)i * gh + col] = (float)W->data[row * (size_t)f + (size_t)i];
+                kern[(size_t)i * gh + col] = dc_onnx_f32(W->data[row * (size_t)f + (size_t)i]);
             for (int64_t i = 0; i < h; i++)
-                rec[(size_t)i * gh + col] = (float)R->data[row * (size_t)h + (size_t)i];
+                rec[(size_t)i * gh + col] = dc_onnx_f32(R->data[row * (size_t)h + (size_t)i]);
             double wb = B ? B->data[row] : 0, rb = B ? B->data[gh + row] : 0;
             if (reset_after) {
-                bias[col] = (float)wb;
-                bias[gh + col] = (float)rb;
+                bias[col] = dc_onnx_f32(wb);
+                bias[gh + col] = dc_onnx_f32(rb);
             } else
-                bias[col] = (float)(wb + rb);
+                bias[col] = dc_onnx_f32(wb + rb);
         }
     }
     st = dc_onnx_weight_add(im, 0, kern, (size_t)f * gh);

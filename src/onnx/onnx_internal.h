@@ -233,6 +233,8 @@ dc_status dc_onnx_need(dc_onnx_importer *im, const Onnx__NodeProto *n, size_t k,
 dc_onnx_value *dc_onnx_out(dc_onnx_importer *im, const Onnx__NodeProto *n, size_t k);
 /* Value i of a constant; whether a folded value is DC_ONNX_BATCH / _UNKNOWN. */
 double dc_onnx_at(const dc_onnx_value *v, size_t i);
+/* x as a float, saturating to +-inf (no undefined conversion). */
+float dc_onnx_f32(double x);
 int dc_onnx_special(double x);
 /* Makes v a zeroed constant of dims, within the folding budget. */
 dc_status dc_onnx_const_new(dc_onnx_importer *im, dc_onnx_value *v, int ndim, const int64_t *dims, int is_int);
