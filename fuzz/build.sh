@@ -7,16 +7,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-build-fuzz}
-mkdir -p "$OUT/obj"
+mkdir -p "$OUT/obj" "$OUT/onnx_pb"
+# src/onnx/ reads and writes ONNX through protobuf-c's code for libonnx-dev's onnx.proto (as CMakeLists.txt)
+[ -f "$OUT/onnx_pb/onnx.pb-c.c" ] || protoc-c --proto_path=/usr/include/onnx --c_out="$OUT/onnx_pb" /usr/include/onnx/onnx.proto
 BLAS_INC=/usr/include/x86_64-linux-gnu/openblas-openmp
 BLAS_LIB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-CFLAGS=(-std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -I"$BLAS_INC" $(pkg-config --cflags plplot) -fopenmp=libgomp
+CFLAGS=(-std=c11 -g -O1 -D_DEFAULT_SOURCE -Iinclude -Isrc -I"$OUT/onnx_pb" -I"$BLAS_INC" $(pkg-config --cflags plplot) -fopenmp=libgomp
         -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
 # Objects older than their source or than any header are rebuilt (no
 # per-file dependency tracking: a changed header rebuilds everything).
 newest_header=$(find include src -name '*.h' -printf '%T@ %p\n' | sort -n | tail -1 | cut -d' ' -f2)
 objs=()
-for src in $(find src -name '*.c' -not -path 'src/dist/*' | sort); do  # src/dist needs MPI, no reader does
+for src in $(find src -name '*.c' -not -path 'src/dist/*' | sort) "$OUT/onnx_pb/onnx.pb-c.c"; do  # src/dist needs MPI, no reader does
     obj="$OUT/obj/$(echo "$src" | tr / _).o"
     if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_header" -nt "$obj" ]; then
         clang "${CFLAGS[@]}" -c "$src" -o "$obj"
@@ -26,7 +28,7 @@ done
 for t in fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     clang "${CFLAGS[@]}" -fsanitize=fuzzer "$t" "${objs[@]}" -o "$OUT/$name" \
-        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lz -lm -lgomp
+        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lprotobuf-c -lz -lm -lgomp
 done
 echo "fuzz targets in $OUT: $(cd "$OUT" && ls fuzz_* | tr '\n' ' ')"
 if [ "${2:-}" = run ]; then

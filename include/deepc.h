@@ -1719,6 +1719,39 @@ const char *dc_blas_core(void);
 
 /* Plots: include/deepc_plot.h (the deepc_plot library, over PLplot). */
 
+/* ------------------------------------------------------------ ONNX import
+ * dc_model_load_onnx: an ONNX file (e.g. from PyTorch's torch.onnx.export,
+ * opsets 7 to 17) as a new compiled functional model of deepc layers, whose
+ * weights are trainable: predict, fit (fine-tuning) and dc_model_save work
+ * on it.  Each ONNX op is translated on its own (Gemm / MatMul -> Dense,
+ * Conv -> Conv2D, LSTM -> LSTM ...); shape computations (Shape, Gather,
+ * Unsqueeze, Concat ... feeding Reshape) are folded at import.  NCHW models
+ * are converted once: a 4-D input (N, C, H, W) becomes deepc's (N, H, W, C)
+ * (feed the model NHWC arrays), weights are transposed, and Permute layers
+ * appear only where the graph needs PyTorch's order (a Flatten after a
+ * convolution).  docs/onnx_import.md lists the ops and the rules.  Errors:
+ * an unsupported op names the op type, the node and the supported list;
+ * a damaged, truncated or hostile file is DC_ERR_FORMAT (DC_ERR_IO for
+ * files that cannot be read, DC_ERR_RANGE over the load budget); external
+ * data is read only from files inside the model's folder. */
+#define DC_ONNX_MAX_FILE_BYTES ((size_t)1 << 31) /* protobuf's own limit */
+typedef struct dc_onnx_import_config {
+    size_t max_activation_bytes; /* 0: DC_LOAD_MAX_BYTES, as dc_model_load_ex */
+    size_t max_file_bytes;       /* 0: DC_ONNX_MAX_FILE_BYTES */
+    /* how to compile the imported model (borrowed); NULL: "adam" and "mse"
+     * (give e.g. DC_LOSS_SPARSE_CE_LOGITS to fine-tune a classifier that
+     * outputs logits) */
+    const dc_compile_config *compile;
+} dc_onnx_import_config;
+dc_onnx_import_config dc_onnx_import_defaults(void);
+dc_status dc_model_load_onnx(const char *path, dc_model **out);
+/* cfg NULL: dc_onnx_import_defaults(). */
+dc_status dc_model_load_onnx_ex(const char *path, const dc_onnx_import_config *cfg, dc_model **out);
+/* LogSoftmax (ONNX's, PyTorch's log_softmax): log(softmax(x)) over the last
+ * axis, computed stably; no arguments, no weights.  Imported graphs use it;
+ * any model may (config: only the name). */
+dc_layer *dc_layer_log_softmax(void);
+
 #ifdef __cplusplus
 }
 #endif

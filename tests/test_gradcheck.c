@@ -21,6 +21,9 @@
 
 typedef dc_node *(*build_fn)(dc_graph *g, int variant);
 
+/* ONNX import's LogSoftmax op (layers/layers_onnx.c) */
+dc_node *dc_log_softmax(dc_graph *g, dc_node *x);
+
 static dc_init uniform(float lo, float hi) { return (dc_init){DC_INIT_RANDOM_UNIFORM, lo, hi}; }
 
 static dc_node *p2(dc_graph *g, int a, int b) { return dc_param(g, 2, (int[]){a, b}, uniform(-1, 1), NULL); }
@@ -288,6 +291,12 @@ static dc_node *build_prelu(dc_graph *g, int v)
 }
 
 /* variant 0: max_value, slope and threshold; 1: threshold only; 2: max_value only */
+/* variant 1: a rank-3 input, the last axis reduced */
+static dc_node *build_log_softmax(dc_graph *g, int v)
+{
+    return dc_log_softmax(g, v ? dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2, 2), NULL) : p2(g, 3, 5));
+}
+
 static dc_node *build_relu_ex(dc_graph *g, int v)
 {
     static const float args[3][3] = {{1.45f, 0.2f, 0.35f}, {INFINITY, 0.0f, 0.55f}, {0.75f, 0.0f, 0.0f}};
@@ -634,6 +643,8 @@ static const gradcase cases[] = {
     {"depthwise_conv2d", build_depthwise_nobias, 1},
     {"conv2d_grouped", build_conv_grouped, 4},
     {"conv2d_grouped", build_conv_grouped_nobias, 1},
+    /* ONNX import */
+    {"log_softmax", build_log_softmax, 2},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -101,6 +101,7 @@ static dc_layer *make_average(void) { return dc_layer_average(); }
 static dc_layer *make_maximum(void) { return dc_layer_maximum(); }
 static dc_layer *make_minimum(void) { return dc_layer_minimum(); }
 static dc_layer *make_concatenate(void) { return dc_layer_concatenate(-1); }
+static dc_layer *make_log_softmax(void) { return dc_layer_log_softmax(); }
 
 /* Normalization adapted on fixed data: its statistics are saved weights. */
 static dc_layer *make_normalization(void)
@@ -174,6 +175,7 @@ static const layer_case cases[] = {
     {"DepthwiseConv2D", make_depthwise_conv2d, 3, {5, 5, 2}, 0},
     {"SeparableConv2D", make_separable_conv2d, 3, {5, 5, 2}, 0},
     {"Conv2D", make_conv2d_groups, 3, {5, 5, 4}, 0}, /* groups 2 */
+    {"LogSoftmax", make_log_softmax, 1, {4}, 0},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0], ROWS = 3 };
 

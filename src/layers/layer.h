@@ -174,7 +174,9 @@ dc_status dc_cfg_channels_last(const dc_json *cfg);
     X(random_flip) X(random_translation) X(random_rotation) X(random_zoom) X(random_brightness) X(random_contrast)     \
     X(depthwise_conv2d) X(separable_conv2d) /* layers_depthwise.c */                                                  \
     /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
-    X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)
+    X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)                                   \
+    /* generic layers ONNX graphs need (layers_onnx.c) */                                                             \
+    X(log_softmax)
 
 #define DC_LAYER_CLASS_EXTERN(name) extern const dc_layer_class dc_class_##name;
 DC_LAYER_CLASSES(DC_LAYER_CLASS_EXTERN)

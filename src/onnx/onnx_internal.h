@@ -107,6 +107,185 @@ dc_status dc_ox_export_node(dc_ox *w, const dc_node *n, const char **out);
 /* The recurrent op (export_rnn.c). */
 dc_status dc_ox_export_rnn(dc_ox *w, const dc_node *n, const char **out);
 
-/* ---- reader (import*.c) ---- */
+/* ---- reader (import*.c) ----
+ *
+ * import.c reads and checks the file and walks the graph in topological
+ * order; import_ops.c holds one translator per ONNX op type.  Both work on
+ * a value map: every ONNX value name (graph input, initializer, node
+ * output) maps to a dc_onnx_value, either
+ * - a constant (a folded tensor: initializers, Constant, and everything
+ *   computed from constants only, e.g. the Shape -> Gather -> Unsqueeze ->
+ *   Concat chains that make Reshape targets), held as doubles; a shape
+ *   value may hold DC_ONNX_BATCH (the batch size, known only at run time);
+ * - or a dynamic value: the output of a deepc layer in the functional model
+ *   being built (a reference), with its ONNX ("logical") shape and where
+ *   each logical axis sits in the stored deepc tensor (`pos`).  The batch
+ *   is always stored first.  Transpose only changes pos; an op that needs a
+ *   given order (Flatten, Reshape, Gemm, Conv's channels-last) asks for it
+ *   and gets a Permute layer only when the stored order differs.  A logical
+ *   axis of size 1 may be virtual (pos -1: not stored), as the num_directions
+ *   axis of LSTM outputs or the 1 x 1 of GlobalAveragePool. */
+#include "deepc.h"
+#include "graph/graph.h"
+
+#define DC_ONNX_MAX_RANK 6   /* DC_MAX_DIMS */
+/* Folded shape entries that are not numbers known at import. */
+#define DC_ONNX_BATCH (-4611686018427387904.0) /* -2^62: the batch size */
+#define DC_ONNX_UNKNOWN (-2305843009213693952.0) /* -2^61: computed from the batch size */
+/* The largest constant (values) the reader folds or copies. */
+#define DC_ONNX_MAX_CONST ((size_t)1 << 31)
+
+typedef enum { DC_ONNX_NONE, DC_ONNX_CONST, DC_ONNX_DYN } dc_onnx_kind;
+
+typedef struct dc_onnx_value {
+    const char *name; /* borrowed from the parsed model */
+    dc_onnx_kind kind;
+    int ndim;
+    int64_t dims[DC_ONNX_MAX_RANK]; /* logical (ONNX) shape; a dynamic value's batch axis holds -1 */
+    int uses;                       /* node inputs and graph outputs naming it */
+    int reader;                     /* the last node reading it (n_node: the graph output), -1 none */
+    /* constants */
+    double *data; /* numel values (owned), or NULL: every value is `fill` */
+    double fill;
+    int is_int;   /* an integer tensor (shape arithmetic, ids) */
+    /* dynamic values */
+    int ref;                        /* the functional model's reference */
+    int pos[DC_ONNX_MAX_RANK];      /* stored axis of each logical axis; 0 the batch; -1 virtual (size 1) */
+} dc_onnx_value;
+
+/* A weight set after compile: data (owned, n floats) into weight `index`
+ * of layer `layer`. */
+typedef struct dc_onnx_weight {
+    int layer, index;
+    float *data;
+    size_t n;
+} dc_onnx_weight;
+
+typedef struct dc_onnx_slot {
+    int node, k;      /* node index + 1 (0: empty), output index */
+    int uses, reader; /* node inputs and graph outputs naming it; the last node reading it */
+} dc_onnx_slot;
+
+typedef struct dc_onnx_importer {
+    const char *where; /* the file, for messages */
+    char dir[4096];    /* its folder, for external data ("": none allowed) */
+    int opset;
+    Onnx__GraphProto *graph;
+    dc_onnx_value *vals;
+    int n_vals, cap_vals;
+    int *table; /* open addressing: value index + 1, 0 empty */
+    size_t table_size;
+    dc_onnx_slot *out_tab; /* node outputs by name (open addressing) */
+    size_t out_size;
+    unsigned char *skip; /* per node: folded into an earlier node's translation */
+    dc_model *m;
+    int n_layers;
+    dc_onnx_weight *weights;
+    int n_weights, cap_weights;
+    size_t fold_bytes, fold_limit; /* constants computed at import: a multiple of the file's size */
+} dc_onnx_importer;
+
+/* Reads a model held in memory; `where` names it in messages, `dir` is the
+ * folder external data may come from (NULL: none allowed).  The fuzz
+ * target's entry; dc_model_load_onnx_ex reads the file and calls it. */
+dc_status dc_onnx_load_buffer(const uint8_t *buf, size_t len, const char *where, const char *dir,
+                              const dc_onnx_import_config *cfg, dc_model **out);
+
+/* The value called `name`, or NULL. */
+dc_onnx_value *dc_onnx_find(dc_onnx_importer *im, const char *name);
+/* A new value called `name` (an error if the name is already defined). */
+dc_onnx_value *dc_onnx_define(dc_onnx_importer *im, const char *name);
+/* The index of the node that outputs `name`, or -1 (import.c). */
+int dc_onnx_producer(const dc_onnx_importer *im, const char *name);
+/* The use count and reader of node output `name`, or NULL (import.c). */
+const dc_onnx_slot *dc_onnx_slot_of(const dc_onnx_importer *im, const char *name);
+/* Appends `layer` on input reference(s) (merge when n > 1); returns the new
+ * reference or -1 with the message naming the node. */
+int dc_onnx_apply(dc_onnx_importer *im, const Onnx__NodeProto *node, dc_layer *layer, int n, const int *refs);
+/* Queues weight `index` of the layer just applied (takes `data`). */
+dc_status dc_onnx_weight_add(dc_onnx_importer *im, int index, float *data, size_t n);
+/* Reads an initializer or Constant's tensor into v as a constant. */
+dc_status dc_onnx_tensor(dc_onnx_importer *im, const Onnx__TensorProto *t, dc_onnx_value *v);
+/* numel of a constant, 0 for none. */
+size_t dc_onnx_numel(const dc_onnx_value *v);
+
+/* The translator of an op type, or NULL (import_ops.c). */
+typedef dc_status (*dc_onnx_translate_fn)(dc_onnx_importer *im, const Onnx__NodeProto *node);
+dc_onnx_translate_fn dc_onnx_translator(const char *op_type);
+/* Every op type with a translator, comma-separated (static storage). */
+const char *dc_onnx_supported_ops(void);
+/* Makes the value the model's output: the logical order stored (import_ops.c). */
+dc_status dc_onnx_finish_output(dc_onnx_importer *im, dc_onnx_value *v);
+
+/* Attributes (import_ops.c): the named one, or the fallback; _ints copies
+ * at most max and returns the count, -1 when absent, -2 when longer. */
+const Onnx__AttributeProto *dc_onnx_attr(const Onnx__NodeProto *n, const char *name);
+int64_t dc_onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t fallback);
+float dc_onnx_attr_float(const Onnx__NodeProto *n, const char *name, float fallback);
+const char *dc_onnx_attr_str(const Onnx__NodeProto *n, const char *name, const char *fallback, char *buf,
+                             size_t size);
+int dc_onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max);
+/* Input k of node n, or NULL when absent; _need fails unless it is there
+ * (and of `kind`, 0: either). */
+dc_onnx_value *dc_onnx_in(dc_onnx_importer *im, const Onnx__NodeProto *n, size_t k);
+dc_status dc_onnx_need(dc_onnx_importer *im, const Onnx__NodeProto *n, size_t k, int kind, dc_onnx_value **out);
+/* Defines output k of n. */
+dc_onnx_value *dc_onnx_out(dc_onnx_importer *im, const Onnx__NodeProto *n, size_t k);
+/* Value i of a constant; whether a folded value is DC_ONNX_BATCH / _UNKNOWN. */
+double dc_onnx_at(const dc_onnx_value *v, size_t i);
+/* x as a float, saturating to +-inf (no undefined conversion). */
+float dc_onnx_f32(double x);
+int dc_onnx_special(double x);
+/* Makes v a zeroed constant of dims, within the folding budget. */
+dc_status dc_onnx_const_new(dc_onnx_importer *im, dc_onnx_value *v, int ndim, const int64_t *dims, int is_int);
+/* A constant's values as integers (the batch: INT64_MIN). */
+dc_status dc_onnx_ints(const Onnx__NodeProto *n, const dc_onnx_value *v, int64_t *out, int max, int *count);
+dc_status dc_onnx_axis(const Onnx__NodeProto *n, int64_t a, int ndim, int *out);
+/* Layouts: the stored order (ord[s] = logical axis stored at s; returns the
+ * stored rank); relayout to want (a pos array), the logical order
+ * (canonical), or one axis last with the others kept in order. */
+int dc_onnx_stored(const dc_onnx_value *v, int *ord);
+dc_status dc_onnx_relayout(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *v, const int *want);
+dc_status dc_onnx_canonical(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *v);
+dc_status dc_onnx_axis_last(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *v, int axis);
+int dc_onnx_batch_axis(const dc_onnx_value *v);
+void dc_onnx_set_dyn(dc_onnx_value *out, int ref, int ndim, const int64_t *dims, const int *pos);
+int dc_onnx_sample_shape(const dc_onnx_value *v, int *shape);
+dc_status dc_onnx_reshape_to(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *v, int nd,
+                             const int *shape, int *ref);
+
+/* Layers on dynamic values (import_layers.c). */
+dc_status dc_onnx_concat_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int axis, const int64_t *dims);
+dc_status dc_onnx_embedding(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *table,
+                            const dc_onnx_value *ids, int axis);
+/* w[start:start + len] on logical axis `axis` (drop: a single index, the
+ * axis removed); w is updated; _take defines output 0. */
+dc_status dc_onnx_take_into(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *w, int axis, int64_t start,
+                            int64_t len, int drop);
+dc_status dc_onnx_take(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *v, int axis,
+                       int64_t start, int64_t len, int drop);
+/* Reshape of a dynamic value to dims (dims[0] the batch: INT64_MIN). */
+dc_status dc_onnx_reshape_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *v, int nd,
+                              const int64_t *dims);
+dc_status dc_onnx_binary_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *a,
+                             dc_onnx_value *b);
+dc_status dc_onnx_tr_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_batchnorm(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_layernorm(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_conv_transpose(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_dropout(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_softmax(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_erf(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_gemm(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_matmul(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_pad(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
+
+/* The op of the LogSoftmax layer (layers_onnx.c). */
+extern const dc_op dc_op_log_softmax;
 
 #endif /* DC_ONNX_INTERNAL_H */

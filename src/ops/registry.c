@@ -6,6 +6,9 @@
  */
 #include "graph/graph.h"
 
+/* ONNX import's LogSoftmax (layers/layers_onnx.c) */
+extern const dc_op dc_op_log_softmax;
+
 const dc_op *const dc_op_registry[] = {
     &dc_op_input, &dc_op_param, &dc_op_columns, &dc_op_matmul, &dc_op_dense, &dc_op_add, &dc_op_sub, &dc_op_mul,
     &dc_op_scale, &dc_op_act, &dc_op_reshape, &dc_op_sum, &dc_op_mean, &dc_op_loss, &dc_op_regularizer,
@@ -21,6 +24,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_maximum, &dc_op_minimum,
     /* depthwise and grouped convolutions (ops_depthwise.c, ops_conv_grouped.c) */
     &dc_op_depthwise_conv2d, &dc_op_conv2d_grouped,
+    /* ONNX import (layers_onnx.c) */
+    &dc_op_log_softmax,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
