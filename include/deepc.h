@@ -1066,6 +1066,33 @@ dc_layer *dc_layer_minimum(void);
  * built.  Config key "axis". */
 dc_layer *dc_layer_concatenate(int axis);
 
+/* ------------------------------------------------ attention (issue 19)
+ * Ops (src/ops/ops_matmul.c, ops_softmax.c, ops_attn_misc.c) and Keras 3's
+ * attention layers (src/layers/layers_attention.c; docs/attention.md). */
+
+/* a (..., m, k) x b (..., k, n) -> (..., m, n); trans_a takes a as
+ * (..., k, m), trans_b b as (..., n, k).  The leading (batch) axes
+ * broadcast as numpy's matmul (aligned from the right, equal or 1); a
+ * graph's batch axis meets the other operand's batch axis, a 1, or nothing. */
+dc_node *dc_batched_matmul(dc_graph *g, dc_node *a, dc_node *b, int trans_a, int trans_b);
+
+typedef enum {
+    DC_SOFTMAX_MASK_NONE, /* no mask */
+    DC_SOFTMAX_MASK_BOOL, /* keep where mask > 0.5; masked outputs are 0 (Keras 3's Softmax(mask=)) */
+    DC_SOFTMAX_MASK_ADD,  /* softmax(x + mask) */
+} dc_softmax_mask;
+/* Softmax of x along `axis` (negative counts from the end; not the batch
+ * axis), with an optional mask that broadcasts to x (aligned from the right,
+ * each axis 1 or x's); kind says how it applies (ignored when mask is NULL). */
+dc_node *dc_softmax_axis(dc_graph *g, dc_node *x, int axis, dc_node *mask, dc_softmax_mask kind);
+/* The boolean attention mask (B, Tq, Tk) of 1 (attend) / 0 Keras'
+ * MultiHeadAttention combines: query mask (B, Tq), value mask and key mask
+ * (B, Tk) (token ids: nonzero keeps), attention mask (B, Tq, Tk) (> 0.5
+ * keeps), each may be NULL, ANDed with the causal mask (key j <= query i)
+ * when causal.  Without any of the masks it is (Tq, Tk). */
+dc_node *dc_attention_mask(dc_graph *g, dc_node *query_mask, dc_node *value_mask, dc_node *key_mask,
+                           dc_node *attention_mask, int tq, int tk, int causal);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct dc_model dc_model;
