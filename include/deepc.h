@@ -1093,6 +1093,57 @@ dc_node *dc_softmax_axis(dc_graph *g, dc_node *x, int axis, dc_node *mask, dc_so
 dc_node *dc_attention_mask(dc_graph *g, dc_node *query_mask, dc_node *value_mask, dc_node *key_mask,
                            dc_node *attention_mask, int tq, int tk, int causal);
 
+/* MultiHeadAttention (Keras 3), called through dc_model_merge with 2 to 4
+ * inputs: query (Tq, dim), value (Tk, dv), optionally key (Tk, dk) (the
+ * value when absent) and an attention mask (Tq, Tk) (1 attend, 0 not; pass
+ * the value again as key to give one without a key).  Weights as Keras
+ * holds them: query/kernel (dim, num_heads, key_dim) + query/bias
+ * (num_heads, key_dim), the same for key, value/kernel (dv, num_heads,
+ * value_dim) + bias, attention_output/kernel (num_heads, value_dim,
+ * output_shape...) + bias (output_shape...), named "<layer>/query/kernel"
+ * ...; queries scaled by 1 / sqrt(key_dim).  The masks of the inputs
+ * (Embedding(mask_zero)) are combined as Keras combines them (query mask
+ * [:, :, None] & value mask [:, None, :] & key mask & causal & attention
+ * mask), masked positions get probability 0, and the output keeps the
+ * query's mask.  Inputs of rank 3 only (attention over axis 1, Keras'
+ * attention_axes None). */
+typedef struct dc_mha_config {
+    int num_heads, key_dim;
+    int value_dim;              /* 0: key_dim (Keras' None) */
+    float dropout;              /* 0: rate on the attention probabilities, in training */
+    int use_bias;               /* 1 */
+    int output_ndim;            /* 0: Keras' output_shape None, the query's last axis */
+    int output_shape[4];
+    dc_init kernel_initializer; /* glorot_uniform */
+    dc_init bias_initializer;   /* zeros */
+    float kernel_l1, kernel_l2; /* kernel_regularizer (0, 0: None) */
+    float bias_l1, bias_l2;     /* bias_regularizer */
+    /* Keras' call argument use_causal_mask, a setting of the layer here (a
+     * call takes no keyword arguments); config key "use_causal_mask",
+     * written when set. */
+    int use_causal_mask;
+} dc_mha_config;
+dc_mha_config dc_mha_defaults(int num_heads, int key_dim);
+dc_layer *dc_layer_multi_head_attention(int num_heads, int key_dim);
+/* NULL with a message naming the field for a value out of range. */
+dc_layer *dc_layer_multi_head_attention_ex(const dc_mha_config *cfg);
+
+/* Attention (dot-product, Luong) and AdditiveAttention (Bahdanau) as Keras
+ * 3's, called through dc_model_merge with [query (Tq, dim), value (Tv, dim)]
+ * or [query, value, key (Tv, dim)].  Attention: scores = query key^T, times
+ * the weight "scale" (shape (1,), ones) when use_scale; score_mode "concat":
+ * scores = concat_score_weight * sum(tanh(scale * (q + k))).
+ * AdditiveAttention: scores = sum(scale * tanh(q + k)), scale (dim,)
+ * glorot_uniform when use_scale (its default).  The value's mask (and the
+ * causal mask) leave keys out, the query's mask zeroes output rows and
+ * follows the output. */
+typedef struct dc_attention_config {
+    int use_scale;          /* Attention: 0; AdditiveAttention: 1 */
+    const char *score_mode; /* Attention: "dot" (NULL) or "concat" */
+    float dropout;          /* 0 */
+    int use_causal_mask;    /* Keras' call argument (Keras 2's causal), a setting here */
+} dc_attention_config;
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct dc_model dc_model;
