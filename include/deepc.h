@@ -1092,6 +1092,14 @@ dc_node *dc_softmax_axis(dc_graph *g, dc_node *x, int axis, dc_node *mask, dc_so
  * when causal.  Without any of the masks it is (Tq, Tk). */
 dc_node *dc_attention_mask(dc_graph *g, dc_node *query_mask, dc_node *value_mask, dc_node *key_mask,
                            dc_node *attention_mask, int tq, int tk, int causal);
+/* keras_hub's PositionEmbedding as an op: x (..., T, D) gives only the
+ * shape; the output is rows start .. start + T - 1 of table (L, D) on every
+ * leading index (a generator's cache passes the position of its first
+ * step as start). */
+dc_node *dc_position_embedding(dc_graph *g, dc_node *x, dc_node *table, int start);
+/* x * rsqrt(max(sum x^2, 1e-14)) along axis (negative from the end): Keras'
+ * ops.normalize(order=2). */
+dc_node *dc_l2_normalize(dc_graph *g, dc_node *x, int axis);
 
 /* MultiHeadAttention (Keras 3), called through dc_model_merge with 2 to 4
  * inputs: query (Tq, dim), value (Tk, dv), optionally key (Tk, dk) (the
