@@ -1151,6 +1151,11 @@ typedef struct dc_attention_config {
     float dropout;          /* 0 */
     int use_causal_mask;    /* Keras' call argument (Keras 2's causal), a setting here */
 } dc_attention_config;
+/* score_mode NULL: "dot" */
+dc_layer *dc_layer_attention(int use_scale, const char *score_mode);
+dc_layer *dc_layer_attention_ex(const dc_attention_config *cfg);
+dc_layer *dc_layer_additive_attention(int use_scale);
+dc_layer *dc_layer_additive_attention_ex(const dc_attention_config *cfg);
 
 /* ----------------------------------------------------------------- model */
 

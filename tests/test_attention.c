@@ -144,6 +144,24 @@ static void test_mha_against_pytorch(void **state)
                 (const char *[]){NULL, NULL, NULL, NULL});
 }
 
+static dc_layer *attention(const char *mode, int use_scale, int causal, int additive)
+{
+    dc_attention_config c = {.use_scale = use_scale, .score_mode = mode, .use_causal_mask = causal};
+    return additive ? dc_layer_additive_attention_ex(&c) : dc_layer_attention_ex(&c);
+}
+
+static void test_attention_against_pytorch(void **state)
+{
+    const fx_file *f = *state;
+    const char *qv[] = {"query", "value"}, *qvk[] = {"query", "value", "key"};
+    check_layer(f, "att_dot", attention("dot", 0, 0, 0), 2, qv, (const char *[]){"q_ids", "v_ids"});
+    check_layer(f, "att_scale_key", attention("dot", 1, 1, 0), 3, qvk, (const char *[]){NULL, NULL, NULL});
+    check_layer(f, "att_concat", attention("concat", 1, 0, 0), 2, qv, (const char *[]){NULL, "v_ids"});
+    check_layer(f, "att_concat_noscale", attention("concat", 0, 0, 0), 2, qv, (const char *[]){NULL, NULL});
+    check_layer(f, "add_scale", attention(NULL, 1, 0, 1), 3, qvk, (const char *[]){"q_ids", "v_ids", NULL});
+    check_layer(f, "add_noscale", attention(NULL, 0, 1, 1), 2, qv, (const char *[]){NULL, NULL});
+}
+
 /* ---- batched matmul: the threaded paths against a plain loop ---- */
 
 /* a (nb, m, k) or broadcast (m, k), b (nb, k, n): y and both gradients of
@@ -250,6 +268,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mha_against_pytorch),
+        cmocka_unit_test(test_attention_against_pytorch),
         cmocka_unit_test(test_bmm_threaded_paths),
         cmocka_unit_test(test_errors),
     };
