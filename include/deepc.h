@@ -1157,6 +1157,23 @@ dc_layer *dc_layer_attention_ex(const dc_attention_config *cfg);
 dc_layer *dc_layer_additive_attention(int use_scale);
 dc_layer *dc_layer_additive_attention_ex(const dc_attention_config *cfg);
 
+/* keras_hub's PositionEmbedding(sequence_length, initializer="glorot_uniform"):
+ * the weight "embeddings" (sequence_length, features); the output is its
+ * first T rows broadcast to the input's shape (batch, T, features), T <=
+ * sequence_length (keras_hub's hierarchical extension past it is refused).
+ * Add it to the token embedding with an Add layer.  No mask (keras_hub's
+ * layer supports none).  Config: sequence_length, hierarchical_alpha (0.4,
+ * written as keras_hub writes it), initializer. */
+dc_layer *dc_layer_position_embedding(int sequence_length);
+dc_layer *dc_layer_position_embedding_ex(int sequence_length, dc_init initializer);
+/* Dot(axes, normalize) (Keras 3), through dc_model_merge with 2 inputs of
+ * rank 2 or 3 counting the batch axis: (B, k) . (B, k) -> (B, 1); (B, n,
+ * d) and (B, m, d) on axes (2, 2) -> (B, n, m), and the other axes pairs
+ * by transposing.  Axes count the batch axis (Keras' convention, 0
+ * refused), negative from the end; normalize: each input L2-normalised
+ * along its axis first (Keras' cosine proximity).  No mask. */
+dc_layer *dc_layer_dot(int axis_a, int axis_b, int normalize);
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct dc_model dc_model;

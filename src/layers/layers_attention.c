@@ -458,3 +458,147 @@ dc_layer *dc_layer_additive_attention_ex(const dc_attention_config *cfg)
 {
     return attention_new(&dc_class_additive_attention, cfg);
 }
+
+/* ---- PositionEmbedding (keras_hub) ---- */
+
+static dc_status posemb_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    int L = l->cfg.posemb.sequence_length;
+    char s[96];
+    if (x->ndim < 3)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s; expected (batch, steps, features)", layer_name(l),
+                       dc_batch_shape_str(x->ndim, x->shape, s, sizeof s));
+    int T = x->shape[x->ndim - 2], D = x->shape[x->ndim - 1];
+    if (T > L)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d steps, more than sequence_length %d (keras_hub's "
+                                     "hierarchical extension past it is not supported)", layer_name(l),
+                       dc_batch_shape_str(x->ndim, x->shape, s, sizeof s), T, L);
+    dc_node *table = dc_layer_weight(g, call, layer_name(l), "embeddings", 2, (int[]){L, D}, l->cfg.posemb.init, 1, 1);
+    dc_node *y = table ? dc_position_embedding(g, x, table, 0) : NULL;
+    if (!y)
+        return built(l, NULL);
+    call->out = y;
+    call->mask = NULL; /* keras_hub: "This layer does not support masking" */
+    return DC_OK;
+}
+
+static void posemb_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_int(w, "sequence_length", l->cfg.posemb.sequence_length);
+    dc_jw_float(w, "hierarchical_alpha", 0.4f);
+    dc_cfg_write_init(w, "initializer", l->cfg.posemb.init);
+}
+
+static dc_layer *posemb_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    int L = 0;
+    dc_init init = dc_init_make(DC_INIT_GLOROT_UNIFORM);
+    if (dc_cfg_need(cfg, "sequence_length") || dc_cfg_int(cfg, "sequence_length", 1, DC_DIM_LIMIT, &L) ||
+        dc_cfg_init(cfg, "initializer", &init))
+        return NULL;
+    return dc_layer_position_embedding_ex(L, init);
+}
+
+const dc_layer_class dc_class_position_embedding = {.type = "PositionEmbedding", .snake = "position_embedding",
+                                                    .build = posemb_build, .to_config = posemb_to_config,
+                                                    .from_config = posemb_from_config};
+
+dc_layer *dc_layer_position_embedding(int sequence_length)
+{
+    return dc_layer_position_embedding_ex(sequence_length, dc_init_make(DC_INIT_GLOROT_UNIFORM));
+}
+
+dc_layer *dc_layer_position_embedding_ex(int sequence_length, dc_init initializer)
+{
+    if (sequence_length < 1 || sequence_length > DC_DIM_LIMIT)
+        return dc_fail_null(DC_ERR_ARG, "PositionEmbedding: sequence_length %d; expected 1 to %d", sequence_length,
+                            DC_DIM_LIMIT);
+    dc_layer *l = dc_layer_new(&dc_class_position_embedding);
+    if (l) {
+        l->cfg.posemb.sequence_length = sequence_length;
+        l->cfg.posemb.init = initializer;
+    }
+    return l;
+}
+
+/* ---- Dot ---- */
+
+static dc_status dot_build(const dc_layer *l, dc_graph *g, int n, dc_node *const *xs, dc_layer_call *call)
+{
+    const char *name = layer_name(l);
+    char sa[96], sb[96];
+    if (n != 2 || !xs || !xs[0] || !xs[1])
+        return dc_fail(DC_ERR_ARG, "%s: got %d inputs%s; Dot takes exactly 2", name, n,
+                       n == 2 ? " (one NULL)" : "");
+    dc_node *a = xs[0], *b = xs[1];
+    int nd = a->ndim, axes[2];
+    dc_batch_shape_str(a->ndim, a->shape, sa, sizeof sa);
+    dc_batch_shape_str(b->ndim, b->shape, sb, sizeof sb);
+    for (int i = 0; i < 2; i++) {
+        int ax = l->cfg.dot.axes[i];
+        axes[i] = ax < 0 ? ax + xs[i]->ndim : ax;
+    }
+    if (b->ndim != nd || nd < 2 || nd > 3 || axes[0] < 1 || axes[0] >= nd || axes[1] < 1 || axes[1] >= nd)
+        return dc_fail(DC_ERR_SHAPE, "%s: inputs %s and %s with axes (%d, %d); deepc's Dot takes two inputs of rank 2 "
+                                     "or 3 (batch included) and axes after the batch axis", name, sa, sb,
+                       l->cfg.dot.axes[0], l->cfg.dot.axes[1]);
+    if (a->shape[axes[0]] != b->shape[axes[1]])
+        return dc_fail(DC_ERR_SHAPE, "%s: axis %d of %s has %d values, axis %d of %s %d; they must be equal", name,
+                       axes[0], sa, a->shape[axes[0]], axes[1], sb, b->shape[axes[1]]);
+    if (l->cfg.dot.normalize) {
+        a = dc_l2_normalize(g, a, axes[0]);
+        b = a ? dc_l2_normalize(g, b, axes[1]) : NULL;
+    }
+    dc_node *y;
+    if (nd == 2) { /* (B, k) . (B, k) -> (B, 1, k) x (B, k, 1) -> (B, 1) */
+        int k = a ? a->shape[1] : 0;
+        dc_node *a3 = b ? dc_reshape(g, a, 2, (int[]){1, k}) : NULL, *b3 = a3 ? dc_reshape(g, b, 2, (int[]){k, 1}) : NULL;
+        y = b3 ? dc_batched_matmul(g, a3, b3, 0, 0) : NULL;
+        y = y ? dc_reshape(g, y, 1, (int[]){1}) : NULL;
+    } else {
+        y = b ? dc_batched_matmul(g, a, b, axes[0] == 1, axes[1] == 2) : NULL;
+    }
+    if (!y)
+        return built(l, NULL);
+    call->out = y;
+    call->mask = NULL; /* Keras' Dot.compute_mask: None */
+    return DC_OK;
+}
+
+static void dot_to_config(const dc_layer *l, dc_jw *w)
+{
+    if (l->cfg.dot.axes[0] == l->cfg.dot.axes[1])
+        dc_jw_int(w, "axes", l->cfg.dot.axes[0]);
+    else
+        dc_jw_ints(w, "axes", 2, l->cfg.dot.axes);
+    dc_jw_bool(w, "normalize", l->cfg.dot.normalize);
+}
+
+static dc_layer *dot_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    int axes[2] = {0, 0}, normalize = 0;
+    if (dc_cfg_need(cfg, "axes") || dc_cfg_ints(cfg, "axes", 2, -DC_MAX_DIMS, DC_MAX_DIMS - 1, axes) ||
+        dc_cfg_bool(cfg, "normalize", &normalize))
+        return NULL;
+    return dc_layer_dot(axes[0], axes[1], normalize);
+}
+
+const dc_layer_class dc_class_dot = {.type = "Dot", .snake = "dot", .to_config = dot_to_config,
+                                     .from_config = dot_from_config, .build_merge = dot_build};
+
+dc_layer *dc_layer_dot(int axis_a, int axis_b, int normalize)
+{
+    if (axis_a == 0 || axis_b == 0 || axis_a < -DC_MAX_DIMS || axis_b < -DC_MAX_DIMS || axis_a >= DC_MAX_DIMS ||
+        axis_b >= DC_MAX_DIMS)
+        return dc_fail_null(DC_ERR_ARG, "Dot: axes (%d, %d); axis 0 is the batch axis, give axes after it (1, 2) or "
+                                        "count from the end (-1)", axis_a, axis_b);
+    dc_layer *l = dc_layer_new(&dc_class_dot);
+    if (l) {
+        l->cfg.dot.axes[0] = axis_a;
+        l->cfg.dot.axes[1] = axis_b;
+        l->cfg.dot.normalize = normalize != 0;
+    }
+    return l;
+}
