@@ -211,6 +211,63 @@ static void test_position_embedding(void **state)
     dc_model_free(m);
 }
 
+/* Embedding(mask_zero) -> MultiHeadAttention(x, x) in a functional model:
+ * the model hands the layer the embedding's mask, so the padding token's
+ * embedding row cannot reach any unpadded position's output; without
+ * mask_zero it does.  Then one training step runs and moves the weights. */
+static dc_model *masked_mha_model(int mask_zero)
+{
+    dc_model *m = dc_functional_new(1, (int[]){6});
+    int e = dc_model_apply(m, dc_layer_embedding(8, 8, mask_zero), DC_MODEL_INPUT);
+    dc_mha_config c = dc_mha_defaults(2, 4);
+    assert_true(dc_model_merge(m, dc_layer_multi_head_attention_ex(&c), 2, (int[]){e, e}) >= 0);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    return m;
+}
+
+static void test_mha_model_masks(void **state)
+{
+    (void)state;
+    dc_tensor *x = dc_tensor_from(2, (int[]){2, 6}, (float[]){3, 1, 4, 0, 0, 0, 5, 2, 6, 7, 1, 0}), *y[2] = {0},
+              *y2[2] = {0};
+    for (int mz = 0; mz < 2; mz++) {
+        dc_model *m = masked_mha_model(mz);
+        assert_int_equal(dc_model_predict(m, x, 2, &y[mz]), DC_OK);
+        float row0[8] = {5, -4, 3, -2, 1, 0, -1, 2};
+        dc_tensor *emb = NULL;
+        assert_int_equal(dc_model_get_weight(m, 0, 0, &emb), DC_OK);
+        memcpy(emb->data, row0, sizeof row0); /* a new embedding for the padding token 0 */
+        assert_int_equal(dc_model_set_weight(m, 0, 0, emb->data, emb->size), DC_OK);
+        dc_tensor_free(emb);
+        assert_int_equal(dc_model_predict(m, x, 2, &y2[mz]), DC_OK);
+        int changed = 0;
+        for (int r = 0; r < 12; r++)
+            for (int d = 0; d < 8 && x->data[r] != 0; d++)
+                changed |= y[mz]->data[r * 8 + d] != y2[mz]->data[r * 8 + d];
+        if (changed != !mz)
+            fail_msg("mask_zero %d: the unpadded outputs %s when the padding token's embedding changed", mz,
+                     changed ? "changed" : "did not change");
+        dc_tensor *t = dc_tensor_new(3, (int[]){2, 6, 8});
+        for (size_t i = 0; i < t->size; i++)
+            t->data[i] = 0.1f * (float)(i % 7);
+        double loss = 0;
+        dc_tensor *before = NULL, *after = NULL;
+        assert_int_equal(dc_model_get_weight(m, 1, 0, &before), DC_OK);
+        assert_int_equal(dc_model_train_on_batch(m, x, t, NULL, &loss, 1), DC_OK);
+        assert_int_equal(dc_model_get_weight(m, 1, 0, &after), DC_OK);
+        assert_true(isfinite(loss) && memcmp(before->data, after->data, before->size * sizeof(float)) != 0);
+        dc_tensor_free(before);
+        dc_tensor_free(after);
+        dc_tensor_free(t);
+        dc_model_free(m);
+    }
+    for (int i = 0; i < 2; i++) {
+        dc_tensor_free(y[i]);
+        dc_tensor_free(y2[i]);
+    }
+    dc_tensor_free(x);
+}
+
 /* ---- batched matmul: the threaded paths against a plain loop ---- */
 
 /* a (nb, m, k) or broadcast (m, k), b (nb, k, n): y and both gradients of
@@ -320,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_attention_against_pytorch),
         cmocka_unit_test(test_dot_against_pytorch),
         cmocka_unit_test(test_position_embedding),
+        cmocka_unit_test(test_mha_model_masks),
         cmocka_unit_test(test_bmm_threaded_paths),
         cmocka_unit_test(test_errors),
     };
