@@ -102,6 +102,18 @@ static dc_layer *make_maximum(void) { return dc_layer_maximum(); }
 static dc_layer *make_minimum(void) { return dc_layer_minimum(); }
 static dc_layer *make_concatenate(void) { return dc_layer_concatenate(-1); }
 static dc_layer *make_log_softmax(void) { return dc_layer_log_softmax(); }
+/* attention layers: called on two inputs (query, value) of the case's shape */
+static dc_layer *make_multi_head_attention(void)
+{
+    dc_mha_config c = dc_mha_defaults(2, 3);
+    c.value_dim = 2;
+    c.kernel_l2 = 0.01f;
+    return dc_layer_multi_head_attention_ex(&c);
+}
+static dc_layer *make_attention(void) { return dc_layer_attention(1, "concat"); }
+static dc_layer *make_additive_attention(void) { return dc_layer_additive_attention(1); }
+static dc_layer *make_position_embedding(void) { return dc_layer_position_embedding(7); }
+static dc_layer *make_dot(void) { return dc_layer_dot(2, -1, 1); }
 
 /* Normalization adapted on fixed data: its statistics are saved weights. */
 static dc_layer *make_normalization(void)
@@ -176,6 +188,11 @@ static const layer_case cases[] = {
     {"SeparableConv2D", make_separable_conv2d, 3, {5, 5, 2}, 0},
     {"Conv2D", make_conv2d_groups, 3, {5, 5, 4}, 0}, /* groups 2 */
     {"LogSoftmax", make_log_softmax, 1, {4}, 0},
+    {"MultiHeadAttention", make_multi_head_attention, 2, {5, 4}, 0},
+    {"Attention", make_attention, 2, {5, 4}, 0},
+    {"AdditiveAttention", make_additive_attention, 2, {5, 4}, 0},
+    {"PositionEmbedding", make_position_embedding, 2, {5, 4}, 0},
+    {"Dot", make_dot, 2, {5, 4}, 0},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0], ROWS = 3 };
 
