@@ -512,6 +512,19 @@ static dc_node *build_concat_axis(dc_graph *g, int v)
     return dc_concat_axis(g, a, b, v);
 }
 
+/* attention: q (2, Tq, 2, 4), k (2, 5, 2, 4), v (2, 5, 2, 3), scale 0.7.  Variants: 0 plain, 1 causal,
+ * 2 a 0/1 mask (some rows wholly masked: they attend to every key), 3 mask + causal, 4 causal with
+ * Tq 6 > Tk 5 and a mask */
+static dc_node *build_attention(dc_graph *g, int v)
+{
+    int tq = v == 4 ? 6 : 3, tk = 5;
+    dc_node *q = dc_param(g, 4, (int[]){2, tq, 2, 4}, uniform(-1, 1), NULL);
+    dc_node *k = dc_param(g, 4, (int[]){2, tk, 2, 4}, uniform(-1, 1), NULL);
+    dc_node *val = dc_param(g, 4, (int[]){2, tk, 2, 3}, uniform(-1, 1), NULL);
+    dc_node *mask = v >= 2 ? dc_input(g, 0, 3, (int[]){2, tq, tk}, "binary") : NULL;
+    return dc_attention(g, q, k, val, mask, v == 1 || v >= 3, 0.7f);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -578,6 +591,8 @@ static const gradcase cases[] = {
     {"maximum", build_maximum, 2},
     {"minimum", build_minimum, 2},
     {"concat", build_concat_axis, 3},
+    /* fused attention */
+    {"attention", build_attention, 5},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

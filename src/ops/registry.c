@@ -19,6 +19,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_random_flip, &dc_op_random_affine, &dc_op_random_color,
     /* merge layers (ops_merge.c) */
     &dc_op_maximum, &dc_op_minimum,
+    /* fused attention (ops_attention.c) */
+    &dc_op_attention,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);
