@@ -29,22 +29,25 @@
  *     dq_i += scale sum_j ds_ij k_j,  dk_j += scale sum_i ds_ij q_i.
  * The mask gets no gradient.  Each (batch, head) is one task for the OpenMP
  * threads, and the rows it touches in out, dq, dk, dv belong to it alone, so
- * no thread waits on another.  The inner loops have fixed trip counts of BK
- * (keys padded with zeros in the packed blocks) so the compiler keeps a row
- * of scores in vector registers (AVX-512 with DEEPC_NATIVE, SSE/AVX2
- * otherwise): plain C, no intrinsics.
+ * no thread waits on another.  Every block product is one sgemm straight on
+ * the strided (B, T, H, D) rows (leading dimension H * D, no packing here):
+ * OpenBLAS's AVX-512 kernels where it has them (OPENBLAS_CORETYPE=SkylakeX on
+ * Zen 5), one thread each inside the parallel region.  The softmax and mask
+ * passes are plain C loops that vectorise (attn_exp is a polynomial exp, as
+ * glibc's expf does not vectorise), so DEEPC_NATIVE=OFF builds the same code.
  *
- * Scratch: one slot per thread (K and V blocks transposed, the scores and
- * their gradients, the row statistics) and, per sample, lse and Delta for
- * every (head, query).
+ * Scratch: one slot per thread (a block of scores and one of their
+ * gradients, the output block being accumulated, the row statistics) and,
+ * per sample, lse and Delta for every (head, query).
  */
 #include "graph/graph.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
-enum { BQ = 32, BK = 64 };
+enum { BQ = 64, BK = 128 };
 
 /* The problem's sizes and strides (floats between consecutive rows). */
 typedef struct attn_geom {
@@ -57,12 +60,11 @@ static attn_geom geom_of(const dc_node *n)
     return (attn_geom){q->shape[0], q->shape[1], n->in[1]->shape[1], q->shape[2], q->shape[3], v->shape[3]};
 }
 
-/* Floats of one thread's slot: Kt (Dk x BK), Vt (Dv x BK), s and ds (BQ x BK),
- * the accumulated output block (BQ x Dv), m and l (BQ), the empty-row flags (Tq). */
+/* Floats of one thread's slot: s and ds (BQ x BK), the accumulated output
+ * block (BQ x Dv), m and l (BQ), the empty-row flags (Tq). */
 static size_t slot_floats(const attn_geom *a)
 {
-    size_t s = dc_size_mul((size_t)a->Dk + (size_t)a->Dv, BK);
-    s = dc_size_add(s, 2 * BQ * BK);
+    size_t s = 2 * BQ * BK;
     s = dc_size_add(s, dc_size_mul(BQ, (size_t)a->Dv));
     s = dc_size_add(s, 2 * BQ);
     return dc_size_add(s, (size_t)a->Tq);
@@ -154,20 +156,22 @@ static void find_empty_rows(const attn_task *t, const attn_geom *a, float *empty
     }
 }
 
-static int allowed(const attn_task *t, const attn_geom *a, const float *empty, int i, int j)
-{
-    if (empty[i] != 0.0f)
-        return 1;
-    if (t->causal && j > i)
-        return 0;
-    return !t->mask || t->mask[(size_t)i * a->Tk + j] != 0.0f;
-}
-
 /* Whether every (i, j) of the block is allowed (no masking pass needed). */
-static int block_all_allowed(const attn_task *t, int i0, int i1, int j1)
+static int block_all_allowed(const attn_task *t, int i0, int j1) { return !t->mask && (!t->causal || j1 - 1 <= i0); }
+
+/* exp(x) by range reduction and a degree-6 polynomial (relative error
+ * ~2e-7), exactly 0 below -87 (so -inf, a masked score, gives 0), written so
+ * the loops over a block vectorise (glibc's expf does not). */
+static inline float attn_exp(float x)
 {
-    (void)i1;
-    return !t->mask && (!t->causal || j1 - 1 <= i0);
+    float xc = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float r = (xc * 1.44269504f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
+    float f = xc - r * 0.693145751953125f - r * 1.428606765330187e-06f;
+    float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120 + f * (1.0f / 720))))));
+    int32_t bits = ((int32_t)r + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < -87.0f ? 0.0f : p * scale;
 }
 
 /* Whether the block of queries [i0, i1) needs keys from j0 on. */
@@ -181,52 +185,68 @@ static int block_needed(const attn_task *t, const float *empty, int i0, int i1, 
     return 0;
 }
 
-/* dst (rows x BK) = src rows [j0, j0 + nb) transposed (d x BK), zero padded. */
-static void pack_transposed(const float *src, size_t ld, int j0, int nb, int d, float *dst)
+/* s (nq x BK) = scale * q[i0..i0+nq) k[j0..j0+nb)^T; masked entries and
+ * the columns beyond nb -inf. */
+static void block_scores(const attn_task *t, const attn_geom *a, const float *empty, int i0, int nq, int j0, int nb,
+                         float *s)
 {
-    for (int e = 0; e < d; e++) {
-        float *row = dst + (size_t)e * BK;
-        for (int c = 0; c < nb; c++)
-            row[c] = src[(size_t)(j0 + c) * ld + e];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq,
+                (int)t->ldq, t->k + (size_t)j0 * t->ldk, (int)t->ldk, 0.0f, s, BK);
+    int all = block_all_allowed(t, i0, j0 + nb);
+    for (int r = 0; r < nq; r++) {
+        int i = i0 + r, last = t->causal ? i - j0 : BK; /* columns c <= last are causally allowed */
+        float *sr = s + (size_t)r * BK;
         for (int c = nb; c < BK; c++)
-            row[c] = 0.0f;
+            sr[c] = -INFINITY;
+        if (all || empty[i] != 0.0f)
+            continue;
+        if (t->mask) {
+            const float *mr = t->mask + (size_t)i * a->Tk + j0;
+#pragma omp simd
+            for (int c = 0; c < nb; c++)
+                sr[c] = mr[c] != 0.0f && c <= last ? sr[c] : -INFINITY;
+        } else {
+#pragma omp simd
+            for (int c = 0; c < nb; c++)
+                sr[c] = c <= last ? sr[c] : -INFINITY;
+        }
     }
 }
 
-/* s (nq x BK) = scale * q[i0..i0+nq) kt; masked entries -inf (beyond nb too). */
-static void block_scores(const attn_task *t, const attn_geom *a, const float *empty, int i0, int nq, int j0, int nb,
-                         const float *kt, float *s)
+/* The online softmax of one block of scores: row r's running max m and sum
+ * l updated, its accumulated output rescaled, s turned into exp(s - m). */
+static void online_softmax(float *s, int nq, float *m, float *l, float *acc, int dv)
 {
     for (int r = 0; r < nq; r++) {
-        const float *qr = t->q + (size_t)(i0 + r) * t->ldq;
-        float acc[BK] = {0};
-        for (int d = 0; d < a->Dk; d++) {
-            float qv = qr[d];
-            const float *kd = kt + (size_t)d * BK;
-#pragma omp simd
-            for (int c = 0; c < BK; c++)
-                acc[c] += qv * kd[c];
-        }
-        float *sr = s + (size_t)r * BK;
-#pragma omp simd
+        float *sr = s + (size_t)r * BK, mx = m[r];
+#pragma omp simd reduction(max : mx)
         for (int c = 0; c < BK; c++)
-            sr[c] = t->scale * acc[c];
-        for (int c = nb; c < BK; c++)
-            sr[c] = -INFINITY;
+            mx = sr[c] > mx ? sr[c] : mx;
+        if (mx == -INFINITY) { /* nothing allowed yet in this row: weights 0 */
+            memset(sr, 0, BK * sizeof(float));
+            continue;
+        }
+        float alpha = attn_exp(m[r] - mx), sum = 0.0f; /* m = -inf: 0 */
+        m[r] = mx;
+#pragma omp simd reduction(+ : sum)
+        for (int c = 0; c < BK; c++) {
+            sr[c] = attn_exp(sr[c] - mx); /* masked and padded: 0 */
+            sum += sr[c];
+        }
+        l[r] = l[r] * alpha + sum;
+        if (alpha != 1.0f) {
+            float *ar = acc + (size_t)r * dv;
+#pragma omp simd
+            for (int e = 0; e < dv; e++)
+                ar[e] *= alpha;
+        }
     }
-    if (block_all_allowed(t, i0, i0 + nq, j0 + nb))
-        return;
-    for (int r = 0; r < nq; r++)
-        for (int c = 0; c < nb; c++)
-            if (!allowed(t, a, empty, i0 + r, j0 + c))
-                s[(size_t)r * BK + c] = -INFINITY;
 }
 
 static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, float *slot, float *lse)
 {
     attn_task t = task_of(n, a, b, h);
-    float *kt = slot, *s = kt + (size_t)a->Dk * BK, *acc = s + 2 * BQ * BK, *m = acc + (size_t)BQ * a->Dv, *l = m + BQ,
-          *empty = l + BQ;
+    float *s = slot, *acc = s + 2 * BQ * BK, *m = acc + (size_t)BQ * a->Dv, *l = m + BQ, *empty = l + BQ;
     float *out = n->val + ((size_t)b * a->Tq * a->H + h) * a->Dv;
     size_t ldo = (size_t)a->H * a->Dv;
     int dv = a->Dv;
@@ -240,36 +260,11 @@ static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, flo
         memset(acc, 0, (size_t)nq * dv * sizeof(float));
         for (int j0 = 0; j0 < a->Tk && block_needed(&t, empty, i0, i0 + nq, j0); j0 += BK) {
             int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
-            pack_transposed(t.k, t.ldk, j0, nb, a->Dk, kt);
-            block_scores(&t, a, empty, i0, nq, j0, nb, kt, s);
-            for (int r = 0; r < nq; r++) {
-                float *sr = s + (size_t)r * BK, mx = m[r];
-                for (int c = 0; c < nb; c++)
-                    mx = sr[c] > mx ? sr[c] : mx;
-                if (mx == -INFINITY) /* nothing allowed yet in this row */
-                    continue;
-                float alpha = expf(m[r] - mx), sum = 0.0f; /* m = -inf: 0 */
-                m[r] = mx;
-                for (int c = 0; c < BK; c++) {
-                    sr[c] = expf(sr[c] - mx); /* masked and padded: 0 */
-                    sum += sr[c];
-                }
-                l[r] = l[r] * alpha + sum;
-                float *ar = acc + (size_t)r * dv;
-                if (alpha != 1.0f)
-#pragma omp simd
-                    for (int e = 0; e < dv; e++)
-                        ar[e] *= alpha;
-                for (int c = 0; c < nb; c++) {
-                    float p = sr[c];
-                    if (p == 0.0f)
-                        continue;
-                    const float *vr = t.v + (size_t)(j0 + c) * t.ldv;
-#pragma omp simd
-                    for (int e = 0; e < dv; e++)
-                        ar[e] += p * vr[e];
-                }
-            }
+            block_scores(&t, a, empty, i0, nq, j0, nb, s);
+            online_softmax(s, nq, m, l, acc, dv);
+            /* acc (nq x Dv) += p v[j0..j0+nb) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dv, nb, 1.0f, s, BK,
+                        t.v + (size_t)j0 * t.ldv, (int)t.ldv, 1.0f, acc, dv);
         }
         for (int r = 0; r < nq; r++) {
             float inv = 1.0f / l[r], *o = out + (size_t)(i0 + r) * ldo;
@@ -335,75 +330,44 @@ static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, fl
                           float *delta)
 {
     attn_task t = task_of(n, a, b, h);
-    float *kt = slot, *vt = kt + (size_t)a->Dk * BK, *p = vt + (size_t)a->Dv * BK, *ds = p + BQ * BK,
-          *empty = ds + BQ * BK + (size_t)BQ * a->Dv + 2 * BQ;
-    size_t gq = ((size_t)b * a->Tq * a->H + h) * a->Dk, gk = ((size_t)b * a->Tk * a->H + h) * a->Dk,
-           gv = ((size_t)b * a->Tk * a->H + h) * a->Dv, go0 = ((size_t)b * a->Tq * a->H + h) * a->Dv;
+    float *p = slot, *ds = p + BQ * BK, *empty = ds + BQ * BK + (size_t)BQ * a->Dv + 2 * BQ;
     dc_node *qn = n->in[0], *kn = n->in[1], *vn = n->in[2];
-    const float *gout = n->grad + go0;
-    size_t ldo = (size_t)a->H * a->Dv;
-    int dk = a->Dk, dv = a->Dv;
+    float *gq = qn->requires_grad ? qn->grad + ((size_t)b * a->Tq * a->H + h) * a->Dk : NULL;
+    float *gk = kn->requires_grad ? kn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dk : NULL;
+    float *gv = vn->requires_grad ? vn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dv : NULL;
+    const float *gout = n->grad + ((size_t)b * a->Tq * a->H + h) * a->Dv;
+    int ldo = a->H * a->Dv, dk = a->Dk, dv = a->Dv;
     row_deltas(n, a, b, h, delta);
     find_empty_rows(&t, a, empty);
     for (int j0 = 0; j0 < a->Tk; j0 += BK) {
         int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
-        pack_transposed(t.k, t.ldk, j0, nb, dk, kt);
-        pack_transposed(t.v, t.ldv, j0, nb, dv, vt);
+        const float *kb = t.k + (size_t)j0 * t.ldk, *vb = t.v + (size_t)j0 * t.ldv;
         for (int i0 = 0; i0 < a->Tq; i0 += BQ) {
             int nq = a->Tq - i0 < BQ ? a->Tq - i0 : BQ;
             if (!block_needed(&t, empty, i0, i0 + nq, j0))
                 continue;
-            block_scores(&t, a, empty, i0, nq, j0, nb, kt, p);
+            const float *qb = t.q + (size_t)i0 * t.ldq, *gob = gout + (size_t)i0 * ldo;
+            block_scores(&t, a, empty, i0, nq, j0, nb, p);
+            /* dp (nq x nb) = dout v^T, into ds */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, dv, 1.0f, gob, ldo, vb, (int)t.ldv, 0.0f, ds,
+                        BK);
             for (int r = 0; r < nq; r++) {
                 float *pr = p + (size_t)r * BK, *dr = ds + (size_t)r * BK, lr = lse[i0 + r], di = delta[i0 + r];
-                const float *gor = gout + (size_t)(i0 + r) * ldo;
-                float acc[BK] = {0};
-                for (int e = 0; e < dv; e++) { /* dp = dout vt */
-                    float g = gor[e];
-                    const float *ve = vt + (size_t)e * BK;
 #pragma omp simd
-                    for (int c = 0; c < BK; c++)
-                        acc[c] += g * ve[c];
-                }
-#pragma omp simd
-                for (int c = 0; c < BK; c++) {
-                    pr[c] = expf(pr[c] - lr); /* masked and padded: 0 */
-                    dr[c] = t.scale * pr[c] * (acc[c] - di);
+                for (int c = 0; c < nb; c++) {
+                    pr[c] = attn_exp(pr[c] - lr); /* masked: 0 */
+                    dr[c] = t.scale * pr[c] * (dr[c] - di);
                 }
             }
-            if (vn->requires_grad) /* dv_j += sum_i p_ij dout_i */
-                for (int c = 0; c < nb; c++) {
-                    float *gvr = vn->grad + gv + (size_t)(j0 + c) * t.ldv;
-                    for (int r = 0; r < nq; r++) {
-                        float pv = p[(size_t)r * BK + c];
-                        const float *gor = gout + (size_t)(i0 + r) * ldo;
-#pragma omp simd
-                        for (int e = 0; e < dv; e++)
-                            gvr[e] += pv * gor[e];
-                    }
-                }
-            if (qn->requires_grad) /* dq_i += scale sum_j ds_ij k_j */
-                for (int r = 0; r < nq; r++) {
-                    float *gqr = qn->grad + gq + (size_t)(i0 + r) * t.ldq;
-                    for (int c = 0; c < nb; c++) {
-                        float d = ds[(size_t)r * BK + c];
-                        const float *kr = t.k + (size_t)(j0 + c) * t.ldk;
-#pragma omp simd
-                        for (int e = 0; e < dk; e++)
-                            gqr[e] += d * kr[e];
-                    }
-                }
-            if (kn->requires_grad) /* dk_j += scale sum_i ds_ij q_i */
-                for (int c = 0; c < nb; c++) {
-                    float *gkr = kn->grad + gk + (size_t)(j0 + c) * t.ldk;
-                    for (int r = 0; r < nq; r++) {
-                        float d = ds[(size_t)r * BK + c];
-                        const float *qr = t.q + (size_t)(i0 + r) * t.ldq;
-#pragma omp simd
-                        for (int e = 0; e < dk; e++)
-                            gkr[e] += d * qr[e];
-                    }
-                }
+            if (gv) /* dv_j += sum_i p_ij dout_i */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, dv, nq, 1.0f, p, BK, gob, ldo, 1.0f,
+                            gv + (size_t)j0 * t.ldv, (int)t.ldv);
+            if (gq) /* dq_i += scale sum_j ds_ij k_j (ds holds the scale) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dk, nb, 1.0f, ds, BK, kb, (int)t.ldk, 1.0f,
+                            gq + (size_t)i0 * t.ldq, (int)t.ldq);
+            if (gk) /* dk_j += scale sum_i ds_ij q_i */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, dk, nq, 1.0f, ds, BK, qb, (int)t.ldq, 1.0f,
+                            gk + (size_t)j0 * t.ldk, (int)t.ldk);
         }
     }
 }
