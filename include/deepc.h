@@ -1066,6 +1066,84 @@ dc_layer *dc_layer_minimum(void);
  * built.  Config key "axis". */
 dc_layer *dc_layer_concatenate(int axis);
 
+/* ------------------------------------------------ attention (issue 19)
+ * Ops (src/ops/ops_matmul.c, ops_softmax.c, ops_attn_misc.c) and Keras 3's
+ * attention layers (src/layers/layers_attention.c; docs/attention.md). */
+
+/* a (..., m, k) x b (..., k, n) -> (..., m, n); trans_a takes a as
+ * (..., k, m), trans_b b as (..., n, k).  The leading (batch) axes
+ * broadcast as numpy's matmul (aligned from the right, equal or 1); a
+ * graph's batch axis meets the other operand's batch axis, a 1, or nothing. */
+dc_node *dc_batched_matmul(dc_graph *g, dc_node *a, dc_node *b, int trans_a, int trans_b);
+
+typedef enum {
+    DC_SOFTMAX_MASK_NONE, /* no mask */
+    DC_SOFTMAX_MASK_BOOL, /* keep where mask > 0.5; masked outputs are 0 (Keras 3's Softmax(mask=)) */
+    DC_SOFTMAX_MASK_ADD,  /* softmax(x + mask) */
+} dc_softmax_mask;
+/* Softmax of x along `axis` (negative counts from the end; not the batch
+ * axis), with an optional mask that broadcasts to x (aligned from the right,
+ * each axis 1 or x's); kind says how it applies (ignored when mask is NULL). */
+dc_node *dc_softmax_axis(dc_graph *g, dc_node *x, int axis, dc_node *mask, dc_softmax_mask kind);
+/* The boolean attention mask (B, Tq, Tk) of 1 (attend) / 0 Keras'
+ * MultiHeadAttention combines: query mask (B, Tq), value mask and key mask
+ * (B, Tk) (token ids: nonzero keeps), attention mask (B, Tq, Tk) (> 0.5
+ * keeps), each may be NULL, ANDed with the causal mask (key j <= query i)
+ * when causal.  Without any of the masks it is (Tq, Tk). */
+dc_node *dc_attention_mask(dc_graph *g, dc_node *query_mask, dc_node *value_mask, dc_node *key_mask,
+                           dc_node *attention_mask, int tq, int tk, int causal);
+
+/* MultiHeadAttention (Keras 3), called through dc_model_merge with 2 to 4
+ * inputs: query (Tq, dim), value (Tk, dv), optionally key (Tk, dk) (the
+ * value when absent) and an attention mask (Tq, Tk) (1 attend, 0 not; pass
+ * the value again as key to give one without a key).  Weights as Keras
+ * holds them: query/kernel (dim, num_heads, key_dim) + query/bias
+ * (num_heads, key_dim), the same for key, value/kernel (dv, num_heads,
+ * value_dim) + bias, attention_output/kernel (num_heads, value_dim,
+ * output_shape...) + bias (output_shape...), named "<layer>/query/kernel"
+ * ...; queries scaled by 1 / sqrt(key_dim).  The masks of the inputs
+ * (Embedding(mask_zero)) are combined as Keras combines them (query mask
+ * [:, :, None] & value mask [:, None, :] & key mask & causal & attention
+ * mask), masked positions get probability 0, and the output keeps the
+ * query's mask.  Inputs of rank 3 only (attention over axis 1, Keras'
+ * attention_axes None). */
+typedef struct dc_mha_config {
+    int num_heads, key_dim;
+    int value_dim;              /* 0: key_dim (Keras' None) */
+    float dropout;              /* 0: rate on the attention probabilities, in training */
+    int use_bias;               /* 1 */
+    int output_ndim;            /* 0: Keras' output_shape None, the query's last axis */
+    int output_shape[4];
+    dc_init kernel_initializer; /* glorot_uniform */
+    dc_init bias_initializer;   /* zeros */
+    float kernel_l1, kernel_l2; /* kernel_regularizer (0, 0: None) */
+    float bias_l1, bias_l2;     /* bias_regularizer */
+    /* Keras' call argument use_causal_mask, a setting of the layer here (a
+     * call takes no keyword arguments); config key "use_causal_mask",
+     * written when set. */
+    int use_causal_mask;
+} dc_mha_config;
+dc_mha_config dc_mha_defaults(int num_heads, int key_dim);
+dc_layer *dc_layer_multi_head_attention(int num_heads, int key_dim);
+/* NULL with a message naming the field for a value out of range. */
+dc_layer *dc_layer_multi_head_attention_ex(const dc_mha_config *cfg);
+
+/* Attention (dot-product, Luong) and AdditiveAttention (Bahdanau) as Keras
+ * 3's, called through dc_model_merge with [query (Tq, dim), value (Tv, dim)]
+ * or [query, value, key (Tv, dim)].  Attention: scores = query key^T, times
+ * the weight "scale" (shape (1,), ones) when use_scale; score_mode "concat":
+ * scores = concat_score_weight * sum(tanh(scale * (q + k))).
+ * AdditiveAttention: scores = sum(scale * tanh(q + k)), scale (dim,)
+ * glorot_uniform when use_scale (its default).  The value's mask (and the
+ * causal mask) leave keys out, the query's mask zeroes output rows and
+ * follows the output. */
+typedef struct dc_attention_config {
+    int use_scale;          /* Attention: 0; AdditiveAttention: 1 */
+    const char *score_mode; /* Attention: "dot" (NULL) or "concat" */
+    float dropout;          /* 0 */
+    int use_causal_mask;    /* Keras' call argument (Keras 2's causal), a setting here */
+} dc_attention_config;
+
 /* ----------------------------------------------------------------- model */
 
 typedef struct dc_model dc_model;

@@ -93,6 +93,12 @@ ALLOWED = {
     ("dc_loss_ex", "mask_ids"): "no mask",
     ("dc_loss_ex", "weights"): "unweighted",
     ("dc_loss_ex", "args"): "the defaults",
+    # attention (issue 19)
+    ("dc_softmax_axis", "mask"): "no mask",
+    ("dc_attention_mask", "query_mask"): "no query mask",
+    ("dc_attention_mask", "value_mask"): "no value mask",
+    ("dc_attention_mask", "key_mask"): "no key mask",
+    ("dc_attention_mask", "attention_mask"): "no attention mask",
     ("dc_layer_bidirectional", "merge_mode"): "concat",
     ("dc_tokenizer_new", "cfg"): "the defaults",
     ("dc_tokenizer_sequences_to_matrix", "mode"): "binary",
@@ -238,6 +244,10 @@ VALID_BY_TYPE = {
     "dc_affine_kind": "DC_AFFINE_ZOOM",
     "dc_fill_mode": "DC_FILL_REFLECT",
     "MPI_Comm": "MPI_COMM_WORLD",
+    # attention (issue 19)
+    "const dc_mha_config *": "&(dc_mha_config){0}",
+    "const dc_attention_config *": "&(dc_attention_config){0}",
+    "dc_softmax_mask": "DC_SOFTMAX_MASK_BOOL",
 }
 
 # Valid values by parameter name, before the type's (for strings above all).

@@ -525,6 +525,62 @@ static dc_node *build_attention(dc_graph *g, int v)
     return dc_attention(g, q, k, val, mask, v == 1 || v >= 3, 0.7f);
 }
 
+/* ---- attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) ---- */
+
+static dc_node *pn(dc_graph *g, int nd, const int *shape) { return dc_param(g, nd, shape, uniform(-1, 1), NULL); }
+
+/* variants: plain, trans_a, trans_b, both on (2, ., .); 4: (2, 2, 3, 4) x a (4, 5) weight; 5: (2, 1, 3, 4) x
+ * (1, 3, 4, 2), both broadcast; 6: (2, 3, 3, 4) x (3, 5, 4)^T; 7: a (4, 3)^T broadcast over (2, 2, 4, 5);
+ * 8: a batched input (B, 2, 3, 4) x a (4, 5) weight */
+static dc_node *build_batched_matmul(dc_graph *g, int v)
+{
+    switch (v) {
+    case 4: return dc_batched_matmul(g, pn(g, 4, (int[]){2, 2, 3, 4}), p2(g, 4, 5), 0, 0);
+    case 5: return dc_batched_matmul(g, pn(g, 4, (int[]){2, 1, 3, 4}), pn(g, 4, (int[]){1, 3, 4, 2}), 0, 0);
+    case 6: return dc_batched_matmul(g, pn(g, 4, (int[]){2, 3, 3, 4}), pn(g, 3, (int[]){3, 5, 4}), 0, 1);
+    case 7: return dc_batched_matmul(g, p2(g, 4, 3), pn(g, 4, (int[]){2, 2, 4, 5}), 1, 0);
+    case 8: return dc_batched_matmul(g, dc_input(g, 1, 3, (int[]){2, 3, 4}, "uniform"), p2(g, 4, 5), 0, 0);
+    default: break;
+    }
+    int ta = v & 1, tb = v >> 1 & 1;
+    dc_node *a = pn(g, 3, ta ? (int[]){2, 4, 3} : (int[]){2, 3, 4});
+    dc_node *b = pn(g, 3, tb ? (int[]){2, 5, 4} : (int[]){2, 4, 5});
+    return dc_batched_matmul(g, a, b, ta, tb);
+}
+
+/* x (2, 3, 4); variants: last axis, axis 1, axis 0 of (3, 4); 3: boolean token mask (3, 4) with zeros; 4: a 0/1
+ * mask (2, 3, 4), some rows entirely masked; 5: additive mask (1, 4), a weight; 6: additive (3, 4) on axis 1 */
+static dc_node *build_softmax(dc_graph *g, int v)
+{
+    static const int axis[] = {-1, 1, 0, -1, -1, -1, 1};
+    dc_node *x = v == 2 ? p2(g, 3, 4) : pn(g, 3, (int[]){2, 3, 4});
+    x->init = uniform(-2.5f, 2.5f);
+    dc_node *m = NULL;
+    if (v == 3)
+        m = dc_input(g, 0, 2, (int[]){3, 4}, "tokens");
+    else if (v == 4)
+        m = dc_input(g, 0, 3, (int[]){2, 3, 4}, "binary");
+    else if (v >= 5)
+        m = v == 5 ? p2(g, 1, 4) : p2(g, 3, 4);
+    return dc_softmax_axis(g, x, axis[v], m, v >= 5 ? DC_SOFTMAX_MASK_ADD : DC_SOFTMAX_MASK_BOOL);
+}
+
+/* scores (2, 2, 3, 4) through a boolean softmax masked by attention_mask; variant bits: query, value, key and
+ * attention masks present; causal in variants 0, 3, 6 ... */
+static dc_node *build_attention_mask(dc_graph *g, int v)
+{
+    dc_node *qm = v & 1 ? dc_input(g, 0, 2, (int[]){2, 3}, "tokens") : NULL;
+    dc_node *vm = v & 2 ? dc_input(g, 0, 2, (int[]){2, 4}, "tokens") : NULL;
+    dc_node *km = v & 4 ? dc_input(g, 0, 2, (int[]){2, 4}, "tokens") : NULL;
+    dc_node *am = v & 8 ? dc_input(g, 0, 3, (int[]){2, 3, 4}, "binary") : NULL;
+    dc_node *mask = dc_attention_mask(g, qm, vm, km, am, 3, 4, v % 3 == 0);
+    if (mask && mask->ndim == 3)
+        mask = dc_reshape(g, mask, 4, (int[]){2, 1, 3, 4});
+    dc_node *x = pn(g, 4, (int[]){2, 2, 3, 4});
+    x->init = uniform(-2.5f, 2.5f);
+    return dc_softmax_axis(g, x, -1, mask, DC_SOFTMAX_MASK_BOOL);
+}
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -593,6 +649,10 @@ static const gradcase cases[] = {
     {"concat", build_concat_axis, 3},
     /* fused attention */
     {"attention", build_attention, 5},
+    /* attention */
+    {"batched_matmul", build_batched_matmul, 9},
+    {"softmax", build_softmax, 7},
+    {"attention_mask", build_attention_mask, 16},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

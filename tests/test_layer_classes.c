@@ -85,6 +85,14 @@ static dc_layer *make_average(void) { return dc_layer_average(); }
 static dc_layer *make_maximum(void) { return dc_layer_maximum(); }
 static dc_layer *make_minimum(void) { return dc_layer_minimum(); }
 static dc_layer *make_concatenate(void) { return dc_layer_concatenate(-1); }
+/* attention layers: called on two inputs (query, value) of the case's shape */
+static dc_layer *make_multi_head_attention(void)
+{
+    dc_mha_config c = dc_mha_defaults(2, 3);
+    c.value_dim = 2;
+    c.kernel_l2 = 0.01f;
+    return dc_layer_multi_head_attention_ex(&c);
+}
 
 /* Normalization adapted on fixed data: its statistics are saved weights. */
 static dc_layer *make_normalization(void)
@@ -155,6 +163,7 @@ static const layer_case cases[] = {
     {"Maximum", make_maximum, 1, {4}, 0},
     {"Minimum", make_minimum, 1, {4}, 0},
     {"Concatenate", make_concatenate, 1, {4}, 0},
+    {"MultiHeadAttention", make_multi_head_attention, 2, {5, 4}, 0},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0], ROWS = 3 };
 

@@ -186,6 +186,8 @@ extern const dc_op dc_op_repeat, dc_op_permute, dc_op_step_mask, dc_op_mask_step
 extern const dc_op dc_op_random_flip, dc_op_random_affine, dc_op_random_color;
 /* Merge layers' ops (ops_merge.c; concat, declared above, is there too). */
 extern const dc_op dc_op_maximum, dc_op_minimum;
+/* Attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c). */
+extern const dc_op dc_op_batched_matmul, dc_op_softmax, dc_op_attention_mask;
 /* The shape inference of add, sub, mul, maximum, minimum (ops_elementwise.c):
  * equal shapes, or for add a b without batch axis that ends a's shape (a bias). */
 dc_status dc_binary_infer(dc_node *n);

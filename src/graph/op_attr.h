@@ -190,6 +190,29 @@ typedef struct dc_attention_attr {
     float scale;
 } dc_attention_attr;
 
+/* ---- attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) ---- */
+
+/* batched_matmul: a or b taken transposed (its last two axes swapped). */
+typedef struct dc_bmm_attr {
+    int trans_a, trans_b;
+} dc_bmm_attr;
+
+/* softmax: over `axis` (resolved, 0-based over the node's axes); mask
+ * dc_softmax_mask (none, boolean keep > 0.5, additive). */
+typedef struct dc_softmax_attr {
+    int axis, mask;
+} dc_softmax_attr;
+
+/* attention_mask: the (Tq, Tk) of the mask and whether it is causal. */
+typedef struct dc_attn_mask_attr {
+    int tq, tk, causal;
+} dc_attn_mask_attr;
+
+/* l2_normalize: over `axis` (resolved); position_embedding: the first row. */
+typedef struct dc_axis_attr {
+    int axis;
+} dc_axis_attr;
+
 typedef union dc_attr {
     dc_act_attr act;
     dc_scale_attr scale;
@@ -221,6 +244,11 @@ typedef union dc_attr {
     dc_affine_attr affine;
     dc_color_attr color;
     dc_attention_attr attention;
+    /* attention */
+    dc_bmm_attr bmm;
+    dc_softmax_attr softmax;
+    dc_attn_mask_attr attn_mask;
+    dc_axis_attr axis;
 } dc_attr;
 
 #endif

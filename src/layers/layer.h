@@ -30,6 +30,10 @@ typedef struct dc_layer_call {
      * incoming mask before the build; a build may replace it (Embedding's
      * mask_zero, Masking) or end it (RepeatVector, Permute). */
     dc_node *mask;
+    /* Layers of several inputs (build_merge): input k's own mask (token ids,
+     * or NULL), as Keras hands query_mask / value_mask / key_mask to an
+     * attention layer; `mask` above is their merge (Merge.compute_mask). */
+    dc_node *in_masks[DC_MERGE_MAX];
     /* recorded by the build */
     dc_node *out;
     dc_node *logits;  /* pre-activation when the layer ends in softmax/sigmoid */
@@ -96,6 +100,11 @@ struct dc_layer {
         /* image augmentation (layers_augment.c): flip mode bits; the affine kind, ranges (rotation: height) */
         struct { int flip_mode, kind, width_none, fill_mode, bilinear; float height[2], width[2], fill_value; } augment;
         struct { int axis; } merge; /* merge layers (layers_merge.c): Concatenate's axis, Keras' count */
+        /* attention layers (layers_attention.c) */
+        dc_mha_config mha;
+        dc_attention_config attn; /* Attention, AdditiveAttention */
+        struct { int sequence_length; dc_init init; } posemb; /* PositionEmbedding */
+        struct { int axes[2], normalize; } dot;               /* Dot: Keras' axes (counting the batch axis) */
     } cfg;
 
     /* Keras' trainable=False: the model builds the layer's weights as
@@ -172,7 +181,9 @@ dc_status dc_cfg_channels_last(const dc_json *cfg);
     X(conv2d_transpose) X(conv1d_transpose)                                                                            \
     X(random_flip) X(random_translation) X(random_rotation) X(random_zoom) X(random_brightness) X(random_contrast)     \
     /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
-    X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)
+    X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)                                      \
+    /* attention layers (layers_attention.c): MultiHeadAttention, Attention, AdditiveAttention, Dot take several */ \
+    X(multi_head_attention)
 
 #define DC_LAYER_CLASS_EXTERN(name) extern const dc_layer_class dc_class_##name;
 DC_LAYER_CLASSES(DC_LAYER_CLASS_EXTERN)

@@ -346,6 +346,8 @@ static dc_status build_call(dc_model *m, dc_call *c)
     made->out_act = DC_ACT_LINEAR;
     made->frozen = l->frozen;
     made->mask = call_mask(m, c);
+    for (int k = 0; k < c->n_in; k++) /* each input's own mask, for layers of several inputs (attention) */
+        made->in_masks[k] = ref_mask(m, c->in_refs[k]);
     if (c->node) {
         if (!(shared = first_call_params(m, c, &made->n_shared)))
             return DC_ERR_NOMEM;

@@ -21,6 +21,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_maximum, &dc_op_minimum,
     /* fused attention (ops_attention.c) */
     &dc_op_attention,
+    /* attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) */
+    &dc_op_batched_matmul, &dc_op_softmax, &dc_op_attention_mask,
 };
 
 const int dc_op_registry_count = (int)(sizeof dc_op_registry / sizeof dc_op_registry[0]);

@@ -1,0 +1,257 @@
+/*
+ * test_attention.c - the attention layers against PyTorch, and the batched
+ * matmul's threaded paths against a plain loop.
+ *
+ * tests/fixtures/attention/make_fixtures.py writes Keras 3's
+ * MultiHeadAttention, Attention and AdditiveAttention by hand in PyTorch
+ * (float64 einsums in Keras' weight layout): inputs, weights, token-id
+ * masks, the output and the gradient of sum(out * r) with respect to every
+ * input and weight.  Each case builds the layer's ops on input nodes that
+ * keep a gradient, loads the weights by their Keras names, and compares
+ * everything within 1e-5 of the array's largest magnitude.
+ */
+#include "testutil.h"
+
+#include "graph/graph.h"
+#include "layers/layer.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { MAX_IN = 4 };
+
+/* Within 1e-5 of want's largest magnitude; an array that is zero in exact
+ * arithmetic (the key bias's gradient: softmax ignores a shift common to a
+ * row) within 1e-7 of zero, float32 rounding of the terms that cancel. */
+static void assert_near(const float *got, const fx_array *want, const char *what)
+{
+    double big = 0;
+    for (size_t i = 0; i < want->size; i++)
+        big = fmax(big, fabs(want->data[i]));
+    assert_close(got, want->data, want->size, 0.0, big > 1e-6 ? 1e-5 * big : 1e-7, what);
+}
+
+/* A batched input node holding fixture array a (its first axis the batch),
+ * keeping a gradient when `grad`. */
+static dc_node *input_of(dc_graph *g, const fx_array *a, int grad)
+{
+    dc_node *n = dc_input(g, 1, a->ndim - 1, a->shape + 1, a->name);
+    assert_non_null(n);
+    n->requires_grad = grad; /* set before any consumer is made: the consumers need a gradient too */
+    return n;
+}
+
+/* One fixture case through a layer of several inputs: `names` the inputs in
+ * the layer's order ("query", "value", ...; the same name twice feeds one
+ * node twice), `masks` the fixture arrays of each input's token ids (NULL:
+ * none). */
+static void check_layer(const fx_file *f, const char *c, dc_layer *l, int n, const char *const *names,
+                        const char *const *masks)
+{
+    char key[160];
+    assert_non_null(l);
+    snprintf(l->name, sizeof l->name, "layer");
+    const fx_array *q = fx_get_part(f, c, "query");
+    int B = q->shape[0];
+    dc_graph *g = dc_graph_new();
+    dc_node *xs[MAX_IN] = {0}, *ids[MAX_IN] = {0};
+    const fx_array *src[MAX_IN] = {0}, *idsrc[MAX_IN] = {0};
+    dc_layer_call call = {.out_act = DC_ACT_LINEAR};
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < i && !xs[i]; j++)
+            if (!strcmp(names[i], names[j]))
+                xs[i] = xs[j];
+        if (!xs[i]) {
+            src[i] = fx_get_part(f, c, names[i]);
+            xs[i] = input_of(g, src[i], strcmp(names[i], "amask") != 0);
+        }
+        if (masks[i]) {
+            for (int j = 0; j < i && !ids[i]; j++)
+                if (masks[j] && !strcmp(masks[i], masks[j]))
+                    ids[i] = ids[j];
+            if (!ids[i]) {
+                idsrc[i] = fx_get_part(f, c, masks[i]);
+                ids[i] = input_of(g, idsrc[i], 0);
+            }
+        }
+        call.in_masks[i] = ids[i];
+    }
+    if (l->cls->build_merge(l, g, n, xs, &call) != DC_OK)
+        fail_msg("%s: build: %s", c, dc_errmsg());
+    const fx_array *want = fx_get_part(f, c, "out"), *r = fx_get_part(f, c, "r");
+    dc_node *rn = input_of(g, r, 0);
+    dc_node *loss = dc_sum(g, dc_mul(g, call.out, rn));
+    assert_non_null(loss);
+    assert_int_equal(dc_graph_compile(g, B, NULL), DC_OK);
+    assert_int_equal(dc_graph_set_batch(g, B), DC_OK);
+    for (int i = 0; i < n; i++) {
+        if (src[i])
+            assert_int_equal(dc_node_set(xs[i], src[i]->data, src[i]->size), DC_OK);
+        if (idsrc[i])
+            assert_int_equal(dc_node_set(ids[i], idsrc[i]->data, idsrc[i]->size), DC_OK);
+    }
+    assert_int_equal(dc_node_set(rn, r->data, r->size), DC_OK);
+    for (int i = 0; i < call.n_params; i++) { /* "layer/query/kernel" is the fixture's "<case>.query/kernel" */
+        const fx_array *w = fx_get_part(f, c, call.params[i]->name + strlen("layer/"));
+        assert_int_equal(dc_node_size(call.params[i]), w->size);
+        memcpy(call.params[i]->val, w->data, w->size * sizeof(float));
+    }
+    assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
+    snprintf(key, sizeof key, "%s forward", c);
+    assert_int_equal(dc_node_size(call.out), want->size);
+    assert_near(call.out->val, want, key);
+    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    for (int i = 0; i < n; i++)
+        if (src[i] && strcmp(names[i], "amask") != 0) {
+            snprintf(key, sizeof key, "grad.%s", names[i]);
+            const fx_array *gw = fx_get_part(f, c, key);
+            snprintf(key, sizeof key, "%s d/d%s", c, names[i]);
+            assert_near(xs[i]->grad, gw, key);
+        }
+    for (int i = 0; i < call.n_params; i++) {
+        snprintf(key, sizeof key, "grad.%s", call.params[i]->name + strlen("layer/"));
+        const fx_array *gw = fx_get_part(f, c, key);
+        snprintf(key, sizeof key, "%s d/d%s", c, call.params[i]->name);
+        assert_near(call.params[i]->grad, gw, key);
+    }
+    dc_graph_free(g);
+    dc_layer_free(l);
+}
+
+static dc_layer *mha(int heads, int key_dim, int value_dim, int out, int use_bias, int causal)
+{
+    dc_mha_config c = dc_mha_defaults(heads, key_dim);
+    c.value_dim = value_dim;
+    c.use_bias = use_bias;
+    c.use_causal_mask = causal;
+    if (out) {
+        c.output_ndim = 1;
+        c.output_shape[0] = out;
+    }
+    return dc_layer_multi_head_attention_ex(&c);
+}
+
+static void test_mha_against_pytorch(void **state)
+{
+    const fx_file *f = *state;
+    check_layer(f, "mha_self", mha(2, 3, 4, 0, 1, 0), 2, (const char *[]){"query", "query"},
+                (const char *[]){"q_ids", "q_ids"});
+    check_layer(f, "mha_cross", mha(2, 3, 2, 0, 1, 1), 3, (const char *[]){"query", "value", "key"},
+                (const char *[]){"q_ids", "v_ids", "k_ids"});
+    check_layer(f, "mha_causal", mha(3, 2, 0, 7, 0, 1), 2, (const char *[]){"query", "query"},
+                (const char *[]){NULL, NULL});
+    check_layer(f, "mha_amask", mha(2, 2, 3, 0, 1, 0), 4, (const char *[]){"query", "value", "key", "amask"},
+                (const char *[]){NULL, NULL, NULL, NULL});
+}
+
+/* ---- batched matmul: the threaded paths against a plain loop ---- */
+
+/* a (nb, m, k) or broadcast (m, k), b (nb, k, n): y and both gradients of
+ * sum(y * r) by loops in double, against the op at a size that threads. */
+static void check_bmm_large(int trans_a, int trans_b, int a_shared)
+{
+    enum { NB = 6, M = 40, K = 33, N = 37 };
+    dc_graph *g = dc_graph_new();
+    int ashape[3] = {NB, trans_a ? K : M, trans_a ? M : K}, bshape[3] = {NB, trans_b ? N : K, trans_b ? K : N};
+    dc_node *a = a_shared ? dc_param(g, 2, ashape + 1, (dc_init){DC_INIT_RANDOM_UNIFORM, -1, 1}, "a")
+                          : dc_param(g, 3, ashape, (dc_init){DC_INIT_RANDOM_UNIFORM, -1, 1}, "a");
+    dc_node *b = dc_param(g, 3, bshape, (dc_init){DC_INIT_RANDOM_UNIFORM, -1, 1}, "b");
+    dc_node *y = dc_batched_matmul(g, a, b, trans_a, trans_b);
+    assert_non_null(y);
+    dc_node *r = dc_param_ex(g, 3, (int[]){NB, M, N}, (dc_init){DC_INIT_RANDOM_UNIFORM, -1, 1}, "r", 0);
+    dc_node *loss = dc_sum(g, dc_mul(g, y, r));
+    dc_rng rng;
+    dc_rng_seed(&rng, 5);
+    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
+    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    size_t asz = dc_node_size(a), bsz = dc_node_size(b), ysz = (size_t)NB * M * N;
+    double *wy = calloc(ysz, sizeof(double)), *ga = calloc(asz, sizeof(double)), *gb = calloc(bsz, sizeof(double));
+    float *fy = malloc(ysz * sizeof(float)), *fga = malloc(asz * sizeof(float)), *fgb = malloc(bsz * sizeof(float));
+    for (int s = 0; s < NB; s++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+                for (int p = 0; p < K; p++) {
+                    size_t ia = (a_shared ? 0 : (size_t)s * M * K) + (trans_a ? (size_t)p * M + i : (size_t)i * K + p);
+                    size_t ib = (size_t)s * K * N + (trans_b ? (size_t)j * K + p : (size_t)p * N + j);
+                    size_t iy = ((size_t)s * M + i) * N + j;
+                    wy[iy] += (double)a->val[ia] * b->val[ib];
+                    ga[ia] += (double)r->val[iy] * b->val[ib];
+                    gb[ib] += (double)r->val[iy] * a->val[ia];
+                }
+    for (size_t i = 0; i < ysz; i++)
+        fy[i] = (float)wy[i];
+    for (size_t i = 0; i < asz; i++)
+        fga[i] = (float)ga[i];
+    for (size_t i = 0; i < bsz; i++)
+        fgb[i] = (float)gb[i];
+    assert_close(y->val, fy, ysz, 1e-5, 1e-4, "batched_matmul forward");
+    assert_close(a->grad, fga, asz, 1e-5, 1e-4, "batched_matmul d/da");
+    assert_close(b->grad, fgb, bsz, 1e-5, 1e-4, "batched_matmul d/db");
+    free(wy), free(ga), free(gb), free(fy), free(fga), free(fgb);
+    dc_graph_free(g);
+}
+
+static void test_bmm_threaded_paths(void **state)
+{
+    (void)state;
+    for (int v = 0; v < 8; v++)
+        check_bmm_large(v & 1, v >> 1 & 1, v >> 2 & 1);
+}
+
+/* ---- errors ---- */
+
+static void test_errors(void **state)
+{
+    (void)state;
+    dc_graph *g = dc_graph_new();
+    dc_node *a = dc_input(g, 1, 2, (int[]){3, 4}, "a"), *b = dc_input(g, 1, 2, (int[]){5, 4}, "b");
+    assert_null(dc_batched_matmul(g, a, b, 0, 0));
+    assert_errmsg_contains("inner sizes 4 and 5 differ");
+    assert_non_null(dc_batched_matmul(g, a, b, 0, 1));
+    dc_node *h = dc_input(g, 1, 3, (int[]){2, 3, 4}, "h");
+    assert_null(dc_batched_matmul(g, a, h, 0, 1)); /* batch axis of a meets h's axis of size 2 */
+    assert_errmsg_contains("batch axis");
+    assert_null(dc_softmax_axis(g, a, 0, NULL, DC_SOFTMAX_MASK_NONE));
+    assert_errmsg_contains("the batch axis");
+    assert_null(dc_softmax_axis(g, a, -1, dc_input(g, 0, 1, (int[]){3}, "m"), DC_SOFTMAX_MASK_BOOL));
+    assert_errmsg_contains("does not broadcast");
+    assert_null(dc_attention_mask(g, dc_input(g, 1, 1, (int[]){4}, "ids"), NULL, NULL, NULL, 3, 5, 0));
+    assert_errmsg_contains("query mask has shape");
+    dc_graph_free(g);
+
+    dc_mha_config c = dc_mha_defaults(0, 4);
+    assert_null(dc_layer_multi_head_attention_ex(&c));
+    assert_errmsg_contains("num_heads");
+    c = dc_mha_defaults(2, 4);
+    c.dropout = 1.0f;
+    assert_null(dc_layer_multi_head_attention_ex(&c));
+    assert_errmsg_contains("dropout");
+
+    /* a model: one input is too few; a 2-D query is refused with its shape */
+    dc_model *m = dc_functional_new(2, (int[]){5, 4});
+    assert_true(dc_model_merge(m, dc_layer_multi_head_attention(2, 2), 1, (int[]){DC_MODEL_INPUT}) < 0);
+    dc_model_free(m);
+    m = dc_functional_new(1, (int[]){4});
+    int k = dc_model_input(m, 1, (int[]){4});
+    assert_true(dc_model_merge(m, dc_layer_multi_head_attention(2, 2), 2, (int[]){DC_MODEL_INPUT, k}) >= 0);
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("expected (batch, steps, features)");
+    dc_model_free(m);
+}
+
+static int setup(void **state)
+{
+    *state = fx_load("attention/attention.txt");
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mha_against_pytorch),
+        cmocka_unit_test(test_bmm_threaded_paths),
+        cmocka_unit_test(test_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, fx_teardown);
+}
