@@ -1092,6 +1092,14 @@ dc_node *dc_softmax_axis(dc_graph *g, dc_node *x, int axis, dc_node *mask, dc_so
  * when causal.  Without any of the masks it is (Tq, Tk). */
 dc_node *dc_attention_mask(dc_graph *g, dc_node *query_mask, dc_node *value_mask, dc_node *key_mask,
                            dc_node *attention_mask, int tq, int tk, int causal);
+/* keras_hub's PositionEmbedding as an op: x (..., T, D) gives only the
+ * shape; the output is rows start .. start + T - 1 of table (L, D) on every
+ * leading index (a generator's cache passes the position of its first
+ * step as start). */
+dc_node *dc_position_embedding(dc_graph *g, dc_node *x, dc_node *table, int start);
+/* x * rsqrt(max(sum x^2, 1e-14)) along axis (negative from the end): Keras'
+ * ops.normalize(order=2). */
+dc_node *dc_l2_normalize(dc_graph *g, dc_node *x, int axis);
 
 /* MultiHeadAttention (Keras 3), called through dc_model_merge with 2 to 4
  * inputs: query (Tq, dim), value (Tk, dv), optionally key (Tk, dk) (the
@@ -1143,6 +1151,28 @@ typedef struct dc_attention_config {
     float dropout;          /* 0 */
     int use_causal_mask;    /* Keras' call argument (Keras 2's causal), a setting here */
 } dc_attention_config;
+/* score_mode NULL: "dot" */
+dc_layer *dc_layer_attention(int use_scale, const char *score_mode);
+dc_layer *dc_layer_attention_ex(const dc_attention_config *cfg);
+dc_layer *dc_layer_additive_attention(int use_scale);
+dc_layer *dc_layer_additive_attention_ex(const dc_attention_config *cfg);
+
+/* keras_hub's PositionEmbedding(sequence_length, initializer="glorot_uniform"):
+ * the weight "embeddings" (sequence_length, features); the output is its
+ * first T rows broadcast to the input's shape (batch, T, features), T <=
+ * sequence_length (keras_hub's hierarchical extension past it is refused).
+ * Add it to the token embedding with an Add layer.  No mask (keras_hub's
+ * layer supports none).  Config: sequence_length, hierarchical_alpha (0.4,
+ * written as keras_hub writes it), initializer. */
+dc_layer *dc_layer_position_embedding(int sequence_length);
+dc_layer *dc_layer_position_embedding_ex(int sequence_length, dc_init initializer);
+/* Dot(axes, normalize) (Keras 3), through dc_model_merge with 2 inputs of
+ * rank 2 or 3 counting the batch axis: (B, k) . (B, k) -> (B, 1); (B, n,
+ * d) and (B, m, d) on axes (2, 2) -> (B, n, m), and the other axes pairs
+ * by transposing.  Axes count the batch axis (Keras' convention, 0
+ * refused), negative from the end; normalize: each input L2-normalised
+ * along its axis first (Keras' cosine proximity).  No mask. */
+dc_layer *dc_layer_dot(int axis_a, int axis_b, int normalize);
 
 /* ----------------------------------------------------------------- model */
 

@@ -99,6 +99,7 @@ ALLOWED = {
     ("dc_attention_mask", "value_mask"): "no value mask",
     ("dc_attention_mask", "key_mask"): "no key mask",
     ("dc_attention_mask", "attention_mask"): "no attention mask",
+    ("dc_layer_attention", "score_mode"): "NULL is score_mode \"dot\"",
     ("dc_layer_bidirectional", "merge_mode"): "concat",
     ("dc_tokenizer_new", "cfg"): "the defaults",
     ("dc_tokenizer_sequences_to_matrix", "mode"): "binary",

@@ -144,6 +144,73 @@ static void test_mha_against_pytorch(void **state)
                 (const char *[]){NULL, NULL, NULL, NULL});
 }
 
+static dc_layer *attention(const char *mode, int use_scale, int causal, int additive)
+{
+    dc_attention_config c = {.use_scale = use_scale, .score_mode = mode, .use_causal_mask = causal};
+    return additive ? dc_layer_additive_attention_ex(&c) : dc_layer_attention_ex(&c);
+}
+
+static void test_attention_against_pytorch(void **state)
+{
+    const fx_file *f = *state;
+    const char *qv[] = {"query", "value"}, *qvk[] = {"query", "value", "key"};
+    check_layer(f, "att_dot", attention("dot", 0, 0, 0), 2, qv, (const char *[]){"q_ids", "v_ids"});
+    check_layer(f, "att_scale_key", attention("dot", 1, 1, 0), 3, qvk, (const char *[]){NULL, NULL, NULL});
+    check_layer(f, "att_concat", attention("concat", 1, 0, 0), 2, qv, (const char *[]){NULL, "v_ids"});
+    check_layer(f, "att_concat_noscale", attention("concat", 0, 0, 0), 2, qv, (const char *[]){NULL, NULL});
+    check_layer(f, "add_scale", attention(NULL, 1, 0, 1), 3, qvk, (const char *[]){"q_ids", "v_ids", NULL});
+    check_layer(f, "add_noscale", attention(NULL, 0, 1, 1), 2, qv, (const char *[]){NULL, NULL});
+}
+
+static void test_dot_against_pytorch(void **state)
+{
+    const fx_file *f = *state;
+    const char *qv[] = {"query", "value"}, *none[] = {NULL, NULL};
+    check_layer(f, "dot_2d_cos", dc_layer_dot(1, 1, 1), 2, qv, none);
+    check_layer(f, "dot_22", dc_layer_dot(2, 2, 0), 2, qv, none);
+    check_layer(f, "dot_11_cos", dc_layer_dot(1, 1, 1), 2, qv, none);
+    check_layer(f, "dot_21", dc_layer_dot(-1, 1, 0), 2, qv, none);
+    check_layer(f, "dot_12", dc_layer_dot(1, -1, 0), 2, qv, none);
+}
+
+/* Embedding(mask_zero) + PositionEmbedding + Add in a functional model: the
+ * output is each token's row plus the table's row of its position. */
+static void test_position_embedding(void **state)
+{
+    (void)state;
+    enum { T = 4, D = 3, V = 6, L = 5 };
+    dc_model *m = dc_functional_new(1, (int[]){T});
+    int e = dc_model_apply(m, dc_layer_embedding(V, D, 0), DC_MODEL_INPUT);
+    int p = dc_model_apply(m, dc_layer_position_embedding(L), e);
+    assert_true(dc_model_merge(m, dc_layer_add(), 2, (int[]){e, p}) >= 0);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    float emb[V * D], table[L * D];
+    for (int i = 0; i < V * D; i++)
+        emb[i] = 0.1f * (float)i;
+    for (int i = 0; i < L * D; i++)
+        table[i] = -1.0f - (float)i;
+    assert_int_equal(dc_model_set_weight(m, 0, 0, emb, V * D), DC_OK);
+    assert_int_equal(dc_model_set_weight(m, 1, 0, table, L * D), DC_OK);
+    dc_tensor *x = dc_tensor_from(2, (int[]){2, T}, (float[]){1, 2, 3, 4, 5, 0, 2, 1}), *y = NULL;
+    assert_int_equal(dc_model_predict(m, x, 2, &y), DC_OK);
+    assert_int_equal(y->size, 2 * T * D);
+    for (int b = 0; b < 2; b++)
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < D; d++) {
+                int tok = (int)x->data[b * T + t];
+                assert_float_equal(y->data[(b * T + t) * D + d], emb[tok * D + d] + table[t * D + d], 1e-6);
+            }
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+    /* more steps than sequence_length */
+    m = dc_functional_new(2, (int[]){6, 3});
+    assert_true(dc_model_apply(m, dc_layer_position_embedding(5), DC_MODEL_INPUT) >= 0);
+    assert_int_not_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    assert_errmsg_contains("more than sequence_length 5");
+    dc_model_free(m);
+}
+
 /* ---- batched matmul: the threaded paths against a plain loop ---- */
 
 /* a (nb, m, k) or broadcast (m, k), b (nb, k, n): y and both gradients of
@@ -250,6 +317,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mha_against_pytorch),
+        cmocka_unit_test(test_attention_against_pytorch),
+        cmocka_unit_test(test_dot_against_pytorch),
+        cmocka_unit_test(test_position_embedding),
         cmocka_unit_test(test_bmm_threaded_paths),
         cmocka_unit_test(test_errors),
     };

@@ -581,6 +581,31 @@ static dc_node *build_attention_mask(dc_graph *g, int v)
     return dc_softmax_axis(g, x, -1, mask, DC_SOFTMAX_MASK_BOOL);
 }
 
+static dc_node *build_mul_scalar(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_mul_scalar(g, p2(g, 3, 4), dc_param(g, 1, (int[]){1}, uniform(0.5f, 1.5f), NULL));
+}
+
+/* variant bits: the scale vector w, the inner scalar s, the outer scalar c present */
+static dc_node *build_additive_score(dc_graph *g, int v)
+{
+    dc_node *q = pn(g, 3, (int[]){2, 3, 4}), *k = pn(g, 3, (int[]){2, 2, 4});
+    dc_node *w = v & 1 ? pn(g, 1, (int[]){4}) : NULL;
+    dc_node *s = v & 2 ? dc_param(g, 1, (int[]){1}, uniform(0.5f, 1.5f), NULL) : NULL;
+    dc_node *c = v & 4 ? dc_param(g, 1, (int[]){1}, uniform(0.5f, 1.5f), NULL) : NULL;
+    return dc_additive_score(g, q, k, w, s, c);
+}
+
+/* x (2, 3, 4) gives the shape; table (5, 4) from row 0, then row 2 */
+static dc_node *build_position_embedding(dc_graph *g, int v)
+{
+    return dc_position_embedding(g, pn(g, 3, (int[]){2, 3, 4}), p2(g, 5, 4), 2 * v);
+}
+
+/* (2, 3, 4) along the last axis, then along axis 1 */
+static dc_node *build_l2_normalize(dc_graph *g, int v) { return dc_l2_normalize(g, pn(g, 3, (int[]){2, 3, 4}), v ? 1 : -1); }
+
 typedef struct gradcase {
     const char *op;  /* registry name */
     build_fn build;  /* NULL for leaves: nothing to differentiate */
@@ -653,6 +678,10 @@ static const gradcase cases[] = {
     {"batched_matmul", build_batched_matmul, 9},
     {"softmax", build_softmax, 7},
     {"attention_mask", build_attention_mask, 16},
+    {"mul_scalar", build_mul_scalar, 1},
+    {"additive_score", build_additive_score, 8},
+    {"position_embedding", build_position_embedding, 2},
+    {"l2_normalize", build_l2_normalize, 2},
 };
 
 static void fill_input(dc_node *n, dc_rng *rng)

@@ -93,6 +93,10 @@ static dc_layer *make_multi_head_attention(void)
     c.kernel_l2 = 0.01f;
     return dc_layer_multi_head_attention_ex(&c);
 }
+static dc_layer *make_attention(void) { return dc_layer_attention(1, "concat"); }
+static dc_layer *make_additive_attention(void) { return dc_layer_additive_attention(1); }
+static dc_layer *make_position_embedding(void) { return dc_layer_position_embedding(7); }
+static dc_layer *make_dot(void) { return dc_layer_dot(2, -1, 1); }
 
 /* Normalization adapted on fixed data: its statistics are saved weights. */
 static dc_layer *make_normalization(void)
@@ -164,6 +168,10 @@ static const layer_case cases[] = {
     {"Minimum", make_minimum, 1, {4}, 0},
     {"Concatenate", make_concatenate, 1, {4}, 0},
     {"MultiHeadAttention", make_multi_head_attention, 2, {5, 4}, 0},
+    {"Attention", make_attention, 2, {5, 4}, 0},
+    {"AdditiveAttention", make_additive_attention, 2, {5, 4}, 0},
+    {"PositionEmbedding", make_position_embedding, 2, {5, 4}, 0},
+    {"Dot", make_dot, 2, {5, 4}, 0},
 };
 enum { N_CASES = sizeof cases / sizeof cases[0], ROWS = 3 };
 

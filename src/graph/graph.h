@@ -187,7 +187,13 @@ extern const dc_op dc_op_random_flip, dc_op_random_affine, dc_op_random_color;
 /* Merge layers' ops (ops_merge.c; concat, declared above, is there too). */
 extern const dc_op dc_op_maximum, dc_op_minimum;
 /* Attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c). */
-extern const dc_op dc_op_batched_matmul, dc_op_softmax, dc_op_attention_mask;
+extern const dc_op dc_op_batched_matmul, dc_op_softmax, dc_op_attention_mask, dc_op_mul_scalar, dc_op_additive_score,
+    dc_op_position_embedding, dc_op_l2_normalize;
+/* x * s[0], s of shape (1,): a trainable scalar factor (ops_attn_misc.c). */
+dc_node *dc_mul_scalar(dc_graph *g, dc_node *x, dc_node *s);
+/* q (B, Tq, D), k (B, Tk, D) -> c * sum_d w_d tanh(s (q_id + k_jd)) (B, Tq, Tk); w (D), s and c (1,) may be
+ * NULL (1): AdditiveAttention's and Attention("concat")'s scores (ops_attn_misc.c). */
+dc_node *dc_additive_score(dc_graph *g, dc_node *q, dc_node *k, dc_node *w, dc_node *s, dc_node *c);
 /* The shape inference of add, sub, mul, maximum, minimum (ops_elementwise.c):
  * equal shapes, or for add a b without batch axis that ends a's shape (a bias). */
 dc_status dc_binary_infer(dc_node *n);

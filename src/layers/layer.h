@@ -183,7 +183,7 @@ dc_status dc_cfg_channels_last(const dc_json *cfg);
     /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
     X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)                                      \
     /* attention layers (layers_attention.c): MultiHeadAttention, Attention, AdditiveAttention, Dot take several */ \
-    X(multi_head_attention)
+    X(multi_head_attention) X(attention) X(additive_attention) X(position_embedding) X(dot)
 
 #define DC_LAYER_CLASS_EXTERN(name) extern const dc_layer_class dc_class_##name;
 DC_LAYER_CLASSES(DC_LAYER_CLASS_EXTERN)

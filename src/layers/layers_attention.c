@@ -290,3 +290,315 @@ dc_layer *dc_layer_multi_head_attention_ex(const dc_mha_config *cfg)
         l->cfg.mha = *cfg;
     return l;
 }
+
+/* ---- Attention, AdditiveAttention ---- */
+
+static int is_additive(const dc_layer *l) { return l->cls == &dc_class_additive_attention; }
+static int score_concat(const dc_attention_config *c) { return c->score_mode && !strcmp(c->score_mode, "concat"); }
+
+static dc_status attention_check_inputs(const dc_layer *l, int n, dc_node *const *xs)
+{
+    const char *name = layer_name(l);
+    static const char *const what[3] = {"query", "value", "key"};
+    char s[96];
+    if (n < 2 || n > 3 || !xs)
+        return dc_fail(DC_ERR_ARG, "%s: got %d inputs; %s takes [query, value] or [query, value, key]", name, n,
+                       l->cls->type);
+    for (int i = 0; i < n; i++) {
+        if (!xs[i])
+            return dc_fail(DC_ERR_ARG, "%s: input %d (%s) is NULL", name, i, what[i]);
+        if (xs[i]->ndim != 3)
+            return dc_fail(DC_ERR_SHAPE, "%s: %s has shape %s; expected (batch, steps, features)", name, what[i],
+                           dc_batch_shape_str(xs[i]->ndim, xs[i]->shape, s, sizeof s));
+    }
+    const dc_node *q = xs[0], *v = xs[1], *k = n == 3 ? xs[2] : xs[1];
+    if (k->shape[1] != v->shape[1])
+        return dc_fail(DC_ERR_SHAPE, "%s: key has %d steps, value %d; they must be equal", name, k->shape[1],
+                       v->shape[1]);
+    if (k->shape[2] != q->shape[2])
+        return dc_fail(DC_ERR_SHAPE, "%s: query has %d features, %s %d; the scores need them equal", name,
+                       q->shape[2], n == 3 ? "key" : "value (the key)", k->shape[2]);
+    return DC_OK;
+}
+
+/* scores (B, Tq, Tv) -> softmax with the value's mask and the causal mask
+ * as Keras' _apply_scores adds them (scores - 1e9 where masked), dropout,
+ * times value, rows of a masked query zeroed (Keras' where(q_mask, out, 0)). */
+static dc_status attention_finish(const dc_layer *l, dc_graph *g, dc_node *scores, dc_node *value,
+                                  dc_layer_call *call)
+{
+    const dc_attention_config *c = &l->cfg.attn;
+    int tq = scores->shape[1], tv = scores->shape[2];
+    dc_node *mask = NULL, *vmask = call->in_masks[1], *qmask = call->in_masks[0];
+    if (vmask || c->use_causal_mask) {
+        mask = dc_attention_mask(g, NULL, vmask, NULL, NULL, tq, tv, c->use_causal_mask);
+        mask = mask ? dc_scale_offset(g, mask, 1e9f, -1e9f) : NULL; /* 0 kept, -1e9 masked */
+        if (!mask)
+            return built(l, NULL);
+    }
+    dc_node *w = dc_softmax_axis(g, scores, -1, mask, DC_SOFTMAX_MASK_ADD);
+    if (w && c->dropout > 0.0f)
+        w = dc_dropout(g, w, c->dropout);
+    dc_node *out = w ? dc_batched_matmul(g, w, value, 0, 0) : NULL;
+    if (out && qmask)
+        out = dc_mask_steps(g, out, qmask);
+    if (!out)
+        return built(l, NULL);
+    call->out = out;
+    call->mask = qmask; /* Keras' compute_mask: the query's */
+    return DC_OK;
+}
+
+static dc_status attention_build(const dc_layer *l, dc_graph *g, int n, dc_node *const *xs, dc_layer_call *call)
+{
+    const dc_attention_config *c = &l->cfg.attn;
+    dc_status st = attention_check_inputs(l, n, xs);
+    if (st != DC_OK)
+        return st;
+    dc_node *q = xs[0], *v = xs[1], *k = n == 3 ? xs[2] : xs[1], *scores;
+    const char *name = layer_name(l);
+    if (is_additive(l)) { /* sum(scale * tanh(q + k)), scale (dim,) */
+        int dim = q->shape[2];
+        dc_node *scale = c->use_scale ? dc_layer_weight(g, call, name, "scale", 1, &dim,
+                                                        dc_init_make(DC_INIT_GLOROT_UNIFORM), 1, 1)
+                                      : NULL;
+        if (c->use_scale && !scale)
+            return built(l, NULL);
+        scores = dc_additive_score(g, q, k, scale, NULL, NULL);
+    } else {
+        int one = 1;
+        dc_node *scale = c->use_scale ? dc_layer_weight(g, call, name, "scale", 1, &one, dc_init_make(DC_INIT_ONES),
+                                                        1, 1)
+                                      : NULL;
+        dc_node *cw = score_concat(c) && (scale || !c->use_scale)
+                          ? dc_layer_weight(g, call, name, "concat_score_weight", 1, &one, dc_init_make(DC_INIT_ONES),
+                                            1, 1)
+                          : NULL;
+        if ((c->use_scale && !scale) || (score_concat(c) && !cw))
+            return built(l, NULL);
+        if (score_concat(c)) { /* concat_score_weight * sum(tanh(scale * (q + k))) */
+            scores = dc_additive_score(g, q, k, NULL, scale, cw);
+        } else { /* q k^T (times scale) */
+            scores = dc_batched_matmul(g, q, k, 0, 1);
+            if (scores && scale)
+                scores = dc_mul_scalar(g, scores, scale);
+        }
+    }
+    if (!scores)
+        return built(l, NULL);
+    return attention_finish(l, g, scores, v, call);
+}
+
+static void attention_to_config(const dc_layer *l, dc_jw *w)
+{
+    const dc_attention_config *c = &l->cfg.attn;
+    dc_jw_bool(w, "use_scale", c->use_scale);
+    if (!is_additive(l))
+        dc_jw_str(w, "score_mode", score_concat(c) ? "concat" : "dot");
+    dc_jw_float(w, "dropout", c->dropout);
+    dc_jw_null(w, "seed");
+    if (c->use_causal_mask)
+        dc_jw_bool(w, "use_causal_mask", 1);
+}
+
+static dc_layer *attention_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    int additive = cls == &dc_class_additive_attention;
+    dc_attention_config c = {.use_scale = additive, .score_mode = "dot"};
+    const dc_json *mode = dc_json_get(cfg, "score_mode");
+    if (!additive && mode) {
+        if (mode->type != DC_JSON_STRING)
+            return dc_fail_null(DC_ERR_FORMAT, "key \"score_mode\": expected \"dot\" or \"concat\"");
+        c.score_mode = mode->str;
+    }
+    if (dc_cfg_bool(cfg, "use_scale", &c.use_scale) || dc_cfg_float(cfg, "dropout", &c.dropout) ||
+        dc_cfg_bool(cfg, "use_causal_mask", &c.use_causal_mask) || dc_cfg_bool(cfg, "causal", &c.use_causal_mask))
+        return NULL;
+    return additive ? dc_layer_additive_attention_ex(&c) : dc_layer_attention_ex(&c);
+}
+
+const dc_layer_class dc_class_attention = {.type = "Attention", .snake = "attention", .to_config = attention_to_config,
+                                           .from_config = attention_from_config, .build_merge = attention_build};
+const dc_layer_class dc_class_additive_attention = {.type = "AdditiveAttention", .snake = "additive_attention",
+                                                    .to_config = attention_to_config,
+                                                    .from_config = attention_from_config,
+                                                    .build_merge = attention_build};
+
+static dc_layer *attention_new(const dc_layer_class *cls, const dc_attention_config *cfg)
+{
+    DC_CHECK_NULL_OR(cfg, NULL);
+    const char *mode = cfg->score_mode ? cfg->score_mode : "dot";
+    if (cls == &dc_class_attention && strcmp(mode, "dot") != 0 && strcmp(mode, "concat") != 0)
+        return dc_fail_null(DC_ERR_ARG, "Attention: score_mode \"%.40s\"; expected \"dot\" or \"concat\"", mode);
+    if (!(cfg->dropout >= 0.0f && cfg->dropout < 1.0f))
+        return dc_fail_null(DC_ERR_ARG, "%s: dropout %g; expected 0 <= dropout < 1", cls->type, (double)cfg->dropout);
+    dc_layer *l = dc_layer_new(cls);
+    if (l) {
+        l->cfg.attn = *cfg;
+        l->cfg.attn.score_mode = strcmp(mode, "concat") == 0 ? "concat" : "dot"; /* static storage */
+    }
+    return l;
+}
+
+dc_layer *dc_layer_attention(int use_scale, const char *score_mode)
+{
+    dc_attention_config c = {.use_scale = use_scale, .score_mode = score_mode};
+    return attention_new(&dc_class_attention, &c);
+}
+
+dc_layer *dc_layer_attention_ex(const dc_attention_config *cfg) { return attention_new(&dc_class_attention, cfg); }
+
+dc_layer *dc_layer_additive_attention(int use_scale)
+{
+    dc_attention_config c = {.use_scale = use_scale};
+    return attention_new(&dc_class_additive_attention, &c);
+}
+
+dc_layer *dc_layer_additive_attention_ex(const dc_attention_config *cfg)
+{
+    return attention_new(&dc_class_additive_attention, cfg);
+}
+
+/* ---- PositionEmbedding (keras_hub) ---- */
+
+static dc_status posemb_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    int L = l->cfg.posemb.sequence_length;
+    char s[96];
+    if (x->ndim < 3)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s; expected (batch, steps, features)", layer_name(l),
+                       dc_batch_shape_str(x->ndim, x->shape, s, sizeof s));
+    int T = x->shape[x->ndim - 2], D = x->shape[x->ndim - 1];
+    if (T > L)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s has %d steps, more than sequence_length %d (keras_hub's "
+                                     "hierarchical extension past it is not supported)", layer_name(l),
+                       dc_batch_shape_str(x->ndim, x->shape, s, sizeof s), T, L);
+    dc_node *table = dc_layer_weight(g, call, layer_name(l), "embeddings", 2, (int[]){L, D}, l->cfg.posemb.init, 1, 1);
+    dc_node *y = table ? dc_position_embedding(g, x, table, 0) : NULL;
+    if (!y)
+        return built(l, NULL);
+    call->out = y;
+    call->mask = NULL; /* keras_hub: "This layer does not support masking" */
+    return DC_OK;
+}
+
+static void posemb_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_int(w, "sequence_length", l->cfg.posemb.sequence_length);
+    dc_jw_float(w, "hierarchical_alpha", 0.4f);
+    dc_cfg_write_init(w, "initializer", l->cfg.posemb.init);
+}
+
+static dc_layer *posemb_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    int L = 0;
+    dc_init init = dc_init_make(DC_INIT_GLOROT_UNIFORM);
+    if (dc_cfg_need(cfg, "sequence_length") || dc_cfg_int(cfg, "sequence_length", 1, DC_DIM_LIMIT, &L) ||
+        dc_cfg_init(cfg, "initializer", &init))
+        return NULL;
+    return dc_layer_position_embedding_ex(L, init);
+}
+
+const dc_layer_class dc_class_position_embedding = {.type = "PositionEmbedding", .snake = "position_embedding",
+                                                    .build = posemb_build, .to_config = posemb_to_config,
+                                                    .from_config = posemb_from_config};
+
+dc_layer *dc_layer_position_embedding(int sequence_length)
+{
+    return dc_layer_position_embedding_ex(sequence_length, dc_init_make(DC_INIT_GLOROT_UNIFORM));
+}
+
+dc_layer *dc_layer_position_embedding_ex(int sequence_length, dc_init initializer)
+{
+    if (sequence_length < 1 || sequence_length > DC_DIM_LIMIT)
+        return dc_fail_null(DC_ERR_ARG, "PositionEmbedding: sequence_length %d; expected 1 to %d", sequence_length,
+                            DC_DIM_LIMIT);
+    dc_layer *l = dc_layer_new(&dc_class_position_embedding);
+    if (l) {
+        l->cfg.posemb.sequence_length = sequence_length;
+        l->cfg.posemb.init = initializer;
+    }
+    return l;
+}
+
+/* ---- Dot ---- */
+
+static dc_status dot_build(const dc_layer *l, dc_graph *g, int n, dc_node *const *xs, dc_layer_call *call)
+{
+    const char *name = layer_name(l);
+    char sa[96], sb[96];
+    if (n != 2 || !xs || !xs[0] || !xs[1])
+        return dc_fail(DC_ERR_ARG, "%s: got %d inputs%s; Dot takes exactly 2", name, n,
+                       n == 2 ? " (one NULL)" : "");
+    dc_node *a = xs[0], *b = xs[1];
+    int nd = a->ndim, axes[2];
+    dc_batch_shape_str(a->ndim, a->shape, sa, sizeof sa);
+    dc_batch_shape_str(b->ndim, b->shape, sb, sizeof sb);
+    for (int i = 0; i < 2; i++) {
+        int ax = l->cfg.dot.axes[i];
+        axes[i] = ax < 0 ? ax + xs[i]->ndim : ax;
+    }
+    if (b->ndim != nd || nd < 2 || nd > 3 || axes[0] < 1 || axes[0] >= nd || axes[1] < 1 || axes[1] >= nd)
+        return dc_fail(DC_ERR_SHAPE, "%s: inputs %s and %s with axes (%d, %d); deepc's Dot takes two inputs of rank 2 "
+                                     "or 3 (batch included) and axes after the batch axis", name, sa, sb,
+                       l->cfg.dot.axes[0], l->cfg.dot.axes[1]);
+    if (a->shape[axes[0]] != b->shape[axes[1]])
+        return dc_fail(DC_ERR_SHAPE, "%s: axis %d of %s has %d values, axis %d of %s %d; they must be equal", name,
+                       axes[0], sa, a->shape[axes[0]], axes[1], sb, b->shape[axes[1]]);
+    if (l->cfg.dot.normalize) {
+        a = dc_l2_normalize(g, a, axes[0]);
+        b = a ? dc_l2_normalize(g, b, axes[1]) : NULL;
+    }
+    dc_node *y;
+    if (nd == 2) { /* (B, k) . (B, k) -> (B, 1, k) x (B, k, 1) -> (B, 1) */
+        int k = a ? a->shape[1] : 0;
+        dc_node *a3 = b ? dc_reshape(g, a, 2, (int[]){1, k}) : NULL, *b3 = a3 ? dc_reshape(g, b, 2, (int[]){k, 1}) : NULL;
+        y = b3 ? dc_batched_matmul(g, a3, b3, 0, 0) : NULL;
+        y = y ? dc_reshape(g, y, 1, (int[]){1}) : NULL;
+    } else {
+        y = b ? dc_batched_matmul(g, a, b, axes[0] == 1, axes[1] == 2) : NULL;
+    }
+    if (!y)
+        return built(l, NULL);
+    call->out = y;
+    call->mask = NULL; /* Keras' Dot.compute_mask: None */
+    return DC_OK;
+}
+
+static void dot_to_config(const dc_layer *l, dc_jw *w)
+{
+    if (l->cfg.dot.axes[0] == l->cfg.dot.axes[1])
+        dc_jw_int(w, "axes", l->cfg.dot.axes[0]);
+    else
+        dc_jw_ints(w, "axes", 2, l->cfg.dot.axes);
+    dc_jw_bool(w, "normalize", l->cfg.dot.normalize);
+}
+
+static dc_layer *dot_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    int axes[2] = {0, 0}, normalize = 0;
+    if (dc_cfg_need(cfg, "axes") || dc_cfg_ints(cfg, "axes", 2, -DC_MAX_DIMS, DC_MAX_DIMS - 1, axes) ||
+        dc_cfg_bool(cfg, "normalize", &normalize))
+        return NULL;
+    return dc_layer_dot(axes[0], axes[1], normalize);
+}
+
+const dc_layer_class dc_class_dot = {.type = "Dot", .snake = "dot", .to_config = dot_to_config,
+                                     .from_config = dot_from_config, .build_merge = dot_build};
+
+dc_layer *dc_layer_dot(int axis_a, int axis_b, int normalize)
+{
+    if (axis_a == 0 || axis_b == 0 || axis_a < -DC_MAX_DIMS || axis_b < -DC_MAX_DIMS || axis_a >= DC_MAX_DIMS ||
+        axis_b >= DC_MAX_DIMS)
+        return dc_fail_null(DC_ERR_ARG, "Dot: axes (%d, %d); axis 0 is the batch axis, give axes after it (1, 2) or "
+                                        "count from the end (-1)", axis_a, axis_b);
+    dc_layer *l = dc_layer_new(&dc_class_dot);
+    if (l) {
+        l->cfg.dot.axes[0] = axis_a;
+        l->cfg.dot.axes[1] = axis_b;
+        l->cfg.dot.normalize = normalize != 0;
+    }
+    return l;
+}
