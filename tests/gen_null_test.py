@@ -127,6 +127,11 @@ ALLOWED = {
     ("dc_plot_decision_boundary", "cfg"): "dc_plot_defaults()",
     ("dc_plot_images", "row_labels"): "no labels",
     ("dc_plot_images", "title"): "no title",
+    # attention kernel, first names, generation (attn-apps)
+    ("dc_attention", "mask"): "no mask",
+    ("dc_first_names_load", "cache_dir"): "NULL: $DEEPC_CACHE, else ~/.cache/deepc",
+    ("dc_first_names_load", "train"): "the training names not wanted",
+    ("dc_first_names_load", "val"): "the validation names not wanted",
 }
 
 # What a function returns when an argument is NULL, for those returning a

@@ -570,6 +570,17 @@ static dc_node *build_conv_grouped_nobias(dc_graph *g, int v)
     (void)v;
     return dc_conv2d_grouped(g, image(g, 5, 5, 4, NULL), dc_param(g, 4, (int[]){3, 3, 2, 4}, uniform(-1, 1), NULL),
                              NULL, 2, 1, 1, 0, 1, 1);
+/* attention: q (2, Tq, 2, 4), k (2, 5, 2, 4), v (2, 5, 2, 3), scale 0.7.  Variants: 0 plain, 1 causal,
+ * 2 a 0/1 mask (some rows wholly masked: they attend to every key), 3 mask + causal, 4 causal with
+ * Tq 6 > Tk 5 and a mask */
+static dc_node *build_attention(dc_graph *g, int v)
+{
+    int tq = v == 4 ? 6 : 3, tk = 5;
+    dc_node *q = dc_param(g, 4, (int[]){2, tq, 2, 4}, uniform(-1, 1), NULL);
+    dc_node *k = dc_param(g, 4, (int[]){2, tk, 2, 4}, uniform(-1, 1), NULL);
+    dc_node *val = dc_param(g, 4, (int[]){2, tk, 2, 3}, uniform(-1, 1), NULL);
+    dc_node *mask = v >= 2 ? dc_input(g, 0, 3, (int[]){2, tq, tk}, "binary") : NULL;
+    return dc_attention(g, q, k, val, mask, v == 1 || v >= 3, 0.7f);
 }
 
 /* ---- attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) ---- */
@@ -726,6 +737,8 @@ static const gradcase cases[] = {
     {"conv2d_grouped", build_conv_grouped_nobias, 1},
     /* ONNX import */
     {"log_softmax", build_log_softmax, 2},
+    /* fused attention */
+    {"attention", build_attention, 5},
     /* attention */
     {"batched_matmul", build_batched_matmul, 9},
     {"softmax", build_softmax, 7},

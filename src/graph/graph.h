@@ -199,6 +199,8 @@ dc_node *dc_additive_score(dc_graph *g, dc_node *q, dc_node *k, dc_node *w, dc_n
 /* The shape inference of add, sub, mul, maximum, minimum (ops_elementwise.c):
  * equal shapes, or for add a b without batch axis that ends a's shape (a bias). */
 dc_status dc_binary_infer(dc_node *n);
+/* Fused scaled dot-product attention (ops_attention.c; constructor in deepc.h). */
+extern const dc_op dc_op_attention;
 /* Whether a recurrent op supports the activation (derivative from the output). */
 int dc_rnn_act_supported(dc_act a);
 

@@ -183,6 +183,13 @@ typedef struct dc_color_attr {
     float range[2], value_range[2];
 } dc_color_attr;
 
+/* attention (ops_attention.c): causal mask, the scale of the scores; slots
+ * set by its infer (the per-thread scratch slots planned). */
+typedef struct dc_attention_attr {
+    int causal, slots;
+    float scale;
+} dc_attention_attr;
+
 /* ---- attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) ---- */
 
 /* batched_matmul: a or b taken transposed (its last two axes swapped). */
@@ -236,6 +243,7 @@ typedef union dc_attr {
     dc_flip_attr flip;
     dc_affine_attr affine;
     dc_color_attr color;
+    dc_attention_attr attention;
     /* attention */
     dc_bmm_attr bmm;
     dc_softmax_attr softmax;

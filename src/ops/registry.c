@@ -26,6 +26,8 @@ const dc_op *const dc_op_registry[] = {
     &dc_op_depthwise_conv2d, &dc_op_conv2d_grouped,
     /* ONNX import (layers_onnx.c) */
     &dc_op_log_softmax,
+    /* fused attention (ops_attention.c) */
+    &dc_op_attention,
     /* attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) */
     &dc_op_batched_matmul, &dc_op_softmax, &dc_op_attention_mask, &dc_op_mul_scalar, &dc_op_additive_score,
     &dc_op_position_embedding, &dc_op_l2_normalize,

@@ -1,0 +1,405 @@
+/*
+ * ops_attention.c - fused scaled dot-product attention (flash-attention
+ * style): scores, masked softmax and the weighted sum per (batch, head),
+ * block by block, without ever holding the (B, H, Tq, Tk) scores.
+ *
+ * attention: q (B, Tq, H, Dk), k (B, Tk, H, Dk), v (B, Tk, H, Dv), optional
+ * mask (B, Tq, Tk) (nonzero = attend, 0 = masked) -> out (B, Tq, H, Dv)
+ * (Keras' MultiHeadAttention layout after the projections):
+ *     s_ij = scale * q_i . k_j,   p_i = softmax over the allowed j of s_i,
+ *     out_i = sum_j p_ij v_j
+ * Key j is allowed for query i when the mask is nonzero there and, with
+ * attr.attention.causal, j <= i (Keras' causal mask: lower triangular on
+ * (Tq, Tk)).  A query with no allowed key (a padding row) attends to every
+ * key unmasked: what Keras' additive mask (scores - 1e9 on masked keys,
+ * then softmax) gives in exact arithmetic, and what a float64 reference
+ * gives; never a NaN.
+ *
+ * Forward: for each block of BQ queries, the keys are visited in blocks of
+ * BK with the online softmax (running max m and sum l per row; the partial
+ * output rescaled by exp(m_old - m_new) when the max grows); each row's
+ * logsumexp lse = m + log(l) is kept in the node's scratch for the backward.
+ * Causal blocks entirely above the diagonal are skipped.
+ *
+ * Backward (FlashAttention-2): Delta_i = dout_i . out_i per row first; then
+ * for each block of keys, over the blocks of queries, the scores are
+ * recomputed and
+ *     p = exp(s - lse),  dv_j += sum_i p_ij dout_i,  dp_ij = dout_i . v_j,
+ *     ds_ij = p_ij (dp_ij - Delta_i),
+ *     dq_i += scale sum_j ds_ij k_j,  dk_j += scale sum_i ds_ij q_i.
+ * The mask gets no gradient.  Each (batch, head) is one task for the OpenMP
+ * threads, and the rows it touches in out, dq, dk, dv belong to it alone, so
+ * no thread waits on another.  Every block product is one sgemm straight on
+ * the strided (B, T, H, D) rows (leading dimension H * D, no packing here):
+ * OpenBLAS's AVX-512 kernels where it has them (OPENBLAS_CORETYPE=SkylakeX on
+ * Zen 5), one thread each inside the parallel region.  The softmax and mask
+ * passes are plain C loops that vectorise (attn_exp is a polynomial exp, as
+ * glibc's expf does not vectorise), so DEEPC_NATIVE=OFF builds the same code.
+ *
+ * Scratch: one slot per thread (a block of scores and one of their
+ * gradients, the output block being accumulated, the row statistics) and,
+ * per sample, lse and Delta for every (head, query).
+ */
+#include "graph/graph.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+enum { BQ = 64, BK = 128 };
+
+/* The problem's sizes and strides (floats between consecutive rows). */
+typedef struct attn_geom {
+    int B, Tq, Tk, H, Dk, Dv;
+} attn_geom;
+
+static attn_geom geom_of(const dc_node *n)
+{
+    const dc_node *q = n->in[0], *v = n->in[2];
+    return (attn_geom){q->shape[0], q->shape[1], n->in[1]->shape[1], q->shape[2], q->shape[3], v->shape[3]};
+}
+
+/* Floats of one thread's slot: s and ds (BQ x BK), the accumulated output
+ * block (BQ x Dv), m and l (BQ), the empty-row flags (Tq). */
+static size_t slot_floats(const attn_geom *a)
+{
+    size_t s = 2 * BQ * BK;
+    s = dc_size_add(s, dc_size_mul(BQ, (size_t)a->Dv));
+    s = dc_size_add(s, 2 * BQ);
+    return dc_size_add(s, (size_t)a->Tq);
+}
+
+static dc_status attn_infer(dc_node *n)
+{
+    const dc_node *q = n->in[0], *k = n->in[1], *v = n->in[2], *mask = n->in[3];
+    char sq[96], sk[96], sv[96];
+    dc_shape_str(q->ndim, q->shape, sq, sizeof sq);
+    dc_shape_str(k->ndim, k->shape, sk, sizeof sk);
+    dc_shape_str(v->ndim, v->shape, sv, sizeof sv);
+    if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4)
+        return dc_fail(DC_ERR_SHAPE, "attention: q %s, k %s, v %s; expected 4 axes each (batch, steps, heads, dim)",
+                       sq, sk, sv);
+    if (k->shape[0] != q->shape[0] || v->shape[0] != q->shape[0] || k->batched != q->batched ||
+        v->batched != q->batched || k->batch_mult != q->batch_mult || v->batch_mult != q->batch_mult)
+        return dc_fail(DC_ERR_SHAPE, "attention: q %s, k %s, v %s have different batches", sq, sk, sv);
+    if (k->shape[2] != q->shape[2] || v->shape[2] != q->shape[2])
+        return dc_fail(DC_ERR_SHAPE, "attention: q %s, k %s, v %s: the heads (axis 2) differ", sq, sk, sv);
+    if (k->shape[3] != q->shape[3])
+        return dc_fail(DC_ERR_SHAPE, "attention: q %s and k %s: the key dims (axis 3) differ", sq, sk);
+    if (v->shape[1] != k->shape[1])
+        return dc_fail(DC_ERR_SHAPE, "attention: k %s and v %s: the key steps (axis 1) differ", sk, sv);
+    for (int i = 1; i < 4; i++)
+        if (q->shape[i] < 1 || k->shape[i] < 1 || v->shape[i] < 1)
+            return dc_fail(DC_ERR_SHAPE, "attention: q %s, k %s, v %s: every axis needs at least 1", sq, sk, sv);
+    if (mask) {
+        char sm[96];
+        dc_shape_str(mask->ndim, mask->shape, sm, sizeof sm);
+        if (mask->ndim != 3 || mask->shape[0] != q->shape[0] || mask->shape[1] != q->shape[1] ||
+            mask->shape[2] != k->shape[1] || mask->batched != q->batched || mask->batch_mult != q->batch_mult)
+            return dc_fail(DC_ERR_SHAPE, "attention: mask %s, expected (batch, query steps, key steps) = (%d, %d, %d)",
+                           sm, q->shape[0], q->shape[1], k->shape[1]);
+    }
+    if (!(n->attr.attention.scale == n->attr.attention.scale) || isinf(n->attr.attention.scale))
+        return dc_fail(DC_ERR_ARG, "attention: scale %g, expected a finite number", (double)n->attr.attention.scale);
+    n->batched = q->batched;
+    n->ndim = 4;
+    memcpy(n->shape, q->shape, sizeof n->shape);
+    n->shape[3] = v->shape[3];
+    dc_status st = dc_node_check_size(n);
+    if (st != DC_OK)
+        return st;
+    attn_geom a = geom_of(n);
+    n->attr.attention.slots = omp_get_max_threads(); /* one slot of scratch per thread */
+    n->work_fixed = dc_size_mul((size_t)n->attr.attention.slots, slot_floats(&a));
+    size_t per_sample = dc_size_mul(2 * (size_t)a.H, (size_t)a.Tq); /* lse and Delta */
+    if (n->batched)
+        n->work_per_sample = per_sample;
+    else
+        n->work_fixed = dc_size_add(n->work_fixed, dc_size_mul(per_sample, (size_t)a.B));
+    return DC_OK;
+}
+
+/* One (batch, head) problem: base pointers and row strides. */
+typedef struct attn_task {
+    const float *q, *k, *v, *mask; /* mask (Tq, Tk) or NULL */
+    size_t ldq, ldk, ldv;          /* H * Dk, H * Dk, H * Dv */
+    int causal;
+    float scale;
+} attn_task;
+
+static attn_task task_of(const dc_node *n, const attn_geom *a, int b, int h)
+{
+    const float *mask = n->in[3] ? n->in[3]->val + (size_t)b * a->Tq * a->Tk : NULL;
+    return (attn_task){n->in[0]->val + ((size_t)b * a->Tq * a->H + h) * a->Dk,
+                       n->in[1]->val + ((size_t)b * a->Tk * a->H + h) * a->Dk,
+                       n->in[2]->val + ((size_t)b * a->Tk * a->H + h) * a->Dv,
+                       mask,
+                       (size_t)a->H * a->Dk,
+                       (size_t)a->H * a->Dk,
+                       (size_t)a->H * a->Dv,
+                       n->attr.attention.causal,
+                       n->attr.attention.scale};
+}
+
+/* empty[i] = 1 when query i has no allowed key (it then attends to all). */
+static void find_empty_rows(const attn_task *t, const attn_geom *a, float *empty)
+{
+    for (int i = 0; i < a->Tq; i++) {
+        int last = t->causal ? (i < a->Tk - 1 ? i : a->Tk - 1) : a->Tk - 1, any = 0;
+        if (!t->mask)
+            any = 1;
+        else
+            for (int j = 0; j <= last && !any; j++)
+                any = t->mask[(size_t)i * a->Tk + j] != 0.0f;
+        empty[i] = any ? 0.0f : 1.0f;
+    }
+}
+
+/* Whether every (i, j) of the block is allowed (no masking pass needed). */
+static int block_all_allowed(const attn_task *t, int i0, int j1) { return !t->mask && (!t->causal || j1 - 1 <= i0); }
+
+/* exp(x) by range reduction and a degree-6 polynomial (relative error
+ * ~2e-7), exactly 0 below -87 (so -inf, a masked score, gives 0), written so
+ * the loops over a block vectorise (glibc's expf does not). */
+static inline float attn_exp(float x)
+{
+    float xc = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float r = (xc * 1.44269504f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
+    float f = xc - r * 0.693145751953125f - r * 1.428606765330187e-06f;
+    float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120 + f * (1.0f / 720))))));
+    int32_t bits = ((int32_t)r + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x < -87.0f ? 0.0f : p * scale;
+}
+
+/* Whether the block of queries [i0, i1) needs keys from j0 on. */
+static int block_needed(const attn_task *t, const float *empty, int i0, int i1, int j0)
+{
+    if (!t->causal || j0 <= i1 - 1)
+        return 1;
+    for (int i = i0; i < i1; i++)
+        if (empty[i] != 0.0f)
+            return 1;
+    return 0;
+}
+
+/* s (nq x BK) = scale * q[i0..i0+nq) k[j0..j0+nb)^T; masked entries and
+ * the columns beyond nb -inf. */
+static void block_scores(const attn_task *t, const attn_geom *a, const float *empty, int i0, int nq, int j0, int nb,
+                         float *s)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq,
+                (int)t->ldq, t->k + (size_t)j0 * t->ldk, (int)t->ldk, 0.0f, s, BK);
+    int all = block_all_allowed(t, i0, j0 + nb);
+    for (int r = 0; r < nq; r++) {
+        int i = i0 + r, last = t->causal ? i - j0 : BK; /* columns c <= last are causally allowed */
+        float *sr = s + (size_t)r * BK;
+        for (int c = nb; c < BK; c++)
+            sr[c] = -INFINITY;
+        if (all || empty[i] != 0.0f)
+            continue;
+        if (t->mask) {
+            const float *mr = t->mask + (size_t)i * a->Tk + j0;
+#pragma omp simd
+            for (int c = 0; c < nb; c++)
+                sr[c] = mr[c] != 0.0f && c <= last ? sr[c] : -INFINITY;
+        } else {
+#pragma omp simd
+            for (int c = 0; c < nb; c++)
+                sr[c] = c <= last ? sr[c] : -INFINITY;
+        }
+    }
+}
+
+/* The online softmax of one block of scores: row r's running max m and sum
+ * l updated, its accumulated output rescaled, s turned into exp(s - m). */
+static void online_softmax(float *s, int nq, float *m, float *l, float *acc, int dv)
+{
+    for (int r = 0; r < nq; r++) {
+        float *sr = s + (size_t)r * BK, mx = m[r];
+#pragma omp simd reduction(max : mx)
+        for (int c = 0; c < BK; c++)
+            mx = sr[c] > mx ? sr[c] : mx;
+        if (mx == -INFINITY) { /* nothing allowed yet in this row: weights 0 */
+            memset(sr, 0, BK * sizeof(float));
+            continue;
+        }
+        float alpha = attn_exp(m[r] - mx), sum = 0.0f; /* m = -inf: 0 */
+        m[r] = mx;
+#pragma omp simd reduction(+ : sum)
+        for (int c = 0; c < BK; c++) {
+            sr[c] = attn_exp(sr[c] - mx); /* masked and padded: 0 */
+            sum += sr[c];
+        }
+        l[r] = l[r] * alpha + sum;
+        if (alpha != 1.0f) {
+            float *ar = acc + (size_t)r * dv;
+#pragma omp simd
+            for (int e = 0; e < dv; e++)
+                ar[e] *= alpha;
+        }
+    }
+}
+
+static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, float *slot, float *lse)
+{
+    attn_task t = task_of(n, a, b, h);
+    float *s = slot, *acc = s + 2 * BQ * BK, *m = acc + (size_t)BQ * a->Dv, *l = m + BQ, *empty = l + BQ;
+    float *out = n->val + ((size_t)b * a->Tq * a->H + h) * a->Dv;
+    size_t ldo = (size_t)a->H * a->Dv;
+    int dv = a->Dv;
+    find_empty_rows(&t, a, empty);
+    for (int i0 = 0; i0 < a->Tq; i0 += BQ) {
+        int nq = a->Tq - i0 < BQ ? a->Tq - i0 : BQ;
+        for (int r = 0; r < nq; r++) {
+            m[r] = -INFINITY;
+            l[r] = 0.0f;
+        }
+        memset(acc, 0, (size_t)nq * dv * sizeof(float));
+        for (int j0 = 0; j0 < a->Tk && block_needed(&t, empty, i0, i0 + nq, j0); j0 += BK) {
+            int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
+            block_scores(&t, a, empty, i0, nq, j0, nb, s);
+            online_softmax(s, nq, m, l, acc, dv);
+            /* acc (nq x Dv) += p v[j0..j0+nb) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dv, nb, 1.0f, s, BK,
+                        t.v + (size_t)j0 * t.ldv, (int)t.ldv, 1.0f, acc, dv);
+        }
+        for (int r = 0; r < nq; r++) {
+            float inv = 1.0f / l[r], *o = out + (size_t)(i0 + r) * ldo;
+            const float *ar = acc + (size_t)r * dv;
+#pragma omp simd
+            for (int e = 0; e < dv; e++)
+                o[e] = ar[e] * inv;
+            lse[i0 + r] = m[r] + logf(l[r]);
+        }
+    }
+}
+
+/* The lse and Delta arrays of the current batch, after the slots. */
+static float *stats_base(const dc_node *n, const attn_geom *a)
+{
+    (void)a;
+    const attn_geom g = geom_of(n);
+    return n->work + (size_t)n->attr.attention.slots * slot_floats(&g);
+}
+
+static int team_size(const dc_node *n, const attn_geom *a)
+{
+    double flops = 4.0 * a->B * a->H * (double)a->Tq * a->Tk * (a->Dk + a->Dv) / 2.0;
+    int tasks = a->B * a->H, nt = n->attr.attention.slots;
+    if (!dc_worth_parallel(flops))
+        return 1;
+    nt = nt < omp_get_max_threads() ? nt : omp_get_max_threads();
+    return nt < tasks ? nt : tasks;
+}
+
+static dc_status attn_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    attn_geom a = geom_of(n);
+    float *lse_all = stats_base(n, &a);
+    size_t slot = slot_floats(&a);
+    int tasks = a.B * a.H;
+#pragma omp parallel num_threads(team_size(n, &a))
+    {
+        float *mine = n->work + (size_t)omp_get_thread_num() * slot;
+#pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < tasks; task++)
+            forward_task(n, &a, task / a.H, task % a.H, mine, lse_all + (size_t)task * a.Tq);
+    }
+    return DC_OK;
+}
+
+/* Delta_i = dout_i . out_i for the rows of one (batch, head). */
+static void row_deltas(const dc_node *n, const attn_geom *a, int b, int h, float *delta)
+{
+    size_t base = ((size_t)b * a->Tq * a->H + h) * a->Dv, ldo = (size_t)a->H * a->Dv;
+    for (int i = 0; i < a->Tq; i++) {
+        const float *o = n->val + base + (size_t)i * ldo, *go = n->grad + base + (size_t)i * ldo;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int e = 0; e < a->Dv; e++)
+            s += o[e] * go[e];
+        delta[i] = s;
+    }
+}
+
+static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, float *slot, const float *lse,
+                          float *delta)
+{
+    attn_task t = task_of(n, a, b, h);
+    float *p = slot, *ds = p + BQ * BK, *empty = ds + BQ * BK + (size_t)BQ * a->Dv + 2 * BQ;
+    dc_node *qn = n->in[0], *kn = n->in[1], *vn = n->in[2];
+    float *gq = qn->requires_grad ? qn->grad + ((size_t)b * a->Tq * a->H + h) * a->Dk : NULL;
+    float *gk = kn->requires_grad ? kn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dk : NULL;
+    float *gv = vn->requires_grad ? vn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dv : NULL;
+    const float *gout = n->grad + ((size_t)b * a->Tq * a->H + h) * a->Dv;
+    int ldo = a->H * a->Dv, dk = a->Dk, dv = a->Dv;
+    row_deltas(n, a, b, h, delta);
+    find_empty_rows(&t, a, empty);
+    for (int j0 = 0; j0 < a->Tk; j0 += BK) {
+        int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
+        const float *kb = t.k + (size_t)j0 * t.ldk, *vb = t.v + (size_t)j0 * t.ldv;
+        for (int i0 = 0; i0 < a->Tq; i0 += BQ) {
+            int nq = a->Tq - i0 < BQ ? a->Tq - i0 : BQ;
+            if (!block_needed(&t, empty, i0, i0 + nq, j0))
+                continue;
+            const float *qb = t.q + (size_t)i0 * t.ldq, *gob = gout + (size_t)i0 * ldo;
+            block_scores(&t, a, empty, i0, nq, j0, nb, p);
+            /* dp (nq x nb) = dout v^T, into ds */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, dv, 1.0f, gob, ldo, vb, (int)t.ldv, 0.0f, ds,
+                        BK);
+            for (int r = 0; r < nq; r++) {
+                float *pr = p + (size_t)r * BK, *dr = ds + (size_t)r * BK, lr = lse[i0 + r], di = delta[i0 + r];
+#pragma omp simd
+                for (int c = 0; c < nb; c++) {
+                    pr[c] = attn_exp(pr[c] - lr); /* masked: 0 */
+                    dr[c] = t.scale * pr[c] * (dr[c] - di);
+                }
+            }
+            if (gv) /* dv_j += sum_i p_ij dout_i */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, dv, nq, 1.0f, p, BK, gob, ldo, 1.0f,
+                            gv + (size_t)j0 * t.ldv, (int)t.ldv);
+            if (gq) /* dq_i += scale sum_j ds_ij k_j (ds holds the scale) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dk, nb, 1.0f, ds, BK, kb, (int)t.ldk, 1.0f,
+                            gq + (size_t)i0 * t.ldq, (int)t.ldq);
+            if (gk) /* dk_j += scale sum_i ds_ij q_i */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, dk, nq, 1.0f, ds, BK, qb, (int)t.ldq, 1.0f,
+                            gk + (size_t)j0 * t.ldk, (int)t.ldk);
+        }
+    }
+}
+
+static void attn_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    if (!n->in[0]->requires_grad && !n->in[1]->requires_grad && !n->in[2]->requires_grad)
+        return;
+    attn_geom a = geom_of(n);
+    float *lse_all = stats_base(n, &a), *delta_all = lse_all + (size_t)a.B * a.H * a.Tq;
+    size_t slot = slot_floats(&a);
+    int tasks = a.B * a.H;
+#pragma omp parallel num_threads(team_size(n, &a))
+    {
+        float *mine = n->work + (size_t)omp_get_thread_num() * slot;
+#pragma omp for schedule(dynamic, 1)
+        for (int task = 0; task < tasks; task++)
+            backward_task(n, &a, task / a.H, task % a.H, mine, lse_all + (size_t)task * a.Tq,
+                          delta_all + (size_t)task * a.Tq);
+    }
+}
+
+const dc_op dc_op_attention = {.name = "attention", .n_inputs = 4, .optional = DC_OPTIONAL(3),
+                               .infer = attn_infer, .forward = attn_forward, .backward = attn_backward};
+
+dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int causal, float scale)
+{
+    DC_CHECK_NULL_OR(g, NULL);
+    DC_CHECK_NULL_OR(q, NULL);
+    DC_CHECK_NULL_OR(k, NULL);
+    DC_CHECK_NULL_OR(v, NULL);
+    dc_node *in[4] = {q, k, v, mask};
+    return dc_node_make(g, &dc_op_attention, 4, in, &(dc_attr){.attention = {.causal = causal != 0, .scale = scale}});
+}
