@@ -566,6 +566,128 @@ static void test_bad_targets(void **state)
     dc_model_free(m);
 }
 
+/* ---- the sanity check of Adebayo et al. (2018), on a small CNN trained here ---- */
+
+/* Spearman's rank correlation of |a| and |b| (n <= 64, ties get their mean rank). */
+static double rank_corr(const float *a, const float *b, int n)
+{
+    double ra[64], rb[64];
+    const float *v[2] = {a, b};
+    double *r[2] = {ra, rb};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < n; i++) {
+            int below = 0, equal = 0;
+            for (int j = 0; j < n; j++) {
+                below += fabsf(v[s][j]) < fabsf(v[s][i]);
+                equal += fabsf(v[s][j]) == fabsf(v[s][i]);
+            }
+            r[s][i] = below + 0.5 * (equal - 1);
+        }
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) {
+        ma += ra[i] / n;
+        mb += rb[i] / n;
+    }
+    for (int i = 0; i < n; i++) {
+        sab += (ra[i] - ma) * (rb[i] - mb);
+        saa += (ra[i] - ma) * (ra[i] - ma);
+        sbb += (rb[i] - mb) * (rb[i] - mb);
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : 0;
+}
+
+static double mean_rank_corr(const dc_tensor *a, const dc_tensor *b)
+{
+    int n = a->shape[0], per = (int)(a->size / (size_t)n);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += rank_corr(a->data + (size_t)i * per, b->data + (size_t)i * per, per);
+    return sum / n;
+}
+
+/* 8x8 images, a bright 2x2 blob on the left (class 0) or the right (1), in noise. */
+static void blobs(dc_tensor *x, dc_tensor *y, dc_rng *rng)
+{
+    int n = x->shape[0];
+    for (int i = 0; i < n; i++) {
+        float *img = x->data + (size_t)i * 64;
+        for (int p = 0; p < 64; p++)
+            img[p] = 0.2f * dc_rng_uniform(rng);
+        int c = i % 2, r0 = (int)dc_rng_below(rng, 7), c0 = (int)dc_rng_below(rng, 3) + (c ? 4 : 0);
+        for (int dy = 0; dy < 2; dy++)
+            for (int dx = 0; dx < 2; dx++)
+                img[(r0 + dy) * 8 + c0 + dx] = 1.0f;
+        y->data[i] = (float)c;
+    }
+}
+
+static void redraw(dc_model *m, int layer, dc_rng *rng)
+{
+    for (int k = 0; k < 2; k++) {
+        dc_tensor *w = NULL;
+        assert_int_equal(dc_model_get_weight(m, layer, k, &w), DC_OK);
+        for (size_t i = 0; i < w->size; i++)
+            w->data[i] = w->ndim == 1 ? 0.0f : 0.5f * (2.0f * dc_rng_uniform(rng) - 1.0f);
+        assert_int_equal(dc_model_set_weight(m, layer, k, w->data, w->size), DC_OK);
+        dc_tensor_free(w);
+    }
+}
+
+/* Saliency and integrated gradients of the trained model change as its
+ * layers are re-drawn from the top; the correlations are printed. */
+static void test_sanity_check_randomised_weights(void **state)
+{
+    (void)state;
+    dc_rng rng;
+    dc_rng_seed(&rng, 2018);
+    dc_tensor *x = dc_tensor_new(4, (int[]){256, 8, 8, 1}), *y = dc_tensor_new(2, (int[]){256, 1});
+    blobs(x, y, &rng);
+    dc_model *m = dc_sequential_new(3, (int[]){8, 8, 1});
+    dc_model_add(m, dc_layer_conv2d(4, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    dc_model_set_seed(m, 7);
+    assert_int_equal(dc_model_compile_lr(m, "adam", 0.01f, "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    dc_fit_config cfg = dc_fit_defaults();
+    cfg.epochs = 15;
+    cfg.verbose = 0;
+    assert_int_equal(dc_model_fit(m, x, y, &cfg, NULL), DC_OK);
+    double res[1];
+    assert_int_equal(dc_model_evaluate(m, x, y, 64, 0, res, 1), DC_OK);
+    dc_tensor *xs = tensor_rows(x, 0, 16), *sal0 = NULL, *ig0 = NULL;
+    dc_explain_target t = dc_explain_class(-1);
+    assert_int_equal(dc_explain_saliency(m, xs, &t, &sal0), DC_OK);
+    assert_int_equal(dc_explain_integrated_gradients(m, xs, NULL, 20, &t, &ig0), DC_OK);
+    double corr[2][2];
+    const int layers[2] = {3, 0}; /* dense, then also conv2d */
+    for (int l = 0; l < 2; l++) {
+        redraw(m, layers[l], &rng);
+        dc_tensor *sal = NULL, *ig = NULL;
+        assert_int_equal(dc_explain_saliency(m, xs, &t, &sal), DC_OK);
+        assert_int_equal(dc_explain_integrated_gradients(m, xs, NULL, 20, &t, &ig), DC_OK);
+        corr[l][0] = mean_rank_corr(sal0, sal);
+        corr[l][1] = mean_rank_corr(ig0, ig);
+        dc_tensor_free(sal);
+        dc_tensor_free(ig);
+    }
+    print_message("sanity check: trained loss %.3f; rank correlation with the trained maps, saliency / integrated "
+                  "gradients: dense re-drawn %.3f / %.3f, all re-drawn %.3f / %.3f\n",
+                  res[0], corr[0][0], corr[0][1], corr[1][0], corr[1][1]);
+    assert_true(res[0] < 0.3);
+    for (int k = 0; k < 2; k++) { /* each falls well below 1, further with more layers re-drawn */
+        assert_true(corr[0][k] < 0.9);
+        assert_true(corr[1][k] < corr[0][k]);
+    }
+    assert_true(corr[1][0] < 0.45); /* saliency: little left; integrated gradients keep x's own structure (x * ...) */
+    dc_tensor_free(sal0);
+    dc_tensor_free(ig0);
+    dc_tensor_free(xs);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_graph_input_grad_without_parameters),
         cmocka_unit_test(test_training_unchanged_by_explaining),
         cmocka_unit_test(test_bad_targets),
+        cmocka_unit_test(test_sanity_check_randomised_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
