@@ -1427,6 +1427,16 @@ dc_status dc_model_layer_output(dc_model *m, const dc_tensor *x, const char *lay
 dc_status dc_model_layer_gradient(dc_model *m, const dc_tensor *x, const char *layer, const dc_explain_target *t,
                                   dc_tensor **out, dc_tensor **grad);
 
+/* A model from m's input to the output of the layer called `layer`, sharing
+ * m's weights (Keras' Model(m.inputs, m.get_layer(layer).output)): its
+ * predict gives the layer's output (features), and fit trains the shared
+ * weights in place, so m sees the change (fine-tuning).  Compile *out
+ * (any optimiser and loss) before use; m must be compiled and must outlive
+ * *out.  m's weights outside the slice get zero gradients from *out's fit
+ * (an optimiser with weight decay would still shrink them).  Sequential
+ * models only (functional: DC_ERR_UNSUPPORTED). */
+dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out);
+
 /* The methods.  Each returns attributions shaped like its input (x, or the
  * layer's output) unless it says otherwise. */
 /* Vanilla saliency (Simonyan et al. 2013): |d(scalar)/d(x)|. */

@@ -351,6 +351,7 @@ VALID_BY_FUNC = {
     ("dc_model_layer_gradient", "layer"): "\"dense\"",
     ("dc_explain_integrated_gradients_layer", "layer"): "\"dense\"",
     ("dc_explain_grad_cam", "layer"): "\"dense\"",
+    ("dc_model_slice", "layer"): "\"dense\"",
     ("dc_graph_input_grad", "on"): "1",
 }
 

@@ -688,6 +688,60 @@ static void test_sanity_check_randomised_weights(void **state)
     dc_model_free(m);
 }
 
+/* A slice up to conv2d_1 gives that layer's output and, trained, moves the
+ * model's own weights (shared), leaving the layers above alone. */
+static void test_slice_shares_the_weights(void **state)
+{
+    (void)state;
+    dc_model *m = cnn_model(), *s = NULL;
+    dc_tensor *x = tensor_of("cnn.x"), *feat = NULL, *a = NULL;
+    assert_int_equal(dc_model_slice(m, "conv2d_9", &s), DC_ERR_ARG);
+    assert_errmsg_contains("no layer called \"conv2d_9\"");
+    assert_null(s);
+    assert_int_equal(dc_model_slice(m, "conv2d_1", &s), DC_OK);
+    assert_int_equal(dc_model_layer_count(s), 5);
+    assert_int_equal(dc_model_compile_lr(s, "sgd", 0.1f, "mse", NULL, 0), DC_OK);
+    assert_int_equal(dc_model_predict(s, x, 4, &feat), DC_OK);
+    assert_int_equal(dc_model_layer_output(m, x, "conv2d_1", 0, &a), DC_OK);
+    assert_int_equal(feat->size, a->size);
+    assert_memory_equal(feat->data, a->data, a->size * sizeof(float));
+    /* one step towards zero features */
+    dc_tensor *k_before = NULL, *d_before = NULL, *k_after = NULL, *d_after = NULL, *k_slice = NULL;
+    assert_int_equal(dc_model_get_weight(m, 4, 0, &k_before), DC_OK);
+    assert_int_equal(dc_model_get_weight(m, 7, 0, &d_before), DC_OK);
+    dc_tensor *zeros = dc_tensor_new(4, (int[]){4, 2, 2, 4});
+    memset(zeros->data, 0, zeros->size * sizeof(float));
+    dc_fit_config cfg = dc_fit_defaults();
+    cfg.verbose = 0;
+    cfg.shuffle = 0;
+    assert_int_equal(dc_model_fit(s, x, zeros, &cfg, NULL), DC_OK);
+    assert_int_equal(dc_model_get_weight(m, 4, 0, &k_after), DC_OK);
+    assert_int_equal(dc_model_get_weight(m, 7, 0, &d_after), DC_OK);
+    assert_int_equal(dc_model_get_weight(s, 4, 0, &k_slice), DC_OK);
+    assert_memory_not_equal(k_before->data, k_after->data, k_after->size * sizeof(float));
+    assert_memory_equal(k_slice->data, k_after->data, k_after->size * sizeof(float));
+    assert_memory_equal(d_before->data, d_after->data, d_after->size * sizeof(float));
+    dc_tensor_free(k_before);
+    dc_tensor_free(d_before);
+    dc_tensor_free(k_after);
+    dc_tensor_free(d_after);
+    dc_tensor_free(k_slice);
+    dc_tensor_free(zeros);
+    dc_tensor_free(feat);
+    dc_tensor_free(a);
+    dc_model_free(s);
+    /* the model itself still runs after its slice is gone */
+    dc_tensor *p = NULL;
+    assert_int_equal(dc_model_predict(m, x, 4, &p), DC_OK);
+    dc_tensor_free(p);
+    dc_model *raw = dc_sequential_new(1, (int[]){5});
+    dc_model_add(raw, dc_layer_dense(2, NULL));
+    assert_int_equal(dc_model_slice(raw, "dense", &s), DC_ERR_STATE);
+    dc_model_free(raw);
+    dc_tensor_free(x);
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -702,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_training_unchanged_by_explaining),
         cmocka_unit_test(test_bad_targets),
         cmocka_unit_test(test_sanity_check_randomised_weights),
+        cmocka_unit_test(test_slice_shares_the_weights),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

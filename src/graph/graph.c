@@ -71,7 +71,8 @@ void dc_graph_free(dc_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         free(g->nodes[i]);
     free(g->nodes);
-    dc_free_aligned(g->params);
+    if (!g->params_borrowed)
+        dc_free_aligned(g->params);
     dc_free_aligned(g->grads);
     dc_free_aligned(g->arena);
     free(g);
@@ -406,6 +407,47 @@ static void fuse(dc_graph *g)
         dc_batchnorm_fuse_relu(g->nodes[i]);
 }
 
+/* Compile with opts.share_params: every parameter is the shared graph's
+ * one of the same name, shape and trainability, in its buffer. */
+static dc_status compile_shared(dc_graph *g, int max_batch)
+{
+    const dc_graph *s = g->opts.share_params;
+    if (!s->compiled)
+        return dc_fail(DC_ERR_STATE, "graph compile: the graph whose parameters are shared is not compiled");
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (!n->is_param)
+            continue;
+        const dc_node *p = NULL;
+        for (int j = 0; j < s->n_nodes && !p; j++)
+            if (s->nodes[j]->is_param && !strcmp(s->nodes[j]->name, n->name))
+                p = s->nodes[j];
+        if (!p || dc_node_numel(p) != dc_node_numel(n) || p->trainable != n->trainable)
+            return dc_fail(DC_ERR_ARG, "graph compile: parameter %s %s in the graph whose parameters are shared",
+                           n->name, !p ? "is not" : p->trainable != n->trainable ? "differs in trainability"
+                                                                                  : "has another size");
+        n->param_offset = p->param_offset;
+    }
+    size_t total = s->n_params;
+    g->grads = dc_malloc_aligned((total ? total : 16) * sizeof(float));
+    if (!g->grads)
+        return dc_fail(DC_ERR_NOMEM, "graph compile: out of memory for %zu gradients", total);
+    memset(g->grads, 0, (total ? total : 16) * sizeof(float));
+    g->params = s->params;
+    g->params_borrowed = 1;
+    g->n_params = total;
+    g->n_trainable = s->n_trainable;
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (n->is_param) {
+            n->val = g->params + n->param_offset;
+            n->grad = n->trainable ? g->grads + n->param_offset : NULL;
+        }
+    }
+    g->compiled = 1;
+    return dc_graph_reserve(g, max_batch);
+}
+
 dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
 {
     if (!g)
@@ -415,6 +457,8 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
     if (max_batch < 1)
         return dc_fail(DC_ERR_ARG, "graph compile: max_batch is %d, expected >= 1", max_batch);
     fuse(g);
+    if (g->opts.share_params)
+        return compile_shared(g, max_batch);
     /* Trainable parameters first, so the optimiser covers params[0, n_trainable). */
     size_t total = 0;
     for (int pass = 1; pass >= 0; pass--) {

@@ -116,6 +116,10 @@ typedef struct dc_graph_options {
     int no_grad_set; /* backward zeroes every gradient, letting no consumer write its input's */
     int conv_gemm;   /* a Conv2D the blocked path would take runs im2col + GEMM instead */
     int fail_init_scratch; /* tests: the initialisers' scratch allocation fails, as without memory */
+    /* compile: the parameters are this compiled graph's, matched by name
+     * (dc_model_slice, explain.c): its flat buffer, borrowed, is this
+     * graph's too; nothing is initialised.  It must outlive this graph. */
+    const struct dc_graph *share_params;
 } dc_graph_options;
 
 struct dc_graph {
@@ -125,6 +129,7 @@ struct dc_graph {
     int batch, max_batch;
 
     float *params, *grads;    /* flat, 64-byte aligned; trainable ones first */
+    int params_borrowed;      /* params is opts.share_params' buffer, not freed here */
     size_t n_params;
     size_t n_trainable;       /* floats of params[] the optimiser updates */
 

@@ -412,3 +412,44 @@ dc_status dc_model_layer_gradient(dc_model *m, const dc_tensor *x, const char *l
         dc_tensor_free(o);
     return st;
 }
+
+/* ---- a slice of the model that shares its weights ---- */
+
+dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out)
+{
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(layer);
+    DC_CHECK_NULL(out);
+    *out = NULL;
+    const char *where = "slice";
+    if (!m->compiled)
+        return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; its weights are made by dc_model_compile", where);
+    if (m->functional)
+        return dc_fail(DC_ERR_UNSUPPORTED, "%s: functional models are not supported yet (Sequential only)", where);
+    const dc_layer *l = NULL;
+    if (!dc_xp_layer_node(m, where, layer, &l))
+        return dc_last_status();
+    int li = dc_model_layer_index(m, layer);
+    /* the same layers, by their configs (names included, so the weights match by name) */
+    char *json = NULL;
+    dc_model *s = NULL;
+    dc_status st = dc_model_to_json(m, &json);
+    if (st == DC_OK)
+        st = dc_model_from_json(json, strlen(json), &s);
+    free(json);
+    if (st != DC_OK)
+        return st;
+    if (s->n_layers != m->n_layers || s->functional) {
+        dc_model_free(s);
+        return dc_fail(DC_ERR_STATE, "%s: the model's configuration did not give back its %d layers", where,
+                       m->n_layers);
+    }
+    for (int i = li + 1; i < s->n_layers; i++)
+        dc_layer_free(s->layers[i]);
+    s->n_layers = s->n_calls = li + 1;
+    s->share_params = m->g;
+    s->threads = m->threads;
+    s->no_fuse = m->no_fuse;
+    *out = s;
+    return DC_OK;
+}
