@@ -229,30 +229,23 @@ static int ig_batch(const dc_explain_target *t, int steps)
     return t->batch_size ? t->batch_size : (steps < 32 ? 32 : steps > 256 ? 256 : steps);
 }
 
-dc_status dc_explain_integrated_gradients(dc_model *m, const dc_tensor *x, const dc_tensor *baseline, int steps,
-                                          const dc_explain_target *t, dc_tensor **out)
+/* Integrated gradients from baseline to `to` (x itself, or the layer's
+ * output for x when at is not NULL: the path then replaces at's value). */
+static dc_status ig_run(dc_model *m, const char *where, const dc_tensor *x, const dc_tensor *to, dc_node *at,
+                        const dc_tensor *baseline, int steps, const dc_explain_target *t, dc_tensor **out)
 {
-    DC_CHECK_NULL(m);
-    DC_CHECK_NULL(x);
-    DC_CHECK_NULL(t);
-    DC_CHECK_NULL(out);
-    *out = NULL;
-    const char *where = "integrated_gradients";
-    dc_status st = check_steps(where, steps);
-    if (st != DC_OK)
-        return st;
     dc_xp s;
-    st = dc_xp_begin(&s, m, where, x, t, ig_batch(t, steps));
+    dc_status st = dc_xp_begin(&s, m, where, x, t, ig_batch(t, steps));
     int n = x->shape[0];
-    path_ctx c = {.to = x->data, .per = x->size / (size_t)(n > 0 ? n : 1), .steps = steps};
+    path_ctx c = {.to = to->data, .per = to->size / (size_t)n, .steps = steps};
     float *zeros = NULL;
     dc_tensor *acc = NULL;
     if (st == DC_OK)
-        st = baseline_of(where, baseline, n, x->ndim - 1, x->shape + 1, c.per, &c, &zeros);
-    if (st == DC_OK && !(acc = dc_tensor_new(x->ndim, x->shape)))
+        st = baseline_of(where, baseline, n, to->ndim - 1, to->shape + 1, c.per, &c, &zeros);
+    if (st == DC_OK && !(acc = dc_tensor_new(to->ndim, to->shape)))
         st = dc_last_status();
     if (st == DC_OK)
-        st = run_rows(&s, x, n, steps, NULL, path_row, &c, acc->data);
+        st = run_rows(&s, x, n, steps, at, path_row, &c, acc->data);
     dc_xp_end(&s);
     if (st == DC_OK)
         ig_finish(&c, n, acc->data);
@@ -263,6 +256,20 @@ dc_status dc_explain_integrated_gradients(dc_model *m, const dc_tensor *x, const
     }
     *out = acc;
     return DC_OK;
+}
+
+dc_status dc_explain_integrated_gradients(dc_model *m, const dc_tensor *x, const dc_tensor *baseline, int steps,
+                                          const dc_explain_target *t, dc_tensor **out)
+{
+    DC_CHECK_NULL(m);
+    DC_CHECK_NULL(x);
+    DC_CHECK_NULL(t);
+    DC_CHECK_NULL(out);
+    *out = NULL;
+    dc_status st = check_steps("integrated_gradients", steps);
+    if (st != DC_OK)
+        return st;
+    return ig_run(m, "integrated_gradients", x, x, NULL, baseline, steps, t, out);
 }
 
 dc_status dc_explain_integrated_gradients_layer(dc_model *m, const dc_tensor *x, const char *layer,
@@ -280,34 +287,11 @@ dc_status dc_explain_integrated_gradients_layer(dc_model *m, const dc_tensor *x,
     if (st != DC_OK)
         return st;
     dc_tensor *a = NULL; /* the layer's output for x: the path's end */
-    dc_explain_target vt = *t;
-    vt.batch_size = t->batch_size;
-    if ((st = dc_xp_layer_run(m, where, x, layer, &vt, 0, &a, NULL)) != DC_OK)
+    if ((st = dc_xp_layer_run(m, where, x, layer, t, 0, &a, NULL)) != DC_OK)
         return st;
-    dc_xp s;
-    st = dc_xp_begin(&s, m, where, x, t, ig_batch(t, steps));
-    dc_node *at = st == DC_OK ? dc_xp_layer_node(m, where, layer, NULL) : NULL;
-    int n = x->shape[0];
-    path_ctx c = {.to = a->data, .per = a->size / (size_t)n, .steps = steps};
-    float *zeros = NULL;
-    dc_tensor *acc = NULL;
-    if (st == DC_OK)
-        st = baseline_of(where, baseline, n, a->ndim - 1, a->shape + 1, c.per, &c, &zeros);
-    if (st == DC_OK && !(acc = dc_tensor_new(a->ndim, a->shape)))
-        st = dc_last_status();
-    if (st == DC_OK)
-        st = run_rows(&s, x, n, steps, at, path_row, &c, acc->data);
-    dc_xp_end(&s);
-    if (st == DC_OK)
-        ig_finish(&c, n, acc->data);
-    free(zeros);
+    st = ig_run(m, where, x, a, dc_xp_layer_node(m, where, layer, NULL), baseline, steps, t, out);
     dc_tensor_free(a);
-    if (st != DC_OK) {
-        dc_tensor_free(acc);
-        return st;
-    }
-    *out = acc;
-    return DC_OK;
+    return st;
 }
 
 /* ---- Grad-CAM ---- */
