@@ -26,6 +26,7 @@
  */
 #include "model/explain_internal.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -214,18 +215,20 @@ dc_status dc_xp_begin(dc_xp *s, dc_model *m, const char *where, const dc_tensor 
     if (t->batch_size < 0)
         return dc_fail(DC_ERR_ARG, "%s: batch_size is %d, expected >= 0", where, t->batch_size);
     s->batch = batch > 0 ? batch : 32;
-    int shape_rows = s->rps * s->cols;
-    s->idx = dc_malloc(sizeof(int) * (size_t)s->batch);
-    s->seed = dc_malloc(sizeof(float) * (size_t)s->batch * (size_t)shape_rows);
-    if (!s->idx || !s->seed)
-        return dc_fail(DC_ERR_NOMEM, "%s: out of memory for a batch of %d", where, s->batch);
     if ((st = dc_graph_input_grad(m->g, m->input, 1)) != DC_OK)
         return st;
     s->grad_on = 1;
-    if ((st = dc_graph_reserve(m->g, s->batch)) != DC_OK)
+    if ((st = dc_graph_reserve(m->g, s->batch)) != DC_OK) /* refuses a batch too large first */
         return st;
+    s->idx = dc_malloc(sizeof(int) * (size_t)s->batch);
+    s->seed = dc_malloc(sizeof(float) * (size_t)s->batch * (size_t)s->rps * (size_t)s->cols);
+    if (!s->idx || !s->seed)
+        return dc_fail(DC_ERR_NOMEM, "%s: out of memory for a batch of %d", where, s->batch);
+    /* the model's threads, one pool for OpenMP and OpenBLAS, as predict sets them */
     int t_threads = m->threads > 0 && m->threads < dc_default_threads() ? m->threads : dc_default_threads();
     omp_set_num_threads(t_threads);
+    openblas_set_num_threads(t_threads);
+    omp_set_max_active_levels(1);
     if (t->kind != DC_EXPLAIN_PREDICTED)
         return DC_OK;
     /* the predicted unit of every row, from x itself (an explanation's paths

@@ -21,6 +21,8 @@
 #include <string.h>
 
 enum { CELL = 112, LABEL_W = 110, TITLE_H = 34, HEAD_H = 24, MAX_GRID = 100 };
+/* plot.c's palette: 1 the foreground (text); 11, its last entry, is re-set for every pixel drawn */
+enum { FG_COL = 1, PIXEL_COL = 11 };
 
 typedef struct heat_page {
     const float *images;
@@ -116,8 +118,8 @@ static void draw_cell(const heat_page *p, int r, int c, const float *map, int si
                 blend(g, map[(size_t)y * (size_t)p->w + (size_t)x] / scale, signed_values, rgb);
             else
                 rgb[0] = rgb[1] = rgb[2] = (int)lrintf(255 * g);
-            plscol0(15, rgb[0], rgb[1], rgb[2]);
-            plcol0(15);
+            plscol0(PIXEL_COL, rgb[0], rgb[1], rgb[2]);
+            plcol0(PIXEL_COL);
             PLFLT xs[4] = {x, x + 1, x + 1, x}, ys[4] = {p->h - y - 1, p->h - y - 1, p->h - y, p->h - y};
             plfill(4, xs, ys);
         }
@@ -132,7 +134,7 @@ static void draw_heatmaps(const void *arg)
     plschr(0, 0.75);
     for (int r = 0; r < p->n; r++) {
         draw_cell(p, r, 0, NULL, 0, 1);
-        plcol0(0);
+        plcol0(FG_COL);
         if (p->row_labels && p->row_labels[r])
             plmtex("lv", 1.0, 0.5, 1.0, p->row_labels[r]);
         if (r == 0) {
@@ -150,7 +152,7 @@ static void draw_heatmaps(const void *arg)
             float scale = scale_of(p->map, hw, scratch);
             draw_cell(p, r, s + 1, p->map, set->signed_values, scale);
             if (r == 0 && set->label) {
-                plcol0(0);
+                plcol0(FG_COL);
                 plmtex("t", 0.8, 0.5, 0.5, set->label);
             }
         }
