@@ -471,6 +471,24 @@ size_t dc_graph_trainable_count(const dc_graph *g);
 float *dc_graph_params(dc_graph *g, size_t *count);
 float *dc_graph_grads(dc_graph *g, size_t *count);
 
+/* ---------------------------------- explaining: input gradients (graph)
+ * (src/graph/graph.c; the model API below, docs/explain.md) */
+
+/* Asks for d(loss)/d(input) on an input node made by dc_input (on = 1), or
+ * stops asking (on = 0).  Every node depending on the input then carries a
+ * gradient, so a graph without parameters can run backward too; after
+ * backward, dc_node_grad(input) holds the gradient.  Before compile the
+ * buffers are planned by compile; after it the activation buffers are
+ * planned anew (the values they held are lost).  With no input asked for,
+ * the graph does exactly the work it did without this call. */
+dc_status dc_graph_input_grad(dc_graph *g, dc_node *input, int on);
+/* Backward from any node with a given gradient (a vector-Jacobian
+ * product): d/d(out) = seed (count = dc_node_size(out) values), or 1 on a
+ * scalar out when seed is NULL.  training 0 differentiates the inference
+ * forward (batch normalisation with its moving statistics); dc_graph_backward
+ * is this with seed NULL and training 1. */
+dc_status dc_graph_backward_seed(dc_graph *g, dc_node *out, const float *seed, size_t count, int training);
+
 /* ------------------------------------------------------------ optimisers */
 
 typedef enum {
@@ -1522,6 +1540,103 @@ dc_status dc_layer_set_trainable(dc_layer *l, int trainable);
 dc_status dc_model_set_trainable(dc_model *m, int layer, int trainable);
 /* 1 trainable, 0 frozen, -1 for a bad index or NULL model. */
 int dc_model_layer_trainable(const dc_model *m, int layer);
+
+/* ---------------------------------- explaining a model (src/model/explain*.c)
+ * Gradients of one chosen scalar per sample with respect to a model's
+ * inputs or to an inner layer's output, in inference mode (dropout off,
+ * batch normalisation with its moving statistics), and the attribution
+ * methods built on them.  The model must be compiled.  Every sample's
+ * scalar depends on that sample alone, so a batch's gradients are each
+ * sample's own.  Results are new tensors the caller frees. */
+
+typedef enum {
+    DC_EXPLAIN_PREDICTED, /* the output unit the model predicts (argmax of the last axis, per row) */
+    DC_EXPLAIN_CLASS,     /* output unit `index` of the last axis */
+    DC_EXPLAIN_LOSS,      /* each sample's compiled loss against the targets y */
+    DC_EXPLAIN_WEIGHTS,   /* sum over units of weigh(output) * output, the weights taken as constants */
+} dc_explain_kind;
+
+/* Fills weights[rows * cols] for the outputs out[rows * cols] of a batch
+ * (rows: samples times the output's steps, cols: its last axis). */
+typedef dc_status (*dc_explain_weigh_fn)(const float *out, int rows, int cols, float *weights, void *user);
+
+typedef struct dc_explain_target {
+    dc_explain_kind kind;
+    int index;                /* DC_EXPLAIN_CLASS: the unit, 0 .. units - 1 */
+    const dc_tensor *y;       /* DC_EXPLAIN_LOSS: the targets, (N, ...) as fit takes them */
+    dc_explain_weigh_fn weigh; /* DC_EXPLAIN_WEIGHTS */
+    void *user;               /* passed to weigh */
+    int logits;               /* 1: the last layer's pre-activation when it ends in softmax or sigmoid */
+    int batch_size;           /* samples per pass; 0: 32 */
+} dc_explain_target;
+
+/* The target of one class (index < 0: the predicted one). */
+dc_explain_target dc_explain_class(int index);
+
+/* d(scalar)/d(x) for every sample of x (N, input shape): *grad is (N, input
+ * shape).  For a model with several inputs x is packed (dc_model_pack_inputs)
+ * and so is the gradient; token ids get a zero gradient (ask the embedding
+ * layer's, below). */
+dc_status dc_model_input_gradient(dc_model *m, const dc_tensor *x, const dc_explain_target *t, dc_tensor **grad);
+/* The output of the layer called `layer` for every sample of x, in inference
+ * mode: *out is (N, the layer's output shape). */
+dc_status dc_model_layer_output(dc_model *m, const dc_tensor *x, const char *layer, int batch_size, dc_tensor **out);
+/* The layer's output (out, may be NULL) and d(scalar)/d(that output)
+ * (grad, may be NULL), each (N, the layer's output shape).  For an
+ * Embedding layer: the gradients with respect to the embedded vectors. */
+dc_status dc_model_layer_gradient(dc_model *m, const dc_tensor *x, const char *layer, const dc_explain_target *t,
+                                  dc_tensor **out, dc_tensor **grad);
+
+/* A model from m's input to the output of the layer called `layer`, sharing
+ * m's weights (Keras' Model(m.inputs, m.get_layer(layer).output)): its
+ * predict gives the layer's output (features), and fit trains the shared
+ * weights in place, so m sees the change (fine-tuning).  Compile *out
+ * (any optimiser and loss) before use; m must be compiled and must outlive
+ * *out.  m's weights outside the slice get zero gradients from *out's fit
+ * (an optimiser with weight decay would still shrink them).  Sequential
+ * models only (functional: DC_ERR_UNSUPPORTED). */
+dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out);
+
+/* The methods.  Each returns attributions shaped like its input (x, or the
+ * layer's output) unless it says otherwise. */
+/* Vanilla saliency (Simonyan et al. 2013): |d(scalar)/d(x)|. */
+dc_status dc_explain_saliency(dc_model *m, const dc_tensor *x, const dc_explain_target *t, dc_tensor **out);
+/* Gradient x input: x * d(scalar)/d(x). */
+dc_status dc_explain_grad_x_input(dc_model *m, const dc_tensor *x, const dc_explain_target *t, dc_tensor **out);
+/* SmoothGrad (Smilkov et al. 2017): the mean gradient over `samples` copies
+ * of each x with Gaussian noise of standard deviation noise * (max(x_i) -
+ * min(x_i)) added (noise 0.15 is the paper's), drawn from `seed`. */
+dc_status dc_explain_smoothgrad(dc_model *m, const dc_tensor *x, const dc_explain_target *t, int samples, float noise,
+                                uint64_t seed, dc_tensor **out);
+/* Integrated gradients (Sundararajan et al. 2017): (x - x') times the mean
+ * gradient at x' + a (x - x') for a = (k + 1/2) / steps, k < steps (the
+ * midpoint rule), the steps of a sample run as batches.  baseline x' is
+ * NULL (zeros), one sample (the input shape, or (1, input shape)) or one per
+ * sample (N, input shape).  The attributions of a sample sum to about
+ * f(x) - f(x'), f the scalar (completeness); more steps, closer. */
+dc_status dc_explain_integrated_gradients(dc_model *m, const dc_tensor *x, const dc_tensor *baseline, int steps,
+                                          const dc_explain_target *t, dc_tensor **out);
+/* Integrated gradients in the output space of the layer called `layer`
+ * (an Embedding: over the embedded vectors, the padding mask kept): the
+ * path runs from the baseline (NULL: zeros; else as above, in the layer's
+ * output shape) to the layer's output for x; *out has the layer's output
+ * shape.  Sum the last axis for one attribution per token. */
+dc_status dc_explain_integrated_gradients_layer(dc_model *m, const dc_tensor *x, const char *layer,
+                                                const dc_tensor *baseline, int steps, const dc_explain_target *t,
+                                                dc_tensor **out);
+/* Grad-CAM (Selvaraju et al. 2017) at the 2D convolution layer called
+ * `layer` (output (H, W, K)): ReLU(sum_k a_k A_k), a_k the mean over H x W
+ * of d(scalar)/d(A_k).  *out is (N, H, W), at the layer's resolution. */
+dc_status dc_explain_grad_cam(dc_model *m, const dc_tensor *x, const char *layer, const dc_explain_target *t,
+                              dc_tensor **out);
+/* Occlusion sensitivity (Zeiler and Fergus 2014) on image inputs (N, H, W,
+ * C): f(x) - f(x with a patch_h x patch_w patch set to `fill`), for patches
+ * every `stride` pixels, each pixel's value the mean over the patches that
+ * cover it.  *out is (N, H, W).  Not for the loss target. */
+dc_status dc_explain_occlusion(dc_model *m, const dc_tensor *x, const dc_explain_target *t, int patch_h, int patch_w,
+                               int stride, float fill, dc_tensor **out);
+/* The scalar f itself for every sample: *out is (N). */
+dc_status dc_explain_score(dc_model *m, const dc_tensor *x, const dc_explain_target *t, dc_tensor **out);
 
 /* ------------------------------------------------ saving and loading
  *

@@ -72,6 +72,39 @@ dc_status dc_plot_images(const char *path, const float *const *images, int rows,
  * build, prefixed "plot_model"). */
 dc_status dc_plot_model(const char *path, dc_model *m);
 
+/* ---- attributions (src/plot/plot_heatmap.c; deepc.h's explaining section) */
+
+/* One method's maps for dc_plot_heatmaps: n maps of map_h x map_w values,
+ * sample after sample (resized bilinearly onto the images: Grad-CAM's maps
+ * are its layer's size).  signed_values 1 draws red for positive and blue
+ * for negative values around 0 (integrated gradients, gradient x input),
+ * 0 the values on the 'jet' colour map (saliency, Grad-CAM). */
+typedef struct dc_heatmap_set {
+    const char *label; /* the column's heading, or NULL */
+    const float *maps;
+    int map_h, map_w;
+    int signed_values;
+} dc_heatmap_set;
+
+/* A grid of attributions, one row per sample: the image in grey, then each
+ * set's map over the image in grey under its colour map, each map scaled by
+ * the 99th percentile of its magnitudes.  images: n grey images of h x w, 0
+ * black to 1 white (clipped).  row_labels (n strings) and title may be NULL.
+ * PNG or SVG by the extension.  Errors: n outside 1..100, n_sets outside
+ * 1..20, sizes outside 1..512, NULL or non-finite maps (naming the set). */
+dc_status dc_plot_heatmaps(const char *path, const float *images, int n, int h, int w, const dc_heatmap_set *sets,
+                           int n_sets, const char *const *row_labels, const char *title);
+/* An HTML page of texts, each token shaded by its attribution: red where it
+ * pushed the explained output up, blue where down, the shade relative to
+ * the text's largest magnitude (hovering shows the value).  Text i has
+ * n_tokens[i] tokens tokens[i][k] and attributions attributions[i][k];
+ * labels (n_texts strings) head the texts, title the page (both may be
+ * NULL).  Written atomically.  Errors: n_texts outside 1..10000, a NULL
+ * token, a non-finite attribution (DC_ERR_NAN), the path's. */
+dc_status dc_plot_text_attributions(const char *path, int n_texts, const char *const *const *tokens,
+                                    const int *n_tokens, const float *const *attributions,
+                                    const char *const *labels, const char *title);
+
 #ifdef __cplusplus
 }
 #endif

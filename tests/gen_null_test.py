@@ -132,6 +132,16 @@ ALLOWED = {
     ("dc_first_names_load", "cache_dir"): "NULL: $DEEPC_CACHE, else ~/.cache/deepc",
     ("dc_first_names_load", "train"): "the training names not wanted",
     ("dc_first_names_load", "val"): "the validation names not wanted",
+    # explaining (src/model/explain*.c, src/plot/plot_heatmap.c)
+    ("dc_graph_backward_seed", "seed"): "d out / d out = 1 on a scalar",
+    ("dc_model_layer_gradient", "out"): "the output is optional (grad given)",
+    ("dc_model_layer_gradient", "grad"): "the gradient is optional (out given)",
+    ("dc_explain_integrated_gradients", "baseline"): "zeros",
+    ("dc_explain_integrated_gradients_layer", "baseline"): "zeros",
+    ("dc_plot_heatmaps", "row_labels"): "no labels",
+    ("dc_plot_heatmaps", "title"): "no title",
+    ("dc_plot_text_attributions", "labels"): "no labels",
+    ("dc_plot_text_attributions", "title"): "no title",
 }
 
 # What a function returns when an argument is NULL, for those returning a
@@ -229,6 +239,10 @@ VALID_BY_TYPE = {
     "dc_logs *": "&F->logs",
     "const dc_logs *": "&F->logs",
     "FILE *": "F->devnull",
+    # explaining: a target of class 0, one heat map set, one text of one token
+    "const dc_explain_target *": "(&(const dc_explain_target){.kind = DC_EXPLAIN_CLASS})",
+    "const dc_heatmap_set *": "((const dc_heatmap_set[]){{\"m\", F->fones, 1, 1, 0}})",
+    "const char *const *const *": "((const char *const *const[]){F->texts})",
     "void *": "F",
     "float (*)(int, float, void *)": "schedule_halve",
     # non-pointer types
@@ -350,6 +364,20 @@ VALID_BY_FUNC = {
     ("dc_plot_decision_boundary", "path"): "F->path_png",
     ("dc_plot_images", "path"): "F->path_png",
     ("dc_plot_model", "path"): "F->path_png",
+    ("dc_plot_heatmaps", "path"): "F->path_png",
+    ("dc_plot_heatmaps", "n"): "1",
+    ("dc_plot_heatmaps", "h"): "1",
+    ("dc_plot_heatmaps", "w"): "1",
+    ("dc_plot_heatmaps", "n_sets"): "1",
+    ("dc_plot_text_attributions", "path"): "F->path_new",
+    ("dc_plot_text_attributions", "n_texts"): "1",
+    ("dc_plot_text_attributions", "n_tokens"): "((const int[]){1})",
+    ("dc_model_layer_output", "layer"): "\"dense\"",
+    ("dc_model_layer_gradient", "layer"): "\"dense\"",
+    ("dc_explain_integrated_gradients_layer", "layer"): "\"dense\"",
+    ("dc_explain_grad_cam", "layer"): "\"dense\"",
+    ("dc_model_slice", "layer"): "\"dense\"",
+    ("dc_graph_input_grad", "on"): "1",
 }
 
 # Functions that take ownership of a layer argument, also on failure: each

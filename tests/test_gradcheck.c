@@ -913,12 +913,159 @@ static void test_gradients(void **state)
             check_case(&cases[c], v);
 }
 
+/* ---- gradients with respect to input nodes (dc_graph_input_grad) ----
+ * The same check with the differentiated values in an input node that asks
+ * for its gradient: graphs without parameters (pooling, upsampling,
+ * padding, activations, masking) and with them (convolution, dense,
+ * batch normalisation, an LSTM), forward and backward in training (1) and
+ * in inference (0: batch normalisation's moving statistics).  The input
+ * holds distinct values 0.01 apart, shuffled, so no perturbation changes a
+ * max's winner. */
+static dc_node *x_in(dc_graph *g, int ndim, const int *shape)
+{
+    return dc_input(g, 1, ndim, shape, "x_in");
+}
+
+static dc_node *ibuild_pool(dc_graph *g, int v)
+{
+    return dc_pool2d(g, x_in(g, 3, (int[]){5, 6, 2}), v % 2 == 0, v < 2 ? 2 : 3, v < 2 ? 2 : 3, 2, 2, v >= 2);
+}
+
+static dc_node *ibuild_global_pool(dc_graph *g, int v) { return dc_global_pool(g, x_in(g, 3, (int[]){3, 4, 2}), v); }
+
+static dc_node *ibuild_conv(dc_graph *g, int v)
+{
+    dc_node *k = dc_param(g, 4, (int[]){3, 3, 2, 3}, uniform(-1, 1), NULL);
+    return (v ? dc_conv2d_relu : dc_conv2d)(g, x_in(g, 3, (int[]){5, 5, 2}), k,
+                                            dc_param(g, 1, (int[]){3}, uniform(-1, 1), NULL), 1, 1, v, 1, 1);
+}
+
+static dc_node *ibuild_dense(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_dense(g, x_in(g, 1, (int[]){4}), p2(g, 4, 3), dc_param(g, 1, (int[]){3}, uniform(-1, 1), NULL));
+}
+
+static dc_node *ibuild_batchnorm(dc_graph *g, int v)
+{
+    int c = 3;
+    dc_node *gamma = dc_param(g, 1, &c, uniform(0.5f, 1.5f), NULL), *beta = dc_param(g, 1, &c, uniform(-1, 1), NULL);
+    dc_node *mm = dc_param_ex(g, 1, &c, uniform(-1, 1), NULL, 0), *mv = dc_param_ex(g, 1, &c, uniform(0.5f, 2), NULL, 0);
+    dc_node *bn = dc_batchnorm_ex(g, x_in(g, 2, (int[]){2, c}), gamma, beta, mm, mv, 0.99f, 1e-3f, 0);
+    return v ? dc_activation(g, bn, DC_ACT_RELU) : bn; /* 1: fused with its ReLU at compile */
+}
+
+static dc_node *ibuild_lstm(dc_graph *g, int v)
+{
+    (void)v;
+    dc_rnn_config c = dc_rnn_defaults(DC_RNN_LSTM, 3);
+    dc_node *w = dc_param(g, 2, (int[]){2, 12}, uniform(-0.8f, 0.8f), NULL);
+    dc_node *r = dc_param(g, 2, (int[]){3, 12}, uniform(-0.8f, 0.8f), NULL);
+    return dc_rnn(g, x_in(g, 2, (int[]){4, 2}), w, r, dc_param(g, 1, (int[]){12}, uniform(-0.5f, 0.5f), NULL), NULL, &c);
+}
+
+static dc_node *ibuild_act(dc_graph *g, int v)
+{
+    static const dc_act acts[] = {DC_ACT_SOFTMAX, DC_ACT_TANH, DC_ACT_GELU};
+    return dc_activation(g, x_in(g, 1, (int[]){5}), acts[v]);
+}
+
+static dc_node *ibuild_image(dc_graph *g, int v)
+{
+    dc_node *x = x_in(g, 3, (int[]){3, 4, 2});
+    return v == 0 ? dc_upsample2d(g, x, 2, 2, 1) : dc_pad2d(g, x, 1, 0, -1, 2);
+}
+
+static dc_node *ibuild_masked(dc_graph *g, int v)
+{
+    (void)v;
+    dc_node *x = x_in(g, 2, (int[]){4, 3});
+    return dc_mask_steps(g, dc_scale(g, x, 2.0f), dc_step_mask(g, x, 0.0f));
+}
+
+static const gradcase input_cases[] = {
+    {"pool2d", ibuild_pool, 4},   {"global_pool", ibuild_global_pool, 2}, {"conv2d", ibuild_conv, 2},
+    {"dense", ibuild_dense, 1},   {"batchnorm", ibuild_batchnorm, 2},     {"rnn", ibuild_lstm, 1},
+    {"activation", ibuild_act, 3}, {"upsample2d", ibuild_image, 2},       {"mask_steps", ibuild_masked, 1},
+};
+
+static double eval_mode(dc_graph *g, dc_node *loss, int training)
+{
+    assert_int_equal(dc_graph_forward(g, loss, training), DC_OK);
+    return loss->val[0];
+}
+
+static void check_input_case(const gradcase *c, int variant, int training)
+{
+    char what[128];
+    snprintf(what, sizeof what, "%s input variant %d, training %d", c->op, variant, training);
+    dc_graph *g = dc_graph_new();
+    dc_node *out = c->build(g, variant);
+    if (!out)
+        fail_msg("%s: build failed: %s", what, dc_errmsg());
+    dc_node *x = NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!strcmp(g->nodes[i]->name, "x_in"))
+            x = g->nodes[i];
+    assert_non_null(x);
+    dc_node *r = dc_input(g, 1, out->ndim - 1, out->shape + 1, "uniform");
+    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
+    assert_int_equal(dc_graph_input_grad(g, x, 1), DC_OK); /* before compile */
+    dc_rng rng;
+    dc_rng_seed(&rng, 99 + (uint64_t)variant);
+    assert_int_equal(dc_graph_compile(g, 2, &rng), DC_OK);
+    assert_int_equal(dc_graph_set_batch(g, 2), DC_OK);
+    fill_input(r, &rng);
+    size_t nx = dc_node_numel(x);
+    for (size_t k = 0; k < nx; k++)
+        x->val[k] = 0.01f * (float)k - 0.005f * (float)nx + 0.003f;
+    for (size_t k = nx - 1; k > 0; k--) {
+        size_t j = dc_rng_below(&rng, (uint32_t)k + 1);
+        float t = x->val[k];
+        x->val[k] = x->val[j];
+        x->val[j] = t;
+    }
+    for (int i = 0; i < g->n_nodes; i++) /* parameters away from kinks at 0 */
+        for (size_t k = 0; g->nodes[i]->is_param && k < dc_node_numel(g->nodes[i]); k++)
+            if (fabsf(g->nodes[i]->val[k]) < 0.1f)
+                g->nodes[i]->val[k] = g->nodes[i]->val[k] < 0 ? -0.1f : 0.1f;
+    eval_mode(g, loss, training);
+    assert_int_equal(dc_graph_backward_seed(g, loss, NULL, 0, training), DC_OK);
+    float *analytic = malloc(nx * sizeof(float));
+    memcpy(analytic, x->grad, nx * sizeof(float));
+    const double eps = 1e-3;
+    for (size_t k = 0; k < nx; k++) {
+        float v0 = x->val[k];
+        x->val[k] = (float)(v0 + eps);
+        double lp = eval_mode(g, loss, training);
+        x->val[k] = (float)(v0 - eps);
+        double lm = eval_mode(g, loss, training);
+        x->val[k] = v0;
+        double h = ((double)(float)(v0 + eps) - (double)(float)(v0 - eps));
+        double num = (lp - lm) / h, ana = analytic[k];
+        if (fabs(num - ana) > 2e-3 + 2e-2 * fabs(num))
+            fail_msg("%s: d/dx[%zu]: analytic %.6g, numeric %.6g", what, k, ana, num);
+    }
+    free(analytic);
+    dc_graph_free(g);
+}
+
+static void test_input_gradients(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof input_cases / sizeof input_cases[0]; c++)
+        for (int v = 0; v < input_cases[c].variants; v++)
+            for (int training = 0; training < 2; training++)
+                check_input_case(&input_cases[c], v, training);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_registry_op_has_a_case),
         cmocka_unit_test(test_every_optional_input_combination_has_a_case),
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_input_gradients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,7 +71,8 @@ void dc_graph_free(dc_graph *g)
     for (int i = 0; i < g->n_nodes; i++)
         free(g->nodes[i]);
     free(g->nodes);
-    dc_free_aligned(g->params);
+    if (!g->params_borrowed)
+        dc_free_aligned(g->params);
     dc_free_aligned(g->grads);
     dc_free_aligned(g->arena);
     free(g);
@@ -406,6 +407,47 @@ static void fuse(dc_graph *g)
         dc_batchnorm_fuse_relu(g->nodes[i]);
 }
 
+/* Compile with opts.share_params: every parameter is the shared graph's
+ * one of the same name, shape and trainability, in its buffer. */
+static dc_status compile_shared(dc_graph *g, int max_batch)
+{
+    const dc_graph *s = g->opts.share_params;
+    if (!s->compiled)
+        return dc_fail(DC_ERR_STATE, "graph compile: the graph whose parameters are shared is not compiled");
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (!n->is_param)
+            continue;
+        const dc_node *p = NULL;
+        for (int j = 0; j < s->n_nodes && !p; j++)
+            if (s->nodes[j]->is_param && !strcmp(s->nodes[j]->name, n->name))
+                p = s->nodes[j];
+        if (!p || dc_node_numel(p) != dc_node_numel(n) || p->trainable != n->trainable)
+            return dc_fail(DC_ERR_ARG, "graph compile: parameter %s %s in the graph whose parameters are shared",
+                           n->name, !p ? "is not" : p->trainable != n->trainable ? "differs in trainability"
+                                                                                  : "has another size");
+        n->param_offset = p->param_offset;
+    }
+    size_t total = s->n_params;
+    g->grads = dc_malloc_aligned((total ? total : 16) * sizeof(float));
+    if (!g->grads)
+        return dc_fail(DC_ERR_NOMEM, "graph compile: out of memory for %zu gradients", total);
+    memset(g->grads, 0, (total ? total : 16) * sizeof(float));
+    g->params = s->params;
+    g->params_borrowed = 1;
+    g->n_params = total;
+    g->n_trainable = s->n_trainable;
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (n->is_param) {
+            n->val = g->params + n->param_offset;
+            n->grad = n->trainable ? g->grads + n->param_offset : NULL;
+        }
+    }
+    g->compiled = 1;
+    return dc_graph_reserve(g, max_batch);
+}
+
 dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
 {
     if (!g)
@@ -415,6 +457,8 @@ dc_status dc_graph_compile(dc_graph *g, int max_batch, dc_rng *rng)
     if (max_batch < 1)
         return dc_fail(DC_ERR_ARG, "graph compile: max_batch is %d, expected >= 1", max_batch);
     fuse(g);
+    if (g->opts.share_params)
+        return compile_shared(g, max_batch);
     /* Trainable parameters first, so the optimiser covers params[0, n_trainable). */
     size_t total = 0;
     for (int pass = 1; pass >= 0; pass--) {
@@ -586,20 +630,36 @@ static void zero_grads(dc_graph *g, const dc_node *loss, unsigned mark)
 
 dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run)
 {
+    return dc_graph_backward_from(g, loss, NULL, run, NULL, NULL);
+}
+
+dc_status dc_graph_backward_from(dc_graph *g, dc_node *loss, const float *seed, const dc_run *run, dc_node *capture,
+                                 float *capture_out)
+{
     if (!g || !loss)
         return dc_fail(DC_ERR_ARG, "graph backward: NULL argument");
     if (!g->compiled)
         return dc_fail(DC_ERR_STATE, "graph backward: the graph is not compiled");
-    if (dc_node_numel(loss) != 1)
+    if (!seed && dc_node_numel(loss) != 1)
         return dc_fail(DC_ERR_SHAPE, "graph backward: %s has %zu values, expected a scalar loss", loss->name,
                        dc_node_numel(loss));
     if (!loss->requires_grad)
-        return dc_fail(DC_ERR_ARG, "graph backward: %s does not depend on any parameter", loss->name);
+        return dc_fail(DC_ERR_ARG,
+                       "graph backward: %s depends on no trainable parameter and on no input whose gradient was "
+                       "asked for (dc_graph_input_grad)", loss->name);
     unsigned mark = dc_graph_mark_ancestors(g, loss);
+    if (capture && (capture->mark != mark || !capture->grad))
+        return dc_fail(DC_ERR_ARG, "graph backward: %s %s", capture->name,
+                       capture->mark != mark ? "is not an input of the backward's start" : "carries no gradient");
     zero_grads(g, loss, mark);
-    loss->grad[0] = 1.0f;
+    if (seed)
+        memcpy(loss->grad, seed, dc_node_numel(loss) * sizeof(float));
+    else
+        loss->grad[0] = 1.0f;
     for (int i = loss->id; i >= 0; i--) {
         dc_node *n = g->nodes[i];
+        if (n == capture) /* every consumer ran; its own backward has not */
+            memcpy(capture_out, n->grad, dc_node_numel(n) * sizeof(float));
         if (n->mark == mark && n->requires_grad && n->op->backward) {
             double t0 = g->profile ? seconds() : 0;
             n->op->backward(n, run);
@@ -608,6 +668,69 @@ dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run)
         }
     }
     return DC_OK;
+}
+
+/* ---- gradients with respect to input nodes (dc_graph_input_grad) ----
+ * An input asked for its gradient carries one, and so does every node that
+ * depends on it (a mask made from it excepted: step_mask cuts, as for token
+ * ids).  Such nodes are flagged grad_from_input, so that turning every
+ * input off puts requires_grad and the gradient buffers back as a graph
+ * without input gradients has them: training then does exactly the work it
+ * did before. */
+static int propagate_input_grads(dc_graph *g)
+{
+    int missing = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        dc_node *n = g->nodes[i];
+        if (n->grad_from_input) {
+            n->requires_grad = 0;
+            n->grad_from_input = 0;
+            if (!(n->op->flags & DC_OP_ALIASES_INPUT) || !n->in[0]->requires_grad)
+                n->grad = NULL;
+        }
+        int want = n->wants_grad;
+        for (int k = 0; !want && k < n->n_in && n->op != &dc_op_step_mask; k++)
+            want = n->in[k] && n->in[k]->requires_grad;
+        if (want && !n->requires_grad && !n->is_param) {
+            n->requires_grad = 1;
+            n->grad_from_input = 1;
+            if (n->op->flags & DC_OP_ALIASES_INPUT)
+                n->grad = n->in[0]->grad;
+            missing |= !n->grad;
+        }
+    }
+    return missing;
+}
+
+dc_status dc_graph_input_grad(dc_graph *g, dc_node *input, int on)
+{
+    DC_CHECK_NULL(g);
+    DC_CHECK_NULL(input);
+    if (input->graph != g || input->op != &dc_op_input)
+        return dc_fail(DC_ERR_ARG, "graph input_grad: %s is not an input node of this graph", input->name);
+    input->wants_grad = on != 0;
+    if (!propagate_input_grads(g) || !g->compiled)
+        return DC_OK;
+    /* compiled: plan the arena anew with the gradient buffers now needed */
+    int max_batch = g->max_batch;
+    g->max_batch = 0;
+    dc_status st = dc_graph_reserve(g, max_batch);
+    if (st != DC_OK) { /* the old plan stays; the flags go back */
+        g->max_batch = max_batch;
+        input->wants_grad = 0;
+        propagate_input_grads(g);
+    }
+    return st;
+}
+
+dc_status dc_graph_backward_seed(dc_graph *g, dc_node *out, const float *seed, size_t count, int training)
+{
+    DC_CHECK_NULL(g);
+    DC_CHECK_NULL(out);
+    if (seed && count != dc_node_numel(out))
+        return dc_fail(DC_ERR_SHAPE, "graph backward: the seed has %zu values, %s holds %zu", count, out->name,
+                       dc_node_numel(out));
+    return dc_graph_backward_from(g, out, seed, &(dc_run){.training = training, .rng = NULL}, NULL, NULL);
 }
 
 float *dc_node_value(dc_node *n)

@@ -100,6 +100,8 @@ struct dc_node {
 
     int n_consumers;          /* nodes that take this one as an input */
     int grad_set;             /* this backward: the one consumer writes every value of grad (no zeroing) */
+    int wants_grad;           /* an input node asked for its gradient (dc_graph_input_grad) */
+    int grad_from_input;      /* requires_grad set by dc_graph_input_grad, not by a parameter */
     unsigned mark;            /* scratch for graph walks */
     double time_fwd, time_bwd; /* seconds spent, when profiling */
     char name[64];
@@ -114,6 +116,10 @@ typedef struct dc_graph_options {
     int no_grad_set; /* backward zeroes every gradient, letting no consumer write its input's */
     int conv_gemm;   /* a Conv2D the blocked path would take runs im2col + GEMM instead */
     int fail_init_scratch; /* tests: the initialisers' scratch allocation fails, as without memory */
+    /* compile: the parameters are this compiled graph's, matched by name
+     * (dc_model_slice, explain.c): its flat buffer, borrowed, is this
+     * graph's too; nothing is initialised.  It must outlive this graph. */
+    const struct dc_graph *share_params;
 } dc_graph_options;
 
 struct dc_graph {
@@ -123,6 +129,7 @@ struct dc_graph {
     int batch, max_batch;
 
     float *params, *grads;    /* flat, 64-byte aligned; trainable ones first */
+    int params_borrowed;      /* params is opts.share_params' buffer, not freed here */
     size_t n_params;
     size_t n_trainable;       /* floats of params[] the optimiser updates */
 
@@ -227,6 +234,15 @@ int dc_node_cols(const dc_node *n);
 /* Forward/backward with an explicit run state (training flag, RNG). */
 dc_status dc_graph_forward_run(dc_graph *g, dc_node *target, const dc_run *run);
 dc_status dc_graph_backward_run(dc_graph *g, dc_node *loss, const dc_run *run);
+
+/* Backward from `out` (explain.c's plumbing, dc_graph_backward_seed's
+ * core): seed NULL seeds d(out)/d(out) = 1 on a scalar, else d/d(out) =
+ * seed (dc_node_numel(out) floats).  capture, when not NULL, is a node this
+ * backward reaches: its gradient, complete once every consumer ran and
+ * before its own backward may reuse the buffer (a fused ReLU masks it in
+ * place), is copied into capture_out (dc_node_numel(capture) floats). */
+dc_status dc_graph_backward_from(dc_graph *g, dc_node *out, const float *seed, const dc_run *run, dc_node *capture,
+                                 float *capture_out);
 
 /* Re-plans the activation arena for batches up to max_batch (allocates). */
 dc_status dc_graph_reserve(dc_graph *g, int max_batch);

@@ -395,6 +395,7 @@ dc_status dc_model_build(dc_model *m)
     if (!m->g)
         return DC_ERR_NOMEM;
     m->g->opts.no_fuse = m->no_fuse; /* the graph's compile fuses BatchNormalization -> ReLU */
+    m->g->opts.share_params = m->share_params; /* a slice of another model (explain.c) */
     dc_status st = build_inputs(m);
     for (int j = 0; j < m->n_calls && st == DC_OK; j++)
         st = build_call(m, &m->calls[j]);

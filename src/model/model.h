@@ -179,6 +179,7 @@ struct dc_model {
     uint64_t seed;
     int threads;
     int no_fuse; /* the graph's compile leaves BatchNormalization -> ReLU unfused (tests that compare) */
+    const dc_graph *share_params; /* dc_model_slice (explain.c): the weights are this graph's */
 
     dc_graph *g;
     dc_node *input, *output, *target, *loss, *total;
