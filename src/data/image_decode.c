@@ -198,6 +198,17 @@ static dc_status decode_stb(const uint8_t *bytes, size_t n, const char *name, co
 {
     if (n > INT_MAX)
         return dc_fail(DC_ERR_FORMAT, "%s: %zu bytes is too large for the %s decoder", name, n, format);
+    /* A PNG's IHDR first: stb_info refuses a claim above 2^30 bytes only
+     * as "unknown image type", which would not say why. */
+    if (!strcmp(format, "PNG") && n >= 24 && !memcmp(bytes + 12, "IHDR", 4)) {
+        unsigned long pw = (unsigned long)bytes[16] << 24 | (unsigned long)bytes[17] << 16 |
+                           (unsigned long)bytes[18] << 8 | bytes[19];
+        unsigned long ph = (unsigned long)bytes[20] << 24 | (unsigned long)bytes[21] << 16 |
+                           (unsigned long)bytes[22] << 8 | bytes[23];
+        dc_status st = check_pixels(name, format, (long)pw, (long)ph, max_pixels);
+        if (st != DC_OK)
+            return st;
+    }
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(bytes, (int)n, &w, &h, &comp))
         return dc_fail(DC_ERR_FORMAT, "%s: corrupt %s header (stb_image: %s)", name, format, stbi_failure_reason());
