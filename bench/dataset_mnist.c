@@ -2,8 +2,8 @@
  * dataset_mnist.c - seed 003's CNN (examples/cnn.c) trained on MNIST either
  * from the IDX files in memory (--idx) or from a folder of PNG files
  * through image_dataset_from_directory and fit over a dc_loader (--folder
- * DIR, as bench/dataset_mnist_png.py writes it: DIR/training/<digit>/*.png,
- * DIR/testing/<digit>/*.png).  Same model, epochs, batch and seed; the
+ * DIR, as bench/dataset_mnist_png.py writes it: DIR/training/<digit>/NNNNN.png,
+ * DIR/testing/<digit>/NNNNN.png).  Same model, epochs, batch and seed; the
  * folder run puts Rescaling(1/255) first, as Keras users do, where the IDX
  * run divides by 255 when loading.  Prints the seconds of each epoch and
  * the test accuracy; bench/dataset_run.sh runs both under /usr/bin/time -v

@@ -38,12 +38,12 @@ static dc_status check_model(const dc_model *m, const dc_loader *ds, const char 
         return dc_fail(m->broken_status, "%s", m->broken);
     if (!m->compiled)
         return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; call dc_model_compile first", where);
-    int same = m->in_ndim == ds->x_ndim + 1;
+    int same = m->in_ndim == ds->x_ndim;
     for (int i = 0; same && i < ds->x_ndim; i++)
-        same = m->in_shape[i + 1] == ds->x_shape[i];
+        same = m->in_shape[i] == ds->x_shape[i];
     if (!same) {
         char want[96], got[96];
-        dc_shape_str(m->in_ndim - 1, m->in_shape + 1, want, sizeof want);
+        dc_shape_str(m->in_ndim, m->in_shape, want, sizeof want);
         dc_shape_str(ds->x_ndim, ds->x_shape, got, sizeof got);
         return dc_fail(DC_ERR_SHAPE, "%s: the dataset's samples are %s but the model's input takes %s", where, got,
                        want);
