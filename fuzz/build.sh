@@ -26,7 +26,7 @@ done
 for t in fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     clang "${CFLAGS[@]}" -fsanitize=fuzzer "$t" "${objs[@]}" -o "$OUT/$name" \
-        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lz -lm -lgomp
+        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lz -ljpeg -lpthread -lm -lgomp
 done
 echo "fuzz targets in $OUT: $(cd "$OUT" && ls fuzz_* | tr '\n' ' ')"
 if [ "${2:-}" = run ]; then
