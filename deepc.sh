@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config python3 libopenblas-openmp-dev libcmocka-dev zlib1g-dev libplplot-dev plplot-driver-cairo
-          libopenmpi-dev openmpi-bin protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
+          libopenmpi-dev openmpi-bin protobuf-c-compiler libprotobuf-c-dev libonnx-dev
+          libjpeg-dev libstb-dev)
 
 install_missing() { # install_missing [extra packages...]
     local missing=()

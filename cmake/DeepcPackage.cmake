@@ -34,7 +34,7 @@ foreach(lib ${OpenMP_C_LIB_NAMES})
 endforeach()
 deepc_pkgconfig(deepc DESCRIPTION "Deep learning in C, the Keras way (core library)"
                 REQUIRES_PRIVATE zlib libprotobuf-c
-                LIBS_PRIVATE ${OPENBLAS_LIBRARY} -Wl,-rpath,${OPENBLAS_LIBRARY_DIR} ${deepc_openmp_libs} -lm)
+                LIBS_PRIVATE ${OPENBLAS_LIBRARY} -Wl,-rpath,${OPENBLAS_LIBRARY_DIR} ${deepc_openmp_libs} -ljpeg -lpthread -lm)
 if(TARGET deepc_plot)
   deepc_pkgconfig(deepc_plot DESCRIPTION "deepc plots (PLplot: PNG and SVG)"
                   REQUIRES deepc REQUIRES_PRIVATE plplot LIBS_PRIVATE -lpthread -lm)

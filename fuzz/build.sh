@@ -28,7 +28,7 @@ done
 for t in fuzz/fuzz_*.c; do
     name=$(basename "$t" .c)
     clang "${CFLAGS[@]}" -fsanitize=fuzzer "$t" "${objs[@]}" -o "$OUT/$name" \
-        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lprotobuf-c -lz -lm -lgomp
+        -L"$BLAS_LIB" -Wl,-rpath,"$BLAS_LIB" -lopenblas $(pkg-config --libs plplot) -lprotobuf-c -lz -ljpeg -lpthread -lm -lgomp
 done
 echo "fuzz targets in $OUT: $(cd "$OUT" && ls fuzz_* | tr '\n' ' ')"
 if [ "${2:-}" = run ]; then

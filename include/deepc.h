@@ -1957,6 +1957,171 @@ dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *
  * Free each with dc_text_dataset_free. */
 dc_status dc_first_names_load(const char *cache_dir, float val_fraction, uint64_t seed, dc_text_dataset *train,
                               dc_text_dataset *val);
+/* ------------------------------------------- datasets: folders, streaming fit
+ * (issue 21: src/data/image_dir.c, text_dir.c, dataset*.c, image_decode.c;
+ * src/model/fit_dataset.c; docs/datasets.md)
+ *
+ * Keras' image_dataset_from_directory / text_dataset_from_directory with
+ * Keras 3's rules (keras/src/utils/dataset_utils.py index_directory): one
+ * class per sub-folder not starting with '.', class names sorted (or as
+ * given), files found recursively (directories in sorted order of their
+ * paths, files sorted within each), kept by extension (images: .bmp .gif
+ * .jpeg .jpg .png; text: .txt; case-insensitive); shuffle: the file list
+ * shuffled once with NumPy's RandomState(seed), as Keras does; then
+ * validation_split's last int(split * N) files are the validation subset.
+ *
+ * A dc_loader (Keras' tf.data.Dataset / PyDataset; dc_dataset is the name
+ * of MNIST's in-memory arrays above) yields batches: fit, evaluate and
+ * predict take one in place of tensors (dc_model_fit_loader ...), reading and decoding each batch on
+ * worker threads ahead of the step that needs it (a bounded queue), so a
+ * dataset larger than memory trains in bounded memory. */
+
+typedef struct dc_loader dc_loader;
+
+typedef enum { DC_LABEL_INT, DC_LABEL_CATEGORICAL, DC_LABEL_BINARY, DC_LABEL_NONE } dc_label_mode;
+typedef enum { DC_COLOR_RGB, DC_COLOR_GRAYSCALE, DC_COLOR_RGBA } dc_color_mode;
+typedef enum { DC_SUBSET_NONE, DC_SUBSET_TRAINING, DC_SUBSET_VALIDATION, DC_SUBSET_BOTH } dc_subset;
+
+/* Keras' seed=None: drawn at random (then the split needs no seed only when
+ * shuffle is off). */
+#define DC_SEED_NONE (-1LL)
+
+typedef struct dc_image_dir_config {
+    dc_label_mode label_mode;   /* DC_LABEL_INT: y (N,); CATEGORICAL (N, classes); BINARY (N, 1); NONE: no y */
+    const int *labels;          /* Keras' labels=[...]: one label per file in sorted order; NULL: inferred */
+    int n_labels;
+    const char *const *class_names; /* NULL: the sub-folders, sorted; else these (a subset), in this order */
+    int n_class_names;
+    dc_color_mode color_mode;   /* DC_COLOR_RGB: 3 channels; GRAYSCALE 1; RGBA 4 */
+    int image_size[2];          /* (256, 256): height, width */
+    int batch_size;             /* 32 */
+    int shuffle;                /* 1 */
+    long long seed;             /* DC_SEED_NONE */
+    float validation_split;     /* 0 */
+    dc_subset subset;           /* DC_SUBSET_NONE */
+    const char *interpolation;  /* "bilinear" (NULL too) or "nearest" */
+    int follow_links;           /* 0: symbolic links to folders are not entered */
+    int crop_to_aspect_ratio;   /* Keras' smart_resize: crop the centre to the target's aspect first */
+    int pad_to_aspect_ratio;    /* resize_with_pad: fit inside, zeros around */
+    int verbose;                /* 1: "Found N files belonging to C classes." on stdout */
+    size_t max_pixels;          /* 2^26: a header claiming more is refused before decoding */
+} dc_image_dir_config;
+
+dc_image_dir_config dc_image_dir_defaults(void);
+/* Indexes `directory` (cfg NULL: the defaults) into *out, a dataset of
+ * (batch, height, width, channels) float images in 0..255 (add
+ * Rescaling(1/255) to the model, as in Keras) with labels per label_mode.
+ * subset DC_SUBSET_BOTH puts the training part in *out and the validation
+ * part in *validation (which may be NULL otherwise).  Images are decoded
+ * when a batch is asked for; a corrupt, truncated or hostile file then
+ * fails that batch naming the file.  Errors, as Keras raises them:
+ * validation_split outside (0, 1), a subset without validation_split or
+ * the reverse, validation_split while shuffling with no seed, image_size
+ * or batch_size < 1, class_names that are not sub-folders, labels of the
+ * wrong length, "binary" without exactly 2 classes, no images found. */
+dc_status dc_image_dataset_from_directory(const char *directory, const dc_image_dir_config *cfg, dc_loader **out,
+                                          dc_loader **validation);
+
+typedef struct dc_text_dir_config {
+    dc_label_mode label_mode;   /* DC_LABEL_INT */
+    const int *labels;          /* as dc_image_dir_config */
+    int n_labels;
+    const char *const *class_names;
+    int n_class_names;
+    int max_length;             /* 0: whole files; else each text cut to its first max_length bytes (Keras: characters) */
+    int shuffle;                /* 1 */
+    long long seed;             /* DC_SEED_NONE */
+    float validation_split;     /* 0 */
+    dc_subset subset;           /* DC_SUBSET_NONE */
+    int follow_links;           /* 0 */
+    int verbose;                /* 1 */
+} dc_text_dir_config;
+
+/* The texts of a folder, in Keras' order, in memory (texts are small next
+ * to images): give texts to dc_tokenizer_fit_on_texts /
+ * texts_to_sequences. */
+typedef struct dc_text_files {
+    int n;
+    char **texts;        /* n NUL-terminated file contents */
+    char **file_paths;   /* n paths, directory/class/... */
+    int *labels;         /* n class indices; NULL for DC_LABEL_NONE */
+    dc_label_mode label_mode;
+    int n_classes;
+    char **class_names;  /* n_classes names */
+} dc_text_files;
+
+dc_text_dir_config dc_text_dir_defaults(void);
+/* Reads the .txt files of `directory` by the same rules and errors as
+ * dc_image_dataset_from_directory (*validation for DC_SUBSET_BOTH). */
+dc_status dc_text_dataset_from_directory(const char *directory, const dc_text_dir_config *cfg, dc_text_files **out,
+                                         dc_text_files **validation);
+/* The labels as fit takes them: (N,) ids, (N, classes) one-hot or (N, 1)
+ * per label_mode; *out new.  Errors: DC_LABEL_NONE. */
+dc_status dc_text_files_labels(const dc_text_files *t, dc_tensor **out);
+void dc_text_files_free(dc_text_files *t);
+
+/* Other sources.  Tensors: x (N, ...) and y (N, ...) (y may be NULL),
+ * copied, in batches of batch_size, in order (shuffle 0) or reshuffled each
+ * epoch by fit. */
+dc_status dc_loader_from_tensors(const dc_tensor *x, const dc_tensor *y, int batch_size, int shuffle,
+                                  dc_loader **out);
+/* Memory-mapped .npy arrays (float32 or uint8, C order): rows are read
+ * from the mapping as batches need them (uint8 becomes 0..255 floats).
+ * y_path may be NULL (no targets). */
+dc_status dc_loader_from_npy(const char *x_path, const char *y_path, int batch_size, int shuffle, dc_loader **out);
+/* Keras' PyDataset: fn(user, index, x, y, &rows) fills batch `index` (0 ..
+ * n_batches - 1) into x (batch_size, x_shape...) and y (batch_size,
+ * y_shape...; NULL when y_ndim < 0: no targets), setting *rows (1 ..
+ * batch_size); a status other than DC_OK stops fit with it.  fn is called
+ * from one worker thread at a time, in order (no need to be thread-safe);
+ * fit asks for the batches in order (Keras' shuffle does not reorder a
+ * PyDataset's batches here). */
+typedef dc_status (*dc_batch_fn)(void *user, int index, dc_tensor *x, dc_tensor *y, int *rows);
+dc_status dc_loader_from_callback(int n_batches, int batch_size, int x_ndim, const int *x_shape, int y_ndim,
+                                   const int *y_shape, dc_batch_fn fn, void *user, dc_loader **out);
+void dc_loader_free(dc_loader *ds);
+
+/* Samples (0 for a callback dataset) and batches per pass (Keras' cardinality). */
+int dc_loader_count(const dc_loader *ds);
+int dc_loader_cardinality(const dc_loader *ds);
+/* Classes and their names (folder datasets; 0 / NULL otherwise). */
+int dc_loader_num_classes(const dc_loader *ds);
+const char *dc_loader_class_name(const dc_loader *ds, int i);
+/* Sample i's file (Keras' file_paths) and label (-1 without labels), in
+ * the dataset's order (after the seeded shuffle); NULL / -1 out of range. */
+const char *dc_loader_file_path(const dc_loader *ds, int i);
+int dc_loader_label(const dc_loader *ds, int i);
+/* Worker threads that read batches (1 to 64; a callback dataset uses 1)
+ * and batches held ready ahead of the step (1 to 1024).  Default 1 and 4. */
+dc_status dc_loader_set_prefetch(dc_loader *ds, int workers, int depth);
+/* Batch `index` of the dataset's own order (no epoch shuffle) as new
+ * tensors; *y NULL without labels.  Decoding errors name the file. */
+dc_status dc_loader_get_batch(const dc_loader *ds, int index, dc_tensor **x, dc_tensor **y);
+
+typedef struct dc_loader_fit_config {
+    int epochs;            /* 1; as dc_fit_config */
+    int initial_epoch;     /* 0 */
+    int shuffle;           /* 1: each pass over a shuffling dataset in a new order drawn from the model's RNG */
+    int verbose;           /* 1 */
+    FILE *out;             /* NULL = stdout */
+    dc_callback *const *callbacks;
+    int n_callbacks;
+    const dc_loader *validation_data; /* may be NULL */
+    int steps_per_epoch;   /* 0: one pass; else this many batches, the stream going on across epochs */
+    int validation_steps;  /* 0: all of validation_data */
+} dc_loader_fit_config;
+
+dc_loader_fit_config dc_loader_fit_defaults(void);
+/* fit(dataset): the same loop, logs, callbacks and History as
+ * dc_model_fit; with a dataset of tensors and the same seed it trains
+ * bit-identically to dc_model_fit.  A data-parallel model's ranks each read
+ * only their slice of every batch.  cfg NULL: the defaults. */
+dc_status dc_model_fit_loader(dc_model *m, const dc_loader *ds, const dc_loader_fit_config *cfg,
+                               dc_history **history);
+/* evaluate / predict over the dataset in its own order; steps 0 = all. */
+dc_status dc_model_evaluate_loader(dc_model *m, const dc_loader *ds, int steps, int verbose, double *results,
+                                    int n_results);
+dc_status dc_model_predict_loader(dc_model *m, const dc_loader *ds, int steps, dc_tensor **out);
 
 /* ------------------------------------------------------------ runtime */
 

@@ -380,6 +380,42 @@ VALID_BY_FUNC = {
     ("dc_graph_input_grad", "on"): "1",
 }
 
+# ---- datasets from disk (issue 21: image/text folders, dc_loader) ----
+ALLOWED.update({
+    ("dc_image_dataset_from_directory", "cfg"): "NULL: dc_image_dir_defaults()",
+    ("dc_image_dataset_from_directory", "validation"): "only subset both needs it",
+    ("dc_text_dataset_from_directory", "cfg"): "NULL: dc_text_dir_defaults()",
+    ("dc_text_dataset_from_directory", "validation"): "only subset both needs it",
+    ("dc_loader_from_tensors", "y"): "no targets",
+    ("dc_loader_from_npy", "y_path"): "no targets",
+    ("dc_loader_from_callback", "y_shape"): "may be NULL when y_ndim < 1",
+    ("dc_loader_from_callback", "user"): "the caller's pointer, passed through",
+    ("dc_model_fit_loader", "cfg"): "NULL: dc_loader_fit_defaults()",
+    ("dc_model_fit_loader", "history"): "no History wanted",
+})
+NEUTRAL.update({
+    "dc_loader_num_classes": ("r == 0", "0"),
+})
+VALID_BY_TYPE.update({
+    "dc_loader **": "&F->loader_out",
+    "dc_loader *": "F->loader",
+    "const dc_loader *": "F->loader",
+    "const dc_image_dir_config *": "&F->imgdir_cfg",
+    "const dc_text_dir_config *": "&F->textdir_cfg",
+    "dc_text_files **": "&F->tfiles_out",
+    "const dc_text_files *": "F->tfiles",
+    "const dc_loader_fit_config *": "&F->loader_fit_cfg",
+    "dc_batch_fn": "null_batch_fn",
+})
+VALID_BY_NAME.update({
+    ("const char *", "directory"): "F->dir",
+    ("const char *", "x_path"): "F->path_npy",
+    ("const char *", "y_path"): "F->path_npy",
+})
+VALID_BY_FUNC.update({
+    ("dc_loader_from_callback", "y_ndim"): "-1",
+})
+
 # Functions that take ownership of a layer argument, also on failure: each
 # call gets a new layer, which the function must free when it fails.
 OWNS_LAYER = {

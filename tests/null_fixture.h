@@ -101,7 +101,21 @@ typedef struct fx {
     const char *csv_text, *model_json, *tok_json;
     const void *npy_bytes;
     size_t npy_len;
+    /* datasets from disk (issue 21) */
+    dc_loader *loader, *loader_out;
+    dc_image_dir_config imgdir_cfg;
+    dc_text_dir_config textdir_cfg;
+    dc_text_files *tfiles, *tfiles_out;
+    dc_loader_fit_config loader_fit_cfg;
 } fx;
+
+/* A loader callback that yields one row of zeros (issue 21). */
+static dc_status null_batch_fn(void *user, int index, dc_tensor *x, dc_tensor *y, int *rows)
+{
+    (void)user, (void)index, (void)x, (void)y;
+    *rows = 1;
+    return DC_OK;
+}
 
 static float schedule_halve(int epoch, float lr, void *user)
 {
@@ -286,6 +300,16 @@ static int fx_setup(void **state)
     F->tok_json = files.tok_json;
     F->npy_bytes = files.npy_bytes;
     F->npy_len = files.npy_len;
+    /* datasets from disk (issue 21): a loader over x, y; configs quiet */
+    MUST(dc_loader_from_tensors(F->x, F->y, 2, 0, &F->loader));
+    F->imgdir_cfg = dc_image_dir_defaults();
+    F->imgdir_cfg.verbose = 0;
+    F->textdir_cfg = dc_text_dir_defaults();
+    F->textdir_cfg.verbose = 0;
+    F->tfiles = calloc(1, sizeof *F->tfiles);
+    assert_non_null(F->tfiles);
+    F->loader_fit_cfg = dc_loader_fit_defaults();
+    F->loader_fit_cfg.verbose = 0;
     *state = F;
     return 0;
 }
@@ -321,6 +345,10 @@ static int fx_teardown_all(void **state)
     dc_csv_info_free(&F->info);
     dc_dataset_free(&F->ds);
     dc_text_dataset_free(&F->tds);
+    dc_loader_free(F->loader);
+    dc_loader_free(F->loader_out);
+    dc_text_files_free(F->tfiles);
+    dc_text_files_free(F->tfiles_out);
     dc_graph_free(F->g);
     dc_optimizer_free(F->opt);
     fclose(F->devnull);

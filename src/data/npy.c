@@ -21,6 +21,7 @@
  * failed save leaves the previous file whole.
  */
 #include "core/core.h"
+#include "data/dataset_internal.h"
 #include "data/readall.h"
 #include "io/file.h"
 
@@ -280,15 +281,14 @@ static dc_status parse_dict(hdr *h, dc_dtype *dtype, int *ndim, int *shape)
     return DC_OK;
 }
 
-dc_status dc_npy_parse(const void *bytes, size_t n, const char *name, dc_array **out)
+/* The header of a .npy file held in bytes[0..n): its type, shape and where
+ * its data starts, every check of dc_npy_parse made (the data's length
+ * too), nothing copied.  Also used by the memory-mapped dataset
+ * (src/data/dataset_npy.c, declared in data/dataset_internal.h). */
+dc_status dc_npy_header(const void *bytes, size_t n, const char *name, dc_dtype *dtype_out, int *ndim_out,
+                        int *shape_out, size_t *data_offset)
 {
-    name = name ? name : "npy";
-    if (!out)
-        return dc_fail(DC_ERR_ARG, "%s: out is NULL", name);
-    *out = NULL;
     const unsigned char *b = bytes;
-    if (!b && n)
-        return dc_fail(DC_ERR_ARG, "%s: bytes is NULL", name);
     if (n < MAGIC_LEN + 2 || memcmp(b, MAGIC, MAGIC_LEN) != 0)
         return dc_fail(DC_ERR_FORMAT, "%s: not a .npy file (%s)", name,
                        n < MAGIC_LEN + 2 ? "shorter than the 8-byte magic and version" : "no \\x93NUMPY magic");
@@ -334,10 +334,32 @@ dc_status dc_npy_parse(const void *bytes, size_t n, const char *name, dc_array *
         return dc_fail(DC_ERR_FORMAT, "%s: shape %s of %s does not match the data length: it needs %zu bytes, the "
                                       "file has %zu",
                        name, sbuf, DTYPES[dtype].name, need, have);
+    *dtype_out = dtype;
+    *ndim_out = ndim;
+    memcpy(shape_out, shape, sizeof shape);
+    *data_offset = hstart + hlen;
+    return DC_OK;
+}
+
+dc_status dc_npy_parse(const void *bytes, size_t n, const char *name, dc_array **out)
+{
+    name = name ? name : "npy";
+    if (!out)
+        return dc_fail(DC_ERR_ARG, "%s: out is NULL", name);
+    *out = NULL;
+    const unsigned char *b = bytes;
+    if (!b && n)
+        return dc_fail(DC_ERR_ARG, "%s: bytes is NULL", name);
+    dc_dtype dtype;
+    int ndim, shape[DC_MAX_DIMS];
+    size_t offset;
+    dc_status st = dc_npy_header(b, n, name, &dtype, &ndim, shape, &offset);
+    if (st != DC_OK)
+        return st;
     dc_array *a = dc_array_new(dtype, ndim, shape);
     if (!a)
         return DC_ERR_NOMEM;
-    memcpy(a->data, b + hstart + hlen, need);
+    memcpy(a->data, b + offset, a->size * DTYPES[dtype].size);
     *out = a;
     return DC_OK;
 }

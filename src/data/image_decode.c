@@ -1,0 +1,394 @@
+/*
+ * image_decode.c - one image file into 8-bit pixels, and Keras' resize.
+ *
+ * Decoders are Debian's, not ours: JPEG through libjpeg-turbo (the library
+ * PIL and TensorFlow decode with, so pixels agree with theirs: islow IDCT,
+ * fancy upsampling), PNG, BMP and GIF through stb_image from libstb-dev
+ * (header-only; its implementation is compiled here, PNG/BMP/GIF only).  The
+ * format is recognised by content, as tf.io.decode_image does, so a .png
+ * that holds a JPEG decodes.
+ *
+ * Hostile files: the header is read first (stbi_info_from_memory,
+ * jpeg_read_header) and a claim of more than max_pixels pixels (or a
+ * dimension of 0) is refused before any pixel buffer is allocated.  Every
+ * libjpeg warning (a truncated file: "Premature end of JPEG file", corrupt
+ * data) is an error here, where libjpeg would return a grey-filled picture.
+ * libjpeg reports errors through longjmp from a per-call error manager, so
+ * decoding is thread-safe (image_dir.c decodes on worker threads); stb is
+ * built without failure strings, its one piece of global state.
+ *
+ * Resize (dc_image_resize) follows tf.image.resize: bilinear with
+ * half-pixel centres (in = (out + 0.5) * in_size / out_size - 0.5, the two
+ * neighbours clamped to the image), on top of Keras' smart_resize crop or
+ * resize_with_pad's centred box.
+ */
+#include "data/image_decode.h"
+#include "core/checked.h"
+#include "core/core.h"
+
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jpeglib.h>
+
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STB_IMAGE_STATIC
+/* no failure strings: stb's PNG reader would write an unknown chunk's name
+ * into a static buffer (a race between the reader threads, and global
+ * state that tests/check_globals.sh refuses); the messages here say what
+ * failed and name the file instead */
+#define STBI_NO_FAILURE_STRINGS
+#define STB_IMAGE_IMPLEMENTATION
+#if defined(__GNUC__)
+/* for the whole file: stb_image declares static functions it defines only
+ * in configurations not compiled here (the unpremultiply thread switch) */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wmisleading-indentation"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+/* ---- JPEG (libjpeg-turbo) ---- */
+
+typedef struct jpeg_err {
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+} jpeg_err;
+
+static void jpeg_on_error(j_common_ptr cinfo)
+{
+    jpeg_err *e = (jpeg_err *)cinfo->err;
+    (*cinfo->err->format_message)(cinfo, e->msg);
+    longjmp(e->jump, 1);
+}
+
+/* Warnings (level -1: corrupt or truncated data) are errors; trace
+ * messages (level >= 0) are ignored. */
+static void jpeg_on_message(j_common_ptr cinfo, int level)
+{
+    if (level < 0)
+        jpeg_on_error(cinfo);
+}
+
+static int is_jpeg(const uint8_t *b, size_t n) { return n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
+
+static dc_status check_pixels(const char *name, const char *format, long w, long h, size_t max_pixels)
+{
+    if (w <= 0 || h <= 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: the %s header gives a size of %ld x %ld pixels", name, format, w, h);
+    size_t px = dc_size_mul((size_t)w, (size_t)h);
+    if (px > max_pixels)
+        return dc_fail(DC_ERR_FORMAT,
+                       "%s: the %s header claims %ld x %ld = %zu pixels, more than the limit of %zu; refused before "
+                       "decoding",
+                       name, format, w, h, px, max_pixels);
+    return DC_OK;
+}
+
+/* volatile: these change between setjmp and a longjmp back to it. */
+static dc_status decode_jpeg(const uint8_t *bytes, size_t n, const char *name, int channels, size_t max_pixels,
+                             dc_image_u8 *out)
+{
+    struct jpeg_decompress_struct cinfo;
+    jpeg_err err;
+    uint8_t *volatile px = NULL;
+    uint8_t *volatile row = NULL;
+    cinfo.err = jpeg_std_error(&err.mgr);
+    err.mgr.error_exit = jpeg_on_error;
+    err.mgr.emit_message = jpeg_on_message;
+    err.msg[0] = 0;
+    if (setjmp(err.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        free(row);
+        return dc_fail(DC_ERR_FORMAT, "%s: corrupt or truncated JPEG (libjpeg: %s)", name, err.msg);
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, bytes, (unsigned long)n);
+    jpeg_read_header(&cinfo, TRUE);
+    dc_status st = check_pixels(name, "JPEG", (long)cinfo.image_width, (long)cinfo.image_height, max_pixels);
+    if (st != DC_OK) {
+        jpeg_destroy_decompress(&cinfo);
+        return st;
+    }
+    /* CMYK / YCCK come out as CMYK; everything else as grey or RGB. */
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    if (cmyk)
+        cinfo.out_color_space = JCS_CMYK;
+    else
+        cinfo.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    int w = (int)cinfo.output_width, h = (int)cinfo.output_height, nc = cinfo.output_components;
+    px = dc_malloc((size_t)w * (size_t)h * (size_t)channels);
+    row = dc_malloc((size_t)w * (size_t)nc);
+    if (!px || !row) {
+        jpeg_destroy_decompress(&cinfo);
+        free(px);
+        free(row);
+        return dc_last_status();
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        int y = (int)cinfo.output_scanline;
+        JSAMPROW r = row;
+        jpeg_read_scanlines(&cinfo, &r, 1);
+        uint8_t *o = px + (size_t)y * (size_t)w * (size_t)channels;
+        for (int x = 0; x < w; x++) {
+            const uint8_t *s = row + (size_t)x * (size_t)nc;
+            uint8_t rgb[3];
+            if (nc == 4) { /* Adobe CMYK is stored inverted: R = C * K / 255 */
+                for (int k = 0; k < 3; k++)
+                    rgb[k] = (uint8_t)((s[k] * s[3] + 127) / 255);
+            } else if (nc == 1) {
+                rgb[0] = rgb[1] = rgb[2] = s[0];
+            } else {
+                memcpy(rgb, s, 3);
+            }
+            if (channels == 1) {
+                o[x] = nc == 1 ? s[0] : (uint8_t)((rgb[0] * 19595 + rgb[1] * 38470 + rgb[2] * 7471 + 32768) >> 16);
+            } else {
+                memcpy(o + (size_t)x * (size_t)channels, rgb, 3);
+                if (channels == 4)
+                    o[(size_t)x * 4 + 3] = 255;
+            }
+        }
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    free(row);
+    out->h = h;
+    out->w = w;
+    out->c = channels;
+    out->px = px;
+    return DC_OK;
+}
+
+/* ---- PNG, BMP, GIF (stb_image) ---- */
+
+static const char *stb_format(const uint8_t *b, size_t n)
+{
+    if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8))
+        return "PNG";
+    if (n >= 2 && b[0] == 'B' && b[1] == 'M')
+        return "BMP";
+    if (n >= 6 && (!memcmp(b, "GIF87a", 6) || !memcmp(b, "GIF89a", 6)))
+        return "GIF";
+    return NULL;
+}
+
+static dc_status decode_stb(const uint8_t *bytes, size_t n, const char *name, const char *format, int channels,
+                            size_t max_pixels, dc_image_u8 *out)
+{
+    if (n > INT_MAX)
+        return dc_fail(DC_ERR_FORMAT, "%s: %zu bytes is too large for the %s decoder", name, n, format);
+    /* A PNG's IHDR first: stb_info refuses a claim above 2^30 bytes only
+     * as "unknown image type", which would not say why. */
+    if (!strcmp(format, "PNG") && n >= 24 && !memcmp(bytes + 12, "IHDR", 4)) {
+        unsigned long pw = (unsigned long)bytes[16] << 24 | (unsigned long)bytes[17] << 16 |
+                           (unsigned long)bytes[18] << 8 | bytes[19];
+        unsigned long ph = (unsigned long)bytes[20] << 24 | (unsigned long)bytes[21] << 16 |
+                           (unsigned long)bytes[22] << 8 | bytes[23];
+        dc_status st = check_pixels(name, format, (long)pw, (long)ph, max_pixels);
+        if (st != DC_OK)
+            return st;
+    }
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(bytes, (int)n, &w, &h, &comp))
+        return dc_fail(DC_ERR_FORMAT, "%s: corrupt or unsupported %s header (stb_image refused it)", name, format);
+    dc_status st = check_pixels(name, format, w, h, max_pixels);
+    if (st != DC_OK)
+        return st;
+    int rw, rh, rc;
+    uint8_t *p = stbi_load_from_memory(bytes, (int)n, &rw, &rh, &rc, channels);
+    if (!p)
+        return dc_fail(DC_ERR_FORMAT, "%s: corrupt or truncated %s (stb_image could not decode it)", name, format);
+    if (rw != w || rh != h) { /* the header and the data disagree */
+        stbi_image_free(p);
+        return dc_fail(DC_ERR_FORMAT, "%s: the %s header says %d x %d but the data decoded to %d x %d", name, format,
+                       w, h, rw, rh);
+    }
+    /* stb allocates with malloc (STBI_MALLOC default), so free() releases it. */
+    out->h = h;
+    out->w = w;
+    out->c = channels;
+    out->px = p;
+    return DC_OK;
+}
+
+dc_status dc_image_decode(const void *bytes, size_t n, const char *name, int channels, size_t max_pixels,
+                          dc_image_u8 *out)
+{
+    memset(out, 0, sizeof *out);
+    if (channels != 1 && channels != 3 && channels != 4)
+        return dc_fail(DC_ERR_ARG, "%s: %d channels asked for, expected 1, 3 or 4", name, channels);
+    const uint8_t *b = bytes;
+    if (is_jpeg(b, n))
+        return decode_jpeg(b, n, name, channels, max_pixels, out);
+    const char *format = stb_format(b, n);
+    if (format)
+        return decode_stb(b, n, name, format, channels, max_pixels, out);
+    return dc_fail(DC_ERR_FORMAT, "%s: not a BMP, GIF, JPEG or PNG image (%zu bytes, starting %02x %02x %02x %02x)",
+                   name, n, n > 0 ? b[0] : 0, n > 1 ? b[1] : 0, n > 2 ? b[2] : 0, n > 3 ? b[3] : 0);
+}
+
+dc_status dc_image_load(const char *path, int channels, size_t max_pixels, dc_image_u8 *out)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return dc_fail(DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return dc_fail(DC_ERR_IO, "%s: not a regular file", path);
+    }
+    if ((unsigned long long)sb.st_size > DC_IMAGE_MAX_FILE) {
+        fclose(f);
+        return dc_fail(DC_ERR_FORMAT, "%s: %lld bytes, more than the %zu an image file may have", path,
+                       (long long)sb.st_size, DC_IMAGE_MAX_FILE);
+    }
+    size_t n = (size_t)sb.st_size;
+    uint8_t *buf = dc_malloc(n ? n : 1);
+    if (!buf) {
+        fclose(f);
+        return dc_last_status();
+    }
+    size_t got = fread(buf, 1, n, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || got != n) {
+        free(buf);
+        return dc_fail(DC_ERR_IO, "%s: read %zu of %zu bytes", path, got, n);
+    }
+    dc_status st = dc_image_decode(buf, n, path, channels, max_pixels, out);
+    free(buf);
+    return st;
+}
+
+/* ---- resize ---- */
+
+/* One output axis of tf.image.resize (half-pixel centres): the two source
+ * indices and the weight of the upper one; nearest: lo only. */
+typedef struct axis_tap {
+    int lo, hi;
+    float t;
+} axis_tap;
+
+static void taps(axis_tap *tp, int out, int in, int first, int count, int nearest)
+{
+    double scale = (double)count / out;
+    for (int o = 0; o < out; o++) {
+        if (nearest) {
+            int i = (int)floor((o + 0.5) * scale);
+            tp[o].lo = tp[o].hi = first + (i < count - 1 ? i : count - 1);
+            tp[o].t = 0.0f;
+            continue;
+        }
+        double f = (o + 0.5) * scale - 0.5, fl = floor(f);
+        int lo = (int)fl, hi = (int)ceil(f);
+        tp[o].t = (float)(f - fl);
+        tp[o].lo = first + (lo < 0 ? 0 : lo);
+        tp[o].hi = first + (hi > count - 1 ? count - 1 : hi);
+    }
+    (void)in;
+}
+
+/* Resizes the box (y0, x0, bh, bw) of src into the (rh, rw) window at
+ * (py, px) of an (oh, ow) output. */
+static void resize_box(const dc_image_u8 *src, int y0, int x0, int bh, int bw, int rh, int rw, int py, int px,
+                       int ow, int nearest, float *out, axis_tap *ty, axis_tap *tx)
+{
+    int c = src->c;
+    taps(ty, rh, src->h, y0, bh, nearest);
+    taps(tx, rw, src->w, x0, bw, nearest);
+    for (int y = 0; y < rh; y++) {
+        const uint8_t *r0 = src->px + (size_t)ty[y].lo * (size_t)src->w * (size_t)c;
+        const uint8_t *r1 = src->px + (size_t)ty[y].hi * (size_t)src->w * (size_t)c;
+        float *o = out + ((size_t)(py + y) * (size_t)ow + (size_t)px) * (size_t)c;
+        float wy = ty[y].t;
+        for (int x = 0; x < rw; x++) {
+            size_t a = (size_t)tx[x].lo * (size_t)c, b = (size_t)tx[x].hi * (size_t)c;
+            float wx = tx[x].t;
+            for (int k = 0; k < c; k++) {
+                float top = r0[a + k] + (r0[b + k] - r0[a + k]) * wx;
+                float bot = r1[a + k] + (r1[b + k] - r1[a + k]) * wx;
+                o[(size_t)x * (size_t)c + k] = top + (bot - top) * wy;
+            }
+        }
+    }
+}
+
+dc_status dc_image_resize(const dc_image_u8 *src, int oh, int ow, dc_image_fit fit, int nearest, float *out)
+{
+    /* the taps live on the stack for the usual sizes; a dimension is at most DC_DIM_LIMIT */
+    axis_tap sy[512], sx[512];
+    axis_tap *ty = oh <= 512 ? sy : dc_malloc((size_t)oh * sizeof *ty);
+    axis_tap *tx = ow <= 512 ? sx : dc_malloc((size_t)ow * sizeof *tx);
+    if (!ty || !tx) {
+        if (ty != sy)
+            free(ty);
+        if (tx != sx)
+            free(tx);
+        return dc_last_status();
+    }
+    int h = src->h, w = src->w;
+    if (fit == DC_FIT_CROP) {
+        /* keras.utils.image_utils.smart_resize */
+        int ch = (int)((double)w * oh / ow), cw = (int)((double)h * ow / oh);
+        ch = ch < h ? ch : h;
+        ch = ch > 1 ? ch : 1;
+        cw = cw < w ? cw : w;
+        cw = cw > 1 ? cw : 1;
+        int y0 = (int)((double)(h - ch) / 2), x0 = (int)((double)(w - cw) / 2);
+        resize_box(src, y0, x0, ch, cw, oh, ow, 0, 0, ow, nearest, out, ty, tx);
+    } else if (fit == DC_FIT_PAD) {
+        /* tf.image.resize_with_pad: the largest box of the image's aspect
+         * that fits, centred, zeros around (the caller zeroed out). */
+        double ratio = fmax((double)w / ow, (double)h / oh);
+        double rhf = h / ratio, rwf = w / ratio;
+        int rh = (int)floor(rhf), rw = (int)floor(rwf);
+        rh = rh < 1 ? 1 : rh > oh ? oh : rh;
+        rw = rw < 1 ? 1 : rw > ow ? ow : rw;
+        int py = (int)floor((oh - rhf) / 2), px = (int)floor((ow - rwf) / 2);
+        py = py < 0 ? 0 : py;
+        px = px < 0 ? 0 : px;
+        if (py + rh > oh)
+            py = oh - rh;
+        if (px + rw > ow)
+            px = ow - rw;
+        resize_box(src, 0, 0, h, w, rh, rw, py, px, ow, nearest, out, ty, tx);
+    } else if (h == oh && w == ow) {
+        size_t n = (size_t)h * (size_t)w * (size_t)src->c;
+        for (size_t i = 0; i < n; i++)
+            out[i] = src->px[i];
+    } else {
+        resize_box(src, 0, 0, h, w, oh, ow, 0, 0, ow, nearest, out, ty, tx);
+    }
+    if (ty != sy)
+        free(ty);
+    if (tx != sx)
+        free(tx);
+    return DC_OK;
+}
