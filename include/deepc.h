@@ -1617,6 +1617,28 @@ typedef struct dc_collective {
  * [0, size), a NULL function. */
 dc_status dc_model_set_collective(dc_model *m, const dc_collective *c);
 
+/* ------------------------------------------- standalone C export (export-c) */
+
+/* dc_model_export_c's options (dc_export_c_defaults; NULL: the defaults). */
+typedef struct dc_export_c_config {
+    int fold_batchnorm; /* 1 (default): a BatchNormalization read only by the Conv2D / Dense before it is
+                         * folded into that layer's kernel and bias; 0: emitted as its own step */
+} dc_export_c_config;
+
+dc_export_c_config dc_export_c_defaults(void);
+
+/* Writes the compiled (or loaded) model m as two C99 files, <dir>/<name>.h
+ * and <dir>/<name>.c, that need nothing but libm: no allocation, no mutable
+ * global state (weights are static const arrays), the layers in order with
+ * their names and shapes in comments.  The header declares
+ *   int <name>_predict(const float *in, float *out, void *scratch);
+ *   int <name>_predict_batch(const float *in, float *out, int n, void *scratch);
+ * and the sizes <NAME>_INPUT_SIZE, <NAME>_OUTPUT_SIZE, <NAME>_SCRATCH_BYTES.
+ * name must be a C identifier.  A layer without a C form is refused naming
+ * it; so are non-finite weights.  Each file is written atomically.
+ * docs/export-c.md lists the layers. */
+dc_status dc_model_export_c(dc_model *m, const char *dir, const char *name, const dc_export_c_config *cfg);
+
 /* ------------------------------------------------------------ runtime */
 
 /* The thread count the library will use when asked for 0 (all cores). */
