@@ -62,6 +62,8 @@ test)
     # locales: the sources localedef builds de_DE.UTF-8 from for
     # test_hostile_files' decimal-comma check (it skips, saying so, without)
     install_missing locales
+    # export-c: the generated C is built for a Cortex-M4 and for ARM Linux, run under qemu-arm, and with clang
+    install_missing gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure
