@@ -1639,6 +1639,36 @@ dc_export_c_config dc_export_c_defaults(void);
  * docs/export-c.md lists the layers. */
 dc_status dc_model_export_c(dc_model *m, const char *dir, const char *name, const dc_export_c_config *cfg);
 
+/* Post-training int8 quantization, as TensorFlow Lite does it: int8
+ * weights, symmetric, one scale per output channel; int8 activations,
+ * asymmetric, one scale and zero point per tensor, calibrated on
+ * representative samples; int32 biases (scale input_scale * weight_scale);
+ * fixed-point requantization multipliers.  docs/export-c.md has the details. */
+typedef struct dc_quantize_config {
+    const dc_tensor *calibration; /* representative inputs (N, ...) as predict takes them, e.g. a few hundred
+                                   * training samples; borrowed */
+    int max_samples;              /* use at most this many (0: all N) */
+    int batch_size;               /* calibration batch (0: 32) */
+} dc_quantize_config;
+
+dc_quantize_config dc_quantize_defaults(void);
+
+/* Quantizes the compiled, trained model m in place: its Dense and Conv2D /
+ * Conv1D layers then run int8 kernels (AVX-512 VNNI where the CPU has it,
+ * else portable C, the same integers) in predict and evaluate, so evaluate
+ * measures the accuracy cost; dc_model_export_c writes the int8 model.  A
+ * BatchNormalization after a convolution / Dense is folded in; ReLU,
+ * pooling, Flatten and the inference-time identities run on the dequantized
+ * values; Embedding and recurrent layers stay float.  Any other layer on
+ * the inference path is refused by name (no int8 kernel), as are an empty
+ * or constant calibration set, non-finite weights or calibration values, and
+ * a model quantized already; on an error the model is left float.  A
+ * quantized model is for inference: fit does not change its int8 layers, and
+ * its saved weights are the packed int8 layers (save the float model). */
+dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg);
+/* Whether dc_model_quantize made m int8 (0 for NULL). */
+int dc_model_is_quantized(const dc_model *m);
+
 /* ------------------------------------------------------------ runtime */
 
 /* The thread count the library will use when asked for 0 (all cores). */
