@@ -80,7 +80,7 @@ static int read_raw(const char *path, float *v, size_t n)
 
 /* Exports m as <name>, builds it with cc (and clang), runs it on x and
  * compares with deepc's predict. */
-static void check_export(dc_model *m, const dc_tensor *x, const char *name)
+static void check_export_tol(dc_model *m, const dc_tensor *x, const char *name, double tol)
 {
     char dir[1200], cmd[4096], path[1400], up[64];
     snprintf(dir, sizeof dir, "%s/%s", g_dir, name);
@@ -119,11 +119,25 @@ static void check_export(dc_model *m, const dc_tensor *x, const char *name)
         }
         printf("  %s (%s): %zu outputs, largest |difference| %.3g, largest |output| %.3g\n", name, ccs[c],
                want->size, diff, big);
-        if (!(diff <= 1e-5 * big))
-            fail_msg("%s built with %s: difference %g > 1e-5 x %g", name, ccs[c], diff, big);
+        if (!(diff <= tol * big))
+            fail_msg("%s built with %s: difference %g > %g x %g", name, ccs[c], diff, tol, big);
         free(got);
     }
     dc_tensor_free(want);
+}
+
+static void check_export(dc_model *m, const dc_tensor *x, const char *name) { check_export_tol(m, x, name, 1e-5); }
+
+/* Quantizes m calibrated on x, then exports it: the generated int8 program
+ * must give deepc's int8 outputs exactly (tol 0), or within tol where a
+ * float layer (an LSTM) runs before an int8 one. */
+static void check_quantized(dc_model *m, const dc_tensor *x, const char *name, double tol)
+{
+    dc_quantize_config qc = dc_quantize_defaults();
+    qc.calibration = x;
+    if (dc_model_quantize(m, &qc) != DC_OK)
+        fail_msg("quantize %s: %s", name, dc_errmsg());
+    check_export_tol(m, x, name, tol);
 }
 
 /* ---- the models ---- */
@@ -140,6 +154,7 @@ static void test_mlp(void **state)
     fill_uniform(x, 1, -1, 1);
     compile_fit(m, x);
     check_export(m, x, "mlp");
+    check_quantized(m, x, "mlp_q", 0.0);
     dc_tensor_free(x);
     dc_model_free(m);
 }
@@ -163,6 +178,7 @@ static void test_cnn(void **state)
     fill_uniform(x, 2, 0, 1);
     compile_fit(m, x);
     check_export(m, x, "cnn");
+    check_quantized(m, x, "cnn_q", 0.0);
     dc_tensor_free(x);
     dc_model_free(m);
 }
@@ -230,8 +246,9 @@ static void test_lstm(void **state)
     dc_rnn_config r = dc_rnn_defaults(DC_RNN_LSTM, 5);
     r.return_sequences = 1;
     dc_model_add(m, dc_layer_rnn_ex(&r));
-    dc_model_add(m, dc_layer_gru(4));
-    dc_model_add(m, dc_layer_dense(1, "sigmoid"));
+    dc_model_add(m, dc_layer_gru(12));
+    dc_model_add(m, dc_layer_dense(8, "relu"));
+    dc_model_add(m, dc_layer_dense(1, "sigmoid")); /* too small for int8: stays float */
     dc_tensor *x = dc_tensor_new4(2, N_SAMPLES, 7, 0, 0);
     dc_rng g;
     dc_rng_seed(&g, 5);
@@ -242,6 +259,7 @@ static void test_lstm(void **state)
     }
     compile_fit(m, x);
     check_export(m, x, "lstm");
+    check_quantized(m, x, "lstm_q", 1e-5);
     dc_tensor_free(x);
     dc_model_free(m);
 }

@@ -21,6 +21,7 @@
  */
 #include "export/export_c.h"
 #include "io/file.h"
+#include "quant/quant.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -126,6 +127,9 @@ const char *xc_var(xc_ctx *c, dc_node *n)
 /* Floats a node needs beyond its output (the recurrent state and gates). */
 static size_t extra_floats(const dc_node *n)
 {
+    dq_layer q;
+    if ((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d) && !dq_view(n->in[1]->val, &q))
+        return ((size_t)q.h->Kp + 3) / 4; /* the gathered u8 row */
     if (n->op == &dc_op_rnn) {
         size_t U = (size_t)n->attr.rnn.units, GU = U * (n->attr.rnn.kind == DC_RNN_LSTM ? 4 : n->attr.rnn.kind == DC_RNN_GRU ? 3 : 1);
         return 3 * U + 2 * GU; /* h, c, r*h, gates, recurrent gates */
@@ -183,7 +187,9 @@ static dc_status plan(xc_ctx *c, int fold_bn)
             continue;
         if (n->is_param) {
             x->where = XC_PARAM;
-            for (size_t k = 0, total = dc_node_numel(n); k < total; k++)
+            dq_layer q;
+            size_t total = dq_view(n->val, &q) ? dc_node_numel(n) : 0; /* a packed int8 layer is no float */
+            for (size_t k = 0; k < total; k++)
                 if (!isfinite(n->val[k]))
                     return dc_fail(DC_ERR_NAN, "export_c: weight %s of layer %s holds %g at %zu; a model with "
                                                "non-finite weights cannot be exported", n->name,
@@ -311,9 +317,11 @@ static void write_source(const xc_ctx *c, xc_str *out)
               "/*\n * %s.c - a model exported by deepc (dc_model_export_c); see %s.h.\n"
               " * The weights are static const arrays; %s_predict runs the layers in\n"
               " * order, each a call of one of the helpers below on slices of the scratch.\n"
-              " */\n#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n\n",
-              c->name, c->name, c->name, c->name);
+              " */\n#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n%s\n",
+              c->name, c->name, c->name, c->name,
+              c->helpers[XH_QDENSE] || c->helpers[XH_QCONV2D] ? "#include <stdint.h>\n" : "");
     xc_write_helpers(c, out);
+    xc_write_quant_helpers(c, out);
     xc_printf(out, "%s", c->weights.s ? c->weights.s : "");
     xc_printf(out, "int %s_predict(const float *in, float *out, void *scratch)\n{\n    float *s = (float *)scratch;\n",
               c->name);

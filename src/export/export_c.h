@@ -49,7 +49,7 @@ typedef struct xc_node {
 enum {
     XH_DENSE, XH_CONV2D, XH_DECONV2D, XH_POOL2D, XH_GPOOL, XH_ACT, XH_SOFTMAX, XH_BATCHNORM, XH_LAYERNORM,
     XH_EMBEDDING, XH_RNN, XH_CONCAT, XH_UPSAMPLE, XH_PAD2D, XH_REPEAT, XH_PERMUTE, XH_STEP_MASK, XH_MASK_STEPS,
-    XH_COUNT
+    XH_QDENSE, XH_QCONV2D, XH_COUNT
 };
 
 typedef struct xc_ctx {
@@ -82,7 +82,15 @@ void xc_array(xc_ctx *c, const char *name, const float *v, size_t count, const c
 const char *xc_layer_name(const xc_ctx *c, const dc_node *n);
 /* "(26, 26, 32)": a node's per-sample shape. */
 const char *xc_shape(const dc_node *n, char *buf, size_t size);
-/* The helpers' C source, in order (export_c_ops.c). */
+/* The emitters of a quantized model's ops (export_c_quant.c): qdense,
+ * qconv2d, or NULL; and their helpers' source. */
+xc_emit_fn xc_quant_emitter(const dc_op *op);
+void xc_write_quant_helpers(const xc_ctx *c, xc_str *out);
+/* The BatchNormalization folded into n (its only reader), or NULL. */
+dc_node *xc_folded_bn(xc_ctx *c, dc_node *n);
+/* The comment heading a node's code: layer name, class, what, shapes. */
+void xc_heading(xc_ctx *c, dc_node *n, const char *what);
+/* The helpers' C source, in order (export_c_helpers.c). */
 void xc_write_helpers(const xc_ctx *c, xc_str *out);
 
 #endif

@@ -490,7 +490,7 @@ void xc_write_helpers(const xc_ctx *c, xc_str *out)
         [XH_PAD2D] = pad2d_src,       [XH_REPEAT] = repeat_src,       [XH_PERMUTE] = permute_src,
         [XH_STEP_MASK] = step_mask_src, [XH_MASK_STEPS] = mask_steps_src,
     };
-    if (c->helpers[XH_CONV2D] || c->helpers[XH_DECONV2D])
+    if (c->helpers[XH_CONV2D] || c->helpers[XH_DECONV2D] || c->helpers[XH_QCONV2D])
         xc_printf(out, "%s", conv_geom_src);
     for (int i = 0; i < XH_COUNT; i++) {
         if (!c->helpers[i])

@@ -20,6 +20,7 @@
  * buffer and emit nothing (xc_is_alias).
  */
 #include "export/export_c.h"
+#include "quant/quant.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@
 int xc_is_alias(const dc_node *n)
 {
     const dc_op *op = n->op;
-    return (op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_dropout ||
+    return (op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_dropout ||
            op == &dc_op_spatial_dropout || op == &dc_op_gaussian_noise || op == &dc_op_random_flip ||
            op == &dc_op_random_affine || op == &dc_op_random_color;
 }
@@ -50,7 +51,7 @@ static const char *at(xc_ctx *c, dc_node *n, const char *idx, char *buf, size_t 
 }
 
 /* The comment heading a node's code: layer name, class, op, shapes. */
-static void heading(xc_ctx *c, dc_node *n, const char *what)
+void xc_heading(xc_ctx *c, dc_node *n, const char *what)
 {
     char so[96], si[96];
     const dc_layer *l = c->layer_of[n->id];
@@ -59,7 +60,7 @@ static void heading(xc_ctx *c, dc_node *n, const char *what)
 }
 
 /* A BatchNormalization folded into n (its only reader), or NULL. */
-static dc_node *folded_bn(xc_ctx *c, dc_node *n)
+dc_node *xc_folded_bn(xc_ctx *c, dc_node *n)
 {
     for (int i = n->id + 1; i < c->g->n_nodes; i++)
         if (c->x[i].used && c->x[i].folded && c->g->nodes[i]->in[0] == n)
@@ -114,9 +115,9 @@ static const char *out_var(xc_ctx *c, dc_node *n) { return c->x[n->id].var; }
 
 static dc_status emit_dense(xc_ctx *c, dc_node *n)
 {
-    dc_node *x = n->in[0], *w = n->in[1], *b = n->in[2], *bn = folded_bn(c, n);
+    dc_node *x = n->in[0], *w = n->in[1], *b = n->in[2], *bn = xc_folded_bn(c, n);
     char wn[96], bnm[96];
-    heading(c, n, bn ? "dense, BatchNormalization folded in" : "dense");
+    xc_heading(c, n, bn ? "dense, BatchNormalization folded in" : "dense");
     if (bn) {
         dc_status st = fold(c, n, bn, w, b, wn, bnm);
         if (st != DC_OK)
@@ -140,10 +141,10 @@ static int lead_pad(int n, int k, int s, int d, int same, int o)
 
 static dc_status emit_conv2d(xc_ctx *c, dc_node *n)
 {
-    dc_node *x = n->in[0], *k = n->in[1], *b = n->in[2], *bn = folded_bn(c, n);
+    dc_node *x = n->in[0], *k = n->in[1], *b = n->in[2], *bn = xc_folded_bn(c, n);
     const dc_conv_attr *a = &n->attr.conv;
     char wn[96], bnm[96];
-    heading(c, n, bn ? "conv2d, BatchNormalization folded in" : "conv2d");
+    xc_heading(c, n, bn ? "conv2d, BatchNormalization folded in" : "conv2d");
     if (bn) {
         dc_status st = fold(c, n, bn, k, b, wn, bnm);
         if (st != DC_OK)
@@ -173,7 +174,7 @@ static dc_status emit_deconv2d(xc_ctx *c, dc_node *n)
 {
     dc_node *x = n->in[0], *k = n->in[1], *b = n->in[2];
     const dc_deconv_attr *a = &n->attr.deconv;
-    heading(c, n, "conv2d_transpose");
+    xc_heading(c, n, "conv2d_transpose");
     int IH = x->shape[1], IW = x->shape[2], F = x->shape[3], H = n->shape[1], W = n->shape[2], C = n->shape[3];
     int ph = lead_pad(H, k->shape[0], a->stride[0], a->dilation[0], a->same, IH);
     int pw = lead_pad(W, k->shape[1], a->stride[1], a->dilation[1], a->same, IW);
@@ -198,7 +199,7 @@ static dc_status emit_pool2d(xc_ctx *c, dc_node *n)
 {
     dc_node *x = n->in[0];
     const dc_pool_attr *a = &n->attr.pool;
-    heading(c, n, a->is_max ? "max pooling" : "average pooling");
+    xc_heading(c, n, a->is_max ? "max pooling" : "average pooling");
     int H = x->shape[1], W = x->shape[2], C = x->shape[3], OH = n->shape[1], OW = n->shape[2];
     int ph = lead_pad(H, a->pool_h, a->stride_h, 1, a->same, OH), pw = lead_pad(W, a->pool_w, a->stride_w, 1, a->same, OW);
     int id = c->n_geom++;
@@ -219,7 +220,7 @@ static dc_status emit_gpool(xc_ctx *c, dc_node *n)
     dc_node *x = n->in[0];
     int ch = n->shape[1], rows = n->shape[0];
     size_t per = dc_node_numel(x) / ((size_t)rows * (size_t)ch);
-    heading(c, n, n->attr.global_pool.is_max ? "global max pooling" : "global average pooling");
+    xc_heading(c, n, n->attr.global_pool.is_max ? "global max pooling" : "global average pooling");
     c->helpers[XH_GPOOL] = 1;
     xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        global_pool(%s + i * %zu, %s + i * %d, %zu, %d, %d);\n\n", rows,
               xc_var(c, x), per * ch, out_var(c, n), ch, per, ch, n->attr.global_pool.is_max);
@@ -229,7 +230,7 @@ static dc_status emit_gpool(xc_ctx *c, dc_node *n)
 static dc_status emit_act(xc_ctx *c, dc_node *n)
 {
     dc_act a = (dc_act)n->attr.act.fn;
-    heading(c, n, dc_act_name(a));
+    xc_heading(c, n, dc_act_name(a));
     if (a == DC_ACT_SOFTMAX) {
         c->helpers[XH_SOFTMAX] = 1;
         xc_printf(&c->body, "    softmax(%s, %s, %zu, %d);\n\n", xc_var(c, n->in[0]), out_var(c, n), dc_node_rows(n),
@@ -256,7 +257,7 @@ static dc_status emit_batchnorm(xc_ctx *c, dc_node *n)
     snprintf(name, sizeof name, "w%d_inv_std", n->id);
     snprintf(comment, sizeof comment, "%s: 1 / sqrt(moving_variance + %g)", xc_layer_name(c, n),
              (double)n->attr.batchnorm.epsilon);
-    heading(c, n, "batch normalization with the moving statistics");
+    xc_heading(c, n, "batch normalization with the moving statistics");
     xc_array(c, name, iv, (size_t)ch, comment);
     if (iv != inv)
         free(iv);
@@ -269,7 +270,7 @@ static dc_status emit_batchnorm(xc_ctx *c, dc_node *n)
 
 static dc_status emit_layernorm(xc_ctx *c, dc_node *n)
 {
-    heading(c, n, "layer normalization");
+    xc_heading(c, n, "layer normalization");
     c->helpers[XH_LAYERNORM] = 1;
     xc_printf(&c->body, "    layernorm(%s, %s, %zu, %d, %s, %s, %s);\n\n", xc_var(c, n->in[0]), out_var(c, n),
               dc_node_rows(n), dc_node_cols(n), xc_var(c, n->in[1]), xc_var(c, n->in[2]),
@@ -280,7 +281,7 @@ static dc_status emit_layernorm(xc_ctx *c, dc_node *n)
 static dc_status emit_embedding(xc_ctx *c, dc_node *n)
 {
     dc_node *t = n->in[1];
-    heading(c, n, "embedding lookup");
+    xc_heading(c, n, "embedding lookup");
     c->helpers[XH_EMBEDDING] = 1;
     xc_printf(&c->body, "    if (embedding(%s, %zu, %s, %d, %d, %s))\n        return 1;\n\n", xc_var(c, n->in[0]),
               dc_node_numel(n->in[0]), xc_var(c, t), t->shape[0], t->shape[1], out_var(c, n));
@@ -297,7 +298,7 @@ static dc_status emit_rnn(xc_ctx *c, dc_node *n)
                        xc_layer_name(c, n), x->shape[0]);
     char what[64];
     snprintf(what, sizeof what, "%s cell over %d steps", a->kind >= 0 && a->kind < 3 ? kinds[a->kind] : "?", x->shape[1]);
-    heading(c, n, what);
+    xc_heading(c, n, what);
     int id = c->n_geom++, f = a->flags;
     xc_printf(&c->weights,
               "/* %s: T, F, U, kind (0 SimpleRNN, 1 LSTM, 2 GRU), return_sequences, go_backwards, reset_after,\n"
@@ -320,7 +321,7 @@ static dc_status emit_concat(xc_ctx *c, dc_node *n)
         rows *= (size_t)n->shape[i];
     for (int i = axis + 1; i < n->ndim; i++)
         inner *= (size_t)n->shape[i];
-    heading(c, n, "concatenate");
+    xc_heading(c, n, "concatenate");
     c->helpers[XH_CONCAT] = 1;
     xc_printf(&c->body, "    concat(%s, %s, %s, %zu, %zu, %zu);\n\n", xc_var(c, n->in[0]), xc_var(c, n->in[1]),
               out_var(c, n), rows, (size_t)n->in[0]->shape[axis] * inner, (size_t)n->in[1]->shape[axis] * inner);
@@ -333,7 +334,7 @@ static dc_status emit_binary(xc_ctx *c, dc_node *n)
     char ea[96], eb[96], ey[96], idx[32];
     size_t total = dc_node_numel(n), nb = dc_node_numel(n->in[1]);
     const char *op = n->op->name;
-    heading(c, n, op);
+    xc_heading(c, n, op);
     snprintf(idx, sizeof idx, nb == total ? "i" : "i %% %zu", nb);
     at(c, n->in[0], "i", ea, sizeof ea);
     at(c, n->in[1], idx, eb, sizeof eb);
@@ -355,7 +356,7 @@ static dc_status emit_binary(xc_ctx *c, dc_node *n)
 static dc_status emit_scale(xc_ctx *c, dc_node *n)
 {
     char ex[96], ey[96];
-    heading(c, n, "rescale");
+    xc_heading(c, n, "rescale");
     xc_printf(&c->body, "    for (i = 0; i < %zu; i++)\n        %s = %s * %s + %s;\n\n", dc_node_numel(n),
               at(c, n, "i", ey, sizeof ey), XF(n->attr.scale.scale), at(c, n->in[0], "i", ex, sizeof ex),
               XF(n->attr.scale.offset));
@@ -366,7 +367,7 @@ static dc_status emit_relu_ex(xc_ctx *c, dc_node *n)
 {
     char ex[96], ey[96], mx[48];
     const dc_relu_ex_attr *a = &n->attr.relu_ex;
-    heading(c, n, "relu with max_value, negative_slope, threshold");
+    xc_heading(c, n, "relu with max_value, negative_slope, threshold");
     at(c, n->in[0], "i", ex, sizeof ex);
     if (isinf(a->max_value))
         snprintf(mx, sizeof mx, "HUGE_VALF");
@@ -403,7 +404,7 @@ static dc_status emit_prelu(xc_ctx *c, dc_node *n)
     snprintf(comment, sizeof comment, "%s: alpha for every position of a sample", xc_layer_name(c, n));
     xc_array(c, name, alpha, per, comment);
     free(alpha);
-    heading(c, n, "prelu");
+    xc_heading(c, n, "prelu");
     at(c, n->in[0], "i", ex, sizeof ex);
     snprintf(ea, sizeof ea, "%s[i %% %zu]", name, per);
     xc_printf(&c->body, "    for (i = 0; i < %zu; i++)\n        %s = %s > 0.0f ? %s : %s * %s;\n\n", dc_node_numel(n),
@@ -426,7 +427,7 @@ static dc_status emit_normalize(xc_ctx *c, dc_node *n)
     snprintf(comment, sizeof comment, "%s: max(sqrt(variance), 1e-7)", xc_layer_name(c, n));
     xc_array(c, name, d, (size_t)ch, comment);
     free(d);
-    heading(c, n, inv ? "normalization, inverted" : "normalization");
+    xc_heading(c, n, inv ? "normalization, inverted" : "normalization");
     at(c, n->in[0], "i", ex, sizeof ex);
     snprintf(em, sizeof em, "%s[i %% %d]", xc_var(c, n->in[1]), ch);
     if (inv)
@@ -441,7 +442,7 @@ static dc_status emit_normalize(xc_ctx *c, dc_node *n)
 static dc_status emit_upsample(xc_ctx *c, dc_node *n)
 {
     dc_node *x = n->in[0];
-    heading(c, n, n->attr.upsample.bilinear ? "bilinear upsampling" : "nearest upsampling");
+    xc_heading(c, n, n->attr.upsample.bilinear ? "bilinear upsampling" : "nearest upsampling");
     c->helpers[XH_UPSAMPLE] = 1;
     xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        upsample2d(%s + i * %zu, %s + i * %zu, %d, %d, %d, %d, %d, %d);\n\n",
               x->shape[0], xc_var(c, x), dc_node_numel(x) / (size_t)x->shape[0], out_var(c, n),
@@ -453,7 +454,7 @@ static dc_status emit_upsample(xc_ctx *c, dc_node *n)
 static dc_status emit_pad2d(xc_ctx *c, dc_node *n)
 {
     dc_node *x = n->in[0];
-    heading(c, n, "zero padding / cropping");
+    xc_heading(c, n, "zero padding / cropping");
     c->helpers[XH_PAD2D] = 1;
     xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        pad2d(%s + i * %zu, %s + i * %zu, %d, %d, %d, %d, %d, %d, %d);\n\n",
               x->shape[0], xc_var(c, x), dc_node_numel(x) / (size_t)x->shape[0], out_var(c, n),
@@ -464,7 +465,7 @@ static dc_status emit_pad2d(xc_ctx *c, dc_node *n)
 
 static dc_status emit_repeat(xc_ctx *c, dc_node *n)
 {
-    heading(c, n, "repeat vector");
+    xc_heading(c, n, "repeat vector");
     c->helpers[XH_REPEAT] = 1;
     xc_printf(&c->body, "    repeat(%s, %s, %zu, %d);\n\n", xc_var(c, n->in[0]), out_var(c, n),
               dc_node_numel(n->in[0]) / (size_t)n->in[0]->shape[0], n->attr.repeat.n);
@@ -479,7 +480,7 @@ static dc_status emit_permute(xc_ctx *c, dc_node *n)
     xstride[k - 1] = 1;
     for (int a = k - 2; a >= 0; a--)
         xstride[a] = xstride[a + 1] * (size_t)x->shape[a + 2];
-    heading(c, n, "permute");
+    xc_heading(c, n, "permute");
     int id = c->n_geom++;
     xc_printf(&c->weights, "/* %s: output axes and the input stride each walks */\nstatic const int g%d_shape[%d] = {", xc_layer_name(c, n), id, k);
     for (int i = 0; i < k; i++)
@@ -497,7 +498,7 @@ static dc_status emit_permute(xc_ctx *c, dc_node *n)
 static dc_status emit_step_mask(xc_ctx *c, dc_node *n)
 {
     size_t rows = dc_node_numel(n);
-    heading(c, n, "masking: the steps to keep");
+    xc_heading(c, n, "masking: the steps to keep");
     c->helpers[XH_STEP_MASK] = 1;
     xc_printf(&c->body, "    step_mask(%s, %s, %zu, %zu, %s);\n\n", xc_var(c, n->in[0]), out_var(c, n), rows,
               dc_node_numel(n->in[0]) / rows, XF(n->attr.step_mask.mask_value));
@@ -507,7 +508,7 @@ static dc_status emit_step_mask(xc_ctx *c, dc_node *n)
 static dc_status emit_mask_steps(xc_ctx *c, dc_node *n)
 {
     size_t rows = dc_node_numel(n->in[1]);
-    heading(c, n, "masking: zero the masked steps");
+    xc_heading(c, n, "masking: zero the masked steps");
     c->helpers[XH_MASK_STEPS] = 1;
     xc_printf(&c->body, "    mask_steps(%s, %s, %s, %zu, %zu);\n\n", xc_var(c, n->in[0]), xc_var(c, n->in[1]),
               out_var(c, n), rows, dc_node_numel(n) / rows);
@@ -564,7 +565,9 @@ xc_emit_fn xc_emitter(const dc_op *op)
     for (size_t i = 0; i < sizeof emitters / sizeof emitters[0]; i++)
         if (emitters[i].op == op)
             return emitters[i].fn;
-    if ((op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_dropout ||
+    if (xc_quant_emitter(op))
+        return xc_quant_emitter(op);
+    if ((op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_dropout ||
         op == &dc_op_spatial_dropout || op == &dc_op_gaussian_noise || op == &dc_op_random_flip ||
         op == &dc_op_random_affine || op == &dc_op_random_color)
         return emit_alias;
