@@ -66,7 +66,8 @@ static int float_ok(const dc_op *op)
            op == &dc_op_reshape || op == &dc_op_columns || op == &dc_op_dropout || op == &dc_op_spatial_dropout ||
            op == &dc_op_gaussian_noise || op == &dc_op_random_flip || op == &dc_op_random_affine ||
            op == &dc_op_random_color || op == &dc_op_embedding || op == &dc_op_rnn || op == &dc_op_rnn_state ||
-           op == &dc_op_step_mask || op == &dc_op_mask_steps || op == &dc_op_time_fold || op == &dc_op_time_unfold;
+           op == &dc_op_step_mask || op == &dc_op_mask_steps || op == &dc_op_time_fold || op == &dc_op_time_unfold ||
+           op == &dc_op_add || op == &dc_op_concat; /* merges of dequantized values */
 }
 
 /* The only reader of n on the path, or NULL. */
