@@ -303,7 +303,8 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
 
 int dc_model_is_quantized(const dc_model *m)
 {
-    if (!m || !m->g)
+    DC_CHECK_NULL_OR(m, 0);
+    if (!m->g)
         return 0;
     for (int i = 0; i < m->g->n_nodes; i++)
         if (m->g->nodes[i]->op == &dc_op_qdense || m->g->nodes[i]->op == &dc_op_qconv2d)
