@@ -68,6 +68,8 @@ test)
     # (python3-onnx); it skips, saying which is missing, without them.
     install_missing nodejs npm python3-onnx
     if ort_modules=$(sh tests/onnx/install_ort.sh); then export NODE_PATH="$ort_modules"; fi
+    # export-c: the generated C is built for a Cortex-M4 and for ARM Linux, run under qemu-arm, and with clang
+    install_missing gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure

@@ -2122,6 +2122,57 @@ dc_status dc_model_fit_loader(dc_model *m, const dc_loader *ds, const dc_loader_
 dc_status dc_model_evaluate_loader(dc_model *m, const dc_loader *ds, int steps, int verbose, double *results,
                                     int n_results);
 dc_status dc_model_predict_loader(dc_model *m, const dc_loader *ds, int steps, dc_tensor **out);
+/* ------------------------------------------- standalone C export (export-c) */
+
+/* dc_model_export_c's options (dc_export_c_defaults; NULL: the defaults). */
+typedef struct dc_export_c_config {
+    int fold_batchnorm; /* 1 (default): a BatchNormalization read only by the Conv2D / Dense before it is
+                         * folded into that layer's kernel and bias; 0: emitted as its own step */
+} dc_export_c_config;
+
+dc_export_c_config dc_export_c_defaults(void);
+
+/* Writes the compiled (or loaded) model m as two C99 files, <dir>/<name>.h
+ * and <dir>/<name>.c, that need nothing but libm: no allocation, no mutable
+ * global state (weights are static const arrays), the layers in order with
+ * their names and shapes in comments.  The header declares
+ *   int <name>_predict(const float *in, float *out, void *scratch);
+ *   int <name>_predict_batch(const float *in, float *out, int n, void *scratch);
+ * and the sizes <NAME>_INPUT_SIZE, <NAME>_OUTPUT_SIZE, <NAME>_SCRATCH_BYTES.
+ * name must be a C identifier.  A layer without a C form is refused naming
+ * it; so are non-finite weights.  Each file is written atomically.
+ * docs/export-c.md lists the layers. */
+dc_status dc_model_export_c(dc_model *m, const char *dir, const char *name, const dc_export_c_config *cfg);
+
+/* Post-training int8 quantization, as TensorFlow Lite does it: int8
+ * weights, symmetric, one scale per output channel; int8 activations,
+ * asymmetric, one scale and zero point per tensor, calibrated on
+ * representative samples; int32 biases (scale input_scale * weight_scale);
+ * fixed-point requantization multipliers.  docs/export-c.md has the details. */
+typedef struct dc_quantize_config {
+    const dc_tensor *calibration; /* representative inputs (N, ...) as predict takes them, e.g. a few hundred
+                                   * training samples; borrowed */
+    int max_samples;              /* use at most this many (0: all N) */
+    int batch_size;               /* calibration batch (0: 32) */
+} dc_quantize_config;
+
+dc_quantize_config dc_quantize_defaults(void);
+
+/* Quantizes the compiled, trained model m in place: its Dense and Conv2D /
+ * Conv1D layers then run int8 kernels (AVX-512 VNNI where the CPU has it,
+ * else portable C, the same integers) in predict and evaluate, so evaluate
+ * measures the accuracy cost; dc_model_export_c writes the int8 model.  A
+ * BatchNormalization after a convolution / Dense is folded in; ReLU,
+ * pooling, Flatten and the inference-time identities run on the dequantized
+ * values; Embedding and recurrent layers stay float.  Any other layer on
+ * the inference path is refused by name (no int8 kernel), as are an empty
+ * or constant calibration set, non-finite weights or calibration values, and
+ * a model quantized already; on an error the model is left float.  A
+ * quantized model is for inference: fit does not change its int8 layers, and
+ * its saved weights are the packed int8 layers (save the float model). */
+dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg);
+/* Whether dc_model_quantize made m int8 (0 for NULL). */
+int dc_model_is_quantized(const dc_model *m);
 
 /* ------------------------------------------------------------ runtime */
 

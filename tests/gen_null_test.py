@@ -142,6 +142,8 @@ ALLOWED = {
     ("dc_plot_heatmaps", "title"): "no title",
     ("dc_plot_text_attributions", "labels"): "no labels",
     ("dc_plot_text_attributions", "title"): "no title",
+    # export-c (issue 18)
+    ("dc_model_export_c", "cfg"): "NULL: dc_export_c_defaults()",
 }
 
 # What a function returns when an argument is NULL, for those returning a
@@ -164,6 +166,7 @@ NEUTRAL = {
     "dc_tokenizer_word_docs": ("r == 0", "0"),
     "dc_tokenizer_vocab_size": ("r == 0", "0"),
     "dc_tokenizer_document_count": ("r == 0", "0"),
+    "dc_model_is_quantized": ("r == 0", "0"),  # export-c: NULL is no quantized model
     "dc_piecewise_constant_decay": ("r.n_boundaries == -1", "a schedule of -1 boundaries, which dc_model_set_lr_schedule refuses"),
 }
 
@@ -236,6 +239,9 @@ VALID_BY_TYPE = {
     "const dc_reduce_lr_config *": "&F->rlr_cfg",
     "const dc_collective *": "&F->collective",
     "const dc_plot_config *": "&F->plot_cfg",
+    # export-c (issue 18)
+    "const dc_export_c_config *": "&(dc_export_c_config){1}",
+    "const dc_quantize_config *": "&(dc_quantize_config){F->x, 0, 0}",
     "dc_logs *": "&F->logs",
     "const dc_logs *": "&F->logs",
     "FILE *": "F->devnull",
@@ -363,6 +369,7 @@ VALID_BY_FUNC = {
     ("dc_plot_confusion_matrix", "path"): "F->path_png",
     ("dc_plot_decision_boundary", "path"): "F->path_png",
     ("dc_plot_images", "path"): "F->path_png",
+    ("dc_model_export_c", "dir"): "F->dir",  # export-c
     ("dc_plot_model", "path"): "F->path_png",
     ("dc_plot_heatmaps", "path"): "F->path_png",
     ("dc_plot_heatmaps", "n"): "1",

@@ -1,0 +1,83 @@
+/*
+ * quant.h - internal pieces of post-training int8 quantization
+ * (dc_model_quantize, quantize.c), its ops (quant_ops.c), its kernels
+ * (quant_kernels.c) and the C export of a quantized model (export/).
+ *
+ * The scheme is TensorFlow Lite's int8 one: weights int8, symmetric, one
+ * scale per output channel (zero point 0, values in [-127, 127]);
+ * activations int8, asymmetric, one scale and zero point per tensor,
+ * calibrated on a representative dataset; biases int32 with scale
+ * input_scale * weight_scale; the int32 accumulator brought to the output's
+ * scale by a fixed-point multiplier M0 * 2^shift (M0 a Q31 int32), rounded
+ * as gemmlowp rounds (SaturatingRoundingDoublingHighMul, then
+ * RoundingDivideByPOT).
+ *
+ * A quantized Dense / Conv2D keeps its node in the compiled graph; its op
+ * becomes qdense / qconv2d and its kernel parameter's storage holds the
+ * packed layer (below) in place of the float kernel: the graph, its buffers
+ * and the layer's inputs stay as they were, nothing is allocated.  The op
+ * quantizes its float input with the calibrated input scale, runs the int8
+ * kernel, requantizes to int8 with the output scale and hands the graph the
+ * dequantized values, so the ops between quantized layers (pooling, ReLU,
+ * Flatten ...) see exactly the values an all-int8 pipeline would hold.
+ *
+ * Packed layer, in the kernel's float storage (4 * U * K bytes):
+ *   dq_header (36 bytes), then int32 m0[U], shift[U], bias[U], wsum[U]
+ *   (the sum of each row of w), then int8 w[U][Kp] (the kernel transposed: one row of
+ *   Kp = K rounded up to 4 per output channel, zero padded).
+ */
+#ifndef DC_QUANT_H
+#define DC_QUANT_H
+
+#include "graph/graph.h"
+
+#include <stdint.h>
+
+#define DQ_MAGIC 0x38514344u /* "DCQ8" */
+
+typedef struct dq_header {
+    uint32_t magic;
+    int32_t U, K, Kp;   /* outputs, inputs per output, Kp = K rounded up to 4 */
+    float in_scale;
+    int32_t in_zp;
+    float out_scale;
+    int32_t out_zp;
+    int32_t relu;       /* the output is clamped at out_zp (a fused ReLU) */
+} dq_header;
+
+/* Views of a packed layer. */
+typedef struct dq_layer {
+    const dq_header *h;
+    const int32_t *m0, *shift, *bias, *wsum;
+    const int8_t *w;
+} dq_layer;
+
+extern const dc_op dc_op_qdense, dc_op_qconv2d, dc_op_qcopy;
+
+/* Bytes a packed layer of U outputs and K inputs needs. */
+size_t dq_packed_bytes(int U, int K);
+/* The views of the packed layer at p (the kernel's storage), or nonzero
+ * when p holds none. */
+int dq_view(const void *p, dq_layer *out);
+
+/* TFLite's QuantizeMultiplier: m (> 0) = m0 * 2^(shift - 31). */
+void dq_quantize_multiplier(double m, int32_t *m0, int32_t *shift);
+/* TFLite's MultiplyByQuantizedMultiplier. */
+int32_t dq_requantize(int32_t acc, int32_t m0, int32_t shift);
+/* x quantized with (scale, zp) and clamped to int8, plus 128 (as u8). */
+uint8_t dq_quantize_u8(float x, float scale, int32_t zp);
+
+/* out[j] = sum_k xu[k] * w[j * Kp + k] for j < U (u8 x s8 into int32):
+ * AVX-512 VNNI where the CPU has it, else portable C (the same integers). */
+void dq_dot_rows(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out);
+/* The two paths by name (tests compare them): portable always, VNNI when
+ * dq_have_vnni(). */
+void dq_dot_rows_portable(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out);
+void dq_dot_rows_vnni(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out);
+int dq_have_vnni(void);
+
+/* One output row: acc[j] from the dot products, requantized, written as
+ * dequantized floats to y (U). */
+void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * quant_kernels.c - the int8 arithmetic of the quantized layers: the u8 x s8
+ * dot products (portable C, and AVX-512 VNNI chosen at run time), TFLite's
+ * fixed-point requantization, input quantization and the packed layout's
+ * views (quant.h).
+ *
+ * Integer sums are exact, so both dot-product paths give the same int32s
+ * (tests/test_quantize.c compares them on every shape class: K a multiple
+ * of 64 or not, U a multiple of 4 or not).  The VNNI path is compiled with
+ * a target attribute, so a build for any x86-64 carries it and a CPU
+ * without VNNI (checked once per call with __builtin_cpu_supports) runs the
+ * portable path.
+ */
+#include "quant/quant.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DQ_X86 1
+#endif
+
+size_t dq_packed_bytes(int U, int K)
+{
+    size_t Kp = ((size_t)K + 3) & ~(size_t)3;
+    return sizeof(dq_header) + (size_t)U * (4 * sizeof(int32_t)) + (size_t)U * Kp;
+}
+
+int dq_view(const void *p, dq_layer *q)
+{
+    const dq_header *h = p;
+    if (!p || h->magic != DQ_MAGIC)
+        return 1;
+    const char *b = (const char *)p + sizeof *h;
+    size_t U = (size_t)h->U;
+    q->h = h;
+    q->m0 = (const int32_t *)(const void *)b;
+    q->shift = q->m0 + U;
+    q->bias = q->shift + U;
+    q->wsum = q->bias + U;
+    q->w = (const int8_t *)(const void *)(q->wsum + U);
+    return 0;
+}
+
+void dq_quantize_multiplier(double m, int32_t *m0, int32_t *shift)
+{
+    if (m <= 0.0) {
+        *m0 = 0;
+        *shift = 0;
+        return;
+    }
+    int e;
+    double q = frexp(m, &e);
+    int64_t f = (int64_t)llround(q * (double)(1LL << 31));
+    if (f == (1LL << 31)) {
+        f /= 2;
+        e++;
+    }
+    if (e < -31) {
+        e = 0;
+        f = 0;
+    }
+    *m0 = (int32_t)f;
+    *shift = e;
+}
+
+/* gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT. */
+static int32_t srdhm(int32_t a, int32_t b)
+{
+    if (a == b && a == INT32_MIN)
+        return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
+    return (int32_t)((ab + nudge) / (1LL << 31));
+}
+
+static int32_t rdbpot(int32_t x, int e)
+{
+    int32_t mask = (int32_t)((1LL << e) - 1), rem = x & mask, thr = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (rem > thr ? 1 : 0);
+}
+
+int32_t dq_requantize(int32_t acc, int32_t m0, int32_t shift)
+{
+    int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    int64_t v = (int64_t)acc * ((int64_t)1 << left);
+    int32_t x = v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+    return rdbpot(srdhm(x, m0), right > 31 ? 31 : right);
+}
+
+uint8_t dq_quantize_u8(float x, float scale, int32_t zp)
+{
+    float r = roundf(x / scale);
+    if (r != r) /* NaN */
+        r = -256.0f;
+    int32_t q = r > 255.0f ? 255 : r < -256.0f ? -256 : (int32_t)r; /* zp may still move it into range */
+    q += zp;
+    q = q > 127 ? 127 : q < -128 ? -128 : q;
+    return (uint8_t)(q + 128);
+}
+
+void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y)
+{
+    const dq_header *h = q->h;
+    int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
+    for (int j = 0; j < h->U; j++) {
+        int32_t acc = q->bias[j] + dot[j] - xzp * q->wsum[j];
+        int32_t v = dq_requantize(acc, q->m0[j], q->shift[j]) + h->out_zp;
+        v = v < lo ? lo : v > 127 ? 127 : v;
+        y[j] = (float)(v - h->out_zp) * h->out_scale;
+    }
+}
+
+void dq_dot_rows_portable(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out)
+{
+    for (int j = 0; j < U; j++) {
+        const int8_t *wr = w + (size_t)j * Kp;
+        int32_t s = 0;
+        for (int k = 0; k < Kp; k++)
+            s += (int32_t)xu[k] * (int32_t)wr[k];
+        out[j] = s;
+    }
+}
+
+#ifdef DQ_X86
+/* Four output rows at a time: 64 bytes of x (u8) against 64 of each row
+ * (s8), vpdpbusd adding groups of four products into 16 int32 lanes; the
+ * tail of a row is a masked load (zeros beyond Kp). */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_rows_vnni(const uint8_t *xu, const int8_t *w,
+                                                                             int U, int Kp, int32_t *out)
+{
+    int j = 0;
+    for (; j + 4 <= U; j += 4) {
+        const int8_t *w0 = w + (size_t)j * Kp, *w1 = w0 + Kp, *w2 = w1 + Kp, *w3 = w2 + Kp;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int k = 0; k < Kp; k += 64) {
+            __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (Kp - k)) - 1);
+            __m512i x = _mm512_maskz_loadu_epi8(m, xu + k);
+            a0 = _mm512_dpbusd_epi32(a0, x, _mm512_maskz_loadu_epi8(m, w0 + k));
+            a1 = _mm512_dpbusd_epi32(a1, x, _mm512_maskz_loadu_epi8(m, w1 + k));
+            a2 = _mm512_dpbusd_epi32(a2, x, _mm512_maskz_loadu_epi8(m, w2 + k));
+            a3 = _mm512_dpbusd_epi32(a3, x, _mm512_maskz_loadu_epi8(m, w3 + k));
+        }
+        out[j] = _mm512_reduce_add_epi32(a0);
+        out[j + 1] = _mm512_reduce_add_epi32(a1);
+        out[j + 2] = _mm512_reduce_add_epi32(a2);
+        out[j + 3] = _mm512_reduce_add_epi32(a3);
+    }
+    for (; j < U; j++) {
+        const int8_t *wr = w + (size_t)j * Kp;
+        __m512i a = _mm512_setzero_si512();
+        for (int k = 0; k < Kp; k += 64) {
+            __mmask64 m = Kp - k >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (Kp - k)) - 1);
+            a = _mm512_dpbusd_epi32(a, _mm512_maskz_loadu_epi8(m, xu + k), _mm512_maskz_loadu_epi8(m, wr + k));
+        }
+        out[j] = _mm512_reduce_add_epi32(a);
+    }
+}
+
+int dq_have_vnni(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+}
+#else
+void dq_dot_rows_vnni(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out)
+{
+    dq_dot_rows_portable(xu, w, U, Kp, out);
+}
+
+int dq_have_vnni(void) { return 0; }
+#endif
+
+void dq_dot_rows(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out)
+{
+    if (dq_have_vnni())
+        dq_dot_rows_vnni(xu, w, U, Kp, out);
+    else
+        dq_dot_rows_portable(xu, w, U, Kp, out);
+}

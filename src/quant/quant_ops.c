@@ -1,0 +1,138 @@
+/*
+ * quant_ops.c - the ops a quantized model's Dense and Conv2D nodes run
+ * (qdense, qconv2d), and qcopy, which a BatchNormalization folded into the
+ * convolution before it becomes (quant.h).
+ *
+ * qdense: x (rows, K) float -> each row quantized to u8 (int8 + 128) with
+ * the calibrated input scale, the int8 dot products against the packed
+ * kernel, requantized, dequantized into y (rows, U).  qconv2d: x (B, H, W,
+ * C) -> y (B, OH, OW, F), one output pixel at a time: its receptive field
+ * gathered as u8 (taps in the padding hold the input's zero point, which is
+ * the real 0), then the same dot products.  Rows / pixels are independent,
+ * so the threads split them and the result does not depend on the count.
+ * Their backward does nothing: a quantized model is for inference (fit
+ * leaves it unchanged; see docs/export-c.md).
+ */
+#include "quant/quant.h"
+
+#include <string.h>
+
+/* The gathered row: Kp bytes at most DQ_MAX_K (dc_model_quantize refuses larger layers). */
+#define DQ_MAX_K 16384
+
+typedef void (*dot_fn)(const uint8_t *, const int8_t *, int, int, int32_t *);
+
+static dot_fn pick(void) { return dq_have_vnni() ? dq_dot_rows_vnni : dq_dot_rows_portable; }
+
+static void no_backward(dc_node *n, const dc_run *run)
+{
+    (void)n;
+    (void)run;
+}
+
+static dc_status no_infer(dc_node *n)
+{
+    return dc_fail(DC_ERR_STATE, "%s: a quantized op is made by dc_model_quantize only", n->name);
+}
+
+static dc_status qdense_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dq_layer q;
+    if (dq_view(n->in[1]->val, &q))
+        return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
+    int rows = (int)dc_node_rows(n), K = q.h->K, Kp = q.h->Kp, U = q.h->U;
+    const float *x = n->in[0]->val;
+    dot_fn dot = pick();
+#pragma omp parallel if (rows > 1 && dc_worth_parallel((double)rows * K * U * 0.25))
+    {
+        uint8_t xu[DQ_MAX_K];
+        int32_t acc[4096];
+#pragma omp for schedule(static)
+        for (int r = 0; r < rows; r++) {
+            const float *xr = x + (size_t)r * K;
+            for (int k = 0; k < K; k++)
+                xu[k] = dq_quantize_u8(xr[k], q.h->in_scale, q.h->in_zp);
+            for (int k = K; k < Kp; k++)
+                xu[k] = 0;
+            for (int j0 = 0; j0 < U; j0 += 4096) { /* outputs in blocks of the stack buffer */
+                int nu = U - j0 < 4096 ? U - j0 : 4096;
+                dot(xu, q.w + (size_t)j0 * Kp, nu, Kp, acc);
+                dq_layer part = q;
+                dq_header h = *q.h;
+                h.U = nu;
+                part.h = &h;
+                part.m0 += j0;
+                part.shift += j0;
+                part.bias += j0;
+                part.wsum += j0;
+                dq_finish_row(&part, acc, n->val + (size_t)r * U + j0);
+            }
+        }
+    }
+    return DC_OK;
+}
+
+const dc_op dc_op_qdense = {.name = "qdense", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = no_infer,
+                            .forward = qdense_forward, .backward = no_backward};
+
+static dc_status qconv_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    dq_layer q;
+    if (dq_view(n->in[1]->val, &q))
+        return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
+    const dc_node *x = n->in[0], *k = n->in[1];
+    const dc_conv_attr *a = &n->attr.conv;
+    int B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
+    int OH = n->shape[1], OW = n->shape[2], F = q.h->U, Kp = q.h->Kp, KH = k->shape[0], KW = k->shape[1];
+    int th = (OH - 1) * a->stride_h + (KH - 1) * a->dilation_h + 1 - H, tw = (OW - 1) * a->stride_w + (KW - 1) * a->dilation_w + 1 - W;
+    int ph = a->same && th > 0 ? th / 2 : 0, pw = a->same && tw > 0 ? tw / 2 : 0;
+    uint8_t pad = (uint8_t)(q.h->in_zp + 128);
+    dot_fn dot = pick();
+    int pixels = B * OH * OW;
+#pragma omp parallel if (pixels > 1 && dc_worth_parallel((double)pixels * Kp * F * 0.25))
+    {
+        uint8_t xu[DQ_MAX_K];
+        int32_t acc[4096];
+#pragma omp for schedule(static)
+        for (int p = 0; p < pixels; p++) {
+            int b = p / (OH * OW), oy = (p / OW) % OH, ox = p % OW, e = 0;
+            const float *img = x->val + (size_t)b * H * W * C;
+            for (int i = 0; i < KH; i++) {
+                int iy = oy * a->stride_h - ph + i * a->dilation_h;
+                for (int j = 0; j < KW; j++) {
+                    int ix = ox * a->stride_w - pw + j * a->dilation_w;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                        memset(xu + e, pad, (size_t)C);
+                    } else {
+                        const float *src = img + ((size_t)iy * W + ix) * C;
+                        for (int ch = 0; ch < C; ch++)
+                            xu[e + ch] = dq_quantize_u8(src[ch], q.h->in_scale, q.h->in_zp);
+                    }
+                    e += C;
+                }
+            }
+            for (; e < Kp; e++)
+                xu[e] = 0;
+            dot(xu, q.w, F, Kp, acc);
+            dq_finish_row(&q, acc, n->val + (size_t)p * F);
+        }
+    }
+    (void)a->relu; /* a fused ReLU is in the packed header (relu) */
+    return DC_OK;
+}
+
+const dc_op dc_op_qconv2d = {.name = "qconv2d", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = no_infer,
+                             .forward = qconv_forward, .backward = no_backward};
+
+/* A BatchNormalization folded into the quantized layer before it: y = x. */
+static dc_status qcopy_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    memcpy(n->val, n->in[0]->val, dc_node_numel(n) * sizeof(float));
+    return DC_OK;
+}
+
+const dc_op dc_op_qcopy = {.name = "qcopy", .n_inputs = 5, .infer = no_infer, .forward = qcopy_forward,
+                           .backward = no_backward};
