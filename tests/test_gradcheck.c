@@ -570,6 +570,8 @@ static dc_node *build_conv_grouped_nobias(dc_graph *g, int v)
     (void)v;
     return dc_conv2d_grouped(g, image(g, 5, 5, 4, NULL), dc_param(g, 4, (int[]){3, 3, 2, 4}, uniform(-1, 1), NULL),
                              NULL, 2, 1, 1, 0, 1, 1);
+}
+
 /* attention: q (2, Tq, 2, 4), k (2, 5, 2, 4), v (2, 5, 2, 3), scale 0.7.  Variants: 0 plain, 1 causal,
  * 2 a 0/1 mask (some rows wholly masked: they attend to every key), 3 mask + causal, 4 causal with
  * Tq 6 > Tk 5 and a mask */
