@@ -112,10 +112,13 @@ static char *relu_chain_json(int features, int n, int functional)
     return json;
 }
 
+/* The process's CPU time, not the wall clock: these bounds catch hangs and
+ * quadratic loads, and must not trip because other processes share the
+ * machine (the wall-clock linearity check failed at a load average of 20). */
 static double seconds(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -280,12 +283,16 @@ static void test_many_layers_load_in_linear_time(void **state)
             char *json = relu_chain_json(1, n[k], functional);
             write_config_file(path, json);
             free(json);
-            double t0 = seconds();
-            dc_model *loaded;
-            assert_int_equal(dc_model_load(path, &loaded), DC_OK);
-            t[k] = seconds() - t0;
-            assert_int_equal(dc_model_layer_count(loaded), n[k]);
-            dc_model_free(loaded);
+            t[k] = 1e30;
+            for (int rep = 0; rep < 2; rep++) { /* the faster of two loads */
+                double t0 = seconds();
+                dc_model *loaded;
+                assert_int_equal(dc_model_load(path, &loaded), DC_OK);
+                double dt = seconds() - t0;
+                t[k] = dt < t[k] ? dt : t[k];
+                assert_int_equal(dc_model_layer_count(loaded), n[k]);
+                dc_model_free(loaded);
+            }
         }
         /* 8 times the layers: 8 times the time when linear, 64 when quadratic */
         if (t[1] > 20.0 * t[0] + 0.5)
