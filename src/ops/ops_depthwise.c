@@ -13,18 +13,26 @@
  * Each output value costs kh*kw multiply-adds over values the neighbouring
  * pixels also read, so the op is bound by memory: it reads x and writes y
  * about once.  It runs directly on the image, CB = 16 channels (one 512-bit
- * vector) at a time: for one output row and one block of channels, the
- * block's kh*kw kernel vectors are copied into the thread's scratch, and
- * every pixel of the row sums its taps in one accumulator of CB floats (a
- * register when the compiler vectorises, as -march=native does with
- * AVX-512; the same C elsewhere).  With M = 1 every load and store is
- * contiguous.  Rows are split over the threads.
+ * vector, GCC's vector extension: AVX-512 under -march=native, narrower
+ * registers or plain C elsewhere) at a time, output rows split over the
+ * threads.  With M = 1 (MobileNet's case) and whole blocks of 16 channels
+ * (row_m1): the kernel's tap vectors are read in place, and pixels whose
+ * windows lie inside the image's width go 4 at a time, each kernel vector
+ * loaded once for the 4; for each pixel group every channel block in turn,
+ * so the image and the output are walked in memory order.  Otherwise
+ * (row_block: M > 1, or the last channels of a C not a multiple of 16) the
+ * block's kernel vectors for one m are copied into the thread's scratch
+ * and each pixel sums its taps in one accumulator, the output written with
+ * stride M.
  *
  * Backward (adds into the gradients present): gx splits over (image, block
- * of channels), each scattering gy * k into its own part of gx; gK and the
- * bias gradient split over (block of channels, m), each summing over every
- * image in a fixed order in its own scratch, so the result does not depend
- * on the number of threads.
+ * of channels); with M = 1 and a whole block (gx_block_m1) each input pixel
+ * gathers gy * k over the outputs covering it in registers and adds into
+ * gx once (4 pixels at a time at stride 1), else gy * k is scattered into
+ * gx (gx_block).  gK and the bias gradient split over (block of channels,
+ * m), each summing over every image in a fixed order in its own scratch
+ * (M = 1: per tap, dot products along each output row), so the result does
+ * not depend on the number of threads.
  *
  * Attributes: attr.conv (strides, same, dilations; slots set by infer).
  */
