@@ -13,18 +13,26 @@
  * Each output value costs kh*kw multiply-adds over values the neighbouring
  * pixels also read, so the op is bound by memory: it reads x and writes y
  * about once.  It runs directly on the image, CB = 16 channels (one 512-bit
- * vector) at a time: for one output row and one block of channels, the
- * block's kh*kw kernel vectors are copied into the thread's scratch, and
- * every pixel of the row sums its taps in one accumulator of CB floats (a
- * register when the compiler vectorises, as -march=native does with
- * AVX-512; the same C elsewhere).  With M = 1 every load and store is
- * contiguous.  Rows are split over the threads.
+ * vector, GCC's vector extension: AVX-512 under -march=native, narrower
+ * registers or plain C elsewhere) at a time, output rows split over the
+ * threads.  With M = 1 (MobileNet's case) and whole blocks of 16 channels
+ * (row_m1): the kernel's tap vectors are read in place, and pixels whose
+ * windows lie inside the image's width go 4 at a time, each kernel vector
+ * loaded once for the 4; for each pixel group every channel block in turn,
+ * so the image and the output are walked in memory order.  Otherwise
+ * (row_block: M > 1, or the last channels of a C not a multiple of 16) the
+ * block's kernel vectors for one m are copied into the thread's scratch
+ * and each pixel sums its taps in one accumulator, the output written with
+ * stride M.
  *
  * Backward (adds into the gradients present): gx splits over (image, block
- * of channels), each scattering gy * k into its own part of gx; gK and the
- * bias gradient split over (block of channels, m), each summing over every
- * image in a fixed order in its own scratch, so the result does not depend
- * on the number of threads.
+ * of channels); with M = 1 and a whole block (gx_block_m1) each input pixel
+ * gathers gy * k over the outputs covering it in registers and adds into
+ * gx once (4 pixels at a time at stride 1), else gy * k is scattered into
+ * gx (gx_block).  gK and the bias gradient split over (block of channels,
+ * m), each summing over every image in a fixed order in its own scratch
+ * (M = 1: per tap, dot products along each output row), so the result does
+ * not depend on the number of threads.
  *
  * Attributes: attr.conv (strides, same, dilations; slots set by infer).
  */
@@ -54,6 +62,9 @@ static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 /* Output pixels per block of the multiplier-1 forward: PB independent sums
  * hide the FMA latency of each pixel's chain over its taps. */
 #define PB 4
+/* The forward's: 8 sums in flight keep both of Zen 5's FMA pipes busy (measured: 4 left the stride-2 case
+ * at half PyTorch's speed). */
+#define FPB 8
 
 /* A node's geometry (its infer passed): g.c the input channels, g.f = C*M. */
 static int dw_geom(const dc_node *n, geom *g)
@@ -176,45 +187,54 @@ static void interior_cols(const geom *g, int *lo, int *hi)
         *lo = *hi;
 }
 
+/* np (FPB or PB, a constant once inlined) output pixels of one row whose
+ * windows lie inside the image's width, channels c0 .. c0 + CB, M = 1:
+ * out[p*C ..] = b + the taps' sums, each kernel vector loaded once for np. */
+static inline __attribute__((always_inline)) void pixels_m1(const geom *g, const float *img, int y0, int x0, int c0,
+                                                            int np, const float *k, v16 b, float *out)
+{
+    size_t c = (size_t)g->c, step = (size_t)g->sw * c;
+    v16 a[FPB];
+    for (int p = 0; p < np; p++)
+        a[p] = b;
+    for (int i = 0; i < g->kh; i++) {
+        int iy = y0 + i * g->dh;
+        if (iy < 0 || iy >= g->h)
+            continue;
+        const float *xr = img + ((size_t)iy * g->w + (size_t)x0) * c + c0, *kr = k + (size_t)i * g->kw * c + c0;
+        for (int j = 0; j < g->kw; j++) {
+            v16 kv = load16(kr + (size_t)j * c);
+            const float *xp = xr + (size_t)j * g->dw * c;
+            for (int p = 0; p < np; p++)
+                a[p] += load16(xp + (size_t)p * step) * kv;
+        }
+    }
+    for (int p = 0; p < np; p++)
+        store16(out + (size_t)p * c, a[p]);
+}
+
 /*
  * row_block for M = 1 over the channel blocks [0, blocks): the kernel's tap
  * vectors are read in place (k + tap*C + c0), and the pixels whose windows
- * lie inside the image's width [lo, hi) go PB at a time, each tap's kernel
- * vector serving PB sums; for each pixel (or PB) every block in turn, so
+ * lie inside the image's width [lo, hi) go FPB (or PB) at a time, each tap's
+ * kernel vector serving them all; for each pixel group every block in turn, so
  * the image and the output are walked in memory order.  The same sums in
  * the same order as row_block.
  */
 static void row_m1(const geom *g, const float *img, int oy, int blocks, const float *k, const float *bias, int lo,
                    int hi, float *yrow)
 {
-    size_t c = (size_t)g->c, step = (size_t)g->sw * c;
+    size_t c = (size_t)g->c;
     int y0 = oy * g->sh - g->ph;
     for (int ox = 0; ox < g->ow;) {
-        int x0 = ox * g->sw - g->pw, whole = ox >= lo && ox + PB <= hi;
+        int x0 = ox * g->sw - g->pw, whole = ox < lo ? 0 : ox + FPB <= hi ? FPB : ox + PB <= hi ? PB : 0;
         for (int c0 = 0; c0 < blocks * CB; c0 += CB) {
             v16 b = bias ? load16(bias + c0) : (v16){0};
             if (whole) {
-                v16 a0 = b, a1 = b, a2 = b, a3 = b;
-                for (int i = 0; i < g->kh; i++) {
-                    int iy = y0 + i * g->dh;
-                    if (iy < 0 || iy >= g->h)
-                        continue;
-                    const float *xr = img + ((size_t)iy * g->w + (size_t)x0) * c + c0,
-                                *kr = k + (size_t)i * g->kw * c + c0;
-                    for (int j = 0; j < g->kw; j++) {
-                        v16 kv = load16(kr + (size_t)j * c);
-                        const float *xp = xr + (size_t)j * g->dw * c;
-                        a0 += load16(xp) * kv;
-                        a1 += load16(xp + step) * kv;
-                        a2 += load16(xp + 2 * step) * kv;
-                        a3 += load16(xp + 3 * step) * kv;
-                    }
-                }
-                float *out = yrow + (size_t)ox * c + c0;
-                store16(out, a0);
-                store16(out + c, a1);
-                store16(out + 2 * c, a2);
-                store16(out + 3 * c, a3);
+                if (whole == FPB)
+                    pixels_m1(g, img, y0, x0, c0, FPB, k, b, yrow + (size_t)ox * c + c0);
+                else
+                    pixels_m1(g, img, y0, x0, c0, PB, k, b, yrow + (size_t)ox * c + c0);
                 continue;
             }
             v16 a = b;
@@ -231,7 +251,7 @@ static void row_m1(const geom *g, const float *img, int oy, int blocks, const fl
             }
             store16(yrow + (size_t)ox * c + c0, a);
         }
-        ox += whole ? PB : 1;
+        ox += whole ? whole : 1;
     }
 }
 
