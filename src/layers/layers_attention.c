@@ -91,10 +91,10 @@ static dc_node *projection(const dc_layer *l, dc_graph *g, dc_layer_call *call, 
     const dc_mha_config *c = &l->cfg.mha;
     char prefix[160];
     snprintf(prefix, sizeof prefix, "%s/%s", layer_name(l), what);
-    int in = 1, out = 1;
-    for (int i = 0; i < k_nd; i++)
-        *(i < in_nd ? &in : &out) *= kshape[i];
     dc_node *w = dc_layer_weight(g, call, prefix, "kernel", k_nd, kshape, c->kernel_initializer, 1, 1);
+    int in = 1, out = 1; /* after the weight: its size check keeps in * out within an int */
+    for (int i = 0; w && i < k_nd; i++)
+        *(i < in_nd ? &in : &out) *= kshape[i];
     dc_node *b = w && c->use_bias ? dc_layer_weight(g, call, prefix, "bias", k_nd - in_nd, kshape + in_nd,
                                                      c->bias_initializer, 1, 1)
                                   : NULL;
