@@ -268,6 +268,42 @@ static void test_mha_model_masks(void **state)
     dc_tensor_free(x);
 }
 
+/* return_attention_scores: MultiHeadAttention's probabilities (N, H, Tq, Tk)
+ * from a model: 0 at padded keys, rows of unpadded queries summing to 1,
+ * rows of padded queries all 0 (Keras 3's Softmax(mask)); errors. */
+static void test_attention_scores(void **state)
+{
+    (void)state;
+    dc_tensor *x = dc_tensor_from(2, (int[]){3, 6}, (float[]){3, 1, 4, 0, 0, 0, 5, 2, 6, 7, 1, 0, 1, 1, 1, 1, 1, 1});
+    dc_tensor *s = NULL;
+    dc_model *m = masked_mha_model(1);
+    assert_int_equal(dc_model_attention_scores(m, 1, x, &s), DC_OK);
+    assert_int_equal(s->ndim, 4);
+    assert_int_equal(s->shape[0], 3);
+    assert_int_equal(s->shape[1], 2);
+    assert_int_equal(s->shape[2], 6);
+    assert_int_equal(s->shape[3], 6);
+    for (int b = 0; b < 3; b++)
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < 6; i++) {
+                double sum = 0;
+                for (int j = 0; j < 6; j++) {
+                    float v = s->data[((b * 2 + h) * 6 + i) * 6 + j];
+                    if (x->data[b * 6 + j] == 0)
+                        assert_float_equal(v, 0.0f, 0.0f);
+                    sum += v;
+                }
+                assert_float_equal(sum, x->data[b * 6 + i] != 0 ? 1.0 : 0.0, 1e-5);
+            }
+    dc_tensor_free(s);
+    assert_int_not_equal(dc_model_attention_scores(m, 0, x, &s), DC_OK);
+    assert_errmsg_contains("computes no attention scores");
+    assert_int_not_equal(dc_model_attention_scores(m, 2, x, &s), DC_OK);
+    assert_errmsg_contains("layers 0 to 1");
+    dc_model_free(m);
+    dc_tensor_free(x);
+}
+
 /* ---- batched matmul: the threaded paths against a plain loop ---- */
 
 /* a (nb, m, k) or broadcast (m, k), b (nb, k, n): y and both gradients of
@@ -378,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_dot_against_pytorch),
         cmocka_unit_test(test_position_embedding),
         cmocka_unit_test(test_mha_model_masks),
+        cmocka_unit_test(test_attention_scores),
         cmocka_unit_test(test_bmm_threaded_paths),
         cmocka_unit_test(test_errors),
     };

@@ -168,6 +168,7 @@ static dc_status mha_build(const dc_layer *l, dc_graph *g, int n, dc_node *const
         return built(l, NULL);
     (void)tq;
     call->out = y;
+    call->scores = probs;
     call->mask = call->in_masks[0]; /* Keras: the output keeps the query's mask */
     return DC_OK;
 }
@@ -337,6 +338,7 @@ static dc_status attention_finish(const dc_layer *l, dc_graph *g, dc_node *score
             return built(l, NULL);
     }
     dc_node *w = dc_softmax_axis(g, scores, -1, mask, DC_SOFTMAX_MASK_ADD);
+    call->scores = w;
     if (w && c->dropout > 0.0f)
         w = dc_dropout(g, w, c->dropout);
     dc_node *out = w ? dc_batched_matmul(g, w, value, 0, 0) : NULL;
