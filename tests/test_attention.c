@@ -400,6 +400,44 @@ static void test_errors(void **state)
     dc_model_free(m);
 }
 
+/* A layer config as a built Keras 3 MultiHeadAttention writes it
+ * (get_config after build: attention_axes [1], the initialisers as
+ * objects), in a Sequential-free functional file of two inputs. */
+static void test_mha_keras_config(void **state)
+{
+    (void)state;
+    static const char *json =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": [{\"class_name\": "
+        "\"InputLayer\", \"config\": {\"batch_shape\": [null, 5, 4], \"name\": \"q\"}, \"name\": \"q\", "
+        "\"inbound_nodes\": []}, {\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 6], "
+        "\"name\": \"v\"}, \"name\": \"v\", \"inbound_nodes\": []}, {\"module\": \"keras.layers\", "
+        "\"class_name\": \"MultiHeadAttention\", \"config\": {\"name\": \"mha\", \"trainable\": true, "
+        "\"dtype\": {\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": "
+        "\"float32\"}, \"registered_name\": null}, \"num_heads\": 2, \"key_dim\": 3, \"value_dim\": 3, "
+        "\"dropout\": 0.0, \"use_bias\": true, \"use_gate\": false, \"output_shape\": null, "
+        "\"attention_axes\": [1], \"sliding_window\": null, \"kernel_initializer\": {\"module\": "
+        "\"keras.initializers\", \"class_name\": \"GlorotUniform\", \"config\": {\"seed\": null}, "
+        "\"registered_name\": null}, \"bias_initializer\": {\"module\": \"keras.initializers\", "
+        "\"class_name\": \"Zeros\", \"config\": {}, \"registered_name\": null}, \"kernel_regularizer\": null, "
+        "\"bias_regularizer\": null, \"activity_regularizer\": null, \"kernel_constraint\": null, "
+        "\"bias_constraint\": null, \"seed\": null}, \"name\": \"mha\", \"inbound_nodes\": [{\"args\": "
+        "[[{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 5, 4], \"keras_history\": "
+        "[\"q\", 0, 0]}}, {\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 3, 6], "
+        "\"keras_history\": [\"v\", 0, 0]}}]], \"kwargs\": {}}]}], \"input_layers\": [[\"q\", 0, 0], [\"v\", 0, "
+        "0]], \"output_layers\": [[\"mha\", 0, 0]]}}";
+    dc_model *m = NULL;
+    if (dc_model_from_json(json, strlen(json), &m) != DC_OK)
+        fail_msg("from_json: %s", dc_errmsg());
+    assert_int_equal(dc_model_param_count(m), (4 * 6 + 6) + (6 * 6 + 6) + (6 * 6 + 6) + (6 * 4 + 4));
+    dc_model_free(m);
+    /* attention over another axis is refused, naming the key */
+    char *bad = strdup(json), *at = strstr(bad, "\"attention_axes\": [1]");
+    memcpy(at, "\"attention_axes\": [2]", strlen("\"attention_axes\": [2]"));
+    assert_int_not_equal(dc_model_from_json(bad, strlen(bad), &m), DC_OK);
+    assert_errmsg_contains("attention_axes");
+    free(bad);
+}
+
 static int setup(void **state)
 {
     *state = fx_load("attention/attention.txt");
@@ -415,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_position_embedding),
         cmocka_unit_test(test_mha_model_masks),
         cmocka_unit_test(test_attention_scores),
+        cmocka_unit_test(test_mha_keras_config),
         cmocka_unit_test(test_bmm_threaded_paths),
         cmocka_unit_test(test_errors),
     };

@@ -236,6 +236,20 @@ static dc_status cfg_unsupported(const dc_json *cfg, const char *key)
     return dc_fail(DC_ERR_UNSUPPORTED, "key \"%s\": only null (or false) is supported", key);
 }
 
+/* attention_axes: null, or what a built Keras layer writes for rank-3
+ * inputs, [1] (or 1, or -2: axis 1 of the projected (B, T, H, D)). */
+static dc_status read_attention_axes(const dc_json *cfg)
+{
+    const dc_json *v = dc_json_get(cfg, "attention_axes");
+    if (!v || v->type == DC_JSON_NULL)
+        return DC_OK;
+    const dc_json *a = v->type == DC_JSON_ARRAY && v->len == 1 ? &v->items[0] : v;
+    if (a->type == DC_JSON_NUMBER && (a->num == 1 || a->num == -2))
+        return DC_OK;
+    return dc_fail(DC_ERR_UNSUPPORTED, "key \"attention_axes\": only null or [1] (attention over the steps of "
+                                       "(batch, steps, features) inputs) is supported");
+}
+
 static dc_layer *mha_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     (void)cls;
@@ -253,7 +267,7 @@ static dc_layer *mha_from_config(const dc_layer_class *cls, const dc_json *cfg)
         dc_cfg_reg(cfg, "kernel_regularizer", &c.kernel_l1, &c.kernel_l2) ||
         dc_cfg_reg(cfg, "bias_regularizer", &c.bias_l1, &c.bias_l2) ||
         dc_cfg_bool(cfg, "use_causal_mask", &c.use_causal_mask) || cfg_unsupported(cfg, "use_gate") ||
-        cfg_unsupported(cfg, "attention_axes") || cfg_unsupported(cfg, "sliding_window") ||
+        read_attention_axes(cfg) || cfg_unsupported(cfg, "sliding_window") ||
         cfg_unsupported(cfg, "activity_regularizer") || cfg_unsupported(cfg, "kernel_constraint") ||
         cfg_unsupported(cfg, "bias_constraint"))
         return NULL;
