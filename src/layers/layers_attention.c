@@ -145,7 +145,7 @@ static dc_status mha_build(const dc_layer *l, dc_graph *g, int n, dc_node *const
         return st;
     dc_node *query = xs[0], *value = xs[1], *key = n >= 3 ? xs[2] : xs[1];
     int H = c->num_heads, Dk = c->key_dim, Dv = c->value_dim ? c->value_dim : c->key_dim;
-    int dim = query->shape[2], tq = query->shape[1];
+    int dim = query->shape[2];
     dc_node *q = projection(l, g, call, "query", query, 3, (int[]){dim, H, Dk}, 1);
     dc_node *k = q ? projection(l, g, call, "key", key, 3, (int[]){key->shape[2], H, Dk}, 1) : NULL;
     dc_node *v = k ? projection(l, g, call, "value", value, 3, (int[]){value->shape[2], H, Dv}, 1) : NULL;
@@ -166,7 +166,6 @@ static dc_status mha_build(const dc_layer *l, dc_graph *g, int n, dc_node *const
     dc_node *y = projection(l, g, call, "attention_output", o, 2 + ond, oshape, 2);
     if (!y)
         return built(l, NULL);
-    (void)tq;
     call->out = y;
     call->scores = probs;
     call->mask = call->in_masks[0]; /* Keras: the output keeps the query's mask */
