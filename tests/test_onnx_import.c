@@ -100,6 +100,9 @@ static void test_res_cnn(void **s) { (void)s; check_fixture("res_cnn"); }
 static void test_text_lstm(void **s) { (void)s; check_fixture("text_lstm"); }
 static void test_text_gru(void **s) { (void)s; check_fixture("text_gru"); }
 static void test_text_rnn(void **s) { (void)s; check_fixture("text_rnn"); }
+/* torch.cat of two convolution branches, scalar and value arithmetic, a
+ * mean over H and W, a slice of the output */
+static void test_branches(void **s) { (void)s; check_fixture("branches"); }
 /* older operator sets: attributes where later sets take inputs */
 static void test_opset_9_11(void **s)
 {
@@ -274,7 +277,7 @@ int main(void)
         cmocka_unit_test(test_mlp),          cmocka_unit_test(test_mlp_norm),  cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_res_cnn),      cmocka_unit_test(test_text_lstm), cmocka_unit_test(test_text_gru),
         cmocka_unit_test(test_text_rnn),     cmocka_unit_test(test_fine_tune_save_load),
-        cmocka_unit_test(test_opset_9_11),   cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_branches),     cmocka_unit_test(test_opset_9_11),   cmocka_unit_test(test_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

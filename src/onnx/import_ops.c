@@ -706,8 +706,8 @@ static dc_status tr_gather(dc_onnx_importer *im, const Onnx__NodeProto *n)
         dims[nd++] = v->dims[i];
     if (st == DC_OK && v->kind == DC_ONNX_CONST)
         st = fold_take(im, n, v, axis, ix, (int64_t)k, 0, nd, dims);
-    else if (st == DC_OK && idx->ndim == 0)
-        st = dc_onnx_take(im, n, v, axis, ix[0], 1, 1);
+    else if (st == DC_OK && (idx->ndim == 0 || (idx->ndim == 1 && k == 1))) /* [i] keeps the axis, i drops it */
+        st = dc_onnx_take(im, n, v, axis, ix[0], 1, idx->ndim == 0);
     else if (st == DC_OK)
         st = dc_fail(DC_ERR_FORMAT, "Gather: on a value computed at run time only a single (scalar) index is "
                                     "supported");
