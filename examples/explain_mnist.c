@@ -11,14 +11,17 @@
  *   model = Sequential([Conv2D(32, 3, relu), MaxPooling2D(2), Conv2D(64, 3, relu),
  *                       MaxPooling2D(2), Flatten(), Dense(128, relu), Dense(10, softmax)])
  *   model.fit(x_train, y_train, epochs=...)
+ *   (model(x) below: the logits, the last Dense layer before its softmax)
  *   grads = tape.gradient(model(x)[:, pred], x)                       # saliency
  *   ig = (x - 0) * mean_k grad(model(0 + (k + .5)/50 x)[:, pred])     # integrated gradients
  *   cam = relu(sum_k mean(dA_k) A_k), A = model.get_layer('conv2d_1').output   # Grad-CAM
  *
  * Usage: explain_mnist [--epochs N] [--seed N] [--threads N] [--out PNG] [--model PATH] [--show N] [--sanity N]
+ *                      [--steps N]
  *   --model PATH: load the trained model from PATH when it exists, else
  *   train and save it there; --show N digits in the picture (6); --sanity N:
- *   the check on N test digits (0: skipped).
+ *   the check on N test digits (0: skipped); --steps N: integrated
+ *   gradients' steps (STEPS below).
  */
 #include "deepc.h"
 #include "deepc_plot.h"
@@ -95,16 +98,16 @@ static double mean_spearman(const dc_tensor *a, const dc_tensor *b)
     return sum / n;
 }
 
-enum { N_METHODS = 4 };
+enum { N_METHODS = 4, STEPS = 50 };
 static const char *const method_names[N_METHODS] = {"saliency", "grad x input", "integrated gradients", "Grad-CAM"};
 
-static dc_status explain_all(dc_model *m, const dc_tensor *x, const dc_explain_target *t, dc_tensor **maps)
+static dc_status explain_all(dc_model *m, const dc_tensor *x, const dc_explain_target *t, int steps, dc_tensor **maps)
 {
     dc_status st = dc_explain_saliency(m, x, t, &maps[0]);
     if (st == DC_OK)
         st = dc_explain_grad_x_input(m, x, t, &maps[1]);
     if (st == DC_OK)
-        st = dc_explain_integrated_gradients(m, x, NULL, 50, t, &maps[2]);
+        st = dc_explain_integrated_gradients(m, x, NULL, steps, t, &maps[2]);
     if (st == DC_OK)
         st = dc_explain_grad_cam(m, x, "conv2d_1", t, &maps[3]);
     return st;
@@ -132,16 +135,17 @@ static dc_status randomise_layer(dc_model *m, int li, dc_rng *rng)
 }
 
 /* Adebayo et al.'s cascading randomisation on the first n test digits. */
-static int sanity(const char *prog, dc_model *m, const dc_tensor *x_test, int n)
+static int sanity(const char *prog, dc_model *m, const dc_tensor *x_test, int n, int steps)
 {
     dc_tensor *x = dc_tensor_new(4, (int[]){n, 28, 28, 1});
     if (!x)
         return example_fail(prog, "sanity");
     memcpy(x->data, x_test->data, x->size * sizeof(float));
     dc_explain_target t = dc_explain_class(-1);
+    t.logits = 1; /* the class score before the softmax, as the papers */
     t.batch_size = 50;
     dc_tensor *trained[N_METHODS] = {0};
-    if (explain_all(m, x, &t, trained) != DC_OK)
+    if (explain_all(m, x, &t, steps, trained) != DC_OK)
         return example_fail(prog, "explaining the trained model");
     /* the layers with weights, from the top: dense_1, dense, conv2d_1, conv2d */
     const char *order[] = {"dense_1", "dense", "conv2d_1", "conv2d"};
@@ -157,7 +161,7 @@ static int sanity(const char *prog, dc_model *m, const dc_tensor *x_test, int n)
         if (randomise_layer(m, dc_model_layer_index(m, order[l]), &rng) != DC_OK)
             return example_fail(prog, "randomising");
         dc_tensor *now[N_METHODS] = {0};
-        if (explain_all(m, x, &t, now) != DC_OK)
+        if (explain_all(m, x, &t, steps, now) != DC_OK)
             return example_fail(prog, "explaining the randomised model");
         printf("%-22s", order[l]);
         for (int k = 0; k < N_METHODS; k++) {
@@ -190,13 +194,14 @@ static const char *take_opt(int *argc, char **argv, const char *name)
 int main(int argc, char **argv)
 {
     const char *model_path = take_opt(&argc, argv, "--model"), *show_s = take_opt(&argc, argv, "--show");
-    const char *sanity_s = take_opt(&argc, argv, "--sanity");
+    const char *sanity_s = take_opt(&argc, argv, "--sanity"), *steps_s = take_opt(&argc, argv, "--steps");
     example_opts o = {.epochs = 2, .batch = 32, .seed = 42, .out = "explain_mnist.png"};
     if (example_parse(argc, argv, &o))
         return 2;
     int show = show_s ? atoi(show_s) : 6, n_sanity = sanity_s ? atoi(sanity_s) : 0;
-    if (show < 1 || show > 20 || n_sanity < 0 || n_sanity > 10000) {
-        fprintf(stderr, "%s: --show takes 1 to 20, --sanity 0 to 10000\n", argv[0]);
+    int steps = steps_s ? atoi(steps_s) : STEPS;
+    if (show < 1 || show > 20 || n_sanity < 0 || n_sanity > 10000 || steps < 1 || steps > 10000) {
+        fprintf(stderr, "%s: --show takes 1 to 20, --sanity 0 to 10000, --steps 1 to 10000\n", argv[0]);
         return 2;
     }
     dc_tensor *x_train, *y_train, *x_test, *y_test;
@@ -238,14 +243,17 @@ int main(int argc, char **argv)
     if (dc_model_predict(model, x, 32, &p) != DC_OK)
         return example_fail(argv[0], "predict");
     dc_explain_target t = dc_explain_class(-1);
+    t.logits = 1; /* the class score before the softmax (Simonyan et al., Selvaraju et al.); a saturated
+                   * softmax would leave integrated gradients its whole change in a few steps of the path */
     dc_tensor *maps[N_METHODS] = {0}, *ig_score = NULL, *zero_score = NULL;
-    if (explain_all(model, x, &t, maps) != DC_OK)
+    if (explain_all(model, x, &t, steps, maps) != DC_OK)
         return example_fail(argv[0], "explaining");
-    /* completeness: integrated gradients sum to f(x) - f(black image) */
-    dc_tensor *black = dc_tensor_new(4, (int[]){show, 28, 28, 1});
+    /* completeness: integrated gradients sum to f(x) - f(black image), f the
+     * logit of the class predicted for x (also at the black image) */
+    dc_tensor *black = dc_tensor_new(4, (int[]){1, 28, 28, 1}), *fb = NULL;
     memset(black->data, 0, black->size * sizeof(float));
     dc_explain_score(model, x, &t, &ig_score);
-    dc_explain_score(model, black, &t, &zero_score);
+    zero_score = dc_tensor_new(1, (int[]){show});
     char labels[20][64];
     const char *label_ptrs[20];
     for (int i = 0; i < show; i++) {
@@ -253,24 +261,31 @@ int main(int argc, char **argv)
         int c = 0;
         for (int k = 1; k < 10; k++)
             c = pi[k] > pi[c] ? k : c;
+        dc_explain_target tc = dc_explain_class(c);
+        tc.logits = 1;
+        if (dc_explain_score(model, black, &tc, &fb) != DC_OK)
+            return example_fail(argv[0], "scoring the black image");
+        zero_score->data[i] = fb->data[0];
+        dc_tensor_free(fb);
         double sum = 0;
         for (int j = 0; j < 784; j++)
             sum += maps[2]->data[(size_t)i * 784 + j];
-        snprintf(labels[i], sizeof labels[i], "label %d, says %d (%.2f)", (int)y_test->data[i], c, pi[c]);
+        snprintf(labels[i], sizeof labels[i], "a %d, read as %d (%.2f)", (int)y_test->data[i], c, pi[c]);
         label_ptrs[i] = labels[i];
-        printf("digit %d: label %d, predicted %d (p %.3f); integrated gradients sum %.4f, f(x) - f(black) %.4f\n", i,
-               (int)y_test->data[i], c, pi[c], sum, ig_score->data[i] - zero_score->data[i]);
+        double want = ig_score->data[i] - zero_score->data[i];
+        printf("digit %d: label %d, predicted %d (p %.3f); integrated gradients sum %.4f, logit(x) - logit(black) "
+               "%.4f (%.2f%%)\n", i, (int)y_test->data[i], c, pi[c], sum, want, 100 * fabs(sum - want) / fabs(want));
     }
     dc_heatmap_set sets[3] = {
-        {"saliency |grad|", maps[0]->data, 28, 28, 0},
+        {"saliency", maps[0]->data, 28, 28, 0},
         {"integrated gradients", maps[2]->data, 28, 28, 1},
-        {"Grad-CAM conv2d_1", maps[3]->data, maps[3]->shape[1], maps[3]->shape[2], 0},
+        {"Grad-CAM", maps[3]->data, maps[3]->shape[1], maps[3]->shape[2], 0},
     };
     if (dc_plot_heatmaps(o.out, x->data, show, 28, 28, sets, 3, label_ptrs,
-                         "Why the CNN says what it says (red/jet: towards the predicted class)") != DC_OK)
+                         "Why the CNN reads each digit as it does (red: towards the class)") != DC_OK)
         return example_fail(argv[0], "plotting");
     printf("Wrote %s\n", o.out);
-    int rc = n_sanity > 0 ? sanity(argv[0], model, x_test, n_sanity) : 0;
+    int rc = n_sanity > 0 ? sanity(argv[0], model, x_test, n_sanity, steps) : 0;
 
     for (int k = 0; k < N_METHODS; k++)
         dc_tensor_free(maps[k]);

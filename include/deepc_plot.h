@@ -90,7 +90,8 @@ typedef struct dc_heatmap_set {
  * set's map over the image in grey under its colour map, each map scaled by
  * the 99th percentile of its magnitudes.  images: n grey images of h x w, 0
  * black to 1 white (clipped).  row_labels (n strings) and title may be NULL.
- * PNG or SVG by the extension.  Errors: n outside 1..100, n_sets outside
+ * The page is 190 + 128 * (n_sets + 1) by 58 + 128 * n pixels, PNG or SVG
+ * by the extension.  Errors: n outside 1..100, n_sets outside
  * 1..20, sizes outside 1..512, NULL or non-finite maps (naming the set). */
 dc_status dc_plot_heatmaps(const char *path, const float *images, int n, int h, int w, const dc_heatmap_set *sets,
                            int n_sets, const char *const *row_labels, const char *title);

@@ -56,8 +56,8 @@ static void test_heatmap_grid_png(void **state)
     unsigned char *b = (unsigned char *)slurp(png, &n);
     assert_true(n > 33);
     assert_memory_equal(b + 1, "PNG", 3);
-    assert_int_equal(be32(b + 16), 110 + 3 * 112); /* a label column, the image and two maps */
-    assert_int_equal(be32(b + 20), 34 + 24 + 2 * 112);
+    assert_int_equal(be32(b + 16), 190 + 3 * 128); /* a label column, the image and two maps */
+    assert_int_equal(be32(b + 20), 34 + 24 + 2 * 128);
     free(b);
     unlink(png);
     /* refusals: no samples, a map of size 0, a NaN in a map */

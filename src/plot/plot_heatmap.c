@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CELL = 112, LABEL_W = 110, TITLE_H = 34, HEAD_H = 24, MAX_GRID = 100 };
+enum { CELL = 128, LABEL_W = 190, TITLE_H = 34, HEAD_H = 24, MAX_GRID = 100 };
 /* plot.c's palette: 1 the foreground (text); 11, its last entry, is re-set for every pixel drawn */
 enum { FG_COL = 1, PIXEL_COL = 11 };
 
@@ -131,17 +131,21 @@ static void draw_heatmaps(const void *arg)
     size_t hw = (size_t)p->h * (size_t)p->w;
     float *scratch = p->map + hw;
     pladv(0);
-    plschr(0, 0.75);
+    plschr(0, 0.7);
+    if (p->title) { /* centred over the whole page */
+        double height = TITLE_H + HEAD_H + p->n * CELL;
+        plvpor(0.0, 1.0, 1.0 - TITLE_H / height, 1.0);
+        plwind(0, 1, 0, 1);
+        plcol0(FG_COL);
+        plmtex("t", -1.5, 0.5, 0.5, p->title);
+    }
     for (int r = 0; r < p->n; r++) {
         draw_cell(p, r, 0, NULL, 0, 1);
         plcol0(FG_COL);
         if (p->row_labels && p->row_labels[r])
-            plmtex("lv", 1.0, 0.5, 1.0, p->row_labels[r]);
-        if (r == 0) {
+            plmtex("lv", 0.8, 0.5, 1.0, p->row_labels[r]);
+        if (r == 0)
             plmtex("t", 0.8, 0.5, 0.5, "image");
-            if (p->title)
-                plmtex("t", 2.6, 0.0, 0.0, p->title);
-        }
         for (int s = 0; s < p->n_sets; s++) {
             const dc_heatmap_set *set = &p->sets[s];
             const float *src = set->maps + (size_t)r * (size_t)set->map_h * (size_t)set->map_w;
