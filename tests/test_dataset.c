@@ -10,6 +10,8 @@
  *    resuming from a checkpoint (save with the optimiser, load, fit on)
  *    gives the weights of an uninterrupted run;
  *  - evaluate / predict over a loader equal evaluate / predict;
+ *  - data parallelism: the readers read exactly a rank's slice of every
+ *    batch (rank 1 of 2), each row once, in order with 2 threads;
  *  - errors: a callback's error reaches fit with its message, samples of
  *    the wrong shape, a loader without labels, bad prefetch arguments;
  *  - text_dataset_from_directory: Keras' order and labels, max_length,
@@ -24,6 +26,7 @@
 
 #include "testutil.h"
 #include "model/model.h"
+#include "data/dataset_internal.h"
 
 #define N 203
 #define BATCH 16
@@ -412,12 +415,82 @@ static void test_text_dir(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- data parallelism: each rank reads only its slice ---- */
+
+/* A per-sample source that counts the rows it was asked for. */
+typedef struct counting {
+    const dc_tensor *x, *y;
+    int *reads;
+} counting;
+
+static dc_status counting_row(const dc_loader *ds, int i, float *x, float *y)
+{
+    const counting *c = ds->source;
+    __atomic_add_fetch(&c->reads[i], 1, __ATOMIC_RELAXED);
+    memcpy(x, c->x->data + (size_t)i * 6, 6 * sizeof(float));
+    y[0] = c->y->data[i];
+    return DC_OK;
+}
+
+/* fit_dataset.c gives the readers each batch's rows with this rank's slice
+ * (dc_replica_slice); the readers then read those rows and no others: rank
+ * 1 of 2 (its slice the last b / 2 rows of b), 2 threads, a shallow queue. */
+static void test_rank_reads_its_slice(void **state)
+{
+    (void)state;
+    data d = make_data();
+    int reads[N] = {0};
+    counting src = {d.x, d.y, reads};
+    dc_loader *ds = dc_loader_alloc("counting", BATCH, 1, (int[]){6}, 0, NULL);
+    assert_non_null(ds);
+    ds->n = N;
+    ds->fill_row = counting_row;
+    ds->source = &src;
+    assert_int_equal(dc_loader_set_prefetch(ds, 2, 3), DC_OK);
+    int order[N], nb = (N - 1) / BATCH + 1, want = 0;
+    for (int i = 0; i < N; i++)
+        order[i] = (i * 37) % N; /* a permutation: 37 and 203 are coprime */
+    dc_batch_job jobs[(N - 1) / BATCH + 1];
+    for (int s = 0; s < nb; s++) {
+        int b = N - s * BATCH < BATCH ? N - s * BATCH : BATCH;
+        jobs[s] = (dc_batch_job){s * BATCH, b, (b + 1) / 2, b / 2, s};
+        want += b / 2;
+    }
+    dc_pipe *p;
+    assert_int_equal(dc_pipe_start(ds, order, jobs, nb, &p), DC_OK);
+    for (int s = 0; s < nb; s++) {
+        dc_tensor *x, *y;
+        int rows;
+        assert_int_equal(dc_pipe_next(p, &x, &y, &rows), DC_OK);
+        assert_int_equal(rows, jobs[s].b);
+        for (int r = jobs[s].off; r < jobs[s].off + jobs[s].len; r++) {
+            int i = order[s * BATCH + r];
+            assert_memory_equal(x->data + (size_t)r * 6, d.x->data + (size_t)i * 6, 6 * sizeof(float));
+            assert_float_equal(y->data[r], d.y->data[i], 0);
+        }
+        dc_pipe_release(p);
+    }
+    dc_pipe_stop(p);
+    int total = 0;
+    for (int s = 0; s < nb; s++)
+        for (int r = 0; r < jobs[s].b; r++) {
+            int i = order[s * BATCH + r], mine = r >= jobs[s].off;
+            assert_int_equal(reads[i], mine);
+            total += reads[i];
+        }
+    assert_int_equal(total, want);
+    ds->source = NULL;
+    dc_loader_free(ds);
+    free_data(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tensors_bit_identical), cmocka_unit_test(test_npy_bit_identical),
         cmocka_unit_test(test_callback),              cmocka_unit_test(test_steps_and_resume),
         cmocka_unit_test(test_errors),                cmocka_unit_test(test_text_dir),
+        cmocka_unit_test(test_rank_reads_its_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
