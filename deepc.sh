@@ -61,8 +61,9 @@ main)
     ;;
 test)
     # locales: the sources localedef builds de_DE.UTF-8 from for
-    # test_hostile_files' decimal-comma check (it skips, saying so, without)
-    install_missing locales
+    # test_hostile_files' decimal-comma check (it skips, saying so, without);
+    # python3-sklearn: the photographs test_image_dir decodes (china.jpg, flower.jpg)
+    install_missing locales python3-sklearn
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure
