@@ -9,6 +9,8 @@
  *  - steps_per_epoch continues the stream: two half epochs = one epoch;
  *    resuming from a checkpoint (save with the optimiser, load, fit on)
  *    gives the weights of an uninterrupted run;
+ *  - augmentation layers (RandomFlip, RandomTranslation) train the same
+ *    from a loader as from tensors;
  *  - evaluate / predict over a loader equal evaluate / predict;
  *  - data parallelism: the readers read exactly a rank's slice of every
  *    batch (rank 1 of 2), each row once, in order with 2 threads;
@@ -415,6 +417,50 @@ static void test_text_dir(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Augmentation layers are model layers: RandomFlip and RandomTranslation
+ * draw from the model's RNG in fit whichever way the batches arrive, so a
+ * loader of images trains bit-identically to fit on the same tensors. */
+static dc_model *augment_model(void)
+{
+    dc_model *m = dc_sequential_new(3, (int[]){6, 6, 1});
+    assert_non_null(m);
+    const float t[2] = {-0.2f, 0.2f};
+    dc_model_add(m, dc_layer_random_flip("horizontal"));
+    dc_model_add(m, dc_layer_random_translation(t, t, NULL, NULL, 0.0f));
+    dc_model_add(m, dc_layer_conv2d(2, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(3, "softmax"));
+    dc_model_set_seed(m, 5);
+    dc_model_set_threads(m, 1);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", (const char *[]){"accuracy"}, 1),
+                     DC_OK);
+    return m;
+}
+
+static void test_augmentation(void **state)
+{
+    (void)state;
+    dc_tensor *x = rand_tensor(4, (int[]){50, 6, 6, 1}, 11, 0), *y = rand_tensor(1, (int[]){50}, 12, 3);
+    dc_model *a = augment_model(), *b = augment_model();
+    dc_fit_config c = dc_fit_defaults();
+    c.epochs = 2;
+    c.batch_size = 8;
+    c.verbose = 0;
+    assert_int_equal(dc_model_fit(a, x, y, &c, NULL), DC_OK);
+    dc_loader *ds;
+    assert_int_equal(dc_loader_from_tensors(x, y, 8, 1, &ds), DC_OK);
+    dc_loader_fit_config lc = dc_loader_fit_defaults();
+    lc.epochs = 2;
+    lc.verbose = 0;
+    assert_int_equal(dc_model_fit_loader(b, ds, &lc, NULL), DC_OK);
+    assert_same_weights(a, b, "augmentation layers");
+    dc_model_free(a);
+    dc_model_free(b);
+    dc_loader_free(ds);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 /* ---- data parallelism: each rank reads only its slice ---- */
 
 /* A per-sample source that counts the rows it was asked for. */
@@ -490,7 +536,7 @@ int main(void)
         cmocka_unit_test(test_tensors_bit_identical), cmocka_unit_test(test_npy_bit_identical),
         cmocka_unit_test(test_callback),              cmocka_unit_test(test_steps_and_resume),
         cmocka_unit_test(test_errors),                cmocka_unit_test(test_text_dir),
-        cmocka_unit_test(test_rank_reads_its_slice),
+        cmocka_unit_test(test_rank_reads_its_slice),  cmocka_unit_test(test_augmentation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
