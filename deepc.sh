@@ -61,15 +61,16 @@ main)
     ;;
 test)
     # locales: the sources localedef builds de_DE.UTF-8 from for
-    # test_hostile_files' decimal-comma check (it skips, saying so, without)
-    install_missing locales
-    # ONNX export (issue 17): test_onnx_export runs the files in ONNX Runtime
-    # (node + onnxruntime-node, into ~/.cache/deepc) and the onnx checker
-    # (python3-onnx); it skips, saying which is missing, without them.
-    install_missing nodejs npm python3-onnx
+    # test_hostile_files' decimal-comma check (it skips, saying so, without);
+    # python3-sklearn: the photographs test_image_dir decodes (china.jpg,
+    # flower.jpg); nodejs, npm, python3-onnx: test_onnx_export runs the files
+    # in ONNX Runtime (onnxruntime-node, into ~/.cache/deepc) and the onnx
+    # checker, and skips, saying which is missing, without them; the
+    # cross compilers, qemu-user and clang: the exported C is built for a
+    # Cortex-M4 and for ARM Linux (run under qemu-arm), and with clang.
+    install_missing locales python3-sklearn nodejs npm python3-onnx \
+        gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang
     if ort_modules=$(sh tests/onnx/install_ort.sh); then export NODE_PATH="$ort_modules"; fi
-    # export-c: the generated C is built for a Cortex-M4 and for ARM Linux, run under qemu-arm, and with clang
-    install_missing gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure

@@ -9,7 +9,11 @@
  *  - steps_per_epoch continues the stream: two half epochs = one epoch;
  *    resuming from a checkpoint (save with the optimiser, load, fit on)
  *    gives the weights of an uninterrupted run;
+ *  - augmentation layers (RandomFlip, RandomTranslation) train the same
+ *    from a loader as from tensors;
  *  - evaluate / predict over a loader equal evaluate / predict;
+ *  - data parallelism: the readers read exactly a rank's slice of every
+ *    batch (rank 1 of 2), each row once, in order with 2 threads;
  *  - errors: a callback's error reaches fit with its message, samples of
  *    the wrong shape, a loader without labels, bad prefetch arguments;
  *  - text_dataset_from_directory: Keras' order and labels, max_length,
@@ -24,6 +28,7 @@
 
 #include "testutil.h"
 #include "model/model.h"
+#include "data/dataset_internal.h"
 
 #define N 203
 #define BATCH 16
@@ -412,12 +417,126 @@ static void test_text_dir(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Augmentation layers are model layers: RandomFlip and RandomTranslation
+ * draw from the model's RNG in fit whichever way the batches arrive, so a
+ * loader of images trains bit-identically to fit on the same tensors. */
+static dc_model *augment_model(void)
+{
+    dc_model *m = dc_sequential_new(3, (int[]){6, 6, 1});
+    assert_non_null(m);
+    const float t[2] = {-0.2f, 0.2f};
+    dc_model_add(m, dc_layer_random_flip("horizontal"));
+    dc_model_add(m, dc_layer_random_translation(t, t, NULL, NULL, 0.0f));
+    dc_model_add(m, dc_layer_conv2d(2, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(3, "softmax"));
+    dc_model_set_seed(m, 5);
+    dc_model_set_threads(m, 1);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", (const char *[]){"accuracy"}, 1),
+                     DC_OK);
+    return m;
+}
+
+static void test_augmentation(void **state)
+{
+    (void)state;
+    dc_tensor *x = rand_tensor(4, (int[]){50, 6, 6, 1}, 11, 0), *y = rand_tensor(1, (int[]){50}, 12, 3);
+    dc_model *a = augment_model(), *b = augment_model();
+    dc_fit_config c = dc_fit_defaults();
+    c.epochs = 2;
+    c.batch_size = 8;
+    c.verbose = 0;
+    assert_int_equal(dc_model_fit(a, x, y, &c, NULL), DC_OK);
+    dc_loader *ds;
+    assert_int_equal(dc_loader_from_tensors(x, y, 8, 1, &ds), DC_OK);
+    dc_loader_fit_config lc = dc_loader_fit_defaults();
+    lc.epochs = 2;
+    lc.verbose = 0;
+    assert_int_equal(dc_model_fit_loader(b, ds, &lc, NULL), DC_OK);
+    assert_same_weights(a, b, "augmentation layers");
+    dc_model_free(a);
+    dc_model_free(b);
+    dc_loader_free(ds);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
+/* ---- data parallelism: each rank reads only its slice ---- */
+
+/* A per-sample source that counts the rows it was asked for. */
+typedef struct counting {
+    const dc_tensor *x, *y;
+    int *reads;
+} counting;
+
+static dc_status counting_row(const dc_loader *ds, int i, float *x, float *y)
+{
+    const counting *c = ds->source;
+    __atomic_add_fetch(&c->reads[i], 1, __ATOMIC_RELAXED);
+    memcpy(x, c->x->data + (size_t)i * 6, 6 * sizeof(float));
+    y[0] = c->y->data[i];
+    return DC_OK;
+}
+
+/* fit_dataset.c gives the readers each batch's rows with this rank's slice
+ * (dc_replica_slice); the readers then read those rows and no others: rank
+ * 1 of 2 (its slice the last b / 2 rows of b), 2 threads, a shallow queue. */
+static void test_rank_reads_its_slice(void **state)
+{
+    (void)state;
+    data d = make_data();
+    int reads[N] = {0};
+    counting src = {d.x, d.y, reads};
+    dc_loader *ds = dc_loader_alloc("counting", BATCH, 1, (int[]){6}, 0, NULL);
+    assert_non_null(ds);
+    ds->n = N;
+    ds->fill_row = counting_row;
+    ds->source = &src;
+    assert_int_equal(dc_loader_set_prefetch(ds, 2, 3), DC_OK);
+    int order[N], nb = (N - 1) / BATCH + 1, want = 0;
+    for (int i = 0; i < N; i++)
+        order[i] = (i * 37) % N; /* a permutation: 37 and 203 are coprime */
+    dc_batch_job jobs[(N - 1) / BATCH + 1];
+    for (int s = 0; s < nb; s++) {
+        int b = N - s * BATCH < BATCH ? N - s * BATCH : BATCH;
+        jobs[s] = (dc_batch_job){s * BATCH, b, (b + 1) / 2, b / 2, s};
+        want += b / 2;
+    }
+    dc_pipe *p;
+    assert_int_equal(dc_pipe_start(ds, order, jobs, nb, &p), DC_OK);
+    for (int s = 0; s < nb; s++) {
+        dc_tensor *x, *y;
+        int rows;
+        assert_int_equal(dc_pipe_next(p, &x, &y, &rows), DC_OK);
+        assert_int_equal(rows, jobs[s].b);
+        for (int r = jobs[s].off; r < jobs[s].off + jobs[s].len; r++) {
+            int i = order[s * BATCH + r];
+            assert_memory_equal(x->data + (size_t)r * 6, d.x->data + (size_t)i * 6, 6 * sizeof(float));
+            assert_float_equal(y->data[r], d.y->data[i], 0);
+        }
+        dc_pipe_release(p);
+    }
+    dc_pipe_stop(p);
+    int total = 0;
+    for (int s = 0; s < nb; s++)
+        for (int r = 0; r < jobs[s].b; r++) {
+            int i = order[s * BATCH + r], mine = r >= jobs[s].off;
+            assert_int_equal(reads[i], mine);
+            total += reads[i];
+        }
+    assert_int_equal(total, want);
+    ds->source = NULL;
+    dc_loader_free(ds);
+    free_data(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tensors_bit_identical), cmocka_unit_test(test_npy_bit_identical),
         cmocka_unit_test(test_callback),              cmocka_unit_test(test_steps_and_resume),
         cmocka_unit_test(test_errors),                cmocka_unit_test(test_text_dir),
+        cmocka_unit_test(test_rank_reads_its_slice),  cmocka_unit_test(test_augmentation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -368,6 +368,12 @@ static void test_hostile(void **state)
     dc_tensor_free(x);
     dc_tensor_free(y);
     dc_loader_free(ds);
+    /* a FIFO named like an image fails at once, never blocks */
+    snprintf(path, sizeof path, "%s/b/pipe.png", root);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    dc_image_u8 img;
+    assert_int_equal(dc_image_load(path, 3, DC_IMAGE_MAX_PIXELS_DEFAULT, &img), DC_ERR_IO);
+    assert_errmsg_contains("pipe.png: not a regular file");
     rm_tree(root);
     free(root);
 }

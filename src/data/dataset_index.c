@@ -320,11 +320,12 @@ static dc_status index_subdirectory(const char *directory, const char *subdir, i
         return dc_last_status();
     walk w = {0};
     dc_status st = walk_dir_tree(top, a, 0, &w);
-    if (st == DC_OK)
+    if (st == DC_OK && w.n > 1)
         qsort(w.d, (size_t)w.n, sizeof *w.d, cmp_walk);
     size_t ltop = strlen(top);
     for (int i = 0; st == DC_OK && i < w.n; i++) {
-        qsort(w.d[i].files.v, (size_t)w.d[i].files.n, sizeof(char *), cmp_str);
+        if (w.d[i].files.n > 1) /* qsort's base may not be NULL, even for 0 items */
+            qsort(w.d[i].files.v, (size_t)w.d[i].files.n, sizeof(char *), cmp_str);
         /* the root is top itself or top + "/" + relative */
         const char *rel = w.d[i].root + ltop;
         while (*rel == '/')
@@ -382,7 +383,7 @@ static dc_status list_classes(const char *directory, const dc_dir_args *a, strve
         }
     }
     closedir(dir);
-    if (st == DC_OK)
+    if (st == DC_OK && subdirs->n > 1)
         qsort(subdirs->v, (size_t)subdirs->n, sizeof(char *), cmp_str);
     return st;
 }
@@ -486,7 +487,7 @@ dc_status dc_dir_index_build(const char *directory, const dc_dir_args *a, const 
                 st = dc_last_status();
             for (int i = 0; st == DC_OK && i < paths.n; i++)
                 sorted[i] = labels[i] = a->labels[i];
-            if (st == DC_OK)
+            if (st == DC_OK && paths.n > 1)
                 qsort(sorted, (size_t)paths.n, sizeof(int), cmp_int);
             for (int i = 0; st == DC_OK && i < paths.n; i++) {
                 if (sorted[i] < 0)

@@ -27,12 +27,14 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 
@@ -61,7 +63,9 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #pragma GCC diagnostic ignored "-Wmisleading-indentation"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wdouble-promotion"
 #pragma GCC diagnostic ignored "-Wcast-qual"
 #endif
@@ -256,13 +260,20 @@ dc_status dc_image_decode(const void *bytes, size_t n, const char *name, int cha
 dc_status dc_image_load(const char *path, int channels, size_t max_pixels, dc_image_u8 *out)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: a FIFO named like an image must not block the open (a
+     * regular file ignores the flag) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
         return dc_fail(DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
         return dc_fail(DC_ERR_IO, "%s: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return dc_fail(DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     if ((unsigned long long)sb.st_size > DC_IMAGE_MAX_FILE) {
         fclose(f);

@@ -12,9 +12,12 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const TEXT_FORMATS[] = {".txt"};
 
@@ -68,10 +71,20 @@ static dc_status read_texts(dc_dir_index *ix, const dc_text_dir_config *c, dc_te
         return dc_fail(DC_ERR_NOMEM, "text_dataset_from_directory: out of memory for %d texts", t->n);
     }
     for (int i = 0; i < t->n; i++) {
-        FILE *f = fopen(t->file_paths[i], "rb");
+        /* O_NONBLOCK and a regular-file check: a FIFO named *.txt must not block */
+        int fd = open(t->file_paths[i], O_RDONLY | O_NONBLOCK);
+        struct stat sb;
+        if (fd >= 0 && (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+            close(fd);
+            fd = -1;
+            errno = EINVAL;
+        }
+        FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
         if (!f) {
+            if (fd >= 0)
+                close(fd);
             dc_status st = dc_fail(DC_ERR_IO, "text_dataset_from_directory: cannot open %s: %s", t->file_paths[i],
-                                   strerror(errno));
+                                   errno == EINVAL ? "not a regular file" : strerror(errno));
             dc_text_files_free(t);
             return st;
         }
