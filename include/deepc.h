@@ -1178,6 +1178,15 @@ dc_layer *dc_layer_dot(int axis_a, int axis_b, int normalize);
 
 typedef struct dc_model dc_model;
 
+/* (attention, issue 19; the layers are above) */
+/* Keras' return_attention_scores: the attention probabilities layer
+ * `layer` (a MultiHeadAttention: (N, num_heads, Tq, Tk); Attention /
+ * AdditiveAttention: (N, Tq, Tv)) computes for x in inference, into a new
+ * tensor *out the caller frees.  The model must be compiled; a layer that
+ * computes none is an error naming it.  A single process's view (under
+ * data parallelism each rank computes all rows itself). */
+dc_status dc_model_attention_scores(dc_model *m, int layer, const dc_tensor *x, dc_tensor **out);
+
 /* A Sequential model.  input shape excludes the sample axis: (28, 28) for
  * MNIST images. Caller frees with dc_model_free. */
 dc_model *dc_sequential_new(int ndim, const int *input_shape);

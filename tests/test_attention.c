@@ -211,6 +211,99 @@ static void test_position_embedding(void **state)
     dc_model_free(m);
 }
 
+/* Embedding(mask_zero) -> MultiHeadAttention(x, x) in a functional model:
+ * the model hands the layer the embedding's mask, so the padding token's
+ * embedding row cannot reach any unpadded position's output; without
+ * mask_zero it does.  Then one training step runs and moves the weights. */
+static dc_model *masked_mha_model(int mask_zero)
+{
+    dc_model *m = dc_functional_new(1, (int[]){6});
+    int e = dc_model_apply(m, dc_layer_embedding(8, 8, mask_zero), DC_MODEL_INPUT);
+    dc_mha_config c = dc_mha_defaults(2, 4);
+    assert_true(dc_model_merge(m, dc_layer_multi_head_attention_ex(&c), 2, (int[]){e, e}) >= 0);
+    assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
+    return m;
+}
+
+static void test_mha_model_masks(void **state)
+{
+    (void)state;
+    dc_tensor *x = dc_tensor_from(2, (int[]){2, 6}, (float[]){3, 1, 4, 0, 0, 0, 5, 2, 6, 7, 1, 0}), *y[2] = {0},
+              *y2[2] = {0};
+    for (int mz = 0; mz < 2; mz++) {
+        dc_model *m = masked_mha_model(mz);
+        assert_int_equal(dc_model_predict(m, x, 2, &y[mz]), DC_OK);
+        float row0[8] = {5, -4, 3, -2, 1, 0, -1, 2};
+        dc_tensor *emb = NULL;
+        assert_int_equal(dc_model_get_weight(m, 0, 0, &emb), DC_OK);
+        memcpy(emb->data, row0, sizeof row0); /* a new embedding for the padding token 0 */
+        assert_int_equal(dc_model_set_weight(m, 0, 0, emb->data, emb->size), DC_OK);
+        dc_tensor_free(emb);
+        assert_int_equal(dc_model_predict(m, x, 2, &y2[mz]), DC_OK);
+        int changed = 0;
+        for (int r = 0; r < 12; r++)
+            for (int d = 0; d < 8 && x->data[r] != 0; d++)
+                changed |= y[mz]->data[r * 8 + d] != y2[mz]->data[r * 8 + d];
+        if (changed != !mz)
+            fail_msg("mask_zero %d: the unpadded outputs %s when the padding token's embedding changed", mz,
+                     changed ? "changed" : "did not change");
+        dc_tensor *t = dc_tensor_new(3, (int[]){2, 6, 8});
+        for (size_t i = 0; i < t->size; i++)
+            t->data[i] = 0.1f * (float)(i % 7);
+        double loss = 0;
+        dc_tensor *before = NULL, *after = NULL;
+        assert_int_equal(dc_model_get_weight(m, 1, 0, &before), DC_OK);
+        assert_int_equal(dc_model_train_on_batch(m, x, t, NULL, &loss, 1), DC_OK);
+        assert_int_equal(dc_model_get_weight(m, 1, 0, &after), DC_OK);
+        assert_true(isfinite(loss) && memcmp(before->data, after->data, before->size * sizeof(float)) != 0);
+        dc_tensor_free(before);
+        dc_tensor_free(after);
+        dc_tensor_free(t);
+        dc_model_free(m);
+    }
+    for (int i = 0; i < 2; i++) {
+        dc_tensor_free(y[i]);
+        dc_tensor_free(y2[i]);
+    }
+    dc_tensor_free(x);
+}
+
+/* return_attention_scores: MultiHeadAttention's probabilities (N, H, Tq, Tk)
+ * from a model: 0 at padded keys, rows of unpadded queries summing to 1,
+ * rows of padded queries all 0 (Keras 3's Softmax(mask)); errors. */
+static void test_attention_scores(void **state)
+{
+    (void)state;
+    dc_tensor *x = dc_tensor_from(2, (int[]){3, 6}, (float[]){3, 1, 4, 0, 0, 0, 5, 2, 6, 7, 1, 0, 1, 1, 1, 1, 1, 1});
+    dc_tensor *s = NULL;
+    dc_model *m = masked_mha_model(1);
+    assert_int_equal(dc_model_attention_scores(m, 1, x, &s), DC_OK);
+    assert_int_equal(s->ndim, 4);
+    assert_int_equal(s->shape[0], 3);
+    assert_int_equal(s->shape[1], 2);
+    assert_int_equal(s->shape[2], 6);
+    assert_int_equal(s->shape[3], 6);
+    for (int b = 0; b < 3; b++)
+        for (int h = 0; h < 2; h++)
+            for (int i = 0; i < 6; i++) {
+                double sum = 0;
+                for (int j = 0; j < 6; j++) {
+                    float v = s->data[((b * 2 + h) * 6 + i) * 6 + j];
+                    if (x->data[b * 6 + j] == 0)
+                        assert_float_equal(v, 0.0f, 0.0f);
+                    sum += v;
+                }
+                assert_float_equal(sum, x->data[b * 6 + i] != 0 ? 1.0 : 0.0, 1e-5);
+            }
+    dc_tensor_free(s);
+    assert_int_not_equal(dc_model_attention_scores(m, 0, x, &s), DC_OK);
+    assert_errmsg_contains("computes no attention scores");
+    assert_int_not_equal(dc_model_attention_scores(m, 2, x, &s), DC_OK);
+    assert_errmsg_contains("layers 0 to 1");
+    dc_model_free(m);
+    dc_tensor_free(x);
+}
+
 /* ---- batched matmul: the threaded paths against a plain loop ---- */
 
 /* a (nb, m, k) or broadcast (m, k), b (nb, k, n): y and both gradients of
@@ -307,6 +400,44 @@ static void test_errors(void **state)
     dc_model_free(m);
 }
 
+/* A layer config as a built Keras 3 MultiHeadAttention writes it
+ * (get_config after build: attention_axes [1], the initialisers as
+ * objects), in a Sequential-free functional file of two inputs. */
+static void test_mha_keras_config(void **state)
+{
+    (void)state;
+    static const char *json =
+        "{\"class_name\": \"Functional\", \"config\": {\"name\": \"f\", \"layers\": [{\"class_name\": "
+        "\"InputLayer\", \"config\": {\"batch_shape\": [null, 5, 4], \"name\": \"q\"}, \"name\": \"q\", "
+        "\"inbound_nodes\": []}, {\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 3, 6], "
+        "\"name\": \"v\"}, \"name\": \"v\", \"inbound_nodes\": []}, {\"module\": \"keras.layers\", "
+        "\"class_name\": \"MultiHeadAttention\", \"config\": {\"name\": \"mha\", \"trainable\": true, "
+        "\"dtype\": {\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": "
+        "\"float32\"}, \"registered_name\": null}, \"num_heads\": 2, \"key_dim\": 3, \"value_dim\": 3, "
+        "\"dropout\": 0.0, \"use_bias\": true, \"use_gate\": false, \"output_shape\": null, "
+        "\"attention_axes\": [1], \"sliding_window\": null, \"kernel_initializer\": {\"module\": "
+        "\"keras.initializers\", \"class_name\": \"GlorotUniform\", \"config\": {\"seed\": null}, "
+        "\"registered_name\": null}, \"bias_initializer\": {\"module\": \"keras.initializers\", "
+        "\"class_name\": \"Zeros\", \"config\": {}, \"registered_name\": null}, \"kernel_regularizer\": null, "
+        "\"bias_regularizer\": null, \"activity_regularizer\": null, \"kernel_constraint\": null, "
+        "\"bias_constraint\": null, \"seed\": null}, \"name\": \"mha\", \"inbound_nodes\": [{\"args\": "
+        "[[{\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 5, 4], \"keras_history\": "
+        "[\"q\", 0, 0]}}, {\"class_name\": \"__keras_tensor__\", \"config\": {\"shape\": [null, 3, 6], "
+        "\"keras_history\": [\"v\", 0, 0]}}]], \"kwargs\": {}}]}], \"input_layers\": [[\"q\", 0, 0], [\"v\", 0, "
+        "0]], \"output_layers\": [[\"mha\", 0, 0]]}}";
+    dc_model *m = NULL;
+    if (dc_model_from_json(json, strlen(json), &m) != DC_OK)
+        fail_msg("from_json: %s", dc_errmsg());
+    assert_int_equal(dc_model_param_count(m), (4 * 6 + 6) + (6 * 6 + 6) + (6 * 6 + 6) + (6 * 4 + 4));
+    dc_model_free(m);
+    /* attention over another axis is refused, naming the key */
+    char *bad = strdup(json), *at = strstr(bad, "\"attention_axes\": [1]");
+    memcpy(at, "\"attention_axes\": [2]", strlen("\"attention_axes\": [2]"));
+    assert_int_not_equal(dc_model_from_json(bad, strlen(bad), &m), DC_OK);
+    assert_errmsg_contains("attention_axes");
+    free(bad);
+}
+
 static int setup(void **state)
 {
     *state = fx_load("attention/attention.txt");
@@ -320,6 +451,9 @@ int main(void)
         cmocka_unit_test(test_attention_against_pytorch),
         cmocka_unit_test(test_dot_against_pytorch),
         cmocka_unit_test(test_position_embedding),
+        cmocka_unit_test(test_mha_model_masks),
+        cmocka_unit_test(test_attention_scores),
+        cmocka_unit_test(test_mha_keras_config),
         cmocka_unit_test(test_bmm_threaded_paths),
         cmocka_unit_test(test_errors),
     };

@@ -404,8 +404,8 @@ static void test_hostile_model_json(void **state)
          "\"batch_shape\":[null,65536,65536,65536]}}]}}",
          "batch_shape holds more than"},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
-         "\"batch_shape\":[null,4]}},{\"class_name\":\"Attention\",\"config\":{}}]}}",
-         "layer 1: unknown layer class \"Attention\""},
+         "\"batch_shape\":[null,4]}},{\"class_name\":\"EinsumDense\",\"config\":{}}]}}",
+         "layer 1: unknown layer class \"EinsumDense\""},
         {"{\"class_name\":\"Sequential\",\"config\":{\"layers\":[{\"class_name\":\"InputLayer\",\"config\":{"
          "\"batch_shape\":[null,4]}},{\"class_name\":\"Dense\",\"config\":{\"activation\":\"relu\"}}]}}",
          "layer 1 (Dense): missing key \"units\""},

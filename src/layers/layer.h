@@ -41,6 +41,7 @@ typedef struct dc_layer_call {
     dc_node *params[DC_LAYER_MAX_PARAMS]; /* its weights as Keras lists them (summary, get_weight, save) */
     int n_params;
     dc_node *reg;     /* regularisation loss, or NULL */
+    dc_node *scores;  /* attention layers: the attention probabilities (Keras' return_attention_scores), or NULL */
 } dc_layer_call;
 
 typedef struct dc_layer_class {

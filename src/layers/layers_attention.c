@@ -91,10 +91,10 @@ static dc_node *projection(const dc_layer *l, dc_graph *g, dc_layer_call *call, 
     const dc_mha_config *c = &l->cfg.mha;
     char prefix[160];
     snprintf(prefix, sizeof prefix, "%s/%s", layer_name(l), what);
-    int in = 1, out = 1;
-    for (int i = 0; i < k_nd; i++)
-        *(i < in_nd ? &in : &out) *= kshape[i];
     dc_node *w = dc_layer_weight(g, call, prefix, "kernel", k_nd, kshape, c->kernel_initializer, 1, 1);
+    int in = 1, out = 1; /* after the weight: its size check keeps in * out within an int */
+    for (int i = 0; w && i < k_nd; i++)
+        *(i < in_nd ? &in : &out) *= kshape[i];
     dc_node *b = w && c->use_bias ? dc_layer_weight(g, call, prefix, "bias", k_nd - in_nd, kshape + in_nd,
                                                      c->bias_initializer, 1, 1)
                                   : NULL;
@@ -145,7 +145,7 @@ static dc_status mha_build(const dc_layer *l, dc_graph *g, int n, dc_node *const
         return st;
     dc_node *query = xs[0], *value = xs[1], *key = n >= 3 ? xs[2] : xs[1];
     int H = c->num_heads, Dk = c->key_dim, Dv = c->value_dim ? c->value_dim : c->key_dim;
-    int dim = query->shape[2], tq = query->shape[1];
+    int dim = query->shape[2];
     dc_node *q = projection(l, g, call, "query", query, 3, (int[]){dim, H, Dk}, 1);
     dc_node *k = q ? projection(l, g, call, "key", key, 3, (int[]){key->shape[2], H, Dk}, 1) : NULL;
     dc_node *v = k ? projection(l, g, call, "value", value, 3, (int[]){value->shape[2], H, Dv}, 1) : NULL;
@@ -166,8 +166,8 @@ static dc_status mha_build(const dc_layer *l, dc_graph *g, int n, dc_node *const
     dc_node *y = projection(l, g, call, "attention_output", o, 2 + ond, oshape, 2);
     if (!y)
         return built(l, NULL);
-    (void)tq;
     call->out = y;
+    call->scores = probs;
     call->mask = call->in_masks[0]; /* Keras: the output keeps the query's mask */
     return DC_OK;
 }
@@ -235,6 +235,20 @@ static dc_status cfg_unsupported(const dc_json *cfg, const char *key)
     return dc_fail(DC_ERR_UNSUPPORTED, "key \"%s\": only null (or false) is supported", key);
 }
 
+/* attention_axes: null, or what a built Keras layer writes for rank-3
+ * inputs, [1] (or 1, or -2: axis 1 of the projected (B, T, H, D)). */
+static dc_status read_attention_axes(const dc_json *cfg)
+{
+    const dc_json *v = dc_json_get(cfg, "attention_axes");
+    if (!v || v->type == DC_JSON_NULL)
+        return DC_OK;
+    const dc_json *a = v->type == DC_JSON_ARRAY && v->len == 1 ? &v->items[0] : v;
+    if (a->type == DC_JSON_NUMBER && (a->num == 1 || a->num == -2))
+        return DC_OK;
+    return dc_fail(DC_ERR_UNSUPPORTED, "key \"attention_axes\": only null or [1] (attention over the steps of "
+                                       "(batch, steps, features) inputs) is supported");
+}
+
 static dc_layer *mha_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     (void)cls;
@@ -252,7 +266,7 @@ static dc_layer *mha_from_config(const dc_layer_class *cls, const dc_json *cfg)
         dc_cfg_reg(cfg, "kernel_regularizer", &c.kernel_l1, &c.kernel_l2) ||
         dc_cfg_reg(cfg, "bias_regularizer", &c.bias_l1, &c.bias_l2) ||
         dc_cfg_bool(cfg, "use_causal_mask", &c.use_causal_mask) || cfg_unsupported(cfg, "use_gate") ||
-        cfg_unsupported(cfg, "attention_axes") || cfg_unsupported(cfg, "sliding_window") ||
+        read_attention_axes(cfg) || cfg_unsupported(cfg, "sliding_window") ||
         cfg_unsupported(cfg, "activity_regularizer") || cfg_unsupported(cfg, "kernel_constraint") ||
         cfg_unsupported(cfg, "bias_constraint"))
         return NULL;
@@ -337,6 +351,7 @@ static dc_status attention_finish(const dc_layer *l, dc_graph *g, dc_node *score
             return built(l, NULL);
     }
     dc_node *w = dc_softmax_axis(g, scores, -1, mask, DC_SOFTMAX_MASK_ADD);
+    call->scores = w;
     if (w && c->dropout > 0.0f)
         w = dc_dropout(g, w, c->dropout);
     dc_node *out = w ? dc_batched_matmul(g, w, value, 0, 0) : NULL;
