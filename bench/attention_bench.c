@@ -7,8 +7,10 @@
  * (scores, weighted sum), backward 2 B H Tq Tk (2 Dk + 2 Dv) plus the
  * recomputed scores 2 B H Tq Tk Dk; causal counts half of every term
  * (the blocks above the diagonal are skipped, so this is the useful work).
- * Prints one line per shape with the median of --reps runs.  Run beside
- * PyTorch by bench/attention_bench.sh.
+ * Prints one line per shape with the median of --reps runs: wall time, and
+ * the process's CPU time (CLOCK_PROCESS_CPUTIME_ID), whose GFLOP/s per core
+ * stays meaningful on a machine shared with other jobs (the time spent
+ * descheduled is not counted) when run with one thread.
  *
  * Usage: attention_bench [--threads N] [--reps N] [--peak GFLOPS_PER_CORE]
  */
@@ -25,6 +27,13 @@
 typedef struct shape {
     int b, t, h, d, causal;
 } shape;
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static double median(double *x, int n)
 {
@@ -50,14 +59,14 @@ static int run(const shape *s, int reps, int threads, double peak)
     }
     for (size_t i = 0; i < dc_node_numel(r); i++)
         r->val[i] = 0.001f * (float)(i % 17);
-    double fwd[64], both[64];
+    double fwd[64], both[64], cfwd[64], cboth[64];
     for (int i = 0; i < reps + 1; i++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = cpu_now();
         dc_status st = dc_graph_forward(g, out, 1);
-        double t1 = bench_now();
+        double t1 = bench_now(), c1 = cpu_now();
         st |= dc_graph_forward(g, loss, 1);
         st |= dc_graph_backward(g, loss);
-        double t3 = bench_now();
+        double t3 = bench_now(), c3 = cpu_now();
         if (st != DC_OK) {
             fprintf(stderr, "attention_bench: %s\n", dc_errmsg());
             return 1;
@@ -65,16 +74,20 @@ static int run(const shape *s, int reps, int threads, double peak)
         if (i > 0) { /* the first run touches the arena */
             fwd[i - 1] = t1 - t0;
             both[i - 1] = t3 - t1; /* forward (with the tiny sum) + backward */
+            cfwd[i - 1] = c1 - c0;
+            cboth[i - 1] = c3 - c1;
         }
     }
     double tt = (double)s->b * s->h * s->t * (double)s->t * (s->causal ? 0.5 : 1.0);
     double f_fwd = 2.0 * tt * (2.0 * s->d), f_bwd = 2.0 * tt * (5.0 * s->d);
     double mf = median(fwd, reps), mb = median(both, reps);
     double gf = f_fwd / mf * 1e-9, gb = (f_fwd + f_bwd) / mb * 1e-9;
+    double cf = f_fwd / median(cfwd, reps) * 1e-9, cb = (f_fwd + f_bwd) / median(cboth, reps) * 1e-9;
     printf("attention B=%d T=%d H=%d D=%d causal=%d threads=%d fwd_ms %.3f fwd_gflops %.1f fwd_peak_pct %.1f "
-           "fwdbwd_ms %.3f fwdbwd_gflops %.1f fwdbwd_peak_pct %.1f\n",
+           "fwdbwd_ms %.3f fwdbwd_gflops %.1f fwdbwd_peak_pct %.1f | per cpu-second: fwd_gflops %.1f (%.1f%% of a "
+           "core) fwdbwd_gflops %.1f (%.1f%%)\n",
            s->b, s->t, s->h, s->d, s->causal, threads, mf * 1e3, gf, 100.0 * gf / (peak * threads), mb * 1e3, gb,
-           100.0 * gb / (peak * threads));
+           100.0 * gb / (peak * threads), cf, 100.0 * cf / peak, cb, 100.0 * cb / peak);
     dc_graph_free(g);
     return 0;
 }

@@ -2183,6 +2183,49 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg);
 /* Whether dc_model_quantize made m int8 (0 for NULL). */
 int dc_model_is_quantized(const dc_model *m);
 
+/* Incremental decoding with a key/value cache (src/model/generate.c) for a
+ * trained decoder-only Transformer of the Keras examples' shape, built with
+ * the functional API:
+ *     h = Embedding(V, dim)(x) + PositionEmbedding(T)(...)        (Add)
+ *     per block:  a = MultiHeadAttention(H, Dk, use_causal_mask)(h, h)
+ *                 h = LayerNormalization(h + a)
+ *                 h = LayerNormalization(h + Dense(dim)(Dense(F, act)(h)))
+ *     logits = Dense(V)(h)           (its activation, e.g. softmax, ignored)
+ * The spec names those layers (as dc_model_layer_name gives them); the
+ * decoder copies their weights once (a later fit does not change it) and
+ * runs one position per step: each block's key and value for the new
+ * position are appended to its cache and the query attends over the cached
+ * positions, so a token costs one position's work instead of a forward
+ * pass over the whole context.  Up to T positions (the position
+ * embedding's rows) per sequence; dc_decoder_reset starts a new one.  The
+ * model must be compiled.  Free with dc_decoder_free. */
+#define DC_DECODER_MAX_BLOCKS 16
+typedef struct dc_decoder_block_names {
+    const char *attention, *norm1, *ffn_in, *ffn_out, *norm2;
+} dc_decoder_block_names;
+typedef struct dc_decoder_spec {
+    const char *token_embedding, *position_embedding, *head;
+    int n_blocks; /* 1..DC_DECODER_MAX_BLOCKS */
+    dc_decoder_block_names blocks[DC_DECODER_MAX_BLOCKS];
+    dc_act ffn_activation; /* of ffn_in: relu, gelu, tanh, swish or linear */
+    float norm_epsilon;    /* the LayerNormalizations' epsilon */
+} dc_decoder_spec;
+typedef struct dc_decoder dc_decoder;
+dc_decoder *dc_decoder_new(dc_model *m, const dc_decoder_spec *spec);
+void dc_decoder_free(dc_decoder *d);
+/* Forgets the cached positions. */
+void dc_decoder_reset(dc_decoder *d);
+int dc_decoder_vocab(const dc_decoder *d);   /* V; -1 for NULL */
+int dc_decoder_max_len(const dc_decoder *d); /* T; -1 for NULL */
+/* Feeds `token` at the next position and writes the V logits predicting the
+ * token after it.  DC_ERR_RANGE for a token outside [0, V) or when T
+ * positions are already cached. */
+dc_status dc_decoder_step(dc_decoder *d, int token, float *logits);
+/* Draws a token from softmax(logits / temperature) restricted to the top_k
+ * largest logits (0: all; ties to the lower index), with rng.  temperature
+ * finite and > 0; a NaN logit is DC_ERR_NAN. */
+dc_status dc_sample_logits(const float *logits, int n, float temperature, int top_k, dc_rng *rng, int *token);
+
 /* ------------------------------------------------------------ runtime */
 
 /* The thread count the library will use when asked for 0 (all cores). */

@@ -172,6 +172,12 @@ NEUTRAL = {
 
 # Valid values by parameter type.  F is the test's fixture (struct fx below).
 VALID_BY_TYPE = {
+    # attention kernel, first names, generation (attn-apps): a spec the
+    # decoder refuses (0 blocks), and a stand-in decoder that is never
+    # dereferenced (every decoder call checks its other pointers first)
+    "const dc_decoder_spec *": "&(dc_decoder_spec){0}",
+    "dc_decoder *": "(dc_decoder *)F->fbuf",
+    "const dc_decoder *": "(const dc_decoder *)F->fbuf",
     "dc_model *": "F->model",
     "const dc_model *": "F->model",
     "dc_layer *": "F->layer",
