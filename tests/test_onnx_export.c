@@ -346,6 +346,7 @@ static void example_models(suite *s)
 }
 
 #include "onnx/layer_cases.h"
+#include "onnx/attn_cases.h"
 
 /* ---- running the tools ---- */
 
@@ -483,6 +484,7 @@ int main(void)
     load_mnist(&s);
     example_models(&s);
     layer_models(&s);
+    attention_models(&s);
     error_cases(&s);
     fclose(s.jobs);
 

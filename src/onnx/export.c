@@ -297,6 +297,12 @@ static const dc_node *root_param(const dc_node *p)
 
 const char *dc_ox_weight(dc_ox *w, const char *suffix, const dc_node *p, const int *perm)
 {
+    return dc_ox_weight_as(w, suffix, p, perm, 0, NULL);
+}
+
+const char *dc_ox_weight_as(dc_ox *w, const char *suffix, const dc_node *p, const int *perm, int out_nd,
+                            const int64_t *out_dims)
+{
     const float *v = dc_ox_const_values(p);
     if (!v || w->failed)
         return "";
@@ -308,7 +314,7 @@ const char *dc_ox_weight(dc_ox *w, const char *suffix, const dc_node *p, const i
     for (int i = 0; i < p->ndim; i++)
         dims[i] = p->shape[perm ? perm[i] : i];
     if (!perm)
-        return dc_ox_floats(w, dc_ox_str(w, "%s", name), p->ndim, dims, v);
+        return dc_ox_floats(w, dc_ox_str(w, "%s", name), out_dims ? out_nd : p->ndim, out_dims ? out_dims : dims, v);
     float *t = malloc(n ? n * sizeof *t : 1);
     if (!t) {
         w->failed = 1;
@@ -326,7 +332,7 @@ const char *dc_ox_weight(dc_ox *w, const char *suffix, const dc_node *p, const i
         }
         t[o] = v[src];
     }
-    const char *r = dc_ox_floats(w, dc_ox_str(w, "%s", name), p->ndim, dims, t);
+    const char *r = dc_ox_floats(w, dc_ox_str(w, "%s", name), out_dims ? out_nd : p->ndim, out_dims ? out_dims : dims, t);
     free(t);
     return r;
 }
@@ -344,8 +350,12 @@ const char *dc_ox_in(dc_ox *w, const dc_node *n, int k)
         int64_t dims[DC_MAX_DIMS];
         for (int i = 0; i < x->ndim; i++)
             dims[i] = x->shape[i];
-        if (!find_init(w, name))
-            dc_ox_floats(w, dc_ox_str(w, "%s", name), x->ndim, dims, dc_ox_const_values(x));
+        Onnx__TensorProto *t = find_init(w, name) ? NULL
+                               : tensor(w, dc_ox_str(w, "%s", name), x->ndim, dims, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT);
+        if (t) { /* the model's own values, packed from where they are: no copy of every weight */
+            t->n_float_data = dc_node_size(x);
+            t->float_data = (float *)dc_ox_const_values(x);
+        }
         return w->names[x->id] = dc_ox_str(w, "%s", name);
     }
     return ""; /* not reached: the walk writes every input before its consumers */
@@ -353,6 +363,20 @@ const char *dc_ox_in(dc_ox *w, const dc_node *n, int k)
 
 const char *dc_ox_transpose(dc_ox *w, const char *x, int n, const int *perm)
 {
+    /* x made by a Transpose this one undoes (NCHW -> NHWC -> NCHW between
+     * two convolutions): its input, with nothing written (the first
+     * Transpose goes when nothing else reads it: prune below) */
+    for (size_t i = w->n_nodes; i-- > 0;) {
+        const Onnx__NodeProto *t = w->nodes[i];
+        if (t->n_output < 1 || strcmp(t->output[0], x) != 0)
+            continue;
+        int undo = strcmp(t->op_type, "Transpose") == 0 && t->n_attribute == 1 && t->attribute[0]->n_ints == (size_t)n;
+        for (int k = 0; undo && k < n; k++)
+            undo = t->attribute[0]->ints[perm[k]] == k;
+        if (undo)
+            return t->input[0];
+        break;
+    }
     int64_t p[DC_MAX_DIMS];
     for (int i = 0; i < n; i++)
         p[i] = perm[i];
@@ -421,9 +445,17 @@ typedef struct export_ctx {
     dc_ox *w;
     const dc_model *m;
     const dc_onnx_export_config *cfg;
-    char prefix[96];
     const char *in_names[DC_MODEL_MAX_INPUTS];
+    int call;  /* the call being written, and whether a node of it has its name */
+    int named;
 } export_ctx;
+
+/* Ops that only move or view data: a layer's name goes to another node. */
+static int layout_op(const char *t)
+{
+    return !strcmp(t, "Transpose") || !strcmp(t, "Reshape") || !strcmp(t, "Cast") || !strcmp(t, "Squeeze") ||
+           !strcmp(t, "Unsqueeze");
+}
 
 /* The name of call j's output (and main node): the layer's, "_call<k>" for a later call. */
 static const char *call_name(dc_ox *w, const dc_model *m, int j)
@@ -448,7 +480,11 @@ static dc_status export_one(void *vctx, const dc_node *n, int call)
     if (dc_ox_const_values(n)) /* a weight: an initializer when a node reads it */
         return DC_OK;
     const dc_call *c = &m->calls[call];
-    w->prefix = call_name(w, m, call);
+    if (call != x->call) { /* a call's nodes are contiguous in the walk */
+        x->call = call;
+        x->named = 0;
+        w->prefix = call_name(w, m, call);
+    }
     size_t before = w->n_nodes;
     const char *out = NULL;
     dc_status st = dc_ox_export_node(w, n, &out);
@@ -459,17 +495,23 @@ static dc_status export_one(void *vctx, const dc_node *n, int call)
                        buf);
     }
     int is_output = n == m->output, is_call_out = n == c->made.out;
-    if (is_output || is_call_out) {
+    /* the layer's main node (its first that computes, else its last) takes its name */
+    for (size_t i = before; !x->named && i < w->n_nodes; i++)
+        if (!layout_op(w->nodes[i]->op_type) || (is_call_out && i + 1 == w->n_nodes)) {
+            w->nodes[i]->name = (char *)w->prefix;
+            x->named = 1;
+        }
+    if (is_output || is_call_out) { /* and its output tensor too */
         const char *want = is_output && x->cfg->output_name ? x->cfg->output_name : w->prefix;
         Onnx__NodeProto *last = w->n_nodes > before ? w->nodes[w->n_nodes - 1] : NULL;
         if (last && last->n_output >= 1 && strcmp(last->output[0], out) == 0) {
-            last->output[0] = (char *)want; /* the layer's main node and tensor take its name */
-            last->name = (char *)w->prefix;
+            last->output[0] = (char *)want;
         } else if (is_output) { /* nothing written (an identity at inference): name the output */
             dc_ox_op1(w, "Identity", out);
             if (w->last) {
                 w->last->output[0] = (char *)want;
-                w->last->name = (char *)w->prefix;
+                if (!x->named)
+                    w->last->name = (char *)w->prefix;
             }
         } else {
             want = out;
@@ -562,11 +604,81 @@ static dc_status check_config(const dc_model *m, const dc_onnx_export_config *cf
     return DC_OK;
 }
 
+/* ---- pruning: nodes and initializers nothing reads ---- */
+
+typedef struct name_set {
+    const char **slot;
+    size_t mask;
+} name_set;
+
+static size_t name_hash(const char *s)
+{
+    size_t h = 1469598103934665603u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211u;
+    return h;
+}
+
+/* Adds s (returns 1 if it was new) or, with add 0, says whether it is in. */
+static int name_set_op(name_set *set, const char *s, int add)
+{
+    for (size_t i = name_hash(s) & set->mask;; i = (i + 1) & set->mask) {
+        if (!set->slot[i]) {
+            if (add)
+                set->slot[i] = s;
+            return add;
+        }
+        if (strcmp(set->slot[i], s) == 0)
+            return !add;
+    }
+}
+
+/* Drops the nodes whose outputs nothing reads (a Transpose dc_ox_transpose
+ * made unnecessary) and the initializers no node reads. */
+static void prune(dc_ox *w, const char *output)
+{
+    size_t tensors = 1;
+    for (size_t i = 0; i < w->n_nodes; i++)
+        tensors += w->nodes[i]->n_input;
+    size_t cap = 16;
+    while (cap < 2 * tensors)
+        cap *= 2;
+    name_set used = {dc_ox_alloc(w, cap * sizeof *used.slot), cap - 1};
+    if (!used.slot)
+        return;
+    name_set_op(&used, output, 1);
+    size_t kept = w->n_nodes;
+    for (size_t i = w->n_nodes; i-- > 0;) {
+        Onnx__NodeProto *nd = w->nodes[i];
+        int live = 0;
+        for (size_t o = 0; o < nd->n_output && !live; o++)
+            live = name_set_op(&used, nd->output[o], 0);
+        if (!live) {
+            w->nodes[i] = NULL;
+            kept--;
+            continue;
+        }
+        for (size_t k = 0; k < nd->n_input; k++)
+            if (nd->input[k][0])
+                name_set_op(&used, nd->input[k], 1);
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < w->n_nodes; i++)
+        if (w->nodes[i])
+            w->nodes[j++] = w->nodes[i];
+    w->n_nodes = kept;
+    j = 0;
+    for (size_t i = 0; i < w->n_inits; i++)
+        if (name_set_op(&used, w->inits[i]->name, 0))
+            w->inits[j++] = w->inits[i];
+    w->n_inits = j;
+}
+
 /* Writes the graph into w and packs the model into *bytes (new). */
 static dc_status build_model(const dc_model *m, const dc_onnx_export_config *cfg, dc_ox *w, uint8_t **bytes,
                              size_t *len)
 {
-    export_ctx x = {.w = w, .m = m, .cfg = cfg};
+    export_ctx x = {.w = w, .m = m, .cfg = cfg, .call = -1};
     char buf[80];
     for (int k = 0; k < m->n_inputs; k++)
         x.in_names[k] = cfg->input_names[k] ? cfg->input_names[k]
@@ -577,6 +689,7 @@ static dc_status build_model(const dc_model *m, const dc_onnx_export_config *cfg
     dc_status st = dc_model_walk(m, export_one, &x);
     if (st != DC_OK)
         return st;
+    prune(w, w->names[m->output->id]);
     Onnx__ValueInfoProto *ins[DC_MODEL_MAX_INPUTS], *out;
     for (int k = 0; k < m->n_inputs; k++)
         ins[k] = value_info(w, x.in_names[k], m->inputs[k], cfg);

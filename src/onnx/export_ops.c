@@ -321,14 +321,23 @@ static void conv_pads(dc_ox *w, const dc_node *x, int kh, int kw, int sh, int sw
 
 static dc_status ex_conv2d(dc_ox *w, const dc_node *n, const char **out)
 {
-    /* x (B, H, W, C), kernel (kh, kw, C, F), bias (F) */
+    /* x (B, H, W, C), kernel (kh, kw, C / groups, F), bias (F): conv2d and
+     * conv2d_grouped (ONNX's group = C / the kernel's input channels);
+     * depthwise_conv2d's kernel (kh, kw, C, M) is ONNX's group = C with the
+     * weight (C*M, 1, kh, kw), output channel c*M + m from kernel[:, :, c, m] */
     const dc_conv_attr *a = &n->attr.conv;
     const dc_node *x = n->in[0], *k = n->in[1];
     if (!dc_ox_const_values(k))
         return dc_fail(DC_ERR_UNSUPPORTED, "the convolution's kernel is not a weight");
-    const char *kn = dc_ox_weight(w, "oihw", k, KERNEL_PERM);
+    int depthwise = n->op == &dc_op_depthwise_conv2d;
+    int groups = depthwise ? x->shape[3] : x->shape[3] / k->shape[2];
+    static const int DW_PERM[4] = {2, 3, 0, 1}; /* (kh, kw, C, M) -> (C, M, kh, kw) */
+    const int64_t dw_dims[4] = {(int64_t)k->shape[2] * k->shape[3], 1, k->shape[0], k->shape[1]};
+    const char *kn = depthwise ? dc_ox_weight_as(w, "oihw", k, DW_PERM, 4, dw_dims) : dc_ox_weight(w, "oihw", k, KERNEL_PERM);
     const char *in[3] = {dc_ox_transpose(w, dc_ox_in(w, n, 0), 4, TO_NCHW), kn, n->in[2] ? dc_ox_in(w, n, 2) : NULL};
     const char *y = dc_ox_op(w, "Conv", n->in[2] ? 3 : 2, in, 1);
+    if (groups > 1)
+        dc_ox_attr_int(w, "group", groups);
     ints_attr_pair(w, "kernel_shape", k->shape[0], k->shape[1]);
     ints_attr_pair(w, "strides", a->stride_h, a->stride_w);
     ints_attr_pair(w, "dilations", a->dilation_h, a->dilation_w);
@@ -471,12 +480,23 @@ static const struct {
     {&dc_op_layernorm, ex_layernorm},
     {&dc_op_normalize, ex_normalize},
     {&dc_op_conv2d, ex_conv2d},
+    {&dc_op_conv2d_grouped, ex_conv2d},
+    {&dc_op_depthwise_conv2d, ex_conv2d},
     {&dc_op_conv2d_transpose, ex_conv2d_transpose},
     {&dc_op_pool2d, ex_pool2d},
     {&dc_op_global_pool, ex_global_pool},
     {&dc_op_upsample2d, ex_upsample2d},
     {&dc_op_pad2d, ex_pad2d},
     {&dc_op_rnn, dc_ox_export_rnn},
+    /* attention (export_attn.c) */
+    {&dc_op_batched_matmul, dc_ox_export_bmm},
+    {&dc_op_softmax, dc_ox_export_softmax},
+    {&dc_op_attention_mask, dc_ox_export_attn_mask},
+    {&dc_op_mul_scalar, dc_ox_export_mul_scalar},
+    {&dc_op_additive_score, dc_ox_export_additive_score},
+    {&dc_op_position_embedding, dc_ox_export_posemb},
+    {&dc_op_l2_normalize, dc_ox_export_l2_normalize},
+    {&dc_op_log_softmax, dc_ox_export_log_softmax},
     /* training only: the identity at inference */
     {&dc_op_dropout, ex_identity},
     {&dc_op_spatial_dropout, ex_identity},

@@ -93,6 +93,11 @@ const float *dc_ox_const_values(const dc_node *n);
  * "<parameter>/<suffix>"; made once per name (a shared layer's later calls
  * find it). */
 const char *dc_ox_weight(dc_ox *w, const char *suffix, const dc_node *p, const int *perm);
+/* The same, the initializer given dims out_dims[0..out_nd) (as many values:
+ * the permuted array seen in another shape, e.g. a depthwise kernel (C, M,
+ * kh, kw) as ONNX's (C*M, 1, kh, kw)); out_dims NULL: the permuted shape. */
+const char *dc_ox_weight_as(dc_ox *w, const char *suffix, const dc_node *p, const int *perm, int out_nd,
+                            const int64_t *out_dims);
 /* x transposed by perm[0..n). */
 const char *dc_ox_transpose(dc_ox *w, const char *x, int n, const int *perm);
 /* x reshaped to node n's shape, the batch axis (when n has one) -1. */
@@ -106,6 +111,17 @@ const char *dc_ox_act(dc_ox *w, const char *x, dc_act a, float alpha);
 dc_status dc_ox_export_node(dc_ox *w, const dc_node *n, const char **out);
 /* The recurrent op (export_rnn.c). */
 dc_status dc_ox_export_rnn(dc_ox *w, const dc_node *n, const char **out);
+/* The attention ops (export_attn.c): batched_matmul, softmax over an axis
+ * with its mask, attention_mask, mul_scalar, additive_score,
+ * position_embedding, l2_normalize, log_softmax. */
+dc_status dc_ox_export_bmm(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_softmax(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_attn_mask(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_mul_scalar(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_additive_score(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_posemb(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_l2_normalize(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_log_softmax(dc_ox *w, const dc_node *n, const char **out);
 
 /* ---- reader (import*.c) ----
  *

@@ -4,7 +4,8 @@ python3-onnx).
 
     /usr/bin/python3 check_model.py MODEL.onnx [MODEL2.onnx ...]
 
-For each model "ok <path> <opset> <nodes>" when check_model(full_check=True)
+For each model "ok <path> <opset> <nodes> <producer> <version> ir<N>
+<input>:<dims>;..." when check_model(full_check=True)
 passes and strict shape inference agrees with the output shape the graph
 declares, "FAIL <path>: <error>" otherwise; exit 1 when any failed."""
 import sys
@@ -25,7 +26,9 @@ def main(path):
     for o in inferred.graph.output:
         if dims(o) != declared[o.name]:
             raise ValueError(f"output {o.name}: inferred {dims(o)}, declared {declared[o.name]}")
-    print(f"ok {path} {model.opset_import[0].version} {len(model.graph.node)}")
+    ins = ";".join(f"{i.name}:{','.join(map(str, dims(i)))}" for i in model.graph.input)
+    print(f"ok {path} {model.opset_import[0].version} {len(model.graph.node)} {model.producer_name} "
+          f"{model.producer_version} ir{model.ir_version} {ins}")
 
 
 if __name__ == "__main__":

@@ -293,7 +293,8 @@ static void layer_models(suite *s)
     add_case(s, "opset13_named", m, 1, &x13, 1, &cfg);
 }
 
-/* The output names ONNX Runtime reported (ort.txt): defaults and asked for. */
+/* The output names ONNX Runtime reported (ort.txt), defaults and asked for,
+ * and the headers the checker read (check.txt). */
 static void check_names(suite *s)
 {
     FILE *f = fopen(TMP "/ort.txt", "r");
@@ -309,6 +310,19 @@ static void check_names(suite *s)
     if (!mlp || !named || !siamese)
         fail(s, "output names: mnist_mlp's dense_1 %d, opset13_named's probabilities %d, siamese's dense_2 %d", mlp,
              named, siamese);
+    /* what the checker read: opset, producer, IR version, the inputs' names and dims */
+    f = fopen(TMP "/check.txt", "r");
+    mlp = named = siamese = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        mlp |= strstr(line, "/mnist_mlp.onnx 17 ") && strstr(line, " deepc " DC_VERSION " ir8 input_layer:batch,28,28,1");
+        named |= strstr(line, "/opset13_named.onnx 13 ") && strstr(line, " pixels:5,8,8,1");
+        siamese |= strstr(line, "/siamese.onnx 17 ") && strstr(line, " input_layer:batch,784;input_layer_1:batch,784");
+    }
+    if (f)
+        fclose(f);
+    if (!mlp || !named || !siamese)
+        fail(s, "model headers: mnist_mlp %d, opset13_named %d, siamese %d (see " TMP "/check.txt)", mlp, named,
+             siamese);
 }
 
 /* Files equal byte for byte. */
