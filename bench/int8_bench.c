@@ -5,7 +5,7 @@
  *   int8 (dc_model_quantize; AVX-512 VNNI when the CPU has it), the median
  *   of 5 runs, for seed 003's CNN and the MNIST MLP;
  *   latency at batch 1: deepc's predict on one sample against the C that
- *   dc_model_export_c generates (built with cc -O2 -march=native, timed by
+ *   dc_model_export_c generates (built with cc -O3 -march=native, timed by
  *   tests/export_c/latency_main.c), float and int8.
  *
  * Times are CPU time with one thread (--threads 1, the default here), so a
@@ -72,7 +72,7 @@ static double time_generated(dc_model *m, const char *dir, const char *name, con
         up[k] = (char)(name[k] >= 'a' && name[k] <= 'z' ? name[k] - 32 : name[k]);
     up[k] = '\0';
     snprintf(cmd, sizeof cmd,
-             "cd %s && %s -std=c99 -O2 -march=native -I. -DMODEL=%s -DMODEL_UP=%s -D'MODEL_H=\"%s.h\"' -o lat_%s "
+             "cd %s && %s -std=c99 -O3 -march=native -I. -DMODEL=%s -DMODEL_UP=%s -D'MODEL_H=\"%s.h\"' -o lat_%s "
              "%s/../tests/export_c/latency_main.c %s.c -lm && ./lat_%s 300",
              dir, cc, name, up, name, name, here, name, name);
     FILE *p = popen(cmd, "r");
