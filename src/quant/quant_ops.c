@@ -17,8 +17,8 @@
 
 #include <string.h>
 
-/* The gathered row: Kp bytes at most DQ_MAX_K (dc_model_quantize refuses larger layers). */
-#define DQ_MAX_K 16384
+/* The gathered row: Kp bytes at most DQ_MAX_K (dc_model_quantize refuses larger layers: 65536). */
+#define DQ_MAX_K 65536
 
 typedef void (*dot_fn)(const uint8_t *, const int8_t *, int, int, int32_t *);
 
