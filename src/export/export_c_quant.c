@@ -199,9 +199,13 @@ static dc_status emit_qconv2d(xc_ctx *c, dc_node *n)
               a->dilation_h, a->dilation_w, ph, pw);
     xc_heading(c, n, "int8 conv2d");
     c->helpers[XH_QCONV2D] = 1;
-    xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        qconv2d(&%s, &g%d, %s + i * %zu, %s + i * %zu, (uint8_t *)(void *)(%s + %zu));\n\n",
-              x->shape[0], q, id, xc_var(c, x), (size_t)H * W * C, c->x[n->id].var, (size_t)OH * OW * F,
-              c->x[n->id].var, dc_node_numel(n));
+    if (x->shape[0] == 1)
+        xc_printf(&c->body, "    qconv2d(&%s, &g%d, %s, %s, (uint8_t *)(void *)(%s + %zu));\n\n", q, id, xc_var(c, x),
+                  c->x[n->id].var, c->x[n->id].var, dc_node_numel(n));
+    else
+        xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        qconv2d(&%s, &g%d, %s + i * %zu, %s + i * %zu, (uint8_t *)(void *)(%s + %zu));\n\n",
+                  x->shape[0], q, id, xc_var(c, x), (size_t)H * W * C, c->x[n->id].var, (size_t)OH * OW * F,
+                  c->x[n->id].var, dc_node_numel(n));
     return DC_OK;
 }
 
