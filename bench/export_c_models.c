@@ -14,7 +14,8 @@
  *
  * Models: mnist_mlp, mnist_cnn, cnn (seed 003's, MNIST), cnn_fashion (the
  * same on Fashion-MNIST), spam_lstm, resnet, autoencoder.
- * Usage: export_c_models [--models a,b,...] [--epochs N] [--calib N] [--dir D] [--threads N]
+ * Usage: export_c_models [--models a,b,...] [--epochs N] [--calib N] [--dir D] [--threads N] [--train N]
+ * (--train N: fit on the first N training samples only; the test set stays whole)
  */
 #include "deepc.h"
 
@@ -240,7 +241,7 @@ static int run_export(dc_model *m, const char *dir, const char *name, const dc_t
 int main(int argc, char **argv)
 {
     const char *models = "mnist_mlp,mnist_cnn,cnn,cnn_fashion,spam_lstm,resnet,autoencoder", *dir = "export_c_models";
-    int epochs = 0, calib = 1000, threads = 0;
+    int epochs = 0, calib = 1000, threads = 0, n_train = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--models") && i + 1 < argc)
             models = argv[++i];
@@ -252,16 +253,18 @@ int main(int argc, char **argv)
             dir = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--train") && i + 1 < argc)
+            n_train = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--models a,b] [--epochs N] [--calib N] [--dir D] [--threads N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--models a,b] [--epochs N] [--calib N] [--dir D] [--threads N] [--train N]\n", argv[0]);
             return 2;
         }
     }
     mkdir(dir, 0755);
     char list[512];
     snprintf(list, sizeof list, "%s", models);
-    printf("| model | epochs | test samples | float C vs predict (max diff / max out) | float metric | int8 metric | "
-           "cost | int8 C = int8 model | float .c bytes | int8 .c bytes | int8/float |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("| model | epochs | train samples | test samples | float C vs predict (max diff / max out) | float metric | int8 metric | "
+           "cost | int8 C = int8 model | float .c bytes | int8 .c bytes | int8/float |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
         int ep, batch, autoenc;
         dc_model *m = make(name, &ep, &batch, &autoenc);
@@ -277,6 +280,17 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: loading the data: %s\n", name, dc_errmsg());
             dc_model_free(m);
             continue;
+        }
+        if (n_train > 0 && n_train < d.x_train->shape[0]) {
+            int shape[DC_MAX_DIMS];
+            memcpy(shape, d.x_train->shape, sizeof shape);
+            shape[0] = n_train;
+            dc_tensor *x = dc_tensor_from(d.x_train->ndim, shape, d.x_train->data);
+            dc_tensor *y = dc_tensor_from(1, &n_train, d.y_train->data);
+            dc_tensor_free(d.x_train);
+            dc_tensor_free(d.y_train);
+            d.x_train = x;
+            d.y_train = y;
         }
         dc_tensor *y_train = autoenc ? d.x_train : d.y_train, *y_test = autoenc ? d.x_test : d.y_test;
         dc_fit_config fc = dc_fit_defaults();
@@ -318,7 +332,7 @@ int main(int argc, char **argv)
             snprintf(ratio, sizeof ratio, "%.1f%%", 100.0 * cq / cf);
             snprintf(cqs, sizeof cqs, "%ld", cq);
         }
-        printf("| %s | %d | %d | %.2e | %.4f%s | %s | %s | %s | %ld | %s | %s |\n", name, fc.epochs, d.x_test->shape[0],
+        printf("| %s | %d | %d | %d | %.2e | %.4f%s | %s | %s | %s | %ld | %s | %s |\n", name, fc.epochs, d.x_train->shape[0], d.x_test->shape[0],
                rel, mf, autoenc ? " (loss)" : "", qm, cost, qs, cf, cqs, ratio);
         fflush(stdout);
         dc_tensor_free(pf);

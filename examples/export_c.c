@@ -18,6 +18,8 @@
  */
 #include "example_util.h"
 
+#include <sys/stat.h>
+
 /* Takes "--train N" out of argv: N, 0 when absent, -1 when bad. */
 static int take_train(int *argc, char **argv)
 {
@@ -80,7 +82,8 @@ int main(int argc, char **argv)
     if (dc_model_evaluate(model, x_test, y_test, 256, 0, f32, 2))
         return example_fail(argv[0], "evaluate");
 
-    // the float model as C
+    // the float model as C (into --out, made if missing)
+    mkdir(o.out, 0755);
     if (dc_model_export_c(model, o.out, "cnn_float", NULL))
         return example_fail(argv[0], "export (float)");
 

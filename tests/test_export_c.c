@@ -7,9 +7,10 @@
  * difference within 1e-5 of the largest output magnitude.  Then the errors:
  * a name that is no C identifier, a model not compiled, NaN weights.
  *
- * With --keep DIR the exported files, inputs and x86 outputs of every case
- * stay in DIR/<case>/ (tests/export_c/cross_check.sh builds them for ARM
- * and runs them under qemu-arm).
+ * With --keep DIR (or DEEPC_EXPORT_C_KEEP=DIR) the exported files, inputs
+ * and x86 outputs of every case stay in DIR/<case>/
+ * (tests/export_c/cross_check.sh builds them for ARM and runs them under
+ * qemu-arm).
  */
 #include "testutil.h"
 
@@ -410,8 +411,9 @@ static int rm_tree(void)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && !strcmp(argv[1], "--keep")) {
-        snprintf(g_dir, sizeof g_dir, "%s", argv[2]);
+    const char *keep = getenv("DEEPC_EXPORT_C_KEEP"); /* ctest: export_c_cross reads the files there */
+    if ((argc == 3 && !strcmp(argv[1], "--keep")) || (keep && *keep)) {
+        snprintf(g_dir, sizeof g_dir, "%s", argc == 3 ? argv[2] : keep);
         mkdir(g_dir, 0755);
         g_keep = 1;
     } else {

@@ -33,17 +33,21 @@ static const char quant_src[] =
     "    const int32_t *m0, *shift, *bias, *wsum;\n"
     "    const int8_t *w;\n"
     "} qlayer;\n\n"
-    "/* x quantized to int8 with (scale, zp), as u8 (+ 128). */\n"
-    "static uint8_t q_input(float x, float scale, int32_t zp)\n"
+    "/* x quantized to int8 with 1 / scale and zp, as u8 (+ 128): x * inv rounded half\n"
+    " * away from zero (v - i below is exact), plus zp, clamped. */\n"
+    "static uint8_t q_input(float x, float inv, int32_t zp)\n"
     "{\n"
-    "    float r = roundf(x / scale);\n"
-    "    int32_t q;\n"
-    "    if (r != r)\n"
-    "        r = -256.0f;\n"
-    "    q = r > 255.0f ? 255 : r < -256.0f ? -256 : (int32_t)r;\n"
-    "    q += zp;\n"
-    "    q = q > 127 ? 127 : q < -128 ? -128 : q;\n"
-    "    return (uint8_t)(q + 128);\n"
+    "    float v = x * inv, f;\n"
+    "    int32_t i;\n"
+    "    v = v > 256.0f ? 256.0f : v < -256.0f ? -256.0f : v;\n"
+    "    if (v != v)\n"
+    "        v = -256.0f;\n"
+    "    i = (int32_t)v;\n"
+    "    f = v - (float)i;\n"
+    "    i += (f >= 0.5f) - (f <= -0.5f);\n"
+    "    i += zp;\n"
+    "    i = i > 127 ? 127 : i < -128 ? -128 : i;\n"
+    "    return (uint8_t)(i + 128);\n"
     "}\n\n"
     "/* acc * m0 * 2^(shift - 31), rounded as gemmlowp rounds. */\n"
     "static int32_t q_requantize(int32_t acc, int32_t m0, int32_t shift)\n"
@@ -85,11 +89,12 @@ static const char qdense_src[] =
     "/* Dense in int8: x (rows, K) float -> y (rows, U); xu: Kp bytes of scratch. */\n"
     "static void qdense(const qlayer *q, const float *x, float *y, size_t rows, uint8_t *xu)\n"
     "{\n"
+    "    const float inv = 1.0f / q->in_scale;\n"
     "    size_t r;\n"
     "    int k;\n"
     "    for (r = 0; r < rows; r++) {\n"
     "        for (k = 0; k < q->K; k++)\n"
-    "            xu[k] = q_input(x[r * (size_t)q->K + k], q->in_scale, q->in_zp);\n"
+    "            xu[k] = q_input(x[r * (size_t)q->K + k], inv, q->in_zp);\n"
     "        for (; k < q->Kp; k++)\n"
     "            xu[k] = 0;\n"
     "        q_row(q, xu, y + r * (size_t)q->U);\n"
@@ -101,6 +106,7 @@ static const char qconv_src[] =
     " * window gathered as u8 into xu (Kp bytes), taps in the padding at the zero point. */\n"
     "static void qconv2d(const qlayer *q, const conv_geom *g, const float *x, float *y, uint8_t *xu)\n"
     "{\n"
+    "    const float inv = 1.0f / q->in_scale;\n"
     "    int oy, ox, i, j, ch, e;\n"
     "    for (oy = 0; oy < g->oh; oy++)\n"
     "        for (ox = 0; ox < g->ow; ox++) {\n"
@@ -111,7 +117,7 @@ static const char qconv_src[] =
     "                    int in = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;\n"
     "                    const float *src = x + ((size_t)(in ? iy : 0) * g->w + (in ? ix : 0)) * g->c;\n"
     "                    for (ch = 0; ch < g->c; ch++)\n"
-    "                        xu[e++] = in ? q_input(src[ch], q->in_scale, q->in_zp) : (uint8_t)(q->in_zp + 128);\n"
+    "                        xu[e++] = in ? q_input(src[ch], inv, q->in_zp) : (uint8_t)(q->in_zp + 128);\n"
     "                }\n"
     "            for (; e < q->Kp; e++)\n"
     "                xu[e] = 0;\n"
@@ -193,9 +199,13 @@ static dc_status emit_qconv2d(xc_ctx *c, dc_node *n)
               a->dilation_h, a->dilation_w, ph, pw);
     xc_heading(c, n, "int8 conv2d");
     c->helpers[XH_QCONV2D] = 1;
-    xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        qconv2d(&%s, &g%d, %s + i * %zu, %s + i * %zu, (uint8_t *)(void *)(%s + %zu));\n\n",
-              x->shape[0], q, id, xc_var(c, x), (size_t)H * W * C, c->x[n->id].var, (size_t)OH * OW * F,
-              c->x[n->id].var, dc_node_numel(n));
+    if (x->shape[0] == 1)
+        xc_printf(&c->body, "    qconv2d(&%s, &g%d, %s, %s, (uint8_t *)(void *)(%s + %zu));\n\n", q, id, xc_var(c, x),
+                  c->x[n->id].var, c->x[n->id].var, dc_node_numel(n));
+    else
+        xc_printf(&c->body, "    for (i = 0; i < %d; i++)\n        qconv2d(&%s, &g%d, %s + i * %zu, %s + i * %zu, (uint8_t *)(void *)(%s + %zu));\n\n",
+                  x->shape[0], q, id, xc_var(c, x), (size_t)H * W * C, c->x[n->id].var, (size_t)OH * OW * F,
+                  c->x[n->id].var, dc_node_numel(n));
     return DC_OK;
 }
 

@@ -64,8 +64,23 @@ int dq_view(const void *p, dq_layer *out);
 void dq_quantize_multiplier(double m, int32_t *m0, int32_t *shift);
 /* TFLite's MultiplyByQuantizedMultiplier. */
 int32_t dq_requantize(int32_t acc, int32_t m0, int32_t shift);
-/* x quantized with (scale, zp) and clamped to int8, plus 128 (as u8). */
-uint8_t dq_quantize_u8(float x, float scale, int32_t zp);
+/* x quantized with (scale, zp) and clamped to int8, plus 128 (as u8):
+ * x * inv_scale (inv_scale = 1.0f / scale) rounded half away from zero (as
+ * roundf, without libm), plus zp.  The generated C does the same. */
+static inline uint8_t dq_quantize_u8(float x, float inv_scale, int32_t zp)
+{
+    float v = x * inv_scale;
+    v = v > 256.0f ? 256.0f : v < -256.0f ? -256.0f : v;
+    if (v != v) /* NaN */
+        v = -256.0f;
+    int32_t i = (int32_t)v; /* toward zero; then half away from zero, as roundf (v - i is exact) */
+    float f = v - (float)i;
+    i += (f >= 0.5f) - (f <= -0.5f);
+    i += zp;
+    i = i > 127 ? 127 : i < -128 ? -128 : i;
+    return (uint8_t)(i + 128);
+}
+void dq_quantize_row(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out);
 
 /* out[j] = sum_k xu[k] * w[j * Kp + k] for j < U (u8 x s8 into int32):
  * AVX-512 VNNI where the CPU has it, else portable C (the same integers). */

@@ -89,15 +89,10 @@ int32_t dq_requantize(int32_t acc, int32_t m0, int32_t shift)
     return rdbpot(srdhm(x, m0), right > 31 ? 31 : right);
 }
 
-uint8_t dq_quantize_u8(float x, float scale, int32_t zp)
+void dq_quantize_row(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out)
 {
-    float r = roundf(x / scale);
-    if (r != r) /* NaN */
-        r = -256.0f;
-    int32_t q = r > 255.0f ? 255 : r < -256.0f ? -256 : (int32_t)r; /* zp may still move it into range */
-    q += zp;
-    q = q > 127 ? 127 : q < -128 ? -128 : q;
-    return (uint8_t)(q + 128);
+    for (size_t k = 0; k < n; k++)
+        out[k] = dq_quantize_u8(x[k], inv_scale, zp);
 }
 
 void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y)

@@ -17,8 +17,8 @@
 
 #include <string.h>
 
-/* The gathered row: Kp bytes at most DQ_MAX_K (dc_model_quantize refuses larger layers). */
-#define DQ_MAX_K 16384
+/* The gathered row: Kp bytes at most DQ_MAX_K (dc_model_quantize refuses larger layers: 65536). */
+#define DQ_MAX_K 65536
 
 typedef void (*dot_fn)(const uint8_t *, const int8_t *, int, int, int32_t *);
 
@@ -50,9 +50,7 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
         int32_t acc[4096];
 #pragma omp for schedule(static)
         for (int r = 0; r < rows; r++) {
-            const float *xr = x + (size_t)r * K;
-            for (int k = 0; k < K; k++)
-                xu[k] = dq_quantize_u8(xr[k], q.h->in_scale, q.h->in_zp);
+            dq_quantize_row(x + (size_t)r * K, (size_t)K, 1.0f / q.h->in_scale, q.h->in_zp, xu);
             for (int k = K; k < Kp; k++)
                 xu[k] = 0;
             for (int j0 = 0; j0 < U; j0 += 4096) { /* outputs in blocks of the stack buffer */
@@ -76,50 +74,77 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
 const dc_op dc_op_qdense = {.name = "qdense", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = no_infer,
                             .forward = qdense_forward, .backward = no_backward};
 
+/* The images a thread quantizes whole (then gathers windows from): up to
+ * this many bytes, else each window's values are quantized as gathered. */
+#define DQ_IMAGE_BYTES (1 << 18)
+
+/* Pixels [p0, p1) of image b: each window gathered as u8 (from the
+ * quantized image img_q when not NULL), then the dot products. */
+static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, int b, int p0, int p1, const uint8_t *img_q,
+                         uint8_t *xu, int32_t *acc)
+{
+    const dc_node *x = n->in[0], *k = n->in[1];
+    const dc_conv_attr *a = &n->attr.conv;
+    int H = x->shape[1], W = x->shape[2], C = x->shape[3], OH = n->shape[1], OW = n->shape[2], F = q->h->U;
+    int Kp = q->h->Kp, KH = k->shape[0], KW = k->shape[1];
+    int th = (OH - 1) * a->stride_h + (KH - 1) * a->dilation_h + 1 - H, tw = (OW - 1) * a->stride_w + (KW - 1) * a->dilation_w + 1 - W;
+    int ph = a->same && th > 0 ? th / 2 : 0, pw = a->same && tw > 0 ? tw / 2 : 0;
+    uint8_t pad = (uint8_t)(q->h->in_zp + 128);
+    float inv = 1.0f / q->h->in_scale;
+    const float *img = x->val + (size_t)b * H * W * C;
+    for (int p = p0; p < p1; p++) {
+        int oy = p / OW, ox = p % OW, e = 0;
+        for (int i = 0; i < KH; i++) {
+            int iy = oy * a->stride_h - ph + i * a->dilation_h;
+            for (int j = 0; j < KW; j++, e += C) {
+                int ix = ox * a->stride_w - pw + j * a->dilation_w;
+                size_t at = ((size_t)iy * W + ix) * C;
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                    memset(xu + e, pad, (size_t)C);
+                else if (img_q)
+                    memcpy(xu + e, img_q + at, (size_t)C);
+                else
+                    dq_quantize_row(img + at, (size_t)C, inv, q->h->in_zp, xu + e);
+            }
+        }
+        for (; e < Kp; e++)
+            xu[e] = 0;
+        dot(xu, q->w, F, Kp, acc);
+        dq_finish_row(q, acc, n->val + ((size_t)b * OH * OW + p) * F);
+    }
+}
+
+/* Images split between the threads (each quantized once, then its windows);
+ * a single image: its pixels split instead. */
 static dc_status qconv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dq_layer q;
     if (dq_view(n->in[1]->val, &q))
         return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
-    const dc_node *x = n->in[0], *k = n->in[1];
-    const dc_conv_attr *a = &n->attr.conv;
-    int B = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
-    int OH = n->shape[1], OW = n->shape[2], F = q.h->U, Kp = q.h->Kp, KH = k->shape[0], KW = k->shape[1];
-    int th = (OH - 1) * a->stride_h + (KH - 1) * a->dilation_h + 1 - H, tw = (OW - 1) * a->stride_w + (KW - 1) * a->dilation_w + 1 - W;
-    int ph = a->same && th > 0 ? th / 2 : 0, pw = a->same && tw > 0 ? tw / 2 : 0;
-    uint8_t pad = (uint8_t)(q.h->in_zp + 128);
+    const dc_node *x = n->in[0];
+    int B = x->shape[0], pixels = n->shape[1] * n->shape[2];
+    size_t img = (size_t)x->shape[1] * x->shape[2] * x->shape[3];
+    int whole = img <= DQ_IMAGE_BYTES;
     dot_fn dot = pick();
-    int pixels = B * OH * OW;
-#pragma omp parallel if (pixels > 1 && dc_worth_parallel((double)pixels * Kp * F * 0.25))
+    double work = (double)B * pixels * q.h->Kp * q.h->U;
+#pragma omp parallel if (dc_worth_parallel(work * 0.25))
     {
-        uint8_t xu[DQ_MAX_K];
+        uint8_t xu[DQ_MAX_K], img_q[DQ_IMAGE_BYTES];
         int32_t acc[4096];
+        if (B > 1) {
 #pragma omp for schedule(static)
-        for (int p = 0; p < pixels; p++) {
-            int b = p / (OH * OW), oy = (p / OW) % OH, ox = p % OW, e = 0;
-            const float *img = x->val + (size_t)b * H * W * C;
-            for (int i = 0; i < KH; i++) {
-                int iy = oy * a->stride_h - ph + i * a->dilation_h;
-                for (int j = 0; j < KW; j++) {
-                    int ix = ox * a->stride_w - pw + j * a->dilation_w;
-                    if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
-                        memset(xu + e, pad, (size_t)C);
-                    } else {
-                        const float *src = img + ((size_t)iy * W + ix) * C;
-                        for (int ch = 0; ch < C; ch++)
-                            xu[e + ch] = dq_quantize_u8(src[ch], q.h->in_scale, q.h->in_zp);
-                    }
-                    e += C;
-                }
+            for (int b = 0; b < B; b++) {
+                if (whole)
+                    dq_quantize_row(x->val + (size_t)b * img, img, 1.0f / q.h->in_scale, q.h->in_zp, img_q);
+                qconv_pixels(n, &q, dot, b, 0, pixels, whole ? img_q : NULL, xu, acc);
             }
-            for (; e < Kp; e++)
-                xu[e] = 0;
-            dot(xu, q.w, F, Kp, acc);
-            dq_finish_row(&q, acc, n->val + (size_t)p * F);
+        } else {
+            size_t lo, hi;
+            dc_thread_range((size_t)pixels, 1, &lo, &hi);
+            qconv_pixels(n, &q, dot, 0, (int)lo, (int)hi, NULL, xu, acc);
         }
     }
-    (void)a->relu; /* a fused ReLU is in the packed header (relu) */
     return DC_OK;
 }
 

@@ -220,11 +220,11 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
                                  (double)kn->val[k], k);
             if (st != DC_OK)
                 break;
-            if (kn->n_consumers != 1 || K > 16384 || (n->op == &dc_op_conv2d && U > 4096)) {
+            if (kn->n_consumers != 1 || K > 65532 || (n->op == &dc_op_conv2d && U > 4096)) {
                 st = dc_fail(DC_ERR_ARG, "quantize: layer %s (%s, %zu inputs per output, %d outputs) has no int8 "
                                          "kernel: %s", layer_name(m, n), layer_type(m, n), K, U,
                              kn->n_consumers != 1 ? "its kernel is shared or regularised"
-                                                  : "more than 16384 inputs per output or 4096 filters");
+                                                  : "more than 65532 inputs per output or 4096 filters");
                 break;
             }
             if (dq_packed_bytes(U, (int)K) > total * sizeof(float))
