@@ -1603,7 +1603,10 @@ dc_status dc_model_layer_gradient(dc_model *m, const dc_tensor *x, const char *l
  * (any optimiser and loss) before use; m must be compiled and must outlive
  * *out.  m's weights outside the slice get zero gradients from *out's fit
  * (an optimiser with weight decay would still shrink them).  Sequential
- * models only (functional: DC_ERR_UNSUPPORTED). */
+ * or functional: a functional slice keeps the calls the layer's output
+ * depends on and all of m's inputs (x is packed as for m; an input the
+ * output does not depend on is read and ignored); a layer called more than
+ * once is sliced at its first call's output, as Keras' layer.output. */
 dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out);
 
 /* The methods.  Each returns attributions shaped like its input (x, or the

@@ -22,6 +22,7 @@
 #include "testutil.h"
 #include "graph/graph.h"
 #include "model/model.h"
+#include "../examples/resnet_model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -742,6 +743,239 @@ static void test_slice_shares_the_weights(void **state)
     dc_model_free(m);
 }
 
+/* ---- slices and methods of functional models ---- */
+
+static dc_tensor *random_tensor(int ndim, const int *shape, uint64_t seed)
+{
+    dc_rng rng;
+    dc_rng_seed(&rng, seed);
+    dc_tensor *t = dc_tensor_new(ndim, shape);
+    assert_non_null(t);
+    for (size_t i = 0; i < t->size; i++)
+        t->data[i] = 2.0f * dc_rng_uniform(&rng) - 1.0f;
+    return t;
+}
+
+/* got vs want within 1e-6 of want's largest magnitude (the same sums, maybe
+ * blocked otherwise for another batch). */
+static void assert_same(const dc_tensor *got, const dc_tensor *want, const char *what)
+{
+    assert_int_equal(got->size, want->size);
+    double big = 0;
+    for (size_t i = 0; i < want->size; i++)
+        big = fabs(want->data[i]) > big ? fabs(want->data[i]) : big;
+    assert_true(big > 0);
+    assert_close(got->data, want->data, want->size, 0.0, 1e-6 * big, what);
+}
+
+/* The slice of m at `layer` predicts what dc_model_layer_output gives on m;
+ * returns the slice, compiled for mse. */
+static dc_model *slice_checked(dc_model *m, const char *layer, const dc_tensor *x, int n_layers)
+{
+    dc_model *s = NULL;
+    dc_tensor *feat = NULL, *want = NULL;
+    if (dc_model_slice(m, layer, &s) != DC_OK)
+        fail_msg("slice %s: %s", layer, dc_errmsg());
+    assert_int_equal(dc_model_layer_count(s), n_layers);
+    if (dc_model_compile_lr(s, "sgd", 0.05f, "mse", NULL, 0) != DC_OK)
+        fail_msg("compile the slice at %s: %s", layer, dc_errmsg());
+    assert_int_equal(dc_model_predict(s, x, 3, &feat), DC_OK);
+    assert_int_equal(dc_model_layer_output(m, x, layer, 0, &want), DC_OK);
+    assert_same(feat, want, layer);
+    dc_tensor_free(feat);
+    dc_tensor_free(want);
+    return s;
+}
+
+/* A residual network of examples/resnet_model.h's blocks on 8x8x2 images:
+ * conv2d, batch_normalization, activation; block (4 -> 4: conv2d_1 ..
+ * add, activation_2); block (4 -> 8, stride 2, projection conv2d_5: conv2d_3
+ * .. add_1, activation_4); global_average_pooling2d, dense (3, softmax). */
+static dc_model *residual_model(void)
+{
+    dc_model *m = dc_functional_new(3, (int[]){8, 8, 2});
+    int x = resnet_conv_bn(m, DC_MODEL_INPUT, 4, 1, 0.9f);
+    x = dc_model_apply(m, dc_layer_activation("relu"), x);
+    x = resnet_block(m, x, 4, 4, 1, 1, 0.9f);
+    x = resnet_block(m, x, 4, 8, 2, 1, 0.9f);
+    x = dc_model_apply(m, dc_layer_global_average_pooling2d(), x);
+    x = dc_model_apply(m, dc_layer_dense(3, "softmax"), x);
+    assert_true(x >= 0);
+    dc_model_set_seed(m, 11);
+    if (dc_model_compile(m, "sgd", "sparse_categorical_crossentropy", NULL, 0) != DC_OK)
+        fail_msg("compile: %s", dc_errmsg());
+    /* BatchNormalization's moving statistics away from 0 and 1, so inference differs from identity */
+    for (int l = 0; l < dc_model_layer_count(m); l++)
+        if (!strncmp(dc_model_layer_name(m, l), "batch_normalization", 19))
+            for (int k = 2; k < 4; k++) {
+                dc_tensor *w = NULL;
+                assert_int_equal(dc_model_get_weight(m, l, k, &w), DC_OK);
+                for (size_t i = 0; i < w->size; i++)
+                    w->data[i] = k == 2 ? 0.1f * (float)(i % 3) : 0.5f + 0.25f * (float)(i % 4);
+                assert_int_equal(dc_model_set_weight(m, l, k, w->data, w->size), DC_OK);
+                dc_tensor_free(w);
+            }
+    return m;
+}
+
+static dc_tensor *weight_of(dc_model *m, const char *layer, int k)
+{
+    dc_tensor *w = NULL;
+    if (dc_model_get_weight(m, dc_model_layer_index(m, layer), k, &w) != DC_OK)
+        fail_msg("get_weight %s %d: %s", layer, k, dc_errmsg());
+    return w;
+}
+
+static void test_slice_functional_residual(void **state)
+{
+    (void)state;
+    dc_model *m = residual_model(), *s = NULL;
+    dc_tensor *x = random_tensor(4, (int[]){5, 8, 8, 2}, 3);
+    assert_int_equal(dc_model_slice(m, "conv2d_9", &s), DC_ERR_ARG);
+    assert_errmsg_contains("no layer called \"conv2d_9\"");
+    assert_null(s);
+    /* the second block's sum, and its projection shortcut alone (the main path of the block dropped) */
+    s = slice_checked(m, "add_1", x, 17);
+    dc_model_free(s);
+    s = slice_checked(m, "add", x, 9);
+    dc_model_free(s);
+    s = slice_checked(m, "conv2d_5", x, 11);
+    assert_int_equal(dc_model_layer_index(s, "conv2d_4"), -1);
+    /* fitting the slice moves m's weights on its path and leaves the others */
+    dc_tensor *k0 = weight_of(m, "conv2d", 0), *k4 = weight_of(m, "conv2d_4", 0), *k5 = weight_of(m, "conv2d_5", 0);
+    dc_tensor *zeros = dc_tensor_new(4, (int[]){5, 4, 4, 8});
+    memset(zeros->data, 0, zeros->size * sizeof(float));
+    dc_fit_config cfg = dc_fit_defaults();
+    cfg.verbose = 0;
+    cfg.shuffle = 0;
+    assert_int_equal(dc_model_fit(s, x, zeros, &cfg, NULL), DC_OK);
+    dc_tensor *k0a = weight_of(m, "conv2d", 0), *k4a = weight_of(m, "conv2d_4", 0), *k5a = weight_of(m, "conv2d_5", 0);
+    dc_tensor *k5s = weight_of(s, "conv2d_5", 0);
+    assert_memory_not_equal(k0->data, k0a->data, k0->size * sizeof(float));
+    assert_memory_not_equal(k5->data, k5a->data, k5->size * sizeof(float));
+    assert_memory_equal(k5s->data, k5a->data, k5->size * sizeof(float));
+    assert_memory_equal(k4->data, k4a->data, k4->size * sizeof(float));
+    /* after the fit the slice still gives m's layer output */
+    dc_tensor *feat = NULL, *want = NULL;
+    assert_int_equal(dc_model_predict(s, x, 5, &feat), DC_OK);
+    assert_int_equal(dc_model_layer_output(m, x, "conv2d_5", 0, &want), DC_OK);
+    assert_same(feat, want, "conv2d_5 after fit");
+    dc_tensor *trash[] = {k0, k4, k5, k0a, k4a, k5a, k5s, zeros, feat, want, x};
+    for (size_t i = 0; i < sizeof trash / sizeof *trash; i++)
+        dc_tensor_free(trash[i]);
+    dc_model_free(s);
+    dc_model_free(m);
+}
+
+/* Two inputs (4,) a and b; dense (tanh) shared: dense(a), dense(b);
+ * dense_1 on dense(b), dense_2 on dense(a), add, dense_3 (softmax). */
+static void test_slice_functional_two_inputs_shared_layer(void **state)
+{
+    (void)state;
+    dc_model *m = dc_functional_new(1, (int[]){4});
+    int b = dc_model_input(m, 1, (int[]){4});
+    dc_layer *sh = dc_layer_dense(5, "tanh");
+    int ya = dc_model_apply(m, sh, DC_MODEL_INPUT), yb = dc_model_apply(m, sh, b);
+    int c = dc_model_apply(m, dc_layer_dense(3, NULL), yb), d = dc_model_apply(m, dc_layer_dense(3, NULL), ya);
+    int add = dc_model_merge(m, dc_layer_add(), 2, (int[]){c, d});
+    assert_true(dc_model_apply(m, dc_layer_dense(2, "softmax"), add) >= 0);
+    dc_model_set_seed(m, 5);
+    assert_int_equal(dc_model_compile(m, "sgd", "mse", NULL, 0), DC_OK);
+    dc_tensor *xa = random_tensor(2, (int[]){6, 4}, 1), *xb = random_tensor(2, (int[]){6, 4}, 2);
+    const dc_tensor *xs[2] = {xa, xb};
+    dc_tensor *x = dc_model_pack_inputs(m, 2, xs);
+    assert_non_null(x);
+    dc_model *s = slice_checked(m, "add", x, 4);
+    dc_model_free(s);
+    /* the shared layer: its first call's output, tanh(a W + bias), computed here */
+    s = slice_checked(m, "dense", x, 1);
+    dc_tensor *feat = NULL, *w = weight_of(m, "dense", 0), *bias = weight_of(m, "dense", 1);
+    assert_int_equal(dc_model_predict(s, x, 0, &feat), DC_OK);
+    dc_tensor *want = dc_tensor_new(2, (int[]){6, 5});
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 5; j++) {
+            double z = bias->data[j];
+            for (int k = 0; k < 4; k++)
+                z += (double)xa->data[i * 4 + k] * w->data[k * 5 + j];
+            want->data[i * 5 + j] = (float)tanh(z);
+        }
+    assert_same(feat, want, "the shared layer's first call");
+    dc_model_free(s);
+    /* dense_1 takes the shared layer's second call only: the slice's one call of it */
+    s = slice_checked(m, "dense_1", x, 2);
+    dc_tensor *zeros = dc_tensor_new(2, (int[]){6, 3});
+    memset(zeros->data, 0, zeros->size * sizeof(float));
+    dc_fit_config cfg = dc_fit_defaults();
+    cfg.verbose = 0;
+    dc_tensor *w2 = weight_of(m, "dense_2", 0);
+    assert_int_equal(dc_model_fit(s, x, zeros, &cfg, NULL), DC_OK);
+    dc_tensor *wa = weight_of(m, "dense", 0), *w2a = weight_of(m, "dense_2", 0);
+    assert_memory_not_equal(w->data, wa->data, w->size * sizeof(float));
+    assert_memory_equal(w2->data, w2a->data, w2->size * sizeof(float));
+    assert_int_equal(dc_model_layer_index(s, "dense_2"), -1);
+    dc_tensor *trash[] = {xa, xb, x, feat, w, bias, want, zeros, wa, w2, w2a};
+    for (size_t i = 0; i < sizeof trash / sizeof *trash; i++)
+        dc_tensor_free(trash[i]);
+    dc_model_free(s);
+    dc_model_free(m);
+}
+
+/* Grad-CAM, saliency, SmoothGrad, integrated gradients and occlusion on the
+ * functional residual model. */
+static void test_methods_on_functional_model(void **state)
+{
+    (void)state;
+    dc_model *m = residual_model();
+    dc_tensor *x = random_tensor(4, (int[]){3, 8, 8, 2}, 9);
+    dc_explain_target t = dc_explain_class(-1);
+    t.logits = 1;
+    /* Grad-CAM at conv2d_4 (4x4x8) against its definition from the layer's output and gradient */
+    dc_tensor *cam = NULL, *a = NULL, *g = NULL;
+    assert_int_equal(dc_explain_grad_cam(m, x, "conv2d_4", &t, &cam), DC_OK);
+    assert_int_equal(dc_model_layer_gradient(m, x, "conv2d_4", &t, &a, &g), DC_OK);
+    assert_int_equal(cam->size, (size_t)3 * 16);
+    dc_tensor *want = dc_tensor_new(3, (int[]){3, 4, 4});
+    for (int i = 0; i < 3; i++) {
+        double wk[8] = {0};
+        for (int p = 0; p < 16; p++)
+            for (int k = 0; k < 8; k++)
+                wk[k] += g->data[(i * 16 + p) * 8 + k] / 16.0;
+        for (int p = 0; p < 16; p++) {
+            double v = 0;
+            for (int k = 0; k < 8; k++)
+                v += wk[k] * a->data[(i * 16 + p) * 8 + k];
+            want->data[i * 16 + p] = v > 0 ? (float)v : 0.0f;
+        }
+    }
+    assert_same(cam, want, "Grad-CAM on the functional model");
+    /* saliency is |gradient|; SmoothGrad without noise is the gradient */
+    dc_tensor *grad = NULL, *sal = NULL, *sg = NULL;
+    assert_int_equal(dc_model_input_gradient(m, x, &t, &grad), DC_OK);
+    assert_int_equal(dc_explain_saliency(m, x, &t, &sal), DC_OK);
+    assert_int_equal(dc_explain_smoothgrad(m, x, &t, 2, 0.0f, 1, &sg), DC_OK);
+    for (size_t i = 0; i < grad->size; i++)
+        assert_true(sal->data[i] == fabsf(grad->data[i]));
+    assert_same(sg, grad, "SmoothGrad without noise");
+    /* integrated gradients: completeness (the gradients through the Add and the shortcut right) */
+    dc_tensor *ig = NULL, *fx_ = NULL, *fb = NULL, *zero = dc_tensor_new(4, (int[]){1, 8, 8, 2});
+    memset(zero->data, 0, zero->size * sizeof(float));
+    dc_explain_target t1 = dc_explain_class(1);
+    t1.logits = 1;
+    assert_int_equal(dc_explain_integrated_gradients(m, x, NULL, 50, &t1, &ig), DC_OK);
+    assert_int_equal(dc_explain_score(m, x, &t1, &fx_), DC_OK);
+    assert_int_equal(dc_explain_score(m, zero, &t1, &fb), DC_OK);
+    assert_complete(ig, fx_, fb, "integrated gradients (functional residual model)");
+    /* occlusion of the whole image by one patch is the drop of the score to the zero image's */
+    dc_tensor *occ = NULL;
+    assert_int_equal(dc_explain_occlusion(m, x, &t1, 8, 8, 8, 0.0f, &occ), DC_OK);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(occ->data[i * 64 + 17], fx_->data[i] - fb->data[0], 1e-5 * (1 + fabs(fx_->data[i])));
+    dc_tensor *trash[] = {x, cam, a, g, want, grad, sal, sg, ig, fx_, fb, zero, occ};
+    for (size_t i = 0; i < sizeof trash / sizeof *trash; i++)
+        dc_tensor_free(trash[i]);
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +991,9 @@ int main(void)
         cmocka_unit_test(test_bad_targets),
         cmocka_unit_test(test_sanity_check_randomised_weights),
         cmocka_unit_test(test_slice_shares_the_weights),
+        cmocka_unit_test(test_slice_functional_residual),
+        cmocka_unit_test(test_slice_functional_two_inputs_shared_layer),
+        cmocka_unit_test(test_methods_on_functional_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -418,6 +418,51 @@ dc_status dc_model_layer_gradient(dc_model *m, const dc_tensor *x, const char *l
 
 /* ---- a slice of the model that shares its weights ---- */
 
+/* A functional model cut down to the calls that call t's output depends
+ * on, t last (its output is the model's): the others and the layers they
+ * alone called are freed, the references renumbered; a layer whose first
+ * call went keeps its weights' names, so its first call left makes them.
+ * The inputs all stay (Keras' Model(m.inputs, ...)); one the output does
+ * not depend on is allowed in a slice (dc_functional_check). */
+static dc_status prune_calls(dc_model *s, int t)
+{
+    int n_in = s->n_inputs, n = 0, n_layers = 0;
+    int *ref = dc_malloc((size_t)(n_in + t + 1) * sizeof *ref); /* old reference -> new, -1: dropped */
+    if (!ref)
+        return DC_ERR_NOMEM;
+    for (int r = 0; r < n_in + t + 1; r++)
+        ref[r] = r < n_in ? r : -1;
+    ref[n_in + t] = 0; /* kept: marked, numbered below */
+    for (int j = t; j >= 0; j--) /* the list is topological: every call's inputs come before it */
+        for (int k = 0; ref[n_in + j] >= 0 && k < s->calls[j].n_in; k++)
+            if (s->calls[j].in_refs[k] >= n_in)
+                ref[s->calls[j].in_refs[k]] = 0;
+    for (int i = 0; i < s->n_layers; i++)
+        s->layers[i]->n_calls = 0;
+    for (int j = 0; j <= t; j++) {
+        if (ref[n_in + j] < 0)
+            continue;
+        dc_call c = s->calls[j];
+        for (int k = 0; k < c.n_in; k++)
+            c.in_refs[k] = ref[c.in_refs[k]];
+        c.node = c.layer->n_calls++;
+        if (!c.node)
+            c.layer->first_call = n;
+        ref[n_in + j] = n_in + n;
+        s->calls[n++] = c;
+    }
+    for (int i = 0; i < s->n_layers; i++)
+        if (!s->layers[i]->n_calls)
+            dc_layer_free(s->layers[i]);
+    for (int j = 0; j < n; j++) /* the layers still called, in order of their first call */
+        if (!s->calls[j].node)
+            s->layers[n_layers++] = s->calls[j].layer;
+    s->n_layers = n_layers;
+    s->n_calls = n;
+    free(ref);
+    return DC_OK;
+}
+
 dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out)
 {
     DC_CHECK_NULL(m);
@@ -427,8 +472,6 @@ dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out)
     const char *where = "slice";
     if (!m->compiled)
         return dc_fail(DC_ERR_STATE, "%s: the model is not compiled; its weights are made by dc_model_compile", where);
-    if (m->functional)
-        return dc_fail(DC_ERR_UNSUPPORTED, "%s: functional models are not supported yet (Sequential only)", where);
     const dc_layer *l = NULL;
     if (!dc_xp_layer_node(m, where, layer, &l))
         return dc_last_status();
@@ -442,14 +485,22 @@ dc_status dc_model_slice(dc_model *m, const char *layer, dc_model **out)
     free(json);
     if (st != DC_OK)
         return st;
-    if (s->n_layers != m->n_layers || s->functional) {
+    if (s->n_layers != m->n_layers || s->n_calls != m->n_calls || s->functional != m->functional || s->built) {
         dc_model_free(s);
         return dc_fail(DC_ERR_STATE, "%s: the model's configuration did not give back its %d layers", where,
                        m->n_layers);
     }
-    for (int i = li + 1; i < s->n_layers; i++)
-        dc_layer_free(s->layers[i]);
-    s->n_layers = s->n_calls = li + 1;
+    if (s->functional)
+        st = prune_calls(s, s->layers[dc_model_layer_index(s, layer)]->first_call);
+    else {
+        for (int i = li + 1; i < s->n_layers; i++)
+            dc_layer_free(s->layers[i]);
+        s->n_layers = s->n_calls = li + 1;
+    }
+    if (st != DC_OK) {
+        dc_model_free(s);
+        return st;
+    }
     s->share_params = m->g;
     s->threads = m->threads;
     s->no_fuse = m->no_fuse;

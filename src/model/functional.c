@@ -130,7 +130,8 @@ dc_status dc_functional_check(const dc_model *m)
         for (int k = 0; k < m->calls[j].n_in; k++)
             used[m->calls[j].in_refs[k]] = 1;
     dc_status st = DC_OK;
-    for (int r = 0; r + 1 < n_refs && m->n_calls && st == DC_OK; r++) {
+    /* a slice (dc_model_slice) keeps every input of its model, as Keras' Model(m.inputs, ...) */
+    for (int r = m->share_params ? m->n_inputs : 0; r + 1 < n_refs && m->n_calls && st == DC_OK; r++) {
         char name[80];
         if (!used[r])
             st = dc_fail(DC_ERR_STATE, "model: the output of %s goes to no layer; the model's output is the last "
