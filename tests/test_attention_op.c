@@ -11,6 +11,9 @@
  * per-sample scratch path), each within 1e-5 of the array's largest
  * magnitude; then with one thread and with two, which must agree bit for bit
  * (each (batch, head) is one task: no reduction order depends on threads).
+ * test_fused_matches_unfused: with DC_ATTENTION_EMPTY_ROWS_ZERO (the flag
+ * MultiHeadAttention uses) the op gives what batched_matmul + the boolean
+ * masked softmax give (Keras 3), wholly masked rows included.
  */
 #include "testutil.h"
 
@@ -18,6 +21,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const CASES[] = {"cross", "causal", "masked", "masked_causal"};
@@ -153,12 +157,154 @@ static void test_errors(void **state)
     assert_errmsg_contains("scale");
     assert_null(dc_attention(g, q, k, v, NULL, 0, INFINITY));
     assert_errmsg_contains("finite");
+    assert_null(dc_attention(g, q, k, v, NULL, 4, 1.0f));
+    assert_errmsg_contains("flags 4");
     assert_null(dc_attention(g, NULL, k, v, NULL, 0, 1.0f));
     assert_errmsg_contains("q is NULL");
     assert_null(dc_attention(NULL, q, k, v, NULL, 0, 1.0f));
     assert_errmsg_contains("g is NULL");
     assert_non_null(dc_attention(g, q, k, v, NULL, 1, 0.5f));
     dc_graph_free(g);
+}
+
+/* ---- fused vs unfused, as MultiHeadAttention's mha_core uses them ---- */
+
+enum { FB = 2, FTQ = 70, FTK = 150, FH = 2, FDK = 8, FDV = 6 };
+
+/* Uniform values in [-1, 1) from a fixed LCG. */
+static void fill(float *x, size_t n, unsigned *seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1664525u + 1013904223u;
+        x[i] = (float)((*seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+typedef struct fu_data {
+    float q[FB * FTQ * FH * FDK], k[FB * FTK * FH * FDK], v[FB * FTK * FH * FDV], r[FB * FTQ * FH * FDV];
+    float qm[FB * FTQ], vm[FB * FTK], am[FB * FTQ * FTK];
+} fu_data;
+
+typedef struct fu_result {
+    float out[FB * FTQ * FH * FDV], dq[FB * FTQ * FH * FDK], dk[FB * FTK * FH * FDK], dv[FB * FTK * FH * FDV];
+} fu_result;
+
+/* out = attention of q, k, v under the query mask, value mask and
+ * attention mask (and causal), fused (dc_attention with
+ * DC_ATTENTION_EMPTY_ROWS_ZERO) or as permutes + batched_matmul + boolean
+ * masked softmax; the gradients of sum(out * r). */
+static void run_mha_core(const fu_data *d, int fused, int causal, fu_result *res)
+{
+    dc_graph *g = dc_graph_new();
+    assert_non_null(g);
+    dc_init z = {DC_INIT_ZEROS, 0, 0};
+    dc_node *q = dc_param(g, 4, (int[]){FB, FTQ, FH, FDK}, z, NULL);
+    dc_node *k = dc_param(g, 4, (int[]){FB, FTK, FH, FDK}, z, NULL);
+    dc_node *v = dc_param(g, 4, (int[]){FB, FTK, FH, FDV}, z, NULL);
+    assert_non_null(v);
+    q->init_values = d->q;
+    k->init_values = d->k;
+    v->init_values = d->v;
+    dc_node *qm = dc_input(g, 0, 2, (int[]){FB, FTQ}, NULL), *vm = dc_input(g, 0, 2, (int[]){FB, FTK}, NULL);
+    dc_node *am = dc_input(g, 0, 3, (int[]){FB, FTQ, FTK}, NULL), *r = dc_input(g, 0, 4, (int[]){FB, FTQ, FH, FDV}, NULL);
+    dc_node *out;
+    if (fused) {
+        dc_node *mask = dc_attention_mask(g, qm, vm, NULL, am, FTQ, FTK, 0);
+        out = dc_attention(g, q, k, v, mask, (causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO, 1.0f);
+    } else {
+        const int perm[3] = {1, 0, 2}; /* the axes after the first: (T, H, D) <-> (H, T, D) */
+        dc_node *mask = dc_attention_mask(g, qm, vm, NULL, am, FTQ, FTK, causal);
+        assert_non_null(mask);
+        mask = mask->batched ? dc_reshape(g, mask, 3, (int[]){1, FTQ, FTK})
+                             : dc_reshape(g, mask, 4, (int[]){FB, 1, FTQ, FTK});
+        dc_node *s = dc_batched_matmul(g, dc_permute(g, q, 3, perm), dc_permute(g, k, 3, perm), 0, 1);
+        dc_node *p = dc_softmax_axis(g, s, -1, mask, DC_SOFTMAX_MASK_BOOL);
+        out = dc_permute(g, dc_batched_matmul(g, p, dc_permute(g, v, 3, perm), 0, 0), 3, perm);
+    }
+    assert_non_null(out);
+    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
+    assert_non_null(loss);
+    dc_rng rng;
+    dc_rng_seed(&rng, 1);
+    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    memcpy(qm->val, d->qm, sizeof d->qm);
+    memcpy(vm->val, d->vm, sizeof d->vm);
+    memcpy(am->val, d->am, sizeof d->am);
+    memcpy(r->val, d->r, sizeof d->r);
+    assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
+    assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    memcpy(res->out, out->val, sizeof res->out);
+    memcpy(res->dq, q->grad, sizeof res->dq);
+    memcpy(res->dk, k->grad, sizeof res->dk);
+    memcpy(res->dv, v->grad, sizeof res->dv);
+    dc_graph_free(g);
+}
+
+static void close_to_largest(const float *got, const float *want, size_t n, const char *what)
+{
+    assert_close(got, want, n, 0.0, 1e-5 * max_abs(want, n), what);
+}
+
+/* The fused path of MultiHeadAttention gives what its unfused path gives
+ * (Keras 3's Softmax(mask=)) with padding masks, an explicit attention mask
+ * and causal, including wholly masked query rows: all-zero output rows and
+ * no gradient from them. */
+static void test_fused_matches_unfused(void **state)
+{
+    (void)state;
+    fu_data *d = calloc(1, sizeof *d);
+    fu_result *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_non_null(d);
+    assert_non_null(a);
+    assert_non_null(b);
+    unsigned seed = 7;
+    fill(d->q, FB * FTQ * FH * FDK, &seed);
+    fill(d->k, FB * FTK * FH * FDK, &seed);
+    fill(d->v, FB * FTK * FH * FDV, &seed);
+    fill(d->r, FB * FTQ * FH * FDV, &seed);
+    for (int i = 0; i < FB * FTQ; i++)
+        d->qm[i] = i % FTQ < FTQ - 5 - 9 * (i / FTQ) ? 3.0f : 0.0f; /* padded tails of queries */
+    for (int i = 0; i < FB * FTK; i++)
+        d->vm[i] = i % FTK < FTK - 20 - 40 * (i / FTK) ? 1.0f : 0.0f; /* and of keys */
+    for (int i = 0; i < FB * FTQ * FTK; i++) {
+        int row = (i / FTK) % FTQ, col = i % FTK;
+        d->am[i] = row == 11 || row == 64 ? 0.0f : ((row * 7 + col * 3) % 5 != 0 ? 1.0f : 0.0f);
+    }
+    d->am[(size_t)(1 * FTQ + 3) * FTK + 0] = 1.0f; /* sample 1, query 3: only key 0, which causal allows */
+    for (int c = 0; c < FTK; c++)
+        d->am[(size_t)(1 * FTQ + 4) * FTK + c] = c < 40 ? 0.0f : 1.0f; /* query 4: keys only above the diagonal */
+    for (int causal = 0; causal < 2; causal++) {
+        run_mha_core(d, 1, causal, a);
+        run_mha_core(d, 0, causal, b);
+        char what[64];
+        snprintf(what, sizeof what, "fused vs unfused (causal %d): out", causal);
+        close_to_largest(a->out, b->out, FB * FTQ * FH * FDV, what);
+        snprintf(what, sizeof what, "fused vs unfused (causal %d): dq", causal);
+        close_to_largest(a->dq, b->dq, FB * FTQ * FH * FDK, what);
+        snprintf(what, sizeof what, "fused vs unfused (causal %d): dk", causal);
+        close_to_largest(a->dk, b->dk, FB * FTK * FH * FDK, what);
+        snprintf(what, sizeof what, "fused vs unfused (causal %d): dv", causal);
+        close_to_largest(a->dv, b->dv, FB * FTK * FH * FDV, what);
+        /* wholly masked rows: query 11 (attention mask), the padded queries,
+         * and with causal query 4 of sample 1: exactly 0 with no gradient */
+        int rows[3] = {11, FTQ - 1, 4};
+        for (int bi = 0; bi < FB; bi++)
+            for (int ri = 0; ri < (causal && bi == 1 ? 3 : 2); ri++)
+                for (int e = 0; e < FH * FDV; e++) {
+                    size_t o = ((size_t)bi * FTQ + rows[ri]) * FH * FDV + e;
+                    assert_true(a->out[o] == 0.0f && b->out[o] == 0.0f);
+                }
+        for (int e = 0; e < FH * FDK; e++)
+            assert_true(a->dq[(size_t)11 * FH * FDK + e] == 0.0f);
+        /* and a row that has allowed keys is not all zero */
+        float any = 0.0f;
+        for (int e = 0; e < FH * FDV; e++)
+            any += fabsf(a->out[(size_t)(FTQ + 3) * FH * FDV + e]);
+        assert_true(any > 0.0f);
+    }
+    free(d);
+    free(a);
+    free(b);
 }
 
 static int setup(void **state)
@@ -173,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_against_pytorch),
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_fused_matches_unfused),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -184,9 +184,10 @@ typedef struct dc_color_attr {
 } dc_color_attr;
 
 /* attention (ops_attention.c): causal mask, the scale of the scores; slots
- * set by its infer (the per-thread scratch slots planned). */
+ * set by its infer (the per-thread scratch slots planned); empty_zero: a
+ * query with no allowed key gives 0 (else it attends to every key). */
 typedef struct dc_attention_attr {
-    int causal, slots;
+    int causal, slots, empty_zero;
     float scale;
 } dc_attention_attr;
 

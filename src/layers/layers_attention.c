@@ -38,32 +38,54 @@ static dc_status built(const dc_layer *l, dc_node *n)
 /* The attention of q (B, Tq, H, Dk) already scaled, k (B, Tk, H, Dk), v (B,
  * Tk, H, Dv) under the masks (query, value, key token ids, attention mask;
  * each may be NULL) and the causal flag -> (B, Tq, H, Dv); the attention
- * probabilities (B, H, Tq, Tk) into *probs.  One function, so that the
- * fused attention op can take its place where no probabilities are wanted
- * and dropout is off. */
+ * probabilities (B, H, Tq, Tk) into *probs.
+ *
+ * Without dropout the output is the fused attention op's (dc_attention: the
+ * (B, H, Tq, Tk) scores are never stored, and the permutes around the
+ * products go), with DC_ATTENTION_EMPTY_ROWS_ZERO so that a wholly masked
+ * query gets all-zero probabilities as Keras 3's Softmax(mask=) gives it.
+ * *probs is then a side branch (batched_matmul + masked softmax) that no
+ * training or predict step reaches (the graph runs only a target's
+ * ancestors): dc_model_attention_scores alone computes it.  With dropout
+ * the probabilities are dropped out before the product, so the output goes
+ * through them. */
 static dc_node *mha_core(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *const masks[4], int causal,
                          float dropout, dc_node **probs)
 {
     int tq = q->shape[1], tk = k->shape[1];
     const int perm[3] = {1, 0, 2}; /* (T, H, D) <-> (H, T, D) */
-    dc_node *qh = dc_permute(g, q, 3, perm), *kh = qh ? dc_permute(g, k, 3, perm) : NULL;
-    dc_node *vh = kh ? dc_permute(g, v, 3, perm) : NULL;
-    dc_node *scores = vh ? dc_batched_matmul(g, qh, kh, 0, 1) : NULL; /* (B, H, Tq, Tk) */
-    if (!scores)
-        return NULL;
-    dc_node *mask = NULL;
-    if (causal || masks[0] || masks[1] || masks[2] || masks[3]) {
-        mask = dc_attention_mask(g, masks[0], masks[1], masks[2], masks[3], tq, tk, causal);
-        if (mask && mask->ndim == 3) /* (B, Tq, Tk) -> (B, 1, Tq, Tk): every head */
-            mask = dc_reshape(g, mask, 3, (int[]){1, tq, tk});
+    dc_node *mask = NULL;          /* (B, Tq, Tk), without the causal part */
+    if (masks[0] || masks[1] || masks[2] || masks[3]) {
+        mask = dc_attention_mask(g, masks[0], masks[1], masks[2], masks[3], tq, tk, 0);
         if (!mask)
             return NULL;
     }
-    dc_node *p = dc_softmax_axis(g, scores, -1, mask, DC_SOFTMAX_MASK_BOOL);
+    dc_node *fused = NULL;
+    if (dropout <= 0.0f) {
+        fused = dc_attention(g, q, k, v, mask, (causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO,
+                             1.0f);
+        if (!fused)
+            return NULL;
+    }
+    dc_node *qh = dc_permute(g, q, 3, perm), *kh = qh ? dc_permute(g, k, 3, perm) : NULL;
+    dc_node *scores = kh ? dc_batched_matmul(g, qh, kh, 0, 1) : NULL; /* (B, H, Tq, Tk) */
+    if (!scores)
+        return NULL;
+    dc_node *smask = NULL;
+    if (causal || mask) {
+        smask = dc_attention_mask(g, masks[0], masks[1], masks[2], masks[3], tq, tk, causal);
+        if (smask && smask->ndim == 3) /* (B, Tq, Tk) -> (B, 1, Tq, Tk): every head */
+            smask = dc_reshape(g, smask, 3, (int[]){1, tq, tk});
+        if (!smask)
+            return NULL;
+    }
+    dc_node *p = dc_softmax_axis(g, scores, -1, smask, DC_SOFTMAX_MASK_BOOL);
     *probs = p;
-    if (p && dropout > 0.0f)
-        p = dc_dropout(g, p, dropout);
-    dc_node *o = p ? dc_batched_matmul(g, p, vh, 0, 0) : NULL; /* (B, H, Tq, Dv) */
+    if (fused || !p)
+        return p ? fused : NULL;
+    p = dc_dropout(g, p, dropout);
+    dc_node *vh = p ? dc_permute(g, v, 3, perm) : NULL;
+    dc_node *o = vh ? dc_batched_matmul(g, p, vh, 0, 0) : NULL; /* (B, H, Tq, Dv) */
     return o ? dc_permute(g, o, 3, perm) : NULL;
 }
 

@@ -24,6 +24,7 @@
  * (T, H, Dk) and (T, H, Dv) per block.
  */
 #include "core/core.h"
+#include "ops/gelu.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -251,7 +252,7 @@ static float activate(dc_act act, float x)
 {
     switch (act) {
     case DC_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case DC_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678f));
+    case DC_ACT_GELU: return gelu_value(x); /* the GELU op's own (ops/gelu.h) */
     case DC_ACT_TANH: return tanhf(x);
     case DC_ACT_SWISH: return x / (1.0f + expf(-x));
     default: return x;

@@ -13,7 +13,10 @@
  * (Tq, Tk)).  A query with no allowed key (a padding row) attends to every
  * key unmasked: what Keras' additive mask (scores - 1e9 on masked keys,
  * then softmax) gives in exact arithmetic, and what a float64 reference
- * gives; never a NaN.
+ * gives; never a NaN.  With attr.attention.empty_zero such a row instead
+ * gets an all-zero output and no gradient (Keras 3's Softmax(mask=), whose
+ * wholly masked rows are all-zero probabilities: MultiHeadAttention's
+ * semantics); its lse is +inf, so the backward's p = exp(s - lse) is 0.
  *
  * Forward: for each block of BQ queries, the keys are visited in blocks of
  * BK with the online softmax (running max m and sum l per row; the partial
@@ -124,7 +127,7 @@ static dc_status attn_infer(dc_node *n)
 typedef struct attn_task {
     const float *q, *k, *v, *mask; /* mask (Tq, Tk) or NULL */
     size_t ldq, ldk, ldv;          /* H * Dk, H * Dk, H * Dv */
-    int causal;
+    int causal, empty_zero;
     float scale;
 } attn_task;
 
@@ -139,12 +142,18 @@ static attn_task task_of(const dc_node *n, const attn_geom *a, int b, int h)
                        (size_t)a->H * a->Dk,
                        (size_t)a->H * a->Dv,
                        n->attr.attention.causal,
+                       n->attr.attention.empty_zero,
                        n->attr.attention.scale};
 }
 
-/* empty[i] = 1 when query i has no allowed key (it then attends to all). */
+/* empty[i] = 1 when query i has no allowed key (it then attends to all);
+ * always 0 with empty_zero (such a row stays wholly masked). */
 static void find_empty_rows(const attn_task *t, const attn_geom *a, float *empty)
 {
+    if (t->empty_zero) {
+        memset(empty, 0, (size_t)a->Tq * sizeof(float));
+        return;
+    }
     for (int i = 0; i < a->Tq; i++) {
         int last = t->causal ? (i < a->Tk - 1 ? i : a->Tk - 1) : a->Tk - 1, any = 0;
         if (!t->mask)
@@ -266,7 +275,13 @@ static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, flo
                         t.v + (size_t)j0 * t.ldv, (int)t.ldv, 1.0f, acc, dv);
         }
         for (int r = 0; r < nq; r++) {
-            float inv = 1.0f / l[r], *o = out + (size_t)(i0 + r) * ldo;
+            float *o = out + (size_t)(i0 + r) * ldo;
+            if (l[r] == 0.0f) { /* no allowed key (empty_zero only): output 0, p = exp(s - inf) = 0 */
+                memset(o, 0, (size_t)dv * sizeof(float));
+                lse[i0 + r] = INFINITY;
+                continue;
+            }
+            float inv = 1.0f / l[r];
             const float *ar = acc + (size_t)r * dv;
 #pragma omp simd
             for (int e = 0; e < dv; e++)
@@ -393,12 +408,20 @@ static void attn_backward(dc_node *n, const dc_run *run)
 const dc_op dc_op_attention = {.name = "attention", .n_inputs = 4, .optional = DC_OPTIONAL(3),
                                .infer = attn_infer, .forward = attn_forward, .backward = attn_backward};
 
-dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int causal, float scale)
+dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int flags, float scale)
 {
     DC_CHECK_NULL_OR(g, NULL);
     DC_CHECK_NULL_OR(q, NULL);
     DC_CHECK_NULL_OR(k, NULL);
     DC_CHECK_NULL_OR(v, NULL);
     dc_node *in[4] = {q, k, v, mask};
-    return dc_node_make(g, &dc_op_attention, 4, in, &(dc_attr){.attention = {.causal = causal != 0, .scale = scale}});
+    if (flags & ~(DC_ATTENTION_CAUSAL | DC_ATTENTION_EMPTY_ROWS_ZERO)) {
+        dc_fail(DC_ERR_ARG, "attention: flags %d; expected a combination of DC_ATTENTION_CAUSAL (1) and "
+                            "DC_ATTENTION_EMPTY_ROWS_ZERO (2)", flags);
+        return NULL;
+    }
+    dc_attention_attr at = {.causal = (flags & DC_ATTENTION_CAUSAL) != 0,
+                            .empty_zero = (flags & DC_ATTENTION_EMPTY_ROWS_ZERO) != 0,
+                            .scale = scale};
+    return dc_node_make(g, &dc_op_attention, 4, in, &(dc_attr){.attention = at});
 }

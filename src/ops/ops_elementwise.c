@@ -6,6 +6,7 @@
  * write its input's gradient (backward zeroes nothing for it: grad_set).
  */
 #include "graph/graph.h"
+#include "ops/gelu.h"
 
 #include <math.h>
 #include <string.h>
@@ -219,7 +220,7 @@ static float act_value(dc_act a, float x, float alpha)
     case DC_ACT_LEAKY_RELU: return x > 0 ? x : alpha * x;
     case DC_ACT_ELU: return x > 0 ? x : alpha * expm1f(x);
     case DC_ACT_SELU: return x > 0 ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * expm1f(x);
-    case DC_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case DC_ACT_GELU: return gelu_value(x);
     case DC_ACT_SOFTPLUS: return (x > 0 ? x : 0.0f) + log1pf(expf(-fabsf(x)));
     case DC_ACT_SWISH: return x * sigmoidf(x);
     default: return x;
@@ -236,8 +237,7 @@ static float act_deriv(dc_act a, float x, float y, float alpha)
     case DC_ACT_LEAKY_RELU: return x > 0 ? 1.0f : alpha;
     case DC_ACT_ELU: return x > 0 ? 1.0f : y + alpha;
     case DC_ACT_SELU: return x > 0 ? SELU_SCALE : SELU_SCALE * SELU_ALPHA * expf(x);
-    case DC_ACT_GELU:
-        return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.39894228040143268f;
+    case DC_ACT_GELU: return gelu_deriv(x);
     case DC_ACT_SOFTPLUS: return sigmoidf(x);
     case DC_ACT_SWISH: {
         float s = sigmoidf(x);
@@ -277,6 +277,10 @@ static void act_forward_range(dc_act a, const float *restrict x, float *restrict
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN propagates */
+    } else if (a == DC_ACT_GELU) { /* gelu.h: vectorises, unlike erff */
+#pragma omp simd
+        for (size_t i = 0; i < n; i++)
+            y[i] = gelu_value(x[i]);
     } else {
         for (size_t i = 0; i < n; i++)
             y[i] = act_value(a, x[i], alpha);
@@ -296,6 +300,12 @@ static void act_backward_range(dc_act a, const float *restrict x, const float *r
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
             gx[i] += x[i] > 0 ? gy[i] : 0.0f;
+    } else if (a == DC_ACT_GELU) {
+#pragma omp simd
+        for (size_t i = 0; i < n; i++) {
+            float v = gy[i] * gelu_deriv(x[i]);
+            gx[i] = set ? v : gx[i] + v;
+        }
     } else {
         for (size_t i = 0; i < n; i++) {
             float v = gy[i] * act_deriv(a, x[i], y[i], alpha);
