@@ -278,6 +278,7 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_conv_transpose(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_dropout(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_clip(dc_onnx_importer *im, const Onnx__NodeProto *n); /* also HardSigmoid */
 dc_status dc_onnx_tr_softmax(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_erf(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_gemm(dc_onnx_importer *im, const Onnx__NodeProto *n);
