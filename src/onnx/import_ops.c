@@ -987,9 +987,9 @@ dc_onnx_translate_fn dc_onnx_translator(const char *op_type)
 
 const char *dc_onnx_supported_ops(void)
 {
-    return "Add, AveragePool, BatchNormalization, Cast, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
+    return "Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
-           "GlobalMaxPool, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
+           "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
            "RNN, ReduceMax and ReduceMean (as global pooling), Relu, Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Squeeze, Sub, Tanh, Transpose, "
            "Unsqueeze";
 }
