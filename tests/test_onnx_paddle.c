@@ -30,7 +30,8 @@ typedef struct {
 } model_case;
 
 static const model_case cases[] = {
-    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 2, 3, 48, 192},
+    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 2, 3, 48, 192}, /* PaddleOCR's size */
+    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 1, 3, 48, 100}, /* another width: imported again */
 };
 
 static int have(const char *cmd)
@@ -98,8 +99,8 @@ static int check(const char *dir, const char *node_path, const model_case *c)
                 for (int z = 0; z < c->w; z++)
                     x->data[(((size_t)b * c->h + y) * c->w + z) * c->c + ch] =
                         nchw[(((size_t)b * c->c + ch) * c->h + y) * c->w + z];
-    snprintf(in, sizeof in, TMP "/%s.in.f32", c->file);
-    snprintf(outp, sizeof outp, TMP "/%s.out", c->file);
+    snprintf(in, sizeof in, TMP "/%s.%d.in.f32", c->file, c->w);
+    snprintf(outp, sizeof outp, TMP "/%s.%d.out", c->file, c->w);
     FILE *f = fopen(in, "wb");
     int ok = f && fwrite(nchw, sizeof *nchw, total, f) == total;
     if (f)
