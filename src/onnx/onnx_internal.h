@@ -288,5 +288,6 @@ dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
 
 /* The op of the LogSoftmax layer (layers_onnx.c). */
 extern const dc_op dc_op_log_softmax;
+extern const dc_op dc_op_broadcast_binary;
 
 #endif /* DC_ONNX_INTERNAL_H */
