@@ -359,6 +359,31 @@ static dc_status ex_conv2d(dc_ox *w, const dc_node *n, const char **out)
     return DC_OK;
 }
 
+/* Grouped and depthwise convolutions as Conv with `group`: grouped kernel
+ * (kh, kw, C/g, F) -> (F, C/g, kh, kw); depthwise (kh, kw, C, 1) ->
+ * (C, 1, kh, kw), group C (a depth multiplier above 1 is refused). */
+static dc_status ex_conv2d_grouped(dc_ox *w, const dc_node *n, const char **out)
+{
+    static const int DW_PERM[4] = {2, 3, 0, 1};
+    const dc_conv_attr *a = &n->attr.conv;
+    const dc_node *x = n->in[0], *k = n->in[1];
+    int dw = n->op == &dc_op_depthwise_conv2d;
+    if (!dc_ox_const_values(k))
+        return dc_fail(DC_ERR_UNSUPPORTED, "the convolution's kernel is not a weight");
+    if (dw && k->shape[3] != 1)
+        return dc_fail(DC_ERR_UNSUPPORTED, "DepthwiseConv2D: depth multiplier %d; ONNX export takes 1", k->shape[3]);
+    const char *kn = dc_ox_weight(w, "oihw", k, dw ? DW_PERM : KERNEL_PERM);
+    const char *in[3] = {dc_ox_transpose(w, dc_ox_in(w, n, 0), 4, TO_NCHW), kn, n->in[2] ? dc_ox_in(w, n, 2) : NULL};
+    const char *y = dc_ox_op(w, "Conv", n->in[2] ? 3 : 2, in, 1);
+    ints_attr_pair(w, "kernel_shape", k->shape[0], k->shape[1]);
+    ints_attr_pair(w, "strides", a->stride_h, a->stride_w);
+    ints_attr_pair(w, "dilations", a->dilation_h, a->dilation_w);
+    conv_pads(w, x, k->shape[0], k->shape[1], a->stride_h, a->stride_w, a->dilation_h, a->dilation_w, a->same);
+    dc_ox_attr_int(w, "group", dw ? x->shape[3] : x->shape[3] / k->shape[2]);
+    *out = dc_ox_transpose(w, y, 4, TO_NHWC);
+    return DC_OK;
+}
+
 static dc_status ex_conv2d_transpose(dc_ox *w, const dc_node *n, const char **out)
 {
     /* x (B, H, W, C), kernel (kh, kw, F, C), bias (F) -> (B, OH, OW, F) */
@@ -475,6 +500,8 @@ static const struct {
     {&dc_op_maximum, ex_binary},
     {&dc_op_minimum, ex_binary},
     {&dc_op_log_softmax, ex_log_softmax},
+    {&dc_op_depthwise_conv2d, ex_conv2d_grouped},
+    {&dc_op_conv2d_grouped, ex_conv2d_grouped},
     {&dc_op_broadcast_binary, ex_broadcast_binary},
     {&dc_op_scale, ex_scale},
     {&dc_op_act, ex_act},

@@ -252,6 +252,18 @@ static void layer_models(suite *s)
     merge_case(s, "merge_minimum", dc_layer_minimum(), 3, 1, V(5));
     merge_case(s, "merge_concatenate", dc_layer_concatenate(-1), 2, 2, V(3, 4));
     merge_case(s, "merge_concatenate_axis1", dc_layer_concatenate(1), 2, 2, V(3, 4));
+    /* grouped and depthwise convolutions (Conv with group) */
+    {
+        dc_conv_config gc = dc_conv_defaults(6, 3, 3);
+        gc.groups = 2;
+        gc.padding = DC_PADDING_SAME;
+        dc_depthwise_config dwc = dc_depthwise_defaults(3, 3);
+        dwc.strides[0] = dwc.strides[1] = 2;
+        add_random(s, "grouped_depthwise_separable",
+                   seq_model(3, V(9, 8, 4), dc_layer_conv2d_ex(&gc), dc_layer_depthwise_conv2d_ex(&dwc),
+                             dc_layer_separable_conv2d(5, 3, 3, "relu"), NULL),
+                   X(3, 3, 9, 8, 4));
+    }
     merge_case(s, "merge_broadcast_multiply", dc_layer_broadcast(2), 2, 2, V(3, 4));
     /* Broadcast (ONNX import's layer): (3, 4) - (1, 4); LogSoftmax after a Dense */
     m = dc_functional_new(2, V(3, 4));
