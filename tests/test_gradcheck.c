@@ -23,6 +23,8 @@ typedef dc_node *(*build_fn)(dc_graph *g, int variant);
 
 /* ONNX import's LogSoftmax op (layers/layers_onnx.c) */
 dc_node *dc_log_softmax(dc_graph *g, dc_node *x);
+/* ONNX import's Broadcast op (layers/layers_onnx.c): op 0 + 1 - 2 * 3 / */
+dc_node *dc_broadcast_binary(dc_graph *g, dc_node *a, dc_node *b, int op);
 
 static dc_init uniform(float lo, float hi) { return (dc_init){DC_INIT_RANDOM_UNIFORM, lo, hi}; }
 
@@ -295,6 +297,13 @@ static dc_node *build_prelu(dc_graph *g, int v)
 static dc_node *build_log_softmax(dc_graph *g, int v)
 {
     return dc_log_softmax(g, v ? dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2, 2), NULL) : p2(g, 3, 5));
+}
+
+/* variant = the op (+ - * /): a (2, 3, 4) op b (2, 1, 4), b away from 0 */
+static dc_node *build_broadcast_binary(dc_graph *g, int v)
+{
+    return dc_broadcast_binary(g, dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2, 2), NULL),
+                               dc_param(g, 3, (int[]){2, 1, 4}, uniform(0.5f, 1.5f), NULL), v);
 }
 
 static dc_node *build_relu_ex(dc_graph *g, int v)
@@ -739,6 +748,7 @@ static const gradcase cases[] = {
     {"conv2d_grouped", build_conv_grouped_nobias, 1},
     /* ONNX import */
     {"log_softmax", build_log_softmax, 2},
+    {"broadcast_binary", build_broadcast_binary, 4},
     /* fused attention */
     {"attention", build_attention, 5},
     /* attention */

@@ -102,6 +102,7 @@ static dc_layer *make_maximum(void) { return dc_layer_maximum(); }
 static dc_layer *make_minimum(void) { return dc_layer_minimum(); }
 static dc_layer *make_concatenate(void) { return dc_layer_concatenate(-1); }
 static dc_layer *make_log_softmax(void) { return dc_layer_log_softmax(); }
+static dc_layer *make_broadcast(void) { return dc_layer_broadcast(2); }
 /* attention layers: called on two inputs (query, value) of the case's shape */
 static dc_layer *make_multi_head_attention(void)
 {
@@ -188,6 +189,7 @@ static const layer_case cases[] = {
     {"SeparableConv2D", make_separable_conv2d, 3, {5, 5, 2}, 0},
     {"Conv2D", make_conv2d_groups, 3, {5, 5, 4}, 0}, /* groups 2 */
     {"LogSoftmax", make_log_softmax, 1, {4}, 0},
+    {"Broadcast", make_broadcast, 1, {4}, 0},
     {"MultiHeadAttention", make_multi_head_attention, 2, {5, 4}, 0},
     {"Attention", make_attention, 2, {5, 4}, 0},
     {"AdditiveAttention", make_additive_attention, 2, {5, 4}, 0},

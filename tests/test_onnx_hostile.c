@@ -309,6 +309,26 @@ static void test_budgets(void **state)
     assert_null(m);
 }
 
+/* input_shape: a size out of range, or one the file fixes otherwise, is an
+ * error naming the entry; the file's own size is accepted. */
+static void test_input_shape(void **state)
+{
+    (void)state;
+    dc_onnx_import_config c = dc_onnx_import_defaults();
+    dc_model *m = (dc_model *)1;
+    c.input_shape[1] = -3;
+    assert_int_equal(dc_model_load_onnx_ex(MLP, &c, &m), DC_ERR_ARG);
+    assert_null(m);
+    assert_errmsg_contains("input_shape[1] is -3");
+    c.input_shape[1] = 21; /* mlp.onnx's input is (batch, 20) */
+    assert_int_equal(dc_model_load_onnx_ex(MLP, &c, &m), DC_ERR_ARG);
+    assert_null(m);
+    assert_errmsg_contains("fixes axis 1 at 20");
+    c.input_shape[1] = 20;
+    assert_int_equal(dc_model_load_onnx_ex(MLP, &c, &m), DC_OK);
+    dc_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_external_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budgets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_shape, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,7 +186,7 @@ dc_status dc_cfg_channels_last(const dc_json *cfg);
     /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
     X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)                                   \
     /* generic layers ONNX graphs need (layers_onnx.c) */                                                             \
-    X(log_softmax)                                                                                                     \
+    X(log_softmax) X(broadcast)                                                                                        \
     /* attention layers (layers_attention.c): MultiHeadAttention, Attention, AdditiveAttention, Dot take several */ \
     X(multi_head_attention) X(attention) X(additive_attention) X(position_embedding) X(dot)
 

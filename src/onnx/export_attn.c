@@ -23,6 +23,14 @@
  *                   Expand-ed to the input's shape (Shape).
  *   l2_normalize    x / Sqrt(Max(ReduceSumSquare(x, axis), 1e-14)).
  *   log_softmax     LogSoftmax over the last axis.
+ *   attention       the fused op (MultiHeadAttention's core): q (B, Tq, H,
+ *                   Dk), k, v to (B, H, T, D) by Transposes, MatMul (Mul by
+ *                   the scale), the allowed keys (mask != 0, times the causal
+ *                   triangle) as Where(allowed, s, -1e9), Softmax, MatMul by
+ *                   the values, Transpose back.  A query with no allowed key
+ *                   attends to every key (allowed = Max(allowed, 1 -
+ *                   ReduceMax(allowed))), or, with empty_zero, gets zeros
+ *                   (the probabilities times allowed), as the op does.
  */
 #include "onnx/onnx_internal.h"
 
@@ -163,5 +171,49 @@ dc_status dc_ox_export_log_softmax(dc_ox *w, const dc_node *n, const char **out)
 {
     *out = dc_ox_op1(w, "LogSoftmax", dc_ox_in(w, n, 0));
     dc_ox_attr_int(w, "axis", -1);
+    return DC_OK;
+}
+
+dc_status dc_ox_export_attention(dc_ox *w, const dc_node *n, const char **out)
+{
+    /* q (B, Tq, H, Dk), k (B, Tk, H, Dk), v (B, Tk, H, Dv), mask (B, Tq, Tk) or none -> (B, Tq, H, Dv) */
+    const dc_attention_attr *a = &n->attr.attention;
+    int tq = n->in[0]->shape[1], tk = n->in[1]->shape[1];
+    const char *q = dc_ox_transpose(w, dc_ox_in(w, n, 0), 4, (const int[]){0, 2, 1, 3});
+    const char *k = dc_ox_transpose(w, dc_ox_in(w, n, 1), 4, (const int[]){0, 2, 3, 1});
+    const char *v = dc_ox_transpose(w, dc_ox_in(w, n, 2), 4, (const int[]){0, 2, 1, 3});
+    const char *s = dc_ox_op2(w, "MatMul", q, k); /* (B, H, Tq, Tk) */
+    if (a->scale != 1.0f)
+        s = dc_ox_op2(w, "Mul", s, dc_ox_scalar(w, a->scale));
+    const char *allowed = NULL; /* 1 / 0 floats, (B, 1, Tq, Tk) or (Tq, Tk) */
+    if (a->causal) {
+        size_t cells = (size_t)tq * (size_t)tk;
+        float *c = malloc(cells * sizeof *c);
+        if (!c)
+            return dc_fail(DC_ERR_NOMEM, "out of memory for the (%d, %d) causal mask", tq, tk);
+        for (int i = 0; i < tq; i++)
+            for (int j = 0; j < tk; j++)
+                c[(size_t)i * (size_t)tk + (size_t)j] = j <= i ? 1.0f : 0.0f;
+        allowed = dc_ox_floats(w, NULL, 2, (int64_t[]){tq, tk}, c);
+        free(c);
+    }
+    if (n->in[3]) {
+        const char *m = dc_ox_op2(w, "Unsqueeze", nonzero(w, dc_ox_in(w, n, 3)), dc_ox_int64s(w, "axes", 1, (int64_t[]){1}));
+        allowed = allowed ? dc_ox_op2(w, "Mul", m, allowed) : m;
+    }
+    if (allowed && !a->empty_zero) { /* a row with no allowed key attends to every key */
+        const char *any = dc_ox_op1(w, "ReduceMax", allowed);
+        dc_ox_attr_ints(w, "axes", 1, (int64_t[]){-1});
+        dc_ox_attr_int(w, "keepdims", 1);
+        allowed = dc_ox_op2(w, "Max", allowed, dc_ox_op2(w, "Sub", dc_ox_scalar(w, 1.0f), any));
+    }
+    const char *keep = allowed ? dc_ox_op2(w, "Greater", allowed, dc_ox_scalar(w, 0.5f)) : NULL;
+    if (keep)
+        s = where_else(w, keep, s, -1e9f);
+    const char *p = dc_ox_op1(w, "Softmax", s);
+    dc_ox_attr_int(w, "axis", -1);
+    if (allowed && a->empty_zero)
+        p = dc_ox_op2(w, "Mul", p, allowed); /* wholly masked rows: zeros; the others' masked keys are already 0 */
+    *out = dc_ox_transpose(w, dc_ox_op2(w, "MatMul", p, v), 4, (const int[]){0, 2, 1, 3});
     return DC_OK;
 }

@@ -67,6 +67,20 @@ static dc_status ex_binary(dc_ox *w, const dc_node *n, const char **out)
     return DC_OK;
 }
 
+/* The ONNX import's Broadcast layer (layers/layers_onnx.c) as Add / Sub /
+ * Mul / Div, whose numpy broadcasting is the op's (both operands stored with
+ * the batch first, one rank). */
+
+static dc_status ex_broadcast_binary(dc_ox *w, const dc_node *n, const char **out)
+{
+    static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
+    int op = n->attr.axis.axis;
+    if (op < 0 || op > 3)
+        return dc_fail(DC_ERR_ARG, "broadcast_binary: op %d, expected 0 to 3", op);
+    *out = dc_ox_op2(w, ops[op], dc_ox_in(w, n, 0), dc_ox_in(w, n, 1));
+    return DC_OK;
+}
+
 static dc_status ex_dense(dc_ox *w, const dc_node *n, const char **out)
 {
     /* x (..., in) W (in, units) + b (units) */
@@ -463,6 +477,7 @@ static const struct {
     {&dc_op_mul, ex_binary},
     {&dc_op_maximum, ex_binary},
     {&dc_op_minimum, ex_binary},
+    {&dc_op_broadcast_binary, ex_broadcast_binary},
     {&dc_op_scale, ex_scale},
     {&dc_op_act, ex_act},
     {&dc_op_relu_ex, ex_relu_ex},
@@ -497,6 +512,7 @@ static const struct {
     {&dc_op_position_embedding, dc_ox_export_posemb},
     {&dc_op_l2_normalize, dc_ox_export_l2_normalize},
     {&dc_op_log_softmax, dc_ox_export_log_softmax},
+    {&dc_op_attention, dc_ox_export_attention},
     /* training only: the identity at inference */
     {&dc_op_dropout, ex_identity},
     {&dc_op_spatial_dropout, ex_identity},

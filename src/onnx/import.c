@@ -390,7 +390,7 @@ dc_status dc_onnx_tensor(dc_onnx_importer *im, const Onnx__TensorProto *t, dc_on
  * pos).  Any other input is stored as it is: a model exported from an NHWC
  * framework (deepc, Keras), whose graph starts with a Transpose to NCHW,
  * keeps its NHWC input, and that Transpose costs nothing. */
-static dc_status add_input(dc_onnx_importer *im, const Onnx__ValueInfoProto *vi, int spatial)
+static dc_status add_input(dc_onnx_importer *im, const Onnx__ValueInfoProto *vi, int spatial, const int *fixed)
 {
     const char *name = vi->name;
     const Onnx__TypeProto *type = vi->type;
@@ -412,6 +412,16 @@ static dc_status add_input(dc_onnx_importer *im, const Onnx__ValueInfoProto *vi,
     v->dims[0] = -1;
     for (int i = 1; i < v->ndim; i++) {
         const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        if (fixed && fixed[i] != 0) {
+            if (fixed[i] < 1 || fixed[i] > DC_DIM_LIMIT)
+                return dc_fail(DC_ERR_ARG, "input '%s': input_shape[%d] is %d; expected 1 to %d (0: the file's)",
+                               name, i, fixed[i], DC_DIM_LIMIT);
+            if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value != fixed[i])
+                return dc_fail(DC_ERR_ARG, "input '%s': input_shape[%d] is %d but the file fixes axis %d at %lld",
+                               name, i, fixed[i], i, (long long)d->dim_value);
+            v->dims[i] = fixed[i];
+            continue;
+        }
         if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value < 1 ||
             d->dim_value > DC_DIM_LIMIT)
             return dc_fail(DC_ERR_FORMAT, "input '%s': axis %d is %s%lld; deepc needs a fixed size of 1 to %d after "
@@ -661,7 +671,7 @@ static dc_status run_import(dc_onnx_importer *im, const Onnx__ModelProto *mp, co
                 if (!strcmp(g->node[j]->op_type, nchw_ops[k]) && g->node[j]->n_input &&
                     !strcmp(g->node[j]->input[0], g->input[i]->name))
                     spatial = 1;
-        st = add_input(im, g->input[i], spatial);
+        st = add_input(im, g->input[i], spatial, n_inputs == 0 ? cfg->input_shape : NULL);
         n_inputs++;
     }
     if (st == DC_OK && !n_inputs)

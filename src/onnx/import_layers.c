@@ -110,10 +110,31 @@ static dc_status channels_last(dc_onnx_importer *im, const Onnx__NodeProto *n, d
     int want[DC_ONNX_MAX_RANK];
     for (int i = 0; i < w->ndim; i++)
         want[i] = i == 0 ? 0 : i == 1 ? w->ndim - 1 : i - 1;
+    int virt = 0;
     for (int i = 0; i < w->ndim; i++)
-        if (w->pos[i] < 0)
-            return dc_fail(DC_ERR_FORMAT, "%s: '%s' has a virtual axis %d", n->op_type, w->name, i);
-    return dc_onnx_relayout(im, n, w, want);
+        virt |= w->pos[i] < 0;
+    if (!virt)
+        return dc_onnx_relayout(im, n, w, want);
+    /* size-1 axes not stored (after global pooling, say): a Reshape stores
+     * them, where the stored axes already follow channels-last order */
+    int shape[DC_ONNX_MAX_RANK], last = 0, ref;
+    for (int s = 1; s < w->ndim; s++)
+        for (int i = 1; i < w->ndim; i++)
+            if (want[i] == s) {
+                shape[s - 1] = (int)w->dims[i];
+                if (w->pos[i] >= 0) {
+                    if (w->pos[i] < last)
+                        return dc_fail(DC_ERR_FORMAT, "%s: '%s' has size-1 axes not stored and its other axes out "
+                                                      "of channels-last order", n->op_type, w->name);
+                    last = w->pos[i];
+                }
+            }
+    dc_status st = dc_onnx_reshape_to(im, n, w, w->ndim - 1, shape, &ref);
+    if (st != DC_OK)
+        return st;
+    w->ref = ref;
+    memcpy(w->pos, want, sizeof want);
+    return DC_OK;
 }
 
 static void channels_last_pos(int ndim, int *pos)
@@ -322,12 +343,12 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if (st != DC_OK)
         return st;
     int ns = x->ndim - 2;
-    if (wt->ndim != x->ndim || !wt->data || wt->dims[1] != x->dims[1])
-        return dc_fail(DC_ERR_FORMAT, "Conv: weight '%s' must be (out, %lld, k...) for input '%s'", wt->name,
-                       (long long)x->dims[1], x->name);
-    if (dc_onnx_attr_int(n, "group", 1) != 1)
-        return dc_fail(DC_ERR_FORMAT, "Conv: group %lld (a grouped or depthwise convolution) is not supported yet",
-                       (long long)dc_onnx_attr_int(n, "group", 1));
+    int64_t group = dc_onnx_attr_int(n, "group", 1);
+    if (group < 1 || group > x->dims[1] || x->dims[1] % group || wt->ndim != x->ndim || !wt->data ||
+        wt->dims[1] * group != x->dims[1] || wt->dims[0] % group)
+        return dc_fail(DC_ERR_FORMAT, "Conv: weight '%s' must be (out, %lld / group, k...) for input '%s' (group %lld, "
+                                      "out a multiple of it)", wt->name, (long long)x->dims[1], x->name,
+                       (long long)group);
     int64_t co = wt->dims[0], ci = wt->dims[1];
     if (b && (st = need_len(n, b, (size_t)co, "bias")) != DC_OK)
         return st;
@@ -355,6 +376,7 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
     }
     cfg.padding = sp.same ? DC_PADDING_SAME : DC_PADDING_VALID;
     cfg.use_bias = b != NULL;
+    cfg.groups = (int)group; /* kernel (k..., in / groups, out): the same order as ungrouped */
     if ((st = apply1(im, n, ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg), &w)) != DC_OK)
         return st;
     int64_t kh = sp.k[0], kw = ns == 2 ? sp.k[1] : 1;
@@ -633,6 +655,57 @@ dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
                                 : !strcmp(t, "Tanh") ? "tanh" : !strcmp(t, "Selu") ? "selu" : "softplus");
     dc_onnx_value w = *x;
     if ((st = apply1(im, n, l, &w)) != DC_OK)
+        return st;
+    return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
+}
+
+/* Clip(min, max) (attributes before opset 11, optional constant inputs
+ * after) as ReLU layers: min 0: ReLU(max_value = max); another finite min:
+ * shifted by -min, ReLU(max - min), shifted back; no min: max - ReLU(max - x).
+ * HardSigmoid(alpha, beta) = clip(alpha x + beta, 0, 1): Rescaling, ReLU(1). */
+dc_status dc_onnx_tr_clip(dc_onnx_importer *im, const Onnx__NodeProto *n)
+{
+    dc_onnx_value *x;
+    dc_status st = dc_onnx_need(im, n, 0, DC_ONNX_DYN, &x);
+    if (st != DC_OK)
+        return st;
+    dc_onnx_value w = *x;
+    if (!strcmp(n->op_type, "HardSigmoid")) {
+        float a = dc_onnx_attr_float(n, "alpha", 0.2f), b = dc_onnx_attr_float(n, "beta", 0.5f);
+        if (!isfinite(a) || !isfinite(b))
+            return dc_fail(DC_ERR_FORMAT, "HardSigmoid: alpha %g and beta %g must be finite", (double)a, (double)b);
+        if ((st = apply1(im, n, dc_layer_rescaling(a, b), &w)) != DC_OK ||
+            (st = apply1(im, n, dc_layer_relu_ex(1.0f, 0.0f, 0.0f), &w)) != DC_OK)
+            return st;
+        return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
+    }
+    float lo = -INFINITY, hi = INFINITY;
+    if (im->opset < 11) {
+        lo = dc_onnx_attr_float(n, "min", -INFINITY);
+        hi = dc_onnx_attr_float(n, "max", INFINITY);
+    } else
+        for (size_t k = 1; k < 3; k++) {
+            dc_onnx_value *c = dc_onnx_in(im, n, k);
+            if (!c)
+                continue;
+            if ((st = need_len(n, c, 1, k == 1 ? "min" : "max")) != DC_OK)
+                return st;
+            *(k == 1 ? &lo : &hi) = dc_onnx_f32(dc_onnx_at(c, 0));
+        }
+    if (isnan(lo) || isnan(hi) || lo > hi || lo == INFINITY || hi == -INFINITY)
+        return dc_fail(DC_ERR_FORMAT, "Clip: min %g, max %g; expected min <= max", (double)lo, (double)hi);
+    if (lo == -INFINITY && hi == INFINITY)
+        st = DC_OK;
+    else if (lo == 0.0f)
+        st = apply1(im, n, dc_layer_relu_ex(hi, 0.0f, 0.0f), &w);
+    else if (lo == -INFINITY) {
+        if ((st = apply1(im, n, dc_layer_rescaling(-1.0f, hi), &w)) == DC_OK &&
+            (st = apply1(im, n, dc_layer_relu(), &w)) == DC_OK)
+            st = apply1(im, n, dc_layer_rescaling(-1.0f, hi), &w);
+    } else if ((st = apply1(im, n, dc_layer_rescaling(1.0f, -lo), &w)) == DC_OK &&
+               (st = apply1(im, n, dc_layer_relu_ex(hi - lo, 0.0f, 0.0f), &w)) == DC_OK)
+        st = apply1(im, n, dc_layer_rescaling(1.0f, lo), &w);
+    if (st != DC_OK)
         return st;
     return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
 }

@@ -953,12 +953,12 @@ typedef struct {
 
 static const entry table[] = {
     {"Add", tr_binary}, {"AveragePool", dc_onnx_tr_pool}, {"BatchNormalization", dc_onnx_tr_batchnorm},
-    {"Cast", tr_identity}, {"Concat", tr_concat}, {"Constant", tr_constant},
+    {"Cast", tr_identity}, {"Clip", dc_onnx_tr_clip}, {"Concat", tr_concat}, {"Constant", tr_constant},
     {"ConstantOfShape", tr_constant_of_shape}, {"Conv", dc_onnx_tr_conv}, {"ConvTranspose", dc_onnx_tr_conv_transpose},
     {"Div", tr_binary}, {"Dropout", dc_onnx_tr_dropout}, {"Elu", dc_onnx_tr_activation},
     {"Erf", dc_onnx_tr_erf}, {"Flatten", tr_flatten}, {"GRU", dc_onnx_tr_rnn}, {"Gather", tr_gather},
     {"Gemm", dc_onnx_tr_gemm}, {"GlobalAveragePool", dc_onnx_tr_global_pool},
-    {"GlobalMaxPool", dc_onnx_tr_global_pool}, {"Identity", tr_identity},
+    {"GlobalMaxPool", dc_onnx_tr_global_pool}, {"HardSigmoid", dc_onnx_tr_clip}, {"Identity", tr_identity},
     {"LSTM", dc_onnx_tr_rnn}, {"LayerNormalization", dc_onnx_tr_layernorm}, {"LeakyRelu", dc_onnx_tr_activation},
     {"LogSoftmax", dc_onnx_tr_softmax}, {"MatMul", dc_onnx_tr_matmul}, {"MaxPool", dc_onnx_tr_pool},
     {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"RNN", dc_onnx_tr_rnn}, {"ReduceMax", dc_onnx_tr_reduce},
@@ -987,9 +987,9 @@ dc_onnx_translate_fn dc_onnx_translator(const char *op_type)
 
 const char *dc_onnx_supported_ops(void)
 {
-    return "Add, AveragePool, BatchNormalization, Cast, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
+    return "Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
-           "GlobalMaxPool, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
+           "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
            "RNN, ReduceMax and ReduceMean (as global pooling), Relu, Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Squeeze, Sub, Tanh, Transpose, "
            "Unsqueeze";
 }

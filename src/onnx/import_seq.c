@@ -120,6 +120,57 @@ static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, i
     return r < 0 ? dc_last_status() : define_dyn(im, def, 0, r, x->ndim, x->dims, x->pos);
 }
 
+/* a op b of two values of one rank whose shapes differ (or Div): the
+ * Broadcast layer.  The value of the result's shape leads (for + and *,
+ * either); the other is reshaped to the lead's stored order with its size-1
+ * axes, which needs its other axes stored in the lead's relative order. */
+static dc_status broadcast_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *a,
+                               dc_onnx_value *b)
+{
+    if (a->ndim != b->ndim)
+        return dc_fail(DC_ERR_FORMAT, "%s: '%s' (rank %d) and '%s' (rank %d): broadcasting across ranks is not "
+                                      "supported", n->op_type, a->name, a->ndim, b->name, b->ndim);
+    int a_leads = 1, b_leads = 1;
+    for (int i = 1; i < a->ndim; i++) {
+        if (a->dims[i] != b->dims[i] && a->dims[i] != 1 && b->dims[i] != 1)
+            return dc_fail(DC_ERR_FORMAT, "%s: '%s' and '%s' differ on axis %d (%lld and %lld) and neither is 1",
+                           n->op_type, a->name, b->name, i, (long long)a->dims[i], (long long)b->dims[i]);
+        a_leads &= a->dims[i] >= b->dims[i];
+        b_leads &= b->dims[i] >= a->dims[i];
+    }
+    dc_onnx_value *l = a, *o = b;
+    if (!a_leads) {
+        if (!b_leads || op == '-' || op == '/')
+            return dc_fail(DC_ERR_FORMAT, "%s: '%s' must have the shape of the result (broadcasting the first operand "
+                                          "of %s, or both, is not supported)", n->op_type, a->name, n->op_type);
+        l = b;
+        o = a;
+    }
+    int shape[DC_ONNX_MAX_RANK], nd = 0, last = 0, ref;
+    for (int s = 1; s < DC_ONNX_MAX_RANK + 1; s++) /* the lead's stored axes in order */
+        for (int i = 1; i < l->ndim; i++)
+            if (l->pos[i] == s) {
+                if (o->dims[i] > 1) {
+                    if (o->pos[i] < last)
+                        return dc_fail(DC_ERR_FORMAT, "%s: '%s' and '%s' store their axes in different orders",
+                                       n->op_type, a->name, b->name);
+                    last = o->pos[i];
+                }
+                shape[nd++] = (int)o->dims[i];
+            }
+    for (int i = 1; i < l->ndim; i++)
+        if (l->pos[i] < 0 && o->dims[i] != 1)
+            return dc_fail(DC_ERR_FORMAT, "%s: '%s' has a size-1 axis %d that '%s' fills", n->op_type, l->name, i,
+                           o->name);
+    dc_onnx_value w = *o;
+    dc_status st = dc_onnx_reshape_to(im, n, &w, nd, shape, &ref);
+    if (st != DC_OK)
+        return st;
+    int code = op == '+' ? 0 : op == '-' ? 1 : op == '*' ? 2 : 3;
+    int r = dc_onnx_apply(im, n, dc_layer_broadcast(code), 2, (int[]){l->ref, ref});
+    return r < 0 ? dc_last_status() : define_dyn(im, n, 0, r, l->ndim, l->dims, l->pos);
+}
+
 dc_status dc_onnx_binary_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *a,
                              dc_onnx_value *b)
 {
@@ -128,8 +179,7 @@ dc_status dc_onnx_binary_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int
     if (b->kind != DC_ONNX_DYN)
         return with_constant(im, n, op, a, b, 1);
     if (a->ndim != b->ndim || memcmp(a->dims, b->dims, (size_t)a->ndim * sizeof(int64_t)) != 0 || op == '/')
-        return dc_fail(DC_ERR_FORMAT, "%s: '%s' and '%s' must have the same shape (broadcasting%s is not supported)",
-                       n->op_type, a->name, b->name, op == '/' ? " and division of two values" : "");
+        return broadcast_dyn(im, n, op, a, b);
     dc_onnx_value w = *b;
     for (int i = 0; i < a->ndim; i++)
         if ((a->pos[i] < 0) != (w.pos[i] < 0))

@@ -122,6 +122,8 @@ dc_status dc_ox_export_additive_score(dc_ox *w, const dc_node *n, const char **o
 dc_status dc_ox_export_posemb(dc_ox *w, const dc_node *n, const char **out);
 dc_status dc_ox_export_l2_normalize(dc_ox *w, const dc_node *n, const char **out);
 dc_status dc_ox_export_log_softmax(dc_ox *w, const dc_node *n, const char **out);
+/* The fused attention op (ops_attention.c), MultiHeadAttention's core. */
+dc_status dc_ox_export_attention(dc_ox *w, const dc_node *n, const char **out);
 
 /* ---- reader (import*.c) ----
  *
@@ -294,6 +296,7 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_conv_transpose(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_dropout(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n);
+dc_status dc_onnx_tr_clip(dc_onnx_importer *im, const Onnx__NodeProto *n); /* also HardSigmoid */
 dc_status dc_onnx_tr_softmax(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_erf(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_gemm(dc_onnx_importer *im, const Onnx__NodeProto *n);
@@ -303,5 +306,6 @@ dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
 
 /* The op of the LogSoftmax layer (layers_onnx.c). */
 extern const dc_op dc_op_log_softmax;
+extern const dc_op dc_op_broadcast_binary;
 
 #endif /* DC_ONNX_INTERNAL_H */

