@@ -13,9 +13,13 @@
  * - BatchNormalization folding and a fused ReLU in a small CNN;
  * - errors: an empty or constant calibration set, NaN weights, a layer with
  *   no int8 kernel, quantizing twice, a model not compiled: each with its
- *   message, the model left float.
+ *   message, the model left float;
+ * - a quantized model refuses, naming why, what it cannot do: fit,
+ *   train_on_batch, save, save_weights, load_weights, load_checkpoint (and
+ *   so ModelCheckpoint), set_weight, get_weight of a packed kernel; predict,
+ *   evaluate and test_on_batch still run and give the same outputs.
  */
-#include "testutil.h"
+#include "iotest.h"
 
 #include "quant/quant.h"
 
@@ -324,6 +328,85 @@ static void test_errors(void **state)
     dc_tensor_free(wrong);
 }
 
+/* Each refusal of a quantized model, by name; what it can do still works. */
+static void test_quantized_refuses(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    blobs(300, 5, &x, &y);
+    dc_model *m = mlp();
+    dc_fit_config fc = dc_fit_defaults();
+    fc.epochs = 2;
+    fc.verbose = 0;
+    assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_OK);
+    char *dir = make_dir();
+    char full[512], weights[512], ckpt[512];
+    snprintf(full, sizeof full, "%s", join(dir, "float.deepc"));
+    snprintf(weights, sizeof weights, "%s", join(dir, "float.weights"));
+    snprintf(ckpt, sizeof ckpt, "%s", join(dir, "int8.deepc"));
+    assert_int_equal(dc_model_save(m, full, 1), DC_OK); /* the float model saves */
+    assert_int_equal(dc_model_save_weights(m, weights), DC_OK);
+    dc_quantize_config qc = dc_quantize_defaults();
+    qc.calibration = x;
+    assert_false(dc_model_is_quantized(m));
+    assert_int_equal(dc_model_quantize(m, &qc), DC_OK);
+    assert_true(dc_model_is_quantized(m));
+    dc_tensor *p0 = NULL, *p1 = NULL;
+    assert_int_equal(dc_model_predict(m, x, 32, &p0), DC_OK);
+
+    assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_ERR_STATE);
+    assert_errmsg_contains("fit: the model is quantized");
+    double res[2];
+    assert_int_equal(dc_model_train_on_batch(m, x, y, NULL, res, 2), DC_ERR_STATE);
+    assert_errmsg_contains("train_on_batch: the model is quantized");
+    assert_int_equal(dc_model_save(m, ckpt, 1), DC_ERR_STATE);
+    assert_errmsg_contains("save: the model is quantized");
+    assert_int_equal(dc_model_save(m, ckpt, 0), DC_ERR_STATE);
+    assert_int_equal(dc_model_save_weights(m, ckpt), DC_ERR_STATE);
+    assert_errmsg_contains("save_weights: the model is quantized");
+    assert_int_equal(access(ckpt, F_OK), -1); /* nothing written */
+    assert_int_equal(dc_model_load_weights(m, weights), DC_ERR_STATE);
+    assert_errmsg_contains("load_weights: the model is quantized");
+    assert_int_equal(dc_model_load_checkpoint(m, full), DC_ERR_STATE);
+    assert_errmsg_contains("load_checkpoint: the model is quantized");
+    float w[8 * 16] = {0};
+    assert_int_equal(dc_model_set_weight(m, 0, 0, w, 8 * 16), DC_ERR_STATE);
+    assert_errmsg_contains("set_weight: the model is quantized");
+    assert_int_equal(dc_model_set_weight(m, 0, 1, w, 16), DC_ERR_STATE); /* a bias too: the scales would be stale */
+    dc_tensor *t = (dc_tensor *)1;
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &t), DC_ERR_STATE);
+    assert_errmsg_contains("packed int8 layer");
+    assert_null(t);
+    assert_int_equal(dc_model_get_weight(m, 2, 0, &t), DC_ERR_STATE);
+    assert_int_equal(dc_model_get_weight(m, 0, 1, &t), DC_OK); /* a bias is floats still */
+    dc_tensor_free(t);
+
+    /* inference still runs, unchanged by the refused calls */
+    double ev[2];
+    assert_int_equal(dc_model_test_on_batch(m, x, y, NULL, res, 2), DC_OK);
+    assert_int_equal(dc_model_evaluate(m, x, y, 300, 0, ev, 2), DC_OK);
+    assert_true(isfinite(res[0]) && res[1] > 0.0);
+    assert_true(fabs(res[0] - ev[0]) <= 1e-5 * fabs(ev[0]) && res[1] == ev[1]);
+    assert_int_equal(dc_model_predict(m, x, 32, &p1), DC_OK);
+    assert_memory_equal(p0->data, p1->data, p0->size * sizeof(float));
+
+    /* the float model saved before quantizing loads and quantizes the same */
+    dc_model *f = NULL;
+    assert_int_equal(dc_model_load(full, &f), DC_OK);
+    assert_int_equal(dc_model_quantize(f, &qc), DC_OK);
+    dc_tensor *p2 = NULL;
+    assert_int_equal(dc_model_predict(f, x, 32, &p2), DC_OK);
+    assert_memory_equal(p0->data, p2->data, p0->size * sizeof(float));
+    dc_model_free(f);
+    dc_tensor_free(p0);
+    dc_tensor_free(p1);
+    dc_tensor_free(p2);
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -332,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_mlp_accuracy_and_reference),
         cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_quantized_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
