@@ -1,9 +1,11 @@
 /*
  * test_quantize.c - post-training int8 quantization (dc_model_quantize).
  *
- * - the kernels: the AVX-512 VNNI dot products equal the portable C ones
+ * - the kernels: the AVX-512 VNNI dot products (row layout and the tiled
+ *   one) equal the portable C ones
  *   on every shape class (K a multiple of 64 or not, U a multiple of 4 or
  *   not), built into this one binary;
+ * - the AVX-512 requantization equals the scalar one bit for bit;
  * - TFLite's fixed-point requantization against the real product it
  *   approximates (within one unit, exact on ties away from them);
  * - a quantized Dense against an independent computation of the same
@@ -57,18 +59,70 @@ static void test_vnni_equals_portable(void **state)
             w[0] = -127;
             dq_dot_rows_portable(x, w, U, Kp, p);
             dq_dot_rows_vnni(x, w, U, Kp, v);
+            int8_t *wt = malloc(dq_tiled_bytes(U, Kp));
+            int32_t *t = malloc((size_t)U * sizeof *t);
+            dq_tile(w, U, Kp, wt);
+            if (dq_have_vnni())
+                dq_dot_tiled_vnni(x, wt, U, Kp, t);
             for (int j = 0; j < U; j++) {
                 int32_t want = 0;
                 for (int k = 0; k < Kp; k++)
                     want += x[k] * w[(size_t)j * Kp + k];
                 assert_int_equal(p[j], want);
                 assert_int_equal(v[j], want);
+                if (dq_have_vnni()) /* the tiled layout (16 outputs per vpdpbusd) */
+                    assert_int_equal(t[j], want);
             }
+            free(wt);
+            free(t);
             free(x);
             free(w);
             free(p);
             free(v);
         }
+}
+
+/* The AVX-512 requantization equals the scalar one bit for bit: random
+ * accumulators (extremes included), multipliers below and above 1 (shifts
+ * of both signs), zero points, with and without the fused ReLU, U not a
+ * multiple of 8. */
+static void test_finish_avx512_equals_scalar(void **state)
+{
+    (void)state;
+    if (!dq_have_vnni()) {
+        print_message("no AVX-512 VNNI here: nothing to compare\n");
+        return;
+    }
+    dc_rng r;
+    dc_rng_seed(&r, 11);
+    enum { U = 37 };
+    int32_t m0[U], shift[U], bias[U], wsum[U], dot[U];
+    float a[U], b[U];
+    for (int trial = 0; trial < 400; trial++) {
+        dq_header h = {DQ_MAGIC, U, 64, 64, 0.02f, (int32_t)(dc_rng_uniform(&r) * 255) - 128, 0.013f,
+                       (int32_t)(dc_rng_uniform(&r) * 255) - 128, trial % 2};
+        for (int j = 0; j < U; j++) { /* outputs mostly inside [-128, 127], so the rounding shows */
+            double mult = ldexp(0.5 + 0.5 * dc_rng_uniform(&r), (int)(dc_rng_uniform(&r) * 24) - 20);
+            dq_quantize_multiplier(mult, &m0[j], &shift[j]);
+            double target = (dc_rng_uniform(&r) - 0.5) * 300.0, acc = target / mult;
+            acc = acc > 1.0e9 ? 1.0e9 : acc < -1.0e9 ? -1.0e9 : acc;
+            wsum[j] = (int32_t)((dc_rng_uniform(&r) - 0.5) * 8000);
+            bias[j] = (int32_t)((dc_rng_uniform(&r) - 0.5) * 1000);
+            dot[j] = (int32_t)acc - bias[j] + (128 + h.in_zp) * wsum[j];
+        }
+        if (trial == 0) {
+            bias[0] = INT32_MAX / 2;
+            dot[0] = INT32_MAX / 2;
+            wsum[0] = 0;
+            bias[1] = -(INT32_MAX / 2);
+            dot[1] = 0;
+            wsum[1] = 0;
+        }
+        dq_layer q = {&h, m0, shift, bias, wsum, NULL, NULL};
+        dq_finish_row(&q, dot, a);
+        dq_finish_row_avx512(&q, dot, b);
+        assert_memory_equal(a, b, sizeof a);
+    }
 }
 
 static void test_requantize(void **state)
@@ -412,6 +466,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vnni_equals_portable),
         cmocka_unit_test(test_requantize),
+        cmocka_unit_test(test_finish_avx512_equals_scalar),
         cmocka_unit_test(test_mlp_accuracy_and_reference),
         cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_errors),

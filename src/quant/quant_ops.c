@@ -22,7 +22,20 @@
 
 typedef void (*dot_fn)(const uint8_t *, const int8_t *, int, int, int32_t *);
 
-static dot_fn pick(void) { return dq_have_vnni() ? dq_dot_rows_vnni : dq_dot_rows_portable; }
+typedef void (*finish_fn)(const dq_layer *, const int32_t *, float *);
+
+/* The dot products and the weights they read (the tiled copy on VNNI when
+ * the layer has one, else its rows) and the requantization. */
+static dot_fn pick(const dq_layer *q, const int8_t **w, finish_fn *fin)
+{
+    int vnni = dq_have_vnni();
+    *w = vnni && q->wt ? q->wt : q->w;
+    *fin = vnni ? dq_finish_row_avx512 : dq_finish_row;
+    return vnni ? (q->wt ? dq_dot_tiled_vnni : dq_dot_rows_vnni) : dq_dot_rows_portable;
+}
+
+/* The packed layer in kernel node k, or nonzero. */
+static int view(const dc_node *k, dq_layer *q) { return dq_view_sized(k->val, dc_node_numel(k) * sizeof(float), q); }
 
 static void no_backward(dc_node *n, const dc_run *run)
 {
@@ -39,11 +52,13 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dq_layer q;
-    if (dq_view(n->in[1]->val, &q))
+    if (view(n->in[1], &q))
         return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
     int rows = (int)dc_node_rows(n), K = q.h->K, Kp = q.h->Kp, U = q.h->U;
     const float *x = n->in[0]->val;
-    dot_fn dot = pick();
+    const int8_t *w;
+    finish_fn fin;
+    dot_fn dot = pick(&q, &w, &fin);
 #pragma omp parallel if (rows > 1 && dc_worth_parallel((double)rows * K * U * 0.25))
     {
         uint8_t xu[DQ_MAX_K];
@@ -55,7 +70,7 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
                 xu[k] = 0;
             for (int j0 = 0; j0 < U; j0 += 4096) { /* outputs in blocks of the stack buffer */
                 int nu = U - j0 < 4096 ? U - j0 : 4096;
-                dot(xu, q.w + (size_t)j0 * Kp, nu, Kp, acc);
+                dot(xu, w + (size_t)j0 * Kp, nu, Kp, acc); /* j0 a multiple of 16: a tile's start */
                 dq_layer part = q;
                 dq_header h = *q.h;
                 h.U = nu;
@@ -64,7 +79,7 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
                 part.shift += j0;
                 part.bias += j0;
                 part.wsum += j0;
-                dq_finish_row(&part, acc, n->val + (size_t)r * U + j0);
+                fin(&part, acc, n->val + (size_t)r * U + j0);
             }
         }
     }
@@ -80,7 +95,7 @@ const dc_op dc_op_qdense = {.name = "qdense", .n_inputs = 3, .optional = DC_OPTI
 
 /* Pixels [p0, p1) of image b: each window gathered as u8 (from the
  * quantized image img_q when not NULL), then the dot products. */
-static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, int b, int p0, int p1, const uint8_t *img_q,
+static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, const int8_t *w, finish_fn fin, int b, int p0, int p1, const uint8_t *img_q,
                          uint8_t *xu, int32_t *acc)
 {
     const dc_node *x = n->in[0], *k = n->in[1];
@@ -109,8 +124,8 @@ static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, int b,
         }
         for (; e < Kp; e++)
             xu[e] = 0;
-        dot(xu, q->w, F, Kp, acc);
-        dq_finish_row(q, acc, n->val + ((size_t)b * OH * OW + p) * F);
+        dot(xu, w, F, Kp, acc);
+        fin(q, acc, n->val + ((size_t)b * OH * OW + p) * F);
     }
 }
 
@@ -120,13 +135,15 @@ static dc_status qconv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dq_layer q;
-    if (dq_view(n->in[1]->val, &q))
+    if (view(n->in[1], &q))
         return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
     const dc_node *x = n->in[0];
     int B = x->shape[0], pixels = n->shape[1] * n->shape[2];
     size_t img = (size_t)x->shape[1] * x->shape[2] * x->shape[3];
     int whole = img <= DQ_IMAGE_BYTES;
-    dot_fn dot = pick();
+    const int8_t *w;
+    finish_fn fin;
+    dot_fn dot = pick(&q, &w, &fin);
     double work = (double)B * pixels * q.h->Kp * q.h->U;
 #pragma omp parallel if (dc_worth_parallel(work * 0.25))
     {
@@ -137,12 +154,12 @@ static dc_status qconv_forward(dc_node *n, const dc_run *run)
             for (int b = 0; b < B; b++) {
                 if (whole)
                     dq_quantize_row(x->val + (size_t)b * img, img, 1.0f / q.h->in_scale, q.h->in_zp, img_q);
-                qconv_pixels(n, &q, dot, b, 0, pixels, whole ? img_q : NULL, xu, acc);
+                qconv_pixels(n, &q, dot, w, fin, b, 0, pixels, whole ? img_q : NULL, xu, acc);
             }
         } else {
             size_t lo, hi;
             dc_thread_range((size_t)pixels, 1, &lo, &hi);
-            qconv_pixels(n, &q, dot, 0, (int)lo, (int)hi, NULL, xu, acc);
+            qconv_pixels(n, &q, dot, w, fin, 0, (int)lo, (int)hi, NULL, xu, acc);
         }
     }
     return DC_OK;

@@ -115,7 +115,9 @@ static dc_status pack(const dc_model *m, qnode *q)
     if ((st = range_of(m, n, q->in_lo, q->in_hi, "input", &h.in_scale, &h.in_zp)) != DC_OK ||
         (st = range_of(m, n, q->out_lo, q->out_hi, "output", &h.out_scale, &h.out_zp)) != DC_OK)
         return st;
-    size_t bytes = dq_packed_bytes(U, K);
+    size_t bytes = dq_packed_bytes(U, K), tiled = dq_tiled_bytes(U, Kp);
+    if (bytes + tiled <= total * sizeof(float))
+        bytes += tiled; /* room for the VNNI tiling too (quant.h) */
     double *w = malloc(total * sizeof *w), *b = malloc((size_t)U * sizeof *b);
     unsigned char *buf = calloc(1, bytes);
     if (!w || !b || !buf) {
@@ -154,6 +156,8 @@ static dc_status pack(const dc_model *m, qnode *q)
         bias[j] = bq > INT32_MAX / 2 ? INT32_MAX / 2 : bq < -(INT32_MAX / 2) ? -(INT32_MAX / 2) : (int32_t)bq;
         dq_quantize_multiplier(bs / h.out_scale, &m0[j], &sh[j]);
     }
+    if (bytes > dq_packed_bytes(U, K))
+        dq_tile(wq, U, Kp, (int8_t *)(void *)(buf + dq_packed_bytes(U, K)));
     memcpy(kn->val, buf, bytes); /* the packed layer replaces the float kernel */
     free(w);
     free(b);
