@@ -73,6 +73,24 @@ static void test_vnni_equals_portable(void **state)
                 if (dq_have_vnni()) /* the tiled layout (16 outputs per vpdpbusd) */
                     assert_int_equal(t[j], want);
             }
+            if (dq_have_vnni()) { /* four rows at once: rows x, x reversed, x + 1, x / 2 */
+                uint8_t *x4 = malloc((size_t)4 * Kp);
+                int32_t *t4 = malloc((size_t)4 * U * sizeof *t4), *one = malloc((size_t)U * sizeof *one);
+                for (int k = 0; k < Kp; k++) {
+                    x4[k] = x[k];
+                    x4[Kp + k] = x[Kp - 1 - k];
+                    x4[2 * Kp + k] = (uint8_t)(x[k] + 1);
+                    x4[3 * Kp + k] = (uint8_t)(x[k] / 2);
+                }
+                dq_dot_tiled_vnni4(x4, wt, U, Kp, t4);
+                for (int i = 0; i < 4; i++) {
+                    dq_dot_rows_portable(x4 + (size_t)i * Kp, w, U, Kp, one);
+                    assert_memory_equal(t4 + (size_t)i * U, one, (size_t)U * sizeof *one);
+                }
+                free(x4);
+                free(t4);
+                free(one);
+            }
             free(wt);
             free(t);
             free(x);

@@ -69,6 +69,8 @@ int dq_view_sized(const void *p, size_t bytes, dq_layer *out);
 /* out[j] = sum_k xu[k] * w[j][k] from the tiled copy (AVX-512 VNNI only;
  * the same integers as dq_dot_rows_portable on w). */
 void dq_dot_tiled_vnni(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out);
+/* The same for four rows of inputs (xu: 4 x Kp) into out (4 x U). */
+void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out);
 
 extern const dc_op dc_op_qdense, dc_op_qconv2d, dc_op_qcopy;
 

@@ -24,11 +24,21 @@ typedef void (*dot_fn)(const uint8_t *, const int8_t *, int, int, int32_t *);
 
 typedef void (*finish_fn)(const dq_layer *, const int32_t *, float *);
 
+/* A layer too small to hold its tiled copy in its storage (the first
+ * convolution of an image model: 3 x 3 x 1 inputs per output) has it made
+ * per call in the caller's buffer of this many bytes, when it fits. */
+#define DQ_LOCAL_TILE 8192
+
 /* The dot products and the weights they read (the tiled copy on VNNI when
- * the layer has one, else its rows) and the requantization. */
-static dot_fn pick(const dq_layer *q, const int8_t **w, finish_fn *fin)
+ * the layer has one, or tiled into local[DQ_LOCAL_TILE] when small enough,
+ * else its rows) and the requantization. */
+static dot_fn pick(dq_layer *q, int8_t *local, const int8_t **w, finish_fn *fin)
 {
     int vnni = dq_have_vnni();
+    if (vnni && !q->wt && dq_tiled_bytes(q->h->U, q->h->Kp) <= DQ_LOCAL_TILE) {
+        dq_tile(q->w, q->h->U, q->h->Kp, local);
+        q->wt = local;
+    }
     *w = vnni && q->wt ? q->wt : q->w;
     *fin = vnni ? dq_finish_row_avx512 : dq_finish_row;
     return vnni ? (q->wt ? dq_dot_tiled_vnni : dq_dot_rows_vnni) : dq_dot_rows_portable;
@@ -57,8 +67,34 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
     int rows = (int)dc_node_rows(n), K = q.h->K, Kp = q.h->Kp, U = q.h->U;
     const float *x = n->in[0]->val;
     const int8_t *w;
+    int8_t local[DQ_LOCAL_TILE];
     finish_fn fin;
-    dot_fn dot = pick(&q, &w, &fin);
+    dot_fn dot = pick(&q, local, &w, &fin);
+    if (dot == dq_dot_tiled_vnni && rows > 1 && 4 * Kp <= DQ_MAX_K && U <= 1024) {
+        /* four rows at a time: each weight group loaded once for four rows
+         * (a last group of fewer repeats its last row, written once) */
+        int groups = (rows + 3) / 4;
+#pragma omp parallel if (dc_worth_parallel((double)rows * K * U * 0.25))
+        {
+            uint8_t xu[DQ_MAX_K];
+            int32_t acc[4096];
+#pragma omp for schedule(static)
+            for (int gi = 0; gi < groups; gi++) {
+                int r0 = gi * 4, nr = rows - r0 < 4 ? rows - r0 : 4;
+                for (int i = 0; i < 4; i++) {
+                    int r = r0 + (i < nr ? i : nr - 1);
+                    dq_quantize_row(x + (size_t)r * K, (size_t)K, 1.0f / q.h->in_scale, q.h->in_zp,
+                                    xu + (size_t)i * Kp);
+                    for (int k = K; k < Kp; k++)
+                        xu[(size_t)i * Kp + k] = 0;
+                }
+                dq_dot_tiled_vnni4(xu, w, U, Kp, acc);
+                for (int i = 0; i < nr; i++)
+                    fin(&q, acc + (size_t)i * U, n->val + (size_t)(r0 + i) * U);
+            }
+        }
+        return DC_OK;
+    }
 #pragma omp parallel if (rows > 1 && dc_worth_parallel((double)rows * K * U * 0.25))
     {
         uint8_t xu[DQ_MAX_K];
@@ -142,8 +178,9 @@ static dc_status qconv_forward(dc_node *n, const dc_run *run)
     size_t img = (size_t)x->shape[1] * x->shape[2] * x->shape[3];
     int whole = img <= DQ_IMAGE_BYTES;
     const int8_t *w;
+    int8_t local[DQ_LOCAL_TILE];
     finish_fn fin;
-    dot_fn dot = pick(&q, &w, &fin);
+    dot_fn dot = pick(&q, local, &w, &fin);
     double work = (double)B * pixels * q.h->Kp * q.h->U;
 #pragma omp parallel if (dc_worth_parallel(work * 0.25))
     {
