@@ -130,9 +130,11 @@ const dc_op dc_op_qdense = {.name = "qdense", .n_inputs = 3, .optional = DC_OPTI
 #define DQ_IMAGE_BYTES (1 << 18)
 
 /* Pixels [p0, p1) of image b: each window gathered as u8 (from the
- * quantized image img_q when not NULL), then the dot products. */
-static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, const int8_t *w, finish_fn fin, int b, int p0, int p1, const uint8_t *img_q,
-                         uint8_t *xu, int32_t *acc)
+ * quantized image img_q when not NULL), then the dot products; on the
+ * tiled VNNI path four pixels per weight load (a last group of fewer
+ * repeats its last pixel, written once). */
+static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, const int8_t *w, finish_fn fin, int b,
+                         int p0, int p1, const uint8_t *img_q, uint8_t *xu, int32_t *acc)
 {
     const dc_node *x = n->in[0], *k = n->in[1];
     const dc_conv_attr *a = &n->attr.conv;
@@ -143,25 +145,34 @@ static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, const 
     uint8_t pad = (uint8_t)(q->h->in_zp + 128);
     float inv = 1.0f / q->h->in_scale;
     const float *img = x->val + (size_t)b * H * W * C;
-    for (int p = p0; p < p1; p++) {
-        int oy = p / OW, ox = p % OW, e = 0;
-        for (int i = 0; i < KH; i++) {
-            int iy = oy * a->stride_h - ph + i * a->dilation_h;
-            for (int j = 0; j < KW; j++, e += C) {
-                int ix = ox * a->stride_w - pw + j * a->dilation_w;
-                size_t at = ((size_t)iy * W + ix) * C;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
-                    memset(xu + e, pad, (size_t)C);
-                else if (img_q)
-                    memcpy(xu + e, img_q + at, (size_t)C);
-                else
-                    dq_quantize_row(img + at, (size_t)C, inv, q->h->in_zp, xu + e);
+    int group = dot == dq_dot_tiled_vnni && 4 * Kp <= DQ_MAX_K && F <= 1024 ? 4 : 1;
+    for (int p = p0; p < p1; p += group) {
+        int np = p1 - p < group ? p1 - p : group;
+        for (int g = 0; g < group; g++) {
+            int pg = p + (g < np ? g : np - 1), oy = pg / OW, ox = pg % OW, e = 0;
+            uint8_t *xg = xu + (size_t)g * Kp;
+            for (int i = 0; i < KH; i++) {
+                int iy = oy * a->stride_h - ph + i * a->dilation_h;
+                for (int j = 0; j < KW; j++, e += C) {
+                    int ix = ox * a->stride_w - pw + j * a->dilation_w;
+                    size_t at = ((size_t)iy * W + ix) * C;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                        memset(xg + e, pad, (size_t)C);
+                    else if (img_q)
+                        memcpy(xg + e, img_q + at, (size_t)C);
+                    else
+                        dq_quantize_row(img + at, (size_t)C, inv, q->h->in_zp, xg + e);
+                }
             }
+            for (; e < Kp; e++)
+                xg[e] = 0;
         }
-        for (; e < Kp; e++)
-            xu[e] = 0;
-        dot(xu, w, F, Kp, acc);
-        fin(q, acc, n->val + ((size_t)b * OH * OW + p) * F);
+        if (group == 4)
+            dq_dot_tiled_vnni4(xu, w, F, Kp, acc);
+        else
+            dot(xu, w, F, Kp, acc);
+        for (int g = 0; g < np; g++)
+            fin(q, acc + (size_t)g * F, n->val + ((size_t)b * OH * OW + p + g) * F);
     }
 }
 
