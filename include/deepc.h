@@ -2186,8 +2186,11 @@ dc_quantize_config dc_quantize_defaults(void);
  * the inference path is refused by name (no int8 kernel), as are an empty
  * or constant calibration set, non-finite weights or calibration values, and
  * a model quantized already; on an error the model is left float.  A
- * quantized model is for inference: fit does not change its int8 layers, and
- * its saved weights are the packed int8 layers (save the float model). */
+ * quantized model is for inference (predict, evaluate, test_on_batch,
+ * dc_model_export_c): fit, train_on_batch, save, save_weights,
+ * load_weights, load_checkpoint (so ModelCheckpoint), set_weight and
+ * get_weight of a packed kernel return DC_ERR_STATE saying why.  Save the
+ * float model before quantizing; load it and quantize again. */
 dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg);
 /* Whether dc_model_quantize made m int8 (0 for NULL). */
 int dc_model_is_quantized(const dc_model *m);

@@ -1,9 +1,11 @@
 /*
  * test_quantize.c - post-training int8 quantization (dc_model_quantize).
  *
- * - the kernels: the AVX-512 VNNI dot products equal the portable C ones
+ * - the kernels: the AVX-512 VNNI dot products (row layout and the tiled
+ *   one) equal the portable C ones
  *   on every shape class (K a multiple of 64 or not, U a multiple of 4 or
  *   not), built into this one binary;
+ * - the AVX-512 requantization equals the scalar one bit for bit;
  * - TFLite's fixed-point requantization against the real product it
  *   approximates (within one unit, exact on ties away from them);
  * - a quantized Dense against an independent computation of the same
@@ -13,9 +15,13 @@
  * - BatchNormalization folding and a fused ReLU in a small CNN;
  * - errors: an empty or constant calibration set, NaN weights, a layer with
  *   no int8 kernel, quantizing twice, a model not compiled: each with its
- *   message, the model left float.
+ *   message, the model left float;
+ * - a quantized model refuses, naming why, what it cannot do: fit,
+ *   train_on_batch, save, save_weights, load_weights, load_checkpoint (and
+ *   so ModelCheckpoint), set_weight, get_weight of a packed kernel; predict,
+ *   evaluate and test_on_batch still run and give the same outputs.
  */
-#include "testutil.h"
+#include "iotest.h"
 
 #include "quant/quant.h"
 
@@ -53,18 +59,88 @@ static void test_vnni_equals_portable(void **state)
             w[0] = -127;
             dq_dot_rows_portable(x, w, U, Kp, p);
             dq_dot_rows_vnni(x, w, U, Kp, v);
+            int8_t *wt = malloc(dq_tiled_bytes(U, Kp));
+            int32_t *t = malloc((size_t)U * sizeof *t);
+            dq_tile(w, U, Kp, wt);
+            if (dq_have_vnni())
+                dq_dot_tiled_vnni(x, wt, U, Kp, t);
             for (int j = 0; j < U; j++) {
                 int32_t want = 0;
                 for (int k = 0; k < Kp; k++)
                     want += x[k] * w[(size_t)j * Kp + k];
                 assert_int_equal(p[j], want);
                 assert_int_equal(v[j], want);
+                if (dq_have_vnni()) /* the tiled layout (16 outputs per vpdpbusd) */
+                    assert_int_equal(t[j], want);
             }
+            if (dq_have_vnni()) { /* four rows at once: rows x, x reversed, x + 1, x / 2 */
+                uint8_t *x4 = malloc((size_t)4 * Kp);
+                int32_t *t4 = malloc((size_t)4 * U * sizeof *t4), *one = malloc((size_t)U * sizeof *one);
+                for (int k = 0; k < Kp; k++) {
+                    x4[k] = x[k];
+                    x4[Kp + k] = x[Kp - 1 - k];
+                    x4[2 * Kp + k] = (uint8_t)(x[k] + 1);
+                    x4[3 * Kp + k] = (uint8_t)(x[k] / 2);
+                }
+                dq_dot_tiled_vnni4(x4, wt, U, Kp, t4);
+                for (int i = 0; i < 4; i++) {
+                    dq_dot_rows_portable(x4 + (size_t)i * Kp, w, U, Kp, one);
+                    assert_memory_equal(t4 + (size_t)i * U, one, (size_t)U * sizeof *one);
+                }
+                free(x4);
+                free(t4);
+                free(one);
+            }
+            free(wt);
+            free(t);
             free(x);
             free(w);
             free(p);
             free(v);
         }
+}
+
+/* The AVX-512 requantization equals the scalar one bit for bit: random
+ * accumulators (extremes included), multipliers below and above 1 (shifts
+ * of both signs), zero points, with and without the fused ReLU, U not a
+ * multiple of 8. */
+static void test_finish_avx512_equals_scalar(void **state)
+{
+    (void)state;
+    if (!dq_have_vnni()) {
+        print_message("no AVX-512 VNNI here: nothing to compare\n");
+        return;
+    }
+    dc_rng r;
+    dc_rng_seed(&r, 11);
+    enum { U = 37 };
+    int32_t m0[U], shift[U], bias[U], wsum[U], dot[U];
+    float a[U], b[U];
+    for (int trial = 0; trial < 400; trial++) {
+        dq_header h = {DQ_MAGIC, U, 64, 64, 0.02f, (int32_t)(dc_rng_uniform(&r) * 255) - 128, 0.013f,
+                       (int32_t)(dc_rng_uniform(&r) * 255) - 128, trial % 2};
+        for (int j = 0; j < U; j++) { /* outputs mostly inside [-128, 127], so the rounding shows */
+            double mult = ldexp(0.5 + 0.5 * dc_rng_uniform(&r), (int)(dc_rng_uniform(&r) * 24) - 20);
+            dq_quantize_multiplier(mult, &m0[j], &shift[j]);
+            double target = (dc_rng_uniform(&r) - 0.5) * 300.0, acc = target / mult;
+            acc = acc > 1.0e9 ? 1.0e9 : acc < -1.0e9 ? -1.0e9 : acc;
+            wsum[j] = (int32_t)((dc_rng_uniform(&r) - 0.5) * 8000);
+            bias[j] = (int32_t)((dc_rng_uniform(&r) - 0.5) * 1000);
+            dot[j] = (int32_t)acc - bias[j] + (128 + h.in_zp) * wsum[j];
+        }
+        if (trial == 0) {
+            bias[0] = INT32_MAX / 2;
+            dot[0] = INT32_MAX / 2;
+            wsum[0] = 0;
+            bias[1] = -(INT32_MAX / 2);
+            dot[1] = 0;
+            wsum[1] = 0;
+        }
+        dq_layer q = {&h, m0, shift, bias, wsum, NULL, NULL};
+        dq_finish_row(&q, dot, a);
+        dq_finish_row_avx512(&q, dot, b);
+        assert_memory_equal(a, b, sizeof a);
+    }
 }
 
 static void test_requantize(void **state)
@@ -324,14 +400,95 @@ static void test_errors(void **state)
     dc_tensor_free(wrong);
 }
 
+/* Each refusal of a quantized model, by name; what it can do still works. */
+static void test_quantized_refuses(void **state)
+{
+    (void)state;
+    dc_tensor *x, *y;
+    blobs(300, 5, &x, &y);
+    dc_model *m = mlp();
+    dc_fit_config fc = dc_fit_defaults();
+    fc.epochs = 2;
+    fc.verbose = 0;
+    assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_OK);
+    char *dir = make_dir();
+    char full[512], weights[512], ckpt[512];
+    snprintf(full, sizeof full, "%s", join(dir, "float.deepc"));
+    snprintf(weights, sizeof weights, "%s", join(dir, "float.weights"));
+    snprintf(ckpt, sizeof ckpt, "%s", join(dir, "int8.deepc"));
+    assert_int_equal(dc_model_save(m, full, 1), DC_OK); /* the float model saves */
+    assert_int_equal(dc_model_save_weights(m, weights), DC_OK);
+    dc_quantize_config qc = dc_quantize_defaults();
+    qc.calibration = x;
+    assert_false(dc_model_is_quantized(m));
+    assert_int_equal(dc_model_quantize(m, &qc), DC_OK);
+    assert_true(dc_model_is_quantized(m));
+    dc_tensor *p0 = NULL, *p1 = NULL;
+    assert_int_equal(dc_model_predict(m, x, 32, &p0), DC_OK);
+
+    assert_int_equal(dc_model_fit(m, x, y, &fc, NULL), DC_ERR_STATE);
+    assert_errmsg_contains("fit: the model is quantized");
+    double res[2];
+    assert_int_equal(dc_model_train_on_batch(m, x, y, NULL, res, 2), DC_ERR_STATE);
+    assert_errmsg_contains("train_on_batch: the model is quantized");
+    assert_int_equal(dc_model_save(m, ckpt, 1), DC_ERR_STATE);
+    assert_errmsg_contains("save: the model is quantized");
+    assert_int_equal(dc_model_save(m, ckpt, 0), DC_ERR_STATE);
+    assert_int_equal(dc_model_save_weights(m, ckpt), DC_ERR_STATE);
+    assert_errmsg_contains("save_weights: the model is quantized");
+    assert_int_equal(access(ckpt, F_OK), -1); /* nothing written */
+    assert_int_equal(dc_model_load_weights(m, weights), DC_ERR_STATE);
+    assert_errmsg_contains("load_weights: the model is quantized");
+    assert_int_equal(dc_model_load_checkpoint(m, full), DC_ERR_STATE);
+    assert_errmsg_contains("load_checkpoint: the model is quantized");
+    float w[8 * 16] = {0};
+    assert_int_equal(dc_model_set_weight(m, 0, 0, w, 8 * 16), DC_ERR_STATE);
+    assert_errmsg_contains("set_weight: the model is quantized");
+    assert_int_equal(dc_model_set_weight(m, 0, 1, w, 16), DC_ERR_STATE); /* a bias too: the scales would be stale */
+    dc_tensor *t = (dc_tensor *)1;
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &t), DC_ERR_STATE);
+    assert_errmsg_contains("packed int8 layer");
+    assert_null(t);
+    assert_int_equal(dc_model_get_weight(m, 2, 0, &t), DC_ERR_STATE);
+    assert_int_equal(dc_model_get_weight(m, 0, 1, &t), DC_OK); /* a bias is floats still */
+    dc_tensor_free(t);
+
+    /* inference still runs, unchanged by the refused calls */
+    double ev[2];
+    assert_int_equal(dc_model_test_on_batch(m, x, y, NULL, res, 2), DC_OK);
+    assert_int_equal(dc_model_evaluate(m, x, y, 300, 0, ev, 2), DC_OK);
+    assert_true(isfinite(res[0]) && res[1] > 0.0);
+    assert_true(fabs(res[0] - ev[0]) <= 1e-5 * fabs(ev[0]) && res[1] == ev[1]);
+    assert_int_equal(dc_model_predict(m, x, 32, &p1), DC_OK);
+    assert_memory_equal(p0->data, p1->data, p0->size * sizeof(float));
+
+    /* the float model saved before quantizing loads and quantizes the same */
+    dc_model *f = NULL;
+    assert_int_equal(dc_model_load(full, &f), DC_OK);
+    assert_int_equal(dc_model_quantize(f, &qc), DC_OK);
+    dc_tensor *p2 = NULL;
+    assert_int_equal(dc_model_predict(f, x, 32, &p2), DC_OK);
+    assert_memory_equal(p0->data, p2->data, p0->size * sizeof(float));
+    dc_model_free(f);
+    dc_tensor_free(p0);
+    dc_tensor_free(p1);
+    dc_tensor_free(p2);
+    rm_dir(dir);
+    dc_model_free(m);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vnni_equals_portable),
         cmocka_unit_test(test_requantize),
+        cmocka_unit_test(test_finish_avx512_equals_scalar),
         cmocka_unit_test(test_mlp_accuracy_and_reference),
         cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_quantized_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

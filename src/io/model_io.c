@@ -1074,6 +1074,12 @@ static dc_status need_compiled(const dc_model *m, const char *what)
 {
     if (!m)
         return dc_fail(DC_ERR_ARG, "%s: model is NULL", what);
+    /* int8 quantization: a quantized model's kernels hold packed int8 layers,
+     * which no file of this format describes (save, save_weights and
+     * checkpoints are refused), nor may float weights overwrite them (loads) */
+    dc_status q = dc_model_refuse_quantized(m, what);
+    if (q != DC_OK)
+        return q;
     return m->compiled ? DC_OK
                        : dc_fail(DC_ERR_STATE, "%s: the model is not compiled; compile it first (compile creates the "
                                                "weights)",

@@ -892,6 +892,8 @@ dc_status dc_model_fit(dc_model *m, const dc_tensor *x, const dc_tensor *y, cons
     if (history)
         *history = NULL;
     dc_status st = check_compiled(m, "fit");
+    if (st == DC_OK)
+        st = dc_model_refuse_quantized(m, "fit"); /* int8 quantization: inference only */
     if (st != DC_OK)
         return st;
     if (!m->total->requires_grad) /* Keras warns and trains nothing; deepc never prints */
@@ -1040,6 +1042,8 @@ static dc_status on_batch(dc_model *m, const char *where, int train, const dc_te
                           const dc_tensor *sample_weight, double *results, int n_results)
 {
     dc_status st = check_compiled(m, where);
+    if (st == DC_OK && train)
+        st = dc_model_refuse_quantized(m, where); /* int8 quantization: inference only */
     if (st != DC_OK)
         return st;
     if (train && !m->total->requires_grad)

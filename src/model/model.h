@@ -211,6 +211,8 @@ struct dc_model {
      * from; and the metrics, the combine's baseline for theirs. */
     float *step_buf;
     dc_metric step_metrics[DC_MODEL_METRICS];
+
+    int quantized; /* dc_model_quantize succeeded (quant/quantize.c): inference only */
 };
 
 /* A new model with no layers; errors name `where` (model.c). */
@@ -340,5 +342,16 @@ void dc_model_unbuild(dc_model *m);
  * are refused before anything is allocated (the fuzzers set a small
  * limit). */
 dc_status dc_model_load_buffer(const uint8_t *buf, size_t len, const char *where, size_t max_bytes, dc_model **out);
+
+/* ---- int8 quantization (quant/quantize.c) ---- */
+/* DC_OK for a float model; for a quantized one, DC_ERR_STATE with a message
+ * naming `what` and the reason: its int8 layers live in their kernels'
+ * storage (packed, not floats) and its activation scales were calibrated
+ * on the weights as they were, so training, saving, loading weights and
+ * setting weights are refused. */
+dc_status dc_model_refuse_quantized(const dc_model *m, const char *what);
+/* DC_OK unless p (a weight of m) holds a packed int8 layer, which as floats
+ * is garbage: then DC_ERR_STATE naming `what` and the weight. */
+dc_status dc_model_refuse_packed(const dc_model *m, const dc_node *p, const char *what);
 
 #endif

@@ -133,6 +133,8 @@ dc_status dc_model_get_weight(dc_model *m, int layer, int index, dc_tensor **out
     *out = NULL;
     dc_node *p = NULL;
     dc_status st = weight_at(m, "get_weight", layer, index, &p);
+    if (st == DC_OK)
+        st = dc_model_refuse_packed(m, p, "get_weight"); /* int8 quantization */
     if (st != DC_OK)
         return st;
     *out = dc_tensor_from(p->ndim, p->shape, p->val);
@@ -144,7 +146,9 @@ dc_status dc_model_set_weight(dc_model *m, int layer, int index, const float *da
     DC_CHECK_NULL(m);
     DC_CHECK_NULL(data);
     dc_node *p = NULL;
-    dc_status st = weight_at(m, "set_weight", layer, index, &p);
+    dc_status st = dc_model_refuse_quantized(m, "set_weight"); /* int8 quantization */
+    if (st == DC_OK)
+        st = weight_at(m, "set_weight", layer, index, &p);
     if (st != DC_OK)
         return st;
     char shape[96];

@@ -45,12 +45,32 @@ typedef struct dq_header {
     int32_t relu;       /* the output is clamped at out_zp (a fused ReLU) */
 } dq_header;
 
-/* Views of a packed layer. */
+/* Views of a packed layer.  wt: the same weights tiled for VNNI (below),
+ * when the kernel's storage had room for them, else NULL. */
 typedef struct dq_layer {
     const dq_header *h;
     const int32_t *m0, *shift, *bias, *wsum;
     const int8_t *w;
+    const int8_t *wt;
 } dq_layer;
+
+/* The tiled copy, after w when the kernel's float storage (4 * U * K
+ * bytes) holds dq_packed_bytes + dq_tiled_bytes: the outputs in blocks of
+ * 16 (the last zero padded), each block Kp / 4 groups of 64 bytes, group g
+ * holding w[j][4g .. 4g + 3] for the block's 16 outputs j in turn.  One
+ * vpdpbusd of the 4 input bytes of group g broadcast against a group adds
+ * the partial sums of 16 outputs at once: no horizontal reduction.  Only
+ * deepc's VNNI path reads it; the C export writes w. */
+size_t dq_tiled_bytes(int U, int Kp);
+void dq_tile(const int8_t *w, int U, int Kp, int8_t *wt);
+/* The views of kernel node storage `p` of `bytes` bytes, wt set when the
+ * tiled copy is there. */
+int dq_view_sized(const void *p, size_t bytes, dq_layer *out);
+/* out[j] = sum_k xu[k] * w[j][k] from the tiled copy (AVX-512 VNNI only;
+ * the same integers as dq_dot_rows_portable on w). */
+void dq_dot_tiled_vnni(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out);
+/* The same for four rows of inputs (xu: 4 x Kp) into out (4 x U). */
+void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out);
 
 extern const dc_op dc_op_qdense, dc_op_qconv2d, dc_op_qcopy;
 
@@ -94,5 +114,8 @@ int dq_have_vnni(void);
 /* One output row: acc[j] from the dot products, requantized, written as
  * dequantized floats to y (U). */
 void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y);
+/* The same in AVX-512 (when dq_have_vnni(), which checks VL and DQ too;
+ * else it is dq_finish_row): the same bits. */
+void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot, float *y);
 
 #endif

@@ -40,6 +40,29 @@ int dq_view(const void *p, dq_layer *q)
     q->bias = q->shift + U;
     q->wsum = q->bias + U;
     q->w = (const int8_t *)(const void *)(q->wsum + U);
+    q->wt = NULL;
+    return 0;
+}
+
+size_t dq_tiled_bytes(int U, int Kp) { return (((size_t)U + 15) & ~(size_t)15) * (size_t)Kp; }
+
+void dq_tile(const int8_t *w, int U, int Kp, int8_t *wt)
+{
+    int G = Kp / 4;
+    for (int j0 = 0; j0 < U; j0 += 16)
+        for (int g = 0; g < G; g++)
+            for (int o = 0; o < 16; o++)
+                for (int t = 0; t < 4; t++)
+                    *wt++ = j0 + o < U ? w[(size_t)(j0 + o) * Kp + 4 * g + t] : 0;
+}
+
+int dq_view_sized(const void *p, size_t bytes, dq_layer *q)
+{
+    if (dq_view(p, q))
+        return 1;
+    size_t base = dq_packed_bytes(q->h->U, q->h->K);
+    if (bytes >= base + dq_tiled_bytes(q->h->U, q->h->Kp))
+        q->wt = (const int8_t *)p + base;
     return 0;
 }
 
@@ -153,15 +176,139 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_rows_vnni(con
     }
 }
 
+/* 16 outputs per block, their sums in the 16 lanes of one register; four
+ * accumulators over the groups (g mod 4) so the vpdpbusd chains overlap. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni(const uint8_t *xu, const int8_t *wt,
+                                                                              int U, int Kp, int32_t *out)
+{
+    int G = Kp / 4;
+    for (int j = 0; j < U; j += 16) {
+        const int8_t *b = wt + (size_t)j * Kp;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        int g = 0;
+        for (; g + 4 <= G; g += 4) {
+            int32_t x4[4];
+            memcpy(x4, xu + 4 * g, sizeof x4);
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32(x4[0]), _mm512_loadu_si512(b + 64 * g));
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_set1_epi32(x4[1]), _mm512_loadu_si512(b + 64 * g + 64));
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32(x4[2]), _mm512_loadu_si512(b + 64 * g + 128));
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_set1_epi32(x4[3]), _mm512_loadu_si512(b + 64 * g + 192));
+        }
+        for (; g < G; g++) {
+            int32_t x1;
+            memcpy(&x1, xu + 4 * g, sizeof x1);
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32(x1), _mm512_loadu_si512(b + 64 * g));
+        }
+        __m512i sum = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
+        if (U - j >= 16)
+            _mm512_storeu_si512(out + j, sum);
+        else
+            _mm512_mask_storeu_epi32(out + j, (__mmask16)((1u << (U - j)) - 1), sum);
+    }
+}
+
+/* dq_finish_row eight outputs at a time in 64-bit lanes: every step is the
+ * scalar one's (the left shift saturated to int32, the product m0 * x in
+ * 64 bits plus the nudge, the division by 2^31 toward zero, the rounding
+ * right shift, the zero point, the clamp, the dequantization), so the
+ * outputs are the same bits (test_quantize compares them). */
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) void dq_finish_row_avx512(const dq_layer *q,
+                                                                                       const int32_t *dot, float *y)
+{
+    const dq_header *h = q->h;
+    int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1), i32max = _mm512_set1_epi64(INT32_MAX),
+                  i32min = _mm512_set1_epi64(INT32_MIN), n31 = _mm512_set1_epi64(31),
+                  pos_nudge = _mm512_set1_epi64(1LL << 30), neg_nudge = _mm512_set1_epi64(1 - (1LL << 30)),
+                  toward0 = _mm512_set1_epi64((1LL << 31) - 1), xz = _mm512_set1_epi64(xzp),
+                  zp = _mm512_set1_epi64(h->out_zp), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(127);
+    const __m256 scale = _mm256_set1_ps(h->out_scale);
+    for (int j = 0; j < h->U; j += 8) {
+        __mmask8 m = h->U - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (h->U - j)) - 1);
+#define DQ_LOAD(p) _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(m, (p) + j))
+        __m512i acc = _mm512_sub_epi64(_mm512_add_epi64(DQ_LOAD(q->bias), DQ_LOAD(dot)),
+                                       _mm512_mullo_epi64(xz, DQ_LOAD(q->wsum)));
+        __m512i shift = DQ_LOAD(q->shift), m0 = DQ_LOAD(q->m0);
+#undef DQ_LOAD
+        __m512i left = _mm512_max_epi64(shift, zero), right = _mm512_min_epi64(_mm512_sub_epi64(zero, shift), n31);
+        right = _mm512_max_epi64(right, zero);
+        __m512i x = _mm512_min_epi64(_mm512_max_epi64(_mm512_sllv_epi64(acc, left), i32min), i32max);
+        __m512i ab = _mm512_mul_epi32(x, m0); /* signed 32 x 32 -> 64 of the low halves */
+        __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
+        __m512i sum = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, pos_nudge, neg_nudge));
+        neg = _mm512_cmplt_epi64_mask(sum, zero);
+        __m512i r = _mm512_srai_epi64(_mm512_mask_add_epi64(sum, neg, sum, toward0), 31);
+        __m512i mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, right), one);
+        __m512i rem = _mm512_and_si512(r, mask);
+        __m512i thr = _mm512_add_epi64(_mm512_srai_epi64(mask, 1),
+                                       _mm512_maskz_mov_epi64(_mm512_cmplt_epi64_mask(r, zero), one));
+        __m512i v = _mm512_add_epi64(_mm512_srav_epi64(r, right),
+                                     _mm512_maskz_mov_epi64(_mm512_cmpgt_epi64_mask(rem, thr), one));
+        v = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v, zp), vlo), vhi);
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(_mm512_sub_epi64(v, zp))), scale);
+        _mm256_mask_storeu_ps(y + j, m, f);
+    }
+}
+
+/* Four input rows (xu, xu + Kp, ...) at once: each 64-byte group of
+ * weights loaded once for four vpdpbusd, four independent chains; out
+ * holds 4 rows of U. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt,
+                                                                               int U, int Kp, int32_t *out)
+{
+    int G = Kp / 4;
+    const uint8_t *x0 = xu, *x1 = xu + Kp, *x2 = x1 + Kp, *x3 = x2 + Kp;
+    for (int j = 0; j < U; j += 16) {
+        const int8_t *b = wt + (size_t)j * Kp;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < G; g++) {
+            int32_t v[4];
+            memcpy(&v[0], x0 + 4 * g, 4);
+            memcpy(&v[1], x1 + 4 * g, 4);
+            memcpy(&v[2], x2 + 4 * g, 4);
+            memcpy(&v[3], x3 + 4 * g, 4);
+            __m512i wv = _mm512_loadu_si512(b + 64 * g);
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32(v[0]), wv);
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_set1_epi32(v[1]), wv);
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32(v[2]), wv);
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_set1_epi32(v[3]), wv);
+        }
+        __mmask16 m = U - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (U - j)) - 1);
+        _mm512_mask_storeu_epi32(out + j, m, a0);
+        _mm512_mask_storeu_epi32(out + U + j, m, a1);
+        _mm512_mask_storeu_epi32(out + 2 * U + j, m, a2);
+        _mm512_mask_storeu_epi32(out + 3 * U + j, m, a3);
+    }
+}
+
 int dq_have_vnni(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 #else
 void dq_dot_rows_vnni(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out)
 {
     dq_dot_rows_portable(xu, w, U, Kp, out);
+}
+
+void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot, float *y) { dq_finish_row(q, dot, y); }
+
+void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out)
+{
+    (void)xu;
+    (void)wt;
+    (void)Kp;
+    memset(out, 0, (size_t)4 * U * sizeof *out); /* never called: dq_have_vnni() is 0 here */
+}
+
+void dq_dot_tiled_vnni(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out)
+{
+    (void)xu;
+    (void)wt;
+    (void)Kp;
+    memset(out, 0, (size_t)U * sizeof *out); /* never called: dq_have_vnni() is 0 here */
 }
 
 int dq_have_vnni(void) { return 0; }

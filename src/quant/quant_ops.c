@@ -22,7 +22,30 @@
 
 typedef void (*dot_fn)(const uint8_t *, const int8_t *, int, int, int32_t *);
 
-static dot_fn pick(void) { return dq_have_vnni() ? dq_dot_rows_vnni : dq_dot_rows_portable; }
+typedef void (*finish_fn)(const dq_layer *, const int32_t *, float *);
+
+/* A layer too small to hold its tiled copy in its storage (the first
+ * convolution of an image model: 3 x 3 x 1 inputs per output) has it made
+ * per call in the caller's buffer of this many bytes, when it fits. */
+#define DQ_LOCAL_TILE 8192
+
+/* The dot products and the weights they read (the tiled copy on VNNI when
+ * the layer has one, or tiled into local[DQ_LOCAL_TILE] when small enough,
+ * else its rows) and the requantization. */
+static dot_fn pick(dq_layer *q, int8_t *local, const int8_t **w, finish_fn *fin)
+{
+    int vnni = dq_have_vnni();
+    if (vnni && !q->wt && dq_tiled_bytes(q->h->U, q->h->Kp) <= DQ_LOCAL_TILE) {
+        dq_tile(q->w, q->h->U, q->h->Kp, local);
+        q->wt = local;
+    }
+    *w = vnni && q->wt ? q->wt : q->w;
+    *fin = vnni ? dq_finish_row_avx512 : dq_finish_row;
+    return vnni ? (q->wt ? dq_dot_tiled_vnni : dq_dot_rows_vnni) : dq_dot_rows_portable;
+}
+
+/* The packed layer in kernel node k, or nonzero. */
+static int view(const dc_node *k, dq_layer *q) { return dq_view_sized(k->val, dc_node_numel(k) * sizeof(float), q); }
 
 static void no_backward(dc_node *n, const dc_run *run)
 {
@@ -39,11 +62,39 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dq_layer q;
-    if (dq_view(n->in[1]->val, &q))
+    if (view(n->in[1], &q))
         return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
     int rows = (int)dc_node_rows(n), K = q.h->K, Kp = q.h->Kp, U = q.h->U;
     const float *x = n->in[0]->val;
-    dot_fn dot = pick();
+    const int8_t *w;
+    int8_t local[DQ_LOCAL_TILE];
+    finish_fn fin;
+    dot_fn dot = pick(&q, local, &w, &fin);
+    if (dot == dq_dot_tiled_vnni && rows > 1 && 4 * Kp <= DQ_MAX_K && U <= 1024) {
+        /* four rows at a time: each weight group loaded once for four rows
+         * (a last group of fewer repeats its last row, written once) */
+        int groups = (rows + 3) / 4;
+#pragma omp parallel if (dc_worth_parallel((double)rows * K * U * 0.25))
+        {
+            uint8_t xu[DQ_MAX_K];
+            int32_t acc[4096];
+#pragma omp for schedule(static)
+            for (int gi = 0; gi < groups; gi++) {
+                int r0 = gi * 4, nr = rows - r0 < 4 ? rows - r0 : 4;
+                for (int i = 0; i < 4; i++) {
+                    int r = r0 + (i < nr ? i : nr - 1);
+                    dq_quantize_row(x + (size_t)r * K, (size_t)K, 1.0f / q.h->in_scale, q.h->in_zp,
+                                    xu + (size_t)i * Kp);
+                    for (int k = K; k < Kp; k++)
+                        xu[(size_t)i * Kp + k] = 0;
+                }
+                dq_dot_tiled_vnni4(xu, w, U, Kp, acc);
+                for (int i = 0; i < nr; i++)
+                    fin(&q, acc + (size_t)i * U, n->val + (size_t)(r0 + i) * U);
+            }
+        }
+        return DC_OK;
+    }
 #pragma omp parallel if (rows > 1 && dc_worth_parallel((double)rows * K * U * 0.25))
     {
         uint8_t xu[DQ_MAX_K];
@@ -55,7 +106,7 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
                 xu[k] = 0;
             for (int j0 = 0; j0 < U; j0 += 4096) { /* outputs in blocks of the stack buffer */
                 int nu = U - j0 < 4096 ? U - j0 : 4096;
-                dot(xu, q.w + (size_t)j0 * Kp, nu, Kp, acc);
+                dot(xu, w + (size_t)j0 * Kp, nu, Kp, acc); /* j0 a multiple of 16: a tile's start */
                 dq_layer part = q;
                 dq_header h = *q.h;
                 h.U = nu;
@@ -64,7 +115,7 @@ static dc_status qdense_forward(dc_node *n, const dc_run *run)
                 part.shift += j0;
                 part.bias += j0;
                 part.wsum += j0;
-                dq_finish_row(&part, acc, n->val + (size_t)r * U + j0);
+                fin(&part, acc, n->val + (size_t)r * U + j0);
             }
         }
     }
@@ -79,9 +130,11 @@ const dc_op dc_op_qdense = {.name = "qdense", .n_inputs = 3, .optional = DC_OPTI
 #define DQ_IMAGE_BYTES (1 << 18)
 
 /* Pixels [p0, p1) of image b: each window gathered as u8 (from the
- * quantized image img_q when not NULL), then the dot products. */
-static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, int b, int p0, int p1, const uint8_t *img_q,
-                         uint8_t *xu, int32_t *acc)
+ * quantized image img_q when not NULL), then the dot products; on the
+ * tiled VNNI path four pixels per weight load (a last group of fewer
+ * repeats its last pixel, written once). */
+static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, const int8_t *w, finish_fn fin, int b,
+                         int p0, int p1, const uint8_t *img_q, uint8_t *xu, int32_t *acc)
 {
     const dc_node *x = n->in[0], *k = n->in[1];
     const dc_conv_attr *a = &n->attr.conv;
@@ -92,25 +145,34 @@ static void qconv_pixels(const dc_node *n, const dq_layer *q, dot_fn dot, int b,
     uint8_t pad = (uint8_t)(q->h->in_zp + 128);
     float inv = 1.0f / q->h->in_scale;
     const float *img = x->val + (size_t)b * H * W * C;
-    for (int p = p0; p < p1; p++) {
-        int oy = p / OW, ox = p % OW, e = 0;
-        for (int i = 0; i < KH; i++) {
-            int iy = oy * a->stride_h - ph + i * a->dilation_h;
-            for (int j = 0; j < KW; j++, e += C) {
-                int ix = ox * a->stride_w - pw + j * a->dilation_w;
-                size_t at = ((size_t)iy * W + ix) * C;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W)
-                    memset(xu + e, pad, (size_t)C);
-                else if (img_q)
-                    memcpy(xu + e, img_q + at, (size_t)C);
-                else
-                    dq_quantize_row(img + at, (size_t)C, inv, q->h->in_zp, xu + e);
+    int group = dot == dq_dot_tiled_vnni && 4 * Kp <= DQ_MAX_K && F <= 1024 ? 4 : 1;
+    for (int p = p0; p < p1; p += group) {
+        int np = p1 - p < group ? p1 - p : group;
+        for (int g = 0; g < group; g++) {
+            int pg = p + (g < np ? g : np - 1), oy = pg / OW, ox = pg % OW, e = 0;
+            uint8_t *xg = xu + (size_t)g * Kp;
+            for (int i = 0; i < KH; i++) {
+                int iy = oy * a->stride_h - ph + i * a->dilation_h;
+                for (int j = 0; j < KW; j++, e += C) {
+                    int ix = ox * a->stride_w - pw + j * a->dilation_w;
+                    size_t at = ((size_t)iy * W + ix) * C;
+                    if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                        memset(xg + e, pad, (size_t)C);
+                    else if (img_q)
+                        memcpy(xg + e, img_q + at, (size_t)C);
+                    else
+                        dq_quantize_row(img + at, (size_t)C, inv, q->h->in_zp, xg + e);
+                }
             }
+            for (; e < Kp; e++)
+                xg[e] = 0;
         }
-        for (; e < Kp; e++)
-            xu[e] = 0;
-        dot(xu, q->w, F, Kp, acc);
-        dq_finish_row(q, acc, n->val + ((size_t)b * OH * OW + p) * F);
+        if (group == 4)
+            dq_dot_tiled_vnni4(xu, w, F, Kp, acc);
+        else
+            dot(xu, w, F, Kp, acc);
+        for (int g = 0; g < np; g++)
+            fin(q, acc + (size_t)g * F, n->val + ((size_t)b * OH * OW + p + g) * F);
     }
 }
 
@@ -120,13 +182,16 @@ static dc_status qconv_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dq_layer q;
-    if (dq_view(n->in[1]->val, &q))
+    if (view(n->in[1], &q))
         return dc_fail(DC_ERR_STATE, "%s: the packed int8 kernel is missing (was it changed after quantize?)", n->name);
     const dc_node *x = n->in[0];
     int B = x->shape[0], pixels = n->shape[1] * n->shape[2];
     size_t img = (size_t)x->shape[1] * x->shape[2] * x->shape[3];
     int whole = img <= DQ_IMAGE_BYTES;
-    dot_fn dot = pick();
+    const int8_t *w;
+    int8_t local[DQ_LOCAL_TILE];
+    finish_fn fin;
+    dot_fn dot = pick(&q, local, &w, &fin);
     double work = (double)B * pixels * q.h->Kp * q.h->U;
 #pragma omp parallel if (dc_worth_parallel(work * 0.25))
     {
@@ -137,12 +202,12 @@ static dc_status qconv_forward(dc_node *n, const dc_run *run)
             for (int b = 0; b < B; b++) {
                 if (whole)
                     dq_quantize_row(x->val + (size_t)b * img, img, 1.0f / q.h->in_scale, q.h->in_zp, img_q);
-                qconv_pixels(n, &q, dot, b, 0, pixels, whole ? img_q : NULL, xu, acc);
+                qconv_pixels(n, &q, dot, w, fin, b, 0, pixels, whole ? img_q : NULL, xu, acc);
             }
         } else {
             size_t lo, hi;
             dc_thread_range((size_t)pixels, 1, &lo, &hi);
-            qconv_pixels(n, &q, dot, 0, (int)lo, (int)hi, NULL, xu, acc);
+            qconv_pixels(n, &q, dot, w, fin, 0, (int)lo, (int)hi, NULL, xu, acc);
         }
     }
     return DC_OK;

@@ -115,7 +115,9 @@ static dc_status pack(const dc_model *m, qnode *q)
     if ((st = range_of(m, n, q->in_lo, q->in_hi, "input", &h.in_scale, &h.in_zp)) != DC_OK ||
         (st = range_of(m, n, q->out_lo, q->out_hi, "output", &h.out_scale, &h.out_zp)) != DC_OK)
         return st;
-    size_t bytes = dq_packed_bytes(U, K);
+    size_t bytes = dq_packed_bytes(U, K), tiled = dq_tiled_bytes(U, Kp);
+    if (bytes + tiled <= total * sizeof(float))
+        bytes += tiled; /* room for the VNNI tiling too (quant.h) */
     double *w = malloc(total * sizeof *w), *b = malloc((size_t)U * sizeof *b);
     unsigned char *buf = calloc(1, bytes);
     if (!w || !b || !buf) {
@@ -154,6 +156,8 @@ static dc_status pack(const dc_model *m, qnode *q)
         bias[j] = bq > INT32_MAX / 2 ? INT32_MAX / 2 : bq < -(INT32_MAX / 2) ? -(INT32_MAX / 2) : (int32_t)bq;
         dq_quantize_multiplier(bs / h.out_scale, &m0[j], &sh[j]);
     }
+    if (bytes > dq_packed_bytes(U, K))
+        dq_tile(wq, U, Kp, (int8_t *)(void *)(buf + dq_packed_bytes(U, K)));
     memcpy(kn->val, buf, bytes); /* the packed layer replaces the float kernel */
     free(w);
     free(b);
@@ -296,7 +300,8 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
             st = range_of(m, qs[k].n, qs[k].out_lo, qs[k].out_hi, "output", &s, &z);
     }
     for (int k = 0; st == DC_OK && k < nq; k++)
-        st = pack(m, &qs[k]);
+        if ((st = pack(m, &qs[k])) == DC_OK)
+            m->quantized = 1; /* from the first packed layer on, whatever follows */
     free(qs);
     return st;
 }
@@ -304,10 +309,29 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
 int dc_model_is_quantized(const dc_model *m)
 {
     DC_CHECK_NULL_OR(m, 0);
-    if (!m->g)
-        return 0;
-    for (int i = 0; i < m->g->n_nodes; i++)
-        if (m->g->nodes[i]->op == &dc_op_qdense || m->g->nodes[i]->op == &dc_op_qconv2d)
-            return 1;
-    return 0;
+    return m->quantized;
+}
+
+dc_status dc_model_refuse_quantized(const dc_model *m, const char *what)
+{
+    if (!m || !m->quantized)
+        return DC_OK;
+    return dc_fail(DC_ERR_STATE, "%s: the model is quantized (int8, for inference only): its int8 layers are packed "
+                                 "in their kernels' storage and its activation scales were calibrated on the weights "
+                                 "as they were; train, save or set weights on the float model, then quantize it again",
+                   what);
+}
+
+dc_status dc_model_refuse_packed(const dc_model *m, const dc_node *p, const char *what)
+{
+    if (!m || !m->quantized || !m->g || !p)
+        return DC_OK;
+    for (int i = 0; i < m->g->n_nodes; i++) {
+        const dc_node *n = m->g->nodes[i];
+        if ((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d) && n->in[1] == p)
+            return dc_fail(DC_ERR_STATE, "%s: weight %s holds a packed int8 layer (the model is quantized), not "
+                                         "floats; read the float model's weights before quantizing",
+                           what, p->name);
+    }
+    return DC_OK;
 }
