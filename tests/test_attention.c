@@ -22,13 +22,16 @@ enum { MAX_IN = 4 };
 
 /* Within 1e-5 of want's largest magnitude; an array that is zero in exact
  * arithmetic (the key bias's gradient: softmax ignores a shift common to a
- * row) within 1e-7 of zero, float32 rounding of the terms that cancel. */
+ * row) within 1e-6 of zero: float32 rounding of the terms that cancel,
+ * which are of the order of the other gradients here (0.1 to 1), left
+ * 1.2e-7 in the ASan build (-O1, another summation order) and 0 to 6e-8 in
+ * Release. */
 static void assert_near(const float *got, const fx_array *want, const char *what)
 {
     double big = 0;
     for (size_t i = 0; i < want->size; i++)
         big = fmax(big, fabs(want->data[i]));
-    assert_close(got, want->data, want->size, 0.0, big > 1e-6 ? 1e-5 * big : 1e-7, what);
+    assert_close(got, want->data, want->size, 0.0, big > 1e-6 ? 1e-5 * big : 1e-6, what);
 }
 
 /* A batched input node holding fixture array a (its first axis the batch),
