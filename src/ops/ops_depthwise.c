@@ -47,7 +47,11 @@ typedef dc_conv_geom geom;
 #define CB 16
 
 /* CB floats: one AVX-512 register, or 2-4 narrower ones (GCC's vector
- * extension, as conv_blocked.c; a * b + c contracts to an FMA). */
+ * extension, as conv_blocked.c; a * b + c contracts to an FMA).  Built
+ * without AVX-512 (DEEPC_NATIVE=OFF), GCC warns that passing such a vector
+ * by value has another ABI there (-Wpsabi); the functions taking them are
+ * static and inlined, so no call crosses an ABI boundary. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v16 __attribute__((vector_size(64)));
 
 static inline v16 load16(const float *p)
