@@ -18,6 +18,11 @@ THREADS=${THREADS:-"1 2"}
 ROUNDS=${ROUNDS:-3}
 NODE_PATH=${NODE_PATH:-$(sh "$ROOT/tests/onnx/install_ort.sh")}
 export NODE_PATH
+# OpenBLAS 0.3.21 takes Zen 4/5 for Haswell (half-speed kernels); name the
+# right core where the CPU has AVX-512, as deepc.sh does, unless the user did.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+    export OPENBLAS_CORETYPE=SkylakeX
+fi
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 [ -x "$BUILD/onnx_predict" ] || { echo "error: $BUILD/onnx_predict not built (cmake --build $BUILD --target onnx_predict)" >&2; exit 1; }
