@@ -117,4 +117,51 @@ static inline int example_fail(const char *prog, const char *what)
     return 1;
 }
 
+/* The text examples' x: texts[idx[0 .. n)] tokenized and padded (Keras'
+ * pad_sequences defaults: pre) to maxlen; NULL with dc_errmsg() set. */
+static inline dc_tensor *example_pad_texts(const dc_tokenizer *tok, char **texts, const int *idx, int n, int maxlen)
+{
+    const char **sel = malloc((size_t)n * sizeof *sel);
+    if (!sel)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        sel[i] = texts[idx[i]];
+    dc_sequences *seqs = NULL;
+    dc_tensor *x = NULL;
+    dc_pad_config pad = dc_pad_defaults();
+    pad.maxlen = maxlen;
+    if (dc_tokenizer_texts_to_sequences(tok, sel, n, &seqs) == DC_OK)
+        dc_pad_sequences(seqs, &pad, &x);
+    dc_sequences_free(seqs);
+    free(sel);
+    return x;
+}
+
+/* Seed 003's CNN (examples/cnn.c), seeded, threaded and compiled as cnn.c
+ * compiles it, for the examples that start from it; NULL with dc_errmsg()
+ * set.
+ *   Sequential([Conv2D(32, 3, relu), MaxPooling2D(2), Conv2D(64, 3, relu),
+ *               MaxPooling2D(2), Flatten(), Dense(128, relu), Dense(10, softmax)])
+ *   compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy']) */
+static inline dc_model *example_cnn003(const example_opts *o)
+{
+    dc_model *model = dc_sequential_new(3, (int[]){28, 28, 1});
+    if (!model)
+        return NULL;
+    dc_model_add(model, dc_layer_conv2d(32, 3, 3, "relu"));
+    dc_model_add(model, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(model, dc_layer_conv2d(64, 3, 3, "relu"));
+    dc_model_add(model, dc_layer_max_pooling2d(2, 2));
+    dc_model_add(model, dc_layer_flatten());
+    dc_model_add(model, dc_layer_dense(128, "relu"));
+    dc_model_add(model, dc_layer_dense(10, "softmax"));
+    dc_model_set_seed(model, o->seed);
+    dc_model_set_threads(model, o->threads);
+    if (dc_model_compile(model, "adam", "sparse_categorical_crossentropy", (const char *[]){"accuracy"}, 1)) {
+        dc_model_free(model);
+        return NULL;
+    }
+    return model;
+}
+
 #endif

@@ -59,20 +59,9 @@ int main(int argc, char **argv)
     }
 
     // the model of seed 003 (examples/cnn.c)
-    dc_model *model = dc_sequential_new(3, (int[]){28, 28, 1});
+    dc_model *model = example_cnn003(&o);
     if (!model)
         return example_fail(argv[0], "creating the model");
-    dc_model_add(model, dc_layer_conv2d(32, 3, 3, "relu"));
-    dc_model_add(model, dc_layer_max_pooling2d(2, 2));
-    dc_model_add(model, dc_layer_conv2d(64, 3, 3, "relu"));
-    dc_model_add(model, dc_layer_max_pooling2d(2, 2));
-    dc_model_add(model, dc_layer_flatten());
-    dc_model_add(model, dc_layer_dense(128, "relu"));
-    dc_model_add(model, dc_layer_dense(10, "softmax"));
-    dc_model_set_seed(model, o.seed);
-    dc_model_set_threads(model, o.threads);
-    if (dc_model_compile(model, "adam", "sparse_categorical_crossentropy", (const char *[]){"accuracy"}, 1))
-        return example_fail(argv[0], "compile");
     dc_fit_config fit = dc_fit_defaults();
     fit.epochs = o.epochs;
     fit.batch_size = o.batch;

@@ -29,25 +29,6 @@
 
 enum { NUM_WORDS = 10000, MAXLEN = 200 };
 
-/* Tokenizes the texts idx[0..n) and pads them to MAXLEN: the model's x. */
-static dc_tensor *to_padded(const dc_tokenizer *tok, char **texts, const int *idx, int n)
-{
-    const char **sel = malloc((size_t)n * sizeof *sel);
-    if (!sel)
-        return NULL;
-    for (int i = 0; i < n; i++)
-        sel[i] = texts[idx[i]];
-    dc_sequences *seqs = NULL;
-    dc_tensor *x = NULL;
-    dc_pad_config pad = dc_pad_defaults();
-    pad.maxlen = MAXLEN;
-    if (dc_tokenizer_texts_to_sequences(tok, sel, n, &seqs) == DC_OK)
-        dc_pad_sequences(seqs, &pad, &x);
-    dc_sequences_free(seqs);
-    free(sel);
-    return x;
-}
-
 /* Conv1D(128, 7, strides=3, activation='relu'). */
 static dc_layer *text_conv(void)
 {
@@ -87,8 +68,8 @@ int main(int argc, char **argv)
         train_texts[i] = d.texts[perm[i]];
     if (dc_tokenizer_fit_on_texts(tok, train_texts, n_train) != DC_OK)
         return example_fail(argv[0], "fit_on_texts");
-    dc_tensor *x_train = to_padded(tok, d.texts, perm, n_train);
-    dc_tensor *x_test = to_padded(tok, d.texts, perm + n_train, n_test);
+    dc_tensor *x_train = example_pad_texts(tok, d.texts, perm, n_train, MAXLEN);
+    dc_tensor *x_test = example_pad_texts(tok, d.texts, perm + n_train, n_test, MAXLEN);
     dc_tensor *y_train = example_labels(d.labels, perm, n_train), *y_test = example_labels(d.labels, perm + n_train, n_test);
     if (!x_train || !x_test || !y_train || !y_test)
         return example_fail(argv[0], "preparing the sequences");
