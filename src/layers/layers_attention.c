@@ -8,7 +8,7 @@
  * attention layer query_mask, value_mask and key_mask.
  *
  * MultiHeadAttention builds from the graph's ops:
- *     q = dense(query, Wq (dim, H*Dk), bq) -> (B, Tq, H, Dk), times 1/sqrt(Dk)
+ *     q = dense(query, Wq (dim, H*Dk), bq) -> (B, Tq, H, Dk), the scores times 1/sqrt(Dk)
  *     k = dense(key, Wk, bk) -> (B, Tk, H, Dk);  v = dense(value, Wv, bv) -> (B, Tk, H, Dv)
  *     mha_core: (B, H, Tq, Dk) x (B, H, Tk, Dk)^T -> scores (B, H, Tq, Tk),
  *               masked softmax over Tk, dropout, x (B, H, Tk, Dv) -> (B, Tq, H, Dv)
@@ -48,9 +48,11 @@ static dc_status built(const dc_layer *l, dc_node *n)
  * training or predict step reaches (the graph runs only a target's
  * ancestors): dc_model_attention_scores alone computes it.  With dropout
  * the probabilities are dropped out before the product, so the output goes
- * through them. */
+ * through them.  q comes unscaled: the fused op scales its scores (alpha of
+ * its score product, no pass over q and its gradient), the scores branch
+ * scales q. */
 static dc_node *mha_core(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *const masks[4], int causal,
-                         float dropout, dc_node **probs)
+                         float scale, float dropout, dc_node **probs)
 {
     int tq = q->shape[1], tk = k->shape[1];
     const int perm[3] = {1, 0, 2}; /* (T, H, D) <-> (H, T, D) */
@@ -63,11 +65,12 @@ static dc_node *mha_core(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_nod
     dc_node *fused = NULL;
     if (dropout <= 0.0f) {
         fused = dc_attention(g, q, k, v, mask, (causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO,
-                             1.0f);
+                             scale);
         if (!fused)
             return NULL;
     }
-    dc_node *qh = dc_permute(g, q, 3, perm), *kh = qh ? dc_permute(g, k, 3, perm) : NULL;
+    q = dc_scale(g, q, scale);
+    dc_node *qh = q ? dc_permute(g, q, 3, perm) : NULL, *kh = qh ? dc_permute(g, k, 3, perm) : NULL;
     dc_node *scores = kh ? dc_batched_matmul(g, qh, kh, 0, 1) : NULL; /* (B, H, Tq, Tk) */
     if (!scores)
         return NULL;
@@ -173,11 +176,10 @@ static dc_status mha_build(const dc_layer *l, dc_graph *g, int n, dc_node *const
     dc_node *v = k ? projection(l, g, call, "value", value, 3, (int[]){value->shape[2], H, Dv}, 1) : NULL;
     if (!v)
         return built(l, NULL);
-    q = dc_scale(g, q, (float)(1.0 / sqrt((double)Dk)));
     dc_node *masks[4] = {call->in_masks[0], call->in_masks[1], n >= 3 ? call->in_masks[2] : NULL,
                          n == 4 ? xs[3] : NULL};
     dc_node *probs = NULL;
-    dc_node *o = q ? mha_core(g, q, k, v, masks, c->use_causal_mask, c->dropout, &probs) : NULL;
+    dc_node *o = mha_core(g, q, k, v, masks, c->use_causal_mask, (float)(1.0 / sqrt((double)Dk)), c->dropout, &probs);
     if (!o)
         return built(l, NULL);
     int oshape[1 + 2 + 4] = {H, Dv}, ond = c->output_ndim ? c->output_ndim : 1;

@@ -66,7 +66,9 @@ static void add_backward(dc_node *n, const dc_run *run)
     (void)run;
     size_t total = dc_node_numel(n), nb = dc_node_numel(n->in[1]);
     const float *gy = n->grad;
-    if (n->in[0]->requires_grad) {
+    if (n->in[0]->requires_grad && n->in[0]->grad_set) { /* its one writer: nothing zeroed it */
+        memcpy(n->in[0]->grad, gy, total * sizeof(float));
+    } else if (n->in[0]->requires_grad) {
         float *ga = n->in[0]->grad;
 #pragma omp parallel for if (total > DC_PAR_MIN)
         for (size_t i = 0; i < total; i++)
@@ -141,8 +143,12 @@ static void mul_backward(dc_node *n, const dc_run *run)
     }
 }
 
+/* add writes its first input's whole gradient (ga = gy with grad_set),
+ * unless both inputs are one node (x + x: the second term adds to it). */
+static int add_writes_input_grad(const dc_node *n) { return n->in[0] != n->in[1]; }
+
 const dc_op dc_op_add = {.name = "add", .n_inputs = 2, .infer = dc_binary_infer, .forward = add_forward,
-                         .backward = add_backward};
+                         .backward = add_backward, .writes_input_grad = add_writes_input_grad};
 const dc_op dc_op_sub = {.name = "sub", .n_inputs = 2, .infer = dc_binary_infer, .forward = sub_forward,
                          .backward = sub_backward};
 const dc_op dc_op_mul = {.name = "mul", .n_inputs = 2, .infer = dc_binary_infer, .forward = mul_forward,
@@ -277,10 +283,8 @@ static void act_forward_range(dc_act a, const float *restrict x, float *restrict
 #pragma omp simd
         for (size_t i = 0; i < n; i++)
             y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN propagates */
-    } else if (a == DC_ACT_GELU) { /* gelu.h: vectorises, unlike erff */
-#pragma omp simd
-        for (size_t i = 0; i < n; i++)
-            y[i] = gelu_value(x[i]);
+    } else if (a == DC_ACT_GELU) { /* gelu.h: vectorised, unlike erff */
+        gelu_forward_n(x, y, n);
     } else {
         for (size_t i = 0; i < n; i++)
             y[i] = act_value(a, x[i], alpha);
@@ -301,11 +305,7 @@ static void act_backward_range(dc_act a, const float *restrict x, const float *r
         for (size_t i = 0; i < n; i++)
             gx[i] += x[i] > 0 ? gy[i] : 0.0f;
     } else if (a == DC_ACT_GELU) {
-#pragma omp simd
-        for (size_t i = 0; i < n; i++) {
-            float v = gy[i] * gelu_deriv(x[i]);
-            gx[i] = set ? v : gx[i] + v;
-        }
+        gelu_backward_n(x, gy, gx, n, set);
     } else {
         for (size_t i = 0; i < n; i++) {
             float v = gy[i] * act_deriv(a, x[i], y[i], alpha);

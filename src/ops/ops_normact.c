@@ -141,9 +141,15 @@ static void ln_backward(dc_node *n, const dc_run *run)
                 sgx += g * (xr[j] - m) * iv;
             }
             float mg = sg / (float)c, mgx = sgx / (float)c;
+            if (x->grad_set) { /* this is its one writer: nothing zeroed it */
 #pragma omp simd
-            for (int j = 0; j < c; j++)
-                gxr[j] += iv * (gr[j] * gm[j] - mg - (xr[j] - m) * iv * mgx);
+                for (int j = 0; j < c; j++)
+                    gxr[j] = iv * (gr[j] * gm[j] - mg - (xr[j] - m) * iv * mgx);
+            } else {
+#pragma omp simd
+                for (int j = 0; j < c; j++)
+                    gxr[j] += iv * (gr[j] * gm[j] - mg - (xr[j] - m) * iv * mgx);
+            }
         }
     }
     if (!gamma->requires_grad && !beta->requires_grad)
@@ -174,8 +180,16 @@ static void ln_backward(dc_node *n, const dc_run *run)
     }
 }
 
+/* Layer normalization writes its input's whole gradient (x->grad_set). */
+static int ln_writes_input_grad(const dc_node *n)
+{
+    (void)n;
+    return 1;
+}
+
 const dc_op dc_op_layernorm = {.name = "layer_normalization", .n_inputs = 3, .infer = ln_infer,
-                               .forward = ln_forward, .backward = ln_backward};
+                               .forward = ln_forward, .backward = ln_backward,
+                               .writes_input_grad = ln_writes_input_grad};
 
 dc_node *dc_layernorm(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta, float epsilon)
 {
