@@ -270,11 +270,25 @@ static void softmax_rows(const float *x, float *y, size_t rows, int cols)
     }
 }
 
+/* GELU's scratch: its derivative at every element, written by a training
+ * forward, and after it one flag (1: the derivative is the current
+ * forward's, 0: a forward not training left it stale). */
+static size_t gelu_flag_index(const dc_node *n) { return dc_node_numel(n); }
+
 static dc_status act_infer(dc_node *n)
 {
     if (n->attr.act.fn < 0 || n->attr.act.fn >= DC_ACT_COUNT)
         return dc_fail(DC_ERR_ARG, "activation: unknown activation %d", n->attr.act.fn);
-    return same_shape_infer(n);
+    dc_status st = same_shape_infer(n);
+    if (st != DC_OK || n->attr.act.fn != DC_ACT_GELU)
+        return st;
+    if (n->batched) {
+        n->work_per_sample = dc_node_sample_size(n);
+        n->work_fixed = 1;
+    } else {
+        n->work_fixed = dc_size_add(dc_node_numel(n), 1);
+    }
+    return DC_OK;
 }
 
 static void act_forward_range(dc_act a, const float *restrict x, float *restrict y, size_t n, float alpha)
@@ -324,7 +338,20 @@ static dc_status act_forward(dc_node *n, const dc_run *run)
     const float *x = n->in[0]->val;
     float *y = n->val, alpha = n->attr.act.alpha;
     size_t total = dc_node_numel(n);
-    if (a == DC_ACT_SOFTMAX) {
+    if (a == DC_ACT_GELU && n->work) { /* training: the derivative too, for the backward */
+        int keep = run && run->training;
+        float *d = n->work;
+#pragma omp parallel if (dc_worth_parallel(act_cost(a) * (double)total))
+        {
+            size_t lo, hi;
+            dc_thread_range(total, 16, &lo, &hi);
+            if (keep)
+                gelu_forward_deriv_n(x + lo, y + lo, d + lo, hi - lo);
+            else
+                gelu_forward_n(x + lo, y + lo, hi - lo);
+        }
+        n->work[gelu_flag_index(n)] = keep ? 1.0f : 0.0f;
+    } else if (a == DC_ACT_SOFTMAX) {
         softmax_rows(x, y, dc_node_rows(n), dc_node_cols(n));
     } else if (dc_worth_parallel(act_cost(a) * (double)total)) {
 #pragma omp parallel
@@ -347,7 +374,14 @@ static void act_backward(dc_node *n, const dc_run *run)
     float *gx = n->in[0]->grad, alpha = n->attr.act.alpha;
     size_t total = dc_node_numel(n);
     int set = n->in[0]->grad_set;
-    if (a == DC_ACT_SOFTMAX) {
+    if (a == DC_ACT_GELU && n->work && n->work[gelu_flag_index(n)] == 1.0f) { /* the forward's derivative */
+        const float *d = n->work;
+#pragma omp parallel for simd if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++) {
+            float v = gy[i] * d[i];
+            gx[i] = set ? v : gx[i] + v;
+        }
+    } else if (a == DC_ACT_SOFTMAX) {
         size_t rows = dc_node_rows(n);
         int cols = dc_node_cols(n);
         for (size_t r = 0; r < rows; r++) {
