@@ -67,7 +67,10 @@ static void add_backward(dc_node *n, const dc_run *run)
     size_t total = dc_node_numel(n), nb = dc_node_numel(n->in[1]);
     const float *gy = n->grad;
     if (n->in[0]->requires_grad && n->in[0]->grad_set) { /* its one writer: nothing zeroed it */
-        memcpy(n->in[0]->grad, gy, total * sizeof(float));
+        float *ga = n->in[0]->grad;
+#pragma omp parallel for simd if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            ga[i] = gy[i];
     } else if (n->in[0]->requires_grad) {
         float *ga = n->in[0]->grad;
 #pragma omp parallel for if (total > DC_PAR_MIN)

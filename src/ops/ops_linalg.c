@@ -114,8 +114,14 @@ static dc_status dense_forward(dc_node *n, const dc_run *run)
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
     const float *b = n->in[2] ? n->in[2]->val : NULL;
-    if (b)
-        dc_broadcast_rows(b, (size_t)m, u, n->val);
+    if (b) { /* the bias into every row, each thread its slice (16 MB a step in the encoder block) */
+#pragma omp parallel if (dc_worth_parallel((double)m * u))
+        {
+            size_t lo, hi;
+            dc_thread_range((size_t)m, 1, &lo, &hi);
+            dc_broadcast_rows(b, hi - lo, u, n->val + lo * (size_t)u);
+        }
+    }
     dc_sgemm(0, 0, m, u, k, 1.0f, x->val, k, w->val, u, b ? 1.0f : 0.0f, n->val, u);
     return DC_OK;
 }
@@ -127,13 +133,19 @@ void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst)
         memcpy(dst + i * (size_t)cols, v, (size_t)cols * sizeof(float));
 }
 
-/* Adds the column sums of g (rows x cols) into acc (cols). */
-void dc_add_colsums(const float *g, size_t rows, int cols, float *acc)
+/* Adds the column sums of g (rows x cols, rows ld floats apart) into acc. */
+static void add_colsums_strided(const float *g, size_t rows, int cols, size_t ld, float *acc)
 {
     for (size_t i = 0; i < rows; i++)
 #pragma omp simd
         for (int j = 0; j < cols; j++)
-            acc[j] += g[i * (size_t)cols + j];
+            acc[j] += g[i * ld + j];
+}
+
+/* Adds the column sums of g (rows x cols) into acc (cols). */
+void dc_add_colsums(const float *g, size_t rows, int cols, float *acc)
+{
+    add_colsums_strided(g, rows, cols, (size_t)cols, acc);
 }
 
 static void dense_backward(dc_node *n, const dc_run *run)
@@ -141,8 +153,15 @@ static void dense_backward(dc_node *n, const dc_run *run)
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    if (n->in[2] && n->in[2]->requires_grad)
-        dc_add_colsums(n->grad, (size_t)m, u, n->in[2]->grad);
+    if (n->in[2] && n->in[2]->requires_grad) { /* the bias gradient: each thread a block of columns */
+#pragma omp parallel if (u >= 32 && dc_worth_parallel((double)m * u))
+        {
+            size_t lo, hi;
+            dc_thread_range((size_t)u, 16, &lo, &hi);
+            if (hi > lo)
+                add_colsums_strided(n->grad + lo, (size_t)m, (int)(hi - lo), (size_t)u, n->in[2]->grad + lo);
+        }
+    }
     if (w->requires_grad) /* gW (k, u) += x^T gy */
         dc_sgemm(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u);
     if (x->requires_grad) /* gx (m, k) += gy W^T (= with grad_set: nothing zeroed it) */
