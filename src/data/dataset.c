@@ -156,6 +156,8 @@ dc_status dc_loader_fill(const dc_loader *ds, const int *order, int first, int b
         return st;
     }
     *rows = b;
+    if (ds->fill_rows)
+        return ds->fill_rows(ds, order, first, off, len, x, y);
     for (int r = off; r < off + len; r++) {
         int i = order ? order[first + r] : first + r;
         dc_status st = ds->fill_row(ds, i, x->data + (size_t)r * ds->x_per, y ? y->data + (size_t)r * ds->y_per : NULL);

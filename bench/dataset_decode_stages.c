@@ -1,0 +1,283 @@
+/*
+ * dataset_decode_stages.c - where the CPU time of reading a folder of
+ * images goes, stage by stage, per image: each stage run over every file of
+ * DIR (image_dataset_from_directory's file list) on this thread, its CPU
+ * time (CLOCK_THREAD_CPUTIME_ID, so other processes on a loaded machine do
+ * not count) the best of REPS passes, divided by the number of files.
+ *
+ *   read, stdio          the old reader: open, fstat, fdopen, fread into a
+ *                        new malloc'd buffer, fclose
+ *   read, one syscall    dc_image_read: open, fstat, read, close into a
+ *                        reused buffer
+ *   decode, stb_image    the old PNG decoder: stbi_info_from_memory +
+ *                        stbi_load_from_memory + free (files in memory)
+ *   decode, libpng       dc_image_decode_in (libpng, pixels into a reused
+ *                        buffer; files in memory)
+ *   to float             dc_image_resize of a decoded image to its own size
+ *                        (the u8 -> float copy into the batch)
+ *   old per-image path   read (stdio) + stb + to float, as image_dir.c did
+ *   library, in thread   every batch through dc_loader_get_batch (read,
+ *                        decode, convert, labels, batch tensors)
+ *   library, pipeline    every batch through the prefetching pipeline
+ *                        (dataset_pipe.c: 1 worker, 8 batches ahead, the
+ *                        reader helping with one OpenMP thread), the
+ *                        process's CPU time (all threads): its excess over
+ *                        the line above is the hand-off between threads
+ *                        (with a team of two, the second thread's spinning
+ *                        between the reader's parallel regions would count,
+ *                        which in training is the training's own)
+ *
+ * Usage: dataset_decode_stages DIR [SIZE] [grey|rgb] [REPS]
+ *        (MNIST: ~/.cache/deepc/mnist_png/training 28 grey)
+ */
+#include "data/dataset_internal.h"
+#include "data/image_decode.h"
+
+#include <fcntl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STBI_ONLY_PNG
+#define STBI_NO_STDIO
+#define STBI_NO_LINEAR
+#define STBI_NO_HDR
+#define STB_IMAGE_STATIC
+#define STBI_NO_FAILURE_STRINGS
+#define STB_IMAGE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wconversion"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wmisleading-indentation"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+static double thread_cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double process_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "dataset_decode_stages: %s: %s\n", what, dc_errmsg());
+    exit(1);
+}
+
+/* The old reader (image_decode.c before libpng): a malloc'd copy of the file through stdio. */
+static uint8_t *read_stdio(const char *path, size_t *n)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        fprintf(stderr, "%s: cannot open\n", path);
+        exit(1);
+    }
+    FILE *f = fdopen(fd, "rb");
+    *n = (size_t)sb.st_size;
+    uint8_t *buf = malloc(*n ? *n : 1);
+    if (!f || !buf || fread(buf, 1, *n, f) != *n) {
+        fprintf(stderr, "%s: cannot read\n", path);
+        exit(1);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The old PNG decoder: stb_image, header first, a new buffer per image. */
+static uint8_t *decode_stb(const uint8_t *b, size_t n, int channels, int *w, int *h)
+{
+    int comp, rc;
+    if (!stbi_info_from_memory(b, (int)n, w, h, &comp))
+        return NULL;
+    return stbi_load_from_memory(b, (int)n, w, h, &rc, channels);
+}
+
+typedef struct ctx {
+    const dc_loader *ds;
+    int n, channels, size;
+    uint8_t **files;
+    size_t *sizes;
+    float *x;
+    double sink;
+} ctx;
+
+typedef enum {
+    ST_READ_STDIO,
+    ST_READ_RAW,
+    ST_STB,
+    ST_LIBPNG,
+    ST_FLOAT,
+    ST_OLD_PATH,
+    ST_LIB,
+    ST_PIPE,
+    ST_COUNT
+} stage;
+
+static const char *const NAMES[ST_COUNT] = {
+    "read, stdio (old)",       "read, one syscall (new)", "decode, stb_image (old)",  "decode, libpng (new)",
+    "to float",                "old per-image path",      "library, in thread (new)", "library, pipeline (new)",
+};
+
+/* One pass of a stage over every file: its CPU seconds. */
+static double run_stage(ctx *c, stage s)
+{
+    const dc_loader *ds = c->ds;
+    dc_image_scratch sc = {0};
+    dc_image_u8 img;
+    double t0 = s == ST_PIPE ? process_cpu() : thread_cpu();
+    if (s == ST_LIB) {
+        for (int b = 0; b < dc_loader_cardinality(ds); b++) {
+            dc_tensor *x, *y;
+            if (dc_loader_get_batch(ds, b, &x, &y))
+                die("batch");
+            c->sink += x->data[0];
+            dc_tensor_free(x);
+            dc_tensor_free(y);
+        }
+    } else if (s == ST_PIPE) {
+        int nb = dc_loader_cardinality(ds);
+        dc_batch_job *jobs = calloc((size_t)nb, sizeof *jobs);
+        for (int b = 0; b < nb; b++) {
+            jobs[b].first = b * ds->batch_size;
+            jobs[b].b = jobs[b].len = b == nb - 1 ? ds->n - b * ds->batch_size : ds->batch_size;
+            jobs[b].index = b;
+        }
+        dc_pipe *p;
+        if (dc_pipe_start(ds, NULL, jobs, nb, &p))
+            die("pipe");
+        for (int b = 0; b < nb; b++) {
+            dc_tensor *x, *y;
+            int rows;
+            if (dc_pipe_next(p, &x, &y, &rows))
+                die("pipe batch");
+            c->sink += x->data[0];
+            dc_pipe_release(p);
+        }
+        dc_pipe_stop(p);
+        free(jobs);
+    } else {
+        for (int i = 0; i < c->n; i++) {
+            const char *path = ds->paths[i];
+            size_t n;
+            int w, h;
+            if (s == ST_READ_STDIO) {
+                uint8_t *b = read_stdio(path, &n);
+                c->sink += b[0];
+                free(b);
+            } else if (s == ST_READ_RAW) {
+                if (dc_image_read(path, &sc, &n))
+                    die("read");
+                c->sink += sc.file[0];
+            } else if (s == ST_STB) {
+                uint8_t *p = decode_stb(c->files[i], c->sizes[i], c->channels, &w, &h);
+                if (!p)
+                    die(path);
+                c->sink += p[0];
+                stbi_image_free(p);
+            } else if (s == ST_LIBPNG) {
+                if (dc_image_decode_in(c->files[i], c->sizes[i], path, c->channels, DC_IMAGE_MAX_PIXELS_DEFAULT, &sc,
+                                       &img))
+                    die("decode");
+                c->sink += img.px[0];
+            } else if (s == ST_FLOAT) {
+                /* the decoded pixels of the previous stage's last image, converted every time */
+                dc_image_resize(&img, c->size, c->size, DC_FIT_STRETCH, 0, c->x);
+                c->sink += c->x[0];
+            } else { /* ST_OLD_PATH */
+                uint8_t *b = read_stdio(path, &n);
+                uint8_t *p = decode_stb(b, n, c->channels, &w, &h);
+                if (!p)
+                    die(path);
+                dc_image_u8 u = {h, w, c->channels, p};
+                dc_image_resize(&u, c->size, c->size, DC_FIT_STRETCH, 0, c->x);
+                c->sink += c->x[0];
+                stbi_image_free(p);
+                free(b);
+            }
+        }
+    }
+    double t = (s == ST_PIPE ? process_cpu() : thread_cpu()) - t0;
+    dc_image_scratch_free(&sc);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DIR [SIZE] [grey|rgb] [REPS]\n", argv[0]);
+        return 2;
+    }
+    dc_image_dir_config cfg = dc_image_dir_defaults();
+    int size = argc > 2 ? atoi(argv[2]) : 28;
+    cfg.image_size[0] = cfg.image_size[1] = size;
+    cfg.color_mode = argc > 3 && !strcmp(argv[3], "rgb") ? DC_COLOR_RGB : DC_COLOR_GRAYSCALE;
+    cfg.shuffle = 0;
+    cfg.verbose = 0;
+    int reps = argc > 4 ? atoi(argv[4]) : 3;
+    dc_loader *ds;
+    if (dc_image_dataset_from_directory(argv[1], &cfg, &ds, NULL))
+        die(argv[1]);
+    dc_loader_set_prefetch(ds, 1, 8);
+    omp_set_num_threads(1);
+    ctx c = {ds, ds->n, cfg.color_mode == DC_COLOR_RGB ? 3 : 1, size, NULL, NULL, NULL, 0};
+    c.files = calloc((size_t)c.n, sizeof *c.files);
+    c.sizes = calloc((size_t)c.n, sizeof *c.sizes);
+    c.x = calloc(ds->x_per * 4, sizeof(float));
+    for (int i = 0; i < c.n; i++)
+        c.files[i] = read_stdio(ds->paths[i], &c.sizes[i]);
+    /* the to-float stage converts the image decoded last by the libpng stage */
+    stage order[ST_COUNT] = {ST_READ_STDIO, ST_READ_RAW, ST_STB, ST_LIBPNG, ST_FLOAT, ST_OLD_PATH, ST_LIB, ST_PIPE};
+    double best[ST_COUNT];
+    for (int s = 0; s < ST_COUNT; s++)
+        best[s] = 1e30;
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < ST_COUNT; k++) {
+            double t = run_stage(&c, order[k]);
+            if (t < best[order[k]])
+                best[order[k]] = t;
+        }
+    printf("%d images (%s, %d x %d), CPU time per image, best of %d passes:\n", c.n,
+           c.channels == 1 ? "grey" : "rgb", size, size, reps);
+    for (int s = 0; s < ST_COUNT; s++)
+        printf("  %-26s %7.2f us\n", NAMES[s], 1e6 * best[s] / c.n);
+    printf("  %-26s %7.2f us  (hand-off between threads)\n", "pipeline - in thread",
+           1e6 * (best[ST_PIPE] - best[ST_LIB]) / c.n);
+    printf("  per 60,000-image epoch: old path %.2f s, new (pipeline) %.2f s of CPU   (%g)\n",
+           best[ST_OLD_PATH] / c.n * 60000, best[ST_PIPE] / c.n * 60000, c.sink > 0 ? 1.0 : 0.0);
+    for (int i = 0; i < c.n; i++)
+        free(c.files[i]);
+    free(c.files);
+    free(c.sizes);
+    free(c.x);
+    dc_loader_free(ds);
+    return 0;
+}
