@@ -11,8 +11,11 @@
  *                        reused buffer
  *   decode, stb_image    the old PNG decoder: stbi_info_from_memory +
  *                        stbi_load_from_memory + free (files in memory)
- *   decode, libpng       dc_image_decode_in (libpng, pixels into a reused
- *                        buffer; files in memory)
+ *   decode, new          dc_image_decode_in: stb_image, pixels into the
+ *                        reused buffer (files in memory)
+ *   decode, libpng       libpng from memory into a reused buffer, for
+ *                        comparison (built where libpng-dev is installed:
+ *                        CMake defines DC_BENCH_LIBPNG)
  *   to float             dc_image_resize of a decoded image to its own size
  *                        (the u8 -> float copy into the batch)
  *   old per-image path   read (stdio) + stb + to float, as image_dir.c did
@@ -71,6 +74,73 @@
 #pragma GCC diagnostic pop
 #endif
 
+#ifdef DC_BENCH_LIBPNG
+#include <png.h>
+#include <setjmp.h>
+
+typedef struct mem_png {
+    jmp_buf jump;
+    const uint8_t *b;
+    size_t n, at;
+} mem_png;
+
+static void libpng_error(png_structp png, png_const_charp msg)
+{
+    (void)msg;
+    longjmp(((mem_png *)png_get_error_ptr(png))->jump, 1);
+}
+static void libpng_warning(png_structp png, png_const_charp msg) { (void)png, (void)msg; }
+static void libpng_read(png_structp png, png_bytep dst, size_t len)
+{
+    mem_png *m = png_get_io_ptr(png);
+    if (len > m->n - m->at)
+        png_error(png, "truncated");
+    memcpy(dst, m->b + m->at, len);
+    m->at += len;
+}
+
+/* A greyscale / RGB PNG of 8 bits from memory into px (w * h * channels
+ * bytes at most cap), the way a libpng reader would do it; 0 on error. */
+static int decode_libpng(const uint8_t *b, size_t n, int channels, uint8_t *px, size_t cap)
+{
+    mem_png m = {.b = b, .n = n, .at = 0};
+    png_structp volatile png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &m, libpng_error, libpng_warning);
+    png_infop volatile info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info)
+        return 0;
+    if (setjmp(m.jump)) {
+        png_structp p = png;
+        png_infop i = info;
+        png_destroy_read_struct(&p, &i, NULL);
+        return 0;
+    }
+    png_set_read_fn(png, &m, libpng_read);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    if (channels == 1)
+        png_set_rgb_to_gray_fixed(png, 1, -1, -1);
+    else
+        png_set_gray_to_rgb(png);
+    png_set_strip_16(png);
+    png_set_strip_alpha(png);
+    png_set_palette_to_rgb(png);
+    png_set_expand_gray_1_2_4_to_8(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if (rowbytes * h > cap)
+        png_error(png, "too large");
+    for (int p = 0; p < passes; p++)
+        for (png_uint_32 y = 0; y < h; y++)
+            png_read_row(png, px + y * rowbytes, NULL);
+    png_read_end(png, NULL);
+    png_structp p = png;
+    png_infop i = info;
+    png_destroy_read_struct(&p, &i, NULL);
+    return (int)w;
+}
+#endif
+
 static double thread_cpu(void)
 {
     struct timespec t;
@@ -127,6 +197,8 @@ typedef struct ctx {
     uint8_t **files;
     size_t *sizes;
     float *x;
+    uint8_t *px;
+    size_t px_cap;
     double sink;
 } ctx;
 
@@ -134,6 +206,7 @@ typedef enum {
     ST_READ_STDIO,
     ST_READ_RAW,
     ST_STB,
+    ST_NEW_DECODE,
     ST_LIBPNG,
     ST_FLOAT,
     ST_OLD_PATH,
@@ -143,8 +216,9 @@ typedef enum {
 } stage;
 
 static const char *const NAMES[ST_COUNT] = {
-    "read, stdio (old)",       "read, one syscall (new)", "decode, stb_image (old)",  "decode, libpng (new)",
-    "to float",                "old per-image path",      "library, in thread (new)", "library, pipeline (new)",
+    "read, stdio (old)",       "read, one syscall (new)",  "decode, stb_image (old)", "decode, stb_image (new)",
+    "decode, libpng",          "to float",                 "old per-image path",      "library, in thread (new)",
+    "library, pipeline (new)",
 };
 
 /* One pass of a stage over every file: its CPU seconds. */
@@ -204,12 +278,18 @@ static double run_stage(ctx *c, stage s)
                 c->sink += p[0];
                 stbi_image_free(p);
             } else if (s == ST_LIBPNG) {
+#ifdef DC_BENCH_LIBPNG
+                if (!decode_libpng(c->files[i], c->sizes[i], c->channels, c->px, c->px_cap))
+                    die(path);
+                c->sink += c->px[0];
+#endif
+            } else if (s == ST_NEW_DECODE) {
                 if (dc_image_decode_in(c->files[i], c->sizes[i], path, c->channels, DC_IMAGE_MAX_PIXELS_DEFAULT, &sc,
                                        &img))
                     die("decode");
                 c->sink += img.px[0];
             } else if (s == ST_FLOAT) {
-                /* the decoded pixels of the previous stage's last image, converted every time */
+                /* the decoded pixels of the stage before's last image, converted every time */
                 dc_image_resize(&img, c->size, c->size, DC_FIT_STRETCH, 0, c->x);
                 c->sink += c->x[0];
             } else { /* ST_OLD_PATH */
@@ -248,14 +328,16 @@ int main(int argc, char **argv)
         die(argv[1]);
     dc_loader_set_prefetch(ds, 1, 8);
     omp_set_num_threads(1);
-    ctx c = {ds, ds->n, cfg.color_mode == DC_COLOR_RGB ? 3 : 1, size, NULL, NULL, NULL, 0};
+    ctx c = {ds, ds->n, cfg.color_mode == DC_COLOR_RGB ? 3 : 1, size, NULL, NULL, NULL, NULL, (size_t)1 << 24, 0};
+    c.px = malloc(c.px_cap);
     c.files = calloc((size_t)c.n, sizeof *c.files);
     c.sizes = calloc((size_t)c.n, sizeof *c.sizes);
     c.x = calloc(ds->x_per * 4, sizeof(float));
     for (int i = 0; i < c.n; i++)
         c.files[i] = read_stdio(ds->paths[i], &c.sizes[i]);
-    /* the to-float stage converts the image decoded last by the libpng stage */
-    stage order[ST_COUNT] = {ST_READ_STDIO, ST_READ_RAW, ST_STB, ST_LIBPNG, ST_FLOAT, ST_OLD_PATH, ST_LIB, ST_PIPE};
+    /* the to-float stage converts the image decoded last by the stage before it */
+    stage order[ST_COUNT] = {ST_READ_STDIO, ST_READ_RAW, ST_STB,     ST_LIBPNG,
+                             ST_NEW_DECODE, ST_FLOAT,    ST_OLD_PATH, ST_LIB, ST_PIPE};
     double best[ST_COUNT];
     for (int s = 0; s < ST_COUNT; s++)
         best[s] = 1e30;
@@ -267,8 +349,13 @@ int main(int argc, char **argv)
         }
     printf("%d images (%s, %d x %d), CPU time per image, best of %d passes:\n", c.n,
            c.channels == 1 ? "grey" : "rgb", size, size, reps);
-    for (int s = 0; s < ST_COUNT; s++)
+    for (int s = 0; s < ST_COUNT; s++) {
+#ifndef DC_BENCH_LIBPNG
+        if (s == ST_LIBPNG)
+            continue;
+#endif
         printf("  %-26s %7.2f us\n", NAMES[s], 1e6 * best[s] / c.n);
+    }
     printf("  %-26s %7.2f us  (hand-off between threads)\n", "pipeline - in thread",
            1e6 * (best[ST_PIPE] - best[ST_LIB]) / c.n);
     printf("  per 60,000-image epoch: old path %.2f s, new (pipeline) %.2f s of CPU   (%g)\n",
@@ -278,6 +365,7 @@ int main(int argc, char **argv)
     free(c.files);
     free(c.sizes);
     free(c.x);
+    free(c.px);
     dc_loader_free(ds);
     return 0;
 }
