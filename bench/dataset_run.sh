@@ -11,10 +11,12 @@
 #   THREADS=n   training threads (default: all cores)
 #   SAMPLES=m   train on m samples an epoch instead of 60,000 (shorter runs,
 #               same steps on both sides; the accuracy is then not the issue's)
-#   NICE=n      run both under `nice -n n` (as root, e.g. -20: a machine
-#               shared with other jobs then gives these runs its cores
-#               first; the folder's SCHED_IDLE reader still gets only idle
-#               time, so this favours the in-memory run, if anything)
+#   WRAP=cmd    run both under cmd, e.g. WRAP="chrt -f 1" (as root: the
+#               runs' threads are real-time, so a machine shared with other
+#               jobs gives them its cores first, minus the kernel's 5% for
+#               the rest; the folder's SCHED_IDLE reader thread still gets
+#               only idle time, which the other jobs take, so this favours
+#               the in-memory run, if anything)
 # Needs ~/.cache/deepc/mnist_png (bench/dataset_mnist_png.py writes it).
 set -eu
 build=${1:-build}
@@ -29,12 +31,12 @@ export OPENBLAS_CORETYPE
 out=${TMPDIR:-/tmp}/dataset_run.$$
 mkdir -p "$out"
 trap 'rm -rf "$out"' EXIT
-echo "threads=$threads epochs=$epochs pairs=$pairs samples=$samples (0: all) nice=${NICE:-0} build=$build"
+echo "threads=$threads epochs=$epochs pairs=$pairs samples=$samples (0: all) wrap="${WRAP:-}" build=$build"
 for i in $(seq "$pairs"); do
     for mode in idx folder; do
         if [ $mode = idx ]; then args=--idx; else args="--folder $png"; fi
         echo "== pair $i: $mode   (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-        nice -n "${NICE:-0}" /usr/bin/time -v "$build/dataset_mnist" $args --epochs "$epochs" --seed 42 --threads "$threads" \
+        ${WRAP:-} /usr/bin/time -v "$build/dataset_mnist" $args --epochs "$epochs" --seed 42 --threads "$threads" \
             --samples "$samples" 2>"$out/$mode.time" >"$out/$mode.out" || { cat "$out/$mode.time"; exit 1; }
         grep -E "^epoch|Test accuracy|total" "$out/$mode.out"
         grep -E "Maximum resident|User time|System time|Elapsed" "$out/$mode.time"
