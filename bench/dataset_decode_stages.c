@@ -199,6 +199,8 @@ typedef struct ctx {
     float *x;
     uint8_t *px;
     size_t px_cap;
+    dc_image_scratch keep; /* holds `first` */
+    dc_image_u8 first;     /* the first file, decoded */
     double sink;
 } ctx;
 
@@ -289,8 +291,8 @@ static double run_stage(ctx *c, stage s)
                     die("decode");
                 c->sink += img.px[0];
             } else if (s == ST_FLOAT) {
-                /* the decoded pixels of the stage before's last image, converted every time */
-                dc_image_resize(&img, c->size, c->size, DC_FIT_STRETCH, 0, c->x);
+                /* the first image's decoded pixels, converted every time */
+                dc_image_resize(&c->first, c->size, c->size, DC_FIT_STRETCH, 0, c->x);
                 c->sink += c->x[0];
             } else { /* ST_OLD_PATH */
                 uint8_t *b = read_stdio(path, &n);
@@ -328,14 +330,22 @@ int main(int argc, char **argv)
         die(argv[1]);
     dc_loader_set_prefetch(ds, 1, 8);
     omp_set_num_threads(1);
-    ctx c = {ds, ds->n, cfg.color_mode == DC_COLOR_RGB ? 3 : 1, size, NULL, NULL, NULL, NULL, (size_t)1 << 24, 0};
+    ctx c;
+    memset(&c, 0, sizeof c);
+    c.ds = ds;
+    c.n = ds->n;
+    c.channels = cfg.color_mode == DC_COLOR_RGB ? 3 : 1;
+    c.size = size;
+    c.px_cap = (size_t)1 << 24;
     c.px = malloc(c.px_cap);
     c.files = calloc((size_t)c.n, sizeof *c.files);
     c.sizes = calloc((size_t)c.n, sizeof *c.sizes);
     c.x = calloc(ds->x_per * 4, sizeof(float));
     for (int i = 0; i < c.n; i++)
         c.files[i] = read_stdio(ds->paths[i], &c.sizes[i]);
-    /* the to-float stage converts the image decoded last by the stage before it */
+    if (dc_image_decode_in(c.files[0], c.sizes[0], ds->paths[0], c.channels, DC_IMAGE_MAX_PIXELS_DEFAULT, &c.keep,
+                           &c.first))
+        die("decode");
     stage order[ST_COUNT] = {ST_READ_STDIO, ST_READ_RAW, ST_STB,     ST_LIBPNG,
                              ST_NEW_DECODE, ST_FLOAT,    ST_OLD_PATH, ST_LIB, ST_PIPE};
     double best[ST_COUNT];
@@ -366,6 +376,7 @@ int main(int argc, char **argv)
     free(c.sizes);
     free(c.x);
     free(c.px);
+    dc_image_scratch_free(&c.keep);
     dc_loader_free(ds);
     return 0;
 }
