@@ -380,6 +380,56 @@ static void test_hostile(void **state)
 
 /* ---- a folder as batches ---- */
 
+/* Through fit: a folder of good PNGs with a truncated one and a huge
+ * claim among them; the training threads and the reader thread share its
+ * batches, and whichever decodes the bad file, fit stops with the message
+ * naming it (the lowest failing row of the batch wins). */
+static void test_fit_hostile(void **state)
+{
+    (void)state;
+    char *root = temp_dir(), path[4096];
+    size_t n;
+    char *png = read_file(FIX "img/grey.png", &n);
+    for (int i = 0; i < 70; i++) {
+        snprintf(path, sizeof path, "%s/%c/%02d.png", root, i % 2 ? 'a' : 'b', i);
+        write_file(path, png, n);
+    }
+    snprintf(path, sizeof path, "%s/a/50-cut.png", root);
+    write_file(path, png, n / 2);
+    free(png);
+    dc_image_dir_config cfg = dc_image_dir_defaults();
+    cfg.verbose = 0;
+    cfg.shuffle = 0;
+    cfg.batch_size = 8;
+    cfg.color_mode = DC_COLOR_GRAYSCALE;
+    cfg.image_size[0] = cfg.image_size[1] = 4;
+    dc_loader *ds;
+    assert_int_equal(dc_image_dataset_from_directory(root, &cfg, &ds, NULL), DC_OK);
+    dc_model *m = dc_sequential_new(3, (int[]){4, 4, 1});
+    dc_model_add(m, dc_layer_flatten());
+    dc_model_add(m, dc_layer_dense(2, "softmax"));
+    assert_int_equal(dc_model_compile(m, "sgd", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    dc_loader_fit_config fc = dc_loader_fit_defaults();
+    fc.verbose = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+        dc_model_set_threads(m, threads);
+        assert_int_equal(dc_model_fit_loader(m, ds, &fc, NULL), DC_ERR_FORMAT);
+        assert_errmsg_contains("50-cut.png");
+        assert_errmsg_contains("corrupt or truncated PNG");
+    }
+    /* the huge claim instead: refused before decoding, same way */
+    snprintf(path, sizeof path, "%s/a/50-cut.png", root);
+    write_file(path, PNG_HUGE, sizeof PNG_HUGE);
+    dc_loader_free(ds);
+    assert_int_equal(dc_image_dataset_from_directory(root, &cfg, &ds, NULL), DC_OK);
+    assert_int_equal(dc_model_fit_loader(m, ds, &fc, NULL), DC_ERR_FORMAT);
+    assert_errmsg_contains("50-cut.png: the PNG header claims");
+    dc_loader_free(ds);
+    dc_model_free(m);
+    rm_tree(root);
+    free(root);
+}
+
 static void test_batches(void **state)
 {
     (void)state;
@@ -546,6 +596,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numpy_shuffle), cmocka_unit_test(test_tricky_tree), cmocka_unit_test(test_formats),
         cmocka_unit_test(test_photos),        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_fit_hostile),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

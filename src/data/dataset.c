@@ -10,9 +10,10 @@
  *
  * A batch is batch_size rows of x (batch, x_shape...) and y (batch,
  * y_shape...); the last batch of a pass may be shorter.  A per-sample
- * source fills rows independently, so several worker threads may fill the
- * rows of different batches at once (fill_row must be thread-safe; the
- * sources here only read what was set up when the dataset was made).
+ * source fills rows independently, so several threads may fill the rows of
+ * one batch or of different batches at once (fill_row and fill_rows must be
+ * thread-safe; the sources here only read what was set up when the dataset
+ * was made).
  */
 #include "data/dataset_internal.h"
 #include "core/checked.h"
@@ -156,6 +157,8 @@ dc_status dc_loader_fill(const dc_loader *ds, const int *order, int first, int b
         return st;
     }
     *rows = b;
+    if (ds->fill_rows)
+        return ds->fill_rows(ds, order, first, off, len, x, y);
     for (int r = off; r < off + len; r++) {
         int i = order ? order[first + r] : first + r;
         dc_status st = ds->fill_row(ds, i, x->data + (size_t)r * ds->x_per, y ? y->data + (size_t)r * ds->y_per : NULL);

@@ -20,8 +20,12 @@ typedef struct dc_loader_source dc_loader_source;
 /* A source fills rows.  Per-sample sources (n > 0) fill one sample at a
  * time: fill_row(ds, i, x, y) writes sample i's x (x_per floats) and y
  * (y_per floats, y NULL without targets); it may run on several threads at
- * once.  A batch source (callback) fills whole batches with fill_batch,
- * from one thread, in order. */
+ * once.  A per-sample source may instead (or as well) give fill_rows,
+ * which fills the len rows of a batch at once (row r, off <= r < off + len,
+ * holds sample order[first + r], or first + r when order is NULL): a
+ * source that reuses buffers from one sample to the next (image folders)
+ * keeps them for a batch.  A batch source (callback) fills whole batches
+ * with fill_batch, from one thread, in order. */
 struct dc_loader {
     const char *kind;         /* for messages: "image_dataset_from_directory", "npy" ... */
     int n;                    /* samples; 0 for a batch source */
@@ -33,6 +37,8 @@ struct dc_loader {
     size_t x_per, y_per;
     int workers, depth;       /* prefetch */
     dc_status (*fill_row)(const dc_loader *ds, int i, float *x, float *y);
+    dc_status (*fill_rows)(const dc_loader *ds, const int *order, int first, int off, int len, dc_tensor *x,
+                           dc_tensor *y);
     dc_status (*fill_batch)(const dc_loader *ds, int index, dc_tensor *x, dc_tensor *y, int *rows);
     void (*free_source)(dc_loader *ds);
     void *source;

@@ -23,6 +23,26 @@ typedef struct dc_image_u8 {
     uint8_t *px; /* h * w * c bytes; free() it */
 } dc_image_u8;
 
+/* Buffers a reading thread reuses from one image to the next (zero it
+ * first; dc_image_scratch_free releases it): the file's bytes and the
+ * pixels, grown as needed, so decoding a folder of small images allocates
+ * nothing per image. */
+typedef struct dc_image_scratch {
+    uint8_t *file;
+    size_t file_cap;
+    uint8_t *px;
+    size_t px_cap;
+} dc_image_scratch;
+void dc_image_scratch_free(dc_image_scratch *s);
+
+/* Reads the regular file at path (at most DC_IMAGE_MAX_FILE bytes) into
+ * s->file with one open, fstat, read and close (no stdio): *n bytes. */
+dc_status dc_image_read(const char *path, dc_image_scratch *s, size_t *n);
+/* As dc_image_decode, but out->px lies in s->px: valid until s is used
+ * again, not to be freed. */
+dc_status dc_image_decode_in(const void *bytes, size_t n, const char *name, int channels, size_t max_pixels,
+                             dc_image_scratch *s, dc_image_u8 *out);
+
 /* Decodes bytes[0..n) (format recognised by content, as tf.io.decode_image
  * does) into `channels` channels (1, 3 or 4), refusing a header that claims
  * more than max_pixels pixels before decoding.  `name` is the file named in

@@ -62,18 +62,37 @@ static void fill_label(const dc_loader *ds, dc_label_mode mode, int i, float *y)
     }
 }
 
-static dc_status image_row(const dc_loader *ds, int i, float *x, float *y)
+/* Sample i into x (and y): read into the thread's scratch, decoded into
+ * it, and converted to floats straight into the batch (resized when the
+ * image is not already image_size). */
+static dc_status image_row(const dc_loader *ds, dc_image_scratch *sc, int i, float *x, float *y)
 {
     const image_source *s = ds->source;
+    size_t n;
     dc_image_u8 img;
-    dc_status st = dc_image_load(ds->paths[i], s->channels, s->max_pixels, &img);
+    dc_status st = dc_image_read(ds->paths[i], sc, &n);
+    if (st == DC_OK)
+        st = dc_image_decode_in(sc->file, n, ds->paths[i], s->channels, s->max_pixels, sc, &img);
     if (st != DC_OK)
         return st;
     if (s->fit == DC_FIT_PAD)
         memset(x, 0, ds->x_per * sizeof(float));
     st = dc_image_resize(&img, s->h, s->w, s->fit, s->nearest, x);
-    free(img.px);
     fill_label(ds, s->label_mode, i, y);
+    return st;
+}
+
+/* A batch's rows, with one scratch for all of them. */
+static dc_status image_rows(const dc_loader *ds, const int *order, int first, int off, int len, dc_tensor *x,
+                            dc_tensor *y)
+{
+    dc_image_scratch sc = {0};
+    dc_status st = DC_OK;
+    for (int r = off; r < off + len && st == DC_OK; r++) {
+        int i = order ? order[first + r] : first + r;
+        st = image_row(ds, &sc, i, x->data + (size_t)r * ds->x_per, y ? y->data + (size_t)r * ds->y_per : NULL);
+    }
+    dc_image_scratch_free(&sc);
     return st;
 }
 
@@ -101,7 +120,7 @@ static dc_status make_dataset(dc_dir_index *ix, const dc_image_dir_config *c, in
     s->max_pixels = c->max_pixels ? c->max_pixels : DC_IMAGE_MAX_PIXELS_DEFAULT;
     ds->source = s;
     ds->free_source = image_free;
-    ds->fill_row = image_row;
+    ds->fill_rows = image_rows;
     ds->shuffle = c->shuffle != 0;
     /* take over the index's arrays */
     ds->n = ix->n;

@@ -3,7 +3,10 @@
  * fit(dataset)): the loop of model.c's fit_run / run_eval / predict_run,
  * fed from the dataset's prefetching pipeline (src/data/dataset_pipe.c)
  * instead of rows of tensors.  model.c is untouched, so in-memory fit stays
- * what it was.
+ * what it was.  The model's threads are set (apply_threads) before the
+ * pipeline starts: a batch that is not ready when the step wants it is
+ * filled by this thread's OpenMP team, the training threads, in
+ * dc_pipe_next.
  *
  * Each batch arrives as a (batch_size, ...) buffer whose first b rows are
  * the batch; the step (step.c) takes it as x with start 0, so everything a
