@@ -743,12 +743,13 @@ dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n)
         if (red[i])
             one = i;
     }
+    float eps;
+    dc_onnx_value *gamma, *beta;
+    const Onnx__NodeProto *last;
+    if (!is_max && na == 1 && one == x->ndim - 1 && x->pos[one] > 0 && keepdims &&
+        layernorm_chain(im, n, x, &eps, &gamma, &beta, &last))
+        return layernorm_fused(im, n, x, eps, gamma, beta, last);
     if (!is_max && na == 1 && !red[0] && x->pos[one] > 0 && (x->pos[one] == sn_x - 1 || keep < 0 || x->ndim < 3)) {
-        float eps;
-        dc_onnx_value *gamma, *beta;
-        const Onnx__NodeProto *last;
-        if (one == x->ndim - 1 && keepdims && layernorm_chain(im, n, x, &eps, &gamma, &beta, &last))
-            return layernorm_fused(im, n, x, eps, gamma, beta, last);
         dc_onnx_value w = *x;
         if ((st = dc_onnx_axis_last(im, n, &w, one)) != DC_OK || (st = apply1(im, n, dc_layer_reduce_mean(), &w)) !=
                                                                      DC_OK)
