@@ -426,7 +426,18 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
     cfg.padding = sp.same ? DC_PADDING_SAME : DC_PADDING_VALID;
     cfg.use_bias = b != NULL;
     cfg.groups = (int)group; /* kernel (k..., in / groups, out): the same order as ungrouped */
-    if ((st = apply1(im, n, ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg), &w)) != DC_OK)
+    dc_layer *conv;
+    if (ns == 2 && group > 1 && ci == 1) { /* depthwise: DepthwiseConv2D, its kernel (kh, kw, C, M) the same order */
+        dc_depthwise_config dw = dc_depthwise_defaults((int)sp.k[0], (int)sp.k[1]);
+        memcpy(dw.strides, cfg.strides, sizeof dw.strides);
+        memcpy(dw.dilation, cfg.dilation, sizeof dw.dilation);
+        dw.padding = cfg.padding;
+        dw.depth_multiplier = (int)(co / group);
+        dw.use_bias = cfg.use_bias;
+        conv = dc_layer_depthwise_conv2d_ex(&dw);
+    } else
+        conv = ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg);
+    if ((st = apply1(im, n, conv, &w)) != DC_OK)
         return st;
     int64_t kh = sp.k[0], kw = ns == 2 ? sp.k[1] : 1;
     size_t nk = (size_t)(kh * kw * ci * co);
