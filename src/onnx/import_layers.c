@@ -203,14 +203,63 @@ static int is_bias(const dc_onnx_value *c, int64_t u, int rank)
     return c->ndim == 0 ? u == 1 : c->dims[c->ndim - 1] == u;
 }
 
+/* MatMul of two computed values a (N, ..., m, k) x b (N, ..., k, n), the
+ * batch the first logical axis of both, the other leading axes equal: the
+ * MatMul layer (batched matmul).  Each operand is stored with its leading
+ * axes in logical order; its last two stay in the order they are stored in
+ * (swapped: taken transposed), so ONNX's Transpose of k before q k^T costs
+ * nothing. */
+static dc_status matmul_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *a, dc_onnx_value *b)
+{
+    int r = a->ndim, trans[2];
+    if (b->ndim != r || r < 3 || a->pos[0] != 0 || b->pos[0] != 0 || a->dims[r - 1] != b->dims[r - 2])
+        return dc_fail(DC_ERR_FORMAT, "MatMul: '%s' (rank %d) times '%s' (rank %d): deepc multiplies two computed "
+                                      "values of one rank >= 3, the batch first, (..., m, k) x (..., k, n)", a->name,
+                       a->ndim, b->name, b->ndim);
+    for (int i = 1; i < r - 2; i++)
+        if (a->dims[i] != b->dims[i])
+            return dc_fail(DC_ERR_FORMAT, "MatMul: '%s' and '%s' differ on axis %d (%lld, %lld); broadcasting is not "
+                                          "supported here", a->name, b->name, i, (long long)a->dims[i],
+                           (long long)b->dims[i]);
+    dc_onnx_value w[2] = {*a, *b};
+    for (int k = 0; k < 2; k++) {
+        int want[DC_ONNX_MAX_RANK];
+        for (int i = 0; i < r; i++)
+            if (w[k].pos[i] < 0)
+                return dc_fail(DC_ERR_FORMAT, "MatMul: '%s' has size-1 axes deepc does not store", w[k].name);
+        trans[k] = w[k].pos[r - 2] > w[k].pos[r - 1];
+        for (int i = 0; i < r; i++)
+            want[i] = i;
+        if (trans[k]) {
+            want[r - 2] = r - 1;
+            want[r - 1] = r - 2;
+        }
+        dc_status st = dc_onnx_relayout(im, n, &w[k], want);
+        if (st != DC_OK)
+            return st;
+    }
+    int ref = dc_onnx_apply(im, n, dc_layer_matmul(trans[0], trans[1]), 2, (int[]){w[0].ref, w[1].ref});
+    if (ref < 0)
+        return dc_last_status();
+    int64_t dims[DC_ONNX_MAX_RANK];
+    int pos[DC_ONNX_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+        dims[i] = i == r - 1 ? b->dims[r - 1] : a->dims[i];
+        pos[i] = i;
+    }
+    return define_dyn(im, n, 0, ref, r, dims, pos);
+}
+
 dc_status dc_onnx_tr_matmul(dc_onnx_importer *im, const Onnx__NodeProto *n)
 {
     dc_onnx_value *a, *b;
     dc_status st = dc_onnx_need(im, n, 0, DC_ONNX_DYN, &a);
     if (st == DC_OK)
-        st = dc_onnx_need(im, n, 1, DC_ONNX_CONST, &b);
+        st = dc_onnx_need(im, n, 1, 0, &b);
     if (st != DC_OK)
         return st;
+    if (b->kind == DC_ONNX_DYN)
+        return matmul_dyn(im, n, a, b);
     int r = a->ndim;
     if (b->ndim != 2 || !b->data || r < 2 || b->dims[0] != a->dims[r - 1] || b->dims[1] < 1 ||
         b->dims[1] > DC_DIM_LIMIT)
@@ -359,6 +408,13 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
     for (int i = 0; i < ns; i++)
         if ((dims[2 + i] = out_size(&sp, i, 0)) < 1)
             return dc_fail(DC_ERR_FORMAT, "Conv: the output of axis %d would be empty", i);
+    /* scalar Mul / Add ... after it (paddle2onnx's re-parameterised blocks)
+     * fold into the kernel and bias */
+    dc_onnx_value probe = *x;
+    probe.ndim = x->ndim;
+    memcpy(probe.dims, dims, sizeof dims);
+    double scale = 1, offset = 0;
+    const Onnx__NodeProto *def = dc_onnx_affine_chain(im, n, &probe, &scale, &offset);
     dc_onnx_value w = *x;
     if ((st = channels_last(im, n, &w)) != DC_OK)
         return st;
@@ -375,9 +431,20 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
         cfg.dilation[i] = (int)sp.d[i];
     }
     cfg.padding = sp.same ? DC_PADDING_SAME : DC_PADDING_VALID;
-    cfg.use_bias = b != NULL;
+    cfg.use_bias = b != NULL || offset != 0;
     cfg.groups = (int)group; /* kernel (k..., in / groups, out): the same order as ungrouped */
-    if ((st = apply1(im, n, ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg), &w)) != DC_OK)
+    dc_layer *conv;
+    if (ns == 2 && group > 1 && ci == 1) { /* depthwise: DepthwiseConv2D, its kernel (kh, kw, C, M) the same order */
+        dc_depthwise_config dw = dc_depthwise_defaults((int)sp.k[0], (int)sp.k[1]);
+        memcpy(dw.strides, cfg.strides, sizeof dw.strides);
+        memcpy(dw.dilation, cfg.dilation, sizeof dw.dilation);
+        dw.padding = cfg.padding;
+        dw.depth_multiplier = (int)(co / group);
+        dw.use_bias = cfg.use_bias;
+        conv = dc_layer_depthwise_conv2d_ex(&dw);
+    } else
+        conv = ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg);
+    if ((st = apply1(im, n, conv, &w)) != DC_OK)
         return st;
     int64_t kh = sp.k[0], kw = ns == 2 ? sp.k[1] : 1;
     size_t nk = (size_t)(kh * kw * ci * co);
@@ -388,14 +455,22 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
         for (int64_t i = 0; i < ci; i++)
             for (int64_t y = 0; y < kh; y++)
                 for (int64_t z = 0; z < kw; z++)
-                    kern[((y * kw + z) * ci + i) * co + o] = dc_onnx_f32(wt->data[((o * ci + i) * kh + y) * kw + z]);
+                    kern[((y * kw + z) * ci + i) * co + o] =
+                        dc_onnx_f32(scale * wt->data[((o * ci + i) * kh + y) * kw + z]);
     if ((st = dc_onnx_weight_add(im, 0, kern, nk)) != DC_OK)
         return st;
-    if (b && (st = weight_copy(im, 1, b, (size_t)co, 1.0)) != DC_OK)
-        return st;
+    if (cfg.use_bias) {
+        float *bias = floats((size_t)co);
+        if (!bias)
+            return dc_fail(DC_ERR_NOMEM, "out of memory");
+        for (int64_t o = 0; o < co; o++)
+            bias[o] = dc_onnx_f32((b ? scale * b->data[o] : 0) + offset);
+        if ((st = dc_onnx_weight_add(im, 1, bias, (size_t)co)) != DC_OK)
+            return st;
+    }
     int pos[DC_ONNX_MAX_RANK];
     channels_last_pos(x->ndim, pos);
-    return define_dyn(im, n, 0, w.ref, x->ndim, dims, pos);
+    return define_dyn(im, def, 0, w.ref, x->ndim, dims, pos);
 }
 
 dc_status dc_onnx_tr_conv_transpose(dc_onnx_importer *im, const Onnx__NodeProto *n)
@@ -530,34 +605,189 @@ dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n)
     return define_dyn(im, n, 0, w.ref, x->ndim, dims, (int[]){0, 1, -1, -1}); /* (N, C, 1, 1): 1s virtual */
 }
 
-/* ReduceMean / ReduceMax over every axis but the batch and one channel
- * axis: global average / max pooling (how NHWC exporters write it). */
+/* The only reader of output 0 of n, of op `type`, or NULL (a graph output
+ * counts as a reader). */
+static const Onnx__NodeProto *only_reader(dc_onnx_importer *im, const Onnx__NodeProto *n, const char *type)
+{
+    const dc_onnx_slot *s = n->n_output ? dc_onnx_slot_of(im, n->output[0]) : NULL;
+    if (!s || s->uses != 1 || s->reader < 0 || s->reader >= (int)im->graph->n_node)
+        return NULL;
+    const Onnx__NodeProto *r = im->graph->node[s->reader];
+    return strcmp(r->op_type, type) ? NULL : r;
+}
+
+/* The node producing `name`, when it is of op `type` and `name` (its output
+ * 0) has exactly one reader, or NULL. */
+static const Onnx__NodeProto *sole_producer(dc_onnx_importer *im, const char *name, const char *type)
+{
+    int p = dc_onnx_producer(im, name);
+    const dc_onnx_slot *s = dc_onnx_slot_of(im, name);
+    if (p < 0 || !s || s->uses != 1)
+        return NULL;
+    const Onnx__NodeProto *nd = im->graph->node[p];
+    return nd->n_output && !strcmp(nd->output[0], name) && !strcmp(nd->op_type, type) ? nd : NULL;
+}
+
+/* The input of binary node r that is not `name`, as a value (NULL: none). */
+static dc_onnx_value *other_input(dc_onnx_importer *im, const Onnx__NodeProto *r, const char *name, int must_be_second)
+{
+    if (r->n_input != 2)
+        return NULL;
+    int first = !strcmp(r->input[0], name);
+    if (!first && (must_be_second || strcmp(r->input[1], name) != 0))
+        return NULL;
+    return dc_onnx_find(im, r->input[first ? 1 : 0]);
+}
+
+/* The axes a Reduce node reduces, resolved against rank nd into red[];
+ * returns their count (-1 on error). */
+static int reduced_axes(dc_onnx_importer *im, const Onnx__NodeProto *n, int nd, int *red)
+{
+    int64_t axes[DC_ONNX_MAX_RANK];
+    int na = -1;
+    dc_onnx_value *ax = dc_onnx_in(im, n, 1);
+    if (ax) {
+        if (dc_onnx_ints(n, ax, axes, DC_ONNX_MAX_RANK, &na) != DC_OK)
+            return -1;
+    } else
+        na = dc_onnx_attr_ints(n, "axes", axes, DC_ONNX_MAX_RANK);
+    for (int i = 0; i < nd; i++)
+        red[i] = na < 0; /* no axes: every axis */
+    for (int i = 0; i < na; i++) {
+        int a;
+        if (dc_onnx_axis(n, axes[i], nd, &a) != DC_OK)
+            return -1;
+        red[a] = 1;
+    }
+    int c = 0;
+    for (int i = 0; i < nd; i++)
+        c += red[i];
+    return c;
+}
+
+/* LayerNorm written out over the last axis (paddle2onnx, PyTorch's older
+ * exports):  m = ReduceMean(x) -> d = x - m -> Pow(d, 2) -> ReduceMean ->
+ * + eps -> Sqrt -> d / that [-> * gamma] [-> + beta], each step read only by
+ * the next (d by Pow and Div): deepc's LayerNormalization.  n is the first
+ * ReduceMean (over the last axis only, keepdims).  Returns 0 when the graph
+ * does not follow the pattern exactly (the ops are then imported one by
+ * one); on a match the chain's nodes are marked translated and *last is the
+ * node whose output the layer stands for. */
+static int layernorm_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x, float *eps,
+                           dc_onnx_value **gamma, dc_onnx_value **beta, const Onnx__NodeProto **last)
+{
+    const Onnx__NodeProto *sub, *pw, *rm, *add, *sq, *div, *mul = NULL, *add2 = NULL;
+    int64_t c = x->dims[x->ndim - 1];
+    if (strcmp(n->op_type, "ReduceMean") != 0 || !(sub = only_reader(im, n, "Sub")) || sub->n_input != 2 ||
+        strcmp(sub->input[0], x->name) != 0 || strcmp(sub->input[1], n->output[0]) != 0)
+        return 0;
+    /* d = x - m is read twice: by Pow and, last, by the Div; walked back from the Div
+     * through hash lookups (no scan of the graph) */
+    const dc_onnx_slot *ds = dc_onnx_slot_of(im, sub->output[0]);
+    if (!ds || ds->uses != 2 || ds->reader < 0 || ds->reader >= (int)im->graph->n_node)
+        return 0;
+    div = im->graph->node[ds->reader];
+    if (strcmp(div->op_type, "Div") != 0 || div->n_input != 2 || strcmp(div->input[0], sub->output[0]) != 0 ||
+        !(sq = sole_producer(im, div->input[1], "Sqrt")) || sq->n_input != 1 ||
+        !(add = sole_producer(im, sq->input[0], "Add")) || add->n_input != 2)
+        return 0;
+    dc_onnx_value *e = dc_onnx_find(im, add->input[0]), *two; /* eps: the input already a constant */
+    int e_first = e && e->kind == DC_ONNX_CONST;
+    e = e_first ? e : dc_onnx_find(im, add->input[1]);
+    int red[DC_ONNX_MAX_RANK];
+    if (!e || e->kind != DC_ONNX_CONST || dc_onnx_numel(e) != 1 || !(dc_onnx_at(e, 0) >= 0) ||
+        !(rm = sole_producer(im, add->input[e_first ? 1 : 0], "ReduceMean")) || rm->n_input < 1 ||
+        reduced_axes(im, rm, x->ndim, red) != 1 || !red[x->ndim - 1] || !dc_onnx_attr_int(rm, "keepdims", 1) ||
+        !(pw = sole_producer(im, rm->input[0], "Pow")) || pw->n_input != 2 ||
+        strcmp(pw->input[0], sub->output[0]) != 0 || !(two = dc_onnx_find(im, pw->input[1])) ||
+        two->kind != DC_ONNX_CONST || dc_onnx_numel(two) != 1 || dc_onnx_at(two, 0) != 2.0)
+        return 0;
+    *eps = dc_onnx_f32(dc_onnx_at(e, 0));
+    *gamma = *beta = NULL;
+    *last = div;
+    if ((mul = only_reader(im, div, "Mul")) && is_bias(other_input(im, mul, div->output[0], 0), c, x->ndim)) {
+        *gamma = other_input(im, mul, div->output[0], 0);
+        *last = mul;
+        if ((add2 = only_reader(im, mul, "Add")) && is_bias(other_input(im, add2, mul->output[0], 0), c, x->ndim)) {
+            *beta = other_input(im, add2, mul->output[0], 0);
+            *last = add2;
+        }
+    }
+    const Onnx__NodeProto *chain[8] = {sub, pw, rm, add, sq, div, mul, add2};
+    for (int i = 0; i < 8; i++) {
+        im->skip[dc_onnx_producer(im, chain[i]->output[0])] = 1;
+        if (chain[i] == *last)
+            break;
+    }
+    return 1;
+}
+
+static dc_status layernorm_fused(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x, float eps,
+                                 const dc_onnx_value *gamma, const dc_onnx_value *beta, const Onnx__NodeProto *last)
+{
+    int axis = x->ndim - 1;
+    size_t c = (size_t)x->dims[axis];
+    dc_onnx_value w = *x;
+    dc_status st = dc_onnx_axis_last(im, n, &w, axis);
+    if (st != DC_OK)
+        return st;
+    dc_layer_norm_config cfg = dc_layer_norm_defaults();
+    cfg.epsilon = eps;
+    cfg.scale = gamma != NULL;
+    cfg.center = beta != NULL;
+    if ((st = apply1(im, n, dc_layer_layer_normalization_ex(&cfg), &w)) != DC_OK)
+        return st;
+    int k = 0;
+    if (gamma && (st = weight_copy(im, k++, gamma, c, 1.0)) != DC_OK)
+        return st;
+    if (beta && (st = weight_copy(im, k, beta, c, 1.0)) != DC_OK)
+        return st;
+    return define_dyn(im, last, 0, w.ref, w.ndim, w.dims, w.pos);
+}
+
+/* ReduceMean / ReduceMax.  Over every axis but the batch and one channel
+ * axis: global average / max pooling (how NHWC exporters write it).
+ * ReduceMean over one axis (stored last, or where pooling does not apply):
+ * the ReduceMean layer on that axis moved last; a written-out LayerNorm
+ * starting there: LayerNormalization. */
 dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n)
 {
-    dc_onnx_value *x, *ax = dc_onnx_in(im, n, 1);
-    dc_status st = need_batch_first(im, n, &x, 3, 4);
+    dc_onnx_value *x;
+    dc_status st = need_batch_first(im, n, &x, 2, DC_ONNX_MAX_RANK);
     if (st != DC_OK)
         return st;
-    int64_t axes[DC_ONNX_MAX_RANK];
-    int na = -1, red[DC_ONNX_MAX_RANK] = {0}, keep = -1;
-    if (ax)
-        st = dc_onnx_ints(n, ax, axes, DC_ONNX_MAX_RANK, &na);
-    else
-        na = dc_onnx_attr_ints(n, "axes", axes, DC_ONNX_MAX_RANK);
-    for (int i = 0; i < na && st == DC_OK; i++) {
-        int a;
-        if ((st = dc_onnx_axis(n, axes[i], x->ndim, &a)) == DC_OK)
-            red[a] = 1;
-    }
-    if (st != DC_OK)
-        return st;
+    int red[DC_ONNX_MAX_RANK] = {0}, keep = -1, na = reduced_axes(im, n, x->ndim, red);
+    int is_max = !strcmp(n->op_type, "ReduceMax"), keepdims = (int)dc_onnx_attr_int(n, "keepdims", 1);
+    if (na < 0)
+        return dc_last_status();
     for (int i = 1; i < x->ndim; i++)
         if (!red[i] && x->pos[i] > 0)
             keep = keep == -1 ? i : -2;
-    if (na < 1 || red[0] || keep < 0)
-        return dc_fail(DC_ERR_FORMAT, "%s: deepc reduces every axis but the batch and one other (global pooling)",
-                       n->op_type);
-    int is_max = !strcmp(n->op_type, "ReduceMax");
+    int one = -1, sn_x = 0;
+    for (int i = 0; i < x->ndim; i++) {
+        sn_x += x->pos[i] >= 0;
+        if (red[i])
+            one = i;
+    }
+    float eps;
+    dc_onnx_value *gamma, *beta;
+    const Onnx__NodeProto *last;
+    if (!is_max && na == 1 && one == x->ndim - 1 && x->pos[one] > 0 && keepdims &&
+        layernorm_chain(im, n, x, &eps, &gamma, &beta, &last))
+        return layernorm_fused(im, n, x, eps, gamma, beta, last);
+    if (!is_max && na == 1 && !red[0] && x->pos[one] > 0 && (x->pos[one] == sn_x - 1 || keep < 0 || x->ndim < 3)) {
+        dc_onnx_value w = *x;
+        if ((st = dc_onnx_axis_last(im, n, &w, one)) != DC_OK || (st = apply1(im, n, dc_layer_reduce_mean(), &w)) !=
+                                                                     DC_OK)
+            return st;
+        w.dims[one] = 1;
+        if (keepdims)
+            return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
+        return dc_onnx_take(im, n, &w, one, 0, 1, 1); /* the size-1 axis dropped */
+    }
+    if (x->ndim < 3 || x->ndim > 4 || na < 1 || red[0] || keep < 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: deepc reduces every axis but the batch and one other (global pooling)%s",
+                       n->op_type, is_max ? "" : ", or one axis");
     dc_onnx_value w = *x;
     if ((st = dc_onnx_axis_last(im, n, &w, keep)) != DC_OK)
         return st;
@@ -567,7 +797,7 @@ dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if ((st = apply1(im, n, l, &w)) != DC_OK)
         return st;
     int64_t dims[DC_ONNX_MAX_RANK];
-    int pos[DC_ONNX_MAX_RANK], nd = 0, keepdims = (int)dc_onnx_attr_int(n, "keepdims", 1);
+    int pos[DC_ONNX_MAX_RANK], nd = 0;
     for (int i = 0; i < x->ndim; i++) /* the batch, the kept axis; reduced ones virtual (keepdims) or gone */
         if (!red[i] || keepdims) {
             dims[nd] = red[i] ? 1 : x->dims[i];
@@ -635,6 +865,21 @@ dc_status dc_onnx_tr_layernorm(dc_onnx_importer *im, const Onnx__NodeProto *n)
 
 /* ---------------------------------------------------------- activations */
 
+/* Sigmoid(x) read only by a Mul with x (the same stored data: paddle2onnx's
+ * swish, x * 1 between them folded away): that Mul, marked translated, or
+ * NULL. */
+static const Onnx__NodeProto *swish_mul(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x)
+{
+    const Onnx__NodeProto *mul = only_reader(im, n, "Mul");
+    dc_onnx_value *o = mul ? other_input(im, mul, n->output[0], 0) : NULL;
+    if (!o || o->kind != DC_ONNX_DYN || o->ref != x->ref || o->ndim != x->ndim ||
+        memcmp(o->dims, x->dims, (size_t)x->ndim * sizeof(int64_t)) != 0 ||
+        memcmp(o->pos, x->pos, (size_t)x->ndim * sizeof(int)) != 0)
+        return NULL;
+    im->skip[dc_onnx_producer(im, mul->output[0])] = 1;
+    return mul;
+}
+
 dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
 {
     dc_onnx_value *x;
@@ -642,6 +887,7 @@ dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if (st != DC_OK)
         return st;
     const char *t = n->op_type;
+    const Onnx__NodeProto *def = n, *mul;
     dc_layer *l;
     if (!strcmp(t, "LeakyRelu"))
         l = dc_layer_leaky_relu(dc_onnx_attr_float(n, "alpha", 0.01f));
@@ -650,13 +896,17 @@ dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
     else if (!strcmp(t, "Selu") && (fabsf(dc_onnx_attr_float(n, "alpha", 1.67326319f) - 1.67326319f) > 1e-6f ||
                                     fabsf(dc_onnx_attr_float(n, "gamma", 1.05070102f) - 1.05070102f) > 1e-6f))
         return dc_fail(DC_ERR_FORMAT, "Selu: only the standard alpha and gamma are supported");
+    else if (!strcmp(t, "Sigmoid") && (mul = swish_mul(im, n, x))) {
+        l = dc_layer_activation("swish");
+        def = mul;
+    }
     else
         l = dc_layer_activation(!strcmp(t, "Relu") ? "relu" : !strcmp(t, "Sigmoid") ? "sigmoid"
                                 : !strcmp(t, "Tanh") ? "tanh" : !strcmp(t, "Selu") ? "selu" : "softplus");
     dc_onnx_value w = *x;
     if ((st = apply1(im, n, l, &w)) != DC_OK)
         return st;
-    return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
+    return define_dyn(im, def, 0, w.ref, w.ndim, w.dims, w.pos);
 }
 
 /* Clip(min, max) (attributes before opset 11, optional constant inputs

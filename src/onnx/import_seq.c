@@ -54,6 +54,42 @@ static double scalar_of(const dc_onnx_value *c, const dc_onnx_value *x)
     return dc_onnx_special(v) ? NAN : v;
 }
 
+const Onnx__NodeProto *dc_onnx_affine_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x,
+                                             double *scale, double *offset)
+{
+    const Onnx__NodeProto *last = n;
+    for (;;) {
+        const dc_onnx_slot *sl = dc_onnx_slot_of(im, last->output[0]);
+        if (!sl || sl->uses != 1 || sl->reader >= (int)im->graph->n_node)
+            return last;
+        const Onnx__NodeProto *r = im->graph->node[sl->reader];
+        const char *t = r->op_type;
+        int op = !strcmp(t, "Add") ? '+' : !strcmp(t, "Sub") ? '-' : !strcmp(t, "Mul") ? '*' : !strcmp(t, "Div") ? '/'
+                                                                                                                  : 0;
+        if (!op || r->n_input != 2 || !strcmp(r->input[0], r->input[1]))
+            return last;
+        int first = !strcmp(r->input[0], last->output[0]);
+        dc_onnx_value *c = dc_onnx_find(im, r->input[first ? 1 : 0]);
+        double v = c && c->kind == DC_ONNX_CONST ? scalar_of(c, x) : NAN;
+        if (isnan(v) || !isfinite(v) || (op == '/' && (!first || v == 0)))
+            return last;
+        if (op == '+')
+            *offset += v;
+        else if (op == '-' && first)
+            *offset -= v;
+        else if (op == '-') {
+            *scale = -*scale;
+            *offset = v - *offset;
+        } else {
+            double k = op == '*' ? v : 1.0 / v;
+            *scale *= k;
+            *offset *= k;
+        }
+        im->skip[sl->reader] = 1;
+        last = r;
+    }
+}
+
 /* The node reading output 0 of n, when it is the only reader, of op `type`
  * with `other` as its other input when given. */
 static const Onnx__NodeProto *sole_reader(dc_onnx_importer *im, const Onnx__NodeProto *n, const char *type,
@@ -97,25 +133,134 @@ static int gelu_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, co
     return 1;
 }
 
+/* x op c (x_first) or c op x with c a constant tensor that broadcasts to x's
+ * shape (per-channel scales and shifts, LayerNorm's gamma and beta written
+ * out): the ConstantOp layer, c laid out as x is stored (its size on each
+ * stored axis, 1 where it broadcasts). */
+static dc_status constant_op(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *x,
+                             const dc_onnx_value *c, int x_first)
+{
+    int lead = x->ndim - c->ndim, ord[DC_ONNX_MAX_RANK], sn = dc_onnx_stored(x, ord), shape[DC_ONNX_MAX_RANK];
+    if (lead < 0 || !c->data || dc_onnx_numel(c) == 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: the constant '%s' (rank %d) does not broadcast to '%s' (rank %d)",
+                       n->op_type, c->name, c->ndim, x->name, x->ndim);
+    int64_t cd[DC_ONNX_MAX_RANK];
+    for (int i = 0; i < x->ndim; i++) {
+        cd[i] = i < lead ? 1 : c->dims[i - lead];
+        if (cd[i] != 1 && (cd[i] != x->dims[i] || x->pos[i] <= 0))
+            return dc_fail(DC_ERR_FORMAT, "%s: the constant '%s' does not broadcast to '%s' on axis %d (%lld, %lld; "
+                                          "deepc broadcasts a constant over a value's axes, not the value over the "
+                                          "constant's, nor over the batch)", n->op_type, c->name, x->name, i,
+                           (long long)cd[i], (long long)x->dims[i]);
+    }
+    size_t total = 1, cs[DC_ONNX_MAX_RANK], stride = 1;
+    for (int i = x->ndim - 1; i >= 0; i--) { /* strides of c seen with x's rank */
+        cs[i] = stride;
+        stride *= (size_t)cd[i];
+    }
+    for (int s = 1; s < sn; s++) {
+        shape[s - 1] = (int)cd[ord[s]];
+        total *= (size_t)shape[s - 1];
+    }
+    if (sn < 2)
+        return dc_fail(DC_ERR_FORMAT, "%s: '%s' has no axis besides the batch", n->op_type, x->name);
+    float *w = malloc(total * sizeof(float));
+    if (!w)
+        return dc_fail(DC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < total; i++) { /* element i of the stored layout: its index in c */
+        size_t rest = i, src = 0;
+        for (int s = sn - 1; s >= 1; s--) {
+            size_t k = rest % (size_t)shape[s - 1];
+            rest /= (size_t)shape[s - 1];
+            src += k * cs[ord[s]];
+        }
+        w[i] = dc_onnx_f32(c->data[src]);
+    }
+    int code = op == '+' ? 0 : op == '*' ? 2 : op == '-' ? (x_first ? 1 : 4) : (x_first ? 3 : 5);
+    int r = dc_onnx_apply(im, n, dc_layer_constant_op(code, sn - 1, shape), 1, &x->ref);
+    dc_status st = r < 0 ? dc_last_status() : dc_onnx_weight_add(im, 0, w, total);
+    if (r < 0)
+        free(w);
+    return st == DC_OK ? define_dyn(im, n, 0, r, x->ndim, x->dims, x->pos) : st;
+}
+
+/* Clip's bounds (attributes before opset 11, constant inputs after);
+ * 0 when they are not constants. */
+static int clip_range(dc_onnx_importer *im, const Onnx__NodeProto *c, double *lo, double *hi)
+{
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (im->opset < 11) {
+        *lo = dc_onnx_attr_float(c, "min", -INFINITY);
+        *hi = dc_onnx_attr_float(c, "max", INFINITY);
+        return 1;
+    }
+    for (size_t k = 1; k < 3 && k < c->n_input; k++) {
+        dc_onnx_value *v = c->input[k][0] ? dc_onnx_find(im, c->input[k]) : NULL;
+        if (c->input[k][0] && (!v || v->kind != DC_ONNX_CONST || dc_onnx_numel(v) != 1))
+            return 0;
+        if (v)
+            *(k == 1 ? lo : hi) = dc_onnx_at(v, 0);
+    }
+    return 1;
+}
+
+/* x + 3 -> Clip(0, 6) -> * x -> / 6 (or * 1/6): hard_swish, each node the
+ * only reader of the one before; n is the Add.  On a match the nodes are
+ * marked translated and *last is the division. */
+static int hard_swish_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x,
+                            const Onnx__NodeProto **last)
+{
+    const dc_onnx_slot *s = dc_onnx_slot_of(im, n->output[0]);
+    if (!s || s->uses != 1 || s->reader >= (int)im->graph->n_node)
+        return 0;
+    const Onnx__NodeProto *clip = im->graph->node[s->reader];
+    double lo, hi;
+    if (strcmp(clip->op_type, "Clip") != 0 || !clip_range(im, clip, &lo, &hi) || lo != 0 || hi != 6)
+        return 0;
+    const Onnx__NodeProto *mul = sole_reader(im, clip, "Mul", x, 0);
+    const Onnx__NodeProto *div = mul ? sole_reader(im, mul, "Div", NULL, 6.0) : NULL;
+    if (mul && !div)
+        div = sole_reader(im, mul, "Mul", NULL, 1.0 / 6.0);
+    if (!div || (!strcmp(div->op_type, "Div") && strcmp(div->input[0], mul->output[0]) != 0))
+        return 0;
+    const Onnx__NodeProto *chain[3] = {clip, mul, div};
+    for (int i = 0; i < 3; i++)
+        im->skip[dc_onnx_producer(im, chain[i]->output[0])] = 1;
+    *last = div;
+    return 1;
+}
+
 static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *x,
                                dc_onnx_value *c, int x_first)
 {
     double v = scalar_of(c, x);
     if (isnan(v))
-        return dc_fail(DC_ERR_FORMAT, "%s: a value combined with the constant '%s' of another shape (not a scalar, "
-                                      "nor a bias after MatMul) is not supported", n->op_type, c->name);
+        return constant_op(im, n, op, x, c, x_first);
     const Onnx__NodeProto *def = n;
     dc_layer *l;
+    double scale = 1, offset = 0;
     if (x_first && gelu_chain(im, n, op, x, v, &def))
         l = dc_layer_activation("gelu");
-    else if (op == '+' || op == '-')
-        l = dc_layer_rescaling(op == '-' && !x_first ? -1.0f : 1.0f, dc_onnx_f32(op == '-' && x_first ? -v : v));
-    else if (op == '*')
-        l = dc_layer_rescaling(dc_onnx_f32(v), 0.0f);
-    else if (x_first && v != 0)
-        l = dc_layer_rescaling(dc_onnx_f32(1.0 / v), 0.0f);
-    else
-        return dc_fail(DC_ERR_FORMAT, "Div: a constant divided by a value, or by 0, is not supported");
+    else if (op == '+' && v == 3 && hard_swish_chain(im, n, x, &def)) {
+        def = dc_onnx_affine_chain(im, def, x, &scale, &offset); /* the scalar ops after it */
+        l = dc_layer_hard_swish(dc_onnx_f32(scale), dc_onnx_f32(offset));
+    } else {
+        if (op == '+' || op == '-') {
+            scale = op == '-' && !x_first ? -1.0 : 1.0;
+            offset = op == '-' && x_first ? -v : v;
+        } else if (op == '*')
+            scale = v;
+        else if (x_first && v != 0)
+            scale = 1.0 / v;
+        else
+            return dc_fail(DC_ERR_FORMAT, "Div: a constant divided by a value, or by 0, is not supported");
+        /* the scalar ops after it (a batch norm folded to Mul, Add ...) in the same layer */
+        def = dc_onnx_affine_chain(im, n, x, &scale, &offset);
+        if (scale == 1 && offset == 0) /* x * 1: x itself */
+            return define_dyn(im, def, 0, x->ref, x->ndim, x->dims, x->pos);
+        l = dc_layer_rescaling(dc_onnx_f32(scale), dc_onnx_f32(offset));
+    }
     int r = dc_onnx_apply(im, n, l, 1, &x->ref);
     return r < 0 ? dc_last_status() : define_dyn(im, def, 0, r, x->ndim, x->dims, x->pos);
 }

@@ -287,6 +287,13 @@ dc_status dc_onnx_reshape_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, co
                               const int64_t *dims);
 dc_status dc_onnx_binary_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *a,
                              dc_onnx_value *b);
+/* The Add / Sub / Mul / Div nodes by a scalar constant that follow output 0
+ * of n, each the only reader of the one before (Div: by the constant):
+ * folded into y = *scale * x + *offset (x: the value n computes, for the
+ * constants' shapes), the nodes marked translated; returns the last (n
+ * when none). */
+const Onnx__NodeProto *dc_onnx_affine_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x,
+                                             double *scale, double *offset);
 dc_status dc_onnx_tr_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n);
@@ -304,8 +311,15 @@ dc_status dc_onnx_tr_matmul(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_pad(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
 
-/* The op of the LogSoftmax layer (layers_onnx.c). */
+/* The ops of the layers in layers_onnx.c (LogSoftmax, Broadcast and
+ * ConstantOp, Unary, ReduceMean) and the ONNX form of the last two. */
 extern const dc_op dc_op_log_softmax;
 extern const dc_op dc_op_broadcast_binary;
+extern const dc_op dc_op_onnx_unary;
+extern const dc_op dc_op_reduce_mean_last;
+extern const dc_op dc_op_onnx_hard_swish;
+dc_status dc_ox_export_unary(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_hard_swish(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_reduce_mean(dc_ox *w, const dc_node *n, const char **out);
 
 #endif /* DC_ONNX_INTERNAL_H */
