@@ -963,7 +963,7 @@ static const entry table[] = {
     {"LogSoftmax", dc_onnx_tr_softmax}, {"MatMul", dc_onnx_tr_matmul}, {"MaxPool", dc_onnx_tr_pool},
     {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"RNN", dc_onnx_tr_rnn}, {"ReduceMax", dc_onnx_tr_reduce},
     {"ReduceMean", dc_onnx_tr_reduce}, {"Relu", dc_onnx_tr_activation},
-    {"Reshape", tr_reshape}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
+    {"Reshape", tr_reshape}, {"Resize", dc_onnx_tr_resize}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
     {"Sigmoid", dc_onnx_tr_activation}, {"Slice", tr_slice}, {"Softmax", dc_onnx_tr_softmax},
     {"Softplus", dc_onnx_tr_activation}, {"Squeeze", tr_squeeze}, {"Sub", tr_binary},
     {"Tanh", dc_onnx_tr_activation}, {"Transpose", tr_transpose}, {"Unsqueeze", tr_unsqueeze},
