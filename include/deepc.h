@@ -1372,6 +1372,9 @@ typedef struct dc_compile_config {
      * ("weighted_<name>_1" ... after that). */
     const char *weighted_metrics[DC_COMPILE_METRICS]; /* NULL-terminated if fewer */
     dc_metric_args weighted_metric_args[DC_COMPILE_METRICS]; /* parallel to weighted_metrics[] */
+    /* The batch the graph's buffers are first planned for (0: 32); fit,
+     * evaluate and predict grow them for a larger batch. */
+    int max_batch;
 } dc_compile_config;
 
 /* Compile with names, as in model.compile(optimizer="adam", loss=...,
@@ -2275,6 +2278,11 @@ typedef struct dc_onnx_import_config {
      * spatial axes are dynamic (PaddleOCR's (N, 3, H, W)): the model is
      * built for the size given here; import again for another width. */
     int input_shape[6];
+    /* the batch the model's buffers are planned for at import and the load
+     * budget is checked at (0: 32, as compile); predict grows them for a
+     * larger batch.  1 for a model read one input at a time (a large one:
+     * PP-OCRv4's recogniser plans ~390 MiB per sample at width 320) */
+    int compile_batch;
 } dc_onnx_import_config;
 dc_onnx_import_config dc_onnx_import_defaults(void);
 dc_status dc_model_load_onnx(const char *path, dc_model **out);
@@ -2290,6 +2298,18 @@ dc_layer *dc_layer_log_softmax(void);
  * a op b of a's shape.  op: 0 add, 1 subtract, 2 multiply, 3 divide.
  * Config: "op" ("add", "subtract", "multiply", "divide"). */
 dc_layer *dc_layer_broadcast(int op);
+/* Layers for other ONNX ops (src/layers/layers_onnx.c), made by the importer:
+ * ConstantOp: x op c, c a non-trainable weight of `shape` (x's sample shape
+ * with 1s where it broadcasts; ndim axes besides the batch); op 0 add,
+ * 1 subtract, 2 multiply, 3 divide, 4 c - x, 5 c / x.
+ * Unary: op 0 sqrt(x), 1 pow(x, exponent).
+ * ReduceMean: the mean over the last axis, kept as an axis of size 1.
+ * MatMul: a merge of two inputs, a (batch, ..., m, k) x b (batch, ..., k, n)
+ * (dc_batched_matmul), either transposed (its last two axes swapped). */
+dc_layer *dc_layer_constant_op(int op, int ndim, const int *shape);
+dc_layer *dc_layer_unary(int op, float exponent);
+dc_layer *dc_layer_reduce_mean(void);
+dc_layer *dc_layer_matmul(int transpose_a, int transpose_b);
 
 #ifdef __cplusplus
 }

@@ -107,6 +107,8 @@ struct dc_layer {
         dc_attention_config attn; /* Attention, AdditiveAttention */
         struct { int sequence_length; dc_init init; } posemb; /* PositionEmbedding */
         struct { int axes[2], normalize; } dot;               /* Dot: Keras' axes (counting the batch axis) */
+        /* layers ONNX graphs need (layers_onnx.c): ConstantOp, Unary */
+        struct { int op, ndim, shape[DC_MAX_DIMS]; float exponent; } onnx;
     } cfg;
 
     /* Keras' trainable=False: the model builds the layer's weights as
@@ -186,7 +188,7 @@ dc_status dc_cfg_channels_last(const dc_json *cfg);
     /* merge layers (layers_merge.c): build is NULL, build_merge set */                                               \
     X(add) X(subtract) X(multiply) X(average) X(maximum) X(minimum) X(concatenate)                                   \
     /* generic layers ONNX graphs need (layers_onnx.c) */                                                             \
-    X(log_softmax) X(broadcast)                                                                                        \
+    X(log_softmax) X(broadcast) X(constant_op) X(unary) X(reduce_mean) X(matmul)                                       \
     /* attention layers (layers_attention.c): MultiHeadAttention, Attention, AdditiveAttention, Dot take several */ \
     X(multi_head_attention) X(attention) X(additive_attention) X(position_embedding) X(dot)
 

@@ -10,6 +10,19 @@
  *   each e equal to d or 1, the result (B, d1..dk).  Op "broadcast_binary";
  *   the gradients of b are summed over its broadcast axes.  Config: "op",
  *   one of "add", "subtract", "multiply", "divide" (kept in cfg.merge.axis).
+ *   b may also be a weight without the batch axis (e1..ek): ConstantOp below.
+ * - ConstantOp: x op c with c a constant (a non-trainable weight, listed and
+ *   saved) that broadcasts to x's sample shape (ONNX's Mul / Add ... of a
+ *   value and a constant tensor: LayerNorm's gamma and beta written out).
+ *   Config: "op" (add, subtract, multiply, divide, and reverse_subtract c - x,
+ *   reverse_divide c / x), "shape" (c's shape: x's sample shape with 1s).
+ * - Unary: sqrt(x) or pow(x, exponent) elementwise (ONNX's Sqrt, Pow by a
+ *   constant).  Config: "op" ("sqrt", "power"), "exponent".
+ * - ReduceMean: the mean over the last axis, kept as an axis of size 1
+ *   (ONNX's ReduceMean over one axis, keepdims).  No arguments.
+ * - MatMul: a (B, ..., m, k) x b (B, ..., k, n) of two computed values (the
+ *   batched matmul op, ops_matmul.c), either taken transposed.  Config:
+ *   "transpose_a", "transpose_b".
  */
 #include "graph/graph.h"
 #include "layers/layer.h"
@@ -101,8 +114,21 @@ dc_layer *dc_layer_log_softmax(void) { return dc_layer_new(&dc_class_log_softmax
 
 /* ---- op: a (B, d...) op b (B, e...), e equal to d or 1 per axis ---- */
 
-enum { BC_ADD, BC_SUB, BC_MUL, BC_DIV, BC_N };
-static const char *const bc_names[BC_N] = {"add", "subtract", "multiply", "divide"};
+enum { BC_ADD, BC_SUB, BC_MUL, BC_DIV, BC_RSUB, BC_RDIV, BC_N, BC_LAYER_N = BC_RSUB };
+static const char *const bc_names[BC_N] = {"add", "subtract", "multiply", "divide", "reverse_subtract",
+                                           "reverse_divide"};
+
+static float bc_apply(int op, float x, float y)
+{
+    switch (op) {
+    case BC_ADD: return x + y;
+    case BC_SUB: return x - y;
+    case BC_MUL: return x * y;
+    case BC_DIV: return x / y;
+    case BC_RSUB: return y - x;
+    default: return y / x;
+    }
+}
 
 static dc_status bc_infer(dc_node *n)
 {
@@ -110,29 +136,32 @@ static dc_status bc_infer(dc_node *n)
     int op = n->attr.axis.axis;
     if (op < 0 || op >= BC_N)
         return dc_fail(DC_ERR_ARG, "broadcast_binary: op %d, expected 0 to %d", op, BC_N - 1);
-    if (a->ndim != b->ndim || a->batched != b->batched)
-        return dc_fail(DC_ERR_SHAPE, "broadcast_binary: operands of rank %d and %d; expected the same rank", a->ndim,
-                       b->ndim);
-    for (int i = 0; i < a->ndim; i++)
-        if (b->shape[i] != a->shape[i] && (b->shape[i] != 1 || (i == 0 && a->batched)))
-            return dc_fail(DC_ERR_SHAPE, "broadcast_binary: axis %d of the second operand is %d; expected %d or 1", i,
-                           b->shape[i], a->shape[i]);
+    int lead = a->ndim - b->ndim; /* 1: b is a weight without the batch axis */
+    if (!(lead == 0 && a->batched == b->batched) && !(lead == 1 && a->batched && !b->batched))
+        return dc_fail(DC_ERR_SHAPE, "broadcast_binary: operands of rank %d and %d; expected the same rank (or the "
+                                     "second without the batch axis)", a->ndim, b->ndim);
+    for (int i = lead; i < a->ndim; i++)
+        if (b->shape[i - lead] != a->shape[i] && (b->shape[i - lead] != 1 || (i == 0 && a->batched)))
+            return dc_fail(DC_ERR_SHAPE, "broadcast_binary: axis %d of the second operand is %d; expected %d or 1",
+                           i - lead, b->shape[i - lead], a->shape[i]);
     n->batched = a->batched;
     n->ndim = a->ndim;
     memcpy(n->shape, a->shape, sizeof n->shape);
     return DC_OK;
 }
 
-/* The index in b of element i of a (a's strides walked with b's sizes). */
+/* The index in b of element i of a (a's strides walked with b's sizes; b's
+ * axes aligned to a's last ones). */
 static size_t bc_index(const dc_node *a, const dc_node *b, size_t i)
 {
     size_t j = 0, bs = 1;
-    for (int k = a->ndim - 1; k >= 0; k--) {
+    int lead = a->ndim - b->ndim;
+    for (int k = a->ndim - 1; k >= lead; k--) {
         size_t c = i % (size_t)a->shape[k];
         i /= (size_t)a->shape[k];
-        if (b->shape[k] != 1)
+        if (b->shape[k - lead] != 1)
             j += c * bs;
-        bs *= (size_t)b->shape[k];
+        bs *= (size_t)b->shape[k - lead];
     }
     return j;
 }
@@ -145,8 +174,7 @@ static dc_status bc_forward(dc_node *n, const dc_run *run)
     size_t total = dc_node_numel(n);
 #pragma omp parallel for if (dc_worth_parallel(4.0 * (double)total))
     for (size_t i = 0; i < total; i++) {
-        float x = a->val[i], y = b->val[bc_index(a, b, i)];
-        n->val[i] = op == BC_ADD ? x + y : op == BC_SUB ? x - y : op == BC_MUL ? x * y : x / y;
+        n->val[i] = bc_apply(op, a->val[i], b->val[bc_index(a, b, i)]);
     }
     return DC_OK;
 }
@@ -160,14 +188,16 @@ static void bc_backward(dc_node *n, const dc_run *run)
     if (a->grad) /* one writer per element */
 #pragma omp parallel for if (dc_worth_parallel(4.0 * (double)total))
         for (size_t i = 0; i < total; i++) {
-            float y = b->val[bc_index(a, b, i)], g = n->grad[i];
-            a->grad[i] += op == BC_MUL ? g * y : op == BC_DIV ? g / y : g;
+            float x = a->val[i], y = b->val[bc_index(a, b, i)], g = n->grad[i];
+            a->grad[i] += op == BC_MUL ? g * y : op == BC_DIV ? g / y : op == BC_RSUB ? -g
+                          : op == BC_RDIV ? -g * y / (x * x) : g;
         }
     if (b->grad) /* many elements of a per element of b: serial sums */
         for (size_t i = 0; i < total; i++) {
             size_t j = bc_index(a, b, i);
             float x = a->val[i], y = b->val[j], g = n->grad[i];
-            b->grad[j] += op == BC_ADD ? g : op == BC_SUB ? -g : op == BC_MUL ? g * x : -g * x / (y * y);
+            b->grad[j] += op == BC_ADD || op == BC_RSUB ? g : op == BC_SUB ? -g : op == BC_MUL ? g * x
+                          : op == BC_RDIV ? g / x : -g * x / (y * y);
         }
 }
 
@@ -204,7 +234,7 @@ static dc_layer *bc_from_config(const dc_layer_class *cls, const dc_json *cfg)
     const dc_json *v = dc_json_get(cfg, "op");
     if (!v || v->type != DC_JSON_STRING)
         return dc_fail_null(DC_ERR_FORMAT, "Broadcast: key \"op\" missing or not a string");
-    for (int i = 0; i < BC_N; i++)
+    for (int i = 0; i < BC_LAYER_N; i++)
         if (!strcmp(v->str, bc_names[i]))
             return dc_layer_broadcast(i);
     return dc_fail_null(DC_ERR_FORMAT, "Broadcast: op \"%s\"; expected add, subtract, multiply or divide", v->str);
@@ -215,11 +245,312 @@ const dc_layer_class dc_class_broadcast = {.type = "Broadcast", .snake = "broadc
 
 dc_layer *dc_layer_broadcast(int op)
 {
-    if (op < 0 || op >= BC_N)
+    if (op < 0 || op >= BC_LAYER_N)
         return dc_fail_null(DC_ERR_ARG, "Broadcast: op %d; expected 0 (add), 1 (subtract), 2 (multiply) or 3 (divide)",
                             op);
     dc_layer *l = dc_layer_new(&dc_class_broadcast);
     if (l)
         l->cfg.merge.axis = op;
     return l;
+}
+
+/* ---- layer: ConstantOp (x op c, c a weight broadcast over x's sample) ---- */
+
+static dc_status constop_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    char sx[96];
+    int nd = l->cfg.onnx.ndim;
+    if (!x->batched || x->ndim - 1 != nd)
+        return dc_fail(DC_ERR_SHAPE, "%s: input %s; the constant has %d axes besides the batch", l->name,
+                       dc_batch_shape_str(x->ndim, x->shape, sx, sizeof sx), nd);
+    dc_node *c = dc_layer_weight(g, call, l->name, "constant", nd, l->cfg.onnx.shape, dc_init_make(DC_INIT_ZEROS), 0,
+                                 1);
+    if (!c)
+        return dc_last_status();
+    call->out = dc_broadcast_binary(g, x, c, l->cfg.onnx.op);
+    if (!call->out) {
+        dc_err_prefix(l->name);
+        return dc_last_status();
+    }
+    return DC_OK;
+}
+
+static void constop_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_str(w, "op", bc_names[l->cfg.onnx.op]);
+    dc_jw_ints(w, "shape", l->cfg.onnx.ndim, l->cfg.onnx.shape);
+}
+
+/* An array of 1 to DC_MAX_DIMS - 1 sizes (1 to DC_DIM_LIMIT). */
+static dc_status read_shape(const dc_json *cfg, const char *who, int *nd, int *shape)
+{
+    const dc_json *v = dc_json_get(cfg, "shape");
+    if (!v || v->type != DC_JSON_ARRAY || v->len < 1 || v->len > DC_MAX_DIMS - 1)
+        return dc_fail(DC_ERR_FORMAT, "%s: key \"shape\" missing or not an array of 1 to %d sizes", who,
+                       DC_MAX_DIMS - 1);
+    for (size_t i = 0; i < v->len; i++) {
+        if (!dc_json_is_int(&v->items[i], 1, DC_DIM_LIMIT))
+            return dc_fail(DC_ERR_FORMAT, "%s: key \"shape\": entry %zu is not a size 1 to %d", who, i, DC_DIM_LIMIT);
+        shape[i] = (int)v->items[i].num;
+    }
+    *nd = (int)v->len;
+    return DC_OK;
+}
+
+static dc_layer *constop_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    const dc_json *v = dc_json_get(cfg, "op");
+    int nd = 0, shape[DC_MAX_DIMS] = {0};
+    if (!v || v->type != DC_JSON_STRING)
+        return dc_fail_null(DC_ERR_FORMAT, "ConstantOp: key \"op\" missing or not a string");
+    if (read_shape(cfg, "ConstantOp", &nd, shape) != DC_OK)
+        return NULL;
+    for (int i = 0; i < BC_N; i++)
+        if (!strcmp(v->str, bc_names[i]))
+            return dc_layer_constant_op(i, nd, shape);
+    return dc_fail_null(DC_ERR_FORMAT, "ConstantOp: op \"%s\"; expected add, subtract, multiply, divide, "
+                                       "reverse_subtract or reverse_divide", v->str);
+}
+
+const dc_layer_class dc_class_constant_op = {.type = "ConstantOp", .snake = "constant_op", .build = constop_build,
+                                             .to_config = constop_to_config, .from_config = constop_from_config};
+
+dc_layer *dc_layer_constant_op(int op, int ndim, const int *shape)
+{
+    if (op < 0 || op >= BC_N || ndim < 1 || ndim > DC_MAX_DIMS - 1 || !shape)
+        return dc_fail_null(DC_ERR_ARG, "ConstantOp: op %d (0 to %d), %d axes (1 to %d)", op, BC_N - 1, ndim,
+                            DC_MAX_DIMS - 1);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 1 || shape[i] > DC_DIM_LIMIT)
+            return dc_fail_null(DC_ERR_ARG, "ConstantOp: axis %d of the constant is %d (1 to %d)", i, shape[i],
+                                DC_DIM_LIMIT);
+    dc_layer *l = dc_layer_new(&dc_class_constant_op);
+    if (l) {
+        l->cfg.onnx.op = op;
+        l->cfg.onnx.ndim = ndim;
+        memcpy(l->cfg.onnx.shape, shape, (size_t)ndim * sizeof(int));
+    }
+    return l;
+}
+
+/* ---- op: sqrt(x) or x^p elementwise (attr.scale.scale: p; offset 1: sqrt) ---- */
+
+static dc_status unary_infer(dc_node *n)
+{
+    const dc_node *x = n->in[0];
+    n->batched = x->batched;
+    n->ndim = x->ndim;
+    memcpy(n->shape, x->shape, sizeof n->shape);
+    return DC_OK;
+}
+
+static dc_status unary_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *x = n->in[0]->val;
+    float p = n->attr.scale.scale, *y = n->val;
+    int is_sqrt = n->attr.scale.offset != 0.0f;
+    size_t total = dc_node_numel(n);
+    if (is_sqrt || p == 0.5f) {
+#pragma omp parallel for if (dc_worth_parallel(4.0 * (double)total))
+        for (size_t i = 0; i < total; i++)
+            y[i] = sqrtf(x[i]);
+    } else if (p == 2.0f) {
+#pragma omp parallel for if (dc_worth_parallel(2.0 * (double)total))
+        for (size_t i = 0; i < total; i++)
+            y[i] = x[i] * x[i];
+    } else {
+#pragma omp parallel for if (dc_worth_parallel(20.0 * (double)total))
+        for (size_t i = 0; i < total; i++)
+            y[i] = powf(x[i], p);
+    }
+    return DC_OK;
+}
+
+static void unary_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *x = n->in[0]->val, *y = n->val, *g = n->grad;
+    float p = n->attr.scale.scale, *gx = n->in[0]->grad;
+    int is_sqrt = n->attr.scale.offset != 0.0f || p == 0.5f;
+    size_t total = dc_node_numel(n);
+#pragma omp parallel for if (dc_worth_parallel(20.0 * (double)total))
+    for (size_t i = 0; i < total; i++)
+        gx[i] += is_sqrt ? g[i] * 0.5f / y[i] : p == 2.0f ? 2.0f * x[i] * g[i] : g[i] * p * powf(x[i], p - 1.0f);
+}
+
+const dc_op dc_op_onnx_unary = {.name = "onnx_unary", .n_inputs = 1, .infer = unary_infer,
+                               .forward = unary_forward, .backward = unary_backward};
+
+static dc_status unary_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    dc_attr at;
+    memset(&at, 0, sizeof at);
+    at.scale.scale = l->cfg.onnx.exponent;
+    at.scale.offset = l->cfg.onnx.op == 0 ? 1.0f : 0.0f;
+    call->out = dc_node_make(g, &dc_op_onnx_unary, 1, &x, &at);
+    return call->out ? DC_OK : dc_last_status();
+}
+
+static void unary_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_str(w, "op", l->cfg.onnx.op == 0 ? "sqrt" : "power");
+    if (l->cfg.onnx.op)
+        dc_jw_float(w, "exponent", l->cfg.onnx.exponent);
+}
+
+static dc_layer *unary_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    const dc_json *v = dc_json_get(cfg, "op");
+    float p = 1.0f;
+    if (!v || v->type != DC_JSON_STRING || (strcmp(v->str, "sqrt") != 0 && strcmp(v->str, "power") != 0))
+        return dc_fail_null(DC_ERR_FORMAT, "Unary: key \"op\" missing or not \"sqrt\" or \"power\"");
+    if (dc_cfg_float(cfg, "exponent", &p) != DC_OK)
+        return NULL;
+    return !strcmp(v->str, "sqrt") ? dc_layer_unary(0, 0.5f) : dc_layer_unary(1, p);
+}
+
+const dc_layer_class dc_class_unary = {.type = "Unary", .snake = "unary", .build = unary_build,
+                                       .to_config = unary_to_config, .from_config = unary_from_config};
+
+dc_layer *dc_layer_unary(int op, float exponent)
+{
+    if ((op != 0 && op != 1) || !isfinite(exponent))
+        return dc_fail_null(DC_ERR_ARG, "Unary: op %d (0 sqrt, 1 power), exponent %g (finite)", op, (double)exponent);
+    dc_layer *l = dc_layer_new(&dc_class_unary);
+    if (l) {
+        l->cfg.onnx.op = op;
+        l->cfg.onnx.exponent = op == 0 ? 0.5f : exponent;
+    }
+    return l;
+}
+
+/* ---- op: the mean over the last axis, kept as size 1 ---- */
+
+static dc_status rmean_infer(dc_node *n)
+{
+    const dc_node *x = n->in[0];
+    if (x->ndim < 1 + x->batched)
+        return dc_fail(DC_ERR_SHAPE, "reduce_mean_last: the input needs an axis after the batch");
+    n->batched = x->batched;
+    n->ndim = x->ndim;
+    memcpy(n->shape, x->shape, sizeof n->shape);
+    n->shape[n->ndim - 1] = 1;
+    return DC_OK;
+}
+
+static dc_status rmean_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const dc_node *x = n->in[0];
+    size_t rows = dc_node_numel(n);
+    int c = x->shape[x->ndim - 1];
+#pragma omp parallel for if (dc_worth_parallel((double)rows * c))
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x->val + r * (size_t)c;
+        float s = 0;
+        for (int j = 0; j < c; j++)
+            s += xr[j];
+        n->val[r] = s / (float)c;
+    }
+    return DC_OK;
+}
+
+static void rmean_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const dc_node *x = n->in[0];
+    size_t rows = dc_node_numel(n);
+    int c = x->shape[x->ndim - 1];
+    float *gx = n->in[0]->grad;
+#pragma omp parallel for if (dc_worth_parallel((double)rows * c))
+    for (size_t r = 0; r < rows; r++)
+        for (int j = 0; j < c; j++)
+            gx[r * (size_t)c + (size_t)j] += n->grad[r] / (float)c;
+}
+
+const dc_op dc_op_reduce_mean_last = {.name = "reduce_mean_last", .n_inputs = 1, .infer = rmean_infer,
+                               .forward = rmean_forward, .backward = rmean_backward};
+
+static dc_status rmean_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    (void)l;
+    call->out = dc_node_make(g, &dc_op_reduce_mean_last, 1, &x, NULL);
+    return call->out ? DC_OK : dc_last_status();
+}
+
+static dc_layer *rmean_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    (void)cfg;
+    return dc_layer_reduce_mean();
+}
+
+const dc_layer_class dc_class_reduce_mean = {.type = "ReduceMean", .snake = "reduce_mean", .build = rmean_build,
+                                             .to_config = dc_no_config, .from_config = rmean_from_config};
+
+dc_layer *dc_layer_reduce_mean(void) { return dc_layer_new(&dc_class_reduce_mean); }
+
+/* ---- layer: MatMul of two computed values ---- */
+
+static dc_status matmul_build(const dc_layer *l, dc_graph *g, int n, dc_node *const *xs, dc_layer_call *call)
+{
+    if (n != 2)
+        return dc_fail(DC_ERR_ARG, "MatMul '%s': %d inputs; expected 2", l->name, n);
+    call->out = dc_batched_matmul(g, xs[0], xs[1], l->cfg.dot.axes[0], l->cfg.dot.axes[1]);
+    if (!call->out) {
+        dc_err_prefix(l->name);
+        return dc_last_status();
+    }
+    return DC_OK;
+}
+
+static void matmul_to_config(const dc_layer *l, dc_jw *w)
+{
+    dc_jw_bool(w, "transpose_a", l->cfg.dot.axes[0]);
+    dc_jw_bool(w, "transpose_b", l->cfg.dot.axes[1]);
+}
+
+static dc_layer *matmul_from_config(const dc_layer_class *cls, const dc_json *cfg)
+{
+    (void)cls;
+    int ta = 0, tb = 0;
+    if (dc_cfg_bool(cfg, "transpose_a", &ta) != DC_OK || dc_cfg_bool(cfg, "transpose_b", &tb) != DC_OK)
+        return NULL;
+    return dc_layer_matmul(ta, tb);
+}
+
+const dc_layer_class dc_class_matmul = {.type = "MatMul", .snake = "mat_mul", .to_config = matmul_to_config,
+                                        .from_config = matmul_from_config, .build_merge = matmul_build};
+
+dc_layer *dc_layer_matmul(int transpose_a, int transpose_b)
+{
+    dc_layer *l = dc_layer_new(&dc_class_matmul);
+    if (l) {
+        l->cfg.dot.axes[0] = transpose_a != 0;
+        l->cfg.dot.axes[1] = transpose_b != 0;
+    }
+    return l;
+}
+
+/* ---- their ONNX form (the table in export_ops.c) ---- */
+
+dc_status dc_ox_export_unary(dc_ox *w, const dc_node *n, const char **out)
+{
+    const char *x = dc_ox_in(w, n, 0);
+    if (n->attr.scale.offset != 0.0f)
+        *out = dc_ox_op1(w, "Sqrt", x);
+    else
+        *out = dc_ox_op2(w, "Pow", x, dc_ox_scalar(w, n->attr.scale.scale));
+    return DC_OK;
+}
+
+dc_status dc_ox_export_reduce_mean(dc_ox *w, const dc_node *n, const char **out)
+{
+    *out = dc_ox_op1(w, "ReduceMean", dc_ox_in(w, n, 0)); /* opset 13-17: axes an attribute */
+    dc_ox_attr_ints(w, "axes", 1, (int64_t[]){-1});
+    dc_ox_attr_int(w, "keepdims", 1);
+    return DC_OK;
 }

@@ -485,7 +485,9 @@ static dc_status compile_model(dc_model *m, const dc_compile_config *cfg)
     }
     if ((st = dc_model_compile_metrics(m, cfg, k)) != DC_OK)
         return st;
-    st = dc_graph_compile(m->g, DC_COMPILE_BATCH, &m->rng);
+    if (cfg->max_batch < 0)
+        return dc_fail(DC_ERR_ARG, "compile: max_batch %d; expected >= 0 (0: %d)", cfg->max_batch, DC_COMPILE_BATCH);
+    st = dc_graph_compile(m->g, cfg->max_batch > 0 ? cfg->max_batch : DC_COMPILE_BATCH, &m->rng);
     if (st != DC_OK)
         return st;
     m->opt = dc_optimizer_new(&cfg->optimizer, dc_graph_trainable_count(m->g));

@@ -73,11 +73,12 @@ static dc_status ex_binary(dc_ox *w, const dc_node *n, const char **out)
 
 static dc_status ex_broadcast_binary(dc_ox *w, const dc_node *n, const char **out)
 {
-    static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
+    static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Sub", "Div"}; /* 4, 5: b - a, b / a */
     int op = n->attr.axis.axis;
-    if (op < 0 || op > 3)
-        return dc_fail(DC_ERR_ARG, "broadcast_binary: op %d, expected 0 to 3", op);
-    *out = dc_ox_op2(w, ops[op], dc_ox_in(w, n, 0), dc_ox_in(w, n, 1));
+    if (op < 0 || op > 5)
+        return dc_fail(DC_ERR_ARG, "broadcast_binary: op %d, expected 0 to 5", op);
+    const char *a = dc_ox_in(w, n, 0), *b = dc_ox_in(w, n, 1);
+    *out = op < 4 ? dc_ox_op2(w, ops[op], a, b) : dc_ox_op2(w, ops[op], b, a);
     return DC_OK;
 }
 
@@ -478,6 +479,8 @@ static const struct {
     {&dc_op_maximum, ex_binary},
     {&dc_op_minimum, ex_binary},
     {&dc_op_broadcast_binary, ex_broadcast_binary},
+    {&dc_op_onnx_unary, dc_ox_export_unary},
+    {&dc_op_reduce_mean_last, dc_ox_export_reduce_mean},
     {&dc_op_scale, ex_scale},
     {&dc_op_act, ex_act},
     {&dc_op_relu_ex, ex_relu_ex},

@@ -571,13 +571,13 @@ static dc_status topo_order(dc_onnx_importer *im, int *order)
 
 /* Planned activation floats at compile's batch, as the model loader counts
  * them (values, gradients, scratch of the nodes that are not weights). */
-static dc_status check_budget(const dc_model *m, const char *where, size_t max_bytes)
+static dc_status check_budget(const dc_model *m, const char *where, size_t max_bytes, int batch)
 {
     size_t total = 0;
     const dc_graph *g = m->g;
     for (int i = 0; i < g->n_nodes; i++) {
         const dc_node *d = g->nodes[i];
-        size_t rows = dc_size_mul(DC_COMPILE_BATCH, (size_t)(d->batch_mult > 0 ? d->batch_mult : 1));
+        size_t rows = dc_size_mul((size_t)batch, (size_t)(d->batch_mult > 0 ? d->batch_mult : 1));
         size_t values = d->batched ? dc_size_mul(dc_size_prod(d->ndim - 1, d->shape + 1), rows)
                                    : dc_size_prod(d->ndim, d->shape);
         if (d->is_param || (d->op->flags & DC_OP_ALIASES_INPUT))
@@ -587,8 +587,9 @@ static dc_status check_budget(const dc_model *m, const char *where, size_t max_b
     }
     if (total > max_bytes / sizeof(float))
         return dc_fail(DC_ERR_RANGE, "%s: the model would plan %zu MiB of activations at a batch of %d, more than the "
-                                     "%zu MiB the load budget allows (dc_onnx_import_config.max_activation_bytes)",
-                       where, dc_size_mul(total, sizeof(float)) >> 20, DC_COMPILE_BATCH, max_bytes >> 20);
+                                     "%zu MiB the load budget allows (dc_onnx_import_config.max_activation_bytes; "
+                                     "compile_batch 1 plans for one input at a time)",
+                       where, dc_size_mul(total, sizeof(float)) >> 20, batch, max_bytes >> 20);
     return DC_OK;
 }
 
@@ -727,12 +728,19 @@ static dc_status run_import(dc_onnx_importer *im, const Onnx__ModelProto *mp, co
         return st;
     if ((st = dc_model_build(im->m)) != DC_OK)
         return st;
-    if ((st = check_budget(im->m, im->where, cfg->max_activation_bytes)) != DC_OK)
+    int batch = cfg->compile_batch > 0 ? cfg->compile_batch : DC_COMPILE_BATCH;
+    if ((st = check_budget(im->m, im->where, cfg->max_activation_bytes, batch)) != DC_OK)
         return st;
+    dc_compile_config cc;
     if (cfg->compile)
-        st = dc_model_compile_ex(im->m, cfg->compile);
-    else
-        st = dc_model_compile(im->m, "adam", "mse", NULL, 0);
+        cc = *cfg->compile;
+    else {
+        memset(&cc, 0, sizeof cc);
+        cc.optimizer = dc_optimizer_defaults(DC_OPT_ADAM);
+        cc.loss = DC_LOSS_MSE;
+    }
+    cc.max_batch = batch;
+    st = dc_model_compile_ex(im->m, &cc);
     for (int i = 0; i < im->n_weights && st == DC_OK; i++) {
         const dc_onnx_weight *w = &im->weights[i];
         st = dc_model_set_weight(im->m, w->layer, w->index, w->data, w->n);
@@ -755,6 +763,8 @@ static dc_onnx_import_config resolve(const dc_onnx_import_config *cfg)
         c.max_activation_bytes = DC_LOAD_MAX_BYTES;
     if (!c.max_file_bytes)
         c.max_file_bytes = DC_ONNX_MAX_FILE_BYTES;
+    if (c.compile_batch < 0)
+        c.compile_batch = 0;
     return c;
 }
 

@@ -203,14 +203,63 @@ static int is_bias(const dc_onnx_value *c, int64_t u, int rank)
     return c->ndim == 0 ? u == 1 : c->dims[c->ndim - 1] == u;
 }
 
+/* MatMul of two computed values a (N, ..., m, k) x b (N, ..., k, n), the
+ * batch the first logical axis of both, the other leading axes equal: the
+ * MatMul layer (batched matmul).  Each operand is stored with its leading
+ * axes in logical order; its last two stay in the order they are stored in
+ * (swapped: taken transposed), so ONNX's Transpose of k before q k^T costs
+ * nothing. */
+static dc_status matmul_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, dc_onnx_value *a, dc_onnx_value *b)
+{
+    int r = a->ndim, trans[2];
+    if (b->ndim != r || r < 3 || a->pos[0] != 0 || b->pos[0] != 0 || a->dims[r - 1] != b->dims[r - 2])
+        return dc_fail(DC_ERR_FORMAT, "MatMul: '%s' (rank %d) times '%s' (rank %d): deepc multiplies two computed "
+                                      "values of one rank >= 3, the batch first, (..., m, k) x (..., k, n)", a->name,
+                       a->ndim, b->name, b->ndim);
+    for (int i = 1; i < r - 2; i++)
+        if (a->dims[i] != b->dims[i])
+            return dc_fail(DC_ERR_FORMAT, "MatMul: '%s' and '%s' differ on axis %d (%lld, %lld); broadcasting is not "
+                                          "supported here", a->name, b->name, i, (long long)a->dims[i],
+                           (long long)b->dims[i]);
+    dc_onnx_value w[2] = {*a, *b};
+    for (int k = 0; k < 2; k++) {
+        int want[DC_ONNX_MAX_RANK];
+        for (int i = 0; i < r; i++)
+            if (w[k].pos[i] < 0)
+                return dc_fail(DC_ERR_FORMAT, "MatMul: '%s' has size-1 axes deepc does not store", w[k].name);
+        trans[k] = w[k].pos[r - 2] > w[k].pos[r - 1];
+        for (int i = 0; i < r; i++)
+            want[i] = i;
+        if (trans[k]) {
+            want[r - 2] = r - 1;
+            want[r - 1] = r - 2;
+        }
+        dc_status st = dc_onnx_relayout(im, n, &w[k], want);
+        if (st != DC_OK)
+            return st;
+    }
+    int ref = dc_onnx_apply(im, n, dc_layer_matmul(trans[0], trans[1]), 2, (int[]){w[0].ref, w[1].ref});
+    if (ref < 0)
+        return dc_last_status();
+    int64_t dims[DC_ONNX_MAX_RANK];
+    int pos[DC_ONNX_MAX_RANK];
+    for (int i = 0; i < r; i++) {
+        dims[i] = i == r - 1 ? b->dims[r - 1] : a->dims[i];
+        pos[i] = i;
+    }
+    return define_dyn(im, n, 0, ref, r, dims, pos);
+}
+
 dc_status dc_onnx_tr_matmul(dc_onnx_importer *im, const Onnx__NodeProto *n)
 {
     dc_onnx_value *a, *b;
     dc_status st = dc_onnx_need(im, n, 0, DC_ONNX_DYN, &a);
     if (st == DC_OK)
-        st = dc_onnx_need(im, n, 1, DC_ONNX_CONST, &b);
+        st = dc_onnx_need(im, n, 1, 0, &b);
     if (st != DC_OK)
         return st;
+    if (b->kind == DC_ONNX_DYN)
+        return matmul_dyn(im, n, a, b);
     int r = a->ndim;
     if (b->ndim != 2 || !b->data || r < 2 || b->dims[0] != a->dims[r - 1] || b->dims[1] < 1 ||
         b->dims[1] > DC_DIM_LIMIT)
@@ -530,34 +579,189 @@ dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n)
     return define_dyn(im, n, 0, w.ref, x->ndim, dims, (int[]){0, 1, -1, -1}); /* (N, C, 1, 1): 1s virtual */
 }
 
-/* ReduceMean / ReduceMax over every axis but the batch and one channel
- * axis: global average / max pooling (how NHWC exporters write it). */
+/* The nodes reading `name` (at most max, in graph order) and their count;
+ * -1 when a graph output names it too. */
+static int readers_of(dc_onnx_importer *im, const char *name, const Onnx__NodeProto **out, int max)
+{
+    int k = 0;
+    const dc_onnx_slot *s = dc_onnx_slot_of(im, name);
+    for (size_t i = 0; i < im->graph->n_node; i++) {
+        const Onnx__NodeProto *nd = im->graph->node[i];
+        for (size_t j = 0; j < nd->n_input; j++)
+            if (!strcmp(nd->input[j], name)) {
+                if (k < max)
+                    out[k] = nd;
+                k++;
+                break;
+            }
+    }
+    return s && s->uses != k ? -1 : k; /* a node naming it twice, or the graph output */
+}
+
+/* The only reader of output 0 of n, of op `type` with 2 inputs, or NULL. */
+static const Onnx__NodeProto *only_reader(dc_onnx_importer *im, const Onnx__NodeProto *n, const char *type)
+{
+    const Onnx__NodeProto *r;
+    if (n->n_output < 1 || readers_of(im, n->output[0], &r, 1) != 1 || strcmp(r->op_type, type) != 0)
+        return NULL;
+    return r;
+}
+
+/* The input of binary node r that is not `name`, as a value (NULL: none). */
+static dc_onnx_value *other_input(dc_onnx_importer *im, const Onnx__NodeProto *r, const char *name, int must_be_second)
+{
+    if (r->n_input != 2)
+        return NULL;
+    int first = !strcmp(r->input[0], name);
+    if (!first && (must_be_second || strcmp(r->input[1], name) != 0))
+        return NULL;
+    return dc_onnx_find(im, r->input[first ? 1 : 0]);
+}
+
+/* The axes a Reduce node reduces, resolved against rank nd into red[];
+ * returns their count (-1 on error). */
+static int reduced_axes(dc_onnx_importer *im, const Onnx__NodeProto *n, int nd, int *red)
+{
+    int64_t axes[DC_ONNX_MAX_RANK];
+    int na = -1;
+    dc_onnx_value *ax = dc_onnx_in(im, n, 1);
+    if (ax) {
+        if (dc_onnx_ints(n, ax, axes, DC_ONNX_MAX_RANK, &na) != DC_OK)
+            return -1;
+    } else
+        na = dc_onnx_attr_ints(n, "axes", axes, DC_ONNX_MAX_RANK);
+    for (int i = 0; i < nd; i++)
+        red[i] = na < 0; /* no axes: every axis */
+    for (int i = 0; i < na; i++) {
+        int a;
+        if (dc_onnx_axis(n, axes[i], nd, &a) != DC_OK)
+            return -1;
+        red[a] = 1;
+    }
+    int c = 0;
+    for (int i = 0; i < nd; i++)
+        c += red[i];
+    return c;
+}
+
+/* LayerNorm written out over the last axis (paddle2onnx, PyTorch's older
+ * exports):  m = ReduceMean(x) -> d = x - m -> Pow(d, 2) -> ReduceMean ->
+ * + eps -> Sqrt -> d / that [-> * gamma] [-> + beta], each step read only by
+ * the next (d by Pow and Div): deepc's LayerNormalization.  n is the first
+ * ReduceMean (over the last axis only, keepdims).  Returns 0 when the graph
+ * does not follow the pattern exactly (the ops are then imported one by
+ * one); on a match the chain's nodes are marked translated and *last is the
+ * node whose output the layer stands for. */
+static int layernorm_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x, float *eps,
+                           dc_onnx_value **gamma, dc_onnx_value **beta, const Onnx__NodeProto **last)
+{
+    const Onnx__NodeProto *r[2], *sub, *pw, *rm, *add, *sq, *div, *mul = NULL, *add2 = NULL;
+    int64_t c = x->dims[x->ndim - 1];
+    if (strcmp(n->op_type, "ReduceMean") != 0 || !(sub = only_reader(im, n, "Sub")) ||
+        strcmp(sub->input[0], x->name) != 0 || strcmp(sub->input[1], n->output[0]) != 0)
+        return 0;
+    if (readers_of(im, sub->output[0], r, 2) != 2)
+        return 0;
+    pw = !strcmp(r[0]->op_type, "Pow") ? r[0] : r[1];
+    div = pw == r[0] ? r[1] : r[0];
+    dc_onnx_value *two = other_input(im, pw, sub->output[0], 1), *e;
+    if (strcmp(pw->op_type, "Pow") != 0 || strcmp(div->op_type, "Div") != 0 || !two || two->kind != DC_ONNX_CONST ||
+        dc_onnx_numel(two) != 1 || dc_onnx_at(two, 0) != 2.0 || div->n_input != 2 ||
+        strcmp(div->input[0], sub->output[0]) != 0)
+        return 0;
+    int red[DC_ONNX_MAX_RANK];
+    if (!(rm = only_reader(im, pw, "ReduceMean")) || reduced_axes(im, rm, x->ndim, red) != 1 ||
+        !red[x->ndim - 1] || !dc_onnx_attr_int(rm, "keepdims", 1) || !(add = only_reader(im, rm, "Add")) ||
+        !(e = other_input(im, add, rm->output[0], 0)) || e->kind != DC_ONNX_CONST || dc_onnx_numel(e) != 1 ||
+        !(dc_onnx_at(e, 0) >= 0) || !(sq = only_reader(im, add, "Sqrt")) || only_reader(im, sq, "Div") != div ||
+        strcmp(div->input[1], sq->output[0]) != 0)
+        return 0;
+    *eps = dc_onnx_f32(dc_onnx_at(e, 0));
+    *gamma = *beta = NULL;
+    *last = div;
+    if ((mul = only_reader(im, div, "Mul")) && is_bias(other_input(im, mul, div->output[0], 0), c, x->ndim)) {
+        *gamma = other_input(im, mul, div->output[0], 0);
+        *last = mul;
+        if ((add2 = only_reader(im, mul, "Add")) && is_bias(other_input(im, add2, mul->output[0], 0), c, x->ndim)) {
+            *beta = other_input(im, add2, mul->output[0], 0);
+            *last = add2;
+        }
+    }
+    const Onnx__NodeProto *chain[8] = {sub, pw, rm, add, sq, div, mul, add2};
+    for (int i = 0; i < 8; i++) {
+        im->skip[dc_onnx_producer(im, chain[i]->output[0])] = 1;
+        if (chain[i] == *last)
+            break;
+    }
+    return 1;
+}
+
+static dc_status layernorm_fused(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x, float eps,
+                                 const dc_onnx_value *gamma, const dc_onnx_value *beta, const Onnx__NodeProto *last)
+{
+    int axis = x->ndim - 1;
+    size_t c = (size_t)x->dims[axis];
+    dc_onnx_value w = *x;
+    dc_status st = dc_onnx_axis_last(im, n, &w, axis);
+    if (st != DC_OK)
+        return st;
+    dc_layer_norm_config cfg = dc_layer_norm_defaults();
+    cfg.epsilon = eps;
+    cfg.scale = gamma != NULL;
+    cfg.center = beta != NULL;
+    if ((st = apply1(im, n, dc_layer_layer_normalization_ex(&cfg), &w)) != DC_OK)
+        return st;
+    int k = 0;
+    if (gamma && (st = weight_copy(im, k++, gamma, c, 1.0)) != DC_OK)
+        return st;
+    if (beta && (st = weight_copy(im, k, beta, c, 1.0)) != DC_OK)
+        return st;
+    return define_dyn(im, last, 0, w.ref, w.ndim, w.dims, w.pos);
+}
+
+/* ReduceMean / ReduceMax.  Over every axis but the batch and one channel
+ * axis: global average / max pooling (how NHWC exporters write it).
+ * ReduceMean over one axis (stored last, or where pooling does not apply):
+ * the ReduceMean layer on that axis moved last; a written-out LayerNorm
+ * starting there: LayerNormalization. */
 dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n)
 {
-    dc_onnx_value *x, *ax = dc_onnx_in(im, n, 1);
-    dc_status st = need_batch_first(im, n, &x, 3, 4);
+    dc_onnx_value *x;
+    dc_status st = need_batch_first(im, n, &x, 2, DC_ONNX_MAX_RANK);
     if (st != DC_OK)
         return st;
-    int64_t axes[DC_ONNX_MAX_RANK];
-    int na = -1, red[DC_ONNX_MAX_RANK] = {0}, keep = -1;
-    if (ax)
-        st = dc_onnx_ints(n, ax, axes, DC_ONNX_MAX_RANK, &na);
-    else
-        na = dc_onnx_attr_ints(n, "axes", axes, DC_ONNX_MAX_RANK);
-    for (int i = 0; i < na && st == DC_OK; i++) {
-        int a;
-        if ((st = dc_onnx_axis(n, axes[i], x->ndim, &a)) == DC_OK)
-            red[a] = 1;
-    }
-    if (st != DC_OK)
-        return st;
+    int red[DC_ONNX_MAX_RANK] = {0}, keep = -1, na = reduced_axes(im, n, x->ndim, red);
+    int is_max = !strcmp(n->op_type, "ReduceMax"), keepdims = (int)dc_onnx_attr_int(n, "keepdims", 1);
+    if (na < 0)
+        return dc_last_status();
     for (int i = 1; i < x->ndim; i++)
         if (!red[i] && x->pos[i] > 0)
             keep = keep == -1 ? i : -2;
-    if (na < 1 || red[0] || keep < 0)
-        return dc_fail(DC_ERR_FORMAT, "%s: deepc reduces every axis but the batch and one other (global pooling)",
-                       n->op_type);
-    int is_max = !strcmp(n->op_type, "ReduceMax");
+    int one = -1, sn_x = 0;
+    for (int i = 0; i < x->ndim; i++) {
+        sn_x += x->pos[i] >= 0;
+        if (red[i])
+            one = i;
+    }
+    float eps;
+    dc_onnx_value *gamma, *beta;
+    const Onnx__NodeProto *last;
+    if (!is_max && na == 1 && one == x->ndim - 1 && x->pos[one] > 0 && keepdims &&
+        layernorm_chain(im, n, x, &eps, &gamma, &beta, &last))
+        return layernorm_fused(im, n, x, eps, gamma, beta, last);
+    if (!is_max && na == 1 && !red[0] && x->pos[one] > 0 && (x->pos[one] == sn_x - 1 || keep < 0 || x->ndim < 3)) {
+        dc_onnx_value w = *x;
+        if ((st = dc_onnx_axis_last(im, n, &w, one)) != DC_OK || (st = apply1(im, n, dc_layer_reduce_mean(), &w)) !=
+                                                                     DC_OK)
+            return st;
+        w.dims[one] = 1;
+        if (keepdims)
+            return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
+        return dc_onnx_take(im, n, &w, one, 0, 1, 1); /* the size-1 axis dropped */
+    }
+    if (x->ndim < 3 || x->ndim > 4 || na < 1 || red[0] || keep < 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: deepc reduces every axis but the batch and one other (global pooling)%s",
+                       n->op_type, is_max ? "" : ", or one axis");
     dc_onnx_value w = *x;
     if ((st = dc_onnx_axis_last(im, n, &w, keep)) != DC_OK)
         return st;
@@ -567,7 +771,7 @@ dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if ((st = apply1(im, n, l, &w)) != DC_OK)
         return st;
     int64_t dims[DC_ONNX_MAX_RANK];
-    int pos[DC_ONNX_MAX_RANK], nd = 0, keepdims = (int)dc_onnx_attr_int(n, "keepdims", 1);
+    int pos[DC_ONNX_MAX_RANK], nd = 0;
     for (int i = 0; i < x->ndim; i++) /* the batch, the kept axis; reduced ones virtual (keepdims) or gone */
         if (!red[i] || keepdims) {
             dims[nd] = red[i] ? 1 : x->dims[i];

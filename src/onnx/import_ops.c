@@ -597,18 +597,22 @@ static dc_status tr_squeeze(dc_onnx_importer *im, const Onnx__NodeProto *n)
         return fold_copy(im, n, v, nd, dims);
     dc_onnx_value w = *v, *o;
     int ref = v->ref;
-    if (real) { /* a stored axis of size 1 goes: the logical order, reshaped */
-        int shape[DC_ONNX_MAX_RANK], k = 0;
-        if ((st = dc_onnx_canonical(im, n, &w)) != DC_OK)
-            return st;
-        for (int i = 0; i < nd; i++)
-            if (i > 0 || dims[0] != -1)
-                shape[k++] = (int)dims[i];
-        for (int i = 0, s = 0; i < nd; i++)
-            pos[i] = s++;
-        if (dims[0] != -1)
-            return dc_fail(DC_ERR_FORMAT, "Squeeze: '%s' would not keep the batch first", v->name);
-        if ((st = dc_onnx_reshape_to(im, n, &w, k - 0, shape, &ref)) != DC_OK)
+    if (real) { /* stored axes of size 1 go: the stored order kept, reshaped */
+        int shape[DC_ONNX_MAX_RANK], k = 0, ord[DC_ONNX_MAX_RANK], sn = dc_onnx_stored(v, ord), newpos[DC_ONNX_MAX_RANK];
+        for (int s = 1; s < sn; s++)
+            if (!drop[ord[s]])
+                shape[k++] = (int)v->dims[ord[s]];
+        if (k < 1)
+            return dc_fail(DC_ERR_FORMAT, "Squeeze: '%s' would keep no axis besides the batch", v->name);
+        for (int i = 0; i < v->ndim; i++) { /* a stored position drops by the dropped stored axes before it */
+            newpos[i] = v->pos[i];
+            for (int j = 0; j < v->ndim && v->pos[i] > 0; j++)
+                newpos[i] -= drop[j] && v->pos[j] > 0 && v->pos[j] < v->pos[i];
+        }
+        for (int i = 0, m = 0; i < v->ndim; i++)
+            if (!drop[i])
+                pos[m++] = newpos[i];
+        if ((st = dc_onnx_reshape_to(im, n, &w, k, shape, &ref)) != DC_OK)
             return st;
     }
     if (!(o = dc_onnx_out(im, n, 0)))
@@ -944,6 +948,41 @@ static dc_status tr_binary(dc_onnx_importer *im, const Onnx__NodeProto *n)
     return dc_onnx_binary_dyn(im, n, op, a, b);
 }
 
+/* Pow by a constant exponent and Sqrt: folded on constants; on a value the
+ * Unary layer (x^2 as x * x; exponent 1 passes x through). */
+static dc_status tr_pow(dc_onnx_importer *im, const Onnx__NodeProto *n)
+{
+    dc_onnx_value *x, *e = NULL;
+    int is_sqrt = !strcmp(n->op_type, "Sqrt");
+    dc_status st = dc_onnx_need(im, n, 0, 0, &x);
+    if (st == DC_OK && !is_sqrt)
+        st = dc_onnx_need(im, n, 1, DC_ONNX_CONST, &e);
+    if (st != DC_OK)
+        return st;
+    if (e && (dc_onnx_numel(e) != 1 || e->ndim > x->ndim || dc_onnx_special(dc_onnx_at(e, 0)) ||
+              !isfinite(dc_onnx_at(e, 0))))
+        return dc_fail(DC_ERR_FORMAT, "Pow: the exponent '%s' must be one finite constant value", e->name);
+    double p = e ? dc_onnx_at(e, 0) : 0.5;
+    if (x->kind == DC_ONNX_CONST) {
+        if ((st = fold_copy(im, n, x, x->ndim, x->dims)) != DC_OK)
+            return st;
+        dc_onnx_value *o = dc_onnx_find(im, n->output[0]);
+        size_t k = dc_onnx_numel(o);
+        o->is_int = 0;
+        for (size_t i = 0; i < k; i++)
+            o->data[i] = dc_onnx_special(o->data[i]) ? DC_ONNX_UNKNOWN : pow(o->data[i], p);
+        return DC_OK;
+    }
+    int ref = x->ref;
+    if (p != 1.0 && (ref = dc_onnx_apply(im, n, dc_layer_unary(is_sqrt || p == 0.5 ? 0 : 1, (float)p), 1, &ref)) < 0)
+        return dc_last_status();
+    dc_onnx_value *o = dc_onnx_out(im, n, 0);
+    if (!o)
+        return dc_last_status();
+    dc_onnx_set_dyn(o, ref, x->ndim, x->dims, x->pos);
+    return DC_OK;
+}
+
 /* ----------------------------------------------------------------- table */
 
 typedef struct {
@@ -961,11 +1000,11 @@ static const entry table[] = {
     {"GlobalMaxPool", dc_onnx_tr_global_pool}, {"HardSigmoid", dc_onnx_tr_clip}, {"Identity", tr_identity},
     {"LSTM", dc_onnx_tr_rnn}, {"LayerNormalization", dc_onnx_tr_layernorm}, {"LeakyRelu", dc_onnx_tr_activation},
     {"LogSoftmax", dc_onnx_tr_softmax}, {"MatMul", dc_onnx_tr_matmul}, {"MaxPool", dc_onnx_tr_pool},
-    {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"RNN", dc_onnx_tr_rnn}, {"ReduceMax", dc_onnx_tr_reduce},
+    {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"Pow", tr_pow}, {"RNN", dc_onnx_tr_rnn}, {"ReduceMax", dc_onnx_tr_reduce},
     {"ReduceMean", dc_onnx_tr_reduce}, {"Relu", dc_onnx_tr_activation},
     {"Reshape", tr_reshape}, {"Resize", dc_onnx_tr_resize}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
     {"Sigmoid", dc_onnx_tr_activation}, {"Slice", tr_slice}, {"Softmax", dc_onnx_tr_softmax},
-    {"Softplus", dc_onnx_tr_activation}, {"Squeeze", tr_squeeze}, {"Sub", tr_binary},
+    {"Softplus", dc_onnx_tr_activation}, {"Sqrt", tr_pow}, {"Squeeze", tr_squeeze}, {"Sub", tr_binary},
     {"Tanh", dc_onnx_tr_activation}, {"Transpose", tr_transpose}, {"Unsqueeze", tr_unsqueeze},
 };
 
@@ -990,6 +1029,7 @@ const char *dc_onnx_supported_ops(void)
     return "Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
            "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
-           "RNN, ReduceMax and ReduceMean (as global pooling), Relu, Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Squeeze, Sub, Tanh, Transpose, "
+           "Pow (by a constant), RNN, ReduceMax (as global pooling), ReduceMean (one axis, or as global pooling), Relu, "
+           "Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Sqrt, Squeeze, Sub, Tanh, Transpose, "
            "Unsqueeze";
 }

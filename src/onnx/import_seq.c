@@ -97,13 +97,63 @@ static int gelu_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, co
     return 1;
 }
 
+/* x op c (x_first) or c op x with c a constant tensor that broadcasts to x's
+ * shape (per-channel scales and shifts, LayerNorm's gamma and beta written
+ * out): the ConstantOp layer, c laid out as x is stored (its size on each
+ * stored axis, 1 where it broadcasts). */
+static dc_status constant_op(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *x,
+                             const dc_onnx_value *c, int x_first)
+{
+    int lead = x->ndim - c->ndim, ord[DC_ONNX_MAX_RANK], sn = dc_onnx_stored(x, ord), shape[DC_ONNX_MAX_RANK];
+    if (lead < 0 || !c->data || dc_onnx_numel(c) == 0)
+        return dc_fail(DC_ERR_FORMAT, "%s: the constant '%s' (rank %d) does not broadcast to '%s' (rank %d)",
+                       n->op_type, c->name, c->ndim, x->name, x->ndim);
+    int64_t cd[DC_ONNX_MAX_RANK];
+    for (int i = 0; i < x->ndim; i++) {
+        cd[i] = i < lead ? 1 : c->dims[i - lead];
+        if (cd[i] != 1 && (cd[i] != x->dims[i] || x->pos[i] <= 0))
+            return dc_fail(DC_ERR_FORMAT, "%s: the constant '%s' does not broadcast to '%s' on axis %d (%lld, %lld; "
+                                          "deepc broadcasts a constant over a value's axes, not the value over the "
+                                          "constant's, nor over the batch)", n->op_type, c->name, x->name, i,
+                           (long long)cd[i], (long long)x->dims[i]);
+    }
+    size_t total = 1, cs[DC_ONNX_MAX_RANK], stride = 1;
+    for (int i = x->ndim - 1; i >= 0; i--) { /* strides of c seen with x's rank */
+        cs[i] = stride;
+        stride *= (size_t)cd[i];
+    }
+    for (int s = 1; s < sn; s++) {
+        shape[s - 1] = (int)cd[ord[s]];
+        total *= (size_t)shape[s - 1];
+    }
+    if (sn < 2)
+        return dc_fail(DC_ERR_FORMAT, "%s: '%s' has no axis besides the batch", n->op_type, x->name);
+    float *w = malloc(total * sizeof(float));
+    if (!w)
+        return dc_fail(DC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < total; i++) { /* element i of the stored layout: its index in c */
+        size_t rest = i, src = 0;
+        for (int s = sn - 1; s >= 1; s--) {
+            size_t k = rest % (size_t)shape[s - 1];
+            rest /= (size_t)shape[s - 1];
+            src += k * cs[ord[s]];
+        }
+        w[i] = dc_onnx_f32(c->data[src]);
+    }
+    int code = op == '+' ? 0 : op == '*' ? 2 : op == '-' ? (x_first ? 1 : 4) : (x_first ? 3 : 5);
+    int r = dc_onnx_apply(im, n, dc_layer_constant_op(code, sn - 1, shape), 1, &x->ref);
+    dc_status st = r < 0 ? dc_last_status() : dc_onnx_weight_add(im, 0, w, total);
+    if (r < 0)
+        free(w);
+    return st == DC_OK ? define_dyn(im, n, 0, r, x->ndim, x->dims, x->pos) : st;
+}
+
 static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *x,
                                dc_onnx_value *c, int x_first)
 {
     double v = scalar_of(c, x);
     if (isnan(v))
-        return dc_fail(DC_ERR_FORMAT, "%s: a value combined with the constant '%s' of another shape (not a scalar, "
-                                      "nor a bias after MatMul) is not supported", n->op_type, c->name);
+        return constant_op(im, n, op, x, c, x_first);
     const Onnx__NodeProto *def = n;
     dc_layer *l;
     if (x_first && gelu_chain(im, n, op, x, v, &def))

@@ -306,8 +306,13 @@ dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
 /* Resize as UpSampling2D / UpSampling1D (import_resize.c). */
 dc_status dc_onnx_tr_resize(dc_onnx_importer *im, const Onnx__NodeProto *n);
 
-/* The op of the LogSoftmax layer (layers_onnx.c). */
+/* The ops of the layers in layers_onnx.c (LogSoftmax, Broadcast and
+ * ConstantOp, Unary, ReduceMean) and the ONNX form of the last two. */
 extern const dc_op dc_op_log_softmax;
 extern const dc_op dc_op_broadcast_binary;
+extern const dc_op dc_op_onnx_unary;
+extern const dc_op dc_op_reduce_mean_last;
+dc_status dc_ox_export_unary(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_reduce_mean(dc_ox *w, const dc_node *n, const char **out);
 
 #endif /* DC_ONNX_INTERNAL_H */

@@ -273,6 +273,26 @@ static void layer_models(suite *s)
         fail(s, "broadcast_subtract: compile: %s", dc_errmsg());
     randomize(s, m);
     add_case(s, "broadcast_subtract_log_softmax", m, 2, (dc_tensor *[]){X(6, 2, 3, 4), X(6, 2, 1, 4)}, 0, NULL);
+    /* the layers the ONNX import adds for written-out ops: ReduceMean, x - mean,
+     * Pow, Sqrt, ConstantOp (a (3, 1) and a (1, 4) constant: c + x, c * x,
+     * c - x), and MatMul of two values (one transposed) */
+    m = dc_functional_new(2, V(3, 4));
+    {
+        int mean = dc_model_apply(m, dc_layer_reduce_mean(), DC_MODEL_INPUT);
+        int d = dc_model_merge(m, dc_layer_broadcast(1), 2, V(DC_MODEL_INPUT, mean));
+        int sq = dc_model_apply(m, dc_layer_unary(1, 2.0f), d);
+        int cube = dc_model_apply(m, dc_layer_unary(1, 3.0f), d);
+        int sd = dc_model_apply(m, dc_layer_unary(0, 0.5f), sq);
+        int a = dc_model_apply(m, dc_layer_constant_op(0, 2, V(3, 1)), sd);
+        int g = dc_model_apply(m, dc_layer_constant_op(2, 2, V(1, 4)), a);
+        int r = dc_model_apply(m, dc_layer_constant_op(4, 2, V(1, 4)), g);
+        int cat = dc_model_merge(m, dc_layer_concatenate(-1), 2, V(r, cube));
+        dc_model_merge(m, dc_layer_matmul(0, 1), 2, V(cat, cat));
+    }
+    if (dc_model_compile(m, "adam", "mse", NULL, 0) != DC_OK)
+        fail(s, "onnx_layers: compile: %s", dc_errmsg());
+    randomize(s, m);
+    add_case(s, "onnx_layers_reduce_pow_sqrt_const_matmul", m, 1, (dc_tensor *[]){X(6, 2, 3, 4)}, 0, NULL);
     m = dc_functional_new(3, V(6, 6, 2));
     int b = dc_model_input(m, 3, V(6, 6, 2));
     dc_layer *shared = dc_layer_conv2d(3, 3, 3, "relu");
