@@ -1030,6 +1030,7 @@ const char *dc_onnx_supported_ops(void)
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
            "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
            "Pow (by a constant), RNN, ReduceMax (as global pooling), ReduceMean (one axis, or as global pooling), Relu, "
-           "Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Sqrt, Squeeze, Sub, Tanh, Transpose, "
+           "Reshape, Resize (nearest, linear; by whole factors), Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Sqrt, "
+           "Squeeze, Sub, Tanh, Transpose, "
            "Unsqueeze";
 }
