@@ -408,6 +408,13 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
     for (int i = 0; i < ns; i++)
         if ((dims[2 + i] = out_size(&sp, i, 0)) < 1)
             return dc_fail(DC_ERR_FORMAT, "Conv: the output of axis %d would be empty", i);
+    /* scalar Mul / Add ... after it (paddle2onnx's re-parameterised blocks)
+     * fold into the kernel and bias */
+    dc_onnx_value probe = *x;
+    probe.ndim = x->ndim;
+    memcpy(probe.dims, dims, sizeof dims);
+    double scale = 1, offset = 0;
+    const Onnx__NodeProto *def = dc_onnx_affine_chain(im, n, &probe, &scale, &offset);
     dc_onnx_value w = *x;
     if ((st = channels_last(im, n, &w)) != DC_OK)
         return st;
@@ -424,9 +431,20 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
         cfg.dilation[i] = (int)sp.d[i];
     }
     cfg.padding = sp.same ? DC_PADDING_SAME : DC_PADDING_VALID;
-    cfg.use_bias = b != NULL;
+    cfg.use_bias = b != NULL || offset != 0;
     cfg.groups = (int)group; /* kernel (k..., in / groups, out): the same order as ungrouped */
-    if ((st = apply1(im, n, ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg), &w)) != DC_OK)
+    dc_layer *conv;
+    if (ns == 2 && group > 1 && ci == 1) { /* depthwise: DepthwiseConv2D, its kernel (kh, kw, C, M) the same order */
+        dc_depthwise_config dw = dc_depthwise_defaults((int)sp.k[0], (int)sp.k[1]);
+        memcpy(dw.strides, cfg.strides, sizeof dw.strides);
+        memcpy(dw.dilation, cfg.dilation, sizeof dw.dilation);
+        dw.padding = cfg.padding;
+        dw.depth_multiplier = (int)(co / group);
+        dw.use_bias = cfg.use_bias;
+        conv = dc_layer_depthwise_conv2d_ex(&dw);
+    } else
+        conv = ns == 2 ? dc_layer_conv2d_ex(&cfg) : dc_layer_conv1d_ex(&cfg);
+    if ((st = apply1(im, n, conv, &w)) != DC_OK)
         return st;
     int64_t kh = sp.k[0], kw = ns == 2 ? sp.k[1] : 1;
     size_t nk = (size_t)(kh * kw * ci * co);
@@ -437,14 +455,22 @@ dc_status dc_onnx_tr_conv(dc_onnx_importer *im, const Onnx__NodeProto *n)
         for (int64_t i = 0; i < ci; i++)
             for (int64_t y = 0; y < kh; y++)
                 for (int64_t z = 0; z < kw; z++)
-                    kern[((y * kw + z) * ci + i) * co + o] = dc_onnx_f32(wt->data[((o * ci + i) * kh + y) * kw + z]);
+                    kern[((y * kw + z) * ci + i) * co + o] =
+                        dc_onnx_f32(scale * wt->data[((o * ci + i) * kh + y) * kw + z]);
     if ((st = dc_onnx_weight_add(im, 0, kern, nk)) != DC_OK)
         return st;
-    if (b && (st = weight_copy(im, 1, b, (size_t)co, 1.0)) != DC_OK)
-        return st;
+    if (cfg.use_bias) {
+        float *bias = floats((size_t)co);
+        if (!bias)
+            return dc_fail(DC_ERR_NOMEM, "out of memory");
+        for (int64_t o = 0; o < co; o++)
+            bias[o] = dc_onnx_f32((b ? scale * b->data[o] : 0) + offset);
+        if ((st = dc_onnx_weight_add(im, 1, bias, (size_t)co)) != DC_OK)
+            return st;
+    }
     int pos[DC_ONNX_MAX_RANK];
     channels_last_pos(x->ndim, pos);
-    return define_dyn(im, n, 0, w.ref, x->ndim, dims, pos);
+    return define_dyn(im, def, 0, w.ref, x->ndim, dims, pos);
 }
 
 dc_status dc_onnx_tr_conv_transpose(dc_onnx_importer *im, const Onnx__NodeProto *n)

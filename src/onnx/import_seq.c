@@ -54,6 +54,42 @@ static double scalar_of(const dc_onnx_value *c, const dc_onnx_value *x)
     return dc_onnx_special(v) ? NAN : v;
 }
 
+const Onnx__NodeProto *dc_onnx_affine_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x,
+                                             double *scale, double *offset)
+{
+    const Onnx__NodeProto *last = n;
+    for (;;) {
+        const dc_onnx_slot *sl = dc_onnx_slot_of(im, last->output[0]);
+        if (!sl || sl->uses != 1 || sl->reader >= (int)im->graph->n_node)
+            return last;
+        const Onnx__NodeProto *r = im->graph->node[sl->reader];
+        const char *t = r->op_type;
+        int op = !strcmp(t, "Add") ? '+' : !strcmp(t, "Sub") ? '-' : !strcmp(t, "Mul") ? '*' : !strcmp(t, "Div") ? '/'
+                                                                                                                  : 0;
+        if (!op || r->n_input != 2 || !strcmp(r->input[0], r->input[1]))
+            return last;
+        int first = !strcmp(r->input[0], last->output[0]);
+        dc_onnx_value *c = dc_onnx_find(im, r->input[first ? 1 : 0]);
+        double v = c && c->kind == DC_ONNX_CONST ? scalar_of(c, x) : NAN;
+        if (isnan(v) || !isfinite(v) || (op == '/' && (!first || v == 0)))
+            return last;
+        if (op == '+')
+            *offset += v;
+        else if (op == '-' && first)
+            *offset -= v;
+        else if (op == '-') {
+            *scale = -*scale;
+            *offset = v - *offset;
+        } else {
+            double k = op == '*' ? v : 1.0 / v;
+            *scale *= k;
+            *offset *= k;
+        }
+        im->skip[sl->reader] = 1;
+        last = r;
+    }
+}
+
 /* The node reading output 0 of n, when it is the only reader, of op `type`
  * with `other` as its other input when given. */
 static const Onnx__NodeProto *sole_reader(dc_onnx_importer *im, const Onnx__NodeProto *n, const char *type,
@@ -156,16 +192,25 @@ static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, i
         return constant_op(im, n, op, x, c, x_first);
     const Onnx__NodeProto *def = n;
     dc_layer *l;
+    double scale = 1, offset = 0;
     if (x_first && gelu_chain(im, n, op, x, v, &def))
         l = dc_layer_activation("gelu");
-    else if (op == '+' || op == '-')
-        l = dc_layer_rescaling(op == '-' && !x_first ? -1.0f : 1.0f, dc_onnx_f32(op == '-' && x_first ? -v : v));
-    else if (op == '*')
-        l = dc_layer_rescaling(dc_onnx_f32(v), 0.0f);
-    else if (x_first && v != 0)
-        l = dc_layer_rescaling(dc_onnx_f32(1.0 / v), 0.0f);
-    else
-        return dc_fail(DC_ERR_FORMAT, "Div: a constant divided by a value, or by 0, is not supported");
+    else {
+        if (op == '+' || op == '-') {
+            scale = op == '-' && !x_first ? -1.0 : 1.0;
+            offset = op == '-' && x_first ? -v : v;
+        } else if (op == '*')
+            scale = v;
+        else if (x_first && v != 0)
+            scale = 1.0 / v;
+        else
+            return dc_fail(DC_ERR_FORMAT, "Div: a constant divided by a value, or by 0, is not supported");
+        /* the scalar ops after it (a batch norm folded to Mul, Add ...) in the same layer */
+        def = dc_onnx_affine_chain(im, n, x, &scale, &offset);
+        if (scale == 1 && offset == 0) /* x * 1: x itself */
+            return define_dyn(im, def, 0, x->ref, x->ndim, x->dims, x->pos);
+        l = dc_layer_rescaling(dc_onnx_f32(scale), dc_onnx_f32(offset));
+    }
     int r = dc_onnx_apply(im, n, l, 1, &x->ref);
     return r < 0 ? dc_last_status() : define_dyn(im, def, 0, r, x->ndim, x->dims, x->pos);
 }

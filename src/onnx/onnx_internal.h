@@ -287,6 +287,13 @@ dc_status dc_onnx_reshape_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, co
                               const int64_t *dims);
 dc_status dc_onnx_binary_dyn(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *a,
                              dc_onnx_value *b);
+/* The Add / Sub / Mul / Div nodes by a scalar constant that follow output 0
+ * of n, each the only reader of the one before (Div: by the constant):
+ * folded into y = *scale * x + *offset (x: the value n computes, for the
+ * constants' shapes), the nodes marked translated; returns the last (n
+ * when none). */
+const Onnx__NodeProto *dc_onnx_affine_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x,
+                                             double *scale, double *offset);
 dc_status dc_onnx_tr_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_reduce(dc_onnx_importer *im, const Onnx__NodeProto *n);

@@ -9,7 +9,9 @@
 // the colon (batch first).  Output j is written to OUT_PREFIX<j>.f32 and
 // its shape printed as "output <j> <name> D0xD1x...".  --repeat R runs the
 // model R more times after a warm-up run and prints "seconds_per_run S",
-// the median of the R runs (the benchmark's timing).  --print prints, for each row of the first
+// the median of the R runs (the benchmark's timing), and
+// "cpu_seconds_per_run C", the process's CPU time (user + system, every
+// thread) over the R runs divided by R.  --print prints, for each row of the first
 // output's last axis, its largest value and where it is (a classifier's
 // class and probability).
 //
@@ -50,13 +52,16 @@ async function run(args) {
   let results = await session.run(feeds);
   if (repeat > 0) {
     const times = [];
+    const cpu0 = process.cpuUsage();
     for (let r = 0; r < repeat; r++) {
       const t0 = process.hrtime.bigint();
       results = await session.run(feeds);
       times.push(Number(process.hrtime.bigint() - t0) / 1e9);
     }
+    const cpu = process.cpuUsage(cpu0);
     times.sort((a, b) => a - b);
     console.log(`seconds_per_run ${times[Math.floor(times.length / 2)]}`);
+    console.log(`cpu_seconds_per_run ${(cpu.user + cpu.system) / 1e6 / repeat}`);
   }
   session.outputNames.forEach((name, j) => {
     const t = results[name];
