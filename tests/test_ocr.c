@@ -5,8 +5,13 @@
  * Always run: DB post-processing on a drawn probability map (boxes, scores,
  * unclip distance, order), CTC decoding against a hand-made list, the
  * character list's errors (missing, empty), crops and rotations, the
- * detector's input size rule (DetResizeForTest), and the importer's Resize
- * refusals.
+ * detector's input size rule (DetResizeForTest), and the importer's Resize:
+ * UpSampling2D (nearest 2 x 3, bilinear 2 x 2) written by
+ * dc_model_save_onnx (checked against ONNX Runtime by test_onnx_export)
+ * imports back with the same outputs, also with its coordinate mode changed
+ * to another that repeats pixels (half_pixel), and the Resize forms deepc
+ * cannot run (align_corners, a fraction, cubic, round_prefer_floor on
+ * asymmetric coordinates at factor 3) are refused with a message.
  *
  * With the models (tests/onnx/fetch_ocr_models.sh, in
  * ~/.cache/deepc/ocr-models or $DEEPC_OCR_MODELS), node and
@@ -20,6 +25,8 @@
  * when the models, node or onnxruntime-node are absent and the rest passed.
  */
 #include "ocr_util.h"
+
+#include "onnx.pb-c.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -169,6 +176,129 @@ static void test_image(void)
     }
     CHECK(ocr_rec_width(100, 48) == 320 && ocr_rec_width(960, 48) == 960, "rec widths %d %d",
           ocr_rec_width(100, 48), ocr_rec_width(960, 48));
+}
+
+/* ---------------------------------------------------------------- Resize */
+
+/* One change to the exported file's Resize node. */
+typedef struct {
+    const char *name;
+    const char *attr, *value; /* a string attribute set to value (NULL: none) */
+    const char *attr2, *value2;
+    float scale_h;            /* 0: keep */
+    const char *refusal;      /* NULL: must import and match; else in the message */
+} resize_case;
+
+/* Sets string attribute `name` of node n (an existing one only). */
+static int set_attr(Onnx__NodeProto *n, const char *name, const char *value)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (!strcmp(n->attribute[i]->name, name)) {
+            free(n->attribute[i]->s.data);
+            n->attribute[i]->s.data = (uint8_t *)strdup(value);
+            n->attribute[i]->s.len = strlen(value);
+            return n->attribute[i]->s.data != NULL;
+        }
+    return 0;
+}
+
+static void resize_variant(const uint8_t *bytes, size_t len, const resize_case *rc, const dc_tensor *x,
+                           const dc_tensor *want)
+{
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, bytes);
+    Onnx__NodeProto *r = NULL;
+    for (size_t i = 0; mp && !r && i < mp->graph->n_node; i++)
+        if (!strcmp(mp->graph->node[i]->op_type, "Resize"))
+            r = mp->graph->node[i];
+    if (!r || r->n_input < 3) {
+        CHECK(0, "%s: no Resize (scales) in the exported file", rc->name);
+        onnx__model_proto__free_unpacked(mp, NULL);
+        return;
+    }
+    int ok = 1;
+    if (rc->attr)
+        ok &= set_attr(r, rc->attr, rc->value);
+    if (rc->attr2)
+        ok &= set_attr(r, rc->attr2, rc->value2);
+    for (size_t i = 0; rc->scale_h && i < mp->graph->n_initializer; i++) {
+        Onnx__TensorProto *t = mp->graph->initializer[i];
+        if (strcmp(t->name, r->input[2]) != 0)
+            continue;
+        if (t->n_float_data == 4)
+            t->float_data[2] = rc->scale_h;
+        else if (t->raw_data.len == 16)
+            memcpy(t->raw_data.data + 8, &rc->scale_h, 4);
+        else
+            ok = 0;
+    }
+    size_t n = onnx__model_proto__get_packed_size(mp);
+    uint8_t *buf = malloc(n);
+    if (buf)
+        onnx__model_proto__pack(mp, buf);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    FILE *f = buf ? fopen(TMP "/resize.onnx", "wb") : NULL;
+    ok &= f && fwrite(buf, 1, n, f) == n;
+    if (f)
+        ok &= fclose(f) == 0;
+    free(buf);
+    CHECK(ok, "%s: cannot change and write the file", rc->name);
+    dc_model *m = NULL;
+    dc_tensor *y = NULL;
+    dc_status st = dc_model_load_onnx(TMP "/resize.onnx", &m);
+    if (rc->refusal) {
+        CHECK(st == DC_ERR_UNSUPPORTED && strstr(dc_errmsg(), rc->refusal), "%s: status %d, message \"%s\"",
+              rc->name, (int)st, dc_errmsg());
+    } else if (st != DC_OK || dc_model_predict(m, x, 0, &y) != DC_OK) {
+        CHECK(0, "%s: %s", rc->name, dc_errmsg());
+    } else {
+        double diff = y->size == want->size ? 0 : INFINITY;
+        for (size_t i = 0; i < want->size && isfinite(diff); i++)
+            diff = fmax(diff, fabs((double)y->data[i] - want->data[i]));
+        CHECK(diff <= 1e-6, "%s: max |imported - original| %g", rc->name, diff);
+    }
+    dc_tensor_free(y);
+    dc_model_free(m);
+}
+
+static void test_resize(void)
+{
+    mkdir(TMP, 0777);
+    dc_model *m = dc_sequential_new(3, (int[]){4, 5, 3});
+    dc_model_add(m, dc_layer_upsampling2d(2, 3, NULL));
+    dc_model_add(m, dc_layer_upsampling2d(2, 2, "bilinear"));
+    dc_tensor *x = dc_tensor_new(4, (int[]){2, 4, 5, 3}), *want = NULL;
+    for (size_t i = 0; x && i < x->size; i++)
+        x->data[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    if (!x || dc_model_compile(m, "adam", "mse", NULL, 0) != DC_OK || dc_model_predict(m, x, 0, &want) != DC_OK ||
+        dc_model_save_onnx(m, TMP "/upsampling.onnx", NULL) != DC_OK) {
+        CHECK(0, "upsampling model: %s", dc_errmsg());
+        dc_model_free(m);
+        dc_tensor_free(x);
+        return;
+    }
+    dc_model_free(m);
+    FILE *f = fopen(TMP "/upsampling.onnx", "rb");
+    uint8_t *bytes = malloc(1 << 20);
+    size_t len = f && bytes ? fread(bytes, 1, 1 << 20, f) : 0;
+    if (f)
+        fclose(f);
+    /* the first Resize is the nearest one (2 x 3, asymmetric + floor) */
+    static const resize_case cases[] = {
+        {"as exported", NULL, NULL, NULL, NULL, 0, NULL},
+        {"half_pixel round_prefer_floor", "coordinate_transformation_mode", "half_pixel", "nearest_mode",
+         "round_prefer_floor", 0, NULL},
+        {"half_pixel floor", "coordinate_transformation_mode", "half_pixel", NULL, NULL, 0, "not a repeat"},
+        {"align_corners", "coordinate_transformation_mode", "align_corners", NULL, NULL, 0, "not a repeat"},
+        {"asymmetric round_prefer_floor x3", "nearest_mode", "round_prefer_floor", NULL, NULL, 0, "not a repeat"},
+        {"cubic", "mode", "cubic", NULL, NULL, 0, "mode \"cubic\""},
+        {"scale 1.5", NULL, NULL, NULL, NULL, 1.5f, "not a whole factor"},
+    };
+    for (size_t i = 0; len && i < sizeof cases / sizeof cases[0]; i++)
+        resize_variant(bytes, len, &cases[i], x, want);
+    CHECK(len > 0, "cannot read the exported model");
+    free(bytes);
+    dc_tensor_free(x);
+    dc_tensor_free(want);
 }
 
 /* -------------------------------------------------------- with the models */
@@ -332,6 +462,7 @@ int main(void)
     test_db();
     test_keys_ctc();
     test_image();
+    test_resize();
     char dir[700], model[800], node_path[600];
     const char *env = getenv("DEEPC_OCR_MODELS"), *home = getenv("HOME");
     if (env)
