@@ -2308,6 +2308,9 @@ dc_layer *dc_layer_broadcast(int op);
  * (dc_batched_matmul), either transposed (its last two axes swapped). */
 dc_layer *dc_layer_constant_op(int op, int ndim, const int *shape);
 dc_layer *dc_layer_unary(int op, float exponent);
+/* HardSwish followed by an affine map: y = scale * x * relu6(x + 3) / 6 +
+ * offset (a Unary layer, op "hard_swish"; ONNX's written-out hard_swish). */
+dc_layer *dc_layer_hard_swish(float scale, float offset);
 dc_layer *dc_layer_reduce_mean(void);
 dc_layer *dc_layer_matmul(int transpose_a, int transpose_b);
 

@@ -108,7 +108,7 @@ struct dc_layer {
         struct { int sequence_length; dc_init init; } posemb; /* PositionEmbedding */
         struct { int axes[2], normalize; } dot;               /* Dot: Keras' axes (counting the batch axis) */
         /* layers ONNX graphs need (layers_onnx.c): ConstantOp, Unary */
-        struct { int op, ndim, shape[DC_MAX_DIMS]; float exponent; } onnx;
+        struct { int op, ndim, shape[DC_MAX_DIMS]; float exponent, scale, offset; } onnx;
     } cfg;
 
     /* Keras' trainable=False: the model builds the layer's weights as

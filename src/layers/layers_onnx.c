@@ -17,7 +17,9 @@
  *   Config: "op" (add, subtract, multiply, divide, and reverse_subtract c - x,
  *   reverse_divide c / x), "shape" (c's shape: x's sample shape with 1s).
  * - Unary: sqrt(x) or pow(x, exponent) elementwise (ONNX's Sqrt, Pow by a
- *   constant).  Config: "op" ("sqrt", "power"), "exponent".
+ *   constant), or scale * hard_swish(x) + offset (x * relu6(x + 3) / 6, as
+ *   paddle2onnx writes it out, with the scalar ops after it).  Config: "op"
+ *   ("sqrt", "power", "hard_swish"), "exponent", "scale", "offset".
  * - ReduceMean: the mean over the last axis, kept as an axis of size 1
  *   (ONNX's ReduceMean over one axis, keepdims).  No arguments.
  * - MatMul: a (B, ..., m, k) x b (B, ..., k, n) of two computed values (the
@@ -166,12 +168,70 @@ static size_t bc_index(const dc_node *a, const dc_node *b, size_t i)
     return j;
 }
 
+/* How b broadcasts over a, for the common cases walked row by row: b
+ * repeats over the rows of `inner` values (b (1 or B, 1..., inner): a
+ * per-channel constant, squeeze-and-excitation's scale) -> 1, with *inner
+ * and *per_b (a's rows per b row: 0 when b has one row); or b holds one value
+ * per row of `inner` (b (..., 1...): a mean over the last axes) -> 2; else 0. */
+static int bc_kind(const dc_node *a, const dc_node *b, size_t *inner, size_t *per_b)
+{
+    int lead = a->ndim - b->ndim, k0 = a->ndim, k1 = a->ndim;
+    while (k0 > lead && b->shape[k0 - 1 - lead] == a->shape[k0 - 1])
+        k0--;
+    while (k1 > lead && b->shape[k1 - 1 - lead] == 1)
+        k1--;
+    size_t in0 = 1, in1 = 1;
+    for (int k = k0; k < a->ndim; k++)
+        in0 *= (size_t)a->shape[k];
+    for (int k = k1; k < a->ndim; k++)
+        in1 *= (size_t)a->shape[k];
+    int ones = 1; /* b is 1 on [1, k0) (and on axis 0 unless it is a's there) */
+    for (int k = lead; k < k0; k++)
+        ones &= b->shape[k - lead] == 1 || (k == 0 && lead == 0 && b->shape[0] == a->shape[0]);
+    if (ones && k0 < a->ndim) {
+        *inner = in0;
+        *per_b = lead == 0 && b->shape[0] != 1 && k0 > 0 ? dc_node_numel(a) / (size_t)a->shape[0] / in0 : 0;
+        return 1;
+    }
+    int equal = 1; /* b is a's shape on [lead, k1), 1 after */
+    for (int k = lead; k < k1; k++)
+        equal &= b->shape[k - lead] == a->shape[k];
+    if (equal && lead == 0 && k1 < a->ndim) {
+        *inner = in1;
+        return 2;
+    }
+    return 0;
+}
+
 static dc_status bc_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     const dc_node *a = n->in[0], *b = n->in[1];
     int op = n->attr.axis.axis;
-    size_t total = dc_node_numel(n);
+    size_t total = dc_node_numel(n), inner = 1, per_b = 0;
+    int kind = bc_kind(a, b, &inner, &per_b);
+    if (kind) {
+        size_t rows = total / inner;
+#pragma omp parallel for if (dc_worth_parallel(2.0 * (double)total))
+        for (size_t r = 0; r < rows; r++) {
+            const float *x = a->val + r * inner;
+            float *y = n->val + r * inner;
+            if (kind == 1) {
+                const float *c = b->val + (per_b ? r / per_b * inner : 0);
+                switch (op) {
+                case BC_ADD: for (size_t j = 0; j < inner; j++) y[j] = x[j] + c[j]; break;
+                case BC_SUB: for (size_t j = 0; j < inner; j++) y[j] = x[j] - c[j]; break;
+                case BC_MUL: for (size_t j = 0; j < inner; j++) y[j] = x[j] * c[j]; break;
+                default: for (size_t j = 0; j < inner; j++) y[j] = bc_apply(op, x[j], c[j]);
+                }
+            } else {
+                float c = b->val[r];
+                for (size_t j = 0; j < inner; j++)
+                    y[j] = bc_apply(op, x[j], c);
+            }
+        }
+        return DC_OK;
+    }
 #pragma omp parallel for if (dc_worth_parallel(4.0 * (double)total))
     for (size_t i = 0; i < total; i++) {
         n->val[i] = bc_apply(op, a->val[i], b->val[bc_index(a, b, i)]);
@@ -383,37 +443,98 @@ static void unary_backward(dc_node *n, const dc_run *run)
 const dc_op dc_op_onnx_unary = {.name = "onnx_unary", .n_inputs = 1, .infer = unary_infer,
                                .forward = unary_forward, .backward = unary_backward};
 
+/* ---- op: y = scale * x * relu6(x + 3) / 6 + offset (attr.scale) ---- */
+
+static dc_status hswish_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *x = n->in[0]->val, s = n->attr.scale.scale / 6.0f, o = n->attr.scale.offset;
+    float *y = n->val;
+    size_t total = dc_node_numel(n);
+#pragma omp parallel for if (dc_worth_parallel(4.0 * (double)total))
+    for (size_t i = 0; i < total; i++) {
+        float r = x[i] + 3.0f;
+        r = r < 0.0f ? 0.0f : r > 6.0f ? 6.0f : r;
+        y[i] = s * x[i] * r + o;
+    }
+    return DC_OK;
+}
+
+static void hswish_backward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *x = n->in[0]->val, *g = n->grad, s = n->attr.scale.scale;
+    float *gx = n->in[0]->grad;
+    size_t total = dc_node_numel(n);
+#pragma omp parallel for if (dc_worth_parallel(4.0 * (double)total))
+    for (size_t i = 0; i < total; i++)
+        gx[i] += g[i] * s * (x[i] < -3.0f ? 0.0f : x[i] > 3.0f ? 1.0f : (2.0f * x[i] + 3.0f) / 6.0f);
+}
+
+const dc_op dc_op_onnx_hard_swish = {.name = "onnx_hard_swish", .n_inputs = 1, .infer = unary_infer,
+                                     .forward = hswish_forward, .backward = hswish_backward};
+
+static const char *const unary_names[3] = {"sqrt", "power", "hard_swish"};
+
 static dc_status unary_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     dc_attr at;
     memset(&at, 0, sizeof at);
-    at.scale.scale = l->cfg.onnx.exponent;
-    at.scale.offset = l->cfg.onnx.op == 0 ? 1.0f : 0.0f;
-    call->out = dc_node_make(g, &dc_op_onnx_unary, 1, &x, &at);
+    if (l->cfg.onnx.op == 2) {
+        at.scale.scale = l->cfg.onnx.scale;
+        at.scale.offset = l->cfg.onnx.offset;
+        call->out = dc_node_make(g, &dc_op_onnx_hard_swish, 1, &x, &at);
+    } else {
+        at.scale.scale = l->cfg.onnx.exponent;
+        at.scale.offset = l->cfg.onnx.op == 0 ? 1.0f : 0.0f;
+        call->out = dc_node_make(g, &dc_op_onnx_unary, 1, &x, &at);
+    }
     return call->out ? DC_OK : dc_last_status();
 }
 
 static void unary_to_config(const dc_layer *l, dc_jw *w)
 {
-    dc_jw_str(w, "op", l->cfg.onnx.op == 0 ? "sqrt" : "power");
-    if (l->cfg.onnx.op)
+    dc_jw_str(w, "op", unary_names[l->cfg.onnx.op]);
+    if (l->cfg.onnx.op == 1)
         dc_jw_float(w, "exponent", l->cfg.onnx.exponent);
+    if (l->cfg.onnx.op == 2) {
+        dc_jw_float(w, "scale", l->cfg.onnx.scale);
+        dc_jw_float(w, "offset", l->cfg.onnx.offset);
+    }
 }
 
 static dc_layer *unary_from_config(const dc_layer_class *cls, const dc_json *cfg)
 {
     (void)cls;
     const dc_json *v = dc_json_get(cfg, "op");
-    float p = 1.0f;
-    if (!v || v->type != DC_JSON_STRING || (strcmp(v->str, "sqrt") != 0 && strcmp(v->str, "power") != 0))
-        return dc_fail_null(DC_ERR_FORMAT, "Unary: key \"op\" missing or not \"sqrt\" or \"power\"");
-    if (dc_cfg_float(cfg, "exponent", &p) != DC_OK)
+    float p = 1.0f, scale = 1.0f, offset = 0.0f;
+    int op = -1;
+    for (int i = 0; v && v->type == DC_JSON_STRING && i < 3; i++)
+        op = !strcmp(v->str, unary_names[i]) ? i : op;
+    if (op < 0)
+        return dc_fail_null(DC_ERR_FORMAT, "Unary: key \"op\" missing or not \"sqrt\", \"power\" or \"hard_swish\"");
+    if (dc_cfg_float(cfg, "exponent", &p) != DC_OK || dc_cfg_float(cfg, "scale", &scale) != DC_OK ||
+        dc_cfg_float(cfg, "offset", &offset) != DC_OK)
         return NULL;
-    return !strcmp(v->str, "sqrt") ? dc_layer_unary(0, 0.5f) : dc_layer_unary(1, p);
+    return op == 2 ? dc_layer_hard_swish(scale, offset) : op == 0 ? dc_layer_unary(0, 0.5f) : dc_layer_unary(1, p);
 }
 
 const dc_layer_class dc_class_unary = {.type = "Unary", .snake = "unary", .build = unary_build,
                                        .to_config = unary_to_config, .from_config = unary_from_config};
+
+dc_layer *dc_layer_hard_swish(float scale, float offset)
+{
+    if (!isfinite(scale) || !isfinite(offset))
+        return dc_fail_null(DC_ERR_ARG, "Unary hard_swish: scale %g, offset %g (finite)", (double)scale,
+                            (double)offset);
+    dc_layer *l = dc_layer_new(&dc_class_unary);
+    if (l) {
+        l->cfg.onnx.op = 2;
+        l->cfg.onnx.scale = scale;
+        l->cfg.onnx.offset = offset;
+    }
+    return l;
+}
 
 dc_layer *dc_layer_unary(int op, float exponent)
 {
@@ -544,6 +665,21 @@ dc_status dc_ox_export_unary(dc_ox *w, const dc_node *n, const char **out)
         *out = dc_ox_op1(w, "Sqrt", x);
     else
         *out = dc_ox_op2(w, "Pow", x, dc_ox_scalar(w, n->attr.scale.scale));
+    return DC_OK;
+}
+
+dc_status dc_ox_export_hard_swish(dc_ox *w, const dc_node *n, const char **out)
+{
+    const char *x = dc_ox_in(w, n, 0);
+    const char *hs = dc_ox_op1(w, "HardSigmoid", x); /* relu6(x + 3) / 6 */
+    dc_ox_attr_float(w, "alpha", 1.0f / 6.0f);
+    dc_ox_attr_float(w, "beta", 0.5f);
+    const char *y = dc_ox_op2(w, "Mul", x, hs);
+    if (n->attr.scale.scale != 1.0f)
+        y = dc_ox_op2(w, "Mul", y, dc_ox_scalar(w, n->attr.scale.scale));
+    if (n->attr.scale.offset != 0.0f)
+        y = dc_ox_op2(w, "Add", y, dc_ox_scalar(w, n->attr.scale.offset));
+    *out = y;
     return DC_OK;
 }
 

@@ -480,6 +480,7 @@ static const struct {
     {&dc_op_minimum, ex_binary},
     {&dc_op_broadcast_binary, ex_broadcast_binary},
     {&dc_op_onnx_unary, dc_ox_export_unary},
+    {&dc_op_onnx_hard_swish, dc_ox_export_hard_swish},
     {&dc_op_reduce_mean_last, dc_ox_export_reduce_mean},
     {&dc_op_scale, ex_scale},
     {&dc_op_act, ex_act},

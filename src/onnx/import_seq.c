@@ -184,6 +184,53 @@ static dc_status constant_op(dc_onnx_importer *im, const Onnx__NodeProto *n, int
     return st == DC_OK ? define_dyn(im, n, 0, r, x->ndim, x->dims, x->pos) : st;
 }
 
+/* Clip's bounds (attributes before opset 11, constant inputs after);
+ * 0 when they are not constants. */
+static int clip_range(dc_onnx_importer *im, const Onnx__NodeProto *c, double *lo, double *hi)
+{
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (im->opset < 11) {
+        *lo = dc_onnx_attr_float(c, "min", -INFINITY);
+        *hi = dc_onnx_attr_float(c, "max", INFINITY);
+        return 1;
+    }
+    for (size_t k = 1; k < 3 && k < c->n_input; k++) {
+        dc_onnx_value *v = c->input[k][0] ? dc_onnx_find(im, c->input[k]) : NULL;
+        if (c->input[k][0] && (!v || v->kind != DC_ONNX_CONST || dc_onnx_numel(v) != 1))
+            return 0;
+        if (v)
+            *(k == 1 ? lo : hi) = dc_onnx_at(v, 0);
+    }
+    return 1;
+}
+
+/* x + 3 -> Clip(0, 6) -> * x -> / 6 (or * 1/6): hard_swish, each node the
+ * only reader of the one before; n is the Add.  On a match the nodes are
+ * marked translated and *last is the division. */
+static int hard_swish_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x,
+                            const Onnx__NodeProto **last)
+{
+    const dc_onnx_slot *s = dc_onnx_slot_of(im, n->output[0]);
+    if (!s || s->uses != 1 || s->reader >= (int)im->graph->n_node)
+        return 0;
+    const Onnx__NodeProto *clip = im->graph->node[s->reader];
+    double lo, hi;
+    if (strcmp(clip->op_type, "Clip") != 0 || !clip_range(im, clip, &lo, &hi) || lo != 0 || hi != 6)
+        return 0;
+    const Onnx__NodeProto *mul = sole_reader(im, clip, "Mul", x, 0);
+    const Onnx__NodeProto *div = mul ? sole_reader(im, mul, "Div", NULL, 6.0) : NULL;
+    if (mul && !div)
+        div = sole_reader(im, mul, "Mul", NULL, 1.0 / 6.0);
+    if (!div || (!strcmp(div->op_type, "Div") && strcmp(div->input[0], mul->output[0]) != 0))
+        return 0;
+    const Onnx__NodeProto *chain[3] = {clip, mul, div};
+    for (int i = 0; i < 3; i++)
+        im->skip[dc_onnx_producer(im, chain[i]->output[0])] = 1;
+    *last = div;
+    return 1;
+}
+
 static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, int op, dc_onnx_value *x,
                                dc_onnx_value *c, int x_first)
 {
@@ -195,7 +242,10 @@ static dc_status with_constant(dc_onnx_importer *im, const Onnx__NodeProto *n, i
     double scale = 1, offset = 0;
     if (x_first && gelu_chain(im, n, op, x, v, &def))
         l = dc_layer_activation("gelu");
-    else {
+    else if (op == '+' && v == 3 && hard_swish_chain(im, n, x, &def)) {
+        def = dc_onnx_affine_chain(im, def, x, &scale, &offset); /* the scalar ops after it */
+        l = dc_layer_hard_swish(dc_onnx_f32(scale), dc_onnx_f32(offset));
+    } else {
         if (op == '+' || op == '-') {
             scale = op == '-' && !x_first ? -1.0 : 1.0;
             offset = op == '-' && x_first ? -v : v;

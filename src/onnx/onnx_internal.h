@@ -319,7 +319,9 @@ extern const dc_op dc_op_log_softmax;
 extern const dc_op dc_op_broadcast_binary;
 extern const dc_op dc_op_onnx_unary;
 extern const dc_op dc_op_reduce_mean_last;
+extern const dc_op dc_op_onnx_hard_swish;
 dc_status dc_ox_export_unary(dc_ox *w, const dc_node *n, const char **out);
+dc_status dc_ox_export_hard_swish(dc_ox *w, const dc_node *n, const char **out);
 dc_status dc_ox_export_reduce_mean(dc_ox *w, const dc_node *n, const char **out);
 
 #endif /* DC_ONNX_INTERNAL_H */

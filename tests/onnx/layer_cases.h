@@ -274,14 +274,16 @@ static void layer_models(suite *s)
     randomize(s, m);
     add_case(s, "broadcast_subtract_log_softmax", m, 2, (dc_tensor *[]){X(6, 2, 3, 4), X(6, 2, 1, 4)}, 0, NULL);
     /* the layers the ONNX import adds for written-out ops: ReduceMean, x - mean,
-     * Pow, Sqrt, ConstantOp (a (3, 1) and a (1, 4) constant: c + x, c * x,
-     * c - x), and MatMul of two values (one transposed) */
+     * Pow, Sqrt, hard_swish, ConstantOp (a (3, 1) and a (1, 4) constant:
+     * c + x, c * x, c - x), and MatMul of two values (one transposed) */
     m = dc_functional_new(2, V(3, 4));
     {
         int mean = dc_model_apply(m, dc_layer_reduce_mean(), DC_MODEL_INPUT);
         int d = dc_model_merge(m, dc_layer_broadcast(1), 2, V(DC_MODEL_INPUT, mean));
         int sq = dc_model_apply(m, dc_layer_unary(1, 2.0f), d);
-        int cube = dc_model_apply(m, dc_layer_unary(1, 3.0f), d);
+        int cube = dc_model_apply(m, dc_layer_hard_swish(1.5f, -0.25f),
+                                  dc_model_apply(m, dc_layer_rescaling(4.0f, 0.0f),
+                                                 dc_model_apply(m, dc_layer_unary(1, 3.0f), d)));
         int sd = dc_model_apply(m, dc_layer_unary(0, 0.5f), sq);
         int a = dc_model_apply(m, dc_layer_constant_op(0, 2, V(3, 1)), sd);
         int g = dc_model_apply(m, dc_layer_constant_op(2, 2, V(1, 4)), a);
