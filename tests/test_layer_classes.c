@@ -103,6 +103,10 @@ static dc_layer *make_minimum(void) { return dc_layer_minimum(); }
 static dc_layer *make_concatenate(void) { return dc_layer_concatenate(-1); }
 static dc_layer *make_log_softmax(void) { return dc_layer_log_softmax(); }
 static dc_layer *make_broadcast(void) { return dc_layer_broadcast(2); }
+static dc_layer *make_constant_op(void) { return dc_layer_constant_op(2, 1, (int[]){4}); }
+static dc_layer *make_unary(void) { return dc_layer_hard_swish(2.0f, 0.5f); }
+static dc_layer *make_reduce_mean(void) { return dc_layer_reduce_mean(); }
+static dc_layer *make_matmul(void) { return dc_layer_matmul(0, 1); }
 /* attention layers: called on two inputs (query, value) of the case's shape */
 static dc_layer *make_multi_head_attention(void)
 {
@@ -190,6 +194,10 @@ static const layer_case cases[] = {
     {"Conv2D", make_conv2d_groups, 3, {5, 5, 4}, 0}, /* groups 2 */
     {"LogSoftmax", make_log_softmax, 1, {4}, 0},
     {"Broadcast", make_broadcast, 1, {4}, 0},
+    {"ConstantOp", make_constant_op, 1, {4}, 0},
+    {"Unary", make_unary, 1, {4}, 0},
+    {"ReduceMean", make_reduce_mean, 2, {3, 4}, 0},
+    {"MatMul", make_matmul, 2, {5, 4}, 0},
     {"MultiHeadAttention", make_multi_head_attention, 2, {5, 4}, 0},
     {"Attention", make_attention, 2, {5, 4}, 0},
     {"AdditiveAttention", make_additive_attention, 2, {5, 4}, 0},

@@ -378,7 +378,8 @@ const dc_layer_class dc_class_constant_op = {.type = "ConstantOp", .snake = "con
 
 dc_layer *dc_layer_constant_op(int op, int ndim, const int *shape)
 {
-    if (op < 0 || op >= BC_N || ndim < 1 || ndim > DC_MAX_DIMS - 1 || !shape)
+    DC_CHECK_NULL_OR(shape, NULL);
+    if (op < 0 || op >= BC_N || ndim < 1 || ndim > DC_MAX_DIMS - 1)
         return dc_fail_null(DC_ERR_ARG, "ConstantOp: op %d (0 to %d), %d axes (1 to %d)", op, BC_N - 1, ndim,
                             DC_MAX_DIMS - 1);
     for (int i = 0; i < ndim; i++)
