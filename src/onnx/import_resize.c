@@ -161,6 +161,9 @@ dc_status dc_onnx_tr_resize(dc_onnx_importer *im, const Onnx__NodeProto *n)
             continue;
         }
         int64_t in = x->dims[i];
+        if (in < 1)
+            return dc_fail(DC_ERR_UNSUPPORTED, "Resize: axis %d of '%s' has no size known at import (give it in "
+                                               "dc_onnx_import_config.input_shape)", i, x->name);
         if (out % in != 0)
             return dc_fail(DC_ERR_UNSUPPORTED, "Resize: axis %d goes from %lld to %lld, not a whole factor; deepc's "
                                                "UpSampling enlarges by whole factors only", i, (long long)in,
