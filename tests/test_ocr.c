@@ -3,7 +3,8 @@
  * text detector imported by deepc (issue 22).
  *
  * Always run: DB post-processing on a drawn probability map (boxes, scores,
- * unclip distance, order), CTC decoding against a hand-made list, the
+ * unclip distance, order) and against PaddleOCR's own (OpenCV + pyclipper,
+ * tests/ocr/make_db_fixture.py), CTC decoding against a hand-made list, the
  * character list's errors (missing, empty), crops and rotations, the
  * detector's input size rule (DetResizeForTest), and the importer's Resize:
  * UpSampling2D (nearest 2 x 3, bilinear 2 x 2) written by
@@ -96,6 +97,49 @@ static void test_db(void)
     /* an empty map: no boxes, no error */
     memset(map, 0, (size_t)mh * mw * sizeof *map);
     CHECK(ocr_db_boxes(map, mh, mw, mh, mw, &cfg, &b, &n) == DC_OK && n == 0, "empty map: %d boxes", n);
+    free(b);
+    free(map);
+}
+
+/* ocr_db_boxes against PaddleOCR's DBPostProcess (OpenCV's contours and
+ * minAreaRect, pyclipper's offset) on the map of
+ * tests/fixtures/ocr/db_boxes.txt (tests/ocr/make_db_fixture.py): the same
+ * boxes in the same order, corners within 2 pixels of the image (pyclipper
+ * rounds the expanded polygon to whole map pixels, about 2 image pixels
+ * here), the same scores. */
+static void test_db_paddle(void)
+{
+    FILE *f = fopen(DEEPC_FIXTURES "/ocr/db_boxes.txt", "r");
+    int mh = 0, mw = 0, ih = 0, iw = 0, nref = 0, ok = f && fscanf(f, "map %d %d image %d %d", &mh, &mw, &ih, &iw) == 4;
+    ok = ok && mh > 0 && mw > 0 && mh * mw <= 1 << 20;
+    float *map = ok ? malloc((size_t)mh * mw * sizeof *map) : NULL;
+    for (int i = 0; map && i < mh * mw; i++)
+        ok &= fscanf(f, "%f", &map[i]) == 1;
+    ok = ok && map && fscanf(f, " boxes %d", &nref) == 1 && nref >= 0 && nref < 100;
+    int ref[100][4];
+    float rs[100];
+    for (int i = 0; ok && i < nref; i++)
+        ok &= fscanf(f, "%d %d %d %d %f", &ref[i][0], &ref[i][1], &ref[i][2], &ref[i][3], &rs[i]) == 5;
+    if (f)
+        fclose(f);
+    CHECK(ok, "cannot read tests/fixtures/ocr/db_boxes.txt");
+    ocr_db_config cfg = ocr_db_defaults();
+    ocr_box *b = NULL;
+    int n = 0;
+    if (ok && ocr_db_boxes(map, mh, mw, ih, iw, &cfg, &b, &n) == DC_OK) {
+        CHECK(n == nref, "%d boxes, PaddleOCR %d", n, nref);
+        for (int i = 0; i < n && i < nref; i++) {
+            int got[4] = {b[i].x0, b[i].y0, b[i].x1, b[i].y1}, worst = 0;
+            for (int k = 0; k < 4; k++)
+                worst = abs(got[k] - ref[i][k]) > worst ? abs(got[k] - ref[i][k]) : worst;
+            CHECK(worst <= 2 && fabsf(b[i].score - rs[i]) < 1e-5f,
+                  "box %d: (%d, %d)-(%d, %d) score %.6f, PaddleOCR (%d, %d)-(%d, %d) %.6f", i, got[0], got[1], got[2],
+                  got[3], b[i].score, ref[i][0], ref[i][1], ref[i][2], ref[i][3], rs[i]);
+            printf("db box %d: (%d, %d)-(%d, %d) score %.4f; PaddleOCR (%d, %d)-(%d, %d) %.4f\n", i, got[0], got[1],
+                   got[2], got[3], b[i].score, ref[i][0], ref[i][1], ref[i][2], ref[i][3], rs[i]);
+        }
+    } else if (ok)
+        CHECK(0, "ocr_db_boxes: %s", dc_errmsg());
     free(b);
     free(map);
 }
@@ -460,6 +504,7 @@ static void test_truncated(const char *model)
 int main(void)
 {
     test_db();
+    test_db_paddle();
     test_keys_ctc();
     test_image();
     test_resize();
