@@ -605,32 +605,27 @@ dc_status dc_onnx_tr_global_pool(dc_onnx_importer *im, const Onnx__NodeProto *n)
     return define_dyn(im, n, 0, w.ref, x->ndim, dims, (int[]){0, 1, -1, -1}); /* (N, C, 1, 1): 1s virtual */
 }
 
-/* The nodes reading `name` (at most max, in graph order) and their count;
- * -1 when a graph output names it too. */
-static int readers_of(dc_onnx_importer *im, const char *name, const Onnx__NodeProto **out, int max)
-{
-    int k = 0;
-    const dc_onnx_slot *s = dc_onnx_slot_of(im, name);
-    for (size_t i = 0; i < im->graph->n_node; i++) {
-        const Onnx__NodeProto *nd = im->graph->node[i];
-        for (size_t j = 0; j < nd->n_input; j++)
-            if (!strcmp(nd->input[j], name)) {
-                if (k < max)
-                    out[k] = nd;
-                k++;
-                break;
-            }
-    }
-    return s && s->uses != k ? -1 : k; /* a node naming it twice, or the graph output */
-}
-
-/* The only reader of output 0 of n, of op `type` with 2 inputs, or NULL. */
+/* The only reader of output 0 of n, of op `type`, or NULL (a graph output
+ * counts as a reader). */
 static const Onnx__NodeProto *only_reader(dc_onnx_importer *im, const Onnx__NodeProto *n, const char *type)
 {
-    const Onnx__NodeProto *r;
-    if (n->n_output < 1 || readers_of(im, n->output[0], &r, 1) != 1 || strcmp(r->op_type, type) != 0)
+    const dc_onnx_slot *s = n->n_output ? dc_onnx_slot_of(im, n->output[0]) : NULL;
+    if (!s || s->uses != 1 || s->reader < 0 || s->reader >= (int)im->graph->n_node)
         return NULL;
-    return r;
+    const Onnx__NodeProto *r = im->graph->node[s->reader];
+    return strcmp(r->op_type, type) ? NULL : r;
+}
+
+/* The node producing `name`, when it is of op `type` and `name` (its output
+ * 0) has exactly one reader, or NULL. */
+static const Onnx__NodeProto *sole_producer(dc_onnx_importer *im, const char *name, const char *type)
+{
+    int p = dc_onnx_producer(im, name);
+    const dc_onnx_slot *s = dc_onnx_slot_of(im, name);
+    if (p < 0 || !s || s->uses != 1)
+        return NULL;
+    const Onnx__NodeProto *nd = im->graph->node[p];
+    return nd->n_output && !strcmp(nd->output[0], name) && !strcmp(nd->op_type, type) ? nd : NULL;
 }
 
 /* The input of binary node r that is not `name`, as a value (NULL: none). */
@@ -681,26 +676,31 @@ static int reduced_axes(dc_onnx_importer *im, const Onnx__NodeProto *n, int nd, 
 static int layernorm_chain(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x, float *eps,
                            dc_onnx_value **gamma, dc_onnx_value **beta, const Onnx__NodeProto **last)
 {
-    const Onnx__NodeProto *r[2], *sub, *pw, *rm, *add, *sq, *div, *mul = NULL, *add2 = NULL;
+    const Onnx__NodeProto *sub, *pw, *rm, *add, *sq, *div, *mul = NULL, *add2 = NULL;
     int64_t c = x->dims[x->ndim - 1];
-    if (strcmp(n->op_type, "ReduceMean") != 0 || !(sub = only_reader(im, n, "Sub")) ||
+    if (strcmp(n->op_type, "ReduceMean") != 0 || !(sub = only_reader(im, n, "Sub")) || sub->n_input != 2 ||
         strcmp(sub->input[0], x->name) != 0 || strcmp(sub->input[1], n->output[0]) != 0)
         return 0;
-    if (readers_of(im, sub->output[0], r, 2) != 2)
+    /* d = x - m is read twice: by Pow and, last, by the Div; walked back from the Div
+     * through hash lookups (no scan of the graph) */
+    const dc_onnx_slot *ds = dc_onnx_slot_of(im, sub->output[0]);
+    if (!ds || ds->uses != 2 || ds->reader < 0 || ds->reader >= (int)im->graph->n_node)
         return 0;
-    pw = !strcmp(r[0]->op_type, "Pow") ? r[0] : r[1];
-    div = pw == r[0] ? r[1] : r[0];
-    dc_onnx_value *two = other_input(im, pw, sub->output[0], 1), *e;
-    if (strcmp(pw->op_type, "Pow") != 0 || strcmp(div->op_type, "Div") != 0 || !two || two->kind != DC_ONNX_CONST ||
-        dc_onnx_numel(two) != 1 || dc_onnx_at(two, 0) != 2.0 || div->n_input != 2 ||
-        strcmp(div->input[0], sub->output[0]) != 0)
+    div = im->graph->node[ds->reader];
+    if (strcmp(div->op_type, "Div") != 0 || div->n_input != 2 || strcmp(div->input[0], sub->output[0]) != 0 ||
+        !(sq = sole_producer(im, div->input[1], "Sqrt")) || sq->n_input != 1 ||
+        !(add = sole_producer(im, sq->input[0], "Add")) || add->n_input != 2)
         return 0;
+    dc_onnx_value *e = dc_onnx_find(im, add->input[0]), *two; /* eps: the input already a constant */
+    int e_first = e && e->kind == DC_ONNX_CONST;
+    e = e_first ? e : dc_onnx_find(im, add->input[1]);
     int red[DC_ONNX_MAX_RANK];
-    if (!(rm = only_reader(im, pw, "ReduceMean")) || reduced_axes(im, rm, x->ndim, red) != 1 ||
-        !red[x->ndim - 1] || !dc_onnx_attr_int(rm, "keepdims", 1) || !(add = only_reader(im, rm, "Add")) ||
-        !(e = other_input(im, add, rm->output[0], 0)) || e->kind != DC_ONNX_CONST || dc_onnx_numel(e) != 1 ||
-        !(dc_onnx_at(e, 0) >= 0) || !(sq = only_reader(im, add, "Sqrt")) || only_reader(im, sq, "Div") != div ||
-        strcmp(div->input[1], sq->output[0]) != 0)
+    if (!e || e->kind != DC_ONNX_CONST || dc_onnx_numel(e) != 1 || !(dc_onnx_at(e, 0) >= 0) ||
+        !(rm = sole_producer(im, add->input[e_first ? 1 : 0], "ReduceMean")) || rm->n_input < 1 ||
+        reduced_axes(im, rm, x->ndim, red) != 1 || !red[x->ndim - 1] || !dc_onnx_attr_int(rm, "keepdims", 1) ||
+        !(pw = sole_producer(im, rm->input[0], "Pow")) || pw->n_input != 2 ||
+        strcmp(pw->input[0], sub->output[0]) != 0 || !(two = dc_onnx_find(im, pw->input[1])) ||
+        two->kind != DC_ONNX_CONST || dc_onnx_numel(two) != 1 || dc_onnx_at(two, 0) != 2.0)
         return 0;
     *eps = dc_onnx_f32(dc_onnx_at(e, 0));
     *gamma = *beta = NULL;

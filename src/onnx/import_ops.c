@@ -598,7 +598,8 @@ static dc_status tr_squeeze(dc_onnx_importer *im, const Onnx__NodeProto *n)
     dc_onnx_value w = *v, *o;
     int ref = v->ref;
     if (real) { /* stored axes of size 1 go: the stored order kept, reshaped */
-        int shape[DC_ONNX_MAX_RANK], k = 0, ord[DC_ONNX_MAX_RANK], sn = dc_onnx_stored(v, ord), newpos[DC_ONNX_MAX_RANK];
+        int shape[DC_ONNX_MAX_RANK], k = 0, ord[DC_ONNX_MAX_RANK], newpos[DC_ONNX_MAX_RANK];
+        int sn = dc_onnx_stored(v, ord);
         for (int s = 1; s < sn; s++)
             if (!drop[ord[s]])
                 shape[k++] = (int)v->dims[ord[s]];
@@ -1000,8 +1001,8 @@ static const entry table[] = {
     {"GlobalMaxPool", dc_onnx_tr_global_pool}, {"HardSigmoid", dc_onnx_tr_clip}, {"Identity", tr_identity},
     {"LSTM", dc_onnx_tr_rnn}, {"LayerNormalization", dc_onnx_tr_layernorm}, {"LeakyRelu", dc_onnx_tr_activation},
     {"LogSoftmax", dc_onnx_tr_softmax}, {"MatMul", dc_onnx_tr_matmul}, {"MaxPool", dc_onnx_tr_pool},
-    {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"Pow", tr_pow}, {"RNN", dc_onnx_tr_rnn}, {"ReduceMax", dc_onnx_tr_reduce},
-    {"ReduceMean", dc_onnx_tr_reduce}, {"Relu", dc_onnx_tr_activation},
+    {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"Pow", tr_pow}, {"RNN", dc_onnx_tr_rnn},
+    {"ReduceMax", dc_onnx_tr_reduce}, {"ReduceMean", dc_onnx_tr_reduce}, {"Relu", dc_onnx_tr_activation},
     {"Reshape", tr_reshape}, {"Resize", dc_onnx_tr_resize}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
     {"Sigmoid", dc_onnx_tr_activation}, {"Slice", tr_slice}, {"Softmax", dc_onnx_tr_softmax},
     {"Softplus", dc_onnx_tr_activation}, {"Sqrt", tr_pow}, {"Squeeze", tr_squeeze}, {"Sub", tr_binary},
@@ -1028,9 +1029,8 @@ const char *dc_onnx_supported_ops(void)
 {
     return "Add, AveragePool, BatchNormalization, Cast, Clip, Concat, Constant, ConstantOfShape, Conv, ConvTranspose, "
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
-           "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, Mul, Pad, "
-           "Pow (by a constant), RNN, ReduceMax (as global pooling), ReduceMean (one axis, or as global pooling), Relu, "
-           "Reshape, Resize (nearest, linear; by whole factors), Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Sqrt, "
-           "Squeeze, Sub, Tanh, Transpose, "
-           "Unsqueeze";
+           "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, "
+           "Mul, Pad, Pow (by a constant), RNN, ReduceMax (as global pooling), ReduceMean (one axis, or as global "
+           "pooling), Relu, Reshape, Resize (nearest, linear; by whole factors), Selu, Shape, Sigmoid, Slice, "
+           "Softmax, Softplus, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze";
 }
