@@ -14,6 +14,9 @@
 # and ORT and the table keeps each side's fastest round.  Also the CPU
 # seconds per run (user + system), steadier than wall time on a loaded
 # machine.  Prints a markdown table (ms; ORT/deepc > 1: deepc is faster).
+# OMP_WAIT_POLICY is passive unless set (OpenMP's spinning waits cost
+# deepc's two threads dearly on a machine busy with other work; ORT's own
+# thread pool is left as it is).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -22,6 +25,7 @@ ROUNDS=${ROUNDS:-3}
 REPEAT=${REPEAT:-10}
 NODE_PATH=${NODE_PATH:-$(sh "$ROOT/tests/onnx/install_ort.sh")}
 export NODE_PATH
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 MODELS=${DEEPC_OCR_MODELS:-$(sh "$ROOT/tests/onnx/fetch_ocr_models.sh")}
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
     export OPENBLAS_CORETYPE=SkylakeX
@@ -63,4 +67,4 @@ for what in det rec; do
     done
 done
 echo
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY; load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
