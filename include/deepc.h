@@ -2283,6 +2283,10 @@ typedef struct dc_onnx_import_config {
      * larger batch.  1 for a model read one input at a time (a large one:
      * PP-OCRv4's recogniser plans ~390 MiB per sample at width 320) */
     int compile_batch;
+    /* 1: every layer frozen (Keras' trainable = False), for inference only:
+     * no gradient buffers are planned (about half the memory and the time
+     * an import spends zeroing them); fit then refuses the model */
+    int frozen;
 } dc_onnx_import_config;
 dc_onnx_import_config dc_onnx_import_defaults(void);
 dc_status dc_model_load_onnx(const char *path, dc_model **out);

@@ -36,15 +36,16 @@
 typedef struct {
     const char *file;
     int n, c, h, w; /* the input (N, C, H, W) */
+    int frozen;     /* imported for inference only (dc_onnx_import_config.frozen) */
 } model_case;
 
 static const model_case cases[] = {
-    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 2, 3, 48, 192}, /* PaddleOCR's size */
-    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 1, 3, 48, 100}, /* another width: imported again */
-    {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 320},          /* PaddleOCR's line width */
-    {"ch_PP-OCRv4_rec_infer.onnx", 2, 3, 48, 160},
-    {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 96},
-    {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 800},
+    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 2, 3, 48, 192, 0}, /* PaddleOCR's size */
+    {"ch_ppocr_mobile_v2.0_cls_infer.onnx", 1, 3, 48, 100, 0}, /* another width: imported again */
+    {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 320, 0},          /* PaddleOCR's line width */
+    {"ch_PP-OCRv4_rec_infer.onnx", 2, 3, 48, 160, 0},
+    {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 96, 0},
+    {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 800, 1},
 };
 
 static int have(const char *cmd)
@@ -128,6 +129,7 @@ static int check(const char *dir, const char *node_path, const model_case *c, co
     ic.input_shape[2] = c->h;
     ic.input_shape[3] = c->w;
     ic.compile_batch = c->n; /* the buffers for this batch only */
+    ic.frozen = c->frozen;
     dc_model *m = NULL;
     dc_tensor *y = NULL;
     if (dc_model_load_onnx_ex(path, &ic, &m) != DC_OK || dc_model_predict(m, x, 0, &y) != DC_OK) {
@@ -167,8 +169,9 @@ static int check(const char *dir, const char *node_path, const model_case *c, co
         moved += a != b;
     }
     ok = diff <= 1e-4 * big && moved == 0;
-    printf("%s %s: input %dx%dx%dx%d, %zu outputs, max |deepc - ORT| %.3g, largest |ORT| %.3g, argmax differs in %zu "
-           "of %zu rows\n", ok ? "ok" : "FAIL", c->file, c->n, c->c, c->h, c->w, y->size, diff, big, moved, rows);
+    printf("%s %s%s: input %dx%dx%dx%d, %zu outputs, max |deepc - ORT| %.3g, largest |ORT| %.3g, argmax differs in "
+           "%zu of %zu rows\n", ok ? "ok" : "FAIL", c->file, c->frozen ? " (frozen)" : "", c->n, c->c, c->h, c->w, y->size,
+           diff, big, moved, rows);
     free(ref);
     if (keep)
         *keep = y;
@@ -279,7 +282,7 @@ static int read_line(const char *dir, const char *node_path)
                 nchw[((size_t)c * 48 + y) * LINE_W + z] =
                     z < w ? ((float)px[((size_t)y * w + z) * 3 + 2 - c] / 255.0f - 0.5f) / 0.5f : 0.0f;
     free(px);
-    model_case c = {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, LINE_W};
+    model_case c = {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, LINE_W, 1};
     dc_tensor *y = NULL;
     int ok = check(dir, node_path, &c, nchw, &y);
     free(nchw);

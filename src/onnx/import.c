@@ -726,7 +726,9 @@ static dc_status run_import(dc_onnx_importer *im, const Onnx__ModelProto *mp, co
         return dc_fail(DC_ERR_FORMAT, "the graph output '%s' is produced by nothing", g->output[0]->name);
     if ((st = dc_onnx_finish_output(im, out)) != DC_OK)
         return st;
-    if ((st = dc_model_build(im->m)) != DC_OK)
+    for (int i = 0; cfg->frozen && i < dc_model_layer_count(im->m) && st == DC_OK; i++)
+        st = dc_model_set_trainable(im->m, i, 0);
+    if (st != DC_OK || (st = dc_model_build(im->m)) != DC_OK)
         return st;
     int batch = cfg->compile_batch > 0 ? cfg->compile_batch : DC_COMPILE_BATCH;
     if ((st = check_budget(im->m, im->where, cfg->max_activation_bytes, batch)) != DC_OK)

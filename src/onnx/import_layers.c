@@ -865,6 +865,21 @@ dc_status dc_onnx_tr_layernorm(dc_onnx_importer *im, const Onnx__NodeProto *n)
 
 /* ---------------------------------------------------------- activations */
 
+/* Sigmoid(x) read only by a Mul with x (the same stored data: paddle2onnx's
+ * swish, x * 1 between them folded away): that Mul, marked translated, or
+ * NULL. */
+static const Onnx__NodeProto *swish_mul(dc_onnx_importer *im, const Onnx__NodeProto *n, const dc_onnx_value *x)
+{
+    const Onnx__NodeProto *mul = only_reader(im, n, "Mul");
+    dc_onnx_value *o = mul ? other_input(im, mul, n->output[0], 0) : NULL;
+    if (!o || o->kind != DC_ONNX_DYN || o->ref != x->ref || o->ndim != x->ndim ||
+        memcmp(o->dims, x->dims, (size_t)x->ndim * sizeof(int64_t)) != 0 ||
+        memcmp(o->pos, x->pos, (size_t)x->ndim * sizeof(int)) != 0)
+        return NULL;
+    im->skip[dc_onnx_producer(im, mul->output[0])] = 1;
+    return mul;
+}
+
 dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
 {
     dc_onnx_value *x;
@@ -872,6 +887,7 @@ dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
     if (st != DC_OK)
         return st;
     const char *t = n->op_type;
+    const Onnx__NodeProto *def = n, *mul;
     dc_layer *l;
     if (!strcmp(t, "LeakyRelu"))
         l = dc_layer_leaky_relu(dc_onnx_attr_float(n, "alpha", 0.01f));
@@ -880,13 +896,17 @@ dc_status dc_onnx_tr_activation(dc_onnx_importer *im, const Onnx__NodeProto *n)
     else if (!strcmp(t, "Selu") && (fabsf(dc_onnx_attr_float(n, "alpha", 1.67326319f) - 1.67326319f) > 1e-6f ||
                                     fabsf(dc_onnx_attr_float(n, "gamma", 1.05070102f) - 1.05070102f) > 1e-6f))
         return dc_fail(DC_ERR_FORMAT, "Selu: only the standard alpha and gamma are supported");
+    else if (!strcmp(t, "Sigmoid") && (mul = swish_mul(im, n, x))) {
+        l = dc_layer_activation("swish");
+        def = mul;
+    }
     else
         l = dc_layer_activation(!strcmp(t, "Relu") ? "relu" : !strcmp(t, "Sigmoid") ? "sigmoid"
                                 : !strcmp(t, "Tanh") ? "tanh" : !strcmp(t, "Selu") ? "selu" : "softplus");
     dc_onnx_value w = *x;
     if ((st = apply1(im, n, l, &w)) != DC_OK)
         return st;
-    return define_dyn(im, n, 0, w.ref, w.ndim, w.dims, w.pos);
+    return define_dyn(im, def, 0, w.ref, w.ndim, w.dims, w.pos);
 }
 
 /* Clip(min, max) (attributes before opset 11, optional constant inputs
