@@ -108,6 +108,7 @@ int main(int argc, char **argv)
     ic.input_shape[2] = h;
     ic.input_shape[3] = w;
     ic.compile_batch = 1;
+    ic.frozen = 1; /* inference only: no gradient buffers */
     ic.max_activation_bytes = (size_t)16 << 30;
     dc_model *m = NULL;
     double t0 = now();

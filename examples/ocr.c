@@ -65,6 +65,7 @@ static dc_status load(ocr_ctx *c, const char *file, int h, int w, int batch, dc_
     ic.input_shape[2] = h;
     ic.input_shape[3] = w;
     ic.compile_batch = batch;
+    ic.frozen = 1; /* inference only: no gradient buffers */
     ic.max_activation_bytes = (size_t)16 << 30; /* the detector at 960 x 960 plans about 4 GB */
     double t0 = now();
     dc_status st = dc_model_load_onnx_ex(path, &ic, out);

@@ -440,7 +440,8 @@ static void test_detector(const char *model, const char *node_path, int h, int w
     free(nchw);
     dc_onnx_import_config ic = dc_onnx_import_defaults();
     ic.max_activation_bytes = (size_t)8 << 30;
-    ic.compile_batch = 1; /* one image at a time: buffers for batch 1 (a 640 x 640 image plans about 1.4 GB) */
+    ic.compile_batch = 1; /* one image at a time: buffers for batch 1 */
+    ic.frozen = 1; /* inference only: no gradient buffers */
     ic.input_shape[1] = 3;
     ic.input_shape[2] = h;
     ic.input_shape[3] = w;
