@@ -197,14 +197,16 @@ static dc_status conv_infer(dc_node *n)
 /* cols (n*OH*OW, kh*kw*C) for images b0 .. b0+n of x; zero where the window
  * is in the padding.  With dilation 1 a kernel row is kw*C contiguous input
  * values: one copy. */
-void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
+/* The im2col rows of output rows [r0, r1) counted over the whole batch
+ * (image r / oh, row r % oh), into cols from its start. */
+static void im2col_rows(const geom *g, const float *x, int r0, int r1, float *cols)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
-    for (int r = 0; r < n * g->oh; r++) {
+    for (int r = r0; r < r1; r++) {
         int oy = r % g->oh;
-        const float *img = x + (size_t)(b0 + r / g->oh) * g->h * g->w * g->c;
+        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * g->c;
         for (int ox = 0; ox < g->ow; ox++) {
-            float *dst = cols + ((size_t)r * g->ow + ox) * kcols;
+            float *dst = cols + ((size_t)(r - r0) * g->ow + ox) * kcols;
             int x0 = ox * g->sw - g->pw;
             int inside = x0 >= 0 && x0 + (g->kw - 1) * g->dw < g->w;
             for (int i = 0; i < g->kh; i++, dst += krow) {
@@ -226,6 +228,11 @@ void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
             }
         }
     }
+}
+
+void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
+{
+    im2col_rows(g, x, b0 * g->oh, (b0 + n) * g->oh, cols);
 }
 
 /* gx += col2im(gcols) for images b0 .. b0+n. */
@@ -664,7 +671,25 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
                          float *y)
 {
     int ci = dc_conv_chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
-    int chunks = (g->b + ci - 1) / ci;
+    int chunks = (g->b + ci - 1) / ci, out_rows = g->b * g->oh, nt = conv_threads(n, g, out_rows);
+    if (chunks < nt) { /* fewer chunks than threads (one image): each thread a band of output rows, at most a
+                          chunk's, through its own im2col slice and GEMM (the same sums per value) */
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int t = 0; t < nt; t++) {
+            int r0 = (int)((long long)out_rows * t / nt), r1 = (int)((long long)out_rows * (t + 1) / nt);
+            int rows = (r1 - r0) * g->ow;
+            float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM);
+            float *yc = y + (size_t)r0 * g->ow * f;
+            im2col_rows(g, x, r0, r1, cols);
+            if (bias)
+                dc_broadcast_rows(bias, (size_t)rows, f, yc);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
+                        bias ? 1.0f : 0.0f, yc, f);
+            if (has_relu(n))
+                relu_inplace(yc, (size_t)rows * f);
+        }
+        return;
+    }
 #pragma omp parallel num_threads(conv_threads(n, g, chunks))
     {
         float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
