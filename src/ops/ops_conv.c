@@ -667,44 +667,36 @@ static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread
     }
 }
 
+/* Output rows [r0, r1) of the GEMM path (counted over the batch), through
+ * the calling thread's im2col slot. */
+static void gemm_band(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias, int r0,
+                      int r1, float *y)
+{
+    int kk = g->kh * g->kw * g->c, f = g->f, rows = (r1 - r0) * g->ow;
+    float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
+    float *yc = y + (size_t)r0 * g->ow * f;
+    im2col_rows(g, x, r0, r1, cols);
+    if (bias)
+        dc_broadcast_rows(bias, (size_t)rows, f, yc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f, bias ? 1.0f : 0.0f, yc,
+                f);
+    if (has_relu(n))
+        relu_inplace(yc, (size_t)rows * f);
+}
+
+/* A chunk of images per unit; with fewer chunks than threads (batch 1), a
+ * band of output rows per thread instead (at most a chunk's rows, so it fits
+ * the slot), each value the same sum either way. */
 static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                          float *y)
 {
-    int ci = dc_conv_chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
-    int chunks = (g->b + ci - 1) / ci, out_rows = g->b * g->oh, nt = conv_threads(n, g, out_rows);
-    if (chunks < nt) { /* fewer chunks than threads (one image): each thread a band of output rows, at most a
-                          chunk's, through its own im2col slice and GEMM (the same sums per value) */
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int t = 0; t < nt; t++) {
-            int r0 = (int)((long long)out_rows * t / nt), r1 = (int)((long long)out_rows * (t + 1) / nt);
-            int rows = (r1 - r0) * g->ow;
-            float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM);
-            float *yc = y + (size_t)r0 * g->ow * f;
-            im2col_rows(g, x, r0, r1, cols);
-            if (bias)
-                dc_broadcast_rows(bias, (size_t)rows, f, yc);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
-                        bias ? 1.0f : 0.0f, yc, f);
-            if (has_relu(n))
-                relu_inplace(yc, (size_t)rows * f);
-        }
-        return;
-    }
-#pragma omp parallel num_threads(conv_threads(n, g, chunks))
-    {
-        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
-#pragma omp for schedule(static)
-        for (int ch = 0; ch < chunks; ch++) {
-            int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
-            float *yc = y + (size_t)b0 * per * f;
-            dc_conv_im2col(g, x, b0, nb, cols);
-            if (bias)
-                dc_broadcast_rows(bias, (size_t)rows, f, yc);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
-                        bias ? 1.0f : 0.0f, yc, f);
-            if (has_relu(n))
-                relu_inplace(yc, (size_t)rows * f);
-        }
+    int ci = dc_conv_chunk_images(g), chunks = (g->b + ci - 1) / ci, out_rows = g->b * g->oh;
+    int nt = conv_threads(n, g, out_rows), bands = chunks < nt, units = bands ? nt : chunks;
+#pragma omp parallel for num_threads(bands ? nt : conv_threads(n, g, chunks)) schedule(static)
+    for (int u = 0; u < units; u++) {
+        int r0 = bands ? (int)((long long)out_rows * u / nt) : u * ci * g->oh;
+        int r1 = bands ? (int)((long long)out_rows * (u + 1) / nt) : ((u + 1) * ci < g->b ? (u + 1) * ci : g->b) * g->oh;
+        gemm_band(n, g, x, k, bias, r0, r1, y);
     }
 }
 
