@@ -6,7 +6,8 @@
  * by im2col + GEMM: each output pixel's receptive field becomes one row of a
  * (pixels, kh*kw*C) matrix, so an sgemm with the kernel seen as (kh*kw*C, F)
  * gives the outputs.  This runs a chunk of images at a time per thread (see
- * CHUNK_ROWS).  Backward: gK += cols^T gy, then the same buffer takes gcols =
+ * CHUNK_ROWS); forward with fewer chunks than threads (one image), a band of
+ * the image's output rows per thread.  Backward: gK += cols^T gy, then the same buffer takes gcols =
  * gy K^T, which col2im adds into gx.  Two cases skip im2col (choose_path):
  * channels and filters both multiples of 16 take the register-blocked
  * kernels of conv_blocked.c, and other kernels with kh*kw*C <= SMALL_K (a
