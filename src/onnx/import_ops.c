@@ -1003,7 +1003,7 @@ static const entry table[] = {
     {"LogSoftmax", dc_onnx_tr_softmax}, {"MatMul", dc_onnx_tr_matmul}, {"MaxPool", dc_onnx_tr_pool},
     {"Mul", tr_binary}, {"Pad", dc_onnx_tr_pad}, {"Pow", tr_pow}, {"RNN", dc_onnx_tr_rnn},
     {"ReduceMax", dc_onnx_tr_reduce}, {"ReduceMean", dc_onnx_tr_reduce}, {"Relu", dc_onnx_tr_activation},
-    {"Reshape", tr_reshape}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
+    {"Reshape", tr_reshape}, {"Resize", dc_onnx_tr_resize}, {"Selu", dc_onnx_tr_activation}, {"Shape", tr_shape},
     {"Sigmoid", dc_onnx_tr_activation}, {"Slice", tr_slice}, {"Softmax", dc_onnx_tr_softmax},
     {"Softplus", dc_onnx_tr_activation}, {"Sqrt", tr_pow}, {"Squeeze", tr_squeeze}, {"Sub", tr_binary},
     {"Tanh", dc_onnx_tr_activation}, {"Transpose", tr_transpose}, {"Unsqueeze", tr_unsqueeze},
@@ -1031,6 +1031,6 @@ const char *dc_onnx_supported_ops(void)
            "Div, Dropout, Elu, Erf (in the GELU pattern), Flatten, GRU, Gather, Gemm, GlobalAveragePool, "
            "GlobalMaxPool, HardSigmoid, Identity, LSTM, LayerNormalization, LeakyRelu, LogSoftmax, MatMul, MaxPool, "
            "Mul, Pad, Pow (by a constant), RNN, ReduceMax (as global pooling), ReduceMean (one axis, or as global "
-           "pooling), Relu, Reshape, Selu, Shape, Sigmoid, Slice, Softmax, Softplus, Sqrt, Squeeze, Sub, Tanh, "
-           "Transpose, Unsqueeze";
+           "pooling), Relu, Reshape, Resize (nearest, linear; by whole factors), Selu, Shape, Sigmoid, Slice, "
+           "Softmax, Softplus, Sqrt, Squeeze, Sub, Tanh, Transpose, Unsqueeze";
 }

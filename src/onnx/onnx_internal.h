@@ -310,6 +310,8 @@ dc_status dc_onnx_tr_gemm(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_matmul(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_pad(dc_onnx_importer *im, const Onnx__NodeProto *n);
 dc_status dc_onnx_tr_rnn(dc_onnx_importer *im, const Onnx__NodeProto *n);
+/* Resize as UpSampling2D / UpSampling1D (import_resize.c). */
+dc_status dc_onnx_tr_resize(dc_onnx_importer *im, const Onnx__NodeProto *n);
 
 /* The ops of the layers in layers_onnx.c (LogSoftmax, Broadcast and
  * ConstantOp, Unary, ReduceMean) and the ONNX form of the last two. */

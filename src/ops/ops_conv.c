@@ -6,7 +6,8 @@
  * by im2col + GEMM: each output pixel's receptive field becomes one row of a
  * (pixels, kh*kw*C) matrix, so an sgemm with the kernel seen as (kh*kw*C, F)
  * gives the outputs.  This runs a chunk of images at a time per thread (see
- * CHUNK_ROWS).  Backward: gK += cols^T gy, then the same buffer takes gcols =
+ * CHUNK_ROWS); forward with fewer chunks than threads (one image), a band of
+ * the image's output rows per thread.  Backward: gK += cols^T gy, then the same buffer takes gcols =
  * gy K^T, which col2im adds into gx.  Two cases skip im2col (choose_path):
  * channels and filters both multiples of 16 take the register-blocked
  * kernels of conv_blocked.c, and other kernels with kh*kw*C <= SMALL_K (a
@@ -197,14 +198,16 @@ static dc_status conv_infer(dc_node *n)
 /* cols (n*OH*OW, kh*kw*C) for images b0 .. b0+n of x; zero where the window
  * is in the padding.  With dilation 1 a kernel row is kw*C contiguous input
  * values: one copy. */
-void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
+/* The im2col rows of output rows [r0, r1) counted over the whole batch
+ * (image r / oh, row r % oh), into cols from its start. */
+static void im2col_rows(const geom *g, const float *x, int r0, int r1, float *cols)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
-    for (int r = 0; r < n * g->oh; r++) {
+    for (int r = r0; r < r1; r++) {
         int oy = r % g->oh;
-        const float *img = x + (size_t)(b0 + r / g->oh) * g->h * g->w * g->c;
+        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * g->c;
         for (int ox = 0; ox < g->ow; ox++) {
-            float *dst = cols + ((size_t)r * g->ow + ox) * kcols;
+            float *dst = cols + ((size_t)(r - r0) * g->ow + ox) * kcols;
             int x0 = ox * g->sw - g->pw;
             int inside = x0 >= 0 && x0 + (g->kw - 1) * g->dw < g->w;
             for (int i = 0; i < g->kh; i++, dst += krow) {
@@ -226,6 +229,11 @@ void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
             }
         }
     }
+}
+
+void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
+{
+    im2col_rows(g, x, b0 * g->oh, (b0 + n) * g->oh, cols);
 }
 
 /* gx += col2im(gcols) for images b0 .. b0+n. */
@@ -660,26 +668,36 @@ static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread
     }
 }
 
+/* Output rows [r0, r1) of the GEMM path (counted over the batch), through
+ * the calling thread's im2col slot. */
+static void gemm_band(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias, int r0,
+                      int r1, float *y)
+{
+    int kk = g->kh * g->kw * g->c, f = g->f, rows = (r1 - r0) * g->ow;
+    float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
+    float *yc = y + (size_t)r0 * g->ow * f;
+    im2col_rows(g, x, r0, r1, cols);
+    if (bias)
+        dc_broadcast_rows(bias, (size_t)rows, f, yc);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f, bias ? 1.0f : 0.0f, yc,
+                f);
+    if (has_relu(n))
+        relu_inplace(yc, (size_t)rows * f);
+}
+
+/* A chunk of images per unit; with fewer chunks than threads (batch 1), a
+ * band of output rows per thread instead (at most a chunk's rows, so it fits
+ * the slot), each value the same sum either way. */
 static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                          float *y)
 {
-    int ci = dc_conv_chunk_images(g), per = g->oh * g->ow, kk = g->kh * g->kw * g->c, f = g->f;
-    int chunks = (g->b + ci - 1) / ci;
-#pragma omp parallel num_threads(conv_threads(n, g, chunks))
-    {
-        float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
-#pragma omp for schedule(static)
-        for (int ch = 0; ch < chunks; ch++) {
-            int b0 = ch * ci, nb = g->b - b0 < ci ? g->b - b0 : ci, rows = nb * per;
-            float *yc = y + (size_t)b0 * per * f;
-            dc_conv_im2col(g, x, b0, nb, cols);
-            if (bias)
-                dc_broadcast_rows(bias, (size_t)rows, f, yc);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f,
-                        bias ? 1.0f : 0.0f, yc, f);
-            if (has_relu(n))
-                relu_inplace(yc, (size_t)rows * f);
-        }
+    int ci = dc_conv_chunk_images(g), chunks = (g->b + ci - 1) / ci, out_rows = g->b * g->oh;
+    int nt = conv_threads(n, g, out_rows), bands = chunks < nt, units = bands ? nt : chunks;
+#pragma omp parallel for num_threads(bands ? nt : conv_threads(n, g, chunks)) schedule(static)
+    for (int u = 0; u < units; u++) {
+        int r0 = bands ? (int)((long long)out_rows * u / nt) : u * ci * g->oh;
+        int r1 = bands ? (int)((long long)out_rows * (u + 1) / nt) : ((u + 1) * ci < g->b ? (u + 1) * ci : g->b) * g->oh;
+        gemm_band(n, g, x, k, bias, r0, r1, y);
     }
 }
 
