@@ -13,6 +13,8 @@
  * - a model trained on a separable problem keeps its accuracy (<= 1 point
  *   lost) and its outputs stay within a few quantization steps;
  * - BatchNormalization folding and a fused ReLU in a small CNN;
+ * - weight-only int8 (Embedding per row, recurrent kernels per column): the
+ *   packing against double, a text model's predictions near the float ones;
  * - errors: an empty or constant calibration set, NaN weights, a layer with
  *   no int8 kernel, quantizing twice, a model not compiled: each with its
  *   message, the model left float;
@@ -400,6 +402,84 @@ static void test_errors(void **state)
     dc_tensor_free(wrong);
 }
 
+/* Weight-only int8 (Embedding per row, recurrent kernels per column):
+ * the packing against a direct computation in double; a text model's
+ * quantized predictions near the float ones; NaN in the table refused by
+ * name; the packed table not readable as floats. */
+static void test_weight_only(void **state)
+{
+    (void)state;
+    enum { R = 7, C = 5 };
+    float w[R * C];
+    for (int i = 0; i < R * C; i++)
+        w[i] = (float)sin(0.7 * i) * (1.0f + (float)(i % C));
+    for (int per_row = 0; per_row < 2; per_row++) {
+        unsigned char buf[sizeof(dq_wo_header) + R * sizeof(float) + R * C];
+        assert_true(dq_wo_bytes(R, C, per_row) <= sizeof buf);
+        dq_wo_pack(w, R, C, per_row, buf);
+        dq_wo q;
+        assert_int_equal(dq_wo_view(buf, &q), 0);
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < C; c++) {
+                double amax = 0;
+                for (int k = 0; k < (per_row ? C : R); k++)
+                    amax = fmax(amax, fabs(w[per_row ? r * C + k : k * C + c]));
+                double s = amax / 127.0, want = nearbyint(w[r * C + c] / s);
+                assert_float_equal(q.scale[per_row ? r : c], (float)s, 1e-6 * s);
+                assert_true(fabs(q.q[r * C + c] - want) <= (fabs(fabs(w[r * C + c] / s - want) - 0.5) < 1e-6));
+                assert_true(fabs(q.q[r * C + c] * s - w[r * C + c]) <= 0.5 * s + 1e-7);
+            }
+    }
+
+    dc_model *m = dc_sequential_new(1, (int[]){9});
+    dc_model_add(m, dc_layer_embedding(60, 16, 1));
+    dc_rnn_config rc = dc_rnn_defaults(DC_RNN_LSTM, 12);
+    rc.return_sequences = 1;
+    dc_model_add(m, dc_layer_rnn_ex(&rc));
+    dc_model_add(m, dc_layer_gru(8));
+    assert_int_equal(dc_model_compile(m, "sgd", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = dc_tensor_new4(2, 40, 9, 0, 0);
+    dc_rng g;
+    dc_rng_seed(&g, 4);
+    for (int i = 0; i < 40 * 9; i++)
+        x->data[i] = i % 9 < 2 + i / 9 % 7 ? (float)(1 + (int)(dc_rng_uniform(&g) * 59)) : 0.0f;
+    dc_tensor *want = NULL, *got = NULL;
+    assert_int_equal(dc_model_predict(m, x, 0, &want), DC_OK);
+    dc_quantize_config qc = dc_quantize_defaults();
+    qc.calibration = x;
+    float table[60 * 16];
+    dc_tensor *tw = NULL;
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &tw), DC_OK);
+    assert_int_equal((int)tw->size, 60 * 16);
+    memcpy(table, tw->data, sizeof table);
+    dc_tensor_free(tw);
+    tw = NULL;
+    float bad = table[33];
+    table[33] = NAN;
+    assert_int_equal(dc_model_set_weight(m, 0, 0, table, 60 * 16), DC_OK);
+    assert_int_equal(dc_model_quantize(m, &qc), DC_ERR_NAN);
+    assert_errmsg_contains("embedding");
+    assert_false(dc_model_is_quantized(m));
+    table[33] = bad;
+    assert_int_equal(dc_model_set_weight(m, 0, 0, table, 60 * 16), DC_OK);
+    assert_int_equal(dc_model_quantize(m, &qc), DC_OK);
+    assert_true(dc_model_is_quantized(m));
+    assert_int_equal(dc_model_predict(m, x, 0, &got), DC_OK);
+    double big = 0, diff = 0;
+    for (size_t i = 0; i < want->size; i++) {
+        big = fmax(big, fabs(want->data[i]));
+        diff = fmax(diff, fabs((double)got->data[i] - want->data[i]));
+    }
+    printf("  weight-only int8 text model: largest |difference| %.3g of largest |output| %.3g\n", diff, big);
+    assert_true(diff > 0 && diff <= 0.02 * big); /* quantized, and near */
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &tw), DC_ERR_STATE);
+    assert_errmsg_contains("packed int8");
+    dc_tensor_free(want);
+    dc_tensor_free(got);
+    dc_tensor_free(x);
+    dc_model_free(m);
+}
+
 /* Each refusal of a quantized model, by name; what it can do still works. */
 static void test_quantized_refuses(void **state)
 {
@@ -488,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_mlp_accuracy_and_reference),
         cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_weight_only),
         cmocka_unit_test(test_quantized_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

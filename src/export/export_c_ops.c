@@ -288,16 +288,14 @@ static dc_status emit_embedding(xc_ctx *c, dc_node *n)
     return DC_OK;
 }
 
-static dc_status emit_rnn(xc_ctx *c, dc_node *n)
+int xc_rnn_geom(xc_ctx *c, dc_node *n)
 {
     const dc_rnn_attr *a = &n->attr.rnn;
     dc_node *x = n->in[0];
     static const char *kinds[] = {"SimpleRNN", "LSTM", "GRU"};
-    if (x->shape[0] != 1)
-        return dc_fail(DC_ERR_ARG, "export_c: layer %s: a recurrent op over %d rows per sample is not supported",
-                       xc_layer_name(c, n), x->shape[0]);
-    char what[64];
-    snprintf(what, sizeof what, "%s cell over %d steps", a->kind >= 0 && a->kind < 3 ? kinds[a->kind] : "?", x->shape[1]);
+    char what[80];
+    snprintf(what, sizeof what, "%s%s cell over %d steps", n->op == &dc_op_rnn ? "" : "int8-weight ",
+             a->kind >= 0 && a->kind < 3 ? kinds[a->kind] : "?", x->shape[1]);
     xc_heading(c, n, what);
     int id = c->n_geom++, f = a->flags;
     xc_printf(&c->weights,
@@ -306,6 +304,17 @@ static dc_status emit_rnn(xc_ctx *c, dc_node *n)
               " * 2 tanh, 3 relu) */\nstatic const rnn_geom g%d = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n\n",
               xc_layer_name(c, n), id, x->shape[1], x->shape[2], a->units, a->kind, !!(f & 1), !!(f & 2), !!(f & 4),
               !!(f & 8), !!(f & 16), a->act, a->recurrent_act);
+    c->helpers[XH_RNN_BASE] = 1;
+    return id;
+}
+
+static dc_status emit_rnn(xc_ctx *c, dc_node *n)
+{
+    dc_node *x = n->in[0];
+    if (x->shape[0] != 1)
+        return dc_fail(DC_ERR_ARG, "export_c: layer %s: a recurrent op over %d rows per sample is not supported",
+                       xc_layer_name(c, n), x->shape[0]);
+    int id = xc_rnn_geom(c, n);
     c->helpers[XH_RNN] = 1;
     xc_printf(&c->body, "    rnn(&g%d, %s, %s, %s, %s, %s, %s, %s + %zu);\n\n", id, xc_var(c, x),
               n->in[4] ? xc_var(c, n->in[4]) : "NULL", xc_var(c, n->in[1]), xc_var(c, n->in[2]), xc_var(c, n->in[3]),

@@ -118,4 +118,39 @@ void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y);
  * else it is dq_finish_row): the same bits. */
 void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot, float *y);
 
+/* ---- weight-only int8 (Embedding, SimpleRNN / LSTM / GRU) ----
+ * The weights int8, symmetric, one float scale per row (an Embedding's
+ * table: the looked-up row is dequantized, q * scale) or per column (a
+ * recurrent layer's kernel and recurrent kernel: one per gate unit, the
+ * output channel); activations and the recurrent state stay float.  Packed
+ * in the weight's own float storage (4 * rows * cols bytes): dq_wo_header
+ * (16 bytes), float scale[rows or cols], int8 q[rows][cols]. */
+#define DQ_WO_MAGIC 0x57514344u /* "DCQW" */
+
+typedef struct dq_wo_header {
+    uint32_t magic;
+    int32_t rows, cols, per_row; /* per_row: one scale per row, else per column */
+} dq_wo_header;
+
+typedef struct dq_wo {
+    const dq_wo_header *h;
+    const float *scale;
+    const int8_t *q;
+} dq_wo;
+
+size_t dq_wo_bytes(int rows, int cols, int per_row);
+/* The views of the weight-only layer at p, or nonzero when p holds none. */
+int dq_wo_view(const void *p, dq_wo *out);
+/* Packs w (rows, cols) into dst (dq_wo_bytes): scale = max|w| / 127 of the
+ * row or column (1 when all zero), q = w / scale rounded, in [-127, 127]. */
+void dq_wo_pack(const float *w, int rows, int cols, int per_row, void *dst);
+
+extern const dc_op dc_op_qembedding, dc_op_qrnn;
+
+/* One sample through a weight-only int8 recurrent layer (quant_rnn.c; the
+ * generated C's qrnn helper does the same arithmetic in the same order):
+ * x (T, F), mask (T) or NULL, y (T, U) or (U), work 3 U + 3 G U floats. */
+void dq_rnn_sample(const dc_rnn_attr *a, int T, int F, const float *x, const float *mask, const dq_wo *W,
+                   const dq_wo *R, const float *bias, float *y, float *work);
+
 #endif

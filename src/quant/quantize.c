@@ -8,10 +8,11 @@
  *    the other activations, pooling, Flatten / Reshape and the layers that
  *    are the identity at inference run in float on the dequantized values
  *    (max pooling, ReLU and the views give exactly what int8 would);
- *    Embedding and the recurrent layers keep float weights and state (see
- *    docs/export-c.md: an LSTM's state runs through sigmoid and tanh every
- *    step, and int8 rounding there compounds over the sequence).  Any other
- *    layer is refused by name: it has no int8 kernel.
+ *    Embedding and the recurrent layers get weight-only int8 (quant_rnn.c:
+ *    the table per row, the kernels per column) and keep float activations
+ *    and state (see docs/export-c.md: an LSTM's state runs through sigmoid
+ *    and tanh every step, and int8 rounding there compounds over the
+ *    sequence).  Any other layer is refused by name: it has no int8 kernel.
  * 2. Calibration: the float model runs on the representative samples; the
  *    range of every quantized layer's input and output (after its folded
  *    BatchNormalization and the ReLU that follows it, which becomes a clamp
@@ -191,6 +192,53 @@ static dc_status check_calibration(const dc_model *m, const dc_quantize_config *
     return DC_OK;
 }
 
+/* Whether weight p holds only finite values; else the error naming it. */
+static dc_status finite_weight(const dc_model *m, const dc_node *n, const dc_node *p)
+{
+    for (size_t k = 0, t = dc_node_numel(p); k < t; k++)
+        if (!isfinite(p->val[k]))
+            return dc_fail(DC_ERR_NAN, "quantize: layer %s: its weight %s holds %g at %zu", layer_name(m, n), p->name,
+                           (double)p->val[k], k);
+    return DC_OK;
+}
+
+/* Whether an Embedding / recurrent node n gets weight-only int8 (quant.h):
+ * its weights read by it alone, large enough to shrink, and (a recurrent
+ * one) no final-state reader, which reads the float op's work. */
+static int weight_only_ok(dc_graph *g, unsigned mark, const dc_node *n)
+{
+    int np = n->op == &dc_op_rnn ? 2 : 1;
+    for (int k = 1; k <= np; k++) {
+        const dc_node *p = n->in[k];
+        if (p->ndim != 2 || p->n_consumers != 1 ||
+            dq_wo_bytes(p->shape[0], p->shape[1], n->op == &dc_op_embedding) > dc_node_numel(p) * sizeof(float))
+            return 0;
+    }
+    for (int i = n->id + 1; n->op == &dc_op_rnn && i < g->n_nodes; i++)
+        if (g->nodes[i]->mark == mark && g->nodes[i]->op == &dc_op_rnn_state && g->nodes[i]->in[0] == n)
+            return 0;
+    return 1;
+}
+
+/* Packs node n's weights (Embedding: the table per row; recurrent: the
+ * kernel and recurrent kernel per column) in place and swaps its op. */
+static dc_status pack_weight_only(const dc_model *m, dc_node *n)
+{
+    int rnn = n->op == &dc_op_rnn;
+    for (int k = 1; k <= (rnn ? 2 : 1); k++) {
+        dc_node *p = n->in[k];
+        size_t bytes = dq_wo_bytes(p->shape[0], p->shape[1], !rnn);
+        void *buf = malloc(bytes);
+        if (!buf)
+            return dc_fail(DC_ERR_NOMEM, "quantize: out of memory packing %s", layer_name(m, n));
+        dq_wo_pack(p->val, p->shape[0], p->shape[1], !rnn, buf);
+        memcpy(p->val, buf, bytes);
+        free(buf);
+    }
+    n->op = rnn ? &dc_op_qrnn : &dc_op_qembedding;
+    return DC_OK;
+}
+
 dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
 {
     DC_CHECK_NULL(m);
@@ -207,13 +255,24 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
     qnode *qs = calloc((size_t)g->n_nodes, sizeof *qs);
     if (!qs)
         return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
-    int nq = 0;
+    int nq = 0, nwo = 0;
+    dc_node **wo = calloc((size_t)g->n_nodes, sizeof *wo); /* the weight-only int8 nodes */
+    if (!wo) {
+        free(qs);
+        return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
+    }
     for (int i = 0; i < g->n_nodes && st == DC_OK; i++) {
         dc_node *n = g->nodes[i];
         if (n->mark != mark || n->is_param)
             continue;
-        if (n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qcopy) {
+        if (n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qcopy ||
+            n->op == &dc_op_qembedding || n->op == &dc_op_qrnn) {
             st = dc_fail(DC_ERR_STATE, "quantize: the model is quantized already");
+        } else if (n->op == &dc_op_embedding || n->op == &dc_op_rnn) {
+            for (int k = 1; k <= (n->op == &dc_op_rnn ? 3 : 1) && st == DC_OK; k++)
+                st = finite_weight(m, n, n->in[k]);
+            if (st == DC_OK && weight_only_ok(g, mark, n))
+                wo[nwo++] = n;
         } else if (n->op == &dc_op_dense || n->op == &dc_op_conv2d) {
             dc_node *kn = n->in[1];
             int U = kn->shape[kn->ndim - 1];
@@ -263,8 +322,8 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
                          n->op->name);
         }
     }
-    if (st == DC_OK && nq == 0)
-        st = dc_fail(DC_ERR_ARG, "quantize: the model has no Dense or Conv2D layer to quantize");
+    if (st == DC_OK && nq == 0 && nwo == 0)
+        st = dc_fail(DC_ERR_ARG, "quantize: the model has no Dense, Conv2D, Embedding or recurrent layer to quantize");
     /* calibration: the float model on the representative samples */
     const dc_tensor *x = cfg->calibration;
     int n_cal = cfg->max_samples > 0 && cfg->max_samples < x->shape[0] ? cfg->max_samples : x->shape[0];
@@ -302,7 +361,11 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
     for (int k = 0; st == DC_OK && k < nq; k++)
         if ((st = pack(m, &qs[k])) == DC_OK)
             m->quantized = 1; /* from the first packed layer on, whatever follows */
+    for (int k = 0; st == DC_OK && k < nwo; k++)
+        if ((st = pack_weight_only(m, wo[k])) == DC_OK)
+            m->quantized = 1;
     free(qs);
+    free(wo);
     return st;
 }
 
@@ -328,7 +391,8 @@ dc_status dc_model_refuse_packed(const dc_model *m, const dc_node *p, const char
         return DC_OK;
     for (int i = 0; i < m->g->n_nodes; i++) {
         const dc_node *n = m->g->nodes[i];
-        if ((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d) && n->in[1] == p)
+        if (((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qembedding) && n->in[1] == p) ||
+            (n->op == &dc_op_qrnn && (n->in[1] == p || n->in[2] == p)))
             return dc_fail(DC_ERR_STATE, "%s: weight %s holds a packed int8 layer (the model is quantized), not "
                                          "floats; read the float model's weights before quantizing",
                            what, p->name);
