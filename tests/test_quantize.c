@@ -5,7 +5,8 @@
  *   one) equal the portable C ones
  *   on every shape class (K a multiple of 64 or not, U a multiple of 4 or
  *   not), built into this one binary;
- * - the AVX-512 requantization equals the scalar one bit for bit;
+ * - the AVX-512 requantization and input quantization equal the scalar ones
+ *   bit for bit;
  * - TFLite's fixed-point requantization against the real product it
  *   approximates (within one unit, exact on ties away from them);
  * - a quantized Dense against an independent computation of the same
@@ -25,6 +26,7 @@
  */
 #include "iotest.h"
 
+#include "model/model.h"
 #include "quant/quant.h"
 
 #include <math.h>
@@ -118,9 +120,10 @@ static void test_finish_avx512_equals_scalar(void **state)
     enum { U = 37 };
     int32_t m0[U], shift[U], bias[U], wsum[U], dot[U];
     float a[U], b[U];
+    uint8_t au[U], bu[U];
     for (int trial = 0; trial < 400; trial++) {
         dq_header h = {DQ_MAGIC, U, 64, 64, 0.02f, (int32_t)(dc_rng_uniform(&r) * 255) - 128, 0.013f,
-                       (int32_t)(dc_rng_uniform(&r) * 255) - 128, trial % 2};
+                       (int32_t)(dc_rng_uniform(&r) * 255) - 128, trial % 2, 0, 0};
         for (int j = 0; j < U; j++) { /* outputs mostly inside [-128, 127], so the rounding shows */
             double mult = ldexp(0.5 + 0.5 * dc_rng_uniform(&r), (int)(dc_rng_uniform(&r) * 24) - 20);
             dq_quantize_multiplier(mult, &m0[j], &shift[j]);
@@ -142,6 +145,11 @@ static void test_finish_avx512_equals_scalar(void **state)
         dq_finish_row(&q, dot, a);
         dq_finish_row_avx512(&q, dot, b);
         assert_memory_equal(a, b, sizeof a);
+        dq_finish_row_u8(&q, dot, au); /* the bytes handed to the next int8 layer */
+        dq_finish_row_u8_avx512(&q, dot, bu);
+        assert_memory_equal(au, bu, sizeof au);
+        for (int j = 0; j < U; j++) /* the same values as the dequantized floats */
+            assert_true((float)((int32_t)au[j] - 128 - h.out_zp) * h.out_scale == a[j]);
     }
 }
 
@@ -164,6 +172,25 @@ static void test_requantize(void **state)
     assert_int_equal(dq_quantize_u8(1e9f, 0.1f, 0), 255);
     assert_int_equal(dq_quantize_u8(-1e9f, 0.1f, 0), 0);
     assert_int_equal(dq_quantize_u8(NAN, 0.1f, 5), 0);
+    /* the vector quantization (AVX-512 where the CPU has it) == the scalar one, bit for bit: halves,
+     * the clamps, NaN and infinities, every tail length */
+    enum { N = 1000 };
+    float v[N];
+    uint8_t a[N], b[N];
+    dc_rng r;
+    dc_rng_seed(&r, 9);
+    for (int i = 0; i < N; i++)
+        v[i] = i % 7 == 0 ? (float)(i % 50) * 0.05f - 1.25f : (dc_rng_uniform(&r) - 0.5f) * (i % 3 ? 30.0f : 3000.0f);
+    v[5] = NAN;
+    v[6] = INFINITY;
+    v[8] = -INFINITY;
+    v[9] = -0.0f;
+    for (int n = 0; n <= 40; n++) {
+        size_t len = n < 40 ? (size_t)n : N;
+        dq_quantize_row(v, len, 1.0f / 0.05f, -7, a);
+        dq_quantize_row_scalar(v, len, 1.0f / 0.05f, -7, b);
+        assert_memory_equal(a, b, len ? len : 1);
+    }
 }
 
 /* Two Gaussian blobs per class in 8 dimensions. */
@@ -302,7 +329,7 @@ static void test_mlp_accuracy_and_reference(void **state)
 static void test_cnn_bn(void **state)
 {
     (void)state;
-    dc_model *m = dc_sequential_new(3, (int[]){8, 8, 1});
+    dc_model *m = dc_sequential_new(3, (int[]){8, 8, 2}); /* 2 channels: 18 inputs per output, int8 */
     dc_conv_config c = dc_conv_defaults(8, 3, 3);
     c.padding = DC_PADDING_SAME;
     dc_model_add(m, dc_layer_conv2d_ex(&c));
@@ -313,7 +340,7 @@ static void test_cnn_bn(void **state)
     dc_model_add(m, dc_layer_flatten());
     dc_model_add(m, dc_layer_dense(4, NULL));
     assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
-    dc_tensor *x = dc_tensor_new4(4, 64, 8, 8, 1), *y = dc_tensor_new4(2, 64, 4, 0, 0);
+    dc_tensor *x = dc_tensor_new4(4, 64, 8, 8, 2), *y = dc_tensor_new4(2, 64, 4, 0, 0);
     fill(x, 11, 0, 1);
     fill(y, 12, -1, 1);
     dc_fit_config fc = dc_fit_defaults();
@@ -325,6 +352,23 @@ static void test_cnn_bn(void **state)
     dc_quantize_config qc = dc_quantize_defaults();
     qc.calibration = x;
     assert_int_equal(dc_model_quantize(m, &qc), DC_OK);
+    /* int8 end to end: conv (BN, ReLU folded) -> int8 max pooling -> conv -> Flatten -> Dense read the
+     * layer before's bytes; only the Dense dequantizes */
+    int pools = 0, passes = 0, linked = 0, u8_out = 0;
+    for (int i = 0; i < m->g->n_nodes; i++) {
+        dc_node *n = m->g->nodes[i];
+        dq_layer ql;
+        pools += n->op == &dc_op_qmaxpool;
+        passes += n->op == &dc_op_qpass;
+        if ((n->op == &dc_op_qconv2d || n->op == &dc_op_qdense) && !dq_view(n->in[1]->val, &ql)) {
+            linked += ql.h->in_u8;
+            u8_out += ql.h->out_u8;
+        }
+    }
+    assert_int_equal(pools, 1);
+    assert_int_equal(passes, 0); /* the ReLU is fused into the BatchNormalization here: a view */
+    assert_int_equal(linked, 2);
+    assert_int_equal(u8_out, 2);
     assert_int_equal(dc_model_predict(m, x, 0, &pq), DC_OK);
     double big = 0, diff = 0;
     for (size_t i = 0; i < pf->size; i++) {
@@ -526,11 +570,12 @@ static void test_quantized_refuses(void **state)
     assert_errmsg_contains("set_weight: the model is quantized");
     assert_int_equal(dc_model_set_weight(m, 0, 1, w, 16), DC_ERR_STATE); /* a bias too: the scales would be stale */
     dc_tensor *t = (dc_tensor *)1;
-    assert_int_equal(dc_model_get_weight(m, 0, 0, &t), DC_ERR_STATE);
+    assert_int_equal(dc_model_get_weight(m, 2, 0, &t), DC_ERR_STATE);
     assert_errmsg_contains("packed int8 layer");
     assert_null(t);
-    assert_int_equal(dc_model_get_weight(m, 2, 0, &t), DC_ERR_STATE);
-    assert_int_equal(dc_model_get_weight(m, 0, 1, &t), DC_OK); /* a bias is floats still */
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &t), DC_OK); /* 8 inputs per output: left float (DQ_MIN_K) */
+    dc_tensor_free(t);
+    assert_int_equal(dc_model_get_weight(m, 2, 1, &t), DC_OK); /* a bias is floats still */
     dc_tensor_free(t);
 
     /* inference still runs, unchanged by the refused calls */

@@ -29,7 +29,8 @@
 int xc_is_alias(const dc_node *n)
 {
     const dc_op *op = n->op;
-    return (op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_dropout ||
+    return (op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_qpass ||
+           op == &dc_op_dropout ||
            op == &dc_op_spatial_dropout || op == &dc_op_gaussian_noise || op == &dc_op_random_flip ||
            op == &dc_op_random_affine || op == &dc_op_random_color;
 }
@@ -544,6 +545,7 @@ static const struct {
     {&dc_op_conv2d, emit_conv2d},
     {&dc_op_conv2d_transpose, emit_deconv2d},
     {&dc_op_pool2d, emit_pool2d},
+    {&dc_op_qmaxpool, emit_pool2d}, /* int8 bytes in deepc; the same maximum on the floats here */
     {&dc_op_global_pool, emit_gpool},
     {&dc_op_act, emit_act},
     {&dc_op_batchnorm, emit_batchnorm},
@@ -576,7 +578,8 @@ xc_emit_fn xc_emitter(const dc_op *op)
             return emitters[i].fn;
     if (xc_quant_emitter(op))
         return xc_quant_emitter(op);
-    if ((op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_dropout ||
+    if ((op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_qpass ||
+        op == &dc_op_dropout ||
         op == &dc_op_spatial_dropout || op == &dc_op_gaussian_noise || op == &dc_op_random_flip ||
         op == &dc_op_random_affine || op == &dc_op_random_color)
         return emit_alias;

@@ -36,12 +36,23 @@ dc_quantize_config dc_quantize_defaults(void)
     return c;
 }
 
+/* A Dense / Conv with fewer inputs per output stays float: requantizing
+ * each output (a 64-bit fixed-point multiply and a rounding shift) costs
+ * more than its few multiply-adds, its packed form saves next to nothing
+ * (a first 3 x 3 convolution on one channel: 9 inputs, 288 weights), and
+ * float keeps its accuracy.  The int8 layers after it quantize its output. */
+#define DQ_MIN_K 16
+
 typedef struct qnode {
     dc_node *n;      /* the Dense / Conv2D */
     dc_node *bn;     /* the BatchNormalization folded in, or NULL */
     dc_node *seen;   /* whose values are the output range: n, bn, or the ReLU after them */
     int relu;
     float in_lo, in_hi, out_lo, out_hi;
+    int src;         /* the int8 layer (index) whose bytes it reads, or -1: it quantizes floats */
+    int out_u8;      /* it hands int8 bytes to the next int8 layer */
+    float out_scale; /* its output's scale and zero point (calibrated) */
+    int32_t out_zp;
 } qnode;
 
 static const char *layer_name(const dc_model *m, const dc_node *n)
@@ -105,17 +116,21 @@ static dc_status range_of(const dc_model *m, const dc_node *n, float lo, float h
 }
 
 /* Packs layer q (calibrated) into its kernel's storage and swaps its op. */
-static dc_status pack(const dc_model *m, qnode *q)
+static dc_status pack(const dc_model *m, const qnode *qs_all, qnode *q)
 {
     dc_node *n = q->n, *kn = n->in[1], *bnode = n->in[2], *bn = q->bn;
     int U = kn->shape[kn->ndim - 1];
     size_t total = dc_node_numel(kn);
     int K = (int)(total / (size_t)U), Kp = (K + 3) & ~3;
-    dq_header h = {DQ_MAGIC, U, K, Kp, 0, 0, 0, 0, q->relu};
+    dq_header h = {DQ_MAGIC, U, K, Kp, 0, 0, 0, 0, q->relu, q->src >= 0, q->out_u8};
     dc_status st;
     if ((st = range_of(m, n, q->in_lo, q->in_hi, "input", &h.in_scale, &h.in_zp)) != DC_OK ||
         (st = range_of(m, n, q->out_lo, q->out_hi, "output", &h.out_scale, &h.out_zp)) != DC_OK)
         return st;
+    if (q->src >= 0) { /* the same tensor as the int8 layer before's output */
+        h.in_scale = qs_all[q->src].out_scale;
+        h.in_zp = qs_all[q->src].out_zp;
+    }
     size_t bytes = dq_packed_bytes(U, K), tiled = dq_tiled_bytes(U, Kp);
     if (bytes + tiled <= total * sizeof(float))
         bytes += tiled; /* room for the VNNI tiling too (quant.h) */
@@ -239,6 +254,61 @@ static dc_status pack_weight_only(const dc_model *m, dc_node *n)
     return DC_OK;
 }
 
+/* Whether op passes an int8 layer's bytes on unchanged in meaning: the
+ * views and inference identities copy them (Flatten / Reshape share the
+ * buffer, Dropout and noise copy numel floats' worth, which holds the
+ * bytes), max pooling becomes qmaxpool. */
+static int byte_pass(const dc_node *n)
+{
+    return n->op == &dc_op_reshape || n->op == &dc_op_dropout || n->op == &dc_op_spatial_dropout ||
+           n->op == &dc_op_gaussian_noise || (n->op == &dc_op_pool2d && n->attr.pool.is_max);
+}
+
+/* Consecutive int8 layers: a layer whose input comes, through nothing but
+ * byte_pass nodes each read by the next alone, from another int8 layer's
+ * output (after its folded BatchNormalization and ReLU) that nothing else
+ * reads, takes that layer's bytes (its input scale and zero point become
+ * the producer's output ones); the pooling on the way becomes qmaxpool and
+ * the folded ReLU a byte copy. */
+static void link_int8(const dc_model *m, unsigned mark, qnode *qs, int nq)
+{
+    dc_graph *g = m->g;
+    for (int k = 0; k < nq; k++) {
+        qnode *q = &qs[k];
+        q->src = -1;
+        dc_node *next = q->n, *x = q->n->in[0];
+        int src = -1;
+        while (x && x != m->output && sole_reader(g, mark, x) == next) {
+            for (int j = 0; j < k && src < 0; j++)
+                if (qs[j].seen == x)
+                    src = j;
+            if (src >= 0 || !byte_pass(x))
+                break;
+            next = x;
+            x = x->in[0];
+        }
+        if (src < 0)
+            continue;
+        q->src = src;
+        qs[src].out_u8 = 1;
+    }
+}
+
+/* The ops between linked int8 layers, once every layer is packed. */
+static void swap_between(qnode *qs, int nq)
+{
+    for (int k = 0; k < nq; k++) {
+        if (qs[k].src < 0)
+            continue;
+        dc_node *seen = qs[qs[k].src].seen;
+        for (dc_node *c = qs[k].n->in[0]; c != seen; c = c->in[0])
+            if (c->op == &dc_op_pool2d)
+                c->op = &dc_op_qmaxpool;
+        if (seen->op == &dc_op_act)
+            seen->op = &dc_op_qpass;
+    }
+}
+
 dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
 {
     DC_CHECK_NULL(m);
@@ -257,7 +327,10 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
     int nq = 0, nwo = 0;
     dc_node **wo = calloc((size_t)g->n_nodes, sizeof *wo); /* the weight-only int8 nodes */
-    if (!wo) {
+    unsigned char *kept = calloc((size_t)g->n_nodes, 1);   /* Dense / Conv left float */
+    if (!wo || !kept) {
+        free(wo);
+        free(kept);
         free(qs);
         return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
     }
@@ -290,8 +363,10 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
                                                   : "more than 65532 inputs per output or 4096 filters");
                 break;
             }
-            if (dq_packed_bytes(U, (int)K) > total * sizeof(float))
-                continue; /* a tiny layer (about 10 inputs per output or fewer) stays float */
+            if (dq_packed_bytes(U, (int)K) > total * sizeof(float) || K < DQ_MIN_K) {
+                kept[n->id] = 1; /* stays float (see DQ_MIN_K) */
+                continue;
+            }
             qnode *q = &qs[nq++];
             q->n = n;
             q->seen = n;
@@ -312,7 +387,7 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
             int folded = 0;
             for (int k = 0; k < nq; k++)
                 folded |= qs[k].bn == n;
-            if (!folded)
+            if (!folded && !kept[n->in[0]->id]) /* after a layer left float it runs in float too */
                 st = dc_fail(DC_ERR_ARG, "quantize: layer %s (BatchNormalization) has no int8 kernel: only one "
                                          "read by nothing but the Conv2D / Dense before it can be folded in",
                              layer_name(m, n));
@@ -324,6 +399,8 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
     }
     if (st == DC_OK && nq == 0 && nwo == 0)
         st = dc_fail(DC_ERR_ARG, "quantize: the model has no Dense, Conv2D, Embedding or recurrent layer to quantize");
+    if (st == DC_OK) /* before calibrating: its forward passes mark the nodes anew */
+        link_int8(m, mark, qs, nq);
     /* calibration: the float model on the representative samples */
     const dc_tensor *x = cfg->calibration;
     int n_cal = cfg->max_samples > 0 && cfg->max_samples < x->shape[0] ? cfg->max_samples : x->shape[0];
@@ -356,16 +433,19 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         float s;
         int32_t z;
         if ((st = range_of(m, qs[k].n, qs[k].in_lo, qs[k].in_hi, "input", &s, &z)) == DC_OK)
-            st = range_of(m, qs[k].n, qs[k].out_lo, qs[k].out_hi, "output", &s, &z);
+            st = range_of(m, qs[k].n, qs[k].out_lo, qs[k].out_hi, "output", &qs[k].out_scale, &qs[k].out_zp);
     }
     for (int k = 0; st == DC_OK && k < nq; k++)
-        if ((st = pack(m, &qs[k])) == DC_OK)
+        if ((st = pack(m, qs, &qs[k])) == DC_OK)
             m->quantized = 1; /* from the first packed layer on, whatever follows */
+    if (st == DC_OK)
+        swap_between(qs, nq);
     for (int k = 0; st == DC_OK && k < nwo; k++)
         if ((st = pack_weight_only(m, wo[k])) == DC_OK)
             m->quantized = 1;
     free(qs);
     free(wo);
+    free(kept);
     return st;
 }
 
