@@ -322,17 +322,62 @@ DQ_AVX512_FINISH void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *
     }
 }
 
-/* Four input rows (xu, xu + Kp, ...) at once: each 64-byte group of
- * weights loaded once for four vpdpbusd, four independent chains; out
- * holds 4 rows of U. */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt,
-                                                                               int U, int Kp, int32_t *out)
+/* Four input rows (xu, xu + Kp, ...) at once, against up to four blocks
+ * of 16 outputs per pass: 16 accumulators in registers, each 64-byte
+ * group of weights loaded once for the four rows and each row's 4 input
+ * bytes broadcast once for the blocks (8 loads per 16 vpdpbusd, 16
+ * independent chains); out holds 4 rows of U. */
+#define DQ_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define DQ_STORE4(a, jb)                                                                                              \
+    do {                                                                                                              \
+        int j_ = (jb);                                                                                                \
+        __mmask16 m_ = U - j_ >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (U - j_)) - 1);                        \
+        _mm512_mask_storeu_epi32(out + j_, m_, a[0]);                                                                \
+        _mm512_mask_storeu_epi32(out + U + j_, m_, a[1]);                                                            \
+        _mm512_mask_storeu_epi32(out + 2 * U + j_, m_, a[2]);                                                        \
+        _mm512_mask_storeu_epi32(out + 3 * U + j_, m_, a[3]);                                                        \
+    } while (0)
+
+DQ_VNNI void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out)
 {
-    int G = Kp / 4;
+    int G = Kp / 4, j = 0;
     const uint8_t *x0 = xu, *x1 = xu + Kp, *x2 = x1 + Kp, *x3 = x2 + Kp;
-    for (int j = 0; j < U; j += 16) {
+    for (; j + 64 <= ((U + 15) & ~15); j += 64) { /* four blocks */
+        const int8_t *b0 = wt + (size_t)j * Kp, *b1 = b0 + (size_t)16 * Kp, *b2 = b1 + (size_t)16 * Kp,
+                     *b3 = b2 + (size_t)16 * Kp;
+        __m512i a0[4], a1[4], a2[4], a3[4];
+        for (int r = 0; r < 4; r++)
+            a0[r] = a1[r] = a2[r] = a3[r] = _mm512_setzero_si512();
+        for (int g = 0; g < G; g++) {
+            int32_t v[4];
+            memcpy(&v[0], x0 + 4 * g, 4);
+            memcpy(&v[1], x1 + 4 * g, 4);
+            memcpy(&v[2], x2 + 4 * g, 4);
+            memcpy(&v[3], x3 + 4 * g, 4);
+            __m512i w0 = _mm512_loadu_si512(b0 + 64 * g), w1 = _mm512_loadu_si512(b1 + 64 * g),
+                    w2 = _mm512_loadu_si512(b2 + 64 * g), w3 = _mm512_loadu_si512(b3 + 64 * g);
+            for (int r = 0; r < 4; r++) {
+                __m512i x = _mm512_set1_epi32(v[r]);
+                a0[r] = _mm512_dpbusd_epi32(a0[r], x, w0);
+                a1[r] = _mm512_dpbusd_epi32(a1[r], x, w1);
+                a2[r] = _mm512_dpbusd_epi32(a2[r], x, w2);
+                a3[r] = _mm512_dpbusd_epi32(a3[r], x, w3);
+            }
+        }
+        __m512i *a = a0;
+        DQ_STORE4(a, j);
+        a = a1;
+        DQ_STORE4(a, j + 16);
+        a = a2;
+        DQ_STORE4(a, j + 32);
+        a = a3;
+        DQ_STORE4(a, j + 48);
+    }
+    for (; j < U; j += 16) { /* the blocks left, one at a time */
         const int8_t *b = wt + (size_t)j * Kp;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        __m512i a[4];
+        for (int r = 0; r < 4; r++)
+            a[r] = _mm512_setzero_si512();
         for (int g = 0; g < G; g++) {
             int32_t v[4];
             memcpy(&v[0], x0 + 4 * g, 4);
@@ -340,18 +385,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni4(c
             memcpy(&v[2], x2 + 4 * g, 4);
             memcpy(&v[3], x3 + 4 * g, 4);
             __m512i wv = _mm512_loadu_si512(b + 64 * g);
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32(v[0]), wv);
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_set1_epi32(v[1]), wv);
-            a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32(v[2]), wv);
-            a3 = _mm512_dpbusd_epi32(a3, _mm512_set1_epi32(v[3]), wv);
+            for (int r = 0; r < 4; r++)
+                a[r] = _mm512_dpbusd_epi32(a[r], _mm512_set1_epi32(v[r]), wv);
         }
-        __mmask16 m = U - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (U - j)) - 1);
-        _mm512_mask_storeu_epi32(out + j, m, a0);
-        _mm512_mask_storeu_epi32(out + U + j, m, a1);
-        _mm512_mask_storeu_epi32(out + 2 * U + j, m, a2);
-        _mm512_mask_storeu_epi32(out + 3 * U + j, m, a3);
+        DQ_STORE4(a, j);
     }
 }
+#undef DQ_STORE4
 
 int dq_have_vnni(void)
 {
