@@ -15,6 +15,7 @@
  * Weights are the initial ones (timing does not depend on them).  Prints a
  * markdown table.  bench/int8_bench.sh runs it as docs/benchmarks.md did.
  * Usage: int8_bench [--threads N] [--dir D] [--cc CC] [--models cnn,mlp] [--reps N] [--no-c]
+ *                   [--only float|int8] (time one side only: for perf record)
  */
 #include "bench_util.h"
 #include "quant/quant.h"
@@ -88,7 +89,7 @@ static double time_generated(dc_model *m, const char *dir, const char *name, con
 
 int main(int argc, char **argv)
 {
-    int threads = 1, reps = 5, skip_c = 0;
+    int threads = 1, reps = 5, skip_c = 0, only = 0; /* only: 1 float, 2 int8 (for perf) */
     const char *dir = "int8_bench", *cc = "cc", *models = "cnn,mlp";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -103,8 +104,10 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-c"))
             skip_c = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) /* perf record one side: the other is not timed */
+            only = !strcmp(argv[++i], "float") ? 1 : 2;
         else {
-            fprintf(stderr, "usage: %s [--threads N] [--dir D] [--cc CC] [--models cnn,mlp] [--reps N] [--no-c]\n",
+            fprintf(stderr, "usage: %s [--threads N] [--dir D] [--cc CC] [--models cnn,mlp] [--reps N] [--no-c] [--only float|int8]\n",
                     argv[0]);
             return 2;
         }
@@ -148,7 +151,7 @@ int main(int argc, char **argv)
         if (dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0) != DC_OK)
             return 1;
         double per = 1000.0 / n_test; /* the times per 1000 images */
-        double tf = time_predict(m, x, 1000, reps) * per, lf = time_predict(m, one, 1, 9);
+        double tf = only == 2 ? -1 : time_predict(m, x, 1000, reps) * per, lf = only == 2 ? -1 : time_predict(m, one, 1, 9);
         char fname[64], qname[64];
         snprintf(fname, sizeof fname, "%s_float", name);
         snprintf(qname, sizeof qname, "%s_int8", name);
@@ -159,7 +162,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "quantize: %s\n", dc_errmsg());
             return 1;
         }
-        double tq = time_predict(m, x, 1000, reps) * per, lq = time_predict(m, one, 1, 9);
+        double tq = only == 1 ? -1 : time_predict(m, x, 1000, reps) * per, lq = only == 1 ? -1 : time_predict(m, one, 1, 9);
         double cq = skip_c ? -1 : time_generated(m, dir, qname, cc);
         printf("| %s | %.2f | %.2f | %.2fx | %.1f | %.1f | %.1f | %.1f |\n", which ? "MNIST MLP" : "seed 003 CNN",
                tf * 1e3, tq * 1e3, tf / tq, lf * 1e6, cf, lq * 1e6, cq);

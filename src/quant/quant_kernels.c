@@ -309,6 +309,45 @@ DQ_AVX512_FINISH void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot
     }
 }
 
+/* The high product of srdhm for the int32 lanes whose 64-bit lane is ab
+ * (x * m0 of the low halves): the nudge, the division by 2^31 toward zero;
+ * the int32 result in the low half. */
+DQ_AVX512_FINISH static inline __m512i srdhm64(__m512i ab)
+{
+    const __m512i zero = _mm512_setzero_si512(), pos_nudge = _mm512_set1_epi64(1LL << 30),
+                  neg_nudge = _mm512_set1_epi64(1 - (1LL << 30)), toward0 = _mm512_set1_epi64((1LL << 31) - 1);
+    __m512i sum = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(ab, zero), pos_nudge, neg_nudge));
+    return _mm512_srai_epi64(_mm512_mask_add_epi64(sum, _mm512_cmplt_epi64_mask(sum, zero), sum, toward0), 31);
+}
+
+/* Sixteen outputs j .. j + 15 (mask m) as bytes when none of their shifts
+ * is positive (a multiplier below 1, the usual case: no left shift, so the
+ * accumulator is x as it is): the accumulator in int32 as the scalar code
+ * has it, the 64-bit products of the even and the odd lanes, then the
+ * rounding right shift, zero point and clamp in int32 lanes; else 0. */
+DQ_AVX512_FINISH static inline int finish16_u8(const dq_layer *q, const int32_t *dot, int j, __mmask16 m, int32_t xzp,
+                                                int32_t lo, uint8_t *y)
+{
+    __m512i shift = _mm512_maskz_loadu_epi32(m, q->shift + j), zero = _mm512_setzero_si512();
+    if (_mm512_cmpgt_epi32_mask(shift, zero))
+        return 0;
+    __m512i acc = _mm512_sub_epi32(_mm512_add_epi32(_mm512_maskz_loadu_epi32(m, q->bias + j),
+                                                    _mm512_maskz_loadu_epi32(m, dot + j)),
+                                   _mm512_mullo_epi32(_mm512_set1_epi32(xzp), _mm512_maskz_loadu_epi32(m, q->wsum + j)));
+    __m512i m0 = _mm512_maskz_loadu_epi32(m, q->m0 + j);
+    __m512i even = srdhm64(_mm512_mul_epi32(acc, m0));
+    __m512i odd = srdhm64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(m0, 32)));
+    __m512i hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    __m512i right = _mm512_min_epi32(_mm512_sub_epi32(zero, shift), _mm512_set1_epi32(31)), one = _mm512_set1_epi32(1);
+    __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one), rem = _mm512_and_si512(hi, mask);
+    __m512i thr = _mm512_add_epi32(_mm512_srai_epi32(mask, 1), _mm512_maskz_mov_epi32(_mm512_cmplt_epi32_mask(hi, zero), one));
+    __m512i v = _mm512_add_epi32(_mm512_srav_epi32(hi, right), _mm512_maskz_mov_epi32(_mm512_cmpgt_epi32_mask(rem, thr), one));
+    v = _mm512_add_epi32(v, _mm512_set1_epi32(q->h->out_zp));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(127));
+    _mm_mask_storeu_epi8(y + j, m, _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(128))));
+    return 1;
+}
+
 DQ_AVX512_FINISH void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *dot, uint8_t *y)
 {
     const dq_header *h = q->h;
@@ -316,6 +355,13 @@ DQ_AVX512_FINISH void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *
     const __m512i xz = _mm512_set1_epi64(xzp), zp = _mm512_set1_epi64(h->out_zp), vlo = _mm512_set1_epi64(lo);
     const __m256i off = _mm256_set1_epi32(128);
     for (int j = 0; j < h->U; j += 8) {
+        if (!(j & 15)) { /* sixteen at once where the shifts allow */
+            __mmask16 m16 = h->U - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (h->U - j)) - 1);
+            if (finish16_u8(q, dot, j, m16, xzp, lo, y)) {
+                j += 8;
+                continue;
+            }
+        }
         __mmask8 m = h->U - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (h->U - j)) - 1);
         __m256i v = _mm256_add_epi32(finish8(q, dot, j, m, xz, zp, vlo), off);
         _mm_mask_storeu_epi8(y + j, (__mmask16)m, _mm256_cvtepi32_epi8(v));
