@@ -9,5 +9,6 @@ build=${1:-build}
 [ $# -gt 0 ] && shift
 cmake --build "$build" --target int8_bench > /dev/null
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$build/int8_bench" --threads 1 --dir "$build/int8_bench_out" "$@"
+# from the build folder: int8_bench finds tests/export_c/latency_main.c relative to its source, as compiled there
+(cd "$build" && OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 ./int8_bench --threads 1 --dir int8_bench_out "$@")
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -144,6 +144,10 @@ void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *dot, uint8_t *y);
  * copy (a ReLU folded into the int8 layer before it: the identity there). */
 extern const dc_op dc_op_qmaxpool, dc_op_qpass;
 
+/* A small Conv2D left float in a quantized model (quantize.c's DQ_MIN_K),
+ * with the generated C's arithmetic (quant_float.c). */
+extern const dc_op dc_op_qfconv2d;
+
 /* ---- weight-only int8 (Embedding, SimpleRNN / LSTM / GRU) ----
  * The weights int8, symmetric, one float scale per row (an Embedding's
  * table: the looked-up row is dequantized, q * scale) or per column (a

@@ -36,11 +36,13 @@ dc_quantize_config dc_quantize_defaults(void)
     return c;
 }
 
-/* A Dense / Conv with fewer inputs per output stays float: requantizing
- * each output (a 64-bit fixed-point multiply and a rounding shift) costs
- * more than its few multiply-adds, its packed form saves next to nothing
- * (a first 3 x 3 convolution on one channel: 9 inputs, 288 weights), and
- * float keeps its accuracy.  The int8 layers after it quantize its output. */
+/* A Conv2D with fewer inputs per output (and no BatchNormalization to fold)
+ * stays float: requantizing each output (a 64-bit fixed-point multiply and
+ * a rounding shift) costs more than its few multiply-adds, its packed form
+ * saves next to nothing (a first 3 x 3 convolution on one channel: 9
+ * inputs, 288 weights), and float keeps its accuracy.  It runs the
+ * generated C's arithmetic (qfconv2d, quant_float.c), so the int8 layers
+ * after it quantize the same values in deepc and in the export. */
 #define DQ_MIN_K 16
 
 typedef struct qnode {
@@ -339,7 +341,7 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         if (n->mark != mark || n->is_param)
             continue;
         if (n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qcopy ||
-            n->op == &dc_op_qembedding || n->op == &dc_op_qrnn) {
+            n->op == &dc_op_qembedding || n->op == &dc_op_qrnn || n->op == &dc_op_qfconv2d) {
             st = dc_fail(DC_ERR_STATE, "quantize: the model is quantized already");
         } else if (n->op == &dc_op_embedding || n->op == &dc_op_rnn) {
             for (int k = 1; k <= (n->op == &dc_op_rnn ? 3 : 1) && st == DC_OK; k++)
@@ -363,8 +365,11 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
                                                   : "more than 65532 inputs per output or 4096 filters");
                 break;
             }
-            if (dq_packed_bytes(U, (int)K) > total * sizeof(float) || K < DQ_MIN_K) {
-                kept[n->id] = 1; /* stays float (see DQ_MIN_K) */
+            if (dq_packed_bytes(U, (int)K) > total * sizeof(float))
+                continue; /* a tiny layer (about 10 inputs per output or fewer) stays float */
+            dc_node *rd = sole_reader(g, mark, n);
+            if (n->op == &dc_op_conv2d && K < DQ_MIN_K && !(rd && rd->op == &dc_op_batchnorm && rd->in[0] == n)) {
+                kept[n->id] = 1; /* stays float (DQ_MIN_K), in the generated C's arithmetic once packed */
                 continue;
             }
             qnode *q = &qs[nq++];
@@ -387,7 +392,7 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
             int folded = 0;
             for (int k = 0; k < nq; k++)
                 folded |= qs[k].bn == n;
-            if (!folded && !kept[n->in[0]->id]) /* after a layer left float it runs in float too */
+            if (!folded)
                 st = dc_fail(DC_ERR_ARG, "quantize: layer %s (BatchNormalization) has no int8 kernel: only one "
                                          "read by nothing but the Conv2D / Dense before it can be folded in",
                              layer_name(m, n));
@@ -440,6 +445,9 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
             m->quantized = 1; /* from the first packed layer on, whatever follows */
     if (st == DC_OK)
         swap_between(qs, nq);
+    for (int i = 0; st == DC_OK && i < g->n_nodes; i++)
+        if (kept[i])
+            g->nodes[i]->op = &dc_op_qfconv2d;
     for (int k = 0; st == DC_OK && k < nwo; k++)
         if ((st = pack_weight_only(m, wo[k])) == DC_OK)
             m->quantized = 1;
