@@ -123,7 +123,7 @@ void dq_quantize_row_scalar(const float *x, size_t n, float inv_scale, int32_t z
  * clamp to [-256, 256] (max_ps gives its second operand for a NaN, so NaN
  * becomes -256 as there), truncation, the exact fraction deciding the
  * rounding away from zero, the zero point, the clamp, + 128. */
-__attribute__((target("avx512f,avx512bw"))) static void quantize_row_avx512(const float *x, size_t n,
+__attribute__((target("avx512f,avx512vl,avx512bw"))) static void quantize_row_avx512(const float *x, size_t n,
                                                                               float inv_scale, int32_t zp,
                                                                               uint8_t *out)
 {
