@@ -182,8 +182,11 @@ static void test_cnn(void **state)
     dc_conv_config c = dc_conv_defaults(6, 3, 3);
     c.padding = DC_PADDING_SAME;
     c.strides[0] = c.strides[1] = 2;
+    dc_conv_config c1 = dc_conv_defaults(16, 3, 3); /* 16 filters, same padding: in the int8 model a float */
+    c1.padding = DC_PADDING_SAME;                  /* Conv2D (9 inputs) on qfconv2d's vector path, borders too */
+    c1.activation = "relu";
     dc_model_add(m, dc_layer_random_flip("horizontal"));
-    dc_model_add(m, dc_layer_conv2d(8, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_conv2d_ex(&c1));
     dc_model_add(m, dc_layer_max_pooling2d(2, 2));
     dc_model_add(m, dc_layer_conv2d_ex(&c));
     dc_model_add(m, dc_layer_pooling2d_ex(0, 2, 2, 1, 1, DC_PADDING_SAME));
@@ -451,7 +454,7 @@ static void test_readable(void **state)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    assert_non_null(strstr(buf, "/* conv2d (Conv2D, conv2d): (12, 12, 1) -> (10, 10, 8) */"));
+    assert_non_null(strstr(buf, "/* conv2d (Conv2D, conv2d): (12, 12, 1) -> (12, 12, 16) */"));
     assert_non_null(strstr(buf, "static const float"));
     assert_null(strstr(buf, "malloc"));
     snprintf(path, sizeof path, "%s/cnn/cnn.h", g_dir);

@@ -40,8 +40,14 @@ static void conv_image(const dc_node *n, const float *x, float *y)
     int tw = (OW - 1) * a->stride_w + (KW - 1) * a->dilation_w + 1 - W;
     int ph = a->same && th > 0 ? th / 2 : 0, pw = a->same && tw > 0 ? tw / 2 : 0;
     const float *k = kn->val, *b = bn ? bn->val : NULL;
-    if (F % 16 == 0 && F <= 64) { /* up to 64 outputs summed in vector registers (each output's order unchanged) */
+    int T = KH * KW * C;
+    if (F % 16 == 0 && F <= 64 && T <= 64) { /* up to 64 outputs summed in vector registers (each output's order unchanged) */
         int nc = F / 16;
+        size_t off[64]; /* tap t = (i KW + j) C + ch: its input offset from the window's first pixel */
+        for (int i = 0, t = 0; i < KH; i++)
+            for (int j = 0; j < KW; j++)
+                for (int ch = 0; ch < C; ch++, t++)
+                    off[t] = ((size_t)i * a->dilation_h * W + (size_t)j * a->dilation_w) * C + ch;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 dq_v16 acc[4];
@@ -52,23 +58,38 @@ static void conv_image(const dc_node *n, const float *x, float *y)
                         else
                             memset(&acc[c], 0, sizeof acc[c]);
                     }
-                for (int i = 0; i < KH; i++) {
-                    int iy = oy * a->stride_h - ph + i * a->dilation_h;
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    for (int j = 0; j < KW; j++) {
-                        int ix = ox * a->stride_w - pw + j * a->dilation_w;
-                        if (ix < 0 || ix >= W)
+                int iy0 = oy * a->stride_h - ph, ix0 = ox * a->stride_w - pw;
+                if (iy0 >= 0 && iy0 + (KH - 1) * a->dilation_h < H && ix0 >= 0 && ix0 + (KW - 1) * a->dilation_w < W) {
+                    /* the whole window inside: every tap in order, no checks */
+                    const float *xw = x + ((size_t)iy0 * W + ix0) * C;
+                    for (int t = 0; t < T; t++) {
+                        const float v = xw[off[t]], *kr = k + (size_t)t * F;
+                        for (int c = 0; c < 4; c++)
+                            if (c < nc) {
+                                dq_v16 kv;
+                                memcpy(&kv, kr + 16 * c, sizeof kv);
+                                acc[c] = acc[c] + v * kv;
+                            }
+                    }
+                } else { /* at the border: the taps inside only, in order */
+                    for (int i = 0; i < KH; i++) {
+                        int iy = oy * a->stride_h - ph + i * a->dilation_h;
+                        if (iy < 0 || iy >= H)
                             continue;
-                        const float *xp = x + ((size_t)iy * W + ix) * C, *kp = k + (size_t)(i * KW + j) * C * F;
-                        for (int ch = 0; ch < C; ch++) {
-                            const float v = xp[ch], *kr = kp + (size_t)ch * F;
-                            for (int c = 0; c < 4; c++)
-                                if (c < nc) {
-                                    dq_v16 kv;
-                                    memcpy(&kv, kr + 16 * c, sizeof kv);
-                                    acc[c] = acc[c] + v * kv; /* a product, then a sum: no fused multiply-add */
-                                }
+                        for (int j = 0; j < KW; j++) {
+                            int ix = ox * a->stride_w - pw + j * a->dilation_w;
+                            if (ix < 0 || ix >= W)
+                                continue;
+                            const float *xp = x + ((size_t)iy * W + ix) * C, *kp = k + (size_t)(i * KW + j) * C * F;
+                            for (int ch = 0; ch < C; ch++) {
+                                const float v = xp[ch], *kr = kp + (size_t)ch * F;
+                                for (int c = 0; c < 4; c++)
+                                    if (c < nc) {
+                                        dq_v16 kv;
+                                        memcpy(&kv, kr + 16 * c, sizeof kv);
+                                        acc[c] = acc[c] + v * kv; /* a product, then a sum: no fused multiply-add */
+                                    }
+                            }
                         }
                     }
                 }
