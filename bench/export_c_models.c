@@ -16,6 +16,9 @@
  * same on Fashion-MNIST), spam_lstm, resnet, autoencoder.
  * Usage: export_c_models [--models a,b,...] [--epochs N] [--calib N] [--dir D] [--threads N] [--train N]
  * (--train N: fit on the first N training samples only; the test set stays whole)
+ * After the table: the acceptance checks (float C within 1e-5; int8 C equal
+ * to the int8 model; int8 .c <= 30% of float; int8 cost <= 0.3 points for
+ * cnn / cnn_fashion, <= 0.5 for mnist_mlp / spam_lstm); exit 1 when one fails.
  */
 #include "deepc.h"
 
@@ -263,6 +266,8 @@ int main(int argc, char **argv)
     mkdir(dir, 0755);
     char list[512];
     snprintf(list, sizeof list, "%s", models);
+    char fails[4096] = "";
+    int n_fail = 0;
     printf("| model | epochs | train samples | test samples | float C vs predict (max diff / max out) | float metric | int8 metric | "
            "cost | int8 C = int8 model | float .c bytes | int8 .c bytes | int8/float |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
@@ -334,11 +339,33 @@ int main(int argc, char **argv)
         }
         printf("| %s | %d | %d | %d | %.2e | %.4f%s | %s | %s | %s | %ld | %s | %s |\n", name, fc.epochs, d.x_train->shape[0], d.x_test->shape[0],
                rel, mf, autoenc ? " (loss)" : "", qm, cost, qs, cf, cqs, ratio);
+        /* the acceptance (issue 18): failures listed after the table, exit 1 */
+        double limit = !strcmp(name, "cnn") || !strcmp(name, "cnn_fashion") ? 0.3
+                       : !strcmp(name, "mnist_mlp") || !strcmp(name, "spam_lstm") ? 0.5 : -1;
+        if (!(rel <= 1e-5))
+            n_fail += snprintf(fails + strlen(fails), sizeof fails - strlen(fails), "%s: float C vs predict %.2e > 1e-5\n",
+                               name, rel) > 0;
+        if (qok && !(100.0 * cq <= 30.0 * cf))
+            n_fail += snprintf(fails + strlen(fails), sizeof fails - strlen(fails), "%s: int8 .c is %.1f%% of float > 30%%\n",
+                               name, 100.0 * cq / cf) > 0;
+        if (qok && sameq != pq->size)
+            n_fail += snprintf(fails + strlen(fails), sizeof fails - strlen(fails), "%s: int8 C = int8 model on %zu of %zu\n",
+                               name, sameq, pq->size) > 0;
+        if (qok && limit > 0 && !(100 * (mf - mq) <= limit))
+            n_fail += snprintf(fails + strlen(fails), sizeof fails - strlen(fails), "%s: int8 cost %.2f points > %.1f\n",
+                               name, 100 * (mf - mq), limit) > 0;
+        if (!qok && !autoenc) /* only the autoencoder is refused (UpSampling2D) */
+            n_fail += snprintf(fails + strlen(fails), sizeof fails - strlen(fails), "%s: not quantized\n", name) > 0;
         fflush(stdout);
         dc_tensor_free(pf);
         dc_tensor_free(pq);
         data_free(&d);
         dc_model_free(m);
     }
-    return 0;
+    if (n_fail)
+        printf("\nacceptance: %d check(s) failed:\n%s", n_fail, fails);
+    else
+        printf("\nacceptance: every check passed (float C within 1e-5, int8 C = int8 model, int8 .c <= 30%% of float, "
+               "int8 cost <= 0.3 points for cnn / cnn_fashion, <= 0.5 for mnist_mlp / spam_lstm)\n");
+    return n_fail ? 1 : 0;
 }

@@ -79,6 +79,21 @@ static int read_raw(const char *path, float *v, size_t n)
     return k == n ? 0 : -1;
 }
 
+/* Whether DIR/name/file holds text. */
+static int file_has(const char *name, const char *file, const char *text)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s/%s", g_dir, name, file);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, text) != NULL;
+}
+
 /* Exports m as <name>, builds it with cc (and clang), runs it on x and
  * compares with deepc's predict. */
 static void check_export_tol(dc_model *m, const dc_tensor *x, const char *name, double tol)
@@ -167,8 +182,11 @@ static void test_cnn(void **state)
     dc_conv_config c = dc_conv_defaults(6, 3, 3);
     c.padding = DC_PADDING_SAME;
     c.strides[0] = c.strides[1] = 2;
+    dc_conv_config c1 = dc_conv_defaults(16, 3, 3); /* 16 filters, same padding: in the int8 model a float */
+    c1.padding = DC_PADDING_SAME;                  /* Conv2D (9 inputs) on qfconv2d's vector path, borders too */
+    c1.activation = "relu";
     dc_model_add(m, dc_layer_random_flip("horizontal"));
-    dc_model_add(m, dc_layer_conv2d(8, 3, 3, "relu"));
+    dc_model_add(m, dc_layer_conv2d_ex(&c1));
     dc_model_add(m, dc_layer_max_pooling2d(2, 2));
     dc_model_add(m, dc_layer_conv2d_ex(&c));
     dc_model_add(m, dc_layer_pooling2d_ex(0, 2, 2, 1, 1, DC_PADDING_SAME));
@@ -260,7 +278,53 @@ static void test_lstm(void **state)
     }
     compile_fit(m, x);
     check_export(m, x, "lstm");
-    check_quantized(m, x, "lstm_q", 1e-5);
+    check_quantized(m, x, "lstm_q", 0.0); /* weight-only int8 Embedding, LSTM, GRU: the same arithmetic */
+    assert_true(file_has("lstm_q", "lstm_q.c", "qembedding(") && file_has("lstm_q", "lstm_q.c", "qrnn(&g"));
+    dc_tensor_free(x);
+    dc_model_free(m);
+}
+
+static long file_size(const char *name, const char *file)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s/%s", g_dir, name, file);
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* A text model the size of a small vocabulary: Embedding (per-row int8),
+ * LSTM (per-column int8 kernels), Dense; the int8 .c file must be at most
+ * 30% of the float one (the acceptance for every example model) and give
+ * the int8 model's outputs exactly.  The output is the LSTM's sequence, so
+ * nothing float after it hides a difference. */
+static void test_text_size(void **state)
+{
+    (void)state;
+    dc_model *m = dc_sequential_new(1, (int[]){10});
+    dc_model_add(m, dc_layer_embedding(1000, 64, 1));
+    dc_rnn_config r = dc_rnn_defaults(DC_RNN_LSTM, 16);
+    r.return_sequences = 1;
+    dc_model_add(m, dc_layer_rnn_ex(&r));
+    dc_rnn_config gr = dc_rnn_defaults(DC_RNN_GRU, 8);
+    gr.reset_after = 0;
+    gr.return_sequences = 1;
+    dc_model_add(m, dc_layer_rnn_ex(&gr));
+    dc_model_add(m, dc_layer_simple_rnn(6));
+    dc_tensor *x = dc_tensor_new4(2, N_SAMPLES, 10, 0, 0);
+    dc_rng g;
+    dc_rng_seed(&g, 11);
+    for (int i = 0; i < N_SAMPLES; i++)
+        for (int t = 0; t < 10; t++)
+            x->data[i * 10 + t] = t < 3 + i % 7 ? (float)(1 + (int)(dc_rng_uniform(&g) * 999)) : 0.0f;
+    compile_fit(m, x);
+    check_export(m, x, "text");
+    check_quantized(m, x, "text_q", 0.0);
+    long f = file_size("text", "text.c"), q = file_size("text_q", "text_q.c");
+    printf("  text: float .c %ld bytes, int8 .c %ld bytes (%.1f%%)\n", f, q, 100.0 * (double)q / (double)f);
+    assert_true(f > 0 && q > 0);
+    if (!((double)q <= 0.30 * (double)f))
+        fail_msg("the int8 text model's .c is %ld bytes, %.1f%% of the float one's %ld (at most 30%%)", q,
+                 100.0 * (double)q / (double)f, f);
     dc_tensor_free(x);
     dc_model_free(m);
 }
@@ -289,6 +353,7 @@ static void test_bidirectional(void **state)
                 x->data[(i * 5 + t) * 3 + f] = 0.0f;
     compile_fit(m, x);
     check_export(m, x, "birnn");
+    check_quantized(m, x, "birnn_q", 0.0); /* every recurrent layer weight-only int8, Dense(2) float */
     dc_tensor_free(x);
     dc_model_free(m);
 }
@@ -389,7 +454,7 @@ static void test_readable(void **state)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    assert_non_null(strstr(buf, "/* conv2d (Conv2D, conv2d): (12, 12, 1) -> (10, 10, 8) */"));
+    assert_non_null(strstr(buf, "/* conv2d (Conv2D, conv2d): (12, 12, 1) -> (12, 12, 16) */"));
     assert_non_null(strstr(buf, "static const float"));
     assert_null(strstr(buf, "malloc"));
     snprintf(path, sizeof path, "%s/cnn/cnn.h", g_dir);
@@ -424,7 +489,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlp),        cmocka_unit_test(test_cnn),          cmocka_unit_test(test_resnet),
         cmocka_unit_test(test_autoencoder), cmocka_unit_test(test_lstm),        cmocka_unit_test(test_bidirectional),
-        cmocka_unit_test(test_misc),       cmocka_unit_test(test_merges),       cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_text_size),  cmocka_unit_test(test_misc),       cmocka_unit_test(test_merges),       cmocka_unit_test(test_errors),
         cmocka_unit_test(test_readable),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  *   one) equal the portable C ones
  *   on every shape class (K a multiple of 64 or not, U a multiple of 4 or
  *   not), built into this one binary;
- * - the AVX-512 requantization equals the scalar one bit for bit;
+ * - the AVX-512 requantization and input quantization equal the scalar ones
+ *   bit for bit;
  * - TFLite's fixed-point requantization against the real product it
  *   approximates (within one unit, exact on ties away from them);
  * - a quantized Dense against an independent computation of the same
@@ -13,6 +14,8 @@
  * - a model trained on a separable problem keeps its accuracy (<= 1 point
  *   lost) and its outputs stay within a few quantization steps;
  * - BatchNormalization folding and a fused ReLU in a small CNN;
+ * - weight-only int8 (Embedding per row, recurrent kernels per column): the
+ *   packing against double, a text model's predictions near the float ones;
  * - errors: an empty or constant calibration set, NaN weights, a layer with
  *   no int8 kernel, quantizing twice, a model not compiled: each with its
  *   message, the model left float;
@@ -23,6 +26,7 @@
  */
 #include "iotest.h"
 
+#include "model/model.h"
 #include "quant/quant.h"
 
 #include <math.h>
@@ -44,7 +48,7 @@ static void test_vnni_equals_portable(void **state)
         print_message("no AVX-512 VNNI here: the portable path is compared with itself\n");
     dc_rng r;
     dc_rng_seed(&r, 7);
-    int Ks[] = {4, 12, 64, 68, 128, 288, 788}, Us[] = {1, 3, 4, 5, 16, 33};
+    int Ks[] = {4, 12, 64, 68, 128, 288, 788}, Us[] = {1, 3, 4, 5, 16, 33, 64, 70, 130}; /* 64+: four blocks a pass */
     for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
         for (size_t b = 0; b < sizeof Us / sizeof *Us; b++) {
             int Kp = Ks[a], U = Us[b];
@@ -116,11 +120,13 @@ static void test_finish_avx512_equals_scalar(void **state)
     enum { U = 37 };
     int32_t m0[U], shift[U], bias[U], wsum[U], dot[U];
     float a[U], b[U];
+    uint8_t au[U], bu[U];
     for (int trial = 0; trial < 400; trial++) {
         dq_header h = {DQ_MAGIC, U, 64, 64, 0.02f, (int32_t)(dc_rng_uniform(&r) * 255) - 128, 0.013f,
-                       (int32_t)(dc_rng_uniform(&r) * 255) - 128, trial % 2};
+                       (int32_t)(dc_rng_uniform(&r) * 255) - 128, trial % 2, 0, 0};
         for (int j = 0; j < U; j++) { /* outputs mostly inside [-128, 127], so the rounding shows */
-            double mult = ldexp(0.5 + 0.5 * dc_rng_uniform(&r), (int)(dc_rng_uniform(&r) * 24) - 20);
+            /* every other trial: multipliers below 1 only (no left shift: the 16-lane path) */
+            double mult = ldexp(0.5 + 0.5 * dc_rng_uniform(&r), (int)(dc_rng_uniform(&r) * (trial % 2 ? 20 : 24)) - 20);
             dq_quantize_multiplier(mult, &m0[j], &shift[j]);
             double target = (dc_rng_uniform(&r) - 0.5) * 300.0, acc = target / mult;
             acc = acc > 1.0e9 ? 1.0e9 : acc < -1.0e9 ? -1.0e9 : acc;
@@ -140,6 +146,11 @@ static void test_finish_avx512_equals_scalar(void **state)
         dq_finish_row(&q, dot, a);
         dq_finish_row_avx512(&q, dot, b);
         assert_memory_equal(a, b, sizeof a);
+        dq_finish_row_u8(&q, dot, au); /* the bytes handed to the next int8 layer */
+        dq_finish_row_u8_avx512(&q, dot, bu);
+        assert_memory_equal(au, bu, sizeof au);
+        for (int j = 0; j < U; j++) /* the same values as the dequantized floats */
+            assert_true((float)((int32_t)au[j] - 128 - h.out_zp) * h.out_scale == a[j]);
     }
 }
 
@@ -162,6 +173,25 @@ static void test_requantize(void **state)
     assert_int_equal(dq_quantize_u8(1e9f, 0.1f, 0), 255);
     assert_int_equal(dq_quantize_u8(-1e9f, 0.1f, 0), 0);
     assert_int_equal(dq_quantize_u8(NAN, 0.1f, 5), 0);
+    /* the vector quantization (AVX-512 where the CPU has it) == the scalar one, bit for bit: halves,
+     * the clamps, NaN and infinities, every tail length */
+    enum { N = 1000 };
+    float v[N];
+    uint8_t a[N], b[N];
+    dc_rng r;
+    dc_rng_seed(&r, 9);
+    for (int i = 0; i < N; i++)
+        v[i] = i % 7 == 0 ? (float)(i % 50) * 0.05f - 1.25f : (dc_rng_uniform(&r) - 0.5f) * (i % 3 ? 30.0f : 3000.0f);
+    v[5] = NAN;
+    v[6] = INFINITY;
+    v[8] = -INFINITY;
+    v[9] = -0.0f;
+    for (int n = 0; n <= 40; n++) {
+        size_t len = n < 40 ? (size_t)n : N;
+        dq_quantize_row(v, len, 1.0f / 0.05f, -7, a);
+        dq_quantize_row_scalar(v, len, 1.0f / 0.05f, -7, b);
+        assert_memory_equal(a, b, len ? len : 1);
+    }
 }
 
 /* Two Gaussian blobs per class in 8 dimensions. */
@@ -300,7 +330,7 @@ static void test_mlp_accuracy_and_reference(void **state)
 static void test_cnn_bn(void **state)
 {
     (void)state;
-    dc_model *m = dc_sequential_new(3, (int[]){8, 8, 1});
+    dc_model *m = dc_sequential_new(3, (int[]){8, 8, 2}); /* 2 channels: 18 inputs per output, int8 */
     dc_conv_config c = dc_conv_defaults(8, 3, 3);
     c.padding = DC_PADDING_SAME;
     dc_model_add(m, dc_layer_conv2d_ex(&c));
@@ -311,7 +341,7 @@ static void test_cnn_bn(void **state)
     dc_model_add(m, dc_layer_flatten());
     dc_model_add(m, dc_layer_dense(4, NULL));
     assert_int_equal(dc_model_compile(m, "adam", "mse", NULL, 0), DC_OK);
-    dc_tensor *x = dc_tensor_new4(4, 64, 8, 8, 1), *y = dc_tensor_new4(2, 64, 4, 0, 0);
+    dc_tensor *x = dc_tensor_new4(4, 64, 8, 8, 2), *y = dc_tensor_new4(2, 64, 4, 0, 0);
     fill(x, 11, 0, 1);
     fill(y, 12, -1, 1);
     dc_fit_config fc = dc_fit_defaults();
@@ -323,6 +353,23 @@ static void test_cnn_bn(void **state)
     dc_quantize_config qc = dc_quantize_defaults();
     qc.calibration = x;
     assert_int_equal(dc_model_quantize(m, &qc), DC_OK);
+    /* int8 end to end: conv (BN, ReLU folded) -> int8 max pooling -> conv -> Flatten -> Dense read the
+     * layer before's bytes; only the Dense dequantizes */
+    int pools = 0, passes = 0, linked = 0, u8_out = 0;
+    for (int i = 0; i < m->g->n_nodes; i++) {
+        dc_node *n = m->g->nodes[i];
+        dq_layer ql;
+        pools += n->op == &dc_op_qmaxpool;
+        passes += n->op == &dc_op_qpass;
+        if ((n->op == &dc_op_qconv2d || n->op == &dc_op_qdense) && !dq_view(n->in[1]->val, &ql)) {
+            linked += ql.h->in_u8;
+            u8_out += ql.h->out_u8;
+        }
+    }
+    assert_int_equal(pools, 1);
+    assert_int_equal(passes, 0); /* the ReLU is fused into the BatchNormalization here: a view */
+    assert_int_equal(linked, 2);
+    assert_int_equal(u8_out, 2);
     assert_int_equal(dc_model_predict(m, x, 0, &pq), DC_OK);
     double big = 0, diff = 0;
     for (size_t i = 0; i < pf->size; i++) {
@@ -400,6 +447,84 @@ static void test_errors(void **state)
     dc_tensor_free(wrong);
 }
 
+/* Weight-only int8 (Embedding per row, recurrent kernels per column):
+ * the packing against a direct computation in double; a text model's
+ * quantized predictions near the float ones; NaN in the table refused by
+ * name; the packed table not readable as floats. */
+static void test_weight_only(void **state)
+{
+    (void)state;
+    enum { R = 7, C = 5 };
+    float w[R * C];
+    for (int i = 0; i < R * C; i++)
+        w[i] = (float)sin(0.7 * i) * (1.0f + (float)(i % C));
+    for (int per_row = 0; per_row < 2; per_row++) {
+        unsigned char buf[sizeof(dq_wo_header) + R * sizeof(float) + R * C];
+        assert_true(dq_wo_bytes(R, C, per_row) <= sizeof buf);
+        dq_wo_pack(w, R, C, per_row, buf);
+        dq_wo q;
+        assert_int_equal(dq_wo_view(buf, &q), 0);
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < C; c++) {
+                double amax = 0;
+                for (int k = 0; k < (per_row ? C : R); k++)
+                    amax = fmax(amax, fabs(w[per_row ? r * C + k : k * C + c]));
+                double s = amax / 127.0, want = nearbyint(w[r * C + c] / s);
+                assert_float_equal(q.scale[per_row ? r : c], (float)s, 1e-6 * s);
+                assert_true(fabs(q.q[r * C + c] - want) <= (fabs(fabs(w[r * C + c] / s - want) - 0.5) < 1e-6));
+                assert_true(fabs(q.q[r * C + c] * s - w[r * C + c]) <= 0.5 * s + 1e-7);
+            }
+    }
+
+    dc_model *m = dc_sequential_new(1, (int[]){9});
+    dc_model_add(m, dc_layer_embedding(60, 16, 1));
+    dc_rnn_config rc = dc_rnn_defaults(DC_RNN_LSTM, 12);
+    rc.return_sequences = 1;
+    dc_model_add(m, dc_layer_rnn_ex(&rc));
+    dc_model_add(m, dc_layer_gru(8));
+    assert_int_equal(dc_model_compile(m, "sgd", "mse", NULL, 0), DC_OK);
+    dc_tensor *x = dc_tensor_new4(2, 40, 9, 0, 0);
+    dc_rng g;
+    dc_rng_seed(&g, 4);
+    for (int i = 0; i < 40 * 9; i++)
+        x->data[i] = i % 9 < 2 + i / 9 % 7 ? (float)(1 + (int)(dc_rng_uniform(&g) * 59)) : 0.0f;
+    dc_tensor *want = NULL, *got = NULL;
+    assert_int_equal(dc_model_predict(m, x, 0, &want), DC_OK);
+    dc_quantize_config qc = dc_quantize_defaults();
+    qc.calibration = x;
+    float table[60 * 16];
+    dc_tensor *tw = NULL;
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &tw), DC_OK);
+    assert_int_equal((int)tw->size, 60 * 16);
+    memcpy(table, tw->data, sizeof table);
+    dc_tensor_free(tw);
+    tw = NULL;
+    float bad = table[33];
+    table[33] = NAN;
+    assert_int_equal(dc_model_set_weight(m, 0, 0, table, 60 * 16), DC_OK);
+    assert_int_equal(dc_model_quantize(m, &qc), DC_ERR_NAN);
+    assert_errmsg_contains("embedding");
+    assert_false(dc_model_is_quantized(m));
+    table[33] = bad;
+    assert_int_equal(dc_model_set_weight(m, 0, 0, table, 60 * 16), DC_OK);
+    assert_int_equal(dc_model_quantize(m, &qc), DC_OK);
+    assert_true(dc_model_is_quantized(m));
+    assert_int_equal(dc_model_predict(m, x, 0, &got), DC_OK);
+    double big = 0, diff = 0;
+    for (size_t i = 0; i < want->size; i++) {
+        big = fmax(big, fabs(want->data[i]));
+        diff = fmax(diff, fabs((double)got->data[i] - want->data[i]));
+    }
+    printf("  weight-only int8 text model: largest |difference| %.3g of largest |output| %.3g\n", diff, big);
+    assert_true(diff > 0 && diff <= 0.02 * big); /* quantized, and near */
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &tw), DC_ERR_STATE);
+    assert_errmsg_contains("packed int8");
+    dc_tensor_free(want);
+    dc_tensor_free(got);
+    dc_tensor_free(x);
+    dc_model_free(m);
+}
+
 /* Each refusal of a quantized model, by name; what it can do still works. */
 static void test_quantized_refuses(void **state)
 {
@@ -446,10 +571,10 @@ static void test_quantized_refuses(void **state)
     assert_errmsg_contains("set_weight: the model is quantized");
     assert_int_equal(dc_model_set_weight(m, 0, 1, w, 16), DC_ERR_STATE); /* a bias too: the scales would be stale */
     dc_tensor *t = (dc_tensor *)1;
-    assert_int_equal(dc_model_get_weight(m, 0, 0, &t), DC_ERR_STATE);
+    assert_int_equal(dc_model_get_weight(m, 2, 0, &t), DC_ERR_STATE);
     assert_errmsg_contains("packed int8 layer");
     assert_null(t);
-    assert_int_equal(dc_model_get_weight(m, 2, 0, &t), DC_ERR_STATE);
+    assert_int_equal(dc_model_get_weight(m, 0, 0, &t), DC_ERR_STATE);
     assert_int_equal(dc_model_get_weight(m, 0, 1, &t), DC_OK); /* a bias is floats still */
     dc_tensor_free(t);
 
@@ -488,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_mlp_accuracy_and_reference),
         cmocka_unit_test(test_cnn_bn),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_weight_only),
         cmocka_unit_test(test_quantized_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -130,9 +130,10 @@ static size_t extra_floats(const dc_node *n)
     dq_layer q;
     if ((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d) && !dq_view(n->in[1]->val, &q))
         return ((size_t)q.h->Kp + 3) / 4; /* the gathered u8 row */
-    if (n->op == &dc_op_rnn) {
+    if (n->op == &dc_op_rnn || n->op == &dc_op_qrnn) {
         size_t U = (size_t)n->attr.rnn.units, GU = U * (n->attr.rnn.kind == DC_RNN_LSTM ? 4 : n->attr.rnn.kind == DC_RNN_GRU ? 3 : 1);
-        return 3 * U + 2 * GU; /* h, c, r*h, gates, recurrent gates */
+        /* h, c, r*h, gates, recurrent gates (and qrnn's sums) */
+        return 3 * U + (n->op == &dc_op_qrnn ? 3 : 2) * GU;
     }
     return 0;
 }
@@ -188,7 +189,8 @@ static dc_status plan(xc_ctx *c, int fold_bn)
         if (n->is_param) {
             x->where = XC_PARAM;
             dq_layer q;
-            size_t total = dq_view(n->val, &q) ? dc_node_numel(n) : 0; /* a packed int8 layer is no float */
+            dq_wo w; /* a packed int8 layer is no float */
+            size_t total = dq_view(n->val, &q) && dq_wo_view(n->val, &w) ? dc_node_numel(n) : 0;
             for (size_t k = 0; k < total; k++)
                 if (!isfinite(n->val[k]))
                     return dc_fail(DC_ERR_NAN, "export_c: weight %s of layer %s holds %g at %zu; a model with "
@@ -319,7 +321,9 @@ static void write_source(const xc_ctx *c, xc_str *out)
               " * order, each a call of one of the helpers below on slices of the scratch.\n"
               " */\n#include \"%s.h\"\n\n#include <math.h>\n#include <stddef.h>\n%s\n",
               c->name, c->name, c->name, c->name,
-              c->helpers[XH_QDENSE] || c->helpers[XH_QCONV2D] ? "#include <stdint.h>\n" : "");
+              c->helpers[XH_QDENSE] || c->helpers[XH_QCONV2D] || c->helpers[XH_QEMBEDDING] || c->helpers[XH_QRNN]
+                  ? "#include <stdint.h>\n"
+                  : "");
     xc_write_helpers(c, out);
     xc_write_quant_helpers(c, out);
     xc_printf(out, "%s", c->weights.s ? c->weights.s : "");

@@ -48,8 +48,8 @@ typedef struct xc_node {
 /* Helpers the generated file may need, emitted once each when used. */
 enum {
     XH_DENSE, XH_CONV2D, XH_DECONV2D, XH_POOL2D, XH_GPOOL, XH_ACT, XH_SOFTMAX, XH_BATCHNORM, XH_LAYERNORM,
-    XH_EMBEDDING, XH_RNN, XH_CONCAT, XH_UPSAMPLE, XH_PAD2D, XH_REPEAT, XH_PERMUTE, XH_STEP_MASK, XH_MASK_STEPS,
-    XH_QDENSE, XH_QCONV2D, XH_COUNT
+    XH_EMBEDDING, XH_RNN_BASE, XH_RNN, XH_CONCAT, XH_UPSAMPLE, XH_PAD2D, XH_REPEAT, XH_PERMUTE, XH_STEP_MASK, XH_MASK_STEPS,
+    XH_QDENSE, XH_QCONV2D, XH_QEMBEDDING, XH_QRNN, XH_COUNT
 };
 
 typedef struct xc_ctx {
@@ -86,6 +86,9 @@ const char *xc_shape(const dc_node *n, char *buf, size_t size);
  * qconv2d, or NULL; and their helpers' source. */
 xc_emit_fn xc_quant_emitter(const dc_op *op);
 void xc_write_quant_helpers(const xc_ctx *c, xc_str *out);
+/* Writes the rnn_geom of recurrent node n (its settings) and returns its
+ * number (g<id>); the heading comment too. */
+int xc_rnn_geom(xc_ctx *c, dc_node *n);
 /* The BatchNormalization folded into n (its only reader), or NULL. */
 dc_node *xc_folded_bn(xc_ctx *c, dc_node *n);
 /* The comment heading a node's code: layer name, class, what, shapes. */

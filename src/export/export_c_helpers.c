@@ -249,7 +249,7 @@ static const char embedding_src[] =
     "    return 0;\n"
     "}\n\n";
 
-static const char rnn_src[] =
+static const char rnn_base_src[] =
     "/* A recurrent layer's settings (see the table of each layer below). */\n"
     "typedef struct rnn_geom {\n"
     "    int T, F, U, kind, seq, backwards, reset_after, reverse_out, zero_masked, act, ract;\n"
@@ -263,6 +263,36 @@ static const char rnn_src[] =
     "    default: return x;\n"
     "    }\n"
     "}\n\n"
+    "/* The end of step t: the state from the gate preactivations z (GRU: z and r\n"
+    " * activated, h's preactivation complete) when the step is on, and the output\n"
+    " * of a layer with return_sequences. */\n"
+    "static void rnn_step(const rnn_geom *g, const float *z, float *h, float *c, int on, int t, float *y)\n"
+    "{\n"
+    "    const int U = g->U;\n"
+    "    int j;\n"
+    "    if (on) {\n"
+    "        for (j = 0; j < U; j++) {\n"
+    "            if (g->kind == 0) {\n"
+    "                h[j] = rnn_act(g->act, z[j]);\n"
+    "            } else if (g->kind == 1) {\n"
+    "                float ig = rnn_act(g->ract, z[j]), fg = rnn_act(g->ract, z[U + j]);\n"
+    "                float gg = rnn_act(g->act, z[2 * U + j]), og = rnn_act(g->ract, z[3 * U + j]);\n"
+    "                c[j] = fg * c[j] + ig * gg;\n"
+    "                h[j] = og * rnn_act(g->act, c[j]);\n"
+    "            } else {\n"
+    "                float hh = rnn_act(g->act, z[2 * U + j]);\n"
+    "                h[j] = z[j] * h[j] + (1.0f - z[j]) * hh;\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "    if (g->seq) {\n"
+    "        float *yo = y + (size_t)(g->backwards && !g->reverse_out ? g->T - 1 - t : t) * U;\n"
+    "        for (j = 0; j < U; j++)\n"
+    "            yo[j] = g->zero_masked && !on ? 0.0f : h[j];\n"
+    "    }\n"
+    "}\n\n";
+
+static const char rnn_src[] =
     "/* SimpleRNN / LSTM / GRU over x (T, F), Keras' gate order (LSTM i, f, c, o;\n"
     " * GRU z, r, h): kernel W (F, G*U), recurrent R (U, G*U), bias (G*U), or (2, G*U)\n"
     " * for a GRU with reset_after.  mask (T) or NULL: a step whose mask is 0 keeps the\n"
@@ -318,26 +348,7 @@ static const char rnn_src[] =
     "                for (j = 0; j < GU; j++)\n"
     "                    z[j] += h[i] * R[(size_t)i * GU + j];\n"
     "        }\n"
-    "        if (on) {\n"
-    "            for (j = 0; j < U; j++) {\n"
-    "                if (g->kind == 0) {\n"
-    "                    h[j] = rnn_act(g->act, z[j]);\n"
-    "                } else if (g->kind == 1) {\n"
-    "                    float ig = rnn_act(g->ract, z[j]), fg = rnn_act(g->ract, z[U + j]);\n"
-    "                    float gg = rnn_act(g->act, z[2 * U + j]), og = rnn_act(g->ract, z[3 * U + j]);\n"
-    "                    c[j] = fg * c[j] + ig * gg;\n"
-    "                    h[j] = og * rnn_act(g->act, c[j]);\n"
-    "                } else {\n"
-    "                    float hh = rnn_act(g->act, z[2 * U + j]);\n"
-    "                    h[j] = z[j] * h[j] + (1.0f - z[j]) * hh;\n"
-    "                }\n"
-    "            }\n"
-    "        }\n"
-    "        if (g->seq) {\n"
-    "            float *yo = y + (size_t)(g->backwards && !g->reverse_out ? g->T - 1 - t : t) * U;\n"
-    "            for (j = 0; j < U; j++)\n"
-    "                yo[j] = g->zero_masked && !on ? 0.0f : h[j];\n"
-    "        }\n"
+    "        rnn_step(g, z, h, c, on, t, y);\n"
     "    }\n"
     "    if (!g->seq)\n"
     "        for (j = 0; j < U; j++)\n"
@@ -499,7 +510,7 @@ void xc_write_helpers(const xc_ctx *c, xc_str *out)
         [XH_DENSE] = dense_src,       [XH_CONV2D] = conv2d_src,       [XH_DECONV2D] = deconv2d_src,
         [XH_POOL2D] = pool2d_src,     [XH_GPOOL] = gpool_src,         [XH_SOFTMAX] = softmax_src,
         [XH_BATCHNORM] = batchnorm_src, [XH_LAYERNORM] = layernorm_src, [XH_EMBEDDING] = embedding_src,
-        [XH_RNN] = rnn_src,           [XH_CONCAT] = concat_src,       [XH_UPSAMPLE] = upsample_src,
+        [XH_RNN_BASE] = rnn_base_src, [XH_RNN] = rnn_src,           [XH_CONCAT] = concat_src,       [XH_UPSAMPLE] = upsample_src,
         [XH_PAD2D] = pad2d_src,       [XH_REPEAT] = repeat_src,       [XH_PERMUTE] = permute_src,
         [XH_STEP_MASK] = step_mask_src, [XH_MASK_STEPS] = mask_steps_src,
     };

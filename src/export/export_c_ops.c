@@ -29,7 +29,8 @@
 int xc_is_alias(const dc_node *n)
 {
     const dc_op *op = n->op;
-    return (op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_dropout ||
+    return (op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_qpass ||
+           op == &dc_op_dropout ||
            op == &dc_op_spatial_dropout || op == &dc_op_gaussian_noise || op == &dc_op_random_flip ||
            op == &dc_op_random_affine || op == &dc_op_random_color;
 }
@@ -288,16 +289,14 @@ static dc_status emit_embedding(xc_ctx *c, dc_node *n)
     return DC_OK;
 }
 
-static dc_status emit_rnn(xc_ctx *c, dc_node *n)
+int xc_rnn_geom(xc_ctx *c, dc_node *n)
 {
     const dc_rnn_attr *a = &n->attr.rnn;
     dc_node *x = n->in[0];
     static const char *kinds[] = {"SimpleRNN", "LSTM", "GRU"};
-    if (x->shape[0] != 1)
-        return dc_fail(DC_ERR_ARG, "export_c: layer %s: a recurrent op over %d rows per sample is not supported",
-                       xc_layer_name(c, n), x->shape[0]);
-    char what[64];
-    snprintf(what, sizeof what, "%s cell over %d steps", a->kind >= 0 && a->kind < 3 ? kinds[a->kind] : "?", x->shape[1]);
+    char what[80];
+    snprintf(what, sizeof what, "%s%s cell over %d steps", n->op == &dc_op_rnn ? "" : "int8-weight ",
+             a->kind >= 0 && a->kind < 3 ? kinds[a->kind] : "?", x->shape[1]);
     xc_heading(c, n, what);
     int id = c->n_geom++, f = a->flags;
     xc_printf(&c->weights,
@@ -306,6 +305,17 @@ static dc_status emit_rnn(xc_ctx *c, dc_node *n)
               " * 2 tanh, 3 relu) */\nstatic const rnn_geom g%d = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n\n",
               xc_layer_name(c, n), id, x->shape[1], x->shape[2], a->units, a->kind, !!(f & 1), !!(f & 2), !!(f & 4),
               !!(f & 8), !!(f & 16), a->act, a->recurrent_act);
+    c->helpers[XH_RNN_BASE] = 1;
+    return id;
+}
+
+static dc_status emit_rnn(xc_ctx *c, dc_node *n)
+{
+    dc_node *x = n->in[0];
+    if (x->shape[0] != 1)
+        return dc_fail(DC_ERR_ARG, "export_c: layer %s: a recurrent op over %d rows per sample is not supported",
+                       xc_layer_name(c, n), x->shape[0]);
+    int id = xc_rnn_geom(c, n);
     c->helpers[XH_RNN] = 1;
     xc_printf(&c->body, "    rnn(&g%d, %s, %s, %s, %s, %s, %s, %s + %zu);\n\n", id, xc_var(c, x),
               n->in[4] ? xc_var(c, n->in[4]) : "NULL", xc_var(c, n->in[1]), xc_var(c, n->in[2]), xc_var(c, n->in[3]),
@@ -533,8 +543,10 @@ static const struct {
 } emitters[] = {
     {&dc_op_dense, emit_dense},
     {&dc_op_conv2d, emit_conv2d},
+    {&dc_op_qfconv2d, emit_conv2d}, /* a small Conv2D left float in an int8 model: the same helper */
     {&dc_op_conv2d_transpose, emit_deconv2d},
     {&dc_op_pool2d, emit_pool2d},
+    {&dc_op_qmaxpool, emit_pool2d}, /* int8 bytes in deepc; the same maximum on the floats here */
     {&dc_op_global_pool, emit_gpool},
     {&dc_op_act, emit_act},
     {&dc_op_batchnorm, emit_batchnorm},
@@ -567,7 +579,8 @@ xc_emit_fn xc_emitter(const dc_op *op)
             return emitters[i].fn;
     if (xc_quant_emitter(op))
         return xc_quant_emitter(op);
-    if ((op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_dropout ||
+    if ((op->flags & DC_OP_ALIASES_INPUT) || op == &dc_op_columns || op == &dc_op_qcopy || op == &dc_op_qpass ||
+        op == &dc_op_dropout ||
         op == &dc_op_spatial_dropout || op == &dc_op_gaussian_noise || op == &dc_op_random_flip ||
         op == &dc_op_random_affine || op == &dc_op_random_color)
         return emit_alias;

@@ -125,8 +125,98 @@ static const char qconv_src[] =
     "        }\n"
     "}\n\n";
 
+static const char qembedding_src[] =
+    "/* Embedding with an int8 table: ids (count) -> y (count, d), row id of q (v, d)\n"
+    " * times its scale s[id]; 1 when an id is not an integer in [0, v). */\n"
+    "static int qembedding(const float *ids, size_t count, const int8_t *q, const float *s, int v, int d, float *y)\n"
+    "{\n"
+    "    size_t i;\n"
+    "    int j;\n"
+    "    for (i = 0; i < count; i++) {\n"
+    "        float id = ids[i];\n"
+    "        const int8_t *row;\n"
+    "        float sc;\n"
+    "        if (!(id >= 0.0f && id < (float)v) || id != floorf(id))\n"
+    "            return 1;\n"
+    "        row = q + (size_t)id * d;\n"
+    "        sc = s[(size_t)id];\n"
+    "        for (j = 0; j < d; j++)\n"
+    "            y[i * (size_t)d + j] = (float)row[j] * sc;\n"
+    "    }\n"
+    "    return 0;\n"
+    "}\n\n";
+
+/* dq_rnn_sample (src/quant/quant_rnn.c), statement for statement. */
+static const char qrnn_src[] =
+    "/* z[j] += (sum_i v[i] * q[i][j]) * s[j] for j < cols (int8 weights, float values;\n"
+    " * each sum in order of i); q's rows ld apart, acc: cols floats of scratch. */\n"
+    "static void qmv(const float *v, int n, const int8_t *q, int ld, int cols, const float *s, float *acc, float *z)\n"
+    "{\n"
+    "    int i, j;\n"
+    "    for (j = 0; j < cols; j++)\n"
+    "        acc[j] = 0.0f;\n"
+    "    for (i = 0; i < n; i++)\n"
+    "        for (j = 0; j < cols; j++)\n"
+    "            acc[j] += v[i] * (float)q[(size_t)i * ld + j];\n"
+    "    for (j = 0; j < cols; j++)\n"
+    "        z[j] += acc[j] * s[j];\n"
+    "}\n\n"
+    "/* The recurrent layer of rnn_geom g with int8 weights and float state: kernel W\n"
+    " * (F, G*U) and recurrent R (U, G*U), each column j scaled by ws[j] / rs[j]; the rest\n"
+    " * as rnn does it.  st: h (U), c (U), then scratch (U + 3 G U). */\n"
+    "static void qrnn(const rnn_geom *g, const float *x, const float *mask, const int8_t *W, const float *ws,\n"
+    "                 const int8_t *R, const float *rs, const float *bias, float *y, float *st)\n"
+    "{\n"
+    "    const int U = g->U, GU = U * (g->kind == 1 ? 4 : g->kind == 2 ? 3 : 1);\n"
+    "    float *h = st, *c = st + U, *rh = st + 2 * U, *z = st + 3 * U, *rec = z + GU, *acc = rec + GU;\n"
+    "    int k, t, j;\n"
+    "    for (j = 0; j < U; j++)\n"
+    "        h[j] = c[j] = 0.0f;\n"
+    "    for (k = 0; k < g->T; k++) {\n"
+    "        const float *xt;\n"
+    "        int on;\n"
+    "        t = g->backwards ? g->T - 1 - k : k;\n"
+    "        on = !mask || mask[t] != 0.0f;\n"
+    "        xt = x + (size_t)t * g->F;\n"
+    "        for (j = 0; j < GU; j++) /* the input projection */\n"
+    "            z[j] = bias[j];\n"
+    "        qmv(xt, g->F, W, GU, GU, ws, acc, z);\n"
+    "        if (g->kind == 2 && g->reset_after) {\n"
+    "            for (j = 0; j < GU; j++)\n"
+    "                rec[j] = bias[GU + j];\n"
+    "            if (k > 0)\n"
+    "                qmv(h, U, R, GU, GU, rs, acc, rec);\n"
+    "            for (j = 0; j < U; j++) {\n"
+    "                z[j] = rnn_act(g->ract, z[j] + rec[j]);\n"
+    "                z[U + j] = rnn_act(g->ract, z[U + j] + rec[U + j]);\n"
+    "                z[2 * U + j] += z[U + j] * rec[2 * U + j];\n"
+    "            }\n"
+    "        } else if (g->kind == 2) {\n"
+    "            if (k > 0)\n"
+    "                qmv(h, U, R, GU, 2 * U, rs, acc, z);\n"
+    "            for (j = 0; j < U; j++) {\n"
+    "                z[j] = rnn_act(g->ract, z[j]);\n"
+    "                z[U + j] = rnn_act(g->ract, z[U + j]);\n"
+    "                rh[j] = z[U + j] * h[j];\n"
+    "            }\n"
+    "            if (k > 0)\n"
+    "                qmv(rh, U, R + 2 * U, GU, U, rs + 2 * U, acc, z + 2 * U);\n"
+    "        } else if (k > 0) {\n"
+    "            qmv(h, U, R, GU, GU, rs, acc, z);\n"
+    "        }\n"
+    "        rnn_step(g, z, h, c, on, t, y);\n"
+    "    }\n"
+    "    if (!g->seq)\n"
+    "        for (j = 0; j < U; j++)\n"
+    "            y[j] = h[j];\n"
+    "}\n\n";
+
 void xc_write_quant_helpers(const xc_ctx *c, xc_str *out)
 {
+    if (c->helpers[XH_QEMBEDDING])
+        xc_printf(out, "%s", qembedding_src);
+    if (c->helpers[XH_QRNN])
+        xc_printf(out, "%s", qrnn_src);
     if (!c->helpers[XH_QDENSE] && !c->helpers[XH_QCONV2D])
         return;
     xc_printf(out, "%s", quant_src);
@@ -148,7 +238,7 @@ static dc_status write_qlayer(xc_ctx *c, dc_node *n, char *name)
     xc_printf(&c->weights, "/* %s: int8 weights, %d rows of %d (%d used) */\nstatic const int8_t q%d_w[%zu] = {", ln,
               h->U, h->Kp, h->K, id, (size_t)h->U * h->Kp);
     for (size_t i = 0; i < (size_t)h->U * h->Kp; i++)
-        xc_printf(&c->weights, "%s%d,", i % 16 ? " " : "\n    ", q.w[i]);
+        xc_printf(&c->weights, "%s%d,", i % 24 ? "" : "\n    ", q.w[i]); /* compact: 24 a line */
     xc_printf(&c->weights, "\n};\n\n");
     const int32_t *arrs[4] = {q.m0, q.shift, q.bias, q.wsum};
     const char *names[4] = {"m0", "shift", "bias", "wsum"};
@@ -209,8 +299,68 @@ static dc_status emit_qconv2d(xc_ctx *c, dc_node *n)
     return DC_OK;
 }
 
+/* Writes the weight-only int8 weight p (quant.h) as q<id> and q<id>_s;
+ * names into qn and sn (64 bytes each). */
+static dc_status write_wo(xc_ctx *c, dc_node *n, dc_node *p, char *qn, char *sn)
+{
+    dq_wo w;
+    if (dq_wo_view(p->val, &w))
+        return dc_fail(DC_ERR_STATE, "export_c: layer %s: its packed int8 weight %s is missing", xc_layer_name(c, n),
+                       p->name);
+    int rows = w.h->rows, cols = w.h->cols, ns = w.h->per_row ? rows : cols;
+    snprintf(qn, 64, "q%d", p->id);
+    snprintf(sn, 64, "q%d_s", p->id);
+    xc_printf(&c->weights, "/* %s: %s (%d, %d) in int8, one scale per %s */\nstatic const int8_t %s[%zu] = {",
+              xc_layer_name(c, n), p->name, rows, cols, w.h->per_row ? "row" : "column", qn, (size_t)rows * cols);
+    for (size_t i = 0; i < (size_t)rows * cols; i++)
+        xc_printf(&c->weights, "%s%d,", i % 24 ? "" : "\n    ", w.q[i]);
+    xc_printf(&c->weights, "\n};\n");
+    xc_array(c, sn, w.scale, (size_t)ns, "the scales");
+    return DC_OK;
+}
+
+static dc_status emit_qembedding(xc_ctx *c, dc_node *n)
+{
+    char qn[64], sn[64];
+    dc_status st = write_wo(c, n, n->in[1], qn, sn);
+    if (st != DC_OK)
+        return st;
+    dq_wo w;
+    dq_wo_view(n->in[1]->val, &w);
+    xc_heading(c, n, "embedding lookup, int8 table");
+    c->helpers[XH_QEMBEDDING] = 1;
+    xc_printf(&c->body, "    if (qembedding(%s, %zu, %s, %s, %d, %d, %s))\n        return 1;\n\n", xc_var(c, n->in[0]),
+              dc_node_numel(n->in[0]), qn, sn, w.h->rows, w.h->cols, c->x[n->id].var);
+    return DC_OK;
+}
+
+static dc_status emit_qrnn(xc_ctx *c, dc_node *n)
+{
+    dc_node *x = n->in[0];
+    if (x->shape[0] != 1)
+        return dc_fail(DC_ERR_ARG, "export_c: layer %s: a recurrent op over %d rows per sample is not supported",
+                       xc_layer_name(c, n), x->shape[0]);
+    char wq[64], ws[64], rq[64], rs[64];
+    dc_status st = write_wo(c, n, n->in[1], wq, ws);
+    if (st == DC_OK)
+        st = write_wo(c, n, n->in[2], rq, rs);
+    if (st != DC_OK)
+        return st;
+    int id = xc_rnn_geom(c, n);
+    c->helpers[XH_QRNN] = 1;
+    const char *out = c->x[n->id].var;
+    xc_printf(&c->body, "    qrnn(&g%d, %s, %s, %s, %s, %s, %s, %s, %s, %s + %zu);\n\n", id, xc_var(c, x),
+              n->in[4] ? xc_var(c, n->in[4]) : "NULL", wq, ws, rq, rs, xc_var(c, n->in[3]), out, out,
+              dc_node_numel(n));
+    return DC_OK;
+}
+
 xc_emit_fn xc_quant_emitter(const dc_op *op)
 {
+    if (op == &dc_op_qembedding)
+        return emit_qembedding;
+    if (op == &dc_op_qrnn)
+        return emit_qrnn;
     if (op == &dc_op_qdense)
         return emit_qdense;
     if (op == &dc_op_qconv2d)

@@ -21,8 +21,20 @@
  * dequantized values, so the ops between quantized layers (pooling, ReLU,
  * Flatten ...) see exactly the values an all-int8 pipeline would hold.
  *
+ * Consecutive int8 layers pass int8 (as int8 + 128 bytes in the node's
+ * buffer): the first quantizes the float input once, each requantizes its
+ * output straight to the next one's input scale (the same tensor: the
+ * consumer's input scale and zero point are the producer's output ones),
+ * max pooling runs on the bytes (qmaxpool), Flatten / Reshape / Dropout
+ * copy them, a folded ReLU is a copy (qpass), and the last int8 layer
+ * before a float one (or the output) writes dequantized floats.  The C
+ * export keeps floats between layers: dequantizing and quantizing again
+ * with the same scale gives back the same integer (|q| <= 255), and max
+ * pooling commutes with the monotonic dequantization, so the generated
+ * program still gives the same bits.
+ *
  * Packed layer, in the kernel's float storage (4 * U * K bytes):
- *   dq_header (36 bytes), then int32 m0[U], shift[U], bias[U], wsum[U]
+ *   dq_header (44 bytes), then int32 m0[U], shift[U], bias[U], wsum[U]
  *   (the sum of each row of w), then int8 w[U][Kp] (the kernel transposed: one row of
  *   Kp = K rounded up to 4 per output channel, zero padded).
  */
@@ -43,6 +55,8 @@ typedef struct dq_header {
     float out_scale;
     int32_t out_zp;
     int32_t relu;       /* the output is clamped at out_zp (a fused ReLU) */
+    int32_t in_u8;      /* the input node holds int8 + 128 bytes (an int8 layer before it), not floats */
+    int32_t out_u8;     /* the output is written as int8 + 128 bytes for the int8 layer after it */
 } dq_header;
 
 /* Views of a packed layer.  wt: the same weights tiled for VNNI (below),
@@ -100,7 +114,10 @@ static inline uint8_t dq_quantize_u8(float x, float inv_scale, int32_t zp)
     i = i > 127 ? 127 : i < -128 ? -128 : i;
     return (uint8_t)(i + 128);
 }
+/* n values quantized: in AVX-512 when dq_have_vnni(), else the scalar loop
+ * (the same bits: test_quantize). */
 void dq_quantize_row(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out);
+void dq_quantize_row_scalar(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out);
 
 /* out[j] = sum_k xu[k] * w[j * Kp + k] for j < U (u8 x s8 into int32):
  * AVX-512 VNNI where the CPU has it, else portable C (the same integers). */
@@ -117,5 +134,53 @@ void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y);
 /* The same in AVX-512 (when dq_have_vnni(), which checks VL and DQ too;
  * else it is dq_finish_row): the same bits. */
 void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot, float *y);
+/* The same requantization written as int8 + 128 bytes (out_u8 layers):
+ * scalar, and AVX-512 (the same bytes). */
+void dq_finish_row_u8(const dq_layer *q, const int32_t *dot, uint8_t *y);
+void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *dot, uint8_t *y);
+
+/* Max pooling on int8 + 128 bytes (between two int8 layers: the maximum of
+ * the bytes is the byte of the maximum, the scale unchanged), and a byte
+ * copy (a ReLU folded into the int8 layer before it: the identity there). */
+extern const dc_op dc_op_qmaxpool, dc_op_qpass;
+
+/* A small Conv2D left float in a quantized model (quantize.c's DQ_MIN_K),
+ * with the generated C's arithmetic (quant_float.c). */
+extern const dc_op dc_op_qfconv2d;
+
+/* ---- weight-only int8 (Embedding, SimpleRNN / LSTM / GRU) ----
+ * The weights int8, symmetric, one float scale per row (an Embedding's
+ * table: the looked-up row is dequantized, q * scale) or per column (a
+ * recurrent layer's kernel and recurrent kernel: one per gate unit, the
+ * output channel); activations and the recurrent state stay float.  Packed
+ * in the weight's own float storage (4 * rows * cols bytes): dq_wo_header
+ * (16 bytes), float scale[rows or cols], int8 q[rows][cols]. */
+#define DQ_WO_MAGIC 0x57514344u /* "DCQW" */
+
+typedef struct dq_wo_header {
+    uint32_t magic;
+    int32_t rows, cols, per_row; /* per_row: one scale per row, else per column */
+} dq_wo_header;
+
+typedef struct dq_wo {
+    const dq_wo_header *h;
+    const float *scale;
+    const int8_t *q;
+} dq_wo;
+
+size_t dq_wo_bytes(int rows, int cols, int per_row);
+/* The views of the weight-only layer at p, or nonzero when p holds none. */
+int dq_wo_view(const void *p, dq_wo *out);
+/* Packs w (rows, cols) into dst (dq_wo_bytes): scale = max|w| / 127 of the
+ * row or column (1 when all zero), q = w / scale rounded, in [-127, 127]. */
+void dq_wo_pack(const float *w, int rows, int cols, int per_row, void *dst);
+
+extern const dc_op dc_op_qembedding, dc_op_qrnn;
+
+/* One sample through a weight-only int8 recurrent layer (quant_rnn.c; the
+ * generated C's qrnn helper does the same arithmetic in the same order):
+ * x (T, F), mask (T) or NULL, y (T, U) or (U), work 3 U + 3 G U floats. */
+void dq_rnn_sample(const dc_rnn_attr *a, int T, int F, const float *x, const float *mask, const dq_wo *W,
+                   const dq_wo *R, const float *bias, float *y, float *work);
 
 #endif

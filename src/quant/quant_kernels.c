@@ -112,22 +112,72 @@ int32_t dq_requantize(int32_t acc, int32_t m0, int32_t shift)
     return rdbpot(srdhm(x, m0), right > 31 ? 31 : right);
 }
 
-void dq_quantize_row(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out)
+void dq_quantize_row_scalar(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out)
 {
     for (size_t k = 0; k < n; k++)
         out[k] = dq_quantize_u8(x[k], inv_scale, zp);
+}
+
+#ifdef DQ_X86
+/* dq_quantize_u8 16 values at a time, step for step: the product, the
+ * clamp to [-256, 256] (max_ps gives its second operand for a NaN, so NaN
+ * becomes -256 as there), truncation, the exact fraction deciding the
+ * rounding away from zero, the zero point, the clamp, + 128. */
+__attribute__((target("avx512f,avx512vl,avx512bw"))) static void quantize_row_avx512(const float *x, size_t n,
+                                                                              float inv_scale, int32_t zp,
+                                                                              uint8_t *out)
+{
+    const __m512 inv = _mm512_set1_ps(inv_scale), lo = _mm512_set1_ps(-256.0f), hi = _mm512_set1_ps(256.0f),
+                 half = _mm512_set1_ps(0.5f), mhalf = _mm512_set1_ps(-0.5f);
+    const __m512i one = _mm512_set1_epi32(1), z = _mm512_set1_epi32(zp), qlo = _mm512_set1_epi32(-128),
+                  qhi = _mm512_set1_epi32(127), off = _mm512_set1_epi32(128);
+    for (size_t k = 0; k < n; k += 16) {
+        __mmask16 m = n - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - k)) - 1);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + k), inv);
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        __m512i i = _mm512_cvttps_epi32(v);
+        __m512 f = _mm512_sub_ps(v, _mm512_cvtepi32_ps(i));
+        i = _mm512_mask_add_epi32(i, _mm512_cmp_ps_mask(f, half, _CMP_GE_OQ), i, one);
+        i = _mm512_mask_sub_epi32(i, _mm512_cmp_ps_mask(f, mhalf, _CMP_LE_OQ), i, one);
+        i = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(i, z), qlo), qhi);
+        _mm_mask_storeu_epi8(out + k, m, _mm512_cvtepi32_epi8(_mm512_add_epi32(i, off)));
+    }
+}
+#endif
+
+void dq_quantize_row(const float *x, size_t n, float inv_scale, int32_t zp, uint8_t *out)
+{
+#ifdef DQ_X86
+    if (dq_have_vnni()) {
+        quantize_row_avx512(x, n, inv_scale, zp, out);
+        return;
+    }
+#endif
+    dq_quantize_row_scalar(x, n, inv_scale, zp, out);
+}
+
+/* Output j's int8 value: the accumulator requantized, the zero point, the clamp. */
+static inline int32_t finish_one(const dq_layer *q, const int32_t *dot, int j, int32_t lo, int32_t xzp)
+{
+    int32_t acc = q->bias[j] + dot[j] - xzp * q->wsum[j];
+    int32_t v = dq_requantize(acc, q->m0[j], q->shift[j]) + q->h->out_zp;
+    return v < lo ? lo : v > 127 ? 127 : v;
 }
 
 void dq_finish_row(const dq_layer *q, const int32_t *dot, float *y)
 {
     const dq_header *h = q->h;
     int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
-    for (int j = 0; j < h->U; j++) {
-        int32_t acc = q->bias[j] + dot[j] - xzp * q->wsum[j];
-        int32_t v = dq_requantize(acc, q->m0[j], q->shift[j]) + h->out_zp;
-        v = v < lo ? lo : v > 127 ? 127 : v;
-        y[j] = (float)(v - h->out_zp) * h->out_scale;
-    }
+    for (int j = 0; j < h->U; j++)
+        y[j] = (float)(finish_one(q, dot, j, lo, xzp) - h->out_zp) * h->out_scale;
+}
+
+void dq_finish_row_u8(const dq_layer *q, const int32_t *dot, uint8_t *y)
+{
+    const dq_header *h = q->h;
+    int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
+    for (int j = 0; j < h->U; j++)
+        y[j] = (uint8_t)(finish_one(q, dot, j, lo, xzp) + 128);
 }
 
 void dq_dot_rows_portable(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t *out)
@@ -210,57 +260,170 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni(co
 /* dq_finish_row eight outputs at a time in 64-bit lanes: every step is the
  * scalar one's (the left shift saturated to int32, the product m0 * x in
  * 64 bits plus the nudge, the division by 2^31 toward zero, the rounding
- * right shift, the zero point, the clamp, the dequantization), so the
- * outputs are the same bits (test_quantize compares them). */
-__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"))) void dq_finish_row_avx512(const dq_layer *q,
-                                                                                       const int32_t *dot, float *y)
+ * right shift, the zero point, the clamp), so the outputs are the same
+ * bits (test_quantize compares them).  finish8: outputs j .. j + 7 (mask m)
+ * as int32, clamped, zero point included. */
+#define DQ_AVX512_FINISH __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq")))
+DQ_AVX512_FINISH static inline __m256i finish8(const dq_layer *q, const int32_t *dot, int j, __mmask8 m, __m512i xz,
+                                               __m512i zp, __m512i vlo)
 {
-    const dq_header *h = q->h;
-    int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
     const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1), i32max = _mm512_set1_epi64(INT32_MAX),
                   i32min = _mm512_set1_epi64(INT32_MIN), n31 = _mm512_set1_epi64(31),
                   pos_nudge = _mm512_set1_epi64(1LL << 30), neg_nudge = _mm512_set1_epi64(1 - (1LL << 30)),
-                  toward0 = _mm512_set1_epi64((1LL << 31) - 1), xz = _mm512_set1_epi64(xzp),
-                  zp = _mm512_set1_epi64(h->out_zp), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(127);
+                  toward0 = _mm512_set1_epi64((1LL << 31) - 1), vhi = _mm512_set1_epi64(127);
+#define DQ_LOAD(p) _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(m, (p) + j))
+    __m512i acc = _mm512_sub_epi64(_mm512_add_epi64(DQ_LOAD(q->bias), DQ_LOAD(dot)),
+                                   _mm512_mullo_epi64(xz, DQ_LOAD(q->wsum)));
+    __m512i shift = DQ_LOAD(q->shift), m0 = DQ_LOAD(q->m0);
+#undef DQ_LOAD
+    __m512i left = _mm512_max_epi64(shift, zero), right = _mm512_min_epi64(_mm512_sub_epi64(zero, shift), n31);
+    right = _mm512_max_epi64(right, zero);
+    __m512i x = _mm512_min_epi64(_mm512_max_epi64(_mm512_sllv_epi64(acc, left), i32min), i32max);
+    __m512i ab = _mm512_mul_epi32(x, m0); /* signed 32 x 32 -> 64 of the low halves */
+    __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
+    __m512i sum = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, pos_nudge, neg_nudge));
+    neg = _mm512_cmplt_epi64_mask(sum, zero);
+    __m512i r = _mm512_srai_epi64(_mm512_mask_add_epi64(sum, neg, sum, toward0), 31);
+    __m512i mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, right), one);
+    __m512i rem = _mm512_and_si512(r, mask);
+    __m512i thr = _mm512_add_epi64(_mm512_srai_epi64(mask, 1),
+                                   _mm512_maskz_mov_epi64(_mm512_cmplt_epi64_mask(r, zero), one));
+    __m512i v = _mm512_add_epi64(_mm512_srav_epi64(r, right),
+                                 _mm512_maskz_mov_epi64(_mm512_cmpgt_epi64_mask(rem, thr), one));
+    v = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v, zp), vlo), vhi);
+    return _mm512_cvtepi64_epi32(v);
+}
+
+DQ_AVX512_FINISH void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot, float *y)
+{
+    const dq_header *h = q->h;
+    int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
+    const __m512i xz = _mm512_set1_epi64(xzp), zp = _mm512_set1_epi64(h->out_zp), vlo = _mm512_set1_epi64(lo);
     const __m256 scale = _mm256_set1_ps(h->out_scale);
+    const __m256i zp32 = _mm256_set1_epi32(h->out_zp);
     for (int j = 0; j < h->U; j += 8) {
         __mmask8 m = h->U - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (h->U - j)) - 1);
-#define DQ_LOAD(p) _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(m, (p) + j))
-        __m512i acc = _mm512_sub_epi64(_mm512_add_epi64(DQ_LOAD(q->bias), DQ_LOAD(dot)),
-                                       _mm512_mullo_epi64(xz, DQ_LOAD(q->wsum)));
-        __m512i shift = DQ_LOAD(q->shift), m0 = DQ_LOAD(q->m0);
-#undef DQ_LOAD
-        __m512i left = _mm512_max_epi64(shift, zero), right = _mm512_min_epi64(_mm512_sub_epi64(zero, shift), n31);
-        right = _mm512_max_epi64(right, zero);
-        __m512i x = _mm512_min_epi64(_mm512_max_epi64(_mm512_sllv_epi64(acc, left), i32min), i32max);
-        __m512i ab = _mm512_mul_epi32(x, m0); /* signed 32 x 32 -> 64 of the low halves */
-        __mmask8 neg = _mm512_cmplt_epi64_mask(ab, zero);
-        __m512i sum = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(neg, pos_nudge, neg_nudge));
-        neg = _mm512_cmplt_epi64_mask(sum, zero);
-        __m512i r = _mm512_srai_epi64(_mm512_mask_add_epi64(sum, neg, sum, toward0), 31);
-        __m512i mask = _mm512_sub_epi64(_mm512_sllv_epi64(one, right), one);
-        __m512i rem = _mm512_and_si512(r, mask);
-        __m512i thr = _mm512_add_epi64(_mm512_srai_epi64(mask, 1),
-                                       _mm512_maskz_mov_epi64(_mm512_cmplt_epi64_mask(r, zero), one));
-        __m512i v = _mm512_add_epi64(_mm512_srav_epi64(r, right),
-                                     _mm512_maskz_mov_epi64(_mm512_cmpgt_epi64_mask(rem, thr), one));
-        v = _mm512_min_epi64(_mm512_max_epi64(_mm512_add_epi64(v, zp), vlo), vhi);
-        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm512_cvtepi64_epi32(_mm512_sub_epi64(v, zp))), scale);
+        __m256i v = finish8(q, dot, j, m, xz, zp, vlo);
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, zp32)), scale);
         _mm256_mask_storeu_ps(y + j, m, f);
     }
 }
 
-/* Four input rows (xu, xu + Kp, ...) at once: each 64-byte group of
- * weights loaded once for four vpdpbusd, four independent chains; out
- * holds 4 rows of U. */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt,
-                                                                               int U, int Kp, int32_t *out)
+/* The high product of srdhm for the int32 lanes whose 64-bit lane is ab
+ * (x * m0 of the low halves): the nudge, the division by 2^31 toward zero;
+ * the int32 result in the low half. */
+DQ_AVX512_FINISH static inline __m512i srdhm64(__m512i ab)
 {
-    int G = Kp / 4;
+    const __m512i zero = _mm512_setzero_si512(), pos_nudge = _mm512_set1_epi64(1LL << 30),
+                  neg_nudge = _mm512_set1_epi64(1 - (1LL << 30)), toward0 = _mm512_set1_epi64((1LL << 31) - 1);
+    __m512i sum = _mm512_add_epi64(ab, _mm512_mask_blend_epi64(_mm512_cmplt_epi64_mask(ab, zero), pos_nudge, neg_nudge));
+    return _mm512_srai_epi64(_mm512_mask_add_epi64(sum, _mm512_cmplt_epi64_mask(sum, zero), sum, toward0), 31);
+}
+
+/* Sixteen outputs j .. j + 15 (mask m) as bytes when none of their shifts
+ * is positive (a multiplier below 1, the usual case: no left shift, so the
+ * accumulator is x as it is): the accumulator in int32 as the scalar code
+ * has it, the 64-bit products of the even and the odd lanes, then the
+ * rounding right shift, zero point and clamp in int32 lanes; else 0. */
+DQ_AVX512_FINISH static inline int finish16_u8(const dq_layer *q, const int32_t *dot, int j, __mmask16 m, int32_t xzp,
+                                                int32_t lo, uint8_t *y)
+{
+    __m512i shift = _mm512_maskz_loadu_epi32(m, q->shift + j), zero = _mm512_setzero_si512();
+    if (_mm512_cmpgt_epi32_mask(shift, zero))
+        return 0;
+    __m512i acc = _mm512_sub_epi32(_mm512_add_epi32(_mm512_maskz_loadu_epi32(m, q->bias + j),
+                                                    _mm512_maskz_loadu_epi32(m, dot + j)),
+                                   _mm512_mullo_epi32(_mm512_set1_epi32(xzp), _mm512_maskz_loadu_epi32(m, q->wsum + j)));
+    __m512i m0 = _mm512_maskz_loadu_epi32(m, q->m0 + j);
+    __m512i even = srdhm64(_mm512_mul_epi32(acc, m0));
+    __m512i odd = srdhm64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), _mm512_srli_epi64(m0, 32)));
+    __m512i hi = _mm512_mask_blend_epi32((__mmask16)0xAAAA, even, _mm512_slli_epi64(odd, 32));
+    __m512i right = _mm512_min_epi32(_mm512_sub_epi32(zero, shift), _mm512_set1_epi32(31)), one = _mm512_set1_epi32(1);
+    __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one), rem = _mm512_and_si512(hi, mask);
+    __m512i thr = _mm512_add_epi32(_mm512_srai_epi32(mask, 1), _mm512_maskz_mov_epi32(_mm512_cmplt_epi32_mask(hi, zero), one));
+    __m512i v = _mm512_add_epi32(_mm512_srav_epi32(hi, right), _mm512_maskz_mov_epi32(_mm512_cmpgt_epi32_mask(rem, thr), one));
+    v = _mm512_add_epi32(v, _mm512_set1_epi32(q->h->out_zp));
+    v = _mm512_min_epi32(_mm512_max_epi32(v, _mm512_set1_epi32(lo)), _mm512_set1_epi32(127));
+    _mm_mask_storeu_epi8(y + j, m, _mm512_cvtepi32_epi8(_mm512_add_epi32(v, _mm512_set1_epi32(128))));
+    return 1;
+}
+
+DQ_AVX512_FINISH void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *dot, uint8_t *y)
+{
+    const dq_header *h = q->h;
+    int32_t lo = h->relu && h->out_zp > -128 ? h->out_zp : -128, xzp = 128 + h->in_zp;
+    const __m512i xz = _mm512_set1_epi64(xzp), zp = _mm512_set1_epi64(h->out_zp), vlo = _mm512_set1_epi64(lo);
+    const __m256i off = _mm256_set1_epi32(128);
+    for (int j = 0; j < h->U; j += 8) {
+        if (!(j & 15)) { /* sixteen at once where the shifts allow */
+            __mmask16 m16 = h->U - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (h->U - j)) - 1);
+            if (finish16_u8(q, dot, j, m16, xzp, lo, y)) {
+                j += 8;
+                continue;
+            }
+        }
+        __mmask8 m = h->U - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (h->U - j)) - 1);
+        __m256i v = _mm256_add_epi32(finish8(q, dot, j, m, xz, zp, vlo), off);
+        _mm_mask_storeu_epi8(y + j, (__mmask16)m, _mm256_cvtepi32_epi8(v));
+    }
+}
+
+/* Four input rows (xu, xu + Kp, ...) at once, against up to four blocks
+ * of 16 outputs per pass: 16 accumulators in registers, each 64-byte
+ * group of weights loaded once for the four rows and each row's 4 input
+ * bytes broadcast once for the blocks (8 loads per 16 vpdpbusd, 16
+ * independent chains); out holds 4 rows of U. */
+#define DQ_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define DQ_STORE4(a, jb)                                                                                              \
+    do {                                                                                                              \
+        int j_ = (jb);                                                                                                \
+        __mmask16 m_ = U - j_ >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (U - j_)) - 1);                        \
+        _mm512_mask_storeu_epi32(out + j_, m_, a[0]);                                                                \
+        _mm512_mask_storeu_epi32(out + U + j_, m_, a[1]);                                                            \
+        _mm512_mask_storeu_epi32(out + 2 * U + j_, m_, a[2]);                                                        \
+        _mm512_mask_storeu_epi32(out + 3 * U + j_, m_, a[3]);                                                        \
+    } while (0)
+
+DQ_VNNI void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out)
+{
+    int G = Kp / 4, j = 0;
     const uint8_t *x0 = xu, *x1 = xu + Kp, *x2 = x1 + Kp, *x3 = x2 + Kp;
-    for (int j = 0; j < U; j += 16) {
+    for (; j + 64 <= ((U + 15) & ~15); j += 64) { /* four blocks */
+        const int8_t *b0 = wt + (size_t)j * Kp, *b1 = b0 + (size_t)16 * Kp, *b2 = b1 + (size_t)16 * Kp,
+                     *b3 = b2 + (size_t)16 * Kp;
+        __m512i a0[4], a1[4], a2[4], a3[4];
+        for (int r = 0; r < 4; r++)
+            a0[r] = a1[r] = a2[r] = a3[r] = _mm512_setzero_si512();
+        for (int g = 0; g < G; g++) {
+            int32_t v[4];
+            memcpy(&v[0], x0 + 4 * g, 4);
+            memcpy(&v[1], x1 + 4 * g, 4);
+            memcpy(&v[2], x2 + 4 * g, 4);
+            memcpy(&v[3], x3 + 4 * g, 4);
+            __m512i w0 = _mm512_loadu_si512(b0 + 64 * g), w1 = _mm512_loadu_si512(b1 + 64 * g),
+                    w2 = _mm512_loadu_si512(b2 + 64 * g), w3 = _mm512_loadu_si512(b3 + 64 * g);
+            for (int r = 0; r < 4; r++) {
+                __m512i x = _mm512_set1_epi32(v[r]);
+                a0[r] = _mm512_dpbusd_epi32(a0[r], x, w0);
+                a1[r] = _mm512_dpbusd_epi32(a1[r], x, w1);
+                a2[r] = _mm512_dpbusd_epi32(a2[r], x, w2);
+                a3[r] = _mm512_dpbusd_epi32(a3[r], x, w3);
+            }
+        }
+        __m512i *a = a0;
+        DQ_STORE4(a, j);
+        a = a1;
+        DQ_STORE4(a, j + 16);
+        a = a2;
+        DQ_STORE4(a, j + 32);
+        a = a3;
+        DQ_STORE4(a, j + 48);
+    }
+    for (; j < U; j += 16) { /* the blocks left, one at a time */
         const int8_t *b = wt + (size_t)j * Kp;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        __m512i a[4];
+        for (int r = 0; r < 4; r++)
+            a[r] = _mm512_setzero_si512();
         for (int g = 0; g < G; g++) {
             int32_t v[4];
             memcpy(&v[0], x0 + 4 * g, 4);
@@ -268,18 +431,13 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void dq_dot_tiled_vnni4(c
             memcpy(&v[2], x2 + 4 * g, 4);
             memcpy(&v[3], x3 + 4 * g, 4);
             __m512i wv = _mm512_loadu_si512(b + 64 * g);
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32(v[0]), wv);
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_set1_epi32(v[1]), wv);
-            a2 = _mm512_dpbusd_epi32(a2, _mm512_set1_epi32(v[2]), wv);
-            a3 = _mm512_dpbusd_epi32(a3, _mm512_set1_epi32(v[3]), wv);
+            for (int r = 0; r < 4; r++)
+                a[r] = _mm512_dpbusd_epi32(a[r], _mm512_set1_epi32(v[r]), wv);
         }
-        __mmask16 m = U - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (U - j)) - 1);
-        _mm512_mask_storeu_epi32(out + j, m, a0);
-        _mm512_mask_storeu_epi32(out + U + j, m, a1);
-        _mm512_mask_storeu_epi32(out + 2 * U + j, m, a2);
-        _mm512_mask_storeu_epi32(out + 3 * U + j, m, a3);
+        DQ_STORE4(a, j);
     }
 }
+#undef DQ_STORE4
 
 int dq_have_vnni(void)
 {
@@ -294,6 +452,8 @@ void dq_dot_rows_vnni(const uint8_t *xu, const int8_t *w, int U, int Kp, int32_t
 }
 
 void dq_finish_row_avx512(const dq_layer *q, const int32_t *dot, float *y) { dq_finish_row(q, dot, y); }
+
+void dq_finish_row_u8_avx512(const dq_layer *q, const int32_t *dot, uint8_t *y) { dq_finish_row_u8(q, dot, y); }
 
 void dq_dot_tiled_vnni4(const uint8_t *xu, const int8_t *wt, int U, int Kp, int32_t *out)
 {

@@ -8,10 +8,11 @@
  *    the other activations, pooling, Flatten / Reshape and the layers that
  *    are the identity at inference run in float on the dequantized values
  *    (max pooling, ReLU and the views give exactly what int8 would);
- *    Embedding and the recurrent layers keep float weights and state (see
- *    docs/export-c.md: an LSTM's state runs through sigmoid and tanh every
- *    step, and int8 rounding there compounds over the sequence).  Any other
- *    layer is refused by name: it has no int8 kernel.
+ *    Embedding and the recurrent layers get weight-only int8 (quant_rnn.c:
+ *    the table per row, the kernels per column) and keep float activations
+ *    and state (see docs/export-c.md: an LSTM's state runs through sigmoid
+ *    and tanh every step, and int8 rounding there compounds over the
+ *    sequence).  Any other layer is refused by name: it has no int8 kernel.
  * 2. Calibration: the float model runs on the representative samples; the
  *    range of every quantized layer's input and output (after its folded
  *    BatchNormalization and the ReLU that follows it, which becomes a clamp
@@ -35,12 +36,25 @@ dc_quantize_config dc_quantize_defaults(void)
     return c;
 }
 
+/* A Conv2D with fewer inputs per output (and no BatchNormalization to fold)
+ * stays float: requantizing each output (a 64-bit fixed-point multiply and
+ * a rounding shift) costs more than its few multiply-adds, its packed form
+ * saves next to nothing (a first 3 x 3 convolution on one channel: 9
+ * inputs, 288 weights), and float keeps its accuracy.  It runs the
+ * generated C's arithmetic (qfconv2d, quant_float.c), so the int8 layers
+ * after it quantize the same values in deepc and in the export. */
+#define DQ_MIN_K 16
+
 typedef struct qnode {
     dc_node *n;      /* the Dense / Conv2D */
     dc_node *bn;     /* the BatchNormalization folded in, or NULL */
     dc_node *seen;   /* whose values are the output range: n, bn, or the ReLU after them */
     int relu;
     float in_lo, in_hi, out_lo, out_hi;
+    int src;         /* the int8 layer (index) whose bytes it reads, or -1: it quantizes floats */
+    int out_u8;      /* it hands int8 bytes to the next int8 layer */
+    float out_scale; /* its output's scale and zero point (calibrated) */
+    int32_t out_zp;
 } qnode;
 
 static const char *layer_name(const dc_model *m, const dc_node *n)
@@ -104,17 +118,21 @@ static dc_status range_of(const dc_model *m, const dc_node *n, float lo, float h
 }
 
 /* Packs layer q (calibrated) into its kernel's storage and swaps its op. */
-static dc_status pack(const dc_model *m, qnode *q)
+static dc_status pack(const dc_model *m, const qnode *qs_all, qnode *q)
 {
     dc_node *n = q->n, *kn = n->in[1], *bnode = n->in[2], *bn = q->bn;
     int U = kn->shape[kn->ndim - 1];
     size_t total = dc_node_numel(kn);
     int K = (int)(total / (size_t)U), Kp = (K + 3) & ~3;
-    dq_header h = {DQ_MAGIC, U, K, Kp, 0, 0, 0, 0, q->relu};
+    dq_header h = {DQ_MAGIC, U, K, Kp, 0, 0, 0, 0, q->relu, q->src >= 0, q->out_u8};
     dc_status st;
     if ((st = range_of(m, n, q->in_lo, q->in_hi, "input", &h.in_scale, &h.in_zp)) != DC_OK ||
         (st = range_of(m, n, q->out_lo, q->out_hi, "output", &h.out_scale, &h.out_zp)) != DC_OK)
         return st;
+    if (q->src >= 0) { /* the same tensor as the int8 layer before's output */
+        h.in_scale = qs_all[q->src].out_scale;
+        h.in_zp = qs_all[q->src].out_zp;
+    }
     size_t bytes = dq_packed_bytes(U, K), tiled = dq_tiled_bytes(U, Kp);
     if (bytes + tiled <= total * sizeof(float))
         bytes += tiled; /* room for the VNNI tiling too (quant.h) */
@@ -191,6 +209,108 @@ static dc_status check_calibration(const dc_model *m, const dc_quantize_config *
     return DC_OK;
 }
 
+/* Whether weight p holds only finite values; else the error naming it. */
+static dc_status finite_weight(const dc_model *m, const dc_node *n, const dc_node *p)
+{
+    for (size_t k = 0, t = dc_node_numel(p); k < t; k++)
+        if (!isfinite(p->val[k]))
+            return dc_fail(DC_ERR_NAN, "quantize: layer %s: its weight %s holds %g at %zu", layer_name(m, n), p->name,
+                           (double)p->val[k], k);
+    return DC_OK;
+}
+
+/* Whether an Embedding / recurrent node n gets weight-only int8 (quant.h):
+ * its weights read by it alone, large enough to shrink, and (a recurrent
+ * one) no final-state reader, which reads the float op's work. */
+static int weight_only_ok(dc_graph *g, unsigned mark, const dc_node *n)
+{
+    int np = n->op == &dc_op_rnn ? 2 : 1;
+    for (int k = 1; k <= np; k++) {
+        const dc_node *p = n->in[k];
+        if (p->ndim != 2 || p->n_consumers != 1 ||
+            dq_wo_bytes(p->shape[0], p->shape[1], n->op == &dc_op_embedding) > dc_node_numel(p) * sizeof(float))
+            return 0;
+    }
+    for (int i = n->id + 1; n->op == &dc_op_rnn && i < g->n_nodes; i++)
+        if (g->nodes[i]->mark == mark && g->nodes[i]->op == &dc_op_rnn_state && g->nodes[i]->in[0] == n)
+            return 0;
+    return 1;
+}
+
+/* Packs node n's weights (Embedding: the table per row; recurrent: the
+ * kernel and recurrent kernel per column) in place and swaps its op. */
+static dc_status pack_weight_only(const dc_model *m, dc_node *n)
+{
+    int rnn = n->op == &dc_op_rnn;
+    for (int k = 1; k <= (rnn ? 2 : 1); k++) {
+        dc_node *p = n->in[k];
+        size_t bytes = dq_wo_bytes(p->shape[0], p->shape[1], !rnn);
+        void *buf = malloc(bytes);
+        if (!buf)
+            return dc_fail(DC_ERR_NOMEM, "quantize: out of memory packing %s", layer_name(m, n));
+        dq_wo_pack(p->val, p->shape[0], p->shape[1], !rnn, buf);
+        memcpy(p->val, buf, bytes);
+        free(buf);
+    }
+    n->op = rnn ? &dc_op_qrnn : &dc_op_qembedding;
+    return DC_OK;
+}
+
+/* Whether op passes an int8 layer's bytes on unchanged in meaning: the
+ * views and inference identities copy them (Flatten / Reshape share the
+ * buffer, Dropout and noise copy numel floats' worth, which holds the
+ * bytes), max pooling becomes qmaxpool. */
+static int byte_pass(const dc_node *n)
+{
+    return n->op == &dc_op_reshape || n->op == &dc_op_dropout || n->op == &dc_op_spatial_dropout ||
+           n->op == &dc_op_gaussian_noise || (n->op == &dc_op_pool2d && n->attr.pool.is_max);
+}
+
+/* Consecutive int8 layers: a layer whose input comes, through nothing but
+ * byte_pass nodes each read by the next alone, from another int8 layer's
+ * output (after its folded BatchNormalization and ReLU) that nothing else
+ * reads, takes that layer's bytes (its input scale and zero point become
+ * the producer's output ones); the pooling on the way becomes qmaxpool and
+ * the folded ReLU a byte copy. */
+static void link_int8(const dc_model *m, unsigned mark, qnode *qs, int nq)
+{
+    dc_graph *g = m->g;
+    for (int k = 0; k < nq; k++) {
+        qnode *q = &qs[k];
+        q->src = -1;
+        dc_node *next = q->n, *x = q->n->in[0];
+        int src = -1;
+        while (x && x != m->output && sole_reader(g, mark, x) == next) {
+            for (int j = 0; j < k && src < 0; j++)
+                if (qs[j].seen == x)
+                    src = j;
+            if (src >= 0 || !byte_pass(x))
+                break;
+            next = x;
+            x = x->in[0];
+        }
+        if (src < 0)
+            continue;
+        q->src = src;
+        qs[src].out_u8 = 1;
+    }
+}
+
+/* The ops between linked int8 layers, once every layer is packed. */
+static void swap_between(qnode *qs, int nq)
+{
+    for (int k = 0; k < nq; k++) {
+        if (qs[k].src < 0)
+            continue;
+        dc_node *seen = qs[qs[k].src].seen;
+        for (dc_node *c = qs[k].n->in[0]; c != seen; c = c->in[0])
+            if (c->op == &dc_op_pool2d)
+                c->op = &dc_op_qmaxpool;
+        if (seen->op == &dc_op_act)
+            seen->op = &dc_op_qpass;
+    }
+}
+
 dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
 {
     DC_CHECK_NULL(m);
@@ -207,13 +327,27 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
     qnode *qs = calloc((size_t)g->n_nodes, sizeof *qs);
     if (!qs)
         return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
-    int nq = 0;
+    int nq = 0, nwo = 0;
+    dc_node **wo = calloc((size_t)g->n_nodes, sizeof *wo); /* the weight-only int8 nodes */
+    unsigned char *kept = calloc((size_t)g->n_nodes, 1);   /* Dense / Conv left float */
+    if (!wo || !kept) {
+        free(wo);
+        free(kept);
+        free(qs);
+        return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
+    }
     for (int i = 0; i < g->n_nodes && st == DC_OK; i++) {
         dc_node *n = g->nodes[i];
         if (n->mark != mark || n->is_param)
             continue;
-        if (n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qcopy) {
+        if (n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qcopy ||
+            n->op == &dc_op_qembedding || n->op == &dc_op_qrnn || n->op == &dc_op_qfconv2d) {
             st = dc_fail(DC_ERR_STATE, "quantize: the model is quantized already");
+        } else if (n->op == &dc_op_embedding || n->op == &dc_op_rnn) {
+            for (int k = 1; k <= (n->op == &dc_op_rnn ? 3 : 1) && st == DC_OK; k++)
+                st = finite_weight(m, n, n->in[k]);
+            if (st == DC_OK && weight_only_ok(g, mark, n))
+                wo[nwo++] = n;
         } else if (n->op == &dc_op_dense || n->op == &dc_op_conv2d) {
             dc_node *kn = n->in[1];
             int U = kn->shape[kn->ndim - 1];
@@ -233,6 +367,11 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
             }
             if (dq_packed_bytes(U, (int)K) > total * sizeof(float))
                 continue; /* a tiny layer (about 10 inputs per output or fewer) stays float */
+            dc_node *rd = sole_reader(g, mark, n);
+            if (n->op == &dc_op_conv2d && K < DQ_MIN_K && !(rd && rd->op == &dc_op_batchnorm && rd->in[0] == n)) {
+                kept[n->id] = 1; /* stays float (DQ_MIN_K), in the generated C's arithmetic once packed */
+                continue;
+            }
             qnode *q = &qs[nq++];
             q->n = n;
             q->seen = n;
@@ -263,8 +402,10 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
                          n->op->name);
         }
     }
-    if (st == DC_OK && nq == 0)
-        st = dc_fail(DC_ERR_ARG, "quantize: the model has no Dense or Conv2D layer to quantize");
+    if (st == DC_OK && nq == 0 && nwo == 0)
+        st = dc_fail(DC_ERR_ARG, "quantize: the model has no Dense, Conv2D, Embedding or recurrent layer to quantize");
+    if (st == DC_OK) /* before calibrating: its forward passes mark the nodes anew */
+        link_int8(m, mark, qs, nq);
     /* calibration: the float model on the representative samples */
     const dc_tensor *x = cfg->calibration;
     int n_cal = cfg->max_samples > 0 && cfg->max_samples < x->shape[0] ? cfg->max_samples : x->shape[0];
@@ -297,12 +438,22 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         float s;
         int32_t z;
         if ((st = range_of(m, qs[k].n, qs[k].in_lo, qs[k].in_hi, "input", &s, &z)) == DC_OK)
-            st = range_of(m, qs[k].n, qs[k].out_lo, qs[k].out_hi, "output", &s, &z);
+            st = range_of(m, qs[k].n, qs[k].out_lo, qs[k].out_hi, "output", &qs[k].out_scale, &qs[k].out_zp);
     }
     for (int k = 0; st == DC_OK && k < nq; k++)
-        if ((st = pack(m, &qs[k])) == DC_OK)
+        if ((st = pack(m, qs, &qs[k])) == DC_OK)
             m->quantized = 1; /* from the first packed layer on, whatever follows */
+    if (st == DC_OK)
+        swap_between(qs, nq);
+    for (int i = 0; st == DC_OK && i < g->n_nodes; i++)
+        if (kept[i])
+            g->nodes[i]->op = &dc_op_qfconv2d;
+    for (int k = 0; st == DC_OK && k < nwo; k++)
+        if ((st = pack_weight_only(m, wo[k])) == DC_OK)
+            m->quantized = 1;
     free(qs);
+    free(wo);
+    free(kept);
     return st;
 }
 
@@ -328,7 +479,8 @@ dc_status dc_model_refuse_packed(const dc_model *m, const dc_node *p, const char
         return DC_OK;
     for (int i = 0; i < m->g->n_nodes; i++) {
         const dc_node *n = m->g->nodes[i];
-        if ((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d) && n->in[1] == p)
+        if (((n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qembedding) && n->in[1] == p) ||
+            (n->op == &dc_op_qrnn && (n->in[1] == p || n->in[2] == p)))
             return dc_fail(DC_ERR_STATE, "%s: weight %s holds a packed int8 layer (the model is quantized), not "
                                          "floats; read the float model's weights before quantizing",
                            what, p->name);
