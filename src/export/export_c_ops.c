@@ -544,6 +544,7 @@ static const struct {
     {&dc_op_dense, emit_dense},
     {&dc_op_conv2d, emit_conv2d},
     {&dc_op_qfconv2d, emit_conv2d}, /* a small Conv2D left float in an int8 model: the same helper */
+    {&dc_op_qfdense, emit_dense},   /* a tiny Dense left float in an int8 model */
     {&dc_op_conv2d_transpose, emit_deconv2d},
     {&dc_op_pool2d, emit_pool2d},
     {&dc_op_qmaxpool, emit_pool2d}, /* int8 bytes in deepc; the same maximum on the floats here */

@@ -147,6 +147,7 @@ extern const dc_op dc_op_qmaxpool, dc_op_qpass;
 /* A small Conv2D left float in a quantized model (quantize.c's DQ_MIN_K),
  * with the generated C's arithmetic (quant_float.c). */
 extern const dc_op dc_op_qfconv2d;
+extern const dc_op dc_op_qfdense; /* a Dense too small to pack, in the generated C's arithmetic */
 
 /* ---- weight-only int8 (Embedding, SimpleRNN / LSTM / GRU) ----
  * The weights int8, symmetric, one float scale per row (an Embedding's

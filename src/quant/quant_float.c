@@ -1,6 +1,7 @@
 /*
  * quant_float.c - the float convolution a quantized model runs where a
- * small Conv2D stays float before its int8 layers (quantize.c's DQ_MIN_K):
+ * small Conv2D stays float before its int8 layers (quantize.c's DQ_MIN_K),
+ * and the float Dense where one is too small to pack (at the end):
  * the generated C's conv2d helper (export/export_c_helpers.c) statement for
  * statement: the bias, then each tap in order adding v * k over the output
  * channels, then the fused ReLU.  Compiled with -ffp-contract=off
@@ -141,6 +142,43 @@ static dc_status qfconv_forward(dc_node *n, const dc_run *run)
         conv_image(n, x->val + (size_t)b * img, n->val + (size_t)b * out);
     return DC_OK;
 }
+
+/* A small Dense left float (quantize.c: too few weights to pack): the
+ * generated C's dense helper statement for statement, so the int8 model
+ * and its export give the same bits (OpenBLAS sums in another order). */
+static dc_status qfdense_forward(dc_node *n, const dc_run *run)
+{
+    (void)run;
+    const float *x = n->in[0]->val, *w = n->in[1]->val, *b = n->in[2] ? n->in[2]->val : NULL;
+    int k = n->in[1]->shape[0], u = n->in[1]->shape[1];
+    size_t rows = dc_node_rows(n);
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * (size_t)k;
+        float *yr = n->val + r * (size_t)u;
+        for (int j0 = 0; j0 < u; j0 += 64) {
+            int nj = u - j0 < 64 ? u - j0 : 64;
+            float part[64];
+            for (int j = 0; j < nj; j++)
+                yr[j0 + j] = b ? b[j0 + j] : 0.0f;
+            for (int i0 = 0; i0 < k; i0 += 128) { /* partial sums of 128 inputs, as the helper */
+                int ni = k - i0 < 128 ? k - i0 : 128;
+                for (int j = 0; j < nj; j++)
+                    part[j] = 0.0f;
+                for (int i = i0; i < i0 + ni; i++) {
+                    const float v = xr[i], *wr = w + (size_t)i * u + j0;
+                    for (int j = 0; j < nj; j++)
+                        part[j] += v * wr[j];
+                }
+                for (int j = 0; j < nj; j++)
+                    yr[j0 + j] += part[j];
+            }
+        }
+    }
+    return DC_OK;
+}
+
+const dc_op dc_op_qfdense = {.name = "qfdense", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = no_infer,
+                             .forward = qfdense_forward, .backward = no_backward};
 
 const dc_op dc_op_qfconv2d = {.name = "qfconv2d", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = no_infer,
                               .forward = qfconv_forward, .backward = no_backward};

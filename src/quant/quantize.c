@@ -329,7 +329,7 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         return dc_fail(DC_ERR_NOMEM, "quantize: out of memory for %d nodes", g->n_nodes);
     int nq = 0, nwo = 0;
     dc_node **wo = calloc((size_t)g->n_nodes, sizeof *wo); /* the weight-only int8 nodes */
-    unsigned char *kept = calloc((size_t)g->n_nodes, 1);   /* Dense / Conv left float */
+    unsigned char *kept = calloc((size_t)g->n_nodes, 1);   /* Conv (1) / Dense (2) left float */
     if (!wo || !kept) {
         free(wo);
         free(kept);
@@ -341,7 +341,8 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         if (n->mark != mark || n->is_param)
             continue;
         if (n->op == &dc_op_qdense || n->op == &dc_op_qconv2d || n->op == &dc_op_qcopy ||
-            n->op == &dc_op_qembedding || n->op == &dc_op_qrnn || n->op == &dc_op_qfconv2d) {
+            n->op == &dc_op_qembedding || n->op == &dc_op_qrnn || n->op == &dc_op_qfconv2d ||
+            n->op == &dc_op_qfdense) {
             st = dc_fail(DC_ERR_STATE, "quantize: the model is quantized already");
         } else if (n->op == &dc_op_embedding || n->op == &dc_op_rnn) {
             for (int k = 1; k <= (n->op == &dc_op_rnn ? 3 : 1) && st == DC_OK; k++)
@@ -365,8 +366,12 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
                                                   : "more than 65532 inputs per output or 4096 filters");
                 break;
             }
-            if (dq_packed_bytes(U, (int)K) > total * sizeof(float))
-                continue; /* a tiny layer (about 10 inputs per output or fewer) stays float */
+            if (dq_packed_bytes(U, (int)K) > total * sizeof(float)) { /* a tiny layer (about 10 inputs per output or fewer) stays float */
+                dc_node *rd = sole_reader(g, mark, n);
+                if (n->op == &dc_op_dense && !(rd && rd->op == &dc_op_batchnorm && rd->in[0] == n))
+                    kept[n->id] = 2; /* in the generated C's arithmetic (its export folds no BatchNormalization) */
+                continue;
+            }
             dc_node *rd = sole_reader(g, mark, n);
             if (n->op == &dc_op_conv2d && K < DQ_MIN_K && !(rd && rd->op == &dc_op_batchnorm && rd->in[0] == n)) {
                 kept[n->id] = 1; /* stays float (DQ_MIN_K), in the generated C's arithmetic once packed */
@@ -447,7 +452,7 @@ dc_status dc_model_quantize(dc_model *m, const dc_quantize_config *cfg)
         swap_between(qs, nq);
     for (int i = 0; st == DC_OK && i < g->n_nodes; i++)
         if (kept[i])
-            g->nodes[i]->op = &dc_op_qfconv2d;
+            g->nodes[i]->op = kept[i] == 2 ? &dc_op_qfdense : &dc_op_qfconv2d;
     for (int k = 0; st == DC_OK && k < nwo; k++)
         if ((st = pack_weight_only(m, wo[k])) == DC_OK)
             m->quantized = 1;
