@@ -35,6 +35,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "onnx/ort_util.h"
+
 #define TOOLS DEEPC_FIXTURES "/../onnx"
 #define TMP "ocr_test_tmp"
 
@@ -347,32 +349,6 @@ static void test_resize(void)
 
 /* -------------------------------------------------------- with the models */
 
-static int have(const char *cmd)
-{
-    char full[1400];
-    snprintf(full, sizeof full, "%s >/dev/null 2>&1", cmd);
-    return system(full) == 0;
-}
-
-/* NODE_PATH, $DEEPC_ORT_DIR/node_modules or ~/.cache/deepc's, where
- * onnxruntime-node loads. */
-static int find_ort(char *out, size_t cap)
-{
-    const char *np = getenv("NODE_PATH"), *home = getenv("HOME"), *dir = getenv("DEEPC_ORT_DIR");
-    char cand[3][512] = {{0}}, cmd[1200];
-    snprintf(cand[0], sizeof cand[0], "%s", np ? np : "");
-    if (dir)
-        snprintf(cand[1], sizeof cand[1], "%s/node_modules", dir);
-    if (home)
-        snprintf(cand[2], sizeof cand[2], "%s/.cache/deepc/onnxruntime-node/node_modules", home);
-    for (int i = 0; i < 3; i++) {
-        snprintf(cmd, sizeof cmd, "NODE_PATH='%.500s' node -e \"require('onnxruntime-node')\"", cand[i]);
-        if (cand[i][0] && have(cmd))
-            return snprintf(out, cap, "%.500s", cand[i]) > 0;
-    }
-    return 0;
-}
-
 /* A w x h white image with text rendered by ImageMagick, or dark bars
  * standing for lines when it cannot. */
 static dc_status text_image(int h, int w, dc_image_u8 *img)
@@ -396,21 +372,6 @@ static dc_status text_image(int h, int w, dc_image_u8 *img)
             memset(img->px + ((size_t)y * w + x) * 3, ink ? 0 : 255, 3);
         }
     return DC_OK;
-}
-
-static float *read_f32(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    float *d = f ? malloc(n * sizeof *d) : NULL;
-    size_t got = d ? fread(d, sizeof *d, n, f) : 0;
-    int extra = f ? fgetc(f) != EOF : 0;
-    if (f)
-        fclose(f);
-    if (!d || got != n || extra) {
-        free(d);
-        return NULL;
-    }
-    return d;
 }
 
 /* The detector at h x w: deepc against ONNX Runtime. */

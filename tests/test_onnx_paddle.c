@@ -30,6 +30,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "onnx/ort_util.h"
+
 #define TOOLS DEEPC_FIXTURES "/../onnx"
 #define TMP "onnx_paddle_tmp"
 
@@ -47,50 +49,6 @@ static const model_case cases[] = {
     {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 96, 0},
     {"ch_PP-OCRv4_rec_infer.onnx", 1, 3, 48, 800, 1},
 };
-
-static int have(const char *cmd)
-{
-    char full[1400];
-    snprintf(full, sizeof full, "%s >/dev/null 2>&1", cmd);
-    return system(full) == 0;
-}
-
-static int find_ort(char *out, size_t cap)
-{
-    const char *np = getenv("NODE_PATH"), *home = getenv("HOME"), *dir = getenv("DEEPC_ORT_DIR");
-    char cand[3][512] = {{0}}, cmd[1200];
-    if (np)
-        snprintf(cand[0], sizeof cand[0], "%s", np);
-    if (dir)
-        snprintf(cand[1], sizeof cand[1], "%s/node_modules", dir);
-    if (home)
-        snprintf(cand[2], sizeof cand[2], "%s/.cache/deepc/onnxruntime-node/node_modules", home);
-    for (int i = 0; i < 3; i++) {
-        if (!cand[i][0])
-            continue;
-        snprintf(cmd, sizeof cmd, "NODE_PATH='%.500s' node -e \"require('onnxruntime-node')\"", cand[i]);
-        if (have(cmd)) {
-            snprintf(out, cap, "%.500s", cand[i]);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static float *read_f32(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    float *d = f ? malloc(n * sizeof *d) : NULL;
-    size_t got = d ? fread(d, sizeof *d, n, f) : 0;
-    int extra = f ? fgetc(f) != EOF : 0;
-    if (f)
-        fclose(f);
-    if (!d || got != n || extra) {
-        free(d);
-        return NULL;
-    }
-    return d;
-}
 
 /* 1 when deepc and ONNX Runtime agree on case c, on `given` (NCHW; NULL:
  * seeded noise); *keep (when not NULL) receives deepc's output. */
