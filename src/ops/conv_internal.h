@@ -62,4 +62,15 @@ void dc_conv_blocked_gk(const dc_conv_geom *g, const float *img, const float *gy
 /* gimg += gy (*) k, from kt, for one image's output gradient gy (oh, ow, f). */
 void dc_conv_blocked_gx(const dc_conv_geom *g, const float *kt, const float *gy, float *scratch, float *gimg);
 
+/* The direct forward for few output channels (conv_narrow.c), F <= 32,
+ * taken by the GEMM path's forward in builds for AVX-512. */
+int dc_conv_narrow_fits(const dc_conv_geom *g);
+/* Floats of the packed kernel (kh, kw, c, 16 or 32), and the packing. */
+size_t dc_conv_narrow_packed(const dc_conv_geom *g);
+void dc_conv_narrow_pack(const dc_conv_geom *g, const float *k, float *kp);
+/* Output rows [r0, r1) (counted over the batch) of y = bias + x (*) k, from
+ * the packed kernel kp (bias may be NULL; relu: then ReLU). */
+void dc_conv_narrow_rows(const dc_conv_geom *g, const float *x, const float *kp, const float *bias, int relu, int r0,
+                         int r1, float *y);
+
 #endif

@@ -124,14 +124,16 @@ static dc_status set_output(dc_node *n, const geom *g, int same, int channels, c
 static int is_small(const geom *g);
 
 /* How a convolution runs (attr.conv.path), chosen when its node is made. */
-enum { PATH_GEMM, PATH_SMALL, PATH_BLOCKED };
+enum { PATH_GEMM, PATH_SMALL, PATH_BLOCKED, PATH_NARROW };
 
 /* gemm_only: the graph's opts.conv_gemm, for the tests and benchmarks that compare the paths. */
 static int choose_path(const geom *g, int gemm_only)
 {
     if (dc_conv_blocked_fits(g))
         return gemm_only ? PATH_GEMM : PATH_BLOCKED;
-    return is_small(g) ? PATH_SMALL : PATH_GEMM;
+    if (is_small(g))
+        return PATH_SMALL;
+    return dc_conv_narrow_fits(g) && !gemm_only ? PATH_NARROW : PATH_GEMM;
 }
 
 /*
@@ -159,7 +161,7 @@ static size_t cols_floats(const geom *g, int path)
     if (path == PATH_SMALL)
         return 0;
     size_t rows = dc_size_mul((size_t)dc_conv_chunk_images(g), (size_t)g->oh * (size_t)g->ow);
-    return dc_size_mul(rows, dc_size_prod(3, (int[]){g->kh, g->kw, g->c}));
+    return dc_size_mul(rows, dc_size_prod(3, (int[]){g->kh, g->kw, g->c})); /* also the narrow path's (backward) */
 }
 
 static size_t slot_floats(const geom *g, int path)
@@ -190,6 +192,8 @@ static dc_status conv_infer(dc_node *n)
     a->slots = omp_get_max_threads(); /* one slot of scratch per thread */
     a->path = choose_path(&g, n->graph->opts.conv_gemm);
     n->work_fixed = dc_size_mul((size_t)a->slots, slot_floats(&g, a->path));
+    if (a->path == PATH_NARROW) /* then the packed kernel, after the slots */
+        n->work_fixed = dc_size_add(n->work_fixed, dc_conv_narrow_packed(&g));
     if (a->path == PATH_BLOCKED) /* then the kernel transposed for gx */
         n->work_fixed = dc_size_add(n->work_fixed, dc_conv_blocked_shared(&g));
     return DC_OK;
@@ -701,7 +705,21 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
     }
 }
 
-/* Backward of the GEMM path, a chunk at a time: gK += cols^T gy, then the
+/* The narrow path's forward (conv_narrow.c): the kernel packed once after
+ * the slots, then a band of the output rows (over the batch) per thread. */
+static void narrow_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
+                           float *y)
+{
+    float *kp = n->work + (size_t)n->attr.conv.slots * slot_floats(g, PATH_NARROW);
+    int out_rows = g->b * g->oh, nt = conv_threads(n, g, out_rows), relu = has_relu(n);
+    dc_conv_narrow_pack(g, k, kp);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int u = 0; u < nt; u++)
+        dc_conv_narrow_rows(g, x, kp, bias, relu, (int)((long long)out_rows * u / nt),
+                            (int)((long long)out_rows * (u + 1) / nt), y);
+}
+
+/* Backward of the GEMM path (and of the narrow path), a chunk at a time: gK += cols^T gy, then the
  * same buffer takes gcols = gy K^T, which col2im adds into gx. */
 static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
                           const conv_grads *d)
@@ -778,6 +796,8 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
         direct_forward(&g, n->in[0]->val, n->in[1]->val, bias, has_relu(n), n->val);
     else if (n->attr.conv.path == PATH_BLOCKED)
         blocked_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
+    else if (n->attr.conv.path == PATH_NARROW)
+        narrow_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     else
         gemm_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     return DC_OK;
