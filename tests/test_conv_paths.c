@@ -206,6 +206,8 @@ static const conv_shape shapes[] = {
     {1, 19, 23, 96, 24, 3, 1, 1, 1, 0}, {3, 9, 30, 20, 24, 3, 2, 1, 1, 1}, {3, 11, 29, 12, 31, 3, 1, 0, 1, 0},
     {1, 10, 33, 24, 1, 3, 2, 0, 1, 0},  {3, 8, 17, 40, 8, 3, 1, 1, 2, 1},  {1, 6, 40, 10, 24, 5, 1, 1, 1, 0},
     {3, 7, 26, 20, 16, 3, 2, 0, 1, 0},  {1, 5, 3, 96, 24, 3, 1, 1, 1, 0},
+    /* batch 1, windows that do not overlap (the transposed convolution's row bands) */
+    {1, 9, 11, 24, 24, 2, 2, 1, 1, 0},  {1, 12, 10, 20, 1, 2, 2, 0, 1, 1},
 };
 
 /* gemm: what the blocked path would take runs im2col + GEMM instead. */

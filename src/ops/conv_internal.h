@@ -25,6 +25,8 @@ int dc_conv_chunk_images(const dc_conv_geom *g);
 void dc_conv_im2col(const dc_conv_geom *g, const float *x, int b0, int n, float *cols);
 /* gx += col2im(gcols) for images b0 .. b0+n (window taps outside the image are dropped). */
 void dc_conv_col2im(const dc_conv_geom *g, const float *gcols, int b0, int n, float *gx);
+/* The same for window rows [r0, r1) counted over the batch (image r / oh, row r % oh). */
+void dc_conv_col2im_rows(const dc_conv_geom *g, const float *gcols, int r0, int r1, float *gx);
 /* Threads for work split into `units` independent parts, at most `slots`
  * (the scratch slots planned at compile); 1 when the work is too small. */
 int dc_conv_team(const dc_conv_geom *g, int slots, int units);

@@ -240,29 +240,36 @@ void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
     im2col_rows(g, x, b0 * g->oh, (b0 + n) * g->oh, cols);
 }
 
+/* gx += col2im(gcols) for window rows [r0, r1) counted over the whole batch
+ * (image r / oh, row r % oh), gcols from its start. */
+void dc_conv_col2im_rows(const geom *g, const float *gcols, int r0, int r1, float *gx)
+{
+    size_t kcols = (size_t)g->kh * g->kw * g->c;
+    for (int r = r0; r < r1; r++) {
+        int oy = r % g->oh;
+        float *gimg = gx + (size_t)(r / g->oh) * g->h * g->w * g->c;
+        for (int ox = 0; ox < g->ow; ox++) {
+            const float *src = gcols + ((size_t)(r - r0) * g->ow + ox) * kcols;
+            for (int i = 0; i < g->kh; i++) {
+                int iy = oy * g->sh - g->ph + i * g->dh;
+                for (int j = 0; j < g->kw; j++, src += g->c) {
+                    int ix = ox * g->sw - g->pw + j * g->dw;
+                    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                        continue;
+                    float *restrict dst = gimg + ((size_t)iy * g->w + ix) * g->c;
+#pragma omp simd
+                    for (int c = 0; c < g->c; c++)
+                        dst[c] += src[c];
+                }
+            }
+        }
+    }
+}
+
 /* gx += col2im(gcols) for images b0 .. b0+n. */
 void dc_conv_col2im(const geom *g, const float *gcols, int b0, int n, float *gx)
 {
-    size_t kcols = (size_t)g->kh * g->kw * g->c;
-    for (int b = 0; b < n; b++) {
-        float *gimg = gx + (size_t)(b0 + b) * g->h * g->w * g->c;
-        for (int oy = 0; oy < g->oh; oy++)
-            for (int ox = 0; ox < g->ow; ox++) {
-                const float *src = gcols + (((size_t)b * g->oh + oy) * g->ow + ox) * kcols;
-                for (int i = 0; i < g->kh; i++) {
-                    int iy = oy * g->sh - g->ph + i * g->dh;
-                    for (int j = 0; j < g->kw; j++, src += g->c) {
-                        int ix = ox * g->sw - g->pw + j * g->dw;
-                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
-                            continue;
-                        float *restrict dst = gimg + ((size_t)iy * g->w + ix) * g->c;
-#pragma omp simd
-                        for (int c = 0; c < g->c; c++)
-                            dst[c] += src[c];
-                    }
-                }
-            }
-    }
+    dc_conv_col2im_rows(g, gcols, b0 * g->oh, (b0 + n) * g->oh, gx);
 }
 
 /*
