@@ -11,7 +11,9 @@
  * gy K^T, which col2im adds into gx.  Two cases skip im2col (choose_path):
  * channels and filters both multiples of 16 take the register-blocked
  * kernels of conv_blocked.c, and other kernels with kh*kw*C <= SMALL_K (a
- * first layer over 1-3 channels) run directly on the image.
+ * first layer over 1-3 channels) run directly on the image.  A forward with
+ * at most 32 filters over more inputs (kh*kw*C >= 64) runs conv_narrow.c's
+ * direct kernel (PATH_NARROW); its backward is the GEMM path's.
  *
  * Attributes: attr.conv (conv2d: the bias, input 2, is optional), attr.pool
  * and attr.global_pool (op_attr.h).  A pooling whose windows tile its input
