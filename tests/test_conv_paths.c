@@ -3,7 +3,8 @@
  * few channels, im2col + GEMM, the register-blocked kernel for multiples of
  * 16 channels) against a plain seven-loop convolution in double, forward and
  * backward (input, kernel and bias gradients), over strides, paddings,
- * dilations, kernel sizes, odd image sizes, ReLU, and thread counts; and the
+ * dilations, kernel sizes, odd image sizes, ReLU, and thread counts (the
+ * narrow direct forward for few filters over many channels too); and the
  * transposed convolution (GEMM or blocked) the same way.
  */
 #include "testutil.h"
@@ -201,6 +202,12 @@ static const conv_shape shapes[] = {
     {2, 8, 9, 48, 32, 3, 1, 1, 2, 0},   {2, 12, 5, 16, 48, 5, 1, 1, 1, 1},  {1, 30, 31, 16, 16, 3, 1, 1, 1, 0},
     {2, 6, 6, 64, 16, 2, 2, 1, 1, 0},   {2, 4, 4, 16, 16, 3, 3, 1, 1, 0},   {2, 7, 5, 3, 16, 3, 1, 1, 1, 1},
     {2, 7, 5, 5, 8, 3, 2, 1, 1, 0},
+    /* few filters over more channels (the narrow direct forward): Cout 1, 8, 16, 24, 31, batch 1 and 3 */
+    {1, 19, 23, 96, 24, 3, 1, 1, 1, 0}, {3, 9, 30, 20, 24, 3, 2, 1, 1, 1}, {3, 11, 29, 12, 31, 3, 1, 0, 1, 0},
+    {1, 10, 33, 24, 1, 3, 2, 0, 1, 0},  {3, 8, 17, 40, 8, 3, 1, 1, 2, 1},  {1, 6, 40, 10, 24, 5, 1, 1, 1, 0},
+    {3, 7, 26, 20, 16, 3, 2, 0, 1, 0},  {1, 5, 3, 96, 24, 3, 1, 1, 1, 0},
+    /* batch 1, windows that do not overlap (the transposed convolution's row bands) */
+    {1, 9, 11, 24, 24, 2, 2, 1, 1, 0},  {1, 12, 10, 20, 1, 2, 2, 0, 1, 1},
 };
 
 /* gemm: what the blocked path would take runs im2col + GEMM instead. */

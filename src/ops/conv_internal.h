@@ -25,6 +25,8 @@ int dc_conv_chunk_images(const dc_conv_geom *g);
 void dc_conv_im2col(const dc_conv_geom *g, const float *x, int b0, int n, float *cols);
 /* gx += col2im(gcols) for images b0 .. b0+n (window taps outside the image are dropped). */
 void dc_conv_col2im(const dc_conv_geom *g, const float *gcols, int b0, int n, float *gx);
+/* The same for window rows [r0, r1) counted over the batch (image r / oh, row r % oh). */
+void dc_conv_col2im_rows(const dc_conv_geom *g, const float *gcols, int r0, int r1, float *gx);
 /* Threads for work split into `units` independent parts, at most `slots`
  * (the scratch slots planned at compile); 1 when the work is too small. */
 int dc_conv_team(const dc_conv_geom *g, int slots, int units);
@@ -61,5 +63,16 @@ void dc_conv_blocked_gx_kernel(const dc_conv_geom *g, const float *k, float *kt)
 void dc_conv_blocked_gk(const dc_conv_geom *g, const float *img, const float *gy, float *scratch, float *gk);
 /* gimg += gy (*) k, from kt, for one image's output gradient gy (oh, ow, f). */
 void dc_conv_blocked_gx(const dc_conv_geom *g, const float *kt, const float *gy, float *scratch, float *gimg);
+
+/* The direct forward for few output channels (conv_narrow.c), F <= 32,
+ * taken by the GEMM path's forward in builds for AVX-512. */
+int dc_conv_narrow_fits(const dc_conv_geom *g);
+/* Floats of the packed kernel (kh, kw, c, 16 or 32), and the packing. */
+size_t dc_conv_narrow_packed(const dc_conv_geom *g);
+void dc_conv_narrow_pack(const dc_conv_geom *g, const float *k, float *kp);
+/* Output rows [r0, r1) (counted over the batch) of y = bias + x (*) k, from
+ * the packed kernel kp (bias may be NULL; relu: then ReLU). */
+void dc_conv_narrow_rows(const dc_conv_geom *g, const float *x, const float *kp, const float *bias, int relu, int r0,
+                         int r1, float *y);
 
 #endif

@@ -11,7 +11,9 @@
  * gy K^T, which col2im adds into gx.  Two cases skip im2col (choose_path):
  * channels and filters both multiples of 16 take the register-blocked
  * kernels of conv_blocked.c, and other kernels with kh*kw*C <= SMALL_K (a
- * first layer over 1-3 channels) run directly on the image.
+ * first layer over 1-3 channels) run directly on the image.  A forward with
+ * at most 32 filters over more inputs (kh*kw*C >= 64) runs conv_narrow.c's
+ * direct kernel (PATH_NARROW); its backward is the GEMM path's.
  *
  * Attributes: attr.conv (conv2d: the bias, input 2, is optional), attr.pool
  * and attr.global_pool (op_attr.h).  A pooling whose windows tile its input
@@ -124,14 +126,16 @@ static dc_status set_output(dc_node *n, const geom *g, int same, int channels, c
 static int is_small(const geom *g);
 
 /* How a convolution runs (attr.conv.path), chosen when its node is made. */
-enum { PATH_GEMM, PATH_SMALL, PATH_BLOCKED };
+enum { PATH_GEMM, PATH_SMALL, PATH_BLOCKED, PATH_NARROW };
 
 /* gemm_only: the graph's opts.conv_gemm, for the tests and benchmarks that compare the paths. */
 static int choose_path(const geom *g, int gemm_only)
 {
     if (dc_conv_blocked_fits(g))
         return gemm_only ? PATH_GEMM : PATH_BLOCKED;
-    return is_small(g) ? PATH_SMALL : PATH_GEMM;
+    if (is_small(g))
+        return PATH_SMALL;
+    return dc_conv_narrow_fits(g) && !gemm_only ? PATH_NARROW : PATH_GEMM;
 }
 
 /*
@@ -159,7 +163,7 @@ static size_t cols_floats(const geom *g, int path)
     if (path == PATH_SMALL)
         return 0;
     size_t rows = dc_size_mul((size_t)dc_conv_chunk_images(g), (size_t)g->oh * (size_t)g->ow);
-    return dc_size_mul(rows, dc_size_prod(3, (int[]){g->kh, g->kw, g->c}));
+    return dc_size_mul(rows, dc_size_prod(3, (int[]){g->kh, g->kw, g->c})); /* also the narrow path's (backward) */
 }
 
 static size_t slot_floats(const geom *g, int path)
@@ -190,6 +194,8 @@ static dc_status conv_infer(dc_node *n)
     a->slots = omp_get_max_threads(); /* one slot of scratch per thread */
     a->path = choose_path(&g, n->graph->opts.conv_gemm);
     n->work_fixed = dc_size_mul((size_t)a->slots, slot_floats(&g, a->path));
+    if (a->path == PATH_NARROW) /* then the packed kernel, after the slots */
+        n->work_fixed = dc_size_add(n->work_fixed, dc_conv_narrow_packed(&g));
     if (a->path == PATH_BLOCKED) /* then the kernel transposed for gx */
         n->work_fixed = dc_size_add(n->work_fixed, dc_conv_blocked_shared(&g));
     return DC_OK;
@@ -236,29 +242,36 @@ void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
     im2col_rows(g, x, b0 * g->oh, (b0 + n) * g->oh, cols);
 }
 
+/* gx += col2im(gcols) for window rows [r0, r1) counted over the whole batch
+ * (image r / oh, row r % oh), gcols from its start. */
+void dc_conv_col2im_rows(const geom *g, const float *gcols, int r0, int r1, float *gx)
+{
+    size_t kcols = (size_t)g->kh * g->kw * g->c;
+    for (int r = r0; r < r1; r++) {
+        int oy = r % g->oh;
+        float *gimg = gx + (size_t)(r / g->oh) * g->h * g->w * g->c;
+        for (int ox = 0; ox < g->ow; ox++) {
+            const float *src = gcols + ((size_t)(r - r0) * g->ow + ox) * kcols;
+            for (int i = 0; i < g->kh; i++) {
+                int iy = oy * g->sh - g->ph + i * g->dh;
+                for (int j = 0; j < g->kw; j++, src += g->c) {
+                    int ix = ox * g->sw - g->pw + j * g->dw;
+                    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+                        continue;
+                    float *restrict dst = gimg + ((size_t)iy * g->w + ix) * g->c;
+#pragma omp simd
+                    for (int c = 0; c < g->c; c++)
+                        dst[c] += src[c];
+                }
+            }
+        }
+    }
+}
+
 /* gx += col2im(gcols) for images b0 .. b0+n. */
 void dc_conv_col2im(const geom *g, const float *gcols, int b0, int n, float *gx)
 {
-    size_t kcols = (size_t)g->kh * g->kw * g->c;
-    for (int b = 0; b < n; b++) {
-        float *gimg = gx + (size_t)(b0 + b) * g->h * g->w * g->c;
-        for (int oy = 0; oy < g->oh; oy++)
-            for (int ox = 0; ox < g->ow; ox++) {
-                const float *src = gcols + (((size_t)b * g->oh + oy) * g->ow + ox) * kcols;
-                for (int i = 0; i < g->kh; i++) {
-                    int iy = oy * g->sh - g->ph + i * g->dh;
-                    for (int j = 0; j < g->kw; j++, src += g->c) {
-                        int ix = ox * g->sw - g->pw + j * g->dw;
-                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
-                            continue;
-                        float *restrict dst = gimg + ((size_t)iy * g->w + ix) * g->c;
-#pragma omp simd
-                        for (int c = 0; c < g->c; c++)
-                            dst[c] += src[c];
-                    }
-                }
-            }
-    }
+    dc_conv_col2im_rows(g, gcols, b0 * g->oh, (b0 + n) * g->oh, gx);
 }
 
 /*
@@ -701,7 +714,21 @@ static void gemm_forward(const dc_node *n, const geom *g, const float *x, const 
     }
 }
 
-/* Backward of the GEMM path, a chunk at a time: gK += cols^T gy, then the
+/* The narrow path's forward (conv_narrow.c): the kernel packed once after
+ * the slots, then a band of the output rows (over the batch) per thread. */
+static void narrow_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
+                           float *y)
+{
+    float *kp = n->work + (size_t)n->attr.conv.slots * slot_floats(g, PATH_NARROW);
+    int out_rows = g->b * g->oh, nt = conv_threads(n, g, out_rows), relu = has_relu(n);
+    dc_conv_narrow_pack(g, k, kp);
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int u = 0; u < nt; u++)
+        dc_conv_narrow_rows(g, x, kp, bias, relu, (int)((long long)out_rows * u / nt),
+                            (int)((long long)out_rows * (u + 1) / nt), y);
+}
+
+/* Backward of the GEMM path (and of the narrow path), a chunk at a time: gK += cols^T gy, then the
  * same buffer takes gcols = gy K^T, which col2im adds into gx. */
 static void gemm_backward(const dc_node *n, const geom *g, const float *x, const float *k, const float *y, float *gy,
                           const conv_grads *d)
@@ -778,6 +805,8 @@ static dc_status conv_forward(dc_node *n, const dc_run *run)
         direct_forward(&g, n->in[0]->val, n->in[1]->val, bias, has_relu(n), n->val);
     else if (n->attr.conv.path == PATH_BLOCKED)
         blocked_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
+    else if (n->attr.conv.path == PATH_NARROW)
+        narrow_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     else
         gemm_forward(n, &g, n->in[0]->val, n->in[1]->val, bias, n->val);
     return DC_OK;

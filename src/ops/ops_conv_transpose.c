@@ -173,6 +173,33 @@ static dc_status deconv_forward(dc_node *n, const dc_run *run)
     }
     int ci = dc_conv_chunk_images(&g), kk = g.kh * g.kw * g.c, chunks = (g.b + ci - 1) / ci;
     size_t in_img = (size_t)g.oh * g.ow * g.f, out_img = (size_t)g.h * g.w * g.c;
+    int in_rows = g.b * g.oh, nt = dc_conv_team(&g, slots_of(n), in_rows);
+    if (chunks < nt && g.dh * (g.kh - 1) + 1 <= g.sh) {
+        /* fewer chunks than threads (batch 1), windows that do not overlap
+         * vertically: a band of input rows per thread, each writing its own
+         * output rows (a band has fewer rows than a chunk: it fits the slot) */
+        size_t out_rows = (size_t)g.b * g.h;
+#pragma omp parallel num_threads(nt)
+        {
+            float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(&g, 0);
+#pragma omp for schedule(static)
+            for (size_t r = 0; r < out_rows; r++) {
+                float *yr = n->val + r * g.w * g.c;
+                if (bias)
+                    dc_broadcast_rows(bias, (size_t)g.w, g.c, yr);
+                else
+                    memset(yr, 0, (size_t)g.w * g.c * sizeof(float));
+            }
+#pragma omp for schedule(static)
+            for (int u = 0; u < nt; u++) {
+                int r0 = (int)((long long)in_rows * u / nt), r1 = (int)((long long)in_rows * (u + 1) / nt);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (r1 - r0) * g.ow, kk, g.f, 1.0f,
+                            x + (size_t)r0 * g.ow * g.f, g.f, k, g.f, 0.0f, cols, kk);
+                dc_conv_col2im_rows(&g, cols, r0, r1, n->val);
+            }
+        }
+        return DC_OK;
+    }
 #pragma omp parallel num_threads(dc_conv_team(&g, slots_of(n), chunks))
     {
         float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(&g, 0);
