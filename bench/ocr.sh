@@ -16,7 +16,9 @@
 # machine.  Prints a markdown table (ms; ORT/deepc > 1: deepc is faster).
 # OMP_WAIT_POLICY is passive unless set (OpenMP's spinning waits cost
 # deepc's two threads dearly on a machine busy with other work; ORT's own
-# thread pool is left as it is).
+# thread pool is left as it is).  On a machine whose cores are free, set
+# OMP_WAIT_POLICY=active: deepc's recogniser at two threads took 10.6 ms
+# spinning against 16.0 passive (docs/benchmarks.md, two threads at batch 1).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$ROOT/build}

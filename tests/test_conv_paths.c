@@ -208,6 +208,9 @@ static const conv_shape shapes[] = {
     {3, 7, 26, 20, 16, 3, 2, 0, 1, 0},  {1, 5, 3, 96, 24, 3, 1, 1, 1, 0},
     /* batch 1, windows that do not overlap (the transposed convolution's row bands) */
     {1, 9, 11, 24, 24, 2, 2, 1, 1, 0},  {1, 12, 10, 20, 1, 2, 2, 0, 1, 1},
+    /* batch 1, few output rows (the blocked forward's blocks shared out over the threads) */
+    {1, 3, 80, 32, 64, 1, 1, 1, 1, 1},  {1, 5, 40, 32, 32, 3, 2, 1, 1, 0}, {1, 4, 30, 16, 48, 3, 1, 0, 1, 0},
+    {1, 6, 20, 16, 16, 3, 1, 1, 2, 0},  {1, 1, 90, 32, 32, 3, 1, 1, 1, 0},
 };
 
 /* gemm: what the blocked path would take runs im2col + GEMM instead. */

@@ -492,6 +492,46 @@ static void test_threads_same_results(void **state)
     }
 }
 
+/* The depthwise forward at batch 1 with few output rows (a network's last
+ * stages): on 2 threads each row's columns are shared out (ops_depthwise.c's
+ * row_parts); the outputs equal 1 thread's bit for bit.  Multiplier 1 and 2,
+ * "same" and "valid", strides 1 and 2, a channel count not a multiple of 16. */
+static void test_depthwise_batch1_rows_threads(void **state)
+{
+    (void)state;
+    static const struct { int h, w, c, m, k, stride, same; } cases[] = {
+        {3, 160, 64, 1, 3, 1, 1}, {6, 161, 32, 1, 5, 2, 1}, {2, 200, 24, 2, 3, 1, 1}, {4, 150, 40, 1, 3, 1, 0},
+        {1, 300, 48, 1, 3, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        float *out[2] = {NULL, NULL};
+        size_t n = 0;
+        for (int run = 0; run < 2; run++) {
+            omp_set_num_threads(run ? 2 : 1);
+            dc_graph *g = dc_graph_new();
+            dc_init u = {DC_INIT_RANDOM_UNIFORM, -1, 1};
+            dc_node *x = dc_param(g, 4, (int[]){1, cases[i].h, cases[i].w, cases[i].c}, u, "x");
+            dc_node *k = dc_param(g, 4, (int[]){cases[i].k, cases[i].k, cases[i].c, cases[i].m}, u, "k");
+            dc_node *b = dc_param(g, 1, (int[]){cases[i].c * cases[i].m}, u, "b");
+            dc_node *y = dc_depthwise_conv2d(g, x, k, b, cases[i].stride, cases[i].stride, cases[i].same, 1, 1);
+            assert_non_null(y);
+            dc_rng rng;
+            dc_rng_seed(&rng, 11);
+            assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+            assert_int_equal(dc_graph_forward(g, y, 1), DC_OK);
+            n = dc_node_size(y);
+            out[run] = malloc(n * sizeof(float));
+            assert_non_null(out[run]);
+            memcpy(out[run], y->val, n * sizeof(float));
+            dc_graph_free(g);
+        }
+        assert_memory_equal(out[0], out[1], n * sizeof(float));
+        free(out[0]);
+        free(out[1]);
+    }
+    omp_set_num_threads(1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_config_forms_and_errors),
         cmocka_unit_test(test_op_errors),
         cmocka_unit_test(test_threads_same_results),
+        cmocka_unit_test(test_depthwise_batch1_rows_threads),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

@@ -237,20 +237,26 @@ static fwd_fn fwd_for(int step)
 /* Two vectors of filters (or channels) where they divide evenly. */
 static int vectors(int n) { return n % 32 == 0 ? 2 : 1; }
 
-void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int mode,
-                             float *scratch, float *y)
+int dc_conv_blocked_row_blocks(const dc_conv_geom *g) { return block_count(g->ow, NP_MAX / vectors(g->f)); }
+
+void dc_conv_blocked_forward_blocks(const dc_conv_geom *g, const float *img, const float *k, const float *bias,
+                                    int mode, float *scratch, float *y, int u0, int u1)
 {
     int wp, nv = vectors(g->f), most = NP_MAX / nv, blocks = block_count(g->ow, most);
     const float *xp = padded_image(g, img, scratch, &wp);
     fwd_fn block = fwd_for(g->sw * g->c);
-    for (int oy = 0; oy < g->oh; oy++) {
+    for (int u = u0; u < u1; u++) {
+        int oy = u / blocks, ox, np = block_size(g->ow, most, u % blocks, &ox);
         float *yrow = y + (size_t)oy * g->ow * g->f;
-        for (int b = 0; b < blocks; b++) {
-            int ox, np = block_size(g->ow, most, b, &ox);
-            for (int o0 = 0; o0 < g->f; o0 += 16 * nv)
-                block(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
-        }
+        for (int o0 = 0; o0 < g->f; o0 += 16 * nv)
+            block(g, xp, wp, oy, ox, np, nv, k, o0, bias, mode, yrow);
     }
+}
+
+void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int mode,
+                             float *scratch, float *y)
+{
+    dc_conv_blocked_forward_blocks(g, img, k, bias, mode, scratch, y, 0, g->oh * dc_conv_blocked_row_blocks(g));
 }
 
 /* ---- kernel gradient ---- */

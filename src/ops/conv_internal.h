@@ -56,6 +56,12 @@ enum { DC_CONV_SET, DC_CONV_RELU, DC_CONV_ADD };
 /* y (oh, ow, f) of one image = bias + img (*) k (bias may be NULL), written as mode says. */
 void dc_conv_blocked_forward(const dc_conv_geom *g, const float *img, const float *k, const float *bias, int mode,
                              float *scratch, float *y);
+/* Blocks of output pixels per output row that the forward computes, and the
+ * forward of blocks [u0, u1) only (block u: row u / blocks, the (u % blocks)-th
+ * block of that row; each output value the same sum as the whole forward's). */
+int dc_conv_blocked_row_blocks(const dc_conv_geom *g);
+void dc_conv_blocked_forward_blocks(const dc_conv_geom *g, const float *img, const float *k, const float *bias,
+                                    int mode, float *scratch, float *y, int u0, int u1);
 /* kt (kh, kw, f, c): k (kh, kw, c, f) as dc_conv_blocked_gx reads it, each
  * tap's matrix transposed (and, at stride 1, the taps in reverse order). */
 void dc_conv_blocked_gx_kernel(const dc_conv_geom *g, const float *k, float *kt);

@@ -204,16 +204,18 @@ static dc_status conv_infer(dc_node *n)
 /* cols (n*OH*OW, kh*kw*C) for images b0 .. b0+n of x; zero where the window
  * is in the padding.  With dilation 1 a kernel row is kw*C contiguous input
  * values: one copy. */
-/* The im2col rows of output rows [r0, r1) counted over the whole batch
- * (image r / oh, row r % oh), into cols from its start. */
-static void im2col_rows(const geom *g, const float *x, int r0, int r1, float *cols)
+/* The im2col rows of output pixels [p0, p1) counted over the whole batch
+ * (output row r = p / ow: image r / oh, row r % oh; column p % ow), into
+ * cols from its start. */
+static void im2col_pixels(const geom *g, const float *x, size_t p0, size_t p1, float *cols)
 {
     size_t kcols = (size_t)g->kh * g->kw * g->c, krow = (size_t)g->kw * g->c;
-    for (int r = r0; r < r1; r++) {
-        int oy = r % g->oh;
-        const float *img = x + (size_t)(r / g->oh) * g->h * g->w * g->c;
-        for (int ox = 0; ox < g->ow; ox++) {
-            float *dst = cols + ((size_t)(r - r0) * g->ow + ox) * kcols;
+    for (size_t p = p0; p < p1;) {
+        size_t r = p / (size_t)g->ow;
+        int oy = (int)(r % (size_t)g->oh), ox = (int)(p % (size_t)g->ow);
+        const float *img = x + (r / (size_t)g->oh) * g->h * g->w * g->c;
+        for (; ox < g->ow && p < p1; ox++, p++) {
+            float *dst = cols + (p - p0) * kcols;
             int x0 = ox * g->sw - g->pw;
             int inside = x0 >= 0 && x0 + (g->kw - 1) * g->dw < g->w;
             for (int i = 0; i < g->kh; i++, dst += krow) {
@@ -239,7 +241,8 @@ static void im2col_rows(const geom *g, const float *x, int r0, int r1, float *co
 
 void dc_conv_im2col(const geom *g, const float *x, int b0, int n, float *cols)
 {
-    im2col_rows(g, x, b0 * g->oh, (b0 + n) * g->oh, cols);
+    size_t per = (size_t)g->oh * g->ow;
+    im2col_pixels(g, x, (size_t)b0 * per, (size_t)(b0 + n) * per, cols);
 }
 
 /* gx += col2im(gcols) for window rows [r0, r1) counted over the whole batch
@@ -681,15 +684,15 @@ static void relu_inplace(float *v, size_t count) /* serial: runs inside a thread
     }
 }
 
-/* Output rows [r0, r1) of the GEMM path (counted over the batch), through
+/* Output pixels [p0, p1) of the GEMM path (counted over the batch), through
  * the calling thread's im2col slot. */
-static void gemm_band(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias, int r0,
-                      int r1, float *y)
+static void gemm_band(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias, size_t p0,
+                      size_t p1, float *y)
 {
-    int kk = g->kh * g->kw * g->c, f = g->f, rows = (r1 - r0) * g->ow;
+    int kk = g->kh * g->kw * g->c, f = g->f, rows = (int)(p1 - p0);
     float *cols = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_GEMM); /* its slot's matrix */
-    float *yc = y + (size_t)r0 * g->ow * f;
-    im2col_rows(g, x, r0, r1, cols);
+    float *yc = y + p0 * f;
+    im2col_pixels(g, x, p0, p1, cols);
     if (bias)
         dc_broadcast_rows(bias, (size_t)rows, f, yc);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, f, kk, 1.0f, cols, kk, k, f, bias ? 1.0f : 0.0f, yc,
@@ -699,18 +702,21 @@ static void gemm_band(const dc_node *n, const geom *g, const float *x, const flo
 }
 
 /* A chunk of images per unit; with fewer chunks than threads (batch 1), a
- * band of output rows per thread instead (at most a chunk's rows, so it fits
- * the slot), each value the same sum either way. */
+ * band of output pixels per thread instead (at most a chunk's pixels, so it
+ * fits the slot; pixels rather than rows, so that an image of one or two
+ * output rows is shared out too), each value the same sum either way. */
 static void gemm_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                          float *y)
 {
-    int ci = dc_conv_chunk_images(g), chunks = (g->b + ci - 1) / ci, out_rows = g->b * g->oh;
-    int nt = conv_threads(n, g, out_rows), bands = chunks < nt, units = bands ? nt : chunks;
+    int ci = dc_conv_chunk_images(g), chunks = (g->b + ci - 1) / ci;
+    size_t per = (size_t)g->oh * g->ow, pixels = (size_t)g->b * per;
+    int nt = conv_threads(n, g, pixels < 1024 ? (int)pixels : 1024), bands = chunks < nt, units = bands ? nt : chunks;
 #pragma omp parallel for num_threads(bands ? nt : conv_threads(n, g, chunks)) schedule(static)
     for (int u = 0; u < units; u++) {
-        int r0 = bands ? (int)((long long)out_rows * u / nt) : u * ci * g->oh;
-        int r1 = bands ? (int)((long long)out_rows * (u + 1) / nt) : ((u + 1) * ci < g->b ? (u + 1) * ci : g->b) * g->oh;
-        gemm_band(n, g, x, k, bias, r0, r1, y);
+        size_t p0 = bands ? pixels * (size_t)u / (size_t)nt : (size_t)u * ci * per;
+        size_t p1 = bands ? pixels * (size_t)(u + 1) / (size_t)nt
+                          : (size_t)((u + 1) * ci < g->b ? (u + 1) * ci : g->b) * per;
+        gemm_band(n, g, x, k, bias, p0, p1, y);
     }
 }
 
@@ -758,18 +764,55 @@ static void gemm_backward(const dc_node *n, const geom *g, const float *x, const
     }
 }
 
-/* The blocked path, an image at a time, each thread in its own slot. */
+/* Output rows [lo, hi) of one image seen as a convolution of their own: the
+ * input rows they read (from *first; the pad above only for the top band,
+ * the pad below only where the band reaches past the image), so that the
+ * blocked kernel computes the same sums for them.  0: the band reads no
+ * image row (then the whole image is done at once). */
+static int band_geom(const geom *g, int lo, int hi, geom *t, int *first)
+{
+    int top = lo * g->sh - g->ph, bottom = (hi - 1) * g->sh - g->ph + g->dh * (g->kh - 1);
+    int a = top > 0 ? top : 0, z = bottom < g->h - 1 ? bottom : g->h - 1;
+    if (z < a)
+        return 0;
+    *t = *g;
+    t->b = 1;
+    t->oh = hi - lo;
+    t->ph = a - top;
+    t->h = z - a + 1;
+    *first = a;
+    return 1;
+}
+
+/* The blocked path, an image at a time, each thread in its own slot; with
+ * fewer images than threads (batch 1), each image's blocks of output pixels
+ * (dc_conv_blocked_row_blocks per row) shared out evenly instead, each
+ * thread on the band of rows that holds its blocks (its padded copy, in its
+ * slot, no larger than the image's), every sum the same as the whole
+ * image's. */
 static void blocked_forward(const dc_node *n, const geom *g, const float *x, const float *k, const float *bias,
                             float *y)
 {
-    size_t img = (size_t)g->h * g->w * g->c, out = (size_t)g->oh * g->ow * g->f;
-#pragma omp parallel num_threads(conv_threads(n, g, g->b))
+    size_t img = (size_t)g->h * g->w * g->c, out = (size_t)g->oh * g->ow * g->f, orow = (size_t)g->ow * g->f;
+    int mode = has_relu(n) ? DC_CONV_RELU : DC_CONV_SET, rb = dc_conv_blocked_row_blocks(g), all = g->oh * rb;
+    int nt = conv_threads(n, g, g->b * all), per = g->b < nt ? (nt + g->b - 1) / g->b : 1; /* parts per image */
+#pragma omp parallel num_threads(per > 1 ? nt : conv_threads(n, g, g->b))
     {
         float *scratch = n->work + (size_t)omp_get_thread_num() * slot_floats(g, PATH_BLOCKED);
 #pragma omp for schedule(static)
-        for (int b = 0; b < g->b; b++)
-            dc_conv_blocked_forward(g, x + b * img, k, bias, has_relu(n) ? DC_CONV_RELU : DC_CONV_SET, scratch,
-                                    y + b * out);
+        for (int u = 0; u < g->b * per; u++) {
+            int b = u / per, part = u % per, first;
+            int u0 = (int)((long long)all * part / per), u1 = (int)((long long)all * (part + 1) / per);
+            int lo = u0 / rb, hi = u1 > u0 ? (u1 - 1) / rb + 1 : lo;
+            geom t;
+            if (per == 1)
+                dc_conv_blocked_forward(g, x + b * img, k, bias, mode, scratch, y + b * out);
+            else if (u1 > u0 && band_geom(g, lo, hi, &t, &first))
+                dc_conv_blocked_forward_blocks(&t, x + b * img + (size_t)first * g->w * g->c, k, bias, mode, scratch,
+                                               y + b * out + (size_t)lo * orow, u0 - lo * rb, u1 - lo * rb);
+            else if (u1 > u0) /* rows that read only padding: the whole image's geometry, its blocks */
+                dc_conv_blocked_forward_blocks(g, x + b * img, k, bias, mode, scratch, y + b * out, u0, u1);
+        }
     }
 }
 

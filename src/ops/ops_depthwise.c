@@ -143,17 +143,17 @@ static void block_taps(const geom *g, const float *k, int dm, int c0, int width,
 }
 
 /*
- * Output row oy of one image, channels c0 .. c0 + width, multiplier m:
+ * Output row oy of one image, columns [ox0, ox1), channels c0 .. c0 + width, multiplier m:
  * y[ox, (c0 + q)*dm + m] = bias + sum over the taps inside the image of
  * x[iy, ix, c0 + q] * kv[tap, q].  Called with constant width and dm for
  * the common cases, so the inner loop is one vector.
  */
-static inline void row_block(const geom *g, const float *img, int oy, int c0, int width, int dm, int m,
-                             const float *kv, const float *bias, float *yrow)
+static inline void row_block(const geom *g, const float *img, int oy, int ox0, int ox1, int c0, int width, int dm,
+                             int m, const float *kv, const float *bias, float *yrow)
 {
     int y0 = oy * g->sh - g->ph;
     size_t ostride = (size_t)g->c * dm;
-    for (int ox = 0; ox < g->ow; ox++) {
+    for (int ox = ox0; ox < ox1; ox++) {
         float acc[CB];
         for (int q = 0; q < width; q++)
             acc[q] = bias ? bias[(size_t)(c0 + q) * dm + m] : 0.0f;
@@ -218,19 +218,20 @@ static inline __attribute__((always_inline)) void pixels_m1(const geom *g, const
 }
 
 /*
- * row_block for M = 1 over the channel blocks [0, blocks): the kernel's tap
+ * row_block for M = 1 over the channel blocks [0, blocks), columns [ox0, ox1): the kernel's tap
  * vectors are read in place (k + tap*C + c0), and the pixels whose windows
  * lie inside the image's width [lo, hi) go FPB (or PB) at a time, each tap's
  * kernel vector serving them all; for each pixel group every block in turn, so
  * the image and the output are walked in memory order.  The same sums in
  * the same order as row_block.
  */
-static void row_m1(const geom *g, const float *img, int oy, int blocks, const float *k, const float *bias, int lo,
-                   int hi, float *yrow)
+static void row_m1(const geom *g, const float *img, int oy, int ox0, int ox1, int blocks, const float *k,
+                   const float *bias, int lo, int hi, float *yrow)
 {
     size_t c = (size_t)g->c;
     int y0 = oy * g->sh - g->ph;
-    for (int ox = 0; ox < g->ow;) {
+    hi = hi < ox1 ? hi : ox1; /* pixel groups stay inside [ox0, ox1) */
+    for (int ox = ox0; ox < ox1;) {
         int x0 = ox * g->sw - g->pw, whole = ox < lo ? 0 : ox + FPB <= hi ? FPB : ox + PB <= hi ? PB : 0;
         for (int c0 = 0; c0 < blocks * CB; c0 += CB) {
             v16 b = bias ? load16(bias + c0) : (v16){0};
@@ -259,33 +260,50 @@ static void row_m1(const geom *g, const float *img, int oy, int blocks, const fl
     }
 }
 
+/* Parts each output row's columns are split into for the forward: 1, unless
+ * there are too few rows (over the batch) to share out evenly over the
+ * threads (the last stages of a network at batch 1); then enough parts of
+ * at least 8 pixels for about 8 units per thread.  Each pixel's sum is the
+ * same whichever part computes it. */
+static int row_parts(const geom *g, int rows)
+{
+    int nt = omp_get_max_threads(), want = 8 * nt;
+    if (nt < 2 || rows >= want)
+        return 1;
+    int parts = (want + rows - 1) / rows, most = g->ow / 8;
+    parts = parts < most ? parts : most;
+    return parts > 1 ? parts : 1;
+}
+
 static dc_status dw_forward(dc_node *n, const dc_run *run)
 {
     (void)run;
     geom g;
     dw_geom(n, &g);
     const float *x = n->in[0]->val, *k = n->in[1]->val, *bias = n->in[2] ? n->in[2]->val : NULL;
-    int dm = n->in[1]->shape[3], rows = g.b * g.oh, lo, hi;
+    int dm = n->in[1]->shape[3], rows = g.b * g.oh, parts = row_parts(&g, rows), lo, hi;
     size_t img = (size_t)g.h * g.w * g.c, yr = (size_t)g.ow * g.f;
     interior_cols(&g, &lo, &hi);
-#pragma omp parallel num_threads(team(n, &g, rows))
+#pragma omp parallel num_threads(team(n, &g, rows * parts))
     {
         float *kv = n->work + (size_t)omp_get_thread_num() * slot_floats(&g);
 #pragma omp for schedule(static)
-        for (int r = 0; r < rows; r++) {
+        for (int u = 0; u < rows * parts; u++) {
+            int r = u / parts, ox0 = (int)((long long)g.ow * (u % parts) / parts),
+                ox1 = (int)((long long)g.ow * (u % parts + 1) / parts);
             const float *im = x + (size_t)(r / g.oh) * img;
             float *yrow = n->val + (size_t)r * yr;
             int full = dm == 1 ? g.c / CB : 0; /* blocks row_m1 takes */
             if (full)
-                row_m1(&g, im, r % g.oh, full, k, bias, lo, hi, yrow);
+                row_m1(&g, im, r % g.oh, ox0, ox1, full, k, bias, lo, hi, yrow);
             for (int c0 = full * CB; c0 < g.c; c0 += CB) {
                 int width = g.c - c0 < CB ? g.c - c0 : CB;
                 for (int m = 0; m < dm; m++) {
                     block_taps(&g, k, dm, c0, width, m, kv);
                     if (width == CB)
-                        row_block(&g, im, r % g.oh, c0, CB, dm, m, kv, bias, yrow);
+                        row_block(&g, im, r % g.oh, ox0, ox1, c0, CB, dm, m, kv, bias, yrow);
                     else
-                        row_block(&g, im, r % g.oh, c0, width, dm, m, kv, bias, yrow);
+                        row_block(&g, im, r % g.oh, ox0, ox1, c0, width, dm, m, kv, bias, yrow);
                 }
             }
         }
