@@ -29,6 +29,14 @@
  * starved worker, and a batch costs the training threads its decoding time
  * divided among them at worst.
  *
+ * When the training team has every core (fit with as many threads as
+ * cores), per-sample sources start no worker at all and the team fills
+ * every batch in its own parallel region: measured on 2 cores, a
+ * SCHED_IDLE worker then cost 0.5-1 s of CPU an MNIST epoch beyond its
+ * decoding (CFS still gives an idle-policy thread a slice now and then; a
+ * training thread it displaces leaves the other spinning at its barrier),
+ * while the team decodes a batch of 32 PNGs in ~0.15 ms.
+ *
  * Batch sources (callbacks) are filled whole, by one normal-priority worker,
  * in order, as the user's callback expects; the reader only waits for them.
  *
@@ -317,6 +325,12 @@ static void free_pipe(dc_pipe *p)
 
 dc_status dc_pipe_start(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs, dc_pipe **out)
 {
+    return dc_pipe_start_team(ds, order, jobs, n_jobs, 0, 0, out);
+}
+
+dc_status dc_pipe_start_team(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs, int team,
+                             int cores, dc_pipe **out)
+{
     *out = NULL;
     dc_pipe *p = calloc(1, sizeof *p);
     if (!p)
@@ -333,6 +347,9 @@ dc_status dc_pipe_start(const dc_loader *ds, const int *order, const dc_batch_jo
     /* no more buffers than jobs: an evaluation of 2 batches needs 2 */
     p->depth = ds->depth < n_jobs ? ds->depth : (n_jobs > 0 ? n_jobs : 1);
     int n_workers = ds->workers < p->depth ? ds->workers : p->depth;
+    /* the training team on every core: no SCHED_IDLE worker (see the top) */
+    if (p->rowwise && team > 0 && cores > 0 && team >= cores)
+        n_workers = 0;
     p->slots = calloc((size_t)p->depth, sizeof *p->slots);
     p->workers = calloc((size_t)n_workers, sizeof *p->workers);
     if (!p->slots || !p->workers) {
