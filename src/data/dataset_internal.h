@@ -132,6 +132,11 @@ typedef struct dc_pipe dc_pipe;
  * batch buffers ahead of the reader.  order (per-sample datasets) and jobs
  * are borrowed until dc_pipe_stop. */
 dc_status dc_pipe_start(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs, dc_pipe **out);
+/* As dc_pipe_start, for a reader whose OpenMP team of `team` threads fills
+ * the batches it waits for: a per-sample source starts no worker thread
+ * when the team has every one of the `cores` (see dataset_pipe.c). */
+dc_status dc_pipe_start_team(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs, int team,
+                             int cores, dc_pipe **out);
 /* Waits for the next job's batch: *x, *y (y NULL without targets) hold
  * its rows at 0 .. *rows (rows off..off+len of them filled); a reading
  * error is returned with its message.  Valid until dc_pipe_release. */

@@ -180,7 +180,8 @@ static dc_status eval_stream(dc_model *m, const char *where, stream *s, int step
     if (st != DC_OK)
         return st;
     dc_pipe *p;
-    if ((st = dc_pipe_start(s->ds, s->order, s->jobs, steps, &p)) != DC_OK)
+    if ((st = dc_pipe_start_team(s->ds, s->order, s->jobs, steps, omp_get_max_threads(), dc_default_threads(),
+                                 &p)) != DC_OK)
         return st;
     double loss_sum = 0, seen = 0;
     for (int i = 0; i < m->n_metrics; i++)
@@ -224,7 +225,8 @@ static dc_status fit_epoch(dc_model *m, stream *s, int steps, int epoch, const d
                            dc_progress *prog, double *values)
 {
     dc_pipe *p;
-    dc_status st = dc_pipe_start(s->ds, s->order, s->jobs, steps, &p);
+    dc_status st = dc_pipe_start_team(s->ds, s->order, s->jobs, steps, omp_get_max_threads(),
+                                      dc_default_threads(), &p);
     if (st != DC_OK)
         return st;
     double loss_sum = 0, seen = 0;
@@ -461,7 +463,7 @@ dc_status dc_model_predict_loader(dc_model *m, const dc_loader *ds, int steps, d
     if (st == DC_OK)
         st = stream_plan(&s, m, steps);
     if (st == DC_OK)
-        st = dc_pipe_start(ds, s.order, s.jobs, steps, &p);
+        st = dc_pipe_start_team(ds, s.order, s.jobs, steps, omp_get_max_threads(), dc_default_threads(), &p);
     dc_run run = {.training = 0, .rng = &m->rng};
     int row = 0;
     for (int k = 0; k < steps && st == DC_OK; k++) {
