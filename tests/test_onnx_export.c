@@ -345,23 +345,20 @@ static void example_models(suite *s)
     add_random(s, "seq_tagging", m, rand_ids(s, 12, 16, 11, 0));
 }
 
+#include "onnx/ort_util.h"
 #include "onnx/layer_cases.h"
 #include "onnx/attn_cases.h"
 
 /* ---- running the tools ---- */
 
-static dc_tensor *read_f32(const char *path, size_t n)
+/* n floats from ORT's raw output file as a tensor, or NULL. */
+static dc_tensor *read_output(const char *path, size_t n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    dc_tensor *t = dc_tensor_new(1, (int[]){(int)n});
-    size_t got = fread(t->data, sizeof(float), n + 1, f);
-    fclose(f);
-    if (got != n) {
-        dc_tensor_free(t);
-        return NULL;
-    }
+    float *d = read_f32(path, n);
+    dc_tensor *t = d ? dc_tensor_new(1, (int[]){(int)n}) : NULL;
+    if (t)
+        memcpy(t->data, d, n * sizeof *d);
+    free(d);
     return t;
 }
 
@@ -370,7 +367,7 @@ static void compare(suite *s, const ocase *c)
 {
     char path[256];
     snprintf(path, sizeof path, TMP "/%s_out0.f32", c->name);
-    dc_tensor *got = read_f32(path, c->y->size);
+    dc_tensor *got = read_output(path, c->y->size);
     if (!got) {
         fail(s, "%s: no output from ONNX Runtime of %zu floats (%s)", c->name, c->y->size, path);
         return;
@@ -411,36 +408,6 @@ static void compare(suite *s, const ocase *c)
     dc_tensor_free(got);
 }
 
-static int have(const char *cmd)
-{
-    char buf[1200];
-    snprintf(buf, sizeof buf, "%s >/dev/null 2>&1", cmd);
-    return system(buf) == 0;
-}
-
-/* Where onnxruntime-node is: NODE_PATH, else the install script's cache. */
-static int find_ort(suite *s)
-{
-    const char *np = getenv("NODE_PATH"), *home = getenv("HOME"), *dir = getenv("DEEPC_ORT_DIR");
-    char cand[3][512] = {{0}}, cmd[1200];
-    if (np)
-        snprintf(cand[0], sizeof cand[0], "%s", np);
-    if (dir)
-        snprintf(cand[1], sizeof cand[1], "%s/node_modules", dir);
-    if (home)
-        snprintf(cand[2], sizeof cand[2], "%s/.cache/deepc/onnxruntime-node/node_modules", home);
-    for (int i = 0; i < 3; i++) {
-        if (!cand[i][0])
-            continue;
-        snprintf(cmd, sizeof cmd, "NODE_PATH='%.500s' node -e \"require('onnxruntime-node')\"", cand[i]);
-        if (have(cmd)) {
-            snprintf(s->node_path, sizeof s->node_path, "%.500s", cand[i]);
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void load_mnist(suite *s)
 {
     dc_dataset d;
@@ -470,7 +437,7 @@ int main(void)
     char cmd[4096];
     if (!have("command -v node"))
         return printf("SKIPPED: node is not installed (Debian: nodejs)\n"), 77;
-    if (!find_ort(&s))
+    if (!find_ort(s.node_path, sizeof s.node_path))
         return printf("SKIPPED: onnxruntime-node not found in NODE_PATH, $DEEPC_ORT_DIR or "
                       "~/.cache/deepc/onnxruntime-node (run tests/onnx/install_ort.sh)\n"),
                77;

@@ -30,25 +30,7 @@
 
 #include <string.h>
 
-/* Without AVX-512 (DEEPC_NATIVE=OFF, the fuzz build) the compiler warns
- * that passing a 64-byte vector by value changes the ABI; these functions
- * are all static, inside this file, so no ABI is crossed. */
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpsabi"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-typedef float v16 __attribute__((vector_size(64)));
-
-static inline v16 load16(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+#include "ops/vec16.h"
 
 #define NP_MAX 14 /* pixels per block: NP x NV sums stay in 14 of the 32 registers */
 

@@ -22,20 +22,7 @@
 
 #include <string.h>
 
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpsabi"
-#elif defined(__GNUC__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-
-typedef float v16 __attribute__((vector_size(64)));
-
-static inline v16 load16(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+#include "ops/vec16.h"
 
 #define NP 12 /* pixels per block: 12 x 2 sums in 24 of the 32 registers */
 

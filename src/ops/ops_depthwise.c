@@ -46,22 +46,8 @@ typedef dc_conv_geom geom;
 
 #define CB 16
 
-/* CB floats: one AVX-512 register, or 2-4 narrower ones (GCC's vector
- * extension, as conv_blocked.c; a * b + c contracts to an FMA).  Built
- * without AVX-512 (DEEPC_NATIVE=OFF), GCC warns that passing such a vector
- * by value has another ABI there (-Wpsabi); the functions taking them are
- * static and inlined, so no call crosses an ABI boundary. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float v16 __attribute__((vector_size(64)));
-
-static inline v16 load16(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+/* CB floats: one v16 (ops/vec16.h). */
+#include "ops/vec16.h"
 
 /* Output pixels per block of the multiplier-1 forward: PB independent sums
  * hide the FMA latency of each pixel's chain over its taps. */

@@ -30,6 +30,18 @@ static void no_backward(dc_node *n, const dc_run *run)
     (void)run;
 }
 
+/* acc[c] += v * kr[16 c .. 16 c + 15] for the nc vectors of outputs: a
+ * product, then a sum (no fused multiply-add in this file). */
+static inline void add_tap(dq_v16 acc[4], int nc, float v, const float *kr)
+{
+    for (int c = 0; c < 4; c++)
+        if (c < nc) {
+            dq_v16 kv;
+            memcpy(&kv, kr + 16 * c, sizeof kv);
+            acc[c] = acc[c] + v * kv;
+        }
+}
+
 /* One image: x (H, W, C) -> y (OH, OW, F), kernel (KH, KW, C, F). */
 static void conv_image(const dc_node *n, const float *x, float *y)
 {
@@ -63,15 +75,8 @@ static void conv_image(const dc_node *n, const float *x, float *y)
                 if (iy0 >= 0 && iy0 + (KH - 1) * a->dilation_h < H && ix0 >= 0 && ix0 + (KW - 1) * a->dilation_w < W) {
                     /* the whole window inside: every tap in order, no checks */
                     const float *xw = x + ((size_t)iy0 * W + ix0) * C;
-                    for (int t = 0; t < T; t++) {
-                        const float v = xw[off[t]], *kr = k + (size_t)t * F;
-                        for (int c = 0; c < 4; c++)
-                            if (c < nc) {
-                                dq_v16 kv;
-                                memcpy(&kv, kr + 16 * c, sizeof kv);
-                                acc[c] = acc[c] + v * kv;
-                            }
-                    }
+                    for (int t = 0; t < T; t++)
+                        add_tap(acc, nc, xw[off[t]], k + (size_t)t * F);
                 } else { /* at the border: the taps inside only, in order */
                     for (int i = 0; i < KH; i++) {
                         int iy = oy * a->stride_h - ph + i * a->dilation_h;
@@ -82,15 +87,8 @@ static void conv_image(const dc_node *n, const float *x, float *y)
                             if (ix < 0 || ix >= W)
                                 continue;
                             const float *xp = x + ((size_t)iy * W + ix) * C, *kp = k + (size_t)(i * KW + j) * C * F;
-                            for (int ch = 0; ch < C; ch++) {
-                                const float v = xp[ch], *kr = kp + (size_t)ch * F;
-                                for (int c = 0; c < 4; c++)
-                                    if (c < nc) {
-                                        dq_v16 kv;
-                                        memcpy(&kv, kr + 16 * c, sizeof kv);
-                                        acc[c] = acc[c] + v * kv; /* a product, then a sum: no fused multiply-add */
-                                    }
-                            }
+                            for (int ch = 0; ch < C; ch++)
+                                add_tap(acc, nc, xp[ch], kp + (size_t)ch * F);
                         }
                     }
                 }
