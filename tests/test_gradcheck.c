@@ -25,6 +25,9 @@ typedef dc_node *(*build_fn)(dc_graph *g, int variant);
 dc_node *dc_log_softmax(dc_graph *g, dc_node *x);
 /* ONNX import's Broadcast op (layers/layers_onnx.c): op 0 + 1 - 2 * 3 / */
 dc_node *dc_broadcast_binary(dc_graph *g, dc_node *a, dc_node *b, int op);
+dc_node *dc_onnx_unary(dc_graph *g, dc_node *x, float p, int is_sqrt);
+dc_node *dc_onnx_hard_swish(dc_graph *g, dc_node *x, float scale, float offset);
+dc_node *dc_reduce_mean_last(dc_graph *g, dc_node *x);
 
 static dc_init uniform(float lo, float hi) { return (dc_init){DC_INIT_RANDOM_UNIFORM, lo, hi}; }
 
@@ -304,6 +307,26 @@ static dc_node *build_broadcast_binary(dc_graph *g, int v)
 {
     return dc_broadcast_binary(g, dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2, 2), NULL),
                                dc_param(g, 3, (int[]){2, 1, 4}, uniform(0.5f, 1.5f), NULL), v);
+}
+
+/* variant 0: sqrt; 1: x^2; 2: x^1.5 (x in [0.5, 2]: away from sqrt's pole) */
+static dc_node *build_onnx_unary(dc_graph *g, int v)
+{
+    static const float p[3] = {0.5f, 2.0f, 1.5f};
+    return dc_onnx_unary(g, dc_param(g, 3, (int[]){2, 3, 4}, uniform(0.5f, 2.0f), NULL), p[v], v == 0);
+}
+
+/* variant 0: plain; 1: scaled and offset (x inside the kinks at -3 and 3) */
+static dc_node *build_onnx_hard_swish(dc_graph *g, int v)
+{
+    return dc_onnx_hard_swish(g, dc_param(g, 3, (int[]){2, 3, 4}, uniform(-2.5f, 2.5f), NULL), v ? 0.7f : 1.0f,
+                              v ? 0.2f : 0.0f);
+}
+
+static dc_node *build_reduce_mean_last(dc_graph *g, int v)
+{
+    (void)v;
+    return dc_reduce_mean_last(g, dc_param(g, 3, (int[]){2, 3, 5}, uniform(-2, 2), NULL));
 }
 
 static dc_node *build_relu_ex(dc_graph *g, int v)
@@ -749,6 +772,9 @@ static const gradcase cases[] = {
     /* ONNX import */
     {"log_softmax", build_log_softmax, 2},
     {"broadcast_binary", build_broadcast_binary, 4},
+    {"onnx_unary", build_onnx_unary, 3},
+    {"onnx_hard_swish", build_onnx_hard_swish, 2},
+    {"reduce_mean_last", build_reduce_mean_last, 1},
     /* fused attention */
     {"attention", build_attention, 5},
     /* attention */

@@ -477,19 +477,31 @@ const dc_op dc_op_onnx_hard_swish = {.name = "onnx_hard_swish", .n_inputs = 1, .
 
 static const char *const unary_names[3] = {"sqrt", "power", "hard_swish"};
 
-static dc_status unary_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+/* sqrt(x) (is_sqrt) or x^p; the graph op of the Unary layer and its gradient check */
+dc_node *dc_onnx_unary(dc_graph *g, dc_node *x, float p, int is_sqrt)
 {
     dc_attr at;
     memset(&at, 0, sizeof at);
-    if (l->cfg.onnx.op == 2) {
-        at.scale.scale = l->cfg.onnx.scale;
-        at.scale.offset = l->cfg.onnx.offset;
-        call->out = dc_node_make(g, &dc_op_onnx_hard_swish, 1, &x, &at);
-    } else {
-        at.scale.scale = l->cfg.onnx.exponent;
-        at.scale.offset = l->cfg.onnx.op == 0 ? 1.0f : 0.0f;
-        call->out = dc_node_make(g, &dc_op_onnx_unary, 1, &x, &at);
-    }
+    at.scale.scale = p;
+    at.scale.offset = is_sqrt ? 1.0f : 0.0f;
+    return dc_node_make(g, &dc_op_onnx_unary, 1, &x, &at);
+}
+
+/* scale * x * relu6(x + 3) / 6 + offset */
+dc_node *dc_onnx_hard_swish(dc_graph *g, dc_node *x, float scale, float offset)
+{
+    dc_attr at;
+    memset(&at, 0, sizeof at);
+    at.scale.scale = scale;
+    at.scale.offset = offset;
+    return dc_node_make(g, &dc_op_onnx_hard_swish, 1, &x, &at);
+}
+
+static dc_status unary_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
+{
+    int op = l->cfg.onnx.op;
+    call->out = op == 2 ? dc_onnx_hard_swish(g, x, l->cfg.onnx.scale, l->cfg.onnx.offset)
+                        : dc_onnx_unary(g, x, l->cfg.onnx.exponent, op == 0);
     return call->out ? DC_OK : dc_last_status();
 }
 
@@ -596,10 +608,13 @@ static void rmean_backward(dc_node *n, const dc_run *run)
 const dc_op dc_op_reduce_mean_last = {.name = "reduce_mean_last", .n_inputs = 1, .infer = rmean_infer,
                                .forward = rmean_forward, .backward = rmean_backward};
 
+/* the mean over the last axis, kept as size 1 */
+dc_node *dc_reduce_mean_last(dc_graph *g, dc_node *x) { return dc_node_make(g, &dc_op_reduce_mean_last, 1, &x, NULL); }
+
 static dc_status rmean_build(const dc_layer *l, dc_graph *g, dc_node *x, dc_layer_call *call)
 {
     (void)l;
-    call->out = dc_node_make(g, &dc_op_reduce_mean_last, 1, &x, NULL);
+    call->out = dc_reduce_mean_last(g, x);
     return call->out ? DC_OK : dc_last_status();
 }
 

@@ -8,7 +8,7 @@
 
 /* ONNX import's LogSoftmax (layers/layers_onnx.c) */
 extern const dc_op dc_op_log_softmax;
-extern const dc_op dc_op_broadcast_binary;
+extern const dc_op dc_op_broadcast_binary, dc_op_onnx_unary, dc_op_onnx_hard_swish, dc_op_reduce_mean_last;
 
 const dc_op *const dc_op_registry[] = {
     &dc_op_input, &dc_op_param, &dc_op_columns, &dc_op_matmul, &dc_op_dense, &dc_op_add, &dc_op_sub, &dc_op_mul,
@@ -26,7 +26,7 @@ const dc_op *const dc_op_registry[] = {
     /* depthwise and grouped convolutions (ops_depthwise.c, ops_conv_grouped.c) */
     &dc_op_depthwise_conv2d, &dc_op_conv2d_grouped,
     /* ONNX import (layers_onnx.c) */
-    &dc_op_log_softmax, &dc_op_broadcast_binary,
+    &dc_op_log_softmax, &dc_op_broadcast_binary, &dc_op_onnx_unary, &dc_op_onnx_hard_swish, &dc_op_reduce_mean_last,
     /* fused attention (ops_attention.c) */
     &dc_op_attention,
     /* attention (ops_matmul.c, ops_softmax.c, ops_attn_misc.c) */
