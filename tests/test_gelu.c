@@ -77,8 +77,13 @@ static void test_gelu_dense(void **state)
     }
     printf("GELU over %zu floats in [-14, 14]: max error %.2f ulp (at %g); derivative %.2f ulp of its terms (at %g)\n",
            n, worst_y, (double)at_y, worst_d, (double)at_d);
-    assert_true(worst_y <= 2.5); /* 2.20 measured: erfc's fit (1.05e-7) plus the rounding to float */
-    assert_true(worst_d <= 2.5); /* 1.89 measured */
+    /* 6.2 and 4.5 measured (AVX-512 build): erfc's fit (1.05e-7) and its
+     * polynomial's evaluation in float (~3e-7 relative in the tail near
+     * x = -4), plus the rounding to float.  The double version was within
+     * 2.2 / 1.9 ulp at 2.5x the cost; PyTorch's and TensorFlow's float
+     * 0.5 x (1 + erf(x / sqrt 2)) lose all relative accuracy in the tail. */
+    assert_true(worst_y <= 8.0);
+    assert_true(worst_d <= 8.0);
     /* A training forward keeps the derivative for the backward; after a
      * forward not training the backward computes it again: the same. */
     float *kept = malloc(n * sizeof(float));

@@ -258,6 +258,12 @@ int dc_worth_parallel(double flops);
 /* Row-major sgemm, threaded by slicing C across the OpenMP threads. */
 void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
               int ldb, float beta, float *c, int ldc);
+/* deepc's AVX-512 sgemm for training's tall products (gemm_avx512.c): the
+ * same arguments as dc_sgemm and a bias row (n floats) added to every row
+ * of C, or NULL.  Returns 1 when it computed C, 0 when it declines (a small
+ * or thin product, or a build without AVX-512): the caller uses OpenBLAS. */
+int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                   const float *b, int ldb, float beta, float *c, int ldc, const float *bias);
 /* Copies the row v (cols) into every row of dst (rows x cols): a bias. */
 void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst);
 /* Adds the column sums of g (rows x cols) into acc (cols). */

@@ -4,136 +4,202 @@
  * over it vectorise: glibc's erff is scalar, and was ~30% of a Transformer
  * encoder block's training step.
  *
- * Phi is computed in double from erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 +
- * z / 2), P of degree 9 (the Chebyshev fit of Numerical Recipes' erfcc:
- * relative error of erfc below 1.05e-7 for every z >= 0, checked against
- * double erfc), so Phi has that relative error on both sides (1 - erfc / 2
- * for x >= 0, erfc / 2 for x < 0: the negative tail keeps its relative
- * accuracy, unlike 1 + erf(x)).  The exp is gelu_exp below (range reduction
- * by ln 2 and a degree-8 Taylor polynomial, |r| <= ln 2 / 2: ~2e-10
- * relative, far below float32's spacing), with 2^k
- * built from the bits of the rounding constant, so no double -> int64
- * conversion is needed.  After the final rounding to float the GELU is
- * within 2.2 ulp of the double reference and its derivative within 1.9 ulp
- * of the size of its terms (tests/test_gelu.c: 5.8M floats in [-14, 14]).  NaN stays NaN; +-inf give what
- * erff gave (inf, NaN).
+ * Phi comes from erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z / 2), P of
+ * degree 9 (the Chebyshev fit of Numerical Recipes' erfcc: relative error
+ * of erfc below 1.05e-7 for every z >= 0), so Phi keeps a relative accuracy
+ * on both sides (1 - erfc / 2 for x >= 0, erfc / 2 for x < 0: the negative
+ * tail is not the cancelled 1 + erf(x) of erff's formula).  All in float32,
+ * erfc(z) = t exp(P(t)) exp(-z^2): z^2 = x^2 / 2 is carried exactly as a sum
+ * of two floats (an FMA gives x^2's rounding error), which gelu_expf takes
+ * as hi + lo and reduces by ln 2 in two parts, so the tail's exp(-z^2) does
+ * not lose the ~ulp(z^2) that a rounded exponent (or a rounded x / sqrt 2)
+ * would; exp(-z^2) is then the derivative's density too.  After rounding GELU is within a
+ * few ulp of the double reference and its derivative within a few ulp of
+ * the size of its terms (tests/test_gelu.c: 5.8M floats in [-14, 14]).  NaN
+ * stays NaN; +-inf give what erff gave (inf, NaN).
  */
 #ifndef DEEPC_OPS_GELU_H
 #define DEEPC_OPS_GELU_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
-/* exp(x) for x <= 708 (0 below -708); NaN stays NaN. */
-static inline double gelu_exp(double x)
+#define GELU_LN2_HI 0.693145751953125f  /* ln 2 to 16 bits: k * GELU_LN2_HI is exact for |k| < 2^8 */
+#define GELU_LN2_LO 1.42860682030941723e-06f
+#define GELU_RSQRT2 0.70710678118654752440f
+#define GELU_RSQRT2PI 0.39894228040143267794f
+
+/* The fit's polynomial P(t), Horner's rule. */
+#define GELU_ERFC_POLY(T, FMA, SET)                                                                                   \
+    FMA(FMA(FMA(FMA(FMA(FMA(FMA(FMA(FMA(SET(0.17087277f), T, SET(-0.82215223f)), T, SET(1.48851587f)), T,         \
+                            SET(-1.13520398f)),                                                                      \
+                        T, SET(0.27886807f)),                                                                        \
+                    T, SET(-0.18628806f)),                                                                           \
+                T, SET(0.09678418f)),                                                                                \
+            T, SET(0.37409196f)),                                                                                    \
+        T, SET(1.00002368f)),                                                                                        \
+        T, SET(-1.26551223f))
+
+/* exp(r) - 1 + 1 for |r| <= ~0.35 + |lo|: Taylor to r^7 (5e-9 relative at 0.35). */
+#define GELU_EXP_POLY(R, FMA, SET)                                                                                    \
+    FMA(FMA(FMA(FMA(FMA(FMA(FMA(SET(1.0f / 5040), R, SET(1.0f / 720)), R, SET(1.0f / 120)), R, SET(1.0f / 24)), R, \
+                    SET(1.0f / 6)),                                                                                  \
+                R, SET(0.5f)),                                                                                       \
+            R, SET(1.0f)),                                                                                           \
+        R, SET(1.0f))
+
+/* Phi(x) - 1/2 = x Q(x^2) for |x| < 1, Q(u) = sum_n (-u / 2)^n / (n! (2n + 1)) / sqrt(2 pi)
+ * to n = 8 (the next term is 3e-10): erf's Taylor series, free of the fit's
+ * cancellation near t = 1 (P(1) ~ 0 from terms of size ~1.5). */
+#define GELU_SMALL_POLY(U, FMA, SET)                                                                                  \
+    FMA(FMA(FMA(FMA(FMA(FMA(FMA(FMA(SET(GELU_RSQRT2PI / 175472640.0f), U, SET(-GELU_RSQRT2PI / 9676800.0f)), U,     \
+                                SET(GELU_RSQRT2PI / 599040.0f)),                                                     \
+                            U, SET(-GELU_RSQRT2PI / 42240.0f)),                                                      \
+                        U, SET(GELU_RSQRT2PI / 3456.0f)),                                                            \
+                    U, SET(-GELU_RSQRT2PI / 336.0f)),                                                                \
+                U, SET(GELU_RSQRT2PI / 40.0f)),                                                                      \
+            U, SET(-GELU_RSQRT2PI / 6.0f)),                                                                          \
+        U, SET(GELU_RSQRT2PI))
+
+static inline float gelu_fma1(float a, float b, float c) { return a * b + c; }
+static inline float gelu_set1(float a) { return a; }
+
+/* exp(hi + lo) for hi <= 0, |lo| <= ~1e-5 |hi| + 1e-6: 0 below about -104.
+ * 2^k as two normal factors, so the subnormal results need no ldexp. */
+static inline float gelu_expf(float hi, float lo)
 {
-    double xc = x < -708.0 ? -708.0 : x > 708.0 ? 708.0 : x;
-    const double magic = 6755399441055744.0; /* 1.5 * 2^52: x + magic rounds to an integer in the low bits */
-    double kd = xc * 1.4426950408889634 + magic;
-    uint64_t bits;
-    memcpy(&bits, &kd, sizeof bits);
-    kd -= magic; /* round(x / ln 2) */
-    double r = xc - kd * 6.93147180369123816490e-01 - kd * 1.90821492927058770002e-10;
-    double p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 +
-               r * (1.0 / 5040 + r * (1.0 / 40320))))))));
-    uint64_t e = (bits + 1023u) << 52; /* 2^k: the integer's low bits plus the bias, into the exponent field */
-    double scale;
-    memcpy(&scale, &e, sizeof scale);
-    return x < -708.0 ? 0.0 : p * scale;
+    float h = hi < -104.0f ? -104.0f : hi;
+    float kf = nearbyintf(h * 1.44269504088896341f);
+    float r = (h - kf * GELU_LN2_HI) - kf * GELU_LN2_LO + lo;
+    float p = GELU_EXP_POLY(r, gelu_fma1, gelu_set1);
+    int32_t k = (int32_t)kf, k1 = k / 2, k2 = k - k1;
+    uint32_t b1 = (uint32_t)(k1 + 127) << 23, b2 = (uint32_t)(k2 + 127) << 23;
+    float s1, s2;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    return hi < -104.0f ? 0.0f : p * s1 * s2;
 }
 
-/* Phi(x) = 0.5 * (1 + erf(x / sqrt 2)), in double. */
-static inline double gelu_phi(float x)
+/* erfc(z) / 2 = *pre * *ez for z = |x| / sqrt 2 (at most 30: Phi's tail is
+ * 0 in float there already), with *ez = exp(-z^2) from z^2 as a sum of two
+ * floats.  Kept apart so that the tail multiplies x in before the tiny
+ * factor: one rounding where the result goes subnormal. */
+static inline void gelu_parts(float x, float *pre, float *ez)
 {
-    double z = (x < 0.0f ? -(double)x : (double)x) * 0.70710678118654752440;
-    double t = 1.0 / (1.0 + 0.5 * z);
-    double p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-               t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-    double half_erfc = 0.5 * t * gelu_exp(p - z * z);
-    return x < 0.0f ? half_erfc : 1.0 - half_erfc;
+    float z = fminf(fabsf(x) * GELU_RSQRT2, 30.0f); /* NaN -> 30: x * Phi stays NaN */
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float p = GELU_ERFC_POLY(t, gelu_fma1, gelu_set1);
+    float xc = fminf(fabsf(x), 42.5f), xx = xc * xc, xl = fmaf(xc, xc, -xx); /* z^2 = x^2 / 2 exactly as xx / 2 + xl / 2 */
+    *ez = gelu_expf(-0.5f * xx, -0.5f * xl);
+    *pre = 0.5f * t * gelu_expf(p, 0.0f);
 }
+
+/* Phi(x) for |x| < 1. */
+static inline float gelu_phi_small(float x) { return 0.5f + x * GELU_SMALL_POLY(x * x, gelu_fma1, gelu_set1); }
 
 /* x * Phi(x): Keras' gelu(x, approximate=False). */
-static inline float gelu_value(float x) { return (float)((double)x * gelu_phi(x)); }
+static inline float gelu_value(float x)
+{
+    float pre, ez;
+    gelu_parts(x, &pre, &ez);
+    if (fabsf(x) < 1.0f)
+        return x * gelu_phi_small(x);
+    return x < 0.0f ? x * pre * ez : x * (1.0f - pre * ez);
+}
 
 /* Its derivative Phi(x) + x * exp(-x^2 / 2) / sqrt(2 pi). */
 static inline float gelu_deriv(float x)
 {
-    double xd = x;
-    return (float)(gelu_phi(x) + xd * gelu_exp(-0.5 * xd * xd) * 0.39894228040143267794);
+    float pre, ez;
+    gelu_parts(x, &pre, &ez);
+    float xc = x * GELU_RSQRT2PI;
+    if (fabsf(x) < 1.0f)
+        return gelu_phi_small(x) + xc * ez;
+    return x < 0.0f ? (pre + xc) * ez : 1.0f + (xc - pre) * ez;
 }
 
 /*
  * Whole arrays: y = gelu(x), and gx = gy * gelu'(x) (gx += with !set).  On
- * AVX-512 the same formula eight doubles at a time with three changes that
- * make it ~15% faster than the compiler's vectorisation of the scalar code
- * (3.5 against 4.0 ms for 2M floats on one loaded core; the GELU was 14% of
- * an encoder block's training step): t = 1 / (1 + z / 2)
- * by vrcp14pd and two Newton steps (2^-56 relative, in place of a 16-cycle
- * vdivpd), 2^k by vscalefpd (exp's argument is never positive here: below
- * -745 it gives 0 as gelu_exp does), z clamped to 30 (Phi's tail is 0 in
- * double there already) so that +-inf go through the same arithmetic: the
- * results agree with the scalar ones to a few double ulps, below float32's
- * rounding (tests/test_gelu.c checks the array path).
+ * AVX-512 the same float arithmetic sixteen at a time, with t = 1 / (1 +
+ * z / 2) by vrcp14ps and one Newton step (2^-28 relative, in place of a
+ * vdivps) and 2^k by vscalefps (0 and the subnormals as they come).  In
+ * double precision (the first version) the GELU was ~10% of an encoder
+ * block's training step at one thread.
  */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
-/* exp(a) for a <= 0 finite (0 below -745). */
-static inline __m512d gelu_exp8(__m512d a)
+/* exp(hi + lo) for hi <= 0 (0 below about -104). */
+static inline __m512 gelu_exp16(__m512 hi, __m512 lo)
 {
-    __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(a, _mm512_set1_pd(1.4426950408889634)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(6.93147180369123816490e-01), a);
-    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(1.90821492927058770002e-10), r);
-    __m512d p = _mm512_set1_pd(1.0 / 40320);
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 5040));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 720));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 2));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
-    return _mm512_scalef_pd(p, k);
+    __m512 h = _mm512_max_ps(hi, _mm512_set1_ps(-104.0f));
+    __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(h, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(GELU_LN2_HI), h);
+    r = _mm512_add_ps(_mm512_fnmadd_ps(k, _mm512_set1_ps(GELU_LN2_LO), r), lo); /* lo: exact halves, contracted or not */
+    __m512 p = GELU_EXP_POLY(r, _mm512_fmadd_ps, _mm512_set1_ps);
+    return _mm512_scalef_ps(p, k);
 }
 
-/* Phi(x) for eight x; *zz gets z^2 = x^2 / 2 (z clamped to 30). */
-static inline __m512d gelu_phi8(__m512d x, __m512d *zz)
+/* gelu_parts for sixteen x; returns the mask of the negative ones. */
+static inline __mmask16 gelu_parts16(__m512 x, __m512 *pre, __m512 *ez)
 {
-    __m512d z = _mm512_min_pd(_mm512_mul_pd(_mm512_abs_pd(x), _mm512_set1_pd(0.70710678118654752440)),
-                              _mm512_set1_pd(30.0)); /* NaN -> 30: x * Phi stays NaN */
-    __m512d d = _mm512_fmadd_pd(z, _mm512_set1_pd(0.5), _mm512_set1_pd(1.0)), one = _mm512_set1_pd(1.0);
-    __m512d t = _mm512_rcp14_pd(d);
-    t = _mm512_fmadd_pd(t, _mm512_fnmadd_pd(d, t, one), t);
-    t = _mm512_fmadd_pd(t, _mm512_fnmadd_pd(d, t, one), t);
-    __m512d p = _mm512_set1_pd(0.17087277);
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(-0.82215223));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(1.48851587));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(-1.13520398));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(0.27886807));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(-0.18628806));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(0.09678418));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(0.37409196));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(1.00002368));
-    p = _mm512_fmadd_pd(p, t, _mm512_set1_pd(-1.26551223));
-    *zz = _mm512_mul_pd(z, z);
-    __m512d half_erfc = _mm512_mul_pd(_mm512_mul_pd(_mm512_set1_pd(0.5), t), gelu_exp8(_mm512_sub_pd(p, *zz)));
-    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
-    return _mm512_mask_blend_pd(neg, _mm512_sub_pd(one, half_erfc), half_erfc);
+    __m512 z = _mm512_min_ps(_mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(GELU_RSQRT2)), _mm512_set1_ps(30.0f));
+    __m512 d = _mm512_fmadd_ps(z, _mm512_set1_ps(0.5f), _mm512_set1_ps(1.0f)), one = _mm512_set1_ps(1.0f);
+    __m512 t = _mm512_rcp14_ps(d);
+    t = _mm512_fmadd_ps(t, _mm512_fnmadd_ps(d, t, one), t);
+    __m512 p = GELU_ERFC_POLY(t, _mm512_fmadd_ps, _mm512_set1_ps);
+    __m512 xc = _mm512_min_ps(_mm512_abs_ps(x), _mm512_set1_ps(42.5f)), zero = _mm512_setzero_ps();
+    __m512 xx = _mm512_mul_ps(xc, xc), xl = _mm512_fmsub_ps(xc, xc, xx), mhalf = _mm512_set1_ps(-0.5f);
+    *ez = gelu_exp16(_mm512_mul_ps(xx, mhalf), _mm512_mul_ps(xl, mhalf)); /* exp(-z^2), z^2 = x^2 / 2 exactly */
+    *pre = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), gelu_exp16(p, zero));
+    return _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ);
 }
 
-static inline __m512d gelu_load8(const float *x, __mmask8 m)
+/* Phi(x) for |x| < 1 (sixteen x), and the mask of those x. */
+static inline __m512 gelu_phi_small16(__m512 x, __mmask16 *small)
 {
-    return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x));
+    *small = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(1.0f), _CMP_LT_OQ);
+    __m512 q = GELU_SMALL_POLY(_mm512_mul_ps(x, x), _mm512_fmadd_ps, _mm512_set1_ps);
+    return _mm512_fmadd_ps(x, q, _mm512_set1_ps(0.5f));
+}
+
+/* x * Phi(x) from the parts. */
+static inline __m512 gelu_value16(__m512 x, __mmask16 neg, __m512 pre, __m512 ez)
+{
+    __mmask16 small;
+    __m512 phs = gelu_phi_small16(x, &small);
+    __m512 tail = _mm512_mul_ps(_mm512_mul_ps(x, pre), ez);
+    __m512 body = _mm512_mul_ps(x, _mm512_fnmadd_ps(pre, ez, _mm512_set1_ps(1.0f)));
+    return _mm512_mask_blend_ps(small, _mm512_mask_blend_ps(neg, body, tail), _mm512_mul_ps(x, phs));
+}
+
+/* gelu'(x) from the parts. */
+static inline __m512 gelu_deriv16(__m512 x, __mmask16 neg, __m512 pre, __m512 ez)
+{
+    __mmask16 small;
+    __m512 phs = gelu_phi_small16(x, &small);
+    /* explicit FMAs throughout: the training forward's kept derivative and
+     * the backward's must round alike, whatever the compiler contracts */
+    __m512 c = _mm512_set1_ps(GELU_RSQRT2PI), xc = _mm512_mul_ps(x, c);
+    __m512 tail = _mm512_mul_ps(_mm512_fmadd_ps(x, c, pre), ez);
+    __m512 body = _mm512_fmadd_ps(_mm512_fmsub_ps(x, c, pre), ez, _mm512_set1_ps(1.0f));
+    return _mm512_mask_blend_ps(small, _mm512_mask_blend_ps(neg, body, tail), _mm512_fmadd_ps(xc, ez, phs));
+}
+
+static inline __mmask16 gelu_mask(size_t i, size_t n)
+{
+    return n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
 }
 
 static inline void gelu_forward_n(const float *restrict x, float *restrict y, size_t n)
 {
-    for (size_t i = 0; i < n; i += 8) {
-        __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1);
-        __m512d xd = gelu_load8(x + i, m), zz;
-        _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(_mm512_mul_pd(xd, gelu_phi8(xd, &zz))));
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = gelu_mask(i, n);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + i), pre, ez;
+        __mmask16 neg = gelu_parts16(xv, &pre, &ez);
+        _mm512_mask_storeu_ps(y + i, m, gelu_value16(xv, neg, pre, ez));
     }
 }
 
@@ -141,30 +207,26 @@ static inline void gelu_forward_n(const float *restrict x, float *restrict y, si
  * the backward: one Phi per element and step instead of two). */
 static inline void gelu_forward_deriv_n(const float *restrict x, float *restrict y, float *restrict d, size_t n)
 {
-    for (size_t i = 0; i < n; i += 8) {
-        __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1);
-        __m512d xd = gelu_load8(x + i, m), zz;
-        __m512d phi = gelu_phi8(xd, &zz);
-        __m512d dens = _mm512_mul_pd(gelu_exp8(_mm512_sub_pd(_mm512_setzero_pd(), zz)),
-                                     _mm512_set1_pd(0.39894228040143267794));
-        _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(_mm512_mul_pd(xd, phi)));
-        _mm256_mask_storeu_ps(d + i, m, _mm512_cvtpd_ps(_mm512_fmadd_pd(xd, dens, phi)));
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = gelu_mask(i, n);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + i), pre, ez;
+        __mmask16 neg = gelu_parts16(xv, &pre, &ez);
+        _mm512_mask_storeu_ps(y + i, m, gelu_value16(xv, neg, pre, ez));
+        _mm512_mask_storeu_ps(d + i, m, gelu_deriv16(xv, neg, pre, ez));
     }
 }
 
 static inline void gelu_backward_n(const float *restrict x, const float *restrict gy, float *restrict gx, size_t n,
                                    int set)
 {
-    for (size_t i = 0; i < n; i += 8) {
-        __mmask8 m = n - i >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - i)) - 1);
-        __m512d xd = gelu_load8(x + i, m), zz;
-        __m512d phi = gelu_phi8(xd, &zz);
-        __m512d dens = _mm512_mul_pd(gelu_exp8(_mm512_sub_pd(_mm512_setzero_pd(), zz)),
-                                     _mm512_set1_pd(0.39894228040143267794));
-        __m256 v = _mm256_mul_ps(_mm256_maskz_loadu_ps(m, gy + i), _mm512_cvtpd_ps(_mm512_fmadd_pd(xd, dens, phi)));
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = gelu_mask(i, n);
+        __m512 xv = _mm512_maskz_loadu_ps(m, x + i), pre, ez;
+        __mmask16 neg = gelu_parts16(xv, &pre, &ez);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gy + i), gelu_deriv16(xv, neg, pre, ez));
         if (!set)
-            v = _mm256_add_ps(_mm256_maskz_loadu_ps(m, gx + i), v);
-        _mm256_mask_storeu_ps(gx + i, m, v);
+            v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, gx + i), v);
+        _mm512_mask_storeu_ps(gx + i, m, v);
     }
 }
 #else

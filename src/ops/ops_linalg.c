@@ -10,7 +10,8 @@
 #include <string.h>
 
 /*
- * dc_sgemm: C = alpha op(A) op(B) + beta C, row-major.  Small products run as
+ * dc_sgemm: C = alpha op(A) op(B) + beta C, row-major.  Tall products go to
+ * deepc's own AVX-512 kernel (gemm_avx512.c) where it is built.  Small products run as
  * one OpenBLAS call.  Larger ones are split by deepc into one slice of C per
  * thread (rows when C is tall, columns when it is wide), OpenBLAS running
  * single-threaded inside: at the tutorials' sizes OpenBLAS's own threading
@@ -19,6 +20,8 @@
 void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
               int ldb, float beta, float *c, int ldc)
 {
+    if (dc_gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, NULL))
+        return;
     enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans, tb = trans_b ? CblasTrans : CblasNoTrans;
     if (!dc_worth_parallel(2.0 * m * n * k) || (m < 32 && n < 32)) {
         cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -114,6 +117,8 @@ static dc_status dense_forward(dc_node *n, const dc_run *run)
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
     const float *b = n->in[2] ? n->in[2]->val : NULL;
+    if (dc_gemm_avx512(0, 0, m, u, k, 1.0f, x->val, k, w->val, u, 0.0f, n->val, u, b))
+        return DC_OK; /* the bias added as each tile of the product is stored */
     if (b) { /* the bias into every row, each thread its slice (16 MB a step in the encoder block) */
 #pragma omp parallel if (dc_worth_parallel((double)m * u))
         {
