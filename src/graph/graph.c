@@ -588,17 +588,29 @@ static int needs_zero(const dc_node *n, unsigned mark)
 }
 
 /* Marks grad_set the activations whose one consumer this backward writes
- * their whole gradient (dc_op.writes_input_grad), unless opts.no_grad_set. */
+ * their whole gradient (dc_op.writes_input_grad), unless opts.no_grad_set;
+ * also through a chain of reshapes that share the buffer, each read once. */
 static void mark_grad_set(dc_graph *g, const dc_node *loss, unsigned mark)
 {
     for (int i = 0; i <= loss->id; i++)
         g->nodes[i]->grad_set = 0;
     for (int i = 0; !g->opts.no_grad_set && i <= loss->id; i++) {
         const dc_node *c = g->nodes[i];
-        dc_node *x = c->n_in > 0 ? c->in[0] : NULL;
-        if (c->mark == mark && c->requires_grad && c->op->writes_input_grad && c->op->writes_input_grad(c) &&
-            x->n_consumers == 1 && x->grad && !x->is_param && !(x->op->flags & DC_OP_ALIASES_INPUT))
-            x->grad_set = 1;
+        if (c->mark != mark || !c->requires_grad || !c->op->writes_input_grad)
+            continue;
+        for (int j = 0; j < c->n_in; j++) {
+            /* x, or through reshapes read by nothing else the node whose
+             * gradient buffer x shares (a projection reshaped into heads) */
+            dc_node *x = c->in[j], *owner = x;
+            while (owner && owner->n_consumers == 1 && (owner->op->flags & DC_OP_ALIASES_INPUT))
+                owner = owner->in[0];
+            if (!owner || owner->n_consumers != 1 || !owner->grad || owner->is_param ||
+                (owner->op->flags & DC_OP_ALIASES_INPUT) || !c->op->writes_input_grad(c, j))
+                continue;
+            for (dc_node *a = x; a != owner; a = a->in[0])
+                a->grad_set = 1;
+            owner->grad_set = 1;
+        }
     }
 }
 

@@ -64,10 +64,10 @@ typedef struct dc_op {
     dc_status (*forward)(dc_node *n, const dc_run *run);
     /* Adds gradients into inputs that have requires_grad.  NULL: no inputs. */
     void (*backward)(dc_node *n, const dc_run *run);
-    /* Whether n's backward, told so by its input 0's grad_set, writes every
-     * value of that input's gradient instead of adding to it (so backward
-     * need not zero it first).  NULL: never. */
-    int (*writes_input_grad)(const dc_node *n);
+    /* Whether n's backward, told so by its input `input`'s grad_set, writes
+     * every value of that input's gradient instead of adding to it (so
+     * backward need not zero it first).  NULL: never. */
+    int (*writes_input_grad)(const dc_node *n, int input);
 } dc_op;
 
 struct dc_node {

@@ -341,6 +341,13 @@ static void row_deltas(const dc_node *n, const attn_geom *a, int b, int h, float
     }
 }
 
+/* Zeroes `rows` rows of `cols` floats, `ld` apart (dst NULL: nothing). */
+static void zero_rows(float *dst, int rows, size_t ld, int cols)
+{
+    for (int r = 0; dst && r < rows; r++)
+        memset(dst + (size_t)r * ld, 0, (size_t)cols * sizeof(float));
+}
+
 static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, float *slot, const float *lse,
                           float *delta)
 {
@@ -352,6 +359,11 @@ static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, fl
     float *gv = vn->requires_grad ? vn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dv : NULL;
     const float *gout = n->grad + ((size_t)b * a->Tq * a->H + h) * a->Dv;
     int ldo = a->H * a->Dv, dk = a->Dk, dv = a->Dv;
+    /* An input with grad_set (this op its one reader): nothing zeroed its
+     * gradient, and this task owns these rows of it. */
+    zero_rows(qn->grad_set ? gq : NULL, a->Tq, t.ldq, dk);
+    zero_rows(kn->grad_set ? gk : NULL, a->Tk, t.ldk, dk);
+    zero_rows(vn->grad_set ? gv : NULL, a->Tk, t.ldv, dv);
     row_deltas(n, a, b, h, delta);
     find_empty_rows(&t, a, empty);
     for (int j0 = 0; j0 < a->Tk; j0 += BK) {
@@ -406,8 +418,16 @@ static void attn_backward(dc_node *n, const dc_run *run)
     }
 }
 
+/* q, k and v's gradients are written whole (each task zeroes its rows of
+ * an input with grad_set first) when they are three distinct nodes. */
+static int attn_writes_input_grad(const dc_node *n, int input)
+{
+    return input < 3 && n->in[0] != n->in[1] && n->in[0] != n->in[2] && n->in[1] != n->in[2];
+}
+
 const dc_op dc_op_attention = {.name = "attention", .n_inputs = 4, .optional = DC_OPTIONAL(3),
-                               .infer = attn_infer, .forward = attn_forward, .backward = attn_backward};
+                               .infer = attn_infer, .forward = attn_forward, .backward = attn_backward,
+                               .writes_input_grad = attn_writes_input_grad};
 
 dc_node *dc_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, int flags, float scale)
 {

@@ -1009,10 +1009,10 @@ static dc_status pool_forward(dc_node *n, const dc_run *run)
 
 /* Whether the windows tile the input (strides = pool size): then backward
  * can write the input's gradient, zeroing only what no window covers. */
-static int pool_writes_input_grad(const dc_node *n)
+static int pool_writes_input_grad(const dc_node *n, int input)
 {
     const dc_pool_attr *a = &n->attr.pool;
-    return a->stride_h == a->pool_h && a->stride_w == a->pool_w;
+    return input == 0 && a->stride_h == a->pool_h && a->stride_w == a->pool_w;
 }
 
 /* With the input's grad_set (the windows tile it, nothing else reads it):

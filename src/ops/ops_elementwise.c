@@ -77,7 +77,12 @@ static void add_backward(dc_node *n, const dc_run *run)
         for (size_t i = 0; i < total; i++)
             ga[i] += gy[i];
     }
-    if (n->in[1]->requires_grad && nb == total) {
+    if (n->in[1]->requires_grad && nb == total && n->in[1]->grad_set) {
+        float *gb = n->in[1]->grad;
+#pragma omp parallel for simd if (total > DC_PAR_MIN)
+        for (size_t i = 0; i < total; i++)
+            gb[i] = gy[i];
+    } else if (n->in[1]->requires_grad && nb == total) {
         float *gb = n->in[1]->grad;
 #pragma omp parallel for if (total > DC_PAR_MIN)
         for (size_t i = 0; i < total; i++)
@@ -146,9 +151,13 @@ static void mul_backward(dc_node *n, const dc_run *run)
     }
 }
 
-/* add writes its first input's whole gradient (ga = gy with grad_set),
- * unless both inputs are one node (x + x: the second term adds to it). */
-static int add_writes_input_grad(const dc_node *n) { return n->in[0] != n->in[1]; }
+/* add writes each input's whole gradient (= gy with grad_set), unless both
+ * inputs are one node (x + x: the second term adds to it) or the second is
+ * broadcast (a bias: a sum over the rows). */
+static int add_writes_input_grad(const dc_node *n, int input)
+{
+    return n->in[0] != n->in[1] && (input == 0 || dc_node_numel(n->in[1]) == dc_node_numel(n));
+}
 
 const dc_op dc_op_add = {.name = "add", .n_inputs = 2, .infer = dc_binary_infer, .forward = add_forward,
                          .backward = add_backward, .writes_input_grad = add_writes_input_grad};
@@ -409,10 +418,10 @@ static void act_backward(dc_node *n, const dc_run *run)
 }
 
 /* Every activation's backward can write its input's gradient. */
-static int act_writes_input_grad(const dc_node *n)
+static int act_writes_input_grad(const dc_node *n, int input)
 {
     (void)n;
-    return 1;
+    return input == 0;
 }
 
 const dc_op dc_op_act = {.name = "activation", .n_inputs = 1, .infer = act_infer, .forward = act_forward,

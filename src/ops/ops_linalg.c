@@ -176,10 +176,10 @@ static void dense_backward(dc_node *n, const dc_run *run)
 /* Dense writes its input's whole gradient: the graph need not zero it
  * first when the dense is its one consumer (8 MB a step for the encoder
  * block's second feed-forward layer). */
-static int dense_writes_input_grad(const dc_node *n)
+static int dense_writes_input_grad(const dc_node *n, int input)
 {
     (void)n;
-    return 1;
+    return input == 0;
 }
 
 /* The bias (input 2) is optional. */

@@ -230,10 +230,10 @@ static void bn_backward(dc_node *n, const dc_run *run)
 }
 
 /* The backward writes every value of its input's gradient when told to. */
-static int bn_writes_input_grad(const dc_node *n)
+static int bn_writes_input_grad(const dc_node *n, int input)
 {
     (void)n;
-    return 1;
+    return input == 0;
 }
 
 const dc_op dc_op_batchnorm = {.name = "batchnorm", .n_inputs = 5, .infer = bn_infer, .forward = bn_forward,

@@ -181,10 +181,10 @@ static void ln_backward(dc_node *n, const dc_run *run)
 }
 
 /* Layer normalization writes its input's whole gradient (x->grad_set). */
-static int ln_writes_input_grad(const dc_node *n)
+static int ln_writes_input_grad(const dc_node *n, int input)
 {
     (void)n;
-    return 1;
+    return input == 0;
 }
 
 const dc_op dc_op_layernorm = {.name = "layer_normalization", .n_inputs = 3, .infer = ln_infer,
