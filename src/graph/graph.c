@@ -592,8 +592,16 @@ static int needs_zero(const dc_node *n, unsigned mark)
  * also through a chain of reshapes that share the buffer, each read once. */
 static void mark_grad_set(dc_graph *g, const dc_node *loss, unsigned mark)
 {
-    for (int i = 0; i <= loss->id; i++)
+    for (int i = 0; i <= loss->id; i++) {
         g->nodes[i]->grad_set = 0;
+        g->nodes[i]->live_consumers = 0;
+    }
+    /* consumers this backward runs: a layer may have built nodes that no
+     * output reads (MultiHeadAttention's unfused path beside the fused op) */
+    for (int i = 0; i <= loss->id; i++)
+        for (int j = 0; g->nodes[i]->mark == mark && j < g->nodes[i]->n_in; j++)
+            if (g->nodes[i]->in[j])
+                g->nodes[i]->in[j]->live_consumers++;
     for (int i = 0; !g->opts.no_grad_set && i <= loss->id; i++) {
         const dc_node *c = g->nodes[i];
         if (c->mark != mark || !c->requires_grad || !c->op->writes_input_grad)
@@ -602,9 +610,9 @@ static void mark_grad_set(dc_graph *g, const dc_node *loss, unsigned mark)
             /* x, or through reshapes read by nothing else the node whose
              * gradient buffer x shares (a projection reshaped into heads) */
             dc_node *x = c->in[j], *owner = x;
-            while (owner && owner->n_consumers == 1 && (owner->op->flags & DC_OP_ALIASES_INPUT))
+            while (owner && owner->live_consumers == 1 && (owner->op->flags & DC_OP_ALIASES_INPUT))
                 owner = owner->in[0];
-            if (!owner || owner->n_consumers != 1 || !owner->grad || owner->is_param ||
+            if (!owner || owner->live_consumers != 1 || !owner->grad || owner->is_param ||
                 (owner->op->flags & DC_OP_ALIASES_INPUT) || !c->op->writes_input_grad(c, j))
                 continue;
             for (dc_node *a = x; a != owner; a = a->in[0])

@@ -99,6 +99,7 @@ struct dc_node {
     size_t param_offset;      /* parameters only: offset in the flat buffer */
 
     int n_consumers;          /* nodes that take this one as an input */
+    int live_consumers;       /* of those, the ones the current backward runs (mark_grad_set) */
     int grad_set;             /* this backward: the one consumer writes every value of grad (no zeroing) */
     int wants_grad;           /* an input node asked for its gradient (dc_graph_input_grad) */
     int grad_from_input;      /* requires_grad set by dc_graph_input_grad, not by a parameter */
