@@ -84,10 +84,18 @@ int main(int argc, char **argv)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int ta = shapes[s].ta, tb = shapes[s].tb, m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         int lda = ta ? m : k, ldb = tb ? k : n;
-        float *a = rnd((size_t)m * k, 1), *b = rnd((size_t)k * n, 2);
+        /* COLD rotates over 24 copies of A (as in a training step, where A
+         * was written by the op before and is in L3, not L2) */
+        enum { COPIES = 24 };
+        int copies = getenv("COLD") ? COPIES : 1;
+        float *as[COPIES], *b = rnd((size_t)k * n, 2);
+        for (int i = 0; i < copies; i++)
+            as[i] = rnd((size_t)m * k, 1);
+        float *a = as[0];
         float *c1 = calloc((size_t)m * n, 4), *c2 = calloc((size_t)m * n, 4);
         double best1 = 1e9, best2 = 1e9;
         for (int r = 0; r < reps; r++) {
+            a = as[r % copies];
             double t0 = now();
             blas(ta, tb, m, n, k, a, lda, b, ldb, c1, n);
             double t1 = now();
@@ -107,7 +115,9 @@ int main(int argc, char **argv)
         double fl = 2.0 * m * n * k * 1e-9;
         printf("%-38s OpenBLAS %6.1f  deepc %6.1f  (%.2fx)  diff %.1e\n", shapes[s].name, fl / best1, fl / best2,
                best1 / best2, diff / big);
-        free(a), free(b), free(c1), free(c2);
+        for (int i = 0; i < copies; i++)
+            free(as[i]);
+        free(b), free(c1), free(c2);
     }
     return 0;
 }

@@ -265,6 +265,16 @@ void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const 
  * or thin product, or a build without AVX-512): the caller uses OpenBLAS. */
 int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias);
+/* The same kernels for the small blocks of the fused attention: C (m x n)
+ * = alpha op(A) B + beta C, B not transposed (rows ldb apart), on the
+ * calling thread, nothing allocated.  Returns 0 without AVX-512. */
+int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc);
+/* Whether this build has those kernels (AVX-512). */
+int dc_gemm_avx512_available(void);
+/* dst (cols x rows, rows ldd floats apart) = src^T (rows x cols, rows ld
+ * floats apart); 16 x 16 blocks in registers on AVX-512. */
+void dc_transpose(const float *src, size_t ld, int rows, int cols, float *dst, size_t ldd);
 /* Copies the row v (cols) into every row of dst (rows x cols): a bias. */
 void dc_broadcast_rows(const float *v, size_t rows, int cols, float *dst);
 /* Adds the column sums of g (rows x cols) into acc (cols). */

@@ -51,6 +51,12 @@ typedef struct {
     int m, n, k;
 } gemm_args;
 
+/* The mask of the columns j .. j + 15 below nr. */
+static inline __mmask16 cols_mask(int j, int nr)
+{
+    return j >= nr ? 0 : nr - j >= 16 ? 0xffff : (__mmask16)((1u << (nr - j)) - 1);
+}
+
 /* op(B)'s rows [p0, p0 + kc) and columns [j0, j0 + nr) into bp (kc x 64,
  * columns past nr zero). */
 static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nr, float *bp)
@@ -59,53 +65,72 @@ static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nr, float *bp
         const float *src = g->b + (size_t)(p0 + p) * g->ldb + j0;
         float *dst = bp + (size_t)p * NR;
         for (int j = 0; j < NR; j += 16) {
-            __mmask16 mk = j >= nr ? 0 : nr - j >= 16 ? 0xffff : (__mmask16)((1u << (nr - j)) - 1);
-            _mm512_store_ps(dst + j, _mm512_maskz_loadu_ps(mk, src + j));
+            _mm512_store_ps(dst + j, _mm512_maskz_loadu_ps(cols_mask(j, nr), src + j));
         }
     }
 }
 
-/* C's tile (mr x nr at row i0, column j0) (+)= alpha op(A)[i0.., p0..p0+kc) bp.
- * first: the tile's first pass (beta and the bias apply); later passes add. */
-static inline __attribute__((always_inline)) void tile(const gemm_args *g, const float *bp, int i0, int p0, int kc,
-                                                       int j0, int nr, int mr, int first)
+/* One register tile: C's mr x nr block at c (rows ldc apart) (+)= alpha *
+ * A's mr rows (element (r, p) at a[r * sa_i + p * sa_p]) times B's kc rows
+ * (ldb apart, nv vectors of 16 columns each, the last nr masked).  first:
+ * the tile's first pass over the reduction (beta and the bias apply);
+ * later passes add to C.  full_loads: B has nv * 16 readable columns (a
+ * packed slice padded with zeros), only C's stores are masked.  mr, nv and
+ * full_loads are constants where it is called, so the accumulators stay in
+ * registers. */
+static inline __attribute__((always_inline)) void tile(const float *a, size_t sa_i, size_t sa_p, const float *b,
+                                                       size_t ldb, int kc, int mr, int nv, int nr, float *c,
+                                                       size_t ldc, float alpha, float beta, const float *bias,
+                                                       int first, int full_loads)
 {
-    __m512 acc[MR][4];
+    __m512 acc[2 * MR][4], bv[4];
+    __mmask16 mk[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++)
+        mk[v] = cols_mask(v * 16, nr);
+#pragma GCC unroll 12
     for (int r = 0; r < mr; r++)
-        for (int v = 0; v < 4; v++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
             acc[r][v] = _mm512_setzero_ps();
-    const float *a = g->a + (size_t)i0 * g->sa_i + (size_t)p0 * g->sa_p;
-    size_t sa_i = g->sa_i, sa_p = g->sa_p;
     for (int p = 0; p < kc; p++) {
-        const float *bq = bp + (size_t)p * NR;
-        __m512 b0 = _mm512_load_ps(bq), b1 = _mm512_load_ps(bq + 16), b2 = _mm512_load_ps(bq + 32),
-               b3 = _mm512_load_ps(bq + 48);
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) /* a masked load costs an ALU port as well: only where B ends */
+            bv[v] = full_loads ? _mm512_loadu_ps(b + v * 16) : _mm512_maskz_loadu_ps(mk[v], b + v * 16);
+#pragma GCC unroll 12
         for (int r = 0; r < mr; r++) {
             __m512 x = _mm512_set1_ps(a[r * sa_i]);
-            acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
-            acc[r][2] = _mm512_fmadd_ps(x, b2, acc[r][2]);
-            acc[r][3] = _mm512_fmadd_ps(x, b3, acc[r][3]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
         a += sa_p;
+        b += ldb;
     }
-    __m512 alpha = _mm512_set1_ps(g->alpha), beta = _mm512_set1_ps(g->beta);
-    for (int v = 0; v < 4; v++) {
-        int j = v * 16;
-        __mmask16 mk = j >= nr ? 0 : nr - j >= 16 ? 0xffff : (__mmask16)((1u << (nr - j)) - 1);
-        if (!mk)
-            break;
-        __m512 bias = first && g->bias ? _mm512_maskz_loadu_ps(mk, g->bias + j0 + j) : _mm512_setzero_ps();
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 4
+    for (int v = 0; v < nv; v++) {
+        __m512 bias_v = first && bias ? _mm512_maskz_loadu_ps(mk[v], bias + v * 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
         for (int r = 0; r < mr; r++) {
-            float *cr = g->c + (size_t)(i0 + r) * g->ldc + j0 + j;
-            __m512 y = _mm512_fmadd_ps(alpha, acc[r][v], bias);
+            float *cr = c + (size_t)r * ldc + v * 16;
+            __m512 y = _mm512_fmadd_ps(va, acc[r][v], bias_v);
             if (!first)
-                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mk, cr));
-            else if (g->beta != 0.0f)
-                y = _mm512_fmadd_ps(beta, _mm512_maskz_loadu_ps(mk, cr), y);
-            _mm512_mask_storeu_ps(cr, mk, y);
+                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mk[v], cr));
+            else if (beta != 0.0f)
+                y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], cr), y);
+            _mm512_mask_storeu_ps(cr, mk[v], y);
         }
     }
+}
+
+/* The big product's tile at row i0, column j0 from the packed slice bp. */
+static inline __attribute__((always_inline)) void big_tile(const gemm_args *g, const float *bp, int i0, int p0,
+                                                           int kc, int j0, int nr, int mr, int first)
+{
+    tile(g->a + (size_t)i0 * g->sa_i + (size_t)p0 * g->sa_p, g->sa_i, g->sa_p, bp, NR, kc, mr, 4, nr,
+         g->c + (size_t)i0 * g->ldc + j0, (size_t)g->ldc, g->alpha, g->beta, g->bias ? g->bias + j0 : NULL, first,
+         1);
 }
 
 /* The tiles of rows [i_lo, i_hi) for one packed slice of B. */
@@ -114,13 +139,13 @@ static void row_blocks(const gemm_args *g, const float *bp, int i_lo, int i_hi, 
 {
     int i = i_lo;
     for (; i + MR <= i_hi; i += MR)
-        tile(g, bp, i, p0, kc, j0, nr, MR, first);
+        big_tile(g, bp, i, p0, kc, j0, nr, MR, first);
     switch (i_hi - i) { /* the last rows: a constant mr for each, so the loops unroll */
-    case 5: tile(g, bp, i, p0, kc, j0, nr, 5, first); break;
-    case 4: tile(g, bp, i, p0, kc, j0, nr, 4, first); break;
-    case 3: tile(g, bp, i, p0, kc, j0, nr, 3, first); break;
-    case 2: tile(g, bp, i, p0, kc, j0, nr, 2, first); break;
-    case 1: tile(g, bp, i, p0, kc, j0, nr, 1, first); break;
+    case 5: big_tile(g, bp, i, p0, kc, j0, nr, 5, first); break;
+    case 4: big_tile(g, bp, i, p0, kc, j0, nr, 4, first); break;
+    case 3: big_tile(g, bp, i, p0, kc, j0, nr, 3, first); break;
+    case 2: big_tile(g, bp, i, p0, kc, j0, nr, 2, first); break;
+    case 1: big_tile(g, bp, i, p0, kc, j0, nr, 1, first); break;
     default: break;
     }
 }
@@ -196,6 +221,82 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     return 1;
 }
 
+/* One row band of a small product: rows [i0, i0 + mr) of C, every column,
+ * in panels of nv vectors. */
+static inline __attribute__((always_inline)) void small_rows(const float *a, size_t sa_i, size_t sa_p, const float *b,
+                                                             int ldb, int n, int k, int mr, int nv, float *c, int ldc,
+                                                             float alpha, float beta)
+{
+    for (int j0 = 0; j0 < n; j0 += nv * 16) {
+        if (n - j0 >= nv * 16)
+            tile(a, sa_i, sa_p, b + j0, (size_t)ldb, k, mr, nv, nv * 16, c + j0, (size_t)ldc, alpha, beta, NULL, 1, 1);
+        else
+            tile(a, sa_i, sa_p, b + j0, (size_t)ldb, k, mr, nv, n - j0, c + j0, (size_t)ldc, alpha, beta, NULL, 1, 0);
+    }
+}
+
+int dc_gemm_avx512_available(void) { return 1; }
+
+/* dst's 16 rows (ldd apart) = the 16 x 16 block at src (rows ld apart)
+ * transposed: three rounds of shuffles in registers. */
+static void transpose16(const float *src, size_t ld, float *dst, size_t ldd)
+{
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; i++)
+        r[i] = _mm512_loadu_ps(src + (size_t)i * ld);
+    for (int i = 0; i < 16; i += 2) { /* pairs of rows interleaved */
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* then pairs of pairs */
+        __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]), c = _mm512_castps_pd(t[i + 2]),
+                d = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int h = 0; h < 16; h += 8) /* then the 128-bit lanes, twice */
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+    for (int i = 0; i < 16; i++)
+        _mm512_storeu_ps(dst + (size_t)i * ldd, r[i]);
+}
+
+void dc_transpose(const float *src, size_t ld, int rows, int cols, float *dst, size_t ldd)
+{
+    int r16 = rows / 16 * 16, c16 = cols / 16 * 16;
+    for (int r = 0; r < r16; r += 16)
+        for (int c = 0; c < c16; c += 16)
+            transpose16(src + (size_t)r * ld + c, ld, dst + (size_t)c * ldd + r, ldd);
+    for (int r = 0; r < rows; r++) /* the edges */
+        for (int c = r < r16 ? c16 : 0; c < cols; c++)
+            dst[(size_t)c * ldd + r] = src[(size_t)r * ld + c];
+}
+
+int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc)
+{
+    size_t sa_i = trans_a ? 1 : (size_t)lda, sa_p = trans_a ? (size_t)lda : 1;
+    int i = 0;
+    if (n <= 32) { /* 12 x 32: two vectors of B, twelve rows of broadcasts */
+        for (; i + 2 * MR <= m; i += 2 * MR)
+            small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, 2 * MR, 2, c + (size_t)i * ldc, ldc, alpha, beta);
+    } else {
+        for (; i + MR <= m; i += MR)
+            small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, MR, 4, c + (size_t)i * ldc, ldc, alpha, beta);
+    }
+    for (; i < m; i++) /* the last rows one at a time */
+        small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, 1, 4, c + (size_t)i * ldc, ldc, alpha, beta);
+    return 1;
+}
+
 #else
 
 int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -203,6 +304,23 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
 {
     (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb;
     (void)beta, (void)c, (void)ldc, (void)bias;
+    return 0;
+}
+
+int dc_gemm_avx512_available(void) { return 0; }
+
+void dc_transpose(const float *src, size_t ld, int rows, int cols, float *dst, size_t ldd)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            dst[(size_t)c * ldd + r] = src[(size_t)r * ld + c];
+}
+
+int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                         int ldb, float beta, float *c, int ldc)
+{
+    (void)trans_a, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb, (void)beta;
+    (void)c, (void)ldc;
     return 0;
 }
 

@@ -33,9 +33,12 @@
  * The mask gets no gradient.  Each (batch, head) is one task for the OpenMP
  * threads, and the rows it touches in out, dq, dk, dv belong to it alone, so
  * no thread waits on another.  Every block product is one sgemm straight on
- * the strided (B, T, H, D) rows (leading dimension H * D, no packing here):
- * OpenBLAS's AVX-512 kernels where it has them (OPENBLAS_CORETYPE=SkylakeX on
- * Zen 5), one thread each inside the parallel region.  The softmax and mask
+ * the strided (B, T, H, D) rows (leading dimension H * D): deepc's own
+ * AVX-512 block kernels (gemm_avx512.c: register tiles of 6 x 64 or 12 x 32,
+ * A read in place, B's rows as they lie) where the build has them, with the
+ * task's k and v transposed once (16 x 16 blocks in registers) for the two
+ * products that need them transposed; OpenBLAS otherwise, one thread each
+ * inside the parallel region.  The softmax and mask
  * passes are plain C loops that vectorise (attn_exp is a polynomial exp, as
  * glibc's expf does not vectorise), so DEEPC_NATIVE=OFF builds the same code.
  *
@@ -64,13 +67,15 @@ static attn_geom geom_of(const dc_node *n)
 }
 
 /* Floats of one thread's slot: s and ds (BQ x BK), the accumulated output
- * block (BQ x Dv), m and l (BQ), the empty-row flags (Tq). */
+ * block (BQ x Dv), m and l (BQ), the empty-row flags (Tq), and the task's k
+ * and v transposed (Dk x Tk, Dv x Tk) for deepc's own block kernels. */
 static size_t slot_floats(const attn_geom *a)
 {
     size_t s = 2 * BQ * BK;
     s = dc_size_add(s, dc_size_mul(BQ, (size_t)a->Dv));
     s = dc_size_add(s, 2 * BQ);
-    return dc_size_add(s, (size_t)a->Tq);
+    s = dc_size_add(s, (size_t)a->Tq);
+    return dc_size_add(s, dc_size_mul((size_t)a->Tk, (size_t)a->Dk + (size_t)a->Dv)); /* k^T and v^T */
 }
 
 static dc_status attn_infer(dc_node *n)
@@ -127,6 +132,7 @@ static dc_status attn_infer(dc_node *n)
 typedef struct attn_task {
     const float *q, *k, *v, *mask; /* mask (Tq, Tk) or NULL */
     size_t ldq, ldk, ldv;          /* H * Dk, H * Dk, H * Dv */
+    const float *kt, *vt;          /* k^T (Dk x Tk) and v^T (Dv x Tk) in the slot, or NULL (OpenBLAS) */
     int causal, empty_zero;
     float scale;
 } attn_task;
@@ -141,6 +147,8 @@ static attn_task task_of(const dc_node *n, const attn_geom *a, int b, int h)
                        (size_t)a->H * a->Dk,
                        (size_t)a->H * a->Dk,
                        (size_t)a->H * a->Dv,
+                       NULL,
+                       NULL,
                        n->attr.attention.causal,
                        n->attr.attention.empty_zero,
                        n->attr.attention.scale};
@@ -148,6 +156,16 @@ static attn_task task_of(const dc_node *n, const attn_geom *a, int b, int h)
 
 /* empty[i] = 1 when query i has no allowed key (it then attends to all);
  * always 0 with empty_zero (such a row stays wholly masked). */
+/* c (m x n) = alpha op(a) b + beta c, b not transposed: deepc's AVX-512
+ * block kernels (gemm_avx512.c), else OpenBLAS. */
+static void block_product(int trans_a, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
+                          int ldb, float beta, float *c, int ldc)
+{
+    if (!dc_gemm_block_avx512(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                    beta, c, ldc);
+}
+
 static void find_empty_rows(const attn_task *t, const attn_geom *a, float *empty)
 {
     if (t->empty_zero) {
@@ -199,8 +217,12 @@ static int block_needed(const attn_task *t, const float *empty, int i0, int i1, 
 static void block_scores(const attn_task *t, const attn_geom *a, const float *empty, int i0, int nq, int j0, int nb,
                          float *s)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq,
-                (int)t->ldq, t->k + (size_t)j0 * t->ldk, (int)t->ldk, 0.0f, s, BK);
+    if (t->kt) /* k^T's columns j0.. (the task's keys, transposed once) */
+        block_product(0, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq, (int)t->ldq, t->kt + j0, a->Tk, 0.0f,
+                      s, BK);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq,
+                    (int)t->ldq, t->k + (size_t)j0 * t->ldk, (int)t->ldk, 0.0f, s, BK);
     int all = block_all_allowed(t, i0, j0 + nb);
     for (int r = 0; r < nq; r++) {
         int i = i0 + r, last = t->causal ? i - j0 : BK; /* columns c <= last are causally allowed */
@@ -259,6 +281,11 @@ static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, flo
     float *out = n->val + ((size_t)b * a->Tq * a->H + h) * a->Dv;
     size_t ldo = (size_t)a->H * a->Dv;
     int dv = a->Dv;
+    if (dc_gemm_avx512_available()) {
+        float *kt = empty + a->Tq;
+        dc_transpose(t.k, t.ldk, a->Tk, a->Dk, kt, (size_t)a->Tk);
+        t.kt = kt;
+    }
     find_empty_rows(&t, a, empty);
     for (int i0 = 0; i0 < a->Tq; i0 += BQ) {
         int nq = a->Tq - i0 < BQ ? a->Tq - i0 : BQ;
@@ -272,8 +299,7 @@ static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, flo
             block_scores(&t, a, empty, i0, nq, j0, nb, s);
             online_softmax(s, nq, m, l, acc, dv);
             /* acc (nq x Dv) += p v[j0..j0+nb) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dv, nb, 1.0f, s, BK,
-                        t.v + (size_t)j0 * t.ldv, (int)t.ldv, 1.0f, acc, dv);
+            block_product(0, nq, dv, nb, 1.0f, s, BK, t.v + (size_t)j0 * t.ldv, (int)t.ldv, 1.0f, acc, dv);
         }
         for (int r = 0; r < nq; r++) {
             float *o = out + (size_t)(i0 + r) * ldo;
@@ -365,6 +391,13 @@ static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, fl
     zero_rows(kn->grad_set ? gk : NULL, a->Tk, t.ldk, dk);
     zero_rows(vn->grad_set ? gv : NULL, a->Tk, t.ldv, dv);
     row_deltas(n, a, b, h, delta);
+    if (dc_gemm_avx512_available()) {
+        float *kt = empty + a->Tq, *vt = kt + (size_t)a->Dk * a->Tk;
+        dc_transpose(t.k, t.ldk, a->Tk, a->Dk, kt, (size_t)a->Tk);
+        dc_transpose(t.v, t.ldv, a->Tk, a->Dv, vt, (size_t)a->Tk);
+        t.kt = kt;
+        t.vt = vt;
+    }
     find_empty_rows(&t, a, empty);
     for (int j0 = 0; j0 < a->Tk; j0 += BK) {
         int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
@@ -376,8 +409,11 @@ static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, fl
             const float *qb = t.q + (size_t)i0 * t.ldq, *gob = gout + (size_t)i0 * ldo;
             block_scores(&t, a, empty, i0, nq, j0, nb, p);
             /* dp (nq x nb) = dout v^T, into ds */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, dv, 1.0f, gob, ldo, vb, (int)t.ldv, 0.0f, ds,
-                        BK);
+            if (t.vt)
+                block_product(0, nq, nb, dv, 1.0f, gob, ldo, t.vt + j0, a->Tk, 0.0f, ds, BK);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, dv, 1.0f, gob, ldo, vb, (int)t.ldv, 0.0f,
+                            ds, BK);
             for (int r = 0; r < nq; r++) {
                 float *pr = p + (size_t)r * BK, *dr = ds + (size_t)r * BK, lr = lse[i0 + r], di = delta[i0 + r];
 #pragma omp simd
@@ -387,14 +423,11 @@ static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, fl
                 }
             }
             if (gv) /* dv_j += sum_i p_ij dout_i */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, dv, nq, 1.0f, p, BK, gob, ldo, 1.0f,
-                            gv + (size_t)j0 * t.ldv, (int)t.ldv);
+                block_product(1, nb, dv, nq, 1.0f, p, BK, gob, ldo, 1.0f, gv + (size_t)j0 * t.ldv, (int)t.ldv);
             if (gq) /* dq_i += scale sum_j ds_ij k_j (ds holds the scale) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, dk, nb, 1.0f, ds, BK, kb, (int)t.ldk, 1.0f,
-                            gq + (size_t)i0 * t.ldq, (int)t.ldq);
+                block_product(0, nq, dk, nb, 1.0f, ds, BK, kb, (int)t.ldk, 1.0f, gq + (size_t)i0 * t.ldq, (int)t.ldq);
             if (gk) /* dk_j += scale sum_i ds_ij q_i */
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nb, dk, nq, 1.0f, ds, BK, qb, (int)t.ldq, 1.0f,
-                            gk + (size_t)j0 * t.ldk, (int)t.ldk);
+                block_product(1, nb, dk, nq, 1.0f, ds, BK, qb, (int)t.ldq, 1.0f, gk + (size_t)j0 * t.ldk, (int)t.ldk);
         }
     }
 }
