@@ -183,10 +183,7 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
         bt = malloc((size_t)k * n * sizeof *bt);
         if (!bt)
             return 0;
-        for (int j0 = 0; j0 < n; j0 += 16) /* 16 rows of B at a time: 16 lines in flight, writes in runs of 16 */
-            for (int p = 0; p < k; p++)
-                for (int j = j0; j < n && j < j0 + 16; j++)
-                    bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
+        dc_transpose(b, (size_t)ldb, n, k, bt, (size_t)n);
         b = bt;
         ldb = n;
     }
