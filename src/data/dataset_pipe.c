@@ -106,6 +106,10 @@ static double mono_now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* One chunk in this many has its fill timed (a thread CPU clock read is a
+ * system call, ~0.2 us, twice a chunk of ~35 us); a power of two. */
+#define CHUNK_TIMING_EVERY 8u
+
 /* The calling thread's CPU time: a chunk's fill cost.  A SCHED_IDLE
  * worker's wall time also counts the time it spent off the CPU while the
  * training threads ran (milliseconds); averaged into chunk_s, that made the
@@ -207,6 +211,7 @@ static void *worker(void *arg)
         (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 #endif
     }
+    unsigned n_filled = 0;
     pthread_mutex_lock(&p->mu);
     while (!p->cancel) {
         int u0, u1;
@@ -224,7 +229,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         int rows = 0;
         dc_status st;
-        double t0 = cpu_now();
+        int timed = (n_filled++ & (CHUNK_TIMING_EVERY - 1)) == 0;
+        double t0 = timed ? cpu_now() : 0;
         if (p->rowwise) {
             const dc_batch_job *jb = &p->jobs[s->job];
             /* its own buffer: the reader may revoke the chunk and fill the rows itself */
@@ -233,7 +239,7 @@ static void *worker(void *arg)
         } else {
             st = fill_direct(p, s, u0, u1, &rows);
         }
-        double dt = cpu_now() - t0;
+        double dt = timed ? cpu_now() - t0 : 0;
         pthread_mutex_lock(&p->mu);
         if (!w->revoked) {
             if (p->rowwise) {
@@ -243,7 +249,8 @@ static void *worker(void *arg)
                 if (s->y)
                     memcpy(s->y->data + (size_t)u0 * ds->y_per, w->ybuf, n * ds->y_per * sizeof(float));
             }
-            p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
+            if (timed)
+                p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
             finish(p, s, u0, u1, st, rows);
         }
         w->job = -1;
@@ -257,6 +264,7 @@ static void team_fill(dc_pipe *p, pipe_slot *s)
 {
 #pragma omp parallel
     {
+        unsigned n_filled = 0;
         for (;;) {
             int u0, u1, rows = 0;
             pthread_mutex_lock(&p->mu);
@@ -264,11 +272,14 @@ static void team_fill(dc_pipe *p, pipe_slot *s)
             pthread_mutex_unlock(&p->mu);
             if (!got)
                 break;
-            double t0 = cpu_now();
+            /* chunk_s matters only to wait_workers: no clock without workers */
+            int timed = p->n_workers > 0 && (n_filled++ & (CHUNK_TIMING_EVERY - 1)) == 0;
+            double t0 = timed ? cpu_now() : 0;
             dc_status st = fill_direct(p, s, u0, u1, &rows);
-            double dt = cpu_now() - t0;
+            double dt = timed ? cpu_now() - t0 : 0;
             pthread_mutex_lock(&p->mu);
-            p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
+            if (timed)
+                p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
             finish(p, s, u0, u1, st, rows);
             pthread_mutex_unlock(&p->mu);
         }
@@ -347,9 +358,15 @@ dc_status dc_pipe_start_team(const dc_loader *ds, const int *order, const dc_bat
     /* no more buffers than jobs: an evaluation of 2 batches needs 2 */
     p->depth = ds->depth < n_jobs ? ds->depth : (n_jobs > 0 ? n_jobs : 1);
     int n_workers = ds->workers < p->depth ? ds->workers : p->depth;
-    /* the training team on every core: no SCHED_IDLE worker (see the top) */
-    if (p->rowwise && team > 0 && cores > 0 && team >= cores)
+    /* the training team on every core: no SCHED_IDLE worker (see the top),
+     * and chunks of at most 2 rows, so the team's threads end a batch
+     * within ~one image of each other (the first to run out of chunks
+     * waits at the region's end for the other) */
+    if (p->rowwise && team > 0 && cores > 0 && team >= cores) {
         n_workers = 0;
+        if (p->chunk > 2)
+            p->chunk = 2;
+    }
     p->slots = calloc((size_t)p->depth, sizeof *p->slots);
     p->workers = calloc((size_t)n_workers, sizeof *p->workers);
     if (!p->slots || !p->workers) {
