@@ -300,7 +300,12 @@ static void team_fill_alone(dc_pipe *p, pipe_slot *s)
 #pragma omp parallel
     {
         for (;;) {
-            int u0 = __atomic_fetch_add(&s->next, chunk, __ATOMIC_RELAXED);
+            int u0;
+#pragma omp atomic capture
+            {
+                u0 = s->next;
+                s->next += chunk;
+            }
             if (u0 >= end)
                 break;
             int u1 = u0 + chunk < end ? u0 + chunk : end, rows = 0;
@@ -314,7 +319,8 @@ static void team_fill_alone(dc_pipe *p, pipe_slot *s)
                 }
                 pthread_mutex_unlock(&p->mu);
             }
-            __atomic_add_fetch(&s->done, u1 - u0, __ATOMIC_RELAXED);
+#pragma omp atomic
+            s->done += u1 - u0;
         }
     }
     /* the region's end orders every row's writes before this */
