@@ -7,8 +7,8 @@
  *
  *   read, stdio          the old reader: open, fstat, fdopen, fread into a
  *                        new malloc'd buffer, fclose
- *   read, one syscall    dc_image_read: open, fstat, read, close into a
- *                        reused buffer
+ *   read, one syscall    dc_image_read: open, read, close into a reused
+ *                        buffer (fstat only when the read looks odd)
  *   decode, stb_image    the old PNG decoder: stbi_info_from_memory +
  *                        stbi_load_from_memory + free (files in memory)
  *   decode, new          dc_image_decode_in: stb_image, pixels into the
@@ -29,9 +29,21 @@
  *                        (with a team of two, the second thread's spinning
  *                        between the reader's parallel regions would count,
  *                        which in training is the training's own)
+ *   library, team of 1   every batch through the pipeline as fit runs it
+ *                        when its threads have every core (no reader
+ *                        thread: dc_pipe_start_team, the reader's OpenMP
+ *                        team, here of one thread, fills each batch when
+ *                        the step asks for it); its excess over "in
+ *                        thread" is what the team's claims and hand-off
+ *                        cost per image
  *
- * Usage: dataset_decode_stages DIR [SIZE] [grey|rgb] [REPS]
- *        (MNIST: ~/.cache/deepc/mnist_png/training 28 grey)
+ * With "shuffle" every stage takes the files in a shuffled order (NumPy's
+ * shuffle, seed 42), as fit reads them: each open then walks to a dentry
+ * and inode far from the last one's, which costs more than the folder
+ * order (MNIST: about 0.5 us an image more).
+ *
+ * Usage: dataset_decode_stages DIR [SIZE] [grey|rgb] [REPS] [shuffle]
+ *        (MNIST: ~/.cache/deepc/mnist_png/training 28 grey 5 shuffle)
  */
 #include "data/dataset_internal.h"
 #include "data/image_decode.h"
@@ -193,6 +205,7 @@ static uint8_t *decode_stb(const uint8_t *b, size_t n, int channels, int *w, int
 
 typedef struct ctx {
     const dc_loader *ds;
+    const int *order; /* the files' order (NULL: the folder's) */
     int n, channels, size;
     uint8_t **files;
     size_t *sizes;
@@ -214,13 +227,14 @@ typedef enum {
     ST_OLD_PATH,
     ST_LIB,
     ST_PIPE,
+    ST_TEAM,
     ST_COUNT
 } stage;
 
 static const char *const NAMES[ST_COUNT] = {
     "read, stdio (old)",       "read, one syscall (new)",  "decode, stb_image (old)", "decode, stb_image (new)",
     "decode, libpng",          "to float",                 "old per-image path",      "library, in thread (new)",
-    "library, pipeline (new)",
+    "library, pipeline (new)", "library, team of 1",
 };
 
 /* One pass of a stage over every file: its CPU seconds. */
@@ -229,17 +243,21 @@ static double run_stage(ctx *c, stage s)
     const dc_loader *ds = c->ds;
     dc_image_scratch sc = {0};
     dc_image_u8 img;
-    double t0 = s == ST_PIPE ? process_cpu() : thread_cpu();
+    double t0 = s == ST_PIPE || s == ST_TEAM ? process_cpu() : thread_cpu();
     if (s == ST_LIB) {
-        for (int b = 0; b < dc_loader_cardinality(ds); b++) {
-            dc_tensor *x, *y;
-            if (dc_loader_get_batch(ds, b, &x, &y))
+        /* as dc_loader_get_batch (new batch tensors each time), in c->order */
+        int nb = dc_loader_cardinality(ds), bs = ds->batch_size;
+        for (int b = 0; b < nb; b++) {
+            int rows = b == nb - 1 ? ds->n - b * bs : bs, got;
+            dc_tensor *x = dc_tensor_new(4, (int[]){bs, ds->x_shape[0], ds->x_shape[1], ds->x_shape[2]});
+            dc_tensor *y = dc_tensor_new(1, (int[]){bs});
+            if (!x || !y || dc_loader_fill(ds, c->order, b * bs, rows, 0, rows, b, x, y, &got))
                 die("batch");
             c->sink += x->data[0];
             dc_tensor_free(x);
             dc_tensor_free(y);
         }
-    } else if (s == ST_PIPE) {
+    } else if (s == ST_PIPE || s == ST_TEAM) {
         int nb = dc_loader_cardinality(ds);
         dc_batch_job *jobs = calloc((size_t)nb, sizeof *jobs);
         for (int b = 0; b < nb; b++) {
@@ -248,7 +266,9 @@ static double run_stage(ctx *c, stage s)
             jobs[b].index = b;
         }
         dc_pipe *p;
-        if (dc_pipe_start(ds, NULL, jobs, nb, &p))
+        /* ST_TEAM: a team of 1 with every one of 1 cores: no reader thread */
+        if (s == ST_TEAM ? dc_pipe_start_team(ds, c->order, jobs, nb, 1, 1, &p)
+                         : dc_pipe_start(ds, c->order, jobs, nb, &p))
             die("pipe");
         for (int b = 0; b < nb; b++) {
             dc_tensor *x, *y;
@@ -261,7 +281,8 @@ static double run_stage(ctx *c, stage s)
         dc_pipe_stop(p);
         free(jobs);
     } else {
-        for (int i = 0; i < c->n; i++) {
+        for (int k = 0; k < c->n; k++) {
+            int i = c->order ? c->order[k] : k;
             const char *path = ds->paths[i];
             size_t n;
             int w, h;
@@ -307,7 +328,7 @@ static double run_stage(ctx *c, stage s)
             }
         }
     }
-    double t = (s == ST_PIPE ? process_cpu() : thread_cpu()) - t0;
+    double t = (s == ST_PIPE || s == ST_TEAM ? process_cpu() : thread_cpu()) - t0;
     dc_image_scratch_free(&sc);
     return t;
 }
@@ -315,7 +336,7 @@ static double run_stage(ctx *c, stage s)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s DIR [SIZE] [grey|rgb] [REPS]\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR [SIZE] [grey|rgb] [REPS] [shuffle]\n", argv[0]);
         return 2;
     }
     dc_image_dir_config cfg = dc_image_dir_defaults();
@@ -336,6 +357,14 @@ int main(int argc, char **argv)
     c.n = ds->n;
     c.channels = cfg.color_mode == DC_COLOR_RGB ? 3 : 1;
     c.size = size;
+    int *perm = NULL;
+    if (argc > 5 && !strcmp(argv[5], "shuffle")) {
+        perm = malloc((size_t)c.n * sizeof *perm);
+        if (!perm)
+            return 1;
+        dc_numpy_shuffle_perm(42, perm, c.n);
+        c.order = perm;
+    }
     c.px_cap = (size_t)1 << 24;
     c.px = malloc(c.px_cap);
     c.files = calloc((size_t)c.n, sizeof *c.files);
@@ -347,7 +376,7 @@ int main(int argc, char **argv)
                            &c.first))
         die("decode");
     stage order[ST_COUNT] = {ST_READ_STDIO, ST_READ_RAW, ST_STB,     ST_LIBPNG,
-                             ST_NEW_DECODE, ST_FLOAT,    ST_OLD_PATH, ST_LIB, ST_PIPE};
+                             ST_NEW_DECODE, ST_FLOAT,    ST_OLD_PATH, ST_LIB, ST_PIPE, ST_TEAM};
     double best[ST_COUNT];
     for (int s = 0; s < ST_COUNT; s++)
         best[s] = 1e30;
@@ -357,8 +386,8 @@ int main(int argc, char **argv)
             if (t < best[order[k]])
                 best[order[k]] = t;
         }
-    printf("%d images (%s, %d x %d), CPU time per image, best of %d passes:\n", c.n,
-           c.channels == 1 ? "grey" : "rgb", size, size, reps);
+    printf("%d images (%s, %d x %d, %s order), CPU time per image, best of %d passes:\n", c.n,
+           c.channels == 1 ? "grey" : "rgb", size, size, perm ? "shuffled" : "folder", reps);
     for (int s = 0; s < ST_COUNT; s++) {
 #ifndef DC_BENCH_LIBPNG
         if (s == ST_LIBPNG)
@@ -368,14 +397,17 @@ int main(int argc, char **argv)
     }
     printf("  %-26s %7.2f us  (hand-off between threads)\n", "pipeline - in thread",
            1e6 * (best[ST_PIPE] - best[ST_LIB]) / c.n);
-    printf("  per 60,000-image epoch: old path %.2f s, new (pipeline) %.2f s of CPU   (%g)\n",
-           best[ST_OLD_PATH] / c.n * 60000, best[ST_PIPE] / c.n * 60000, c.sink > 0 ? 1.0 : 0.0);
+    printf("  %-26s %7.2f us  (fit's path with every core training)\n", "team of 1 - in thread",
+           1e6 * (best[ST_TEAM] - best[ST_LIB]) / c.n);
+    printf("  per 60,000-image epoch: old path %.2f s, new (pipeline) %.2f s, team %.2f s of CPU   (%g)\n",
+           best[ST_OLD_PATH] / c.n * 60000, best[ST_PIPE] / c.n * 60000, best[ST_TEAM] / c.n * 60000, c.sink > 0 ? 1.0 : 0.0);
     for (int i = 0; i < c.n; i++)
         free(c.files[i]);
     free(c.files);
     free(c.sizes);
     free(c.x);
     free(c.px);
+    free(perm);
     dc_image_scratch_free(&c.keep);
     dc_loader_free(ds);
     return 0;

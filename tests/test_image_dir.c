@@ -14,7 +14,8 @@
  *    level of PIL (photos.txt; skipped, saying so, without the package);
  *  - hostile files (a PNG header claiming 10^9 pixels, a JPEG cut in half,
  *    a GIF with no frame, garbage) fail with a message naming the file,
- *    also through a dataset's batch;
+ *    also through a dataset's batch; the file reader gets every size
+ *    right and refuses what is not a regular file;
  *  - bad arguments give Keras' errors.
  */
 #include <math.h>
@@ -378,6 +379,54 @@ static void test_hostile(void **state)
     free(root);
 }
 
+/* dc_image_read: one read for a file smaller than the buffer, fstat and a
+ * larger buffer for the others, the bytes exact whatever the order of
+ * sizes (one scratch for all, and a fresh one each); what is not a
+ * regular file refused, never read without end. */
+static void test_read_sizes(void **state)
+{
+    (void)state;
+    char *root = temp_dir(), path[4096];
+    const size_t sizes[] = {0, 1, 300, DC_IMAGE_READ_BUFFER - 1, DC_IMAGE_READ_BUFFER, DC_IMAGE_READ_BUFFER + 1,
+                            100000, 5, 3 * DC_IMAGE_READ_BUFFER, 7};
+    const int count = (int)(sizeof sizes / sizeof sizes[0]);
+    uint8_t *want = malloc(3 * DC_IMAGE_READ_BUFFER + 100000);
+    assert_non_null(want);
+    dc_image_scratch keep = {0};
+    for (int i = 0; i < count; i++) {
+        for (size_t k = 0; k < sizes[i]; k++)
+            want[k] = (uint8_t)(k * 7 + (size_t)i);
+        snprintf(path, sizeof path, "%s/f%d.png", root, i);
+        write_file(path, want, sizes[i]);
+        for (int fresh = 0; fresh < 2; fresh++) {
+            dc_image_scratch one = {0}, *sc = fresh ? &one : &keep;
+            size_t n = 12345;
+            assert_int_equal(dc_image_read(path, sc, &n), DC_OK);
+            assert_int_equal(n, sizes[i]);
+            if (n)
+                assert_memory_equal(sc->file, want, n);
+            dc_image_scratch_free(&one);
+        }
+    }
+    size_t n;
+    if (access("/dev/zero", R_OK) == 0) {
+        assert_int_equal(dc_image_read("/dev/zero", &keep, &n), DC_ERR_IO);
+        assert_errmsg_contains("/dev/zero: not a regular file");
+    }
+    if (access("/dev/null", R_OK) == 0) {
+        assert_int_equal(dc_image_read("/dev/null", &keep, &n), DC_ERR_IO);
+        assert_errmsg_contains("/dev/null: not a regular file");
+    }
+    snprintf(path, sizeof path, "%s/missing.png", root);
+    assert_int_equal(dc_image_read(path, &keep, &n), DC_ERR_IO);
+    assert_errmsg_contains("missing.png: cannot open");
+    assert_int_equal(dc_image_read(root, &keep, &n), DC_ERR_IO); /* a folder */
+    dc_image_scratch_free(&keep);
+    free(want);
+    rm_tree(root);
+    free(root);
+}
+
 /* ---- a folder as batches ---- */
 
 /* Through fit: a folder of good PNGs with a truncated one and a huge
@@ -596,7 +645,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numpy_shuffle), cmocka_unit_test(test_tricky_tree), cmocka_unit_test(test_formats),
         cmocka_unit_test(test_photos),        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_batches),
-        cmocka_unit_test(test_fit_hostile),
+        cmocka_unit_test(test_fit_hostile),   cmocka_unit_test(test_read_sizes),
         cmocka_unit_test(test_bad_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

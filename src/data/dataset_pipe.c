@@ -31,7 +31,8 @@
  *
  * When the training team has every core (fit with as many threads as
  * cores), per-sample sources start no worker at all and the team fills
- * every batch in its own parallel region: measured on 2 cores, a
+ * every batch in its own parallel region (team_fill_alone: rows claimed
+ * with an atomic add, no lock): measured on 2 cores, a
  * SCHED_IDLE worker then cost 0.5-1 s of CPU an MNIST epoch beyond its
  * decoding (CFS still gives an idle-policy thread a slice now and then; a
  * training thread it displaces leaves the other spinning at its barrier),
@@ -105,6 +106,10 @@ static double mono_now(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+/* One chunk in this many has its fill timed (a thread CPU clock read is a
+ * system call, ~0.2 us, twice a chunk of ~35 us); a power of two. */
+#define CHUNK_TIMING_EVERY 8u
 
 /* The calling thread's CPU time: a chunk's fill cost.  A SCHED_IDLE
  * worker's wall time also counts the time it spent off the CPU while the
@@ -207,6 +212,7 @@ static void *worker(void *arg)
         (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 #endif
     }
+    unsigned n_filled = 0;
     pthread_mutex_lock(&p->mu);
     while (!p->cancel) {
         int u0, u1;
@@ -224,7 +230,8 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->mu);
         int rows = 0;
         dc_status st;
-        double t0 = cpu_now();
+        int timed = (n_filled++ & (CHUNK_TIMING_EVERY - 1)) == 0;
+        double t0 = timed ? cpu_now() : 0;
         if (p->rowwise) {
             const dc_batch_job *jb = &p->jobs[s->job];
             /* its own buffer: the reader may revoke the chunk and fill the rows itself */
@@ -233,7 +240,7 @@ static void *worker(void *arg)
         } else {
             st = fill_direct(p, s, u0, u1, &rows);
         }
-        double dt = cpu_now() - t0;
+        double dt = timed ? cpu_now() - t0 : 0;
         pthread_mutex_lock(&p->mu);
         if (!w->revoked) {
             if (p->rowwise) {
@@ -243,7 +250,8 @@ static void *worker(void *arg)
                 if (s->y)
                     memcpy(s->y->data + (size_t)u0 * ds->y_per, w->ybuf, n * ds->y_per * sizeof(float));
             }
-            p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
+            if (timed)
+                p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
             finish(p, s, u0, u1, st, rows);
         }
         w->job = -1;
@@ -257,6 +265,7 @@ static void team_fill(dc_pipe *p, pipe_slot *s)
 {
 #pragma omp parallel
     {
+        unsigned n_filled = 0;
         for (;;) {
             int u0, u1, rows = 0;
             pthread_mutex_lock(&p->mu);
@@ -264,15 +273,62 @@ static void team_fill(dc_pipe *p, pipe_slot *s)
             pthread_mutex_unlock(&p->mu);
             if (!got)
                 break;
-            double t0 = cpu_now();
+            /* chunk_s matters only to wait_workers: no clock without workers */
+            int timed = p->n_workers > 0 && (n_filled++ & (CHUNK_TIMING_EVERY - 1)) == 0;
+            double t0 = timed ? cpu_now() : 0;
             dc_status st = fill_direct(p, s, u0, u1, &rows);
-            double dt = cpu_now() - t0;
+            double dt = timed ? cpu_now() - t0 : 0;
             pthread_mutex_lock(&p->mu);
-            p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
+            if (timed)
+                p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
             finish(p, s, u0, u1, st, rows);
             pthread_mutex_unlock(&p->mu);
         }
     }
+}
+
+/* As team_fill when there are no workers: nothing but the team touches s
+ * while its region runs, so the rows are claimed with an atomic add and
+ * counted after the region, and the lock is taken only to record an
+ * error.  No thread of the team ever sleeps on the lock: on a loaded
+ * machine a thread put to sleep there (59-103 times an epoch of 9,600
+ * images) came back only when the scheduler next gave it a core, while
+ * its partner spun at the region's end. */
+static void team_fill_alone(dc_pipe *p, pipe_slot *s)
+{
+    int end = units_end(p, &p->jobs[s->job]), chunk = p->chunk;
+#pragma omp parallel
+    {
+        for (;;) {
+            int u0;
+#pragma omp atomic capture
+            {
+                u0 = s->next;
+                s->next += chunk;
+            }
+            if (u0 >= end)
+                break;
+            int u1 = u0 + chunk < end ? u0 + chunk : end, rows = 0;
+            dc_status st = fill_direct(p, s, u0, u1, &rows);
+            if (st != DC_OK) { /* as finish: the lowest failing row's message, this thread's */
+                pthread_mutex_lock(&p->mu);
+                if (u0 < s->err_unit) {
+                    s->err_unit = u0;
+                    s->st = st;
+                    snprintf(s->msg, sizeof s->msg, "%s", dc_errmsg());
+                }
+                pthread_mutex_unlock(&p->mu);
+            }
+#pragma omp atomic
+            s->done += u1 - u0;
+        }
+    }
+    /* the region's end orders every row's writes before this */
+    pthread_mutex_lock(&p->mu);
+    s->next = end;
+    if (s->done >= units_count(p, &p->jobs[s->job]))
+        s->ready = 1;
+    pthread_mutex_unlock(&p->mu);
 }
 
 /* Waits (under the lock) for the workers' chunks of s; one not done within
@@ -347,9 +403,15 @@ dc_status dc_pipe_start_team(const dc_loader *ds, const int *order, const dc_bat
     /* no more buffers than jobs: an evaluation of 2 batches needs 2 */
     p->depth = ds->depth < n_jobs ? ds->depth : (n_jobs > 0 ? n_jobs : 1);
     int n_workers = ds->workers < p->depth ? ds->workers : p->depth;
-    /* the training team on every core: no SCHED_IDLE worker (see the top) */
-    if (p->rowwise && team > 0 && cores > 0 && team >= cores)
+    /* the training team on every core: no SCHED_IDLE worker (see the top),
+     * and chunks of at most 2 rows, so the team's threads end a batch
+     * within ~one image of each other (the first to run out of chunks
+     * waits at the region's end for the other) */
+    if (p->rowwise && team > 0 && cores > 0 && team >= cores) {
         n_workers = 0;
+        if (p->chunk > 2)
+            p->chunk = 2;
+    }
     p->slots = calloc((size_t)p->depth, sizeof *p->slots);
     p->workers = calloc((size_t)n_workers, sizeof *p->workers);
     if (!p->slots || !p->workers) {
@@ -429,7 +491,10 @@ dc_status dc_pipe_next(dc_pipe *p, dc_tensor **x, dc_tensor **y, int *rows)
     if (p->rowwise && !s->ready) {
         if (s->next < units_end(p, &p->jobs[s->job])) {
             pthread_mutex_unlock(&p->mu);
-            team_fill(p, s);
+            if (p->n_workers == 0)
+                team_fill_alone(p, s);
+            else
+                team_fill(p, s);
             pthread_mutex_lock(&p->mu);
         }
         wait_workers(p, s);

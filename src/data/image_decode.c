@@ -21,7 +21,8 @@
  * built without failure strings, its one piece of global state.
  *
  * A reading thread passes a dc_image_scratch from image to image: the file
- * is read into its buffer with one open / fstat / read / close (no stdio),
+ * is read into its buffer with one open / read / close (no stdio, no fstat
+ * unless the read looks odd: dc_image_read),
  * and JPEG pixels are written into its pixel buffer (stb_image allocates
  * its own, which the scratch takes over).
  *
@@ -222,14 +223,22 @@ static dc_status decode_jpeg(const uint8_t *bytes, size_t n, const char *name, i
 /* ---- PNG, BMP, GIF (stb_image) ---- */
 
 /* A PNG's IHDR, checked before stb reads it: stbi_info refuses a claim
- * above 2^30 bytes only as "unknown image type", which would not say why. */
-static dc_status png_check_ihdr(const uint8_t *b, size_t n, const char *name, size_t max_pixels)
+ * above 2^30 bytes only as "unknown image type", which would not say why.
+ * *w, *h: its size, or 0 when there is no IHDR where it must be (then stb
+ * says what is wrong). */
+static dc_status png_check_ihdr(const uint8_t *b, size_t n, const char *name, size_t max_pixels, long *w, long *h)
 {
+    *w = *h = 0;
     if (n < 24 || memcmp(b + 12, "IHDR", 4))
-        return DC_OK; /* stb says what is wrong */
+        return DC_OK;
     unsigned long pw = (unsigned long)b[16] << 24 | (unsigned long)b[17] << 16 | (unsigned long)b[18] << 8 | b[19];
     unsigned long ph = (unsigned long)b[20] << 24 | (unsigned long)b[21] << 16 | (unsigned long)b[22] << 8 | b[23];
-    return check_pixels(name, "PNG", (long)pw, (long)ph, max_pixels);
+    dc_status st = check_pixels(name, "PNG", (long)pw, (long)ph, max_pixels);
+    if (st == DC_OK) {
+        *w = (long)pw;
+        *h = (long)ph;
+    }
+    return st;
 }
 
 static const char *stb_format(const uint8_t *b, size_t n)
@@ -248,33 +257,42 @@ static dc_status decode_stb(const uint8_t *bytes, size_t n, const char *name, co
 {
     if (n > INT_MAX)
         return dc_fail(DC_ERR_FORMAT, "%s: %zu bytes is too large for the %s decoder", name, n, format);
+    long w = 0, h = 0;
     if (!strcmp(format, "PNG")) {
-        dc_status st = png_check_ihdr(bytes, n, name, max_pixels);
+        dc_status st = png_check_ihdr(bytes, n, name, max_pixels, &w, &h);
         if (st != DC_OK)
             return st;
     }
-    int w = 0, h = 0, comp = 0;
-    if (!stbi_info_from_memory(bytes, (int)n, &w, &h, &comp))
-        return dc_fail(DC_ERR_FORMAT, "%s: corrupt or unsupported %s header (stb_image refused it)", name, format);
-    dc_status st = check_pixels(name, format, w, h, max_pixels);
-    if (st != DC_OK)
-        return st;
+    /* A PNG's size is its IHDR's, checked above (stb reads IHDR first and
+     * fails before allocating without it); the others ask stb's header
+     * reader, which allocates nothing. */
+    if (!w) {
+        int iw = 0, ih = 0, comp = 0;
+        if (!stbi_info_from_memory(bytes, (int)n, &iw, &ih, &comp))
+            return dc_fail(DC_ERR_FORMAT, "%s: corrupt or unsupported %s header (stb_image refused it)", name,
+                           format);
+        dc_status st = check_pixels(name, format, iw, ih, max_pixels);
+        if (st != DC_OK)
+            return st;
+        w = iw;
+        h = ih;
+    }
     int rw, rh, rc;
     uint8_t *p = stbi_load_from_memory(bytes, (int)n, &rw, &rh, &rc, channels);
     if (!p)
         return dc_fail(DC_ERR_FORMAT, "%s: corrupt or truncated %s (stb_image could not decode it)", name, format);
     if (rw != w || rh != h) { /* the header and the data disagree */
         stbi_image_free(p);
-        return dc_fail(DC_ERR_FORMAT, "%s: the %s header says %d x %d but the data decoded to %d x %d", name, format,
-                       w, h, rw, rh);
+        return dc_fail(DC_ERR_FORMAT, "%s: the %s header says %ld x %ld but the data decoded to %d x %d", name,
+                       format, w, h, rw, rh);
     }
     /* stb allocates with malloc (STBI_MALLOC default): the scratch takes
      * the buffer over, and free() releases it. */
     free(sc->px);
     sc->px = p;
-    sc->px_cap = (size_t)w * (size_t)h * (size_t)channels;
-    out->h = h;
-    out->w = w;
+    sc->px_cap = (size_t)rw * (size_t)rh * (size_t)channels;
+    out->h = rh;
+    out->w = rw;
     out->c = channels;
     out->px = p;
     return DC_OK;
@@ -309,54 +327,102 @@ dc_status dc_image_decode(const void *bytes, size_t n, const char *name, int cha
     return DC_OK;
 }
 
+/* s->file grown to `cap` bytes, its first `keep` bytes kept. */
+static dc_status grow_file(dc_image_scratch *s, size_t cap, size_t keep, const char *path)
+{
+    uint8_t *b = realloc(s->file, cap);
+    if (!b)
+        return dc_fail(DC_ERR_NOMEM, "%s: out of memory for a read buffer of %zu bytes (%zu read)", path, cap, keep);
+    s->file = b;
+    s->file_cap = cap;
+    return DC_OK;
+}
+
+/* DC_OK when fd is a regular file (its size in *size); else the error. */
+static dc_status check_regular(int fd, const char *path, unsigned long long *size)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return dc_fail(DC_ERR_IO, "%s: not a regular file", path);
+    *size = sb.st_size > 0 ? (unsigned long long)sb.st_size : 0;
+    return DC_OK;
+}
+
 dc_status dc_image_read(const char *path, dc_image_scratch *s, size_t *n)
 {
     *n = 0;
-    /* O_NONBLOCK: a FIFO named like an image must not block the open (a
-     * regular file ignores the flag) */
+    if (!s->file) {
+        dc_status st = grow_file(s, DC_IMAGE_READ_BUFFER, 0, path);
+        if (st != DC_OK)
+            return st;
+    }
+    /* O_NONBLOCK: a FIFO named like an image must not block the open or
+     * the read (a regular file ignores the flag) */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return dc_fail(DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return dc_fail(DC_ERR_IO, "%s: not a regular file", path);
-    }
-    if ((unsigned long long)sb.st_size > DC_IMAGE_MAX_FILE) {
-        close(fd);
-        return dc_fail(DC_ERR_FORMAT, "%s: %lld bytes, more than the %zu an image file may have", path,
-                       (long long)sb.st_size, DC_IMAGE_MAX_FILE);
-    }
-    size_t want = (size_t)sb.st_size;
-    if (want > s->file_cap || !s->file) {
-        size_t cap = want > 4096 ? want : 4096;
-        uint8_t *b = dc_malloc(cap);
-        if (!b) {
-            close(fd);
-            return dc_last_status();
-        }
-        free(s->file);
-        s->file = b;
-        s->file_cap = cap;
-    }
+    /* One read into the whole buffer: a regular file gives fewer bytes than
+     * asked only at its end, so a file smaller than the buffer (every small
+     * image) costs open, read and close, no fstat.  fstat is asked only
+     * when the read looks odd: nothing read (an empty file, a FIFO with no
+     * writer, /dev/null), an error (EAGAIN: a FIFO or a terminal), or a
+     * full buffer (a larger image, or a device that never ends), where its
+     * size grows the buffer at once. */
     size_t got = 0;
-    while (got < want) {
-        ssize_t r = read(fd, s->file + got, want - got);
+    int checked = 0; /* fstat said regular */
+    dc_status st = DC_OK;
+    for (;;) {
+        if (got == s->file_cap) {
+            size_t cap = s->file_cap;
+            if (!checked) {
+                unsigned long long size;
+                if ((st = check_regular(fd, path, &size)) != DC_OK)
+                    break;
+                if (size > DC_IMAGE_MAX_FILE) {
+                    st = dc_fail(DC_ERR_FORMAT, "%s: %llu bytes, more than the %zu an image file may have", path,
+                                 size, DC_IMAGE_MAX_FILE);
+                    break;
+                }
+                checked = 1;
+                /* room for the whole file and the read that finds its end */
+                if (size >= cap)
+                    cap = (size_t)size + 1;
+            }
+            if (cap <= s->file_cap)
+                cap = dc_size_mul(s->file_cap, 2);
+            if (cap > DC_IMAGE_MAX_FILE + 1)
+                cap = DC_IMAGE_MAX_FILE + 1;
+            if (got > DC_IMAGE_MAX_FILE) {
+                st = dc_fail(DC_ERR_FORMAT, "%s: more than the %zu bytes an image file may have", path,
+                             DC_IMAGE_MAX_FILE);
+                break;
+            }
+            if ((st = grow_file(s, cap, got, path)) != DC_OK)
+                break;
+        }
+        ssize_t r = read(fd, s->file + got, s->file_cap - got);
         if (r < 0 && errno == EINTR)
             continue;
+        unsigned long long size;
         if (r < 0) {
             int e = errno;
-            close(fd);
-            return dc_fail(DC_ERR_IO, "%s: read failed after %zu of %zu bytes: %s", path, got, want, strerror(e));
-        }
-        if (r == 0)
+            if (checked || (st = check_regular(fd, path, &size)) == DC_OK)
+                st = dc_fail(DC_ERR_IO, "%s: read failed after %zu bytes: %s", path, got, strerror(e));
             break;
+        }
+        if (r == 0) {
+            if (!checked && got == 0)
+                st = check_regular(fd, path, &size);
+            break;
+        }
         got += (size_t)r;
+        if (got < s->file_cap)
+            break; /* a short read: the end of a regular file */
     }
     close(fd);
-    if (got != want)
-        return dc_fail(DC_ERR_IO, "%s: read %zu of %zu bytes (the file shrank while read)", path, got, want);
-    *n = want;
+    if (st != DC_OK)
+        return st;
+    *n = got;
     return DC_OK;
 }
 

@@ -16,6 +16,9 @@
  * that claims 10^9 pixels costs nothing. */
 #define DC_IMAGE_MAX_FILE ((size_t)1 << 28)
 #define DC_IMAGE_MAX_PIXELS_DEFAULT ((size_t)1 << 26)
+/* A scratch's first read buffer (bytes): a file smaller than this is read
+ * with one read() and no fstat; a larger one grows the buffer to its size. */
+#define DC_IMAGE_READ_BUFFER ((size_t)16 << 10)
 
 /* Pixels: h rows of w pixels of c channels (1 grey, 3 RGB, 4 RGBA), row-major. */
 typedef struct dc_image_u8 {
@@ -36,7 +39,9 @@ typedef struct dc_image_scratch {
 void dc_image_scratch_free(dc_image_scratch *s);
 
 /* Reads the regular file at path (at most DC_IMAGE_MAX_FILE bytes) into
- * s->file with one open, fstat, read and close (no stdio): *n bytes. */
+ * s->file: *n bytes.  A file smaller than s->file_cap costs one open, read
+ * and close (no stdio, no fstat); fstat refuses what is not a regular file
+ * when the read looks odd (nothing read, an error, a full buffer). */
 dc_status dc_image_read(const char *path, dc_image_scratch *s, size_t *n);
 /* As dc_image_decode, but out->px lies in s->px: valid until s is used
  * again, not to be freed. */
