@@ -127,6 +127,39 @@ static void test_gemm_shapes(void **state)
            dc_gemm_avx512_available() ? "built" : "not built: OpenBLAS");
 }
 
+/* dense's weight gradient X^T dY with its bias gradient (dY's column sums)
+ * taken as the kernel packs dY: the sums added to what the buffer held. */
+static void test_gemm_colsum(void **state)
+{
+    (void)state;
+    dc_rng r;
+    dc_rng_seed(&r, 9);
+    static const int shapes[][3] = {{128, 512, 4096}, {512, 128, 4096}, {40, 100, 333}};
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        float *x = random_floats((size_t)k * m, &r), *dy = random_floats((size_t)k * n, &r);
+        float *c = random_floats((size_t)m * n, &r), *sums = random_floats((size_t)n, &r);
+        double *want = malloc((size_t)n * sizeof *want);
+        assert_non_null(want);
+        for (int j = 0; j < n; j++) {
+            want[j] = sums[j];
+            for (int p = 0; p < k; p++)
+                want[j] += dy[(size_t)p * n + j];
+        }
+        if (dc_gemm_avx512_ex(1, 0, m, n, k, 1.0f, x, m, dy, n, 1.0f, c, n, NULL, sums)) {
+            double big = 1e-30, diff = 0;
+            for (int j = 0; j < n; j++) {
+                big = fmax(big, fabs(want[j]));
+                diff = fmax(diff, fabs(sums[j] - want[j]));
+            }
+            assert_true(diff / big <= 1e-5); /* 4096 float additions in row order */
+        } else {
+            printf("column sums %d x %d x %d: declined (no AVX-512 in this build)\n", m, n, k);
+        }
+        free(x), free(dy), free(c), free(sums), free(want);
+    }
+}
+
 /* The attention's small blocks: 12 x 32 and 6 x 64 tiles, strided rows. */
 static void test_gemm_blocks(void **state)
 {
@@ -166,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_shapes),
         cmocka_unit_test(test_gemm_blocks),
+        cmocka_unit_test(test_gemm_colsum),
         cmocka_unit_test(test_transpose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -265,6 +265,11 @@ void dc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const 
  * or thin product, or a build without AVX-512): the caller uses OpenBLAS. */
 int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias);
+/* The same, and when it computes C (returns 1) it also adds the column sums
+ * of op(B) (n floats) into colsum_b unless NULL: dense's bias gradient as
+ * the weight gradient X^T dY packs dY. */
+int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b);
 /* The same kernels for the small blocks of the fused attention: C (m x n)
  * = alpha op(A) B + beta C, B not transposed (rows ldb apart), on the
  * calling thread, nothing allocated.  Returns 0 without AVX-512. */

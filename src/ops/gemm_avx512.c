@@ -47,6 +47,7 @@ typedef struct {
     int ldc;
     float alpha, beta;
     const float *bias;
+    float *colsum; /* column sums of op(B) added here, or NULL */
     int m, n, k;
 } gemm_args;
 
@@ -57,16 +58,25 @@ static inline __mmask16 cols_mask(int j, int nr)
 }
 
 /* op(B)'s rows [p0, p0 + kc) and columns [j0, j0 + nr) into bp (kc x 64,
- * columns past nr zero). */
-static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nr, float *bp)
+ * columns past nr zero); with colsum (those columns' sums), each row added
+ * in as it passes, in row order: a bias gradient for free, the same sums
+ * dense's own column loop gave. */
+static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nr, float *bp, float *colsum)
 {
+    __m512 s[NR / 16];
+    for (int v = 0; v < NR / 16; v++)
+        s[v] = colsum ? _mm512_maskz_loadu_ps(cols_mask(v * 16, nr), colsum + v * 16) : _mm512_setzero_ps();
     for (int p = 0; p < kc; p++) {
         const float *src = g->b + (size_t)(p0 + p) * g->ldb + j0;
         float *dst = bp + (size_t)p * NR;
-        for (int j = 0; j < NR; j += 16) {
-            _mm512_store_ps(dst + j, _mm512_maskz_loadu_ps(cols_mask(j, nr), src + j));
+        for (int v = 0; v < NR / 16; v++) {
+            __m512 x = _mm512_maskz_loadu_ps(cols_mask(v * 16, nr), src + v * 16);
+            _mm512_store_ps(dst + v * 16, x);
+            s[v] = _mm512_add_ps(s[v], x);
         }
     }
+    for (int v = 0; colsum && v < NR / 16; v++)
+        _mm512_mask_storeu_ps(colsum + v * 16, cols_mask(v * 16, nr), s[v]);
 }
 
 /* One register tile: C's mr x nr block at c (rows ldc apart) (+)= alpha *
@@ -167,7 +177,8 @@ static void gemm_block(const gemm_args *g, int i_lo, int i_hi, int j_lo, int j_h
             int kc = g->k - p0 < kc_max ? g->k - p0 : kc_max;
             for (int j0 = j_lo; j0 < j_hi; j0 += NR) {
                 int nr = j_hi - j0 < NR ? j_hi - j0 : NR;
-                pack_b(g, p0, kc, j0, nr, bp);
+                /* the column sums once: the thread holding row 0, its first row block */
+                pack_b(g, p0, kc, j0, nr, bp, g->colsum && i0 == 0 ? g->colsum + j0 : NULL);
                 row_blocks(g, bp, i0, i1, p0, kc, j0, nr, p0 == 0);
             }
         }
@@ -176,6 +187,12 @@ static void gemm_block(const gemm_args *g, int i_lo, int i_hi, int j_lo, int j_h
 
 int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias)
+{
+    return dc_gemm_avx512_ex(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, NULL);
+}
+
+int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b)
 {
     /* Small products (and thin ones: few rows, or a short reduction) stay
      * with OpenBLAS, whose small-matrix kernels suit them. */
@@ -202,6 +219,7 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
                    .alpha = alpha,
                    .beta = beta,
                    .bias = bias,
+                   .colsum = colsum_b,
                    .m = m,
                    .n = n,
                    .k = k};
@@ -307,6 +325,13 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb;
     (void)beta, (void)c, (void)ldc, (void)bias;
     return 0;
+}
+
+int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b)
+{
+    (void)colsum_b;
+    return dc_gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
 }
 
 int dc_gemm_avx512_available(void) { return 0; }

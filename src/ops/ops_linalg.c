@@ -158,17 +158,24 @@ static void dense_backward(dc_node *n, const dc_run *run)
     (void)run;
     dc_node *x = n->in[0], *w = n->in[1];
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
-    if (n->in[2] && n->in[2]->requires_grad) { /* the bias gradient: each thread a block of columns */
+    float *gb = n->in[2] && n->in[2]->requires_grad ? n->in[2]->grad : NULL;
+    /* gW (k, u) += x^T gy, and the bias gradient (gy's column sums) as the
+     * kernel packs gy, where deepc's own GEMM takes the product */
+    int done = w->requires_grad &&
+               dc_gemm_avx512_ex(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u, NULL, gb);
+    if (done)
+        gb = NULL;
+    else if (w->requires_grad)
+        dc_sgemm(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u);
+    if (gb) { /* the bias gradient: each thread a block of columns */
 #pragma omp parallel if (u >= 32 && dc_worth_parallel((double)m * u))
         {
             size_t lo, hi;
             dc_thread_range((size_t)u, 16, &lo, &hi);
             if (hi > lo)
-                add_colsums_strided(n->grad + lo, (size_t)m, (int)(hi - lo), (size_t)u, n->in[2]->grad + lo);
+                add_colsums_strided(n->grad + lo, (size_t)m, (int)(hi - lo), (size_t)u, gb + lo);
         }
     }
-    if (w->requires_grad) /* gW (k, u) += x^T gy */
-        dc_sgemm(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u);
     if (x->requires_grad) /* gx (m, k) += gy W^T (= with grad_set: nothing zeroed it) */
         dc_sgemm(0, 1, m, k, u, 1.0f, n->grad, u, w->val, u, x->grad_set ? 0.0f : 1.0f, x->grad, k);
 }
