@@ -165,21 +165,17 @@ static inline __m512 gelu_phi_small16(__m512 x, __mmask16 *small)
     return _mm512_fmadd_ps(x, q, _mm512_set1_ps(0.5f));
 }
 
-/* x * Phi(x) from the parts. */
-static inline __m512 gelu_value16(__m512 x, __mmask16 neg, __m512 pre, __m512 ez)
+/* x * Phi(x) from the parts (phs: Phi for the lanes in `small`). */
+static inline __m512 gelu_value16(__m512 x, __mmask16 neg, __m512 pre, __m512 ez, __mmask16 small, __m512 phs)
 {
-    __mmask16 small;
-    __m512 phs = gelu_phi_small16(x, &small);
     __m512 tail = _mm512_mul_ps(_mm512_mul_ps(x, pre), ez);
     __m512 body = _mm512_mul_ps(x, _mm512_fnmadd_ps(pre, ez, _mm512_set1_ps(1.0f)));
     return _mm512_mask_blend_ps(small, _mm512_mask_blend_ps(neg, body, tail), _mm512_mul_ps(x, phs));
 }
 
 /* gelu'(x) from the parts. */
-static inline __m512 gelu_deriv16(__m512 x, __mmask16 neg, __m512 pre, __m512 ez)
+static inline __m512 gelu_deriv16(__m512 x, __mmask16 neg, __m512 pre, __m512 ez, __mmask16 small, __m512 phs)
 {
-    __mmask16 small;
-    __m512 phs = gelu_phi_small16(x, &small);
     /* explicit FMAs throughout: the training forward's kept derivative and
      * the backward's must round alike, whatever the compiler contracts */
     __m512 c = _mm512_set1_ps(GELU_RSQRT2PI), xc = _mm512_mul_ps(x, c);
@@ -198,8 +194,9 @@ static inline void gelu_forward_n(const float *restrict x, float *restrict y, si
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = gelu_mask(i, n);
         __m512 xv = _mm512_maskz_loadu_ps(m, x + i), pre, ez;
-        __mmask16 neg = gelu_parts16(xv, &pre, &ez);
-        _mm512_mask_storeu_ps(y + i, m, gelu_value16(xv, neg, pre, ez));
+        __mmask16 neg = gelu_parts16(xv, &pre, &ez), small;
+        __m512 phs = gelu_phi_small16(xv, &small);
+        _mm512_mask_storeu_ps(y + i, m, gelu_value16(xv, neg, pre, ez, small, phs));
     }
 }
 
@@ -210,9 +207,10 @@ static inline void gelu_forward_deriv_n(const float *restrict x, float *restrict
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = gelu_mask(i, n);
         __m512 xv = _mm512_maskz_loadu_ps(m, x + i), pre, ez;
-        __mmask16 neg = gelu_parts16(xv, &pre, &ez);
-        _mm512_mask_storeu_ps(y + i, m, gelu_value16(xv, neg, pre, ez));
-        _mm512_mask_storeu_ps(d + i, m, gelu_deriv16(xv, neg, pre, ez));
+        __mmask16 neg = gelu_parts16(xv, &pre, &ez), small;
+        __m512 phs = gelu_phi_small16(xv, &small); /* once for both */
+        _mm512_mask_storeu_ps(y + i, m, gelu_value16(xv, neg, pre, ez, small, phs));
+        _mm512_mask_storeu_ps(d + i, m, gelu_deriv16(xv, neg, pre, ez, small, phs));
     }
 }
 
@@ -222,8 +220,9 @@ static inline void gelu_backward_n(const float *restrict x, const float *restric
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = gelu_mask(i, n);
         __m512 xv = _mm512_maskz_loadu_ps(m, x + i), pre, ez;
-        __mmask16 neg = gelu_parts16(xv, &pre, &ez);
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gy + i), gelu_deriv16(xv, neg, pre, ez));
+        __mmask16 neg = gelu_parts16(xv, &pre, &ez), small;
+        __m512 phs = gelu_phi_small16(xv, &small);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, gy + i), gelu_deriv16(xv, neg, pre, ez, small, phs));
         if (!set)
             v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, gx + i), v);
         _mm512_mask_storeu_ps(gx + i, m, v);
