@@ -38,6 +38,16 @@
  * training thread it displaces leaves the other spinning at its barrier),
  * while the team decodes a batch of 32 PNGs in ~0.15 ms.
  *
+ * A source read from files (image folders: ds->paths) also gets a page-cache
+ * prefetcher (dataset_prefetch.c): the team times its fills (two vDSO clock
+ * reads a chunk) and a batch with several slow ones - files waited for on
+ * the disk - wakes a few plain threads that open the epoch's next files,
+ * up to 512 ahead of the batch being read, and ask the kernel for those
+ * not cached (posix_fadvise WILLNEED), so the team's own reads find them in
+ * memory.  It never writes a batch; it runs while it keeps finding
+ * uncached files and sleeps again after a window of cached ones; it is
+ * stopped and joined by dc_pipe_stop, before the workers' buffers go.
+ *
  * Batch sources (callbacks) are filled whole, by one normal-priority worker,
  * in order, as the user's callback expects; the reader only waits for them.
  *
