@@ -679,6 +679,7 @@ static void test_prefetch(void **state)
     free(off);
     dc_loader_free(ds);
     rm_tree(root);
+    free(root);
     /* fit from the folder, 1 and 2 threads: the same weights with the prefetcher on and off */
     root = prefetch_tree();
     ds = prefetch_dataset(root);
