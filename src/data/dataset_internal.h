@@ -156,6 +156,10 @@ typedef struct dc_prefetch dc_prefetch;
  * until dc_prefetch_stop); NULL when ds is not read from files, it is
  * turned off, or out of memory (it is an optimisation only). */
 dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs);
+/* A prefetcher for a reader of paths[0..n) in order, in groups of `group`
+ * files (the "jobs" of dc_prefetch_note and dc_prefetch_reader_at); mode
+ * as dc_loader.io_prefetch.  NULL as dc_prefetch_new. */
+dc_prefetch *dc_prefetch_files(char *const *paths, int n, int group, int mode);
 /* A fill of `rows` rows of job `job` took wall_s: a slow one wakes the
  * prefetcher.  Any thread; never blocks.  f NULL: nothing. */
 void dc_prefetch_note(dc_prefetch *f, int job, double wall_s, int rows);

@@ -40,6 +40,10 @@
  * of CPU, an uncached one ~10 us (most of it the kernel's I/O work, which
  * the reader would otherwise pay itself, ~27 us a file read cold in turn).
  *
+ * text_dataset_from_directory, which reads its files into memory one after
+ * another, uses the same threads over its file list (dc_prefetch_files:
+ * groups of files in place of batches).
+ *
  * DEEPC_PREFETCH=off disables it, =on keeps it touching every file from the
  * start (tests; a dataset known to be cold); dc_loader.io_prefetch does the
  * same from code.  DEEPC_PREFETCH_STATS=1 prints each pipe's counts (files
@@ -68,9 +72,10 @@
 #define PF_SLOW_FILLS 4       /* ... when as many of one batch's fills were */
 
 struct dc_prefetch {
-    const dc_loader *ds;
+    char *const *paths;  /* the files, by sample */
+    int n;
     const int *order;
-    const dc_batch_job *jobs;
+    const dc_batch_job *jobs; /* NULL: dc_prefetch_files (position = sample) */
     int n_jobs;
     int *pos0;          /* pos0[j]: the position (in the pipe's reading order) of job j's first row; n_jobs + 1 */
     int total;          /* positions: every job's rows of this process */
@@ -105,10 +110,13 @@ static int env_mode(void)
     return 0;
 }
 
-dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs)
+/* A prefetcher over n_jobs jobs (jobs NULL: groups of `group` files in order). */
+static dc_prefetch *prefetch_new(int mode, char *const *paths, int n, const int *order, const dc_batch_job *jobs,
+                                 int n_jobs, int group)
 {
-    int mode = ds->io_prefetch ? ds->io_prefetch : env_mode();
-    if (mode < 0 || !ds->paths || ds->n <= 0 || n_jobs <= 0)
+    if (mode == 0)
+        mode = env_mode();
+    if (mode < 0 || !paths || n <= 0 || n_jobs <= 0)
         return NULL;
     dc_prefetch *f = calloc(1, sizeof *f);
     int *pos0 = malloc(((size_t)n_jobs + 1) * sizeof *pos0);
@@ -120,7 +128,7 @@ dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_bat
     long total = 0;
     for (int j = 0; j < n_jobs; j++) {
         pos0[j] = (int)total;
-        total += jobs[j].len > 0 ? jobs[j].len : 0;
+        total += !jobs ? (n - total < group ? n - total : group) : jobs[j].len > 0 ? jobs[j].len : 0;
         if (total > 0x7fffffff) {
             free(f);
             free(pos0);
@@ -128,7 +136,8 @@ dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_bat
         }
     }
     pos0[n_jobs] = (int)total;
-    f->ds = ds;
+    f->paths = paths;
+    f->n = n;
     f->order = order;
     f->jobs = jobs;
     f->n_jobs = n_jobs;
@@ -146,15 +155,29 @@ dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_bat
     return f;
 }
 
+dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs)
+{
+    return prefetch_new(ds->io_prefetch, ds->paths, ds->n, order, jobs, n_jobs, 0);
+}
+
+dc_prefetch *dc_prefetch_files(char *const *paths, int n, int group, int mode)
+{
+    if (group < 1 || n <= 0)
+        return NULL;
+    return prefetch_new(mode, paths, n, NULL, NULL, (n - 1) / group + 1, group);
+}
+
 /* The sample at position pos (under the lock; pos >= the cursor's job start). */
 static int sample_at(dc_prefetch *f, int pos)
 {
+    if (!f->jobs)
+        return pos < f->n ? pos : -1;
     while (f->job + 1 < f->n_jobs && f->pos0[f->job + 1] <= pos)
         f->job++;
     const dc_batch_job *jb = &f->jobs[f->job];
     int r = jb->first + jb->off + (pos - f->pos0[f->job]);
     int i = f->order ? f->order[r] : r;
-    return i >= 0 && i < f->ds->n ? i : -1;
+    return i >= 0 && i < f->n ? i : -1;
 }
 
 /* Asks for path's data if it is not cached; 1 when it was not. */
@@ -211,7 +234,7 @@ static void *pf_thread(void *arg)
         f->next = lo + 1;
         int i = sample_at(f, lo);
         pthread_mutex_unlock(&f->mu);
-        int cold = i >= 0 && touch(f->ds->paths[i]);
+        int cold = i >= 0 && touch(f->paths[i]);
         pthread_mutex_lock(&f->mu);
         f->touched++;
         if (cold) {
@@ -242,7 +265,7 @@ static void start_threads(dc_prefetch *f)
 
 void dc_prefetch_note(dc_prefetch *f, int job, double wall_s, int rows)
 {
-    if (!f || wall_s <= PF_SLOW_ROW_S * (rows > 0 ? rows : 1))
+    if (!f || job < 0 || job >= f->n_jobs || wall_s <= PF_SLOW_ROW_S * (rows > 0 ? rows : 1))
         return;
     /* one slow fill may be a preempted thread; several in one batch are the disk */
     long long cur;
