@@ -240,6 +240,9 @@ static void *pf_thread(void *arg)
         if (cold) {
             f->uncached++;
             int u = lo + 1 + PF_AHEAD < f->total ? lo + 1 + PF_AHEAD : f->total;
+            /* written only under the lock: this read is current */
+#pragma omp atomic read
+            until = f->active_until;
             if (u > until) {
 #pragma omp atomic write
                 f->active_until = u;
