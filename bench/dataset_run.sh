@@ -17,6 +17,13 @@
 #               the rest; the folder's SCHED_IDLE reader thread still gets
 #               only idle time, which the other jobs take, so this favours
 #               the in-memory run, if anything)
+#   COLD=1      drop the page cache (sync; echo 3 > /proc/sys/vm/drop_caches,
+#               root only) before every pair, so both runs of each pair read
+#               their files from the disk; COLD=first: before the first pair
+#               only (then the later pairs are warm)
+# The folder runs print their file prefetcher's counts (dataset_prefetch.c:
+# files touched, found uncached, the threads' CPU time), one line a pipe;
+# DEEPC_PREFETCH=off|on (exported) turns it off or always on.
 # Needs ~/.cache/deepc/mnist_png (bench/dataset_mnist_png.py writes it).
 set -eu
 build=${1:-build}
@@ -24,6 +31,15 @@ epochs=${2:-1}
 pairs=${3:-1}
 threads=${THREADS:-0}
 samples=${SAMPLES:-0}
+cold=${COLD:-0}
+case $cold in
+0 | 1 | first) ;;
+*) echo "COLD=$cold: expected 0, 1 or first" >&2; exit 2 ;;
+esac
+if [ "$cold" != 0 ] && [ "$(id -u)" != 0 ]; then
+    echo "COLD=$cold drops the page cache, which needs root; run as root or without COLD" >&2
+    exit 2
+fi
 png=${DEEPC_MNIST_PNG:-$HOME/.cache/deepc/mnist_png}
 [ -d "$png/training" ] || /usr/bin/python3 "$(dirname "$0")/dataset_mnist_png.py"
 : "${OPENBLAS_CORETYPE:=SkylakeX}"
@@ -31,14 +47,20 @@ export OPENBLAS_CORETYPE
 out=${TMPDIR:-/tmp}/dataset_run.$$
 mkdir -p "$out"
 trap 'rm -rf "$out"' EXIT
-echo "threads=$threads epochs=$epochs pairs=$pairs samples=$samples (0: all) wrap="${WRAP:-}" build=$build"
+echo "threads=$threads epochs=$epochs pairs=$pairs samples=$samples (0: all) wrap="${WRAP:-}" cold=$cold prefetch=${DEEPC_PREFETCH:-auto} build=$build"
 for i in $(seq "$pairs"); do
+    if [ "$cold" = 1 ] || { [ "$cold" = first ] && [ "$i" = 1 ]; }; then
+        sync
+        echo 3 >/proc/sys/vm/drop_caches
+        echo "== pair $i: dropped the page cache (cold files)"
+    fi
     for mode in idx folder; do
         if [ $mode = idx ]; then args=--idx; else args="--folder $png"; fi
         echo "== pair $i: $mode   (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-        ${WRAP:-} /usr/bin/time -v "$build/dataset_mnist" $args --epochs "$epochs" --seed 42 --threads "$threads" \
+        DEEPC_PREFETCH_STATS=1 ${WRAP:-} /usr/bin/time -v "$build/dataset_mnist" $args --epochs "$epochs" --seed 42 --threads "$threads" \
             --samples "$samples" 2>"$out/$mode.time" >"$out/$mode.out" || { cat "$out/$mode.time"; exit 1; }
         grep -E "^epoch|Test accuracy|total" "$out/$mode.out"
+        grep "^prefetch:" "$out/$mode.time" || true
         grep -E "Maximum resident|User time|System time|Elapsed" "$out/$mode.time"
         grep "^epoch" "$out/$mode.out" | tail -1 | sed 's/.*: \([0-9.]*\) s/\1/' >"$out/$mode.$i"
     done

@@ -398,6 +398,15 @@ static void test_text_dir(void **state)
     assert_int_equal(dc_tokenizer_fit_on_texts(tok, (const char *const *)t->texts, t->n), DC_OK);
     assert_int_equal(dc_tokenizer_word_index(tok, "film"), 1);
     dc_tokenizer_free(tok);
+    /* the file prefetcher forced on (dataset_prefetch.c): the same texts */
+    setenv("DEEPC_PREFETCH", "on", 1);
+    dc_text_files *t2;
+    assert_int_equal(dc_text_dataset_from_directory(root, &c, &t2, NULL), DC_OK);
+    unsetenv("DEEPC_PREFETCH");
+    assert_int_equal(t2->n, t->n);
+    for (int i = 0; i < t->n; i++)
+        assert_string_equal(t2->texts[i], t->texts[i]);
+    dc_text_files_free(t2);
     dc_text_files_free(t);
     c.max_length = 4;
     c.shuffle = 1;

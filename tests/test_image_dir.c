@@ -16,8 +16,14 @@
  *    a GIF with no frame, garbage) fail with a message naming the file,
  *    also through a dataset's batch; the file reader gets every size
  *    right and refuses what is not a regular file;
- *  - bad arguments give Keras' errors.
+ *  - bad arguments give Keras' errors;
+ *  - the pipe's file prefetcher (dataset_prefetch.c) forced on changes
+ *    nothing a reader sees: the same batches and the same error (files
+ *    removed after indexing: it skips them, the reader reports them) as
+ *    with it off, and fit gives the same weights; it stops cleanly when
+ *    the reader stops early.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +32,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "model/model.h"
 #include "data/dataset_internal.h"
 #include "data/image_decode.h"
 
@@ -553,6 +560,158 @@ static void test_batches(void **state)
     free(root);
 }
 
+/* ---- the file prefetcher ---- */
+
+/* 150 files (the five fixture images in turn) in three class folders. */
+static char *prefetch_tree(void)
+{
+    static const char *const SRC[] = {"rgb.png", "grey.png", "rgb.bmp", "rgb.jpg", "rgba.png"};
+    char *root = temp_dir(), path[4096], src[1024];
+    for (int i = 0; i < 150; i++) {
+        size_t n;
+        snprintf(src, sizeof src, FIX "img/%s", SRC[i % 5]);
+        char *b = read_file(src, &n);
+        assert_non_null(b);
+        snprintf(path, sizeof path, "%s/c%d/%03d%s", root, i % 3, i, strrchr(SRC[i % 5], '.'));
+        write_file(path, b, n);
+        free(b);
+    }
+    return root;
+}
+
+static dc_loader *prefetch_dataset(const char *root)
+{
+    dc_image_dir_config cfg = dc_image_dir_defaults();
+    cfg.verbose = 0;
+    cfg.seed = 3;
+    cfg.batch_size = 8;
+    cfg.image_size[0] = cfg.image_size[1] = 6;
+    cfg.color_mode = DC_COLOR_GRAYSCALE;
+    dc_loader *ds;
+    assert_int_equal(dc_image_dataset_from_directory(root, &cfg, &ds, NULL), DC_OK);
+    return ds;
+}
+
+/* Every batch of a shuffled pass through a pipe whose team has every core
+ * (team_fill_alone), concatenated (x then y); n_read: batches read before
+ * stopping (all when >= the count); the error status of the first failing
+ * batch, its message copied into err. */
+static float *pipe_pass(dc_loader *ds, int mode, int n_read, int *threads, dc_status *st_out, char *err,
+                        size_t err_n)
+{
+    int n = ds->n, nb = (n - 1) / ds->batch_size + 1;
+    int *order = malloc((size_t)n * sizeof *order);
+    dc_batch_job *jobs = malloc((size_t)nb * sizeof *jobs);
+    float *out = calloc((size_t)nb * (size_t)ds->batch_size * (ds->x_per + 1), sizeof(float));
+    assert_true(order && jobs && out);
+    for (int i = 0; i < n; i++)
+        order[i] = (i * 37) % n; /* 37 and 150 are coprime */
+    for (int j = 0; j < nb; j++) {
+        int b = n - j * ds->batch_size < ds->batch_size ? n - j * ds->batch_size : ds->batch_size;
+        jobs[j] = (dc_batch_job){j * ds->batch_size, b, 0, b, j};
+    }
+    ds->io_prefetch = mode;
+    dc_pipe *p;
+    assert_int_equal(dc_pipe_start_team(ds, order, jobs, nb, 2, 2, &p), DC_OK);
+    *threads = dc_pipe_prefetch_threads(p);
+    *st_out = DC_OK;
+    float *o = out;
+    for (int j = 0; j < nb && j < n_read; j++) {
+        dc_tensor *x, *y;
+        int rows;
+        dc_status st = dc_pipe_next(p, &x, &y, &rows);
+        if (st != DC_OK) {
+            *st_out = st;
+            snprintf(err, err_n, "%s", dc_errmsg());
+            break;
+        }
+        memcpy(o, x->data, (size_t)rows * ds->x_per * sizeof(float));
+        o += (size_t)rows * ds->x_per;
+        memcpy(o, y->data, (size_t)rows * sizeof(float));
+        o += rows;
+        dc_pipe_release(p);
+    }
+    dc_pipe_stop(p);
+    ds->io_prefetch = 0;
+    free(order);
+    free(jobs);
+    return out;
+}
+
+static void test_prefetch(void **state)
+{
+    (void)state;
+    char *root = prefetch_tree();
+    dc_loader *ds = prefetch_dataset(root);
+    size_t total = (size_t)((ds->n - 1) / ds->batch_size + 1) * (size_t)ds->batch_size * (ds->x_per + 1);
+    int t_off, t_on;
+    dc_status st_off, st_on;
+    char e_off[1024], e_on[1024];
+    float *off = pipe_pass(ds, -1, INT_MAX, &t_off, &st_off, e_off, sizeof e_off);
+    float *on = pipe_pass(ds, 1, INT_MAX, &t_on, &st_on, e_on, sizeof e_on);
+    assert_int_equal(st_off, DC_OK);
+    assert_int_equal(st_on, DC_OK);
+    assert_int_equal(t_off, 0);
+    assert_true(t_on > 0); /* forced on: started with the pipe */
+    assert_memory_equal(off, on, total * sizeof(float));
+    free(on);
+    /* the reader stops after 2 of 19 batches: the threads are joined */
+    on = pipe_pass(ds, 1, 2, &t_on, &st_on, e_on, sizeof e_on);
+    assert_int_equal(st_on, DC_OK);
+    assert_memory_equal(off, on, 2 * (size_t)ds->batch_size * (ds->x_per + 1) * sizeof(float));
+    free(on);
+    free(off);
+    /* files gone after indexing: the prefetcher skips them, the reader
+     * stops at the first batch holding one, with the same message */
+    for (int i = 40; i < 150; i += 17) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s", ds->paths[i]);
+        assert_int_equal(unlink(path), 0);
+    }
+    off = pipe_pass(ds, -1, INT_MAX, &t_off, &st_off, e_off, sizeof e_off);
+    on = pipe_pass(ds, 1, INT_MAX, &t_on, &st_on, e_on, sizeof e_on);
+    assert_int_equal(st_off, DC_ERR_IO);
+    assert_int_equal(st_on, DC_ERR_IO);
+    assert_string_equal(e_off, e_on);
+    assert_non_null(strstr(e_on, root));
+    assert_memory_equal(off, on, total * sizeof(float)); /* the batches before it */
+    free(on);
+    free(off);
+    dc_loader_free(ds);
+    rm_tree(root);
+    free(root);
+    /* fit from the folder, 1 and 2 threads: the same weights with the prefetcher on and off */
+    root = prefetch_tree();
+    ds = prefetch_dataset(root);
+    for (int threads = 1; threads <= 2; threads++) {
+        dc_model *m[2];
+        for (int k = 0; k < 2; k++) {
+            m[k] = dc_sequential_new(3, (int[]){6, 6, 1});
+            assert_non_null(m[k]);
+            dc_model_add(m[k], dc_layer_rescaling(1.0f / 255, 0));
+            dc_model_add(m[k], dc_layer_flatten());
+            dc_model_add(m[k], dc_layer_dense(3, "softmax"));
+            dc_model_set_seed(m[k], 11);
+            dc_model_set_threads(m[k], threads);
+            assert_int_equal(dc_model_compile(m[k], "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+            dc_loader_fit_config fc = dc_loader_fit_defaults();
+            fc.verbose = 0;
+            fc.epochs = 2;
+            ds->io_prefetch = k ? 1 : -1;
+            assert_int_equal(dc_model_fit_loader(m[k], ds, &fc, NULL), DC_OK);
+        }
+        size_t na, nb;
+        float *pa = dc_graph_params(m[0]->g, &na), *pb = dc_graph_params(m[1]->g, &nb);
+        assert_int_equal(na, nb);
+        assert_memory_equal(pa, pb, na * sizeof(float));
+        dc_model_free(m[0]);
+        dc_model_free(m[1]);
+    }
+    dc_loader_free(ds);
+    rm_tree(root);
+    free(root);
+}
+
 /* ---- Keras' argument errors ---- */
 
 static void expect_arg_error(const char *dir, const dc_image_dir_config *cfg, const char *needle)
@@ -646,7 +805,7 @@ int main(void)
         cmocka_unit_test(test_numpy_shuffle), cmocka_unit_test(test_tricky_tree), cmocka_unit_test(test_formats),
         cmocka_unit_test(test_photos),        cmocka_unit_test(test_hostile),     cmocka_unit_test(test_batches),
         cmocka_unit_test(test_fit_hostile),   cmocka_unit_test(test_read_sizes),
-        cmocka_unit_test(test_bad_args),
+        cmocka_unit_test(test_bad_args),      cmocka_unit_test(test_prefetch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@ struct dc_loader {
     int y_ndim, y_shape[DC_MAX_DIMS]; /* per sample; y_ndim < 0: no targets */
     size_t x_per, y_per;
     int workers, depth;       /* prefetch */
+    int io_prefetch;          /* file sources' page-cache prefetcher: 0 adaptive (or DEEPC_PREFETCH), 1 always, -1 off */
     dc_status (*fill_row)(const dc_loader *ds, int i, float *x, float *y);
     dc_status (*fill_rows)(const dc_loader *ds, const int *order, int first, int off, int len, dc_tensor *x,
                            dc_tensor *y);
@@ -144,5 +145,29 @@ dc_status dc_pipe_next(dc_pipe *p, dc_tensor **x, dc_tensor **y, int *rows);
 void dc_pipe_release(dc_pipe *p);
 /* Stops the workers (any not yet read are dropped) and frees p (NULL: nothing). */
 void dc_pipe_stop(dc_pipe *p);
+/* Prefetcher threads the pipe has started so far (tests). */
+int dc_pipe_prefetch_threads(dc_pipe *p);
+
+/* ---- the page-cache prefetcher of a pipe over files (dataset_prefetch.c) ---- */
+
+typedef struct dc_prefetch dc_prefetch;
+
+/* A prefetcher for a pipe reading jobs[0..n_jobs) of ds in order (borrowed
+ * until dc_prefetch_stop); NULL when ds is not read from files, it is
+ * turned off, or out of memory (it is an optimisation only). */
+dc_prefetch *dc_prefetch_new(const dc_loader *ds, const int *order, const dc_batch_job *jobs, int n_jobs);
+/* A prefetcher for a reader of paths[0..n) in order, in groups of `group`
+ * files (the "jobs" of dc_prefetch_note and dc_prefetch_reader_at); mode
+ * as dc_loader.io_prefetch.  NULL as dc_prefetch_new. */
+dc_prefetch *dc_prefetch_files(char *const *paths, int n, int group, int mode);
+/* A fill of `rows` rows of job `job` took wall_s: a slow one wakes the
+ * prefetcher.  Any thread; never blocks.  f NULL: nothing. */
+void dc_prefetch_note(dc_prefetch *f, int job, double wall_s, int rows);
+/* The reader has moved on to job `job` (f NULL: nothing). */
+void dc_prefetch_reader_at(dc_prefetch *f, int job);
+/* Threads started so far. */
+int dc_prefetch_threads(dc_prefetch *f);
+/* Stops and joins the threads and frees f (NULL: nothing). */
+void dc_prefetch_stop(dc_prefetch *f);
 
 #endif

@@ -38,6 +38,16 @@
  * training thread it displaces leaves the other spinning at its barrier),
  * while the team decodes a batch of 32 PNGs in ~0.15 ms.
  *
+ * A source read from files (image folders: ds->paths) also gets a page-cache
+ * prefetcher (dataset_prefetch.c): the team times its fills (two vDSO clock
+ * reads a chunk) and a batch with several slow ones - files waited for on
+ * the disk - wakes a few plain threads that open the epoch's next files,
+ * up to 512 ahead of the batch being read, and ask the kernel for those
+ * not cached (posix_fadvise WILLNEED), so the team's own reads find them in
+ * memory.  It never writes a batch; it runs while it keeps finding
+ * uncached files and sleeps again after a window of cached ones; it is
+ * stopped and joined by dc_pipe_stop, before the workers' buffers go.
+ *
  * Batch sources (callbacks) are filled whole, by one normal-priority worker,
  * in order, as the user's callback expects; the reader only waits for them.
  *
@@ -98,6 +108,7 @@ struct dc_pipe {
     pthread_cond_t cv;
     pipe_worker *workers;
     int n_workers;
+    dc_prefetch *pf;   /* file sources: the page-cache prefetcher (dataset_prefetch.c), or NULL */
 };
 
 static double mono_now(void)
@@ -275,9 +286,11 @@ static void team_fill(dc_pipe *p, pipe_slot *s)
                 break;
             /* chunk_s matters only to wait_workers: no clock without workers */
             int timed = p->n_workers > 0 && (n_filled++ & (CHUNK_TIMING_EVERY - 1)) == 0;
-            double t0 = timed ? cpu_now() : 0;
+            double t0 = timed ? cpu_now() : 0, w0 = p->pf ? mono_now() : 0;
             dc_status st = fill_direct(p, s, u0, u1, &rows);
             double dt = timed ? cpu_now() - t0 : 0;
+            if (p->pf)
+                dc_prefetch_note(p->pf, s->job, mono_now() - w0, u1 - u0);
             pthread_mutex_lock(&p->mu);
             if (timed)
                 p->chunk_s = 0.8 * p->chunk_s + 0.2 * dt;
@@ -309,7 +322,10 @@ static void team_fill_alone(dc_pipe *p, pipe_slot *s)
             if (u0 >= end)
                 break;
             int u1 = u0 + chunk < end ? u0 + chunk : end, rows = 0;
+            double w0 = p->pf ? mono_now() : 0;
             dc_status st = fill_direct(p, s, u0, u1, &rows);
+            if (p->pf) /* a slow fill (a file not in the page cache) wakes the prefetcher */
+                dc_prefetch_note(p->pf, s->job, mono_now() - w0, u1 - u0);
             if (st != DC_OK) { /* as finish: the lowest failing row's message, this thread's */
                 pthread_mutex_lock(&p->mu);
                 if (u0 < s->err_unit) {
@@ -465,6 +481,9 @@ dc_status dc_pipe_start_team(const dc_loader *ds, const int *order, const dc_bat
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
+    /* before the workers: they may note slow fills */
+    if (p->rowwise)
+        p->pf = dc_prefetch_new(ds, order, jobs, n_jobs);
     int started = 0;
     for (int i = 0; i < n_workers; i++) {
         if (pthread_create(&p->workers[i].thread, NULL, worker, &p->workers[i]) != 0) {
@@ -514,9 +533,10 @@ void dc_pipe_release(dc_pipe *p)
 {
     pthread_mutex_lock(&p->mu);
     p->slots[p->consumed % p->depth].ready = 0;
-    p->consumed++;
+    int consumed = ++p->consumed;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    dc_prefetch_reader_at(p->pf, consumed);
 }
 
 void dc_pipe_stop(dc_pipe *p)
@@ -529,7 +549,10 @@ void dc_pipe_stop(dc_pipe *p)
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n_workers; i++)
         pthread_join(p->workers[i].thread, NULL);
+    dc_prefetch_stop(p->pf);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free_pipe(p);
 }
+
+int dc_pipe_prefetch_threads(dc_pipe *p) { return p ? dc_prefetch_threads(p->pf) : 0; }

@@ -5,7 +5,9 @@
  * (src/data/text.c, text_vec.c).  The files, labels and split follow
  * dataset_index.c (Keras' index_directory, formats (".txt",)); max_length
  * cuts each text as Keras' tf.strings.substr(x, 0, max_length) does (in
- * bytes: Keras' default unit for substr is "BYTE").
+ * bytes: Keras' default unit for substr is "BYTE").  The files are read in
+ * turn; when reads turn slow (files not in the page cache), the prefetcher
+ * of dataset_prefetch.c opens the next ones ahead on a few threads.
  */
 #include "data/dataset_internal.h"
 #include "data/readall.h"
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const TEXT_FORMATS[] = {".txt"};
@@ -70,7 +73,14 @@ static dc_status read_texts(dc_dir_index *ix, const dc_text_dir_config *c, dc_te
         dc_text_files_free(t);
         return dc_fail(DC_ERR_NOMEM, "text_dataset_from_directory: out of memory for %d texts", t->n);
     }
+    /* groups of 32 files stand for batches (a slow read in 4 of a group wakes it) */
+    dc_prefetch *pf = dc_prefetch_files(t->file_paths, t->n, 32, 0);
     for (int i = 0; i < t->n; i++) {
+        if (pf && i % 32 == 0)
+            dc_prefetch_reader_at(pf, i / 32);
+        struct timespec t0;
+        if (pf)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
         /* O_NONBLOCK and a regular-file check: a FIFO named *.txt must not block */
         int fd = open(t->file_paths[i], O_RDONLY | O_NONBLOCK);
         struct stat sb;
@@ -85,6 +95,7 @@ static dc_status read_texts(dc_dir_index *ix, const dc_text_dir_config *c, dc_te
                 close(fd);
             dc_status st = dc_fail(DC_ERR_IO, "text_dataset_from_directory: cannot open %s: %s", t->file_paths[i],
                                    errno == EINVAL ? "not a regular file" : strerror(errno));
+            dc_prefetch_stop(pf);
             dc_text_files_free(t);
             return st;
         }
@@ -114,12 +125,19 @@ static dc_status read_texts(dc_dir_index *ix, const dc_text_dir_config *c, dc_te
             dc_status st = !buf ? dc_last_status()
                                 : dc_fail(DC_ERR_IO, "text_dataset_from_directory: error reading %s", t->file_paths[i]);
             free(buf);
+            dc_prefetch_stop(pf);
             dc_text_files_free(t);
             return st;
         }
         buf[len] = 0;
         t->texts[i] = buf;
+        if (pf) {
+            struct timespec t1;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            dc_prefetch_note(pf, i / 32, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), 1);
+        }
     }
+    dc_prefetch_stop(pf);
     *out = t;
     return DC_OK;
 }
