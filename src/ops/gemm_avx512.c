@@ -305,15 +305,38 @@ int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const fl
 {
     size_t sa_i = trans_a ? 1 : (size_t)lda, sa_p = trans_a ? (size_t)lda : 1;
     int i = 0;
+/* the rows [i, i + MR_) as one band; MR_ a constant, so its tile unrolls */
+#define BAND(MR_, NV_) small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, MR_, NV_, c + (size_t)i * ldc, ldc, alpha, beta)
     if (n <= 32) { /* 12 x 32: two vectors of B, twelve rows of broadcasts */
         for (; i + 2 * MR <= m; i += 2 * MR)
-            small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, 2 * MR, 2, c + (size_t)i * ldc, ldc, alpha, beta);
+            BAND(2 * MR, 2);
+        switch (m - i) { /* the last rows in one band (a row at a time would leave the FMAs waiting) */
+        case 11: BAND(11, 2); break;
+        case 10: BAND(10, 2); break;
+        case 9: BAND(9, 2); break;
+        case 8: BAND(8, 2); break;
+        case 7: BAND(7, 2); break;
+        case 6: BAND(6, 2); break;
+        case 5: BAND(5, 2); break;
+        case 4: BAND(4, 2); break;
+        case 3: BAND(3, 2); break;
+        case 2: BAND(2, 2); break;
+        case 1: BAND(1, 2); break;
+        default: break;
+        }
     } else {
         for (; i + MR <= m; i += MR)
-            small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, MR, 4, c + (size_t)i * ldc, ldc, alpha, beta);
+            BAND(MR, 4);
+        switch (m - i) {
+        case 5: BAND(5, 4); break;
+        case 4: BAND(4, 4); break;
+        case 3: BAND(3, 4); break;
+        case 2: BAND(2, 4); break;
+        case 1: BAND(1, 4); break;
+        default: break;
+        }
     }
-    for (; i < m; i++) /* the last rows one at a time */
-        small_rows(a + i * sa_i, sa_i, sa_p, b, ldb, n, k, 1, 4, c + (size_t)i * ldc, ldc, alpha, beta);
+#undef BAND
     return 1;
 }
 
