@@ -38,11 +38,12 @@
 #include <immintrin.h>
 
 /* Blocking: a pass over the reduction is at most KC deep (B's slice, KC x
- * 64 floats = 128 KB, stays in L2 next to A's MC rows), 256 when A is read
- * transposed (a weight gradient: its A rows are strided, KC 512 was 10%
- * slower there, and 10% faster for the k = 512 products).  Measured with
- * bench/gemm_encoder (COLD=1) on the Xeon. */
-enum { MR = 6, NR = 64, KC = 512, KC_TRANS_A = 256, MC = 1020 };
+ * 64 floats = 64 KB on the stack, next to A's MC rows in L2); C gets each
+ * pass's partial sums.  512 was ~5% faster on the k = 512 products, but
+ * its longer float sums moved a trained CNN's outputs 1.1e-5 from ONNX
+ * Runtime's (test_onnx_export's limit is 1e-5; 256: 7.5e-6, OpenBLAS
+ * 6.3e-6).  Measured with bench/gemm_encoder (COLD=1) on the Xeon. */
+enum { MR = 6, NR = 64, KC = 256, MC = 1020 };
 
 typedef struct {
     const float *a;
@@ -178,9 +179,8 @@ static void gemm_block(const gemm_args *g, int i_lo, int i_hi, int j_lo, int j_h
         return;
     for (int i0 = i_lo; i0 < i_hi; i0 += MC) {
         int i1 = i_hi - i0 < MC ? i_hi : i0 + MC;
-        int kc_max = g->sa_p != 1 ? KC_TRANS_A : KC; /* A transposed: its rows are strided */
-        for (int p0 = 0; p0 < g->k; p0 += kc_max) {
-            int kc = g->k - p0 < kc_max ? g->k - p0 : kc_max;
+        for (int p0 = 0; p0 < g->k; p0 += KC) {
+            int kc = g->k - p0 < KC ? g->k - p0 : KC;
             for (int j0 = j_lo; j0 < j_hi; j0 += NR) {
                 int nr = j_hi - j0 < NR ? j_hi - j0 : NR;
                 /* the column sums once: the thread holding row 0, its first row block */
