@@ -32,7 +32,7 @@
 #include "graph/graph.h"
 
 #include <stdint.h>
-#include <stdlib.h>
+#include <string.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -49,7 +49,7 @@ typedef struct {
     const float *a;
     size_t sa_i, sa_p; /* op(A)(i, p) = a[i * sa_i + p * sa_p] */
     const float *b;
-    int ldb; /* op(B)(p, j) = b[p * ldb + j] */
+    int ldb, trans_b; /* op(B)(p, j) = b[p * ldb + j], or b[j * ldb + p] */
     float *c;
     int ldc;
     float alpha, beta;
@@ -65,24 +65,33 @@ static inline __mmask16 cols_mask(int j, int nr)
 }
 
 /* op(B)'s rows [p0, p0 + kc) and columns [j0, j0 + nr) into bp (kc x 64,
- * columns past nr zero); with colsum (those columns' sums), each row added
- * in as it passes, in row order: a bias gradient for free, the same sums
- * dense's own column loop gave. */
+ * columns past nr zero): B's rows as they are, or with B transposed (a
+ * gradient dY W^T) the block of W's rows transposed in registers.  With
+ * colsum (those columns' sums) the slice's rows are then added in, in row
+ * order: a bias gradient for free, the same sums dense's own column loop
+ * gave. */
 static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nr, float *bp, float *colsum)
 {
-    __m512 s[NR / 16];
-    for (int v = 0; v < NR / 16; v++)
-        s[v] = colsum ? _mm512_maskz_loadu_ps(cols_mask(v * 16, nr), colsum + v * 16) : _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-        const float *src = g->b + (size_t)(p0 + p) * g->ldb + j0;
-        float *dst = bp + (size_t)p * NR;
-        for (int v = 0; v < NR / 16; v++) {
-            __m512 x = _mm512_maskz_loadu_ps(cols_mask(v * 16, nr), src + v * 16);
-            _mm512_store_ps(dst + v * 16, x);
-            s[v] = _mm512_add_ps(s[v], x);
+    if (g->trans_b) {
+        dc_transpose(g->b + (size_t)j0 * g->ldb + p0, (size_t)g->ldb, nr, kc, bp, NR);
+        for (int p = 0; nr < NR && p < kc; p++)
+            memset(bp + (size_t)p * NR + nr, 0, (size_t)(NR - nr) * sizeof *bp);
+    } else {
+        for (int p = 0; p < kc; p++) {
+            const float *src = g->b + (size_t)(p0 + p) * g->ldb + j0;
+            for (int v = 0; v < NR / 16; v++)
+                _mm512_store_ps(bp + (size_t)p * NR + v * 16, _mm512_maskz_loadu_ps(cols_mask(v * 16, nr), src + v * 16));
         }
     }
-    for (int v = 0; colsum && v < NR / 16; v++)
+    if (!colsum)
+        return;
+    __m512 s[NR / 16];
+    for (int v = 0; v < NR / 16; v++)
+        s[v] = _mm512_maskz_loadu_ps(cols_mask(v * 16, nr), colsum + v * 16);
+    for (int p = 0; p < kc; p++)
+        for (int v = 0; v < NR / 16; v++)
+            s[v] = _mm512_add_ps(s[v], _mm512_load_ps(bp + (size_t)p * NR + v * 16));
+    for (int v = 0; v < NR / 16; v++)
         _mm512_mask_storeu_ps(colsum + v * 16, cols_mask(v * 16, nr), s[v]);
 }
 
@@ -204,22 +213,12 @@ int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha
      * with OpenBLAS, whose small-matrix kernels suit them. */
     if (m < 4 * MR || n < 32 || k < 32 || (double)m * n * k < 1 << 20)
         return 0;
-    /* op(B) = B^T (a gradient dY W^T): B transposed once into a (k x n)
-     * buffer, a 1% of the product's time at these sizes. */
-    float *bt = NULL;
-    if (trans_b) {
-        bt = malloc((size_t)k * n * sizeof *bt);
-        if (!bt)
-            return 0;
-        dc_transpose(b, (size_t)ldb, n, k, bt, (size_t)n);
-        b = bt;
-        ldb = n;
-    }
     gemm_args g = {.a = a,
                    .sa_i = trans_a ? 1 : (size_t)lda,
                    .sa_p = trans_a ? (size_t)lda : 1,
                    .b = b,
                    .ldb = ldb,
+                   .trans_b = trans_b,
                    .c = c,
                    .ldc = ldc,
                    .alpha = alpha,
@@ -243,7 +242,6 @@ int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha
             gemm_block(&g, 0, m, (int)lo, (int)hi);
         }
     }
-    free(bt);
     return 1;
 }
 
