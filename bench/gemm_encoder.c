@@ -6,11 +6,17 @@
  * REPS calls; and each result's largest difference from the other as a
  * fraction of the largest |C|.
  *
+ * Then the fused attention's block products (OpenBLAS against
+ * dc_gemm_block_avx512) and the FMA peak of the thread count.
+ *
  * Usage: gemm_encoder [--threads N] [--reps N]   (OPENBLAS_CORETYPE=SkylakeX)
  */
 #include "graph/graph.h"
 
 #include <cblas.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -53,6 +59,77 @@ static void blas(int ta, int tb, int m, int n, int k, const float *a, int lda, c
             cblas_sgemm(CblasRowMajor, TA, TB, m, part, k, 1.0f, a, lda, tb ? b + lo * (size_t)ldb : b + lo, ldb,
                         0.0f, c + lo, ldc);
     }
+}
+
+/* The fused attention's block products (batch 32, 128 tokens, 4 heads of
+ * 32: rows H * D = 128 floats apart), one at a time on this thread as the
+ * op's tasks run them: OpenBLAS's sgemm against dc_gemm_block_avx512, in
+ * cache, best of 9 rounds of 2,000 calls. */
+static void attention_blocks(void)
+{
+    static const struct {
+        const char *name;
+        int ta, m, n, k, lda, ldb, ldc;
+        float beta;
+    } blocks[] = {
+        {"scores  q k^T  (64x32)(32x128)", 0, 64, 128, 32, 128, 128, 128, 0.0f},
+        {"out += p v     (64x128)(128x32)", 0, 64, 32, 128, 128, 128, 32, 1.0f},
+        {"dv += p^T dout (128x64)(64x32)", 1, 128, 32, 64, 128, 128, 128, 1.0f},
+        {"dq += ds k     (64x128)(128x32)", 0, 64, 32, 128, 128, 128, 128, 1.0f},
+    };
+    float *a = rnd(1 << 16, 3), *b = rnd(1 << 16, 4), *c = calloc(1 << 16, sizeof *c);
+    printf("attention blocks, one thread, in cache, GFLOP/s\n");
+    for (size_t s = 0; s < sizeof blocks / sizeof blocks[0]; s++) {
+        int ta = blocks[s].ta, m = blocks[s].m, n = blocks[s].n, k = blocks[s].k;
+        double best1 = 1e9, best2 = 1e9;
+        for (int round = 0; round < 9; round++) {
+            double t0 = now();
+            for (int r = 0; r < 2000; r++)
+                cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a,
+                            blocks[s].lda, b, blocks[s].ldb, blocks[s].beta, c, blocks[s].ldc);
+            double t1 = now();
+            for (int r = 0; r < 2000; r++)
+                if (!dc_gemm_block_avx512(ta, m, n, k, 1.0f, a, blocks[s].lda, b, blocks[s].ldb, blocks[s].beta, c,
+                                          blocks[s].ldc))
+                    return; /* a build without AVX-512 */
+            double t2 = now();
+            best1 = t1 - t0 < best1 ? t1 - t0 : best1;
+            best2 = t2 - t1 < best2 ? t2 - t1 : best2;
+        }
+        double fl = 2.0 * m * n * k * 2000 * 1e-9;
+        printf("%-38s OpenBLAS %6.1f  deepc %6.1f  (%.2fx)\n", blocks[s].name, fl / best1, fl / best2, best1 / best2);
+    }
+    free(a), free(b), free(c);
+}
+
+/* The FMA peak the GFLOP/s above compare with: 24 independent chains of
+ * 16-float FMAs per thread, nothing loaded, best of 5. */
+static void fma_peak(int threads)
+{
+#if defined(__AVX512F__)
+    double best = 1e9, sink = 0.0;
+    long n = 8000000;
+    for (int round = 0; round < 5; round++) {
+        double t0 = now();
+#pragma omp parallel reduction(+ : sink)
+        {
+            __m512 acc[24], x = _mm512_set1_ps(0.9999f), y = _mm512_set1_ps(1e-5f);
+            for (int i = 0; i < 24; i++)
+                acc[i] = _mm512_set1_ps((float)i * 1e-3f);
+            for (long it = 0; it < n; it++)
+#pragma GCC unroll 24
+                for (int i = 0; i < 24; i++)
+                    acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+            for (int i = 0; i < 24; i++)
+                sink += _mm512_reduce_add_ps(acc[i]);
+        }
+        double t = now() - t0;
+        best = t < best ? t : best;
+    }
+    printf("FMA peak, %d thread(s): %.1f GFLOP/s (%g)\n", threads, 2.0 * 16 * 24 * n * threads / best * 1e-9, sink);
+#else
+    (void)threads;
+#endif
 }
 
 int main(int argc, char **argv)
@@ -119,5 +196,7 @@ int main(int argc, char **argv)
             free(as[i]);
         free(b), free(c1), free(c2);
     }
+    attention_blocks();
+    fma_peak(threads);
     return 0;
 }
