@@ -131,7 +131,9 @@ static inline __attribute__((always_inline)) void tile(const float *a, size_t sa
             for (int v = 0; v < nv; v++)
                 acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
         }
-        if (pf && (p & 15) == 0)
+        if (pf && sa_i == 1) /* A transposed: the line 16 columns on, for the tiles to come */
+            _mm_prefetch((const char *)(a + 16), _MM_HINT_T0);
+        else if (pf && (p & 15) == 0)
             for (int r = 0; r < mr; r++)
                 _mm_prefetch((const char *)(pf + r * sa_i + p), _MM_HINT_T0);
         a += sa_p;
@@ -158,18 +160,30 @@ static inline __attribute__((always_inline)) void tile(const float *a, size_t sa
 static inline __attribute__((always_inline)) void big_tile(const gemm_args *g, const float *bp, int i0, int p0,
                                                            int kc, int j0, int nr, int mr, int first)
 {
-    tile(g->a + (size_t)i0 * g->sa_i + (size_t)p0 * g->sa_p, g->sa_i, g->sa_p, bp, NR, kc, mr, 4, nr,
-         g->c + (size_t)i0 * g->ldc + j0, (size_t)g->ldc, g->alpha, g->beta, g->bias ? g->bias + j0 : NULL, first,
-         1, g->sa_p == 1 ? g->a + (size_t)(i0 + MR) * g->sa_i + (size_t)p0 : NULL);
+    if (g->sa_i == 1) /* A transposed: the tile's rows are contiguous floats, a constant stride the compiler sees */
+        tile(g->a + (size_t)i0 + (size_t)p0 * g->sa_p, 1, g->sa_p, bp, NR, kc, mr, 4, nr,
+             g->c + (size_t)i0 * g->ldc + j0, (size_t)g->ldc, g->alpha, g->beta, g->bias ? g->bias + j0 : NULL, first,
+             1, g->a);
+    else
+        tile(g->a + (size_t)i0 * g->sa_i + (size_t)p0, g->sa_i, 1, bp, NR, kc, mr, 4, nr,
+             g->c + (size_t)i0 * g->ldc + j0, (size_t)g->ldc, g->alpha, g->beta, g->bias ? g->bias + j0 : NULL, first,
+             1, g->a + (size_t)(i0 + MR) * g->sa_i + (size_t)p0);
 }
 
 /* The tiles of rows [i_lo, i_hi) for one packed slice of B. */
 static void row_blocks(const gemm_args *g, const float *bp, int i_lo, int i_hi, int p0, int kc, int j0, int nr,
-                       int first)
+                       int first, const float *next, int next_rows)
 {
-    int i = i_lo;
-    for (; i + MR <= i_hi; i += MR)
+    int i = i_lo, tiles = (i_hi - i_lo) / MR, done = 0;
+    for (; i + MR <= i_hi; i += MR) {
+        /* the next slice of B into L2 while this one is used, a share per tile */
+        int to = tiles ? (int)((long)next_rows * (done + 1) / tiles) : 0;
+        for (int r = (int)((long)next_rows * done / tiles); next && r < to; r++)
+            for (int v = 0; v < NR; v += 16)
+                _mm_prefetch((const char *)(next + (size_t)r * g->ldb + v), _MM_HINT_T1);
+        done++;
         big_tile(g, bp, i, p0, kc, j0, nr, MR, first);
+    }
     switch (i_hi - i) { /* the last rows: a constant mr for each, so the loops unroll */
     case 5: big_tile(g, bp, i, p0, kc, j0, nr, 5, first); break;
     case 4: big_tile(g, bp, i, p0, kc, j0, nr, 4, first); break;
@@ -194,7 +208,11 @@ static void gemm_block(const gemm_args *g, int i_lo, int i_hi, int j_lo, int j_h
                 int nr = j_hi - j0 < NR ? j_hi - j0 : NR;
                 /* the column sums once: the thread holding row 0, its first row block */
                 pack_b(g, p0, kc, j0, nr, bp, g->colsum && i0 == 0 ? g->colsum + j0 : NULL);
-                row_blocks(g, bp, i0, i1, p0, kc, j0, nr, p0 == 0);
+                /* the slice packed next: B's rows as they lie only (W^T's W is small and cached) */
+                int pn = j0 + NR < j_hi ? p0 : p0 + kc, jn = j0 + NR < j_hi ? j0 + NR : j_lo;
+                const float *next = !g->trans_b && pn < g->k ? g->b + (size_t)pn * g->ldb + jn : NULL;
+                int next_rows = g->k - pn < KC ? g->k - pn : KC;
+                row_blocks(g, bp, i0, i1, p0, kc, j0, nr, p0 == 0, next, next_rows);
             }
         }
     }
