@@ -14,6 +14,7 @@
 #include "graph/graph.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,54 @@ static void test_gemm_blocks(void **state)
         check_case(&blocks[i], &r);
 }
 
+/* Results do not depend on the thread count: the weight gradients whose
+ * reduction is cut in parts (a fixed number for the shape) and the split
+ * by rows or panels give the same bits at 1, 2 and 3 threads, column sums
+ * included; and the parts' sum is still the product. */
+static void test_gemm_threads(void **state)
+{
+    (void)state;
+    dc_rng r;
+    dc_rng_seed(&r, 10);
+    static const int shapes[][5] = {
+        {1, 0, 128, 128, 4096}, {1, 0, 100, 70, 4097}, {1, 1, 128, 200, 2500}, {0, 0, 600, 128, 256},
+    };
+    int max_threads = omp_get_max_threads();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        int ta = shapes[s][0], tb = shapes[s][1], m = shapes[s][2], n = shapes[s][3], k = shapes[s][4];
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        float *a = random_floats((size_t)m * k, &r), *b = random_floats((size_t)k * n, &r);
+        float *c0 = random_floats((size_t)m * n, &r), *s0 = random_floats((size_t)n, &r);
+        float *c[3], *sums[3];
+        for (int t = 0; t < 3; t++) {
+            c[t] = malloc((size_t)m * n * sizeof *c[t]);
+            sums[t] = malloc((size_t)n * sizeof *sums[t]);
+            assert_non_null(c[t]);
+            assert_non_null(sums[t]);
+            memcpy(c[t], c0, (size_t)m * n * sizeof *c0);
+            memcpy(sums[t], s0, (size_t)n * sizeof *s0);
+            omp_set_num_threads(t + 1);
+            if (!dc_gemm_avx512_ex(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c[t], n, NULL, tb ? NULL : sums[t])) {
+                printf("%d x %d x %d: declined (no AVX-512 in this build); thread counts not compared\n", m, n, k);
+                break;
+            }
+            if (t > 0) {
+                assert_memory_equal(c[t], c[0], (size_t)m * n * sizeof *c0);
+                assert_memory_equal(sums[t], sums[0], (size_t)n * sizeof *s0);
+            }
+        }
+        omp_set_num_threads(max_threads);
+        double *ref = malloc((size_t)m * n * sizeof *ref);
+        assert_non_null(ref);
+        reference(ta, tb, m, n, k, 1.0, a, lda, b, ldb, 1.0, c0, NULL, ref);
+        if (dc_gemm_avx512_available())
+            assert_true(rel_error(c[0], ref, (size_t)m * n) <= 2e-6 * sqrt(k / 256.0));
+        free(a), free(b), free(c0), free(s0), free(ref);
+        for (int t = 0; t < 3; t++)
+            free(c[t]), free(sums[t]);
+    }
+}
+
 static void test_transpose(void **state)
 {
     (void)state;
@@ -200,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_gemm_shapes),
         cmocka_unit_test(test_gemm_blocks),
         cmocka_unit_test(test_gemm_colsum),
+        cmocka_unit_test(test_gemm_threads),
         cmocka_unit_test(test_transpose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
