@@ -878,6 +878,58 @@ static void test_bn_relu_fusion_changes_nothing(void **state)
     dc_tensor_free(y);
 }
 
+/* Dense(64, gelu) -> Dense(300) (GELU fused into the first's GEMM, the
+ * gradient through it into the second's), input features and units 300 so
+ * both products take two passes over the reduction; then Dense(64, gelu)
+ * whose GELU feeds a Dense and an Add (its forward fused, its backward
+ * not: two readers), pooling, Dense(3, softmax). */
+static dc_model *dense_gelu_model(int fuse)
+{
+    dc_model *m = dc_functional_new(2, (int[]){12, 300});
+    assert_non_null(m);
+    m->no_fuse = !fuse;
+    dc_model_set_seed(m, 6);
+    dc_model_set_threads(m, 2);
+    int a = dc_model_apply(m, dc_layer_dense(64, "gelu"), DC_MODEL_INPUT);
+    a = dc_model_apply(m, dc_layer_dense(300, NULL), a);
+    int e = dc_model_apply(m, dc_layer_dense(64, "gelu"), a);
+    int s = dc_model_merge(m, dc_layer_add(), 2, (int[]){dc_model_apply(m, dc_layer_dense(64, NULL), e), e});
+    s = dc_model_apply(m, dc_layer_global_average_pooling1d(), s);
+    assert_true(dc_model_apply(m, dc_layer_dense(3, "softmax"), s) > 0);
+    assert_int_equal(dc_model_compile(m, "adam", "sparse_categorical_crossentropy", NULL, 0), DC_OK);
+    return m;
+}
+
+/* Dense -> GELU fused (dc_dense_fuse_gelu) trains bit for bit as the plain
+ * ops, and predicts alike (inference runs the plain ops). */
+static void test_dense_gelu_fusion_changes_nothing(void **state)
+{
+    (void)state;
+    dc_rng r;
+    dc_rng_seed(&r, 4);
+    dc_tensor *x = dc_tensor_new4(3, 40, 12, 300, 0), *y = dc_tensor_new4(1, 40, 0, 0, 0);
+    for (size_t i = 0; i < x->size; i++)
+        x->data[i] = 2.0f * dc_rng_uniform(&r) - 1.0f;
+    for (int i = 0; i < 40; i++)
+        y->data[i] = (float)(i % 3);
+    dc_model *fused = dense_gelu_model(1), *plain = dense_gelu_model(0);
+    int linked = 0;
+    const dc_graph *gf = dc_model_graph(fused), *gp = dc_model_graph(plain);
+    for (int i = 0; i < gf->n_nodes; i++)
+        linked += gf->nodes[i]->epilogue != NULL;
+    for (int i = 0; i < gp->n_nodes; i++)
+        assert_null(gp->nodes[i]->epilogue);
+    if (dc_gemm_avx512_available())
+        assert_int_equal(linked, 2);
+    else
+        printf("no AVX-512 kernels in this build: Dense -> GELU is not fused, the two models are the same ops\n");
+    assert_train_alike(fused, plain, x, y, 2, 1);
+    dc_model_free(fused);
+    dc_model_free(plain);
+    dc_tensor_free(x);
+    dc_tensor_free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -897,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_shared_layers_of_other_kinds),
         cmocka_unit_test(test_merge_ors_masks),
         cmocka_unit_test(test_bn_relu_fusion_changes_nothing),
+        cmocka_unit_test(test_dense_gelu_fusion_changes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,6 +199,8 @@ static void test_gemm_threads(void **state)
             sums[t] = malloc((size_t)n * sizeof *sums[t]);
             assert_non_null(c[t]);
             assert_non_null(sums[t]);
+        }
+        for (int t = 0; t < 3; t++) {
             memcpy(c[t], c0, (size_t)m * n * sizeof *c0);
             memcpy(sums[t], s0, (size_t)n * sizeof *s0);
             omp_set_num_threads(t + 1);

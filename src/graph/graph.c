@@ -403,8 +403,10 @@ dc_status dc_init_fill(const dc_init *init, float *dst, size_t count, int fan_in
  * must not get buffers of its own. */
 static void fuse(dc_graph *g)
 {
-    for (int i = 0; !g->opts.no_fuse && i < g->n_nodes; i++) /* BatchNormalization -> ReLU */
+    for (int i = 0; !g->opts.no_fuse && i < g->n_nodes; i++) { /* BatchNormalization -> ReLU, Dense -> GELU */
         dc_batchnorm_fuse_relu(g->nodes[i]);
+        dc_dense_fuse_gelu(g->nodes[i]);
+    }
 }
 
 /* Compile with opts.share_params: every parameter is the shared graph's
@@ -672,6 +674,7 @@ dc_status dc_graph_backward_from(dc_graph *g, dc_node *loss, const float *seed, 
         return dc_fail(DC_ERR_ARG, "graph backward: %s %s", capture->name,
                        capture->mark != mark ? "is not an input of the backward's start" : "carries no gradient");
     zero_grads(g, loss, mark);
+    g->capturing = capture != NULL;
     if (seed)
         memcpy(loss->grad, seed, dc_node_numel(loss) * sizeof(float));
     else

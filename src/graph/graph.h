@@ -103,6 +103,7 @@ struct dc_node {
     int grad_set;             /* this backward: the one consumer writes every value of grad (no zeroing) */
     int wants_grad;           /* an input node asked for its gradient (dc_graph_input_grad) */
     int grad_from_input;      /* requires_grad set by dc_graph_input_grad, not by a parameter */
+    dc_node *epilogue;        /* compile (dc_dense_fuse_gelu): the GELU this dense's training forward applies */
     unsigned mark;            /* scratch for graph walks */
     double time_fwd, time_bwd; /* seconds spent, when profiling */
     char name[64];
@@ -140,6 +141,7 @@ struct dc_graph {
     unsigned mark_epoch;
     dc_graph_options opts;
     int profile;              /* DEEPC_PROFILE set: time every op */
+    int capturing;            /* a backward that copies a node's gradient out (no epilogue may skip one) */
 };
 
 extern const dc_op *const dc_op_registry[];
@@ -169,6 +171,23 @@ dc_node *dc_batchnorm_ex(dc_graph *g, dc_node *x, dc_node *gamma, dc_node *beta,
  * batchnorm's buffers: the same values and gradients, two passes over the
  * data fewer.  Returns 1 if it fused them (ops_norm.c). */
 int dc_batchnorm_fuse_relu(dc_node *act);
+/* A compile pass (dc_graph_compile runs it unless opts.no_fuse): when act
+ * is a GELU whose input is a dense read by nothing else, the dense's
+ * training forward applies the GELU as its GEMM stores each tile (the
+ * values into act's buffer, the derivative into act's scratch: the
+ * pre-activations are never written), and a dense reading act multiplies
+ * its input gradient by that derivative as it stores it, straight into the
+ * first dense's gradient.  act stays in the graph (exports, inference and
+ * any other path run it as before) and skips what was done for it.
+ * Returns 1 if it linked them (ops_linalg.c). */
+int dc_dense_fuse_gelu(dc_node *act);
+/* GELU activations' state, for the dense epilogues (ops_elementwise.c):
+ * the scratch that holds gelu'(x) after a training forward, whether it
+ * does, and the marks that the forward, or the backward into act's input,
+ * was done by a dense's epilogue (the act's own pass then skips, once). */
+float *dc_gelu_deriv(const dc_node *act);
+int dc_gelu_deriv_valid(const dc_node *act);
+void dc_gelu_set_done(dc_node *act, int backward);
 /* Normalisation, activation and noise layers' ops (ops_normact.c). */
 extern const dc_op dc_op_layernorm, dc_op_prelu, dc_op_relu_ex, dc_op_normalize, dc_op_gaussian_noise,
     dc_op_spatial_dropout;
@@ -270,6 +289,16 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
  * the weight gradient X^T dY packs dY. */
 int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                       const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b);
+/* Dense's products with an epilogue on each finished tile of C (m x n, in
+ * L1 then): C = op(A) op(B) + bias (alpha 1, beta 0; A not transposed),
+ * then DC_EPI_GELU: C = gelu(C) and aux = gelu'(C) before it (a dense
+ * layer's GELU in its forward), or DC_EPI_MUL: C = C * aux (the gradient
+ * through that GELU as the next layer's input gradient is stored).  aux
+ * has C's shape and ldc.  Returns 1 when it computed C, 0 when it declines
+ * (as dc_gemm_avx512): the caller runs the plain product and the pass. */
+enum { DC_EPI_NONE, DC_EPI_GELU, DC_EPI_MUL };
+int dc_gemm_avx512_epi(int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                       int ldc, const float *bias, int epi, float *aux);
 /* The same kernels for the small blocks of the fused attention: C (m x n)
  * = alpha op(A) B + beta C, B not transposed (rows ldb apart), on the
  * calling thread, nothing allocated.  Returns 0 without AVX-512. */

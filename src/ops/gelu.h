@@ -201,8 +201,9 @@ static inline void gelu_forward_n(const float *restrict x, float *restrict y, si
 }
 
 /* y = gelu(x) and d = gelu'(x) in one pass (a training forward keeps d for
- * the backward: one Phi per element and step instead of two). */
-static inline void gelu_forward_deriv_n(const float *restrict x, float *restrict y, float *restrict d, size_t n)
+ * the backward: one Phi per element and step instead of two).  y may be x
+ * (a GEMM's epilogue, in place on its tile). */
+static inline void gelu_forward_deriv_n(const float *x, float *y, float *restrict d, size_t n)
 {
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = gelu_mask(i, n);

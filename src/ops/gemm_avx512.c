@@ -30,6 +30,7 @@
  * product and dc_sgemm uses OpenBLAS.
  */
 #include "graph/graph.h"
+#include "ops/gelu.h"
 
 #include <stdint.h>
 #include <omp.h>
@@ -58,6 +59,8 @@ typedef struct {
     const float *bias;
     float *colsum; /* column sums of op(B) added here, or NULL */
     int m, n, k;
+    int epi;   /* DC_EPI_*: applied to each tile after its last pass over the reduction */
+    float *aux; /* the epilogue's second matrix (ldc apart): GELU's derivative out, or the factor in */
 } gemm_args;
 
 /* The mask of the columns j .. j + 15 below nr. */
@@ -158,6 +161,25 @@ static inline __attribute__((always_inline)) void tile(const float *a, size_t sa
     }
 }
 
+/* The epilogue on C's mr x nr block at row i0, column j0, just stored (in
+ * L1): DC_EPI_GELU turns each z into gelu(z) and writes gelu'(z) to aux;
+ * DC_EPI_MUL multiplies each value by aux's. */
+static void epilogue(const gemm_args *g, int i0, int mr, int j0, int nr)
+{
+    for (int r = 0; r < mr; r++) {
+        float *c = g->c + (size_t)(i0 + r) * g->ldc + j0, *d = g->aux + (size_t)(i0 + r) * g->ldc + j0;
+        if (g->epi == DC_EPI_GELU) {
+            gelu_forward_deriv_n(c, c, d, (size_t)nr);
+        } else {
+            for (int j = 0; j < nr; j += 16) {
+                __mmask16 mk = cols_mask(j, nr);
+                _mm512_mask_storeu_ps(c + j, mk, _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, c + j),
+                                                               _mm512_maskz_loadu_ps(mk, d + j)));
+            }
+        }
+    }
+}
+
 /* The big product's tile at row i0, column j0 from the packed slice bp. */
 static inline __attribute__((always_inline)) void big_tile(const gemm_args *g, const float *bp, int i0, int p0,
                                                            int kc, int j0, int nr, int mr, int first)
@@ -170,6 +192,8 @@ static inline __attribute__((always_inline)) void big_tile(const gemm_args *g, c
         tile(g->a + (size_t)i0 * g->sa_i + (size_t)p0, g->sa_i, 1, bp, NR, kc, mr, 4, nr,
              g->c + (size_t)i0 * g->ldc + j0, (size_t)g->ldc, g->alpha, g->beta, g->bias ? g->bias + j0 : NULL, first,
              1, g->a + (size_t)(i0 + MR) * g->sa_i + (size_t)p0);
+    if (g->epi != DC_EPI_NONE && p0 + kc == g->k)
+        epilogue(g, i0, mr, j0, nr);
 }
 
 /* The tiles of rows [i_lo, i_hi) for one packed slice of B. */
@@ -220,12 +244,6 @@ static void gemm_block(const gemm_args *g, int i_lo, int i_hi, int j_lo, int j_h
     }
 }
 
-int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                   const float *b, int ldb, float beta, float *c, int ldc, const float *bias)
-{
-    return dc_gemm_avx512_ex(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, NULL);
-}
-
 /* How many parts a weight gradient's reduction is cut into: X^T dY with a
  * small C (weights) and a long reduction (batch x tokens).  Split by C's
  * panels alone, every thread would stream all of X (the A operand, read
@@ -235,9 +253,9 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
  * number of parts depends on the shape only, never on the thread count,
  * and the parts are added in a fixed order, so results stay the same at
  * every thread count. */
-static int reduction_parts(int trans_a, int m, int n, int k, const float *bias)
+static int reduction_parts(int trans_a, int m, int n, int k, const float *bias, int epi)
 {
-    return trans_a && !bias && k >= 2048 && k >= 8 * (m > n ? m : n) && (size_t)m * n <= 512 * 512 ? 2 : 1;
+    return trans_a && !bias && epi == DC_EPI_NONE && k >= 2048 && k >= 8 * (m > n ? m : n) && (size_t)m * n <= 512 * 512 ? 2 : 1;
 }
 
 /* C (+)= part p of the reduction, for the columns the thread's share of its
@@ -293,8 +311,9 @@ static void split_reduction(const gemm_args *g, int parts, float *scratch)
                 g->colsum[j] += scratch[(size_t)(p - 1) * part_floats + (size_t)g->m * g->n + j];
 }
 
-int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b)
+static int gemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b, int epi,
+                    float *aux)
 {
     /* Small products (and thin ones: few rows, or a short reduction) stay
      * with OpenBLAS, whose small-matrix kernels suit them. */
@@ -314,8 +333,10 @@ int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha
                    .colsum = colsum_b,
                    .m = m,
                    .n = n,
-                   .k = k};
-    int parts = reduction_parts(trans_a, m, n, k, bias);
+                   .k = k,
+                   .epi = epi,
+                   .aux = aux};
+    int parts = reduction_parts(trans_a, m, n, k, bias, epi);
     float *scratch = NULL;
     if (parts > 1) { /* no scratch: one part, the same product */
         scratch = malloc((size_t)(parts - 1) * ((size_t)m * n + n) * sizeof *scratch);
@@ -442,19 +463,13 @@ int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const fl
 
 #else
 
-int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                   const float *b, int ldb, float beta, float *c, int ldc, const float *bias)
+static int gemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b, int epi,
+                    float *aux)
 {
     (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb;
-    (void)beta, (void)c, (void)ldc, (void)bias;
+    (void)beta, (void)c, (void)ldc, (void)bias, (void)colsum_b, (void)epi, (void)aux;
     return 0;
-}
-
-int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b)
-{
-    (void)colsum_b;
-    return dc_gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
 }
 
 int dc_gemm_avx512_available(void) { return 0; }
@@ -475,3 +490,23 @@ int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const fl
 }
 
 #endif
+
+int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                   const float *b, int ldb, float beta, float *c, int ldc, const float *bias)
+{
+    return gemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, NULL, DC_EPI_NONE, NULL);
+}
+
+int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b)
+{
+    return gemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, colsum_b, DC_EPI_NONE, NULL);
+}
+
+int dc_gemm_avx512_epi(int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                       int ldc, const float *bias, int epi, float *aux)
+{
+    if ((epi != DC_EPI_GELU && epi != DC_EPI_MUL) || !aux)
+        return 0;
+    return gemm_run(0, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, bias, NULL, epi, aux);
+}

@@ -283,9 +283,33 @@ static void softmax_rows(const float *x, float *y, size_t rows, int cols)
 }
 
 /* GELU's scratch: its derivative at every element, written by a training
- * forward, and after it one flag (1: the derivative is the current
- * forward's, 0: a forward not training left it stale). */
+ * forward, and after it three flags: [0] 1: the derivative is the current
+ * forward's, 0: a forward not training left it stale; [1] 1: a dense's
+ * epilogue computed this forward's values (and the derivative); [2] 1: a
+ * dense's epilogue wrote this backward's gradient of the input. */
 static size_t gelu_flag_index(const dc_node *n) { return dc_node_numel(n); }
+enum { GELU_FLAGS = 3 };
+
+float *dc_gelu_deriv(const dc_node *act) { return act->work; }
+
+int dc_gelu_deriv_valid(const dc_node *act) { return act->work && act->work[gelu_flag_index(act)] == 1.0f; }
+
+void dc_gelu_set_done(dc_node *act, int backward)
+{
+    if (!backward)
+        act->work[gelu_flag_index(act)] = 1.0f;
+    act->work[gelu_flag_index(act) + (backward ? 2 : 1)] = 1.0f;
+}
+
+/* Whether a dense's epilogue did this pass for act (then clears the mark). */
+static int gelu_take_done(dc_node *act, int backward)
+{
+    float *f = act->work ? act->work + gelu_flag_index(act) + (backward ? 2 : 1) : NULL;
+    if (!f || *f != 1.0f)
+        return 0;
+    *f = 0.0f;
+    return 1;
+}
 
 static dc_status act_infer(dc_node *n)
 {
@@ -296,9 +320,9 @@ static dc_status act_infer(dc_node *n)
         return st;
     if (n->batched) {
         n->work_per_sample = dc_node_sample_size(n);
-        n->work_fixed = 1;
+        n->work_fixed = GELU_FLAGS;
     } else {
-        n->work_fixed = dc_size_add(dc_node_numel(n), 1);
+        n->work_fixed = dc_size_add(dc_node_numel(n), GELU_FLAGS);
     }
     return DC_OK;
 }
@@ -350,6 +374,8 @@ static dc_status act_forward(dc_node *n, const dc_run *run)
     const float *x = n->in[0]->val;
     float *y = n->val, alpha = n->attr.act.alpha;
     size_t total = dc_node_numel(n);
+    if (a == DC_ACT_GELU && gelu_take_done(n, 0)) /* the dense before it applied it */
+        return DC_OK;
     if (a == DC_ACT_GELU && n->work) { /* training: the derivative too, for the backward */
         int keep = run && run->training;
         float *d = n->work;
@@ -386,6 +412,8 @@ static void act_backward(dc_node *n, const dc_run *run)
     float *gx = n->in[0]->grad, alpha = n->attr.act.alpha;
     size_t total = dc_node_numel(n);
     int set = n->in[0]->grad_set;
+    if (a == DC_ACT_GELU && gelu_take_done(n, 1)) /* the dense reading it wrote gx already */
+        return;
     if (a == DC_ACT_GELU && n->work && n->work[gelu_flag_index(n)] == 1.0f) { /* the forward's derivative */
         const float *d = n->work;
 #pragma omp parallel for simd if (total > DC_PAR_MIN)

@@ -113,10 +113,16 @@ static dc_status dense_infer(dc_node *n)
 
 static dc_status dense_forward(dc_node *n, const dc_run *run)
 {
-    (void)run;
-    dc_node *x = n->in[0], *w = n->in[1];
+    dc_node *x = n->in[0], *w = n->in[1], *act = n->epilogue;
     int m = (int)dc_node_rows(n), k = w->shape[0], u = w->shape[1];
     const float *b = n->in[2] ? n->in[2]->val : NULL;
+    /* a training forward that runs the GELU after it: its values and
+     * derivative straight from the tiles (n's own values not written) */
+    if (act && run && run->training && act->mark == n->mark &&
+        dc_gemm_avx512_epi(0, m, u, k, x->val, k, w->val, u, act->val, u, b, DC_EPI_GELU, dc_gelu_deriv(act))) {
+        dc_gelu_set_done(act, 0);
+        return DC_OK;
+    }
     if (dc_gemm_avx512(0, 0, m, u, k, 1.0f, x->val, k, w->val, u, 0.0f, n->val, u, b))
         return DC_OK; /* the bias added as each tile of the product is stored */
     if (b) { /* the bias into every row, each thread its slice (16 MB a step in the encoder block) */
@@ -176,8 +182,19 @@ static void dense_backward(dc_node *n, const dc_run *run)
                 add_colsums_strided(n->grad + lo, (size_t)m, (int)(hi - lo), (size_t)u, gb + lo);
         }
     }
-    if (x->requires_grad) /* gx (m, k) += gy W^T (= with grad_set: nothing zeroed it) */
-        dc_sgemm(0, 1, m, k, u, 1.0f, n->grad, u, w->val, u, x->grad_set ? 0.0f : 1.0f, x->grad, k);
+    if (!x->requires_grad)
+        return;
+    /* x a GELU after a dense (dc_dense_fuse_gelu), this its one reader: the
+     * gradient through the GELU into that dense's, gelu' applied as stored */
+    dc_node *pre = x->op == &dc_op_act ? x->in[0] : NULL;
+    if (pre && pre->epilogue == x && x->grad_set && pre->grad_set && !n->graph->capturing &&
+        dc_gelu_deriv_valid(x) &&
+        dc_gemm_avx512_epi(1, m, k, u, n->grad, u, w->val, u, pre->grad, k, NULL, DC_EPI_MUL, dc_gelu_deriv(x))) {
+        dc_gelu_set_done(x, 1);
+        return;
+    }
+    /* gx (m, k) += gy W^T (= with grad_set: nothing zeroed it) */
+    dc_sgemm(0, 1, m, k, u, 1.0f, n->grad, u, w->val, u, x->grad_set ? 0.0f : 1.0f, x->grad, k);
 }
 
 /* Dense writes its input's whole gradient: the graph need not zero it
@@ -193,6 +210,17 @@ static int dense_writes_input_grad(const dc_node *n, int input)
 const dc_op dc_op_dense = {.name = "dense", .n_inputs = 3, .optional = DC_OPTIONAL(2), .infer = dense_infer,
                            .forward = dense_forward, .backward = dense_backward,
                            .writes_input_grad = dense_writes_input_grad};
+
+int dc_dense_fuse_gelu(dc_node *act)
+{
+    if (act->op != &dc_op_act || act->attr.act.fn != DC_ACT_GELU || !dc_gemm_avx512_available())
+        return 0;
+    dc_node *d = act->in[0];
+    if (d->op != &dc_op_dense || d->n_consumers != 1 || d->epilogue)
+        return 0;
+    d->epilogue = act;
+    return 1;
+}
 
 dc_node *dc_dense(dc_graph *g, dc_node *x, dc_node *w, dc_node *bias)
 {
