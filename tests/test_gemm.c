@@ -140,6 +140,8 @@ static void test_gemm_colsum(void **state)
         int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *x = random_floats((size_t)k * m, &r), *dy = random_floats((size_t)k * n, &r);
         float *c = random_floats((size_t)m * n, &r), *sums = random_floats((size_t)n, &r);
+        float *scratch = malloc(((size_t)m * n + n) * sizeof *scratch);
+        assert_non_null(scratch);
         double *want = malloc((size_t)n * sizeof *want);
         assert_non_null(want);
         for (int j = 0; j < n; j++) {
@@ -147,7 +149,7 @@ static void test_gemm_colsum(void **state)
             for (int p = 0; p < k; p++)
                 want[j] += dy[(size_t)p * n + j];
         }
-        if (dc_gemm_avx512_ex(1, 0, m, n, k, 1.0f, x, m, dy, n, 1.0f, c, n, NULL, sums)) {
+        if (dc_gemm_avx512_ex(1, 0, m, n, k, 1.0f, x, m, dy, n, 1.0f, c, n, NULL, sums, scratch)) {
             double big = 1e-30, diff = 0;
             for (int j = 0; j < n; j++) {
                 big = fmax(big, fabs(want[j]));
@@ -157,7 +159,7 @@ static void test_gemm_colsum(void **state)
         } else {
             printf("column sums %d x %d x %d: declined (no AVX-512 in this build)\n", m, n, k);
         }
-        free(x), free(dy), free(c), free(sums), free(want);
+        free(x), free(dy), free(c), free(sums), free(want), free(scratch);
     }
 }
 
@@ -193,6 +195,8 @@ static void test_gemm_threads(void **state)
         int lda = ta ? m : k, ldb = tb ? k : n;
         float *a = random_floats((size_t)m * k, &r), *b = random_floats((size_t)k * n, &r);
         float *c0 = random_floats((size_t)m * n, &r), *s0 = random_floats((size_t)n, &r);
+        float *scratch = malloc(((size_t)m * n + n) * sizeof *scratch);
+        assert_non_null(scratch);
         float *c[3], *sums[3];
         for (int t = 0; t < 3; t++) {
             c[t] = malloc((size_t)m * n * sizeof *c[t]);
@@ -204,7 +208,8 @@ static void test_gemm_threads(void **state)
             memcpy(c[t], c0, (size_t)m * n * sizeof *c0);
             memcpy(sums[t], s0, (size_t)n * sizeof *s0);
             omp_set_num_threads(t + 1);
-            if (!dc_gemm_avx512_ex(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c[t], n, NULL, tb ? NULL : sums[t])) {
+            if (!dc_gemm_avx512_ex(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c[t], n, NULL, tb ? NULL : sums[t],
+                                   scratch)) {
                 printf("%d x %d x %d: declined (no AVX-512 in this build); thread counts not compared\n", m, n, k);
                 break;
             }
@@ -219,7 +224,7 @@ static void test_gemm_threads(void **state)
         reference(ta, tb, m, n, k, 1.0, a, lda, b, ldb, 1.0, c0, NULL, ref);
         if (dc_gemm_avx512_available())
             assert_true(rel_error(c[0], ref, (size_t)m * n) <= 2e-6 * sqrt(k / 256.0));
-        free(a), free(b), free(c0), free(s0), free(ref);
+        free(a), free(b), free(c0), free(s0), free(ref), free(scratch);
         for (int t = 0; t < 3; t++)
             free(c[t]), free(sums[t]);
     }

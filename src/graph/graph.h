@@ -286,9 +286,13 @@ int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, c
                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias);
 /* The same, and when it computes C (returns 1) it also adds the column sums
  * of op(B) (n floats) into colsum_b unless NULL: dense's bias gradient as
- * the weight gradient X^T dY packs dY. */
+ * the weight gradient X^T dY packs dY.  scratch (m n + n floats, or NULL)
+ * lets a weight gradient with C of at most DC_GEMM_SPLIT_MAX floats and a
+ * long reduction run as two halves of the reduction (a dense reserves it). */
+#define DC_GEMM_SPLIT_MAX (512 * 512)
 int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b);
+                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b,
+                      float *scratch);
 /* Dense's products with an epilogue on each finished tile of C (m x n, in
  * L1 then): C = op(A) op(B) + bias (alpha 1, beta 0; A not transposed),
  * then DC_EPI_GELU: C = gelu(C) and aux = gelu'(C) before it (a dense

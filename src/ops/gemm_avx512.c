@@ -34,7 +34,6 @@
 
 #include <stdint.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__AVX512F__)
@@ -255,7 +254,8 @@ static void gemm_block(const gemm_args *g, int i_lo, int i_hi, int j_lo, int j_h
  * every thread count. */
 static int reduction_parts(int trans_a, int m, int n, int k, const float *bias, int epi)
 {
-    return trans_a && !bias && epi == DC_EPI_NONE && k >= 2048 && k >= 8 * (m > n ? m : n) && (size_t)m * n <= 512 * 512 ? 2 : 1;
+    return trans_a && !bias && epi == DC_EPI_NONE && k >= 2048 && k >= 8 * (m > n ? m : n) &&
+                   (size_t)m * n <= DC_GEMM_SPLIT_MAX ? 2 : 1;
 }
 
 /* C (+)= part p of the reduction, for the columns the thread's share of its
@@ -313,7 +313,7 @@ static void split_reduction(const gemm_args *g, int parts, float *scratch)
 
 static int gemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                     const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b, int epi,
-                    float *aux)
+                    float *aux, float *scratch)
 {
     /* Small products (and thin ones: few rows, or a short reduction) stay
      * with OpenBLAS, whose small-matrix kernels suit them. */
@@ -336,12 +336,7 @@ static int gemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha, 
                    .k = k,
                    .epi = epi,
                    .aux = aux};
-    int parts = reduction_parts(trans_a, m, n, k, bias, epi);
-    float *scratch = NULL;
-    if (parts > 1) { /* no scratch: one part, the same product */
-        scratch = malloc((size_t)(parts - 1) * ((size_t)m * n + n) * sizeof *scratch);
-        parts = scratch ? parts : 1;
-    }
+    int parts = scratch ? reduction_parts(trans_a, m, n, k, bias, epi) : 1;
     /* Threads split C's rows when it has many (each streams its rows of A
      * past all of B), else its 64-column panels (each streams all of A). */
     int split_rows = m >= 2 * n;
@@ -358,7 +353,6 @@ static int gemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha, 
             gemm_block(&g, 0, m, (int)lo, (int)hi);
         }
     }
-    free(scratch);
     return 1;
 }
 
@@ -465,10 +459,10 @@ int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const fl
 
 static int gemm_run(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                     const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b, int epi,
-                    float *aux)
+                    float *aux, float *scratch)
 {
     (void)trans_a, (void)trans_b, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb;
-    (void)beta, (void)c, (void)ldc, (void)bias, (void)colsum_b, (void)epi, (void)aux;
+    (void)beta, (void)c, (void)ldc, (void)bias, (void)colsum_b, (void)epi, (void)aux, (void)scratch;
     return 0;
 }
 
@@ -494,13 +488,16 @@ int dc_gemm_block_avx512(int trans_a, int m, int n, int k, float alpha, const fl
 int dc_gemm_avx512(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc, const float *bias)
 {
-    return gemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, NULL, DC_EPI_NONE, NULL);
+    return gemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, NULL, DC_EPI_NONE, NULL,
+                    NULL);
 }
 
 int dc_gemm_avx512_ex(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
-                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b)
+                      const float *b, int ldb, float beta, float *c, int ldc, const float *bias, float *colsum_b,
+                      float *scratch)
 {
-    return gemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, colsum_b, DC_EPI_NONE, NULL);
+    return gemm_run(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, colsum_b, DC_EPI_NONE, NULL,
+                    scratch);
 }
 
 int dc_gemm_avx512_epi(int trans_b, int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
@@ -508,5 +505,5 @@ int dc_gemm_avx512_epi(int trans_b, int m, int n, int k, const float *a, int lda
 {
     if ((epi != DC_EPI_GELU && epi != DC_EPI_MUL) || !aux)
         return 0;
-    return gemm_run(0, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, bias, NULL, epi, aux);
+    return gemm_run(0, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc, bias, NULL, epi, aux, NULL);
 }

@@ -108,6 +108,9 @@ static dc_status dense_infer(dc_node *n)
     n->ndim = x->ndim;
     memcpy(n->shape, x->shape, sizeof n->shape);
     n->shape[n->ndim - 1] = w->shape[1];
+    /* the weight gradient's second half of the reduction (dc_gemm_avx512_ex) */
+    size_t wn = (size_t)w->shape[0] * (size_t)w->shape[1];
+    n->work_fixed = dc_gemm_avx512_available() && wn <= DC_GEMM_SPLIT_MAX ? wn + (size_t)w->shape[1] : 0;
     return DC_OK;
 }
 
@@ -168,7 +171,7 @@ static void dense_backward(dc_node *n, const dc_run *run)
     /* gW (k, u) += x^T gy, and the bias gradient (gy's column sums) as the
      * kernel packs gy, where deepc's own GEMM takes the product */
     int done = w->requires_grad &&
-               dc_gemm_avx512_ex(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u, NULL, gb);
+               dc_gemm_avx512_ex(1, 0, k, u, m, 1.0f, x->val, k, n->grad, u, 1.0f, w->grad, u, NULL, gb, n->work);
     if (done)
         gb = NULL;
     else if (w->requires_grad)
