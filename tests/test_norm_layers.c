@@ -74,6 +74,7 @@ static void test_ops_match_pytorch(void **state)
     const char *ln[] = {"gamma", "beta"}, *pr[] = {"alpha"};
     check_case(f, "ln2", 2, ln, make_ln);
     check_case(f, "ln3", 2, ln, make_ln);
+    check_case(f, "ln_chunks", 2, ln, make_ln); /* 150 rows: the backward's chunks of 64 and a part one */
     check_case(f, "prelu", 1, pr, make_prelu);
     check_case(f, "prelu_shared", 1, pr, make_prelu);
     check_case(f, "relu", 0, NULL, make_relu);

@@ -8,7 +8,8 @@
  * Forward is one pass over the rows (threaded, vectorised; float sums of a
  * row, the variance from centred values), keeping each row's mean and
  * 1/sqrt(var + eps) in the node's scratch; backward is one threaded pass
- * over the rows for dx and one over blocks of columns for dgamma, dbeta:
+ * over chunks of rows, each chunk's dx and its float column sums for
+ * dgamma, dbeta (added across chunks in double, in order):
  *     dx = inv * (g - mean(g) - xhat * mean(g * xhat)),  g = dy * gamma.
  *
  * prelu: x (B, d1..dk), alpha (d1..dk with 1 on shared axes):
@@ -78,6 +79,11 @@ void dc_column_moments(const float *x, size_t rows, int cols, int j, double *mea
 
 /* ---- layernorm ---- */
 
+/* The backward's rows per chunk of dgamma, dbeta's partial sums: float sums
+ * over a chunk's rows as its dx are computed, then the chunks added in
+ * double, in order (the same for every thread count). */
+enum { LN_CHUNK = 64 };
+
 static dc_status ln_infer(dc_node *n)
 {
     dc_status st = check_vectors(n, 1, 2, "layer_normalization");
@@ -85,8 +91,10 @@ static dc_status ln_infer(dc_node *n)
         return st;
     if (!(n->attr.layernorm.epsilon > 0.0f))
         return dc_fail(DC_ERR_ARG, "layer_normalization: epsilon %g, expected > 0", (double)n->attr.layernorm.epsilon);
-    /* mean and 1/sqrt(var + eps) of every row */
-    n->work_per_sample = 2 * (dc_node_sample_size(n->in[0]) / (size_t)dc_node_cols(n->in[0]));
+    /* mean and 1/sqrt(var + eps) of every row, then the backward's column
+     * sums of each chunk of LN_CHUNK rows (two rows of c floats a chunk) */
+    size_t c = (size_t)dc_node_cols(n->in[0]), rps = dc_node_sample_size(n->in[0]) / c;
+    n->work_per_sample = dc_size_add(2 * rps, dc_size_mul(2 * c, (rps + LN_CHUNK - 1) / LN_CHUNK));
     return DC_OK;
 }
 
@@ -124,13 +132,29 @@ static void ln_backward(dc_node *n, const dc_run *run)
 {
     (void)run;
     dc_node *x = n->in[0], *gamma = n->in[1], *beta = n->in[2];
-    size_t rows = dc_node_rows(x);
-    int c = dc_node_cols(x);
+    size_t rows = dc_node_rows(x), chunks = (rows + LN_CHUNK - 1) / LN_CHUNK;
+    int c = dc_node_cols(x), cols_wanted = gamma->requires_grad || beta->requires_grad;
     const float *mean = n->work, *inv = n->work + rows, *gy = n->grad, *gm = gamma->val;
-    int par = dc_worth_parallel(10.0 * (double)rows * c);
-    if (x->requires_grad) {
-#pragma omp parallel for if (par)
-        for (size_t r = 0; r < rows; r++) {
+    float *part = n->work + 2 * rows; /* chunk k: sum gy (c floats), then sum gy xhat */
+    if (!x->requires_grad && !cols_wanted)
+        return;
+#pragma omp parallel for if (dc_worth_parallel(10.0 * (double)rows * c))
+    for (size_t k = 0; k < chunks; k++) {
+        float *psg = part + k * 2 * (size_t)c, *psgx = psg + c;
+        size_t r1 = (k + 1) * LN_CHUNK < rows ? (k + 1) * LN_CHUNK : rows;
+        if (cols_wanted) {
+            memset(psg, 0, 2 * (size_t)c * sizeof *psg);
+            for (size_t r = k * LN_CHUNK; r < r1; r++) {
+                const float *xr = x->val + r * (size_t)c, *gr = gy + r * (size_t)c;
+                float m = mean[r], iv = inv[r];
+#pragma omp simd
+                for (int j = 0; j < c; j++) {
+                    psg[j] += gr[j];
+                    psgx[j] += gr[j] * (xr[j] - m) * iv;
+                }
+            }
+        }
+        for (size_t r = k * LN_CHUNK; x->requires_grad && r < r1; r++) {
             const float *xr = x->val + r * (size_t)c, *gr = gy + r * (size_t)c;
             float *gxr = x->grad + r * (size_t)c;
             float m = mean[r], iv = inv[r], sg = 0, sgx = 0;
@@ -152,31 +176,17 @@ static void ln_backward(dc_node *n, const dc_run *run)
             }
         }
     }
-    if (!gamma->requires_grad && !beta->requires_grad)
-        return;
-    /* dgamma, dbeta: column sums, a block of LN_COLS columns per task so each
-     * row contributes one contiguous run (no per-thread partial buffers) */
-    enum { LN_COLS = 32 };
-    int blocks = (c + LN_COLS - 1) / LN_COLS;
-#pragma omp parallel for if (par && blocks > 1)
-    for (int b = 0; b < blocks; b++) {
-        int j0 = b * LN_COLS, nj = c - j0 < LN_COLS ? c - j0 : LN_COLS;
-        double sg[LN_COLS] = {0}, sgx[LN_COLS] = {0}; /* long sums over the rows */
-        for (size_t r = 0; r < rows; r++) {
-            const float *gr = gy + r * (size_t)c + j0, *xr = x->val + r * (size_t)c + j0;
-            float m = mean[r], iv = inv[r];
-#pragma omp simd
-            for (int j = 0; j < nj; j++) {
-                sg[j] += gr[j];
-                sgx[j] += gr[j] * (xr[j] - m) * iv;
-            }
+    /* dgamma, dbeta: the chunks' sums in double, in chunk order */
+    for (int j = 0; cols_wanted && j < c; j++) {
+        double sg = 0, sgx = 0;
+        for (size_t k = 0; k < chunks; k++) {
+            sg += part[k * 2 * (size_t)c + j];
+            sgx += part[k * 2 * (size_t)c + c + j];
         }
-        for (int j = 0; j < nj; j++) {
-            if (gamma->requires_grad)
-                gamma->grad[j0 + j] += (float)sgx[j];
-            if (beta->requires_grad)
-                beta->grad[j0 + j] += (float)sg[j];
-        }
+        if (gamma->requires_grad)
+            gamma->grad[j] += (float)sgx;
+        if (beta->requires_grad)
+            beta->grad[j] += (float)sg;
     }
 }
 
