@@ -45,12 +45,13 @@ static inline __mmask16 cols_mask(int j, int nr)
     return j >= nr ? 0 : nr - j >= 16 ? 0xffff : (__mmask16)((1u << (nr - j)) - 1);
 }
 
-/* 2^x in the lanes of k, 0 in the others and where x <= -125 (so -inf, a
- * masked score, gives 0, and no result is subnormal): x = n + f with n an
- * integer and |f| <= 1/2, 2^f by a degree-5 polynomial (relative error
- * 1.9e-7; a least-squares fit weighted towards the largest error, made
- * with numpy), scaled by 2^n. */
-static inline __m512 exp2_16(__mmask16 k, __m512 x)
+/* 2^x in the lanes of k, 0 in the others and, with guard, where x <= -125
+ * (so -inf, a masked score or an empty_zero row's, gives 0, and no result
+ * is subnormal; without guard x must be finite, and below -125 gives
+ * scalef's tiny or 0 result): x = n + f with n an integer and |f| <= 1/2,
+ * 2^f by a degree-5 polynomial (relative error 1.9e-7; a least-squares fit
+ * weighted towards the largest error, made with numpy), scaled by 2^n. */
+static inline __attribute__((always_inline)) __m512 exp2_16(__mmask16 k, __m512 x, int guard)
 {
     __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 f = _mm512_sub_ps(x, n);
@@ -60,7 +61,8 @@ static inline __m512 exp2_16(__mmask16 k, __m512 x)
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402224243e-1f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931470037e-1f));
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    k = _mm512_mask_cmp_ps_mask(k, x, _mm512_set1_ps(-125.0f), _CMP_GT_OQ);
+    if (guard)
+        k = _mm512_mask_cmp_ps_mask(k, x, _mm512_set1_ps(-125.0f), _CMP_GT_OQ);
     return _mm512_maskz_scalef_ps(k, p, n);
 }
 
@@ -269,7 +271,8 @@ static void product_cols(const float *a, int m, int n, int k, const float *b, si
 /* ---- forward ---- */
 
 /* Rows [i, i + R) of the scores against keys [j0, j0 + nb) (NV vectors,
- * masked to nb unless full) through the online softmax: u = q kt (kt holds
+ * masked to nb unless full: nb = 16 NV and nothing masked) through the
+ * online softmax: u = q kt (kt holds
  * scale log2(e) k^T), m and l updated, alpha = the rescale factor of the
  * rows' earlier output, p's rows (ATTN_BK apart) = 2^(u - m) (0 where not
  * allowed). */
@@ -309,7 +312,7 @@ static inline __attribute__((always_inline)) void fwd_band(const attn_task *t, c
     for (int r = 0; r < R; r++) {
         __mmask16 mk[8];
         __m512 y[8];
-        int sel = masked || !full; /* lanes to leave out */
+        int sel = !full; /* lanes to leave out (full: the block is all allowed) */
 #pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
             mk[v] = 0xffff;
@@ -329,11 +332,11 @@ static inline __attribute__((always_inline)) void fwd_band(const attn_task *t, c
         }
 #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
-            y[v] = exp2_16(mk[v], _mm512_sub_ps(acc[r][v], vm));
+            y[v] = exp2_16(mk[v], _mm512_sub_ps(acc[r][v], vm), sel);
             _mm512_storeu_ps(pr + 16 * v, y[v]);
         }
         /* m = -inf: alpha 0 */
-        alpha[r] = _mm512_cvtss_f32(exp2_16(0xffff, _mm512_sub_ps(mold, vm)));
+        alpha[r] = _mm512_cvtss_f32(exp2_16(0xffff, _mm512_sub_ps(mold, vm), 1));
         l[r] = l[r] * alpha[r] + _mm512_cvtss_f32(all_sum(tree_sum(y, NV)));
         m[r] = mnew;
     }
@@ -346,7 +349,7 @@ static void fwd_band_any(const attn_task *t, const attn_geom *a, const float *em
 #define FB(R_, NV_, FULL_) fwd_band(t, a, empty, masked, i, j0, nb, R_, NV_, FULL_, m, l, alpha, p)
 #define FB_NB(R_)                                                                                                      \
     do {                                                                                                               \
-        if (nb == 128)                                                                                                 \
+        if (nb == 128 && !masked)                                                                                      \
             FB(R_, 8, 1);                                                                                              \
         else if (nb > 64)                                                                                              \
             FB(R_, 8, 0);                                                                                              \
@@ -437,7 +440,8 @@ int dc_attn_forward_avx512(const attn_task *task, const attn_geom *a, const floa
 
 /* ---- backward ---- */
 
-/* Rows [i, i + R) against keys [j0, j0 + nb) (NV vectors): s = q k^T and
+/* Rows [i, i + R) against keys [j0, j0 + nb) (NV vectors, full as in
+ * fwd_band): s = q k^T and
  * dp = dout v^T in registers, then p = 2^(scale log2(e) s - lse2) and
  * ds = scale p (dp - delta) into p's and ds's rows (ATTN_BK apart). */
 static inline __attribute__((always_inline)) void bwd_band(const attn_task *t, const attn_geom *a,
@@ -488,7 +492,7 @@ static inline __attribute__((always_inline)) void bwd_band(const attn_task *t, c
         __m512 vl = _mm512_set1_ps(lse2[i + r]), vd = _mm512_set1_ps(t->scale * delta[i + r]);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
-            __m512 e = exp2_16(mk[v], _mm512_sub_ps(s[r][v], vl)); /* masked, empty_zero's rows: 0 */
+            __m512 e = exp2_16(mk[v], _mm512_sub_ps(s[r][v], vl), !full); /* masked, empty_zero's rows: 0 */
             _mm512_storeu_ps(p + (size_t)r * ATTN_BK + 16 * v, e);
             _mm512_storeu_ps(ds + (size_t)r * ATTN_BK + 16 * v, _mm512_mul_ps(e, _mm512_fmsub_ps(dp[r][v], vs, vd)));
         }
@@ -503,11 +507,11 @@ static void bwd_band_any(const attn_task *t, const attn_geom *a, const float *em
 #define BB(R_, NV_, FULL_) bwd_band(t, a, empty, masked, i, j0, nb, R_, NV_, FULL_, gout, ldo, lse2, delta, p, ds)
 #define BB_NB(R_)                                                                                                      \
     do {                                                                                                               \
-        if (nb == 64)                                                                                                  \
+        if (nb == 64 && !masked)                                                                                       \
             BB(R_, 4, 1);                                                                                              \
         else if (nb > 32)                                                                                              \
             BB(R_, 4, 0);                                                                                              \
-        else if (nb == 32)                                                                                             \
+        else if (nb == 32 && !masked)                                                                                  \
             BB(R_, 2, 1);                                                                                              \
         else                                                                                                           \
             BB(R_, 2, 0);                                                                                              \

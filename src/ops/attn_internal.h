@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* Queries and keys per block. */
-enum { ATTN_BQ = 64, ATTN_BK = 128 };
+enum { ATTN_BQ = 128, ATTN_BK = 128 };
 
 /* The problem's sizes. */
 typedef struct attn_geom {
