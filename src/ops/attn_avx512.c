@@ -48,12 +48,16 @@ static inline __mmask16 cols_mask(int j, int nr)
 /* 2^x in the lanes of k, 0 in the others and, with guard, where x <= -125
  * (so -inf, a masked score or an empty_zero row's, gives 0, and no result
  * is subnormal; without guard x must be finite, and below -125 gives
- * scalef's tiny or 0 result): x = n + f with n an integer and |f| <= 1/2,
+ * scalef's tiny or 0 result): x = n + f with n an integer (rounded by
+ * adding and subtracting 1.5 * 2^23, two single-uop adds where
+ * roundscale takes two uops of one port; below -2^22 n = x, f = 0, and the
+ * result is still 0) and |f| <= 1/2,
  * 2^f by a degree-5 polynomial (relative error 1.9e-7; a least-squares fit
  * weighted towards the largest error, made with numpy), scaled by 2^n. */
 static inline __attribute__((always_inline)) __m512 exp2_16(__mmask16 k, __m512 x, int guard)
 {
-    __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 magic = _mm512_set1_ps(12582912.0f); /* 1.5 * 2^23: x + magic rounds x to an integer */
+    __m512 n = _mm512_sub_ps(_mm512_add_ps(x, magic), magic);
     __m512 f = _mm512_sub_ps(x, n);
     __m512 p = _mm512_set1_ps(1.326472731e-3f);
     p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.671512991e-3f));
@@ -323,7 +327,7 @@ static inline __attribute__((always_inline)) void fwd_band(const attn_task *t, c
             y[v] = sel ? _mm512_mask_mov_ps(ninf, mk[v], acc[r][v]) : acc[r][v];
         __m512 mold = _mm512_set1_ps(m[r]), vm = _mm512_max_ps(mold, all_max(tree_max(y, NV)));
         float mnew = _mm512_cvtss_f32(vm), *pr = p + (size_t)r * ATTN_BK;
-        if (mnew == -INFINITY) { /* nothing allowed yet in this row: weights 0 */
+        if (!full && mnew == -INFINITY) { /* nothing allowed yet in this row: weights 0 (full: never) */
 #pragma GCC unroll 8
             for (int v = 0; v < NV; v++)
                 _mm512_storeu_ps(pr + 16 * v, _mm512_setzero_ps());
