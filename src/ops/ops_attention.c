@@ -32,19 +32,27 @@
  *     dq_i += scale sum_j ds_ij k_j,  dk_j += scale sum_i ds_ij q_i.
  * The mask gets no gradient.  Each (batch, head) is one task for the OpenMP
  * threads, and the rows it touches in out, dq, dk, dv belong to it alone, so
- * no thread waits on another.  Every block product is one sgemm straight on
- * the strided (B, T, H, D) rows (leading dimension H * D): deepc's own
- * AVX-512 block kernels (gemm_avx512.c: register tiles of 6 x 64 or 12 x 32,
- * A read in place, B's rows as they lie) where the build has them, with the
- * task's k and v transposed once (16 x 16 blocks in registers) for the two
- * products that need them transposed; OpenBLAS otherwise, one thread each
- * inside the parallel region.  The softmax and mask
- * passes are plain C loops that vectorise (attn_exp is a polynomial exp, as
- * glibc's expf does not vectorise), so DEEPC_NATIVE=OFF builds the same code.
+ * no thread waits on another.
+ *
+ * Where the build has AVX-512, a task runs attn_avx512.c's kernels: the
+ * task's k transposed once (times scale log2(e)) and, in the backward, v;
+ * the scores of 3 queries x up to 128 keys held in registers through the
+ * online softmax (forward) or through p and ds (backward, with dp = dout
+ * v^T beside them), only p and ds stored; the products as register tiles
+ * whose epilogues rescale and normalise the output; lse kept in base 2;
+ * each gradient's first contribution written rather than added, so the
+ * gradients of inputs this op alone reads (grad_set) need no zeroing pass.
+ * Otherwise (DEEPC_NATIVE=OFF builds) the code below: every block product
+ * one OpenBLAS sgemm straight on the strided (B, T, H, D) rows (leading
+ * dimension H * D), one thread each inside the parallel region, and the
+ * softmax and mask passes plain C loops that vectorise (attn_exp is a
+ * polynomial exp, as glibc's expf does not vectorise); inputs with
+ * grad_set get their rows zeroed first.
  *
  * Scratch: one slot per thread (a block of scores and one of their
- * gradients, the output block being accumulated, the row statistics) and,
- * per sample, lse and Delta for every (head, query).
+ * gradients, the output block being accumulated, the row statistics, the
+ * task's k^T and v^T) and, per sample, lse and Delta for every (head,
+ * query).
  */
 #include "graph/graph.h"
 #include "ops/attn_internal.h"
