@@ -371,6 +371,35 @@ static void fwd_band_any(const attn_task *t, const attn_geom *a, const float *em
 #undef FB
 }
 
+/* log2(x) for positive normal x: x = f 2^e with f in [0.75, 1.5), and
+ * log2(f) = 2 atanh(z) / ln 2 with z = (f - 1) / (f + 1), |z| <= 0.2, by
+ * its series to z^9 (relative error below 2e-9). */
+static inline __m512 log2_16(__m512 x)
+{
+    __m512 f = _mm512_getmant_ps(x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_zero);
+    __m512 e = _mm512_getexp_ps(_mm512_div_ps(x, f)); /* x / f = 2^e exactly */
+    __m512 z = _mm512_div_ps(_mm512_sub_ps(f, _mm512_set1_ps(1.0f)), _mm512_add_ps(f, _mm512_set1_ps(1.0f)));
+    __m512 z2 = _mm512_mul_ps(z, z), s = _mm512_set1_ps(1.0f / 9);
+    s = _mm512_fmadd_ps(s, z2, _mm512_set1_ps(1.0f / 7));
+    s = _mm512_fmadd_ps(s, z2, _mm512_set1_ps(1.0f / 5));
+    s = _mm512_fmadd_ps(s, z2, _mm512_set1_ps(1.0f / 3));
+    s = _mm512_fmadd_ps(s, z2, _mm512_set1_ps(1.0f));
+    return _mm512_fmadd_ps(_mm512_mul_ps(z, s), _mm512_set1_ps(2.0f * 1.44269504088896341f), e);
+}
+
+/* For the `rows` (<= 16) rows whose keys are all seen: inv = 1 / l and
+ * lse2 = m + log2(l), or 0 and +inf where l = 0. */
+static void row_stats(int rows, const float *m, const float *l, float *inv, float *lse2)
+{
+    __mmask16 k = cols_mask(0, rows);
+    __m512 vl = _mm512_maskz_loadu_ps(k, l), vm = _mm512_maskz_loadu_ps(k, m);
+    __mmask16 pos = _mm512_mask_cmp_ps_mask(k, vl, _mm512_setzero_ps(), _CMP_GT_OQ);
+    __m512 one = _mm512_set1_ps(1.0f), safe = _mm512_mask_mov_ps(one, pos, vl); /* no log or 1/x of 0 */
+    _mm512_mask_storeu_ps(inv, k, _mm512_maskz_div_ps(pos, one, safe));
+    _mm512_mask_storeu_ps(lse2, k,
+                          _mm512_mask_add_ps(_mm512_set1_ps(INFINITY), pos, vm, log2_16(safe)));
+}
+
 /* The keys rows [i0, i1) need: up to the last row's diagonal when causal
  * and none of them attends to all, else all. */
 static int keys_needed(const attn_task *t, const attn_geom *a, const float *empty, int i0, int i1)
@@ -426,11 +455,8 @@ int dc_attn_forward_avx512(const attn_task *task, const attn_geom *a, const floa
                 for (int r = 0; r < rows; r += BAND)
                     fwd_band_any(t, a, empty, masked, i + r, j0, nb, rows - r < BAND ? rows - r : BAND, m + r, l + r,
                                  alpha + r, w->p + (size_t)r * ATTN_BK);
-                if (final)
-                    for (int r = 0; r < rows; r++) { /* l = 0: no allowed key (empty_zero only), output 0 */
-                        inv[r] = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
-                        lse2[i + r] = l[r] > 0.0f ? m[r] + log2f(l[r]) : INFINITY;
-                    }
+                if (final) /* l = 0: no allowed key (empty_zero only), output 0, lse2 +inf */
+                    row_stats(rows, m, l, inv, lse2 + i);
                 /* acc = alpha acc + p v; the last block: out = that / l */
                 float *acc = w->acc + (size_t)s0 * dv;
                 product_rows(w->p, rows, dv, nb, t->v + (size_t)j0 * t->ldv, t->ldv, first ? 0 : 2, acc, (size_t)dv,
