@@ -192,6 +192,31 @@ typedef struct fu_result {
     float out[FB * FTQ * FH * FDV], dq[FB * FTQ * FH * FDK], dk[FB * FTK * FH * FDK], dv[FB * FTK * FH * FDV];
 } fu_result;
 
+/* softmax(scale q k^T) v per (batch, head) as permutes, batched_matmul and
+ * the boolean masked softmax (mask broadcasting to (B, H, Tq, Tk), or
+ * NULL). */
+static dc_node *unfused_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, float scale)
+{
+    const int perm[3] = {1, 0, 2}; /* the axes after the first: (T, H, D) <-> (H, T, D) */
+    dc_node *s = dc_batched_matmul(g, dc_permute(g, q, 3, perm), dc_permute(g, k, 3, perm), 0, 1);
+    if (scale != 1.0f)
+        s = dc_scale(g, s, scale);
+    dc_node *p = dc_softmax_axis(g, s, -1, mask, DC_SOFTMAX_MASK_BOOL);
+    return dc_permute(g, dc_batched_matmul(g, p, dc_permute(g, v, 3, perm), 0, 0), 3, perm);
+}
+
+/* loss = sum(out * r), the graph compiled for it. */
+static dc_node *compiled_loss(dc_graph *g, dc_node *out, dc_node *r)
+{
+    assert_non_null(out);
+    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
+    assert_non_null(loss);
+    dc_rng rng;
+    dc_rng_seed(&rng, 1);
+    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    return loss;
+}
+
 /* out = attention of q, k, v under the query mask, value mask and
  * attention mask (and causal), fused (dc_attention with
  * DC_ATTENTION_EMPTY_ROWS_ZERO) or as permutes + batched_matmul + boolean
@@ -215,21 +240,13 @@ static void run_mha_core(const fu_data *d, int fused, int causal, fu_result *res
         dc_node *mask = dc_attention_mask(g, qm, vm, NULL, am, FTQ, FTK, 0);
         out = dc_attention(g, q, k, v, mask, (causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO, 1.0f);
     } else {
-        const int perm[3] = {1, 0, 2}; /* the axes after the first: (T, H, D) <-> (H, T, D) */
         dc_node *mask = dc_attention_mask(g, qm, vm, NULL, am, FTQ, FTK, causal);
         assert_non_null(mask);
         mask = mask->batched ? dc_reshape(g, mask, 3, (int[]){1, FTQ, FTK})
                              : dc_reshape(g, mask, 4, (int[]){FB, 1, FTQ, FTK});
-        dc_node *s = dc_batched_matmul(g, dc_permute(g, q, 3, perm), dc_permute(g, k, 3, perm), 0, 1);
-        dc_node *p = dc_softmax_axis(g, s, -1, mask, DC_SOFTMAX_MASK_BOOL);
-        out = dc_permute(g, dc_batched_matmul(g, p, dc_permute(g, v, 3, perm), 0, 0), 3, perm);
+        out = unfused_attention(g, q, k, v, mask, 1.0f);
     }
-    assert_non_null(out);
-    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
-    assert_non_null(loss);
-    dc_rng rng;
-    dc_rng_seed(&rng, 1);
-    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    dc_node *loss = compiled_loss(g, out, r);
     memcpy(qm->val, d->qm, sizeof d->qm);
     memcpy(vm->val, d->vm, sizeof d->vm);
     memcpy(am->val, d->am, sizeof d->am);
@@ -346,20 +363,12 @@ static void run_blocks(const kb_case *c, const float *const in[5], const float *
         out = dc_attention(g, q, k, v, mask, (c->causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO,
                            scale);
     } else {
-        const int perm[3] = {1, 0, 2};
         dc_node *mask = amn || c->causal ? dc_attention_mask(g, NULL, NULL, NULL, amn, c->tq, c->tk, c->causal) : NULL;
         if (amn)
             mask = dc_reshape(g, mask, 4, (int[]){B, 1, c->tq, c->tk});
-        dc_node *s = dc_batched_matmul(g, dc_permute(g, qp, 3, perm), dc_permute(g, kp, 3, perm), 0, 1);
-        dc_node *pr = dc_softmax_axis(g, dc_scale(g, s, scale), -1, mask, DC_SOFTMAX_MASK_BOOL);
-        out = dc_permute(g, dc_batched_matmul(g, pr, dc_permute(g, vp, 3, perm), 0, 0), 3, perm);
+        out = unfused_attention(g, qp, kp, vp, mask, scale);
     }
-    assert_non_null(out);
-    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
-    assert_non_null(loss);
-    dc_rng rng;
-    dc_rng_seed(&rng, 1);
-    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    dc_node *loss = compiled_loss(g, out, r);
     memcpy(r->val, in[3], dc_node_numel(r) * sizeof(float));
     if (amn)
         memcpy(amn->val, am, dc_node_numel(amn) * sizeof(float));
