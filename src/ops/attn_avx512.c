@@ -471,65 +471,68 @@ int dc_attn_forward_avx512(const attn_task *task, const attn_geom *a, const floa
 /* ---- backward ---- */
 
 /* Rows [i, i + R) against keys [j0, j0 + nb) (NV vectors, full as in
- * fwd_band): s = q k^T and
- * dp = dout v^T in registers, then p = 2^(scale log2(e) s - lse2) and
- * ds = scale p (dp - delta) into p's and ds's rows (ATTN_BK apart). */
+ * fwd_band): u = q kt (the scores in base 2) in registers, p = 2^(u -
+ * lse2) into p's rows (ATTN_BK apart); then dp = dout v^T in the same
+ * registers, and ds = scale p (dp - delta) into ds's rows, p read back from
+ * L1 (two passes of 24 accumulators: fewer loads per FMA than s and dp of
+ * 64 keys side by side). */
 static inline __attribute__((always_inline)) void bwd_band(const attn_task *t, const attn_geom *a,
                                                            const float *empty, int masked, int i, int j0, int nb,
                                                            int R, int NV, int full, const float *gout, size_t ldo,
                                                            const float *lse2, const float *delta, float *p, float *ds)
 {
-    __m512 s[BAND][4], dp[BAND][4];
+    __m512 acc[BAND][8];
     __mmask16 cm[8];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; v++)
         cm[v] = full ? 0xffff : cols_mask(16 * v, nb);
-    const float *q = t->q + (size_t)i * t->ldq, *go = gout + (size_t)i * ldo, *b = t->kt + j0;
-    size_t ldq = t->ldq;
+    for (int pass = 0; pass < 2; pass++) { /* 0: s and p, 1: dp and ds */
+        const float *x = pass ? gout + (size_t)i * ldo : t->q + (size_t)i * t->ldq, *b = (pass ? t->vt : t->kt) + j0;
+        size_t ldx = pass ? ldo : t->ldq;
+        int depth = pass ? a->Dv : a->Dk;
 #pragma GCC unroll 3
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            s[r][v] = _mm512_setzero_ps();
-            dp[r][v] = _mm512_setzero_ps();
-        }
-    for (int d = 0; d < a->Dk; d++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            __m512 bv = in_register(full ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(cm[v], b + 16 * v));
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm512_setzero_ps();
+        for (int d = 0; d < depth; d++) {
+            __m512 xr[BAND];
 #pragma GCC unroll 3
             for (int r = 0; r < R; r++)
-                s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(q[r * ldq + d]), bv, s[r][v]);
-        }
-        b += a->Tk;
-    }
-    b = t->vt + j0;
-    for (int d = 0; d < a->Dv; d++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            __m512 bv = in_register(full ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(cm[v], b + 16 * v));
+                xr[r] = _mm512_set1_ps(x[r * ldx + d]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) {
+                __m512 bv =
+                    in_register(full ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(cm[v], b + 16 * v));
 #pragma GCC unroll 3
-            for (int r = 0; r < R; r++)
-                dp[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(go[r * ldo + d]), bv, dp[r][v]);
+                for (int r = 0; r < R; r++)
+                    acc[r][v] = _mm512_fmadd_ps(xr[r], bv, acc[r][v]);
+            }
+            b += a->Tk;
         }
-        b += a->Tk;
-    }
-    __m512 vs = _mm512_set1_ps(t->scale);
+        __m512 vs = _mm512_set1_ps(t->scale);
 #pragma GCC unroll 3
-    for (int r = 0; r < R; r++) {
-        __mmask16 mk[4];
-        allowed(t, a, empty, masked, i + r, j0, nb, NV, mk);
-        __m512 vl = _mm512_set1_ps(lse2[i + r]), vd = _mm512_set1_ps(t->scale * delta[i + r]);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            __m512 e = exp2_16(mk[v], _mm512_sub_ps(s[r][v], vl), !full); /* masked, empty_zero's rows: 0 */
-            _mm512_storeu_ps(p + (size_t)r * ATTN_BK + 16 * v, e);
-            _mm512_storeu_ps(ds + (size_t)r * ATTN_BK + 16 * v, _mm512_mul_ps(e, _mm512_fmsub_ps(dp[r][v], vs, vd)));
+        for (int r = 0; r < R; r++) {
+            float *pr = p + (size_t)r * ATTN_BK, *dr = ds + (size_t)r * ATTN_BK;
+            if (pass) {
+                __m512 vd = _mm512_set1_ps(t->scale * delta[i + r]);
+#pragma GCC unroll 8
+                for (int v = 0; v < NV; v++)
+                    _mm512_storeu_ps(dr + 16 * v,
+                                     _mm512_mul_ps(_mm512_loadu_ps(pr + 16 * v), _mm512_fmsub_ps(acc[r][v], vs, vd)));
+                continue;
+            }
+            __mmask16 mk[8];
+            allowed(t, a, empty, masked, i + r, j0, nb, NV, mk);
+            __m512 vl = _mm512_set1_ps(lse2[i + r]);
+#pragma GCC unroll 8
+            for (int v = 0; v < NV; v++) /* masked, empty_zero's rows: 0 */
+                _mm512_storeu_ps(pr + 16 * v, exp2_16(mk[v], _mm512_sub_ps(acc[r][v], vl), !full));
         }
     }
 }
 
-/* bwd_band for R rows and nb <= 64 keys. */
+/* bwd_band for R rows and nb keys: NV the vectors nb needs (2, 4 or 8). */
 static void bwd_band_any(const attn_task *t, const attn_geom *a, const float *empty, int masked, int i, int j0,
                          int nb, int R, const float *gout, size_t ldo, const float *lse2, const float *delta,
                          float *p, float *ds)
@@ -537,12 +540,12 @@ static void bwd_band_any(const attn_task *t, const attn_geom *a, const float *em
 #define BB(R_, NV_, FULL_) bwd_band(t, a, empty, masked, i, j0, nb, R_, NV_, FULL_, gout, ldo, lse2, delta, p, ds)
 #define BB_NB(R_)                                                                                                      \
     do {                                                                                                               \
-        if (nb == 64 && !masked)                                                                                       \
-            BB(R_, 4, 1);                                                                                              \
+        if (nb == 128 && !masked)                                                                                      \
+            BB(R_, 8, 1);                                                                                              \
+        else if (nb > 64)                                                                                              \
+            BB(R_, 8, 0);                                                                                              \
         else if (nb > 32)                                                                                              \
             BB(R_, 4, 0);                                                                                              \
-        else if (nb == 32 && !masked)                                                                                  \
-            BB(R_, 2, 1);                                                                                              \
         else                                                                                                           \
             BB(R_, 2, 0);                                                                                              \
     } while (0)
@@ -576,9 +579,8 @@ int dc_attn_backward_avx512(const attn_task *task, const attn_geom *a, const flo
                 continue;
             for (int r = 0; r < nq; r += BAND) {
                 int i = i0 + r, R = nq - r < BAND ? nq - r : BAND, masked = !all_allowed(t, i, j0 + nb);
-                for (int h = 0; h < nb; h += 64)
-                    bwd_band_any(t, a, empty, masked, i, j0 + h, nb - h < 64 ? nb - h : 64, R, g->gout, g->ldo, lse2,
-                                 delta, w->p + (size_t)r * ATTN_BK + h, w->ds + (size_t)r * ATTN_BK + h);
+                bwd_band_any(t, a, empty, masked, i, j0, nb, R, g->gout, g->ldo, lse2, delta,
+                             w->p + (size_t)r * ATTN_BK, w->ds + (size_t)r * ATTN_BK);
             }
             const float *gob = g->gout + (size_t)i0 * g->ldo;
             if (g->v) /* dv_j += sum_i p_ij dout_i */
