@@ -4,30 +4,35 @@
  * runs the plain-C path where the build has no AVX-512).
  *
  * Why kernels of its own: the attention's products are small (a reduction
- * of Dk = 32 for the scores, 64-128 rows at a time) and each is followed by
+ * of Dk = 32 for the scores, 128 rows at a time) and each was followed by
  * a pass over its result (the online softmax; p = exp(s - lse) and ds); as
- * separate sgemm calls and passes, the passes and the products' stores and
- * reloads took about half the time.  Here the scores stay in registers
+ * separate block products and passes, the passes and the products' stores
+ * and reloads took about half the time.  Here the scores stay in registers
  * until their softmax is done:
  *   forward: a band of 3 queries x up to 128 keys (24 accumulators) gets
  *     its row max, the rescale factor of the rows' earlier partial output,
  *     exp and row sums in registers, and only p is stored; then
  *     out (12 queries x Dv) = alpha * acc + p v, the last key block of a
  *     row writing (alpha * acc + p v) / l straight into out;
- *   backward: a band of 3 queries x 64 keys holds both s = q k^T and
- *     dp = dout v^T (24 accumulators) and stores p = 2^(log2(e) s - lse2)
- *     and ds = scale p (dp - delta); then dv += p^T dout, dk += ds^T q and
- *     dq += ds k, each gradient's first contribution written, not added,
- *     when the op is its input's one reader (no zeroing pass).
- * The softmax works in base 2 (scores times scale log2(e)), so each exp is
- * a rounding, a degree-6 polynomial of the fraction and a scalef; masked
- * and underflowing lanes are zeroed by the scalef's mask, so a masked
- * score gives exactly 0.  lse2 is the forward's log2-sum, read only by this
- * file's backward.
+ *   backward: a band of 3 queries x up to 128 keys computes s = q k^T and
+ *     stores p = 2^(log2(e) s - lse2), then dp = dout v^T in the same
+ *     registers and stores ds = scale p (dp - delta); then dv += p^T dout,
+ *     dk += ds^T q and dq += ds k, each gradient's first contribution
+ *     written, not added, when the op is its input's one reader (no zeroing
+ *     pass).
+ * The softmax works in base 2 (k is transposed once per task and scaled
+ * by scale log2(e)), so each exp is a rounding, a degree-5 polynomial of
+ * the fraction and a scalef; masked lanes are zeroed by the scalef's mask,
+ * so a masked score gives exactly 0.  lse2 is the forward's log2-sum, read
+ * only by this file's backward.
  *
  * The products' register tiles are gemm_avx512.c's (12 x 32 where the
- * output has at most 32 columns, else 6 x 64), with A's strides constants
- * (the p and ds blocks) and the epilogues above.
+ * output has at most 32 columns, else 6 x 64) with their own epilogues,
+ * A's strides constants (the p and ds blocks).  Tried and dropped (no gain
+ * or a loss, one thread, bench/attention_bench's encoder shape): the FMAs
+ * with A's broadcast folded in ({1to16}: more loads), dv and dk as
+ * dv^T = dout^T p in 3 x 128 tiles, rows copied into packed blocks, and
+ * software prefetch of the next task's rows.
  */
 #include "graph/graph.h"
 #include "ops/attn_internal.h"
