@@ -582,10 +582,18 @@ int dc_attn_backward_avx512(const attn_task *task, const attn_geom *a, const flo
             int nq = a->Tq - i0 < ATTN_BQ ? a->Tq - i0 : ATTN_BQ;
             if (!dc_attn_block_needed(t, empty, i0, i0 + nq, j0))
                 continue;
-            for (int r = 0; r < nq; r += BAND) {
-                int i = i0 + r, R = nq - r < BAND ? nq - r : BAND, masked = !all_allowed(t, i, j0 + nb);
-                bwd_band_any(t, a, empty, masked, i, j0, nb, R, g->gout, g->ldo, lse2, delta,
-                             w->p + (size_t)r * ATTN_BK, w->ds + (size_t)r * ATTN_BK);
+            for (int s0 = 0; s0 < nq; s0 += SUB) { /* 12 queries: their bands, then their dq while ds is in L1 */
+                int rows = nq - s0 < SUB ? nq - s0 : SUB;
+                for (int r = s0; r < s0 + rows; r += BAND) {
+                    int i = i0 + r, R = s0 + rows - r < BAND ? s0 + rows - r : BAND;
+                    bwd_band_any(t, a, empty, !all_allowed(t, i, j0 + nb), i, j0, nb, R, g->gout, g->ldo, lse2, delta,
+                                 w->p + (size_t)r * ATTN_BK, w->ds + (size_t)r * ATTN_BK);
+                }
+                if (g->q) { /* dq_i += scale sum_j ds_ij k_j; every query sees the first key block */
+                    float *gq = g->q + (size_t)(i0 + s0) * t->ldq;
+                    product_rows(w->ds + (size_t)s0 * ATTN_BK, rows, dk, nb, t->k + (size_t)j0 * t->ldk, t->ldk,
+                                 j0 == 0 && g->zero_q ? 0 : 1, gq, t->ldq, NULL, gq, t->ldq, NULL);
+                }
             }
             const float *gob = g->gout + (size_t)i0 * g->ldo;
             if (g->v) /* dv_j += sum_i p_ij dout_i */
@@ -594,11 +602,6 @@ int dc_attn_backward_avx512(const attn_task *task, const attn_geom *a, const flo
             if (g->k) /* dk_j += scale sum_i ds_ij q_i (ds holds the scale) */
                 product_cols(w->ds, nb, dk, nq, t->q + (size_t)i0 * t->ldq, t->ldq, first && g->zero_k ? 0 : 1,
                              g->k + (size_t)j0 * t->ldk, t->ldk);
-            if (g->q) { /* dq_i += scale sum_j ds_ij k_j; every query block sees the first key block */
-                float *gq = g->q + (size_t)i0 * t->ldq;
-                product_rows(w->ds, nq, dk, nb, t->k + (size_t)j0 * t->ldk, t->ldk, j0 == 0 && g->zero_q ? 0 : 1, gq,
-                             t->ldq, NULL, gq, t->ldq, NULL);
-            }
             first = 0;
         }
         if (first && g->v && g->zero_v) /* keys no query reaches (causal, Tk > Tq) */
