@@ -316,37 +316,45 @@ static inline __attribute__((always_inline)) void fwd_band(const attn_task *t, c
         }
         b += a->Tk;
     }
-    __m512 ninf = _mm512_set1_ps(-INFINITY);
+    /* Row by row, but each step for the R rows together, so that their
+     * reductions' latencies overlap: the row max (masked lanes -inf), then
+     * p = 2^(u - m) (masked lanes 0) and the row sums.  A row with nothing
+     * allowed yet (m = -inf; never when full) gets p = 0, alpha = 1. */
+    __m512 ninf = _mm512_set1_ps(-INFINITY), vm[BAND], sum[BAND];
+    __mmask16 mk[BAND][8];
 #pragma GCC unroll 3
     for (int r = 0; r < R; r++) {
-        __mmask16 mk[8];
         __m512 y[8];
-        int sel = !full; /* lanes to leave out (full: the block is all allowed) */
 #pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
-            mk[v] = 0xffff;
-        if (sel)
-            allowed(t, a, empty, masked, i + r, j0, nb, NV, mk);
+            mk[r][v] = 0xffff;
+        if (!full)
+            allowed(t, a, empty, masked, i + r, j0, nb, NV, mk[r]);
 #pragma GCC unroll 8
         for (int v = 0; v < NV; v++)
-            y[v] = sel ? _mm512_mask_mov_ps(ninf, mk[v], acc[r][v]) : acc[r][v];
-        __m512 mold = _mm512_set1_ps(m[r]), vm = _mm512_max_ps(mold, all_max(tree_max(y, NV)));
-        float mnew = _mm512_cvtss_f32(vm), *pr = p + (size_t)r * ATTN_BK;
-        if (!full && mnew == -INFINITY) { /* nothing allowed yet in this row: weights 0 (full: never) */
-#pragma GCC unroll 8
-            for (int v = 0; v < NV; v++)
-                _mm512_storeu_ps(pr + 16 * v, _mm512_setzero_ps());
-            alpha[r] = 1.0f;
-            continue;
-        }
+            y[v] = full ? acc[r][v] : _mm512_mask_mov_ps(ninf, mk[r][v], acc[r][v]);
+        vm[r] = tree_max(y, NV);
+    }
+#pragma GCC unroll 3
+    for (int r = 0; r < R; r++)
+        vm[r] = _mm512_max_ps(_mm512_set1_ps(m[r]), all_max(vm[r]));
+#pragma GCC unroll 3
+    for (int r = 0; r < R; r++) {
+        __m512 y[8];
+        float *pr = p + (size_t)r * ATTN_BK;
 #pragma GCC unroll 8
         for (int v = 0; v < NV; v++) {
-            y[v] = exp2_16(mk[v], _mm512_sub_ps(acc[r][v], vm), sel);
+            y[v] = exp2_16(mk[r][v], _mm512_sub_ps(acc[r][v], vm[r]), !full);
             _mm512_storeu_ps(pr + 16 * v, y[v]);
         }
-        /* m = -inf: alpha 0 */
-        alpha[r] = _mm512_cvtss_f32(exp2_16(0xffff, _mm512_sub_ps(mold, vm), 1));
-        l[r] = l[r] * alpha[r] + _mm512_cvtss_f32(all_sum(tree_sum(y, NV)));
+        sum[r] = tree_sum(y, NV);
+    }
+#pragma GCC unroll 3
+    for (int r = 0; r < R; r++) {
+        float mnew = _mm512_cvtss_f32(vm[r]);
+        float al = _mm512_cvtss_f32(exp2_16(0xffff, _mm512_sub_ps(_mm512_set1_ps(m[r]), vm[r]), 1)); /* m = -inf: 0 */
+        alpha[r] = mnew == -INFINITY ? 1.0f : al;
+        l[r] = l[r] * alpha[r] + _mm512_cvtss_f32(all_sum(sum[r]));
         m[r] = mnew;
     }
 }
