@@ -53,12 +53,11 @@ static inline __mmask16 cols_mask(int j, int nr)
 /* 2^x in the lanes of k, 0 in the others and, with guard, where x <= -125
  * (so -inf, a masked score or an empty_zero row's, gives 0, and no result
  * is subnormal; without guard x must be finite, and below -125 gives
- * scalef's tiny or 0 result): x = n + f with n an integer (rounded by
- * adding and subtracting 1.5 * 2^23, two single-uop adds where
- * roundscale takes two uops of one port; below -2^22 n = x, f = 0, and the
- * result is still 0) and |f| <= 1/2,
- * 2^f by a degree-5 polynomial (relative error 1.9e-7; a least-squares fit
- * weighted towards the largest error, made with numpy), scaled by 2^n. */
+ * scalef's tiny or 0 result): x = n + f with n an integer (x rounded by
+ * adding and subtracting 1.5 * 2^23; below -2^22 n = x, f = 0, and the
+ * result is still 0) and |f| <= 1/2, 2^f by a degree-5 polynomial
+ * (relative error 1.9e-7; a least-squares fit weighted towards the largest
+ * error, made with numpy), scaled by 2^n. */
 static inline __attribute__((always_inline)) __m512 exp2_16(__mmask16 k, __m512 x, int guard)
 {
     __m512 magic = _mm512_set1_ps(12582912.0f); /* 1.5 * 2^23: x + magic rounds x to an integer */
@@ -281,10 +280,9 @@ static void product_cols(const float *a, int m, int n, int k, const float *b, si
 
 /* Rows [i, i + R) of the scores against keys [j0, j0 + nb) (NV vectors,
  * masked to nb unless full: nb = 16 NV and nothing masked) through the
- * online softmax: u = q kt (kt holds
- * scale log2(e) k^T), m and l updated, alpha = the rescale factor of the
- * rows' earlier output, p's rows (ATTN_BK apart) = 2^(u - m) (0 where not
- * allowed). */
+ * online softmax: u = q kt (kt holds scale log2(e) k^T), m and l updated,
+ * alpha = the rescale factor of the rows' earlier output, p's rows
+ * (ATTN_BK apart) = 2^(u - m) (0 where not allowed). */
 static inline __attribute__((always_inline)) void fwd_band(const attn_task *t, const attn_geom *a,
                                                            const float *empty, int masked, int i, int j0, int nb,
                                                            int R, int NV, int full, float *m, float *l,
