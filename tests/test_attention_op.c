@@ -14,6 +14,9 @@
  * test_fused_matches_unfused: with DC_ATTENTION_EMPTY_ROWS_ZERO (the flag
  * MultiHeadAttention uses) the op gives what batched_matmul + the boolean
  * masked softmax give (Keras 3), wholly masked rows included.
+ * test_kernel_blocks: the same comparison at sizes that end the AVX-512
+ * kernels' blocks and tiles partway, with the op writing its inputs' whole
+ * gradients (grad_set).
  */
 #include "testutil.h"
 
@@ -189,6 +192,31 @@ typedef struct fu_result {
     float out[FB * FTQ * FH * FDV], dq[FB * FTQ * FH * FDK], dk[FB * FTK * FH * FDK], dv[FB * FTK * FH * FDV];
 } fu_result;
 
+/* softmax(scale q k^T) v per (batch, head) as permutes, batched_matmul and
+ * the boolean masked softmax (mask broadcasting to (B, H, Tq, Tk), or
+ * NULL). */
+static dc_node *unfused_attention(dc_graph *g, dc_node *q, dc_node *k, dc_node *v, dc_node *mask, float scale)
+{
+    const int perm[3] = {1, 0, 2}; /* the axes after the first: (T, H, D) <-> (H, T, D) */
+    dc_node *s = dc_batched_matmul(g, dc_permute(g, q, 3, perm), dc_permute(g, k, 3, perm), 0, 1);
+    if (scale != 1.0f)
+        s = dc_scale(g, s, scale);
+    dc_node *p = dc_softmax_axis(g, s, -1, mask, DC_SOFTMAX_MASK_BOOL);
+    return dc_permute(g, dc_batched_matmul(g, p, dc_permute(g, v, 3, perm), 0, 0), 3, perm);
+}
+
+/* loss = sum(out * r), the graph compiled for it. */
+static dc_node *compiled_loss(dc_graph *g, dc_node *out, dc_node *r)
+{
+    assert_non_null(out);
+    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
+    assert_non_null(loss);
+    dc_rng rng;
+    dc_rng_seed(&rng, 1);
+    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    return loss;
+}
+
 /* out = attention of q, k, v under the query mask, value mask and
  * attention mask (and causal), fused (dc_attention with
  * DC_ATTENTION_EMPTY_ROWS_ZERO) or as permutes + batched_matmul + boolean
@@ -212,21 +240,13 @@ static void run_mha_core(const fu_data *d, int fused, int causal, fu_result *res
         dc_node *mask = dc_attention_mask(g, qm, vm, NULL, am, FTQ, FTK, 0);
         out = dc_attention(g, q, k, v, mask, (causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO, 1.0f);
     } else {
-        const int perm[3] = {1, 0, 2}; /* the axes after the first: (T, H, D) <-> (H, T, D) */
         dc_node *mask = dc_attention_mask(g, qm, vm, NULL, am, FTQ, FTK, causal);
         assert_non_null(mask);
         mask = mask->batched ? dc_reshape(g, mask, 3, (int[]){1, FTQ, FTK})
                              : dc_reshape(g, mask, 4, (int[]){FB, 1, FTQ, FTK});
-        dc_node *s = dc_batched_matmul(g, dc_permute(g, q, 3, perm), dc_permute(g, k, 3, perm), 0, 1);
-        dc_node *p = dc_softmax_axis(g, s, -1, mask, DC_SOFTMAX_MASK_BOOL);
-        out = dc_permute(g, dc_batched_matmul(g, p, dc_permute(g, v, 3, perm), 0, 0), 3, perm);
+        out = unfused_attention(g, q, k, v, mask, 1.0f);
     }
-    assert_non_null(out);
-    dc_node *loss = dc_sum(g, dc_mul(g, out, r));
-    assert_non_null(loss);
-    dc_rng rng;
-    dc_rng_seed(&rng, 1);
-    assert_int_equal(dc_graph_compile(g, 1, &rng), DC_OK);
+    dc_node *loss = compiled_loss(g, out, r);
     memcpy(qm->val, d->qm, sizeof d->qm);
     memcpy(vm->val, d->vm, sizeof d->vm);
     memcpy(am->val, d->am, sizeof d->am);
@@ -307,6 +327,119 @@ static void test_fused_matches_unfused(void **state)
     free(b);
 }
 
+/* ---- the kernels' blocks: sizes that cross and leave partial every block ---- */
+
+typedef struct kb_case {
+    int tq, tk, dk, dv, causal, masked;
+} kb_case;
+
+/* out and the gradients of sum(out * r) with respect to q, k, v (params):
+ * fused, on q, k, v passed through dc_scale (so the op is their one reader
+ * and writes their whole gradient: grad_set), backward run twice with the
+ * second run's q, k, v gradients first filled with NaN, which every row's
+ * write must replace; or unfused (batched_matmul + boolean softmax). */
+static void run_blocks(const kb_case *c, const float *const in[5], const float *am, int fused, float *res[4])
+{
+    enum { B = 2, H = 2 };
+    dc_graph *g = dc_graph_new();
+    assert_non_null(g);
+    dc_init z = {DC_INIT_ZEROS, 0, 0};
+    dc_node *qp = dc_param(g, 4, (int[]){B, c->tq, H, c->dk}, z, NULL);
+    dc_node *kp = dc_param(g, 4, (int[]){B, c->tk, H, c->dk}, z, NULL);
+    dc_node *vp = dc_param(g, 4, (int[]){B, c->tk, H, c->dv}, z, NULL);
+    assert_non_null(vp);
+    qp->init_values = in[0];
+    kp->init_values = in[1];
+    vp->init_values = in[2];
+    dc_node *r = dc_input(g, 0, 4, (int[]){B, c->tq, H, c->dv}, NULL);
+    dc_node *amn = c->masked ? dc_input(g, 0, 3, (int[]){B, c->tq, c->tk}, NULL) : NULL;
+    dc_node *out, *q = qp, *k = kp, *v = vp;
+    float scale = 1.0f / sqrtf((float)c->dk);
+    if (fused) {
+        q = dc_scale(g, qp, 1.0f);
+        k = dc_scale(g, kp, 1.0f);
+        v = dc_scale(g, vp, 1.0f);
+        dc_node *mask = amn ? dc_attention_mask(g, NULL, NULL, NULL, amn, c->tq, c->tk, 0) : NULL;
+        out = dc_attention(g, q, k, v, mask, (c->causal ? DC_ATTENTION_CAUSAL : 0) | DC_ATTENTION_EMPTY_ROWS_ZERO,
+                           scale);
+    } else {
+        dc_node *mask = amn || c->causal ? dc_attention_mask(g, NULL, NULL, NULL, amn, c->tq, c->tk, c->causal) : NULL;
+        if (amn)
+            mask = dc_reshape(g, mask, 4, (int[]){B, 1, c->tq, c->tk});
+        out = unfused_attention(g, qp, kp, vp, mask, scale);
+    }
+    dc_node *loss = compiled_loss(g, out, r);
+    memcpy(r->val, in[3], dc_node_numel(r) * sizeof(float));
+    if (amn)
+        memcpy(amn->val, am, dc_node_numel(amn) * sizeof(float));
+    for (int run = 0; run < (fused ? 2 : 1); run++) {
+        dc_node *qkv[3] = {q, k, v};
+        for (int i = 0; run && i < 3; i++)
+            for (size_t e = 0; e < dc_node_numel(qkv[i]); e++)
+                qkv[i]->grad[e] = NAN;
+        assert_int_equal(dc_graph_forward(g, loss, 1), DC_OK);
+        assert_int_equal(dc_graph_backward(g, loss), DC_OK);
+    }
+    memcpy(res[0], out->val, dc_node_numel(out) * sizeof(float));
+    memcpy(res[1], qp->grad, dc_node_numel(qp) * sizeof(float));
+    memcpy(res[2], kp->grad, dc_node_numel(kp) * sizeof(float));
+    memcpy(res[3], vp->grad, dc_node_numel(vp) * sizeof(float));
+    dc_graph_free(g);
+}
+
+/* The fused op against the unfused ops where the AVX-512 kernels' blocks
+ * (128 keys, 128 queries, 12-query output tiles, 3-query score bands, the
+ * 64-key halves of the backward's bands) end partway, with head dims of 16
+ * to 96 (both tile shapes of the products, partial panels), causal with
+ * more keys than queries (key blocks no query reaches: their gradients
+ * must come out zero), and masks with wholly masked rows. */
+static void test_kernel_blocks(void **state)
+{
+    (void)state;
+    static const kb_case cases[] = {
+        {150, 200, 32, 32, 0, 0}, {131, 131, 64, 40, 1, 0}, {70, 300, 16, 96, 1, 1},
+        {133, 129, 32, 32, 0, 1}, {5, 3, 7, 5, 0, 1},      {140, 140, 32, 32, 1, 0},
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const kb_case *c = &cases[ci];
+        size_t n[4] = {(size_t)2 * c->tq * 2 * c->dk, (size_t)2 * c->tk * 2 * c->dk, (size_t)2 * c->tk * 2 * c->dv,
+                       (size_t)2 * c->tq * 2 * c->dv};
+        size_t nres[4] = {n[3], n[0], n[1], n[2]}, nm = (size_t)2 * c->tq * c->tk;
+        float *in[4], *am = malloc(nm * sizeof(float)), *a[4], *b[4];
+        unsigned seed = 11 + (unsigned)ci;
+        assert_non_null(am);
+        for (int i = 0; i < 4; i++) {
+            in[i] = malloc(n[i] * sizeof(float));
+            a[i] = malloc(nres[i] * sizeof(float));
+            b[i] = malloc(nres[i] * sizeof(float));
+            assert_non_null(in[i]);
+            assert_non_null(a[i]);
+            assert_non_null(b[i]);
+            fill(in[i], n[i], &seed);
+        }
+        for (size_t i = 0; i < n[0]; i++) /* spread scores, so the softmax is not near uniform */
+            in[0][i] *= 3.0f;
+        for (size_t i = 0; i < nm; i++) {
+            int row = (int)(i / (size_t)c->tk) % c->tq, col = (int)(i % (size_t)c->tk);
+            am[i] = row % 17 == 3 ? 0.0f : ((row * 5 + col * 3) % 7 != 0 ? 1.0f : 0.0f);
+        }
+        const float *const cin[5] = {in[0], in[1], in[2], in[3], NULL};
+        run_blocks(c, cin, am, 1, a);
+        run_blocks(c, cin, am, 0, b);
+        const char *names[4] = {"out", "dq", "dk", "dv"};
+        for (int i = 0; i < 4; i++) {
+            char what[96];
+            snprintf(what, sizeof what, "blocks Tq %d Tk %d Dk %d Dv %d causal %d mask %d: %s", c->tq, c->tk, c->dk,
+                     c->dv, c->causal, c->masked, names[i]);
+            close_to_largest(a[i], b[i], nres[i], what);
+            free(in[i]);
+            free(a[i]);
+            free(b[i]);
+        }
+        free(am);
+    }
+}
+
 static int setup(void **state)
 {
     *state = fx_load("attention_op/attention_op.txt");
@@ -320,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_fused_matches_unfused),
+        cmocka_unit_test(test_kernel_blocks),
     };
     return cmocka_run_group_tests(tests, setup, fx_teardown);
 }

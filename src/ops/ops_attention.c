@@ -32,33 +32,37 @@
  *     dq_i += scale sum_j ds_ij k_j,  dk_j += scale sum_i ds_ij q_i.
  * The mask gets no gradient.  Each (batch, head) is one task for the OpenMP
  * threads, and the rows it touches in out, dq, dk, dv belong to it alone, so
- * no thread waits on another.  Every block product is one sgemm straight on
- * the strided (B, T, H, D) rows (leading dimension H * D): deepc's own
- * AVX-512 block kernels (gemm_avx512.c: register tiles of 6 x 64 or 12 x 32,
- * A read in place, B's rows as they lie) where the build has them, with the
- * task's k and v transposed once (16 x 16 blocks in registers) for the two
- * products that need them transposed; OpenBLAS otherwise, one thread each
- * inside the parallel region.  The softmax and mask
- * passes are plain C loops that vectorise (attn_exp is a polynomial exp, as
- * glibc's expf does not vectorise), so DEEPC_NATIVE=OFF builds the same code.
+ * no thread waits on another.
+ *
+ * Where the build has AVX-512, a task runs attn_avx512.c's kernels: the
+ * task's k transposed once (times scale log2(e)) and, in the backward, v;
+ * the scores of 3 queries x up to 128 keys held in registers through the
+ * online softmax (forward) or through p and ds (backward, with dp = dout
+ * v^T beside them), only p and ds stored; the products as register tiles
+ * whose epilogues rescale and normalise the output; lse kept in base 2;
+ * each gradient's first contribution written rather than added, so the
+ * gradients of inputs this op alone reads (grad_set) need no zeroing pass.
+ * Otherwise (DEEPC_NATIVE=OFF builds) the code below: every block product
+ * one OpenBLAS sgemm straight on the strided (B, T, H, D) rows (leading
+ * dimension H * D), one thread each inside the parallel region, and the
+ * softmax and mask passes plain C loops that vectorise (attn_exp is a
+ * polynomial exp, as glibc's expf does not vectorise); inputs with
+ * grad_set get their rows zeroed first.
  *
  * Scratch: one slot per thread (a block of scores and one of their
- * gradients, the output block being accumulated, the row statistics) and,
- * per sample, lse and Delta for every (head, query).
+ * gradients, the output block being accumulated, the row statistics, the
+ * task's k^T and v^T) and, per sample, lse and Delta for every (head,
+ * query).
  */
 #include "graph/graph.h"
+#include "ops/attn_internal.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
-enum { BQ = 64, BK = 128 };
-
-/* The problem's sizes and strides (floats between consecutive rows). */
-typedef struct attn_geom {
-    int B, Tq, Tk, H, Dk, Dv;
-} attn_geom;
+enum { BQ = ATTN_BQ, BK = ATTN_BK };
 
 static attn_geom geom_of(const dc_node *n)
 {
@@ -67,13 +71,14 @@ static attn_geom geom_of(const dc_node *n)
 }
 
 /* Floats of one thread's slot: s and ds (BQ x BK), the accumulated output
- * block (BQ x Dv), m and l (BQ), the empty-row flags (Tq), and the task's k
- * and v transposed (Dk x Tk, Dv x Tk) for deepc's own block kernels. */
+ * block (BQ x Dv), m, l, alpha and 1 / l (BQ each), the empty-row flags
+ * (Tq), and the task's k and v transposed (Dk x Tk, Dv x Tk) for the
+ * AVX-512 kernels. */
 static size_t slot_floats(const attn_geom *a)
 {
     size_t s = 2 * BQ * BK;
     s = dc_size_add(s, dc_size_mul(BQ, (size_t)a->Dv));
-    s = dc_size_add(s, 2 * BQ);
+    s = dc_size_add(s, 4 * BQ);
     s = dc_size_add(s, (size_t)a->Tq);
     return dc_size_add(s, dc_size_mul((size_t)a->Tk, (size_t)a->Dk + (size_t)a->Dv)); /* k^T and v^T */
 }
@@ -128,15 +133,6 @@ static dc_status attn_infer(dc_node *n)
     return DC_OK;
 }
 
-/* One (batch, head) problem: base pointers and row strides. */
-typedef struct attn_task {
-    const float *q, *k, *v, *mask; /* mask (Tq, Tk) or NULL */
-    size_t ldq, ldk, ldv;          /* H * Dk, H * Dk, H * Dv */
-    const float *kt, *vt;          /* k^T (Dk x Tk) and v^T (Dv x Tk) in the slot, or NULL (OpenBLAS) */
-    int causal, empty_zero;
-    float scale;
-} attn_task;
-
 static attn_task task_of(const dc_node *n, const attn_geom *a, int b, int h)
 {
     const float *mask = n->in[3] ? n->in[3]->val + (size_t)b * a->Tq * a->Tk : NULL;
@@ -154,18 +150,33 @@ static attn_task task_of(const dc_node *n, const attn_geom *a, int b, int h)
                        n->attr.attention.scale};
 }
 
-/* empty[i] = 1 when query i has no allowed key (it then attends to all);
- * always 0 with empty_zero (such a row stays wholly masked). */
-/* c (m x n) = alpha op(a) b + beta c, b not transposed: deepc's AVX-512
- * block kernels (gemm_avx512.c), else OpenBLAS. */
+/* The slot's parts: the kernels' scratch and the empty-row flags. */
+static attn_scratch slot_parts(const attn_geom *a, float *slot, float **empty)
+{
+    attn_scratch w;
+    w.p = slot;
+    w.ds = w.p + BQ * BK;
+    w.acc = w.ds + BQ * BK;
+    w.m = w.acc + (size_t)BQ * a->Dv;
+    w.l = w.m + BQ;
+    w.alpha = w.l + BQ;
+    w.inv = w.alpha + BQ;
+    *empty = w.inv + BQ;
+    w.kt = *empty + a->Tq;
+    w.vt = w.kt + (size_t)a->Dk * a->Tk;
+    return w;
+}
+
+/* c (m x n) = alpha op(a) b + beta c, b not transposed (OpenBLAS). */
 static void block_product(int trans_a, int m, int n, int k, float alpha, const float *a, int lda, const float *b,
                           int ldb, float beta, float *c, int ldc)
 {
-    if (!dc_gemm_block_avx512(trans_a, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
-                    beta, c, ldc);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, m, n, k, alpha, a, lda, b, ldb,
+                beta, c, ldc);
 }
 
+/* empty[i] = 1 when query i has no allowed key (it then attends to all);
+ * always 0 with empty_zero (such a row stays wholly masked). */
 static void find_empty_rows(const attn_task *t, const attn_geom *a, float *empty)
 {
     if (t->empty_zero) {
@@ -201,8 +212,7 @@ static inline float attn_exp(float x)
     return x < -87.0f ? 0.0f : p * scale;
 }
 
-/* Whether the block of queries [i0, i1) needs keys from j0 on. */
-static int block_needed(const attn_task *t, const float *empty, int i0, int i1, int j0)
+int dc_attn_block_needed(const attn_task *t, const float *empty, int i0, int i1, int j0)
 {
     if (!t->causal || j0 <= i1 - 1)
         return 1;
@@ -217,12 +227,8 @@ static int block_needed(const attn_task *t, const float *empty, int i0, int i1, 
 static void block_scores(const attn_task *t, const attn_geom *a, const float *empty, int i0, int nq, int j0, int nb,
                          float *s)
 {
-    if (t->kt) /* k^T's columns j0.. (the task's keys, transposed once) */
-        block_product(0, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq, (int)t->ldq, t->kt + j0, a->Tk, 0.0f,
-                      s, BK);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq,
-                    (int)t->ldq, t->k + (size_t)j0 * t->ldk, (int)t->ldk, 0.0f, s, BK);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, a->Dk, t->scale, t->q + (size_t)i0 * t->ldq,
+                (int)t->ldq, t->k + (size_t)j0 * t->ldk, (int)t->ldk, 0.0f, s, BK);
     int all = block_all_allowed(t, i0, j0 + nb);
     for (int r = 0; r < nq; r++) {
         int i = i0 + r, last = t->causal ? i - j0 : BK; /* columns c <= last are causally allowed */
@@ -277,16 +283,15 @@ static void online_softmax(float *s, int nq, float *m, float *l, float *acc, int
 static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, float *slot, float *lse)
 {
     attn_task t = task_of(n, a, b, h);
-    float *s = slot, *acc = s + 2 * BQ * BK, *m = acc + (size_t)BQ * a->Dv, *l = m + BQ, *empty = l + BQ;
+    float *empty;
+    attn_scratch w = slot_parts(a, slot, &empty);
+    float *s = w.p, *acc = w.acc, *m = w.m, *l = w.l;
     float *out = n->val + ((size_t)b * a->Tq * a->H + h) * a->Dv;
     size_t ldo = (size_t)a->H * a->Dv;
     int dv = a->Dv;
-    if (dc_gemm_avx512_available()) {
-        float *kt = empty + a->Tq;
-        dc_transpose(t.k, t.ldk, a->Tk, a->Dk, kt, (size_t)a->Tk);
-        t.kt = kt;
-    }
     find_empty_rows(&t, a, empty);
+    if (dc_attn_forward_avx512(&t, a, empty, out, ldo, lse, &w)) /* the AVX-512 kernels: lse in base 2 */
+        return;
     for (int i0 = 0; i0 < a->Tq; i0 += BQ) {
         int nq = a->Tq - i0 < BQ ? a->Tq - i0 : BQ;
         for (int r = 0; r < nq; r++) {
@@ -294,7 +299,7 @@ static void forward_task(const dc_node *n, const attn_geom *a, int b, int h, flo
             l[r] = 0.0f;
         }
         memset(acc, 0, (size_t)nq * dv * sizeof(float));
-        for (int j0 = 0; j0 < a->Tk && block_needed(&t, empty, i0, i0 + nq, j0); j0 += BK) {
+        for (int j0 = 0; j0 < a->Tk && dc_attn_block_needed(&t, empty, i0, i0 + nq, j0); j0 += BK) {
             int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
             block_scores(&t, a, empty, i0, nq, j0, nb, s);
             online_softmax(s, nq, m, l, acc, dv);
@@ -378,42 +383,38 @@ static void backward_task(const dc_node *n, const attn_geom *a, int b, int h, fl
                           float *delta)
 {
     attn_task t = task_of(n, a, b, h);
-    float *p = slot, *ds = p + BQ * BK, *empty = ds + BQ * BK + (size_t)BQ * a->Dv + 2 * BQ;
+    float *empty;
+    attn_scratch w = slot_parts(a, slot, &empty);
+    float *p = w.p, *ds = w.ds;
     dc_node *qn = n->in[0], *kn = n->in[1], *vn = n->in[2];
     float *gq = qn->requires_grad ? qn->grad + ((size_t)b * a->Tq * a->H + h) * a->Dk : NULL;
     float *gk = kn->requires_grad ? kn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dk : NULL;
     float *gv = vn->requires_grad ? vn->grad + ((size_t)b * a->Tk * a->H + h) * a->Dv : NULL;
     const float *gout = n->grad + ((size_t)b * a->Tq * a->H + h) * a->Dv;
     int ldo = a->H * a->Dv, dk = a->Dk, dv = a->Dv;
+    row_deltas(n, a, b, h, delta);
+    find_empty_rows(&t, a, empty);
+    /* the AVX-512 kernels write the first contributions, zeroing nothing */
+    attn_grads g = {gq, gk, gv, qn->grad_set, kn->grad_set, vn->grad_set, gout, (size_t)ldo};
+    if (dc_attn_backward_avx512(&t, a, empty, lse, delta, &g, &w))
+        return;
     /* An input with grad_set (this op its one reader): nothing zeroed its
      * gradient, and this task owns these rows of it. */
     zero_rows(qn->grad_set ? gq : NULL, a->Tq, t.ldq, dk);
     zero_rows(kn->grad_set ? gk : NULL, a->Tk, t.ldk, dk);
     zero_rows(vn->grad_set ? gv : NULL, a->Tk, t.ldv, dv);
-    row_deltas(n, a, b, h, delta);
-    if (dc_gemm_avx512_available()) {
-        float *kt = empty + a->Tq, *vt = kt + (size_t)a->Dk * a->Tk;
-        dc_transpose(t.k, t.ldk, a->Tk, a->Dk, kt, (size_t)a->Tk);
-        dc_transpose(t.v, t.ldv, a->Tk, a->Dv, vt, (size_t)a->Tk);
-        t.kt = kt;
-        t.vt = vt;
-    }
-    find_empty_rows(&t, a, empty);
     for (int j0 = 0; j0 < a->Tk; j0 += BK) {
         int nb = a->Tk - j0 < BK ? a->Tk - j0 : BK;
         const float *kb = t.k + (size_t)j0 * t.ldk, *vb = t.v + (size_t)j0 * t.ldv;
         for (int i0 = 0; i0 < a->Tq; i0 += BQ) {
             int nq = a->Tq - i0 < BQ ? a->Tq - i0 : BQ;
-            if (!block_needed(&t, empty, i0, i0 + nq, j0))
+            if (!dc_attn_block_needed(&t, empty, i0, i0 + nq, j0))
                 continue;
             const float *qb = t.q + (size_t)i0 * t.ldq, *gob = gout + (size_t)i0 * ldo;
             block_scores(&t, a, empty, i0, nq, j0, nb, p);
             /* dp (nq x nb) = dout v^T, into ds */
-            if (t.vt)
-                block_product(0, nq, nb, dv, 1.0f, gob, ldo, t.vt + j0, a->Tk, 0.0f, ds, BK);
-            else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, dv, 1.0f, gob, ldo, vb, (int)t.ldv, 0.0f,
-                            ds, BK);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nb, dv, 1.0f, gob, ldo, vb, (int)t.ldv, 0.0f, ds,
+                        BK);
             for (int r = 0; r < nq; r++) {
                 float *pr = p + (size_t)r * BK, *dr = ds + (size_t)r * BK, lr = lse[i0 + r], di = delta[i0 + r];
 #pragma omp simd
