@@ -10,6 +10,9 @@
  * dc_gemm_block_avx512) and the FMA peak of the thread count.
  *
  * Usage: gemm_encoder [--threads N] [--reps N]   (OPENBLAS_CORETYPE=SkylakeX)
+ *        PEAK_ONLY=1 gemm_encoder [--threads N]: the FMA peak line alone (a
+ *        check of how much of the cores a shared machine gives right now;
+ *        bench/transformer_block.sh prints it before each round)
  */
 #include "graph/graph.h"
 
@@ -142,6 +145,10 @@ int main(int argc, char **argv)
             reps = atoi(argv[i + 1]);
     }
     omp_set_num_threads(threads);
+    if (getenv("PEAK_ONLY")) {
+        fma_peak(threads);
+        return 0;
+    }
     /* name, trans_a, trans_b, m, n, k */
     static const struct {
         const char *name;

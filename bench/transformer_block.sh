@@ -25,6 +25,10 @@ med() { echo "$1" | sed -n "s/.* $2 \([0-9.]*\).*/\1/p"; }
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
 ratios=""
 for round in $(seq "$ROUNDS"); do
+    # what the machine gives right now: the FMA-only loop's GFLOP/s on THREADS
+    # threads (a VM whose neighbours are busy reads well under its peak)
+    peak=$( [ -x "$BUILD/gemm_encoder" ] && PEAK_ONLY=1 "$BUILD/gemm_encoder" --threads "$THREADS" |
+        sed -n 's/.*: \([0-9.]*\) GFLOP.*/\1/p' || true)
     t=$(env "${TUNED[@]}" "$PYTHON" bench/transformer_block.py --threads "$THREADS" --steps "$STEPS" | tee /dev/stderr)
     d=$(env OPENBLAS_CORETYPE=SkylakeX "$BUILD/transformer_block" --threads "$THREADS" --steps "$STEPS" | tee /dev/stderr)
     f=$(env OPENBLAS_CORETYPE=SkylakeX "$BUILD/transformer_block_fused" --threads "$THREADS" --steps "$STEPS" | tee /dev/stderr)
@@ -40,7 +44,7 @@ for round in $(seq "$ROUNDS"); do
     r=$(ratio "$tw" "$best")
     ratios="$ratios $r"
     echo "RATIO threads=$THREADS round $round: torch/deepc $r x wall-clock ($tw / $best ms), $(ratio "$tc" "$bc") x CPU time ($tc / $bc ms); goal 2x $(echo "$r" | awk '{print ($1 >= 2.0) ? "met" : "not met"}')"
-    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); FMA-only loop before the round: ${peak:-?} GFLOP/s on $THREADS thread(s)"
 done
 if [ "$ROUNDS" -gt 1 ]; then
     echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk -v th="$THREADS" '{r[NR] = $1} END {
