@@ -26,8 +26,8 @@
  * so a masked score gives exactly 0.  lse2 is the forward's log2-sum, read
  * only by this file's backward.
  *
- * The products' register tiles are gemm_avx512.c's (12 x 32 where the
- * output has at most 32 columns, else 6 x 64) with their own epilogues,
+ * The products' register tiles are gemm_avx512.c's (tile_avx512.h: 12 x 32
+ * where the output has at most 32 columns, else 6 x 64) with their own epilogues,
  * A's strides constants (the p and ds blocks).  Tried and dropped (no gain
  * or a loss, one thread, bench/attention_bench's encoder shape): the FMAs
  * with A's broadcast folded in ({1to16}: more loads), dv and dk as
@@ -39,16 +39,12 @@
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
+
+#include "ops/tile_avx512.h"
 #include <math.h>
 #include <string.h>
 
 enum { BAND = 3, SUB = 12 }; /* queries per scores band, per output tile of the forward */
-
-/* The mask of the columns j .. j + 15 below nr. */
-static inline __mmask16 cols_mask(int j, int nr)
-{
-    return j >= nr ? 0 : nr - j >= 16 ? 0xffff : (__mmask16)((1u << (nr - j)) - 1);
-}
 
 /* 2^x in the lanes of k, 0 in the others and, with guard, where x <= -125
  * (so -inf, a masked score or an empty_zero row's, gives 0, and no result
@@ -163,30 +159,12 @@ static inline __attribute__((always_inline)) void prod_tile(const float *a, size
                                                             int cmode, const float *c, size_t ldc, const float *cf,
                                                             float *d, size_t ldd, const float *df)
 {
-    __m512 acc[SUB][4], bv[4];
+    __m512 acc[TILE_ROWS][4];
     __mmask16 cm[4];
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++)
         cm[v] = full ? 0xffff : cols_mask(16 * v, nr);
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++)
-            bv[v] = full ? _mm512_loadu_ps(b + 16 * v) : _mm512_maskz_loadu_ps(cm[v], b + 16 * v);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            __m512 x = _mm512_set1_ps(a[r * sa_i]);
-#pragma GCC unroll 4
-            for (int v = 0; v < nv; v++)
-                acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
-        }
-        a += sa_p;
-        b += ldb;
-    }
+    tile_accumulate(acc, a, sa_i, sa_p, b, ldb, kc, mr, nv, cm, full, NULL);
 #pragma GCC unroll 12
     for (int r = 0; r < mr; r++) {
         const float *cr = c + (size_t)r * ldc;

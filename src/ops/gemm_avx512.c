@@ -39,6 +39,8 @@
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
+#include "ops/tile_avx512.h"
+
 /* Blocking: a pass over the reduction is at most KC deep (B's slice, KC x
  * 64 floats = 64 KB on the stack, next to A's MC rows in L2); C gets each
  * pass's partial sums.  512 was ~5% faster on the k = 512 products, but
@@ -61,12 +63,6 @@ typedef struct {
     int epi;   /* DC_EPI_*: applied to each tile after its last pass over the reduction */
     float *aux; /* the epilogue's second matrix (ldc apart): GELU's derivative out, or the factor in */
 } gemm_args;
-
-/* The mask of the columns j .. j + 15 below nr. */
-static inline __mmask16 cols_mask(int j, int nr)
-{
-    return j >= nr ? 0 : nr - j >= 16 ? 0xffff : (__mmask16)((1u << (nr - j)) - 1);
-}
 
 /* op(B)'s rows [p0, p0 + kc) and columns [j0, j0 + nr) into bp (kc x 64,
  * columns past nr zero): B's rows as they are, or with B transposed (a
@@ -106,43 +102,20 @@ static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nr, float *bp
  * later passes add to C.  full_loads: B has nv * 16 readable columns (a
  * packed slice padded with zeros), only C's stores are masked.  pf: the
  * next tile's A (rows sa_i apart, each contiguous) to prefetch into L1, a
- * line of each row every 16 steps, or NULL (7-10% on the row-major
- * products with A coming from L3).  mr, nv and full_loads are constants
- * where it is called, so the accumulators stay in registers. */
+ * line of each row every 16 steps (tile_accumulate), or NULL.  mr, nv and
+ * full_loads are constants where it is called, so the accumulators stay in
+ * registers. */
 static inline __attribute__((always_inline)) void tile(const float *a, size_t sa_i, size_t sa_p, const float *b,
                                                        size_t ldb, int kc, int mr, int nv, int nr, float *c,
                                                        size_t ldc, float alpha, float beta, const float *bias,
                                                        int first, int full_loads, const float *pf)
 {
-    __m512 acc[2 * MR][4], bv[4];
+    __m512 acc[TILE_ROWS][4];
     __mmask16 mk[4];
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++)
         mk[v] = cols_mask(v * 16, nr);
-#pragma GCC unroll 12
-    for (int r = 0; r < mr; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++)
-            acc[r][v] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-#pragma GCC unroll 4
-        for (int v = 0; v < nv; v++) /* a masked load costs an ALU port as well: only where B ends */
-            bv[v] = full_loads ? _mm512_loadu_ps(b + v * 16) : _mm512_maskz_loadu_ps(mk[v], b + v * 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < mr; r++) {
-            __m512 x = _mm512_set1_ps(a[r * sa_i]);
-#pragma GCC unroll 4
-            for (int v = 0; v < nv; v++)
-                acc[r][v] = _mm512_fmadd_ps(x, bv[v], acc[r][v]);
-        }
-        if (pf && sa_i == 1) /* A transposed: the line 16 columns on, for the tiles to come */
-            _mm_prefetch((const char *)(a + 16), _MM_HINT_T0);
-        else if (pf && (p & 15) == 0)
-            for (int r = 0; r < mr; r++)
-                _mm_prefetch((const char *)(pf + r * sa_i + p), _MM_HINT_T0);
-        a += sa_p;
-        b += ldb;
-    }
+    tile_accumulate(acc, a, sa_i, sa_p, b, ldb, kc, mr, nv, mk, full_loads, pf);
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 4
     for (int v = 0; v < nv; v++) {
